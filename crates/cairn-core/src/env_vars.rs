@@ -1,0 +1,18 @@
+//! Every environment variable cairn reads, named once.
+
+/// Moves every file cairn owns: config, store, attachments.
+pub const CAIRN_HOME: &str = "CAIRN_HOME";
+/// Prefix of the settings overrides (`CAIRN_MODEL`, `CAIRN_POOL_TTL_SECS`, …).
+pub const CAIRN_PREFIX: &str = "CAIRN_";
+/// Overrides the pool instance id of an MCP connection.
+pub const CAIRN_INSTANCE: &str = "CAIRN_INSTANCE";
+/// Bearer token for network faces.
+pub const CAIRN_TOKEN: &str = "CAIRN_TOKEN";
+/// Log filter (tracing-subscriber syntax); logs go to stderr.
+pub const CAIRN_LOG: &str = "CAIRN_LOG";
+pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
+pub const OPENAI_BASE_URL: &str = "OPENAI_BASE_URL";
+pub const ANTHROPIC_API_KEY: &str = "ANTHROPIC_API_KEY";
+pub const ANTHROPIC_BASE_URL: &str = "ANTHROPIC_BASE_URL";
+pub const OLLAMA_BASE_URL: &str = "OLLAMA_BASE_URL";
+pub const NO_COLOR: &str = "NO_COLOR";

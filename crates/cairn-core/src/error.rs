@@ -1,0 +1,88 @@
+//! The error type shared by the store and the domain.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every failure a store or domain operation can report.
+///
+/// Variants are chosen so that a face can map them to an exit code or a protocol
+/// error without string matching: `NotFound` → 3, `InvalidInput`/`InvalidName` → 2,
+/// `SpendingLimit` → 4, everything else → 1.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    InvalidName(String),
+
+    #[error("{what} not found: {name}")]
+    NotFound { what: &'static str, name: String },
+
+    #[error("{what} already exists: {name}")]
+    AlreadyExists { what: &'static str, name: String },
+
+    /// Bad input from a user, a file or the network; the message names the field
+    /// and the rule that was broken.
+    #[error("{0}")]
+    InvalidInput(String),
+
+    /// Another process drives this session.
+    #[error(
+        "session {session} is in use by {holder} (last heartbeat {heartbeat}); \
+         use --force to take it over"
+    )]
+    LeaseHeld {
+        session: String,
+        holder: String,
+        heartbeat: String,
+    },
+
+    #[error("config error in {}: {message}", path.display())]
+    Config { path: PathBuf, message: String },
+
+    #[error("spending limit reached: {0}")]
+    SpendingLimit(String),
+
+    /// The store file is unusable (not a database, corrupt, newer schema).
+    #[error("store {}: {message}", path.display())]
+    StoreUnusable { path: PathBuf, message: String },
+
+    #[error("storage error: {0}")]
+    Storage(String),
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::InvalidInput(message.into())
+    }
+
+    pub fn not_found(what: &'static str, name: impl Into<String>) -> Self {
+        Error::NotFound {
+            what,
+            name: name.into(),
+        }
+    }
+
+    /// The process exit code DESIGN.md invariant 6 assigns to this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::NotFound { .. } => 3,
+            Error::InvalidName(_) | Error::InvalidInput(_) => 2,
+            Error::SpendingLimit(_) => 4,
+            _ => 1,
+        }
+    }
+}

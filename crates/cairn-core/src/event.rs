@@ -1,0 +1,525 @@
+//! The lossless, append-only event log and its content blocks.
+//!
+//! The serde form of [`Event`] is exactly one line of session JSONL v1 (DESIGN.md):
+//! `{"seq":1,"ts":"…","kind":"message","role":"user","content":[…]}`. Unknown event
+//! kinds and unknown event fields are kept, not dropped, so files written by a newer
+//! cairn survive a round trip through an older one.
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::{Timestamp, Usage};
+
+/// One entry of a session's log. `seq` is dense per session, starting at 1.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub seq: u64,
+    pub ts: Timestamp,
+    pub payload: Payload,
+}
+
+/// An event about to be appended; the store assigns `seq` (and `ts` when absent).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEvent {
+    pub ts: Option<Timestamp>,
+    pub payload: Payload,
+}
+
+impl NewEvent {
+    pub fn now(payload: Payload) -> Self {
+        NewEvent { ts: None, payload }
+    }
+}
+
+impl From<Payload> for NewEvent {
+    fn from(payload: Payload) -> Self {
+        NewEvent::now(payload)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Payload {
+    Message(Message),
+    Compaction(Compaction),
+    Knowledge(KnowledgeItem),
+    /// Any other kind (command, checkpoint, …), kept field for field.
+    Other {
+        kind: String,
+        fields: Map<String, Value>,
+    },
+}
+
+impl Payload {
+    pub fn kind(&self) -> &str {
+        match self {
+            Payload::Message(_) => "message",
+            Payload::Compaction(_) => "compaction",
+            Payload::Knowledge(_) => "knowledge",
+            Payload::Other { kind, .. } => kind,
+        }
+    }
+
+    pub fn as_message(&self) -> Option<&Message> {
+        match self {
+            Payload::Message(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Text that full-text search indexes for this event.
+    pub fn searchable_text(&self) -> String {
+        match self {
+            Payload::Message(m) => m.text_for_search(),
+            Payload::Compaction(c) => c.summary.clone(),
+            Payload::Knowledge(k) => k.text.clone(),
+            Payload::Other { .. } => String::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+    Tool,
+}
+
+impl Role {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::Tool => "tool",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Role> {
+        match raw {
+            "system" => Some(Role::System),
+            "user" => Some(Role::User),
+            "assistant" => Some(Role::Assistant),
+            "tool" => Some(Role::Tool),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: Vec<ContentBlock>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Message {
+    pub fn new(role: Role, content: Vec<ContentBlock>) -> Self {
+        Message {
+            role,
+            content,
+            usage: None,
+            cost_usd: None,
+            model: None,
+            request_id: None,
+            extra: Map::new(),
+        }
+    }
+
+    pub fn text(role: Role, text: impl Into<String>) -> Self {
+        Message::new(role, vec![ContentBlock::Text { text: text.into() }])
+    }
+
+    /// The concatenated text blocks (what a person reads).
+    pub fn plain_text(&self) -> String {
+        let mut out = String::new();
+        for block in &self.content {
+            if let ContentBlock::Text { text } = block {
+                if !out.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(text);
+            }
+        }
+        out
+    }
+
+    fn text_for_search(&self) -> String {
+        let mut out = String::new();
+        for block in &self.content {
+            let piece = match block {
+                ContentBlock::Text { text } | ContentBlock::Thinking { text, .. } => text.as_str(),
+                ContentBlock::ToolResult { content, .. } => content.as_text(),
+                _ => continue,
+            };
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(piece);
+        }
+        out
+    }
+
+    pub fn tool_uses(&self) -> impl Iterator<Item = (&str, &str, &Value)> {
+        self.content.iter().filter_map(|b| match b {
+            ContentBlock::ToolUse { id, name, input } => Some((id.as_str(), name.as_str(), input)),
+            _ => None,
+        })
+    }
+}
+
+/// One block of a message's content. Unknown block types are kept as `Other`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ContentBlock {
+    Text {
+        text: String,
+    },
+    Thinking {
+        text: String,
+        /// Provider signature that must be sent back with the thinking (Anthropic).
+        signature: Option<String>,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    ToolResult {
+        tool_use_id: String,
+        content: ToolResultContent,
+        is_error: bool,
+    },
+    Image(MediaBlock),
+    Video(MediaBlock),
+    Other(Map<String, Value>),
+}
+
+impl ContentBlock {
+    pub fn text(text: impl Into<String>) -> Self {
+        ContentBlock::Text { text: text.into() }
+    }
+
+    pub fn type_name(&self) -> &str {
+        match self {
+            ContentBlock::Text { .. } => "text",
+            ContentBlock::Thinking { .. } => "thinking",
+            ContentBlock::ToolUse { .. } => "tool_use",
+            ContentBlock::ToolResult { .. } => "tool_result",
+            ContentBlock::Image(_) => "image",
+            ContentBlock::Video(_) => "video",
+            ContentBlock::Other(map) => map.get("type").and_then(Value::as_str).unwrap_or("?"),
+        }
+    }
+}
+
+/// A tool result is either plain text or a list of blocks (text and images).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ToolResultContent {
+    Text(String),
+    Blocks(Vec<ContentBlock>),
+}
+
+impl ToolResultContent {
+    /// The text of the result; for block lists, the first text block.
+    pub fn as_text(&self) -> &str {
+        match self {
+            ToolResultContent::Text(t) => t,
+            ToolResultContent::Blocks(blocks) => blocks
+                .iter()
+                .find_map(|b| match b {
+                    ContentBlock::Text { text } => Some(text.as_str()),
+                    _ => None,
+                })
+                .unwrap_or(""),
+        }
+    }
+}
+
+/// An image or video, stored content-addressed; `data_base64` only travels in exports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MediaBlock {
+    pub sha256: String,
+    pub mime: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_base64: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum KnownBlock {
+    Text {
+        text: String,
+    },
+    Thinking {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    ToolResult {
+        tool_use_id: String,
+        content: ToolResultContent,
+        #[serde(default)]
+        is_error: bool,
+    },
+    Image(MediaBlock),
+    Video(MediaBlock),
+}
+
+const KNOWN_BLOCK_TYPES: [&str; 6] = [
+    "text",
+    "thinking",
+    "tool_use",
+    "tool_result",
+    "image",
+    "video",
+];
+
+impl Serialize for ContentBlock {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let known = match self.clone() {
+            ContentBlock::Text { text } => KnownBlock::Text { text },
+            ContentBlock::Thinking { text, signature } => KnownBlock::Thinking { text, signature },
+            ContentBlock::ToolUse { id, name, input } => KnownBlock::ToolUse { id, name, input },
+            ContentBlock::ToolResult {
+                tool_use_id,
+                content,
+                is_error,
+            } => KnownBlock::ToolResult {
+                tool_use_id,
+                content,
+                is_error,
+            },
+            ContentBlock::Image(m) => KnownBlock::Image(m),
+            ContentBlock::Video(m) => KnownBlock::Video(m),
+            ContentBlock::Other(map) => return map.serialize(serializer),
+        };
+        known.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ContentBlock {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = Map::<String, Value>::deserialize(deserializer)?;
+        let Some(kind) = map.get("type").and_then(Value::as_str) else {
+            return Err(D::Error::custom("content block has no string field \"type\""));
+        };
+        if !KNOWN_BLOCK_TYPES.contains(&kind) {
+            return Ok(ContentBlock::Other(map));
+        }
+        let kind = kind.to_owned();
+        let known: KnownBlock = serde_json::from_value(Value::Object(map))
+            .map_err(|e| D::Error::custom(format!("content block \"{kind}\": {e}")))?;
+        Ok(match known {
+            KnownBlock::Text { text } => ContentBlock::Text { text },
+            KnownBlock::Thinking { text, signature } => ContentBlock::Thinking { text, signature },
+            KnownBlock::ToolUse { id, name, input } => ContentBlock::ToolUse { id, name, input },
+            KnownBlock::ToolResult {
+                tool_use_id,
+                content,
+                is_error,
+            } => ContentBlock::ToolResult {
+                tool_use_id,
+                content,
+                is_error,
+            },
+            KnownBlock::Image(m) => ContentBlock::Image(m),
+            KnownBlock::Video(m) => ContentBlock::Video(m),
+        })
+    }
+}
+
+/// Replaces a prefix of the live context; the replaced events stay in the log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Compaction {
+    /// Inclusive seq range `[first, last]` this compaction stands for.
+    pub replaces: [u64; 2],
+    pub summary: String,
+    #[serde(default)]
+    pub knowledge: Vec<KnowledgeEntry>,
+    #[serde(default)]
+    pub tokens_before: u64,
+    #[serde(default)]
+    pub tokens_after: u64,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A knowledge item as carried inside a compaction.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KnowledgeEntry {
+    pub kind: KnowledgeKind,
+    pub text: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KnowledgeKind {
+    Decision,
+    Constraint,
+    Preference,
+    Fact,
+}
+
+impl KnowledgeKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            KnowledgeKind::Decision => "decision",
+            KnowledgeKind::Constraint => "constraint",
+            KnowledgeKind::Preference => "preference",
+            KnowledgeKind::Fact => "fact",
+        }
+    }
+}
+
+/// A `knowledge` event: one decision, constraint, preference or fact.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KnowledgeItem {
+    pub knowledge_kind: KnowledgeKind,
+    pub text: String,
+    #[serde(default)]
+    pub pinned: bool,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut line = Map::new();
+        line.insert("seq".into(), Value::from(self.seq));
+        line.insert("ts".into(), Value::String(self.ts.to_string()));
+        line.insert("kind".into(), Value::String(self.payload.kind().to_owned()));
+        let fields = match &self.payload {
+            Payload::Message(m) => serde_json::to_value(m),
+            Payload::Compaction(c) => serde_json::to_value(c),
+            Payload::Knowledge(k) => serde_json::to_value(k),
+            Payload::Other { fields, .. } => Ok(Value::Object(fields.clone())),
+        }
+        .map_err(serde::ser::Error::custom)?;
+        if let Value::Object(fields) = fields {
+            for (key, value) in fields {
+                if !matches!(key.as_str(), "seq" | "ts" | "kind") {
+                    line.insert(key, value);
+                }
+            }
+        }
+        line.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut map = Map::<String, Value>::deserialize(deserializer)?;
+        let seq = map
+            .shift_remove("seq")
+            .ok_or_else(|| D::Error::custom("missing field \"seq\""))?
+            .as_u64()
+            .filter(|s| *s >= 1)
+            .ok_or_else(|| D::Error::custom("field \"seq\" must be a positive integer"))?;
+        let ts = match map.shift_remove("ts") {
+            Some(Value::String(raw)) => raw.parse::<Timestamp>().map_err(|e| {
+                D::Error::custom(format!("field \"ts\" is not an RFC 3339 time: {e}"))
+            })?,
+            Some(_) => return Err(D::Error::custom("field \"ts\" must be a string")),
+            None => return Err(D::Error::custom("missing field \"ts\"")),
+        };
+        let kind = match map.shift_remove("kind") {
+            Some(Value::String(kind)) => kind,
+            Some(_) => return Err(D::Error::custom("field \"kind\" must be a string")),
+            None => return Err(D::Error::custom("missing field \"kind\"")),
+        };
+        let payload = decode_payload(kind, map).map_err(D::Error::custom)?;
+        Ok(Event { seq, ts, payload })
+    }
+}
+
+/// Decode the fields of an event of `kind` (everything but seq, ts and kind).
+pub fn decode_payload(kind: String, fields: Map<String, Value>) -> Result<Payload, String> {
+    let value = Value::Object(fields);
+    let typed = match kind.as_str() {
+        "message" => serde_json::from_value(value).map(Payload::Message),
+        "compaction" => serde_json::from_value(value).map(Payload::Compaction),
+        "knowledge" => serde_json::from_value(value).map(Payload::Knowledge),
+        _ => {
+            let Value::Object(fields) = value else {
+                unreachable!("built from a map above")
+            };
+            return Ok(Payload::Other { kind, fields });
+        }
+    };
+    typed.map_err(|e| format!("{kind} event: {e}"))
+}
+
+/// Encode the fields of a payload (without seq, ts and kind), as the store keeps them.
+pub fn encode_payload(payload: &Payload) -> Map<String, Value> {
+    let value = match payload {
+        Payload::Message(m) => serde_json::to_value(m),
+        Payload::Compaction(c) => serde_json::to_value(c),
+        Payload::Knowledge(k) => serde_json::to_value(k),
+        Payload::Other { fields, .. } => return fields.clone(),
+    };
+    match value {
+        Ok(Value::Object(map)) => map,
+        // Our own payload types always serialize to objects.
+        _ => Map::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(line: &str) -> String {
+        let event: Event = serde_json::from_str(line).unwrap();
+        serde_json::to_string(&event).unwrap()
+    }
+
+    #[test]
+    fn message_line_round_trips_with_unknown_fields() {
+        let line = r#"{"seq":1,"ts":"2026-11-20T09:00:01Z","kind":"message","role":"user","content":[{"type":"text","text":"hi"},{"type":"tool_use","id":"t1","name":"read_file","input":{"path":"a"}},{"type":"hologram","x":1}],"usage":{"input_tokens":3,"output_tokens":4,"cache_read_tokens":0,"cache_write_tokens":0,"reasoning_tokens":0},"cost_usd":0.25,"future_field":{"a":[1,2]}}"#;
+        assert_eq!(round_trip(line), line);
+    }
+
+    #[test]
+    fn unknown_kind_is_kept() {
+        let line = r#"{"seq":7,"ts":"2026-11-20T09:00:01Z","kind":"command","name":"/model","args":["x"]}"#;
+        assert_eq!(round_trip(line), line);
+    }
+
+    #[test]
+    fn compaction_and_knowledge_round_trip() {
+        let c = r#"{"seq":9,"ts":"2026-11-20T09:00:01Z","kind":"compaction","replaces":[1,8],"summary":"s","knowledge":[{"kind":"decision","text":"use JWT"}],"tokens_before":100,"tokens_after":10}"#;
+        assert_eq!(round_trip(c), c);
+        let k = r#"{"seq":10,"ts":"2026-11-20T09:00:01Z","kind":"knowledge","knowledge_kind":"constraint","text":"no unsafe","pinned":true}"#;
+        assert_eq!(round_trip(k), k);
+    }
+
+    #[test]
+    fn wrong_types_are_refused_with_the_field() {
+        let bad = r#"{"seq":1,"ts":"2026-11-20T09:00:01Z","kind":"message","role":"user","content":[{"type":"text","text":5}]}"#;
+        let err = serde_json::from_str::<Event>(bad).unwrap_err().to_string();
+        assert!(err.contains("text"), "{err}");
+        let bad_role = r#"{"seq":1,"ts":"2026-11-20T09:00:01Z","kind":"message","role":"robot","content":[]}"#;
+        assert!(serde_json::from_str::<Event>(bad_role).is_err());
+        let bad_seq = r#"{"seq":"1","ts":"2026-11-20T09:00:01Z","kind":"message","role":"user","content":[]}"#;
+        let err = serde_json::from_str::<Event>(bad_seq).unwrap_err().to_string();
+        assert!(err.contains("seq"), "{err}");
+    }
+}

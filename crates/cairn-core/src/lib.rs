@@ -1,0 +1,40 @@
+//! cairn-core: the domain of cairn with no knowledge of SQL, HTTP or terminals.
+//!
+//! Everything a face (CLI, MCP, daemon, chat agent) needs to talk about sessions,
+//! events, checkpoints and the agent pool lives here, together with the [`Store`]
+//! trait that the storage backends implement.
+
+pub mod attachment;
+pub mod checkpoint;
+pub mod context;
+pub mod env_vars;
+pub mod error;
+pub mod event;
+pub mod lease;
+pub mod name;
+pub mod paths;
+pub mod pool;
+pub mod project;
+pub mod session;
+pub mod settings;
+pub mod store;
+pub mod usage;
+
+pub use attachment::{Attachment, AttachmentRef};
+pub use checkpoint::{Checkpoint, NewCheckpoint};
+pub use context::LiveContext;
+pub use error::{Error, Result};
+pub use event::{
+    Compaction, ContentBlock, Event, KnowledgeItem, KnowledgeKind, MediaBlock, Message, NewEvent,
+    Payload, Role,
+};
+pub use lease::{Lease, LeaseHolder};
+pub use name::SessionName;
+pub use pool::{NewPoolSignal, PoolAction, PoolSignal};
+pub use project::Project;
+pub use session::{NewSession, Session, SessionFilter, SessionStatus, SessionSummary};
+pub use store::{SearchHit, SearchScope, Store};
+pub use usage::Usage;
+
+/// Timestamps everywhere in cairn are UTC instants.
+pub type Timestamp = jiff::Timestamp;

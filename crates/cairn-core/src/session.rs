@@ -1,0 +1,120 @@
+//! Sessions: named, persistent conversations.
+
+use serde::{Deserialize, Serialize};
+use ulid::Ulid;
+
+use crate::{Project, SessionName, Timestamp, Usage};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionStatus {
+    Active,
+    Done,
+    Archived,
+}
+
+impl SessionStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SessionStatus::Active => "active",
+            SessionStatus::Done => "done",
+            SessionStatus::Archived => "archived",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "active" => Some(SessionStatus::Active),
+            "done" => Some(SessionStatus::Done),
+            "archived" => Some(SessionStatus::Archived),
+            _ => None,
+        }
+    }
+}
+
+/// A session's metadata and running totals, as kept in the index.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: Ulid,
+    pub name: SessionName,
+    pub title: Option<String>,
+    pub project: Project,
+    /// The parent of a sub-agent or fork.
+    pub parent_id: Option<Ulid>,
+    /// The parent's seq this session was forked at.
+    pub fork_seq: Option<u64>,
+    pub model: Option<String>,
+    pub status: SessionStatus,
+    pub created_at: Timestamp,
+    /// Last activity: the time of the newest event, or of creation.
+    pub updated_at: Timestamp,
+    /// Cumulative usage over every request (deduplicated by provider request id).
+    pub usage: Usage,
+    pub cost_usd: f64,
+    /// Cost at the last spending checkpoint (limits count from here).
+    pub spend_checkpoint_usd: f64,
+    /// Estimated tokens of the live context, kept current after every turn.
+    pub live_tokens: u64,
+    /// Seq of the newest event; 0 for an empty session.
+    pub head_seq: u64,
+    /// First seq of the live context after the latest compaction (1 when none).
+    pub context_start_seq: u64,
+    /// Seq of the latest compaction event, if any.
+    pub compaction_seq: Option<u64>,
+    pub message_count: u64,
+    pub tool_call_count: u64,
+    pub compaction_count: u64,
+}
+
+/// What a caller provides to create a session.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewSession {
+    pub name: SessionName,
+    pub title: Option<String>,
+    pub project: Project,
+    pub model: Option<String>,
+    pub parent_id: Option<Ulid>,
+    pub fork_seq: Option<u64>,
+    /// Defaults to now; imports keep the original time.
+    pub created_at: Option<Timestamp>,
+}
+
+impl NewSession {
+    pub fn new(name: SessionName, project: Project) -> Self {
+        NewSession {
+            name,
+            title: None,
+            project,
+            model: None,
+            parent_id: None,
+            fork_seq: None,
+            created_at: None,
+        }
+    }
+}
+
+/// One row of a session listing, read from the index alone (invariant 4).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub name: SessionName,
+    pub title: Option<String>,
+    pub project: Project,
+    pub model: Option<String>,
+    pub status: SessionStatus,
+    pub message_count: u64,
+    /// Total tokens of every kind over the session's requests.
+    pub tokens: u64,
+    pub live_tokens: u64,
+    pub cost_usd: f64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Which sessions a listing covers; newest activity first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SessionFilter {
+    /// `None` lists every project.
+    pub project: Option<Project>,
+    pub limit: u32,
+    pub offset: u32,
+}

@@ -1,0 +1,478 @@
+//! Layered settings, resolved once: defaults → user file → project `.cairn.toml`
+//! → `CAIRN_*` environment → flags. Each file is checked on its own, so an error
+//! names the file, the line and the key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::paths::{PROJECT_CONFIG_FILE, Paths};
+use crate::{Error, Project, env_vars};
+
+/// One settings file (or the environment) before merging: everything optional.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsLayer {
+    pub model: Option<String>,
+    pub max_session_spending_threshold: Option<f64>,
+    pub max_request_spending_threshold: Option<f64>,
+    pub compression: Option<CompressionLayer>,
+    pub providers: Option<ProvidersLayer>,
+    pub pool: Option<PoolLayer>,
+    pub store: Option<StoreLayer>,
+    pub shell: Option<ShellLayer>,
+    pub commands: Option<Vec<CommandDef>>,
+    pub pricing: Option<BTreeMap<String, Price>>,
+    pub mcp: Option<McpLayer>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompressionLayer {
+    pub hints_enabled: Option<bool>,
+    pub knowledge_retention: Option<usize>,
+    pub pressure_levels: Option<Vec<PressureLevel>>,
+    pub model: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvidersLayer {
+    pub openai: Option<ProviderLayer>,
+    pub anthropic: Option<ProviderLayer>,
+    pub ollama: Option<ProviderLayer>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderLayer {
+    pub api_key: Option<String>,
+    pub base_url: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolLayer {
+    pub ttl_secs: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreLayer {
+    /// `normal` (durable across process crashes, the default) or `full` (also
+    /// across power loss, slower appends).
+    pub synchronous: Option<Synchronous>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShellLayer {
+    pub allow: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpLayer {
+    pub max_body_bytes: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    #[default]
+    Normal,
+    Full,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PressureLevel {
+    /// Live-context tokens that trigger compression.
+    pub threshold: u64,
+    /// Compress the live context to 1/target_ratio of its size.
+    pub target_ratio: f64,
+}
+
+/// A `[[commands]]` entry, run with `/run NAME`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandDef {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub prompt: String,
+    #[serde(default)]
+    pub output: CommandOutput,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommandOutput {
+    #[default]
+    Append,
+    Replace,
+}
+
+/// Prices in USD per million tokens.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    pub input: f64,
+    pub output: f64,
+    #[serde(default)]
+    pub cache_read: Option<f64>,
+    #[serde(default)]
+    pub cache_write: Option<f64>,
+}
+
+/// The resolved settings every command runs with.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Settings {
+    #[serde(skip)]
+    pub paths: Paths,
+    /// The files that were read, in the order they were applied.
+    pub sources: Vec<PathBuf>,
+    pub model: Option<String>,
+    pub max_session_spending_threshold: Option<f64>,
+    pub max_request_spending_threshold: Option<f64>,
+    pub compression: CompressionSettings,
+    pub providers: Providers,
+    pub pool_ttl_secs: u64,
+    pub store_synchronous: Synchronous,
+    pub shell_allow: Vec<String>,
+    pub commands: Vec<CommandDef>,
+    pub pricing: BTreeMap<String, Price>,
+    pub mcp_max_body_bytes: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CompressionSettings {
+    pub hints_enabled: bool,
+    pub knowledge_retention: usize,
+    pub pressure_levels: Vec<PressureLevel>,
+    pub model: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Providers {
+    pub openai: Provider,
+    pub anthropic: Provider,
+    pub ollama: Provider,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Provider {
+    #[serde(serialize_with = "mask_secret")]
+    pub api_key: Option<String>,
+    pub base_url: Option<String>,
+}
+
+fn mask_secret<S: serde::Serializer>(value: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(secret) => s.serialize_some(&mask(secret)),
+        None => s.serialize_none(),
+    }
+}
+
+/// Shows that a secret is set without showing it.
+pub fn mask(secret: &str) -> String {
+    let tail: String = secret
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    if secret.chars().count() <= 8 {
+        "****".to_owned()
+    } else {
+        format!("****{tail}")
+    }
+}
+
+pub const DEFAULT_POOL_TTL_SECS: u64 = 2 * 60 * 60;
+pub const DEFAULT_KNOWLEDGE_RETENTION: usize = 10;
+pub const DEFAULT_MCP_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+impl Settings {
+    /// Resolve for a project from this process's environment. Flags are applied
+    /// afterwards by the caller with [`Settings::apply`].
+    pub fn load(paths: Paths, project: Option<&Project>) -> Result<Self, Error> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Settings::resolve(paths, project, &env)
+    }
+
+    pub fn resolve(
+        paths: Paths,
+        project: Option<&Project>,
+        env: &[(String, String)],
+    ) -> Result<Self, Error> {
+        let mut settings = Settings::defaults(paths.clone());
+        let mut files = vec![paths.config_file()];
+        if let Some(project) = project {
+            files.push(project.path().join(PROJECT_CONFIG_FILE));
+        }
+        for file in files {
+            if let Some(layer) = read_layer(&file)? {
+                settings.apply(layer);
+                settings.sources.push(file);
+            }
+        }
+        settings.apply(env_layer(env)?);
+        Ok(settings)
+    }
+
+    pub fn defaults(paths: Paths) -> Self {
+        Settings {
+            paths,
+            sources: Vec::new(),
+            model: None,
+            max_session_spending_threshold: None,
+            max_request_spending_threshold: None,
+            compression: CompressionSettings {
+                hints_enabled: true,
+                knowledge_retention: DEFAULT_KNOWLEDGE_RETENTION,
+                pressure_levels: Vec::new(),
+                model: None,
+            },
+            providers: Providers::default(),
+            pool_ttl_secs: DEFAULT_POOL_TTL_SECS,
+            store_synchronous: Synchronous::Normal,
+            shell_allow: Vec::new(),
+            commands: Vec::new(),
+            pricing: BTreeMap::new(),
+            mcp_max_body_bytes: DEFAULT_MCP_MAX_BODY_BYTES,
+        }
+    }
+
+    /// Overlay one layer: what it sets wins.
+    pub fn apply(&mut self, layer: SettingsLayer) {
+        set(&mut self.model, layer.model.map(Some));
+        set(
+            &mut self.max_session_spending_threshold,
+            layer.max_session_spending_threshold.map(Some),
+        );
+        set(
+            &mut self.max_request_spending_threshold,
+            layer.max_request_spending_threshold.map(Some),
+        );
+        if let Some(c) = layer.compression {
+            set(&mut self.compression.hints_enabled, c.hints_enabled);
+            set(
+                &mut self.compression.knowledge_retention,
+                c.knowledge_retention,
+            );
+            set(&mut self.compression.pressure_levels, c.pressure_levels);
+            set(&mut self.compression.model, c.model.map(Some));
+        }
+        if let Some(p) = layer.providers {
+            apply_provider(&mut self.providers.openai, p.openai);
+            apply_provider(&mut self.providers.anthropic, p.anthropic);
+            apply_provider(&mut self.providers.ollama, p.ollama);
+        }
+        if let Some(pool) = layer.pool {
+            set(&mut self.pool_ttl_secs, pool.ttl_secs);
+        }
+        if let Some(store) = layer.store {
+            set(&mut self.store_synchronous, store.synchronous);
+        }
+        if let Some(shell) = layer.shell {
+            set(&mut self.shell_allow, shell.allow);
+        }
+        if let Some(commands) = layer.commands {
+            // Later layers add commands and replace those of the same name.
+            for command in commands {
+                self.commands.retain(|c| c.name != command.name);
+                self.commands.push(command);
+            }
+        }
+        if let Some(pricing) = layer.pricing {
+            self.pricing.extend(pricing);
+        }
+        if let Some(mcp) = layer.mcp {
+            set(&mut self.mcp_max_body_bytes, mcp.max_body_bytes);
+        }
+    }
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *slot = value;
+    }
+}
+
+fn apply_provider(slot: &mut Provider, layer: Option<ProviderLayer>) {
+    if let Some(layer) = layer {
+        set(&mut slot.api_key, layer.api_key.map(Some));
+        set(&mut slot.base_url, layer.base_url.map(Some));
+    }
+}
+
+/// Read and check one settings file; `None` when it does not exist.
+pub fn read_layer(path: &Path) -> Result<Option<SettingsLayer>, Error> {
+    let text = match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            message: format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+    };
+    parse_layer(&text).map(Some).map_err(|message| Error::Config {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
+/// Parse settings text; the error names the line, column and key.
+pub fn parse_layer(text: &str) -> Result<SettingsLayer, String> {
+    toml::from_str::<SettingsLayer>(text).map_err(|e| {
+        let position = e.span().map(|span| line_col(text, span.start));
+        let message = e.message().trim().to_owned();
+        match position {
+            Some((line, col)) => {
+                let key = key_at(text, line);
+                match key {
+                    Some(key) => format!("line {line}, column {col}, key `{key}`: {message}"),
+                    None => format!("line {line}, column {col}: {message}"),
+                }
+            }
+            None => message,
+        }
+    })
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// The key written on a line (`key = value`), for error messages.
+fn key_at(text: &str, line: usize) -> Option<String> {
+    let raw = text.lines().nth(line.checked_sub(1)?)?;
+    let (key, _) = raw.split_once('=')?;
+    let key = key.trim();
+    (!key.is_empty()).then(|| key.to_owned())
+}
+
+/// The `CAIRN_*` environment overrides. A bad value names the variable.
+fn env_layer(env: &[(String, String)]) -> Result<SettingsLayer, Error> {
+    let mut layer = SettingsLayer::default();
+    let get = |name: &str| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let number = |name: &str| -> Result<Option<f64>, Error> {
+        get(name)
+            .map(|raw| {
+                raw.trim().parse::<f64>().map_err(|_| {
+                    Error::invalid(format!("environment variable {name}: {raw:?} is not a number"))
+                })
+            })
+            .transpose()
+    };
+    layer.model = get("CAIRN_MODEL").map(str::to_owned);
+    layer.max_session_spending_threshold = number("CAIRN_MAX_SESSION_SPENDING_THRESHOLD")?;
+    layer.max_request_spending_threshold = number("CAIRN_MAX_REQUEST_SPENDING_THRESHOLD")?;
+    if let Some(ttl) = number("CAIRN_POOL_TTL_SECS")? {
+        layer.pool = Some(PoolLayer {
+            ttl_secs: Some(ttl.max(0.0) as u64),
+        });
+    }
+    let provider = |key: &str, url: &str| {
+        let api_key = get(key).filter(|v| !v.is_empty()).map(str::to_owned);
+        let base_url = get(url).filter(|v| !v.is_empty()).map(str::to_owned);
+        (api_key.is_some() || base_url.is_some()).then_some(ProviderLayer { api_key, base_url })
+    };
+    layer.providers = Some(ProvidersLayer {
+        openai: provider(env_vars::OPENAI_API_KEY, env_vars::OPENAI_BASE_URL),
+        anthropic: provider(env_vars::ANTHROPIC_API_KEY, env_vars::ANTHROPIC_BASE_URL),
+        ollama: provider("CAIRN_OLLAMA_API_KEY_UNUSED", env_vars::OLLAMA_BASE_URL),
+    });
+    Ok(layer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn design_keys_parse() {
+        let layer = parse_layer(
+            r#"
+max_session_spending_threshold = 10.0
+max_request_spending_threshold = 1.0
+
+[compression]
+hints_enabled = true
+knowledge_retention = 10
+
+[[compression.pressure_levels]]
+threshold = 50000
+target_ratio = 2.0
+"#,
+        )
+        .unwrap();
+        assert_eq!(layer.max_session_spending_threshold, Some(10.0));
+        let levels = layer.compression.unwrap().pressure_levels.unwrap();
+        assert_eq!(levels[0].threshold, 50000);
+    }
+
+    #[test]
+    fn errors_name_line_and_key() {
+        let err = parse_layer("model = \"x\"\nmax_session_spending_threshold = \"ten\"\n")
+            .unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("max_session_spending_threshold"), "{err}");
+        let err = parse_layer("modle = \"x\"\n").unwrap_err();
+        assert!(err.contains("line 1") && err.contains("modle"), "{err}");
+        let err = parse_layer("model = \n").unwrap_err();
+        assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = Paths::at(tmp.path());
+        std::fs::write(paths.config_file(), "model = \"openai:gpt-4.1\"\n").unwrap();
+        let project_dir = tmp.path().join("proj");
+        std::fs::create_dir_all(&project_dir).unwrap();
+        std::fs::write(
+            project_dir.join(PROJECT_CONFIG_FILE),
+            "model = \"anthropic:claude-sonnet-4-5\"\n[pool]\nttl_secs = 60\n",
+        )
+        .unwrap();
+        let project = Project::detect(&project_dir).unwrap();
+        let s = Settings::resolve(paths.clone(), Some(&project), &[]).unwrap();
+        assert_eq!(s.model.as_deref(), Some("anthropic:claude-sonnet-4-5"));
+        assert_eq!(s.pool_ttl_secs, 60);
+        assert_eq!(s.sources.len(), 2);
+        let env = vec![("CAIRN_MODEL".to_owned(), "ollama:qwen".to_owned())];
+        let s = Settings::resolve(paths, Some(&project), &env).unwrap();
+        assert_eq!(s.model.as_deref(), Some("ollama:qwen"));
+    }
+
+    #[test]
+    fn config_error_names_the_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = Paths::at(tmp.path());
+        std::fs::write(paths.config_file(), "[compression\n").unwrap();
+        let err = Settings::resolve(paths.clone(), None, &[]).unwrap_err().to_string();
+        assert!(err.contains("config.toml") && err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_masked_when_shown() {
+        let mut s = Settings::defaults(Paths::at(Path::new("/tmp")));
+        s.providers.openai.api_key = Some("sk-very-secret-123456".into());
+        let shown = serde_json::to_string(&s).unwrap();
+        assert!(!shown.contains("very-secret"), "{shown}");
+        assert!(shown.contains("****3456"), "{shown}");
+    }
+}

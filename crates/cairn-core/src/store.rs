@@ -1,0 +1,196 @@
+//! The storage contract. Callers hold an `Arc<dyn Store>`; the embedded SQLite
+//! backend implements it today and a PostgreSQL backend can later, without any
+//! caller changing. Every write is durable when its future resolves (invariant 1).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use ulid::Ulid;
+
+use crate::{
+    Attachment, AttachmentRef, Checkpoint, Event, Lease, LeaseHolder, LiveContext, NewCheckpoint,
+    NewEvent, NewPoolSignal, NewSession, PoolSignal, Project, Result, Role, Session, SessionFilter,
+    SessionName, SessionStatus, SessionSummary, Timestamp,
+};
+
+/// Where a full-text search looks.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SearchScope {
+    /// `None` searches every project.
+    pub project: Option<Project>,
+    pub limit: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub session: SessionName,
+    pub project: Project,
+    pub seq: u64,
+    pub ts: Timestamp,
+    pub role: Option<Role>,
+    /// The matching text with the hits wrapped in `[` and `]`.
+    pub snippet: String,
+}
+
+/// Changes to a session's metadata; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SessionUpdate {
+    pub title: Option<Option<String>>,
+    pub model: Option<Option<String>>,
+    pub status: Option<SessionStatus>,
+    pub live_tokens: Option<u64>,
+    pub spend_checkpoint_usd: Option<f64>,
+}
+
+/// A pool instance and when it was last heard from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PoolInstance {
+    pub project: Project,
+    pub instance: String,
+    pub client: Option<String>,
+    pub last_seen: Timestamp,
+}
+
+/// An event of a session together with its stored size, for `context --large`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SizedEvent {
+    pub event: Event,
+    /// Bytes of the event's stored JSON.
+    pub bytes: u64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ---- sessions -------------------------------------------------------------
+
+    /// Creates a session; `AlreadyExists` when the name is taken.
+    async fn create_session(&self, new: NewSession) -> Result<Session>;
+
+    /// `NotFound` when no session has this name.
+    async fn session(&self, name: &SessionName) -> Result<Session>;
+
+    async fn session_by_id(&self, id: Ulid) -> Result<Session>;
+
+    /// Newest activity first, read from the index only (invariant 4).
+    async fn list_sessions(&self, filter: &SessionFilter) -> Result<Vec<SessionSummary>>;
+
+    async fn count_sessions(&self, project: Option<&Project>) -> Result<u64>;
+
+    /// The session with the newest activity, in `project` or anywhere.
+    async fn most_recent_session(&self, project: Option<&Project>) -> Result<Option<Session>>;
+
+    async fn rename_session(&self, old: &SessionName, new: &SessionName) -> Result<Session>;
+
+    /// Deletes the session and all its events (an explicit `rm`).
+    async fn delete_session(&self, name: &SessionName) -> Result<()>;
+
+    async fn update_session(&self, id: Ulid, update: SessionUpdate) -> Result<Session>;
+
+    // ---- events ---------------------------------------------------------------
+
+    /// Appends events atomically, assigning dense seqs; returns them in order.
+    /// Updates the session's totals (usage deduplicated by provider request id),
+    /// counters, live-context start and the full-text index in the same transaction.
+    async fn append_events(&self, session: Ulid, events: Vec<NewEvent>) -> Result<Vec<u64>>;
+
+    /// The live context in O(live context), with the newest `knowledge_retention`
+    /// knowledge items and every pinned one.
+    async fn live_context(&self, session: Ulid, knowledge_retention: usize) -> Result<LiveContext>;
+
+    /// A page of the history: events with seq > `after_seq`, oldest first.
+    async fn events_after(&self, session: Ulid, after_seq: u64, limit: u32) -> Result<Vec<Event>>;
+
+    /// Events of the live context (or, with `whole_history`, of the whole log) whose
+    /// stored size is at least `min_bytes`, oldest first.
+    async fn large_events(
+        &self,
+        session: Ulid,
+        min_bytes: u64,
+        whole_history: bool,
+    ) -> Result<Vec<SizedEvent>>;
+
+    /// Creates a session from a complete history, keeping seqs and times, all or
+    /// nothing. The events must be dense from 1 (checked by the caller's parser and
+    /// again here).
+    async fn import_session(&self, new: NewSession, events: Vec<Event>) -> Result<Session>;
+
+    /// Full-text search over message text, newest first.
+    async fn search(&self, query: &str, scope: &SearchScope) -> Result<Vec<SearchHit>>;
+
+    // ---- knowledge ------------------------------------------------------------
+
+    /// Every knowledge event of a session, oldest first.
+    async fn knowledge(&self, session: Ulid) -> Result<Vec<Event>>;
+
+    /// Pins or unpins the knowledge item at `seq`.
+    async fn set_knowledge_pinned(&self, session: Ulid, seq: u64, pinned: bool) -> Result<()>;
+
+    // ---- attachments ----------------------------------------------------------
+
+    /// Stores bytes content-addressed; storing the same bytes twice is a no-op.
+    async fn put_attachment(&self, mime: &str, bytes: Vec<u8>) -> Result<AttachmentRef>;
+
+    async fn attachment(&self, sha256: &str) -> Result<Attachment>;
+
+    // ---- checkpoints ----------------------------------------------------------
+
+    /// Stores a checkpoint, assigning the next round of its session id when
+    /// `round_id` is `None`.
+    async fn save_checkpoint(&self, new: NewCheckpoint) -> Result<Checkpoint>;
+
+    /// Every checkpoint of a session id, oldest first.
+    async fn checkpoints(&self, session_id: &str) -> Result<Vec<Checkpoint>>;
+
+    async fn latest_checkpoint(&self, session_id: &str) -> Result<Option<Checkpoint>>;
+
+    /// The latest checkpoint of each session id, newest first.
+    async fn recent_checkpoints(
+        &self,
+        project: Option<&Project>,
+        limit: u32,
+    ) -> Result<Vec<Checkpoint>>;
+
+    // ---- pool -----------------------------------------------------------------
+
+    async fn add_pool_signal(&self, new: NewPoolSignal) -> Result<PoolSignal>;
+
+    /// Signals created at or after `since`, oldest first.
+    async fn pool_signals(
+        &self,
+        project: Option<&Project>,
+        since: Timestamp,
+    ) -> Result<Vec<PoolSignal>>;
+
+    /// Records that an instance was heard from now.
+    async fn touch_instance(
+        &self,
+        project: &Project,
+        instance: &str,
+        client: Option<&str>,
+    ) -> Result<()>;
+
+    /// Instances heard from at or after `since`, most recent first.
+    async fn pool_instances(
+        &self,
+        project: Option<&Project>,
+        since: Timestamp,
+    ) -> Result<Vec<PoolInstance>>;
+
+    // ---- leases ---------------------------------------------------------------
+
+    /// Takes the session's writer lease. A live lease of another holder (heartbeat
+    /// newer than `stale_after`) gives `LeaseHeld` unless `force`.
+    async fn acquire_lease(
+        &self,
+        session: Ulid,
+        holder: &LeaseHolder,
+        stale_after: Duration,
+        force: bool,
+    ) -> Result<Lease>;
+
+    /// Refreshes the heartbeat; `LeaseHeld` if another holder took it over.
+    async fn heartbeat_lease(&self, session: Ulid, holder: &LeaseHolder) -> Result<()>;
+
+    async fn release_lease(&self, session: Ulid, holder: &LeaseHolder) -> Result<()>;
+}

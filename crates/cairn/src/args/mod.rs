@@ -1,0 +1,50 @@
+//! Command-line arguments: plain clap types, no logic. One module per command family.
+
+pub mod config;
+pub mod mcp;
+pub mod pool;
+pub mod progress;
+pub mod run;
+pub mod sessions;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cairn",
+    version,
+    about = "Durable sessions, checkpoints and coordination for AI coding agents",
+    after_help = "Examples:\n  cairn run --name auth-refactor\n  cairn sessions list --all\n  cairn mcp"
+)]
+pub struct Cli {
+    /// Act as if started in this project directory.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub project: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Chat with an AI in a durable, resumable named session.
+    Run(run::RunArgs),
+    /// List, inspect, search, export and import sessions.
+    #[command(subcommand)]
+    Sessions(sessions::SessionsCommand),
+    /// Show where the settings live and what they resolve to.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Serve the MCP tools over stdio (default) or streamable HTTP.
+    Mcp(mcp::McpArgs),
+    /// Where was I? The latest checkpoint and a resume brief.
+    Where(progress::WhereArgs),
+    /// Save and read checkpoints (the same records as the MCP save_progress tool).
+    #[command(subcommand)]
+    Progress(progress::ProgressCommand),
+    /// Coordinate with other agents working on the same project.
+    #[command(subcommand)]
+    Pool(pool::PoolCommand),
+}

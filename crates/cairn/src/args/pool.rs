@@ -1,0 +1,4 @@
+use clap::Subcommand;
+
+#[derive(Debug, Subcommand)]
+pub enum PoolCommand {}

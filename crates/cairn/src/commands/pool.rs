@@ -1,0 +1,6 @@
+use crate::app::App;
+use crate::args::pool::PoolCommand;
+
+pub async fn run(_app: &App, command: PoolCommand) -> anyhow::Result<()> {
+    match command {}
+}

@@ -1,0 +1,39 @@
+//! The `cairn` binary: parse arguments, resolve settings once, dispatch.
+
+mod app;
+mod args;
+mod commands;
+mod exit;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = args::Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async move {
+        let app = app::App::new(cli.project.as_deref())?;
+        commands::dispatch(&app, cli.command).await
+    });
+    exit::report(result)
+}
+
+/// Logs go to stderr only (stdout carries protocol or `--json` output).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env(cairn_core::env_vars::CAIRN_LOG)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -15,4 +15,6 @@ pub const OPENAI_BASE_URL: &str = "OPENAI_BASE_URL";
 pub const ANTHROPIC_API_KEY: &str = "ANTHROPIC_API_KEY";
 pub const ANTHROPIC_BASE_URL: &str = "ANTHROPIC_BASE_URL";
 pub const OLLAMA_BASE_URL: &str = "OLLAMA_BASE_URL";
+pub const OPENROUTER_API_KEY: &str = "OPENROUTER_API_KEY";
+pub const OPENROUTER_BASE_URL: &str = "OPENROUTER_BASE_URL";
 pub const NO_COLOR: &str = "NO_COLOR";

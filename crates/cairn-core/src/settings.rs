@@ -42,6 +42,7 @@ pub struct ProvidersLayer {
     pub openai: Option<ProviderLayer>,
     pub anthropic: Option<ProviderLayer>,
     pub ollama: Option<ProviderLayer>,
+    pub openrouter: Option<ProviderLayer>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -159,6 +160,7 @@ pub struct Providers {
     pub openai: Provider,
     pub anthropic: Provider,
     pub ollama: Provider,
+    pub openrouter: Provider,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -271,6 +273,7 @@ impl Settings {
             apply_provider(&mut self.providers.openai, p.openai);
             apply_provider(&mut self.providers.anthropic, p.anthropic);
             apply_provider(&mut self.providers.ollama, p.ollama);
+            apply_provider(&mut self.providers.openrouter, p.openrouter);
         }
         if let Some(pool) = layer.pool {
             set(&mut self.pool_ttl_secs, pool.ttl_secs);
@@ -320,10 +323,12 @@ pub fn read_layer(path: &Path) -> Result<Option<SettingsLayer>, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
     };
-    parse_layer(&text).map(Some).map_err(|message| Error::Config {
-        path: path.to_path_buf(),
-        message,
-    })
+    parse_layer(&text)
+        .map(Some)
+        .map_err(|message| Error::Config {
+            path: path.to_path_buf(),
+            message,
+        })
 }
 
 /// Parse settings text; the error names the line, column and key.
@@ -372,7 +377,9 @@ fn env_layer(env: &[(String, String)]) -> Result<SettingsLayer, Error> {
         get(name)
             .map(|raw| {
                 raw.trim().parse::<f64>().map_err(|_| {
-                    Error::invalid(format!("environment variable {name}: {raw:?} is not a number"))
+                    Error::invalid(format!(
+                        "environment variable {name}: {raw:?} is not a number"
+                    ))
                 })
             })
             .transpose()
@@ -394,6 +401,7 @@ fn env_layer(env: &[(String, String)]) -> Result<SettingsLayer, Error> {
         openai: provider(env_vars::OPENAI_API_KEY, env_vars::OPENAI_BASE_URL),
         anthropic: provider(env_vars::ANTHROPIC_API_KEY, env_vars::ANTHROPIC_BASE_URL),
         ollama: provider("CAIRN_OLLAMA_API_KEY_UNUSED", env_vars::OLLAMA_BASE_URL),
+        openrouter: provider(env_vars::OPENROUTER_API_KEY, env_vars::OPENROUTER_BASE_URL),
     });
     Ok(layer)
 }
@@ -426,8 +434,8 @@ target_ratio = 2.0
 
     #[test]
     fn errors_name_line_and_key() {
-        let err = parse_layer("model = \"x\"\nmax_session_spending_threshold = \"ten\"\n")
-            .unwrap_err();
+        let err =
+            parse_layer("model = \"x\"\nmax_session_spending_threshold = \"ten\"\n").unwrap_err();
         assert!(err.contains("line 2"), "{err}");
         assert!(err.contains("max_session_spending_threshold"), "{err}");
         let err = parse_layer("modle = \"x\"\n").unwrap_err();
@@ -463,8 +471,13 @@ target_ratio = 2.0
         let tmp = tempfile::tempdir().unwrap();
         let paths = Paths::at(tmp.path());
         std::fs::write(paths.config_file(), "[compression\n").unwrap();
-        let err = Settings::resolve(paths.clone(), None, &[]).unwrap_err().to_string();
-        assert!(err.contains("config.toml") && err.contains("line 1"), "{err}");
+        let err = Settings::resolve(paths.clone(), None, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("config.toml") && err.contains("line 1"),
+            "{err}"
+        );
     }
 
     #[test]

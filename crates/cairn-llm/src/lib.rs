@@ -1,0 +1,61 @@
+//! cairn-llm: talks to language-model providers, and nothing else.
+//!
+//! Two wire formats cover every provider cairn supports:
+//! - OpenAI-compatible chat completions (`openai:`, `openrouter:`, `ollama:`, and any
+//!   compatible server — llama.cpp, vLLM, LM Studio — through `base_url`);
+//! - Anthropic Messages (`anthropic:`).
+//!
+//! Models are named `provider:model` ([`ModelRef`]). A turn is sent as a
+//! [`ChatRequest`] built from cairn's own domain types ([`cairn_core::Message`]) and
+//! comes back as a [`ChatStream`] of [`StreamEvent`]s that ends with
+//! [`StreamEvent::Finished`] carrying the whole [`ChatResponse`]:
+//!
+//! ```no_run
+//! # async fn demo(settings: &cairn_core::settings::Settings) -> Result<(), cairn_llm::LlmError> {
+//! use cairn_core::{Message, Role};
+//! use cairn_llm::{ChatRequest, LlmClient, StreamEvent};
+//! use futures::StreamExt;
+//!
+//! let client = LlmClient::from_settings(settings)?;
+//! let request = ChatRequest::new("anthropic:claude-sonnet-4-5")
+//!     .with_system("You are a careful engineer.")
+//!     .with_messages(vec![Message::text(Role::User, "hello")]);
+//! let mut stream = client.stream(request);
+//! while let Some(event) = stream.next().await {
+//!     match event? {
+//!         StreamEvent::TextDelta(text) => print!("{text}"),
+//!         StreamEvent::Finished(response) => {
+//!             let _message = response.into_message(); // append it to the session
+//!         }
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The crate knows nothing of storage or terminals: the caller resolves attachments to
+//! bytes, stores what comes back and decides how to show it.
+
+mod anthropic;
+mod client;
+mod error;
+mod http;
+mod model;
+mod openai;
+pub mod pricing;
+mod provider;
+mod request;
+mod response;
+mod retry;
+pub mod sse;
+mod stream;
+
+pub use client::{ClientOptions, LlmClient, Timeouts};
+pub use error::{ErrorKind, LlmError, TimeoutPhase};
+pub use model::{ModelRef, ProviderKind};
+pub use pricing::{ModelPrice, PriceTable};
+pub use provider::{Capabilities, ChatProvider};
+pub use request::{ChatRequest, Reasoning, ToolDef};
+pub use response::{ChatResponse, StopReason};
+pub use retry::RetryPolicy;
+pub use stream::{ChatStream, StreamEvent};

@@ -10,6 +10,7 @@ pub mod context;
 pub mod env_vars;
 pub mod error;
 pub mod event;
+pub mod jsonl;
 pub mod lease;
 pub mod name;
 pub mod paths;

@@ -323,12 +323,10 @@ pub fn read_layer(path: &Path) -> Result<Option<SettingsLayer>, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
     };
-    parse_layer(&text)
-        .map(Some)
-        .map_err(|message| Error::Config {
-            path: path.to_path_buf(),
-            message,
-        })
+    parse_layer(&text).map(Some).map_err(|message| Error::Config {
+        path: path.to_path_buf(),
+        message,
+    })
 }
 
 /// Parse settings text; the error names the line, column and key.
@@ -377,9 +375,7 @@ fn env_layer(env: &[(String, String)]) -> Result<SettingsLayer, Error> {
         get(name)
             .map(|raw| {
                 raw.trim().parse::<f64>().map_err(|_| {
-                    Error::invalid(format!(
-                        "environment variable {name}: {raw:?} is not a number"
-                    ))
+                    Error::invalid(format!("environment variable {name}: {raw:?} is not a number"))
                 })
             })
             .transpose()
@@ -434,8 +430,8 @@ target_ratio = 2.0
 
     #[test]
     fn errors_name_line_and_key() {
-        let err =
-            parse_layer("model = \"x\"\nmax_session_spending_threshold = \"ten\"\n").unwrap_err();
+        let err = parse_layer("model = \"x\"\nmax_session_spending_threshold = \"ten\"\n")
+            .unwrap_err();
         assert!(err.contains("line 2"), "{err}");
         assert!(err.contains("max_session_spending_threshold"), "{err}");
         let err = parse_layer("modle = \"x\"\n").unwrap_err();
@@ -471,13 +467,8 @@ target_ratio = 2.0
         let tmp = tempfile::tempdir().unwrap();
         let paths = Paths::at(tmp.path());
         std::fs::write(paths.config_file(), "[compression\n").unwrap();
-        let err = Settings::resolve(paths.clone(), None, &[])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("config.toml") && err.contains("line 1"),
-            "{err}"
-        );
+        let err = Settings::resolve(paths.clone(), None, &[]).unwrap_err().to_string();
+        assert!(err.contains("config.toml") && err.contains("line 1"), "{err}");
     }
 
     #[test]

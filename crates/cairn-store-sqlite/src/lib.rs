@@ -1,12 +1,80 @@
-//! The embedded SQLite store. (Skeleton: the implementation is in progress.)
+//! The embedded SQLite store behind [`cairn_core::Store`].
+//!
+//! One file (WAL mode) holds sessions, the event log, the full-text index,
+//! knowledge, attachments, checkpoints, the agent pool and leases. Several cairn
+//! processes may use it at once: writes take `BEGIN IMMEDIATE` and whole
+//! transactions are retried while another process holds the lock. Blocking SQLite
+//! work runs on tokio's blocking pool, so any runtime flavour can call it.
+
+mod agent_pool;
+mod attachments;
+mod checkpoints;
+mod connections;
+mod events;
+mod fail;
+mod leases;
+mod media;
+pub mod migrations;
+mod search;
+mod search_text;
+mod sessions;
+mod store_impl;
+mod time;
 
 use std::path::Path;
 use std::sync::Arc;
 
-use cairn_core::Store;
 use cairn_core::settings::Synchronous;
+use cairn_core::{Error, Result, Store};
+use rusqlite::Transaction;
+
+use crate::connections::Connections;
+use crate::fail::R;
+
+/// The SQLite store. Cheap to clone; clones share the connections.
+#[derive(Clone)]
+pub struct SqliteStore {
+    connections: Arc<Connections>,
+}
 
 /// Opens (creating it, private to the user, when absent) the store at `path`.
-pub fn open_store(_path: &Path, _synchronous: Synchronous) -> cairn_core::Result<Arc<dyn Store>> {
-    Err(cairn_core::Error::Storage("the SQLite store is not built yet".into()))
+pub fn open_store(path: &Path, synchronous: Synchronous) -> Result<Arc<dyn Store>> {
+    Ok(Arc::new(SqliteStore::open(path, synchronous)?))
+}
+
+impl SqliteStore {
+    /// Opens the store at `path`, creating its directory (0700) and file (0600) when
+    /// absent and applying pending migrations. A file that is not a cairn store, or
+    /// one written by a newer cairn, gives `StoreUnusable` and is left untouched.
+    pub fn open(path: &Path, synchronous: Synchronous) -> Result<Self> {
+        Ok(SqliteStore {
+            connections: Arc::new(Connections::open(path, synchronous)?),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.connections.path()
+    }
+
+    async fn read<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&Transaction<'_>) -> R<T> + Send + 'static,
+    {
+        let connections = Arc::clone(&self.connections);
+        tokio::task::spawn_blocking(move || connections.read(work))
+            .await
+            .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
+    }
+
+    async fn write<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&Transaction<'_>) -> R<T> + Send + 'static,
+    {
+        let connections = Arc::clone(&self.connections);
+        tokio::task::spawn_blocking(move || connections.write(work))
+            .await
+            .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
+    }
 }

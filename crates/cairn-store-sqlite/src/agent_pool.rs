@@ -1,0 +1,169 @@
+//! The agent pool: signals and the instances heard from.
+
+use cairn_core::store::PoolInstance;
+use cairn_core::{Error, NewPoolSignal, PoolAction, PoolSignal, Project, Timestamp};
+use rusqlite::{Connection, Row, params};
+
+use crate::fail::{R, unreadable};
+use crate::time;
+
+const SIGNAL_COLUMNS: &str =
+    "id, project, topic, action, summary, affects, instance, session_id, created_us, expires_us";
+
+type RawSignal = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    Option<i64>,
+);
+
+fn raw_signal(row: &Row<'_>) -> rusqlite::Result<RawSignal> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+        row.get(9)?,
+    ))
+}
+
+fn decode_signal(raw: RawSignal) -> R<PoolSignal> {
+    let (id, project, topic, action, summary, affects, instance, session_id, created, expires) =
+        raw;
+    Ok(PoolSignal {
+        id,
+        project: Project::from_stored(project),
+        topic,
+        action: PoolAction::parse(&action)
+            .map_err(|e| unreadable(format!("pool signal {id}: {e}")))?,
+        summary,
+        affects: serde_json::from_str(&affects)
+            .map_err(|e| unreadable(format!("pool signal {id} affects: {e}")))?,
+        instance,
+        session_id,
+        created_at: time::from_micros(created)?,
+        expires_at: expires.map(time::from_micros).transpose()?,
+    })
+}
+
+pub(crate) fn add_signal(conn: &Connection, new: &NewPoolSignal) -> R<PoolSignal> {
+    let affects = serde_json::to_string(&new.affects)
+        .map_err(|e| Error::invalid(format!("pool signal affects: {e}")))?;
+    // Expiry is compared with integer microseconds, like creation.
+    let expires = new.expires_at.map(time::micros);
+    conn.prepare_cached(
+        "INSERT INTO pool_signals (project, topic, action, summary, affects, instance, \
+         session_id, created_us, expires_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        new.project.as_str(),
+        new.topic,
+        new.action.as_str(),
+        new.summary,
+        affects,
+        new.instance,
+        new.session_id,
+        time::micros(time::now()),
+        expires,
+    ])?;
+    let sql = format!("SELECT {SIGNAL_COLUMNS} FROM pool_signals WHERE id = ?1");
+    let raw = conn
+        .prepare_cached(&sql)?
+        .query_row([conn.last_insert_rowid()], raw_signal)?;
+    decode_signal(raw)
+}
+
+pub(crate) fn signals(
+    conn: &Connection,
+    project: Option<&Project>,
+    since: Timestamp,
+) -> R<Vec<PoolSignal>> {
+    let raws = match project {
+        Some(project) => {
+            let sql = format!(
+                "SELECT {SIGNAL_COLUMNS} FROM pool_signals WHERE project = ?1 AND created_us >= ?2 \
+                 ORDER BY created_us, id"
+            );
+            conn.prepare_cached(&sql)?
+                .query_map(params![project.as_str(), time::micros(since)], raw_signal)?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+        }
+        None => {
+            let sql = format!(
+                "SELECT {SIGNAL_COLUMNS} FROM pool_signals WHERE created_us >= ?1 \
+                 ORDER BY created_us, id"
+            );
+            conn.prepare_cached(&sql)?
+                .query_map(params![time::micros(since)], raw_signal)?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+        }
+    };
+    raws.into_iter().map(decode_signal).collect()
+}
+
+pub(crate) fn touch(
+    conn: &Connection,
+    project: &Project,
+    instance: &str,
+    client: Option<&str>,
+) -> R<()> {
+    conn.prepare_cached(
+        "INSERT INTO pool_instances (project, instance, client, last_seen_us) \
+         VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (project, instance) DO UPDATE SET \
+             client = coalesce(excluded.client, client), last_seen_us = excluded.last_seen_us",
+    )?
+    .execute(params![
+        project.as_str(),
+        instance,
+        client,
+        time::micros(time::now())
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn instances(
+    conn: &Connection,
+    project: Option<&Project>,
+    since: Timestamp,
+) -> R<Vec<PoolInstance>> {
+    let raws = conn
+        .prepare_cached(
+            "SELECT project, instance, client, last_seen_us FROM pool_instances \
+             WHERE (?1 IS NULL OR project = ?1) AND last_seen_us >= ?2 \
+             ORDER BY last_seen_us DESC, project, instance",
+        )?
+        .query_map(
+            params![project.map(Project::as_str), time::micros(since)],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                    row.get::<_, i64>(3)?,
+                ))
+            },
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    raws.into_iter()
+        .map(|(project, instance, client, seen)| {
+            Ok(PoolInstance {
+                project: Project::from_stored(project),
+                instance,
+                client,
+                last_seen: time::from_micros(seen)?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,224 @@
+//! Opening the store file and running transactions on it: one writer connection
+//! behind a mutex (SQLite has one writer at a time anyway) and a few reader
+//! connections, which WAL lets run beside the writer. Every transaction is retried
+//! as a whole with backoff when another process holds a lock, so "database is
+//! locked" never reaches a user.
+
+use std::fs::{DirBuilder, OpenOptions};
+use std::io::ErrorKind;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use cairn_core::settings::Synchronous;
+use cairn_core::{Error, Result};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use crate::fail::{R, sql_error};
+use crate::migrations::{LATEST_VERSION, apply_missing, user_version};
+use crate::search_text;
+
+/// How long SQLite itself waits for a lock before reporting busy.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a whole transaction keeps being retried while the store is busy.
+const RETRY_BUDGET: Duration = Duration::from_secs(120);
+const FIRST_BACKOFF: Duration = Duration::from_millis(2);
+const MAX_BACKOFF: Duration = Duration::from_millis(250);
+/// Idle reader connections kept for reuse.
+const MAX_IDLE_READERS: usize = 4;
+/// Truncate the WAL back to this size after checkpoints (a big import grows it).
+const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
+pub(crate) struct Connections {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock rolled its transaction back on unwind; the
+    // connection itself is still sound.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Connections {
+    pub(crate) fn open(path: &Path, synchronous: Synchronous) -> Result<Self> {
+        create_private_file(path)?;
+        let writer = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        prepare_store(path, &writer, synchronous)?;
+        Ok(Connections {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `work` in one `BEGIN IMMEDIATE` transaction, retried while busy.
+    pub(crate) fn write<T>(&self, mut work: impl FnMut(&Transaction<'_>) -> R<T>) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        with_retry(&self.path, || {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = work(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+    }
+
+    /// Runs `work` in one read transaction (a consistent snapshot), retried while busy.
+    pub(crate) fn read<T>(&self, mut work: impl FnMut(&Transaction<'_>) -> R<T>) -> Result<T> {
+        let idle = lock(&self.readers).pop();
+        let mut conn = match idle {
+            Some(conn) => conn,
+            None => {
+                let conn = open_connection(&self.path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+                conn.execute_batch("PRAGMA query_only = ON")
+                    .map_err(|e| sql_error(&self.path, e))?;
+                conn
+            }
+        };
+        let result = with_retry(&self.path, || {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let value = work(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        });
+        let mut idle = lock(&self.readers);
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        result
+    }
+}
+
+fn with_retry<T>(path: &Path, mut attempt: impl FnMut() -> R<T>) -> Result<T> {
+    let deadline = Instant::now() + RETRY_BUDGET;
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        match attempt() {
+            Err(fail) if fail.is_busy() && Instant::now() < deadline => {
+                std::thread::sleep(backoff + jitter(backoff));
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+            other => return other.map_err(|fail| fail.into_error(path)),
+        }
+    }
+}
+
+/// Up to `scale` of extra wait, so processes that collided do not retry in step.
+fn jitter(scale: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let seed = u64::from(nanos ^ std::process::id().rotate_left(16));
+    let max = scale.as_micros().max(1) as u64;
+    Duration::from_micros(seed % max)
+}
+
+/// Creates the store's directory (0700) and file (0600) before SQLite opens it;
+/// SQLite gives the -wal and -shm files the same mode as the database file.
+fn create_private_file(path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| {
+                Error::io(
+                    format!("cannot create store directory {}", dir.display()),
+                    e,
+                )
+            })?;
+    }
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::io(
+            format!("cannot create store file {}", path.display()),
+            e,
+        )),
+    }
+}
+
+fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| sql_error(path, e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| sql_error(path, e))?;
+    search_text::register(&conn).map_err(|e| sql_error(path, e))?;
+    Ok(conn)
+}
+
+/// Checks the file is ours (and not newer than this code), switches it to WAL and
+/// brings its schema up to date. Cheap when nothing is to be done: three pragmas.
+fn prepare_store(path: &Path, conn: &Connection, synchronous: Synchronous) -> Result<()> {
+    // Reading the header first: a file that is not a database fails here, before
+    // anything could write to it.
+    let version = with_retry(path, || Ok(user_version(conn)?))?;
+    if version > LATEST_VERSION {
+        return Err(Error::StoreUnusable {
+            path: path.to_path_buf(),
+            message: format!(
+                "its schema version is {version}, newer than this cairn knows \
+                 ({LATEST_VERSION}); upgrade cairn to use it"
+            ),
+        });
+    }
+    if version == 0 {
+        let foreign_tables: i64 = with_retry(path, || {
+            Ok(conn.query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+                [],
+                |row| row.get(0),
+            )?)
+        })?;
+        if foreign_tables > 0 {
+            return Err(Error::StoreUnusable {
+                path: path.to_path_buf(),
+                message: "it is a SQLite database that cairn did not create (it has tables \
+                          but no cairn schema version); cairn leaves it untouched"
+                    .into(),
+            });
+        }
+    }
+    let mode: String = with_retry(path, || {
+        Ok(conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?)
+    })?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        with_retry(path, || {
+            Ok(conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
+                row.get::<_, String>(0)
+            })?)
+        })?;
+    }
+    let sync = match synchronous {
+        Synchronous::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = {sync}; PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}; \
+         PRAGMA temp_store = MEMORY;"
+    ))
+    .map_err(|e| sql_error(path, e))?;
+    if version < LATEST_VERSION {
+        with_retry(path, || {
+            // IMMEDIATE: two processes migrating a new store at once serialize, and
+            // the second finds the steps applied.
+            let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+            apply_missing(&tx)?;
+            tx.commit()?;
+            Ok(())
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! Inline media in events. An imported (or appended) image or video block may carry
+//! its bytes as `data_base64`; the store keeps the bytes once as an attachment and
+//! the event keeps only the reference (export adds the data back).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use cairn_core::event::ToolResultContent;
+use cairn_core::{ContentBlock, Error, MediaBlock, Payload};
+use rusqlite::Connection;
+
+use crate::attachments;
+use crate::fail::R;
+
+/// Moves the inline bytes of every media block of `payload` into attachments.
+pub(crate) fn store_inline_media(conn: &Connection, seq: u64, payload: &mut Payload) -> R<()> {
+    if let Payload::Message(message) = payload {
+        for block in &mut message.content {
+            store_block(conn, seq, block)?;
+        }
+    }
+    Ok(())
+}
+
+fn store_block(conn: &Connection, seq: u64, block: &mut ContentBlock) -> R<()> {
+    match block {
+        ContentBlock::Image(media) => store_media(conn, seq, "image", media),
+        ContentBlock::Video(media) => store_media(conn, seq, "video", media),
+        ContentBlock::ToolResult {
+            content: ToolResultContent::Blocks(blocks),
+            ..
+        } => {
+            for inner in blocks {
+                store_block(conn, seq, inner)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn store_media(conn: &Connection, seq: u64, what: &str, media: &mut MediaBlock) -> R<()> {
+    let Some(data) = media.data_base64.take() else {
+        return Ok(());
+    };
+    let bytes = STANDARD.decode(data.as_bytes()).map_err(|e| {
+        Error::invalid(format!(
+            "event seq {seq}: {what} field \"data_base64\" is not valid base64: {e}"
+        ))
+    })?;
+    let actual = attachments::sha256_hex(&bytes);
+    if !actual.eq_ignore_ascii_case(&media.sha256) {
+        return Err(Error::invalid(format!(
+            "event seq {seq}: {what} data does not match its field \"sha256\" \
+             (declared {}, data hashes to {actual})",
+            media.sha256
+        ))
+        .into());
+    }
+    attachments::put(conn, &media.mime, &bytes)?;
+    Ok(())
+}

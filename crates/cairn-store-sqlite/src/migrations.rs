@@ -1,0 +1,166 @@
+//! Versioned schema migrations. `PRAGMA user_version` holds the number of steps
+//! applied; opening a store applies the missing ones in one IMMEDIATE transaction.
+//! Append new steps at the end; never edit a released one.
+
+use rusqlite::Connection;
+
+use crate::fail::R;
+
+/// Schema v1: the DESIGN.md data model.
+///
+/// - `sessions` carries every running total so listing and `show` never touch events.
+/// - `events` keeps the payload as JSON (`body`, without seq/ts/kind); its integer
+///   `id` grows with every insert, so the full-text index (whose rowid is `id`)
+///   returns newest-first by walking rowids backwards, without sorting matches.
+/// - `event_fts` is an external-content FTS5 index whose content is the view
+///   `event_search_text`, computed by the `cairn_search_text` SQL function that every
+///   connection registers: message text is not stored twice.
+const V1: &str = r#"
+CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY,
+    ulid TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL UNIQUE,
+    title TEXT,
+    project TEXT NOT NULL,
+    parent_ulid TEXT,
+    fork_seq INTEGER,
+    model TEXT,
+    status TEXT NOT NULL DEFAULT 'active',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_us INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+    reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    spend_checkpoint_usd REAL NOT NULL DEFAULT 0,
+    live_tokens INTEGER NOT NULL DEFAULT 0,
+    head_seq INTEGER NOT NULL DEFAULT 0,
+    context_start_seq INTEGER NOT NULL DEFAULT 1,
+    compaction_seq INTEGER,
+    message_count INTEGER NOT NULL DEFAULT 0,
+    tool_call_count INTEGER NOT NULL DEFAULT 0,
+    compaction_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX sessions_by_activity ON sessions (updated_us DESC, id DESC);
+CREATE INDEX sessions_by_project_activity ON sessions (project, updated_us DESC, id DESC);
+
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    session INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    role TEXT,
+    bytes INTEGER NOT NULL,
+    request_id TEXT,
+    ts TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE UNIQUE INDEX events_by_session_seq ON events (session, seq);
+
+CREATE TABLE request_ids (
+    session INTEGER NOT NULL,
+    request_id TEXT NOT NULL,
+    PRIMARY KEY (session, request_id)
+) WITHOUT ROWID;
+
+CREATE TABLE knowledge (
+    session INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    pinned INTEGER NOT NULL,
+    PRIMARY KEY (session, seq)
+) WITHOUT ROWID;
+
+CREATE VIEW event_search_text AS
+    SELECT id, cairn_search_text(kind, body) AS text FROM events;
+CREATE VIRTUAL TABLE event_fts USING fts5(
+    text,
+    content = 'event_search_text',
+    content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+
+CREATE TABLE attachments (
+    sha256 TEXT PRIMARY KEY,
+    mime TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    bytes BLOB NOT NULL
+);
+
+CREATE TABLE checkpoints (
+    id INTEGER PRIMARY KEY,
+    checkpoint_id TEXT NOT NULL UNIQUE,
+    session_id TEXT NOT NULL,
+    project TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    files_touched TEXT NOT NULL,
+    decisions_made TEXT NOT NULL,
+    next_steps TEXT NOT NULL,
+    round_id TEXT NOT NULL,
+    round_no INTEGER,
+    client TEXT,
+    instance TEXT,
+    created_us INTEGER NOT NULL
+);
+CREATE INDEX checkpoints_by_session ON checkpoints (session_id, id);
+CREATE INDEX checkpoints_by_project ON checkpoints (project, id);
+
+CREATE TABLE pool_signals (
+    id INTEGER PRIMARY KEY,
+    project TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    action TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    affects TEXT NOT NULL,
+    instance TEXT NOT NULL,
+    session_id TEXT,
+    created_us INTEGER NOT NULL,
+    expires_us INTEGER
+);
+CREATE INDEX pool_signals_by_time ON pool_signals (created_us);
+CREATE INDEX pool_signals_by_project_time ON pool_signals (project, created_us);
+
+CREATE TABLE pool_instances (
+    project TEXT NOT NULL,
+    instance TEXT NOT NULL,
+    client TEXT,
+    last_seen_us INTEGER NOT NULL,
+    PRIMARY KEY (project, instance)
+) WITHOUT ROWID;
+CREATE INDEX pool_instances_by_time ON pool_instances (last_seen_us);
+
+CREATE TABLE leases (
+    session INTEGER PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    token TEXT NOT NULL,
+    acquired_us INTEGER NOT NULL,
+    heartbeat_us INTEGER NOT NULL
+);
+"#;
+
+/// Every step, in order; `user_version` = how many are applied.
+pub(crate) const MIGRATIONS: &[&str] = &[V1];
+
+pub(crate) const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub(crate) fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |row| row.get(0))
+}
+
+/// Applies the steps after `user_version`; the caller holds an IMMEDIATE transaction,
+/// so two processes opening a new store at once apply each step exactly once.
+pub(crate) fn apply_missing(conn: &Connection) -> R<()> {
+    let current = user_version(conn)?;
+    for (index, step) in MIGRATIONS.iter().enumerate() {
+        let version = index as i64 + 1;
+        if version > current {
+            conn.execute_batch(step)?;
+            conn.execute_batch(&format!("PRAGMA user_version = {version}"))?;
+        }
+    }
+    Ok(())
+}

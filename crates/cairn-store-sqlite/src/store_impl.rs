@@ -1,0 +1,210 @@
+//! `Store` for `SqliteStore`: each method moves its arguments into one read or
+//! write transaction on the blocking pool.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cairn_core::store::{PoolInstance, SearchHit, SearchScope, SessionUpdate, SizedEvent};
+use cairn_core::{
+    Attachment, AttachmentRef, Checkpoint, Event, Lease, LeaseHolder, LiveContext, NewCheckpoint,
+    NewEvent, NewPoolSignal, NewSession, PoolSignal, Project, Result, Session, SessionFilter,
+    SessionName, SessionSummary, Store, Timestamp,
+};
+use ulid::Ulid;
+
+use crate::{SqliteStore, agent_pool, attachments, checkpoints, events, leases, search, sessions};
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_session(&self, new: NewSession) -> Result<Session> {
+        self.write(move |tx| Ok(sessions::create(tx, &new)?.session))
+            .await
+    }
+
+    async fn session(&self, name: &SessionName) -> Result<Session> {
+        let name = name.clone();
+        self.read(move |tx| Ok(sessions::by_name(tx, &name)?.session))
+            .await
+    }
+
+    async fn session_by_id(&self, id: Ulid) -> Result<Session> {
+        self.read(move |tx| Ok(sessions::by_id(tx, id)?.session))
+            .await
+    }
+
+    async fn list_sessions(&self, filter: &SessionFilter) -> Result<Vec<SessionSummary>> {
+        let filter = filter.clone();
+        self.read(move |tx| sessions::list(tx, &filter)).await
+    }
+
+    async fn count_sessions(&self, project: Option<&Project>) -> Result<u64> {
+        let project = project.cloned();
+        self.read(move |tx| sessions::count(tx, project.as_ref()))
+            .await
+    }
+
+    async fn most_recent_session(&self, project: Option<&Project>) -> Result<Option<Session>> {
+        let project = project.cloned();
+        self.read(move |tx| sessions::most_recent(tx, project.as_ref()))
+            .await
+    }
+
+    async fn rename_session(&self, old: &SessionName, new: &SessionName) -> Result<Session> {
+        let (old, new) = (old.clone(), new.clone());
+        self.write(move |tx| sessions::rename(tx, &old, &new)).await
+    }
+
+    async fn delete_session(&self, name: &SessionName) -> Result<()> {
+        let name = name.clone();
+        self.write(move |tx| sessions::delete(tx, &name)).await
+    }
+
+    async fn update_session(&self, id: Ulid, update: SessionUpdate) -> Result<Session> {
+        self.write(move |tx| sessions::update(tx, id, &update))
+            .await
+    }
+
+    async fn append_events(&self, session: Ulid, new_events: Vec<NewEvent>) -> Result<Vec<u64>> {
+        // Retries run the closure again, so each attempt works on its own copy.
+        self.write(move |tx| events::append(tx, session, new_events.clone()))
+            .await
+    }
+
+    async fn live_context(&self, session: Ulid, knowledge_retention: usize) -> Result<LiveContext> {
+        self.read(move |tx| events::live_context(tx, session, knowledge_retention))
+            .await
+    }
+
+    async fn events_after(&self, session: Ulid, after_seq: u64, limit: u32) -> Result<Vec<Event>> {
+        self.read(move |tx| events::events_after(tx, session, after_seq, limit))
+            .await
+    }
+
+    async fn large_events(
+        &self,
+        session: Ulid,
+        min_bytes: u64,
+        whole_history: bool,
+    ) -> Result<Vec<SizedEvent>> {
+        self.read(move |tx| events::large_events(tx, session, min_bytes, whole_history))
+            .await
+    }
+
+    async fn import_session(&self, new: NewSession, history: Vec<Event>) -> Result<Session> {
+        events::check_dense(&history)?;
+        self.write(move |tx| events::import(tx, &new, history.clone()))
+            .await
+    }
+
+    async fn search(&self, query: &str, scope: &SearchScope) -> Result<Vec<SearchHit>> {
+        let (query, scope) = (query.to_owned(), scope.clone());
+        self.read(move |tx| search::search(tx, &query, &scope))
+            .await
+    }
+
+    async fn knowledge(&self, session: Ulid) -> Result<Vec<Event>> {
+        self.read(move |tx| events::knowledge(tx, session)).await
+    }
+
+    async fn set_knowledge_pinned(&self, session: Ulid, seq: u64, pinned: bool) -> Result<()> {
+        self.write(move |tx| events::set_knowledge_pinned(tx, session, seq, pinned))
+            .await
+    }
+
+    async fn put_attachment(&self, mime: &str, bytes: Vec<u8>) -> Result<AttachmentRef> {
+        let mime = mime.to_owned();
+        self.write(move |tx| attachments::put(tx, &mime, &bytes))
+            .await
+    }
+
+    async fn attachment(&self, sha256: &str) -> Result<Attachment> {
+        let sha256 = sha256.to_owned();
+        self.read(move |tx| attachments::get(tx, &sha256)).await
+    }
+
+    async fn save_checkpoint(&self, new: NewCheckpoint) -> Result<Checkpoint> {
+        self.write(move |tx| checkpoints::save(tx, &new)).await
+    }
+
+    async fn checkpoints(&self, session_id: &str) -> Result<Vec<Checkpoint>> {
+        let session_id = session_id.to_owned();
+        self.read(move |tx| checkpoints::of_session(tx, &session_id))
+            .await
+    }
+
+    async fn latest_checkpoint(&self, session_id: &str) -> Result<Option<Checkpoint>> {
+        let session_id = session_id.to_owned();
+        self.read(move |tx| checkpoints::latest(tx, &session_id))
+            .await
+    }
+
+    async fn recent_checkpoints(
+        &self,
+        project: Option<&Project>,
+        limit: u32,
+    ) -> Result<Vec<Checkpoint>> {
+        let project = project.cloned();
+        self.read(move |tx| checkpoints::recent(tx, project.as_ref(), limit))
+            .await
+    }
+
+    async fn add_pool_signal(&self, new: NewPoolSignal) -> Result<PoolSignal> {
+        self.write(move |tx| agent_pool::add_signal(tx, &new)).await
+    }
+
+    async fn pool_signals(
+        &self,
+        project: Option<&Project>,
+        since: Timestamp,
+    ) -> Result<Vec<PoolSignal>> {
+        let project = project.cloned();
+        self.read(move |tx| agent_pool::signals(tx, project.as_ref(), since))
+            .await
+    }
+
+    async fn touch_instance(
+        &self,
+        project: &Project,
+        instance: &str,
+        client: Option<&str>,
+    ) -> Result<()> {
+        let (project, instance) = (project.clone(), instance.to_owned());
+        let client = client.map(str::to_owned);
+        self.write(move |tx| agent_pool::touch(tx, &project, &instance, client.as_deref()))
+            .await
+    }
+
+    async fn pool_instances(
+        &self,
+        project: Option<&Project>,
+        since: Timestamp,
+    ) -> Result<Vec<PoolInstance>> {
+        let project = project.cloned();
+        self.read(move |tx| agent_pool::instances(tx, project.as_ref(), since))
+            .await
+    }
+
+    async fn acquire_lease(
+        &self,
+        session: Ulid,
+        holder: &LeaseHolder,
+        stale_after: Duration,
+        force: bool,
+    ) -> Result<Lease> {
+        let holder = holder.clone();
+        self.write(move |tx| leases::acquire(tx, session, &holder, stale_after, force))
+            .await
+    }
+
+    async fn heartbeat_lease(&self, session: Ulid, holder: &LeaseHolder) -> Result<()> {
+        let holder = holder.clone();
+        self.write(move |tx| leases::heartbeat(tx, session, &holder))
+            .await
+    }
+
+    async fn release_lease(&self, session: Ulid, holder: &LeaseHolder) -> Result<()> {
+        let holder = holder.clone();
+        self.write(move |tx| leases::release(tx, session, &holder))
+            .await
+    }
+}

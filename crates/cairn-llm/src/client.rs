@@ -237,7 +237,6 @@ impl LlmClient {
             ));
         }
         Ok(Endpoint {
-            kind,
             base_url,
             api_key,
             key_hint: if key_var.is_empty() {
@@ -252,7 +251,6 @@ impl LlmClient {
 /// Where and how to reach one provider.
 #[derive(Clone)]
 pub(crate) struct Endpoint {
-    pub kind: ProviderKind,
     /// Without a trailing slash.
     pub base_url: String,
     pub api_key: Option<String>,

@@ -109,6 +109,9 @@ pub struct LlmError {
     pub attempts: u32,
     /// Output received before a stream broke.
     pub partial: Option<Box<ChatResponse>>,
+    /// Set when the provider said not to retry (quota exhausted, `x-should-retry:
+    /// false`) or nothing listens at the address.
+    pub(crate) do_not_retry: bool,
 }
 
 impl LlmError {
@@ -122,6 +125,7 @@ impl LlmError {
             retry_after: None,
             attempts: 0,
             partial: None,
+            do_not_retry: false,
         }
     }
 
@@ -145,11 +149,6 @@ impl LlmError {
 
     pub(crate) fn with_status(mut self, status: u16) -> Self {
         self.status = Some(status);
-        self
-    }
-
-    pub(crate) fn with_partial(mut self, partial: ChatResponse) -> Self {
-        self.partial = Some(Box::new(partial));
         self
     }
 }

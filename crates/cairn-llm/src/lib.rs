@@ -37,6 +37,7 @@
 //! bytes, stores what comes back and decides how to show it.
 
 mod anthropic;
+mod assemble;
 mod client;
 mod error;
 mod http;

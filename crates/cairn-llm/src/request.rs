@@ -110,3 +110,56 @@ impl ChatRequest {
         self
     }
 }
+
+/// The base64 bytes of an image block: its own `data_base64`, else the bytes the
+/// caller put in [`ChatRequest::media`]. The error names the attachment.
+pub(crate) fn image_base64(
+    provider: &str,
+    media: &cairn_core::MediaBlock,
+    supplied: &BTreeMap<String, Vec<u8>>,
+) -> Result<String, crate::LlmError> {
+    use base64::Engine as _;
+    if let Some(data) = &media.data_base64 {
+        return Ok(data.clone());
+    }
+    match supplied.get(&media.sha256) {
+        Some(bytes) => Ok(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        None => Err(crate::LlmError::new(
+            crate::ErrorKind::BadRequest,
+            provider,
+            format!(
+                "image {} ({}) is in the conversation but its bytes were not supplied",
+                media.sha256, media.mime
+            ),
+        )),
+    }
+}
+
+/// Refusal for video blocks: neither wire format takes video.
+pub(crate) fn video_refused(provider: &str, media: &cairn_core::MediaBlock) -> crate::LlmError {
+    crate::LlmError::new(
+        crate::ErrorKind::Unsupported,
+        provider,
+        format!(
+            "{provider} models do not accept video; remove the video {} ({}) from the \
+             message or switch to a provider that takes video",
+            media.sha256, media.mime
+        ),
+    )
+}
+
+/// Text of a tool result as sent to a model; errors are marked so the model knows.
+pub(crate) fn tool_result_text(content: &cairn_core::event::ToolResultContent) -> String {
+    use cairn_core::event::ToolResultContent;
+    match content {
+        ToolResultContent::Text(text) => text.clone(),
+        ToolResultContent::Blocks(blocks) => blocks
+            .iter()
+            .filter_map(|b| match b {
+                cairn_core::ContentBlock::Text { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}

@@ -10,8 +10,10 @@ pub mod context;
 pub mod env_vars;
 pub mod error;
 pub mod event;
+pub mod knowledge;
 pub mod jsonl;
 pub mod lease;
+pub mod live_messages;
 pub mod list_param;
 pub mod name;
 pub mod paths;
@@ -22,6 +24,7 @@ pub mod resume_brief;
 pub mod session;
 pub mod settings;
 pub mod store;
+pub mod tokens;
 pub mod usage;
 
 pub use attachment::{Attachment, AttachmentRef};

@@ -1,0 +1,67 @@
+//! The messages a live context becomes when it is sent to a model: a preamble (the
+//! latest compaction's summary and the retained knowledge block), then every message
+//! after the compacted range. Token counting ([`crate::tokens`]) counts exactly this.
+
+use crate::knowledge::{self, KnowledgeRecord};
+use crate::{LiveContext, Message, Payload, Role};
+
+/// The knowledge carried by a live context: the store's retained set when it has one,
+/// else the items recorded in the latest compaction.
+pub fn retained_knowledge(live: &LiveContext) -> Vec<KnowledgeRecord> {
+    if !live.knowledge.is_empty() {
+        return knowledge::dedupe(knowledge::records(&live.knowledge));
+    }
+    match live.compaction.as_ref().map(|e| &e.payload) {
+        Some(Payload::Compaction(c)) => c
+            .knowledge
+            .iter()
+            .map(KnowledgeRecord::from_entry)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The text of the preamble, or `None` when there is no summary and no knowledge.
+pub fn preamble_text(live: &LiveContext) -> Option<String> {
+    let summary = match live.compaction.as_ref().map(|e| &e.payload) {
+        Some(Payload::Compaction(c)) => Some((c.replaces, c.summary.as_str())),
+        _ => None,
+    };
+    let block = knowledge::render_block(&retained_knowledge(live));
+    if summary.is_none() && block.is_none() {
+        return None;
+    }
+    let mut text = String::new();
+    if let Some(([first, last], summary)) = summary {
+        text.push_str(&format!(
+            "[cairn] Earlier parts of this session (events {first}–{last}) were compressed \
+             into the summary below; the full history is kept on disk.\n\n\
+             # Summary of earlier work\n{}\n",
+            summary.trim_end()
+        ));
+    }
+    if let Some(block) = block {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&block);
+    }
+    Some(text)
+}
+
+/// The preamble as a user message.
+pub fn preamble(live: &LiveContext) -> Option<Message> {
+    preamble_text(live).map(|text| Message::text(Role::User, text))
+}
+
+/// Every message of the live context, in the order a model receives them.
+pub fn assemble(live: &LiveContext) -> Vec<Message> {
+    let mut out: Vec<Message> = preamble(live).into_iter().collect();
+    out.extend(
+        live.events
+            .iter()
+            .filter_map(|e| e.payload.as_message())
+            .cloned(),
+    );
+    out
+}

@@ -93,7 +93,7 @@ fn worker() {
             }
             stdout.flush().unwrap();
             // Readers run beside the writers too.
-            if counter % 10 == 0 {
+            if counter.is_multiple_of(10) {
                 store
                     .live_context(id, 10)
                     .await

@@ -1,1 +1,3 @@
 //! Test helpers shared by cairn's crates.
+pub mod cli;
+pub mod home;

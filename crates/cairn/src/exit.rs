@@ -7,6 +7,10 @@ pub fn report(result: anyhow::Result<()>) -> ExitCode {
     let Err(error) = result else {
         return ExitCode::SUCCESS;
     };
+    if is_broken_pipe(&error) {
+        // The reader went away (`cairn sessions context x | head`): not a failure.
+        return ExitCode::SUCCESS;
+    }
     eprintln!("error: {}", render(&error));
     ExitCode::from(code_of(&error))
 }
@@ -21,6 +25,18 @@ fn render(error: &anyhow::Error) -> String {
         }
     }
     text
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(|e| e.io_error_kind())
+                .is_some_and(|k| k == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn code_of(error: &anyhow::Error) -> u8 {

@@ -4,6 +4,7 @@ mod app;
 mod args;
 mod commands;
 mod exit;
+mod output;
 
 use clap::Parser;
 

@@ -1,4 +1,135 @@
-use clap::Subcommand;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
-pub enum SessionsCommand {}
+pub enum SessionsCommand {
+    /// List sessions, newest activity first.
+    #[command(after_help = "Examples:\n  \
+        cairn sessions list                 # this project's sessions\n  \
+        cairn sessions list --all --limit 20\n  \
+        cairn sessions list --project ~/src/api --json")]
+    List(ListArgs),
+    /// Show a session's metadata and totals.
+    #[command(after_help = "Examples:\n  cairn sessions show auth-refactor\n  \
+        cairn sessions show auth-refactor --json")]
+    Show(ShowArgs),
+    /// Print the live context exactly as a model would get it on resume.
+    #[command(after_help = "Examples:\n  \
+        cairn sessions context auth-refactor\n  \
+        cairn sessions context auth-refactor --all --role user\n  \
+        cairn sessions context auth-refactor --large 20000 --json")]
+    Context(ContextArgs),
+    /// Rename a session.
+    #[command(after_help = "Example:\n  cairn sessions rename auth-refactor auth-v2")]
+    Rename(RenameArgs),
+    /// Delete a session and its whole history.
+    #[command(after_help = "Examples:\n  cairn sessions rm old-spike\n  \
+        cairn sessions rm old-spike --yes     # no question (scripts)")]
+    Rm(RmArgs),
+    /// Write a session as session JSONL v1 (stdout by default).
+    #[command(after_help = "Examples:\n  \
+        cairn sessions export auth-refactor -o auth-refactor.jsonl\n  \
+        cairn sessions export auth-refactor | gzip > auth.jsonl.gz")]
+    Export(ExportArgs),
+    /// Create a session from a session JSONL v1 file.
+    #[command(after_help = "Examples:\n  \
+        cairn sessions import auth-refactor.jsonl\n  \
+        cairn sessions import auth-refactor.jsonl --name auth-copy\n  \
+        gunzip -c auth.jsonl.gz | cairn sessions import -")]
+    Import(ImportArgs),
+    /// Full-text search over message text, newest first.
+    #[command(after_help = "Examples:\n  \
+        cairn sessions search 'refresh token'\n  \
+        cairn sessions search jwt --all --limit 50 --json")]
+    Search(SearchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Every project's sessions (default: the current project's, or those of the
+    /// project given with the global `--project PATH`).
+    #[arg(long, conflicts_with = "project")]
+    pub all: bool,
+    /// At most N rows.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub limit: u32,
+    /// Skip the first N rows.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub offset: u32,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    pub name: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ContextArgs {
+    pub name: String,
+    /// The whole history, with compaction boundaries marked, instead of the live context.
+    #[arg(long)]
+    pub all: bool,
+    /// Only messages of this role.
+    #[arg(long, value_name = "ROLE", value_parser = ["system", "user", "assistant", "tool"])]
+    pub role: Option<String>,
+    /// Only events whose stored size is at least BYTES (default 1000).
+    #[arg(long, value_name = "BYTES", num_args = 0..=1, default_missing_value = "1000")]
+    pub large: Option<u64>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    pub old: String,
+    pub new: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    pub name: String,
+    /// Do not ask; required when not at a terminal.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    pub name: String,
+    /// Write to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The session JSONL v1 file; `-` reads stdin.
+    pub file: PathBuf,
+    /// Import under this name instead of the one in the file.
+    #[arg(long, value_name = "NEW")]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    pub query: String,
+    /// Search every project (default: the current project).
+    #[arg(long)]
+    pub all: bool,
+    /// At most N hits.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: u32,
+    #[arg(long)]
+    pub json: bool,
+}

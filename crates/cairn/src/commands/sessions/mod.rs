@@ -1,6 +1,39 @@
+//! `cairn sessions …`: one file per verb, all over the `Store` trait.
+
+mod context;
+mod export;
+mod import;
+mod list;
+mod rename;
+mod rm;
+mod search;
+mod show;
+
+use cairn_core::{Session, SessionName, Store};
+
 use crate::app::App;
 use crate::args::sessions::SessionsCommand;
 
-pub async fn run(_app: &App, command: SessionsCommand) -> anyhow::Result<()> {
-    match command {}
+pub async fn run(app: &App, command: SessionsCommand) -> anyhow::Result<()> {
+    match command {
+        SessionsCommand::List(args) => list::run(app, args).await,
+        SessionsCommand::Show(args) => show::run(app, args).await,
+        SessionsCommand::Context(args) => context::run(app, args).await,
+        SessionsCommand::Rename(args) => rename::run(app, args).await,
+        SessionsCommand::Rm(args) => rm::run(app, args).await,
+        SessionsCommand::Export(args) => export::run(app, args).await,
+        SessionsCommand::Import(args) => import::run(app, args).await,
+        SessionsCommand::Search(args) => search::run(app, args).await,
+    }
+}
+
+/// A NAME argument checked against the name rule before the store is touched
+/// (a refusal is a usage error, exit 2).
+fn parse_name(raw: &str) -> anyhow::Result<SessionName> {
+    Ok(SessionName::parse(raw)?)
+}
+
+/// The session called `name`; `NotFound` (exit 3) when there is none.
+async fn find(store: &dyn Store, name: &SessionName) -> anyhow::Result<Session> {
+    Ok(store.session(name).await?)
 }

@@ -1,0 +1,143 @@
+//! `cairn sessions export NAME [-o FILE]`: session JSONL v1, streamed page by page.
+//! Image and video blocks get their bytes back as `data_base64`, so the file stands
+//! on its own.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use cairn_core::event::ToolResultContent;
+use cairn_core::jsonl::{Header, Writer};
+use cairn_core::{ContentBlock, Event, MediaBlock, Payload, Session, Store};
+
+use super::{find, parse_name};
+use crate::app::App;
+use crate::args::sessions::ExportArgs;
+use crate::output;
+
+/// Events per page read from the store.
+const PAGE: u32 = 500;
+
+pub async fn run(app: &App, args: ExportArgs) -> anyhow::Result<()> {
+    let name = parse_name(&args.name)?;
+    let store = app.store().await?;
+    let session = find(store.as_ref(), &name).await?;
+    match &args.output {
+        None => {
+            let out = write_session(store.as_ref(), &session, output::stdout()).await?;
+            drop(out);
+        }
+        Some(path) => export_to_file(store.as_ref(), &session, path).await?,
+    }
+    Ok(())
+}
+
+/// Writes next to `path` and renames into place, so a failed export never leaves
+/// a half-written file where a good one was.
+async fn export_to_file(store: &dyn Store, session: &Session, path: &Path) -> anyhow::Result<()> {
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| anyhow::anyhow!("-o {}: not a file path", path.display()))?;
+    let mut partial_name = std::ffi::OsString::from(".");
+    partial_name.push(file_name);
+    partial_name.push(format!(".partial-{}", std::process::id()));
+    let partial: PathBuf = path.with_file_name(partial_name);
+    let file = std::fs::File::create(&partial)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", partial.display()))?;
+    let result = async {
+        let out = write_session(store, session, std::io::BufWriter::new(file)).await?;
+        let file = out
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?;
+        file.sync_all()?;
+        std::fs::rename(&partial, path)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        anyhow::Ok(())
+    }
+    .await;
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
+}
+
+async fn write_session<W: Write>(
+    store: &dyn Store,
+    session: &Session,
+    out: W,
+) -> anyhow::Result<W> {
+    let mut header = Header::new(&session.name, session.project.clone(), session.created_at);
+    header.title = session.title.clone();
+    header.model = session.model.clone();
+    let mut writer = Writer::new(out, &header)?;
+    let mut media = MediaCache::default();
+    let mut after = 0;
+    loop {
+        let mut page = store.events_after(session.id, after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for event in &mut page {
+            media.fill(store, event).await?;
+            writer.write_event(event)?;
+        }
+        if page.len() < PAGE as usize {
+            break;
+        }
+    }
+    Ok(writer.finish()?)
+}
+
+/// Base64 of the attachments seen so far (a picture is often sent more than once).
+#[derive(Default)]
+struct MediaCache {
+    encoded: HashMap<String, Option<String>>,
+}
+
+impl MediaCache {
+    async fn fill(&mut self, store: &dyn Store, event: &mut Event) -> anyhow::Result<()> {
+        let Payload::Message(message) = &mut event.payload else {
+            return Ok(());
+        };
+        let mut wanted = Vec::new();
+        for_each_media(&mut message.content, &mut |m| wanted.push(m.sha256.clone()));
+        for sha in wanted {
+            if self.encoded.contains_key(&sha) {
+                continue;
+            }
+            let data = match store.attachment(&sha).await {
+                Ok(a) => Some(base64::engine::general_purpose::STANDARD.encode(&a.bytes)),
+                Err(cairn_core::Error::NotFound { .. }) => {
+                    eprintln!(
+                        "warning: attachment {sha} (seq {}) is not in the store; \
+                         exported without its data",
+                        event.seq
+                    );
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            };
+            self.encoded.insert(sha, data);
+        }
+        for_each_media(&mut message.content, &mut |m| {
+            if let Some(Some(data)) = self.encoded.get(&m.sha256) {
+                m.data_base64 = Some(data.clone());
+            }
+        });
+        Ok(())
+    }
+}
+
+/// Every image or video block, including those inside tool results.
+pub(super) fn for_each_media(blocks: &mut [ContentBlock], f: &mut impl FnMut(&mut MediaBlock)) {
+    for block in blocks {
+        match block {
+            ContentBlock::Image(m) | ContentBlock::Video(m) => f(m),
+            ContentBlock::ToolResult {
+                content: ToolResultContent::Blocks(inner),
+                ..
+            } => for_each_media(inner, f),
+            _ => {}
+        }
+    }
+}

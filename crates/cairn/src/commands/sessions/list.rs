@@ -1,0 +1,86 @@
+//! `cairn sessions list`: one page of the index, newest activity first.
+
+use std::io::Write;
+
+use cairn_core::SessionFilter;
+
+use crate::app::App;
+use crate::args::sessions::ListArgs;
+use crate::output::{self, Style, Table};
+
+pub async fn run(app: &App, args: ListArgs) -> anyhow::Result<()> {
+    let filter = SessionFilter {
+        project: (!args.all).then(|| app.project.clone()),
+        limit: args.limit,
+        offset: args.offset,
+    };
+    let store = app.store().await?;
+    let sessions = store.list_sessions(&filter).await?;
+    if args.json {
+        return output::print_json(&sessions);
+    }
+    let mut out = output::stdout();
+    if sessions.is_empty() {
+        let place = match &filter.project {
+            Some(project) => format!("in {}", output::home_relative(project.as_str())),
+            None => "in any project".to_owned(),
+        };
+        if args.offset > 0 {
+            writeln!(out, "No sessions {place} past the first {}.", args.offset)?;
+        } else {
+            writeln!(out, "No sessions {place} yet.")?;
+            writeln!(
+                out,
+                "Start one with `cairn run --name NAME`, or connect an agent with `cairn mcp`."
+            )?;
+            if filter.project.is_some() {
+                writeln!(
+                    out,
+                    "`cairn sessions list --all` lists every project's sessions."
+                )?;
+            }
+        }
+        out.flush()?;
+        return Ok(());
+    }
+    let now = cairn_core::Timestamp::now();
+    let mut table = Table::new(&[
+        "name",
+        "title",
+        "project",
+        "model",
+        ">messages",
+        ">tokens",
+        ">cost",
+        "last active",
+    ]);
+    for s in &sessions {
+        table.row(vec![
+            s.name.to_string(),
+            output::cell(s.title.as_deref().unwrap_or("-"), 40),
+            output::truncate_left(
+                &output::cell(&output::home_relative(s.project.as_str()), 200),
+                32,
+            ),
+            output::cell(s.model.as_deref().unwrap_or("-"), 32),
+            output::grouped(s.message_count),
+            output::compact_number(s.tokens),
+            output::cost(s.cost_usd),
+            output::relative_time(s.updated_at, now),
+        ]);
+    }
+    table.write(&mut out, Style::for_stdout())?;
+    let shown = u64::from(args.offset) + sessions.len() as u64;
+    if sessions.len() as u64 == u64::from(args.limit) {
+        let total = store.count_sessions(filter.project.as_ref()).await?;
+        if total > shown {
+            writeln!(
+                out,
+                "Showing {}–{shown} of {total}; next page: --offset {shown}",
+                args.offset + 1
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! `cairn sessions rename OLD NEW`.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use super::parse_name;
+use crate::app::App;
+use crate::args::sessions::RenameArgs;
+use crate::output;
+
+pub async fn run(app: &App, args: RenameArgs) -> anyhow::Result<()> {
+    let old = parse_name(&args.old)?;
+    let new = parse_name(&args.new)?;
+    let store = app.store().await?;
+    let session = store.rename_session(&old, &new).await?;
+    if args.json {
+        return output::print_json(&json!({ "renamed": { "from": old, "to": session.name } }));
+    }
+    let mut out = output::stdout();
+    writeln!(out, "renamed {old} → {}", session.name)?;
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! `cairn sessions rm NAME [--yes]`: the explicit delete of invariant 2.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use serde_json::json;
+
+use super::{find, parse_name};
+use crate::app::App;
+use crate::args::sessions::RmArgs;
+use crate::exit::UsageError;
+use crate::output;
+
+pub async fn run(app: &App, args: RmArgs) -> anyhow::Result<()> {
+    let name = parse_name(&args.name)?;
+    let store = app.store().await?;
+    let session = find(store.as_ref(), &name).await?;
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(UsageError(format!(
+                "refusing to delete session {name} without confirmation: \
+                 stdin is not a terminal, so pass --yes"
+            ))
+            .into());
+        }
+        let question = format!(
+            "Delete session {name} and its whole history ({} events, {} messages)? [y/N] ",
+            session.head_seq, session.message_count
+        );
+        if !confirm(&question)? {
+            anyhow::bail!("not deleted: session {name} is unchanged");
+        }
+    }
+    store.delete_session(&name).await?;
+    if args.json {
+        return output::print_json(&json!({ "deleted": name }));
+    }
+    let mut out = output::stdout();
+    writeln!(out, "deleted {name}")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Asks on stderr, reads one line from the terminal; only y/yes agrees.
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    let mut err = std::io::stderr().lock();
+    err.write_all(question.as_bytes())?;
+    err.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}

@@ -1,0 +1,129 @@
+//! `cairn sessions show`: a session's metadata and totals, from the index.
+
+use std::io::Write;
+
+use cairn_core::Session;
+use serde::Serialize;
+
+use super::{find, parse_name};
+use crate::app::App;
+use crate::args::sessions::ShowArgs;
+use crate::output::{self, Style};
+
+/// The `--json` shape: the session as the store keeps it, plus the parent's name.
+#[derive(Serialize)]
+struct Shown<'a> {
+    #[serde(flatten)]
+    session: &'a Session,
+    /// Name of the parent session (sub-agent or fork), when it still exists.
+    parent_name: Option<String>,
+    total_tokens: u64,
+}
+
+pub async fn run(app: &App, args: ShowArgs) -> anyhow::Result<()> {
+    let name = parse_name(&args.name)?;
+    let store = app.store().await?;
+    let session = find(store.as_ref(), &name).await?;
+    let parent_name = match session.parent_id {
+        Some(id) => store
+            .session_by_id(id)
+            .await
+            .ok()
+            .map(|p| p.name.to_string()),
+        None => None,
+    };
+    if args.json {
+        return output::print_json(&Shown {
+            session: &session,
+            parent_name,
+            total_tokens: session.usage.total(),
+        });
+    }
+    let style = Style::for_stdout();
+    let s = &session;
+    let now = cairn_core::Timestamp::now();
+    let mut out = output::stdout();
+    let field = |out: &mut dyn Write, label: &str, value: &str| -> std::io::Result<()> {
+        writeln!(out, "{:<18}{}", format!("{label}:"), value)
+    };
+    writeln!(out, "{}", style.bold(s.name.as_str()))?;
+    field(
+        &mut out,
+        "title",
+        &output::printable(s.title.as_deref().unwrap_or("-")),
+    )?;
+    field(&mut out, "id", &s.id.to_string())?;
+    field(&mut out, "project", &output::printable(s.project.as_str()))?;
+    field(
+        &mut out,
+        "model",
+        &output::printable(s.model.as_deref().unwrap_or("-")),
+    )?;
+    field(&mut out, "status", s.status.as_str())?;
+    field(
+        &mut out,
+        "created",
+        &format!(
+            "{} ({})",
+            output::exact_time(s.created_at),
+            output::relative_time(s.created_at, now)
+        ),
+    )?;
+    field(
+        &mut out,
+        "last active",
+        &format!(
+            "{} ({})",
+            output::exact_time(s.updated_at),
+            output::relative_time(s.updated_at, now)
+        ),
+    )?;
+    if let Some(parent) = s.parent_id {
+        let shown = match &parent_name {
+            Some(name) => format!("{name} ({parent})"),
+            None => format!("{parent} (deleted)"),
+        };
+        let at = s
+            .fork_seq
+            .map(|seq| format!(" at seq {seq}"))
+            .unwrap_or_default();
+        field(&mut out, "parent", &format!("{shown}{at}"))?;
+    }
+    field(&mut out, "events", &output::grouped(s.head_seq))?;
+    field(&mut out, "messages", &output::grouped(s.message_count))?;
+    field(&mut out, "tool calls", &output::grouped(s.tool_call_count))?;
+    let compactions = match s.compaction_seq {
+        Some(seq) => format!(
+            "{} (latest at seq {seq}; live context starts at seq {})",
+            output::grouped(s.compaction_count),
+            s.context_start_seq
+        ),
+        None => output::grouped(s.compaction_count),
+    };
+    field(&mut out, "compactions", &compactions)?;
+    field(
+        &mut out,
+        "live context",
+        &format!("{} tokens", output::grouped(s.live_tokens)),
+    )?;
+    let u = &s.usage;
+    writeln!(out, "tokens:")?;
+    for (label, n) in [
+        ("input", u.input_tokens),
+        ("output", u.output_tokens),
+        ("cache read", u.cache_read_tokens),
+        ("cache write", u.cache_write_tokens),
+        ("reasoning", u.reasoning_tokens),
+        ("total", u.total()),
+    ] {
+        writeln!(
+            out,
+            "  {:<16}{:>14}",
+            format!("{label}:"),
+            output::grouped(n)
+        )?;
+    }
+    field(&mut out, "cost", &output::cost(s.cost_usd))?;
+    out.flush()?;
+    Ok(())
+}

@@ -78,7 +78,7 @@ pub fn normalized(text: &str) -> String {
     let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
     collapsed
         .trim_matches(|c: char| matches!(c, '"' | '\'' | '`'))
-        .trim_end_matches(|c: char| matches!(c, '.' | '!' | ';' | ',' | ':'))
+        .trim_end_matches(['.', '!', ';', ',', ':'])
         .trim()
         .to_lowercase()
 }

@@ -6,6 +6,8 @@
 
 pub mod attachment;
 pub mod checkpoint;
+pub mod checkpoint_from_done;
+pub mod compression;
 pub mod context;
 pub mod env_vars;
 pub mod error;
@@ -21,6 +23,7 @@ pub mod pool;
 pub mod pool_status;
 pub mod project;
 pub mod resume_brief;
+pub mod run_commands;
 pub mod session;
 pub mod settings;
 pub mod store;

@@ -27,7 +27,16 @@ pub fn preamble_text(live: &LiveContext) -> Option<String> {
         Some(Payload::Compaction(c)) => Some((c.replaces, c.summary.as_str())),
         _ => None,
     };
-    let block = knowledge::render_block(&retained_knowledge(live));
+    compose_preamble(summary, &retained_knowledge(live))
+}
+
+/// The preamble for a summary of `replaces` and a knowledge set (used to size a
+/// compaction before it exists).
+pub fn compose_preamble(
+    summary: Option<([u64; 2], &str)>,
+    knowledge: &[KnowledgeRecord],
+) -> Option<String> {
+    let block = knowledge::render_block(knowledge);
     if summary.is_none() && block.is_none() {
         return None;
     }

@@ -190,12 +190,56 @@ impl TokenCounter {
         pieces.fixed + self.count_texts(&pieces.texts())
     }
 
+    /// The tokens of each event (see [`TokenCounter::count_event`]), using both cores
+    /// for large inputs: events are dealt to threads in contiguous runs of about
+    /// equal size.
+    pub fn count_each_event(&self, events: &[Event]) -> Vec<u64> {
+        let sizes: Vec<usize> = events.iter().map(approx_event_bytes).collect();
+        let total: usize = sizes.iter().sum();
+        let threads = if self.bpe().is_some() && total >= PARALLEL_MIN_BYTES {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+        } else {
+            1
+        };
+        if threads <= 1 {
+            return events.iter().map(|e| self.count_event(e)).collect();
+        }
+        // Split points: contiguous runs of about total/threads bytes.
+        let share = total.div_ceil(threads).max(1);
+        let mut runs: Vec<&[Event]> = Vec::with_capacity(threads);
+        let (mut start, mut filled) = (0usize, 0usize);
+        for (i, size) in sizes.iter().enumerate() {
+            filled += size;
+            if filled >= share * (runs.len() + 1) && runs.len() + 1 < threads {
+                runs.push(&events[start..=i]);
+                start = i + 1;
+            }
+        }
+        runs.push(&events[start..]);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = runs
+                .iter()
+                .map(|run| scope.spawn(move || run.iter().map(|e| self.count_event(e)).collect()))
+                .collect();
+            let mut out = Vec::with_capacity(events.len());
+            for (handle, run) in handles.into_iter().zip(&runs) {
+                // Counting cannot panic on text; should a thread die anyway, its
+                // events are counted again here rather than lost.
+                let counts: Vec<u64> = handle
+                    .join()
+                    .unwrap_or_else(|_| run.iter().map(|e| self.count_event(e)).collect());
+                out.extend(counts);
+            }
+            out
+        })
+    }
+
     /// Tokens of the whole live context as [`crate::live_messages::assemble`] sends it:
     /// the preamble (summary and knowledge block) and every message after it.
     pub fn count_live_context(&self, live: &LiveContext) -> TokenCount {
         let preamble = crate::live_messages::preamble(live);
-        let messages = live.events.iter().filter_map(|e| e.payload.as_message());
-        let tokens = self.count_messages(preamble.iter().chain(messages));
+        let tokens = preamble.map_or(0, |m| self.count_message(&m))
+            + self.count_each_event(&live.events).iter().sum::<u64>();
         TokenCount {
             tokens,
             accuracy: self.accuracy(),
@@ -244,12 +288,34 @@ impl TokenCounter {
                 .collect();
             handles
                 .into_iter()
-                // A counting thread cannot panic on text input; if it somehow did,
-                // count that share with the heuristic rather than crash.
+                // Counting cannot panic on text; a thread that died anyway would
+                // only make the figure low, never crash the session.
                 .map(|h| h.join().unwrap_or(0))
                 .sum()
         })
     }
+}
+
+/// A cheap size guess for balancing work between threads.
+fn approx_event_bytes(event: &Event) -> usize {
+    fn block_bytes(block: &ContentBlock) -> usize {
+        match block {
+            ContentBlock::Text { text } | ContentBlock::Thinking { text, .. } => text.len(),
+            ContentBlock::ToolResult { content, .. } => match content {
+                ToolResultContent::Text(t) => t.len(),
+                ToolResultContent::Blocks(blocks) => blocks.iter().map(block_bytes).sum(),
+            },
+            ContentBlock::ToolUse {
+                input: Value::Object(map),
+                ..
+            } => map.values().map(|v| v.as_str().map_or(64, str::len)).sum(),
+            _ => 64,
+        }
+    }
+    event
+        .payload
+        .as_message()
+        .map_or(0, |m| m.content.iter().map(block_bytes).sum())
 }
 
 fn heuristic_tokens(bytes: usize) -> u64 {

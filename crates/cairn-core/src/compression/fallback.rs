@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::compression::plan::{CompressionPlan, is_user_request};
 use crate::compression::summary::{CompactionDraft, SummaryMethod, draft, tokens_after};
-use crate::compression::transcript::{TranscriptLimits, render_event, tool_names};
+use crate::compression::transcript::{TranscriptLimits, cut_middle, render_event, tool_names};
 use crate::knowledge::{self, KnowledgeRecord};
 use crate::tokens::TokenCounter;
 use crate::{Event, LiveContext, Payload};
@@ -45,6 +45,22 @@ pub enum FallbackOutcome {
         target_tokens: u64,
         reason: String,
     },
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Keep {
+    Full,
+    /// Cut in the middle to about this many bytes.
+    Cut(usize),
+    None,
+}
+
+/// One way of shrinking the summary.
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    outputs: bool,
+    skip: usize,
+    previous: Keep,
 }
 
 /// One piece of the fallback summary that can be kept or left out.
@@ -93,37 +109,70 @@ pub fn extractive_fallback(
         .map(|t| counter.count_text(&t.without_outputs))
         .collect();
 
-    // Candidates from largest to smallest: (outputs shown, first turn kept, previous kept).
-    let mut candidates: Vec<(bool, usize, bool)> = vec![(true, 0, true)];
+    // Candidates from largest to smallest: tool outputs shown or not, how many of
+    // the oldest turns are left out, and how much of the previous summary is kept.
+    let mut candidates: Vec<Candidate> = vec![Candidate {
+        outputs: true,
+        skip: 0,
+        previous: Keep::Full,
+    }];
     for skip in 0..=turns.len() {
-        candidates.push((false, skip, true));
+        candidates.push(Candidate {
+            outputs: false,
+            skip,
+            previous: Keep::Full,
+        });
     }
-    candidates.push((false, turns.len(), false));
+    if previous_text.is_some() {
+        // The previous summary cut to what is left of the budget (about 3 bytes a
+        // token), then dropped.
+        let room = plan.target_tokens.saturating_sub(base + 40) as usize * 3;
+        if room >= 200 {
+            candidates.push(Candidate {
+                outputs: false,
+                skip: turns.len(),
+                previous: Keep::Cut(room),
+            });
+        }
+        candidates.push(Candidate {
+            outputs: false,
+            skip: turns.len(),
+            previous: Keep::None,
+        });
+    }
 
-    let estimate = |&(outputs, skip, keep_previous): &(bool, usize, bool)| {
-        let sizes = if outputs { &with } else { &without };
-        base + sizes[skip..].iter().sum::<u64>()
-            + if keep_previous { previous_tokens } else { 0 }
-            + if skip > 0 { 20 } else { 0 }
+    let estimate = |c: &Candidate| {
+        let sizes = if c.outputs { &with } else { &without };
+        let previous = match c.previous {
+            Keep::Full => previous_tokens,
+            // Counted exactly once composed; here, an upper bound.
+            Keep::Cut(bytes) => (bytes as u64 / 3).min(previous_tokens),
+            Keep::None => 0,
+        };
+        base + sizes[c.skip..].iter().sum::<u64>() + previous + if c.skip > 0 { 20 } else { 0 }
     };
-    let compose = |&(outputs, skip, keep_previous): &(bool, usize, bool)| {
+    let compose = |c: &Candidate| {
         let mut text = header.clone();
-        if let Some(p) = previous_text.as_ref().filter(|_| keep_previous) {
-            text.push_str(p);
+        if let Some(p) = &previous_text {
+            match c.previous {
+                Keep::Full => text.push_str(p),
+                Keep::Cut(bytes) => text.push_str(&cut_middle(p, bytes)),
+                Keep::None => {}
+            }
         }
         if !turns.is_empty() {
             text.push_str("\n## Conversation\n");
         }
-        if skip > 0 {
+        if c.skip > 0 {
             text.push_str(&format!(
                 "[{} older turn(s), events #{}–#{}, left out for length; see the session log]\n",
-                skip,
+                c.skip,
                 turns[0].first_seq,
-                turns[skip - 1].last_seq
+                turns[c.skip - 1].last_seq
             ));
         }
-        for turn in &turns[skip..] {
-            text.push_str(if outputs {
+        for turn in &turns[c.skip..] {
+            text.push_str(if c.outputs {
                 &turn.with_outputs
             } else {
                 &turn.without_outputs

@@ -160,7 +160,7 @@ impl TokenCounter {
             return 0;
         }
         match self.bpe() {
-            Some(bpe) => bpe.encode_ordinary(text).len() as u64,
+            Some(bpe) => bpe_count(bpe, text),
             None => heuristic_tokens(text.len()),
         }
     }
@@ -260,10 +260,7 @@ impl TokenCounter {
             1
         };
         if threads <= 1 {
-            return texts
-                .iter()
-                .map(|t| bpe.encode_ordinary(t).len() as u64)
-                .sum();
+            return texts.iter().map(|t| bpe_count(bpe, t)).sum();
         }
         let mut chunks: Vec<&str> = Vec::with_capacity(texts.len());
         for text in texts {
@@ -278,12 +275,7 @@ impl TokenCounter {
             let handles: Vec<_> = groups
                 .into_iter()
                 .map(|group| {
-                    scope.spawn(move || {
-                        group
-                            .iter()
-                            .map(|t| bpe.encode_ordinary(t).len() as u64)
-                            .sum::<u64>()
-                    })
+                    scope.spawn(move || group.iter().map(|t| bpe_count(bpe, t)).sum::<u64>())
                 })
                 .collect();
             handles
@@ -294,6 +286,67 @@ impl TokenCounter {
                 .sum()
         })
     }
+}
+
+/// Longest run of one character class handed to the BPE in one piece. tiktoken-rs
+/// panics on very long white-space runs (its regex engine's backtracking limit) and
+/// takes quadratic time on very long runs of letters or punctuation; ordinary text
+/// never has such runs, so cutting them changes no count that matters.
+const MAX_RUN_BYTES: usize = 256;
+
+/// Count with the BPE, cutting pathological runs first (see [`MAX_RUN_BYTES`]).
+fn bpe_count(bpe: &CoreBPE, text: &str) -> u64 {
+    let mut total = 0;
+    for part in cut_long_runs(text, MAX_RUN_BYTES) {
+        total += bpe.encode_ordinary(part).len() as u64;
+    }
+    total
+}
+
+/// Character classes as the pre-tokenizers see runs (non-ASCII counted as letters).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RunClass {
+    Letter,
+    Digit,
+    Space,
+    Punct,
+}
+
+fn run_class(byte: u8) -> RunClass {
+    match byte {
+        b'a'..=b'z' | b'A'..=b'Z' | 0x80..=0xff => RunClass::Letter,
+        b'0'..=b'9' => RunClass::Digit,
+        b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => RunClass::Space,
+        _ => RunClass::Punct,
+    }
+}
+
+/// `text` in parts, cut inside any run of one class (digits excepted: the
+/// pre-tokenizers split them by three anyway) longer than `max_run` bytes.
+fn cut_long_runs(text: &str, max_run: usize) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut parts = Vec::new();
+    let mut part_start = 0;
+    let mut run_start = 0;
+    let mut class = match bytes.first() {
+        Some(b) => run_class(*b),
+        None => return parts,
+    };
+    let mut i = 1;
+    while i < bytes.len() {
+        let c = run_class(bytes[i]);
+        if c != class {
+            class = c;
+            run_start = i;
+        } else if class != RunClass::Digit && i - run_start >= max_run && text.is_char_boundary(i) {
+            parts.push(&text[part_start..i]);
+            part_start = i;
+            run_start = i;
+        }
+        i += 1;
+    }
+    parts.push(&text[part_start..]);
+    parts
 }
 
 /// A cheap size guess for balancing work between threads.
@@ -621,13 +674,40 @@ mod tests {
             assert_eq!(parts.concat(), text);
             let bpe = counter.bpe().unwrap();
             let whole = bpe.encode_ordinary(&text).len() as u64;
-            let by_parts: u64 = parts
-                .iter()
-                .map(|p| bpe.encode_ordinary(p).len() as u64)
-                .sum();
+            let by_parts: u64 = parts.iter().map(|p| bpe_count(bpe, p)).sum();
             assert_eq!(whole, by_parts);
             assert_eq!(counter.count_texts(&[&text]), whole);
         }
+    }
+
+    #[test]
+    fn pathological_runs_neither_panic_nor_take_long() {
+        let c = TokenCounter::for_model(Some("openai:gpt-4o"));
+        // 1.2 MB of spaces exceeds tiktoken-rs's backtracking limit (it panics);
+        // the other runs are quadratic for the BPE when left whole.
+        let n = 300_000;
+        for text in [
+            " ".repeat(1_200_000),
+            format!("{}x", " ".repeat(n)),
+            "\n".repeat(n),
+            "a".repeat(n),
+            "!".repeat(n),
+            "語".repeat(n / 3),
+        ] {
+            let started = std::time::Instant::now();
+            let tokens = c.count_text(&text);
+            assert!(tokens > 0);
+            // Unoptimised test builds are slow; the point is seconds, not minutes.
+            assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+        }
+        // Cutting keeps every byte, on character boundaries.
+        let text = format!("{}{}", "é".repeat(1_000), " ".repeat(1_000));
+        let parts = cut_long_runs(&text, 256);
+        assert!(parts.len() > 4);
+        assert_eq!(parts.concat(), text);
+        // Ordinary text is not cut at all.
+        let prose = "The quick brown fox jumps over the lazy dog. ".repeat(100);
+        assert_eq!(cut_long_runs(&prose, 256), vec![prose.as_str()]);
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub const VERSION: u64 = 1;
 /// with no newlines cannot make the reader buffer without end.
 pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
 
+/// Longest reason an error carries.
+const MAX_REASON_BYTES: usize = 400;
+
 const HEADER_KEYS: [&str; 7] = [
     "format",
     "version",
@@ -192,11 +195,19 @@ impl std::error::Error for JsonlError {
 }
 
 impl JsonlError {
-    fn at(line: u64, reason: impl Into<String>) -> Self {
-        JsonlError::Line {
-            line,
-            reason: reason.into(),
+    /// The reason is cut short: serde quotes the offending value, and on a 20 MB
+    /// line that would be a 20 MB message.
+    pub fn at(line: u64, reason: impl Into<String>) -> Self {
+        let mut reason = reason.into();
+        if reason.len() > MAX_REASON_BYTES {
+            let mut cut = MAX_REASON_BYTES;
+            while !reason.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            reason.truncate(cut);
+            reason.push_str("… (cut)");
         }
+        JsonlError::Line { line, reason }
     }
 
     /// As a domain error that names the file (`InvalidInput`, so exit code 2).
@@ -682,6 +693,21 @@ mod tests {
         // Within the limit the same line is fine.
         let mut reader = Reader::with_max_line(&bytes[..], 10_000).unwrap();
         assert!(reader.next_event().unwrap().is_some());
+    }
+
+    #[test]
+    fn errors_about_huge_values_stay_short() {
+        let huge = "y".repeat(100_000);
+        let bad = format!(
+            r#"{{"seq":1,"ts":"2026-11-20T09:00:01Z","kind":"message","role":"user","content":"{huge}"}}"#
+        );
+        let (n, reason) = error_of(&file(&[HEADER.into(), bad]));
+        assert_eq!(n, 2);
+        assert!(reason.len() < 500, "{} bytes", reason.len());
+        assert!(
+            reason.starts_with("message event: invalid type"),
+            "{reason}"
+        );
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub struct ListArgs {
     /// project given with the global `--project PATH`).
     #[arg(long, conflicts_with = "project")]
     pub all: bool,
-    /// At most N rows.
+    /// At most N rows (0: no limit).
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub limit: u32,
     /// Skip the first N rows.
@@ -127,7 +127,7 @@ pub struct SearchArgs {
     /// Search every project (default: the current project).
     #[arg(long)]
     pub all: bool,
-    /// At most N hits.
+    /// At most N hits (0: no limit).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub limit: u32,
     #[arg(long)]

@@ -150,7 +150,7 @@ fn read_checked(input: Box<dyn BufRead>) -> Result<Checked, JsonlError> {
                 }
             });
             if let Some(reason) = problem {
-                return Err(JsonlError::Line { line, reason });
+                return Err(JsonlError::at(line, reason));
             }
         }
         events.push(event);

@@ -1,0 +1,48 @@
+//! cairn-agent: the chat engine behind `cairn run`, UI-agnostic — input in, events out.
+//!
+//! The REPL, one-shot mode and (later) the WebSocket face all drive the same
+//! [`Agent`]:
+//!
+//! ```no_run
+//! # async fn demo(store: std::sync::Arc<dyn cairn_core::Store>,
+//! #               options: cairn_agent::AgentOptions,
+//! #               ui: &mut dyn cairn_agent::Frontend) -> Result<(), cairn_agent::AgentError> {
+//! use cairn_agent::{Agent, Outcome, SessionTarget};
+//! use tokio_util::sync::CancellationToken;
+//!
+//! let mut agent = Agent::open(store, options, SessionTarget::ResumeRecent, ui).await?;
+//! // A line typed by a person: a message, or a slash command such as `/info`.
+//! let cancel = CancellationToken::new(); // cancel it on Ctrl+C to interrupt the stream
+//! match agent.submit("what did we agree yesterday?", ui, &cancel).await? {
+//!     Outcome::Exit => {}
+//!     _ => { /* read the next line */ }
+//! }
+//! agent.close().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Everything that happens is reported to the [`Frontend`] as [`AgentEvent`]s (text
+//! and thinking deltas, tool calls and results, usage, cost, notices, errors, command
+//! output), and the yes/no questions only a person can answer (run this shell command?
+//! continue past the spending limit?) are asked through [`Frontend::ask`]. Every
+//! message, tool call, tool result, usage record and command is appended to the store
+//! the moment it exists, so nothing acknowledged is lost if the process dies.
+
+pub mod agent;
+pub mod commands;
+pub mod error;
+pub mod events;
+pub mod frontend;
+pub mod lease;
+pub mod media;
+pub mod resume;
+pub mod spending;
+pub mod system_prompt;
+pub mod tools;
+pub mod turn;
+
+pub use agent::{Agent, AgentOptions, Outcome, SessionTarget};
+pub use commands::{ArgCompletion, COMMANDS, CommandSpec};
+pub use error::AgentError;
+pub use events::{AgentEvent, Recap};
+pub use frontend::{Frontend, Question, SpendingLimitKind};

@@ -1,0 +1,137 @@
+//! Benchmarks measured inside one process through the `Store` trait: single-event
+//! append latency and bulk import throughput. They run in worker processes of the
+//! harness (see `process.rs`) and print their result as JSON.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use cairn_core::paths::Paths;
+use cairn_core::settings::Synchronous;
+use cairn_core::{NewEvent, NewSession, Project, SessionName};
+use serde::{Deserialize, Serialize};
+
+use crate::generate::{HistoryShape, KB, MB, generate_history};
+use crate::stats::Summary;
+use crate::text::Vocabulary;
+
+/// Events appended (in batches of 100) before measuring, so the session, its
+/// indexes and the full-text index are not empty.
+const PREFILL_EVENTS: usize = 2_000;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AppendResult {
+    pub synchronous: String,
+    pub prefilled_events: usize,
+    pub warmup: usize,
+    /// Latency of one `append_events` call with one event, microseconds.
+    pub latency_us: Summary,
+    /// Mean JSONL size of the appended events.
+    pub mean_event_bytes: f64,
+}
+
+pub fn synchronous_name(synchronous: Synchronous) -> &'static str {
+    match synchronous {
+        Synchronous::Normal => "normal",
+        Synchronous::Full => "full",
+    }
+}
+
+/// Appends one event at a time to a fresh store in `dir` and times each call.
+/// The events are a generated agent history (user text, tool calls and results with
+/// their heavy-tailed sizes, answers with usage), appended in order.
+pub async fn append_latency(
+    dir: &Path,
+    samples: usize,
+    warmup: usize,
+    synchronous: Synchronous,
+) -> Result<AppendResult> {
+    let needed = PREFILL_EVENTS + warmup + samples;
+    // ≈ 2.5 KB per event in the generated histories; a margin for the variance.
+    let shape = HistoryShape {
+        name: "append-bench".into(),
+        project: "/home/dev/src/shop-api".into(),
+        history_bytes: (needed as u64 * 3 * KB).max(MB),
+        compactions: 0,
+        live_tail_bytes: 0,
+        max_tool_result_bytes: 200 * KB,
+        seed: 7,
+        tail_seed: 7,
+    };
+    let history = generate_history(&shape, &Vocabulary::standard())?;
+    let events = history.events;
+    if events.is_empty() {
+        bail!("the generator made no events for the append benchmark");
+    }
+    let payload = |i: usize| NewEvent::now(events[i % events.len()].payload.clone());
+
+    let store = cairn_store_sqlite::open_store(&Paths::at(dir).store_file(), synchronous)?;
+    let session = store
+        .create_session(NewSession::new(
+            SessionName::parse("append-bench")?,
+            Project::from_stored("/home/dev/src/shop-api"),
+        ))
+        .await?;
+    let mut next = 0;
+    while next < PREFILL_EVENTS {
+        let batch: Vec<NewEvent> = (next..next + 100).map(payload).collect();
+        store.append_events(session.id, batch).await?;
+        next += 100;
+    }
+    for _ in 0..warmup {
+        store.append_events(session.id, vec![payload(next)]).await?;
+        next += 1;
+    }
+    let mut latencies = Vec::with_capacity(samples);
+    let mut bytes = 0u64;
+    for _ in 0..samples {
+        let event = payload(next);
+        bytes += serde_json::to_vec(&events[next % events.len()])?.len() as u64 + 1;
+        next += 1;
+        let started = Instant::now();
+        store.append_events(session.id, vec![event]).await?;
+        latencies.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    let Some(latency_us) = Summary::of(&latencies) else {
+        bail!("no append samples were taken (--append-samples 0)");
+    };
+    Ok(AppendResult {
+        synchronous: synchronous_name(synchronous).to_owned(),
+        prefilled_events: PREFILL_EVENTS,
+        warmup,
+        latency_us,
+        mean_event_bytes: bytes as f64 / samples as f64,
+    })
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ImportResult {
+    pub events: u64,
+    pub jsonl_bytes: u64,
+    /// Seconds of each `import_session` call.
+    pub seconds: Vec<f64>,
+}
+
+/// Imports the 100 MB session into a fresh store `runs` times, timing only the
+/// `import_session` call (the events are generated in memory beforehand).
+pub async fn import_throughput(dir: &Path, runs: usize) -> Result<ImportResult> {
+    let session = generate_history(&HistoryShape::resume_100mb(), &Vocabulary::standard())?;
+    let mut seconds = Vec::with_capacity(runs);
+    for run in 0..runs {
+        let home = dir.join(format!("import-{run}"));
+        std::fs::create_dir_all(&home)?;
+        let store =
+            cairn_store_sqlite::open_store(&Paths::at(&home).store_file(), Synchronous::Normal)?;
+        let (new, events) = (session.new.clone(), session.events.clone());
+        let started = Instant::now();
+        store.import_session(new, events).await?;
+        seconds.push(started.elapsed().as_secs_f64());
+        drop(store);
+        std::fs::remove_dir_all(&home)?;
+    }
+    Ok(ImportResult {
+        events: session.stats.events,
+        jsonl_bytes: session.stats.jsonl_bytes,
+        seconds,
+    })
+}

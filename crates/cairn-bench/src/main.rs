@@ -1,0 +1,332 @@
+//! cairn-bench: cairn's own benchmark harness.
+//!
+//! Generates its datasets through the `Store` trait (cached under `--data-dir`),
+//! then measures the release `cairn` binary as whole processes (wall time and peak
+//! RSS from `wait4`) and the store in-process (append latency, import throughput).
+//! Prints a table of medians against the targets of issue 2 and writes the same as
+//! JSON.
+//!
+//! The process that spawns measured commands must stay small (see `process.rs`), so
+//! dataset generation and in-process benchmarks run in worker processes: hidden
+//! `__generate`, `__append` and `__import-api` subcommands of this binary.
+
+mod datasets;
+mod generate;
+mod in_process;
+mod machine;
+mod process;
+mod report;
+mod rng;
+mod scenarios;
+mod stats;
+mod text;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use cairn_core::settings::Synchronous;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::datasets::{Dataset, Datasets, dataset_key};
+use crate::machine::Machine;
+use crate::report::{Failure, Report};
+use crate::scenarios::Bench;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cairn-bench",
+    about = "Benchmarks cairn: resume, list, append, import and search, on generated data",
+    after_help = "Examples:\n  scripts/bench                       build release, run everything\n  cairn-bench resume --runs 50\n  cairn-bench search --json > search.json\n  cairn-bench all --fresh             regenerate every dataset first"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    options: Options,
+}
+
+#[derive(Debug, Args)]
+struct Options {
+    /// Measured runs of each whole-process command (after the warm-up runs).
+    #[arg(long, global = true, default_value_t = 30)]
+    runs: usize,
+    /// Unmeasured runs first, so every measured run sees a warm page cache.
+    #[arg(long, global = true, default_value_t = 3)]
+    warmup: usize,
+    /// Single-event appends timed by the append benchmark.
+    #[arg(long, global = true, default_value_t = 2_000)]
+    append_samples: usize,
+    /// Imports of the 100 MB session timed by the import benchmark.
+    #[arg(long, global = true, default_value_t = 3)]
+    import_runs: usize,
+    /// Where generated datasets are cached (keyed by generator version and store).
+    #[arg(long, global = true, default_value = "target/bench-data")]
+    data_dir: PathBuf,
+    /// Regenerate the datasets the selected benchmarks use.
+    #[arg(long, global = true)]
+    fresh: bool,
+    /// The cairn binary to measure [default: `cairn` next to this binary].
+    #[arg(long, global = true, value_name = "PATH")]
+    cairn: Option<PathBuf>,
+    /// Print the JSON report on stdout instead of the table.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Where the JSON report is written.
+    #[arg(long, global = true, default_value = "target/bench-results.json")]
+    out: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Every benchmark (the default).
+    All,
+    /// `sessions context` of a 100 MB history vs a 1 MB one.
+    Resume,
+    /// First page of `sessions list --all` over 10,000 sessions.
+    List,
+    /// Single-event durable append latency through the Store trait.
+    Append,
+    /// Bulk import throughput of the 100 MB session (API and command).
+    Import,
+    /// `sessions search WORD --all` over 1,000,000 messages.
+    Search,
+    #[command(name = "__generate", hide = true)]
+    Generate {
+        #[arg(long)]
+        dataset: Dataset,
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    #[command(name = "__append", hide = true)]
+    AppendWorker {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        samples: usize,
+        #[arg(long)]
+        warmup: usize,
+        #[arg(long)]
+        synchronous: SyncArg,
+    },
+    #[command(name = "__import-api", hide = true)]
+    ImportWorker {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        runs: usize,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum SyncArg {
+    Normal,
+    Full,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Scenario {
+    Resume,
+    List,
+    Search,
+    Append,
+    Import,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Resume => "resume",
+            Scenario::List => "list",
+            Scenario::Search => "search",
+            Scenario::Append => "append",
+            Scenario::Import => "import",
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let scenarios = match cli.command.unwrap_or(Command::All) {
+        Command::All => vec![
+            Scenario::Resume,
+            Scenario::List,
+            Scenario::Search,
+            Scenario::Append,
+            Scenario::Import,
+        ],
+        Command::Resume => vec![Scenario::Resume],
+        Command::List => vec![Scenario::List],
+        Command::Search => vec![Scenario::Search],
+        Command::Append => vec![Scenario::Append],
+        Command::Import => vec![Scenario::Import],
+        Command::Generate { dataset, dir } => {
+            let manifest = runtime()?.block_on(datasets::generate(dataset, &dir))?;
+            println!("{}", serde_json::to_string(&manifest)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::AppendWorker {
+            dir,
+            samples,
+            warmup,
+            synchronous,
+        } => {
+            let synchronous = match synchronous {
+                SyncArg::Normal => Synchronous::Normal,
+                SyncArg::Full => Synchronous::Full,
+            };
+            let result = runtime()?.block_on(in_process::append_latency(
+                &dir,
+                samples,
+                warmup,
+                synchronous,
+            ))?;
+            println!("{}", serde_json::to_string(&result)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::ImportWorker { dir, runs } => {
+            let result = runtime()?.block_on(in_process::import_throughput(&dir, runs))?;
+            println!("{}", serde_json::to_string(&result)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    measure(&cli.options, &scenarios)
+}
+
+/// The same runtime shape as the `cairn` binary's, so in-process figures match.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+type Step = fn(&Bench) -> Result<Vec<report::Measurement>>;
+
+fn measure(options: &Options, scenarios: &[Scenario]) -> Result<ExitCode> {
+    let cairn = match &options.cairn {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .map(|dir| dir.join("cairn"))
+            .context("locating the cairn binary")?,
+    };
+    if !cairn.is_file() {
+        bail!(
+            "no cairn binary at {}: build it with `cargo build --release -p cairn` (or pass --cairn PATH)",
+            cairn.display()
+        );
+    }
+    let cairn = cairn.canonicalize()?;
+    if cfg!(debug_assertions) || cairn.components().any(|c| c.as_os_str() == "debug") {
+        eprintln!(
+            "warning: measuring a debug build; figures are not representative (use scripts/bench)"
+        );
+    }
+    let datasets = Datasets::open(&options.data_dir, options.fresh)?;
+    let machine = Machine::detect(datasets.root());
+    let bench = Bench {
+        datasets,
+        cairn: cairn.clone(),
+        runs: options.runs,
+        warmup: options.warmup,
+        append_samples: options.append_samples,
+        import_runs: options.import_runs,
+    };
+    let mut report = Report {
+        harness: format!("cairn-bench {}", env!("CARGO_PKG_VERSION")),
+        date: jiff::Timestamp::now()
+            .strftime("%Y-%m-%d %H:%M UTC")
+            .to_string(),
+        invocation: std::env::args()
+            .map(|a| a.rsplit('/').next().unwrap_or(&a).to_owned())
+            .collect::<Vec<_>>()
+            .join(" "),
+        machine,
+        cairn_binary: cairn.display().to_string(),
+        cairn_version: cairn_version(&bench),
+        git_commit: git_commit(),
+        dataset_key: dataset_key(),
+        results: Vec::new(),
+        failures: Vec::new(),
+    };
+    eprintln!("machine: {}", report.machine.line());
+    let mut steps: Vec<(&str, Step)> = vec![("baseline", scenarios::baseline)];
+    for scenario in scenarios {
+        let step: Step = match scenario {
+            Scenario::Resume => scenarios::resume::run,
+            Scenario::List => scenarios::list::run,
+            Scenario::Search => scenarios::search::run,
+            Scenario::Append => scenarios::append::run,
+            Scenario::Import => scenarios::import::run,
+        };
+        steps.push((scenario.name(), step));
+    }
+    for (name, step) in steps {
+        eprintln!("running {name} …");
+        match step(&bench) {
+            Ok(measurements) => report.results.extend(measurements),
+            Err(e) => {
+                eprintln!("{name} failed: {e:#}");
+                report.failures.push(Failure {
+                    scenario: name.to_owned(),
+                    error: format!("{e:#}"),
+                });
+            }
+        }
+    }
+    write_report(&report, &options.out)?;
+    if options.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.table());
+        println!("JSON report: {}", options.out.display());
+    }
+    let missed = report.results.iter().any(|m| m.verdict() == "MISS");
+    Ok(if missed || !report.failures.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn write_report(report: &Report, out: &Path) -> Result<()> {
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(out, serde_json::to_vec_pretty(report)?)
+        .with_context(|| format!("writing {}", out.display()))
+}
+
+fn cairn_version(bench: &Bench) -> String {
+    let version = bench
+        .datasets
+        .scratch()
+        .and_then(|home| process::run_once(&bench.cairn(home.path(), &["--version"])?));
+    match version {
+        Ok(run) => String::from_utf8_lossy(&run.stdout_head).trim().to_owned(),
+        Err(e) => format!("unknown ({e:#})"),
+    }
+}
+
+fn git_commit() -> Option<String> {
+    let output = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}

@@ -1,0 +1,242 @@
+//! The results of a harness run: a table for people, JSON for machines.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::machine::Machine;
+use crate::stats::Summary;
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Milliseconds,
+    Microseconds,
+    MegabytesPerSecond,
+    Ratio,
+}
+
+impl Unit {
+    fn format(self, value: f64) -> String {
+        match self {
+            Unit::Milliseconds => format!("{value:.2} ms"),
+            Unit::Microseconds => format!("{value:.0} µs"),
+            Unit::MegabytesPerSecond => format!("{value:.1} MB/s"),
+            Unit::Ratio => format!("{value:.2}×"),
+        }
+    }
+}
+
+/// A target a measurement is held to, and whether it met it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Target {
+    pub text: String,
+    pub pass: bool,
+}
+
+impl Target {
+    pub fn below(text: impl Into<String>, value: f64, limit: f64) -> Target {
+        Target {
+            text: text.into(),
+            pass: value < limit,
+        }
+    }
+
+    pub fn at_most(text: impl Into<String>, value: f64, limit: f64) -> Target {
+        Target {
+            text: text.into(),
+            pass: value <= limit,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Measurement {
+    /// Stable key, e.g. `resume.100mb`.
+    pub id: String,
+    pub title: String,
+    /// The measured command line, for whole-process measurements.
+    pub command: Option<String>,
+    pub unit: Unit,
+    pub value: Summary,
+    /// Peak resident memory of the measured process over the runs, MB.
+    pub peak_rss_mb: Option<Summary>,
+    pub targets: Vec<Target>,
+    /// Headline figures carry the targets; others give context.
+    pub headline: bool,
+    pub details: Value,
+}
+
+impl Measurement {
+    pub fn verdict(&self) -> &'static str {
+        if self.targets.is_empty() {
+            "info"
+        } else if self.targets.iter().all(|t| t.pass) {
+            "PASS"
+        } else {
+            "MISS"
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub harness: String,
+    pub date: String,
+    pub invocation: String,
+    pub machine: Machine,
+    pub cairn_binary: String,
+    pub cairn_version: String,
+    pub git_commit: Option<String>,
+    pub dataset_key: String,
+    pub results: Vec<Measurement>,
+    /// Scenarios that could not run, with the reason.
+    pub failures: Vec<Failure>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Failure {
+    pub scenario: String,
+    pub error: String,
+}
+
+impl Report {
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "cairn-bench, {}", self.date);
+        let _ = writeln!(out, "machine: {}", self.machine.line());
+        let _ = writeln!(
+            out,
+            "cairn:   {} ({}){}",
+            self.cairn_version,
+            self.cairn_binary,
+            self.git_commit
+                .as_ref()
+                .map(|c| format!(", commit {c}"))
+                .unwrap_or_default()
+        );
+        let _ = writeln!(out, "command: {}", self.invocation);
+        let _ = writeln!(out);
+        let headers = [
+            "measurement",
+            "n",
+            "median",
+            "p90",
+            "peak RSS",
+            "target",
+            "result",
+        ];
+        let rows: Vec<[String; 7]> = self
+            .results
+            .iter()
+            .map(|m| {
+                [
+                    m.title.clone(),
+                    m.value.n.to_string(),
+                    m.unit.format(m.value.median),
+                    if m.value.n > 1 {
+                        m.unit.format(m.value.p90)
+                    } else {
+                        String::new()
+                    },
+                    m.peak_rss_mb
+                        .as_ref()
+                        .map(|r| format!("{:.1} MB", r.max))
+                        .unwrap_or_default(),
+                    m.targets
+                        .iter()
+                        .map(|t| t.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    m.verdict().to_owned(),
+                ]
+            })
+            .collect();
+        let mut widths = headers.map(|h| h.chars().count());
+        for row in &rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let mut line = |cells: &[String]| {
+            let mut text = String::new();
+            for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+                let pad = width - cell.chars().count();
+                // Numbers right-aligned, words left-aligned.
+                if (1..=4).contains(&i) {
+                    text.push_str(&" ".repeat(pad));
+                    text.push_str(cell);
+                } else {
+                    text.push_str(cell);
+                    text.push_str(&" ".repeat(pad));
+                }
+                text.push_str("  ");
+            }
+            let _ = writeln!(out, "{}", text.trim_end());
+        };
+        line(&headers.map(String::from));
+        for row in &rows {
+            line(row);
+        }
+        for failure in &self.failures {
+            let _ = writeln!(
+                out,
+                "\n{} could not run: {}",
+                failure.scenario, failure.error
+            );
+        }
+        let misses: Vec<&str> = self
+            .results
+            .iter()
+            .filter(|m| m.verdict() == "MISS")
+            .map(|m| m.title.as_str())
+            .collect();
+        let _ = writeln!(out);
+        if misses.is_empty() && self.failures.is_empty() {
+            let _ = writeln!(out, "every target met");
+        } else if !misses.is_empty() {
+            let _ = writeln!(out, "targets missed: {}", misses.join("; "));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_shows_verdicts() {
+        let measurement = |id: &str, value: f64, limit: f64| Measurement {
+            id: id.into(),
+            title: format!("title {id}"),
+            command: None,
+            unit: Unit::Milliseconds,
+            value: Summary::of(&[value, value + 1.0]).unwrap(),
+            peak_rss_mb: Some(Summary::single(12.5)),
+            targets: vec![Target::below("< 50 ms", value, limit)],
+            headline: true,
+            details: Value::Null,
+        };
+        let report = Report {
+            harness: "cairn-bench".into(),
+            date: "2026-01-01".into(),
+            invocation: "cairn-bench all".into(),
+            machine: Machine::detect(std::path::Path::new("/")),
+            cairn_binary: "/x/cairn".into(),
+            cairn_version: "cairn 0.1.0".into(),
+            git_commit: None,
+            dataset_key: "k".into(),
+            results: vec![measurement("a", 10.0, 50.0), measurement("b", 70.0, 50.0)],
+            failures: vec![],
+        };
+        let table = report.table();
+        assert!(
+            table.contains("title a") && table.contains("PASS"),
+            "{table}"
+        );
+        assert!(table.contains("MISS") && table.contains("targets missed: title b"));
+        assert!(table.contains("12.5 MB"));
+    }
+}

@@ -1,0 +1,58 @@
+//! Append: the latency of one durable single-event `append_events` through the
+//! `Store` trait, with the default `synchronous = normal` (durable against a killed
+//! process: invariant 1) and with `full` (durable against power loss too).
+
+use anyhow::Result;
+use serde_json::json;
+
+use super::Bench;
+use crate::in_process::AppendResult;
+use crate::report::{Measurement, Target, Unit};
+
+pub const P50_LIMIT_US: f64 = 1_000.0;
+
+pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
+    let mut out = Vec::new();
+    for (synchronous, headline) in [("normal", true), ("full", false)] {
+        let scratch = bench.datasets.scratch()?;
+        let samples = bench.append_samples.to_string();
+        let warmup = (bench.append_samples / 10).max(10).to_string();
+        let result: AppendResult = bench.worker(
+            scratch.path(),
+            &[
+                "__append",
+                "--dir",
+                &scratch.path().to_string_lossy(),
+                "--samples",
+                &samples,
+                "--warmup",
+                &warmup,
+                "--synchronous",
+                synchronous,
+            ],
+        )?;
+        let latency = result.latency_us.clone();
+        let targets = if headline {
+            vec![Target::below("p50 < 1 ms", latency.median, P50_LIMIT_US)]
+        } else {
+            Vec::new()
+        };
+        out.push(Measurement {
+            id: format!("append.{synchronous}"),
+            title: format!("append: 1 event, synchronous={synchronous} (in-process)"),
+            command: None,
+            unit: Unit::Microseconds,
+            value: latency,
+            peak_rss_mb: None,
+            targets,
+            headline,
+            details: json!({
+                "p99_us": result.latency_us.p99,
+                "max_us": result.latency_us.max,
+                "prefilled_events": result.prefilled_events,
+                "mean_event_bytes": result.mean_event_bytes,
+            }),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,101 @@
+//! Resume: `cairn sessions context NAME` of a 100 MB history against a 1 MB one.
+//!
+//! Both sessions end in a live context of about 1 MB (the 100 MB one after its 20th
+//! compaction, the 1 MB one uncompacted), so both commands print about the same;
+//! only the history behind it differs 100-fold. Invariant 3 says that must not
+//! matter: the ratio of the medians is held to 1.5.
+
+use anyhow::{Result, bail};
+use serde_json::json;
+
+use super::{Bench, process_measurement, wall_and_rss_targets};
+use crate::datasets::{Dataset, Manifest};
+use crate::process::measure_alternating;
+use crate::report::{Measurement, Target, Unit};
+use crate::stats::Summary;
+
+pub const WALL_LIMIT_MS: f64 = 50.0;
+pub const RSS_LIMIT_MB: f64 = 64.0;
+pub const RATIO_LIMIT: f64 = 1.5;
+
+pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
+    let big = bench.datasets.ensure(Dataset::Resume100mb)?;
+    let small = bench.datasets.ensure(Dataset::Resume1mb)?;
+    let spec = |dataset: Dataset, manifest: &Manifest| {
+        let name = manifest.session_name.clone().unwrap_or_default();
+        bench.cairn(
+            &bench.datasets.home(dataset),
+            &["sessions", "context", &name],
+        )
+    };
+    let specs = [
+        spec(Dataset::Resume100mb, &big)?,
+        spec(Dataset::Resume1mb, &small)?,
+    ];
+    let runs = measure_alternating(&specs, bench.warmup, bench.runs)?;
+    for (spec, runs) in specs.iter().zip(&runs) {
+        if runs.iter().any(|r| r.stdout_bytes == 0) {
+            bail!("`{}` printed nothing", spec.display());
+        }
+    }
+    let details = |m: &Manifest| {
+        json!({
+            "events": m.stats.events,
+            "history_mb": m.stats.jsonl_bytes as f64 / 1e6,
+            "compactions": m.stats.compactions,
+            "tool_calls": m.stats.tool_calls,
+            "largest_tool_result_kb": m.stats.largest_tool_result_bytes as f64 / 1e3,
+            "knowledge_events": m.stats.knowledge,
+            "live_events": m.stats.live_events,
+            "live_mb": m.stats.live_bytes as f64 / 1e6,
+            "store_mb": m.store_bytes as f64 / 1e6,
+        })
+    };
+    let big_m = process_measurement(
+        "resume.100mb",
+        &format!(
+            "resume: context of {:.0} MB history ({} events)",
+            big.stats.jsonl_bytes as f64 / 1e6,
+            big.stats.events
+        ),
+        &specs[0],
+        &runs[0],
+        wall_and_rss_targets(WALL_LIMIT_MS, Some(RSS_LIMIT_MB)),
+        true,
+        details(&big),
+    )?;
+    let small_m = process_measurement(
+        "resume.1mb",
+        &format!(
+            "resume: context of {:.1} MB history ({} events)",
+            small.stats.jsonl_bytes as f64 / 1e6,
+            small.stats.events
+        ),
+        &specs[1],
+        &runs[1],
+        wall_and_rss_targets(WALL_LIMIT_MS, Some(RSS_LIMIT_MB)),
+        true,
+        details(&small),
+    )?;
+    let ratio = big_m.value.median / small_m.value.median;
+    let ratio_m = Measurement {
+        id: "resume.ratio".into(),
+        title: "resume: 100 MB median / 1 MB median".into(),
+        command: None,
+        unit: Unit::Ratio,
+        value: Summary::single(ratio),
+        peak_rss_mb: None,
+        targets: vec![Target::at_most(
+            format!("≤ {RATIO_LIMIT}×"),
+            ratio,
+            RATIO_LIMIT,
+        )],
+        headline: true,
+        details: json!({
+            "rss_ratio": big_m.peak_rss_mb.as_ref().map(|r| r.max)
+                .zip(small_m.peak_rss_mb.as_ref().map(|r| r.max))
+                .map(|(b, s)| b / s),
+        }),
+    };
+    Ok(vec![big_m, small_m, ratio_m])
+}

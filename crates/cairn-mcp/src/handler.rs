@@ -1,0 +1,790 @@
+//! The MCP handler: cairn's tools, resources and the `resume` prompt over one
+//! store. Transport-agnostic: the same type serves stdio (`cairn mcp`) and
+//! streamable HTTP (`cairn mcp --http`, `/mcp` on `cairn serve`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cairn_core::list_param::MAX_ID_BYTES;
+use cairn_core::pool_status::{self, TopicState};
+use cairn_core::resume_brief::{self, WhereQuery};
+use cairn_core::{
+    Error as CoreError, NewCheckpoint, NewPoolSignal, PoolAction, Project, SearchScope,
+    SessionFilter, Store, Timestamp,
+};
+use rmcp::handler::server::router::prompt::PromptRouter;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::{schema_for_input, schema_for_output};
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{
+    CallToolResult, CompleteRequestParams, CompleteResult, CompletionInfo, ContentBlock,
+    GetPromptResult, Implementation, JsonObject, ListResourceTemplatesResult, ListResourcesResult,
+    PaginatedRequestParams, PromptMessage, ReadResourceRequestParams, ReadResourceResponse,
+    Reference, Role, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{
+    ErrorData, RoleServer, ServerHandler, prompt, prompt_handler, prompt_router, tool,
+    tool_handler, tool_router,
+};
+use serde::Serialize;
+
+use crate::outputs::*;
+use crate::params::*;
+use crate::resources;
+use crate::tool_args::{ToolArgs, core_invalid, invalid};
+
+/// How often one instance's "last seen" is written while it keeps calling tools.
+const TOUCH_EVERY: Duration = Duration::from_secs(15);
+/// Default and largest `limit` of the listing tools.
+const DEFAULT_LIMIT: u32 = 20;
+const MAX_LIMIT: u32 = 200;
+/// Checkpoints scanned by `search_sessions` (newest session ids first).
+const CHECKPOINTS_SEARCHED: u32 = 1_000;
+
+/// What every connection of one server shares.
+pub struct McpConfig {
+    pub store: Arc<dyn Store>,
+    /// The project of the server's working directory or `--project`.
+    pub project: Project,
+    /// Seconds of silence after which an instance's topics are released.
+    pub pool_ttl_secs: u64,
+    /// `CAIRN_INSTANCE`: one fixed instance id for every connection.
+    pub instance: Option<String>,
+}
+
+struct Shared {
+    config: McpConfig,
+    tools: ToolRouter<CairnMcp>,
+    prompts: PromptRouter<CairnMcp>,
+    /// When each (project, instance) was last written as seen.
+    touched: Mutex<HashMap<(Project, String), Instant>>,
+}
+
+/// One MCP connection's handler. Cheap to create: the routers and the store
+/// are shared, only the connection id is new.
+#[derive(Clone)]
+pub struct CairnMcp {
+    shared: Arc<Shared>,
+    /// Identifies this connection in instance ids (stdio: one per process).
+    connection: String,
+}
+
+/// Creates handlers for new connections.
+#[derive(Clone)]
+pub struct CairnMcpFactory {
+    shared: Arc<Shared>,
+}
+
+impl CairnMcpFactory {
+    pub fn new(config: McpConfig) -> Self {
+        CairnMcpFactory {
+            shared: Arc::new(Shared {
+                config,
+                tools: CairnMcp::tool_router(),
+                prompts: CairnMcp::prompt_router(),
+                touched: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn handler(&self) -> CairnMcp {
+        CairnMcp {
+            shared: Arc::clone(&self.shared),
+            connection: connection_id(),
+        }
+    }
+}
+
+/// A short random id for one connection.
+fn connection_id() -> String {
+    let id = ulid::Ulid::new().to_string().to_lowercase();
+    id[id.len() - 6..].to_owned()
+}
+
+fn input_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
+    // The schemas are fixed types with object roots (checked by a test); the
+    // fallback only keeps a bad schema from taking the server down.
+    schema_for_input::<T>().unwrap_or_else(|_| Arc::new(JsonObject::new()))
+}
+
+/// A tool result: readable markdown and the structured value.
+fn respond<T: Serialize>(markdown: String, value: &T) -> Result<CallToolResult, ErrorData> {
+    let structured = serde_json::to_value(value)
+        .map_err(|e| ErrorData::internal_error(format!("cannot encode the result: {e}"), None))?;
+    let mut result = CallToolResult::success(vec![ContentBlock::text(markdown)]);
+    result.structured_content = Some(structured);
+    Ok(result)
+}
+
+/// A store failure as a JSON-RPC error. Bad input stays `invalid params`.
+fn store_error(error: CoreError) -> ErrorData {
+    match error {
+        CoreError::InvalidInput(_) | CoreError::InvalidName(_) => core_invalid("arguments", error),
+        CoreError::NotFound { .. } => ErrorData::resource_not_found(error.to_string(), None),
+        other => {
+            tracing::error!(error = %other, "store error in an MCP tool");
+            ErrorData::internal_error(other.to_string(), None)
+        }
+    }
+}
+
+impl CairnMcp {
+    fn config(&self) -> &McpConfig {
+        &self.shared.config
+    }
+
+    fn store(&self) -> &dyn Store {
+        self.shared.config.store.as_ref()
+    }
+
+    /// The calling instance and its client name: `CAIRN_INSTANCE` when set,
+    /// else the client's name plus a connection id.
+    fn identity(&self, ctx: &RequestContext<RoleServer>) -> (String, Option<String>) {
+        let client = ctx
+            .client_info()
+            .map(|info| info.name)
+            .map(|name| name.trim().chars().take(128).collect::<String>())
+            .filter(|name| !name.is_empty());
+        if let Some(instance) = &self.config().instance {
+            return (instance.clone(), client);
+        }
+        let connection = match ctx.extensions.get::<axum::http::request::Parts>() {
+            // Over HTTP the session is the connection; stateless requests of one
+            // client name share one instance.
+            Some(parts) => match parts.headers.get("mcp-session-id") {
+                Some(session) => short_hash(session.as_bytes()),
+                None => "http".to_owned(),
+            },
+            None => self.connection.clone(),
+        };
+        let name = client.clone().unwrap_or_else(|| "client".to_owned());
+        (format!("{name}#{connection}"), client)
+    }
+
+    /// The project of a `project` argument, or the server's.
+    fn project_arg(&self, args: &ToolArgs) -> Result<Project, ErrorData> {
+        match args.optional_str("project", 4096)? {
+            None => Ok(self.config().project.clone()),
+            Some(path) => Project::from_user_path(std::path::Path::new(&path))
+                .map_err(|e| invalid("project", format!("project: {e}"), None)),
+        }
+    }
+
+    /// A project filter: an existing directory is resolved like `--project`; any
+    /// other value is matched as stored (a project of another machine).
+    fn project_filter(&self, args: &ToolArgs) -> Result<Option<Project>, ErrorData> {
+        Ok(args.optional_str("project", 4096)?.map(|path| {
+            Project::from_user_path(std::path::Path::new(&path))
+                .unwrap_or_else(|_| Project::from_stored(path))
+        }))
+    }
+
+    /// Record that the instance was heard from, at most every few seconds.
+    async fn touch(&self, project: &Project, instance: &str, client: Option<&str>) {
+        let key = (project.clone(), instance.to_owned());
+        {
+            let Ok(mut touched) = self.shared.touched.lock() else {
+                return;
+            };
+            if touched
+                .get(&key)
+                .is_some_and(|at| at.elapsed() < TOUCH_EVERY)
+            {
+                return;
+            }
+            touched.insert(key, Instant::now());
+        }
+        if let Err(e) = self.store().touch_instance(project, instance, client).await {
+            tracing::warn!(error = %e, "cannot record pool instance");
+        }
+    }
+}
+
+fn short_hash(bytes: &[u8]) -> String {
+    // FNV-1a: stable across runs, and the session id itself is never shown.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{:08x}", hash >> 32)
+}
+
+#[tool_router]
+impl CairnMcp {
+    #[tool(
+        name = "save_progress",
+        description = "Save a checkpoint of your work so that you (or another agent) can resume exactly here later. \
+Use one session_id per piece of work (e.g. `project-auth-v2`); each save adds a round. \
+List fields accept a JSON array of strings or one comma/newline separated string.",
+        input_schema = input_schema::<SaveProgressParams>(),
+        output_schema = schema_for_output::<SaveProgressOutput>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn save_progress(
+        &self,
+        args: JsonObject,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let args = ToolArgs::new(args);
+        let session_id = args.required_id("session_id")?;
+        let summary = args.summary()?;
+        let files_touched = args.list("files_touched")?;
+        let decisions_made = args.list("decisions_made")?;
+        let next_steps = args.list("next_steps")?;
+        let round_id = args.optional_id("round_id")?;
+        let project = self.project_arg(&args)?;
+        let (instance, client) = self.identity(&ctx);
+        let checkpoint = self
+            .store()
+            .save_checkpoint(NewCheckpoint {
+                session_id,
+                project: project.clone(),
+                summary,
+                files_touched,
+                decisions_made,
+                next_steps,
+                round_id,
+                client: client.clone(),
+                instance: Some(instance.clone()),
+            })
+            .await
+            .map_err(store_error)?;
+        self.touch(&project, &instance, client.as_deref()).await;
+        let out = SaveProgressOutput {
+            status: "saved".into(),
+            session_id: checkpoint.session_id.clone(),
+            round_id: checkpoint.round_id.clone(),
+            checkpoint_id: checkpoint.checkpoint_id.clone(),
+            project: checkpoint.project.to_string(),
+            saved_at: checkpoint.created_at.to_string(),
+        };
+        let markdown = format!(
+            "Saved checkpoint `{}` for `{}`, round {} (project {}). Resume later with `where_was_i(session_id=\"{}\")`.",
+            out.checkpoint_id, out.session_id, out.round_id, out.project, out.session_id
+        );
+        respond(markdown, &out)
+    }
+
+    #[tool(
+        name = "where_was_i",
+        description = "Where was I? Without arguments: the most recent session across all projects; with session_id: that one. \
+Returns the last activity time, the latest checkpoint (summary, files, decisions, next steps), the project and a short resume brief. \
+Covers save_progress session ids and cairn chat sessions.",
+        input_schema = input_schema::<WhereWasIParams>(),
+        output_schema = schema_for_output::<WhereWasIOutput>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn where_was_i(
+        &self,
+        args: JsonObject,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let args = ToolArgs::new(args);
+        let query = WhereQuery {
+            session_id: args.optional_id("session_id")?,
+            client: args.optional_str("client", MAX_ID_BYTES)?,
+            project: None,
+        };
+        let now = Timestamp::now();
+        let found = resume_brief::where_was_i(self.store(), &query, now)
+            .await
+            .map_err(store_error)?;
+        let (instance, client) = self.identity(&ctx);
+        self.touch(&self.config().project, &instance, client.as_deref())
+            .await;
+        match found {
+            Some(found) => respond(found.to_markdown(now), &WhereWasIOutput::found(&found)),
+            None => {
+                let message = match &query.session_id {
+                    Some(id) => format!("No session found with id `{id}`."),
+                    None => "No session found: nothing has been saved yet.".to_owned(),
+                };
+                respond(message.clone(), &WhereWasIOutput::not_found(message))
+            }
+        }
+    }
+
+    #[tool(
+        name = "get_progress",
+        description = "Read checkpoints of a session id (read-only): the latest (default), one round (round_id), \
+or the whole series oldest first (latest = false).",
+        input_schema = input_schema::<GetProgressParams>(),
+        output_schema = schema_for_output::<GetProgressOutput>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn get_progress(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
+        let args = ToolArgs::new(args);
+        let session_id = args.required_id("session_id")?;
+        let round_id = args.optional_id("round_id")?;
+        let latest = args.optional_bool("latest")?.unwrap_or(true);
+        let store = self.store();
+        let checkpoints = match (&round_id, latest) {
+            (None, true) => store
+                .latest_checkpoint(&session_id)
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .collect(),
+            (round, _) => {
+                let all = store.checkpoints(&session_id).await.map_err(store_error)?;
+                match round {
+                    Some(round) => all.into_iter().filter(|c| &c.round_id == round).collect(),
+                    None => all,
+                }
+            }
+        };
+        let found = !checkpoints.is_empty();
+        let message = (!found).then(|| match &round_id {
+            Some(round) => format!("No progress found for `{session_id}` round {round}."),
+            None => format!("No progress found for `{session_id}`."),
+        });
+        let out = GetProgressOutput {
+            found,
+            session_id: session_id.clone(),
+            message: message.clone(),
+            checkpoints: checkpoints.iter().map(CheckpointOut::from).collect(),
+        };
+        let markdown = match message {
+            Some(message) => message,
+            None => progress_markdown(&session_id, &checkpoints),
+        };
+        respond(markdown, &out)
+    }
+
+    #[tool(
+        name = "pool_signal",
+        description = "Tell the other agents on this project what you are doing. Actions: claimed, started, progress, \
+completed, blocked, unblocked, released, handoff, signaling. `affects` lists the files or folders you touch; \
+the result warns when they overlap another live agent's open topic.",
+        input_schema = input_schema::<PoolSignalParams>(),
+        output_schema = schema_for_output::<PoolSignalOutput>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn pool_signal(
+        &self,
+        args: JsonObject,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let args = ToolArgs::new(args);
+        let action_raw = args.required_id("action")?;
+        let action = PoolAction::parse(&action_raw).map_err(|e| core_invalid("action", e))?;
+        let topic = args.required_id("topic")?;
+        let summary = args.summary()?;
+        let affects = args.list("affects")?;
+        let session_id = args.optional_id("session_id")?;
+        let project = self.project_arg(&args)?;
+        let (instance, client) = self.identity(&ctx);
+        let signal = self
+            .store()
+            .add_pool_signal(NewPoolSignal {
+                project: project.clone(),
+                topic: topic.clone(),
+                action,
+                summary,
+                affects,
+                instance: instance.clone(),
+                session_id,
+                expires_at: None,
+            })
+            .await
+            .map_err(store_error)?;
+        // Signalling counts as being heard from; write it now so that the status
+        // below sees this instance as live.
+        self.shared
+            .touched
+            .lock()
+            .map(|mut t| t.remove(&(project.clone(), instance.clone())))
+            .ok();
+        self.touch(&project, &instance, client.as_deref()).await;
+
+        let now = Timestamp::now().max(signal.created_at);
+        let status = pool_status::load(
+            self.store(),
+            Some(&project),
+            now,
+            self.config().pool_ttl_secs,
+        )
+        .await
+        .map_err(store_error)?;
+        let open = status.open_topics.iter().find(|t| t.topic == topic);
+        let conflicts = pool_status::conflicts_involving(&status, &instance, &topic);
+        let mut warnings: Vec<String> = conflicts
+            .iter()
+            .map(|c| format!("File conflict: {}", c.describe()))
+            .collect();
+        if let Some(open) = open
+            && open.holder != instance
+            && matches!(
+                action,
+                PoolAction::Claimed | PoolAction::Started | PoolAction::Progress
+            )
+        {
+            warnings.push(format!(
+                "Topic `{topic}` is held by {} ({} since {}); your signal was recorded but the topic stays theirs until they complete, release or hand it off, or go silent for {}.",
+                open.holder,
+                open.state.as_str(),
+                open.held_since,
+                pool_status::human_secs(self.config().pool_ttl_secs)
+            ));
+        }
+        let out = PoolSignalOutput {
+            signal_id: signal.id,
+            project: project.to_string(),
+            topic: topic.clone(),
+            action: action.as_str().to_owned(),
+            instance: instance.clone(),
+            created_at: signal.created_at.to_string(),
+            topic_state: open.map(|t| t.state.as_str().to_owned()),
+            holder: open.map(|t| t.holder.clone()),
+            conflicts: conflicts.iter().map(ConflictOut::from).collect(),
+            warnings: warnings.clone(),
+        };
+        let mut markdown = format!(
+            "Signal {} recorded: {} `{}` as {} (project {}).",
+            out.signal_id, out.action, topic, instance, out.project
+        );
+        if let Some(open) = open {
+            markdown.push_str(&format!(
+                " Topic state: {} by {}.",
+                open.state.as_str(),
+                open.holder
+            ));
+            if open.state == TopicState::Blocked {
+                markdown.push_str(" It is blocked.");
+            }
+        }
+        for warning in &warnings {
+            markdown.push_str("\n\n⚠ ");
+            markdown.push_str(warning);
+        }
+        respond(markdown, &out)
+    }
+
+    #[tool(
+        name = "pool_status",
+        description = "Who is working on what in this project: active instances, open topics by state (claimed, started, blocked) \
+with holder and since when, blockers, handoffs, recently completed topics and file conflicts. all_projects = true covers every project.",
+        input_schema = input_schema::<PoolStatusParams>(),
+        output_schema = schema_for_output::<PoolStatusOutput>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn pool_status(
+        &self,
+        args: JsonObject,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let args = ToolArgs::new(args);
+        let all = args.optional_bool("all_projects")?.unwrap_or(false);
+        let project = self.project_arg(&args)?;
+        let (instance, client) = self.identity(&ctx);
+        self.touch(&project, &instance, client.as_deref()).await;
+        let status = pool_status::load(
+            self.store(),
+            (!all).then_some(&project),
+            Timestamp::now(),
+            self.config().pool_ttl_secs,
+        )
+        .await
+        .map_err(store_error)?;
+        respond(status.to_markdown(), &PoolStatusOutput::from(&status))
+    }
+
+    #[tool(
+        name = "list_sessions",
+        description = "List sessions, newest activity first: cairn chat sessions and save_progress session ids, \
+optionally for one project.",
+        input_schema = input_schema::<ListSessionsParams>(),
+        output_schema = schema_for_output::<ListSessionsOutput>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn list_sessions(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
+        let args = ToolArgs::new(args);
+        let project = self.project_filter(&args)?;
+        let limit = args
+            .optional_limit("limit", MAX_LIMIT)?
+            .unwrap_or(DEFAULT_LIMIT);
+        let sessions = list_all_sessions(self.store(), project.as_ref(), limit)
+            .await
+            .map_err(store_error)?;
+        let out = ListSessionsOutput {
+            project: project.as_ref().map(ToString::to_string),
+            sessions,
+        };
+        respond(sessions_markdown(&out), &out)
+    }
+
+    #[tool(
+        name = "search_sessions",
+        description = "Full-text search over chat messages and checkpoints (summaries, decisions, next steps, files).",
+        input_schema = input_schema::<SearchSessionsParams>(),
+        output_schema = schema_for_output::<SearchSessionsOutput>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn search_sessions(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
+        let args = ToolArgs::new(args);
+        let query = args.required_str("query", 1024)?;
+        let limit = args
+            .optional_limit("limit", MAX_LIMIT)?
+            .unwrap_or(DEFAULT_LIMIT);
+        let store = self.store();
+        let chat_hits = store
+            .search(
+                &query,
+                &SearchScope {
+                    project: None,
+                    limit,
+                },
+            )
+            .await
+            .map_err(|e| match e {
+                CoreError::InvalidInput(_) => core_invalid("query", e),
+                other => store_error(other),
+            })?;
+        let mut hits: Vec<SearchHitOut> = chat_hits.iter().map(SearchHitOut::from).collect();
+        let needle = query.to_lowercase();
+        let checkpoints = store
+            .recent_checkpoints(None, CHECKPOINTS_SEARCHED)
+            .await
+            .map_err(store_error)?;
+        for c in &checkpoints {
+            if let Some(snippet) = checkpoint_match(c, &needle) {
+                hits.push(SearchHitOut {
+                    kind: "checkpoint".into(),
+                    id: c.session_id.clone(),
+                    project: c.project.to_string(),
+                    at: c.created_at.to_string(),
+                    snippet,
+                    seq: None,
+                    role: None,
+                });
+            }
+        }
+        hits.sort_by(|a, b| b.at.cmp(&a.at));
+        hits.truncate(limit as usize);
+        let mut markdown = format!("# Search: {query}\n\n{} hit(s)\n", hits.len());
+        for h in &hits {
+            markdown.push_str(&format!(
+                "- {} `{}` ({}): {}\n",
+                h.kind, h.id, h.at, h.snippet
+            ));
+        }
+        respond(markdown, &SearchSessionsOutput { query, hits })
+    }
+}
+
+/// The latest checkpoint of every session id matching `needle` (lowercase) in
+/// its id, summary, decisions, next steps or files, as a snippet.
+fn checkpoint_match(c: &cairn_core::Checkpoint, needle: &str) -> Option<String> {
+    let fields = std::iter::once(&c.session_id)
+        .chain(std::iter::once(&c.summary))
+        .chain(&c.decisions_made)
+        .chain(&c.next_steps)
+        .chain(&c.files_touched);
+    for field in fields {
+        let lower = field.to_lowercase();
+        if lower.contains(needle) {
+            return Some(pool_status::one_line(field));
+        }
+    }
+    None
+}
+
+/// Chat sessions and checkpoint session ids together, newest first.
+pub(crate) async fn list_all_sessions(
+    store: &dyn Store,
+    project: Option<&Project>,
+    limit: u32,
+) -> cairn_core::Result<Vec<SessionOut>> {
+    let chats = store
+        .list_sessions(&SessionFilter {
+            project: project.cloned(),
+            limit,
+            offset: 0,
+        })
+        .await?;
+    let checkpoints = store.recent_checkpoints(project, limit).await?;
+    let mut sessions: Vec<(Timestamp, SessionOut)> = chats
+        .iter()
+        .map(|s| (s.updated_at, SessionOut::from(s)))
+        .chain(
+            checkpoints
+                .iter()
+                .map(|c| (c.created_at, SessionOut::from(c))),
+        )
+        .collect();
+    sessions.sort_by_key(|s| std::cmp::Reverse(s.0));
+    sessions.truncate(limit as usize);
+    Ok(sessions.into_iter().map(|(_, s)| s).collect())
+}
+
+fn sessions_markdown(out: &ListSessionsOutput) -> String {
+    let mut md = format!(
+        "# Sessions ({})\n\n",
+        out.project.as_deref().unwrap_or("all projects")
+    );
+    if out.sessions.is_empty() {
+        md.push_str("No sessions yet.\n");
+    }
+    for s in &out.sessions {
+        md.push_str(&format!(
+            "- {} `{}` — {} — {}{}\n",
+            s.kind,
+            s.id,
+            s.updated_at,
+            s.project,
+            s.title
+                .as_deref()
+                .map(|t| format!(" — {t}"))
+                .unwrap_or_default()
+        ));
+    }
+    md
+}
+
+fn progress_markdown(session_id: &str, checkpoints: &[cairn_core::Checkpoint]) -> String {
+    let mut md = format!(
+        "# Progress of `{session_id}` ({} checkpoint(s))\n",
+        checkpoints.len()
+    );
+    for c in checkpoints {
+        md.push_str(&format!(
+            "\n## Round {} — {} ({})\n{}\n",
+            c.round_id, c.created_at, c.checkpoint_id, c.summary
+        ));
+        for (title, items) in [
+            ("Files touched", &c.files_touched),
+            ("Decisions made", &c.decisions_made),
+            ("Next steps", &c.next_steps),
+        ] {
+            if !items.is_empty() {
+                md.push_str(&format!("\n{title}:\n"));
+                for item in items {
+                    md.push_str(&format!("- {item}\n"));
+                }
+            }
+        }
+    }
+    md
+}
+
+#[prompt_router]
+impl CairnMcp {
+    /// Where was I? Loads the latest checkpoint and a resume brief into the conversation.
+    #[prompt(name = "resume")]
+    async fn resume(
+        &self,
+        Parameters(args): Parameters<ResumePromptArgs>,
+    ) -> Result<GetPromptResult, ErrorData> {
+        let query = WhereQuery {
+            session_id: args.session_id.filter(|s| !s.trim().is_empty()),
+            client: None,
+            project: None,
+        };
+        let now = Timestamp::now();
+        let found = resume_brief::where_was_i(self.store(), &query, now)
+            .await
+            .map_err(store_error)?;
+        let text = match found {
+            Some(found) => format!(
+                "{}\n\nContinue this work from where it stopped. Start with the next step above; do not re-debate the decisions already made.",
+                found.to_markdown(now)
+            ),
+            None => match &query.session_id {
+                Some(id) => format!("No session found with id `{id}`. Nothing to resume."),
+                None => "No session found: nothing has been saved yet. Nothing to resume.".into(),
+            },
+        };
+        Ok(
+            GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
+                .with_description("Where was I: the latest checkpoint and a resume brief"),
+        )
+    }
+}
+
+#[tool_handler(router = self.shared.tools)]
+#[prompt_handler(router = self.shared.prompts)]
+impl ServerHandler for CairnMcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_completions()
+                .enable_prompts()
+                .enable_resources()
+                .enable_tools()
+                .build(),
+        )
+        .with_server_info(Implementation::new("cairn", env!("CARGO_PKG_VERSION")))
+        .with_instructions(
+            "cairn keeps your work resumable and coordinates agents on one project. \
+Save a checkpoint with save_progress at the end of each step; start a new session with where_was_i. \
+Before editing shared files, pool_signal(claimed, topic, summary, affects) and read pool_status; \
+signal completed, blocked or handoff when that changes.",
+        )
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        resources::list(self.store()).await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(resources::templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        resources::read(self.store(), &request.uri)
+            .await
+            .map(Into::into)
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        let wants_session = match &request.r#ref {
+            Reference::Prompt(p) => p.name == "resume" && request.argument.name == "session_id",
+            Reference::Resource(r) => {
+                r.uri.starts_with(resources::SESSION_PREFIX)
+                    || r.uri.starts_with(resources::PROGRESS_PREFIX)
+            }
+            _ => false,
+        };
+        if !wants_session {
+            return Ok(CompleteResult::default());
+        }
+        let prefix = request.argument.value.to_lowercase();
+        let sessions = list_all_sessions(self.store(), None, MAX_LIMIT)
+            .await
+            .map_err(store_error)?;
+        let mut values: Vec<String> = Vec::new();
+        for s in sessions {
+            if s.id.to_lowercase().starts_with(&prefix) && !values.contains(&s.id) {
+                values.push(s.id);
+            }
+        }
+        let total = values.len();
+        values.truncate(CompletionInfo::MAX_VALUES);
+        let info = CompletionInfo::with_pagination(
+            values,
+            u32::try_from(total).ok(),
+            total > CompletionInfo::MAX_VALUES,
+        )
+        .map_err(|e| ErrorData::internal_error(e, None))?;
+        Ok(CompleteResult::new(info))
+    }
+}

@@ -585,7 +585,20 @@ fn focus_previous_summary_and_huge_outputs_shape_the_prompt() {
     )
     .unwrap();
     assert_eq!(draft.compaction.extra["focus"], "the database schema");
+    let mut draft = draft;
+    let usage = cairn_core::Usage {
+        input_tokens: 1_200,
+        output_tokens: 300,
+        ..Default::default()
+    };
+    draft.record_compressor("openai:gpt-4.1-mini", &usage, Some(0.002), Some("req_1"));
     history.apply(&draft);
+    // The compressor's cost travels in the event, under the message field names.
+    let line = serde_json::to_value(history.events.last().unwrap()).unwrap();
+    assert_eq!(line["kind"], "compaction");
+    assert_eq!(line["usage"]["input_tokens"], 1_200);
+    assert_eq!(line["cost_usd"], 0.002);
+    assert_eq!(line["model"], "openai:gpt-4.1-mini");
     // The next plan folds the previous summary in and starts at its range.
     history.user("more");
     history.assistant(&filler(3_000));
@@ -681,4 +694,67 @@ fn hints_appear_once_per_level_as_a_session_grows() {
         assert_eq!(distinct.len(), cycle.len(), "{hints:?}");
     }
     assert!(hints.contains(&4_000), "{hints:?}");
+}
+
+#[test]
+fn a_thousand_turns_stay_under_the_threshold_with_every_knowledge_item() {
+    // The estimate counter keeps this fast in debug builds; the measure is kept
+    // current event by event, as the agent does.
+    let counter = TokenCounter::estimate();
+    let levels = levels(&[(6_000, 2.0), (9_000, 3.0)]);
+    let retention = 10;
+    let mut history = History::new(retention);
+    let texts: Vec<String> = (0..10)
+        .map(|i| format!("Knowledge item number {i}"))
+        .collect();
+    for (i, text) in texts.iter().enumerate() {
+        history.remember(KnowledgeKind::Fact, text, i % 2 == 0);
+    }
+    let mut live = history.live();
+    let mut measure = ContextMeasure::measure(&counter, &live);
+    let mut compressions = 0;
+    for turn in 0..1_000 {
+        let before = history.events.len();
+        history.user(&format!("turn {turn}"));
+        let size = if turn % 97 == 96 {
+            12_000
+        } else {
+            300 + (turn % 5) * 200
+        };
+        history.tool_round(&[(&format!("t{turn}"), "read_file", size)]);
+        history.assistant(&filler(150));
+        for event in &history.events[before..] {
+            measure.push(&counter, event);
+            live.events.push(event.clone());
+        }
+        let total = measure.total();
+        let Some(hit) = pressure(total, &levels) else {
+            continue;
+        };
+        let plan = plan_to_target(&live, &measure, hit.target_tokens).unwrap();
+        let kept = retained_knowledge(&live);
+        let summary = check_summary(&model_answer(turn, &[])).unwrap();
+        let draft =
+            compaction_from_summary(&plan, &summary, &kept, retention, &counter, None).unwrap();
+        assert!(draft.reached_target, "turn {turn}: {draft:?}");
+        history.apply(&draft);
+        compressions += 1;
+        live = history.live();
+        measure = ContextMeasure::measure(&counter, &live);
+        assert!(measure.total() < 6_000, "turn {turn}: {}", measure.total());
+        let block = assemble(&live)[0].plain_text();
+        for text in &texts {
+            assert!(block.contains(text.as_str()), "turn {turn} lost {text:?}");
+        }
+    }
+    assert!(compressions > 20, "{compressions}");
+    assert_eq!(
+        history
+            .events
+            .iter()
+            .filter(|e| matches!(e.payload, Payload::Message(_)))
+            .count(),
+        4_000,
+        "every message is still in the history"
+    );
 }

@@ -14,7 +14,7 @@ use crate::event::KnowledgeEntry;
 use crate::knowledge::{self, KnowledgeRecord, MAX_KNOWLEDGE_CHARS};
 use crate::live_messages::compose_preamble;
 use crate::tokens::TokenCounter;
-use crate::{Compaction, Message, Role};
+use crate::{Compaction, Message, Role, Usage};
 
 /// The model's structured summary, checked.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -79,6 +79,31 @@ pub struct CompactionDraft {
     /// The live context's size after the compaction (fixed part included).
     pub tokens_after: u64,
     pub reached_target: bool,
+}
+
+impl CompactionDraft {
+    /// Record the compressor request's model, usage and cost on the compaction, under
+    /// the field names a message uses (`model`, `usage`, `cost_usd`, `request_id`), so
+    /// spending limits and `/info` can count the compressor's own cost.
+    pub fn record_compressor(
+        &mut self,
+        model: &str,
+        usage: &Usage,
+        cost_usd: Option<f64>,
+        request_id: Option<&str>,
+    ) {
+        let extra = &mut self.compaction.extra;
+        extra.insert("model".into(), Value::from(model));
+        if let Ok(usage) = serde_json::to_value(usage) {
+            extra.insert("usage".into(), usage);
+        }
+        if let Some(cost) = cost_usd {
+            extra.insert("cost_usd".into(), Value::from(cost));
+        }
+        if let Some(id) = request_id {
+            extra.insert("request_id".into(), Value::from(id));
+        }
+    }
 }
 
 /// Parse and check the compressor's answer.

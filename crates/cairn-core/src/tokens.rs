@@ -216,19 +216,21 @@ impl TokenCounter {
             }
         }
         runs.push(&events[start..]);
+        // The calling thread takes the first run: its regex caches are already warm
+        // (tiktoken-rs keeps one regex per thread, and its cache pool is fastest for
+        // the thread that first used it).
+        let count_run =
+            |run: &[Event]| -> Vec<u64> { run.iter().map(|e| self.count_event(e)).collect() };
         std::thread::scope(|scope| {
-            let handles: Vec<_> = runs
+            let handles: Vec<_> = runs[1..]
                 .iter()
-                .map(|run| scope.spawn(move || run.iter().map(|e| self.count_event(e)).collect()))
+                .map(|run| scope.spawn(move || count_run(run)))
                 .collect();
-            let mut out = Vec::with_capacity(events.len());
-            for (handle, run) in handles.into_iter().zip(&runs) {
+            let mut out = count_run(runs[0]);
+            for (handle, run) in handles.into_iter().zip(&runs[1..]) {
                 // Counting cannot panic on text; should a thread die anyway, its
                 // events are counted again here rather than lost.
-                let counts: Vec<u64> = handle
-                    .join()
-                    .unwrap_or_else(|_| run.iter().map(|e| self.count_event(e)).collect());
-                out.extend(counts);
+                out.extend(handle.join().unwrap_or_else(|_| count_run(run)));
             }
             out
         })
@@ -271,19 +273,19 @@ impl TokenCounter {
             }
         }
         let groups = balance(&chunks, total, threads);
+        let count_group = |group: &[&str]| -> u64 { group.iter().map(|t| bpe_count(bpe, t)).sum() };
         std::thread::scope(|scope| {
-            let handles: Vec<_> = groups
-                .into_iter()
-                .map(|group| {
-                    scope.spawn(move || group.iter().map(|t| bpe_count(bpe, t)).sum::<u64>())
-                })
+            let handles: Vec<_> = groups[1..]
+                .iter()
+                .map(|group| scope.spawn(move || count_group(group)))
                 .collect();
-            handles
-                .into_iter()
-                // Counting cannot panic on text; a thread that died anyway would
-                // only make the figure low, never crash the session.
-                .map(|h| h.join().unwrap_or(0))
-                .sum()
+            let mut total = count_group(&groups[0]);
+            for (handle, group) in handles.into_iter().zip(&groups[1..]) {
+                // Counting cannot panic on text; should a thread die anyway, its
+                // share is counted again here rather than lost.
+                total += handle.join().unwrap_or_else(|_| count_group(group));
+            }
+            total
         })
     }
 }
@@ -708,6 +710,24 @@ mod tests {
         // Ordinary text is not cut at all.
         let prose = "The quick brown fox jumps over the lazy dog. ".repeat(100);
         assert_eq!(cut_long_runs(&prose, 256), vec![prose.as_str()]);
+    }
+
+    #[test]
+    fn parallel_counts_equal_one_by_one_counts() {
+        let c = TokenCounter::for_model(Some("openai:gpt-4o"));
+        let events: Vec<Event> = (0..400)
+            .map(|i| Event {
+                seq: i + 1,
+                ts: jiff::Timestamp::UNIX_EPOCH,
+                payload: Payload::Message(Message::text(
+                    Role::User,
+                    format!("message {i}: {}", "some words and more words\n".repeat(40)),
+                )),
+            })
+            .collect();
+        let parallel = c.count_each_event(&events);
+        let serial: Vec<u64> = events.iter().map(|e| c.count_event(e)).collect();
+        assert_eq!(parallel, serial);
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! What the full-text index sees: the searchable text of an event, computed the
 //! same way when a row is indexed (in Rust) and when FTS5 reads it back for a
 //! snippet or a delete (through the `cairn_search_text` SQL function).
+//!
+//! The index is external-content: deleting a row tells FTS5 the text it indexed,
+//! recomputed here. So if what `Payload::searchable_text` returns ever changes, the
+//! same release must add a migration step that rebuilds the index
+//! (`INSERT INTO event_fts (event_fts) VALUES ('rebuild')`).
 
 use cairn_core::event::decode_payload;
 use rusqlite::Connection;

@@ -1318,3 +1318,34 @@ async fn an_empty_file_becomes_a_store() {
     let store = open_store(&path, Synchronous::Normal).unwrap();
     store.create_session(new_session("fresh")).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_kinds_fields_and_blocks_are_stored_losslessly() {
+    let t = temp_store();
+    let lines = [
+        r#"{"seq":1,"ts":"2026-11-20T09:00:01Z","kind":"message","role":"assistant","content":[{"type":"thinking","text":"hmm","signature":"sig"},{"type":"hologram","x":[1,2]},{"type":"tool_use","id":"t1","name":"grep","input":{"q":"a","n":1.5}}],"usage":{"input_tokens":3,"output_tokens":4,"cache_read_tokens":5,"cache_write_tokens":6,"reasoning_tokens":7},"cost_usd":0.125,"model":"openai:gpt-4.1","request_id":"req-9","future_field":{"a":[1,2]}}"#,
+        r#"{"seq":2,"ts":"2026-11-20T09:00:02.5Z","kind":"message","role":"tool","content":[{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"found it"}],"is_error":true}]}"#,
+        r#"{"seq":3,"ts":"2026-11-20T09:00:03Z","kind":"command","name":"/model","args":["x"],"nested":{"deep":null}}"#,
+        r#"{"seq":4,"ts":"2026-11-20T09:00:04Z","kind":"knowledge","knowledge_kind":"preference","text":"tabs","pinned":false,"source":"user"}"#,
+    ];
+    let history: Vec<Event> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let s = t
+        .store
+        .import_session(new_session("lossless"), history)
+        .await
+        .unwrap();
+    let stored = full_history(&t.store, s.id).await;
+    let written: Vec<String> = stored
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect();
+    assert_eq!(written, lines);
+    assert_eq!(s.usage.reasoning_tokens, 7);
+    assert_eq!(s.tool_call_count, 1);
+    // Thinking and tool results are searchable too.
+    assert_eq!(scope_all(&t.store, "found").await.len(), 1);
+    assert_eq!(scope_all(&t.store, "hmm").await.len(), 1);
+}

@@ -153,20 +153,19 @@ pub(crate) fn request_body(model: &str, request: &ChatRequest) -> Result<Value, 
     }
     // Cache breakpoints (at most 4 allowed): system, tools, the last message. The
     // prefix up to each is reused by the next request of the session.
-    if request.prompt_cache {
-        if let Some(last) = messages
+    if request.prompt_cache
+        && let Some(last) = messages
             .last_mut()
             .and_then(|m| m["content"].as_array_mut())
             .and_then(|c| c.last_mut())
             .and_then(Value::as_object_mut)
-        {
-            let cacheable = !matches!(
-                last.get("type").and_then(Value::as_str),
-                Some("thinking" | "redacted_thinking")
-            );
-            if cacheable {
-                last.insert("cache_control".into(), ephemeral());
-            }
+    {
+        let cacheable = !matches!(
+            last.get("type").and_then(Value::as_str),
+            Some("thinking" | "redacted_thinking")
+        );
+        if cacheable {
+            last.insert("cache_control".into(), ephemeral());
         }
     }
     body.insert("messages".into(), Value::Array(messages));
@@ -176,10 +175,10 @@ pub(crate) fn request_body(model: &str, request: &ChatRequest) -> Result<Value, 
             .iter()
             .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.input_schema}))
             .collect();
-        if request.prompt_cache {
-            if let Some(last) = tools.last_mut() {
-                last["cache_control"] = ephemeral();
-            }
+        if request.prompt_cache
+            && let Some(last) = tools.last_mut()
+        {
+            last["cache_control"] = ephemeral();
         }
         body.insert("tools".into(), Value::Array(tools));
     }

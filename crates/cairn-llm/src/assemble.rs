@@ -144,10 +144,10 @@ impl Turn {
             }
         };
         let tool = &mut self.pending_tools[index];
-        if let Some(id) = id.filter(|id| !id.is_empty()) {
-            if tool.id.is_empty() {
-                tool.id = id.to_owned();
-            }
+        if let Some(id) = id.filter(|id| !id.is_empty())
+            && tool.id.is_empty()
+        {
+            tool.id = id.to_owned();
         }
         if let Some(name) = name {
             tool.name.push_str(name);

@@ -85,10 +85,10 @@ impl Stream for Driven {
     type Item = Item;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
-        if let Some(driver) = self.driver.as_mut() {
-            if driver.as_mut().poll(cx).is_ready() {
-                self.driver = None;
-            }
+        if let Some(driver) = self.driver.as_mut()
+            && driver.as_mut().poll(cx).is_ready()
+        {
+            self.driver = None;
         }
         self.rx.poll_recv(cx)
     }
@@ -111,25 +111,27 @@ async fn drive(http: reqwest::Client, call: Call, tx: mpsc::Sender<Item>) {
             Err(failure) => failure,
         };
         let mut error = failure.error;
-        if failure.before_output && error.kind.is_transient() && !error.do_not_retry {
-            if let Some(delay) = call.options.retry.delay_after(attempt, error.retry_after) {
-                tracing::debug!(
-                    attempt,
-                    ?delay,
-                    kind = error.kind.as_str(),
-                    "retrying model request"
-                );
-                let event = StreamEvent::Retrying {
-                    attempt,
-                    delay,
-                    reason: error.message.clone(),
-                };
-                if tx.send(Ok(event)).await.is_err() {
-                    return;
-                }
-                tokio::time::sleep(delay).await;
-                continue;
+        if failure.before_output
+            && error.kind.is_transient()
+            && !error.do_not_retry
+            && let Some(delay) = call.options.retry.delay_after(attempt, error.retry_after)
+        {
+            tracing::debug!(
+                attempt,
+                ?delay,
+                kind = error.kind.as_str(),
+                "retrying model request"
+            );
+            let event = StreamEvent::Retrying {
+                attempt,
+                delay,
+                reason: error.message.clone(),
+            };
+            if tx.send(Ok(event)).await.is_err() {
+                return;
             }
+            tokio::time::sleep(delay).await;
+            continue;
         }
         error.attempts = attempt;
         if attempt > 1 {
@@ -310,10 +312,10 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 fn is_connection_refused(error: &reqwest::Error) -> bool {
     let mut source: Option<&dyn std::error::Error> = Some(error);
     while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                return true;
-            }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return true;
         }
         source = cause.source();
     }

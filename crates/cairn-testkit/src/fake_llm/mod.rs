@@ -116,11 +116,12 @@ impl FakeLlm {
                     let Ok(listener) = tokio::net::TcpListener::from_std(std_listener) else {
                         return;
                     };
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = stop_rx.await;
-                        })
-                        .await;
+                    // No graceful shutdown: a stalled scripted stream must not hold
+                    // the test up; the runtime drops open connections below.
+                    tokio::select! {
+                        _ = axum::serve(listener, app) => {}
+                        _ = stop_rx => {}
+                    }
                 });
                 // Streams still open (a stalled answer) must not keep the test waiting.
                 runtime.shutdown_timeout(Duration::from_millis(100));
@@ -261,10 +262,7 @@ async fn handle(
         let error = ErrorReply {
             status: 401,
             message: "invalid x-api-key / Incorrect API key provided".into(),
-            error_type: None,
-            code: None,
-            retry_after: None,
-            retry_after_ms: None,
+            ..ErrorReply::default()
         };
         return error_response(wire, &error);
     }
@@ -272,10 +270,7 @@ async fn handle(
         let error = ErrorReply {
             status: 500,
             message: "fake LLM: no scripted turn left".into(),
-            error_type: None,
-            code: None,
-            retry_after: None,
-            retry_after_ms: None,
+            ..ErrorReply::default()
         };
         return error_response(wire, &error);
     };
@@ -311,8 +306,9 @@ fn error_response(wire: Wire, error: &ErrorReply) -> Response {
     if let Some(ms) = error.retry_after_ms {
         builder = builder.header("retry-after-ms", ms.to_string());
     }
-    // Keep the SDKs under test from retrying on their own.
-    builder = builder.header("x-should-retry", "false");
+    for (name, value) in &error.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
     builder
         .body(Body::from(body.to_string()))
         .unwrap_or_else(|_| {
@@ -391,6 +387,8 @@ async fn reply_response(wire: Wire, reply: &Reply, request: &Value, number: u64)
                 break;
             }
             Some(Fault::Cut { after_events }) if *after_events == sent => {
+                // Let the frames already written reach the client before the cut.
+                steps.push(Step::Sleep(Duration::from_millis(50)));
                 steps.push(Step::Cut);
                 break;
             }

@@ -10,6 +10,8 @@
 //!  {"type": "error", "status": 429, "message": "slow down", "retry_after": "1"}]
 //! ```
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -35,9 +37,7 @@ impl Turn {
             status,
             message: message.into(),
             error_type: None,
-            code: None,
-            retry_after: None,
-            retry_after_ms: None,
+            ..ErrorReply::default()
         })
     }
 
@@ -48,9 +48,8 @@ impl Turn {
             status: 429,
             message: "Rate limit reached for requests".into(),
             error_type: None,
-            code: None,
             retry_after: Some(retry_after.into()),
-            retry_after_ms: None,
+            ..ErrorReply::default()
         })
     }
 }
@@ -63,7 +62,7 @@ impl From<Reply> for Turn {
 
 /// An error answer. The body is `{"error":{"message","type","code"}}` for OpenAI and
 /// `{"type":"error","error":{"type","message"}}` for Anthropic.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ErrorReply {
     pub status: u16,
     pub message: String,
@@ -79,6 +78,9 @@ pub struct ErrorReply {
     /// `retry-after-ms` header value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
+    /// Any other response headers (e.g. `x-should-retry`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
 }
 
 /// One piece of an answer, in order.

@@ -1,0 +1,106 @@
+//! The fake server's wire formats, checked by the official `openai` and `anthropic`
+//! Python SDKs (tests/python/llm/check_fake_llm_wire.py).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use cairn_testkit::fake_llm::{FakeLlm, FakeUsage, Reply, Turn};
+use serde_json::json;
+
+fn python() -> PathBuf {
+    match std::env::var_os("CAIRN_TEST_PYTHON") {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => panic!(
+            "CAIRN_TEST_PYTHON is not set: this test needs the Python venv with the openai and \
+             anthropic SDKs. Run scripts/install-test-deps, then set \
+             CAIRN_TEST_PYTHON=$PWD/.venv/bin/python (scripts/test does both)"
+        ),
+    }
+}
+
+fn reply(tool_id: &str) -> Turn {
+    Turn::from(
+        Reply::new()
+            .thinking("Checking the file.", "sig-python")
+            .text("Hello from the fake.")
+            .tool_call(
+                tool_id,
+                "read_file",
+                json!({"path": "src/main.rs", "range": [1, 20]}),
+            )
+            .chunk_size(3)
+            .usage(FakeUsage {
+                input: 100,
+                output: 20,
+                cache_read: 50,
+                cache_write: 30,
+                reasoning: 7,
+            }),
+    )
+}
+
+#[test]
+fn official_sdks_parse_the_fake_server() {
+    let python = python();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/python/llm/check_fake_llm_wire.py");
+    let mut turns: Vec<Turn> = (0..3).map(|_| reply("call_1")).collect();
+    turns.extend((0..3).map(|_| reply("toolu_1")));
+    turns.push(Turn::rate_limited("3"));
+    turns.push(Turn::rate_limited("3"));
+    let fake = FakeLlm::start(turns).unwrap();
+    let output = Command::new(&python)
+        .arg(&script)
+        .arg(fake.url())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {}: {e}; run scripts/install-test-deps",
+                python.display()
+            )
+        });
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the SDK check failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.starts_with("ok:"), "{stdout}");
+
+    // The requests really came from the SDKs, in the expected formats.
+    let sent = fake.requests();
+    assert_eq!(sent.len(), 8, "{sent:#?}");
+    assert_eq!(fake.remaining(), 0);
+    for request in &sent[..3] {
+        assert_eq!(request.path, "/v1/chat/completions");
+        assert!(
+            request
+                .header("user-agent")
+                .unwrap_or("")
+                .starts_with("OpenAI/Python"),
+            "{:?}",
+            request.headers
+        );
+    }
+    assert_eq!(
+        sent[0].body["stream_options"],
+        json!({"include_usage": true})
+    );
+    for request in &sent[3..6] {
+        assert_eq!(request.path, "/v1/messages");
+        assert!(
+            request
+                .header("user-agent")
+                .unwrap_or("")
+                .starts_with("Anthropic/Python"),
+            "{:?}",
+            request.headers
+        );
+        // Whichever auth header the SDK uses, its value is never recorded.
+        let auth = request
+            .header("x-api-key")
+            .or(request.header("authorization"));
+        assert_eq!(auth, Some("<redacted>"), "{:?}", request.headers);
+        assert!(request.header("anthropic-version").is_some());
+    }
+}

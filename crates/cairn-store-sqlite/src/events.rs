@@ -12,7 +12,7 @@ use ulid::Ulid;
 
 use crate::fail::{R, unreadable};
 use crate::media::store_inline_media;
-use crate::search_text::stored_event_text;
+use crate::search_text::{project_token, stored_event_text};
 use crate::sessions::{self, StoredSession};
 use crate::time;
 
@@ -46,6 +46,7 @@ fn check_compaction(seq: u64, replaces: [u64; 2]) -> R<()> {
 fn insert_event(
     conn: &Connection,
     session_key: i64,
+    project_token: &str,
     seq: u64,
     ts: Timestamp,
     mut payload: Payload,
@@ -77,8 +78,8 @@ fn insert_event(
     // when FTS5 later reads it back (snippets, deletes).
     let text = stored_event_text(payload.kind(), &body);
     if !text.is_empty() {
-        conn.prepare_cached("INSERT INTO event_fts (rowid, text) VALUES (?1, ?2)")?
-            .execute(params![row_id, text])?;
+        conn.prepare_cached("INSERT INTO event_fts (rowid, text, scope) VALUES (?1, ?2, ?3)")?
+            .execute(params![row_id, text, project_token])?;
     }
     match &payload {
         Payload::Message(message) => {
@@ -179,10 +180,19 @@ pub(crate) fn append(conn: &Connection, session: Ulid, events: Vec<NewEvent>) ->
     let mut totals = Totals::default();
     let mut seqs = Vec::with_capacity(events.len());
     let mut seq = stored.session.head_seq;
+    let scope = project_token(stored.session.project.as_str());
     for event in events {
         seq += 1;
         let ts = event.ts.unwrap_or_else(Timestamp::now);
-        insert_event(conn, stored.key, seq, ts, event.payload, &mut totals)?;
+        insert_event(
+            conn,
+            stored.key,
+            &scope,
+            seq,
+            ts,
+            event.payload,
+            &mut totals,
+        )?;
         seqs.push(seq);
     }
     apply_totals(conn, stored.key, &totals)?;
@@ -208,10 +218,12 @@ pub(crate) fn import(conn: &Connection, new: &NewSession, events: Vec<Event>) ->
     check_dense(&events)?;
     let stored = sessions::create(conn, new)?;
     let mut totals = Totals::default();
+    let scope = project_token(stored.session.project.as_str());
     for event in events {
         insert_event(
             conn,
             stored.key,
+            &scope,
             event.seq,
             event.ts,
             event.payload,

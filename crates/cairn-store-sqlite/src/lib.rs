@@ -56,6 +56,41 @@ impl SqliteStore {
         self.connections.path()
     }
 
+    /// A full check (slow on a big store; never run on open): SQLite's
+    /// `integrity_check` and the full-text index checked against the events.
+    /// `StoreUnusable` describes the first problems found.
+    pub async fn check_integrity(&self) -> Result<()> {
+        let path = self.path().to_path_buf();
+        // The FTS check is an INSERT command (it changes nothing), so it runs on
+        // the writer connection.
+        let problems = self
+            .write(|tx| {
+                let mut problems: Vec<String> = tx
+                    .prepare("PRAGMA integrity_check")?
+                    .query_map([], |row| row.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?
+                    .into_iter()
+                    .filter(|line| line != "ok")
+                    .collect();
+                if let Err(e) = tx.execute(
+                    "INSERT INTO event_fts (event_fts, rank) VALUES ('integrity-check', 1)",
+                    [],
+                ) {
+                    problems.push(format!("full-text index: {e}"));
+                }
+                Ok(problems)
+            })
+            .await?;
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::StoreUnusable {
+                path,
+                message: format!("integrity check failed: {}", problems.join("; ")),
+            })
+        }
+    }
+
     async fn read<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,

@@ -14,7 +14,9 @@ use crate::fail::R;
 ///   returns newest-first by walking rowids backwards, without sorting matches.
 /// - `event_fts` is an external-content FTS5 index whose content is the view
 ///   `event_search_text`, computed by the `cairn_search_text` SQL function that every
-///   connection registers: message text is not stored twice.
+///   connection registers: message text is not stored twice. Its `scope` column
+///   holds one token per project, so a project-scoped search intersects posting
+///   lists instead of filtering every match of a common word.
 const V1: &str = r#"
 CREATE TABLE sessions (
     id INTEGER PRIMARY KEY,
@@ -75,9 +77,13 @@ CREATE TABLE knowledge (
 ) WITHOUT ROWID;
 
 CREATE VIEW event_search_text AS
-    SELECT id, cairn_search_text(kind, body) AS text FROM events;
+    SELECT e.id AS id, e.session AS session,
+           cairn_search_text(e.kind, e.body) AS text,
+           cairn_project_token(s.project) AS scope
+    FROM events e JOIN sessions s ON s.id = e.session;
 CREATE VIRTUAL TABLE event_fts USING fts5(
     text,
+    scope,
     content = 'event_search_text',
     content_rowid = 'id',
     tokenize = 'unicode61 remove_diacritics 2'

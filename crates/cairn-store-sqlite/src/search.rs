@@ -10,18 +10,20 @@ use crate::time;
 
 /// The FTS rowid is the event's insertion order, so walking it backwards yields
 /// the newest matches first and `LIMIT` stops the walk early: no sort of all
-/// matches. CROSS JOIN keeps the FTS index as the outer loop.
+/// matches. CROSS JOIN keeps the FTS index as the outer loop. The project scope
+/// is part of the MATCH expression (see `literal_query`).
 const SEARCH_SQL: &str = "SELECT s.name, s.project, e.seq, e.ts, e.role, \
          snippet(event_fts, 0, '[', ']', '…', 16) \
      FROM event_fts CROSS JOIN events e ON e.id = event_fts.rowid \
      CROSS JOIN sessions s ON s.id = e.session \
-     WHERE event_fts MATCH ?1 AND (?2 IS NULL OR s.project = ?2) \
-     ORDER BY event_fts.rowid DESC LIMIT ?3";
+     WHERE event_fts MATCH ?1 \
+     ORDER BY event_fts.rowid DESC LIMIT ?2";
 
 type RawHit = (String, String, u64, String, Option<String>, Option<String>);
 
 pub(crate) fn search(conn: &Connection, query: &str, scope: &SearchScope) -> R<Vec<SearchHit>> {
-    let Some(fts_query) = literal_query(query) else {
+    let project = scope.project.as_ref().map(Project::as_str);
+    let Some(fts_query) = literal_query(query, project) else {
         return Ok(Vec::new());
     };
     let limit = if scope.limit == 0 {
@@ -29,10 +31,9 @@ pub(crate) fn search(conn: &Connection, query: &str, scope: &SearchScope) -> R<V
     } else {
         i64::from(scope.limit)
     };
-    let project = scope.project.as_ref().map(Project::as_str);
     let raws = conn
         .prepare_cached(SEARCH_SQL)?
-        .query_map(params![fts_query, project, limit], |row| {
+        .query_map(params![fts_query, limit], |row| {
             Ok((
                 row.get(0)?,
                 row.get(1)?,

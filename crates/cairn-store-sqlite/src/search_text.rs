@@ -11,8 +11,16 @@ use cairn_core::event::decode_payload;
 use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
-pub(crate) const FUNCTION_NAME: &str = "cairn_search_text";
+pub(crate) const TEXT_FUNCTION: &str = "cairn_search_text";
+pub(crate) const PROJECT_FUNCTION: &str = "cairn_project_token";
+
+/// One FTS token standing for a project: `p` + 32 hex digits of its sha256.
+pub(crate) fn project_token(project: &str) -> String {
+    let digest = Sha256::digest(project.as_bytes());
+    format!("p{}", hex::encode(&digest[..16]))
+}
 
 /// The searchable text of a stored event (kind + JSON body); empty when the body
 /// cannot be decoded, so a damaged row never breaks a search.
@@ -25,37 +33,40 @@ pub(crate) fn stored_event_text(kind: &str, body: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Every connection registers this before touching the FTS index.
+/// Every connection registers these before touching the FTS index.
 pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
-    conn.create_scalar_function(
-        FUNCTION_NAME,
-        2,
-        FunctionFlags::SQLITE_UTF8
-            | FunctionFlags::SQLITE_DETERMINISTIC
-            | FunctionFlags::SQLITE_INNOCUOUS,
-        |ctx| {
-            let kind: String = ctx.get(0)?;
-            let body: String = ctx.get(1)?;
-            Ok(stored_event_text(&kind, &body))
-        },
-    )
+    let flags = FunctionFlags::SQLITE_UTF8
+        | FunctionFlags::SQLITE_DETERMINISTIC
+        | FunctionFlags::SQLITE_INNOCUOUS;
+    conn.create_scalar_function(TEXT_FUNCTION, 2, flags, |ctx| {
+        let kind: String = ctx.get(0)?;
+        let body: String = ctx.get(1)?;
+        Ok(stored_event_text(&kind, &body))
+    })?;
+    conn.create_scalar_function(PROJECT_FUNCTION, 1, flags, |ctx| {
+        let project: String = ctx.get(0)?;
+        Ok(project_token(&project))
+    })
 }
 
 /// Turns what a person typed into an FTS5 query that matches each word literally
-/// (all words must occur). FTS5 operators (`AND`, `*`, `"`, `(`, `NEAR`, `:`) lose
-/// their meaning; words without any letter or digit are dropped because they can
-/// match nothing. `None` when nothing searchable is left.
-pub(crate) fn literal_query(user_text: &str) -> Option<String> {
-    let phrases: Vec<String> = user_text
+/// in the text column (all words must occur), and only in `project` when given.
+/// FTS5 operators (`AND`, `*`, `"`, `(`, `NEAR`, `:`) lose their meaning; words
+/// without any letter or digit are dropped because they can match nothing.
+/// `None` when nothing searchable is left.
+pub(crate) fn literal_query(user_text: &str, project: Option<&str>) -> Option<String> {
+    let mut phrases: Vec<String> = user_text
         .split_whitespace()
         .filter(|word| word.chars().any(char::is_alphanumeric))
-        .map(|word| format!("\"{}\"", word.replace('"', "\"\"")))
+        .map(|word| format!("text : \"{}\"", word.replace('"', "\"\"")))
         .collect();
     if phrases.is_empty() {
-        None
-    } else {
-        Some(phrases.join(" "))
+        return None;
     }
+    if let Some(project) = project {
+        phrases.push(format!("scope : \"{}\"", project_token(project)));
+    }
+    Some(phrases.join(" AND "))
 }
 
 #[cfg(test)]
@@ -65,14 +76,17 @@ mod tests {
     #[test]
     fn operators_become_literal_phrases() {
         assert_eq!(
-            literal_query("a AND b").as_deref(),
-            Some(r#""a" "AND" "b""#)
+            literal_query("a AND b", None).as_deref(),
+            Some(r#"text : "a" AND text : "AND" AND text : "b""#)
         );
         assert_eq!(
-            literal_query(r#"say "hi"#).as_deref(),
-            Some(r#""say" """hi""#)
+            literal_query(r#"say "hi"#, None).as_deref(),
+            Some(r#"text : "say" AND text : """hi""#)
         );
-        assert_eq!(literal_query(" * ( ) "), None);
-        assert_eq!(literal_query(""), None);
+        assert_eq!(literal_query(" * ( ) ", Some("/p")), None);
+        assert_eq!(literal_query("", None), None);
+        let scoped = literal_query("x", Some("/p/one")).unwrap();
+        assert!(scoped.ends_with(&format!(r#"AND scope : "{}""#, project_token("/p/one"))));
+        assert_ne!(project_token("/p/one"), project_token("/p/one/sub"));
     }
 }

@@ -245,9 +245,9 @@ pub(crate) fn rename(conn: &Connection, old: &SessionName, new: &SessionName) ->
 pub(crate) fn delete(conn: &Connection, name: &SessionName) -> R<()> {
     let key = by_name(conn, name)?.key;
     conn.prepare_cached(
-        "INSERT INTO event_fts (event_fts, rowid, text) \
-         SELECT 'delete', e.id, t.text FROM events e JOIN event_search_text t ON t.id = e.id \
-         WHERE e.session = ?1 AND t.text <> ''",
+        "INSERT INTO event_fts (event_fts, rowid, text, scope) \
+         SELECT 'delete', id, text, scope FROM event_search_text \
+         WHERE session = ?1 AND text <> ''",
     )?
     .execute([key])?;
     for sql in [

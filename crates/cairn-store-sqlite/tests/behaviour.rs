@@ -16,7 +16,7 @@ use cairn_core::{
     Message, NewCheckpoint, NewEvent, NewPoolSignal, NewSession, Payload, PoolAction, Project,
     Role, SessionFilter, SessionName, SessionStatus, Store, Timestamp, Usage,
 };
-use cairn_store_sqlite::open_store;
+use cairn_store_sqlite::{SqliteStore, open_store};
 use sha2::Digest;
 
 struct TempStore {
@@ -757,6 +757,73 @@ async fn deleting_a_session_removes_its_events_and_search_entries() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
+    // The full-text index still matches the events exactly.
+    SqliteStore::open(&t.path, Synchronous::Normal)
+        .unwrap()
+        .check_integrity()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_integrity_check_finds_a_damaged_full_text_index() {
+    let t = temp_store();
+    let s = t.store.create_session(new_session("ok")).await.unwrap();
+    t.store
+        .append_events(s.id, vec![text(Role::User, "indexed words")])
+        .await
+        .unwrap();
+    let store = SqliteStore::open(&t.path, Synchronous::Normal).unwrap();
+    store.check_integrity().await.unwrap();
+    // Change an event behind the index's back.
+    let conn = rusqlite::Connection::open(&t.path).unwrap();
+    conn.execute(
+        r#"UPDATE events SET body = '{"role":"user","content":[{"type":"text","text":"other"}]}'"#,
+        [],
+    )
+    .unwrap();
+    let err = store.check_integrity().await.unwrap_err();
+    assert!(matches!(err, Error::StoreUnusable { .. }), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_project_scope_excludes_nested_and_sibling_projects() {
+    let t = temp_store();
+    for (session, key) in [
+        ("top", "/p/one"),
+        ("nested", "/p/one/sub"),
+        ("sibling", "/p/onex"),
+    ] {
+        let mut new = new_session(session);
+        new.project = project(key);
+        let s = t.store.create_session(new).await.unwrap();
+        t.store
+            .append_events(s.id, vec![text(Role::User, "common word")])
+            .await
+            .unwrap();
+    }
+    for (key, expected) in [
+        ("/p/one", "top"),
+        ("/p/one/sub", "nested"),
+        ("/p/onex", "sibling"),
+    ] {
+        let hits = t
+            .store
+            .search(
+                "common",
+                &SearchScope {
+                    project: Some(project(key)),
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        let names: Vec<&str> = hits.iter().map(|h| h.session.as_str()).collect();
+        assert_eq!(names, [expected]);
+    }
+    assert_eq!(scope_all(&t.store, "common").await.len(), 3);
+    // The project token is not searchable text.
+    assert!(scope_all(&t.store, "p").await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

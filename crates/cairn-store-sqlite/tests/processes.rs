@@ -16,7 +16,7 @@ use cairn_core::{
     Error, Event, Message, NewEvent, NewSession, Payload, Project, Role, SessionFilter,
     SessionName, Store,
 };
-use cairn_store_sqlite::open_store;
+use cairn_store_sqlite::{SqliteStore, open_store};
 use rand::Rng;
 
 const WORKER_ENV: &str = "CAIRN_STORE_TEST_WORKER";
@@ -172,12 +172,18 @@ fn read_output(child: &mut Child) -> std::thread::JoinHandle<Output> {
     })
 }
 
-fn integrity_ok(path: &Path) {
+async fn integrity_ok(path: &Path) {
     let conn = rusqlite::Connection::open(path).unwrap();
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok", "integrity_check of {}", path.display());
+    // And the full-text index matches the events.
+    SqliteStore::open(path, Synchronous::Normal)
+        .unwrap()
+        .check_integrity()
+        .await
+        .unwrap();
 }
 
 async fn history_of(store: &Arc<dyn Store>, session: &str) -> Vec<Event> {
@@ -234,7 +240,7 @@ async fn acknowledged_appends_survive_kill_9() {
         if !path.exists() {
             continue;
         }
-        integrity_ok(&path);
+        integrity_ok(&path).await;
         let store = open_store(&path, Synchronous::Normal).unwrap();
         if acknowledged.is_empty() {
             continue;
@@ -302,7 +308,7 @@ async fn eight_processes_write_at_once_without_errors_losses_or_duplicates() {
             .or_default()
             .extend(output.acks);
     }
-    integrity_ok(&path);
+    integrity_ok(&path).await;
     let store = open_store(&path, Synchronous::Normal).unwrap();
     let mut total = 0;
     for (session, acks) in &acks_by_session {

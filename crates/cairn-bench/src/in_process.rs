@@ -135,3 +135,53 @@ pub async fn import_throughput(dir: &Path, runs: usize) -> Result<ImportResult> 
         seconds,
     })
 }
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ResumeResult {
+    /// Milliseconds to open the store and load the session by name (as the CLI does).
+    pub open_ms: Summary,
+    /// Milliseconds of `Store::live_context`.
+    pub live_context_ms: Summary,
+    /// Milliseconds of `cairn_core::live_messages::preamble_text` (summary and
+    /// knowledge block).
+    pub preamble_ms: Summary,
+    pub live_events: usize,
+    pub knowledge_items: usize,
+}
+
+/// Times the store's share of a resume in-process: open, find the session, load its
+/// live context, build the preamble. `runs` times, after one warm-up.
+pub async fn resume_split(home: &Path, name: &str, runs: usize) -> Result<ResumeResult> {
+    let name = SessionName::parse(name)?;
+    let retention = cairn_core::settings::DEFAULT_KNOWLEDGE_RETENTION;
+    let (mut open, mut live_ms, mut preamble_ms) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut live_events, mut knowledge_items) = (0, 0);
+    for run in 0..=runs {
+        let started = Instant::now();
+        let store =
+            cairn_store_sqlite::open_store(&Paths::at(home).store_file(), Synchronous::Normal)?;
+        let session = store.session(&name).await?;
+        let opened = Instant::now();
+        let live = store.live_context(session.id, retention).await?;
+        let loaded = Instant::now();
+        let preamble = cairn_core::live_messages::preamble_text(&live);
+        let done = Instant::now();
+        std::hint::black_box(preamble);
+        if run == 0 {
+            continue;
+        }
+        open.push((opened - started).as_secs_f64() * 1e3);
+        live_ms.push((loaded - opened).as_secs_f64() * 1e3);
+        preamble_ms.push((done - loaded).as_secs_f64() * 1e3);
+        live_events = live.events.len();
+        knowledge_items = live.knowledge.len();
+    }
+    let summary = |values: &[f64]| Summary::of(values).unwrap_or_else(|| Summary::single(0.0));
+    Ok(ResumeResult {
+        open_ms: summary(&open),
+        live_context_ms: summary(&live_ms),
+        preamble_ms: summary(&preamble_ms),
+        live_events,
+        knowledge_items,
+    })
+}

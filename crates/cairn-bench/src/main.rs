@@ -8,7 +8,7 @@
 //!
 //! The process that spawns measured commands must stay small (see `process.rs`), so
 //! dataset generation and in-process benchmarks run in worker processes: hidden
-//! `__generate`, `__append` and `__import-api` subcommands of this binary.
+//! `__generate`, `__append`, `__resume-api` and `__import-api` subcommands of this binary.
 
 mod datasets;
 mod generate;
@@ -109,6 +109,15 @@ enum Command {
         #[arg(long)]
         synchronous: SyncArg,
     },
+    #[command(name = "__resume-api", hide = true)]
+    ResumeWorker {
+        #[arg(long)]
+        home: PathBuf,
+        #[arg(long)]
+        session: String,
+        #[arg(long)]
+        runs: usize,
+    },
     #[command(name = "__import-api", hide = true)]
     ImportWorker {
         #[arg(long)]
@@ -194,6 +203,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("{}", serde_json::to_string(&result)?);
             return Ok(ExitCode::SUCCESS);
         }
+        Command::ResumeWorker {
+            home,
+            session,
+            runs,
+        } => {
+            let result = runtime()?.block_on(in_process::resume_split(&home, &session, runs))?;
+            println!("{}", serde_json::to_string(&result)?);
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::ImportWorker { dir, runs } => {
             let result = runtime()?.block_on(in_process::import_throughput(&dir, runs))?;
             println!("{}", serde_json::to_string(&result)?);
@@ -258,6 +276,8 @@ fn measure(options: &Options, scenarios: &[Scenario]) -> Result<ExitCode> {
         cairn_version: cairn_version(&bench),
         git_commit: git_commit(),
         dataset_key: dataset_key(),
+        load_before: machine::load_average(),
+        load_after: None,
         results: Vec::new(),
         failures: Vec::new(),
     };
@@ -285,6 +305,17 @@ fn measure(options: &Options, scenarios: &[Scenario]) -> Result<ExitCode> {
                 });
             }
         }
+    }
+    report.load_after = machine::load_average();
+    if report
+        .load_before
+        .is_some_and(|l| l[0] > report.machine.cores as f64)
+    {
+        eprintln!(
+            "warning: the machine was busy (load average above its {} cores): wall times are inflated; \
+             compare CPU times, or rerun on a quiet machine",
+            report.machine.cores
+        );
     }
     write_report(&report, &options.out)?;
     if options.json {

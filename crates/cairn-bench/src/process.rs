@@ -84,6 +84,9 @@ pub struct ProcessRun {
     pub wall: Duration,
     /// Peak resident set of the child, bytes.
     pub max_rss_bytes: u64,
+    /// CPU time of the child (user + system): unlike wall time, barely affected
+    /// by other jobs competing for the machine.
+    pub cpu: Duration,
     pub stdout_bytes: u64,
     pub stdout_lines: u64,
     /// The first 64 KiB of stdout, for checks on what the command printed.
@@ -146,6 +149,7 @@ pub fn run_once(spec: &ProcessSpec) -> Result<ProcessRun> {
         wall,
         // Linux reports ru_maxrss in KiB.
         max_rss_bytes: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024,
+        cpu: timeval(usage.ru_utime) + timeval(usage.ru_stime),
         stdout_bytes,
         stdout_lines,
         stdout_head: head,
@@ -168,6 +172,12 @@ fn wait_with_usage(pid: libc::pid_t) -> Result<(libc::c_int, libc::rusage)> {
             return Err(error).context("wait4 on the measured process");
         }
     }
+}
+
+fn timeval(t: libc::timeval) -> Duration {
+    // Both fields are i64 on 64-bit Linux.
+    let micros = t.tv_sec * 1_000_000 + t.tv_usec;
+    Duration::from_micros(u64::try_from(micros).unwrap_or(0))
 }
 
 fn describe_status(status: libc::c_int) -> String {

@@ -62,6 +62,8 @@ pub struct Measurement {
     pub value: Summary,
     /// Peak resident memory of the measured process over the runs, MB.
     pub peak_rss_mb: Option<Summary>,
+    /// CPU time (user + system) of the measured process, ms.
+    pub cpu_ms: Option<Summary>,
     pub targets: Vec<Target>,
     /// Headline figures carry the issue's targets; others give context.
     pub headline: bool,
@@ -90,6 +92,10 @@ pub struct Report {
     pub cairn_version: String,
     pub git_commit: Option<String>,
     pub dataset_key: String,
+    /// 1, 5 and 15 minute load averages when the run started and ended: wall times
+    /// taken while other jobs load the machine are inflated (CPU times much less).
+    pub load_before: Option<[f64; 3]>,
+    pub load_after: Option<[f64; 3]>,
     pub results: Vec<Measurement>,
     /// Scenarios that could not run, with the reason.
     pub failures: Vec<Failure>,
@@ -117,17 +123,25 @@ impl Report {
                 .unwrap_or_default()
         );
         let _ = writeln!(out, "command: {}", self.invocation);
+        if let (Some(before), Some(after)) = (self.load_before, self.load_after) {
+            let _ = writeln!(
+                out,
+                "load:    {:.2} before, {:.2} after (1-minute load average, {} cores)",
+                before[0], after[0], self.machine.cores
+            );
+        }
         let _ = writeln!(out);
         let headers = [
             "measurement",
             "n",
             "median",
             "p90",
+            "CPU",
             "peak RSS",
             "target",
             "result",
         ];
-        let rows: Vec<[String; 7]> = self
+        let rows: Vec<[String; 8]> = self
             .results
             .iter()
             .map(|m| {
@@ -140,6 +154,10 @@ impl Report {
                     } else {
                         String::new()
                     },
+                    m.cpu_ms
+                        .as_ref()
+                        .map(|c| format!("{:.2} ms", c.median))
+                        .unwrap_or_default(),
                     m.peak_rss_mb
                         .as_ref()
                         .map(|r| format!("{:.1} MB", r.max))
@@ -164,7 +182,7 @@ impl Report {
             for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
                 let pad = width - cell.chars().count();
                 // Numbers right-aligned, words left-aligned.
-                if (1..=4).contains(&i) {
+                if (1..=5).contains(&i) {
                     text.push_str(&" ".repeat(pad));
                     text.push_str(cell);
                 } else {
@@ -179,6 +197,11 @@ impl Report {
         for row in &rows {
             line(row);
         }
+        let _ = writeln!(
+            out,
+            "\nmedian/p90: wall time from spawn to exit with stdout drained (or per operation \
+             in-process); CPU: median user+system time; peak RSS: largest ru_maxrss over the runs"
+        );
         for failure in &self.failures {
             let _ = writeln!(
                 out,
@@ -215,6 +238,7 @@ mod tests {
             unit: Unit::Milliseconds,
             value: Summary::of(&[value, value + 1.0]).unwrap(),
             peak_rss_mb: Some(Summary::single(12.5)),
+            cpu_ms: None,
             targets: vec![Target::below("< 50 ms", value, limit)],
             headline: true,
             details: Value::Null,
@@ -228,6 +252,8 @@ mod tests {
             cairn_version: "cairn 0.1.0".into(),
             git_commit: None,
             dataset_key: "k".into(),
+            load_before: None,
+            load_after: None,
             results: vec![measurement("a", 10.0, 50.0), measurement("b", 70.0, 50.0)],
             failures: vec![],
         };

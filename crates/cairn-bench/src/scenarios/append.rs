@@ -44,6 +44,7 @@ pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
             unit: Unit::Microseconds,
             value: latency,
             peak_rss_mb: None,
+            cpu_ms: None,
             targets,
             headline,
             details: json!({

@@ -45,6 +45,7 @@ pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
         unit: Unit::MegabytesPerSecond,
         value: Summary::of(&throughput).context("no import runs (--import-runs 0)")?,
         peak_rss_mb: None,
+        cpu_ms: None,
         targets: Vec::new(),
         headline: true,
         details: json!({ "seconds": api.seconds, "events": api.events }),
@@ -56,6 +57,7 @@ pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
     let mut throughput = Vec::new();
     let mut seconds = Vec::new();
     let mut rss = Vec::new();
+    let mut cpu = Vec::new();
     let mut shown = String::new();
     // One unmeasured run first, so the file is in the page cache for every run.
     for run in 0..=bench.import_runs {
@@ -70,6 +72,7 @@ pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
         seconds.push(secs);
         throughput.push(file_bytes as f64 / BYTES_PER_MB / secs);
         rss.push(measured.max_rss_bytes as f64 / BYTES_PER_MB);
+        cpu.push(measured.cpu.as_secs_f64() * 1e3);
     }
     out.push(Measurement {
         id: "import.command".into(),
@@ -81,6 +84,7 @@ pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
         unit: Unit::MegabytesPerSecond,
         value: Summary::of(&throughput).context("no import runs (--import-runs 0)")?,
         peak_rss_mb: Summary::of(&rss),
+        cpu_ms: Summary::of(&cpu),
         targets: Vec::new(),
         headline: true,
         details: json!({

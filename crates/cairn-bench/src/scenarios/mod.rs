@@ -73,6 +73,10 @@ pub fn process_measurement(
         .iter()
         .map(|r| r.max_rss_bytes as f64 / BYTES_PER_MB)
         .collect();
+    let cpu: Vec<f64> = runs
+        .iter()
+        .map(|r| r.cpu.as_secs_f64() * MS_PER_SECOND)
+        .collect();
     let value = Summary::of(&wall).context("no runs were measured (--runs 0)")?;
     let peak = Summary::of(&rss).context("no runs were measured (--runs 0)")?;
     if let Value::Object(map) = &mut details {
@@ -91,6 +95,7 @@ pub fn process_measurement(
         targets: targets(&value, &peak),
         value,
         peak_rss_mb: Some(peak),
+        cpu_ms: Summary::of(&cpu),
         headline,
         details,
     })

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::{Bench, process_measurement, wall_and_rss_targets};
 use crate::datasets::{Dataset, Manifest};
+use crate::in_process::ResumeResult;
 use crate::process::measure_alternating;
 use crate::report::{Measurement, Target, Unit};
 use crate::stats::Summary;
@@ -85,6 +86,7 @@ pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
         unit: Unit::Ratio,
         value: Summary::single(ratio),
         peak_rss_mb: None,
+        cpu_ms: None,
         targets: vec![Target::at_most(
             format!("≤ {RATIO_LIMIT}×"),
             ratio,
@@ -97,5 +99,44 @@ pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
                 .map(|(b, s)| b / s),
         }),
     };
-    Ok(vec![big_m, small_m, ratio_m])
+    let mut out = vec![big_m, small_m, ratio_m];
+    // Where the time goes: the store's share, measured in-process.
+    for (dataset, manifest, label) in [
+        (Dataset::Resume100mb, &big, "100 MB"),
+        (Dataset::Resume1mb, &small, "1 MB"),
+    ] {
+        let home = bench.datasets.home(dataset);
+        let name = manifest.session_name.clone().unwrap_or_default();
+        let runs = bench.runs.to_string();
+        let split: ResumeResult = bench.worker(
+            &home,
+            &[
+                "__resume-api",
+                "--home",
+                &home.to_string_lossy(),
+                "--session",
+                &name,
+                "--runs",
+                &runs,
+            ],
+        )?;
+        out.push(Measurement {
+            id: format!("resume.store.{}", dataset.dir_name()),
+            title: format!("resume: Store::live_context, {label} (in-process)"),
+            command: None,
+            unit: Unit::Milliseconds,
+            value: split.live_context_ms.clone(),
+            peak_rss_mb: None,
+            cpu_ms: None,
+            targets: Vec::new(),
+            headline: false,
+            details: json!({
+                "open_store_and_session_ms": split.open_ms.median,
+                "preamble_text_ms": split.preamble_ms.median,
+                "live_events": split.live_events,
+                "retained_knowledge_items": split.knowledge_items,
+            }),
+        });
+    }
+    Ok(out)
 }

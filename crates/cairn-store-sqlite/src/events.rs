@@ -30,6 +30,29 @@ struct Totals {
     last_ts: Option<Timestamp>,
 }
 
+/// Per-request token counts beyond this are refused: they can only come from a
+/// broken or hostile file, and would overflow the session's totals.
+const MAX_TOKENS_PER_REQUEST: u64 = 1_000_000_000_000;
+
+fn check_usage(seq: u64, usage: &Usage) -> R<()> {
+    for (field, value) in [
+        ("input_tokens", usage.input_tokens),
+        ("output_tokens", usage.output_tokens),
+        ("cache_read_tokens", usage.cache_read_tokens),
+        ("cache_write_tokens", usage.cache_write_tokens),
+        ("reasoning_tokens", usage.reasoning_tokens),
+    ] {
+        if value > MAX_TOKENS_PER_REQUEST {
+            return Err(Error::invalid(format!(
+                "event seq {seq}: usage field \"{field}\" is {value}, more than the \
+                 {MAX_TOKENS_PER_REQUEST} tokens one request can use"
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
 fn check_compaction(seq: u64, replaces: [u64; 2]) -> R<()> {
     let [first, last] = replaces;
     if first == 0 || first > last || last >= seq {
@@ -105,6 +128,9 @@ fn insert_event(
                     }
                     None => true,
                 };
+                if let Some(usage) = &message.usage {
+                    check_usage(seq, usage)?;
+                }
                 if first_time {
                     if let Some(usage) = &message.usage {
                         totals.usage.add(usage);

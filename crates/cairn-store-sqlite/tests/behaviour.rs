@@ -363,6 +363,29 @@ async fn usage_is_counted_once_per_request_id() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn absurd_usage_or_cost_is_refused_and_writes_nothing() {
+    let t = temp_store();
+    let s = t.store.create_session(new_session("absurd")).await.unwrap();
+    let mut huge = with_usage("a", Some("r"), u64::MAX, 0.1);
+    let err = t
+        .store
+        .append_events(s.id, vec![text(Role::User, "first"), huge.clone()])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+    assert!(err.to_string().contains("input_tokens"), "{err}");
+    assert!(err.to_string().contains("seq 2"), "{err}");
+    if let Payload::Message(m) = &mut huge.payload {
+        m.usage = None;
+        m.cost_usd = Some(f64::NAN);
+    }
+    let err = t.store.append_events(s.id, vec![huge]).await.unwrap_err();
+    assert!(err.to_string().contains("cost_usd"), "{err}");
+    let s = t.store.session_by_id(s.id).await.unwrap();
+    assert_eq!((s.head_seq, s.usage.total(), s.cost_usd), (0, 0, 0.0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn tool_calls_and_compactions_are_counted() {
     let t = temp_store();
     let s = t.store.create_session(new_session("tools")).await.unwrap();

@@ -186,6 +186,36 @@ async fn attempt_once(
         error.request_id = request_id;
         return Err(fail_early(error));
     }
+    // A 200 that is not an event stream (an HTML page or JSON from a wrong base URL,
+    // a proxy) would otherwise look like an empty answer.
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    if !content_type.is_empty() && !content_type.starts_with("text/event-stream") {
+        let body = tokio::time::timeout(timeouts.idle, response.text())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        let (detail, _) = provider_message(&body);
+        let mut error = LlmError::new(
+            ErrorKind::MalformedStream,
+            &call.provider,
+            scrub(
+                call,
+                format!(
+                    "{} answered {} with {content_type} instead of an event stream (is the \
+                     base URL right?): {detail}",
+                    call.provider, call.url
+                ),
+            ),
+        );
+        error.request_id = request_id;
+        return Err(fail_early(error));
+    }
 
     let mut turn = Turn::new(&call.model);
     turn.set_request_id(request_id.clone());

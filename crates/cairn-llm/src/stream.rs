@@ -11,8 +11,10 @@ use crate::{ChatResponse, LlmError};
 
 /// One thing that happened while a turn streamed.
 ///
-/// A stream yields zero or more `Retrying`, then `Started`, then deltas, and ends with
-/// exactly one `Finished` — or with one `Err(LlmError)` (after which it yields nothing).
+/// A stream yields `Started`, then deltas, and ends with exactly one `Finished` — or
+/// with one `Err(LlmError)`, after which it yields nothing. `Retrying` comes before a
+/// new attempt: before `Started`, or after it when the attempt failed before any
+/// output (so a delta is never repeated).
 #[derive(Clone, Debug, PartialEq)]
 pub enum StreamEvent {
     /// A transient failure (429, 5xx, connection reset) before any output; the request

@@ -226,3 +226,48 @@ async fn dropping_the_stream_cancels_the_request() {
     drop(stream);
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+#[tokio::test]
+async fn a_web_page_instead_of_an_event_stream_is_named_and_not_retried() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let mut served = 0;
+        listener.set_nonblocking(false).unwrap();
+        // One connection expected; a retry would be a second.
+        while let Ok((mut conn, _)) = listener.accept() {
+            served += 1;
+            let mut buf = [0u8; 65536];
+            let _ = conn.read(&mut buf);
+            let page = "<html><body>Welcome to nginx!</body></html>";
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                page.len()
+            );
+            if served == 1 {
+                break;
+            }
+        }
+        served
+    });
+    let providers = cairn_core::settings::Providers {
+        openai: cairn_core::settings::Provider {
+            api_key: None,
+            base_url: Some(format!("http://127.0.0.1:{port}/v1")),
+        },
+        ..Default::default()
+    };
+    let client = cairn_llm::LlmClient::new(providers, fast_options()).unwrap();
+    let (events, outcome) = run(&client, hi("openai:local")).await;
+    let error = outcome.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::MalformedStream);
+    let shown = error.to_string();
+    assert!(
+        shown.contains("text/html") && shown.contains("base URL"),
+        "{shown}"
+    );
+    assert!(retries(&events).is_empty());
+    assert_eq!(server.join().unwrap(), 1);
+}

@@ -91,7 +91,7 @@ pub async fn run(app: &App, options: AgentOptions, target: SessionTarget) -> any
     loop {
         refresh_session_names(store.as_ref(), &project, &sessions).await;
         prompt.update(agent.session().name.as_str(), agent.model());
-        let line = match input.read(&prompt)? {
+        let line = match input.read(&prompt).await? {
             Line::Text(line) => line,
             Line::Cleared => continue,
             Line::End => break,
@@ -187,7 +187,13 @@ async fn refresh_session_names(store: &dyn Store, project: &Project, names: &Ses
 fn model_names(app: &App, current: &str) -> Vec<String> {
     let mut models = vec![current.to_owned()];
     models.extend(app.settings.model.iter().cloned());
-    models.extend(app.settings.pricing.keys().filter(|k| k.contains(':')).cloned());
+    models.extend(
+        app.settings
+            .pricing
+            .keys()
+            .filter(|k| k.contains(':'))
+            .cloned(),
+    );
     models.sort();
     models.dedup();
     models
@@ -273,9 +279,11 @@ enum Line {
 }
 
 impl Input {
-    fn read(&mut self, prompt: &SessionPrompt) -> anyhow::Result<Line> {
+    async fn read(&mut self, prompt: &SessionPrompt) -> anyhow::Result<Line> {
         match self {
             Input::Editor(editor) => {
+                // The editor owns the terminal until a line is done; the runtime's
+                // other thread keeps the engine's background work (lease heartbeat) going.
                 let signal = tokio::task::block_in_place(|| editor.read_line(prompt))?;
                 // Saved now, so a killed process keeps what was typed.
                 let _ = editor.sync_history();
@@ -294,9 +302,12 @@ impl Input {
                     let _ = write!(err, "{}", prompt.plain());
                     let _ = err.flush();
                 }
-                let mut line = String::new();
-                let read = tokio::task::block_in_place(|| io::stdin().lock().read_line(&mut line))?;
-                if read == 0 {
+                let line = tokio::task::spawn_blocking(|| {
+                    let mut line = String::new();
+                    io::stdin().lock().read_line(&mut line).map(|_| line)
+                })
+                .await??;
+                if line.is_empty() {
                     return Ok(Line::End);
                 }
                 Ok(Line::Text(line.trim_end_matches(['\n', '\r']).to_owned()))
@@ -317,7 +328,10 @@ mod tests {
         assert_ne!(a, b, "two folders called api are two projects");
         assert_eq!(a, history_file(dir, &Project::from_stored("/work/a/api")));
         let file = a.file_name().unwrap().to_str().unwrap();
-        assert!(file.ends_with(".history") && !file.contains("api"), "{file}");
+        assert!(
+            file.ends_with(".history") && !file.contains("api"),
+            "{file}"
+        );
         assert_eq!(a.parent(), Some(dir));
     }
 

@@ -196,7 +196,10 @@ mod tests {
         ]));
         SlashCompleter::new(
             sessions,
-            vec!["openai:gpt-4.1".to_owned(), "anthropic:claude-sonnet-4-5".to_owned()],
+            vec![
+                "openai:gpt-4.1".to_owned(),
+                "anthropic:claude-sonnet-4-5".to_owned(),
+            ],
             dir.to_path_buf(),
         )
     }
@@ -248,8 +251,14 @@ mod tests {
     fn context_filters_and_models() {
         let dir = tempfile::tempdir().unwrap();
         let c = completer(dir.path());
-        assert_eq!(values(&c.suggestions("/context a", 10)), ["all", "assistant"]);
-        assert_eq!(values(&c.suggestions("/model anth", 11)), ["anthropic:claude-sonnet-4-5"]);
+        assert_eq!(
+            values(&c.suggestions("/context a", 10)),
+            ["all", "assistant"]
+        );
+        assert_eq!(
+            values(&c.suggestions("/model anth", 11)),
+            ["anthropic:claude-sonnet-4-5"]
+        );
         // Only the first argument completes.
         assert!(c.suggestions("/context large 1", 16).is_empty());
     }
@@ -266,8 +275,15 @@ mod tests {
         assert_eq!(values(&found), ["shot.png", "shots/"]);
         assert!(found[0].append_whitespace);
         assert!(!found[1].append_whitespace);
-        assert_eq!(values(&c.suggestions("/image shots/", 13)), ["shots/one.png"]);
-        assert!(c.suggestions("/image ", 7).iter().all(|s| !s.value.starts_with('.')));
+        assert_eq!(
+            values(&c.suggestions("/image shots/", 13)),
+            ["shots/one.png"]
+        );
+        assert!(
+            c.suggestions("/image ", 7)
+                .iter()
+                .all(|s| !s.value.starts_with('.'))
+        );
     }
 
     #[test]

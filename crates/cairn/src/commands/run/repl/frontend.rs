@@ -31,7 +31,8 @@ pub struct Look {
 
 impl Look {
     pub fn detect() -> Self {
-        let no_color = std::env::var_os(cairn_core::env_vars::NO_COLOR).is_some_and(|v| !v.is_empty());
+        let no_color =
+            std::env::var_os(cairn_core::env_vars::NO_COLOR).is_some_and(|v| !v.is_empty());
         let tty = io::stdout().is_terminal();
         Look {
             color: tty && !no_color,
@@ -151,7 +152,11 @@ impl TerminalFrontend {
     fn end_thinking(&mut self) {
         if self.thinking {
             self.thinking = false;
-            let end = if self.look.color { "\x1b[0m\n\n" } else { "\n\n" };
+            let end = if self.look.color {
+                "\x1b[0m\n\n"
+            } else {
+                "\n\n"
+            };
             self.write(end);
         }
     }
@@ -164,7 +169,14 @@ impl TerminalFrontend {
         let _ = self.out.flush();
     }
 
-    fn session_opened(&mut self, session: &str, project: &str, model: &str, created: bool, recap: Option<&Recap>) {
+    fn session_opened(
+        &mut self,
+        session: &str,
+        project: &str,
+        model: &str,
+        created: bool,
+        recap: Option<&Recap>,
+    ) {
         self.settle();
         let bold = |t: &str| self.look.paint(t, "1");
         let mut text = String::new();
@@ -196,7 +208,8 @@ impl TerminalFrontend {
         let (tool, rest) = line.split_at(line.find(' ').unwrap_or(line.len()));
         let shown = format!("▸ {}{rest}\n", self.look.paint(tool, "36"));
         self.write(&shown);
-        self.spinner.start(&format!("running {}", output::cell(name, 40)));
+        self.spinner
+            .start(&format!("running {}", output::cell(name, 40)));
     }
 
     fn tool_result(&mut self, content: &str, is_error: bool, truncated: bool, bytes: u64) {
@@ -220,11 +233,16 @@ impl TerminalFrontend {
         if !usage.is_zero() {
             let mut footer = format!(
                 "{} in · {} out",
-                output::compact_number(usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens),
+                output::compact_number(
+                    usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
+                ),
                 output::compact_number(usage.output_tokens + usage.reasoning_tokens)
             );
             if usage.cache_read_tokens > 0 {
-                footer.push_str(&format!(" ({} cached)", output::compact_number(usage.cache_read_tokens)));
+                footer.push_str(&format!(
+                    " ({} cached)",
+                    output::compact_number(usage.cache_read_tokens)
+                ));
             }
             if let Some((turn, session)) = cost {
                 footer.push_str(&format!(
@@ -239,24 +257,25 @@ impl TerminalFrontend {
 
     /// Read y/N: one key on a terminal, a line otherwise. Ctrl+C answers no and
     /// interrupts the turn.
-    fn read_answer(&mut self) -> bool {
+    async fn read_answer(&mut self) -> bool {
         match self.answers {
-            AnswerSource::Keys => match tokio::task::block_in_place(read_key_answer) {
-                Ok(KeyAnswer::Yes) => true,
-                Ok(KeyAnswer::No) => false,
-                Ok(KeyAnswer::Interrupt) => {
+            AnswerSource::Keys => match tokio::task::spawn_blocking(read_key_answer).await {
+                Ok(Ok(KeyAnswer::Yes)) => true,
+                Ok(Ok(KeyAnswer::Interrupt)) => {
                     if let Some(cancel) = &self.cancel {
                         cancel.cancel();
                     }
                     false
                 }
-                Err(_) => false,
+                _ => false,
             },
             AnswerSource::Lines => {
-                let mut line = String::new();
-                let read = tokio::task::block_in_place(|| io::stdin().lock().read_line(&mut line));
-                matches!(read, Ok(n) if n > 0)
-                    && matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+                let read = tokio::task::spawn_blocking(|| {
+                    let mut line = String::new();
+                    io::stdin().lock().read_line(&mut line).map(|_| line)
+                })
+                .await;
+                matches!(read, Ok(Ok(line)) if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
             }
         }
     }
@@ -300,7 +319,11 @@ pub fn recap_block(look: &Look, recap: &Recap, model: &str) -> String {
         text.push_str(&format!(" — {}", output::cell(title, 80)));
     }
     text.push('\n');
-    let messages = if recap.messages == 1 { "message" } else { "messages" };
+    let messages = if recap.messages == 1 {
+        "message"
+    } else {
+        "messages"
+    };
     text.push_str(&format!(
         "  last active {} · {} {messages} · {} · {}\n",
         output::relative_time(recap.last_active, now),
@@ -371,7 +394,8 @@ impl Frontend for TerminalFrontend {
             }
             AgentEvent::ToolCallStarted { name, .. } => {
                 self.settle();
-                self.spinner.start(&format!("preparing {}", output::cell(&name, 40)));
+                self.spinner
+                    .start(&format!("preparing {}", output::cell(&name, 40)));
             }
             AgentEvent::ToolUse { name, input, .. } => self.tool_use(&name, &input),
             AgentEvent::ToolResult {
@@ -431,7 +455,7 @@ impl Frontend for TerminalFrontend {
         };
         let shown = self.look.paint(&text, "1");
         self.write(&shown);
-        let yes = self.read_answer();
+        let yes = self.read_answer().await;
         if self.answers == AnswerSource::Keys {
             self.write(if yes { "yes\n" } else { "no\n" });
         }
@@ -466,7 +490,8 @@ mod tests {
 
     fn frontend(look: Look) -> (TerminalFrontend, Captured) {
         let captured = Captured::default();
-        let ui = TerminalFrontend::with_output(look, AnswerSource::Lines, Box::new(captured.clone()));
+        let ui =
+            TerminalFrontend::with_output(look, AnswerSource::Lines, Box::new(captured.clone()));
         (ui, captured)
     }
 
@@ -549,7 +574,10 @@ mod tests {
         }
         let text = out.text();
         assert!(text.contains("\x1b[1mlook"), "{text:?}");
-        assert!(text.contains("▸ \x1b[36mread_file\x1b[0m src/main.rs"), "{text:?}");
+        assert!(
+            text.contains("▸ \x1b[36mread_file\x1b[0m src/main.rs"),
+            "{text:?}"
+        );
         assert!(text.contains("\x1b[2m  ↳ 1 line, 13 B\x1b[0m"), "{text:?}");
     }
 

@@ -226,7 +226,7 @@ pub async fn pick_session(
     }
     let now = Timestamp::now();
     let rows: Vec<Row> = sessions.iter().map(|s| Row::from_summary(s, now)).collect();
-    let chosen = tokio::task::block_in_place(|| choose(rows, color))?;
+    let chosen = tokio::task::spawn_blocking(move || choose(rows, color)).await??;
     Ok(chosen.map(|i| sessions[i].name.clone()))
 }
 

@@ -3,9 +3,7 @@
 
 use std::borrow::Cow;
 
-use reedline::{
-    Color, Prompt, PromptEditMode, PromptHistorySearch, PromptHistorySearchStatus,
-};
+use reedline::{Color, Prompt, PromptEditMode, PromptHistorySearch, PromptHistorySearchStatus};
 
 #[derive(Clone, Debug)]
 pub struct SessionPrompt {
@@ -58,10 +56,7 @@ impl Prompt for SessionPrompt {
         Cow::Borrowed("… ")
     }
 
-    fn render_prompt_history_search_indicator(
-        &self,
-        search: PromptHistorySearch,
-    ) -> Cow<'_, str> {
+    fn render_prompt_history_search_indicator(&self, search: PromptHistorySearch) -> Cow<'_, str> {
         let prefix = match search.status {
             PromptHistorySearchStatus::Passing => "",
             PromptHistorySearchStatus::Failing => "failing ",

@@ -61,7 +61,10 @@ enum Decision {
     Wait,
     WholeLine,
     /// Write `prefix`, then stream the line from byte `rest` on as inline text.
-    Text { prefix: String, rest: usize },
+    Text {
+        prefix: String,
+        rest: usize,
+    },
 }
 
 impl MarkdownRenderer {
@@ -286,7 +289,9 @@ impl MarkdownRenderer {
             sanitize(lang)
         };
         if self.color {
-            self.write_raw(&format!("\x1b[{DIM}m┌─\x1b[0m \x1b[{BOLD}m{label}{RESET}\n"));
+            self.write_raw(&format!(
+                "\x1b[{DIM}m┌─\x1b[0m \x1b[{BOLD}m{label}{RESET}\n"
+            ));
         } else {
             self.write_raw(&format!("┌─ {label}\n"));
         }
@@ -653,7 +658,8 @@ impl Inline {
                     }
                 };
                 let toggles = |open: bool| if open { closes } else { opens };
-                let can = (!want_bold || toggles(self.bold)) && (!want_italic || toggles(self.italic));
+                let can =
+                    (!want_bold || toggles(self.bold)) && (!want_italic || toggles(self.italic));
                 if !can {
                     self.literal(&held, out);
                     return;
@@ -704,7 +710,6 @@ impl Inline {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -787,7 +792,11 @@ Done.
         for color in [false, true] {
             let whole = render(color, usize::MAX, ANSWER);
             for chunk in 1..=9 {
-                assert_eq!(render(color, chunk, ANSWER), whole, "chunk {chunk}, color {color}");
+                assert_eq!(
+                    render(color, chunk, ANSWER),
+                    whole,
+                    "chunk {chunk}, color {color}"
+                );
             }
         }
     }
@@ -846,8 +855,15 @@ Done.
 
     #[test]
     fn odd_line_starts_stay_text() {
-        let out = render(false, 1, "#hashtag\n--flag\n2024 was long\n1.5 apples\n+1\n>\n-\n");
-        assert_eq!(out, "#hashtag\n--flag\n2024 was long\n1.5 apples\n+1\n│\n•\n");
+        let out = render(
+            false,
+            1,
+            "#hashtag\n--flag\n2024 was long\n1.5 apples\n+1\n>\n-\n",
+        );
+        assert_eq!(
+            out,
+            "#hashtag\n--flag\n2024 was long\n1.5 apples\n+1\n│\n•\n"
+        );
     }
 
     #[test]

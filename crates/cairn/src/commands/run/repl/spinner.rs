@@ -23,11 +23,14 @@ struct State {
     drawn: usize,
 }
 
+/// What the drawing thread and `stop` share.
+type Shared = Arc<(Mutex<State>, Condvar)>;
+
 /// Starts and stops one spinner line on stdout.
 #[derive(Debug)]
 pub struct Spinner {
     enabled: bool,
-    running: Option<(Arc<(Mutex<State>, Condvar)>, JoinHandle<()>)>,
+    running: Option<(Shared, JoinHandle<()>)>,
 }
 
 impl Spinner {
@@ -49,7 +52,7 @@ impl Spinner {
             return;
         }
         self.stop();
-        let shared = Arc::new((
+        let shared: Shared = Arc::new((
             Mutex::new(State {
                 active: true,
                 drawn: 0,

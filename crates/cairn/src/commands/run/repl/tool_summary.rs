@@ -33,34 +33,34 @@ fn key_argument(input: &Value) -> String {
         .find_map(|k| fields.get(*k).and_then(scalar).map(|v| (*k, v)));
     let Some((key, value)) = key else {
         // No telling argument: the first short scalar, else nothing.
-        return fields
-            .values()
-            .find_map(scalar)
-            .unwrap_or_default();
+        return fields.values().find_map(scalar).unwrap_or_default();
     };
+    // Quoted when a space would blur where the pattern ends.
     let mut shown = match key {
-        "pattern" | "query" => format!("{value:?}"),
+        "pattern" | "query" if value.contains(char::is_whitespace) => format!("{value:?}"),
         _ => value,
     };
     if let Some(range) = line_range(fields) {
         shown.push(':');
         shown.push_str(&range);
     }
-    if key == "pattern" || key == "query" {
-        if let Some(place) = ["path", "glob"]
+    if (key == "pattern" || key == "query")
+        && let Some(place) = ["path", "glob"]
             .iter()
             .find_map(|k| fields.get(*k).and_then(scalar))
-        {
-            shown.push_str(" in ");
-            shown.push_str(&place);
-        }
+    {
+        shown.push_str(" in ");
+        shown.push_str(&place);
     }
     shown
 }
 
 /// `10-40`, `10-`, `-40` from the usual range argument names.
 fn line_range(fields: &serde_json::Map<String, Value>) -> Option<String> {
-    let number = |keys: &[&str]| keys.iter().find_map(|k| fields.get(*k).and_then(Value::as_u64));
+    let number = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| fields.get(*k).and_then(Value::as_u64))
+    };
     let start = number(&["start_line", "start", "from_line", "offset"]);
     let end = number(&["end_line", "end", "to_line"]);
     match (start, end) {
@@ -112,7 +112,10 @@ mod tests {
     #[test]
     fn calls_name_what_they_touch() {
         assert_eq!(
-            call_line("read_file", &json!({"path": "src/auth.rs", "start_line": 10, "end_line": 40})),
+            call_line(
+                "read_file",
+                &json!({"path": "src/auth.rs", "start_line": 10, "end_line": 40})
+            ),
             "read_file src/auth.rs:10-40"
         );
         assert_eq!(
@@ -123,7 +126,14 @@ mod tests {
             call_line("search", &json!({"pattern": "fn main", "path": "src"})),
             "search \"fn main\" in src"
         );
-        assert_eq!(call_line("list_files", &json!({"glob": "**/*.rs"})), "list_files **/*.rs");
+        assert_eq!(
+            call_line("list_files", &json!({"glob": "**/*.rs"})),
+            "list_files **/*.rs"
+        );
+        assert_eq!(
+            call_line("list_files", &json!({"pattern": "*.md", "path": "docs"})),
+            "list_files *.md in docs"
+        );
         assert_eq!(call_line("odd_tool", &json!({"depth": 3})), "odd_tool 3");
         assert_eq!(call_line("noop", &json!({})), "noop");
     }

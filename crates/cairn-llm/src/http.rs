@@ -240,10 +240,18 @@ async fn attempt_once(
             before_output: !turn.produced_output(),
         }
     };
+    let mut received_bytes = false;
     while !decoder.saw_end() {
-        let chunk = match tokio::time::timeout(timeouts.idle, body.next()).await {
+        // Until the first bytes of the body, the model may still be thinking (some
+        // servers send headers at once): the first-byte wait applies, then the idle one.
+        let (wait, phase) = if received_bytes {
+            (timeouts.idle, TimeoutPhase::Idle)
+        } else {
+            (timeouts.first_byte, TimeoutPhase::FirstByte)
+        };
+        let chunk = match tokio::time::timeout(wait, body.next()).await {
             Err(_) => {
-                let timeout = timeout_error(call, TimeoutPhase::Idle, timeouts.idle);
+                let timeout = timeout_error(call, phase, wait);
                 return Err(fail(&turn, timeout.kind, timeout.message));
             }
             Ok(None) => break,
@@ -258,7 +266,10 @@ async fn attempt_once(
                     ),
                 ));
             }
-            Ok(Some(Ok(chunk))) => chunk,
+            Ok(Some(Ok(chunk))) => {
+                received_bytes = true;
+                chunk
+            }
         };
         let events = parser.push(&chunk).map_err(|e| {
             fail(

@@ -485,3 +485,65 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod decoder_tests {
+    use super::*;
+
+    fn decode(lines: &[&str]) -> crate::ChatResponse {
+        let mut decoder = OpenAiDecoder::default();
+        let mut turn = Turn::new("ollama:qwen");
+        for data in lines {
+            let event = SseEvent {
+                event: None,
+                data: (*data).to_owned(),
+                id: None,
+            };
+            decoder.on_event(&event, &mut turn).unwrap();
+        }
+        turn.finish_all_tools();
+        turn.into_response()
+    }
+
+    #[test]
+    fn whole_tool_calls_without_index_and_reasoning_field() {
+        // Ollama-style: the tool call arrives whole, without `index`; reasoning in
+        // `delta.reasoning`; no usage chunk.
+        let response = decode(&[
+            r#"{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"role":"assistant","reasoning":"think"}}]}"#,
+            r#"{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"tool_calls":[{"id":"call_x","function":{"name":"f","arguments":"{\"a\":1}"}}]}}]}"#,
+            r#"{"id":"chatcmpl-1","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#,
+            "[DONE]",
+        ]);
+        assert_eq!(
+            response.content,
+            vec![
+                ContentBlock::Thinking {
+                    text: "think".into(),
+                    signature: None
+                },
+                ContentBlock::ToolUse {
+                    id: "call_x".into(),
+                    name: "f".into(),
+                    input: json!({"a": 1})
+                },
+            ]
+        );
+        assert_eq!(response.stop_reason, Some(StopReason::ToolUse));
+        assert_eq!(response.request_id.as_deref(), Some("chatcmpl-1"));
+    }
+
+    #[test]
+    fn an_error_chunk_mid_stream_is_reported() {
+        let mut decoder = OpenAiDecoder::default();
+        let mut turn = Turn::new("openrouter:x");
+        let event = SseEvent {
+            event: None,
+            data: r#"{"error":{"message":"upstream overloaded","code":502}}"#.into(),
+            id: None,
+        };
+        let fault = decoder.on_event(&event, &mut turn).unwrap_err();
+        assert_eq!(fault.kind, ErrorKind::Server);
+        assert!(fault.message.contains("upstream overloaded"));
+    }
+}

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use ulid::Ulid;
 
 use crate::fail::{R, unreadable};
-use crate::media::store_inline_media;
+use crate::media::without_inline_media;
 use crate::search_text::{project_token, stored_event_text};
 use crate::sessions::{self, StoredSession};
 use crate::time;
@@ -72,13 +72,14 @@ fn insert_event(
     project_token: &str,
     seq: u64,
     ts: Timestamp,
-    mut payload: Payload,
+    payload: &Payload,
     totals: &mut Totals,
 ) -> R<()> {
-    store_inline_media(conn, seq, &mut payload)?;
-    let body = serde_json::to_string(&encode_payload(&payload))
+    let payload = without_inline_media(conn, seq, payload)?;
+    let payload = payload.as_ref();
+    let body = serde_json::to_string(&encode_payload(payload))
         .map_err(|e| Error::invalid(format!("event seq {seq}: cannot encode: {e}")))?;
-    let (role, request_id) = match &payload {
+    let (role, request_id) = match payload {
         Payload::Message(m) => (Some(m.role.as_str()), m.request_id.as_deref()),
         _ => (None, None),
     };
@@ -104,7 +105,7 @@ fn insert_event(
         conn.prepare_cached("INSERT INTO event_fts (rowid, text, scope) VALUES (?1, ?2, ?3)")?
             .execute(params![row_id, text, project_token])?;
     }
-    match &payload {
+    match payload {
         Payload::Message(message) => {
             totals.messages += 1;
             totals.tool_calls += message.tool_uses().count() as u64;
@@ -201,7 +202,7 @@ fn apply_totals(conn: &Connection, session_key: i64, totals: &Totals) -> R<()> {
     Ok(())
 }
 
-pub(crate) fn append(conn: &Connection, session: Ulid, events: Vec<NewEvent>) -> R<Vec<u64>> {
+pub(crate) fn append(conn: &Connection, session: Ulid, events: &[NewEvent]) -> R<Vec<u64>> {
     let stored = sessions::by_id(conn, session)?;
     let mut totals = Totals::default();
     let mut seqs = Vec::with_capacity(events.len());
@@ -216,7 +217,7 @@ pub(crate) fn append(conn: &Connection, session: Ulid, events: Vec<NewEvent>) ->
             &scope,
             seq,
             ts,
-            event.payload,
+            &event.payload,
             &mut totals,
         )?;
         seqs.push(seq);
@@ -240,8 +241,8 @@ pub(crate) fn check_dense(events: &[Event]) -> cairn_core::Result<()> {
     Ok(())
 }
 
-pub(crate) fn import(conn: &Connection, new: &NewSession, events: Vec<Event>) -> R<Session> {
-    check_dense(&events)?;
+pub(crate) fn import(conn: &Connection, new: &NewSession, events: &[Event]) -> R<Session> {
+    check_dense(events)?;
     let stored = sessions::create(conn, new)?;
     let mut totals = Totals::default();
     let scope = project_token(stored.session.project.as_str());
@@ -252,7 +253,7 @@ pub(crate) fn import(conn: &Connection, new: &NewSession, events: Vec<Event>) ->
             &scope,
             event.seq,
             event.ts,
-            event.payload,
+            &event.payload,
             &mut totals,
         )?;
     }

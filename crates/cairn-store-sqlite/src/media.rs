@@ -2,6 +2,8 @@
 //! its bytes as `data_base64`; the store keeps the bytes once as an attachment and
 //! the event keeps only the reference (export adds the data back).
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use cairn_core::event::ToolResultContent;
@@ -11,14 +13,37 @@ use rusqlite::Connection;
 use crate::attachments;
 use crate::fail::R;
 
-/// Moves the inline bytes of every media block of `payload` into attachments.
-pub(crate) fn store_inline_media(conn: &Connection, seq: u64, payload: &mut Payload) -> R<()> {
-    if let Payload::Message(message) = payload {
+/// The payload as it is stored: unchanged (borrowed) unless a media block carries
+/// inline bytes, which then move into attachments.
+pub(crate) fn without_inline_media<'p>(
+    conn: &Connection,
+    seq: u64,
+    payload: &'p Payload,
+) -> R<Cow<'p, Payload>> {
+    let Payload::Message(message) = payload else {
+        return Ok(Cow::Borrowed(payload));
+    };
+    if !message.content.iter().any(has_inline_media) {
+        return Ok(Cow::Borrowed(payload));
+    }
+    let mut owned = payload.clone();
+    if let Payload::Message(message) = &mut owned {
         for block in &mut message.content {
             store_block(conn, seq, block)?;
         }
     }
-    Ok(())
+    Ok(Cow::Owned(owned))
+}
+
+fn has_inline_media(block: &ContentBlock) -> bool {
+    match block {
+        ContentBlock::Image(media) | ContentBlock::Video(media) => media.data_base64.is_some(),
+        ContentBlock::ToolResult {
+            content: ToolResultContent::Blocks(blocks),
+            ..
+        } => blocks.iter().any(has_inline_media),
+        _ => false,
+    }
 }
 
 fn store_block(conn: &Connection, seq: u64, block: &mut ContentBlock) -> R<()> {

@@ -65,8 +65,7 @@ impl Store for SqliteStore {
     }
 
     async fn append_events(&self, session: Ulid, new_events: Vec<NewEvent>) -> Result<Vec<u64>> {
-        // Retries run the closure again, so each attempt works on its own copy.
-        self.write(move |tx| events::append(tx, session, new_events.clone()))
+        self.write(move |tx| events::append(tx, session, &new_events))
             .await
     }
 
@@ -92,7 +91,7 @@ impl Store for SqliteStore {
 
     async fn import_session(&self, new: NewSession, history: Vec<Event>) -> Result<Session> {
         events::check_dense(&history)?;
-        self.write(move |tx| events::import(tx, &new, history.clone()))
+        self.write(move |tx| events::import(tx, &new, &history))
             .await
     }
 

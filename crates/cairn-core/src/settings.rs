@@ -45,7 +45,7 @@ pub struct ProvidersLayer {
     pub openrouter: Option<ProviderLayer>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderLayer {
     pub api_key: Option<String>,
@@ -163,11 +163,21 @@ pub struct Providers {
     pub openrouter: Provider,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Default, PartialEq, Serialize)]
 pub struct Provider {
     #[serde(serialize_with = "mask_secret")]
     pub api_key: Option<String>,
     pub base_url: Option<String>,
+}
+
+// Debug output reaches logs: never let it carry a key (invariant 7).
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provider")
+            .field("api_key", &self.api_key.as_deref().map(mask))
+            .field("base_url", &self.base_url)
+            .finish()
+    }
 }
 
 fn mask_secret<S: serde::Serializer>(value: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
@@ -310,6 +320,15 @@ fn apply_provider(slot: &mut Provider, layer: Option<ProviderLayer>) {
     if let Some(layer) = layer {
         set(&mut slot.api_key, layer.api_key.map(Some));
         set(&mut slot.base_url, layer.base_url.map(Some));
+    }
+}
+
+impl std::fmt::Debug for ProviderLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderLayer")
+            .field("api_key", &self.api_key.as_deref().map(mask))
+            .field("base_url", &self.base_url)
+            .finish()
     }
 }
 
@@ -478,5 +497,7 @@ target_ratio = 2.0
         let shown = serde_json::to_string(&s).unwrap();
         assert!(!shown.contains("very-secret"), "{shown}");
         assert!(shown.contains("****3456"), "{shown}");
+        let debugged = format!("{s:?}");
+        assert!(!debugged.contains("very-secret"), "{debugged}");
     }
 }

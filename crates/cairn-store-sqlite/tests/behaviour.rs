@@ -1439,3 +1439,45 @@ async fn unknown_kinds_fields_and_blocks_are_stored_losslessly() {
     assert_eq!(scope_all(&t.store, "found").await.len(), 1);
     assert_eq!(scope_all(&t.store, "hmm").await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_tasks_in_one_process_share_the_store() {
+    let t = temp_store();
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(
+            t.store
+                .create_session(new_session(&format!("task-{i}")))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let mut tasks = Vec::new();
+    for task in 0..16 {
+        let store = Arc::clone(&t.store);
+        let id = ids[task % 4];
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25 {
+                store
+                    .append_events(id, vec![text(Role::User, &format!("t{task}-{i}"))])
+                    .await
+                    .unwrap();
+                store.live_context(id, 5).await.unwrap();
+                store
+                    .list_sessions(&SessionFilter::default())
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    for id in ids {
+        let events = full_history(&t.store, id).await;
+        assert_eq!(seqs(&events), (1..=100).collect::<Vec<_>>());
+        let s = t.store.session_by_id(id).await.unwrap();
+        assert_eq!((s.head_seq, s.message_count), (100, 100));
+    }
+}

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use cairn_core::settings::Synchronous;
@@ -147,9 +147,14 @@ struct Output {
     done: bool,
 }
 
-fn read_output(child: &mut Child) -> std::thread::JoinHandle<Output> {
+/// Collects a worker's output; `first_ack` hears when its first append returned.
+fn read_output(
+    child: &mut Child,
+    first_ack: Option<mpsc::Sender<()>>,
+) -> std::thread::JoinHandle<Output> {
     let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || {
+        let mut first_ack = first_ack;
         let mut output = Output {
             acks: Vec::new(),
             errors: Vec::new(),
@@ -162,6 +167,9 @@ fn read_output(child: &mut Child) -> std::thread::JoinHandle<Output> {
             if let Some(rest) = line.find("ACK ").map(|at| &line[at + 4..]) {
                 let (seq, marker) = rest.split_once(' ').unwrap();
                 output.acks.push((seq.parse().unwrap(), marker.to_owned()));
+                if let Some(tx) = first_ack.take() {
+                    let _ = tx.send(());
+                }
             } else if let Some(at) = line.find("ERR ") {
                 output.errors.push(line[at + 4..].to_owned());
             } else if line.ends_with("DONE") {
@@ -212,14 +220,18 @@ async fn acknowledged_appends_survive_kill_9() {
     for trial in 0..trials {
         let sync = if trial % 3 == 2 { "full" } else { "normal" };
         let mut child = spawn_worker(&path, "durable", trial, None, sync);
-        let reader = read_output(&mut child);
-        // Early trials also hit the store while it is being created and migrated.
-        let delay = if trial < 4 {
-            rng.random_range(0..40)
+        let (first_ack, appending) = mpsc::channel();
+        let reader = read_output(&mut child, Some(first_ack));
+        if trial < 4 {
+            // Early trials kill at any moment, also while the store is being
+            // created and migrated.
+            std::thread::sleep(Duration::from_millis(rng.random_range(0..60)));
         } else {
-            rng.random_range(20..400)
-        };
-        std::thread::sleep(Duration::from_millis(delay));
+            // The others kill mid-stream, however slowly a loaded machine starts
+            // the worker: wait for its first acknowledged append.
+            let _ = appending.recv_timeout(Duration::from_secs(60));
+            std::thread::sleep(Duration::from_millis(rng.random_range(0..150)));
+        }
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let output = reader.join().unwrap();
@@ -286,7 +298,7 @@ async fn eight_processes_write_at_once_without_errors_losses_or_duplicates() {
     let mut running = Vec::new();
     for (worker_id, session) in sessions.iter().enumerate() {
         let mut child = spawn_worker(&path, session, worker_id, Some(seconds), "normal");
-        let reader = read_output(&mut child);
+        let reader = read_output(&mut child, None);
         running.push((session.clone(), child, reader));
     }
     let mut acks_by_session: HashMap<String, Vec<(u64, String)>> = HashMap::new();

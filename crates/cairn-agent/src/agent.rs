@@ -1,19 +1,30 @@
-//! The [`Agent`]: one session driven by one face. Input in (`submit`), events out
-//! (through the [`Frontend`]).
+//! The [`Agent`]: one session driven by one face. Input in ([`Agent::submit`]),
+//! events out (through the [`Frontend`]).
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use cairn_core::settings::Settings;
-use cairn_core::{Project, Session, SessionName, Store};
+use cairn_core::tokens::{self, TokenCounter};
+use cairn_core::{
+    Event, LiveContext, Message, NewEvent, Payload, Project, Session, SessionName, Store, Usage,
+};
 use cairn_llm::LlmClient;
+use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::{AgentError, Frontend};
+use crate::lease::LeaseGuard;
+use crate::media::Pending;
+use crate::spending::Spending;
+use crate::tools::Toolbox;
+use crate::{AgentError, AgentEvent, Frontend, resume};
 
 /// How an agent is set up; built once by the face from the resolved settings and flags.
 #[derive(Clone)]
 pub struct AgentOptions {
-    /// The project the session belongs to; file tools are confined to its root.
+    /// The project of the working directory. New sessions belong to it; file tools
+    /// work in the session's own project root when that directory exists, else here.
     pub project: Project,
     pub settings: Arc<Settings>,
     pub llm: LlmClient,
@@ -60,38 +71,180 @@ pub enum Outcome {
     Exit,
 }
 
+/// The last request of this process, for `/info`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LastRequest {
+    pub model: String,
+    pub usage: Usage,
+    pub cost_usd: f64,
+    pub priced: bool,
+    /// Index in `live.events` of the first event added after the request was sent.
+    pub(crate) events_before_answer: usize,
+}
+
 /// One session driven by one face.
 pub struct Agent {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) options: AgentOptions,
     pub(crate) session: Session,
+    pub(crate) live: LiveContext,
     pub(crate) model: String,
+    pub(crate) lease: Option<LeaseGuard>,
+    pub(crate) toolbox: Toolbox,
+    pub(crate) spending: Spending,
+    /// Attachments queued by `/image` and `/video` for the next message.
+    pub(crate) pending: Vec<Pending>,
+    /// Attachment bytes already loaded, by sha256 (media go with every request).
+    pub(crate) media_cache: HashMap<String, Vec<u8>>,
+    pub(crate) last_request: Option<LastRequest>,
 }
 
 impl Agent {
     /// Open (resume or create) a session, take its writer lease, repair tool calls
     /// left without a result, and report `SessionOpened` (with a recap when resumed).
+    ///
+    /// Fails before creating anything when no model can be used (the error names the
+    /// variables and config keys to set), when a named session does not exist
+    /// (`--resume`), or when another process holds the session.
     pub async fn open(
         store: Arc<dyn Store>,
         options: AgentOptions,
         target: SessionTarget,
         ui: &mut dyn Frontend,
     ) -> Result<Agent, AgentError> {
-        let _ = (store, options, target, ui);
-        Err(cairn_core::Error::invalid("the chat engine is not built yet").into())
+        let found = resume::find_session(&store, &options.project, &target).await?;
+        let model = choose_model(&options, found.as_ref().and_then(|s| s.model.as_deref()))?;
+        let (session, created) = match found {
+            Some(session) => (session, false),
+            None => {
+                let name = match &target {
+                    SessionTarget::CreateOrResume(name) => Some(name.clone()),
+                    _ => None,
+                };
+                let session =
+                    resume::create_session(&store, &options.project, name, Some(&model)).await?;
+                (session, true)
+            }
+        };
+        let toolbox = toolbox_for(&session, &options)?;
+        let spending = Spending::new(&options.settings);
+        let placeholder = LiveContext {
+            session: session.clone(),
+            compaction: None,
+            events: Vec::new(),
+            knowledge: Vec::new(),
+        };
+        let mut agent = Agent {
+            store,
+            options,
+            session,
+            live: placeholder,
+            model,
+            lease: None,
+            toolbox,
+            spending,
+            pending: Vec::new(),
+            media_cache: HashMap::new(),
+            last_request: None,
+        };
+        let force = agent.options.force;
+        agent.attach(created, force, ui).await?;
+        Ok(agent)
+    }
+
+    /// Take the lease of `self.session`, load its live context, repair it, remember the
+    /// model and report the session. Used by `open`, `/session` and `/new`.
+    pub(crate) async fn attach(
+        &mut self,
+        created: bool,
+        force: bool,
+        ui: &mut dyn Frontend,
+    ) -> Result<(), AgentError> {
+        let lease = LeaseGuard::acquire(self.store.clone(), &self.session, force).await?;
+        if let Some(from) = &lease.took_over_from {
+            ui.event(AgentEvent::Notice {
+                message: format!(
+                    "took session {} over from {from}",
+                    self.session.name.as_str()
+                ),
+            });
+        }
+        self.lease = Some(lease);
+        // O(live context): the latest compaction, what follows it, retained knowledge.
+        let retention = self.options.settings.compression.knowledge_retention;
+        self.live = self.store.live_context(self.session.id, retention).await?;
+        let repaired = resume::repair_dangling(&self.store, &mut self.live).await?;
+        if repaired > 0 {
+            ui.event(AgentEvent::Notice {
+                message: format!(
+                    "{repaired} tool call{} left unfinished by an earlier run got an \
+                     \"interrupted\" result",
+                    if repaired == 1 { "" } else { "s" }
+                ),
+            });
+        }
+        if self.session.model.as_deref() != Some(self.model.as_str()) {
+            self.session = self
+                .store
+                .update_session(
+                    self.session.id,
+                    cairn_core::store::SessionUpdate {
+                        model: Some(Some(self.model.clone())),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+        } else if repaired > 0 {
+            self.refresh_session().await?;
+        }
+        self.live.session = self.session.clone();
+        self.last_request = None;
+        // Loading the tokenizer takes a moment; do it while the person reads the recap.
+        tokens::warm_up(TokenCounter::for_model(Some(&self.model)));
+        let recap = (!created).then(|| resume::recap(&self.session, &self.live));
+        ui.event(AgentEvent::SessionOpened {
+            session: self.session.name.as_str().to_owned(),
+            project: self.session.project.as_str().to_owned(),
+            model: self.model.clone(),
+            created,
+            recap,
+        });
+        if self.session.project != self.options.project {
+            ui.event(AgentEvent::Notice {
+                message: format!(
+                    "session {} belongs to project {}; its tools work there",
+                    self.session.name.as_str(),
+                    self.toolbox.root().display()
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// One line from the face: a slash command when it starts with `/`, otherwise a
     /// message to the model (with any attachments queued by `/image` / `/video`).
-    /// Cancelling `cancel` interrupts the stream or the running tool.
+    /// Cancelling `cancel` interrupts the stream or the running tool; the partial
+    /// answer is kept, marked interrupted.
+    ///
+    /// `Err` only for what the face must act on: the store failed, the session was
+    /// taken over, or (non-interactive faces) a spending limit was reached —
+    /// `AgentError::Core(Error::SpendingLimit)`, exit code 4.
     pub async fn submit(
         &mut self,
         input: &str,
         ui: &mut dyn Frontend,
         cancel: &CancellationToken,
     ) -> Result<Outcome, AgentError> {
-        let _ = (input, ui, cancel);
-        Err(cairn_core::Error::invalid("the chat engine is not built yet").into())
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Ok(Outcome::Stopped {
+                reason: "empty".into(),
+            });
+        }
+        if crate::commands::is_command(trimmed) {
+            return crate::commands::run(self, trimmed, ui).await;
+        }
+        crate::turn::run(self, input.trim_end().to_owned(), ui, cancel).await
     }
 
     /// The session being driven (totals as of the last append).
@@ -104,17 +257,135 @@ impl Agent {
         &self.model
     }
 
+    /// The project of the working directory.
     pub fn project(&self) -> &Project {
         &self.options.project
+    }
+
+    /// Where the file tools work.
+    pub fn tool_root(&self) -> PathBuf {
+        self.toolbox.root().to_path_buf()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 
+    /// The live context as it stands (what the next request is built from).
+    pub fn live_context(&self) -> &LiveContext {
+        &self.live
+    }
+
+    /// The last request of this process, if any.
+    pub fn last_request(&self) -> Option<&LastRequest> {
+        self.last_request.as_ref()
+    }
+
     /// Release the writer lease. Dropping an agent without closing it leaves the lease
-    /// to expire (another process can take it after it goes stale, or with --force).
-    pub async fn close(self) -> Result<(), AgentError> {
+    /// to go stale (another process takes it after that, or with --force, or at once
+    /// when this process is gone).
+    pub async fn close(mut self) -> Result<(), AgentError> {
+        if let Some(lease) = self.lease.take() {
+            lease.release().await?;
+        }
         Ok(())
     }
+
+    /// Append events to the session, checking first that no other process took it
+    /// over; the live context and the session's totals follow.
+    pub(crate) async fn append(&mut self, payloads: Vec<Payload>) -> Result<Vec<u64>, AgentError> {
+        if let Some(lease) = &self.lease {
+            lease.check(self.session.name.as_str())?;
+        }
+        let events: Vec<NewEvent> = payloads.iter().cloned().map(NewEvent::now).collect();
+        let seqs = self.store.append_events(self.session.id, events).await?;
+        let now = jiff::Timestamp::now();
+        for (seq, payload) in seqs.iter().zip(payloads) {
+            if matches!(payload, Payload::Compaction(_)) {
+                continue;
+            }
+            self.live.events.push(Event {
+                seq: *seq,
+                ts: now,
+                payload,
+            });
+        }
+        Ok(seqs)
+    }
+
+    pub(crate) async fn append_message(&mut self, message: Message) -> Result<u64, AgentError> {
+        let seqs = self.append(vec![Payload::Message(message)]).await?;
+        Ok(seqs.first().copied().unwrap_or_default())
+    }
+
+    /// Record a slash command as a `command` event (`{"name":"/model","args":[…]}`).
+    pub(crate) async fn record_command(
+        &mut self,
+        name: &str,
+        args: &[&str],
+    ) -> Result<(), AgentError> {
+        let mut fields = Map::new();
+        fields.insert("name".into(), Value::from(format!("/{name}")));
+        fields.insert(
+            "args".into(),
+            Value::Array(args.iter().map(|a| Value::from(*a)).collect()),
+        );
+        self.append(vec![Payload::Other {
+            kind: "command".into(),
+            fields,
+        }])
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn refresh_session(&mut self) -> Result<(), AgentError> {
+        self.session = self.store.session_by_id(self.session.id).await?;
+        self.live.session = self.session.clone();
+        Ok(())
+    }
+}
+
+/// `-m` wins, then the session's model, then the settings', then the default of the
+/// configured provider. Checked here, before anything is created or sent.
+pub(crate) fn choose_model(
+    options: &AgentOptions,
+    session_model: Option<&str>,
+) -> Result<String, AgentError> {
+    let chosen = options
+        .model
+        .as_deref()
+        .or(session_model)
+        .or(options.settings.model.as_deref());
+    let model = match chosen {
+        Some(name) => options.llm.resolve(name)?,
+        None => options.llm.default_model()?,
+    };
+    Ok(model.to_string())
+}
+
+/// File tools work in the session's project root when it exists on this machine,
+/// else in the current project.
+pub(crate) fn toolbox_for(
+    session: &Session,
+    options: &AgentOptions,
+) -> Result<Toolbox, AgentError> {
+    let own = session.project.path();
+    let root = if own.is_dir() {
+        own
+    } else {
+        options.project.path()
+    };
+    Toolbox::new(root).map_err(|e| AgentError::Core(cairn_core::Error::invalid(e)))
+}
+
+/// The model after switching to a session: its own when it can be used, else the
+/// current one (`-m` still wins).
+pub(crate) fn choose_model_for_switch(agent: &Agent, session_model: Option<&str>) -> String {
+    if agent.options.model.is_some() {
+        return agent.model.clone();
+    }
+    session_model
+        .and_then(|m| agent.options.llm.resolve(m).ok())
+        .map(|m| m.to_string())
+        .unwrap_or_else(|| agent.model.clone())
 }

@@ -28,6 +28,7 @@
 //! message, tool call, tool result, usage record and command is appended to the store
 //! the moment it exists, so nothing acknowledged is lost if the process dies.
 
+pub mod after_turn;
 pub mod agent;
 pub mod commands;
 pub mod error;
@@ -35,6 +36,8 @@ pub mod events;
 pub mod frontend;
 pub mod lease;
 pub mod media;
+pub mod model_window;
+pub mod request;
 pub mod resume;
 pub mod spending;
 pub mod system_prompt;
@@ -45,4 +48,4 @@ pub use agent::{Agent, AgentOptions, Outcome, SessionTarget};
 pub use commands::{ArgCompletion, COMMANDS, CommandSpec};
 pub use error::AgentError;
 pub use events::{AgentEvent, Recap};
-pub use frontend::{Frontend, Question, SpendingLimitKind};
+pub use frontend::{Collect, Frontend, Question, SpendingLimitKind};

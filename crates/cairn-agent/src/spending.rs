@@ -1,1 +1,186 @@
-//! (being written)
+//! What requests cost, and the spending limits of DESIGN.md configuration:
+//! `max_session_spending_threshold` (USD spent since the session's spend checkpoint)
+//! and `max_request_spending_threshold` (USD of one request). Both are checked before
+//! a request is sent: the session figure as it stands, the request figure against the
+//! previous request of the turn (a request's cost is only known once it is answered).
+
+use std::collections::HashSet;
+
+use cairn_core::settings::Settings;
+use cairn_core::{Session, Usage};
+use cairn_llm::PriceTable;
+
+use crate::SpendingLimitKind;
+
+/// A threshold that was reached.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LimitHit {
+    pub kind: SpendingLimitKind,
+    pub threshold_usd: f64,
+    pub spent_usd: f64,
+}
+
+impl LimitHit {
+    /// The sentence shown when a run stops on it.
+    pub fn message(&self, session: &str) -> String {
+        match self.kind {
+            SpendingLimitKind::Session => format!(
+                "session {session} has spent ${:.4} since its spending checkpoint, reaching \
+                 max_session_spending_threshold (${:.2}). Raise the threshold in config.toml \
+                 or CAIRN_MAX_SESSION_SPENDING_THRESHOLD, or continue interactively with \
+                 `cairn run --resume {session}` and answer yes",
+                self.spent_usd, self.threshold_usd
+            ),
+            SpendingLimitKind::Request => format!(
+                "the last request of session {session} cost ${:.4}, reaching \
+                 max_request_spending_threshold (${:.2}). Raise the threshold in config.toml \
+                 or CAIRN_MAX_REQUEST_SPENDING_THRESHOLD, or continue interactively",
+                self.spent_usd, self.threshold_usd
+            ),
+        }
+    }
+}
+
+/// Prices requests and remembers which unpriced models were already noted.
+#[derive(Clone, Debug)]
+pub struct Spending {
+    prices: PriceTable,
+    noted: HashSet<String>,
+}
+
+/// The cost of one request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestCost {
+    pub usd: f64,
+    /// False when the model has no known price (counted as 0).
+    pub priced: bool,
+    /// A one-time note for a model without a price.
+    pub note: Option<String>,
+}
+
+impl Spending {
+    pub fn new(settings: &Settings) -> Self {
+        Spending {
+            prices: PriceTable::with_overrides(&settings.pricing),
+            noted: HashSet::new(),
+        }
+    }
+
+    pub fn cost(&mut self, model: &str, usage: &Usage) -> RequestCost {
+        match self.prices.cost(model, usage) {
+            Some(usd) => RequestCost {
+                usd,
+                priced: true,
+                note: None,
+            },
+            None => {
+                let note = self.noted.insert(model.to_owned()).then(|| {
+                    format!(
+                        "no price is known for {model}; its requests count as $0. Set \
+                         [pricing.\"{model}\"] input/output (USD per 1M tokens) in config.toml \
+                         to track its cost"
+                    )
+                });
+                RequestCost {
+                    usd: 0.0,
+                    priced: false,
+                    note,
+                }
+            }
+        }
+    }
+}
+
+/// The first threshold reached, if any, before sending the next request.
+/// `last_request_usd` is the cost of the previous request of this turn (`None` at the
+/// start of a turn: a request limit already answered does not ask twice).
+pub fn check(
+    settings: &Settings,
+    session: &Session,
+    last_request_usd: Option<f64>,
+) -> Option<LimitHit> {
+    if let Some(threshold) = settings.max_session_spending_threshold {
+        let spent = (session.cost_usd - session.spend_checkpoint_usd).max(0.0);
+        if threshold >= 0.0 && spent >= threshold && spent > 0.0 {
+            return Some(LimitHit {
+                kind: SpendingLimitKind::Session,
+                threshold_usd: threshold,
+                spent_usd: spent,
+            });
+        }
+    }
+    if let (Some(threshold), Some(spent)) =
+        (settings.max_request_spending_threshold, last_request_usd)
+        && threshold >= 0.0
+        && spent >= threshold
+        && spent > 0.0
+    {
+        return Some(LimitHit {
+            kind: SpendingLimitKind::Request,
+            threshold_usd: threshold,
+            spent_usd: spent,
+        });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_core::paths::Paths;
+
+    fn session(cost: f64, checkpoint: f64) -> Session {
+        Session {
+            id: ulid::Ulid::new(),
+            name: cairn_core::SessionName::parse("s").unwrap(),
+            title: None,
+            project: cairn_core::Project::from_stored("/p"),
+            parent_id: None,
+            fork_seq: None,
+            model: None,
+            status: cairn_core::SessionStatus::Active,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            updated_at: jiff::Timestamp::UNIX_EPOCH,
+            usage: Usage::default(),
+            cost_usd: cost,
+            spend_checkpoint_usd: checkpoint,
+            live_tokens: 0,
+            head_seq: 0,
+            context_start_seq: 1,
+            compaction_seq: None,
+            message_count: 0,
+            tool_call_count: 0,
+            compaction_count: 0,
+        }
+    }
+
+    #[test]
+    fn limits_count_from_the_checkpoint() {
+        let mut settings = Settings::defaults(Paths::at(std::path::Path::new("/tmp")));
+        assert_eq!(check(&settings, &session(100.0, 0.0), Some(50.0)), None);
+        settings.max_session_spending_threshold = Some(1.0);
+        settings.max_request_spending_threshold = Some(0.5);
+        let hit = check(&settings, &session(1.2, 0.0), None).unwrap();
+        assert_eq!(hit.kind, SpendingLimitKind::Session);
+        assert!(check(&settings, &session(1.2, 1.0), None).is_none());
+        let hit = check(&settings, &session(1.2, 1.0), Some(0.6)).unwrap();
+        assert_eq!(hit.kind, SpendingLimitKind::Request);
+        assert!(hit.message("s").contains("max_request_spending_threshold"));
+    }
+
+    #[test]
+    fn unknown_models_cost_nothing_and_are_noted_once() {
+        let settings = Settings::defaults(Paths::at(std::path::Path::new("/tmp")));
+        let mut spending = Spending::new(&settings);
+        let usage = Usage {
+            input_tokens: 1_000_000,
+            ..Usage::default()
+        };
+        let first = spending.cost("openai:mystery-model", &usage);
+        assert_eq!((first.usd, first.priced), (0.0, false));
+        assert!(first.note.is_some());
+        assert!(spending.cost("openai:mystery-model", &usage).note.is_none());
+        let known = spending.cost("openai:gpt-4.1", &usage);
+        assert!(known.priced && (known.usd - 2.0).abs() < 1e-9);
+    }
+}

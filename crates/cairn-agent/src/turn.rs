@@ -1,1 +1,529 @@
-//! (being written)
+//! One turn: the person's message, then requests to the model and the tool calls it
+//! makes, until it stops. Everything is appended to the session the moment it
+//! exists: the user message before the first request, each answer when it is
+//! complete (or, interrupted, what arrived of it), each tool result when its tool
+//! returns.
+
+use cairn_core::event::ToolResultContent;
+use cairn_core::store::SessionUpdate;
+use cairn_core::{ContentBlock, Message, Payload, Role};
+use cairn_llm::{ChatResponse, LlmError, StopReason, StreamEvent};
+use futures::StreamExt;
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::agent::{Agent, LastRequest, Outcome};
+use crate::frontend::Question;
+use crate::tools::{ToolOutput, for_model, shell_allowed, shell_command};
+use crate::{AgentError, AgentEvent, Frontend, after_turn, request, spending};
+
+/// A turn that keeps calling tools stops after this many requests.
+pub const MAX_REQUESTS_PER_TURN: usize = 100;
+
+/// What the result of a tool call cut short says.
+const TOOL_NOT_RUN_INTERRUPTED: &str =
+    "interrupted: the user stopped the turn before this tool call ran";
+
+pub(crate) async fn run(
+    agent: &mut Agent,
+    text: String,
+    ui: &mut dyn Frontend,
+    cancel: &CancellationToken,
+) -> Result<Outcome, AgentError> {
+    let mut content = Vec::new();
+    if !agent.pending.is_empty() {
+        if let Err(message) = crate::commands::media::check_capabilities(agent) {
+            agent.pending.clear();
+            ui.event(AgentEvent::Error {
+                kind: "unsupported".into(),
+                message: format!(
+                    "{message}. The message was not sent and the attachments were dropped."
+                ),
+            });
+            ui.event(done("refused"));
+            return Ok(Outcome::Stopped {
+                reason: "unsupported_media".into(),
+            });
+        }
+        for pending in agent.pending.drain(..) {
+            content.push(match pending.kind {
+                crate::media::MediaKind::Image => ContentBlock::Image(pending.block),
+                crate::media::MediaKind::Video => ContentBlock::Video(pending.block),
+            });
+        }
+    }
+    content.push(ContentBlock::Text { text });
+    agent
+        .append_message(Message::new(Role::User, content))
+        .await?;
+    let outcome = requests(agent, ui, cancel).await;
+    // Sizes are kept current whatever happened, as long as the store works.
+    if outcome.is_ok()
+        || matches!(
+            &outcome,
+            Err(AgentError::Core(cairn_core::Error::SpendingLimit(_)))
+        )
+    {
+        after_turn::after_turn(agent, ui).await?;
+    }
+    outcome
+}
+
+async fn requests(
+    agent: &mut Agent,
+    ui: &mut dyn Frontend,
+    cancel: &CancellationToken,
+) -> Result<Outcome, AgentError> {
+    let mut last_request_usd: Option<f64> = None;
+    for _ in 0..MAX_REQUESTS_PER_TURN {
+        match spending_gate(agent, ui, last_request_usd).await? {
+            Gate::Pass => {}
+            Gate::Stop(outcome) => return Ok(outcome),
+        }
+        if cancel.is_cancelled() {
+            ui.event(AgentEvent::Interrupted {
+                partial_kept: false,
+            });
+            ui.event(done("interrupted"));
+            return Ok(Outcome::Interrupted);
+        }
+        let request = request::build(agent).await?;
+        let events_before_answer = agent.live.events.len();
+        ui.event(AgentEvent::RequestStarted {
+            model: agent.model.clone(),
+        });
+        let response = match stream(agent, request, ui, cancel).await {
+            Streamed::Finished(response) => response,
+            Streamed::Cancelled(partial) => {
+                let kept = keep_partial(agent, partial, ui, events_before_answer).await?;
+                ui.event(AgentEvent::Interrupted { partial_kept: kept });
+                ui.event(done("interrupted"));
+                return Ok(Outcome::Interrupted);
+            }
+            Streamed::Failed(mut error) => {
+                return failed(agent, &mut error, ui, events_before_answer).await;
+            }
+        };
+        let stop_reason = response.stop_reason.clone().unwrap_or(StopReason::EndTurn);
+        let cost = record_answer(agent, response, ui, events_before_answer, false).await?;
+        last_request_usd = Some(cost);
+
+        let calls: Vec<(String, String, Value)> = agent
+            .live
+            .events
+            .last()
+            .and_then(|e| e.payload.as_message())
+            .map(|m| {
+                m.tool_uses()
+                    .map(|(id, name, input)| (id.to_owned(), name.to_owned(), input.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if calls.is_empty() {
+            ui.event(done(stop_reason.as_str()));
+            return Ok(Outcome::Answered);
+        }
+        if run_tools(agent, calls, ui, cancel).await? {
+            ui.event(AgentEvent::Interrupted { partial_kept: true });
+            ui.event(done("interrupted"));
+            return Ok(Outcome::Interrupted);
+        }
+    }
+    ui.event(AgentEvent::Notice {
+        message: format!(
+            "stopped after {MAX_REQUESTS_PER_TURN} requests in one turn; send a message to go on"
+        ),
+    });
+    ui.event(done("request_limit"));
+    Ok(Outcome::Stopped {
+        reason: "request_limit".into(),
+    })
+}
+
+enum Gate {
+    /// Under the limits, or the person chose to continue (limits count again from now).
+    Pass,
+    Stop(Outcome),
+}
+
+async fn spending_gate(
+    agent: &mut Agent,
+    ui: &mut dyn Frontend,
+    last_request_usd: Option<f64>,
+) -> Result<Gate, AgentError> {
+    let Some(hit) = spending::check(&agent.options.settings, &agent.session, last_request_usd)
+    else {
+        return Ok(Gate::Pass);
+    };
+    let message = hit.message(agent.session.name.as_str());
+    if !ui.is_interactive() {
+        ui.event(AgentEvent::Error {
+            kind: "spending_limit".into(),
+            message: message.clone(),
+        });
+        ui.event(done("spending_limit"));
+        return Err(cairn_core::Error::SpendingLimit(message).into());
+    }
+    let question = Question::ContinuePastSpendingLimit {
+        limit: hit.kind,
+        threshold_usd: hit.threshold_usd,
+        spent_usd: hit.spent_usd,
+    };
+    if ui.ask(&question).await {
+        agent.session = agent
+            .store
+            .update_session(
+                agent.session.id,
+                SessionUpdate {
+                    spend_checkpoint_usd: Some(agent.session.cost_usd),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        agent.live.session = agent.session.clone();
+        ui.event(AgentEvent::Notice {
+            message: format!(
+                "continuing; spending limits count again from ${:.4}",
+                agent.session.cost_usd
+            ),
+        });
+        Ok(Gate::Pass)
+    } else {
+        ui.event(AgentEvent::Notice {
+            message: format!("stopped: {message}"),
+        });
+        ui.event(done("spending_limit"));
+        Ok(Gate::Stop(Outcome::Stopped {
+            reason: "spending_limit".into(),
+        }))
+    }
+}
+
+enum Streamed {
+    Finished(ChatResponse),
+    /// Cancelled by the face: the text and thinking that arrived.
+    Cancelled(Partial),
+    Failed(LlmError),
+}
+
+#[derive(Default)]
+struct Partial {
+    text: String,
+    thinking: String,
+}
+
+async fn stream(
+    agent: &Agent,
+    request: cairn_llm::ChatRequest,
+    ui: &mut dyn Frontend,
+    cancel: &CancellationToken,
+) -> Streamed {
+    let mut stream = agent.options.llm.stream(request);
+    let mut partial = Partial::default();
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Streamed::Cancelled(partial),
+            next = stream.next() => next,
+        };
+        let event = match next {
+            Some(Ok(event)) => event,
+            Some(Err(error)) => return Streamed::Failed(error),
+            None => {
+                return Streamed::Failed(LlmError::new(
+                    cairn_llm::ErrorKind::MalformedStream,
+                    "",
+                    "the answer ended without its final event",
+                ));
+            }
+        };
+        match event {
+            StreamEvent::Retrying {
+                attempt,
+                delay,
+                reason,
+            } => ui.event(AgentEvent::Retrying {
+                attempt,
+                delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                reason,
+            }),
+            StreamEvent::Started { .. } => {}
+            StreamEvent::TextDelta(text) => {
+                partial.text.push_str(&text);
+                ui.event(AgentEvent::TextDelta { text });
+            }
+            StreamEvent::ThinkingDelta(text) => {
+                partial.thinking.push_str(&text);
+                ui.event(AgentEvent::ThinkingDelta { text });
+            }
+            StreamEvent::ToolCallStarted { id, name } => {
+                ui.event(AgentEvent::ToolCallStarted { id, name });
+            }
+            StreamEvent::ToolCall { .. } => {}
+            StreamEvent::Finished(response) => return Streamed::Finished(response),
+        }
+    }
+}
+
+/// Store a finished (or partial) answer with its usage and cost; report both.
+/// Returns the request's cost.
+async fn record_answer(
+    agent: &mut Agent,
+    response: ChatResponse,
+    ui: &mut dyn Frontend,
+    events_before_answer: usize,
+    interrupted: bool,
+) -> Result<f64, AgentError> {
+    let usage = response.usage;
+    let request_id = response.request_id.clone();
+    let model = agent.model.clone();
+    let cost = agent.spending.cost(&model, &usage);
+    let mut message = response.into_message();
+    if interrupted {
+        message.content = keepable(message.content);
+        message
+            .extra
+            .insert("interrupted".into(), Value::Bool(true));
+    }
+    message.cost_usd = Some(cost.usd);
+    let has_content = !message.content.is_empty();
+    if has_content || !usage.is_zero() {
+        if !has_content {
+            // Usage without content (the stream broke before any output) is still
+            // billed: keep it as an empty, interrupted answer so the totals are right.
+            message.content.push(ContentBlock::Text {
+                text: String::new(),
+            });
+        }
+        agent.append_message(message).await?;
+        agent.refresh_session().await?;
+    }
+    if !usage.is_zero() {
+        ui.event(AgentEvent::Usage {
+            model: model.clone(),
+            usage,
+            request_id,
+        });
+        ui.event(AgentEvent::Cost {
+            request_usd: cost.usd,
+            session_usd: agent.session.cost_usd,
+            priced: cost.priced,
+        });
+        agent.last_request = Some(LastRequest {
+            model,
+            usage,
+            cost_usd: cost.usd,
+            priced: cost.priced,
+            events_before_answer,
+        });
+    }
+    if let Some(note) = cost.note {
+        ui.event(AgentEvent::Notice { message: note });
+    }
+    Ok(cost.usd)
+}
+
+/// Of an interrupted answer, keep what a provider accepts back: text, and thinking
+/// that carries its signature. Unfinished tool calls are dropped (they never ran).
+fn keepable(content: Vec<ContentBlock>) -> Vec<ContentBlock> {
+    content
+        .into_iter()
+        .filter(|b| match b {
+            ContentBlock::Text { text } => !text.is_empty(),
+            ContentBlock::Thinking { signature, .. } => signature.is_some(),
+            _ => false,
+        })
+        .collect()
+}
+
+/// Keep what arrived of a cancelled answer, marked interrupted. True when anything
+/// was kept.
+async fn keep_partial(
+    agent: &mut Agent,
+    partial: Partial,
+    ui: &mut dyn Frontend,
+    events_before_answer: usize,
+) -> Result<bool, AgentError> {
+    let _ = partial.thinking; // unsigned thinking cannot be sent back; not kept
+    if partial.text.is_empty() {
+        return Ok(false);
+    }
+    let mut response = ChatResponse::empty(agent.model.clone());
+    response
+        .content
+        .push(ContentBlock::Text { text: partial.text });
+    record_answer(agent, response, ui, events_before_answer, true).await?;
+    Ok(true)
+}
+
+async fn failed(
+    agent: &mut Agent,
+    error: &mut LlmError,
+    ui: &mut dyn Frontend,
+    events_before_answer: usize,
+) -> Result<Outcome, AgentError> {
+    let kind = error.kind().as_str().to_owned();
+    let mut message = error.to_string();
+    if error.kind() == cairn_llm::ErrorKind::ContextTooLong {
+        message.push_str(
+            " — the conversation no longer fits the model's context window; switch to a \
+             model with a larger window (/model) or compress the context",
+        );
+    }
+    let partial = error.take_partial();
+    let kept = match partial {
+        Some(partial) => {
+            let has_text = partial
+                .content
+                .iter()
+                .any(|b| matches!(b, ContentBlock::Text { text } if !text.is_empty()));
+            record_answer(agent, partial, ui, events_before_answer, true).await?;
+            has_text
+        }
+        None => false,
+    };
+    // The failure itself is part of the session's story.
+    let mut fields = Map::new();
+    fields.insert("error_kind".into(), Value::from(kind.clone()));
+    fields.insert("message".into(), Value::from(message.clone()));
+    if let Some(status) = error.status {
+        fields.insert("status".into(), Value::from(status));
+    }
+    agent
+        .append(vec![Payload::Other {
+            kind: "error".into(),
+            fields,
+        }])
+        .await?;
+    if kept {
+        ui.event(AgentEvent::Interrupted { partial_kept: true });
+    }
+    ui.event(AgentEvent::Error {
+        kind: kind.clone(),
+        message,
+    });
+    ui.event(done("error"));
+    Ok(Outcome::Failed { kind })
+}
+
+/// Run the tool calls of the last answer in order, storing each result as soon as
+/// the tool returns. True when the turn was interrupted.
+async fn run_tools(
+    agent: &mut Agent,
+    calls: Vec<(String, String, Value)>,
+    ui: &mut dyn Frontend,
+    cancel: &CancellationToken,
+) -> Result<bool, AgentError> {
+    let mut calls = calls.into_iter();
+    while let Some((id, name, input)) = calls.next() {
+        if cancel.is_cancelled() {
+            store_result(
+                agent,
+                ui,
+                &id,
+                &name,
+                ToolOutput::error(TOOL_NOT_RUN_INTERRUPTED),
+                true,
+            )
+            .await?;
+            for (id, name, _) in calls.by_ref() {
+                store_result(
+                    agent,
+                    ui,
+                    &id,
+                    &name,
+                    ToolOutput::error(TOOL_NOT_RUN_INTERRUPTED),
+                    true,
+                )
+                .await?;
+            }
+            return Ok(true);
+        }
+        ui.event(AgentEvent::ToolUse {
+            id: id.clone(),
+            name: name.clone(),
+            input: input.clone(),
+        });
+        let output = match approval(agent, &name, &input, ui).await {
+            Some(refusal) => ToolOutput::error(refusal),
+            None => agent.toolbox.run(&name, &input, cancel).await,
+        };
+        let interrupted = cancel.is_cancelled();
+        store_result(agent, ui, &id, &name, output, interrupted).await?;
+    }
+    Ok(cancel.is_cancelled())
+}
+
+/// `None` when the call may run; otherwise why not (the model reads it).
+async fn approval(
+    agent: &Agent,
+    name: &str,
+    input: &Value,
+    ui: &mut dyn Frontend,
+) -> Option<String> {
+    let command = shell_command(name, input)?;
+    if agent.options.auto_approve_shell
+        || shell_allowed(&command, &agent.options.settings.shell_allow)
+    {
+        return None;
+    }
+    if !ui.is_interactive() {
+        return Some(
+            "refused: shell commands need the user's approval, and this run is not \
+             interactive. Only commands allowed by [shell] allow in config.toml (or any \
+             command with --yes) run here."
+                .to_owned(),
+        );
+    }
+    let question = Question::ApproveShell {
+        command,
+        cwd: agent.toolbox.root().display().to_string(),
+    };
+    if ui.ask(&question).await {
+        None
+    } else {
+        Some("refused: the user declined to run this command".to_owned())
+    }
+}
+
+async fn store_result(
+    agent: &mut Agent,
+    ui: &mut dyn Frontend,
+    id: &str,
+    name: &str,
+    output: ToolOutput,
+    interrupted: bool,
+) -> Result<(), AgentError> {
+    let shown = for_model(&output.content);
+    let truncated = shown.len() != output.content.len();
+    let event = AgentEvent::ToolResult {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        content: shown.into_owned(),
+        is_error: output.is_error,
+        truncated,
+        bytes: output.content.len() as u64,
+    };
+    let mut message = Message::new(
+        Role::Tool,
+        vec![ContentBlock::ToolResult {
+            tool_use_id: id.to_owned(),
+            content: ToolResultContent::Text(output.content),
+            is_error: output.is_error,
+        }],
+    );
+    if interrupted {
+        message
+            .extra
+            .insert("interrupted".into(), Value::Bool(true));
+    }
+    agent.append_message(message).await?;
+    ui.event(event);
+    Ok(())
+}
+
+fn done(stop_reason: &str) -> AgentEvent {
+    AgentEvent::Done {
+        stop_reason: stop_reason.to_owned(),
+    }
+}

@@ -1,7 +1,20 @@
 //! Slash commands: one file per command family. [`COMMANDS`] is the catalogue the
-//! REPL completes from and `/help` prints.
+//! REPL completes from and `/help` prints. Every command that runs is recorded in the
+//! session as a `command` event (`{"kind":"command","name":"/model","args":["…"]}`).
+
+mod context;
+mod help;
+mod info;
+mod list;
+pub(crate) mod media;
+mod model;
+mod switch;
 
 use serde::Serialize;
+use serde_json::Value;
+
+use crate::agent::{Agent, Outcome};
+use crate::{AgentError, AgentEvent, Frontend};
 
 /// What a command's argument completes to (for the REPL's completer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -104,4 +117,130 @@ pub const COMMANDS: &[CommandSpec] = &[
 /// The spec of a command name (without the slash).
 pub fn find(name: &str) -> Option<&'static CommandSpec> {
     COMMANDS.iter().find(|c| c.name == name)
+}
+
+/// Whether a line is a slash command (`/word…`) rather than a message.
+pub fn is_command(line: &str) -> bool {
+    let mut chars = line.trim_start().chars();
+    chars.next() == Some('/') && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+}
+
+/// Run one slash command line.
+pub(crate) async fn run(
+    agent: &mut Agent,
+    line: &str,
+    ui: &mut dyn Frontend,
+) -> Result<Outcome, AgentError> {
+    let line = line.trim().trim_start_matches('/');
+    let (name, rest) = match line.split_once(char::is_whitespace) {
+        Some((name, rest)) => (name, rest.trim()),
+        None => (line, ""),
+    };
+    let args: Vec<&str> = rest.split_whitespace().collect();
+    let Some(spec) = find(name) else {
+        ui.event(AgentEvent::Error {
+            kind: "command".into(),
+            message: format!("unknown command /{name}; /help lists the commands"),
+        });
+        return Ok(Outcome::Command);
+    };
+    agent.record_command(spec.name, &args).await?;
+    let result = match spec.name {
+        "help" => Ok(help::run()),
+        "list" => list::run(agent, &args).await,
+        "session" => switch::session(agent, &args, ui).await,
+        "new" => switch::new(agent, &args, ui).await,
+        "rename" => switch::rename(agent, &args).await,
+        "info" => Ok(info::run(agent)),
+        "context" => context::run(agent, &args).await,
+        "model" => model::run(agent, &args).await,
+        "image" => media::attach(agent, rest, crate::media::MediaKind::Image).await,
+        "video" => media::attach(agent, rest, crate::media::MediaKind::Video).await,
+        "exit" => {
+            ui.event(AgentEvent::Done {
+                stop_reason: "exit".into(),
+            });
+            return Ok(Outcome::Exit);
+        }
+        _ => Err(Failure::Usage(format!(
+            "/{} is not available here",
+            spec.name
+        ))),
+    };
+    match result {
+        Ok(Some(output)) => ui.event(AgentEvent::CommandOutput {
+            command: spec.name.to_owned(),
+            text: output.text,
+            data: output.data,
+        }),
+        Ok(None) => {}
+        Err(Failure::Usage(message)) => ui.event(AgentEvent::Error {
+            kind: "command".into(),
+            message,
+        }),
+        Err(Failure::Engine(e)) => return Err(e),
+    }
+    ui.event(AgentEvent::Done {
+        stop_reason: "command".into(),
+    });
+    Ok(Outcome::Command)
+}
+
+/// What a command shows: text for people, data for programs.
+pub(crate) struct Output {
+    pub text: String,
+    pub data: Value,
+}
+
+impl Output {
+    pub fn new(text: impl Into<String>, data: Value) -> Option<Output> {
+        Some(Output {
+            text: text.into(),
+            data,
+        })
+    }
+}
+
+/// Why a command did nothing: a mistake of the person (shown, session goes on) or a
+/// failure of the engine (the store broke).
+pub(crate) enum Failure {
+    Usage(String),
+    Engine(AgentError),
+}
+
+impl From<AgentError> for Failure {
+    fn from(e: AgentError) -> Self {
+        Failure::Engine(e)
+    }
+}
+
+impl From<cairn_core::Error> for Failure {
+    fn from(e: cairn_core::Error) -> Self {
+        match e {
+            // Mistakes in what was typed: say so and go on.
+            cairn_core::Error::NotFound { .. }
+            | cairn_core::Error::AlreadyExists { .. }
+            | cairn_core::Error::InvalidName(_)
+            | cairn_core::Error::InvalidInput(_)
+            | cairn_core::Error::LeaseHeld { .. } => Failure::Usage(e.to_string()),
+            other => Failure::Engine(other.into()),
+        }
+    }
+}
+
+pub(crate) type CommandResult = Result<Option<Output>, Failure>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_told_from_messages() {
+        assert!(is_command("/info"));
+        assert!(is_command("  /context large 100"));
+        assert!(!is_command("/ not a command"));
+        assert!(!is_command("/"));
+        assert!(!is_command("//comment"));
+        assert!(!is_command("what does /info do?"));
+    }
 }

@@ -1,0 +1,50 @@
+//! What happens after every turn: the session's live-context size is brought up to
+//! date. This is also where compression plugs in: once `live_tokens` is known, the
+//! pressure levels of `[compression]` are checked and, when one is reached, the live
+//! context is compacted (see `cairn_core::compression`).
+
+use cairn_core::store::SessionUpdate;
+use cairn_core::tokens::{self, TokenCounter};
+
+use crate::agent::Agent;
+use crate::{AgentError, Frontend};
+
+pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Result<(), AgentError> {
+    let _ = &ui;
+    let counter = TokenCounter::for_model(Some(&agent.model));
+    let reported = agent
+        .last_request
+        .as_ref()
+        .map(|r| tokens::prompt_tokens(&r.usage));
+    let since = agent
+        .last_request
+        .as_ref()
+        .map_or(agent.live.events.len(), |r| {
+            r.events_before_answer.min(agent.live.events.len())
+        });
+    let added: Vec<cairn_core::Message> = agent.live.events[since..]
+        .iter()
+        .filter_map(|e| e.payload.as_message())
+        .cloned()
+        .collect();
+    let live = &agent.live;
+    let count = tokens::live_tokens_after_request(reported, &added, &counter, || {
+        counter.count_live_context(live)
+    });
+    if count.tokens != agent.session.live_tokens {
+        agent.session = agent
+            .store
+            .update_session(
+                agent.session.id,
+                SessionUpdate {
+                    live_tokens: Some(count.tokens),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        agent.live.session = agent.session.clone();
+    }
+    // Compression hook: check `agent.options.settings.compression.pressure_levels`
+    // against `count.tokens` here and compact when a level is reached.
+    Ok(())
+}

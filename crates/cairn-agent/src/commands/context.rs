@@ -1,0 +1,161 @@
+//! `/context [all|user|assistant|tool|system|large [BYTES]]`: what the model sees (the
+//! live context), or with `all` the whole history, one line per event.
+
+use cairn_core::{ContentBlock, Event, Payload, Role};
+use serde_json::{Value, json};
+
+use super::{CommandResult, Failure, Output};
+use crate::agent::Agent;
+use crate::resume::shorten;
+
+/// `large` without a size shows events of at least this many bytes.
+const DEFAULT_LARGE_BYTES: u64 = 10_000;
+/// Characters of each event shown.
+const LINE_CHARS: usize = 160;
+/// `/context all` pages through the log this many events at a time.
+const PAGE: u32 = 500;
+
+pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
+    let mut whole_history = false;
+    let mut role: Option<Role> = None;
+    let mut large: Option<u64> = None;
+    let mut rest = args.iter().peekable();
+    while let Some(word) = rest.next() {
+        match *word {
+            "all" => whole_history = true,
+            "user" => role = Some(Role::User),
+            "assistant" => role = Some(Role::Assistant),
+            "tool" => role = Some(Role::Tool),
+            "system" => role = Some(Role::System),
+            "large" => {
+                let bytes = match rest.peek().and_then(|w| w.parse::<u64>().ok()) {
+                    Some(b) => {
+                        rest.next();
+                        b
+                    }
+                    None => DEFAULT_LARGE_BYTES,
+                };
+                large = Some(bytes);
+            }
+            other => {
+                return Err(Failure::Usage(format!(
+                    "/context: unknown filter {other:?}; use all, user, assistant, tool, \
+                     system or large [BYTES]"
+                )));
+            }
+        }
+    }
+    let mut lines = Vec::new();
+    let mut data = Vec::new();
+    if large.is_none()
+        && !whole_history
+        && role.is_none()
+        && let Some(text) = cairn_core::live_messages::preamble_text(&agent.live)
+    {
+        lines.push(format!("(preamble)  {}", shorten(&text, LINE_CHARS)));
+        data.push(json!({"seq": Value::Null, "kind": "preamble", "text": text}));
+    }
+    let mut push = |event: &Event, bytes: Option<u64>| {
+        if let Some(wanted) = role
+            && event.payload.as_message().map(|m| m.role) != Some(wanted)
+        {
+            return;
+        }
+        let (kind, text) = describe(event);
+        let size = bytes.map(|b| format!(" [{b} B]")).unwrap_or_default();
+        lines.push(format!(
+            "#{:<5} {kind:<10}{size} {}",
+            event.seq,
+            shorten(&text, LINE_CHARS)
+        ));
+        data.push(json!({"seq": event.seq, "kind": kind, "bytes": bytes, "text": text}));
+    };
+    let scope = if whole_history {
+        "whole history"
+    } else {
+        "live context"
+    };
+    if let Some(min_bytes) = large {
+        for sized in agent
+            .store
+            .large_events(agent.session.id, min_bytes, whole_history)
+            .await?
+        {
+            push(&sized.event, Some(sized.bytes));
+        }
+    } else if whole_history {
+        let mut after = 0;
+        loop {
+            let page = agent
+                .store
+                .events_after(agent.session.id, after, PAGE)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for event in &page {
+                push(event, None);
+            }
+        }
+    } else {
+        let events = agent.live.events.clone();
+        for event in &events {
+            push(event, None);
+        }
+    }
+    let header = format!(
+        "{} of session {} ({} events shown, ~{} tokens live):",
+        scope,
+        agent.session.name.as_str(),
+        data.len(),
+        agent.session.live_tokens
+    );
+    let mut text = header;
+    for line in lines {
+        text.push('\n');
+        text.push_str(&line);
+    }
+    Ok(Output::new(text, json!({"scope": scope, "events": data})))
+}
+
+/// A label and one line of text for an event.
+fn describe(event: &Event) -> (String, String) {
+    match &event.payload {
+        Payload::Message(m) => {
+            let mut parts = Vec::new();
+            for block in &m.content {
+                parts.push(match block {
+                    ContentBlock::Text { text } => text.clone(),
+                    ContentBlock::Thinking { text, .. } => format!("(thinking) {text}"),
+                    ContentBlock::ToolUse { name, input, .. } => format!("→ {name} {input}"),
+                    ContentBlock::ToolResult {
+                        content, is_error, ..
+                    } => format!(
+                        "{}{}",
+                        if *is_error { "(error) " } else { "" },
+                        content.as_text()
+                    ),
+                    ContentBlock::Image(media) => format!("[image {}]", media.mime),
+                    ContentBlock::Video(media) => format!("[video {}]", media.mime),
+                    ContentBlock::Other(_) => format!("[{}]", block.type_name()),
+                });
+            }
+            let interrupted = m.extra.get("interrupted") == Some(&Value::Bool(true));
+            let mut text = parts.join(" ");
+            if interrupted {
+                text.push_str(" (interrupted)");
+            }
+            (m.role.as_str().to_owned(), text)
+        }
+        Payload::Compaction(c) => (
+            "compaction".into(),
+            format!("events {}–{}: {}", c.replaces[0], c.replaces[1], c.summary),
+        ),
+        Payload::Knowledge(k) => (
+            "knowledge".into(),
+            format!("{}: {}", k.knowledge_kind.as_str(), k.text),
+        ),
+        Payload::Other { kind, fields } => {
+            (kind.clone(), Value::Object(fields.clone()).to_string())
+        }
+    }
+}

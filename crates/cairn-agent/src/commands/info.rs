@@ -1,0 +1,101 @@
+//! `/info`: tokens by kind, cost of the last request and of the session, context size
+//! against the model's window, compactions.
+
+use serde_json::json;
+
+use super::Output;
+use crate::agent::Agent;
+use crate::model_window::context_window;
+
+pub(super) fn run(agent: &Agent) -> Option<Output> {
+    let s = &agent.session;
+    let u = &s.usage;
+    let window = context_window(&agent.model);
+    let context = match window {
+        Some(w) => format!(
+            "{} of {} tokens ({:.1}%)",
+            grouped(s.live_tokens),
+            grouped(w),
+            s.live_tokens as f64 * 100.0 / w as f64
+        ),
+        None => format!(
+            "{} tokens (window of {} unknown)",
+            grouped(s.live_tokens),
+            agent.model
+        ),
+    };
+    let last = match agent.last_request() {
+        Some(r) => format!(
+            "${:.4}{} ({} in, {} out, {} cached)",
+            r.cost_usd,
+            if r.priced { "" } else { " (no price known)" },
+            grouped(r.usage.input_tokens),
+            grouped(r.usage.output_tokens + r.usage.reasoning_tokens),
+            grouped(r.usage.cache_read_tokens)
+        ),
+        None => "none yet in this run".to_owned(),
+    };
+    let settings = &agent.options.settings;
+    let limit = |v: Option<f64>| v.map_or("none".to_owned(), |v| format!("${v:.2}"));
+    let text = format!(
+        "Session   {name}{title}\n\
+         Project   {project}\n\
+         Model     {model}\n\
+         Messages  {messages} ({tools} tool calls)\n\
+         Tokens    input {input} · output {output} · cached {cached} · cache-write {write} · reasoning {reasoning}\n\
+         Cost      last request {last}\n          \
+                   session ${cost:.4} (${since:.4} since the spending checkpoint; limits: session {ls}, request {lr})\n\
+         Context   {context}\n\
+         Compactions {compactions}",
+        name = s.name.as_str(),
+        title = s
+            .title
+            .as_deref()
+            .map(|t| format!(" — {t}"))
+            .unwrap_or_default(),
+        project = s.project,
+        model = agent.model,
+        messages = s.message_count,
+        tools = s.tool_call_count,
+        input = grouped(u.input_tokens),
+        output = grouped(u.output_tokens),
+        cached = grouped(u.cache_read_tokens),
+        write = grouped(u.cache_write_tokens),
+        reasoning = grouped(u.reasoning_tokens),
+        cost = s.cost_usd,
+        since = (s.cost_usd - s.spend_checkpoint_usd).max(0.0),
+        ls = limit(settings.max_session_spending_threshold),
+        lr = limit(settings.max_request_spending_threshold),
+        compactions = s.compaction_count,
+    );
+    let data = json!({
+        "session": s.name.as_str(),
+        "project": s.project.as_str(),
+        "model": agent.model,
+        "messages": s.message_count,
+        "tool_calls": s.tool_call_count,
+        "usage": u,
+        "cost_usd": s.cost_usd,
+        "spend_checkpoint_usd": s.spend_checkpoint_usd,
+        "last_request": agent.last_request().map(|r| json!({
+            "model": r.model, "usage": r.usage, "cost_usd": r.cost_usd, "priced": r.priced,
+        })),
+        "live_tokens": s.live_tokens,
+        "context_window": window,
+        "compactions": s.compaction_count,
+    });
+    Output::new(text, data)
+}
+
+/// 1234567 → "1,234,567".
+pub(crate) fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -241,6 +241,9 @@ impl Agent {
                 reason: "empty".into(),
             });
         }
+        if let Some(lease) = &self.lease {
+            lease.verify(self.session.name.as_str()).await?;
+        }
         if crate::commands::is_command(trimmed) {
             return crate::commands::run(self, trimmed, ui).await;
         }

@@ -112,6 +112,20 @@ impl LeaseGuard {
         Ok(())
     }
 
+    /// Refresh the lease now and fail with `LeaseHeld` when another process took it:
+    /// called at the start of every turn, so a takeover is noticed before anything is
+    /// written rather than at the next heartbeat.
+    pub async fn verify(&self, session_name: &str) -> Result<(), Error> {
+        self.check(session_name)?;
+        match self.store.heartbeat_lease(self.session, &self.holder).await {
+            Err(Error::LeaseHeld { .. }) => {
+                self.lost.store(true, Ordering::SeqCst);
+                self.check(session_name)
+            }
+            other => other,
+        }
+    }
+
     pub fn holder(&self) -> &LeaseHolder {
         &self.holder
     }

@@ -1,0 +1,11 @@
+//! Engine tests: a real SQLite store in a temp dir, the scripted fake LLM server, and
+//! the engine driven through its public API (input in, events out).
+
+mod support;
+
+mod commands;
+mod conversation;
+mod faults;
+mod leases;
+mod spending;
+mod tools;

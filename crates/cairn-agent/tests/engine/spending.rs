@@ -1,0 +1,140 @@
+use cairn_agent::{
+    Agent, AgentError, AgentEvent, Outcome, Question, SessionTarget, SpendingLimitKind,
+};
+use cairn_core::Error;
+use cairn_testkit::fake_llm::{FakeUsage, Reply, Turn};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::support::*;
+
+/// A reply costing $2.00 on gpt-4.1 (1M input tokens at $2/M).
+fn two_dollars(reply: Reply) -> Turn {
+    reply
+        .usage(FakeUsage {
+            input: 1_000_000,
+            ..FakeUsage::default()
+        })
+        .into()
+}
+
+#[tokio::test]
+async fn non_interactive_runs_stop_at_the_session_limit_with_spending_limit() {
+    let mut world = World::new([
+        two_dollars(Reply::new().tool_call("c1", "list_files", json!({}))),
+        Turn::text("never sent"),
+    ]);
+    world.settings.max_session_spending_threshold = Some(1.0);
+    let mut ui = ui();
+    let mut agent = world
+        .open(SessionTarget::CreateOrResume(named("s")), &mut ui)
+        .await;
+    let err = agent
+        .submit("list", &mut ui, &CancellationToken::new())
+        .await
+        .err()
+        .unwrap();
+    let AgentError::Core(Error::SpendingLimit(message)) = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(err.exit_code(), 4);
+    assert!(
+        message.contains("max_session_spending_threshold") && message.contains("$1.00"),
+        "{message}"
+    );
+    // One request went out; the tool ran and its result is stored; no second request.
+    assert_eq!(world.fake.requests().len(), 1);
+    assert_eq!(world.history("s").await.len(), 3);
+    // The next run stops before sending anything.
+    let err = agent
+        .submit("again", &mut ui, &CancellationToken::new())
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(err.exit_code(), 4);
+    assert_eq!(world.fake.requests().len(), 1);
+    agent.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn interactive_yes_resets_the_checkpoint_and_no_stops() {
+    let mut world = World::new([
+        two_dollars(Reply::new().text("first")),
+        two_dollars(Reply::new().text("second")),
+    ]);
+    world.settings.max_session_spending_threshold = Some(1.0);
+    let mut no = interactive(false);
+    let mut agent = world
+        .open(SessionTarget::CreateOrResume(named("s")), &mut no)
+        .await;
+    assert_eq!(say(&mut agent, &mut no, "one").await, Outcome::Answered);
+    assert_eq!(
+        say(&mut agent, &mut no, "two").await,
+        Outcome::Stopped {
+            reason: "spending_limit".into()
+        }
+    );
+    assert_eq!(world.fake.requests().len(), 1);
+    assert!(matches!(
+        no.questions[0],
+        Question::ContinuePastSpendingLimit {
+            limit: SpendingLimitKind::Session,
+            ..
+        }
+    ));
+
+    let mut yes = interactive(true);
+    assert_eq!(say(&mut agent, &mut yes, "three").await, Outcome::Answered);
+    assert_eq!(world.fake.requests().len(), 2);
+    let session = world.store.session(&named("s")).await.unwrap();
+    assert!(
+        (session.spend_checkpoint_usd - 2.0).abs() < 1e-9,
+        "{}",
+        session.spend_checkpoint_usd
+    );
+    assert!((session.cost_usd - 4.0).abs() < 1e-9);
+    agent.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_request_limit_asks_before_the_next_request_of_a_turn() {
+    let mut world = World::new([
+        two_dollars(Reply::new().tool_call("c1", "list_files", json!({}))),
+        Turn::text("done"),
+    ]);
+    world.settings.max_request_spending_threshold = Some(1.5);
+    let mut yes = interactive(true);
+    let mut agent = world
+        .open(SessionTarget::CreateOrResume(named("s")), &mut yes)
+        .await;
+    assert_eq!(say(&mut agent, &mut yes, "go").await, Outcome::Answered);
+    assert!(matches!(
+        yes.questions.as_slice(),
+        [Question::ContinuePastSpendingLimit {
+            limit: SpendingLimitKind::Request,
+            ..
+        }]
+    ));
+    agent.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn unknown_models_cost_zero_with_one_note() {
+    let world = World::new([Turn::text("a"), Turn::text("b")]);
+    let mut options = world.options();
+    options.model = Some("openai:house-model-7b".into());
+    let mut ui = ui();
+    let mut agent = Agent::open(world.store.clone(), options, SessionTarget::New, &mut ui)
+        .await
+        .unwrap();
+    say(&mut agent, &mut ui, "one").await;
+    say(&mut agent, &mut ui, "two").await;
+    let notes = ui
+        .events
+        .iter()
+        .filter(|e| matches!(e, AgentEvent::Notice { message } if message.contains("no price")))
+        .count();
+    assert_eq!(notes, 1);
+    assert_eq!(agent.session().cost_usd, 0.0);
+    agent.close().await.unwrap();
+}

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::resume_brief::ago;
 use crate::store::PoolInstance;
-use crate::{PoolAction, PoolSignal, Project, Result, Store, Timestamp};
+use crate::{NewPoolSignal, PoolAction, PoolSignal, Project, Result, Store, Timestamp};
 
 /// How far back signals are read: at least a week, and at least twice the TTL.
 pub const MIN_SIGNAL_WINDOW_SECS: u64 = 7 * 24 * 60 * 60;
@@ -207,6 +207,95 @@ pub async fn load(
         now,
         ttl_secs,
     ))
+}
+
+/// What sending one signal led to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignalOutcome {
+    pub signal: PoolSignal,
+    /// The topic after the signal, if someone holds it.
+    pub topic: Option<OpenTopic>,
+    /// Overlaps of this topic's files with other live instances' open topics,
+    /// this topic on the `a` side.
+    pub conflicts: Vec<FileConflict>,
+    /// Every warning in words.
+    pub warnings: Vec<String>,
+}
+
+/// Record a signal (and that its instance was heard from), then report the
+/// topic's state, file conflicts and a topic held by someone else.
+pub async fn record_signal(
+    store: &dyn Store,
+    new: NewPoolSignal,
+    client: Option<&str>,
+    ttl_secs: u64,
+) -> Result<SignalOutcome> {
+    let project = new.project.clone();
+    let instance = new.instance.clone();
+    let topic = new.topic.clone();
+    let action = new.action;
+    let signal = store.add_pool_signal(new).await?;
+    store.touch_instance(&project, &instance, client).await?;
+    let now = Timestamp::now().max(signal.created_at);
+    let status = load(store, Some(&project), now, ttl_secs).await?;
+    let open = status
+        .open_topics
+        .iter()
+        .find(|t| t.topic == topic)
+        .cloned();
+    let conflicts = conflicts_involving(&status, &instance, &topic);
+    let mut warnings: Vec<String> = conflicts
+        .iter()
+        .map(|c| format!("File conflict: {}", c.describe()))
+        .collect();
+    if let Some(open) = &open
+        && open.holder != instance
+        && matches!(
+            action,
+            PoolAction::Claimed | PoolAction::Started | PoolAction::Progress
+        )
+    {
+        warnings.push(format!(
+            "Topic `{topic}` is held by {} ({} since {}); your signal was recorded, but the topic \
+             stays theirs until they complete, release or hand it off, or are silent for {}.",
+            open.holder,
+            open.state.as_str(),
+            open.held_since,
+            human_secs(ttl_secs)
+        ));
+    }
+    Ok(SignalOutcome {
+        signal,
+        topic: open,
+        conflicts,
+        warnings,
+    })
+}
+
+impl SignalOutcome {
+    pub fn to_markdown(&self) -> String {
+        let s = &self.signal;
+        let mut out = format!(
+            "Signal {} recorded: {} `{}` as {} (project {}).",
+            s.id,
+            s.action.as_str(),
+            s.topic,
+            s.instance,
+            s.project
+        );
+        if let Some(open) = &self.topic {
+            let _ = write!(
+                out,
+                " Topic state: {} by {}.",
+                open.state.as_str(),
+                open.holder
+            );
+        }
+        for warning in &self.warnings {
+            let _ = write!(out, "\n\n⚠ {warning}");
+        }
+        out
+    }
 }
 
 struct Track {

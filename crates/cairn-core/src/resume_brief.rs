@@ -272,7 +272,7 @@ fn resume_brief(found: &WhereWasI, now: Timestamp) -> String {
             out,
             " Last checkpoint (round {}): {}",
             cp.round_id,
-            one_line(&cp.summary)
+            sentence(&one_line(&cp.summary))
         );
         if !cp.next_steps.is_empty() {
             let _ = write!(out, " Next: {}", cp.next_steps[0]);
@@ -294,14 +294,24 @@ fn resume_brief(found: &WhereWasI, now: Timestamp) -> String {
     }
     if let Some(chat) = &found.chat {
         if let Some(summary) = &chat.compaction_summary {
-            let _ = write!(out, " Chat summary: {}", one_line(summary));
+            let _ = write!(out, " Chat summary: {}", sentence(&one_line(summary)));
         }
         if let Some(last) = chat.recent_messages.last() {
-            let _ = write!(out, " Last {} message: {}", last.role, last.text);
+            let _ = write!(out, " Last {} message: {}", last.role, sentence(&last.text));
         }
         let _ = write!(out, " Resume the chat with `{}`.", chat.resume_command);
     }
     out
+}
+
+/// Text ending like a sentence, so the brief's parts do not run together.
+fn sentence(text: &str) -> String {
+    let text = text.trim_end();
+    if text.ends_with(['.', '!', '?', '…', ':']) {
+        text.to_owned()
+    } else {
+        format!("{text}.")
+    }
 }
 
 impl WhereWasI {

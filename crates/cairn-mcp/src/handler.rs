@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cairn_core::list_param::MAX_ID_BYTES;
-use cairn_core::pool_status::{self, TopicState};
+use cairn_core::pool_status;
 use cairn_core::resume_brief::{self, WhereQuery};
 use cairn_core::{
     Error as CoreError, NewCheckpoint, NewPoolSignal, PoolAction, Project, SearchScope,
@@ -15,13 +15,14 @@ use cairn_core::{
 };
 use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::tool::{schema_for_input, schema_for_output};
+use rmcp::handler::server::tool::{ToolCallContext, schema_for_input, schema_for_output};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolResult, CompleteRequestParams, CompleteResult, CompletionInfo, ContentBlock,
-    GetPromptResult, Implementation, JsonObject, ListResourceTemplatesResult, ListResourcesResult,
-    PaginatedRequestParams, PromptMessage, ReadResourceRequestParams, ReadResourceResponse,
-    Reference, Role, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
+    CompletionInfo, ContentBlock, GetPromptResult, Implementation, JsonObject,
+    ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams, PromptMessage,
+    ReadResourceRequestParams, ReadResourceResponse, Reference, Role, ServerCapabilities,
+    ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{
@@ -40,8 +41,8 @@ const TOUCH_EVERY: Duration = Duration::from_secs(15);
 /// Default and largest `limit` of the listing tools.
 const DEFAULT_LIMIT: u32 = 20;
 const MAX_LIMIT: u32 = 200;
-/// Checkpoints scanned by `search_sessions` (newest session ids first).
-const CHECKPOINTS_SEARCHED: u32 = 1_000;
+/// Session ids whose checkpoints `search_sessions` reads (the most recent ones).
+const CHECKPOINT_SESSIONS_SEARCHED: u32 = 200;
 
 /// What every connection of one server shares.
 pub struct McpConfig {
@@ -377,90 +378,41 @@ the result warns when they overlap another live agent's open topic.",
         let session_id = args.optional_id("session_id")?;
         let project = self.project_arg(&args)?;
         let (instance, client) = self.identity(&ctx);
-        let signal = self
-            .store()
-            .add_pool_signal(NewPoolSignal {
+        let outcome = pool_status::record_signal(
+            self.store(),
+            NewPoolSignal {
                 project: project.clone(),
-                topic: topic.clone(),
+                topic,
                 action,
                 summary,
                 affects,
                 instance: instance.clone(),
                 session_id,
                 expires_at: None,
-            })
-            .await
-            .map_err(store_error)?;
-        // Signalling counts as being heard from; write it now so that the status
-        // below sees this instance as live.
-        self.shared
-            .touched
-            .lock()
-            .map(|mut t| t.remove(&(project.clone(), instance.clone())))
-            .ok();
-        self.touch(&project, &instance, client.as_deref()).await;
-
-        let now = Timestamp::now().max(signal.created_at);
-        let status = pool_status::load(
-            self.store(),
-            Some(&project),
-            now,
+            },
+            client.as_deref(),
             self.config().pool_ttl_secs,
         )
         .await
         .map_err(store_error)?;
-        let open = status.open_topics.iter().find(|t| t.topic == topic);
-        let conflicts = pool_status::conflicts_involving(&status, &instance, &topic);
-        let mut warnings: Vec<String> = conflicts
-            .iter()
-            .map(|c| format!("File conflict: {}", c.describe()))
-            .collect();
-        if let Some(open) = open
-            && open.holder != instance
-            && matches!(
-                action,
-                PoolAction::Claimed | PoolAction::Started | PoolAction::Progress
-            )
-        {
-            warnings.push(format!(
-                "Topic `{topic}` is held by {} ({} since {}); your signal was recorded but the topic stays theirs until they complete, release or hand it off, or go silent for {}.",
-                open.holder,
-                open.state.as_str(),
-                open.held_since,
-                pool_status::human_secs(self.config().pool_ttl_secs)
-            ));
+        // The signal itself recorded that the instance was heard from.
+        if let Ok(mut touched) = self.shared.touched.lock() {
+            touched.insert((project, instance), Instant::now());
         }
+        let signal = &outcome.signal;
         let out = PoolSignalOutput {
             signal_id: signal.id,
-            project: project.to_string(),
-            topic: topic.clone(),
-            action: action.as_str().to_owned(),
-            instance: instance.clone(),
+            project: signal.project.to_string(),
+            topic: signal.topic.clone(),
+            action: signal.action.as_str().to_owned(),
+            instance: signal.instance.clone(),
             created_at: signal.created_at.to_string(),
-            topic_state: open.map(|t| t.state.as_str().to_owned()),
-            holder: open.map(|t| t.holder.clone()),
-            conflicts: conflicts.iter().map(ConflictOut::from).collect(),
-            warnings: warnings.clone(),
+            topic_state: outcome.topic.as_ref().map(|t| t.state.as_str().to_owned()),
+            holder: outcome.topic.as_ref().map(|t| t.holder.clone()),
+            conflicts: outcome.conflicts.iter().map(ConflictOut::from).collect(),
+            warnings: outcome.warnings.clone(),
         };
-        let mut markdown = format!(
-            "Signal {} recorded: {} `{}` as {} (project {}).",
-            out.signal_id, out.action, topic, instance, out.project
-        );
-        if let Some(open) = open {
-            markdown.push_str(&format!(
-                " Topic state: {} by {}.",
-                open.state.as_str(),
-                open.holder
-            ));
-            if open.state == TopicState::Blocked {
-                markdown.push_str(" It is blocked.");
-            }
-        }
-        for warning in &warnings {
-            markdown.push_str("\n\n⚠ ");
-            markdown.push_str(warning);
-        }
-        respond(markdown, &out)
+        respond(outcome.to_markdown(), &out)
     }
 
     #[tool(
@@ -545,21 +497,31 @@ optionally for one project.",
             })?;
         let mut hits: Vec<SearchHitOut> = chat_hits.iter().map(SearchHitOut::from).collect();
         let needle = query.to_lowercase();
-        let checkpoints = store
-            .recent_checkpoints(None, CHECKPOINTS_SEARCHED)
+        // Every round of the most recent session ids, newest first.
+        let sessions = store
+            .recent_checkpoints(None, CHECKPOINT_SESSIONS_SEARCHED)
             .await
             .map_err(store_error)?;
-        for c in &checkpoints {
-            if let Some(snippet) = checkpoint_match(c, &needle) {
-                hits.push(SearchHitOut {
-                    kind: "checkpoint".into(),
-                    id: c.session_id.clone(),
-                    project: c.project.to_string(),
-                    at: c.created_at.to_string(),
-                    snippet,
-                    seq: None,
-                    role: None,
-                });
+        'sessions: for latest in &sessions {
+            let rounds = store
+                .checkpoints(&latest.session_id)
+                .await
+                .map_err(store_error)?;
+            for c in rounds.iter().rev() {
+                if let Some(snippet) = checkpoint_match(c, &needle) {
+                    hits.push(SearchHitOut {
+                        kind: "checkpoint".into(),
+                        id: c.session_id.clone(),
+                        project: c.project.to_string(),
+                        at: c.created_at.to_string(),
+                        snippet: format!("round {}: {snippet}", c.round_id),
+                        seq: None,
+                        role: None,
+                    });
+                    if hits.len() >= 2 * limit as usize {
+                        break 'sessions;
+                    }
+                }
             }
         }
         hits.sort_by(|a, b| b.at.cmp(&a.at));
@@ -575,8 +537,8 @@ optionally for one project.",
     }
 }
 
-/// The latest checkpoint of every session id matching `needle` (lowercase) in
-/// its id, summary, decisions, next steps or files, as a snippet.
+/// Where a checkpoint matches `needle` (lowercase) in its id, summary,
+/// decisions, next steps or files, as a snippet.
 fn checkpoint_match(c: &cairn_core::Checkpoint, needle: &str) -> Option<String> {
     let fields = std::iter::once(&c.session_id)
         .chain(std::iter::once(&c.summary))
@@ -723,6 +685,32 @@ Save a checkpoint with save_progress at the end of each step; start a new sessio
 Before editing shared files, pool_signal(claimed, topic, summary, affects) and read pool_status; \
 signal completed, blocked or handoff when that changes.",
         )
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let tools = &self.shared.tools;
+        if !tools.has_route(&request.name) {
+            let shown: String = request.name.chars().take(64).collect();
+            let mut names: Vec<String> = tools
+                .list_all()
+                .into_iter()
+                .map(|t| t.name.to_string())
+                .collect();
+            names.sort();
+            return Err(invalid(
+                "name",
+                format!(
+                    "unknown tool {shown:?}; cairn's tools are: {}",
+                    names.join(", ")
+                ),
+                None,
+            ));
+        }
+        tools.call(ToolCallContext::new(self, request, ctx)).await
     }
 
     async fn list_resources(

@@ -1,7 +1,80 @@
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
-pub struct WhereArgs {}
+#[command(after_help = "Examples:\n  cairn where\n  cairn where project-auth-v2 --json")]
+pub struct WhereArgs {
+    /// A checkpoint session id or chat session name; default: the most recent session
+    /// across all projects.
+    pub session_id: Option<String>,
+
+    /// Only checkpoints saved by this MCP client (e.g. claude-code).
+    #[arg(long, value_name = "NAME")]
+    pub client: Option<String>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Debug, Subcommand)]
-pub enum ProgressCommand {}
+pub enum ProgressCommand {
+    /// Save a checkpoint (the same record as the MCP save_progress tool).
+    #[command(
+        after_help = "Examples:\n  cairn progress save auth-v2 --summary \"Token refresh works\" \
+--files src/auth.rs,src/token.rs --next \"write tests\"\n  git log -1 --format=%B | cairn progress save auth-v2 --summary -"
+    )]
+    Save(SaveArgs),
+    /// Show the latest checkpoint of a session id, or every one with --all.
+    #[command(
+        after_help = "Examples:\n  cairn progress get auth-v2\n  cairn progress get auth-v2 --all --json"
+    )]
+    Get(GetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// Any id for this piece of work, e.g. project-auth-v2.
+    pub session_id: String,
+
+    /// What was done and where things stand; `-` reads it from stdin.
+    #[arg(long, short = 's')]
+    pub summary: String,
+
+    /// Files touched (repeat the flag or separate with commas).
+    #[arg(long = "files", value_name = "PATHS")]
+    pub files: Vec<String>,
+
+    /// Decisions made (repeat the flag or separate with commas).
+    #[arg(long = "decisions", value_name = "TEXT")]
+    pub decisions: Vec<String>,
+
+    /// Next steps, in order (repeat the flag or separate with commas).
+    #[arg(long = "next", value_name = "TEXT")]
+    pub next: Vec<String>,
+
+    /// Round id; default: the next round number of the session id.
+    #[arg(long, value_name = "ROUND")]
+    pub round: Option<String>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The session id used with save.
+    pub session_id: String,
+
+    /// Every checkpoint, oldest first.
+    #[arg(long, conflicts_with = "round")]
+    pub all: bool,
+
+    /// Only this round.
+    #[arg(long, value_name = "ROUND")]
+    pub round: Option<String>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,6 +1,65 @@
+//! `cairn mcp`: the MCP tools over stdio (what editors launch) or streamable HTTP.
+
+use cairn_mcp::http::{HttpOptions, serve_http};
+use cairn_mcp::{CairnMcpFactory, McpConfig, serve_stdio};
+
 use crate::app::App;
 use crate::args::mcp::McpArgs;
+use crate::exit::UsageError;
 
-pub async fn run(_app: &App, _args: McpArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`cairn mcp` is not built yet")
+pub async fn run(app: &App, args: McpArgs) -> anyhow::Result<()> {
+    let max_body_bytes = app.settings.mcp_max_body_bytes;
+    // Refuse an unsafe HTTP set-up before opening anything.
+    let http = match args.http {
+        Some(addr) => {
+            let options = HttpOptions {
+                addr,
+                token: args.token,
+                max_body_bytes,
+            };
+            options.check().map_err(|e| UsageError(e.to_string()))?;
+            Some(options)
+        }
+        None => None,
+    };
+    let store = app.store().await?;
+    let instance = std::env::var(cairn_core::env_vars::CAIRN_INSTANCE)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty());
+    let factory = CairnMcpFactory::new(McpConfig {
+        store,
+        project: app.project.clone(),
+        pool_ttl_secs: app.settings.pool_ttl_secs,
+        instance,
+    });
+    match http {
+        None => serve_stdio(&factory, max_body_bytes).await?,
+        Some(options) => serve_http(factory, options, shutdown_requested()).await?,
+    }
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_requested() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
 }

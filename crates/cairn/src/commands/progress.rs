@@ -1,10 +1,186 @@
-use crate::app::App;
-use crate::args::progress::{ProgressCommand, WhereArgs};
+//! `cairn where` and `cairn progress save|get`: the checkpoints MCP agents save,
+//! for people and scripts, from the same store.
 
-pub async fn where_was_i(_app: &App, _args: WhereArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`cairn where` is not built yet")
+use std::io::{Read, Write};
+
+use anyhow::Context;
+use cairn_core::list_param::{self, MAX_SUMMARY_BYTES};
+use cairn_core::resume_brief::{self, WhereQuery};
+use cairn_core::{Checkpoint, Error, NewCheckpoint, Timestamp};
+use serde_json::json;
+
+use crate::app::App;
+use crate::args::progress::{GetArgs, ProgressCommand, SaveArgs, WhereArgs};
+use crate::output;
+
+pub async fn where_was_i(app: &App, args: WhereArgs) -> anyhow::Result<()> {
+    if let Some(id) = &args.session_id {
+        list_param::check_id("SESSION_ID", id)?;
+    }
+    let store = app.store().await?;
+    let query = WhereQuery {
+        session_id: args.session_id.clone(),
+        client: args.client.clone(),
+        project: None,
+    };
+    let now = Timestamp::now();
+    let Some(found) = resume_brief::where_was_i(store.as_ref(), &query, now).await? else {
+        return Err(match args.session_id {
+            Some(id) => Error::not_found("session", id).into(),
+            None => Error::not_found(
+                "session",
+                "(none yet: save one with `cairn progress save` or an MCP agent's save_progress)",
+            )
+            .into(),
+        });
+    };
+    if args.json {
+        return output::print_json(&found);
+    }
+    let mut out = output::stdout();
+    write!(out, "{}", output::printable(&found.to_markdown(now)))?;
+    out.flush()?;
+    Ok(())
 }
 
-pub async fn run(_app: &App, command: ProgressCommand) -> anyhow::Result<()> {
-    match command {}
+pub async fn run(app: &App, command: ProgressCommand) -> anyhow::Result<()> {
+    match command {
+        ProgressCommand::Save(args) => save(app, args).await,
+        ProgressCommand::Get(args) => get(app, args).await,
+    }
+}
+
+/// `-` reads the text from stdin (for commit messages and scripts).
+pub fn text_or_stdin(value: String) -> anyhow::Result<String> {
+    if value != "-" {
+        return Ok(value);
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .take(MAX_SUMMARY_BYTES as u64 + 1)
+        .read_to_string(&mut text)
+        .context("cannot read the summary from stdin")?;
+    Ok(text.trim_end().to_owned())
+}
+
+async fn save(app: &App, args: SaveArgs) -> anyhow::Result<()> {
+    list_param::check_id("SESSION_ID", &args.session_id)?;
+    let summary = text_or_stdin(args.summary)?;
+    if summary.trim().is_empty() {
+        return Err(Error::invalid("--summary: must not be empty").into());
+    }
+    list_param::check_text("--summary", &summary, MAX_SUMMARY_BYTES)?;
+    let files_touched = list_param::from_cli("--files", &args.files)?;
+    let decisions_made = list_param::from_cli("--decisions", &args.decisions)?;
+    let next_steps = list_param::from_cli("--next", &args.next)?;
+    if let Some(round) = &args.round {
+        list_param::check_id("--round", round)?;
+    }
+    let store = app.store().await?;
+    let checkpoint = store
+        .save_checkpoint(NewCheckpoint {
+            session_id: args.session_id.trim().to_owned(),
+            project: app.project.clone(),
+            summary,
+            files_touched,
+            decisions_made,
+            next_steps,
+            round_id: args.round.map(|r| r.trim().to_owned()),
+            client: Some("cairn-cli".to_owned()),
+            instance: Some(super::pool::cli_instance()),
+        })
+        .await?;
+    if args.json {
+        return output::print_json(&json!({
+            "status": "saved",
+            "session_id": checkpoint.session_id,
+            "round_id": checkpoint.round_id,
+            "checkpoint_id": checkpoint.checkpoint_id,
+            "project": checkpoint.project,
+            "saved_at": checkpoint.created_at,
+        }));
+    }
+    let mut out = output::stdout();
+    writeln!(
+        out,
+        "Saved checkpoint {} for {}, round {} ({}).",
+        checkpoint.checkpoint_id,
+        output::printable(&checkpoint.session_id),
+        output::printable(&checkpoint.round_id),
+        output::home_relative(checkpoint.project.as_str())
+    )?;
+    out.flush()?;
+    Ok(())
+}
+
+async fn get(app: &App, args: GetArgs) -> anyhow::Result<()> {
+    list_param::check_id("SESSION_ID", &args.session_id)?;
+    let store = app.store().await?;
+    let checkpoints: Vec<Checkpoint> = if args.all || args.round.is_some() {
+        let all = store.checkpoints(&args.session_id).await?;
+        match &args.round {
+            Some(round) => all.into_iter().filter(|c| &c.round_id == round).collect(),
+            None => all,
+        }
+    } else {
+        store
+            .latest_checkpoint(&args.session_id)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    if checkpoints.is_empty() {
+        let what = match &args.round {
+            Some(round) => format!("{} round {round}", args.session_id),
+            None => args.session_id.clone(),
+        };
+        return Err(Error::not_found("progress", what).into());
+    }
+    if args.json {
+        return if args.all || args.round.is_some() {
+            output::print_json(&checkpoints)
+        } else {
+            output::print_json(&checkpoints[0])
+        };
+    }
+    let now = Timestamp::now();
+    let mut out = output::stdout();
+    for (i, c) in checkpoints.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        write_checkpoint(&mut out, c, now)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn write_checkpoint(out: &mut impl Write, c: &Checkpoint, now: Timestamp) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} round {} — {} ({}) — {}",
+        output::printable(&c.session_id),
+        output::printable(&c.round_id),
+        output::exact_time(c.created_at),
+        output::relative_time(c.created_at, now),
+        output::home_relative(c.project.as_str())
+    )?;
+    if let Some(client) = &c.client {
+        writeln!(out, "saved by {}", output::printable(client))?;
+    }
+    writeln!(out, "\n{}", output::printable(&c.summary))?;
+    for (title, items) in [
+        ("Files touched", &c.files_touched),
+        ("Decisions made", &c.decisions_made),
+        ("Next steps", &c.next_steps),
+    ] {
+        if items.is_empty() {
+            continue;
+        }
+        writeln!(out, "\n{title}:")?;
+        for item in items {
+            writeln!(out, "  - {}", output::printable(item))?;
+        }
+    }
+    Ok(())
 }

@@ -20,6 +20,9 @@ use crate::{AgentError, AgentEvent, Frontend, after_turn, request, spending};
 /// A turn that keeps calling tools stops after this many requests.
 pub const MAX_REQUESTS_PER_TURN: usize = 100;
 
+/// Characters of the first message kept as a session's title.
+const TITLE_CHARS: usize = 80;
+
 /// What the result of a tool call cut short says.
 const TOOL_NOT_RUN_INTERRUPTED: &str =
     "interrupted: the user stopped the turn before this tool call ran";
@@ -52,10 +55,29 @@ pub(crate) async fn run(
             });
         }
     }
+    let title = agent
+        .session
+        .title
+        .is_none()
+        .then(|| crate::resume::shorten(&text, TITLE_CHARS));
     content.push(ContentBlock::Text { text });
     agent
         .append_message(Message::new(Role::User, content))
         .await?;
+    // A session without a title is named by its first message, for listings.
+    if let Some(title) = title.filter(|t| !t.is_empty()) {
+        agent.session = agent
+            .store
+            .update_session(
+                agent.session.id,
+                SessionUpdate {
+                    title: Some(Some(title)),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        agent.live.session = agent.session.clone();
+    }
     let outcome = requests(agent, ui, cancel).await;
     // Sizes are kept current whatever happened, as long as the store works.
     if outcome.is_ok()

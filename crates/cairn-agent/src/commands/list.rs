@@ -50,10 +50,10 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
             .map(|t| shorten(t, 40))
             .unwrap_or_default();
         text.push_str(&format!(
-            "{mark} {when}  {:<width$}  {:>5} msgs  ${:>8.4}  {title}\n",
+            "{mark} {when}  {:<width$}  {:>5} msgs  {:>9}  {title}\n",
             row.name.as_str(),
             row.message_count,
-            row.cost_usd,
+            dollars(row.cost_usd),
         ));
     }
     if u64::from(page) < pages {
@@ -75,4 +75,15 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
         })).collect::<Vec<_>>(),
     });
     Ok(Output::new(text.trim_end().to_owned(), data))
+}
+
+/// "$0.00", "$0.0042" below a cent, "$12.34".
+fn dollars(usd: f64) -> String {
+    if usd == 0.0 {
+        "$0.00".to_owned()
+    } else if usd.abs() < 0.01 {
+        format!("${usd:.4}")
+    } else {
+        format!("${usd:.2}")
+    }
 }

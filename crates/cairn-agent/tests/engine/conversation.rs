@@ -139,6 +139,8 @@ async fn a_new_session_gets_a_generated_name_and_totals() {
         session.cost_usd
     );
     assert!(session.live_tokens > 0);
+    // The first message titles the session (listings show it).
+    assert_eq!(session.title.as_deref(), Some("hello"));
     assert!(
         ui.events
             .iter()

@@ -1,0 +1,691 @@
+//! Context compression in the engine: keeping the live context under the pressure
+//! levels of `[compression]`, and the shared pipeline behind `/summarize`, `/done`
+//! and `/run` commands with `output = "replace"`.
+//!
+//! The decisions are cairn-core's (`cairn_core::compression`): this module measures,
+//! asks the compressor model, falls back to the extractive summary when the model
+//! cannot help, and applies the result as events. Applying only appends (a
+//! `compaction` event, then one `knowledge` event per new item), so the history keeps
+//! every event (invariant 2).
+
+use cairn_core::compression::fallback::FallbackOutcome;
+use cairn_core::compression::summary::compaction_from_summary;
+use cairn_core::compression::{
+    CompactionDraft, CompressionPlan, ContextMeasure, HintState, PressureHit, PromptLimits,
+    StructuredSummary, check_summary, effective_levels, extractive_fallback, manual_target,
+    next_hint, plan_all, plan_to_target, pressure, summary_request,
+};
+use cairn_core::knowledge::KnowledgeRecord;
+use cairn_core::live_messages::retained_knowledge;
+use cairn_core::run_commands::{check_command, commands_with_defaults};
+use cairn_core::settings::{PressureLevel, Settings};
+use cairn_core::store::SessionUpdate;
+use cairn_core::tokens::{self, TokenCounter};
+use cairn_core::{Event, KnowledgeItem, LiveContext, Payload, Usage};
+use cairn_llm::{ChatRequest, ChatResponse};
+use serde_json::{Map, Value, json};
+use ulid::Ulid;
+
+use crate::agent::Agent;
+use crate::model_window::context_window;
+use crate::{AgentError, AgentEvent, Frontend, spending};
+
+/// Window assumed for a model whose window is not known (prompt limits only).
+const UNKNOWN_WINDOW: u64 = cairn_core::compression::triggers::DEFAULT_CONTEXT_WINDOW;
+
+/// What the engine keeps between turns to manage one session's context: the token
+/// counter and pressure levels of the current model, the hints already shown, and the
+/// size of the live context event by event (so planning never recounts it).
+#[derive(Debug, Default)]
+pub struct ContextState {
+    /// The session and model the figures below belong to.
+    session: Option<Ulid>,
+    model: String,
+    counter: Option<TokenCounter>,
+    levels: Vec<PressureLevel>,
+    window: Option<u64>,
+    hints: HintState,
+    measure: Option<ContextMeasure>,
+    /// The knowledge block changed (remember, forget): measure again.
+    stale: bool,
+    /// Highest seq of the live context when the last turn was accounted for; an answer
+    /// with a higher seq is a request this process has not counted yet.
+    accounted_seq: u64,
+}
+
+/// Check `[compression]` and `[[commands]]` before a session is opened, so a bad
+/// level or template is reported at once (the error names the key and the rule).
+pub fn check_settings(settings: &Settings) -> Result<(), cairn_core::Error> {
+    effective_levels(&settings.compression, None)?;
+    for command in commands_with_defaults(&settings.commands) {
+        check_command(&command)?;
+    }
+    Ok(())
+}
+
+impl ContextState {
+    /// Bring the figures up to date with the agent's session and model; a new session
+    /// starts a new cycle of hints, a new model a new count.
+    fn sync(&mut self, session: Ulid, model: &str, settings: &Settings) -> Result<(), AgentError> {
+        if self.session != Some(session) {
+            *self = ContextState {
+                session: Some(session),
+                ..ContextState::default()
+            };
+        }
+        if self.counter.is_none() || self.model != model {
+            let counter = TokenCounter::for_model(Some(model));
+            tokens::warm_up(counter);
+            self.window = context_window(model);
+            self.levels = effective_levels(&settings.compression, self.window)?;
+            self.counter = Some(counter);
+            self.model = model.to_owned();
+            self.measure = None;
+        }
+        Ok(())
+    }
+
+    fn counter(&self) -> TokenCounter {
+        self.counter.unwrap_or_else(TokenCounter::estimate)
+    }
+
+    /// The knowledge block or the live context changed behind the measure's back.
+    pub(crate) fn invalidate(&mut self) {
+        self.stale = true;
+    }
+
+    /// The levels in force for the current model (sorted by threshold).
+    pub fn levels(&self) -> &[PressureLevel] {
+        &self.levels
+    }
+}
+
+/// Measure the live context, or bring the measure up to date with the events added
+/// since; the fixed part (system prompt, tools) learnt from the provider is kept.
+fn measure_now<'a>(state: &'a mut ContextState, live: &LiveContext) -> &'a mut ContextMeasure {
+    let counter = state.counter();
+    let usable = !state.stale
+        && state.measure.as_ref().is_some_and(|m| {
+            m.events.len() <= live.events.len()
+                && m.events.iter().zip(&live.events).all(|(m, e)| m.seq == e.seq)
+        });
+    if !usable {
+        let fixed = state.measure.as_ref().map_or(0, |m| m.fixed_tokens);
+        let mut fresh = ContextMeasure::measure(&counter, live);
+        fresh.fixed_tokens = fixed;
+        state.measure = Some(fresh);
+        state.stale = false;
+    }
+    let measure = state
+        .measure
+        .get_or_insert_with(|| ContextMeasure::measure(&counter, live));
+    for event in &live.events[measure.events.len()..] {
+        measure.push(&counter, event);
+    }
+    measure
+}
+
+/// Called at the end of every turn (and after `/run`), once `after_turn` has stored the
+/// live-context size: learn the fixed part of the prompt from the provider's figure,
+/// compress when a pressure level is reached, otherwise show a hint when the context
+/// nears the next level.
+pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Result<(), AgentError> {
+    let settings = agent.options.settings.clone();
+    agent
+        .context
+        .sync(agent.session.id, &agent.model, &settings)?;
+    let accounted = agent.context.accounted_seq;
+    // The request answered during this turn, if any: its answer is newer than what the
+    // last call accounted for. (An older `last_request` may point into a context that
+    // has been compressed since; its figure no longer describes anything.)
+    let fresh = agent.last_request.as_ref().and_then(|r| {
+        let answer = agent.live.events.get(r.events_before_answer)?;
+        (answer.seq > accounted).then(|| (r.events_before_answer, tokens::prompt_tokens(&r.usage)))
+    });
+    let counted = {
+        let measure = measure_now(&mut agent.context, &agent.live);
+        match fresh {
+            Some((sent, reported)) if reported > 0 => {
+                let sent_tokens: u64 = measure.events[..sent.min(measure.events.len())]
+                    .iter()
+                    .map(|e| e.tokens)
+                    .sum();
+                measure.fixed_tokens =
+                    reported.saturating_sub(measure.preamble_tokens + sent_tokens);
+                None
+            }
+            _ => Some(measure.total()),
+        }
+    };
+    // With a fresh provider figure, `after_turn` stored it plus what came after it.
+    let live_tokens = counted.unwrap_or(agent.session.live_tokens);
+    store_live_tokens(agent, live_tokens).await?;
+    agent.context.accounted_seq = agent.live.events.last().map_or(0, |e| e.seq);
+
+    if let Some(hit) = pressure(live_tokens, &agent.context.levels) {
+        compress(agent, ui, Mode::Pressure(hit)).await?;
+        return Ok(());
+    }
+    let hint = next_hint(
+        live_tokens,
+        &agent.context.levels,
+        settings.compression.hints_enabled,
+        &agent.context.hints,
+    );
+    if let Some(hint) = hint {
+        agent.context.hints.record(&hint);
+        ui.event(AgentEvent::Notice { message: hint.text });
+    }
+    Ok(())
+}
+
+async fn store_live_tokens(agent: &mut Agent, live_tokens: u64) -> Result<(), AgentError> {
+    if agent.session.live_tokens != live_tokens {
+        agent.session = agent
+            .store
+            .update_session(
+                agent.session.id,
+                SessionUpdate {
+                    live_tokens: Some(live_tokens),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        agent.live.session = agent.session.clone();
+    }
+    Ok(())
+}
+
+/// Bring the context state up to date and return the live context's size now (for
+/// commands, which run between turns).
+pub(crate) fn current_tokens(agent: &mut Agent) -> Result<u64, AgentError> {
+    let settings = agent.options.settings.clone();
+    agent
+        .context
+        .sync(agent.session.id, &agent.model, &settings)?;
+    Ok(measure_now(&mut agent.context, &agent.live).total())
+}
+
+/// Load the live context again from the store (after knowledge changed or a
+/// compaction was appended) and measure it anew.
+pub(crate) async fn reload_live(agent: &mut Agent) -> Result<(), AgentError> {
+    let retention = agent.options.settings.compression.knowledge_retention;
+    agent.live = agent.store.live_context(agent.session.id, retention).await?;
+    agent.session = agent.live.session.clone();
+    agent.context.invalidate();
+    Ok(())
+}
+
+/// Why a compression runs.
+#[derive(Clone, Debug)]
+pub(crate) enum Mode<'a> {
+    /// A pressure level was reached after a turn.
+    Pressure(PressureHit),
+    /// `/summarize [FOCUS]`.
+    Summarize { focus: Option<&'a str> },
+    /// `/done [NOTE]`: the whole live context, no verbatim tail.
+    Done,
+}
+
+impl Mode<'_> {
+    fn focus(&self) -> Option<&str> {
+        match self {
+            Mode::Summarize { focus } => *focus,
+            _ => None,
+        }
+    }
+}
+
+/// A compaction that was appended.
+#[derive(Clone, Debug)]
+pub(crate) struct Applied {
+    pub seq: u64,
+    pub draft: CompactionDraft,
+    /// The model's checked summary; `None` for the extractive fallback.
+    pub summary: Option<StructuredSummary>,
+    /// The live events the compaction replaced.
+    pub covered: Vec<Event>,
+    /// One line for the person.
+    pub message: String,
+}
+
+/// The result of a compression.
+#[derive(Clone, Debug)]
+pub(crate) enum Compression {
+    Applied(Box<Applied>),
+    /// Nothing was appended; `reason` was told to the person.
+    NotApplied { reason: String },
+}
+
+/// The compressor's answer, or why there is none.
+enum Answer {
+    Summary {
+        summary: StructuredSummary,
+        spent: Spent,
+    },
+    /// No usable summary (`why`); `spent` when a model answered anyway.
+    Failed { why: String, spent: Option<Spent> },
+}
+
+/// What a request to a model cost, to record on the event that results from it.
+#[derive(Clone, Debug)]
+pub(crate) struct Spent {
+    pub model: String,
+    pub usage: Usage,
+    pub cost_usd: f64,
+    pub request_id: Option<String>,
+}
+
+/// Compress the live context as `mode` asks, report what happened, and apply the
+/// compaction when there is one. Provider trouble never fails: the extractive
+/// fallback takes over, and when even that cannot reach the target nothing changes.
+pub(crate) async fn compress(
+    agent: &mut Agent,
+    ui: &mut dyn Frontend,
+    mode: Mode<'_>,
+) -> Result<Compression, AgentError> {
+    let tokens_now = current_tokens(agent)?;
+    let levels = agent.context.levels.clone();
+    let target = match &mode {
+        Mode::Pressure(hit) => hit.target_tokens,
+        Mode::Summarize { .. } | Mode::Done => manual_target(tokens_now, &levels),
+    };
+    let plan = {
+        let measure = measure_now(&mut agent.context, &agent.live);
+        let planned = match mode {
+            Mode::Done => plan_all(&agent.live, measure, target),
+            _ => plan_to_target(&agent.live, measure, target),
+        };
+        match planned {
+            Ok(plan) => plan,
+            Err(no) => {
+                if !matches!(mode, Mode::Pressure(_)) {
+                    ui.event(AgentEvent::Notice {
+                        message: format!("nothing compressed: {}", no.reason),
+                    });
+                }
+                return Ok(Compression::NotApplied { reason: no.reason });
+            }
+        }
+    };
+    let kept = retained_knowledge(&agent.live);
+    let retention = agent.options.settings.compression.knowledge_retention;
+    let counter = agent.context.counter();
+    let focus = mode.focus().map(str::to_owned);
+    let why_now = match &mode {
+        Mode::Pressure(hit) => format!(
+            "the live context reached {} tokens (threshold {})",
+            grouped(hit.live_tokens),
+            grouped(hit.level.threshold)
+        ),
+        Mode::Summarize { .. } => "asked with /summarize".to_owned(),
+        Mode::Done => "asked with /done".to_owned(),
+    };
+
+    let answer = ask_compressor(agent, ui, &plan, &kept, focus.as_deref(), &why_now).await?;
+    let (draft, summary, spent, fallback_note) = match answer {
+        Answer::Summary { summary, spent } => {
+            match compaction_from_summary(
+                &plan,
+                &summary,
+                &kept,
+                retention,
+                &counter,
+                focus.as_deref(),
+            ) {
+                Ok(draft) => (Some(draft), Some(summary), Some(spent), None),
+                Err(rejected) => {
+                    let why = rejected.to_string();
+                    let outcome =
+                        extractive_fallback(&agent.live, &plan, &kept, retention, &counter, &why);
+                    let (draft, note) = fallback_draft(outcome);
+                    (draft, None, Some(spent), Some(note.unwrap_or(why)))
+                }
+            }
+        }
+        Answer::Failed { why, spent } => {
+            let outcome = extractive_fallback(&agent.live, &plan, &kept, retention, &counter, &why);
+            let (draft, note) = fallback_draft(outcome);
+            (draft, None, spent, Some(note.unwrap_or(why)))
+        }
+    };
+    let Some(mut draft) = draft else {
+        let reason = fallback_note.unwrap_or_else(|| "no compaction reaches the target".into());
+        let message = format!(
+            "the context was not compressed ({why_now}): {reason}. Nothing was changed; \
+             /run reduce or a model with a larger window may help"
+        );
+        if let Some(spent) = &spent {
+            record_spend_without_compaction(agent, spent, &reason).await?;
+        }
+        ui.event(AgentEvent::Error {
+            kind: "compression".into(),
+            message: message.clone(),
+        });
+        return Ok(Compression::NotApplied { reason: message });
+    };
+    if let Some(spent) = &spent {
+        draft.record_compressor(
+            &spent.model,
+            &spent.usage,
+            Some(spent.cost_usd),
+            spent.request_id.as_deref(),
+        );
+    }
+    let covered = plan.prefix(&agent.live).to_vec();
+    let method = match (&summary, &spent) {
+        (Some(_), Some(s)) => format!("summarized by {}", s.model),
+        _ => format!(
+            "extractive summary without a model ({})",
+            fallback_note.as_deref().unwrap_or("no model answer")
+        ),
+    };
+    let [first, last] = draft.compaction.replaces;
+    let mut message = format!(
+        "compressed the live context: {} → {} tokens (events #{first}–#{last} {method}; \
+         {} new knowledge item{}; the history keeps every event)",
+        grouped(draft.compaction.tokens_before),
+        grouped(draft.tokens_after),
+        draft.new_knowledge.len(),
+        if draft.new_knowledge.len() == 1 { "" } else { "s" },
+    );
+    if !draft.reached_target {
+        message.push_str(&format!(
+            ". The target of {} tokens was not reached: the turn in progress and the \
+             knowledge take most of the room",
+            grouped(plan.target_tokens)
+        ));
+    }
+    let seq = apply(agent, draft.clone()).await?;
+    ui.event(AgentEvent::Notice {
+        message: message.clone(),
+    });
+    if fallback_note.is_some() {
+        ui.event(AgentEvent::Notice {
+            message: format!(
+                "the compressor's summary could not be used ({}); cairn's extractive \
+                 summary was used instead",
+                fallback_note.as_deref().unwrap_or_default()
+            ),
+        });
+    }
+    Ok(Compression::Applied(Box::new(Applied {
+        seq,
+        draft,
+        summary,
+        covered,
+        message,
+    })))
+}
+
+fn fallback_draft(outcome: FallbackOutcome) -> (Option<CompactionDraft>, Option<String>) {
+    match outcome {
+        FallbackOutcome::Reached(draft) => (Some(draft), None),
+        FallbackOutcome::Unreachable { reason, .. } => (None, Some(reason)),
+    }
+}
+
+/// The model that writes summaries: `[compression] model` when it can be used, else
+/// the session's.
+fn compressor_model(agent: &Agent, ui: &mut dyn Frontend) -> String {
+    match agent.options.settings.compression.model.as_deref() {
+        Some(name) => match agent.options.llm.resolve(name) {
+            Ok(model) => model.to_string(),
+            Err(e) => {
+                ui.event(AgentEvent::Notice {
+                    message: format!(
+                        "[compression] model {name:?} cannot be used ({e}); summarizing with {}",
+                        agent.model
+                    ),
+                });
+                agent.model.clone()
+            }
+        },
+        None => agent.model.clone(),
+    }
+}
+
+async fn ask_compressor(
+    agent: &mut Agent,
+    ui: &mut dyn Frontend,
+    plan: &CompressionPlan,
+    kept: &[KnowledgeRecord],
+    focus: Option<&str>,
+    why_now: &str,
+) -> Result<Answer, AgentError> {
+    // The compressor's cost counts toward the limits: past one, no money is spent.
+    if let Some(hit) = spending::check(&agent.options.settings, &agent.session, None) {
+        return Ok(Answer::Failed {
+            why: format!("{} reached; no request was sent", hit.kind.setting()),
+            spent: None,
+        });
+    }
+    let model = compressor_model(agent, ui);
+    let window = context_window(&model).unwrap_or(UNKNOWN_WINDOW);
+    let request = summary_request(
+        &agent.live,
+        plan,
+        kept,
+        focus,
+        &PromptLimits::for_window(window),
+    );
+    ui.event(AgentEvent::Notice {
+        message: format!(
+            "compressing the context ({why_now}): summarizing events #{}–#{} with {model}…",
+            plan.replaces[0], plan.replaces[1]
+        ),
+    });
+    let max_tokens = u32::try_from(request.max_output_tokens).unwrap_or(u32::MAX);
+    let chat = ChatRequest::new(model.clone())
+        .with_messages(request.messages)
+        .with_max_tokens(max_tokens);
+    let response = match agent.options.llm.complete(chat).await {
+        Ok(response) => response,
+        Err(e) => {
+            return Ok(Answer::Failed {
+                why: format!("the compressor {model} failed: {e}"),
+                spent: None,
+            });
+        }
+    };
+    let spent = spend(agent, ui, &model, &response);
+    match check_summary(&response.text()) {
+        Ok(summary) => Ok(Answer::Summary { summary, spent }),
+        Err(rejected) => Ok(Answer::Failed {
+            why: rejected.to_string(),
+            spent: Some(spent),
+        }),
+    }
+}
+
+/// Price a side request (compressor, `/run`) and report its usage and cost.
+pub(crate) fn spend(
+    agent: &mut Agent,
+    ui: &mut dyn Frontend,
+    model: &str,
+    response: &ChatResponse,
+) -> Spent {
+    let cost = agent.spending.cost(model, &response.usage);
+    if !response.usage.is_zero() {
+        ui.event(AgentEvent::Usage {
+            model: model.to_owned(),
+            usage: response.usage,
+            request_id: response.request_id.clone(),
+        });
+        ui.event(AgentEvent::Cost {
+            request_usd: cost.usd,
+            session_usd: agent.session.cost_usd + cost.usd,
+            priced: cost.priced,
+        });
+    }
+    if let Some(note) = cost.note {
+        ui.event(AgentEvent::Notice { message: note });
+    }
+    Spent {
+        model: model.to_owned(),
+        usage: response.usage,
+        cost_usd: cost.usd,
+        request_id: response.request_id.clone(),
+    }
+}
+
+/// A model answered but its answer could not be used: the request was still paid
+/// for, so it is recorded (a `compression` event with its usage and cost) and counts
+/// toward the session's totals and spending limits.
+pub(crate) async fn record_spend_without_compaction(
+    agent: &mut Agent,
+    spent: &Spent,
+    reason: &str,
+) -> Result<(), AgentError> {
+    if spent.usage.is_zero() && spent.cost_usd == 0.0 {
+        return Ok(());
+    }
+    let mut fields = Map::new();
+    fields.insert("outcome".into(), Value::from("not_applied"));
+    fields.insert("reason".into(), Value::from(reason));
+    fields.insert("model".into(), Value::from(spent.model.as_str()));
+    fields.insert("usage".into(), json!(spent.usage));
+    fields.insert("cost_usd".into(), Value::from(spent.cost_usd));
+    if let Some(id) = &spent.request_id {
+        fields.insert("request_id".into(), Value::from(id.as_str()));
+    }
+    agent
+        .append(vec![Payload::Other {
+            kind: "compression".into(),
+            fields,
+        }])
+        .await?;
+    agent.refresh_session().await?;
+    Ok(())
+}
+
+/// Append a compaction and its new knowledge items, then make the result the live
+/// context: loaded again from the store, measured, its size stored, hints reset.
+/// Returns the compaction's seq.
+pub(crate) async fn apply(agent: &mut Agent, mut draft: CompactionDraft) -> Result<u64, AgentError> {
+    add_running_totals(agent, &mut draft);
+    let tokens_after = draft.tokens_after;
+    let mut payloads = vec![Payload::Compaction(draft.compaction)];
+    for entry in draft.new_knowledge {
+        let mut extra = Map::new();
+        extra.insert("source".into(), Value::from("compaction"));
+        payloads.push(Payload::Knowledge(KnowledgeItem {
+            knowledge_kind: entry.kind,
+            text: entry.text,
+            pinned: false,
+            extra,
+        }));
+    }
+    let seqs = agent.append(payloads).await?;
+    reload_live(agent).await?;
+    measure_now(&mut agent.context, &agent.live);
+    agent.context.hints.reset();
+    agent.context.accounted_seq = agent.live.events.last().map_or(0, |e| e.seq);
+    store_live_tokens(agent, tokens_after).await?;
+    Ok(seqs.first().copied().unwrap_or_default())
+}
+
+/// Running totals over the session's compactions, kept on the newest one so `/info`
+/// reads them from the live context alone (no walk through the history).
+fn add_running_totals(agent: &Agent, draft: &mut CompactionDraft) {
+    let previous = compaction_totals(agent);
+    let c = &draft.compaction;
+    let cost = c.extra.get("cost_usd").and_then(Value::as_f64).unwrap_or(0.0);
+    let tokens = c
+        .extra
+        .get("usage")
+        .and_then(|u| serde_json::from_value::<Usage>(u.clone()).ok())
+        .map_or(0, |u| u.total());
+    let totals = CompactionTotals {
+        compactions: agent.session.compaction_count + 1,
+        tokens_saved: previous.tokens_saved + c.tokens_before.saturating_sub(c.tokens_after),
+        compressor_tokens: previous.compressor_tokens + tokens,
+        compressor_usd: previous.compressor_usd + cost,
+    };
+    if let Ok(value) = serde_json::to_value(&totals) {
+        draft.compaction.extra.insert("totals".into(), value);
+    }
+}
+
+/// What the session's compactions did so far.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CompactionTotals {
+    pub compactions: u64,
+    /// Live-context tokens the compactions took away (before − after, summed).
+    pub tokens_saved: u64,
+    /// Tokens of the compressor's own requests.
+    pub compressor_tokens: u64,
+    /// What the compressor's requests cost (USD); part of the session's cost.
+    pub compressor_usd: f64,
+}
+
+/// The totals recorded on the latest compaction (zero when there is none, or when it
+/// was written by something that does not keep them, such as an import).
+pub(crate) fn compaction_totals(agent: &Agent) -> CompactionTotals {
+    let Some(Payload::Compaction(c)) = agent.live.compaction.as_ref().map(|e| &e.payload) else {
+        return CompactionTotals::default();
+    };
+    c.extra
+        .get("totals")
+        .and_then(|t| serde_json::from_value(t.clone()).ok())
+        .unwrap_or_else(|| CompactionTotals {
+            compactions: agent.session.compaction_count,
+            tokens_saved: c.tokens_before.saturating_sub(c.tokens_after),
+            ..CompactionTotals::default()
+        })
+}
+
+/// `/info`'s lines about compression: pressure levels, compactions, tokens saved and
+/// the compressor's own cost.
+pub(crate) fn info(agent: &mut Agent) -> (String, Value) {
+    let live_tokens = current_tokens(agent).unwrap_or(agent.session.live_tokens);
+    let totals = compaction_totals(agent);
+    let levels: Vec<String> = agent
+        .context
+        .levels
+        .iter()
+        .map(|l| format!("{} (÷{})", grouped(l.threshold), l.target_ratio))
+        .collect();
+    let accuracy = agent
+        .context
+        .measure
+        .as_ref()
+        .map_or("estimate", |m| m.accuracy.as_str());
+    let knowledge = retained_knowledge(&agent.live).len();
+    let text = format!(
+        "Compression levels {levels} · counted {counted} tokens ({accuracy}) · {knowledge} knowledge item{ks} live\n\
+         Compressed {n} time{s}, {saved} tokens saved; compressor cost ${usd:.4} ({ctokens} tokens)",
+        levels = levels.join(", "),
+        counted = grouped(live_tokens),
+        ks = if knowledge == 1 { "" } else { "s" },
+        n = agent.session.compaction_count,
+        s = if agent.session.compaction_count == 1 { "" } else { "s" },
+        saved = grouped(totals.tokens_saved),
+        usd = totals.compressor_usd,
+        ctokens = grouped(totals.compressor_tokens),
+    );
+    let data = json!({
+        "pressure_levels": agent.context.levels,
+        "counted_tokens": live_tokens,
+        "count_accuracy": accuracy,
+        "knowledge_live": knowledge,
+        "compactions": agent.session.compaction_count,
+        "tokens_saved": totals.tokens_saved,
+        "compressor_tokens": totals.compressor_tokens,
+        "compressor_cost_usd": totals.compressor_usd,
+    });
+    (text, data)
+}
+
+/// 1234567 → "1,234,567".
+pub(crate) fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -36,15 +36,20 @@ pub fn dataset_key() -> String {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum Dataset {
     /// One session with 100 MB of history (resume, import).
+    #[serde(rename = "resume-100mb")]
+    #[value(name = "resume-100mb")]
     Resume100mb,
     /// One session with 1 MB of history (resume).
+    #[serde(rename = "resume-1mb")]
+    #[value(name = "resume-1mb")]
     Resume1mb,
     /// 10,000 small sessions in 40 projects (list).
+    #[serde(rename = "listing")]
     Listing,
     /// 1,000,000 messages in 100 sessions (search).
+    #[serde(rename = "search")]
     Search,
 }
 
@@ -136,9 +141,11 @@ impl Datasets {
         let manifest_path = dir.join("manifest.json");
         let must_rebuild = self.fresh && !self.rebuilt.borrow().contains(&dataset);
         if !must_rebuild && let Ok(text) = std::fs::read_to_string(&manifest_path) {
-            let manifest: Manifest = serde_json::from_str(&text)
-                .with_context(|| format!("reading {}", manifest_path.display()))?;
-            return Ok(manifest);
+            match serde_json::from_str::<Manifest>(&text) {
+                Ok(manifest) => return Ok(manifest),
+                // Written by another harness version: rebuild rather than guess.
+                Err(e) => eprintln!("{}: {e}; regenerating", manifest_path.display()),
+            }
         }
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
@@ -242,7 +249,7 @@ pub async fn generate(dataset: Dataset, dir: &Path) -> Result<Manifest> {
             };
             let session = generate_history(&shape, &vocabulary)?;
             manifest.session_name = Some(shape.name.clone());
-            import_all(&*store, std::iter::once(Ok(session)), &mut manifest).await?;
+            import_all(&*store, std::iter::once(Ok(session)), 1, &mut manifest).await?;
         }
         Dataset::Listing => {
             let vocabulary = Arc::clone(&vocabulary);
@@ -253,7 +260,7 @@ pub async fn generate(dataset: Dataset, dir: &Path) -> Result<Manifest> {
                     }
                 }
             });
-            import_all(&*store, sessions, &mut manifest).await?;
+            import_all(&*store, sessions, 1_000, &mut manifest).await?;
         }
         Dataset::Search => {
             let corpus = SearchCorpus::one_million();
@@ -272,7 +279,7 @@ pub async fn generate(dataset: Dataset, dir: &Path) -> Result<Manifest> {
                     }
                 }
             });
-            import_all(&*store, sessions, &mut manifest).await?;
+            import_all(&*store, sessions, 10, &mut manifest).await?;
             let mut totals = QueryCounts {
                 top_word: vocabulary.ranked(0).to_owned(),
                 ..QueryCounts::default()
@@ -307,6 +314,7 @@ fn produce(
 async fn import_all(
     store: &dyn Store,
     sessions: impl Iterator<Item = Result<GeneratedSession>>,
+    report_every: usize,
     manifest: &mut Manifest,
 ) -> Result<()> {
     for (i, session) in sessions.enumerate() {
@@ -318,7 +326,7 @@ async fn import_all(
             .import_session(session.new, session.events)
             .await
             .with_context(|| format!("importing generated session {}", name.as_str()))?;
-        if (i + 1) % 1_000 == 0 || (manifest.sessions < 1_000 && (i + 1) % 10 == 0) {
+        if (i + 1) % report_every.max(1) == 0 {
             eprintln!("  {} sessions imported", i + 1);
         }
     }

@@ -3,7 +3,7 @@
 //! harness (see `process.rs`) and print their result as JSON.
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use cairn_core::paths::Paths;
@@ -14,6 +14,22 @@ use serde::{Deserialize, Serialize};
 use crate::generate::{HistoryShape, KB, MB, generate_history};
 use crate::stats::Summary;
 use crate::text::Vocabulary;
+
+/// CPU time of this whole process (every thread) so far. In-process figures carry it
+/// next to wall time because other jobs on the machine inflate wall time only.
+fn process_cpu() -> Duration {
+    // SAFETY: an all-zero timespec is valid, and clock_gettime only writes it.
+    let mut now: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid clock id and a valid out-pointer.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(
+        u64::try_from(now.tv_sec).unwrap_or(0),
+        u32::try_from(now.tv_nsec).unwrap_or(0),
+    )
+}
 
 /// Events appended (in batches of 100) before measuring, so the session, its
 /// indexes and the full-text index are not empty.
@@ -26,6 +42,8 @@ pub struct AppendResult {
     pub warmup: usize,
     /// Latency of one `append_events` call with one event, microseconds.
     pub latency_us: Summary,
+    /// CPU time of the process during each call, microseconds.
+    pub cpu_us: Summary,
     /// Mean JSONL size of the appended events.
     pub mean_event_bytes: f64,
 }
@@ -83,14 +101,16 @@ pub async fn append_latency(
         next += 1;
     }
     let mut latencies = Vec::with_capacity(samples);
+    let mut cpu = Vec::with_capacity(samples);
     let mut bytes = 0u64;
     for _ in 0..samples {
         let event = payload(next);
         bytes += serde_json::to_vec(&events[next % events.len()])?.len() as u64 + 1;
         next += 1;
-        let started = Instant::now();
+        let (started, cpu_before) = (Instant::now(), process_cpu());
         store.append_events(session.id, vec![event]).await?;
         latencies.push(started.elapsed().as_secs_f64() * 1e6);
+        cpu.push((process_cpu().saturating_sub(cpu_before)).as_secs_f64() * 1e6);
     }
     let Some(latency_us) = Summary::of(&latencies) else {
         bail!("no append samples were taken (--append-samples 0)");
@@ -100,6 +120,7 @@ pub async fn append_latency(
         prefilled_events: PREFILL_EVENTS,
         warmup,
         latency_us,
+        cpu_us: Summary::of(&cpu).unwrap_or_else(|| Summary::single(0.0)),
         mean_event_bytes: bytes as f64 / samples as f64,
     })
 }
@@ -110,6 +131,8 @@ pub struct ImportResult {
     pub jsonl_bytes: u64,
     /// Seconds of each `import_session` call.
     pub seconds: Vec<f64>,
+    /// CPU seconds of the process during each call.
+    pub cpu_seconds: Vec<f64>,
 }
 
 /// Imports the 100 MB session into a fresh store `runs` times, timing only the
@@ -117,15 +140,17 @@ pub struct ImportResult {
 pub async fn import_throughput(dir: &Path, runs: usize) -> Result<ImportResult> {
     let session = generate_history(&HistoryShape::resume_100mb(), &Vocabulary::standard())?;
     let mut seconds = Vec::with_capacity(runs);
+    let mut cpu_seconds = Vec::with_capacity(runs);
     for run in 0..runs {
         let home = dir.join(format!("import-{run}"));
         std::fs::create_dir_all(&home)?;
         let store =
             cairn_store_sqlite::open_store(&Paths::at(&home).store_file(), Synchronous::Normal)?;
         let (new, events) = (session.new.clone(), session.events.clone());
-        let started = Instant::now();
+        let (started, cpu_before) = (Instant::now(), process_cpu());
         store.import_session(new, events).await?;
         seconds.push(started.elapsed().as_secs_f64());
+        cpu_seconds.push((process_cpu().saturating_sub(cpu_before)).as_secs_f64());
         drop(store);
         std::fs::remove_dir_all(&home)?;
     }
@@ -133,6 +158,7 @@ pub async fn import_throughput(dir: &Path, runs: usize) -> Result<ImportResult> 
         events: session.stats.events,
         jsonl_bytes: session.stats.jsonl_bytes,
         seconds,
+        cpu_seconds,
     })
 }
 
@@ -142,6 +168,8 @@ pub struct ResumeResult {
     pub open_ms: Summary,
     /// Milliseconds of `Store::live_context`.
     pub live_context_ms: Summary,
+    /// CPU milliseconds of the process during `Store::live_context`.
+    pub live_context_cpu_ms: Summary,
     /// Milliseconds of `cairn_core::live_messages::preamble_text` (summary and
     /// knowledge block).
     pub preamble_ms: Summary,
@@ -155,15 +183,16 @@ pub async fn resume_split(home: &Path, name: &str, runs: usize) -> Result<Resume
     let name = SessionName::parse(name)?;
     let retention = cairn_core::settings::DEFAULT_KNOWLEDGE_RETENTION;
     let (mut open, mut live_ms, mut preamble_ms) = (Vec::new(), Vec::new(), Vec::new());
+    let mut live_cpu = Vec::new();
     let (mut live_events, mut knowledge_items) = (0, 0);
     for run in 0..=runs {
         let started = Instant::now();
         let store =
             cairn_store_sqlite::open_store(&Paths::at(home).store_file(), Synchronous::Normal)?;
         let session = store.session(&name).await?;
-        let opened = Instant::now();
+        let (opened, cpu_before) = (Instant::now(), process_cpu());
         let live = store.live_context(session.id, retention).await?;
-        let loaded = Instant::now();
+        let (loaded, cpu_after) = (Instant::now(), process_cpu());
         let preamble = cairn_core::live_messages::preamble_text(&live);
         let done = Instant::now();
         std::hint::black_box(preamble);
@@ -172,6 +201,7 @@ pub async fn resume_split(home: &Path, name: &str, runs: usize) -> Result<Resume
         }
         open.push((opened - started).as_secs_f64() * 1e3);
         live_ms.push((loaded - opened).as_secs_f64() * 1e3);
+        live_cpu.push((cpu_after.saturating_sub(cpu_before)).as_secs_f64() * 1e3);
         preamble_ms.push((done - loaded).as_secs_f64() * 1e3);
         live_events = live.events.len();
         knowledge_items = live.knowledge.len();
@@ -180,6 +210,7 @@ pub async fn resume_split(home: &Path, name: &str, runs: usize) -> Result<Resume
     Ok(ResumeResult {
         open_ms: summary(&open),
         live_context_ms: summary(&live_ms),
+        live_context_cpu_ms: summary(&live_cpu),
         preamble_ms: summary(&preamble_ms),
         live_events,
         knowledge_items,

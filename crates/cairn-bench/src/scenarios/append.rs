@@ -44,7 +44,7 @@ pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
             unit: Unit::Microseconds,
             value: latency,
             peak_rss_mb: None,
-            cpu_ms: None,
+            cpu_ms: Some(ms_from_us(&result.cpu_us)),
             targets,
             headline,
             details: json!({
@@ -56,4 +56,17 @@ pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
         });
     }
     Ok(out)
+}
+
+fn ms_from_us(us: &crate::stats::Summary) -> crate::stats::Summary {
+    let scale = |v: f64| v / 1_000.0;
+    crate::stats::Summary {
+        n: us.n,
+        median: scale(us.median),
+        p90: scale(us.p90),
+        p99: scale(us.p99),
+        min: scale(us.min),
+        max: scale(us.max),
+        mean: scale(us.mean),
+    }
 }

@@ -45,10 +45,14 @@ pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
         unit: Unit::MegabytesPerSecond,
         value: Summary::of(&throughput).context("no import runs (--import-runs 0)")?,
         peak_rss_mb: None,
-        cpu_ms: None,
+        cpu_ms: Summary::of(&api.cpu_seconds.iter().map(|s| s * 1e3).collect::<Vec<_>>()),
         targets: Vec::new(),
         headline: true,
-        details: json!({ "seconds": api.seconds, "events": api.events }),
+        details: json!({
+            "seconds": api.seconds,
+            "cpu_seconds": api.cpu_seconds,
+            "events": api.events,
+        }),
     });
 
     let file = bench.datasets.ensure_export(&bench.cairn)?;

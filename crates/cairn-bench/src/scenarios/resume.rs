@@ -127,7 +127,7 @@ pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
             unit: Unit::Milliseconds,
             value: split.live_context_ms.clone(),
             peak_rss_mb: None,
-            cpu_ms: None,
+            cpu_ms: Some(split.live_context_cpu_ms.clone()),
             targets: Vec::new(),
             headline: false,
             details: json!({

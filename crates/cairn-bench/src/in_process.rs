@@ -216,3 +216,77 @@ pub async fn resume_split(home: &Path, name: &str, runs: usize) -> Result<Resume
         knowledge_items,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{SearchCorpus, listing_session};
+    use crate::text::{COMMON_QUERY_WORD, RARE_QUERY_WORD};
+    use cairn_core::store::SearchScope;
+
+    /// The generated data is what the real store accepts, and the store sees it as
+    /// the generator counted it: same events, same live context, same search hits.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn generated_sessions_import_into_the_real_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            cairn_store_sqlite::open_store(&dir.path().join("cairn.db"), Synchronous::Normal)
+                .unwrap();
+        let vocabulary = Vocabulary::new(2_000, 1);
+        let shape = HistoryShape {
+            name: "smoke".into(),
+            project: "/home/dev/src/p".into(),
+            history_bytes: 600 * KB,
+            compactions: 3,
+            live_tail_bytes: 100 * KB,
+            max_tool_result_bytes: 30 * KB,
+            seed: 3,
+            tail_seed: 4,
+        };
+        let history = generate_history(&shape, &vocabulary).unwrap();
+        let stats = history.stats.clone();
+        let session = store
+            .import_session(history.new, history.events)
+            .await
+            .unwrap();
+        assert_eq!(session.head_seq, stats.events);
+        assert_eq!(session.compaction_count, stats.compactions);
+        let live = store.live_context(session.id, 10).await.unwrap();
+        assert!(live.compaction.is_some());
+        assert_eq!(live.events.len() as u64, stats.live_events);
+
+        let listed = listing_session(7, &vocabulary).unwrap();
+        store
+            .import_session(listed.new, listed.events)
+            .await
+            .unwrap();
+
+        let corpus = SearchCorpus {
+            sessions: 2,
+            messages_per_session: 500,
+            common_share: 0.05,
+            rare_messages: 2,
+            seed: 8,
+        };
+        let rare = corpus.rare_positions();
+        let mut rare_count = 0;
+        for index in 0..corpus.sessions {
+            let (chat, counts) = corpus.session(index, &vocabulary, &rare).unwrap();
+            rare_count += counts.rare;
+            store.import_session(chat.new, chat.events).await.unwrap();
+        }
+        let scope = SearchScope {
+            project: None,
+            limit: 100,
+        };
+        let hits = store.search(RARE_QUERY_WORD, &scope).await.unwrap();
+        assert_eq!(hits.len() as u64, rare_count);
+        assert!(
+            !store
+                .search(COMMON_QUERY_WORD, &scope)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

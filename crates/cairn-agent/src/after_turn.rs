@@ -44,7 +44,6 @@ pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Resu
             .await?;
         agent.live.session = agent.session.clone();
     }
-    // Compression hook: check `agent.options.settings.compression.pressure_levels`
-    // against `count.tokens` here and compact when a level is reached.
-    Ok(())
+    // Hints and compression when a pressure level is reached.
+    crate::compress::after_turn(agent, ui).await
 }

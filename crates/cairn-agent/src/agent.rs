@@ -97,6 +97,8 @@ pub struct Agent {
     /// Attachment bytes already loaded, by sha256 (media go with every request).
     pub(crate) media_cache: HashMap<String, Vec<u8>>,
     pub(crate) last_request: Option<LastRequest>,
+    /// Token counts, pressure levels and hints of context compression.
+    pub(crate) context: crate::compress::ContextState,
 }
 
 impl Agent {
@@ -112,6 +114,7 @@ impl Agent {
         target: SessionTarget,
         ui: &mut dyn Frontend,
     ) -> Result<Agent, AgentError> {
+        crate::compress::check_settings(&options.settings)?;
         let found = resume::find_session(&store, &options.project, &target).await?;
         let model = choose_model(&options, found.as_ref().and_then(|s| s.model.as_deref()))?;
         let (session, created) = match found {
@@ -146,6 +149,7 @@ impl Agent {
             pending: Vec::new(),
             media_cache: HashMap::new(),
             last_request: None,
+            context: Default::default(),
         };
         let force = agent.options.force;
         agent.attach(created, force, ui).await?;

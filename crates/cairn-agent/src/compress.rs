@@ -107,7 +107,10 @@ fn measure_now<'a>(state: &'a mut ContextState, live: &LiveContext) -> &'a mut C
     let usable = !state.stale
         && state.measure.as_ref().is_some_and(|m| {
             m.events.len() <= live.events.len()
-                && m.events.iter().zip(&live.events).all(|(m, e)| m.seq == e.seq)
+                && m.events
+                    .iter()
+                    .zip(&live.events)
+                    .all(|(m, e)| m.seq == e.seq)
         });
     if !usable {
         let fixed = state.measure.as_ref().map_or(0, |m| m.fixed_tokens);
@@ -210,7 +213,10 @@ pub(crate) fn current_tokens(agent: &mut Agent) -> Result<u64, AgentError> {
 /// compaction was appended) and measure it anew.
 pub(crate) async fn reload_live(agent: &mut Agent) -> Result<(), AgentError> {
     let retention = agent.options.settings.compression.knowledge_retention;
-    agent.live = agent.store.live_context(agent.session.id, retention).await?;
+    agent.live = agent
+        .store
+        .live_context(agent.session.id, retention)
+        .await?;
     agent.session = agent.live.session.clone();
     agent.context.invalidate();
     Ok(())
@@ -241,7 +247,8 @@ impl Mode<'_> {
 pub(crate) struct Applied {
     pub seq: u64,
     pub draft: CompactionDraft,
-    /// The model's checked summary; `None` for the extractive fallback.
+    /// The model's checked summary, when it gave one (even if the extractive
+    /// fallback made the compaction because that summary did not shrink the context).
     pub summary: Option<StructuredSummary>,
     /// The live events the compaction replaced.
     pub covered: Vec<Event>,
@@ -253,8 +260,13 @@ pub(crate) struct Applied {
 #[derive(Clone, Debug)]
 pub(crate) enum Compression {
     Applied(Box<Applied>),
-    /// Nothing was appended; `reason` was told to the person.
-    NotApplied { reason: String },
+    /// Nothing was appended. `reason` says why, for the person; `summary` is the
+    /// model's checked summary when there was one (a summary that does not shrink a
+    /// small context is still a good record for `/done`).
+    NotApplied {
+        reason: String,
+        summary: Option<Box<StructuredSummary>>,
+    },
 }
 
 /// The compressor's answer, or why there is none.
@@ -290,6 +302,7 @@ pub(crate) async fn compress(
         Mode::Pressure(hit) => hit.target_tokens,
         Mode::Summarize { .. } | Mode::Done => manual_target(tokens_now, &levels),
     };
+    let automatic = matches!(mode, Mode::Pressure(_));
     let plan = {
         let measure = measure_now(&mut agent.context, &agent.live);
         let planned = match mode {
@@ -299,12 +312,10 @@ pub(crate) async fn compress(
         match planned {
             Ok(plan) => plan,
             Err(no) => {
-                if !matches!(mode, Mode::Pressure(_)) {
-                    ui.event(AgentEvent::Notice {
-                        message: format!("nothing compressed: {}", no.reason),
-                    });
-                }
-                return Ok(Compression::NotApplied { reason: no.reason });
+                return Ok(Compression::NotApplied {
+                    reason: format!("nothing to compress: {}", no.reason),
+                    summary: None,
+                });
             }
         }
     };
@@ -314,16 +325,18 @@ pub(crate) async fn compress(
     let focus = mode.focus().map(str::to_owned);
     let why_now = match &mode {
         Mode::Pressure(hit) => format!(
-            "the live context reached {} tokens (threshold {})",
+            "the live context reached {} tokens, threshold {}",
             grouped(hit.live_tokens),
             grouped(hit.level.threshold)
         ),
-        Mode::Summarize { .. } => "asked with /summarize".to_owned(),
-        Mode::Done => "asked with /done".to_owned(),
+        Mode::Summarize { .. } => "/summarize".to_owned(),
+        Mode::Done => "/done".to_owned(),
     };
 
     let answer = ask_compressor(agent, ui, &plan, &kept, focus.as_deref(), &why_now).await?;
-    let (draft, summary, spent, fallback_note) = match answer {
+    // The model's summary when it was well formed; the draft to apply, if any; why
+    // the fallback ran, if it did.
+    let (summary, spent, draft, fallback_why) = match answer {
         Answer::Summary { summary, spent } => {
             match compaction_from_summary(
                 &plan,
@@ -333,36 +346,50 @@ pub(crate) async fn compress(
                 &counter,
                 focus.as_deref(),
             ) {
-                Ok(draft) => (Some(draft), Some(summary), Some(spent), None),
+                Ok(draft) => (Some(summary), Some(spent), Ok(draft), None),
                 Err(rejected) => {
                     let why = rejected.to_string();
                     let outcome =
                         extractive_fallback(&agent.live, &plan, &kept, retention, &counter, &why);
-                    let (draft, note) = fallback_draft(outcome);
-                    (draft, None, Some(spent), Some(note.unwrap_or(why)))
+                    (
+                        Some(summary),
+                        Some(spent),
+                        fallback_draft(outcome),
+                        Some(why),
+                    )
                 }
             }
         }
         Answer::Failed { why, spent } => {
             let outcome = extractive_fallback(&agent.live, &plan, &kept, retention, &counter, &why);
-            let (draft, note) = fallback_draft(outcome);
-            (draft, None, spent, Some(note.unwrap_or(why)))
+            (None, spent, fallback_draft(outcome), Some(why))
         }
     };
-    let Some(mut draft) = draft else {
-        let reason = fallback_note.unwrap_or_else(|| "no compaction reaches the target".into());
-        let message = format!(
-            "the context was not compressed ({why_now}): {reason}. Nothing was changed; \
-             /run reduce or a model with a larger window may help"
-        );
-        if let Some(spent) = &spent {
-            record_spend_without_compaction(agent, spent, &reason).await?;
+    let mut draft = match draft {
+        Ok(draft) => draft,
+        Err(unreachable) => {
+            let reason = format!(
+                "the context was not compressed ({why_now}): {}{unreachable}. Nothing was \
+                 changed; /run reduce or a model with a larger window may help",
+                fallback_why
+                    .as_deref()
+                    .map(|w| format!("{w}; and cairn's extractive summary fails too: "))
+                    .unwrap_or_default(),
+            );
+            if let Some(spent) = &spent {
+                record_spend_without_compaction(agent, spent, &reason).await?;
+            }
+            if automatic {
+                ui.event(AgentEvent::Error {
+                    kind: "compression".into(),
+                    message: reason.clone(),
+                });
+            }
+            return Ok(Compression::NotApplied {
+                reason,
+                summary: summary.map(Box::new),
+            });
         }
-        ui.event(AgentEvent::Error {
-            kind: "compression".into(),
-            message: message.clone(),
-        });
-        return Ok(Compression::NotApplied { reason: message });
     };
     if let Some(spent) = &spent {
         draft.record_compressor(
@@ -373,21 +400,23 @@ pub(crate) async fn compress(
         );
     }
     let covered = plan.prefix(&agent.live).to_vec();
-    let method = match (&summary, &spent) {
-        (Some(_), Some(s)) => format!("summarized by {}", s.model),
-        _ => format!(
-            "extractive summary without a model ({})",
-            fallback_note.as_deref().unwrap_or("no model answer")
-        ),
+    let method = match (&fallback_why, &spent) {
+        (None, Some(s)) => format!("summarized by {}", s.model),
+        (Some(why), _) => format!("replaced by cairn's extractive summary, as {why}"),
+        (None, None) => "replaced by cairn's extractive summary".to_owned(),
     };
     let [first, last] = draft.compaction.replaces;
     let mut message = format!(
-        "compressed the live context: {} → {} tokens (events #{first}–#{last} {method}; \
-         {} new knowledge item{}; the history keeps every event)",
+        "compressed the live context ({why_now}): {} → {} tokens; events #{first}–#{last} \
+         {method}; {} new knowledge item{}; the history keeps every event",
         grouped(draft.compaction.tokens_before),
         grouped(draft.tokens_after),
         draft.new_knowledge.len(),
-        if draft.new_knowledge.len() == 1 { "" } else { "s" },
+        if draft.new_knowledge.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
     );
     if !draft.reached_target {
         message.push_str(&format!(
@@ -397,16 +426,9 @@ pub(crate) async fn compress(
         ));
     }
     let seq = apply(agent, draft.clone()).await?;
-    ui.event(AgentEvent::Notice {
-        message: message.clone(),
-    });
-    if fallback_note.is_some() {
+    if automatic {
         ui.event(AgentEvent::Notice {
-            message: format!(
-                "the compressor's summary could not be used ({}); cairn's extractive \
-                 summary was used instead",
-                fallback_note.as_deref().unwrap_or_default()
-            ),
+            message: message.clone(),
         });
     }
     Ok(Compression::Applied(Box::new(Applied {
@@ -418,10 +440,10 @@ pub(crate) async fn compress(
     })))
 }
 
-fn fallback_draft(outcome: FallbackOutcome) -> (Option<CompactionDraft>, Option<String>) {
+fn fallback_draft(outcome: FallbackOutcome) -> Result<CompactionDraft, String> {
     match outcome {
-        FallbackOutcome::Reached(draft) => (Some(draft), None),
-        FallbackOutcome::Unreachable { reason, .. } => (None, Some(reason)),
+        FallbackOutcome::Reached(draft) => Ok(draft),
+        FallbackOutcome::Unreachable { reason, .. } => Err(reason),
     }
 }
 
@@ -562,7 +584,10 @@ pub(crate) async fn record_spend_without_compaction(
 /// Append a compaction and its new knowledge items, then make the result the live
 /// context: loaded again from the store, measured, its size stored, hints reset.
 /// Returns the compaction's seq.
-pub(crate) async fn apply(agent: &mut Agent, mut draft: CompactionDraft) -> Result<u64, AgentError> {
+pub(crate) async fn apply(
+    agent: &mut Agent,
+    mut draft: CompactionDraft,
+) -> Result<u64, AgentError> {
     add_running_totals(agent, &mut draft);
     let tokens_after = draft.tokens_after;
     let mut payloads = vec![Payload::Compaction(draft.compaction)];
@@ -590,7 +615,11 @@ pub(crate) async fn apply(agent: &mut Agent, mut draft: CompactionDraft) -> Resu
 fn add_running_totals(agent: &Agent, draft: &mut CompactionDraft) {
     let previous = compaction_totals(agent);
     let c = &draft.compaction;
-    let cost = c.extra.get("cost_usd").and_then(Value::as_f64).unwrap_or(0.0);
+    let cost = c
+        .extra
+        .get("cost_usd")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0);
     let tokens = c
         .extra
         .get("usage")
@@ -637,36 +666,50 @@ pub(crate) fn compaction_totals(agent: &Agent) -> CompactionTotals {
 
 /// `/info`'s lines about compression: pressure levels, compactions, tokens saved and
 /// the compressor's own cost.
-pub(crate) fn info(agent: &mut Agent) -> (String, Value) {
-    let live_tokens = current_tokens(agent).unwrap_or(agent.session.live_tokens);
+pub(crate) fn info(agent: &Agent) -> (String, Value) {
+    let live_tokens = agent.session.live_tokens;
     let totals = compaction_totals(agent);
-    let levels: Vec<String> = agent
-        .context
-        .levels
+    // Before the first turn the levels are not computed yet: compute them here.
+    let levels = if agent.context.levels.is_empty() {
+        effective_levels(
+            &agent.options.settings.compression,
+            context_window(&agent.model),
+        )
+        .unwrap_or_default()
+    } else {
+        agent.context.levels.clone()
+    };
+    let levels_data = levels.clone();
+    let levels: Vec<String> = levels
         .iter()
-        .map(|l| format!("{} (÷{})", grouped(l.threshold), l.target_ratio))
+        .map(|l| format!("{} tokens (to 1/{})", grouped(l.threshold), l.target_ratio))
         .collect();
     let accuracy = agent
         .context
         .measure
         .as_ref()
-        .map_or("estimate", |m| m.accuracy.as_str());
+        .map_or(agent.context.counter().accuracy().as_str(), |m| {
+            m.accuracy.as_str()
+        });
     let knowledge = retained_knowledge(&agent.live).len();
     let text = format!(
-        "Compression levels {levels} · counted {counted} tokens ({accuracy}) · {knowledge} knowledge item{ks} live\n\
-         Compressed {n} time{s}, {saved} tokens saved; compressor cost ${usd:.4} ({ctokens} tokens)",
+        "Compress  at {levels} · {knowledge} knowledge item{ks} live · token count: {accuracy}\n\
+         Saved     {saved} tokens over {n} compaction{s}; compressor cost ${usd:.4} ({ctokens} tokens)",
         levels = levels.join(", "),
-        counted = grouped(live_tokens),
         ks = if knowledge == 1 { "" } else { "s" },
         n = agent.session.compaction_count,
-        s = if agent.session.compaction_count == 1 { "" } else { "s" },
+        s = if agent.session.compaction_count == 1 {
+            ""
+        } else {
+            "s"
+        },
         saved = grouped(totals.tokens_saved),
         usd = totals.compressor_usd,
         ctokens = grouped(totals.compressor_tokens),
     );
     let data = json!({
-        "pressure_levels": agent.context.levels,
-        "counted_tokens": live_tokens,
+        "pressure_levels": levels_data,
+        "live_tokens": live_tokens,
         "count_accuracy": accuracy,
         "knowledge_live": knowledge,
         "compactions": agent.session.compaction_count,
@@ -688,4 +731,20 @@ pub(crate) fn grouped(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// Plan replacing the whole live context (for `/run` with `output = "replace"`), with
+/// the `/summarize` target.
+pub(crate) fn plan_whole(
+    agent: &mut Agent,
+) -> Result<Result<CompressionPlan, cairn_core::compression::NoPlan>, AgentError> {
+    let tokens_now = current_tokens(agent)?;
+    let target = manual_target(tokens_now, &agent.context.levels);
+    let measure = measure_now(&mut agent.context, &agent.live);
+    Ok(plan_all(&agent.live, measure, target))
+}
+
+/// The token counter of the agent's current model.
+pub(crate) fn counter_of(agent: &Agent) -> TokenCounter {
+    agent.context.counter()
 }

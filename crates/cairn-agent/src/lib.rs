@@ -31,6 +31,7 @@
 pub mod after_turn;
 pub mod agent;
 pub mod commands;
+pub mod compress;
 pub mod error;
 pub mod events;
 pub mod frontend;

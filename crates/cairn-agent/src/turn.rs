@@ -466,9 +466,13 @@ async fn run_tools(
             name: name.clone(),
             input: input.clone(),
         });
-        let output = match approval(agent, &name, &input, ui).await {
-            Some(refusal) => ToolOutput::error(refusal),
-            None => agent.toolbox.run(&name, &input, cancel).await,
+        let output = if name == crate::tools::remember::REMEMBER {
+            crate::tools::remember::run(agent, &input).await?
+        } else {
+            match approval(agent, &name, &input, ui).await {
+                Some(refusal) => ToolOutput::error(refusal),
+                None => agent.toolbox.run(&name, &input, cancel).await,
+            }
         };
         let interrupted = cancel.is_cancelled();
         store_result(agent, ui, &id, &name, output, interrupted).await?;

@@ -84,7 +84,11 @@ pub(super) fn run(agent: &Agent) -> Option<Output> {
         "context_window": window,
         "compactions": s.compaction_count,
     });
-    Output::new(text, data)
+    // Pressure levels, compactions, tokens saved, the compressor's own cost.
+    let (compression, compression_data) = crate::compress::info(agent);
+    let mut data = data;
+    data["compression"] = compression_data;
+    Output::new(format!("{text}\n{compression}"), data)
 }
 
 /// 1234567 → "1,234,567".

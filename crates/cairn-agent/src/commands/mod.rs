@@ -3,11 +3,15 @@
 //! session as a `command` event (`{"kind":"command","name":"/model","args":["…"]}`).
 
 mod context;
+mod done;
 mod help;
+pub(crate) mod knowledge;
 mod info;
 mod list;
 pub(crate) mod media;
 mod model;
+mod run_command;
+mod summarize;
 mod switch;
 
 use serde::Serialize;
@@ -95,6 +99,42 @@ pub const COMMANDS: &[CommandSpec] = &[
         completes: ArgCompletion::ModelName,
     },
     CommandSpec {
+        name: "summarize",
+        args: "[FOCUS]",
+        description: "compress the live context now (FOCUS steers the summary); the history keeps every event",
+        completes: ArgCompletion::None,
+    },
+    CommandSpec {
+        name: "done",
+        args: "[NOTE]",
+        description: "close a piece of work: compress the whole context and save a checkpoint (where_was_i, cairn where)",
+        completes: ArgCompletion::None,
+    },
+    CommandSpec {
+        name: "run",
+        args: "NAME [ARGS]",
+        description: "run a [[commands]] prompt; `reduce` rewrites the context as a brief that replaces it",
+        completes: ArgCompletion::None,
+    },
+    CommandSpec {
+        name: "remember",
+        args: "[decision:|constraint:|preference:|fact:] TEXT",
+        description: "pin a knowledge item to every future context of this session",
+        completes: ArgCompletion::Choice(&["decision:", "constraint:", "preference:", "fact:"]),
+    },
+    CommandSpec {
+        name: "knowledge",
+        args: "",
+        description: "list the knowledge items (pinned, live, history only), numbered for /forget",
+        completes: ArgCompletion::None,
+    },
+    CommandSpec {
+        name: "forget",
+        args: "N",
+        description: "unpin knowledge item N (it stays in the history)",
+        completes: ArgCompletion::None,
+    },
+    CommandSpec {
         name: "image",
         args: "PATH",
         description: "attach an image (png, jpeg, gif, webp) to the next message",
@@ -154,6 +194,13 @@ pub(crate) async fn run(
         "info" => Ok(info::run(agent)),
         "context" => context::run(agent, &args).await,
         "model" => model::run(agent, &args).await,
+        "summarize" => summarize::run(agent, rest, ui).await,
+        "done" => done::run(agent, rest, ui).await,
+        // Runs a turn or a request of its own and reports its own `done`.
+        "run" => return run_command::run(agent, rest, ui).await,
+        "remember" => knowledge::remember(agent, rest).await,
+        "knowledge" => knowledge::list(agent).await,
+        "forget" => knowledge::forget(agent, rest).await,
         "image" => media::attach(agent, rest, crate::media::MediaKind::Image).await,
         "video" => media::attach(agent, rest, crate::media::MediaKind::Video).await,
         "exit" => {

@@ -9,6 +9,7 @@ pub mod confine;
 mod edit_file;
 mod list_files;
 mod read_file;
+pub mod remember;
 mod search;
 mod shell;
 mod write_file;
@@ -161,6 +162,7 @@ impl Toolbox {
                     "required": ["command"]
                 }),
             ),
+            remember::definition(),
         ]
     }
 

@@ -1,0 +1,79 @@
+//! `/done [NOTE]`: close a piece of work. The whole live context is compressed (no
+//! verbatim tail), then a checkpoint is saved — the same record `save_progress`
+//! writes (summary, files touched, decisions, next steps), under the session's name,
+//! so `where_was_i`, `get_progress`, `cairn where` and every MCP client see it.
+//!
+//! The checkpoint is saved even when nothing could be compressed (an empty or tiny
+//! context, a model that failed): the work still reached a natural stop.
+
+use cairn_core::checkpoint_from_done::{DoneInput, checkpoint_from_done};
+use cairn_core::env_vars;
+use cairn_core::event::KnowledgeEntry;
+use cairn_core::live_messages::retained_knowledge;
+use serde_json::json;
+
+use super::{CommandResult, Output};
+use crate::Frontend;
+use crate::agent::Agent;
+use crate::compress::{Compression, Mode, compress};
+
+pub(super) async fn run(agent: &mut Agent, rest: &str, ui: &mut dyn Frontend) -> CommandResult {
+    let note = Some(rest.trim()).filter(|n| !n.is_empty());
+    let result = compress(agent, ui, Mode::Done).await?;
+    let instance = std::env::var(env_vars::CAIRN_INSTANCE).ok();
+    let name = agent.session.name.as_str().to_owned();
+    let (line, compaction_seq, checkpoint) = match &result {
+        Compression::Applied(applied) => {
+            let checkpoint = checkpoint_from_done(&DoneInput {
+                session_name: &name,
+                project: &agent.session.project,
+                note,
+                summary: applied.summary.as_ref(),
+                events: &applied.covered,
+                knowledge: &applied.draft.compaction.knowledge,
+                instance: instance.as_deref(),
+            });
+            (applied.message.clone(), Some(applied.seq), checkpoint)
+        }
+        Compression::NotApplied { reason, summary } => {
+            let knowledge: Vec<KnowledgeEntry> = retained_knowledge(&agent.live)
+                .iter()
+                .map(|r| r.entry())
+                .collect();
+            let checkpoint = checkpoint_from_done(&DoneInput {
+                session_name: &name,
+                project: &agent.session.project,
+                note,
+                summary: summary.as_deref(),
+                events: &agent.live.events,
+                knowledge: &knowledge,
+                instance: instance.as_deref(),
+            });
+            (reason.clone(), None, checkpoint)
+        }
+    };
+    let saved = agent.store.save_checkpoint(checkpoint).await?;
+    let text = format!(
+        "{line}\ncheckpoint saved: session {name}, round {round} ({decisions} decision{ds}, \
+         {files} file{fs}, {steps} next step{ss}). `cairn where {name}` and the MCP tool \
+         where_was_i(session_id=\"{name}\") show it.",
+        round = saved.round_id,
+        decisions = saved.decisions_made.len(),
+        ds = plural(saved.decisions_made.len()),
+        files = saved.files_touched.len(),
+        fs = plural(saved.files_touched.len()),
+        steps = saved.next_steps.len(),
+        ss = plural(saved.next_steps.len()),
+    );
+    Ok(Output::new(
+        text,
+        json!({
+            "compaction_seq": compaction_seq,
+            "checkpoint": saved,
+        }),
+    ))
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

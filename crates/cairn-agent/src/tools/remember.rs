@@ -1,0 +1,81 @@
+//! The `remember` tool: the model pins a decision, constraint, preference or fact to
+//! every future context of the session, as the person does with `/remember`. It needs
+//! the session's store, so the turn loop runs it (not [`super::Toolbox`]).
+
+use cairn_core::KnowledgeItem;
+use cairn_core::knowledge::{checked_text, parse_kind};
+use cairn_llm::ToolDef;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ToolOutput;
+use crate::AgentError;
+use crate::agent::Agent;
+use crate::commands::knowledge::remember_item;
+
+pub const REMEMBER: &str = "remember";
+
+pub fn definition() -> ToolDef {
+    ToolDef::new(
+        REMEMBER,
+        "Keep one durable item in every future context of this session, across context \
+         compressions: a decision (with its reason), a constraint the work must respect, a \
+         preference of the user, or a fact about the project. Use it for what must not be \
+         forgotten, one statement per call; the user can list items with /knowledge.",
+        json!({
+            "type": "object",
+            "properties": {
+                "kind": {
+                    "type": "string",
+                    "enum": ["decision", "constraint", "preference", "fact"],
+                    "description": "default: fact"
+                },
+                "text": {"type": "string", "description": "one statement, at most 2000 characters"}
+            },
+            "required": ["text"]
+        }),
+    )
+}
+
+#[derive(Deserialize)]
+struct Args {
+    #[serde(default)]
+    kind: Option<String>,
+    text: String,
+}
+
+/// Run a `remember` call. Bad input is an error result the model reads; only a store
+/// failure fails the turn.
+pub(crate) async fn run(agent: &mut Agent, input: &Value) -> Result<ToolOutput, AgentError> {
+    let args: Args = match serde_json::from_value(input.clone()) {
+        Ok(args) => args,
+        Err(e) => {
+            return Ok(ToolOutput::error(format!(
+                "invalid input for {REMEMBER}: {e}; expected {{\"kind\": \"decision\" | \
+                 \"constraint\" | \"preference\" | \"fact\", \"text\": \"...\"}}"
+            )));
+        }
+    };
+    let kind = match args.kind.as_deref() {
+        None => cairn_core::KnowledgeKind::Fact,
+        Some(raw) => match parse_kind(raw) {
+            Some(kind) => kind,
+            None => {
+                return Ok(ToolOutput::error(format!(
+                    "invalid kind {raw:?}; use decision, constraint, preference or fact"
+                )));
+            }
+        },
+    };
+    let text = match checked_text(&args.text) {
+        Ok(text) => text,
+        Err(e) => return Ok(ToolOutput::error(e.to_string())),
+    };
+    let item = KnowledgeItem {
+        knowledge_kind: kind,
+        text,
+        pinned: true,
+        extra: Default::default(),
+    };
+    Ok(ToolOutput::ok(remember_item(agent, item).await?))
+}

@@ -9,8 +9,9 @@
 //!   (the engine keeps the partial answer, marked interrupted); a second Ctrl+C in
 //!   the same turn leaves at once (everything acknowledged is already stored).
 //! - Ctrl+D on an empty line and `/exit` leave cleanly, releasing the session.
-//! - When stdin or stderr is not a terminal there is no line editor: lines are read
-//!   plainly from stdin, and stdout gets plain text only.
+//! - When stdin, stdout or stderr is not a terminal there is no line editor: the
+//!   prompt goes to stderr (when it is a terminal), lines are read plainly from
+//!   stdin, and stdout gets plain text only: no spinner, no escape code.
 
 mod completion;
 mod frontend;
@@ -24,7 +25,7 @@ use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use cairn_agent::{Agent, AgentError, AgentOptions, Outcome, SessionTarget};
+use cairn_agent::{Agent, AgentOptions, Outcome, SessionTarget};
 use cairn_core::{Project, SessionFilter, SessionName, Store};
 use reedline::{
     ColumnarMenu, Emacs, FileBackedHistory, KeyCode, KeyModifiers, MenuBuilder, Reedline,
@@ -36,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 use self::completion::{SessionNames, SlashCompleter};
 use self::frontend::{AnswerSource, Look, TerminalFrontend};
 use self::prompt::SessionPrompt;
+use super::agent_error;
 use crate::app::App;
 use crate::exit::UsageError;
 
@@ -47,7 +49,10 @@ const COMPLETION_SESSIONS: u32 = 200;
 /// Run the REPL on `target` until `/exit`, Ctrl+D or end of input.
 pub async fn run(app: &App, options: AgentOptions, target: SessionTarget) -> anyhow::Result<()> {
     let look = Look::detect();
-    let editing = io::stdin().is_terminal() && io::stderr().is_terminal();
+    // The line editor needs all three: it draws on stderr, but it switches
+    // bracketed paste and asks for the cursor position through stdout.
+    let editing =
+        io::stdin().is_terminal() && io::stdout().is_terminal() && io::stderr().is_terminal();
     let answers = if io::stdin().is_terminal() {
         AnswerSource::Keys
     } else {
@@ -88,9 +93,12 @@ pub async fn run(app: &App, options: AgentOptions, target: SessionTarget) -> any
         Input::Plain
     };
 
+    let turn = TurnSlot::default();
+    let watcher = tokio::spawn(watch_ctrl_c(turn.clone(), prompt.plain()));
     loop {
         refresh_session_names(store.as_ref(), &project, &sessions).await;
         prompt.update(agent.session().name.as_str(), agent.model());
+        turn.set_prompt(prompt.plain());
         let line = match input.read(&prompt).await? {
             Line::Text(line) => line,
             Line::Cleared => continue,
@@ -101,9 +109,9 @@ pub async fn run(app: &App, options: AgentOptions, target: SessionTarget) -> any
         }
         let cancel = CancellationToken::new();
         ui.set_cancel(Some(cancel.clone()));
-        let watcher = tokio::spawn(interrupt_on_ctrl_c(cancel.clone()));
+        turn.begin(cancel.clone());
         let outcome = agent.submit(&line, &mut ui, &cancel).await;
-        watcher.abort();
+        turn.end();
         ui.set_cancel(None);
         match outcome {
             Ok(Outcome::Exit) => break,
@@ -113,6 +121,7 @@ pub async fn run(app: &App, options: AgentOptions, target: SessionTarget) -> any
         }
     }
 
+    watcher.abort();
     let name = agent.session().name.clone();
     drop(input); // writes the history file
     agent.close().await.map_err(agent_error)?;
@@ -145,26 +154,60 @@ pub fn history_file(history_dir: &Path, project: &Project) -> PathBuf {
     history_dir.join(format!("{}.history", hex::encode(&digest[..16])))
 }
 
-/// The engine's errors with the exit codes of DESIGN.md (not found 3, usage 2, …).
-fn agent_error(error: AgentError) -> anyhow::Error {
-    let code = error.exit_code();
-    match error {
-        AgentError::Core(core) => core.into(),
-        other if code == 2 => UsageError(other.to_string()).into(),
-        other => other.into(),
+/// The turn in progress (if any), for the Ctrl+C watcher.
+#[derive(Clone, Default)]
+struct TurnSlot(Arc<Mutex<TurnState>>);
+
+#[derive(Default)]
+struct TurnState {
+    running: Option<CancellationToken>,
+    /// Reprinted after Ctrl+C at a plain (non-editor) prompt.
+    prompt: String,
+}
+
+impl TurnSlot {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TurnState> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn begin(&self, cancel: CancellationToken) {
+        self.lock().running = Some(cancel);
+    }
+
+    fn end(&self) {
+        self.lock().running = None;
+    }
+
+    fn set_prompt(&self, prompt: String) {
+        self.lock().prompt = prompt;
     }
 }
 
-/// Ctrl+C while a turn runs: the first interrupts the turn, a second one leaves.
-async fn interrupt_on_ctrl_c(cancel: CancellationToken) {
-    if tokio::signal::ctrl_c().await.is_err() {
-        return;
-    }
-    cancel.cancel();
-    if tokio::signal::ctrl_c().await.is_ok() {
-        let mut err = io::stderr().lock();
-        let _ = writeln!(err, "\nInterrupted twice: leaving. The session is saved.");
-        std::process::exit(130);
+/// Ctrl+C for the whole REPL. During a turn the first one interrupts it and a second
+/// one leaves at once (everything acknowledged is already stored). At the line
+/// editor's prompt the terminal is raw and Ctrl+C is a key, not a signal; at a plain
+/// prompt the terminal drops the typed line and the prompt is shown again.
+async fn watch_ctrl_c(turn: TurnSlot, prompt: String) {
+    turn.set_prompt(prompt);
+    while tokio::signal::ctrl_c().await.is_ok() {
+        let state = turn.lock();
+        match &state.running {
+            Some(cancel) if cancel.is_cancelled() => {
+                let mut err = io::stderr().lock();
+                let _ = writeln!(err, "\nInterrupted twice: leaving. The session is saved.");
+                std::process::exit(130);
+            }
+            Some(cancel) => cancel.cancel(),
+            None => {
+                if io::stderr().is_terminal() {
+                    let mut err = io::stderr().lock();
+                    let _ = write!(err, "\n{}", state.prompt);
+                    let _ = err.flush();
+                }
+            }
+        }
     }
 }
 
@@ -308,6 +351,10 @@ impl Input {
                 })
                 .await??;
                 if line.is_empty() {
+                    // Ctrl+D echoes nothing: end the prompt's line.
+                    if io::stderr().is_terminal() {
+                        let _ = writeln!(io::stderr());
+                    }
                     return Ok(Line::End);
                 }
                 Ok(Line::Text(line.trim_end_matches(['\n', '\r']).to_owned()))

@@ -42,6 +42,7 @@ impl Look {
     }
 
     /// A plain look for tests and pipes.
+    #[cfg(test)]
     pub fn plain() -> Self {
         Look {
             color: false,

@@ -88,6 +88,7 @@ impl Picker {
         }
     }
 
+    #[cfg(test)]
     pub fn selected(&self) -> usize {
         self.selected
     }

@@ -106,6 +106,7 @@ impl MarkdownRenderer {
     }
 
     /// Whether anything is held or written but not yet ended by a newline.
+    #[cfg(test)]
     pub fn mid_line(&self) -> bool {
         !self.at_line_start || !matches!(&self.mode, Mode::LineStart(p) if p.is_empty())
     }

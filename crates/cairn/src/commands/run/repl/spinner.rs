@@ -42,6 +42,7 @@ impl Spinner {
         }
     }
 
+    #[cfg(test)]
     pub fn is_running(&self) -> bool {
         self.running.is_some()
     }

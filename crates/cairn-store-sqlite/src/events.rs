@@ -144,6 +144,7 @@ fn insert_event(
             check_compaction(seq, compaction.replaces)?;
             totals.compactions += 1;
             totals.compaction = Some((seq, compaction.replaces[1] + 1));
+            count_side_request(conn, session_key, seq, &compaction.extra, totals)?;
         }
         Payload::Knowledge(item) => {
             conn.prepare_cached(
@@ -156,10 +157,64 @@ fn insert_event(
                 item.pinned
             ])?;
         }
-        Payload::Other { .. } => {}
+        Payload::Other { fields, .. } => {
+            count_side_request(conn, session_key, seq, fields, totals)?;
+        }
     }
     totals.head_seq = seq;
     totals.last_ts = Some(ts);
+    Ok(())
+}
+
+/// Usage and cost recorded on an event that is not a message: a compaction carries
+/// its compressor's request (`usage`, `cost_usd`, `request_id`, as a message does), and
+/// a compression whose answer could not be used records what it cost all the same.
+/// They count toward the session's totals, and so toward its spending limits, once
+/// per provider request.
+fn count_side_request(
+    conn: &Connection,
+    session_key: i64,
+    seq: u64,
+    fields: &Map<String, Value>,
+    totals: &mut Totals,
+) -> R<()> {
+    let usage = match fields.get("usage") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(
+            serde_json::from_value::<Usage>(value.clone())
+                .map_err(|e| Error::invalid(format!("event seq {seq}: field \"usage\": {e}")))?,
+        ),
+    };
+    let cost = match fields.get("cost_usd") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(value.as_f64().filter(|c| c.is_finite()).ok_or_else(|| {
+            Error::invalid(format!(
+                "event seq {seq}: field \"cost_usd\" must be a finite number"
+            ))
+        })?),
+    };
+    if usage.is_none() && cost.is_none() {
+        return Ok(());
+    }
+    if let Some(usage) = &usage {
+        check_usage(seq, usage)?;
+    }
+    let first_time = match fields.get("request_id").and_then(Value::as_str) {
+        Some(request) => {
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO request_ids (session, request_id) VALUES (?1, ?2)",
+            )?
+            .execute(params![session_key, request])?
+                == 1
+        }
+        None => true,
+    };
+    if first_time {
+        if let Some(usage) = &usage {
+            totals.usage.add(usage);
+        }
+        totals.cost_usd += cost.unwrap_or(0.0);
+    }
     Ok(())
 }
 

@@ -191,6 +191,12 @@ impl PriceTable {
         table
     }
 
+    /// Every model the table prices, as its keys are written (`provider:model`, or a
+    /// bare model id from config); for listing and completion.
+    pub fn models(&self) -> impl Iterator<Item = &str> {
+        self.prices.keys().map(String::as_str)
+    }
+
     /// The price of `model` (`provider:model`), if known.
     pub fn price(&self, model: &str) -> Option<ModelPrice> {
         let parsed = ModelRef::parse(model).ok();

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use cairn_testkit::fake_llm::{FakeLlm, Reply, Turn};
+use cairn_testkit::fake_llm::{FakeLlm, FakeUsage, Reply, Turn};
 use cairn_testkit::home::TestHome;
 use serde_json::json;
 
@@ -211,8 +211,13 @@ struct World {
 
 impl World {
     fn new(turns: Vec<Turn>) -> World {
+        World::with_config(turns, "")
+    }
+
+    /// With more lines of `config.toml` after the model.
+    fn with_config(turns: Vec<Turn>, config: &str) -> World {
         let home = TestHome::new();
-        home.write_config("model = \"openai:gpt-4.1\"\n");
+        home.write_config(&format!("model = \"openai:gpt-4.1\"\n{config}"));
         std::fs::write(
             home.project.join("notes.md"),
             "# Notes\nThe token check lives in src/auth.rs.\n",
@@ -248,6 +253,15 @@ impl World {
         let mut env = self.env();
         env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
         Tmux::start(test, &self.home.project, &env)
+    }
+
+    /// The text of every request body the fake received, oldest first.
+    fn request_bodies(&self) -> Vec<String> {
+        self.fake
+            .requests()
+            .iter()
+            .map(|r| r.body.to_string())
+            .collect()
     }
 }
 
@@ -459,6 +473,11 @@ fn ctrl_c_interrupts_and_tab_completes() {
             .find(|l| !l.trim().is_empty())
             .is_some_and(|l| l.starts_with("chat ›"))
     });
+    // Model names come from the price table.
+    tmux.type_text("/model openai:gpt-4.1-na");
+    tmux.press("Tab");
+    tmux.wait_for("chat › /model openai:gpt-4.1-nano");
+    tmux.press("C-c");
     tmux.press("C-d");
     tmux.wait_for("Session chat is saved.");
 }
@@ -510,4 +529,133 @@ fn no_color_and_stdout_not_a_terminal() {
         "spinner in a file: {file:?}"
     );
     assert!(file.contains("Piped\n=====\n\nplain text\n"), "{file:?}");
+}
+
+/// The engine's yes/no questions are asked inline and answered with one key: shell
+/// approval (y runs it, n refuses it) and the spending limit (n stops before any
+/// request, y goes on).
+#[test]
+fn questions_are_asked_inline() {
+    let expensive = FakeUsage {
+        input: 100_000,
+        output: 10,
+        ..FakeUsage::default()
+    };
+    let world = World::with_config(
+        vec![
+            Reply::new()
+                .tool_call(
+                    "call_1",
+                    "shell",
+                    json!({"command": "echo hello-from-shell"}),
+                )
+                .into(),
+            Reply::new()
+                .tool_call("call_2", "shell", json!({"command": "echo never-run"}))
+                .into(),
+            Reply::new().text("Shell done.").usage(expensive).into(),
+            Turn::text("After the limit."),
+        ],
+        "max_session_spending_threshold = 0.01\n",
+    );
+    let tmux = world.tmux("questions");
+    tmux.type_line("cairn run --name asks");
+    tmux.wait_for("asks ›");
+
+    tmux.type_line("run something");
+    tmux.wait_for("$ echo hello-from-shell");
+    tmux.wait_for("Run it? [y/N]");
+    tmux.type_text("y");
+    tmux.wait_for("Run it? [y/N] yes");
+    tmux.wait_for("$ echo never-run");
+    tmux.wait_for_count("Run it? [y/N]", 2);
+    tmux.type_text("n");
+    tmux.wait_for("Run it? [y/N] no");
+    let screen = tmux.wait_for("Shell done.");
+    assert!(screen.contains("▸ shell echo hello-from-shell"), "{screen}");
+    assert!(screen.contains("↳ error: refused"), "{screen}");
+    tmux.wait_for_count("asks ›", 2);
+
+    let bodies = world.request_bodies();
+    assert_eq!(bodies.len(), 3);
+    assert!(bodies[1].contains("hello-from-shell\\n"), "{}", bodies[1]);
+    assert!(bodies[2].contains("refused"), "{}", bodies[2]);
+
+    // $0.20 spent against a $0.01 limit: asked before the next request.
+    let mark = tmux.mark();
+    tmux.type_line("more");
+    tmux.wait_after(mark, "Spending limit reached");
+    tmux.wait_after(mark, "[y/N]");
+    tmux.type_text("n");
+    tmux.wait_after(mark, "[y/N] no");
+    tmux.wait_after(mark, "asks ›");
+    assert_eq!(world.fake.requests().len(), 3, "declined: nothing sent");
+
+    let mark = tmux.mark();
+    tmux.type_line("more, please");
+    tmux.wait_after(mark, "[y/N]");
+    tmux.type_text("y");
+    tmux.wait_after(mark, "After the limit.");
+    assert_eq!(world.fake.requests().len(), 4);
+    tmux.press("C-d");
+    tmux.wait_for("Session asks is saved.");
+}
+
+/// A pasted block stays one message; history is kept per project: Up recalls the
+/// last line in the same project, and nothing in another one.
+#[test]
+fn paste_and_history_per_project() {
+    let world = World::new(vec![Turn::text("Got both lines.")]);
+    let tmux = world.tmux("paste");
+    tmux.type_line("cairn run --name pasted");
+    tmux.wait_for("pasted ›");
+
+    tmux.run_str(&[
+        "set-buffer",
+        "-b",
+        "block",
+        "first pasted line\nsecond pasted line",
+    ]);
+    tmux.run_str(&["paste-buffer", "-p", "-b", "block", "-t", "main"]);
+    tmux.wait_for("second pasted line");
+    assert_eq!(world.fake.requests().len(), 0, "a paste must not submit");
+    tmux.press("Enter");
+    tmux.wait_for("Got both lines.");
+    let bodies = world.request_bodies();
+    assert_eq!(bodies.len(), 1);
+    assert!(
+        bodies[0].contains("first pasted line\\nsecond pasted line"),
+        "{}",
+        bodies[0]
+    );
+    tmux.type_line("/exit");
+    tmux.wait_for("Session pasted is saved.");
+
+    // Same project: Up brings back the last line typed (/exit).
+    tmux.clear();
+    tmux.type_line("cairn run --name pasted");
+    tmux.wait_for("pasted ›");
+    tmux.press("Up");
+    tmux.wait_for("pasted › /exit");
+    tmux.press("Enter");
+    tmux.wait_for("Session pasted is saved.");
+
+    // Another project: its own, empty history.
+    tmux.clear();
+    let elsewhere = world.home.dir("elsewhere");
+    tmux.type_line(&format!(
+        "cd {} && cairn run --name far",
+        elsewhere.display()
+    ));
+    tmux.wait_for("far ›");
+    tmux.press("Up");
+    tmux.type_text("!");
+    tmux.wait_for("far › !");
+    tmux.press("C-c");
+    tmux.press("C-d");
+    tmux.wait_for("Session far is saved.");
+    let histories = std::fs::read_dir(world.home.cairn_home.join("history"))
+        .unwrap()
+        .count();
+    assert_eq!(histories, 2, "one history file per project");
 }

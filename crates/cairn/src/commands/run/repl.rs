@@ -225,17 +225,17 @@ async fn refresh_session_names(store: &dyn Store, project: &Project, names: &Ses
     }
 }
 
-/// Models `/model <Tab>` offers: the current one, the configured one and those
-/// with a configured price.
+/// Models `/model <Tab>` offers: the current one, the configured one and every
+/// model with a price (built in or from config).
 fn model_names(app: &App, current: &str) -> Vec<String> {
+    let prices = cairn_llm::PriceTable::with_overrides(&app.settings.pricing);
     let mut models = vec![current.to_owned()];
     models.extend(app.settings.model.iter().cloned());
     models.extend(
-        app.settings
-            .pricing
-            .keys()
-            .filter(|k| k.contains(':'))
-            .cloned(),
+        prices
+            .models()
+            .filter(|m| m.contains(':'))
+            .map(str::to_owned),
     );
     models.sort();
     models.dedup();

@@ -264,6 +264,28 @@ mod tests {
     }
 
     #[test]
+    fn run_completes_command_names_with_descriptions() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(cairn_agent::commands::find("run").is_some());
+        let c = completer(dir.path()).with_run_commands(vec![
+            (
+                "reduce".to_owned(),
+                "rewrite the context as a brief".to_owned(),
+            ),
+            ("review".to_owned(), String::new()),
+            ("tests".to_owned(), "write tests".to_owned()),
+        ]);
+        let found = c.suggestions("/run re", 7);
+        assert_eq!(values(&found), ["reduce", "review"]);
+        assert_eq!(
+            found[0].description.as_deref(),
+            Some("rewrite the context as a brief")
+        );
+        assert_eq!(found[1].description, None);
+        assert_eq!(found[0].span, Span::new(5, 7));
+    }
+
+    #[test]
     fn paths_after_image() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("shots")).unwrap();

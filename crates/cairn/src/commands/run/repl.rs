@@ -99,10 +99,15 @@ pub async fn run(app: &App, options: AgentOptions, target: SessionTarget) -> any
         refresh_session_names(store.as_ref(), &project, &sessions).await;
         prompt.update(agent.session().name.as_str(), agent.model());
         turn.set_prompt(prompt.plain());
-        let line = match input.read(&prompt).await? {
-            Line::Text(line) => line,
-            Line::Cleared => continue,
-            Line::End => break,
+        let line = match input.read(&prompt).await {
+            Ok(Line::Text(line)) => line,
+            Ok(Line::Cleared) => continue,
+            Ok(Line::End) => break,
+            // The terminal is gone or unusable: leave the way Ctrl+D does.
+            Err(e) => {
+                ui.error(&format!("cannot read the next line: {e}"));
+                break;
+            }
         };
         if line.trim().is_empty() {
             continue;

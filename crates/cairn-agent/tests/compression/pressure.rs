@@ -1,0 +1,233 @@
+//! Pressure levels: a session grown past two levels compresses right where each is
+//! crossed, to about 1/target_ratio of its size, and keeps every original event.
+//! Hints appear once per level and growth cycle.
+
+use cairn_agent::frontend::Collect;
+use cairn_core::{Payload, Role};
+use cairn_testkit::fake_llm::{FakeUsage, Reply};
+use serde_json::json;
+
+use crate::support::*;
+
+const L1: u64 = 3_000;
+const L2: u64 = 6_000;
+
+#[tokio::test]
+async fn two_pressure_levels_compress_at_the_right_points_to_the_right_size() {
+    let w = World::new(OPENAI_MODEL)
+        .compressor("anthropic:claude-haiku-4-5")
+        .levels(&[(L2, 4.0), (L1, 2.0)]);
+    // A file whose reading pushes the context past the second level in one turn.
+    let big: String = (0..1_400)
+        .map(|i| format!("line {i} of the log\n"))
+        .collect();
+    std::fs::write(w.project.path().join("src/big.txt"), &big).unwrap();
+    let compressor = w.compressor.as_ref().unwrap();
+    let mut ui = Collect::default();
+    let mut agent = w.open("grow", &mut ui).await;
+
+    let mut level_hits = Vec::new();
+    let mut seen = 0;
+    for turn in 0..40 {
+        let before = agent.session().live_tokens;
+        if turn == 25 {
+            // One turn reads the big file: from under L1 to past L2 at once.
+            w.chat.push(
+                Reply::new()
+                    .tool_call("call_big", "read_file", json!({"path": "src/big.txt"}))
+                    .usage(FakeUsage {
+                        input: 0,
+                        output: 10,
+                        ..FakeUsage::default()
+                    }),
+            );
+        }
+        w.chat.push(answer(words(&format!("answer {turn}"), 120)));
+        if compressor.remaining() == 0 {
+            compressor.push(summary(
+                &format!("grow the context, summary after turn {turn}"),
+                &["use JWT"],
+                &[],
+            ));
+        }
+        say(&mut agent, &mut ui, &words(&format!("request {turn}"), 60)).await;
+        let history = w.history("grow").await;
+        let all = compactions(&history);
+        let after = agent.session().live_tokens;
+        if all.len() > seen {
+            assert_eq!(all.len(), seen + 1, "one compaction per turn at most");
+            seen = all.len();
+            let (_, c) = all.last().unwrap();
+            assert!(
+                before < L1,
+                "turn {turn}: compressed late (was {before} before the turn)"
+            );
+            let (threshold, ratio) = if c.tokens_before >= L2 {
+                (L2, 4.0)
+            } else {
+                (L1, 2.0)
+            };
+            assert!(c.tokens_before >= threshold, "{c:?}");
+            let target = (c.tokens_before as f64 / ratio) as u64;
+            assert!(
+                c.tokens_after <= target,
+                "turn {turn}: {} → {} misses the target {target}",
+                c.tokens_before,
+                c.tokens_after
+            );
+            assert_eq!(c.extra["method"], "model");
+            assert_eq!(c.extra["model"], "anthropic:claude-haiku-4-5");
+            assert_eq!(
+                after, c.tokens_after,
+                "the stored size is the compacted one"
+            );
+            level_hits.push((turn, threshold));
+        } else {
+            assert!(after < L1, "turn {turn}: {after} tokens and no compression");
+        }
+    }
+    let thresholds: Vec<u64> = level_hits.iter().map(|(_, t)| *t).collect();
+    assert!(
+        thresholds.contains(&L1) && thresholds.contains(&L2),
+        "{level_hits:?}"
+    );
+    assert!(
+        level_hits.iter().any(|&(turn, t)| turn == 25 && t == L2),
+        "{level_hits:?}"
+    );
+    assert!(level_hits.len() >= 3, "{level_hits:?}");
+
+    // Every original event is still in the history, in order, unchanged; the
+    // compactions only added events.
+    let history = w.history("grow").await;
+    let seqs: Vec<u64> = history.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=history.len() as u64).collect::<Vec<_>>());
+    let users: Vec<String> = history
+        .iter()
+        .filter_map(|e| e.payload.as_message())
+        .filter(|m| m.role == Role::User)
+        .map(|m| m.plain_text())
+        .collect();
+    assert_eq!(users.len(), 40);
+    for (i, text) in users.iter().enumerate() {
+        assert_eq!(text, &words(&format!("request {i}"), 60));
+    }
+    assert!(
+        history
+            .iter()
+            .any(|e| matches!(&e.payload, Payload::Message(m)
+        if m.role == Role::Tool
+            && serde_json::to_string(m).unwrap().contains("line 1399 of the log")))
+    );
+
+    // The compressor was asked with the replaced transcript and the previous summary.
+    let asked = compressor.requests();
+    assert_eq!(asked.len(), level_hits.len());
+    let second = sent_text(&asked[1].body);
+    assert!(
+        second.contains("Summary of the events before these"),
+        "{second}"
+    );
+    assert!(second.contains("summary after turn"), "{second}");
+
+    // The chat model gets the summary instead of the replaced turns.
+    let last = w.chat.requests().last().unwrap().body.clone();
+    let text = sent_text(&last);
+    assert!(text.contains("# Summary of earlier work"), "{text}");
+    assert!(!text.contains(&words("request 0", 60)));
+
+    // /info reports the compactions, the tokens saved and the compressor's cost.
+    say(&mut agent, &mut ui, "/info").await;
+    let (info, data) = command_output(&ui);
+    assert!(
+        info.contains(&format!("over {} compactions", level_hits.len())),
+        "{info}"
+    );
+    let c = &data["compression"];
+    assert_eq!(c["compactions"], level_hits.len() as u64);
+    assert!(c["tokens_saved"].as_u64().unwrap() > 3_000, "{c}");
+    // claude-haiku-4-5: 900 in, 120 out per summary at $1/$5 per million.
+    let expected = level_hits.len() as f64 * (900.0 * 1.0 + 120.0 * 5.0) / 1e6;
+    let usd = c["compressor_cost_usd"].as_f64().unwrap();
+    assert!((usd - expected).abs() < 1e-9, "{usd} vs {expected}");
+    // The compressor's cost is part of the session's cost (spending limits count it).
+    let chat_cost = 40.0 * 8.0 / 1e6 * 40.0 + 10.0 * 8.0 / 1e6;
+    let session_cost = agent.session().cost_usd;
+    assert!(
+        (session_cost - (chat_cost + expected)).abs() < 1e-9,
+        "{session_cost} vs {}",
+        chat_cost + expected
+    );
+}
+
+#[tokio::test]
+async fn hints_appear_once_per_level_and_cycle() {
+    let w = World::new(OPENAI_MODEL)
+        .compressor("anthropic:claude-haiku-4-5")
+        .levels(&[(L1, 2.0)]);
+    let compressor = w.compressor.as_ref().unwrap();
+    let mut ui = Collect::default();
+    let mut agent = w.open("hints", &mut ui).await;
+    let is_hint = |n: &String| n.starts_with("context: ") && n.contains("/summarize");
+    let mut hints_per_cycle = vec![0usize];
+    let mut in_band_turns = vec![0usize];
+    for turn in 0..50 {
+        w.chat.push(answer(words(&format!("answer {turn}"), 40)));
+        if compressor.remaining() == 0 {
+            compressor.push(summary("see hints", &[], &[]));
+        }
+        let shown_before = notices(&ui).iter().filter(|n| is_hint(n)).count();
+        let compactions_before = agent.session().compaction_count;
+        say(&mut agent, &mut ui, &words(&format!("request {turn}"), 30)).await;
+        let hints = notices(&ui).iter().filter(|n| is_hint(n)).count() - shown_before;
+        if agent.session().compaction_count > compactions_before {
+            assert_eq!(hints, 0, "no hint on the turn that compresses");
+            hints_per_cycle.push(0);
+            in_band_turns.push(0);
+            continue;
+        }
+        let live = agent.session().live_tokens;
+        if live * 5 >= L1 * 4 {
+            *in_band_turns.last_mut().unwrap() += 1;
+        }
+        *hints_per_cycle.last_mut().unwrap() += hints;
+    }
+    assert!(hints_per_cycle.len() >= 3, "{hints_per_cycle:?}");
+    // Every completed cycle passed 80% of the threshold for more than one turn, and
+    // hinted exactly once.
+    let completed = hints_per_cycle.len() - 1;
+    assert!(
+        in_band_turns[..completed].iter().all(|&n| n >= 2),
+        "{in_band_turns:?}"
+    );
+    assert!(
+        hints_per_cycle[..completed].iter().all(|&n| n == 1),
+        "{hints_per_cycle:?}"
+    );
+    let hint = notices(&ui).into_iter().find(|n| is_hint(n)).unwrap();
+    assert!(hint.contains("of 3,000 tokens"), "{hint}");
+
+    // With hints_enabled = false, none.
+    let mut quiet = World::new(OPENAI_MODEL)
+        .compressor("anthropic:claude-haiku-4-5")
+        .levels(&[(L1, 2.0)]);
+    quiet.settings.compression.hints_enabled = false;
+    let mut ui = Collect::default();
+    let mut agent = quiet.open("quiet", &mut ui).await;
+    for turn in 0..20 {
+        quiet
+            .chat
+            .push(answer(words(&format!("answer {turn}"), 40)));
+        quiet
+            .compressor
+            .as_ref()
+            .unwrap()
+            .push(summary("quiet", &[], &[]));
+        say(&mut agent, &mut ui, &words(&format!("request {turn}"), 30)).await;
+    }
+    assert!(
+        notices(&ui).iter().all(|n| !is_hint(n)),
+        "{:?}",
+        notices(&ui)
+    );
+}

@@ -1,0 +1,273 @@
+//! A temp store, a fixture project, the scripted fake LLM for the chat model and
+//! (optionally) a second one for `[compression] model`, so the two queues of scripted
+//! answers never mix.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cairn_agent::frontend::Collect;
+use cairn_agent::{Agent, AgentEvent, AgentOptions, Outcome, SessionTarget};
+use cairn_core::paths::Paths;
+use cairn_core::settings::{PressureLevel, Settings, Synchronous};
+use cairn_core::{Compaction, Event, Payload, Project, SessionName, Store};
+use cairn_llm::{ClientOptions, LlmClient, RetryPolicy};
+use cairn_testkit::fake_llm::{FakeLlm, FakeUsage, Reply, Turn};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio_util::sync::CancellationToken;
+
+/// OpenAI model: counted exactly with o200k.
+pub const OPENAI_MODEL: &str = "openai:gpt-4.1";
+/// Anthropic model: counted with the bytes heuristic (fast in debug builds).
+pub const ANTHROPIC_MODEL: &str = "anthropic:claude-sonnet-4-5";
+
+pub struct World {
+    _tmp: TempDir,
+    pub project: Project,
+    pub store: Arc<dyn Store>,
+    /// Answers the chat model (and the compressor when it is the same model).
+    pub chat: FakeLlm,
+    /// Answers `[compression] model`, when one is set with [`World::compressor`].
+    pub compressor: Option<FakeLlm>,
+    pub settings: Settings,
+}
+
+impl World {
+    /// A world whose chat model is `model` (OpenAI or Anthropic, both served by
+    /// `chat`).
+    pub fn new(model: &str) -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().canonicalize().unwrap();
+        let home = base.join("home");
+        let project_dir = base.join("project");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(project_dir.join("src")).unwrap();
+        std::fs::write(
+            project_dir.join("src/auth.rs"),
+            "pub fn expiry() -> u32 { 15 }\n",
+        )
+        .unwrap();
+        let project = Project::detect(&project_dir).unwrap();
+        let store =
+            cairn_store_sqlite::open_store(&home.join("cairn.db"), Synchronous::Normal).unwrap();
+        let chat = FakeLlm::start([]).unwrap();
+        let mut settings = Settings::defaults(Paths::at(&home));
+        settings.providers.openai.api_key = Some("test-key".into());
+        settings.providers.openai.base_url = Some(chat.openai_base_url());
+        settings.providers.anthropic.api_key = Some("test-key".into());
+        settings.providers.anthropic.base_url = Some(chat.anthropic_base_url());
+        settings.model = Some(model.into());
+        World {
+            _tmp: tmp,
+            project,
+            store,
+            chat,
+            compressor: None,
+            settings,
+        }
+    }
+
+    /// Summaries go to `model` on its own fake server (its provider must differ from
+    /// the chat model's).
+    pub fn compressor(mut self, model: &str) -> World {
+        let fake = FakeLlm::start([]).unwrap();
+        if model.starts_with("anthropic:") {
+            self.settings.providers.anthropic.base_url = Some(fake.anthropic_base_url());
+        } else {
+            self.settings.providers.openai.base_url = Some(fake.openai_base_url());
+        }
+        self.settings.compression.model = Some(model.into());
+        self.compressor = Some(fake);
+        self
+    }
+
+    pub fn levels(mut self, levels: &[(u64, f64)]) -> World {
+        self.settings.compression.pressure_levels = levels
+            .iter()
+            .map(|&(threshold, target_ratio)| PressureLevel {
+                threshold,
+                target_ratio,
+            })
+            .collect();
+        self
+    }
+
+    pub fn options(&self) -> AgentOptions {
+        let client_options = ClientOptions {
+            retry: RetryPolicy {
+                max_attempts: 1,
+                base_delay: Duration::from_millis(5),
+                max_delay: Duration::from_millis(10),
+                max_retry_after: Duration::from_secs(1),
+            },
+            ..ClientOptions::default()
+        };
+        AgentOptions {
+            project: self.project.clone(),
+            settings: Arc::new(self.settings.clone()),
+            llm: LlmClient::new(self.settings.providers.clone(), client_options).unwrap(),
+            model: None,
+            auto_approve_shell: false,
+            force: false,
+        }
+    }
+
+    pub async fn open(&self, name: &str, ui: &mut Collect) -> Agent {
+        Agent::open(
+            self.store.clone(),
+            self.options(),
+            SessionTarget::CreateOrResume(named(name)),
+            ui,
+        )
+        .await
+        .unwrap()
+    }
+
+    pub async fn history(&self, name: &str) -> Vec<Event> {
+        let session = self.store.session(&named(name)).await.unwrap();
+        let mut all = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self
+                .store
+                .events_after(session.id, after, 5_000)
+                .await
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            all.extend(page);
+        }
+        all
+    }
+}
+
+pub fn named(name: &str) -> SessionName {
+    SessionName::parse(name).unwrap()
+}
+
+/// A chat answer that reports no prompt size (so cairn counts the context itself)
+/// and comes in one chunk.
+pub fn answer(text: impl Into<String>) -> Turn {
+    Reply::new()
+        .text(text)
+        .usage(FakeUsage {
+            input: 0,
+            output: 40,
+            ..FakeUsage::default()
+        })
+        .chunk_size(1_000_000)
+        .into()
+}
+
+/// A compressor answer: the structured summary cairn asks for.
+pub fn summary(goal: &str, decisions: &[&str], knowledge: &[(&str, &str)]) -> Turn {
+    let knowledge: Vec<Value> = knowledge
+        .iter()
+        .map(|(kind, text)| json!({"kind": kind, "text": text}))
+        .collect();
+    let body = json!({
+        "goal": goal,
+        "progress": "work went on",
+        "decisions": decisions,
+        "constraints": [],
+        "files": [{"path": "src/auth.rs", "role": "token expiry"}],
+        "open_problems": [],
+        "next_steps": ["keep going"],
+        "knowledge": knowledge,
+    });
+    Reply::new()
+        .text(format!("```json\n{body}\n```"))
+        .usage(FakeUsage {
+            input: 900,
+            output: 120,
+            ..FakeUsage::default()
+        })
+        .chunk_size(1_000_000)
+        .into()
+}
+
+pub async fn say(agent: &mut Agent, ui: &mut Collect, text: &str) -> Outcome {
+    agent
+        .submit(text, ui, &CancellationToken::new())
+        .await
+        .unwrap()
+}
+
+/// Every string inside a request body, joined: what the model was sent, in either
+/// wire format.
+pub fn sent_text(body: &Value) -> String {
+    fn walk(v: &Value, out: &mut String) {
+        match v {
+            Value::String(s) => {
+                out.push_str(s);
+                out.push('\n');
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Object(map) => map.values().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = String::new();
+    walk(&body["system"], &mut out);
+    walk(&body["messages"], &mut out);
+    out
+}
+
+/// The compaction events of a history, oldest first.
+pub fn compactions(history: &[Event]) -> Vec<(u64, Compaction)> {
+    history
+        .iter()
+        .filter_map(|e| match &e.payload {
+            Payload::Compaction(c) => Some((e.seq, c.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn notices(ui: &Collect) -> Vec<String> {
+    ui.events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::Notice { message } => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn errors(ui: &Collect) -> Vec<String> {
+    ui.events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::Error { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn command_output(ui: &Collect) -> (String, Value) {
+    ui.events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            AgentEvent::CommandOutput { text, data, .. } => Some((text.clone(), data.clone())),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// A user message of about `words` words, numbered so every one is distinct.
+pub fn words(label: &str, words: usize) -> String {
+    let mut out = format!("{label}:");
+    for i in 0..words {
+        out.push_str(&format!(" w{i}"));
+    }
+    out
+}
+
+/// The text of one wire message (a string, or text parts), without a trailing
+/// newline.
+pub fn message_text(message: &Value) -> String {
+    sent_text(&json!({"messages": [message["content"]]}))
+        .trim_end()
+        .to_owned()
+}

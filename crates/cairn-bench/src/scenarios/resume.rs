@@ -99,7 +99,28 @@ pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
                 .map(|(b, s)| b / s),
         }),
     };
+    // The same ratio in CPU time: on a machine busy with other jobs, wall-time
+    // medians of 10–30 ms processes swing by tens of percent while CPU time holds.
+    let cpu_ratio = big_m
+        .cpu_ms
+        .as_ref()
+        .zip(small_m.cpu_ms.as_ref())
+        .map(|(b, s)| b.median / s.median);
     let mut out = vec![big_m, small_m, ratio_m];
+    if let Some(cpu_ratio) = cpu_ratio {
+        out.push(Measurement {
+            id: "resume.cpu_ratio".into(),
+            title: "resume: 100 MB / 1 MB, CPU time".into(),
+            command: None,
+            unit: Unit::Ratio,
+            value: Summary::single(cpu_ratio),
+            peak_rss_mb: None,
+            cpu_ms: None,
+            targets: Vec::new(),
+            headline: false,
+            details: json!({}),
+        });
+    }
     // Where the time goes: the store's share, measured in-process.
     for (dataset, manifest, label) in [
         (Dataset::Resume100mb, &big, "100 MB"),

@@ -478,6 +478,13 @@ fn ctrl_c_interrupts_and_tab_completes() {
     tmux.press("Tab");
     tmux.wait_for("chat › /model openai:gpt-4.1-nano");
     tmux.press("C-c");
+    // Ctrl+D only leaves from an empty line: wait until the cleared prompt is drawn.
+    tmux.wait_until("a cleared chat prompt", |s| {
+        s.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| l.starts_with("chat ›") && !l.contains("/model"))
+    });
     tmux.press("C-d");
     tmux.wait_for("Session chat is saved.");
 }

@@ -319,7 +319,9 @@ impl<'de> Deserialize<'de> for ContentBlock {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let map = Map::<String, Value>::deserialize(deserializer)?;
         let Some(kind) = map.get("type").and_then(Value::as_str) else {
-            return Err(D::Error::custom("content block has no string field \"type\""));
+            return Err(D::Error::custom(
+                "content block has no string field \"type\"",
+            ));
         };
         if !KNOWN_BLOCK_TYPES.contains(&kind) {
             return Ok(ContentBlock::Other(map));
@@ -516,10 +518,13 @@ mod tests {
         let bad = r#"{"seq":1,"ts":"2026-11-20T09:00:01Z","kind":"message","role":"user","content":[{"type":"text","text":5}]}"#;
         let err = serde_json::from_str::<Event>(bad).unwrap_err().to_string();
         assert!(err.contains("text"), "{err}");
-        let bad_role = r#"{"seq":1,"ts":"2026-11-20T09:00:01Z","kind":"message","role":"robot","content":[]}"#;
+        let bad_role =
+            r#"{"seq":1,"ts":"2026-11-20T09:00:01Z","kind":"message","role":"robot","content":[]}"#;
         assert!(serde_json::from_str::<Event>(bad_role).is_err());
         let bad_seq = r#"{"seq":"1","ts":"2026-11-20T09:00:01Z","kind":"message","role":"user","content":[]}"#;
-        let err = serde_json::from_str::<Event>(bad_seq).unwrap_err().to_string();
+        let err = serde_json::from_str::<Event>(bad_seq)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("seq"), "{err}");
     }
 }

@@ -12,8 +12,8 @@ use cairn_core::compression::fallback::FallbackOutcome;
 use cairn_core::compression::summary::compaction_from_summary;
 use cairn_core::compression::{
     CompactionDraft, CompressionPlan, ContextMeasure, HintState, PressureHit, PromptLimits,
-    StructuredSummary, check_summary, effective_levels, extractive_fallback, manual_target,
-    next_hint, plan_all, plan_to_target, pressure, summary_request,
+    StructuredSummary, SummaryRejected, check_summary, effective_levels, extractive_fallback,
+    manual_target, next_hint, plan_all, plan_to_target, pressure, summary_request,
 };
 use cairn_core::knowledge::KnowledgeRecord;
 use cairn_core::live_messages::retained_knowledge;
@@ -51,6 +51,10 @@ pub struct ContextState {
     /// Highest seq of the live context when the last turn was accounted for; an answer
     /// with a higher seq is a request this process has not counted yet.
     accounted_seq: u64,
+    /// An automatic compression could not bring the context under the lowest level
+    /// (knowledge and the turn in flight fill it): do not try again, and pay for
+    /// another summary, until the context has grown past this size.
+    retry_above: Option<u64>,
 }
 
 /// Check `[compression]` and `[[commands]]` before a session is opened, so a bad
@@ -165,8 +169,22 @@ pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Resu
     store_live_tokens(agent, live_tokens).await?;
     agent.context.accounted_seq = agent.live.events.last().map_or(0, |e| e.seq);
 
-    if let Some(hit) = pressure(live_tokens, &agent.context.levels) {
-        compress(agent, ui, Mode::Pressure(hit)).await?;
+    let waiting = agent
+        .context
+        .retry_above
+        .is_some_and(|above| live_tokens < above);
+    if let Some(hit) = pressure(live_tokens, &agent.context.levels).filter(|_| !waiting) {
+        let lowest = agent
+            .context
+            .levels
+            .first()
+            .map_or(u64::MAX, |l| l.threshold);
+        let after = match compress(agent, ui, Mode::Pressure(hit)).await? {
+            Compression::Applied(applied) => applied.draft.tokens_after,
+            Compression::NotApplied { .. } => live_tokens,
+        };
+        // Still over the lowest level: wait for a tenth more before trying again.
+        agent.context.retry_above = (after >= lowest).then(|| after + after / 10);
         return Ok(());
     }
     let hint = next_hint(
@@ -336,6 +354,9 @@ pub(crate) async fn compress(
     let answer = ask_compressor(agent, ui, &plan, &kept, focus.as_deref(), &why_now).await?;
     // The model's summary when it was well formed; the draft to apply, if any; why
     // the fallback ran, if it did.
+    // Whether the model's summary was refused only for being larger than what it
+    // replaces: the context is already small.
+    let mut already_small = false;
     let (summary, spent, draft, fallback_why) = match answer {
         Answer::Summary { summary, spent } => {
             match compaction_from_summary(
@@ -348,6 +369,7 @@ pub(crate) async fn compress(
             ) {
                 Ok(draft) => (Some(summary), Some(spent), Ok(draft), None),
                 Err(rejected) => {
+                    already_small = matches!(rejected, SummaryRejected::NoGain { .. });
                     let why = rejected.to_string();
                     let outcome =
                         extractive_fallback(&agent.live, &plan, &kept, retention, &counter, &why);
@@ -367,6 +389,20 @@ pub(crate) async fn compress(
     };
     let mut draft = match draft {
         Ok(draft) => draft,
+        Err(_) if already_small => {
+            let reason = format!(
+                "the context was not compressed ({why_now}): at {} tokens it is already \
+                 smaller than a summary of it",
+                grouped(plan.tokens_before)
+            );
+            if let Some(spent) = &spent {
+                record_spend_without_compaction(agent, spent, &reason).await?;
+            }
+            return Ok(Compression::NotApplied {
+                reason,
+                summary: summary.map(Box::new),
+            });
+        }
         Err(unreachable) => {
             let reason = format!(
                 "the context was not compressed ({why_now}): {}{unreachable}. Nothing was \
@@ -605,6 +641,7 @@ pub(crate) async fn apply(
     reload_live(agent).await?;
     measure_now(&mut agent.context, &agent.live);
     agent.context.hints.reset();
+    agent.context.retry_above = None;
     agent.context.accounted_seq = agent.live.events.last().map_or(0, |e| e.seq);
     store_live_tokens(agent, tokens_after).await?;
     Ok(seqs.first().copied().unwrap_or_default())
@@ -684,13 +721,11 @@ pub(crate) fn info(agent: &Agent) -> (String, Value) {
         .iter()
         .map(|l| format!("{} tokens (to 1/{})", grouped(l.threshold), l.target_ratio))
         .collect();
-    let accuracy = agent
-        .context
-        .measure
-        .as_ref()
-        .map_or(agent.context.counter().accuracy().as_str(), |m| {
-            m.accuracy.as_str()
-        });
+    let accuracy = match &agent.context.measure {
+        Some(m) => m.accuracy,
+        None => TokenCounter::for_model(Some(&agent.model)).accuracy(),
+    };
+    let accuracy = accuracy.as_str();
     let knowledge = retained_knowledge(&agent.live).len();
     let text = format!(
         "Compress  at {levels} · {knowledge} knowledge item{ks} live · token count: {accuracy}\n\

@@ -181,3 +181,40 @@ async fn when_nothing_reaches_the_target_nothing_changes_and_the_user_is_told() 
     };
     assert_eq!(fields["usage"]["input_tokens"], 700);
 }
+
+#[tokio::test]
+async fn a_compression_that_cannot_help_is_not_retried_every_turn() {
+    let w = World::new(OPENAI_MODEL)
+        .compressor("anthropic:claude-haiku-4-5")
+        .levels(&[(4_000, 2.0)]);
+    let compressor = w.compressor.as_ref().unwrap();
+    let mut ui = Collect::default();
+    let mut agent = w.open("stuck", &mut ui).await;
+    // Knowledge alone is larger than the target of any compression at this level.
+    for i in 0..8 {
+        let long = format!("fact: item {i} {}", words("detail", 150));
+        say(&mut agent, &mut ui, &format!("/remember {long}")).await;
+    }
+    let mut turn = 0;
+    while compressor.requests().is_empty() {
+        assert!(turn < 40, "never tried to compress");
+        w.chat.push(answer(words(&format!("answer {turn}"), 60)));
+        if compressor.remaining() == 0 {
+            compressor.push(bad_answer("no"));
+        }
+        say(&mut agent, &mut ui, &words(&format!("request {turn}"), 20)).await;
+        turn += 1;
+    }
+    assert_eq!(errors(&ui).len(), 1, "{:?}", errors(&ui));
+    assert!(errors(&ui)[0].contains("the context was not compressed"));
+    let stuck_at = agent.session().live_tokens;
+    // A few more small turns: no new attempt until the context grew by a tenth.
+    for extra in 0..3 {
+        w.chat.push(answer("short"));
+        say(&mut agent, &mut ui, &format!("small {extra}")).await;
+    }
+    assert!(agent.session().live_tokens < stuck_at + stuck_at / 10);
+    assert_eq!(compressor.requests().len(), 1);
+    assert_eq!(errors(&ui).len(), 1);
+    assert_eq!(agent.session().compaction_count, 0);
+}

@@ -783,3 +783,37 @@ pub(crate) fn plan_whole(
 pub(crate) fn counter_of(agent: &Agent) -> TokenCounter {
     agent.context.counter()
 }
+
+/// `/context`'s lines about the preamble: where the compacted range ends (and how it
+/// was made), then each knowledge item the context carries.
+pub(crate) fn preamble_lines(live: &LiveContext) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(event) = &live.compaction
+        && let Payload::Compaction(c) = &event.payload
+    {
+        let method = c
+            .extra
+            .get("method")
+            .and_then(Value::as_str)
+            .unwrap_or("summary");
+        lines.push(format!(
+            "(compacted) events #{}–#{} → compaction #{} ({method}, {} → {} tokens); the \
+             live context continues after #{}",
+            c.replaces[0],
+            c.replaces[1],
+            event.seq,
+            grouped(c.tokens_before),
+            grouped(c.tokens_after),
+            c.replaces[1]
+        ));
+    }
+    for item in retained_knowledge(live) {
+        lines.push(format!(
+            "(knowledge) [{}] {}{}",
+            item.kind.as_str(),
+            item.text.split_whitespace().collect::<Vec<_>>().join(" "),
+            if item.pinned { " (pinned)" } else { "" }
+        ));
+    }
+    lines
+}

@@ -54,6 +54,8 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
     {
         lines.push(format!("(preamble)  {}", shorten(&text, LINE_CHARS)));
         data.push(json!({"seq": Value::Null, "kind": "preamble", "text": text}));
+        // The compaction boundary and every knowledge item, one line each.
+        lines.extend(crate::compress::preamble_lines(&agent.live));
     }
     let mut push = |event: &Event, bytes: Option<u64>| {
         if let Some(wanted) = role

@@ -148,6 +148,19 @@ async fn ten_items_survive_five_compressions_and_a_resume() {
         );
     }
 
+    // /context shows the compaction boundary and the knowledge block.
+    say(&mut agent, &mut ui, "/context").await;
+    let (text, _) = command_output(&ui);
+    assert!(text.contains("(compacted) events #1–#"), "{text}");
+    assert!(
+        text.contains("(knowledge) [constraint] no unsafe code (pinned)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(knowledge) [fact] round 4 found a fact\n"),
+        "{text}"
+    );
+
     // Stored as knowledge events: ten pinned, five found by the compressions.
     let history = w.history("keep").await;
     let items: Vec<(KnowledgeKind, String, bool)> = history

@@ -95,20 +95,26 @@ pub fn records(events: &[Event]) -> Vec<KnowledgeRecord> {
 /// position and keeps the newest wording); it is pinned when any statement is.
 /// Order: by newest statement, oldest first.
 pub fn dedupe(records: impl IntoIterator<Item = KnowledgeRecord>) -> Vec<KnowledgeRecord> {
-    let mut out: Vec<KnowledgeRecord> = Vec::new();
+    // Each key is computed once and found by hash: resume carries every pinned item, so
+    // this runs over a list that grows with the history.
+    let mut slots: Vec<Option<KnowledgeRecord>> = Vec::new();
+    let mut position: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
     for record in records {
         let key = record.key();
-        if let Some(pos) = out.iter().position(|r| r.key() == key) {
-            let mut earlier = out.remove(pos);
-            earlier.pinned |= record.pinned;
-            earlier.text = record.text;
-            earlier.seqs.extend(record.seqs);
-            out.push(earlier);
-        } else {
-            out.push(record);
-        }
+        let merged = match position.get(&key).and_then(|&pos| slots[pos].take()) {
+            Some(mut earlier) => {
+                earlier.pinned |= record.pinned;
+                earlier.text = record.text;
+                earlier.seqs.extend(record.seqs);
+                earlier
+            }
+            None => record,
+        };
+        // Stating an item again makes it the newest.
+        position.insert(key, slots.len());
+        slots.push(Some(merged));
     }
-    out
+    slots.into_iter().flatten().collect()
 }
 
 /// The items every live context carries: the newest `retention` distinct items and

@@ -247,7 +247,10 @@ def http_hostile(args) -> None:
                 "jsonrpc": "2.0", "id": 2, "method": "tools/call",
                 "params": {"name": "save_progress", "arguments": {"session_id": "hostile-big", "summary": "x" * (BODY_LIMIT + 10)}},
             })
-            r = http.post(url, headers=headers, content=big)
+            # The server answers 413 without reading the rest and closes the connection;
+            # ask for that close so the client never reuses the dropped connection.
+            closing = {**headers, "connection": "close"}
+            r = http.post(url, headers=closing, content=big)
             check("http: over-limit body is 413", r.status_code == 413, r.status_code)
             error = r.json()["error"]
             check("http: 413 names the limit", "4 MiB" in error["message"] and error["data"]["limit"] == BODY_LIMIT, error)
@@ -259,7 +262,7 @@ def http_hostile(args) -> None:
                     yield piece
                 yield b'"}}'
 
-            r = http.post(url, headers=headers, content=chunks())
+            r = http.post(url, headers=closing, content=chunks())
             check("http: chunked over-limit body is 413", r.status_code == 413, r.status_code)
 
             # A real session: tool-level refusals come back as JSON-RPC errors.

@@ -659,6 +659,13 @@ fn paste_and_history_per_project() {
     tmux.type_text("!");
     tmux.wait_for("far › !");
     tmux.press("C-c");
+    // Ctrl+D only leaves from an empty line: wait until the cleared prompt is drawn.
+    tmux.wait_until("a cleared far prompt", |s| {
+        s.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| l.starts_with("far ›") && !l.contains('!'))
+    });
     tmux.press("C-d");
     tmux.wait_for("Session far is saved.");
     let histories = std::fs::read_dir(world.home.cairn_home.join("history"))

@@ -140,7 +140,10 @@ impl StdioServer {
 
     async fn call(&mut self, tool: &str, arguments: Value) -> Result<Value> {
         let result = self
-            .request("tools/call", json!({ "name": tool, "arguments": arguments }))
+            .request(
+                "tools/call",
+                json!({ "name": tool, "arguments": arguments }),
+            )
             .await?;
         if result.get("isError") == Some(&json!(true)) {
             bail!("{tool} returned an error: {result}");
@@ -228,6 +231,19 @@ async fn bench_cairn_stdio(cairn: &Path, n: usize) -> Result<(Series, Series)> {
     std::fs::create_dir_all(&project)?;
     let server = StdioServer::start(cairn, &["mcp"], home.path(), &project).await?;
     let server = Arc::new(tokio::sync::Mutex::new(server));
+    let pings = timed("cairn ping (stdio, protocol only)", n, |_| {
+        let server = Arc::clone(&server);
+        async move {
+            server
+                .lock()
+                .await
+                .request("ping", json!({}))
+                .await
+                .map(|_| ())
+        }
+    })
+    .await?;
+    pings.print();
     let saves = timed("cairn save_progress (stdio)", n, |i| {
         let server = Arc::clone(&server);
         async move {
@@ -275,6 +291,19 @@ async fn bench_peer_stdio(peer: &Path, n: usize) -> Result<(Series, Series)> {
         .call("context_session_start", json!({ "name": "bench-auth" }))
         .await?;
     let server = Arc::new(tokio::sync::Mutex::new(server));
+    let pings = timed("mcp-memory-keeper ping (stdio, protocol only)", n, |_| {
+        let server = Arc::clone(&server);
+        async move {
+            server
+                .lock()
+                .await
+                .request("ping", json!({}))
+                .await
+                .map(|_| ())
+        }
+    })
+    .await?;
+    pings.print();
     let saves = timed("mcp-memory-keeper context_save (stdio)", n, |i| {
         let server = Arc::clone(&server);
         async move {
@@ -289,7 +318,7 @@ async fn bench_peer_stdio(peer: &Path, n: usize) -> Result<(Series, Series)> {
                 .await
                 .call(
                     "context_save",
-                    json!({ "key": format!("bench-auth-{i}"), "value": value, "category": "progress" }),
+                    json!({ "key": format!("bench-auth-{i:05}"), "value": value, "category": "progress" }),
                 )
                 .await
                 .map(|_| ())
@@ -304,10 +333,15 @@ async fn bench_peer_stdio(peer: &Path, n: usize) -> Result<(Series, Series)> {
                 .await
                 .call(
                     "context_get",
-                    json!({ "category": "progress", "sort": "created_desc", "limit": 1 }),
+                    // Its timestamps have one-second resolution, so "newest" is
+                    // asked by the zero-padded key, which grows with every save.
+                    json!({ "category": "progress", "sort": "key_desc", "limit": 1 }),
                 )
                 .await?;
-            if !result.to_string().contains(&format!("bench-auth-{}", n - 1)) {
+            if !result
+                .to_string()
+                .contains(&format!("bench-auth-{:05}", n - 1))
+            {
                 bail!("latest read did not return the newest item: {result}");
             }
             Ok(())
@@ -335,6 +369,16 @@ async fn idle_rss(cairn: &Path) -> Result<u64> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let pid = server.pid().context("no pid")?;
     rss_kib(pid).context("cannot read VmRSS (Linux only)")
+}
+
+/// User + system CPU ticks of a process, from /proc (Linux).
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
 }
 
 /// `cairn mcp --http 127.0.0.1:0`, and the URL it printed.
@@ -369,7 +413,7 @@ async fn start_http(cairn: &Path, home: &Path, project: &Path) -> Result<(Child,
 struct HttpSession {
     http: reqwest::Client,
     url: String,
-    session: String,
+    session: Option<String>,
     next_id: u64,
 }
 
@@ -387,12 +431,12 @@ impl HttpSession {
             }))
             .send()
             .await?;
+        // Stateless servers answer without a session id.
         let session = response
             .headers()
             .get("mcp-session-id")
             .and_then(|v| v.to_str().ok())
-            .context("no mcp-session-id")?
-            .to_owned();
+            .map(str::to_owned);
         response.bytes().await?;
         let s = HttpSession {
             http,
@@ -406,15 +450,16 @@ impl HttpSession {
     }
 
     async fn post(&self, body: Value) -> Result<String> {
-        let response = self
+        let mut request = self
             .http
             .post(&self.url)
             .header("accept", "application/json, text/event-stream")
-            .header("mcp-session-id", &self.session)
             .header("mcp-protocol-version", "2025-06-18")
-            .json(&body)
-            .send()
-            .await?;
+            .json(&body);
+        if let Some(session) = &self.session {
+            request = request.header("mcp-session-id", session);
+        }
+        let response = request.send().await?;
         if !response.status().is_success() {
             bail!("HTTP {}", response.status());
         }
@@ -464,7 +509,8 @@ async fn bench_http(cairn: &Path, clients: usize, per_client: usize) -> Result<S
             let id = format!("bench-http-{c}");
             for i in 0..per_client {
                 let t = Instant::now();
-                if i % 2 == 0 {
+                let save = i % 2 == 0;
+                if save {
                     session
                         .call(
                             "save_progress",
@@ -480,16 +526,47 @@ async fn bench_http(cairn: &Path, clients: usize, per_client: usize) -> Result<S
                         .call("get_progress", json!({ "session_id": id }))
                         .await?;
                 }
-                latencies.push(t.elapsed());
+                latencies.push((save, t.elapsed()));
             }
             anyhow::Ok(latencies)
         }));
     }
+    let server_pid = _server.id().context("no server pid")?;
+    let cpu_before = cpu_ticks(server_pid);
     barrier.wait().await;
     let start = Instant::now();
     let mut latencies = Vec::new();
     for task in tasks {
         latencies.extend(task.await??);
+    }
+    let elapsed = start.elapsed();
+    for (label, kind) in [("saves", true), ("latest reads", false)] {
+        let part = Series {
+            label: format!("  of which {label}"),
+            total: elapsed,
+            latencies: latencies
+                .iter()
+                .filter(|(save, _)| *save == kind)
+                .map(|(_, d)| *d)
+                .collect(),
+        };
+        println!(
+            "  {:<44} p50 {:>7.3} ms   p99 {:>7.3} ms",
+            part.label,
+            ms(part.percentile(50.0)),
+            ms(part.percentile(99.0))
+        );
+    }
+    let latencies: Vec<Duration> = latencies.into_iter().map(|(_, d)| d).collect();
+    if let (Some(before), Some(after)) = (cpu_before, cpu_ticks(server_pid)) {
+        // Clock ticks are 1/100 s on Linux.
+        let cpu = (after - before) as f64 / 100.0;
+        println!(
+            "  server CPU {:.2} s over {:.2} s ({:.0} µs per request)",
+            cpu,
+            elapsed.as_secs_f64(),
+            cpu * 1e6 / latencies.len() as f64
+        );
     }
     Ok(Series {
         label: format!("cairn HTTP, {clients} clients, saves + latest reads"),
@@ -500,7 +577,16 @@ async fn bench_http(cairn: &Path, clients: usize, per_client: usize) -> Result<S
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    // The servers run in temporary directories: resolve the paths first.
+    args.cairn = std::fs::canonicalize(&args.cairn)
+        .with_context(|| format!("no cairn binary at {}", args.cairn.display()))?;
+    if let Some(peer) = &args.peer {
+        args.peer = Some(
+            std::fs::canonicalize(peer)
+                .with_context(|| format!("no peer server at {}", peer.display()))?,
+        );
+    }
     println!(
         "mcp_bench: n = {}, HTTP {} clients × {} requests",
         args.n, args.http_clients, args.http_requests

@@ -20,6 +20,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
 use cairn_core::list_param::human_bytes;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
@@ -146,6 +147,14 @@ pub async fn serve_http(
     // Tests and scripts read this line to learn the port of `127.0.0.1:0`.
     tracing::info!("cairn MCP listening on http://{local}{MCP_PATH}");
     eprintln!("cairn mcp: listening on http://{local}{MCP_PATH}");
+    // Responses go out in several small writes (headers, SSE priming event,
+    // message): without TCP_NODELAY, Nagle's algorithm and delayed ACKs add
+    // ~40 ms to every request.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let cancel = CancellationToken::new();
     let app = router(factory, &options, cancel.clone());
     axum::serve(listener, app)

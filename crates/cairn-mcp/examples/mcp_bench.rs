@@ -360,11 +360,11 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-async fn idle_rss(cairn: &Path) -> Result<u64> {
+async fn idle_rss(program: &Path, args: &[&str]) -> Result<u64> {
     let home = tempfile::tempdir()?;
     let project = home.path().join("project");
     std::fs::create_dir_all(&project)?;
-    let mut server = StdioServer::start(cairn, &["mcp"], home.path(), &project).await?;
+    let mut server = StdioServer::start(program, args, home.path(), &project).await?;
     server.request("tools/list", json!({})).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let pid = server.pid().context("no pid")?;
@@ -622,12 +622,22 @@ async fn main() -> Result<()> {
         ms(http.percentile(99.0))
     );
     report["cairn_http"] = http.to_json();
-    let rss = idle_rss(&args.cairn).await?;
+    let rss = idle_rss(&args.cairn, &["mcp"]).await?;
     println!(
-        "cairn mcp idle RSS: {:.1} MiB (target < 15 MB)",
-        rss as f64 / 1024.0
+        "cairn mcp idle RSS: {:.1} MiB = {:.1} MB (target < 15 MB)",
+        rss as f64 / 1024.0,
+        rss as f64 * 1024.0 / 1e6
     );
     report["cairn_idle_rss_kib"] = json!(rss);
+    if let Some(peer) = &args.peer {
+        // The peer's launcher script execs node; its RSS is node's.
+        let peer_rss = idle_rss(peer, &[]).await?;
+        println!(
+            "mcp-memory-keeper idle RSS: {:.1} MiB",
+            peer_rss as f64 / 1024.0
+        );
+        report["peer_idle_rss_kib"] = json!(peer_rss);
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     }

@@ -1,4 +1,4 @@
 //! Test helpers shared by cairn's crates.
 pub mod cli;
-pub mod home;
 pub mod fake_llm;
+pub mod home;

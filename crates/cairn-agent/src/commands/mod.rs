@@ -5,8 +5,8 @@
 mod context;
 mod done;
 mod help;
-pub(crate) mod knowledge;
 mod info;
+pub(crate) mod knowledge;
 mod list;
 pub(crate) mod media;
 mod model;

@@ -163,33 +163,21 @@ fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
 /// brings its schema up to date. Cheap when nothing is to be done: three pragmas.
 fn prepare_store(path: &Path, conn: &Connection, synchronous: Synchronous) -> Result<()> {
     // Reading the header first: a file that is not a database fails here, before
-    // anything could write to it.
-    let version = with_retry(path, || Ok(user_version(conn)?))?;
+    // anything could write to it. Version and tables are read in one snapshot: read
+    // apart, another process finishing its migration in between would make a fresh
+    // cairn store look foreign.
+    let (version, foreign_tables) = with_retry(path, || {
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Deferred)?;
+        let version = user_version(&tx)?;
+        let tables = table_count(&tx)?;
+        tx.commit()?;
+        Ok((version, tables))
+    })?;
     if version > LATEST_VERSION {
-        return Err(Error::StoreUnusable {
-            path: path.to_path_buf(),
-            message: format!(
-                "its schema version is {version}, newer than this cairn knows \
-                 ({LATEST_VERSION}); upgrade cairn to use it"
-            ),
-        });
+        return Err(newer_schema(path, version));
     }
-    if version == 0 {
-        let foreign_tables: i64 = with_retry(path, || {
-            Ok(conn.query_row(
-                "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
-                [],
-                |row| row.get(0),
-            )?)
-        })?;
-        if foreign_tables > 0 {
-            return Err(Error::StoreUnusable {
-                path: path.to_path_buf(),
-                message: "it is a SQLite database that cairn did not create (it has tables \
-                          but no cairn schema version); cairn leaves it untouched"
-                    .into(),
-            });
-        }
+    if version == 0 && foreign_tables > 0 {
+        return Err(foreign_store(path));
     }
     let mode: String = with_retry(path, || {
         Ok(conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?)
@@ -215,10 +203,44 @@ fn prepare_store(path: &Path, conn: &Connection, synchronous: Synchronous) -> Re
             // IMMEDIATE: two processes migrating a new store at once serialize, and
             // the second finds the steps applied.
             let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+            let version = user_version(&tx)?;
+            if version > LATEST_VERSION {
+                return Ok(Err(newer_schema(path, version)));
+            }
+            if version == 0 && table_count(&tx)? > 0 {
+                return Ok(Err(foreign_store(path)));
+            }
             apply_missing(&tx)?;
             tx.commit()?;
-            Ok(())
-        })?;
+            Ok(Ok(()))
+        })??;
     }
     Ok(())
+}
+
+fn table_count(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+        [],
+        |row| row.get(0),
+    )
+}
+
+fn newer_schema(path: &Path, version: i64) -> Error {
+    Error::StoreUnusable {
+        path: path.to_path_buf(),
+        message: format!(
+            "its schema version is {version}, newer than this cairn knows \
+             ({LATEST_VERSION}); upgrade cairn to use it"
+        ),
+    }
+}
+
+fn foreign_store(path: &Path) -> Error {
+    Error::StoreUnusable {
+        path: path.to_path_buf(),
+        message: "it is a SQLite database that cairn did not create (it has tables \
+                  but no cairn schema version); cairn leaves it untouched"
+            .into(),
+    }
 }

@@ -348,3 +348,28 @@ async fn eight_processes_write_at_once_without_errors_losses_or_duplicates() {
     }
     eprintln!("{total} events appended by 8 processes in {seconds} s");
 }
+
+/// Connections racing to create and migrate one new store all succeed: none sees
+/// another's half-finished migration and mistakes the file for a foreign database.
+#[test]
+fn connections_racing_to_create_a_store_all_open_it() {
+    for trial in 0..40 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cairn.db");
+        let start = Arc::new(std::sync::Barrier::new(8));
+        let openers: Vec<_> = (0..8)
+            .map(|_| {
+                let (path, start) = (path.clone(), Arc::clone(&start));
+                std::thread::spawn(move || {
+                    start.wait();
+                    open_store(&path, Synchronous::Normal).map(|_| ())
+                })
+            })
+            .collect();
+        for opener in openers {
+            if let Err(e) = opener.join().unwrap() {
+                panic!("trial {trial}: {e}");
+            }
+        }
+    }
+}

@@ -65,17 +65,24 @@ impl LeaseGuard {
                 session: name,
                 heartbeat,
             }) => {
-                if !holder_is_dead(&other, &holder.host) {
+                // The error names the holder for people; the store says who it is.
+                let dead = match store.lease(session.id).await? {
+                    Some(lease) if holder_is_dead(&lease.holder, &holder.host) => {
+                        Some(lease.holder)
+                    }
+                    _ => None,
+                };
+                let Some(dead) = dead else {
                     return Err(Error::LeaseHeld {
                         session: name,
                         holder: other,
                         heartbeat,
                     });
-                }
+                };
                 store
                     .acquire_lease(session.id, &holder, STALE_AFTER, true)
                     .await?;
-                took_over_from = Some(format!("{other} (no longer running)"));
+                took_over_from = Some(format!("{} (no longer running)", dead.describe()));
             }
             Err(e) => return Err(e),
         }
@@ -161,19 +168,12 @@ async fn beat(store: Arc<dyn Store>, session: Ulid, holder: LeaseHolder, lost: A
     }
 }
 
-/// Whether a holder described as `pid N@host` is a process of this host that no
-/// longer exists.
-fn holder_is_dead(described: &str, this_host: &str) -> bool {
-    let Some(rest) = described.strip_prefix("pid ") else {
+/// Whether `holder` is a process of this host that no longer exists.
+fn holder_is_dead(holder: &LeaseHolder, this_host: &str) -> bool {
+    let Ok(pid) = i32::try_from(holder.pid) else {
         return false;
     };
-    let Some((pid, host)) = rest.split_once('@') else {
-        return false;
-    };
-    let Ok(pid) = pid.parse::<i32>() else {
-        return false;
-    };
-    if host != this_host || pid <= 0 {
+    if holder.host != this_host || pid <= 0 {
         return false;
     }
     // SAFETY: kill(2) with signal 0 only checks whether the process exists.
@@ -189,11 +189,16 @@ mod tests {
     #[test]
     fn dead_holders_of_this_host_are_recognised() {
         let host = hostname();
-        let me = format!("pid {}@{host}", std::process::id());
-        assert!(!holder_is_dead(&me, &host));
+        let holder = |pid: u32, host: &str| LeaseHolder {
+            pid,
+            host: host.to_owned(),
+            token: "t".to_owned(),
+        };
+        assert!(!holder_is_dead(&holder(std::process::id(), &host), &host));
         // pid_max on Linux is at most 2^22, so this pid cannot exist.
-        assert!(holder_is_dead(&format!("pid 9999999@{host}"), &host));
-        assert!(!holder_is_dead("pid 9999999@elsewhere", &host));
-        assert!(!holder_is_dead("someone", &host));
+        assert!(holder_is_dead(&holder(9_999_999, &host), &host));
+        assert!(!holder_is_dead(&holder(9_999_999, "elsewhere"), &host));
+        assert!(!holder_is_dead(&holder(0, &host), &host));
+        assert!(!holder_is_dead(&holder(u32::MAX, &host), &host));
     }
 }

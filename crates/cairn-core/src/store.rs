@@ -87,6 +87,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn update_session(&self, id: Ulid, update: SessionUpdate) -> Result<Session>;
 
+    /// The sessions whose parent is `parent` (its sub-agents and forks), oldest first.
+    async fn child_sessions(&self, parent: Ulid) -> Result<Vec<Session>>;
+
     // ---- events ---------------------------------------------------------------
 
     /// Appends events atomically, assigning dense seqs; returns them in order.
@@ -193,4 +196,8 @@ pub trait Store: Send + Sync + 'static {
     async fn heartbeat_lease(&self, session: Ulid, holder: &LeaseHolder) -> Result<()>;
 
     async fn release_lease(&self, session: Ulid, holder: &LeaseHolder) -> Result<()>;
+
+    /// The session's lease as it stands (holder and last heartbeat, stale or not);
+    /// `None` when nobody holds it.
+    async fn lease(&self, session: Ulid) -> Result<Option<Lease>>;
 }

@@ -116,3 +116,19 @@ pub(crate) fn release(conn: &Connection, session: Ulid, holder: &LeaseHolder) ->
     .execute(params![key, holder.pid, holder.host, holder.token])?;
     Ok(())
 }
+
+/// The lease of `session` as stored (stale or not), for callers that decide what to
+/// do about its holder (e.g. take over from a process that no longer exists).
+pub(crate) fn get(conn: &Connection, session: Ulid) -> R<Option<Lease>> {
+    let key = sessions::key_of(conn, session)?;
+    current(conn, key)?
+        .map(|lease| {
+            Ok(Lease {
+                session_id: session,
+                holder: lease.holder,
+                acquired_at: time::from_micros(lease.acquired_us)?,
+                heartbeat_at: time::from_micros(lease.heartbeat_us)?,
+            })
+        })
+        .transpose()
+}

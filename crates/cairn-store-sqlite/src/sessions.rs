@@ -110,6 +110,18 @@ pub(crate) fn by_key(conn: &Connection, key: i64) -> R<StoredSession> {
 }
 
 /// The integer key of a session, `NotFound` naming its id.
+/// Sessions whose parent is `parent` (sub-agents and forks), oldest first.
+pub(crate) fn children(conn: &Connection, parent: Ulid) -> R<Vec<Session>> {
+    let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE parent_ulid = ?1 ORDER BY id");
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map([parent.to_string()], read_session)?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(row?.session);
+    }
+    Ok(out)
+}
+
 pub(crate) fn key_of(conn: &Connection, id: Ulid) -> R<i64> {
     conn.prepare_cached("SELECT id FROM sessions WHERE ulid = ?1")?
         .query_row([id.to_string()], |row| row.get(0))

@@ -59,6 +59,10 @@ impl Store for SqliteStore {
         self.write(move |tx| sessions::delete(tx, &name)).await
     }
 
+    async fn child_sessions(&self, parent: Ulid) -> Result<Vec<Session>> {
+        self.read(move |tx| sessions::children(tx, parent)).await
+    }
+
     async fn update_session(&self, id: Ulid, update: SessionUpdate) -> Result<Session> {
         self.write(move |tx| sessions::update(tx, id, &update))
             .await
@@ -205,5 +209,9 @@ impl Store for SqliteStore {
         let holder = holder.clone();
         self.write(move |tx| leases::release(tx, session, &holder))
             .await
+    }
+
+    async fn lease(&self, session: Ulid) -> Result<Option<Lease>> {
+        self.read(move |tx| leases::get(tx, session)).await
     }
 }

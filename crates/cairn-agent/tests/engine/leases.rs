@@ -59,3 +59,76 @@ async fn a_second_writer_is_refused_naming_the_holder_and_force_takes_over() {
         .await;
     again.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_lease_left_by_a_dead_process_of_this_host_is_taken_over_without_force() {
+    let world = World::new([Turn::text("one")]);
+    let mut ui = ui();
+    let agent = world
+        .open(SessionTarget::CreateOrResume(named("orphan")), &mut ui)
+        .await;
+    let session = agent.session().clone();
+    agent.close().await.unwrap();
+    // A holder on this host whose pid cannot exist (pid_max is at most 2^22).
+    let dead = cairn_core::LeaseHolder {
+        pid: 9_999_999,
+        ..cairn_agent::lease::this_process()
+    };
+    world
+        .store
+        .acquire_lease(session.id, &dead, std::time::Duration::from_secs(60), false)
+        .await
+        .unwrap();
+    let stored = world.store.lease(session.id).await.unwrap().unwrap();
+    assert_eq!(stored.holder, dead);
+
+    let mut ui = self::ui();
+    let agent = world
+        .open(SessionTarget::Resume(named("orphan")), &mut ui)
+        .await;
+    let notices: Vec<String> = ui
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            cairn_agent::AgentEvent::Notice { message } => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("pid 9999999@") && n.contains("no longer running")),
+        "{notices:?}"
+    );
+    let holder = world.store.lease(session.id).await.unwrap().unwrap().holder;
+    assert_eq!(holder.pid, std::process::id());
+
+    // A live holder of another host is not taken over.
+    agent.close().await.unwrap();
+    let elsewhere = cairn_core::LeaseHolder {
+        pid: 9_999_999,
+        host: "another-host.example".into(),
+        token: "t".into(),
+    };
+    world
+        .store
+        .acquire_lease(
+            session.id,
+            &elsewhere,
+            std::time::Duration::from_secs(60),
+            false,
+        )
+        .await
+        .unwrap();
+    let err = Agent::open(
+        world.store.clone(),
+        world.options(),
+        SessionTarget::Resume(named("orphan")),
+        &mut ui,
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("another-host.example"), "{err}");
+    assert!(world.store.lease(session.id).await.unwrap().unwrap().holder == elsewhere);
+}

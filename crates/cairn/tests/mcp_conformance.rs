@@ -8,6 +8,7 @@
 //! `logging-set-level` (logging is deprecated by the spec and cairn logs to
 //! stderr, not to clients).
 
+use cairn_testkit::external::test_node_modules;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -30,14 +31,7 @@ const SCENARIOS: &[&str] = &[
 ];
 
 fn conformance_bin() -> PathBuf {
-    let modules = match std::env::var_os("CAIRN_TEST_NODE_MODULES") {
-        Some(path) if !path.is_empty() => PathBuf::from(path),
-        _ => panic!(
-            "CAIRN_TEST_NODE_MODULES is not set: this test needs the MCP conformance suite. \
-             Run `scripts/install-test-deps` and set \
-             CAIRN_TEST_NODE_MODULES=$PWD/tests/node/node_modules (or run `scripts/test`)."
-        ),
-    };
+    let modules = test_node_modules();
     let bin = modules.join(".bin/conformance");
     assert!(
         bin.exists(),

@@ -10,20 +10,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use cairn_testkit::external::test_python as python;
 use cairn_testkit::home::TestHome;
 
 const CAIRN: &str = env!("CARGO_BIN_EXE_cairn");
-
-fn python() -> PathBuf {
-    match std::env::var_os("CAIRN_TEST_PYTHON") {
-        Some(path) if !path.is_empty() => PathBuf::from(path),
-        _ => panic!(
-            "CAIRN_TEST_PYTHON is not set: these tests need the official MCP Python SDK. \
-             Run `scripts/install-test-deps` and set CAIRN_TEST_PYTHON=$PWD/.venv/bin/python \
-             (or run the whole suite with `scripts/test`)."
-        ),
-    }
-}
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

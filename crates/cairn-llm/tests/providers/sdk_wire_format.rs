@@ -4,19 +4,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use cairn_testkit::external::test_python as python;
 use cairn_testkit::fake_llm::{FakeLlm, FakeUsage, Reply, Turn};
 use serde_json::json;
-
-fn python() -> PathBuf {
-    match std::env::var_os("CAIRN_TEST_PYTHON") {
-        Some(path) if !path.is_empty() => PathBuf::from(path),
-        _ => panic!(
-            "CAIRN_TEST_PYTHON is not set: this test needs the Python venv with the openai and \
-             anthropic SDKs. Run scripts/install-test-deps, then set \
-             CAIRN_TEST_PYTHON=$PWD/.venv/bin/python (scripts/test does both)"
-        ),
-    }
-}
 
 fn reply(tool_id: &str) -> Turn {
     Turn::from(

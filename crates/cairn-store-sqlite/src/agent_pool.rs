@@ -2,7 +2,7 @@
 
 use cairn_core::store::PoolInstance;
 use cairn_core::{Error, NewPoolSignal, PoolAction, PoolSignal, Project, Timestamp};
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, params};
 
 use crate::fail::{R, unreadable};
 use crate::time;
@@ -22,21 +22,6 @@ type RawSignal = (
     i64,
     Option<i64>,
 );
-
-fn raw_signal(row: &Row<'_>) -> rusqlite::Result<RawSignal> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-        row.get(8)?,
-        row.get(9)?,
-    ))
-}
 
 fn decode_signal(raw: RawSignal) -> R<PoolSignal> {
     let (id, project, topic, action, summary, affects, instance, session_id, created, expires) =
@@ -80,7 +65,7 @@ pub(crate) fn add_signal(conn: &Connection, new: &NewPoolSignal) -> R<PoolSignal
     let sql = format!("SELECT {SIGNAL_COLUMNS} FROM pool_signals WHERE id = ?1");
     let raw = conn
         .prepare_cached(&sql)?
-        .query_row([conn.last_insert_rowid()], raw_signal)?;
+        .query_row([conn.last_insert_rowid()], |row| RawSignal::try_from(row))?;
     decode_signal(raw)
 }
 
@@ -96,7 +81,9 @@ pub(crate) fn signals(
                  ORDER BY created_us, id"
             );
             conn.prepare_cached(&sql)?
-                .query_map(params![project.as_str(), time::micros(since)], raw_signal)?
+                .query_map(params![project.as_str(), time::micros(since)], |row| {
+                    RawSignal::try_from(row)
+                })?
                 .collect::<rusqlite::Result<Vec<_>>>()?
         }
         None => {
@@ -105,7 +92,7 @@ pub(crate) fn signals(
                  ORDER BY created_us, id"
             );
             conn.prepare_cached(&sql)?
-                .query_map(params![time::micros(since)], raw_signal)?
+                .query_map(params![time::micros(since)], |row| RawSignal::try_from(row))?
                 .collect::<rusqlite::Result<Vec<_>>>()?
         }
     };

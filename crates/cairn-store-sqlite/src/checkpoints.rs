@@ -1,7 +1,7 @@
 //! Checkpoints saved by `save_progress`; rounds count per session id.
 
 use cairn_core::{Checkpoint, Error, NewCheckpoint, Project};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use ulid::Ulid;
 
 use crate::fail::{R, unreadable};
@@ -23,22 +23,6 @@ type RawCheckpoint = (
     Option<String>,
     i64,
 );
-
-fn raw(row: &Row<'_>) -> rusqlite::Result<RawCheckpoint> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-        row.get(8)?,
-        row.get(9)?,
-        row.get(10)?,
-    ))
-}
 
 fn list_field(name: &str, raw: &str) -> R<Vec<String>> {
     serde_json::from_str(raw).map_err(|e| unreadable(format!("checkpoint {name}: {e}")))
@@ -65,7 +49,7 @@ fn decode(raw: RawCheckpoint) -> R<Checkpoint> {
 fn collect(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> R<Vec<Checkpoint>> {
     let raws = conn
         .prepare_cached(sql)?
-        .query_map(params, raw)?
+        .query_map(params, |row| RawCheckpoint::try_from(row))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     raws.into_iter().map(decode).collect()
 }
@@ -123,7 +107,7 @@ pub(crate) fn latest(conn: &Connection, session_id: &str) -> R<Option<Checkpoint
         format!("SELECT {COLUMNS} FROM checkpoints WHERE session_id = ?1 ORDER BY id DESC LIMIT 1");
     let raw = conn
         .prepare_cached(&sql)?
-        .query_row([session_id], raw)
+        .query_row([session_id], |row| RawCheckpoint::try_from(row))
         .optional()?;
     raw.map(decode).transpose()
 }

@@ -33,16 +33,7 @@ pub(crate) fn search(conn: &Connection, query: &str, scope: &SearchScope) -> R<V
     };
     let raws = conn
         .prepare_cached(SEARCH_SQL)?
-        .query_map(params![fts_query, limit], |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-            ))
-        })?
+        .query_map(params![fts_query, limit], |row| RawHit::try_from(row))?
         .collect::<rusqlite::Result<Vec<RawHit>>>()?;
     raws.into_iter()
         .map(|(name, project, seq, ts, role, snippet)| {

@@ -7,6 +7,7 @@
 //! with a [`JsonlError`] naming the line and the reason, so a caller that reads the
 //! whole file before writing anything imports nothing from a bad file.
 
+use crate::json_kind::json_kind;
 use std::fmt;
 use std::io::{self, BufRead, Read, Write};
 
@@ -139,7 +140,7 @@ fn required_string(map: &mut Map<String, Value>, key: &str) -> Result<String, St
         Some(Value::String(s)) => Ok(s),
         Some(other) => Err(format!(
             "header field \"{key}\" must be a string, found {}",
-            json_type(&other)
+            json_kind(&other)
         )),
         None => Err(format!("header has no field \"{key}\"")),
     }
@@ -151,19 +152,8 @@ fn optional_string(map: &mut Map<String, Value>, key: &str) -> Result<Option<Str
         Some(Value::Null) | None => Ok(None),
         Some(other) => Err(format!(
             "header field \"{key}\" must be a string or null, found {}",
-            json_type(&other)
+            json_kind(&other)
         )),
-    }
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -385,7 +375,7 @@ impl<R: BufRead> Lines<R> {
                 Ok(Value::Object(map)) => Ok(Some(map)),
                 Ok(other) => Err(JsonlError::at(
                     line,
-                    format!("expected a JSON object, found {}", json_type(&other)),
+                    format!("expected a JSON object, found {}", json_kind(&other)),
                 )),
                 Err(e) if e.is_eof() && !ended => Err(JsonlError::at(
                     line,

@@ -12,6 +12,7 @@ pub mod context;
 pub mod env_vars;
 pub mod error;
 pub mod event;
+pub mod json_kind;
 pub mod jsonl;
 pub mod knowledge;
 pub mod lease;

@@ -6,6 +6,7 @@
 //! items separated by commas or newlines. Both are accepted; anything else is
 //! refused with a message naming the field.
 
+use crate::json_kind::json_kind;
 use serde_json::Value;
 
 use crate::Error;
@@ -142,18 +143,6 @@ pub fn human_bytes(bytes: usize) -> String {
         format!("{} KiB ({bytes} bytes)", bytes / KIB)
     } else {
         format!("{bytes} bytes")
-    }
-}
-
-/// The JSON type of a value, for error messages.
-pub fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -6,6 +6,7 @@
 //! a blank goal is refused with the reason, and so is a summary that would not make
 //! the context smaller. The caller then runs [`super::fallback`].
 
+use crate::json_kind::json_kind;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -150,24 +151,13 @@ fn first_json_object(text: &str) -> Option<Map<String, Value>> {
     None
 }
 
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 fn optional_string(object: &Map<String, Value>, field: &str) -> Result<String, SummaryRejected> {
     match object.get(field) {
         None | Some(Value::Null) => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.trim().to_owned()),
         Some(other) => Err(SummaryRejected::Malformed(format!(
             "\"{field}\" is {}; expected a string",
-            type_name(other)
+            json_kind(other)
         ))),
     }
 }
@@ -182,7 +172,7 @@ fn string_list(object: &Map<String, Value>, field: &str) -> Result<Vec<String>, 
         Some(other) => {
             return Err(SummaryRejected::Malformed(format!(
                 "\"{field}\" is {}; expected an array of strings",
-                type_name(other)
+                json_kind(other)
             )));
         }
     };
@@ -194,7 +184,7 @@ fn string_list(object: &Map<String, Value>, field: &str) -> Result<Vec<String>, 
             other => {
                 return Err(SummaryRejected::Malformed(format!(
                     "\"{field}[{i}]\" is {}; expected a string",
-                    type_name(other)
+                    json_kind(other)
                 )));
             }
         }
@@ -209,7 +199,7 @@ fn files(object: &Map<String, Value>) -> Result<Vec<FileRole>, SummaryRejected> 
         Some(other) => {
             return Err(SummaryRejected::Malformed(format!(
                 "\"files\" is {}; expected an array of {{\"path\", \"role\"}} objects",
-                type_name(other)
+                json_kind(other)
             )));
         }
     };
@@ -232,7 +222,7 @@ fn files(object: &Map<String, Value>) -> Result<Vec<FileRole>, SummaryRejected> 
                     Some(other) => {
                         return Err(SummaryRejected::Malformed(format!(
                             "\"files[{i}].role\" is {}; expected a string",
-                            type_name(other)
+                            json_kind(other)
                         )));
                     }
                 };
@@ -241,7 +231,7 @@ fn files(object: &Map<String, Value>) -> Result<Vec<FileRole>, SummaryRejected> 
             other => {
                 return Err(SummaryRejected::Malformed(format!(
                     "\"files[{i}]\" is {}; expected {{\"path\", \"role\"}}",
-                    type_name(other)
+                    json_kind(other)
                 )));
             }
         };
@@ -259,7 +249,7 @@ fn knowledge_items(object: &Map<String, Value>) -> Result<Vec<KnowledgeEntry>, S
         Some(other) => {
             return Err(SummaryRejected::Malformed(format!(
                 "\"knowledge\" is {}; expected an array of {{\"kind\", \"text\"}} objects",
-                type_name(other)
+                json_kind(other)
             )));
         }
     };
@@ -268,7 +258,7 @@ fn knowledge_items(object: &Map<String, Value>) -> Result<Vec<KnowledgeEntry>, S
         let Value::Object(map) = item else {
             return Err(SummaryRejected::Malformed(format!(
                 "\"knowledge[{i}]\" is {}; expected {{\"kind\", \"text\"}}",
-                type_name(item)
+                json_kind(item)
             )));
         };
         let kind = match map.get("kind") {

@@ -14,17 +14,26 @@ pub struct SseEvent {
     pub id: Option<String>,
 }
 
-/// The stream is not valid UTF-8 text.
+/// Largest event the parser buffers. Real events are at most a few MB (a tool call
+/// writing a big file); a server streaming without line ends must not exhaust memory.
+pub const MAX_EVENT_BYTES: usize = 64 * 1024 * 1024;
+
+/// Why an event stream cannot be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the event stream is not UTF-8 text (line {line})")]
-pub struct SseError {
-    pub line: u64,
+pub enum SseError {
+    #[error("the event stream is not UTF-8 text (line {line})")]
+    NotUtf8 { line: u64 },
+    #[error("an event of the stream is larger than {limit} bytes")]
+    EventTooLarge { limit: usize },
 }
 
 /// Incremental parser: feed chunks with [`SseParser::push`].
 #[derive(Debug, Default)]
 pub struct SseParser {
     buffer: Vec<u8>,
+    /// Bytes of `buffer` already searched for a line end (a long line arriving in
+    /// many chunks is scanned once, not once per chunk).
+    scanned: usize,
     started: bool,
     line: u64,
     event: Option<String>,
@@ -52,7 +61,7 @@ impl SseParser {
         }
         let mut events = Vec::new();
         let mut start = 0;
-        let mut i = 0;
+        let mut i = self.scanned;
         while i < self.buffer.len() {
             let byte = self.buffer[i];
             if byte != b'\n' && byte != b'\r' {
@@ -71,7 +80,7 @@ impl SseParser {
             };
             self.line += 1;
             let line = std::str::from_utf8(&self.buffer[start..end])
-                .map_err(|_| SseError { line: self.line })?
+                .map_err(|_| SseError::NotUtf8 { line: self.line })?
                 .to_owned();
             start = i;
             if let Some(event) = self.take_line(&line) {
@@ -79,6 +88,12 @@ impl SseParser {
             }
         }
         self.buffer.drain(..start);
+        self.scanned = i - start;
+        if self.buffer.len() + self.data.len() > MAX_EVENT_BYTES {
+            return Err(SseError::EventTooLarge {
+                limit: MAX_EVENT_BYTES,
+            });
+        }
         Ok(events)
     }
 
@@ -197,6 +212,37 @@ mod tests {
     fn invalid_utf8_names_the_line() {
         let mut parser = SseParser::new();
         let err = parser.push(b"data: ok\n\ndata: \xff\xfe\n").unwrap_err();
-        assert_eq!(err.line, 3);
+        assert_eq!(err, SseError::NotUtf8 { line: 3 });
+    }
+
+    #[test]
+    fn a_stream_without_line_ends_stops_at_the_event_limit() {
+        let mut parser = SseParser::new();
+        parser.push(b"data: ").unwrap();
+        let chunk = vec![b'x'; 1024 * 1024];
+        let mut pushed = 0;
+        let err = loop {
+            match parser.push(&chunk) {
+                Ok(events) => assert!(events.is_empty()),
+                Err(e) => break e,
+            }
+            pushed += chunk.len();
+            assert!(pushed <= MAX_EVENT_BYTES, "no error after {pushed} bytes");
+        };
+        assert_eq!(
+            err,
+            SseError::EventTooLarge {
+                limit: MAX_EVENT_BYTES
+            }
+        );
+    }
+
+    #[test]
+    fn a_long_line_in_many_chunks_is_one_event() {
+        let text = "y".repeat(100_000);
+        let input = format!("data: {text}\n\n");
+        let events = parse_in_pieces(input.as_bytes(), 7);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].data, text);
     }
 }

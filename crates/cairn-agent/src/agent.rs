@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::lease::LeaseGuard;
 use crate::media::Pending;
-use crate::spending::Spending;
+use crate::spending::{LimitHit, Spending};
+use crate::subagent::SubagentTotals;
 use crate::tools::Toolbox;
 use crate::{AgentError, AgentEvent, Frontend, resume};
 
@@ -99,6 +100,16 @@ pub struct Agent {
     pub(crate) last_request: Option<LastRequest>,
     /// Token counts, pressure levels and hints of context compression.
     pub(crate) context: crate::compress::ContextState,
+    /// 0 for the session a person drives; 1 for a sub-agent it delegated to.
+    pub(crate) depth: u32,
+    /// This session's sub-agents: how many, and what they cost (counted toward its
+    /// spending limits).
+    pub(crate) subagents: SubagentTotals,
+    /// Spend counted toward this agent's limits that is not in its own session: for a
+    /// sub-agent, what its parent had spent since its checkpoint when it started.
+    pub(crate) inherited_spent_usd: f64,
+    /// A limit a sub-agent stopped at; this agent's next spending gate raises it.
+    pub(crate) pending_limit: Option<LimitHit>,
 }
 
 impl Agent {
@@ -150,6 +161,10 @@ impl Agent {
             media_cache: HashMap::new(),
             last_request: None,
             context: Default::default(),
+            depth: 0,
+            subagents: SubagentTotals::default(),
+            inherited_spent_usd: 0.0,
+            pending_limit: None,
         };
         let force = agent.options.force;
         agent.attach(created, force, ui).await?;
@@ -203,6 +218,8 @@ impl Agent {
         }
         self.live.session = self.session.clone();
         self.last_request = None;
+        self.subagents = crate::subagent::totals(&self.store, self.session.id).await?;
+        self.pending_limit = None;
         // Loading the tokenizer takes a moment; do it while the person reads the recap.
         tokens::warm_up(TokenCounter::for_model(Some(&self.model)));
         let recap = (!created).then(|| resume::recap(&self.session, &self.live));
@@ -281,6 +298,19 @@ impl Agent {
     /// The live context as it stands (what the next request is built from).
     pub fn live_context(&self) -> &LiveContext {
         &self.live
+    }
+
+    /// How many sub-agents this session ran and what they cost, all runs included.
+    pub fn subagents(&self) -> SubagentTotals {
+        self.subagents
+    }
+
+    /// What counts toward the spending limits now: the session's cost and its
+    /// sub-agents' since the spending checkpoint (plus, for a sub-agent, its parent's).
+    pub fn spent_since_checkpoint(&self) -> f64 {
+        (self.session.cost_usd + self.subagents.cost_usd + self.inherited_spent_usd
+            - self.session.spend_checkpoint_usd)
+            .max(0.0)
     }
 
     /// The last request of this process, if any.

@@ -512,7 +512,11 @@ async fn ask_compressor(
     why_now: &str,
 ) -> Result<Answer, AgentError> {
     // The compressor's cost counts toward the limits: past one, no money is spent.
-    if let Some(hit) = spending::check(&agent.options.settings, &agent.session, None) {
+    if let Some(hit) = spending::check(
+        &agent.options.settings,
+        agent.spent_since_checkpoint(),
+        None,
+    ) {
         return Ok(Answer::Failed {
             why: format!("{} reached; no request was sent", hit.kind.setting()),
             spent: None,

@@ -9,7 +9,9 @@ use serde_json::Value;
 /// deltas and `tool_call_started`, then `usage` and `cost` for the request, then for
 /// each tool call `tool_use` and `tool_result`; this repeats while the model calls
 /// tools, and the turn ends with exactly one `done` (or `interrupted` / `error`
-/// followed by `done`).
+/// followed by `done`), the last event of the turn. A `delegate` call shows as
+/// `tool_use`, then `sub_agent_started`, `sub_agent_tool_use` for each tool the
+/// sub-agent runs, `sub_agent_finished`, then the call's `tool_result`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentEvent {
@@ -80,6 +82,31 @@ pub enum AgentEvent {
         command: String,
         text: String,
         data: Value,
+    },
+    /// The model handed a task to a sub-agent (the `delegate` tool call `id`): a
+    /// child session with its own context, whose answer becomes the call's result.
+    SubAgentStarted {
+        id: String,
+        session: String,
+        model: String,
+        task: String,
+    },
+    /// A tool call the sub-agent of `delegate` call `id` is about to run.
+    SubAgentToolUse {
+        id: String,
+        session: String,
+        name: String,
+        input: Value,
+    },
+    /// The sub-agent of `delegate` call `id` stopped (`stop_reason` as in `done`); its
+    /// requests, tokens and cost (USD), which count toward this session's limits.
+    SubAgentFinished {
+        id: String,
+        session: String,
+        stop_reason: String,
+        requests: u64,
+        usage: Usage,
+        cost_usd: f64,
     },
     /// The turn (or command) is over. `stop_reason`: `end_turn`, `max_tokens`,
     /// `interrupted`, `error`, `spending_limit`, `refused`, … .

@@ -41,6 +41,7 @@ pub mod model_window;
 pub mod request;
 pub mod resume;
 pub mod spending;
+pub mod subagent;
 pub mod system_prompt;
 pub mod tools;
 pub mod turn;

@@ -14,17 +14,26 @@ use cairn_llm::ChatRequest;
 use crate::AgentError;
 use crate::agent::Agent;
 use crate::resume::interrupted_result;
-use crate::system_prompt::system_prompt;
+use crate::subagent::MAX_SUBAGENT_DEPTH;
+use crate::system_prompt::{subagent_system_prompt, system_prompt};
+use crate::tools::delegate::DELEGATE;
 use crate::tools::{Toolbox, for_model};
 
 pub(crate) async fn build(agent: &mut Agent) -> Result<ChatRequest, AgentError> {
     let messages = prepare(live_messages::assemble(&agent.live));
+    let system = if agent.depth == 0 {
+        system_prompt(agent.toolbox.root(), agent.session.name.as_str())
+    } else {
+        subagent_system_prompt(agent.toolbox.root(), agent.session.name.as_str())
+    };
+    // At the depth limit the model is not offered `delegate` at all.
+    let tools: Vec<_> = Toolbox::definitions()
+        .into_iter()
+        .filter(|t| agent.depth < MAX_SUBAGENT_DEPTH || t.name != DELEGATE)
+        .collect();
     let mut request = ChatRequest::new(agent.model.clone())
-        .with_system(system_prompt(
-            agent.toolbox.root(),
-            agent.session.name.as_str(),
-        ))
-        .with_tools(Toolbox::definitions());
+        .with_system(system)
+        .with_tools(tools);
     let wanted: Vec<String> = messages
         .iter()
         .flat_map(|m| m.content.iter())

@@ -6,8 +6,8 @@
 
 use std::collections::HashSet;
 
+use cairn_core::Usage;
 use cairn_core::settings::Settings;
-use cairn_core::{Session, Usage};
 use cairn_llm::PriceTable;
 
 use crate::SpendingLimitKind;
@@ -94,13 +94,15 @@ impl Spending {
 /// The first threshold reached, if any, before sending the next request.
 /// `last_request_usd` is the cost of the previous request of this turn (`None` at the
 /// start of a turn: a request limit already answered does not ask twice).
+/// `spent_since_checkpoint` is [`crate::Agent::spent_since_checkpoint`]: the session's
+/// cost and its sub-agents' since the spending checkpoint.
 pub fn check(
     settings: &Settings,
-    session: &Session,
+    spent_since_checkpoint: f64,
     last_request_usd: Option<f64>,
 ) -> Option<LimitHit> {
     if let Some(threshold) = settings.max_session_spending_threshold {
-        let spent = (session.cost_usd - session.spend_checkpoint_usd).max(0.0);
+        let spent = spent_since_checkpoint.max(0.0);
         if threshold >= 0.0 && spent >= threshold && spent > 0.0 {
             return Some(LimitHit {
                 kind: SpendingLimitKind::Session,
@@ -127,7 +129,12 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cairn_core::Session;
     use cairn_core::paths::Paths;
+
+    fn spent(session: Session) -> f64 {
+        session.cost_usd - session.spend_checkpoint_usd
+    }
 
     fn session(cost: f64, checkpoint: f64) -> Session {
         Session {
@@ -157,13 +164,16 @@ mod tests {
     #[test]
     fn limits_count_from_the_checkpoint() {
         let mut settings = Settings::defaults(Paths::at(std::path::Path::new("/tmp")));
-        assert_eq!(check(&settings, &session(100.0, 0.0), Some(50.0)), None);
+        assert_eq!(
+            check(&settings, spent(session(100.0, 0.0)), Some(50.0)),
+            None
+        );
         settings.max_session_spending_threshold = Some(1.0);
         settings.max_request_spending_threshold = Some(0.5);
-        let hit = check(&settings, &session(1.2, 0.0), None).unwrap();
+        let hit = check(&settings, spent(session(1.2, 0.0)), None).unwrap();
         assert_eq!(hit.kind, SpendingLimitKind::Session);
-        assert!(check(&settings, &session(1.2, 1.0), None).is_none());
-        let hit = check(&settings, &session(1.2, 1.0), Some(0.6)).unwrap();
+        assert!(check(&settings, spent(session(1.2, 1.0)), None).is_none());
+        let hit = check(&settings, spent(session(1.2, 1.0)), Some(0.6)).unwrap();
         assert_eq!(hit.kind, SpendingLimitKind::Request);
         assert!(hit.message("s").contains("max_request_spending_threshold"));
     }

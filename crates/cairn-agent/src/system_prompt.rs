@@ -17,3 +17,22 @@ pub fn system_prompt(project_root: &Path, session_name: &str) -> String {
         root = project_root.display()
     )
 }
+
+/// The system prompt of a sub-agent (a `delegate` call): a fresh context for one task,
+/// whose final answer goes back to the agent that called it.
+pub fn subagent_system_prompt(project_root: &Path, session_name: &str) -> String {
+    format!(
+        "You are a cairn sub-agent (session \"{session_name}\") working on the project at \
+         {root}. Another agent handed you the task in the first message; you do not see its \
+         conversation, only what it wrote there.\n\n\
+         Use the tools to do the task yourself: list_files and search to find things, \
+         read_file to read them, edit_file and write_file to change files, shell to build \
+         and test (commands may need approval). Paths are relative to the project root and \
+         cannot leave it. You cannot delegate further.\n\
+         When you are done, answer with your final report: what you found or changed (with \
+         file paths and line numbers), decisions taken and anything left open. That answer \
+         is returned to the calling agent as it is; your tool calls are not, so put \
+         everything it needs in the answer, and keep it concise.",
+        root = project_root.display()
+    )
+}

@@ -173,10 +173,25 @@ async fn spending_gate(
     ui: &mut dyn Frontend,
     last_request_usd: Option<f64>,
 ) -> Result<Gate, AgentError> {
-    let Some(hit) = spending::check(&agent.options.settings, &agent.session, last_request_usd)
-    else {
+    let hit = agent.pending_limit.take().or_else(|| {
+        spending::check(
+            &agent.options.settings,
+            agent.spent_since_checkpoint(),
+            last_request_usd,
+        )
+    });
+    let Some(hit) = hit else {
         return Ok(Gate::Pass);
     };
+    if agent.depth > 0 {
+        // A sub-agent never asks: it stops, and the agent that delegated to it raises
+        // the limit at its own gate (asking the person once, or exit code 4).
+        agent.pending_limit = Some(hit);
+        ui.event(done("spending_limit"));
+        return Ok(Gate::Stop(Outcome::Stopped {
+            reason: "spending_limit".into(),
+        }));
+    }
     let message = hit.message(agent.session.name.as_str());
     if !ui.is_interactive() {
         ui.event(AgentEvent::Error {
@@ -197,7 +212,8 @@ async fn spending_gate(
             .update_session(
                 agent.session.id,
                 SessionUpdate {
-                    spend_checkpoint_usd: Some(agent.session.cost_usd),
+                    // Sub-agents' spend counts too, so the checkpoint includes it.
+                    spend_checkpoint_usd: Some(agent.session.cost_usd + agent.subagents.cost_usd),
                     ..Default::default()
                 },
             )
@@ -206,7 +222,7 @@ async fn spending_gate(
         ui.event(AgentEvent::Notice {
             message: format!(
                 "continuing; spending limits count again from ${:.4}",
-                agent.session.cost_usd
+                agent.session.spend_checkpoint_usd
             ),
         });
         Ok(Gate::Pass)
@@ -466,8 +482,13 @@ async fn run_tools(
             name: name.clone(),
             input: input.clone(),
         });
+        let mut record = None;
         let output = if name == crate::tools::remember::REMEMBER {
             crate::tools::remember::run(agent, &input).await?
+        } else if name == crate::tools::delegate::DELEGATE {
+            let delegated = crate::subagent::run(agent, &id, &input, ui, cancel).await?;
+            record = delegated.record;
+            delegated.output
         } else {
             match approval(agent, &name, &input, ui).await {
                 Some(refusal) => ToolOutput::error(refusal),
@@ -475,7 +496,7 @@ async fn run_tools(
             }
         };
         let interrupted = cancel.is_cancelled();
-        store_result(agent, ui, &id, &name, output, interrupted).await?;
+        store_result_with(agent, ui, &id, &name, output, interrupted, record).await?;
     }
     Ok(cancel.is_cancelled())
 }
@@ -520,6 +541,20 @@ async fn store_result(
     output: ToolOutput,
     interrupted: bool,
 ) -> Result<(), AgentError> {
+    store_result_with(agent, ui, id, name, output, interrupted, None).await
+}
+
+/// `record`: what a `delegate` call's result keeps about its sub-agent (session,
+/// cost), stored with the result as its `subagent` field.
+async fn store_result_with(
+    agent: &mut Agent,
+    ui: &mut dyn Frontend,
+    id: &str,
+    name: &str,
+    output: ToolOutput,
+    interrupted: bool,
+    record: Option<Value>,
+) -> Result<(), AgentError> {
     let shown = for_model(&output.content);
     let truncated = shown.len() != output.content.len();
     let event = AgentEvent::ToolResult {
@@ -542,6 +577,9 @@ async fn store_result(
         message
             .extra
             .insert("interrupted".into(), Value::Bool(true));
+    }
+    if let Some(record) = record {
+        message.extra.insert("subagent".into(), record);
     }
     agent.append_message(message).await?;
     ui.event(event);

@@ -45,6 +45,7 @@ pub(super) fn run(agent: &Agent) -> Option<Output> {
          Tokens    input {input} · output {output} · cached {cached} · cache-write {write} · reasoning {reasoning}\n\
          Cost      last request {last}\n          \
                    session ${cost:.4} (${since:.4} since the spending checkpoint; limits: session {ls}, request {lr})\n\
+         Sub-agents {subagents}\n\
          Context   {context}\n\
          Compactions {compactions}",
         name = s.name.as_str(),
@@ -63,7 +64,14 @@ pub(super) fn run(agent: &Agent) -> Option<Output> {
         write = grouped(u.cache_write_tokens),
         reasoning = grouped(u.reasoning_tokens),
         cost = s.cost_usd,
-        since = (s.cost_usd - s.spend_checkpoint_usd).max(0.0),
+        since = agent.spent_since_checkpoint(),
+        subagents = match agent.subagents() {
+            t if t.count == 0 => "none".to_owned(),
+            t => format!(
+                "{} run, cost ${:.4} (counted toward the spending limits)",
+                t.count, t.cost_usd
+            ),
+        },
         ls = limit(settings.max_session_spending_threshold),
         lr = limit(settings.max_request_spending_threshold),
         compactions = s.compaction_count,
@@ -83,6 +91,8 @@ pub(super) fn run(agent: &Agent) -> Option<Output> {
         "live_tokens": s.live_tokens,
         "context_window": window,
         "compactions": s.compaction_count,
+        "subagents": agent.subagents(),
+        "spent_since_checkpoint_usd": agent.spent_since_checkpoint(),
     });
     // Pressure levels, compactions, tokens saved, the compressor's own cost.
     let (compression, compression_data) = crate::compress::info(agent);

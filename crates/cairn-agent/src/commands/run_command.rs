@@ -71,7 +71,11 @@ pub(crate) async fn run(
         return crate::turn::run(agent, rendered.prompt, ui, &CancellationToken::new()).await;
     }
 
-    if let Some(hit) = spending::check(&agent.options.settings, &agent.session, None) {
+    if let Some(hit) = spending::check(
+        &agent.options.settings,
+        agent.spent_since_checkpoint(),
+        None,
+    ) {
         ui.event(AgentEvent::Error {
             kind: "spending_limit".into(),
             message: format!(

@@ -6,6 +6,7 @@
 //! reads (`is_error: true`) and can react to.
 
 pub mod confine;
+pub mod delegate;
 mod edit_file;
 mod list_files;
 mod read_file;
@@ -163,6 +164,7 @@ impl Toolbox {
                 }),
             ),
             remember::definition(),
+            delegate::definition(),
         ]
     }
 

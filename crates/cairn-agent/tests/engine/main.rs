@@ -8,4 +8,5 @@ mod conversation;
 mod faults;
 mod leases;
 mod spending;
+mod subagents;
 mod tools;

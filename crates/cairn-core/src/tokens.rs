@@ -8,15 +8,21 @@
 //! When a provider reports the prompt size of a request, that figure wins
 //! ([`live_tokens_after_request`]).
 //!
-//! Loading a BPE costs about 0.2 s, which matters for a short-lived `cairn` process, so
-//! it happens once per process, lazily, and [`warm_up`] can start it on a background
-//! thread while the user is still typing.
+//! The BPEs are GitHub's `bpe-openai` (a linear-time encoder with the same pre-tokenizer
+//! patterns as tiktoken, rewritten for a backtracking-free regex engine): it gives
+//! tiktoken's counts (checked against `tiktoken-rs` in the tests) several times faster.
+//! A live context repeats the same pre-tokenizer pieces (words, indentation, symbols)
+//! over and over, so each counting pass also remembers the count of every short piece
+//! it has seen: most pieces are then a hash lookup instead of a BPE run.
+//!
+//! Loading a BPE costs tens of milliseconds, which matters for a short-lived `cairn`
+//! process, so it happens once per process, lazily, and [`warm_up`] can start it on a
+//! background thread while the user is still typing.
 
-use std::sync::OnceLock;
-
+use bpe_openai::Tokenizer;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tiktoken_rs::CoreBPE;
 
 use crate::event::ToolResultContent;
 use crate::{ContentBlock, Event, LiveContext, Message, Payload, Usage};
@@ -146,7 +152,7 @@ impl TokenCounter {
         }
     }
 
-    fn bpe(&self) -> Option<&'static CoreBPE> {
+    fn bpe(&self) -> Option<&'static Tokenizer> {
         match self.method {
             Method::O200kBase => o200k(),
             Method::Cl100kBase => cl100k(),
@@ -160,7 +166,7 @@ impl TokenCounter {
             return 0;
         }
         match self.bpe() {
-            Some(bpe) => bpe_count(bpe, text),
+            Some(bpe) => PieceCounter::new(bpe).count(text),
             None => heuristic_tokens(text.len()),
         }
     }
@@ -179,6 +185,24 @@ impl TokenCounter {
             Payload::Message(m) => self.count_message(m),
             _ => 0,
         }
+    }
+
+    /// The tokens of each event of a run, sharing one piece cache.
+    fn count_run(&self, run: &[Event]) -> Vec<u64> {
+        let Some(bpe) = self.bpe() else {
+            return run.iter().map(|e| self.count_event(e)).collect();
+        };
+        let mut counter = PieceCounter::new(bpe);
+        run.iter()
+            .map(|event| match event.payload.as_message() {
+                Some(message) => {
+                    let mut pieces = MessagePieces::default();
+                    pieces.add_message(message);
+                    pieces.fixed + pieces.texts().iter().map(|t| counter.count(t)).sum::<u64>()
+                }
+                None => 0,
+            })
+            .collect()
     }
 
     /// Tokens of many messages, using both cores for large inputs.
@@ -202,7 +226,7 @@ impl TokenCounter {
             1
         };
         if threads <= 1 {
-            return events.iter().map(|e| self.count_event(e)).collect();
+            return self.count_run(events);
         }
         // Split points: contiguous runs of about total/threads bytes.
         let share = total.div_ceil(threads).max(1);
@@ -216,11 +240,9 @@ impl TokenCounter {
             }
         }
         runs.push(&events[start..]);
-        // The calling thread takes the first run: its regex caches are already warm
-        // (tiktoken-rs keeps one regex per thread, and its cache pool is fastest for
-        // the thread that first used it).
-        let count_run =
-            |run: &[Event]| -> Vec<u64> { run.iter().map(|e| self.count_event(e)).collect() };
+        // The calling thread takes the first run (the regex engine's cache pool is
+        // fastest for the thread that first used it).
+        let count_run = |run: &[Event]| -> Vec<u64> { self.count_run(run) };
         std::thread::scope(|scope| {
             let handles: Vec<_> = runs[1..]
                 .iter()
@@ -262,7 +284,8 @@ impl TokenCounter {
             1
         };
         if threads <= 1 {
-            return texts.iter().map(|t| bpe_count(bpe, t)).sum();
+            let mut counter = PieceCounter::new(bpe);
+            return texts.iter().map(|t| counter.count(t)).sum();
         }
         let mut chunks: Vec<&str> = Vec::with_capacity(texts.len());
         for text in texts {
@@ -273,7 +296,10 @@ impl TokenCounter {
             }
         }
         let groups = balance(&chunks, total, threads);
-        let count_group = |group: &[&str]| -> u64 { group.iter().map(|t| bpe_count(bpe, t)).sum() };
+        let count_group = |group: &[&str]| -> u64 {
+            let mut counter = PieceCounter::new(bpe);
+            group.iter().map(|t| counter.count(t)).sum()
+        };
         std::thread::scope(|scope| {
             let handles: Vec<_> = groups[1..]
                 .iter()
@@ -290,65 +316,47 @@ impl TokenCounter {
     }
 }
 
-/// Longest run of one character class handed to the BPE in one piece. tiktoken-rs
-/// panics on very long white-space runs (its regex engine's backtracking limit) and
-/// takes quadratic time on very long runs of letters or punctuation; ordinary text
-/// never has such runs, so cutting them changes no count that matters.
-const MAX_RUN_BYTES: usize = 256;
+/// Pieces up to this many bytes have their count remembered: short pieces (words,
+/// indentation, operators) make up nearly all of a context and repeat constantly;
+/// long ones rarely repeat and would only grow the cache.
+const CACHED_PIECE_BYTES: usize = 24;
 
-/// Count with the BPE, cutting pathological runs first (see [`MAX_RUN_BYTES`]).
-fn bpe_count(bpe: &CoreBPE, text: &str) -> u64 {
-    let mut total = 0;
-    for part in cut_long_runs(text, MAX_RUN_BYTES) {
-        total += bpe.encode_ordinary(part).len() as u64;
-    }
-    total
+/// Counts texts with one BPE, remembering the count of each short pre-tokenizer
+/// piece. The BPE never merges across pieces, so a text's count is the sum of its
+/// pieces' counts, and a cached count is exactly what the BPE would give again.
+struct PieceCounter {
+    bpe: &'static Tokenizer,
+    cache: FxHashMap<Box<str>, u32>,
 }
 
-/// Character classes as the pre-tokenizers see runs (non-ASCII counted as letters).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum RunClass {
-    Letter,
-    Digit,
-    Space,
-    Punct,
-}
-
-fn run_class(byte: u8) -> RunClass {
-    match byte {
-        b'a'..=b'z' | b'A'..=b'Z' | 0x80..=0xff => RunClass::Letter,
-        b'0'..=b'9' => RunClass::Digit,
-        b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => RunClass::Space,
-        _ => RunClass::Punct,
-    }
-}
-
-/// `text` in parts, cut inside any run of one class (digits excepted: the
-/// pre-tokenizers split them by three anyway) longer than `max_run` bytes.
-fn cut_long_runs(text: &str, max_run: usize) -> Vec<&str> {
-    let bytes = text.as_bytes();
-    let mut parts = Vec::new();
-    let mut part_start = 0;
-    let mut run_start = 0;
-    let mut class = match bytes.first() {
-        Some(b) => run_class(*b),
-        None => return parts,
-    };
-    let mut i = 1;
-    while i < bytes.len() {
-        let c = run_class(bytes[i]);
-        if c != class {
-            class = c;
-            run_start = i;
-        } else if class != RunClass::Digit && i - run_start >= max_run && text.is_char_boundary(i) {
-            parts.push(&text[part_start..i]);
-            part_start = i;
-            run_start = i;
+impl PieceCounter {
+    fn new(bpe: &'static Tokenizer) -> Self {
+        PieceCounter {
+            bpe,
+            cache: FxHashMap::default(),
         }
-        i += 1;
     }
-    parts.push(&text[part_start..]);
-    parts
+
+    fn count(&mut self, text: &str) -> u64 {
+        let mut total = 0u64;
+        for piece in self.bpe.split(text) {
+            if piece.len() > CACHED_PIECE_BYTES {
+                total += self.bpe.bpe.count(piece.as_bytes()) as u64;
+                continue;
+            }
+            let tokens = match self.cache.get(piece) {
+                Some(tokens) => *tokens,
+                None => {
+                    let tokens =
+                        u32::try_from(self.bpe.bpe.count(piece.as_bytes())).unwrap_or(u32::MAX);
+                    self.cache.insert(piece.into(), tokens);
+                    tokens
+                }
+            };
+            total += u64::from(tokens);
+        }
+        total
+    }
 }
 
 /// A cheap size guess for balancing work between threads.
@@ -394,14 +402,12 @@ fn openai_encoding(name: &str) -> Option<Method> {
     }
 }
 
-fn o200k() -> Option<&'static CoreBPE> {
-    static BPE: OnceLock<Option<CoreBPE>> = OnceLock::new();
-    BPE.get_or_init(|| tiktoken_rs::o200k_base().ok()).as_ref()
+fn o200k() -> Option<&'static Tokenizer> {
+    Some(bpe_openai::o200k_base())
 }
 
-fn cl100k() -> Option<&'static CoreBPE> {
-    static BPE: OnceLock<Option<CoreBPE>> = OnceLock::new();
-    BPE.get_or_init(|| tiktoken_rs::cl100k_base().ok()).as_ref()
+fn cl100k() -> Option<&'static Tokenizer> {
+    Some(bpe_openai::cl100k_base())
 }
 
 /// Start loading the counter's BPE on a background thread, so that the first count
@@ -667,16 +673,22 @@ mod tests {
             ));
             i += 1;
         }
-        for counter in [
-            TokenCounter::for_model(Some("openai:gpt-4o")),
-            TokenCounter::for_model(Some("openai:gpt-4")),
+        for (counter, tiktoken) in [
+            (
+                TokenCounter::for_model(Some("openai:gpt-4o")),
+                tiktoken_rs::o200k_base_singleton(),
+            ),
+            (
+                TokenCounter::for_model(Some("openai:gpt-4")),
+                tiktoken_rs::cl100k_base_singleton(),
+            ),
         ] {
             let parts = split_at_token_boundaries(&text, 4096);
             assert!(parts.len() > 50, "the text was split");
             assert_eq!(parts.concat(), text);
-            let bpe = counter.bpe().unwrap();
-            let whole = bpe.encode_ordinary(&text).len() as u64;
-            let by_parts: u64 = parts.iter().map(|p| bpe_count(bpe, p)).sum();
+            let whole = tiktoken.encode_ordinary(&text).len() as u64;
+            let mut pieces = PieceCounter::new(counter.bpe().unwrap());
+            let by_parts: u64 = parts.iter().map(|p| pieces.count(p)).sum();
             assert_eq!(whole, by_parts);
             assert_eq!(counter.count_texts(&[&text]), whole);
         }
@@ -685,8 +697,8 @@ mod tests {
     #[test]
     fn pathological_runs_neither_panic_nor_take_long() {
         let c = TokenCounter::for_model(Some("openai:gpt-4o"));
-        // 1.2 MB of spaces exceeds tiktoken-rs's backtracking limit (it panics);
-        // the other runs are quadratic for the BPE when left whole.
+        // 1.2 MB of spaces exceeds tiktoken-rs's backtracking limit (it panics), and
+        // its BPE is quadratic on the other runs; the linear encoder takes them whole.
         let n = 300_000;
         for text in [
             " ".repeat(1_200_000),
@@ -702,14 +714,88 @@ mod tests {
             // Unoptimised test builds are slow; the point is seconds, not minutes.
             assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
         }
-        // Cutting keeps every byte, on character boundaries.
-        let text = format!("{}{}", "é".repeat(1_000), " ".repeat(1_000));
-        let parts = cut_long_runs(&text, 256);
-        assert!(parts.len() > 4);
-        assert_eq!(parts.concat(), text);
-        // Ordinary text is not cut at all.
-        let prose = "The quick brown fox jumps over the lazy dog. ".repeat(100);
-        assert_eq!(cut_long_runs(&prose, 256), vec![prose.as_str()]);
+    }
+
+    /// Every text cairn counts exactly must count as tiktoken counts it: prose, code,
+    /// markdown, JSON, many scripts, emoji, digits, contractions, case changes, every
+    /// kind of white space, and this crate's own sources. The inputs are cut into
+    /// pieces of many sizes so piece boundaries, short texts and the cache are all
+    /// exercised; runs stay short enough for tiktoken-rs not to panic.
+    #[test]
+    fn counts_equal_tiktoken_on_a_varied_corpus() {
+        let mut corpus: Vec<String> = [
+            "The quick brown fox jumps over the lazy dog.",
+            "I'll say it's done; they'd've WON'T You're HE'S we've",
+            "HTTPServerError camelCaseName snake_case_name SCREAMING_CASE McDonald's iPhone",
+            "fn main() {\n    let x: Vec<u8> = vec![1, 2, 3];\r\n\tprintln!(\"{x:?}\");\n}\n",
+            "{\"path\": \"src/main.rs\", \"max_lines\": 400, \"ok\": true, \"n\": null}",
+            "12345678901234567890 3.14159 1,000,000 0x7fff_ffff 2026-01-01T00:00:00Z",
+            "Grüße aus Köln; naïve café; Ελληνικά κείμενα; русский текст; עברית; العربية",
+            "日本語のテキストと漢字、한국어 텍스트, 中文文本。ไทย हिन्दी বাংলা",
+            "emoji 🎉🚀👍🏽 family 👨‍👩‍👧‍👦 flags 🇫🇷🇯🇵 e\u{301} combining a\u{308}",
+            "   leading spaces\n\n\n\ttabs\t\t\tand trailing   \n  \r\n\r\n\u{a0}nbsp\u{2003}em",
+            "!!!??? --- === *** ### ``` ~~~ <<>> ::: ;;; ... ,,, '''' \"\"\" ///",
+            "# Heading\n\n- item *one*\n- item **two** with `code`\n\n> quote\n\n| a | b |\n|---|---|\n",
+            "$ cargo test -p cairn-core 2>&1 | tail -3\ntest result: ok. 42 passed; 0 failed",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Real text: this crate's sources.
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut stack = vec![src];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if let Ok(text) = std::fs::read_to_string(&path) {
+                    corpus.push(text);
+                }
+            }
+        }
+        // Mixtures, deterministic: fragments of everything glued together.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let fragments: Vec<&str> = corpus[..13].iter().map(String::as_str).collect();
+        let mut mixtures = Vec::new();
+        for _ in 0..300 {
+            let mut text = String::new();
+            for _ in 0..(next() % 12 + 1) {
+                let fragment = fragments[(next() % fragments.len() as u64) as usize];
+                let cut: Vec<(usize, char)> = fragment.char_indices().collect();
+                let from = cut[(next() % cut.len() as u64) as usize].0;
+                text.push_str(&fragment[from..]);
+                text.push_str([" ", "\n", "", "  ", "\t", "'s ", "123"][(next() % 7) as usize]);
+            }
+            mixtures.push(text);
+        }
+        corpus.extend(mixtures);
+        let total_bytes: usize = corpus.iter().map(String::len).sum();
+        assert!(
+            total_bytes > 100_000,
+            "the corpus is substantial: {total_bytes}"
+        );
+        for (model, tiktoken) in [
+            ("openai:gpt-4o", tiktoken_rs::o200k_base_singleton()),
+            ("openai:gpt-4", tiktoken_rs::cl100k_base_singleton()),
+        ] {
+            let counter = TokenCounter::for_model(Some(model));
+            let mut expected_total = 0u64;
+            for text in &corpus {
+                let expected = tiktoken.encode_ordinary(text).len() as u64;
+                expected_total += expected;
+                assert_eq!(counter.count_text(text), expected, "{model}: {text:?}");
+            }
+            // All at once: the cache and both threads in play.
+            let texts: Vec<&str> = corpus.iter().map(String::as_str).collect();
+            assert_eq!(counter.count_texts(&texts), expected_total, "{model}");
+        }
     }
 
     #[test]

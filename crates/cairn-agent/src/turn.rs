@@ -78,17 +78,52 @@ pub(crate) async fn run(
             .await?;
         agent.live.session = agent.session.clone();
     }
-    let outcome = requests(agent, ui, cancel).await;
+    // `done` is the last event of a turn: it is held back until the work after the
+    // turn (sizes, hints, automatic compression) has reported too.
+    let (outcome, done) = {
+        let mut held = HoldDone { ui, done: None };
+        let outcome = requests(agent, &mut held, cancel).await;
+        (outcome, held.done)
+    };
     // Sizes are kept current whatever happened, as long as the store works.
-    if outcome.is_ok()
+    let after = if outcome.is_ok()
         || matches!(
             &outcome,
             Err(AgentError::Core(cairn_core::Error::SpendingLimit(_)))
-        )
-    {
-        after_turn::after_turn(agent, ui).await?;
+        ) {
+        after_turn::after_turn(agent, ui).await
+    } else {
+        Ok(())
+    };
+    if let Some(done) = done {
+        ui.event(done);
     }
+    after?;
     outcome
+}
+
+/// The face during a turn's requests, holding back `done` (see [`run`]).
+struct HoldDone<'a> {
+    ui: &'a mut dyn Frontend,
+    done: Option<AgentEvent>,
+}
+
+#[async_trait::async_trait]
+impl Frontend for HoldDone<'_> {
+    fn event(&mut self, event: AgentEvent) {
+        match event {
+            AgentEvent::Done { .. } => self.done = Some(event),
+            other => self.ui.event(other),
+        }
+    }
+
+    fn is_interactive(&self) -> bool {
+        self.ui.is_interactive()
+    }
+
+    async fn ask(&mut self, question: &Question) -> bool {
+        self.ui.ask(question).await
+    }
 }
 
 async fn requests(

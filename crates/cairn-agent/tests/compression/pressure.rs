@@ -2,6 +2,7 @@
 //! crossed, to about 1/target_ratio of its size, and keeps every original event.
 //! Hints appear once per level and growth cycle.
 
+use cairn_agent::AgentEvent;
 use cairn_agent::frontend::Collect;
 use cairn_core::{Payload, Role};
 use cairn_testkit::fake_llm::{FakeUsage, Reply};
@@ -50,11 +51,25 @@ async fn two_pressure_levels_compress_at_the_right_points_to_the_right_size() {
                 &[],
             ));
         }
+        ui.events.clear();
         say(&mut agent, &mut ui, &words(&format!("request {turn}"), 60)).await;
         let history = w.history("grow").await;
         let all = compactions(&history);
         let after = agent.session().live_tokens;
+        // `done` ends the turn, after what the automatic compression reported.
+        assert!(
+            matches!(ui.events.last(), Some(AgentEvent::Done { .. })),
+            "turn {turn}: {:?}",
+            ui.events.last()
+        );
         if all.len() > seen {
+            assert!(
+                ui.events.iter().any(
+                    |e| matches!(e, AgentEvent::Notice { message } if message.contains("compress"))
+                ),
+                "turn {turn}: the compression was not reported in the turn: {:?}",
+                ui.events
+            );
             assert_eq!(all.len(), seen + 1, "one compaction per turn at most");
             seen = all.len();
             let (_, c) = all.last().unwrap();

@@ -177,11 +177,7 @@ async fn attempt_once(
         .map(str::to_owned);
     if !status.is_success() {
         let headers = response.headers().clone();
-        let body = tokio::time::timeout(timeouts.idle, response.text())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
+        let body = error_body(response, timeouts.idle).await;
         let mut error = status_error(call, status, &headers, &body);
         error.request_id = request_id;
         return Err(fail_early(error));
@@ -195,11 +191,7 @@ async fn attempt_once(
         .unwrap_or("")
         .to_owned();
     if !content_type.is_empty() && !content_type.starts_with("text/event-stream") {
-        let body = tokio::time::timeout(timeouts.idle, response.text())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
+        let body = error_body(response, timeouts.idle).await;
         let (detail, _) = provider_message(&body);
         let mut error = LlmError::new(
             ErrorKind::MalformedStream,
@@ -511,3 +503,25 @@ pub(crate) fn status_error(
         || code.as_deref() == Some("insufficient_quota");
     error
 }
+
+/// The start of an error or non-stream body, for the message: at most
+/// `ERROR_BODY_LIMIT` bytes within `wait` (a misconfigured server may send a page of
+/// any size, or trickle).
+async fn error_body(response: reqwest::Response, wait: Duration) -> String {
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    let read = async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            let room = ERROR_BODY_LIMIT - body.len();
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if body.len() == ERROR_BODY_LIMIT {
+                break;
+            }
+        }
+    };
+    // A slow body still gives what arrived in time.
+    let _ = tokio::time::timeout(wait, read).await;
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+const ERROR_BODY_LIMIT: usize = 64 * 1024;

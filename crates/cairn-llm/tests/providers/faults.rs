@@ -271,3 +271,45 @@ async fn a_web_page_instead_of_an_event_stream_is_named_and_not_retried() {
     assert!(retries(&events).is_empty());
     assert_eq!(server.join().unwrap(), 1);
 }
+
+#[tokio::test]
+async fn an_endless_error_page_is_read_only_in_part() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        // A client that stopped reading but kept the connection must not hang the test.
+        conn.set_write_timeout(Some(Duration::from_secs(1)))
+            .unwrap();
+        let mut buf = [0u8; 65536];
+        let _ = conn.read(&mut buf);
+        let _ = write!(
+            conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n"
+        );
+        // Up to 1 GB unless the client stops reading and closes first.
+        let chunk = vec![b'x'; 1 << 20];
+        let mut sent = 0usize;
+        while sent < 1 << 30 && conn.write_all(&chunk).is_ok() {
+            sent += chunk.len();
+        }
+        sent
+    });
+    let providers = cairn_core::settings::Providers {
+        openai: cairn_core::settings::Provider {
+            api_key: None,
+            base_url: Some(format!("http://127.0.0.1:{port}/v1")),
+        },
+        ..Default::default()
+    };
+    let client = cairn_llm::LlmClient::new(providers, fast_options()).unwrap();
+    let started = std::time::Instant::now();
+    let (_, outcome) = run(&client, hi("openai:local")).await;
+    let error = outcome.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(error.kind, ErrorKind::MalformedStream);
+    assert!(error.to_string().len() < 100_000, "message not bounded");
+    let sent = server.join().unwrap();
+    assert!(sent < 1 << 30, "the client read the whole endless page");
+}

@@ -5,7 +5,8 @@
 //! The tools declare their input schemas from the `*Params` types in
 //! `params.rs`; this module is what actually reads the arguments.
 
-use cairn_core::list_param::{self, MAX_SUMMARY_BYTES, json_kind};
+use cairn_core::json_kind::json_kind;
+use cairn_core::list_param::{self, MAX_SUMMARY_BYTES};
 use rmcp::ErrorData;
 use rmcp::model::JsonObject;
 use serde_json::{Value, json};

@@ -35,10 +35,14 @@ pub enum Question {
     ApproveShell { command: String, cwd: String },
     /// A spending threshold was reached. Yes resets the session's spend checkpoint
     /// (limits count again from now); no ends the turn.
+    ///
+    /// `estimated`: nothing was spent yet; `spent_usd` is what the next request would
+    /// cost in input alone, and yes sends it.
     ContinuePastSpendingLimit {
         limit: SpendingLimitKind,
         threshold_usd: f64,
         spent_usd: f64,
+        estimated: bool,
     },
 }
 
@@ -53,6 +57,17 @@ impl Question {
                 limit,
                 threshold_usd,
                 spent_usd,
+                estimated: true,
+            } => format!(
+                "The next request would cost about ${spent_usd:.4} in input alone; {} is \
+                 ${threshold_usd:.2}. Send it anyway?",
+                limit.setting()
+            ),
+            Question::ContinuePastSpendingLimit {
+                limit,
+                threshold_usd,
+                spent_usd,
+                estimated: false,
             } => format!(
                 "Spending limit reached: ${spent_usd:.4} spent, {} is ${threshold_usd:.2}. \
                  Continue (the limit counts again from now)?",

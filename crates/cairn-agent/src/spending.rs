@@ -1,8 +1,11 @@
 //! What requests cost, and the spending limits of DESIGN.md configuration:
 //! `max_session_spending_threshold` (USD spent since the session's spend checkpoint)
 //! and `max_request_spending_threshold` (USD of one request). Both are checked before
-//! a request is sent: the session figure as it stands, the request figure against the
-//! previous request of the turn (a request's cost is only known once it is answered).
+//! a request is sent: the session figure as it stands (sub-agents included), the
+//! request figure against the previous request of the turn (a request's cost is only
+//! known once it is answered) and against a pre-send estimate of the next one (its
+//! input tokens at the model's input price), so an obviously too expensive request is
+//! never sent.
 
 use std::collections::HashSet;
 
@@ -17,7 +20,11 @@ use crate::SpendingLimitKind;
 pub struct LimitHit {
     pub kind: SpendingLimitKind,
     pub threshold_usd: f64,
+    /// Spent (or, for a pre-send estimate, what the next request would cost).
     pub spent_usd: f64,
+    /// Set when the hit is the pre-send estimate of the next request: its input
+    /// tokens (priced at the model's input price); nothing was spent yet.
+    pub estimated_input_tokens: Option<u64>,
 }
 
 impl LimitHit {
@@ -30,6 +37,16 @@ impl LimitHit {
                  or CAIRN_MAX_SESSION_SPENDING_THRESHOLD, or continue interactively with \
                  `cairn run --resume {session}` and answer yes",
                 self.spent_usd, self.threshold_usd
+            ),
+            SpendingLimitKind::Request if self.estimated_input_tokens.is_some() => format!(
+                "the next request of session {session} was not sent: its {} input tokens \
+                 would cost about ${:.4} at the model's input price, reaching \
+                 max_request_spending_threshold (${:.2}). Make the context smaller \
+                 (/summarize), use a cheaper model (/model), or raise the threshold in \
+                 config.toml or CAIRN_MAX_REQUEST_SPENDING_THRESHOLD",
+                self.estimated_input_tokens.unwrap_or_default(),
+                self.spent_usd,
+                self.threshold_usd
             ),
             SpendingLimitKind::Request => format!(
                 "the last request of session {session} cost ${:.4}, reaching \
@@ -66,6 +83,15 @@ impl Spending {
         }
     }
 
+    /// What `input_tokens` of input cost at `model`'s input price (`None`: no price).
+    pub fn input_cost(&self, model: &str, input_tokens: u64) -> Option<f64> {
+        let usage = Usage {
+            input_tokens,
+            ..Usage::default()
+        };
+        self.prices.cost(model, &usage)
+    }
+
     pub fn cost(&mut self, model: &str, usage: &Usage) -> RequestCost {
         match self.prices.cost(model, usage) {
             Some(usd) => RequestCost {
@@ -91,6 +117,36 @@ impl Spending {
     }
 }
 
+/// The pre-send estimate: a request whose input alone (`input_bytes` of text, counted
+/// exactly by `count_tokens` only when the cheap bound could reach the threshold)
+/// would cost at least `max_request_spending_threshold` at the model's input price.
+/// `None` when no request threshold is set, the model has no price, or it fits.
+pub fn estimate_request(
+    settings: &Settings,
+    spending: &Spending,
+    model: &str,
+    input_bytes: u64,
+    count_tokens: impl FnOnce() -> u64,
+) -> Option<LimitHit> {
+    let threshold = settings
+        .max_request_spending_threshold
+        .filter(|t| *t > 0.0)?;
+    // A token is at least one byte of text, so the byte count bounds the tokens:
+    // under the threshold by that bound, no counting is needed.
+    let bound = spending.input_cost(model, input_bytes)?;
+    if bound < threshold {
+        return None;
+    }
+    let tokens = count_tokens();
+    let usd = spending.input_cost(model, tokens)?;
+    (usd >= threshold).then_some(LimitHit {
+        kind: SpendingLimitKind::Request,
+        threshold_usd: threshold,
+        spent_usd: usd,
+        estimated_input_tokens: Some(tokens),
+    })
+}
+
 /// The first threshold reached, if any, before sending the next request.
 /// `last_request_usd` is the cost of the previous request of this turn (`None` at the
 /// start of a turn: a request limit already answered does not ask twice).
@@ -108,6 +164,7 @@ pub fn check(
                 kind: SpendingLimitKind::Session,
                 threshold_usd: threshold,
                 spent_usd: spent,
+                estimated_input_tokens: None,
             });
         }
     }
@@ -121,6 +178,7 @@ pub fn check(
             kind: SpendingLimitKind::Request,
             threshold_usd: threshold,
             spent_usd: spent,
+            estimated_input_tokens: None,
         });
     }
     None
@@ -176,6 +234,47 @@ mod tests {
         let hit = check(&settings, spent(session(1.2, 1.0)), Some(0.6)).unwrap();
         assert_eq!(hit.kind, SpendingLimitKind::Request);
         assert!(hit.message("s").contains("max_request_spending_threshold"));
+    }
+
+    #[test]
+    fn the_pre_send_estimate_prices_the_input_and_counts_only_near_the_threshold() {
+        let mut settings = Settings::defaults(Paths::at(std::path::Path::new("/tmp")));
+        let spending = Spending::new(&settings);
+        let never = || -> u64 { panic!("counted without a threshold") };
+        assert_eq!(
+            estimate_request(&settings, &spending, "openai:gpt-4.1", 10_000_000, never),
+            None
+        );
+        settings.max_request_spending_threshold = Some(1.0);
+        // 100 KB cannot reach $1 at $2/M: not counted.
+        let never = || -> u64 { panic!("counted far under the threshold") };
+        assert_eq!(
+            estimate_request(&settings, &spending, "openai:gpt-4.1", 100_000, never),
+            None
+        );
+        // 4 MB could: counted, and 600k tokens ($1.20) reach it.
+        let hit = estimate_request(&settings, &spending, "openai:gpt-4.1", 4_000_000, || {
+            600_000
+        })
+        .unwrap();
+        assert_eq!(hit.kind, SpendingLimitKind::Request);
+        assert_eq!(hit.estimated_input_tokens, Some(600_000));
+        assert!((hit.spent_usd - 1.2).abs() < 1e-9);
+        assert!(hit.message("s").contains("was not sent"));
+        // 400k tokens ($0.80) do not.
+        assert_eq!(
+            estimate_request(&settings, &spending, "openai:gpt-4.1", 4_000_000, || {
+                400_000
+            }),
+            None
+        );
+        // Unpriced models are not estimated.
+        assert_eq!(
+            estimate_request(&settings, &spending, "openai:mystery", 4_000_000, || {
+                4_000_000
+            }),
+            None
+        );
     }
 
     #[test]

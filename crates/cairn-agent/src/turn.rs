@@ -6,6 +6,7 @@
 
 use cairn_core::event::ToolResultContent;
 use cairn_core::store::SessionUpdate;
+use cairn_core::tokens::TokenCounter;
 use cairn_core::{ContentBlock, Message, Payload, Role};
 use cairn_llm::{ChatResponse, LlmError, StopReason, StreamEvent};
 use futures::StreamExt;
@@ -132,9 +133,22 @@ async fn requests(
     cancel: &CancellationToken,
 ) -> Result<Outcome, AgentError> {
     let mut last_request_usd: Option<f64> = None;
+    // Once the person lets an expensive request go, the estimate does not ask again
+    // in this turn (the cost of each request is still checked once known).
+    let mut expensive_allowed = false;
     for _ in 0..MAX_REQUESTS_PER_TURN {
-        match spending_gate(agent, ui, last_request_usd).await? {
+        let hit = agent.pending_limit.take().or_else(|| {
+            spending::check(
+                &agent.options.settings,
+                agent.spent_since_checkpoint(),
+                last_request_usd,
+            )
+        });
+        match spending_gate(agent, ui, hit).await? {
             Gate::Pass => {}
+            Gate::Continued(kind) => {
+                expensive_allowed |= kind == crate::SpendingLimitKind::Request;
+            }
             Gate::Stop(outcome) => return Ok(outcome),
         }
         if cancel.is_cancelled() {
@@ -145,6 +159,14 @@ async fn requests(
             return Ok(Outcome::Interrupted);
         }
         let request = request::build(agent).await?;
+        if !expensive_allowed {
+            let hit = estimate(agent, &request);
+            match spending_gate(agent, ui, hit).await? {
+                Gate::Pass => {}
+                Gate::Continued(_) => expensive_allowed = true,
+                Gate::Stop(outcome) => return Ok(outcome),
+            }
+        }
         let events_before_answer = agent.live.events.len();
         ui.event(AgentEvent::RequestStarted {
             model: agent.model.clone(),
@@ -198,23 +220,49 @@ async fn requests(
 }
 
 enum Gate {
-    /// Under the limits, or the person chose to continue (limits count again from now).
+    /// Under the limits.
     Pass,
+    /// A limit of this kind was reached and the person chose to continue.
+    Continued(crate::SpendingLimitKind),
     Stop(Outcome),
 }
 
+/// The pre-send estimate of `request` (see [`spending::estimate_request`]).
+fn estimate(agent: &Agent, request: &cairn_llm::ChatRequest) -> Option<spending::LimitHit> {
+    let system = request.system.as_deref().unwrap_or_default();
+    let tools: String = request
+        .tools
+        .iter()
+        .map(|t| format!("{} {} {}", t.name, t.description, t.input_schema))
+        .collect();
+    let text_bytes: usize = request
+        .messages
+        .iter()
+        .flat_map(|m| m.content.iter())
+        .map(|b| serde_json::to_string(b).map_or(0, |j| j.len()))
+        .sum();
+    // Each message also costs a few tokens of framing.
+    let bytes = (system.len() + tools.len() + text_bytes + 8 * request.messages.len()) as u64;
+    spending::estimate_request(
+        &agent.options.settings,
+        &agent.spending,
+        &agent.model,
+        bytes,
+        || {
+            let counter = TokenCounter::for_model(Some(&agent.model));
+            counter.count_messages(&request.messages)
+                + counter.count_texts(&[system, tools.as_str()])
+        },
+    )
+}
+
+/// Raise `hit`, if any: a sub-agent stops (its parent raises it), a non-interactive
+/// run stops with `SpendingLimit` (exit code 4), a person is asked.
 async fn spending_gate(
     agent: &mut Agent,
     ui: &mut dyn Frontend,
-    last_request_usd: Option<f64>,
+    hit: Option<spending::LimitHit>,
 ) -> Result<Gate, AgentError> {
-    let hit = agent.pending_limit.take().or_else(|| {
-        spending::check(
-            &agent.options.settings,
-            agent.spent_since_checkpoint(),
-            last_request_usd,
-        )
-    });
     let Some(hit) = hit else {
         return Ok(Gate::Pass);
     };
@@ -240,7 +288,21 @@ async fn spending_gate(
         limit: hit.kind,
         threshold_usd: hit.threshold_usd,
         spent_usd: hit.spent_usd,
+        estimated: hit.estimated_input_tokens.is_some(),
     };
+    if hit.estimated_input_tokens.is_some() {
+        // Nothing was spent yet: yes sends this request, the checkpoint stays.
+        if ui.ask(&question).await {
+            return Ok(Gate::Continued(hit.kind));
+        }
+        ui.event(AgentEvent::Notice {
+            message: format!("stopped: {message}"),
+        });
+        ui.event(done("spending_limit"));
+        return Ok(Gate::Stop(Outcome::Stopped {
+            reason: "spending_limit".into(),
+        }));
+    }
     if ui.ask(&question).await {
         agent.session = agent
             .store
@@ -260,7 +322,7 @@ async fn spending_gate(
                 agent.session.spend_checkpoint_usd
             ),
         });
-        Ok(Gate::Pass)
+        Ok(Gate::Continued(hit.kind))
     } else {
         ui.event(AgentEvent::Notice {
             message: format!("stopped: {message}"),

@@ -138,3 +138,77 @@ async fn unknown_models_cost_zero_with_one_note() {
     assert_eq!(agent.session().cost_usd, 0.0);
     agent.close().await.unwrap();
 }
+
+/// About 75k tokens of text: ~$0.15 of input on gpt-4.1 ($2 per 1M input tokens).
+fn long_message() -> String {
+    (0..15_000)
+        .map(|i| format!("item {i} alpha beta "))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_request_whose_input_would_pass_the_request_limit_is_not_sent() {
+    let mut world = World::new([Turn::text("sent after yes")]);
+    world.settings.max_request_spending_threshold = Some(0.10);
+    let mut ui = ui();
+    let mut agent = world
+        .open(SessionTarget::CreateOrResume(named("big")), &mut ui)
+        .await;
+    let err = agent
+        .submit(&long_message(), &mut ui, &CancellationToken::new())
+        .await
+        .err()
+        .unwrap();
+    let AgentError::Core(Error::SpendingLimit(message)) = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(err.exit_code(), 4);
+    assert!(
+        message.contains("was not sent")
+            && message.contains("input tokens")
+            && message.contains("max_request_spending_threshold")
+            && message.contains("$0.10"),
+        "{message}"
+    );
+    assert_eq!(world.fake.requests().len(), 0);
+
+    // Interactively: asked once with the estimate; no sends nothing, yes sends it.
+    let mut no = interactive(false);
+    assert_eq!(
+        say(&mut agent, &mut no, "and now?").await,
+        Outcome::Stopped {
+            reason: "spending_limit".into()
+        }
+    );
+    assert_eq!(world.fake.requests().len(), 0);
+    let Question::ContinuePastSpendingLimit {
+        limit,
+        spent_usd,
+        estimated,
+        ..
+    } = &no.questions[0]
+    else {
+        panic!("{:?}", no.questions);
+    };
+    assert_eq!((*limit, *estimated), (SpendingLimitKind::Request, true));
+    assert!(*spent_usd > 0.10 && *spent_usd < 0.5, "{spent_usd}");
+    assert!(no.questions[0].prompt().contains("next request would cost"));
+    let mut yes = interactive(true);
+    assert_eq!(say(&mut agent, &mut yes, "go on").await, Outcome::Answered);
+    assert_eq!(yes.questions.len(), 1);
+    assert_eq!(world.fake.requests().len(), 1);
+    agent.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn small_requests_are_not_held_by_the_estimate() {
+    let mut world = World::new([Turn::text("fine")]);
+    world.settings.max_request_spending_threshold = Some(0.10);
+    let mut ui = ui();
+    let mut agent = world
+        .open(SessionTarget::CreateOrResume(named("small")), &mut ui)
+        .await;
+    assert_eq!(say(&mut agent, &mut ui, "hello").await, Outcome::Answered);
+    assert_eq!(world.fake.requests().len(), 1);
+    agent.close().await.unwrap();
+}

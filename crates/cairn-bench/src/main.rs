@@ -91,6 +91,8 @@ enum Command {
     Import,
     /// `sessions search WORD --all` over 1,000,000 messages.
     Search,
+    /// `cairn mcp` vs mcp-memory-keeper over stdio, HTTP at 32 clients, idle RSS.
+    Mcp(scenarios::mcp::McpOptions),
     #[command(name = "__generate", hide = true)]
     Generate {
         #[arg(long)]
@@ -118,6 +120,8 @@ enum Command {
         #[arg(long)]
         runs: usize,
     },
+    #[command(name = "__mcp", hide = true)]
+    McpWorker(scenarios::mcp::WorkerArgs),
     #[command(name = "__import-api", hide = true)]
     ImportWorker {
         #[arg(long)]
@@ -140,6 +144,7 @@ enum Scenario {
     Search,
     Append,
     Import,
+    Mcp,
 }
 
 impl Scenario {
@@ -150,6 +155,7 @@ impl Scenario {
             Scenario::Search => "search",
             Scenario::Append => "append",
             Scenario::Import => "import",
+            Scenario::Mcp => "mcp",
         }
     }
 }
@@ -173,12 +179,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Scenario::Search,
             Scenario::Append,
             Scenario::Import,
+            Scenario::Mcp,
         ],
         Command::Resume => vec![Scenario::Resume],
         Command::List => vec![Scenario::List],
         Command::Search => vec![Scenario::Search],
         Command::Append => vec![Scenario::Append],
         Command::Import => vec![Scenario::Import],
+        Command::Mcp(options) => {
+            scenarios::mcp::configure(options);
+            vec![Scenario::Mcp]
+        }
+        Command::McpWorker(args) => return scenarios::mcp::worker(args),
         Command::Generate { dataset, dir } => {
             let manifest = runtime()?.block_on(datasets::generate(dataset, &dir))?;
             println!("{}", serde_json::to_string(&manifest)?);
@@ -290,6 +302,7 @@ fn measure(options: &Options, scenarios: &[Scenario]) -> Result<ExitCode> {
             Scenario::Search => scenarios::search::run,
             Scenario::Append => scenarios::append::run,
             Scenario::Import => scenarios::import::run,
+            Scenario::Mcp => scenarios::mcp::run,
         };
         steps.push((scenario.name(), step));
     }

@@ -15,6 +15,7 @@ pub enum Unit {
     Microseconds,
     MegabytesPerSecond,
     Ratio,
+    Megabytes,
 }
 
 impl Unit {
@@ -24,6 +25,7 @@ impl Unit {
             Unit::Microseconds => format!("{value:.0} µs"),
             Unit::MegabytesPerSecond => format!("{value:.1} MB/s"),
             Unit::Ratio => format!("{value:.2}×"),
+            Unit::Megabytes => format!("{value:.1} MB"),
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod append;
 pub mod import;
 pub mod list;
+pub mod mcp;
 pub mod resume;
 pub mod search;
 

@@ -1,0 +1,554 @@
+//! MCP: `cairn mcp` against the peer `mcp-memory-keeper` (npm, 0.14.1, a
+//! TypeScript MCP server on SQLite), in one run (issue 3):
+//!
+//! - stdio, one client, sequential: 2,000 checkpoint saves then 2,000
+//!   latest-checkpoint reads on each server (cairn `save_progress` /
+//!   `get_progress`; the peer's nearest equivalents `context_save` /
+//!   `context_get`), driven by the same minimal JSON-RPC client so only the
+//!   servers differ; the ratio of throughputs is held to ≥ 5×;
+//! - streamable HTTP, cairn only: 32 concurrent MCP sessions alternating saves
+//!   and latest reads; throughput, p50 and p99 (held to < 5 ms), and the CPU
+//!   the server and the clients spent per request; one client alone for the
+//!   floor;
+//! - resident memory of `cairn mcp` idle after the handshake (held to < 15 MB),
+//!   and the peer's.
+//!
+//! The clients run in a worker process (`cairn-bench __mcp …`), so this process
+//! stays small (see `process.rs`). The peer is found through
+//! `CAIRN_TEST_NODE_MODULES` or `tests/node/node_modules` (`scripts/install-test-deps`).
+
+mod http_client;
+mod stdio_client;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{BYTES_PER_MB, Bench, MS_PER_SECOND};
+use crate::report::{Measurement, Target, Unit};
+use crate::stats::Summary;
+
+pub const STDIO_RATIO_LIMIT: f64 = 5.0;
+pub const HTTP_P99_LIMIT_MS: f64 = 5.0;
+pub const IDLE_RSS_LIMIT_MB: f64 = 15.0;
+/// The peer release the issue names.
+pub const PEER_VERSION: &str = "0.14.1";
+const PEER_PACKAGE: &str = "mcp-memory-keeper";
+const IDLE_RSS_RUNS: usize = 3;
+
+/// Options of `cairn-bench mcp` (the defaults are the issue's figures).
+#[derive(Clone, Debug, clap::Args)]
+pub struct McpOptions {
+    /// Sequential saves, then as many latest reads, over stdio on each server.
+    #[arg(long, default_value_t = 2_000)]
+    pub stdio_ops: usize,
+    /// Concurrent MCP sessions over HTTP.
+    #[arg(long, default_value_t = 32)]
+    pub http_clients: usize,
+    /// Measured requests per HTTP client (saves and latest reads alternating).
+    #[arg(long, default_value_t = 200)]
+    pub http_requests: usize,
+    /// Threads of the process that runs the HTTP clients (they share the
+    /// machine's cores with the server).
+    #[arg(long, default_value_t = 1)]
+    pub client_threads: usize,
+    /// The node_modules holding mcp-memory-keeper [default: $CAIRN_TEST_NODE_MODULES,
+    /// else tests/node/node_modules].
+    #[arg(long, value_name = "DIR")]
+    pub node_modules: Option<PathBuf>,
+}
+
+impl Default for McpOptions {
+    fn default() -> Self {
+        McpOptions {
+            stdio_ops: 2_000,
+            http_clients: 32,
+            http_requests: 200,
+            client_threads: 1,
+            node_modules: None,
+        }
+    }
+}
+
+static OPTIONS: OnceLock<McpOptions> = OnceLock::new();
+
+/// Sets the options of `cairn-bench mcp` (`all` runs with the defaults).
+pub fn configure(options: McpOptions) {
+    let _ = OPTIONS.set(options);
+}
+
+fn options() -> McpOptions {
+    OPTIONS.get().cloned().unwrap_or_default()
+}
+
+/// What a worker measures.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Part {
+    StdioCairn,
+    StdioPeer,
+    Http,
+    IdleCairn,
+    IdlePeer,
+}
+
+/// `cairn-bench __mcp`: the client side of one part, answered as JSON on stdout.
+#[derive(Debug, clap::Args)]
+pub struct WorkerArgs {
+    #[arg(long)]
+    part: Part,
+    /// The server: the cairn binary or the peer's launcher.
+    #[arg(long)]
+    program: PathBuf,
+    /// Scratch directory: homes of the servers.
+    #[arg(long)]
+    dir: PathBuf,
+    #[arg(long, default_value_t = 0)]
+    ops: usize,
+    #[arg(long, default_value_t = 0)]
+    clients: usize,
+    #[arg(long, default_value_t = 0)]
+    requests: usize,
+    #[arg(long, default_value_t = 1)]
+    client_threads: usize,
+}
+
+/// Latencies of one series of operations, milliseconds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Series {
+    pub ops: usize,
+    pub seconds: f64,
+    pub ops_per_sec: f64,
+    pub latency_ms: Summary,
+}
+
+impl Series {
+    fn new(total: Duration, latencies: &[Duration]) -> Series {
+        let ms: Vec<f64> = latencies
+            .iter()
+            .map(|d| d.as_secs_f64() * MS_PER_SECOND)
+            .collect();
+        Series {
+            ops: latencies.len(),
+            seconds: total.as_secs_f64(),
+            ops_per_sec: latencies.len() as f64 / total.as_secs_f64().max(f64::MIN_POSITIVE),
+            latency_ms: Summary::of(&ms).unwrap_or_else(|| Summary::single(0.0)),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StdioResult {
+    /// Protocol only: what the transport and JSON-RPC cost before any tool.
+    pub pings: Series,
+    pub saves: Series,
+    pub reads: Series,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HttpResult {
+    pub clients: usize,
+    pub requests: usize,
+    pub all: Series,
+    pub saves: Series,
+    pub reads: Series,
+    pub server_cpu_us_per_request: f64,
+    pub client_cpu_us_per_request: f64,
+}
+
+/// A summary like agents send: a few sentences, with the round in it.
+fn checkpoint_summary(i: usize) -> String {
+    format!(
+        "Round {i}: refresh tokens now rotate on every use and the middleware checks expiry \
+         before each handler; the old session cookie path is gone. Tests for the happy path pass."
+    )
+}
+
+/// CPU time (user + system) of this process.
+fn own_cpu() -> Duration {
+    // SAFETY: rusage is plain old data; getrusage only writes it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid `who` and a valid out-pointer.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let time = |t: libc::timeval| {
+        Duration::new(
+            u64::try_from(t.tv_sec).unwrap_or(0),
+            u32::try_from(t.tv_usec).unwrap_or(0) * 1_000,
+        )
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// Runs one part in this (worker) process and prints its JSON answer.
+pub fn worker(args: WorkerArgs) -> Result<ExitCode> {
+    let runtime = if args.client_threads > 1 {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.client_threads)
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    }
+    .context("starting the async runtime")?;
+    let home = |name: &str| -> Result<PathBuf> {
+        let home = args.dir.join(name);
+        std::fs::create_dir_all(&home)?;
+        Ok(home)
+    };
+    let answer = runtime.block_on(async {
+        anyhow::Ok(match args.part {
+            Part::StdioCairn => serde_json::to_string(
+                &stdio_client::cairn_series(&args.program, &home("cairn-stdio")?, args.ops).await?,
+            )?,
+            Part::StdioPeer => serde_json::to_string(
+                &stdio_client::peer_series(&args.program, &home("peer-stdio")?, args.ops).await?,
+            )?,
+            Part::Http => serde_json::to_string(
+                &http_client::load(
+                    &args.program,
+                    &home(&format!("cairn-http-{}", args.clients))?,
+                    args.clients,
+                    args.requests,
+                )
+                .await?,
+            )?,
+            Part::IdleCairn | Part::IdlePeer => {
+                let cairn = matches!(args.part, Part::IdleCairn);
+                let mut rss = Vec::with_capacity(IDLE_RSS_RUNS);
+                for run in 0..IDLE_RSS_RUNS {
+                    let server_args: &[&str] = if cairn { &["mcp"] } else { &[] };
+                    let home = home(&format!(
+                        "idle-{}-{run}",
+                        if cairn { "cairn" } else { "peer" }
+                    ))?;
+                    rss.push(stdio_client::idle_rss(&args.program, server_args, &home).await?);
+                }
+                serde_json::to_string(&rss)?
+            }
+        })
+    })?;
+    println!("{answer}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The peer's launcher, after making sure its native SQLite module is built.
+struct Peer {
+    launcher: PathBuf,
+    version: String,
+}
+
+fn find_peer(options: &McpOptions) -> Result<Peer> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    candidates.extend(options.node_modules.clone());
+    if let Some(dir) = std::env::var_os("CAIRN_TEST_NODE_MODULES") {
+        candidates.push(PathBuf::from(dir));
+    }
+    candidates.push(PathBuf::from("tests/node/node_modules"));
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/node/node_modules"));
+    let Some(node_modules) = candidates
+        .iter()
+        .find(|dir| dir.join(".bin").join(PEER_PACKAGE).exists())
+    else {
+        bail!(
+            "the peer {PEER_PACKAGE} {PEER_VERSION} is not installed (looked in {}): run \
+             scripts/install-test-deps, or set CAIRN_TEST_NODE_MODULES / --node-modules",
+            candidates
+                .iter()
+                .map(|c| c.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    };
+    let node_modules = node_modules.canonicalize()?;
+    let native = node_modules.join("better-sqlite3/build/Release/better_sqlite3.node");
+    if !native.exists() {
+        // npm 11 skips better-sqlite3's install script; the rebuild compiles it offline.
+        let package_dir = node_modules
+            .parent()
+            .context("node_modules has no parent folder")?;
+        eprintln!(
+            "mcp: building the peer's native SQLite module (npm rebuild better-sqlite3 in {}) …",
+            package_dir.display()
+        );
+        let status = std::process::Command::new("npm")
+            .args(["rebuild", "better-sqlite3"])
+            .current_dir(package_dir)
+            .stdout(std::process::Stdio::null())
+            .status();
+        if !matches!(status, Ok(s) if s.success()) || !native.exists() {
+            bail!(
+                "the peer's native module {} is missing and `npm rebuild better-sqlite3` did not \
+                 build it: run it yourself in {}",
+                native.display(),
+                package_dir.display()
+            );
+        }
+    }
+    let manifest = node_modules.join(PEER_PACKAGE).join("package.json");
+    let version = std::fs::read_to_string(&manifest)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|v| v["version"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned());
+    if version != PEER_VERSION {
+        eprintln!(
+            "warning: the peer is {PEER_PACKAGE} {version}, not {PEER_VERSION} as the issue names"
+        );
+    }
+    Ok(Peer {
+        launcher: node_modules.join(".bin").join(PEER_PACKAGE),
+        version,
+    })
+}
+
+pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
+    let options = options();
+    let peer = find_peer(&options)?;
+    let scratch = bench.datasets.scratch()?;
+    let dir = scratch.path().to_string_lossy().into_owned();
+    let cairn = bench.cairn.to_string_lossy().into_owned();
+    let launcher = peer.launcher.to_string_lossy().into_owned();
+    let worker = |part: &str, program: &str, extra: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = ["__mcp", "--part", part, "--program", program, "--dir"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        args.push(dir.clone());
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args
+    };
+    let ops = options.stdio_ops.to_string();
+
+    eprintln!("mcp: stdio, cairn …");
+    let cairn_stdio: StdioResult = worker_answer(
+        bench,
+        scratch.path(),
+        worker("stdio-cairn", &cairn, &["--ops", &ops]),
+    )?;
+    eprintln!("mcp: stdio, {PEER_PACKAGE} {} …", peer.version);
+    let peer_stdio: StdioResult = worker_answer(
+        bench,
+        scratch.path(),
+        worker("stdio-peer", &launcher, &["--ops", &ops]),
+    )?;
+
+    let threads = options.client_threads.to_string();
+    let requests = options.http_requests.to_string();
+    let mut http = Vec::new();
+    for clients in [options.http_clients, 1] {
+        eprintln!("mcp: HTTP, {clients} client(s) …");
+        let clients = clients.to_string();
+        let result: HttpResult = worker_answer(
+            bench,
+            scratch.path(),
+            worker(
+                "http",
+                &cairn,
+                &[
+                    "--clients",
+                    &clients,
+                    "--requests",
+                    &requests,
+                    "--client-threads",
+                    &threads,
+                ],
+            ),
+        )?;
+        http.push(result);
+    }
+
+    eprintln!("mcp: idle RSS …");
+    let cairn_rss: Vec<u64> =
+        worker_answer(bench, scratch.path(), worker("idle-cairn", &cairn, &[]))?;
+    let peer_rss: Vec<u64> =
+        worker_answer(bench, scratch.path(), worker("idle-peer", &launcher, &[]))?;
+
+    let mut out = Vec::new();
+    out.extend(stdio_measurements(&cairn_stdio, &peer_stdio, &peer.version));
+    for result in &http {
+        out.push(http_measurement(result, options.client_threads));
+    }
+    out.push(rss_measurement(
+        "mcp.idle_rss.cairn",
+        "mcp: `cairn mcp` idle RSS",
+        &cairn_rss,
+        true,
+    ));
+    out.push(rss_measurement(
+        "mcp.idle_rss.peer",
+        &format!("mcp: {PEER_PACKAGE} idle RSS"),
+        &peer_rss,
+        false,
+    ));
+    Ok(out)
+}
+
+fn worker_answer<T: serde::de::DeserializeOwned>(
+    bench: &Bench,
+    dir: &Path,
+    args: Vec<String>,
+) -> Result<T> {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    bench.worker(dir, &args)
+}
+
+fn stdio_measurements(
+    cairn: &StdioResult,
+    peer: &StdioResult,
+    peer_version: &str,
+) -> Vec<Measurement> {
+    let series = |id: &str, title: String, s: &Series| Measurement {
+        id: id.into(),
+        title: format!("{title} ({:.0}/s)", s.ops_per_sec),
+        command: None,
+        unit: Unit::Milliseconds,
+        value: s.latency_ms.clone(),
+        peak_rss_mb: None,
+        cpu_ms: None,
+        targets: Vec::new(),
+        headline: false,
+        details: json!({
+            "ops": s.ops, "seconds": s.seconds, "ops_per_sec": s.ops_per_sec,
+            "p99_ms": s.latency_ms.p99,
+        }),
+    };
+    let ratio = |id: &str, what: &str, ours: &Series, theirs: &Series| {
+        let value = ours.ops_per_sec / theirs.ops_per_sec.max(f64::MIN_POSITIVE);
+        Measurement {
+            id: id.into(),
+            title: format!("mcp stdio: {what} throughput, cairn / {PEER_PACKAGE}"),
+            command: None,
+            unit: Unit::Ratio,
+            value: Summary::single(value),
+            peak_rss_mb: None,
+            cpu_ms: None,
+            targets: vec![Target {
+                text: format!("≥ {STDIO_RATIO_LIMIT}×"),
+                pass: value >= STDIO_RATIO_LIMIT,
+            }],
+            headline: true,
+            details: json!({
+                "cairn_ops_per_sec": ours.ops_per_sec,
+                "peer_ops_per_sec": theirs.ops_per_sec,
+                "peer": format!("{PEER_PACKAGE} {peer_version}"),
+            }),
+        }
+    };
+    let n = cairn.saves.ops;
+    vec![
+        series(
+            "mcp.stdio.cairn.ping",
+            "mcp stdio: cairn ping, protocol only".into(),
+            &cairn.pings,
+        ),
+        series(
+            "mcp.stdio.peer.ping",
+            format!("mcp stdio: {PEER_PACKAGE} ping, protocol only"),
+            &peer.pings,
+        ),
+        series(
+            "mcp.stdio.cairn.save",
+            format!("mcp stdio: cairn save_progress ×{n}"),
+            &cairn.saves,
+        ),
+        series(
+            "mcp.stdio.peer.save",
+            format!("mcp stdio: {PEER_PACKAGE} context_save ×{n}"),
+            &peer.saves,
+        ),
+        ratio("mcp.stdio.save_ratio", "saves", &cairn.saves, &peer.saves),
+        series(
+            "mcp.stdio.cairn.read",
+            format!("mcp stdio: cairn get_progress latest ×{n}"),
+            &cairn.reads,
+        ),
+        series(
+            "mcp.stdio.peer.read",
+            format!("mcp stdio: {PEER_PACKAGE} context_get newest ×{n}"),
+            &peer.reads,
+        ),
+        ratio(
+            "mcp.stdio.read_ratio",
+            "latest reads",
+            &cairn.reads,
+            &peer.reads,
+        ),
+    ]
+}
+
+fn http_measurement(result: &HttpResult, client_threads: usize) -> Measurement {
+    let headline = result.clients > 1;
+    let p99 = result.all.latency_ms.p99;
+    Measurement {
+        id: format!("mcp.http.{}", result.clients),
+        title: format!(
+            "mcp HTTP: {} client{}, p99 {p99:.2} ms ({:.0} req/s)",
+            result.clients,
+            if result.clients == 1 { "" } else { "s" },
+            result.all.ops_per_sec
+        ),
+        command: None,
+        unit: Unit::Milliseconds,
+        value: result.all.latency_ms.clone(),
+        peak_rss_mb: None,
+        cpu_ms: None,
+        targets: if headline {
+            vec![Target::below(
+                format!("p99 < {HTTP_P99_LIMIT_MS} ms"),
+                p99,
+                HTTP_P99_LIMIT_MS,
+            )]
+        } else {
+            Vec::new()
+        },
+        headline,
+        details: json!({
+            "requests": result.requests,
+            "requests_per_sec": result.all.ops_per_sec,
+            "p50_ms": result.all.latency_ms.median,
+            "p99_ms": p99,
+            "saves_p50_ms": result.saves.latency_ms.median,
+            "saves_p99_ms": result.saves.latency_ms.p99,
+            "reads_p50_ms": result.reads.latency_ms.median,
+            "reads_p99_ms": result.reads.latency_ms.p99,
+            "server_cpu_us_per_request": result.server_cpu_us_per_request,
+            "client_cpu_us_per_request": result.client_cpu_us_per_request,
+            "client_threads": client_threads,
+        }),
+    }
+}
+
+fn rss_measurement(id: &str, title: &str, bytes: &[u64], headline: bool) -> Measurement {
+    let mb: Vec<f64> = bytes.iter().map(|b| *b as f64 / BYTES_PER_MB).collect();
+    let value = Summary::of(&mb).unwrap_or_else(|| Summary::single(0.0));
+    let mib = value.max * BYTES_PER_MB / (1024.0 * 1024.0);
+    Measurement {
+        id: id.into(),
+        title: format!("{title} ({mib:.1} MiB)"),
+        command: None,
+        unit: Unit::Megabytes,
+        targets: if headline {
+            vec![Target::below(
+                format!("< {IDLE_RSS_LIMIT_MB} MB"),
+                value.max,
+                IDLE_RSS_LIMIT_MB,
+            )]
+        } else {
+            Vec::new()
+        },
+        value,
+        peak_rss_mb: None,
+        cpu_ms: None,
+        headline,
+        details: json!({ "runs_bytes": bytes }),
+    }
+}

@@ -1,0 +1,241 @@
+//! A minimal MCP client over stdio: JSON-RPC lines to a child process. The same
+//! client drives cairn and the peer, so only the servers differ.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use super::{Series, StdioResult, checkpoint_summary};
+
+/// Seconds a freshly started server gets to settle before its idle RSS is read.
+const IDLE_SETTLE: Duration = Duration::from_secs(2);
+
+/// One stdio MCP server, initialized.
+pub struct StdioServer {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    next_id: u64,
+    line: String,
+}
+
+impl StdioServer {
+    /// Starts `program ARGS` with its own home (`HOME`, `CAIRN_HOME`, and the
+    /// peer's `DATA_DIR`) and a project folder inside it, and runs the handshake.
+    pub async fn start(program: &Path, args: &[&str], home: &Path) -> Result<Self> {
+        let project = home.join("project");
+        std::fs::create_dir_all(&project)?;
+        let mut child = Command::new(program)
+            .args(args)
+            .current_dir(&project)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env(cairn_core::env_vars::CAIRN_HOME, home)
+            .env("DATA_DIR", home)
+            .env("LANG", "C.UTF-8")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start {}", program.display()))?;
+        let stdin = child.stdin.take().context("the server's stdin")?;
+        let stdout = BufReader::new(child.stdout.take().context("the server's stdout")?);
+        let mut server = StdioServer {
+            child,
+            stdin,
+            stdout,
+            next_id: 0,
+            line: String::new(),
+        };
+        server
+            .request(
+                "initialize",
+                json!({
+                    "protocolVersion": "2025-06-18",
+                    "capabilities": {},
+                    "clientInfo": { "name": "cairn-bench", "version": env!("CARGO_PKG_VERSION") }
+                }),
+            )
+            .await
+            .with_context(|| format!("initializing {}", program.display()))?;
+        server
+            .send(&json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }))
+            .await?;
+        Ok(server)
+    }
+
+    async fn send(&mut self, message: &Value) -> Result<()> {
+        let mut bytes = serde_json::to_vec(message)?;
+        bytes.push(b'\n');
+        self.stdin.write_all(&bytes).await?;
+        self.stdin.flush().await?;
+        Ok(())
+    }
+
+    pub async fn request(&mut self, method: &str, params: Value) -> Result<Value> {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))
+            .await?;
+        loop {
+            self.line.clear();
+            if self.stdout.read_line(&mut self.line).await? == 0 {
+                bail!("the server closed stdout while {method} was pending");
+            }
+            let Ok(message) = serde_json::from_str::<Value>(&self.line) else {
+                bail!(
+                    "the server wrote a line that is not JSON-RPC on stdout: {}",
+                    self.line.trim()
+                );
+            };
+            if message.get("id") == Some(&json!(id)) {
+                if let Some(error) = message.get("error") {
+                    bail!("{method} failed: {error}");
+                }
+                return Ok(message["result"].clone());
+            }
+        }
+    }
+
+    pub async fn call(&mut self, tool: &str, arguments: Value) -> Result<Value> {
+        let result = self
+            .request(
+                "tools/call",
+                json!({ "name": tool, "arguments": arguments }),
+            )
+            .await?;
+        if result.get("isError") == Some(&json!(true)) {
+            bail!("{tool} returned an error: {result}");
+        }
+        Ok(result)
+    }
+
+    fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+}
+
+/// Times `n` sequential calls of `op`.
+async fn timed<F>(n: usize, server: &mut StdioServer, mut op: F) -> Result<Series>
+where
+    F: AsyncFnMut(&mut StdioServer, usize) -> Result<()>,
+{
+    let mut latencies = Vec::with_capacity(n);
+    let start = Instant::now();
+    for i in 0..n {
+        let t = Instant::now();
+        op(server, i).await?;
+        latencies.push(t.elapsed());
+    }
+    Ok(Series::new(start.elapsed(), &latencies))
+}
+
+/// Pings, then `n` `save_progress` calls, then `n` latest `get_progress` reads.
+pub async fn cairn_series(cairn: &Path, home: &Path, n: usize) -> Result<StdioResult> {
+    let mut server = StdioServer::start(cairn, &["mcp"], home).await?;
+    let pings = timed(n, &mut server, async |s, _| {
+        s.request("ping", json!({})).await.map(drop)
+    })
+    .await?;
+    let saves = timed(n, &mut server, async |s, i| {
+        s.call(
+            "save_progress",
+            json!({
+                "session_id": "bench-auth",
+                "summary": checkpoint_summary(i),
+                "files_touched": ["src/auth/refresh.rs", "src/auth/middleware.rs", "tests/auth.rs"],
+                "next_steps": ["store the signing keys", "write the expiry tests"],
+            }),
+        )
+        .await
+        .map(drop)
+    })
+    .await?;
+    let newest = json!(n.to_string());
+    let reads = timed(n, &mut server, async |s, _| {
+        let result = s
+            .call("get_progress", json!({ "session_id": "bench-auth" }))
+            .await?;
+        if result["structuredContent"]["checkpoints"][0]["round_id"] != newest {
+            bail!("get_progress did not return the newest round {newest}: {result}");
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(StdioResult {
+        pings,
+        saves,
+        reads,
+    })
+}
+
+/// The peer's nearest equivalents: `context_save` of the same content as one
+/// progress item, and `context_get` of the newest item.
+pub async fn peer_series(peer: &Path, home: &Path, n: usize) -> Result<StdioResult> {
+    let mut server = StdioServer::start(peer, &[], home).await?;
+    server
+        .call("context_session_start", json!({ "name": "bench-auth" }))
+        .await?;
+    let pings = timed(n, &mut server, async |s, _| {
+        s.request("ping", json!({})).await.map(drop)
+    })
+    .await?;
+    let saves = timed(n, &mut server, async |s, i| {
+        let value = format!(
+            "{}\nfiles: src/auth/refresh.rs, src/auth/middleware.rs, tests/auth.rs\n\
+             next: store the signing keys; write the expiry tests",
+            checkpoint_summary(i)
+        );
+        s.call(
+            "context_save",
+            json!({ "key": format!("bench-auth-{i:05}"), "value": value, "category": "progress" }),
+        )
+        .await
+        .map(drop)
+    })
+    .await?;
+    let newest = format!("bench-auth-{:05}", n.saturating_sub(1));
+    let reads = timed(n, &mut server, async |s, _| {
+        // Its timestamps have one-second resolution, so the newest item is asked
+        // for by the zero-padded key, which grows with every save.
+        let result = s
+            .call(
+                "context_get",
+                json!({ "category": "progress", "sort": "key_desc", "limit": 1 }),
+            )
+            .await?;
+        if !result.to_string().contains(&newest) {
+            bail!("context_get did not return the newest item {newest}: {result}");
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(StdioResult {
+        pings,
+        saves,
+        reads,
+    })
+}
+
+/// Resident memory (bytes) of a server idle after `initialize` and `tools/list`.
+pub async fn idle_rss(program: &Path, args: &[&str], home: &Path) -> Result<u64> {
+    let mut server = StdioServer::start(program, args, home).await?;
+    server.request("tools/list", json!({})).await?;
+    tokio::time::sleep(IDLE_SETTLE).await;
+    let pid = server.pid().context("the server has exited")?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .context("reading /proc/PID/status (Linux only)")?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmRSS in /proc/PID/status")?;
+    Ok(kib * 1024)
+}

@@ -7,7 +7,7 @@
 use cairn_core::event::ToolResultContent;
 use cairn_core::store::SessionUpdate;
 use cairn_core::tokens::TokenCounter;
-use cairn_core::{ContentBlock, Message, Payload, Role};
+use cairn_core::{ContentBlock, Message, Payload, Role, SessionStatus};
 use cairn_llm::{ChatResponse, LlmError, StopReason, StreamEvent};
 use futures::StreamExt;
 use serde_json::{Map, Value};
@@ -65,14 +65,18 @@ pub(crate) async fn run(
     agent
         .append_message(Message::new(Role::User, content))
         .await?;
-    // A session without a title is named by its first message, for listings.
-    if let Some(title) = title.filter(|t| !t.is_empty()) {
+    // A session without a title is named by its first message, for listings; a
+    // session closed with /done is active again once someone writes in it.
+    let title = title.filter(|t| !t.is_empty());
+    let reopened = agent.session.status == SessionStatus::Done;
+    if title.is_some() || reopened {
         agent.session = agent
             .store
             .update_session(
                 agent.session.id,
                 SessionUpdate {
-                    title: Some(Some(title)),
+                    title: title.map(Some),
+                    status: reopened.then_some(SessionStatus::Active),
                     ..Default::default()
                 },
             )

@@ -6,10 +6,12 @@
 //! The checkpoint is saved even when nothing could be compressed (an empty or tiny
 //! context, a model that failed): the work still reached a natural stop.
 
+use cairn_core::SessionStatus;
 use cairn_core::checkpoint_from_done::{DoneInput, checkpoint_from_done};
 use cairn_core::env_vars;
 use cairn_core::event::KnowledgeEntry;
 use cairn_core::live_messages::retained_knowledge;
+use cairn_core::store::SessionUpdate;
 use serde_json::json;
 
 use super::{CommandResult, Output};
@@ -53,10 +55,23 @@ pub(super) async fn run(agent: &mut Agent, rest: &str, ui: &mut dyn Frontend) ->
         }
     };
     let saved = agent.store.save_checkpoint(checkpoint).await?;
+    // The work reached a natural stop; the next message makes the session active again.
+    agent.session = agent
+        .store
+        .update_session(
+            agent.session.id,
+            SessionUpdate {
+                status: Some(SessionStatus::Done),
+                ..Default::default()
+            },
+        )
+        .await?;
+    agent.live.session = agent.session.clone();
     let text = format!(
         "{line}\ncheckpoint saved: session {name}, round {round} ({decisions} decision{ds}, \
          {files} file{fs}, {steps} next step{ss}). `cairn where {name}` and the MCP tool \
-         where_was_i(session_id=\"{name}\") show it.",
+         where_was_i(session_id=\"{name}\") show it.\nsession {name} is marked done; a new \
+         message makes it active again.",
         round = saved.round_id,
         decisions = saved.decisions_made.len(),
         ds = plural(saved.decisions_made.len()),
@@ -70,6 +85,7 @@ pub(super) async fn run(agent: &mut Agent, rest: &str, ui: &mut dyn Frontend) ->
         json!({
             "compaction_seq": compaction_seq,
             "checkpoint": saved,
+            "status": agent.session.status,
         }),
     ))
 }

@@ -1,6 +1,6 @@
 //! `/list [page]`: this project's sessions, newest activity first, current one marked.
 
-use cairn_core::SessionFilter;
+use cairn_core::{SessionFilter, SessionStatus};
 use serde_json::json;
 
 use super::{CommandResult, Failure, Output};
@@ -44,11 +44,14 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
     for row in &rows {
         let mark = if row.name == current { "*" } else { " " };
         let when = row.updated_at.strftime("%Y-%m-%d %H:%M").to_string();
-        let title = row
+        let mut title = row
             .title
             .as_deref()
             .map(|t| shorten(t, 40))
             .unwrap_or_default();
+        if row.status != SessionStatus::Active {
+            title = format!("[{}] {title}", row.status.as_str());
+        }
         text.push_str(&format!(
             "{mark} {when}  {:<width$}  {:>5} msgs  {:>9}  {title}\n",
             row.name.as_str(),
@@ -70,6 +73,7 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
             "model": r.model,
             "messages": r.message_count,
             "cost_usd": r.cost_usd,
+            "status": r.status,
             "updated_at": r.updated_at.to_string(),
             "current": r.name == current,
         })).collect::<Vec<_>>(),

@@ -138,6 +138,25 @@ async fn done_compresses_everything_and_saves_a_checkpoint_where_was_i_returns()
     let (text, _) = command_output(&ui);
     assert!(text.contains("nothing to compress"), "{text}");
     assert!(text.contains("round 2"), "{text}");
+
+    // /done marks the session done (listings show it); the next message reopens it.
+    let name = cairn_core::SessionName::parse("parser-work").unwrap();
+    let status = |s: cairn_core::Session| s.status;
+    assert_eq!(
+        status(w.store.session(&name).await.unwrap()),
+        cairn_core::SessionStatus::Done
+    );
+    assert!(text.contains("marked done"), "{text}");
+    say(&mut agent, &mut ui, "/list").await;
+    let (listed, data) = command_output(&ui);
+    assert!(listed.contains("[done]"), "{listed}");
+    assert_eq!(data["sessions"][0]["status"], "done");
+    w.chat.push(answer("back at it"));
+    say(&mut agent, &mut ui, "one more thing").await;
+    assert_eq!(
+        status(w.store.session(&name).await.unwrap()),
+        cairn_core::SessionStatus::Active
+    );
 }
 
 #[tokio::test]

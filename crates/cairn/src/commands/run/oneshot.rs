@@ -182,6 +182,30 @@ impl OneShot {
                 };
                 self.summary = Some(format!("session cost {cost}"));
             }
+            AgentEvent::SubAgentStarted { session, model, .. } => {
+                self.end_line();
+                eprintln!("⤷ sub-agent {session} ({model}) started");
+            }
+            AgentEvent::SubAgentToolUse {
+                session,
+                name,
+                input,
+                ..
+            } => eprintln!(
+                "  {session} → {name} {}",
+                output::cell(&input.to_string(), 100)
+            ),
+            AgentEvent::SubAgentFinished {
+                session,
+                stop_reason,
+                requests,
+                cost_usd,
+                ..
+            } => eprintln!(
+                "⤶ sub-agent {session} {stop_reason} · {requests} request{} · {}",
+                if requests == 1 { "" } else { "s" },
+                output::cost(cost_usd)
+            ),
             AgentEvent::ThinkingDelta { .. }
             | AgentEvent::ToolCallStarted { .. }
             | AgentEvent::RequestStarted { .. }

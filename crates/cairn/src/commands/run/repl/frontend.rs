@@ -436,6 +436,59 @@ impl Frontend for TerminalFrontend {
                 }
                 self.write(&shown);
             }
+            AgentEvent::SubAgentStarted { session, model, .. } => {
+                self.settle();
+                let line = self.look.dim(&format!(
+                    "  ⤷ sub-agent {} ({}) started",
+                    output::printable(&session),
+                    output::printable(&model)
+                ));
+                self.write(&format!("{line}\n"));
+                self.spinner.start("sub-agent working");
+            }
+            AgentEvent::SubAgentToolUse {
+                session,
+                name,
+                input,
+                ..
+            } => {
+                self.spinner.stop();
+                let line = self.look.dim(&format!(
+                    "    {} ▸ {}",
+                    output::cell(&session, 60),
+                    tool_summary::call_line(&name, &input)
+                ));
+                self.write(&format!("{line}\n"));
+                self.spinner
+                    .start(&format!("sub-agent running {}", output::cell(&name, 40)));
+            }
+            AgentEvent::SubAgentFinished {
+                session,
+                stop_reason,
+                requests,
+                usage,
+                cost_usd,
+                ..
+            } => {
+                self.spinner.stop();
+                let line = self.look.dim(&format!(
+                    "  ⤶ sub-agent {} {} · {requests} request{} · {}",
+                    output::printable(&session),
+                    if stop_reason == "end_turn" {
+                        "finished".to_owned()
+                    } else {
+                        format!("stopped ({})", output::printable(&stop_reason))
+                    },
+                    if requests == 1 { "" } else { "s" },
+                    output::cost(cost_usd)
+                ));
+                self.write(&format!("{line}\n"));
+                // The turn's footer counts what its sub-agents used.
+                self.turn_usage.add(&usage);
+                if let Some((turn, session_usd)) = self.turn_cost {
+                    self.turn_cost = Some((turn + cost_usd, session_usd));
+                }
+            }
             AgentEvent::Done { stop_reason } => self.done(&stop_reason),
         }
     }
@@ -580,6 +633,61 @@ mod tests {
             "{text:?}"
         );
         assert!(text.contains("\x1b[2m  ↳ 1 line, 13 B\x1b[0m"), "{text:?}");
+    }
+
+    #[test]
+    fn a_sub_agent_shows_as_a_few_compact_lines_and_counts_in_the_turn() {
+        let (mut ui, out) = frontend(Look::plain());
+        let events = vec![
+            AgentEvent::Cost {
+                request_usd: 0.01,
+                session_usd: 0.01,
+                priced: true,
+            },
+            AgentEvent::ToolUse {
+                id: "d1".into(),
+                name: "delegate".into(),
+                input: serde_json::json!({"task": "find the expiry"}),
+            },
+            AgentEvent::SubAgentStarted {
+                id: "d1".into(),
+                session: "auth-sub-1".into(),
+                model: "openai:gpt-4.1".into(),
+                task: "find the expiry".into(),
+            },
+            AgentEvent::SubAgentToolUse {
+                id: "d1".into(),
+                session: "auth-sub-1".into(),
+                name: "read_file".into(),
+                input: serde_json::json!({"path": "src/auth.rs"}),
+            },
+            AgentEvent::SubAgentFinished {
+                id: "d1".into(),
+                session: "auth-sub-1".into(),
+                stop_reason: "end_turn".into(),
+                requests: 2,
+                usage: Usage {
+                    input_tokens: 2000,
+                    output_tokens: 100,
+                    ..Usage::default()
+                },
+                cost_usd: 0.02,
+            },
+            AgentEvent::Done {
+                stop_reason: "end_turn".into(),
+            },
+        ];
+        for event in events {
+            ui.event(event);
+        }
+        assert_eq!(
+            out.text(),
+            "▸ delegate find the expiry\n\
+             \x20 ⤷ sub-agent auth-sub-1 (openai:gpt-4.1) started\n\
+             \x20   auth-sub-1 ▸ read_file src/auth.rs\n\
+             \x20 ⤶ sub-agent auth-sub-1 finished · 2 requests · $0.02\n\
+             2.0k in · 100 out · $0.03 · session $0.01\n"
+        );
     }
 
     #[test]

@@ -6,8 +6,8 @@ use serde_json::Value;
 use crate::output;
 
 /// Arguments that best say what a call is about, most telling first.
-const KEY_ARGUMENTS: [&str; 9] = [
-    "command", "pattern", "query", "path", "file", "glob", "url", "name", "text",
+const KEY_ARGUMENTS: [&str; 10] = [
+    "command", "pattern", "query", "path", "file", "glob", "url", "name", "text", "task",
 ];
 
 /// Widest a call line's argument part gets before it is cut with `…`.

@@ -17,7 +17,7 @@ use crate::text::Vocabulary;
 
 /// CPU time of this whole process (every thread) so far. In-process figures carry it
 /// next to wall time because other jobs on the machine inflate wall time only.
-fn process_cpu() -> Duration {
+pub(crate) fn process_cpu() -> Duration {
     // SAFETY: an all-zero timespec is valid, and clock_gettime only writes it.
     let mut now: libc::timespec = unsafe { std::mem::zeroed() };
     // SAFETY: a valid clock id and a valid out-pointer.

@@ -8,9 +8,11 @@
 //!
 //! The process that spawns measured commands must stay small (see `process.rs`), so
 //! dataset generation and in-process benchmarks run in worker processes: hidden
-//! `__generate`, `__append`, `__resume-api` and `__import-api` subcommands of this binary.
+//! `__generate`, `__append`, `__resume-api`, `__import-api` and `__context`
+//! subcommands of this binary.
 
 mod datasets;
+mod fake_provider;
 mod generate;
 mod in_process;
 mod machine;
@@ -36,7 +38,7 @@ use crate::scenarios::Bench;
 #[derive(Debug, Parser)]
 #[command(
     name = "cairn-bench",
-    about = "Benchmarks cairn: resume, list, append, import and search, on generated data",
+    about = "Benchmarks cairn: resume, list, append, import, search, run --resume and context management, on generated data",
     after_help = "Examples:\n  scripts/bench                       build release, run everything\n  cairn-bench resume --runs 50\n  cairn-bench search --json > search.json\n  cairn-bench all --fresh             regenerate every dataset first"
 )]
 struct Cli {
@@ -91,6 +93,10 @@ enum Command {
     Import,
     /// `sessions search WORD --all` over 1,000,000 messages.
     Search,
+    /// `run --resume NAME -p …`: start to first byte at the provider, 100 MB vs 1 MB.
+    RunResume,
+    /// Token counting of a 1 MB live context; planning a 200,000-token compression.
+    Context,
     /// `cairn mcp` vs mcp-memory-keeper over stdio, HTTP at 32 clients, idle RSS.
     Mcp(scenarios::mcp::McpOptions),
     #[command(name = "__generate", hide = true)]
@@ -122,6 +128,17 @@ enum Command {
     },
     #[command(name = "__mcp", hide = true)]
     McpWorker(scenarios::mcp::WorkerArgs),
+    #[command(name = "__context", hide = true)]
+    ContextWorker {
+        #[arg(long)]
+        home: PathBuf,
+        #[arg(long)]
+        session: String,
+        #[arg(long)]
+        runs: usize,
+        #[arg(long)]
+        warmup: usize,
+    },
     #[command(name = "__import-api", hide = true)]
     ImportWorker {
         #[arg(long)]
@@ -145,6 +162,8 @@ enum Scenario {
     Append,
     Import,
     Mcp,
+    RunResume,
+    Context,
 }
 
 impl Scenario {
@@ -156,6 +175,8 @@ impl Scenario {
             Scenario::Append => "append",
             Scenario::Import => "import",
             Scenario::Mcp => "mcp",
+            Scenario::RunResume => "run-resume",
+            Scenario::Context => "context",
         }
     }
 }
@@ -180,12 +201,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Scenario::Append,
             Scenario::Import,
             Scenario::Mcp,
+            Scenario::RunResume,
+            Scenario::Context,
         ],
         Command::Resume => vec![Scenario::Resume],
         Command::List => vec![Scenario::List],
         Command::Search => vec![Scenario::Search],
         Command::Append => vec![Scenario::Append],
         Command::Import => vec![Scenario::Import],
+        Command::RunResume => vec![Scenario::RunResume],
+        Command::Context => vec![Scenario::Context],
+        Command::ContextWorker {
+            home,
+            session,
+            runs,
+            warmup,
+        } => {
+            let result =
+                runtime()?.block_on(scenarios::context::measure(&home, &session, runs, warmup))?;
+            println!("{}", serde_json::to_string(&result)?);
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Mcp(options) => {
             scenarios::mcp::configure(options);
             vec![Scenario::Mcp]
@@ -303,6 +339,8 @@ fn measure(options: &Options, scenarios: &[Scenario]) -> Result<ExitCode> {
             Scenario::Append => scenarios::append::run,
             Scenario::Import => scenarios::import::run,
             Scenario::Mcp => scenarios::mcp::run,
+            Scenario::RunResume => scenarios::run_resume::run,
+            Scenario::Context => scenarios::context::run,
         };
         steps.push((scenario.name(), step));
     }

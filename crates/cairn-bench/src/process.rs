@@ -30,6 +30,8 @@ pub struct ProcessSpec {
     /// Pass the child's stderr through (progress of workers) instead of keeping it
     /// for the error message.
     pub show_stderr: bool,
+    /// Extra environment of the child (provider endpoints and keys, model).
+    pub env: Vec<(OsString, OsString)>,
 }
 
 impl ProcessSpec {
@@ -40,7 +42,14 @@ impl ProcessSpec {
             home: home.to_path_buf(),
             cwd: cwd.to_path_buf(),
             show_stderr: false,
+            env: Vec::new(),
         }
+    }
+
+    /// Adds `name=value` to the child's environment.
+    pub fn with_env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.into(), value.into()));
+        self
     }
 
     pub fn display(&self) -> String {
@@ -66,6 +75,7 @@ impl ProcessSpec {
             .env("HOME", &self.home)
             .env(cairn_core::env_vars::CAIRN_HOME, &self.home)
             .env("LANG", "C.UTF-8")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .current_dir(&self.cwd)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -81,6 +91,9 @@ impl ProcessSpec {
 /// One run of a process.
 #[derive(Clone, Debug)]
 pub struct ProcessRun {
+    /// Just before spawning: the origin of times the child's work is compared to
+    /// (e.g. when its first request reached a fake provider).
+    pub started: Instant,
     /// From just before spawning to exit with stdout fully drained.
     pub wall: Duration,
     /// Peak resident set of the child, bytes.
@@ -147,6 +160,7 @@ pub fn run_once(spec: &ProcessSpec) -> Result<ProcessRun> {
         );
     }
     Ok(ProcessRun {
+        started: start,
         wall,
         // Linux reports ru_maxrss in KiB.
         max_rss_bytes: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024,

@@ -2,10 +2,12 @@
 //! release `cairn` binary in the dataset's home; in-process ones run in a worker.
 
 pub mod append;
+pub mod context;
 pub mod import;
 pub mod list;
 pub mod mcp;
 pub mod resume;
+pub mod run_resume;
 pub mod search;
 
 use std::path::{Path, PathBuf};

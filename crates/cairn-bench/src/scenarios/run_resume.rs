@@ -1,0 +1,217 @@
+//! Run-resume (issue 4): from starting `cairn run --resume NAME -p PROMPT` to the
+//! first byte of its request reaching the provider, for the 100 MB-history session
+//! against the 1 MB one.
+//!
+//! The provider is [`FakeProvider`], an Anthropic endpoint on 127.0.0.1 (the
+//! generated sessions use `anthropic:claude-sonnet-4-5`) that notes when a request's
+//! first byte arrives; the figure is that instant minus the instant just before
+//! spawning. `cairn run` appends to the session and takes its lease, so every run
+//! starts from a fresh copy of the dataset's home (copied before the clock starts).
+//! Big and small runs alternate, as in `resume.rs`.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::json;
+
+use super::{Bench, MS_PER_SECOND, process_measurement};
+use crate::datasets::{Dataset, Manifest};
+use crate::fake_provider::{FakeProvider, REPORTED_INPUT_TOKENS, ReceivedRequest};
+use crate::process::{ProcessRun, ProcessSpec, run_once};
+use crate::report::{Measurement, Target, Unit};
+use crate::stats::Summary;
+
+pub const FIRST_BYTE_LIMIT_MS: f64 = 100.0;
+pub const RATIO_LIMIT: f64 = 1.5;
+/// Whole `cairn run` process with one short answer: no target of its own, a bound
+/// so a regression shows.
+const RSS_LIMIT_MB: f64 = 128.0;
+
+/// In every request the prompt carries it, so the harness knows the request it
+/// timed is the turn's own (and that the whole history went with it).
+const MARKER: &str = "bench-marker-7f3a";
+
+struct Side<'a> {
+    dataset: Dataset,
+    manifest: &'a Manifest,
+    first_byte_ms: Vec<f64>,
+    runs: Vec<ProcessRun>,
+    requests: Vec<ReceivedRequest>,
+    spec: Option<ProcessSpec>,
+}
+
+pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
+    let big = bench.datasets.ensure(Dataset::Resume100mb)?;
+    let small = bench.datasets.ensure(Dataset::Resume1mb)?;
+    let provider = FakeProvider::start(MARKER)?;
+    let mut sides = [
+        Side::new(Dataset::Resume100mb, &big),
+        Side::new(Dataset::Resume1mb, &small),
+    ];
+    for round in 0..bench.warmup + bench.runs {
+        let measured = round >= bench.warmup;
+        for side in &mut sides {
+            let (run, request, spec) = one_run(bench, &provider, side.dataset, side.manifest)?;
+            if measured {
+                let ms = request.first_byte.saturating_duration_since(run.started);
+                side.first_byte_ms.push(ms.as_secs_f64() * MS_PER_SECOND);
+                side.runs.push(run);
+                side.requests.push(request);
+            }
+            side.spec = Some(spec);
+        }
+    }
+    let mut out = Vec::new();
+    let mut medians = Vec::new();
+    for side in &sides {
+        let label = side.label();
+        let value = Summary::of(&side.first_byte_ms).context("no runs were measured (--runs 0)")?;
+        medians.push(value.median);
+        let sent = |f: fn(&ReceivedRequest) -> f64| {
+            Summary::of(&side.requests.iter().map(f).collect::<Vec<_>>()).map(|s| s.median)
+        };
+        out.push(Measurement {
+            id: format!("run_resume.first_byte.{}", side.dataset.dir_name()),
+            title: format!("run --resume: start → first byte at provider, {label}"),
+            command: side.spec.as_ref().map(ProcessSpec::display),
+            unit: Unit::Milliseconds,
+            targets: vec![Target::below(
+                format!("< {FIRST_BYTE_LIMIT_MS} ms"),
+                value.median,
+                FIRST_BYTE_LIMIT_MS,
+            )],
+            value,
+            peak_rss_mb: None,
+            cpu_ms: None,
+            headline: true,
+            details: json!({
+                "history_mb": side.manifest.stats.jsonl_bytes as f64 / 1e6,
+                "events": side.manifest.stats.events,
+                "live_events": side.manifest.stats.live_events,
+                "request_body_mb": sent(|r| r.body_bytes as f64 / 1e6),
+                "request_messages": sent(|r| r.messages as f64),
+                "request_transfer_ms": sent(|r| {
+                    r.complete.saturating_duration_since(r.first_byte).as_secs_f64() * MS_PER_SECOND
+                }),
+                "home_copied_per_run": true,
+            }),
+        });
+    }
+    let ratio = medians[0] / medians[1];
+    out.push(Measurement {
+        id: "run_resume.ratio".into(),
+        title: "run --resume: first byte, 100 MB median / 1 MB median".into(),
+        command: None,
+        unit: Unit::Ratio,
+        value: Summary::single(ratio),
+        peak_rss_mb: None,
+        cpu_ms: None,
+        targets: vec![Target::at_most(
+            format!("≤ {RATIO_LIMIT}×"),
+            ratio,
+            RATIO_LIMIT,
+        )],
+        headline: true,
+        details: json!({}),
+    });
+    // The whole process, answer included: one turn, one request.
+    for side in &sides {
+        let Some(spec) = &side.spec else { continue };
+        out.push(process_measurement(
+            &format!("run_resume.process.{}", side.dataset.dir_name()),
+            &format!("run --resume: whole process, {}", side.label()),
+            spec,
+            &side.runs,
+            |_, rss| {
+                vec![Target::below(
+                    format!("< {RSS_LIMIT_MB} MB RSS"),
+                    rss.max,
+                    RSS_LIMIT_MB,
+                )]
+            },
+            false,
+            json!({ "reported_input_tokens": REPORTED_INPUT_TOKENS }),
+        )?);
+    }
+    Ok(out)
+}
+
+impl<'a> Side<'a> {
+    fn new(dataset: Dataset, manifest: &'a Manifest) -> Self {
+        Side {
+            dataset,
+            manifest,
+            first_byte_ms: Vec::new(),
+            runs: Vec::new(),
+            requests: Vec::new(),
+            spec: None,
+        }
+    }
+
+    fn label(&self) -> String {
+        format!(
+            "{:.0} MB history",
+            (self.manifest.stats.jsonl_bytes as f64 / 1e6).max(1.0)
+        )
+    }
+}
+
+/// One `cairn run --resume` in a fresh copy of the dataset's home, and the request
+/// it sent.
+fn one_run(
+    bench: &Bench,
+    provider: &FakeProvider,
+    dataset: Dataset,
+    manifest: &Manifest,
+) -> Result<(ProcessRun, ReceivedRequest, ProcessSpec)> {
+    let name = manifest
+        .session_name
+        .clone()
+        .context("the dataset has no session name")?;
+    let scratch = bench.datasets.scratch()?;
+    let home = scratch.path().join("home");
+    copy_dir(&bench.datasets.home(dataset), &home)?;
+    let prompt = format!("{MARKER}: what did we agree yesterday? Continue.");
+    let spec = bench
+        .cairn(&home, &["run", "--resume", &name, "-p", &prompt])?
+        .with_env(cairn_core::env_vars::ANTHROPIC_API_KEY, "bench-key")
+        .with_env(
+            cairn_core::env_vars::ANTHROPIC_BASE_URL,
+            &provider.base_url(),
+        )
+        .with_env(cairn_core::env_vars::NO_COLOR, "1");
+    // Left over from an earlier run that failed half-way: not this run's.
+    provider.take();
+    let run = run_once(&spec)?;
+    let requests = provider.take();
+    let Some(request) = requests.into_iter().next() else {
+        bail!("`{}` exited without sending a request", spec.display());
+    };
+    if let Some(error) = &request.error {
+        bail!("the request of `{}` was malformed: {error}", spec.display());
+    }
+    if !request.has_marker {
+        bail!(
+            "the first request of `{}` ({}) does not carry the prompt",
+            spec.display(),
+            request.request_line
+        );
+    }
+    Ok((run, request, spec))
+}
+
+/// Copies a cairn home (a store file, its WAL, attachments) file by file.
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("copying {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}

@@ -157,8 +157,14 @@ const V2: &str = r#"
 CREATE INDEX checkpoints_by_round ON checkpoints (session_id, round_no);
 "#;
 
+/// A session's sub-agents (children) are looked up by parent when a session opens,
+/// to count their spend: an index probe instead of a scan of every session.
+const V3: &str = r#"
+CREATE INDEX sessions_by_parent ON sessions (parent_ulid) WHERE parent_ulid IS NOT NULL;
+"#;
+
 /// Every step, in order; `user_version` = how many are applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 pub(crate) const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -178,4 +184,44 @@ pub(crate) fn apply_missing(conn: &Connection) -> R<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at_version(steps: usize) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        crate::search_text::register(&conn).unwrap();
+        for (index, step) in MIGRATIONS[..steps].iter().enumerate() {
+            conn.execute_batch(step).unwrap();
+            conn.execute_batch(&format!("PRAGMA user_version = {}", index + 1))
+                .unwrap();
+        }
+        conn
+    }
+
+    #[test]
+    fn a_store_of_every_older_version_is_brought_up_to_date() {
+        for steps in 1..MIGRATIONS.len() {
+            let conn = at_version(steps);
+            assert!(apply_missing(&conn).is_ok());
+            assert_eq!(user_version(&conn).unwrap(), LATEST_VERSION);
+            // Applying again changes nothing and does not fail.
+            assert!(apply_missing(&conn).is_ok());
+        }
+    }
+
+    #[test]
+    fn children_of_a_session_are_found_through_the_parent_index() {
+        let conn = at_version(MIGRATIONS.len());
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM sessions WHERE parent_ulid = ?1",
+                ["01J0000000000000000000000A"],
+                |row| row.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("sessions_by_parent"), "{plan}");
+    }
 }

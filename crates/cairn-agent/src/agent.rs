@@ -266,7 +266,7 @@ impl Agent {
             lease.verify(self.session.name.as_str()).await?;
         }
         if crate::commands::is_command(trimmed) {
-            return crate::commands::run(self, trimmed, ui).await;
+            return crate::commands::run(self, trimmed, ui, cancel).await;
         }
         crate::turn::run(self, input.trim_end().to_owned(), ui, cancel).await
     }

@@ -24,6 +24,7 @@ use cairn_core::tokens::{self, TokenCounter};
 use cairn_core::{Event, KnowledgeItem, LiveContext, Payload, Usage};
 use cairn_llm::{ChatRequest, ChatResponse};
 use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
 use ulid::Ulid;
 
 use crate::agent::Agent;
@@ -55,6 +56,10 @@ pub struct ContextState {
     /// (knowledge and the turn in flight fill it): do not try again, and pay for
     /// another summary, until the context has grown past this size.
     retry_above: Option<u64>,
+    /// The same, for a compression inside a turn: the turn's latest tool calls and
+    /// results had to stay, so it may not reach the target. This holds only until the
+    /// turn ends; after it those results can be summarized too.
+    turn_retry_above: Option<u64>,
 }
 
 /// Check `[compression]` and `[[commands]]` before a session is opened, so a bad
@@ -132,6 +137,68 @@ fn measure_now<'a>(state: &'a mut ContextState, live: &LiveContext) -> &'a mut C
     measure
 }
 
+/// Learn the fixed part of the prompt (system prompt, tool schemas) from the provider's
+/// figure for the newest request not accounted for yet, if it reported one. Returns
+/// true when it did (the request's figure then describes the context it carried).
+fn calibrate_from_last_request(agent: &mut Agent) -> bool {
+    let accounted = agent.context.accounted_seq;
+    // The newest request, if its answer is newer than what was last accounted for. (An
+    // older `last_request` may point into a context that has been compressed since;
+    // its figure no longer describes anything.)
+    let fresh = agent.last_request.as_ref().and_then(|r| {
+        let answer = agent.live.events.get(r.events_before_answer)?;
+        (answer.seq > accounted).then(|| (r.events_before_answer, tokens::prompt_tokens(&r.usage)))
+    });
+    let measure = measure_now(&mut agent.context, &agent.live);
+    match fresh {
+        Some((sent, reported)) if reported > 0 => {
+            let sent_tokens: u64 = measure.events[..sent.min(measure.events.len())]
+                .iter()
+                .map(|e| e.tokens)
+                .sum();
+            measure.fixed_tokens = reported.saturating_sub(measure.preamble_tokens + sent_tokens);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Compress under pressure; when even that leaves the context above the lowest level
+/// (knowledge and the turn in flight fill it), wait for a tenth more growth before
+/// paying for another summary.
+async fn relieve_pressure(
+    agent: &mut Agent,
+    ui: &mut dyn Frontend,
+    hit: PressureHit,
+    cancel: &CancellationToken,
+    in_turn: bool,
+) -> Result<Relieved, AgentError> {
+    let live_tokens = hit.live_tokens;
+    let lowest = agent
+        .context
+        .levels
+        .first()
+        .map_or(u64::MAX, |l| l.threshold);
+    let after = match compress(agent, ui, Mode::Pressure(hit), cancel).await? {
+        Compression::Applied(applied) => applied.draft.tokens_after,
+        Compression::NotApplied { .. } => live_tokens,
+        Compression::Cancelled => return Ok(Relieved::Cancelled),
+    };
+    let retry_above = (after >= lowest).then(|| after + after / 10);
+    if in_turn {
+        agent.context.turn_retry_above = retry_above;
+    } else {
+        agent.context.retry_above = retry_above;
+    }
+    Ok(Relieved::Done)
+}
+
+enum Relieved {
+    /// Compressed, or tried to (what happened was reported).
+    Done,
+    Cancelled,
+}
+
 /// Called at the end of every turn (and after `/run`), once `after_turn` has stored the
 /// live-context size: learn the fixed part of the prompt from the provider's figure,
 /// compress when a pressure level is reached, otherwise show a hint when the context
@@ -141,50 +208,25 @@ pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Resu
     agent
         .context
         .sync(agent.session.id, &agent.model, &settings)?;
-    let accounted = agent.context.accounted_seq;
-    // The request answered during this turn, if any: its answer is newer than what the
-    // last call accounted for. (An older `last_request` may point into a context that
-    // has been compressed since; its figure no longer describes anything.)
-    let fresh = agent.last_request.as_ref().and_then(|r| {
-        let answer = agent.live.events.get(r.events_before_answer)?;
-        (answer.seq > accounted).then(|| (r.events_before_answer, tokens::prompt_tokens(&r.usage)))
-    });
-    let counted = {
-        let measure = measure_now(&mut agent.context, &agent.live);
-        match fresh {
-            Some((sent, reported)) if reported > 0 => {
-                let sent_tokens: u64 = measure.events[..sent.min(measure.events.len())]
-                    .iter()
-                    .map(|e| e.tokens)
-                    .sum();
-                measure.fixed_tokens =
-                    reported.saturating_sub(measure.preamble_tokens + sent_tokens);
-                None
-            }
-            _ => Some(measure.total()),
-        }
-    };
     // With a fresh provider figure, `after_turn` stored it plus what came after it.
-    let live_tokens = counted.unwrap_or(agent.session.live_tokens);
+    let live_tokens = if calibrate_from_last_request(agent) {
+        agent.session.live_tokens
+    } else {
+        measure_now(&mut agent.context, &agent.live).total()
+    };
     store_live_tokens(agent, live_tokens).await?;
     agent.context.accounted_seq = agent.live.events.last().map_or(0, |e| e.seq);
+    // The turn is over: what its tool calls kept verbatim may be summarized now.
+    agent.context.turn_retry_above = None;
 
     let waiting = agent
         .context
         .retry_above
         .is_some_and(|above| live_tokens < above);
     if let Some(hit) = pressure(live_tokens, &agent.context.levels).filter(|_| !waiting) {
-        let lowest = agent
-            .context
-            .levels
-            .first()
-            .map_or(u64::MAX, |l| l.threshold);
-        let after = match compress(agent, ui, Mode::Pressure(hit)).await? {
-            Compression::Applied(applied) => applied.draft.tokens_after,
-            Compression::NotApplied { .. } => live_tokens,
-        };
-        // Still over the lowest level: wait for a tenth more before trying again.
-        agent.context.retry_above = (after >= lowest).then(|| after + after / 10);
+        // Between turns there is nothing to interrupt: the face's token belongs to the
+        // turn that just ended.
+        relieve_pressure(agent, ui, hit, &CancellationToken::new(), false).await?;
         return Ok(());
     }
     let hint = next_hint(
@@ -198,6 +240,106 @@ pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Resu
         ui.event(AgentEvent::Notice { message: hint.text });
     }
     Ok(())
+}
+
+/// What the turn does after [`before_request`].
+pub(crate) enum BeforeRequest {
+    /// Build the request and send it.
+    Send,
+    /// The person interrupted the compressor; nothing was changed.
+    Cancelled,
+}
+
+/// Called before every request of a turn, the first and each one after tool results:
+/// a turn that reads many large files can outgrow the window before it ends, so the
+/// pressure levels are checked here too. When one is reached (or the window itself),
+/// the live context is compressed the same way as between turns; the plan's verbatim
+/// tail keeps the turn's latest tool calls with their results, so the loop goes on
+/// with a smaller context.
+pub(crate) async fn before_request(
+    agent: &mut Agent,
+    ui: &mut dyn Frontend,
+    cancel: &CancellationToken,
+) -> Result<BeforeRequest, AgentError> {
+    let settings = agent.options.settings.clone();
+    agent
+        .context
+        .sync(agent.session.id, &agent.model, &settings)?;
+    calibrate_from_last_request(agent);
+    let live_tokens = measure_now(&mut agent.context, &agent.live).total();
+    let over_window = agent.context.window.is_some_and(|w| live_tokens >= w);
+    let waiting = [agent.context.retry_above, agent.context.turn_retry_above]
+        .iter()
+        .flatten()
+        .any(|&above| live_tokens < above);
+    let hit = pressure(live_tokens, &agent.context.levels)
+        .filter(|_| !waiting || over_window)
+        .or_else(|| {
+            over_window
+                .then(|| window_hit(agent, live_tokens))
+                .flatten()
+        });
+    let Some(hit) = hit else {
+        return Ok(BeforeRequest::Send);
+    };
+    match relieve_pressure(agent, ui, hit, cancel, true).await? {
+        Relieved::Done => Ok(BeforeRequest::Send),
+        Relieved::Cancelled => Ok(BeforeRequest::Cancelled),
+    }
+}
+
+/// A context past the window but under every level (levels set above the window):
+/// compress to the top level's ratio anyway, the provider would refuse it.
+fn window_hit(agent: &Agent, live_tokens: u64) -> Option<PressureHit> {
+    let levels = &agent.context.levels;
+    let level = levels.last()?.clone();
+    Some(PressureHit {
+        level_index: levels.len() - 1,
+        target_tokens: manual_target(live_tokens, levels),
+        level,
+        live_tokens,
+    })
+}
+
+/// `Some(message)` when `request` is larger than the model's window (when known):
+/// sending it would only be refused. The measure counts tool outputs whole while the
+/// request carries them cut, so the request itself is counted only when the measure
+/// comes near the window.
+pub(crate) fn window_overflow(agent: &Agent, request: &ChatRequest) -> Option<String> {
+    let window = context_window(&agent.model)?;
+    let measured = agent
+        .context
+        .measure
+        .as_ref()
+        .map_or(u64::MAX, |m| m.total());
+    if measured < window / 10 * 9 {
+        return None;
+    }
+    let counter = agent.context.counter();
+    let system = request.system.as_deref().unwrap_or_default();
+    let tools: String = request
+        .tools
+        .iter()
+        .map(|t| format!("{} {} {}", t.name, t.description, t.input_schema))
+        .collect();
+    let sent = counter.count_messages(&request.messages) + counter.count_texts(&[system, &tools]);
+    if sent < window {
+        return None;
+    }
+    let estimated = if counter.accuracy() == tokens::Accuracy::Exact {
+        ""
+    } else {
+        " (estimated)"
+    };
+    Some(format!(
+        "the next request would carry {} tokens{estimated}, more than the {} tokens of \
+         {}'s window, even after compressing the context; it was not sent. Nothing was \
+         lost: the session keeps every event. Switch to a model with a larger window \
+         (/model), or let /run reduce rewrite the context, then send a message to go on",
+        grouped(sent),
+        grouped(window),
+        agent.model
+    ))
 }
 
 async fn store_live_tokens(agent: &mut Agent, live_tokens: u64) -> Result<(), AgentError> {
@@ -285,6 +427,9 @@ pub(crate) enum Compression {
         reason: String,
         summary: Option<Box<StructuredSummary>>,
     },
+    /// The person interrupted the compressor (the face's cancel token): nothing was
+    /// appended, the live context is as it was.
+    Cancelled,
 }
 
 /// The compressor's answer, or why there is none.
@@ -295,6 +440,8 @@ enum Answer {
     },
     /// No usable summary (`why`); `spent` when a model answered anyway.
     Failed { why: String, spent: Option<Spent> },
+    /// Interrupted before the answer arrived.
+    Cancelled,
 }
 
 /// What a request to a model cost, to record on the event that results from it.
@@ -309,11 +456,16 @@ pub(crate) struct Spent {
 /// Compress the live context as `mode` asks, report what happened, and apply the
 /// compaction when there is one. Provider trouble never fails: the extractive
 /// fallback takes over, and when even that cannot reach the target nothing changes.
+/// Cancelling `cancel` while the compressor works leaves everything as it was.
 pub(crate) async fn compress(
     agent: &mut Agent,
     ui: &mut dyn Frontend,
     mode: Mode<'_>,
+    cancel: &CancellationToken,
 ) -> Result<Compression, AgentError> {
+    if cancel.is_cancelled() {
+        return Ok(Compression::Cancelled);
+    }
     let tokens_now = current_tokens(agent)?;
     let levels = agent.context.levels.clone();
     let target = match &mode {
@@ -351,7 +503,8 @@ pub(crate) async fn compress(
         Mode::Done => "/done".to_owned(),
     };
 
-    let answer = ask_compressor(agent, ui, &plan, &kept, focus.as_deref(), &why_now).await?;
+    let answer =
+        ask_compressor(agent, ui, &plan, &kept, focus.as_deref(), &why_now, cancel).await?;
     // The model's summary when it was well formed; the draft to apply, if any; why
     // the fallback ran, if it did.
     // Whether the model's summary was refused only for being larger than what it
@@ -386,6 +539,7 @@ pub(crate) async fn compress(
             let outcome = extractive_fallback(&agent.live, &plan, &kept, retention, &counter, &why);
             (None, spent, fallback_draft(outcome), Some(why))
         }
+        Answer::Cancelled => return Ok(Compression::Cancelled),
     };
     let mut draft = match draft {
         Ok(draft) => draft,
@@ -510,6 +664,7 @@ async fn ask_compressor(
     kept: &[KnowledgeRecord],
     focus: Option<&str>,
     why_now: &str,
+    cancel: &CancellationToken,
 ) -> Result<Answer, AgentError> {
     // The compressor's cost counts toward the limits: past one, no money is spent.
     if let Some(hit) = spending::check(
@@ -541,7 +696,12 @@ async fn ask_compressor(
     let chat = ChatRequest::new(model.clone())
         .with_messages(request.messages)
         .with_max_tokens(max_tokens);
-    let response = match agent.options.llm.complete(chat).await {
+    let answered = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => return Ok(Answer::Cancelled),
+        answered = agent.options.llm.complete(chat) => answered,
+    };
+    let response = match answered {
         Ok(response) => response,
         Err(e) => {
             return Ok(Answer::Failed {
@@ -646,6 +806,7 @@ pub(crate) async fn apply(
     measure_now(&mut agent.context, &agent.live);
     agent.context.hints.reset();
     agent.context.retry_above = None;
+    agent.context.turn_retry_above = None;
     agent.context.accounted_seq = agent.live.events.last().map_or(0, |e| e.seq);
     store_live_tokens(agent, tokens_after).await?;
     Ok(seqs.first().copied().unwrap_or_default())

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::agent::{Agent, LastRequest, Outcome};
 use crate::frontend::Question;
 use crate::tools::{ToolOutput, for_model, shell_allowed, shell_command};
-use crate::{AgentError, AgentEvent, Frontend, after_turn, request, spending};
+use crate::{AgentError, AgentEvent, Frontend, after_turn, compress, request, spending};
 
 /// A turn that keeps calling tools stops after this many requests.
 pub const MAX_REQUESTS_PER_TURN: usize = 100;
@@ -155,7 +155,10 @@ async fn requests(
             }
             Gate::Stop(outcome) => return Ok(outcome),
         }
-        if cancel.is_cancelled() {
+        // A turn of many tool calls can outgrow the window before it ends: compress
+        // here too when a pressure level is reached.
+        let compressed = compress::before_request(agent, ui, cancel).await?;
+        if cancel.is_cancelled() || matches!(compressed, compress::BeforeRequest::Cancelled) {
             ui.event(AgentEvent::Interrupted {
                 partial_kept: false,
             });
@@ -163,6 +166,16 @@ async fn requests(
             return Ok(Outcome::Interrupted);
         }
         let request = request::build(agent).await?;
+        if let Some(message) = compress::window_overflow(agent, &request) {
+            ui.event(AgentEvent::Error {
+                kind: "context_too_long".into(),
+                message,
+            });
+            ui.event(done("context_too_long"));
+            return Ok(Outcome::Stopped {
+                reason: "context_too_long".into(),
+            });
+        }
         if !expensive_allowed {
             let hit = estimate(agent, &request);
             match spending_gate(agent, ui, hit).await? {

@@ -13,15 +13,21 @@ use cairn_core::event::KnowledgeEntry;
 use cairn_core::live_messages::retained_knowledge;
 use cairn_core::store::SessionUpdate;
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
-use super::{CommandResult, Output};
+use super::{CommandResult, Failure, Output};
 use crate::Frontend;
 use crate::agent::Agent;
 use crate::compress::{Compression, Mode, compress};
 
-pub(super) async fn run(agent: &mut Agent, rest: &str, ui: &mut dyn Frontend) -> CommandResult {
+pub(super) async fn run(
+    agent: &mut Agent,
+    rest: &str,
+    ui: &mut dyn Frontend,
+    cancel: &CancellationToken,
+) -> CommandResult {
     let note = Some(rest.trim()).filter(|n| !n.is_empty());
-    let result = compress(agent, ui, Mode::Done).await?;
+    let result = compress(agent, ui, Mode::Done, cancel).await?;
     let instance = std::env::var(env_vars::CAIRN_INSTANCE).ok();
     let name = agent.session.name.as_str().to_owned();
     let (line, compaction_seq, checkpoint) = match &result {
@@ -36,6 +42,13 @@ pub(super) async fn run(agent: &mut Agent, rest: &str, ui: &mut dyn Frontend) ->
                 instance: instance.as_deref(),
             });
             (applied.message.clone(), Some(applied.seq), checkpoint)
+        }
+        Compression::Cancelled => {
+            return Err(Failure::Interrupted(
+                "/done was interrupted before the summary arrived; nothing changed: no \
+                 compaction, no checkpoint, the session's status is as it was"
+                    .to_owned(),
+            ));
         }
         Compression::NotApplied { reason, summary } => {
             let knowledge: Vec<KnowledgeEntry> = retained_knowledge(&agent.live)

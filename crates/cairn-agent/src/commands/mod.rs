@@ -16,6 +16,7 @@ mod switch;
 
 use serde::Serialize;
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 use crate::agent::{Agent, Outcome};
 use crate::{AgentError, AgentEvent, Frontend};
@@ -170,6 +171,7 @@ pub(crate) async fn run(
     agent: &mut Agent,
     line: &str,
     ui: &mut dyn Frontend,
+    cancel: &CancellationToken,
 ) -> Result<Outcome, AgentError> {
     let line = line.trim().trim_start_matches('/');
     let (name, rest) = match line.split_once(char::is_whitespace) {
@@ -194,10 +196,10 @@ pub(crate) async fn run(
         "info" => Ok(info::run(agent)),
         "context" => context::run(agent, &args).await,
         "model" => model::run(agent, &args).await,
-        "summarize" => summarize::run(agent, rest, ui).await,
-        "done" => done::run(agent, rest, ui).await,
+        "summarize" => summarize::run(agent, rest, ui, cancel).await,
+        "done" => done::run(agent, rest, ui, cancel).await,
         // Runs a turn or a request of its own and reports its own `done`.
-        "run" => return run_command::run(agent, rest, ui).await,
+        "run" => return run_command::run(agent, rest, ui, cancel).await,
         "remember" => knowledge::remember(agent, rest).await,
         "knowledge" => knowledge::list(agent).await,
         "forget" => knowledge::forget(agent, rest).await,
@@ -226,6 +228,16 @@ pub(crate) async fn run(
             message,
         }),
         Err(Failure::Engine(e)) => return Err(e),
+        Err(Failure::Interrupted(message)) => {
+            ui.event(AgentEvent::Notice { message });
+            ui.event(AgentEvent::Interrupted {
+                partial_kept: false,
+            });
+            ui.event(AgentEvent::Done {
+                stop_reason: "interrupted".into(),
+            });
+            return Ok(Outcome::Interrupted);
+        }
     }
     ui.event(AgentEvent::Done {
         stop_reason: "command".into(),
@@ -253,6 +265,9 @@ impl Output {
 pub(crate) enum Failure {
     Usage(String),
     Engine(AgentError),
+    /// The person interrupted the command (Ctrl+C) before it changed anything; says
+    /// so.
+    Interrupted(String),
 }
 
 impl From<AgentError> for Failure {

@@ -31,6 +31,7 @@ pub(crate) async fn run(
     agent: &mut Agent,
     rest: &str,
     ui: &mut dyn Frontend,
+    cancel: &CancellationToken,
 ) -> Result<Outcome, AgentError> {
     let rest = rest.trim();
     let (name, args) = match rest.split_once(char::is_whitespace) {
@@ -68,7 +69,7 @@ pub(crate) async fn run(
         Err(e) => return refuse(ui, e.to_string()),
     };
     if rendered.output == CommandOutput::Append && !rendered.embeds_context {
-        return crate::turn::run(agent, rendered.prompt, ui, &CancellationToken::new()).await;
+        return crate::turn::run(agent, rendered.prompt, ui, cancel).await;
     }
 
     if let Some(hit) = spending::check(
@@ -105,7 +106,24 @@ pub(crate) async fn run(
     ui.event(AgentEvent::RequestStarted {
         model: model.clone(),
     });
-    let response = match agent.options.llm.complete(request).await {
+    let answered = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => None,
+        answered = agent.options.llm.complete(request) => Some(answered),
+    };
+    let Some(answered) = answered else {
+        ui.event(AgentEvent::Notice {
+            message: format!(
+                "/run {name} was interrupted before the answer arrived; nothing changed: the \
+                 live context is as it was"
+            ),
+        });
+        ui.event(AgentEvent::Interrupted {
+            partial_kept: false,
+        });
+        return Ok(done(ui, "interrupted", Outcome::Interrupted));
+    };
+    let response = match answered {
         Ok(response) => response,
         Err(e) => {
             let kind = e.kind().as_str().to_owned();

@@ -6,6 +6,7 @@ mod support;
 
 mod commands;
 mod fallback;
+mod in_turn;
 mod knowledge;
 mod pressure;
 mod soak;

@@ -9,10 +9,13 @@ use tokio_util::sync::CancellationToken;
 use crate::support::*;
 
 /// A reply costing $2.00 on gpt-4.1 (1M input tokens at $2/M).
+/// $2 of output at gpt-4.1's $8 per million. (Not $2 of input: a reported prompt of a
+/// million tokens passes the default pressure level, and the next request of the turn
+/// would rightly compress first.)
 fn two_dollars(reply: Reply) -> Turn {
     reply
         .usage(FakeUsage {
-            input: 1_000_000,
+            output: 250_000,
             ..FakeUsage::default()
         })
         .into()

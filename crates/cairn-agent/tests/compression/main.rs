@@ -7,6 +7,7 @@ mod support;
 mod commands;
 mod fallback;
 mod in_turn;
+mod interrupt;
 mod knowledge;
 mod pressure;
 mod soak;

@@ -2,6 +2,8 @@
 //! scripted fake LLM server for the chat model (and a second one for `[compression]
 //! model`), the engine driven through its public API.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod support;
 
 mod commands;

@@ -1,20 +1,19 @@
-//! A temp store, a fixture project, the scripted fake LLM for the chat model and
-//! (optionally) a second one for `[compression] model`, so the two queues of scripted
-//! answers never mix.
+//! The compression tests' world: the shared home and fixture project (`common`), the
+//! scripted fake LLM for the chat model and (optionally) a second one for
+//! `[compression] model`, so the two queues of scripted answers never mix.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use cairn_agent::frontend::Collect;
-use cairn_agent::{Agent, AgentEvent, AgentOptions, Outcome, SessionTarget};
-use cairn_core::paths::Paths;
-use cairn_core::settings::{PressureLevel, Settings, Synchronous};
-use cairn_core::{Compaction, Event, Payload, Project, SessionName, Store};
-use cairn_llm::{ClientOptions, LlmClient, RetryPolicy};
+use cairn_agent::{Agent, AgentOptions, SessionTarget};
+use cairn_core::settings::{PressureLevel, Settings};
+use cairn_core::{Compaction, Event, Payload, Project, Store};
 use cairn_testkit::fake_llm::{FakeLlm, FakeUsage, Reply, Turn};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tokio_util::sync::CancellationToken;
+
+use crate::common::{Home, agent_options, error_events, last_command_output};
+pub use crate::common::{named, notices, say};
 
 /// OpenAI model: counted exactly with o200k.
 pub const OPENAI_MODEL: &str = "openai:gpt-4.1";
@@ -36,31 +35,13 @@ impl World {
     /// A world whose chat model is `model` (OpenAI or Anthropic, both served by
     /// `chat`).
     pub fn new(model: &str) -> World {
-        let tmp = tempfile::tempdir().unwrap();
-        let base = tmp.path().canonicalize().unwrap();
-        let home = base.join("home");
-        let project_dir = base.join("project");
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::create_dir_all(project_dir.join("src")).unwrap();
-        std::fs::write(
-            project_dir.join("src/auth.rs"),
-            "pub fn expiry() -> u32 { 15 }\n",
-        )
-        .unwrap();
-        let project = Project::detect(&project_dir).unwrap();
-        let store =
-            cairn_store_sqlite::open_store(&home.join("cairn.db"), Synchronous::Normal).unwrap();
+        let home = Home::new();
         let chat = FakeLlm::start([]).unwrap();
-        let mut settings = Settings::defaults(Paths::at(&home));
-        settings.providers.openai.api_key = Some("test-key".into());
-        settings.providers.openai.base_url = Some(chat.openai_base_url());
-        settings.providers.anthropic.api_key = Some("test-key".into());
-        settings.providers.anthropic.base_url = Some(chat.anthropic_base_url());
-        settings.model = Some(model.into());
+        let settings = home.settings(&chat, model);
         World {
-            _tmp: tmp,
-            project,
-            store,
+            _tmp: home.tmp,
+            project: home.project,
+            store: home.store,
             chat,
             compressor: None,
             settings,
@@ -92,24 +73,9 @@ impl World {
         self
     }
 
+    /// No retries: a scripted failure of the compressor is final.
     pub fn options(&self) -> AgentOptions {
-        let client_options = ClientOptions {
-            retry: RetryPolicy {
-                max_attempts: 1,
-                base_delay: Duration::from_millis(5),
-                max_delay: Duration::from_millis(10),
-                max_retry_after: Duration::from_secs(1),
-            },
-            ..ClientOptions::default()
-        };
-        AgentOptions {
-            project: self.project.clone(),
-            settings: Arc::new(self.settings.clone()),
-            llm: LlmClient::new(self.settings.providers.clone(), client_options).unwrap(),
-            model: None,
-            auto_approve_shell: false,
-            force: false,
-        }
+        agent_options(&self.project, &self.settings, 1)
     }
 
     pub async fn open(&self, name: &str, ui: &mut Collect) -> Agent {
@@ -124,25 +90,8 @@ impl World {
     }
 
     pub async fn history(&self, name: &str) -> Vec<Event> {
-        let session = self.store.session(&named(name)).await.unwrap();
-        let mut all = Vec::new();
-        let mut after = 0;
-        loop {
-            let page = self
-                .store
-                .events_after(session.id, after, 5_000)
-                .await
-                .unwrap();
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            all.extend(page);
-        }
-        all
+        crate::common::history(&self.store, name).await
     }
-}
-
-pub fn named(name: &str) -> SessionName {
-    SessionName::parse(name).unwrap()
 }
 
 /// A chat answer that reports no prompt size (so cairn counts the context itself)
@@ -186,13 +135,6 @@ pub fn summary(goal: &str, decisions: &[&str], knowledge: &[(&str, &str)]) -> Tu
         .into()
 }
 
-pub async fn say(agent: &mut Agent, ui: &mut Collect, text: &str) -> Outcome {
-    agent
-        .submit(text, ui, &CancellationToken::new())
-        .await
-        .unwrap()
-}
-
 /// Every string inside a request body, joined: what the model was sent, in either
 /// wire format.
 pub fn sent_text(body: &Value) -> String {
@@ -224,35 +166,15 @@ pub fn compactions(history: &[Event]) -> Vec<(u64, Compaction)> {
         .collect()
 }
 
-pub fn notices(ui: &Collect) -> Vec<String> {
-    ui.events
-        .iter()
-        .filter_map(|e| match e {
-            AgentEvent::Notice { message } => Some(message.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 pub fn errors(ui: &Collect) -> Vec<String> {
-    ui.events
-        .iter()
-        .filter_map(|e| match e {
-            AgentEvent::Error { message, .. } => Some(message.clone()),
-            _ => None,
-        })
+    error_events(ui)
+        .into_iter()
+        .map(|(_, message)| message)
         .collect()
 }
 
 pub fn command_output(ui: &Collect) -> (String, Value) {
-    ui.events
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            AgentEvent::CommandOutput { text, data, .. } => Some((text.clone(), data.clone())),
-            _ => None,
-        })
-        .unwrap_or_default()
+    last_command_output(ui)
 }
 
 /// A user message of about `words` words, numbered so every one is distinct.

@@ -1,6 +1,8 @@
 //! Engine tests: a real SQLite store in a temp dir, the scripted fake LLM server, and
 //! the engine driven through its public API (input in, events out).
 
+#[path = "../common/mod.rs"]
+mod common;
 mod support;
 
 mod commands;

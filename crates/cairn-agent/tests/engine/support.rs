@@ -1,17 +1,19 @@
+//! The engine tests' world: the shared home and fixture project (`common`), one fake
+//! provider answering both wire formats, one retry allowed.
+
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use cairn_agent::frontend::Collect;
-use cairn_agent::{Agent, AgentEvent, AgentOptions, Outcome, SessionTarget};
-use cairn_core::paths::Paths;
-use cairn_core::settings::{Settings, Synchronous};
-use cairn_core::{Event, Project, SessionName, Store};
-use cairn_llm::{ClientOptions, LlmClient, RetryPolicy};
+use cairn_agent::{Agent, AgentEvent, AgentOptions, SessionTarget};
+use cairn_core::settings::Settings;
+use cairn_core::{Event, Project, Store};
 use cairn_testkit::fake_llm::{FakeLlm, Turn};
 use serde_json::Value;
 use tempfile::TempDir;
-use tokio_util::sync::CancellationToken;
+
+use crate::common::{Home, agent_options, error_events, last_command_output};
+pub use crate::common::{named, say};
 
 pub const MODEL: &str = "openai:gpt-4.1";
 
@@ -27,60 +29,21 @@ pub struct World {
 
 impl World {
     pub fn new(turns: impl IntoIterator<Item = Turn>) -> World {
-        let tmp = tempfile::tempdir().unwrap();
-        let base = tmp.path().canonicalize().unwrap();
-        let home = base.join("home");
-        let project_dir = base.join("project");
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::create_dir_all(project_dir.join("src")).unwrap();
-        std::fs::write(
-            project_dir.join("README.md"),
-            "# Fixture\nThe auth module uses JWT with 15 minute expiry.\n",
-        )
-        .unwrap();
-        std::fs::write(
-            project_dir.join("src/auth.rs"),
-            "pub fn expiry_minutes() -> u32 {\n    15\n}\n",
-        )
-        .unwrap();
-        let project = Project::detect(&project_dir).unwrap();
-        let store =
-            cairn_store_sqlite::open_store(&home.join("cairn.db"), Synchronous::Normal).unwrap();
+        let home = Home::new();
         let fake = FakeLlm::start(turns).unwrap();
-        let mut settings = Settings::defaults(Paths::at(&home));
-        settings.providers.openai.api_key = Some("test-key".into());
-        settings.providers.openai.base_url = Some(fake.openai_base_url());
-        settings.providers.anthropic.api_key = Some("test-key".into());
-        settings.providers.anthropic.base_url = Some(fake.anthropic_base_url());
-        settings.model = Some(MODEL.into());
+        let settings = home.settings(&fake, MODEL);
         World {
-            _tmp: tmp,
-            project_dir,
-            project,
-            store,
+            _tmp: home.tmp,
+            project_dir: home.project_dir,
+            project: home.project,
+            store: home.store,
             fake,
             settings,
         }
     }
 
     pub fn options(&self) -> AgentOptions {
-        let client_options = ClientOptions {
-            retry: RetryPolicy {
-                max_attempts: 2,
-                base_delay: Duration::from_millis(10),
-                max_delay: Duration::from_millis(20),
-                max_retry_after: Duration::from_secs(1),
-            },
-            ..ClientOptions::default()
-        };
-        AgentOptions {
-            project: self.project.clone(),
-            settings: Arc::new(self.settings.clone()),
-            llm: LlmClient::new(self.settings.providers.clone(), client_options).unwrap(),
-            model: None,
-            auto_approve_shell: false,
-            force: false,
-        }
+        agent_options(&self.project, &self.settings, 2)
     }
 
     pub async fn open(&self, target: SessionTarget, ui: &mut Collect) -> Agent {
@@ -90,11 +53,7 @@ impl World {
     }
 
     pub async fn history(&self, name: &str) -> Vec<Event> {
-        let session = self.store.session(&named(name)).await.unwrap();
-        self.store
-            .events_after(session.id, 0, 10_000)
-            .await
-            .unwrap()
+        crate::common::history(&self.store, name).await
     }
 
     /// The body of the `n`th request the fake received (0-based).
@@ -107,10 +66,6 @@ impl World {
     }
 }
 
-pub fn named(name: &str) -> SessionName {
-    SessionName::parse(name).unwrap()
-}
-
 pub fn ui() -> Collect {
     Collect::default()
 }
@@ -121,13 +76,6 @@ pub fn interactive(answer: bool) -> Collect {
         answer,
         ..Collect::default()
     }
-}
-
-pub async fn say(agent: &mut Agent, ui: &mut Collect, text: &str) -> Outcome {
-    agent
-        .submit(text, ui, &CancellationToken::new())
-        .await
-        .unwrap()
 }
 
 /// Every text of every message of an OpenAI-format request body, in order, as
@@ -160,7 +108,7 @@ pub fn transcript(body: &Value) -> Vec<String> {
     out
 }
 
-/// The texts of the events of one kind the frontend received.
+/// The answer text the frontend received.
 pub fn texts(ui: &Collect) -> String {
     ui.events
         .iter()
@@ -172,22 +120,9 @@ pub fn texts(ui: &Collect) -> String {
 }
 
 pub fn errors(ui: &Collect) -> Vec<(String, String)> {
-    ui.events
-        .iter()
-        .filter_map(|e| match e {
-            AgentEvent::Error { kind, message } => Some((kind.clone(), message.clone())),
-            _ => None,
-        })
-        .collect()
+    error_events(ui)
 }
 
 pub fn command_output(ui: &Collect) -> String {
-    ui.events
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            AgentEvent::CommandOutput { text, .. } => Some(text.clone()),
-            _ => None,
-        })
-        .unwrap_or_default()
+    last_command_output(ui).0
 }

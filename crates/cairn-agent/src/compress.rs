@@ -11,7 +11,7 @@
 use cairn_core::compression::fallback::FallbackOutcome;
 use cairn_core::compression::summary::compaction_from_summary;
 use cairn_core::compression::{
-    CompactionDraft, CompressionPlan, ContextMeasure, HintState, PressureHit, PromptLimits,
+    CompactionDraft, CompressionPlan, ContextMeasure, Hint, HintState, PressureHit, PromptLimits,
     StructuredSummary, SummaryRejected, check_summary, effective_levels, extractive_fallback,
     manual_target, next_hint, plan_all, plan_to_target, pressure, summary_request,
 };
@@ -46,6 +46,9 @@ pub struct ContextState {
     levels: Vec<PressureLevel>,
     window: Option<u64>,
     hints: HintState,
+    /// `hints` was read from the live context's `hint` events (once per session, so a
+    /// resumed session does not show a hint it already showed).
+    hints_loaded: bool,
     measure: Option<ContextMeasure>,
     /// The knowledge block changed (remember, forget): measure again.
     stale: bool,
@@ -229,6 +232,10 @@ pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Resu
         relieve_pressure(agent, ui, hit, &CancellationToken::new(), false).await?;
         return Ok(());
     }
+    if !agent.context.hints_loaded {
+        agent.context.hints = hints_shown(&agent.live);
+        agent.context.hints_loaded = true;
+    }
     let hint = next_hint(
         live_tokens,
         &agent.context.levels,
@@ -237,9 +244,45 @@ pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Resu
     );
     if let Some(hint) = hint {
         agent.context.hints.record(&hint);
+        // Stored, so a resumed session knows it was shown (see `hints_shown`).
+        let mut fields = Map::new();
+        fields.insert("threshold".into(), Value::from(hint.threshold));
+        fields.insert("live_tokens".into(), Value::from(hint.live_tokens));
+        agent
+            .append(vec![Payload::Other {
+                kind: HINT_EVENT.into(),
+                fields,
+            }])
+            .await?;
         ui.event(AgentEvent::Notice { message: hint.text });
     }
     Ok(())
+}
+
+/// The kind of the event that records a hint shown.
+const HINT_EVENT: &str = "hint";
+
+/// The hints shown since the latest compaction, which starts a new cycle: the `hint`
+/// events appended after it. (Its verbatim tail may hold older ones.)
+fn hints_shown(live: &LiveContext) -> HintState {
+    let cycle_start = live.compaction.as_ref().map_or(0, |c| c.seq);
+    let mut state = HintState::default();
+    for event in live.events.iter().filter(|e| e.seq > cycle_start) {
+        if let Payload::Other { kind, fields } = &event.payload
+            && kind == HINT_EVENT
+            && let Some(threshold) = fields.get("threshold").and_then(Value::as_u64)
+        {
+            state.record(&Hint {
+                threshold,
+                live_tokens: fields
+                    .get("live_tokens")
+                    .and_then(Value::as_u64)
+                    .unwrap_or_default(),
+                text: String::new(),
+            });
+        }
+    }
+    state
 }
 
 /// What the turn does after [`before_request`].

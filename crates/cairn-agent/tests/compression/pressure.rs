@@ -292,3 +292,54 @@ async fn hints_appear_once_per_level_and_cycle() {
         notices(&ui)
     );
 }
+
+#[tokio::test]
+async fn a_resumed_session_does_not_repeat_a_hint_it_showed() {
+    let w = World::new(OPENAI_MODEL)
+        .compressor("anthropic:claude-haiku-4-5")
+        .levels(&[(L1, 2.0)]);
+    let is_hint = |n: &String| n.starts_with("context: ") && n.contains("/summarize");
+    let mut ui = Collect::default();
+    let mut agent = w.open("resumed-hints", &mut ui).await;
+    let mut turn = 0;
+    while !notices(&ui).iter().any(is_hint) {
+        assert!(turn < 40, "no hint after {turn} turns");
+        w.chat.push(answer(words(&format!("answer {turn}"), 40)));
+        say(&mut agent, &mut ui, &words(&format!("request {turn}"), 30)).await;
+        turn += 1;
+    }
+    assert_eq!(agent.session().compaction_count, 0);
+    agent.close().await.unwrap();
+
+    // Resumed, one more turn still between 80% and the threshold: no second hint.
+    let mut ui = Collect::default();
+    let mut agent = w.open("resumed-hints", &mut ui).await;
+    w.chat.push(answer(words("answer after resume", 40)));
+    say(&mut agent, &mut ui, &words("request after resume", 30)).await;
+    let live = agent.session().live_tokens;
+    assert_eq!(agent.session().compaction_count, 0, "the turn compressed");
+    assert!(
+        live * 5 >= L1 * 4 && live < L1,
+        "{live} tokens: not in the hint band, the check proves nothing"
+    );
+    assert!(!notices(&ui).iter().any(is_hint), "{:?}", notices(&ui));
+
+    // After a compression, the next cycle hints again, resumed or not.
+    w.compressor
+        .as_ref()
+        .unwrap()
+        .push(summary("see hints", &[], &[]));
+    say(&mut agent, &mut ui, "/summarize").await;
+    assert_eq!(agent.session().compaction_count, 1);
+    agent.close().await.unwrap();
+    let mut ui = Collect::default();
+    let mut agent = w.open("resumed-hints", &mut ui).await;
+    let mut turn = 0;
+    while !notices(&ui).iter().any(is_hint) {
+        assert!(turn < 40, "no hint in the new cycle after {turn} turns");
+        w.chat.push(answer(words(&format!("again {turn}"), 40)));
+        say(&mut agent, &mut ui, &words(&format!("more {turn}"), 30)).await;
+        turn += 1;
+    }
+    assert_eq!(agent.session().compaction_count, 1, "{:?}", notices(&ui));
+}

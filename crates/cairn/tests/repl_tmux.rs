@@ -423,6 +423,11 @@ fn ctrl_c_interrupts_and_tab_completes() {
             .chunk_delay_ms(50)
             .into(),
         Turn::text("Second answer arrived."),
+        // The summary /summarize waits for: it would take ten seconds.
+        Reply::new()
+            .text("{\"goal\": \"never used\"}")
+            .headers_delay_ms(10_000)
+            .into(),
     ]);
     let tmux = world.tmux("ctrlc");
     tmux.type_line("cairn run --name chat");
@@ -455,6 +460,14 @@ fn ctrl_c_interrupts_and_tab_completes() {
         2,
         "a cleared line must not be sent"
     );
+
+    // Ctrl+C while /summarize waits for its summary: stopped at once, nothing changed.
+    tmux.type_line("/summarize");
+    tmux.wait_for("compressing the context (/summarize)");
+    tmux.press("C-c");
+    tmux.wait_for("/summarize was interrupted before the summary arrived; nothing");
+    tmux.wait_for_count("chat ›", 6);
+    assert_eq!(world.fake.requests().len(), 3);
 
     // Tab completes a command, then a session name.
     tmux.type_text("/ne");

@@ -109,7 +109,8 @@ pub enum AgentEvent {
         cost_usd: f64,
     },
     /// The turn (or command) is over. `stop_reason`: `end_turn`, `max_tokens`,
-    /// `interrupted`, `error`, `spending_limit`, `refused`, … .
+    /// `interrupted`, `error`, `spending_limit`, `refused`, `context_too_long` (the next
+    /// request would not fit the model's window even after compression; not sent), … .
     Done { stop_reason: String },
 }
 

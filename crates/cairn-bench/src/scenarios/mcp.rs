@@ -552,3 +552,56 @@ fn rss_measurement(id: &str, title: &str, bytes: &[u64], headline: bool) -> Meas
         details: json!({ "runs_bytes": bytes }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(ops_per_sec: f64, p99_ms: f64) -> Series {
+        let mut latency_ms = Summary::single(p99_ms / 2.0);
+        latency_ms.p99 = p99_ms;
+        Series {
+            ops: 100,
+            seconds: 100.0 / ops_per_sec,
+            ops_per_sec,
+            latency_ms,
+        }
+    }
+
+    #[test]
+    fn stdio_ratios_are_held_to_five_times_the_peer() {
+        let stdio = |save: f64, read: f64| StdioResult {
+            pings: series(10_000.0, 0.1),
+            saves: series(save, 1.0),
+            reads: series(read, 1.0),
+        };
+        let measurements =
+            stdio_measurements(&stdio(5_000.0, 4_000.0), &stdio(500.0, 1_000.0), "0.14.1");
+        let verdict = |id: &str| {
+            let m = measurements.iter().find(|m| m.id == id).unwrap();
+            (m.value.median, m.verdict())
+        };
+        assert_eq!(verdict("mcp.stdio.save_ratio"), (10.0, "PASS"));
+        assert_eq!(verdict("mcp.stdio.read_ratio"), (4.0, "MISS"));
+    }
+
+    #[test]
+    fn http_p99_and_idle_rss_carry_their_targets() {
+        let http = |clients: usize, p99: f64| HttpResult {
+            clients,
+            requests: 100,
+            all: series(1_000.0, p99),
+            saves: series(500.0, p99),
+            reads: series(500.0, p99),
+            server_cpu_us_per_request: 100.0,
+            client_cpu_us_per_request: 50.0,
+        };
+        assert_eq!(http_measurement(&http(32, 4.9), 1).verdict(), "PASS");
+        assert_eq!(http_measurement(&http(32, 5.1), 1).verdict(), "MISS");
+        assert_eq!(http_measurement(&http(1, 9.0), 1).verdict(), "info");
+        let rss = rss_measurement("r", "rss", &[14_000_000, 14_900_000], true);
+        assert_eq!((rss.value.max, rss.verdict()), (14.9, "PASS"));
+        let rss = rss_measurement("r", "rss", &[14_000_000, 15_100_000], true);
+        assert_eq!(rss.verdict(), "MISS");
+    }
+}

@@ -119,13 +119,8 @@ impl HttpSession {
                 "params": { "name": tool, "arguments": arguments }
             }))
             .await?;
-        let message: Value = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .map(str::trim)
-            .find(|d| d.contains("\"id\""))
-            .map_or_else(|| serde_json::from_str(&text), serde_json::from_str)
-            .with_context(|| format!("{tool}: unreadable answer {text:?}"))?;
+        let message =
+            parse_answer(&text).with_context(|| format!("{tool}: unreadable answer {text:?}"))?;
         if message.get("error").is_some() || message["result"]["isError"] == json!(true) {
             bail!("{tool} failed: {message}");
         }
@@ -157,6 +152,16 @@ impl HttpSession {
         }
         Ok(save)
     }
+}
+
+/// The JSON-RPC response in an HTTP answer: a JSON body, or the `data:` line of
+/// an SSE stream that carries an `id` (priming events carry none).
+fn parse_answer(text: &str) -> serde_json::Result<Value> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(str::trim)
+        .find(|d| d.contains("\"id\""))
+        .map_or_else(|| serde_json::from_str(text), serde_json::from_str)
 }
 
 /// `clients` concurrent MCP sessions, each sending `per_client` requests back to
@@ -251,4 +256,18 @@ fn process_cpu_of(pid: u32) -> Result<Duration> {
         .filter(|t| *t > 0)
         .unwrap_or(100);
     Ok(Duration::from_secs_f64(total as f64 / per_second as f64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_json_and_sse_answers() {
+        let json_body = r#"{"jsonrpc":"2.0","id":3,"result":{"isError":false}}"#;
+        assert_eq!(parse_answer(json_body).unwrap()["id"], json!(3));
+        let sse = "id: 0\nretry: 3000\ndata:\n\nid: 1\ndata: {\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{}}\n\n";
+        assert_eq!(parse_answer(sse).unwrap()["id"], json!(4));
+        assert!(parse_answer("event: ping\n\n").is_err());
+    }
 }

@@ -1,5 +1,5 @@
 //! A minimal model provider for whole-process benchmarks of `cairn run`: an
-//! Anthropic Messages endpoint on 127.0.0.1 that notes the instant the first byte of
+//! OpenAI chat-completions and Anthropic Messages endpoint on 127.0.0.1 that notes the instant the first byte of
 //! each request arrives, then answers with a short streamed reply.
 //!
 //! It is a plain TCP listener on its own thread rather than an HTTP framework: the
@@ -136,8 +136,9 @@ fn handle(mut stream: TcpStream, marker: &[u8]) -> Option<ReceivedRequest> {
     let request_line =
         String::from_utf8_lossy(&request[..find(&request, b"\r\n").unwrap_or(0).min(head_end)])
             .into_owned();
+    let openai = request_line.contains("/chat/completions");
     let error = match read {
-        Ok(()) => answer(&mut stream)
+        Ok(()) => answer(&mut stream, openai)
             .err()
             .map(|e| format!("answering: {e:#}")),
         Err(e) => {
@@ -203,13 +204,42 @@ fn read_rest(stream: &mut TcpStream, request: &mut Vec<u8>, buffer: &mut [u8]) -
     }
 }
 
-/// A streamed Anthropic Messages answer, delimited by closing the connection.
-fn answer(stream: &mut TcpStream) -> Result<()> {
+/// A streamed answer (OpenAI chat completions or Anthropic Messages), delimited by
+/// closing the connection.
+fn answer(stream: &mut TcpStream, openai: bool) -> Result<()> {
     let frame = |event: &str, data: Value| format!("event: {event}\ndata: {data}\n\n");
     let mut out = String::from(
         "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\
-         request-id: req_bench\r\nconnection: close\r\n\r\n",
+         request-id: req_bench\r\nx-request-id: req_bench\r\nconnection: close\r\n\r\n",
     );
+    if openai {
+        let chunk = |delta: Value, finish: Value, usage: Value| {
+            let data = json!({
+                "id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1_763_000_000,
+                "model": "gpt-4.1",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                "usage": usage,
+            });
+            format!("data: {data}\n\n")
+        };
+        out.push_str(&chunk(
+            json!({"role": "assistant", "content": ANSWER}),
+            Value::Null,
+            Value::Null,
+        ));
+        out.push_str(&chunk(json!({}), json!("stop"), Value::Null));
+        out.push_str(&format!(
+            "data: {}\n\n",
+            json!({"id": "chatcmpl-bench", "object": "chat.completion.chunk",
+                   "created": 1_763_000_000, "model": "gpt-4.1", "choices": [],
+                   "usage": {"prompt_tokens": REPORTED_INPUT_TOKENS, "completion_tokens": 12,
+                             "total_tokens": REPORTED_INPUT_TOKENS + 12}})
+        ));
+        out.push_str("data: [DONE]\n\n");
+        stream.write_all(out.as_bytes())?;
+        stream.flush()?;
+        return Ok(());
+    }
     out.push_str(&frame(
         "message_start",
         json!({"type": "message_start", "message": {

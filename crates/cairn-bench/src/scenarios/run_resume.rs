@@ -2,9 +2,9 @@
 //! first byte of its request reaching the provider, for the 100 MB-history session
 //! against the 1 MB one.
 //!
-//! The provider is [`FakeProvider`], an Anthropic endpoint on 127.0.0.1 (the
-//! generated sessions use `anthropic:claude-sonnet-4-5`) that notes when a request's
-//! first byte arrives; the figure is that instant minus the instant just before
+//! The provider is [`FakeProvider`], an OpenAI-compatible endpoint on 127.0.0.1
+//! (see [`MODEL`] for why not the sessions' own Anthropic model) that notes when a
+//! request's first byte arrives; the figure is that instant minus the instant just before
 //! spawning. `cairn run` appends to the session and takes its lease, so every run
 //! starts from a fresh copy of the dataset's home (copied before the clock starts).
 //! Big and small runs alternate, as in `resume.rs`.
@@ -30,6 +30,12 @@ const RSS_LIMIT_MB: f64 = 128.0;
 /// In every request the prompt carries it, so the harness knows the request it
 /// timed is the turn's own (and that the whole history went with it).
 const MARKER: &str = "bench-marker-7f3a";
+
+/// A model whose window (1M tokens) holds the 1 MB live context below its pressure
+/// level, so the turn's request is sent as it is (with the sessions' own
+/// `anthropic:claude-sonnet-4-5`, 200k tokens, cairn compresses first). Its counter is
+/// o200k, so the exact count a resume makes is inside the measured time.
+const MODEL: &str = "openai:gpt-4.1";
 
 struct Side<'a> {
     dataset: Dataset,
@@ -173,11 +179,14 @@ fn one_run(
     copy_dir(&bench.datasets.home(dataset), &home)?;
     let prompt = format!("{MARKER}: what did we agree yesterday? Continue.");
     let spec = bench
-        .cairn(&home, &["run", "--resume", &name, "-p", &prompt])?
-        .with_env(cairn_core::env_vars::ANTHROPIC_API_KEY, "bench-key")
+        .cairn(
+            &home,
+            &["run", "--resume", &name, "-m", MODEL, "-p", &prompt],
+        )?
+        .with_env(cairn_core::env_vars::OPENAI_API_KEY, "bench-key")
         .with_env(
-            cairn_core::env_vars::ANTHROPIC_BASE_URL,
-            &provider.base_url(),
+            cairn_core::env_vars::OPENAI_BASE_URL,
+            &format!("{}/v1", provider.base_url()),
         )
         .with_env(cairn_core::env_vars::NO_COLOR, "1");
     // Left over from an earlier run that failed half-way: not this run's.
@@ -192,9 +201,11 @@ fn one_run(
     }
     if !request.has_marker {
         bail!(
-            "the first request of `{}` ({}) does not carry the prompt",
+            "the first request of `{}` ({}, {} messages, {} bytes) does not carry the prompt",
             spec.display(),
-            request.request_line
+            request.request_line,
+            request.messages,
+            request.body_bytes
         );
     }
     Ok((run, request, spec))

@@ -63,6 +63,9 @@ pub struct ContextState {
     /// results had to stay, so it may not reach the target. This holds only until the
     /// turn ends; after it those results can be summarized too.
     turn_retry_above: Option<u64>,
+    /// The first request of this session in this process went without an exact count
+    /// (see [`before_request`]); every later one is counted.
+    first_count_deferred: bool,
 }
 
 /// Check `[compression]` and `[[commands]]` before a session is opened, so a bad
@@ -308,6 +311,9 @@ pub(crate) async fn before_request(
     agent
         .context
         .sync(agent.session.id, &agent.model, &settings)?;
+    if defer_first_count(agent) {
+        return Ok(BeforeRequest::Send);
+    }
     calibrate_from_last_request(agent);
     let live_tokens = measure_now(&mut agent.context, &agent.live).total();
     let over_window = agent.context.window.is_some_and(|w| live_tokens >= w);
@@ -331,6 +337,30 @@ pub(crate) async fn before_request(
     }
 }
 
+/// Whether the first request of a resumed session may go before the exact count.
+/// Loading an OpenAI tokenizer and counting a large context takes about a tenth of a
+/// second, all of it before the first byte reaches the provider. When a bound made
+/// without the tokenizer shows the request is far inside the window, it goes at once
+/// and the count (which the tokenizer, loading meanwhile, makes cheap) happens when
+/// the answer is in: a pressure level reached is then relieved after this first
+/// request instead of before it. Once per session and process.
+fn defer_first_count(agent: &mut Agent) -> bool {
+    let state = &mut agent.context;
+    if state.first_count_deferred || state.measure.is_some() {
+        return false;
+    }
+    state.first_count_deferred = true;
+    let Some(window) = state.window else {
+        return false;
+    };
+    state.counter().accuracy() == tokens::Accuracy::Exact
+        && FIXED_PART_ALLOWANCE + ContextMeasure::bound(&agent.live) < window / 10 * 9
+}
+
+/// Room left for the system prompt and tool schemas when the live context is bounded
+/// before they are known.
+const FIXED_PART_ALLOWANCE: u64 = 32_000;
+
 /// A context past the window but under every level (levels set above the window):
 /// compress to the top level's ratio anyway, the provider would refuse it.
 fn window_hit(agent: &Agent, live_tokens: u64) -> Option<PressureHit> {
@@ -350,21 +380,28 @@ fn window_hit(agent: &Agent, live_tokens: u64) -> Option<PressureHit> {
 /// comes near the window.
 pub(crate) fn window_overflow(agent: &Agent, request: &ChatRequest) -> Option<String> {
     let window = context_window(&agent.model)?;
-    let measured = agent
-        .context
-        .measure
-        .as_ref()
-        .map_or(u64::MAX, |m| m.total());
-    if measured < window / 10 * 9 {
-        return None;
-    }
-    let counter = agent.context.counter();
     let system = request.system.as_deref().unwrap_or_default();
     let tools: String = request
         .tools
         .iter()
         .map(|t| format!("{} {} {}", t.name, t.description, t.input_schema))
         .collect();
+    let measured = match agent.context.measure.as_ref() {
+        Some(measure) => measure.total(),
+        // Not counted yet (see `defer_first_count`): bound the request itself.
+        None => {
+            (system.len() + tools.len()) as u64
+                + request
+                    .messages
+                    .iter()
+                    .map(TokenCounter::message_bound)
+                    .sum::<u64>()
+        }
+    };
+    if measured < window / 10 * 9 {
+        return None;
+    }
+    let counter = agent.context.counter();
     let sent = counter.count_messages(&request.messages) + counter.count_texts(&[system, &tools]);
     if sent < window {
         return None;

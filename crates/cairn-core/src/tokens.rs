@@ -178,6 +178,14 @@ impl TokenCounter {
         pieces.fixed + self.count_texts(&pieces.texts())
     }
 
+    /// More tokens than any counter gives `message`, without a tokenizer: a BPE token
+    /// stands for at least one byte, so the text's bytes bound its tokens.
+    pub fn message_bound(message: &Message) -> u64 {
+        let mut pieces = MessagePieces::default();
+        pieces.add_message(message);
+        pieces.fixed + pieces.texts().iter().map(|t| t.len() as u64).sum::<u64>()
+    }
+
     /// Tokens an event adds to a live context: messages count; compaction, knowledge
     /// and other events are not sent as they are (see [`crate::live_messages`]).
     pub fn count_event(&self, event: &Event) -> u64 {

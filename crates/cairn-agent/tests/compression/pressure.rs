@@ -343,3 +343,55 @@ async fn a_resumed_session_does_not_repeat_a_hint_it_showed() {
     }
     assert_eq!(agent.session().compaction_count, 1, "{:?}", notices(&ui));
 }
+
+/// Grows session `name` to `words_total` words with a level far above it, then resumes
+/// it under level `L1` (which it has passed) and runs one turn. Returns the compactions
+/// after that turn and whether the turn's chat request still carried the old notes
+/// verbatim (sent before compressing) rather than their summary.
+async fn resume_past_a_level(model: &str, name: &str, words_total: usize) -> (u64, bool) {
+    let w = World::new(model)
+        .compressor("anthropic:claude-haiku-4-5")
+        .levels(&[(120_000, 2.0)]);
+    let mut ui = Collect::default();
+    let mut agent = w.open(name, &mut ui).await;
+    w.chat.push(answer("noted"));
+    say(&mut agent, &mut ui, &words("notes", words_total)).await;
+    assert_eq!(agent.session().compaction_count, 0);
+    agent.close().await.unwrap();
+
+    let w = w.levels(&[(L1, 2.0)]);
+    let compressor = w.compressor.as_ref().unwrap();
+    compressor.push(summary("resume past a level", &["use JWT"], &[]));
+    let mut ui = Collect::default();
+    let mut agent = w.open(name, &mut ui).await;
+    w.chat.push(answer("continuing"));
+    say(&mut agent, &mut ui, "go on").await;
+    let sent = sent_text(&w.chat.requests().last().unwrap().body);
+    assert!(sent.contains("go on"), "{sent}");
+    let last_word = format!(" w{}", words_total - 1);
+    let verbatim = sent.contains(&last_word);
+    assert_ne!(
+        verbatim,
+        sent.contains("resume past a level"),
+        "the request carries both or neither of the notes and their summary"
+    );
+    (agent.session().compaction_count, verbatim)
+}
+
+#[tokio::test]
+async fn a_resumed_session_far_inside_the_window_sends_first_and_compresses_after() {
+    // Past a 3,000-token level in gpt-4.1's million-token window: the first request
+    // goes without waiting for the tokenizer; the level is relieved right after it.
+    let (compactions, verbatim) = resume_past_a_level(OPENAI_MODEL, "far-inside", 2_000).await;
+    assert!(verbatim, "the first request waited for a compression");
+    assert_eq!(compactions, 1, "the level was not relieved after the turn");
+}
+
+#[tokio::test]
+async fn a_resumed_session_whose_bound_nears_the_window_is_counted_before_sending() {
+    // 30,000 words bound near gpt-4o's 128k window (in bytes), so cairn counts
+    // exactly first and compresses before the request.
+    let (compactions, verbatim) = resume_past_a_level("openai:gpt-4o", "near-window", 30_000).await;
+    assert!(!verbatim, "the request went before the compression");
+    assert!(compactions >= 1);
+}

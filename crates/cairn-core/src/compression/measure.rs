@@ -48,6 +48,20 @@ impl ContextMeasure {
         }
     }
 
+    /// An upper bound of what [`ContextMeasure::measure`] would count, found without
+    /// a tokenizer (see [`TokenCounter::message_bound`]): when even this is far from
+    /// the window, an exact count can wait until the tokenizer is loaded.
+    pub fn bound(live: &LiveContext) -> u64 {
+        let preamble = preamble(live).map_or(0, |m| TokenCounter::message_bound(&m));
+        let events: u64 = live
+            .events
+            .iter()
+            .filter_map(|e| e.payload.as_message())
+            .map(TokenCounter::message_bound)
+            .sum();
+        preamble + events
+    }
+
     /// Record an event appended to the live context.
     pub fn push(&mut self, counter: &TokenCounter, event: &Event) {
         self.events.push(EventSize {

@@ -380,29 +380,16 @@ fn window_hit(agent: &Agent, live_tokens: u64) -> Option<PressureHit> {
 /// comes near the window.
 pub(crate) fn window_overflow(agent: &Agent, request: &ChatRequest) -> Option<String> {
     let window = context_window(&agent.model)?;
-    let system = request.system.as_deref().unwrap_or_default();
-    let tools: String = request
-        .tools
-        .iter()
-        .map(|t| format!("{} {} {}", t.name, t.description, t.input_schema))
-        .collect();
     let measured = match agent.context.measure.as_ref() {
         Some(measure) => measure.total(),
         // Not counted yet (see `defer_first_count`): bound the request itself.
-        None => {
-            (system.len() + tools.len()) as u64
-                + request
-                    .messages
-                    .iter()
-                    .map(TokenCounter::message_bound)
-                    .sum::<u64>()
-        }
+        None => crate::request::token_bound(request),
     };
     if measured < window / 10 * 9 {
         return None;
     }
     let counter = agent.context.counter();
-    let sent = counter.count_messages(&request.messages) + counter.count_texts(&[system, &tools]);
+    let sent = crate::request::count(&counter, request);
     if sent < window {
         return None;
     }

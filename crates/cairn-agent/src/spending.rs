@@ -117,7 +117,7 @@ impl Spending {
     }
 }
 
-/// The pre-send estimate: a request whose input alone (`input_bytes` of text, counted
+/// The pre-send estimate: a request whose input alone (bounded by `token_bound`, counted
 /// exactly by `count_tokens` only when the cheap bound could reach the threshold)
 /// would cost at least `max_request_spending_threshold` at the model's input price.
 /// `None` when no request threshold is set, the model has no price, or it fits.
@@ -125,15 +125,15 @@ pub fn estimate_request(
     settings: &Settings,
     spending: &Spending,
     model: &str,
-    input_bytes: u64,
+    token_bound: u64,
     count_tokens: impl FnOnce() -> u64,
 ) -> Option<LimitHit> {
     let threshold = settings
         .max_request_spending_threshold
         .filter(|t| *t > 0.0)?;
-    // A token is at least one byte of text, so the byte count bounds the tokens:
-    // under the threshold by that bound, no counting is needed.
-    let bound = spending.input_cost(model, input_bytes)?;
+    // `token_bound` comes from the text's bytes (a token is at least one byte): under
+    // the threshold by that bound, no counting is needed.
+    let bound = spending.input_cost(model, token_bound)?;
     if bound < threshold {
         return None;
     }

@@ -246,30 +246,12 @@ enum Gate {
 
 /// The pre-send estimate of `request` (see [`spending::estimate_request`]).
 fn estimate(agent: &Agent, request: &cairn_llm::ChatRequest) -> Option<spending::LimitHit> {
-    let system = request.system.as_deref().unwrap_or_default();
-    let tools: String = request
-        .tools
-        .iter()
-        .map(|t| format!("{} {} {}", t.name, t.description, t.input_schema))
-        .collect();
-    let text_bytes: usize = request
-        .messages
-        .iter()
-        .flat_map(|m| m.content.iter())
-        .map(|b| serde_json::to_string(b).map_or(0, |j| j.len()))
-        .sum();
-    // Each message also costs a few tokens of framing.
-    let bytes = (system.len() + tools.len() + text_bytes + 8 * request.messages.len()) as u64;
     spending::estimate_request(
         &agent.options.settings,
         &agent.spending,
         &agent.model,
-        bytes,
-        || {
-            let counter = TokenCounter::for_model(Some(&agent.model));
-            counter.count_messages(&request.messages)
-                + counter.count_texts(&[system, tools.as_str()])
-        },
+        crate::request::token_bound(request),
+        || crate::request::count(&TokenCounter::for_model(Some(&agent.model)), request),
     )
 }
 

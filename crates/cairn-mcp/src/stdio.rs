@@ -1,9 +1,10 @@
 //! Serving over stdio: only protocol on stdout, one JSON-RPC message per line.
 //!
-//! rmcp drops a line longer than the body limit without answering, which
-//! leaves the client waiting forever. Here the incoming bytes are watched on
-//! their way to rmcp: when a line crosses the limit, an `invalid request`
-//! error naming the limit is answered for its id, while rmcp discards the line.
+//! rmcp drops a line longer than the body limit, or one that is not JSON, without
+//! answering, which leaves the client waiting forever. Here the incoming bytes are
+//! watched on their way to rmcp: when a line crosses the limit, an `invalid request`
+//! error naming the limit is answered for its id; a line that is not JSON gets a
+//! `parse error` (id null, as JSON-RPC says); rmcp discards both lines.
 //! Both rmcp's responses and these errors go through one writer task, so lines
 //! never interleave on stdout.
 
@@ -24,6 +25,8 @@ use crate::handler::CairnMcpFactory;
 /// Bytes kept from the start of each line to find the request id of an
 /// oversize request (`{"jsonrpc":"2.0","id":…` comes first in practice).
 const HEAD_BYTES: usize = 1024;
+/// A line buffer grown past this by one large message is given back afterwards.
+const KEPT_LINE_CAPACITY: usize = 64 * 1024;
 
 /// Serve one MCP connection on this process's stdin/stdout until the client
 /// closes stdin.
@@ -129,6 +132,8 @@ struct LimitWatcher<R> {
     /// Bytes of the current line so far (without its newline).
     line_len: usize,
     head: Vec<u8>,
+    /// The current line while it is within the limit, to check that it is JSON.
+    line: Vec<u8>,
     answered: bool,
     lines: mpsc::UnboundedSender<Vec<u8>>,
 }
@@ -140,6 +145,7 @@ impl<R> LimitWatcher<R> {
             limit,
             line_len: 0,
             head: Vec::with_capacity(HEAD_BYTES),
+            line: Vec::new(),
             answered: false,
             lines,
         }
@@ -156,16 +162,54 @@ impl<R> LimitWatcher<R> {
             if self.line_len > self.limit && !self.answered {
                 self.answered = true;
                 self.answer_oversize();
+                self.line.clear();
+            }
+            if !self.answered {
+                self.line.extend_from_slice(segment);
             }
             match newline {
                 Some(at) => {
+                    if !self.answered {
+                        self.check_json();
+                    }
                     self.line_len = 0;
                     self.head.clear();
+                    self.line.clear();
+                    if self.line.capacity() > KEPT_LINE_CAPACITY {
+                        self.line.shrink_to(KEPT_LINE_CAPACITY);
+                    }
                     self.answered = false;
                     bytes = &bytes[at + 1..];
                 }
                 None => bytes = &[],
             }
+        }
+    }
+
+    /// Answers a complete line that is not JSON (blank lines are skipped, as rmcp does).
+    fn check_json(&self) {
+        let line = self.line.trim_ascii();
+        if line.is_empty() {
+            return;
+        }
+        let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(line) else {
+            return;
+        };
+        self.send(json!({
+            "jsonrpc": "2.0",
+            "id": null,
+            "error": {
+                "code": -32700,
+                "message": format!("parse error: the line is not JSON ({e}); it was ignored"),
+            }
+        }));
+    }
+
+    fn send(&self, response: Value) {
+        let mut line = response.to_string().into_bytes();
+        line.push(b'\n');
+        if self.lines.send(line).is_err() {
+            tracing::warn!("cannot answer a bad message: stdout writer has stopped");
         }
     }
 
@@ -189,11 +233,7 @@ impl<R> LimitWatcher<R> {
                 "data": { "field": "body", "limit": self.limit }
             }
         });
-        let mut line = response.to_string().into_bytes();
-        line.push(b'\n');
-        if self.lines.send(line).is_err() {
-            tracing::warn!("cannot answer an oversize request: stdout writer has stopped");
-        }
+        self.send(response);
     }
 }
 
@@ -290,5 +330,26 @@ mod tests {
         assert_eq!(answer["id"], json!(3));
         assert_eq!(answer["error"]["data"]["limit"], json!(10));
         assert!(rx.try_recv().is_err(), "a short line is not answered");
+    }
+
+    #[tokio::test]
+    async fn a_line_that_is_not_json_gets_a_parse_error() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut watcher = LimitWatcher::new(tokio::io::empty(), 1_000, tx);
+        watcher.observe(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n\n");
+        assert!(
+            rx.try_recv().is_err(),
+            "valid JSON and blank lines are rmcp's"
+        );
+        watcher.observe(b"this is not json");
+        assert!(rx.try_recv().is_err(), "answered before the line ended");
+        watcher.observe(b"\n{\"id\":2,\"method\":\"ping\"}\n");
+        let answer: Value = serde_json::from_slice(&rx.try_recv().unwrap()).unwrap();
+        assert_eq!(answer["id"], Value::Null);
+        assert_eq!(answer["error"]["code"], json!(-32700));
+        assert!(
+            rx.try_recv().is_err(),
+            "the next valid line is not answered"
+        );
     }
 }

@@ -155,13 +155,17 @@ def stdio_hostile(args) -> None:
     response = peer.request("tools/call", {"name": "save_progress", "arguments": "not an object"})
     check("stdio: non-object arguments refused", "error" in response, response)
 
-    # Malformed JSON-RPC: not JSON at all is ignored (as every official SDK does),
-    # JSON that is not a JSON-RPC message is an Invalid Request; both leave the server up.
+    # Malformed JSON-RPC: a line that is not JSON gets a parse error (id null, code
+    # -32700) and is otherwise ignored; JSON that is not a JSON-RPC message is an
+    # Invalid Request; both leave the server up.
     peer.send_raw(b'{"jsonrpc":"2.0","id":999,"method":\n')
     peer.send_raw(b"this is not json\n")
     peer.send_raw(json.dumps({"jsonrpc": "2.0", "id": 1000, "bogus": True}).encode() + b"\n")
     response = peer.request("ping")
     check("stdio: alive after malformed lines", response.get("result") == {}, response)
+    response = peer.wait_for(None)
+    check("stdio: a line that is not JSON gets a parse error",
+          response.get("error", {}).get("code") == -32700, response)
     response = peer.request("no/such/method", {})
     check("stdio: unknown method is method-not-found", response.get("error", {}).get("code") == -32601, response)
 

@@ -15,6 +15,7 @@ use cairn_core::compression::{
     StructuredSummary, SummaryRejected, check_summary, effective_levels, extractive_fallback,
     manual_target, next_hint, plan_all, plan_to_target, pressure, summary_request,
 };
+use cairn_core::display::grouped;
 use cairn_core::knowledge::KnowledgeRecord;
 use cairn_core::live_messages::retained_knowledge;
 use cairn_core::run_commands::{check_command, commands_with_defaults};
@@ -985,19 +986,6 @@ pub(crate) fn info(agent: &Agent) -> (String, Value) {
         "compressor_cost_usd": totals.compressor_usd,
     });
     (text, data)
-}
-
-/// 1234567 → "1,234,567".
-pub(crate) fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Plan replacing the whole live context (for `/run` with `output = "replace"`), with

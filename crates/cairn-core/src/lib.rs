@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod checkpoint_from_done;
 pub mod compression;
 pub mod context;
+pub mod display;
 pub mod env_vars;
 pub mod error;
 pub mod event;

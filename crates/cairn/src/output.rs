@@ -1,6 +1,7 @@
 //! What every command prints with: tables, `--json`, times, numbers, costs, and
 //! colour that respects NO_COLOR and never reaches a pipe.
 
+pub use cairn_core::display::{dollars as cost, grouped};
 use std::borrow::Cow;
 use std::io::{self, BufWriter, IsTerminal, StdoutLock, Write};
 
@@ -174,30 +175,6 @@ pub fn compact_number(n: u64) -> String {
     }
 }
 
-/// 1234567 → "1,234,567".
-pub fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Dollars: "$0.00", "$0.0042" for sub-cent amounts, "$12.34".
-pub fn cost(usd: f64) -> String {
-    if usd == 0.0 {
-        "$0.00".to_owned()
-    } else if usd.abs() < 0.01 {
-        format!("${usd:.4}")
-    } else {
-        format!("${usd:.2}")
-    }
-}
-
 /// 512 B, 12.0 KiB, 3.4 MiB.
 pub fn bytes(n: u64) -> String {
     const KIB: f64 = 1024.0;
@@ -292,17 +269,11 @@ mod tests {
     }
 
     #[test]
-    fn numbers_and_costs() {
+    fn compact_numbers_and_sizes() {
         assert_eq!(compact_number(950), "950");
         assert_eq!(compact_number(12_345), "12.3k");
         assert_eq!(compact_number(999_999), "1.0M");
         assert_eq!(compact_number(4_500_000), "4.5M");
-        assert_eq!(grouped(0), "0");
-        assert_eq!(grouped(1_234_567), "1,234,567");
-        assert_eq!(grouped(123), "123");
-        assert_eq!(cost(0.0), "$0.00");
-        assert_eq!(cost(0.0042), "$0.0042");
-        assert_eq!(cost(12.345), "$12.35");
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(2048), "2.0 KiB");
     }

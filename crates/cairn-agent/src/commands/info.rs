@@ -1,6 +1,7 @@
 //! `/info`: tokens by kind, cost of the last request and of the session, context size
 //! against the model's window, compactions.
 
+use cairn_core::display::grouped;
 use serde_json::json;
 
 use super::Output;
@@ -99,17 +100,4 @@ pub(super) fn run(agent: &Agent) -> Option<Output> {
     let mut data = data;
     data["compression"] = compression_data;
     Output::new(format!("{text}\n{compression}"), data)
-}
-
-/// 1234567 → "1,234,567".
-pub(crate) fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -1,5 +1,6 @@
 //! `/list [page]`: this project's sessions, newest activity first, current one marked.
 
+use cairn_core::display::dollars;
 use cairn_core::{SessionFilter, SessionStatus};
 use serde_json::json;
 
@@ -79,15 +80,4 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
         })).collect::<Vec<_>>(),
     });
     Ok(Output::new(text.trim_end().to_owned(), data))
-}
-
-/// "$0.00", "$0.0042" below a cent, "$12.34".
-fn dollars(usd: f64) -> String {
-    if usd == 0.0 {
-        "$0.00".to_owned()
-    } else if usd.abs() < 0.01 {
-        format!("${usd:.4}")
-    } else {
-        format!("${usd:.2}")
-    }
 }

@@ -20,7 +20,9 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::{Agent, Outcome};
-use crate::compress::{self, grouped};
+use cairn_core::display::grouped;
+
+use crate::compress;
 use crate::model_window::context_window;
 use crate::{AgentError, AgentEvent, Frontend, spending};
 

@@ -62,11 +62,8 @@ pub(crate) async fn build(agent: &mut Agent) -> Result<ChatRequest, AgentError> 
 pub(crate) fn prepare(messages: Vec<Message>) -> Vec<Message> {
     let answered: HashSet<String> = messages
         .iter()
-        .flat_map(|m| m.content.iter())
-        .filter_map(|b| match b {
-            ContentBlock::ToolResult { tool_use_id, .. } => Some(tool_use_id.clone()),
-            _ => None,
-        })
+        .flat_map(Message::tool_result_ids)
+        .map(str::to_owned)
         .collect();
     let mut out = Vec::with_capacity(messages.len());
     let mut unanswered: Vec<String> = Vec::new();

@@ -128,11 +128,7 @@ pub fn dangling_tool_calls(live: &LiveContext) -> Vec<(String, String)> {
         .events
         .iter()
         .filter_map(|e| e.payload.as_message())
-        .flat_map(|m| m.content.iter())
-        .filter_map(|b| match b {
-            ContentBlock::ToolResult { tool_use_id, .. } => Some(tool_use_id.as_str()),
-            _ => None,
-        })
+        .flat_map(Message::tool_result_ids)
         .collect();
     live.events
         .iter()

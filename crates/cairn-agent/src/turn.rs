@@ -551,25 +551,11 @@ async fn run_tools(
     let mut calls = calls.into_iter();
     while let Some((id, name, input)) = calls.next() {
         if cancel.is_cancelled() {
-            store_result(
-                agent,
-                ui,
-                &id,
-                &name,
-                ToolOutput::error(TOOL_NOT_RUN_INTERRUPTED),
-                true,
-            )
-            .await?;
-            for (id, name, _) in calls.by_ref() {
-                store_result(
-                    agent,
-                    ui,
-                    &id,
-                    &name,
-                    ToolOutput::error(TOOL_NOT_RUN_INTERRUPTED),
-                    true,
-                )
-                .await?;
+            // This call and every one after it get an "interrupted" result.
+            let not_run = std::iter::once((id, name, input)).chain(calls.by_ref());
+            for (id, name, _) in not_run {
+                let output = ToolOutput::error(TOOL_NOT_RUN_INTERRUPTED);
+                store_result(agent, ui, &id, &name, output, true).await?;
             }
             return Ok(true);
         }

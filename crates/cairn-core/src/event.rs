@@ -178,6 +178,14 @@ impl Message {
             _ => None,
         })
     }
+
+    /// The ids of the tool calls this message carries results for.
+    pub fn tool_result_ids(&self) -> impl Iterator<Item = &str> {
+        self.content.iter().filter_map(|b| match b {
+            ContentBlock::ToolResult { tool_use_id, .. } => Some(tool_use_id.as_str()),
+            _ => None,
+        })
+    }
 }
 
 /// One block of a message's content. Unknown block types are kept as `Other`.

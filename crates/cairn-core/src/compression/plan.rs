@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 
 use crate::compression::measure::ContextMeasure;
-use crate::{ContentBlock, Event, LiveContext, Payload, Role};
+use crate::{ContentBlock, Event, LiveContext, Message, Payload, Role};
 
 /// Smallest and largest token budget given to a summary.
 const SUMMARY_BUDGET_MIN: u64 = 1_000;
@@ -217,11 +217,7 @@ impl Shape {
         let answered: HashSet<&str> = events
             .iter()
             .filter_map(|e| e.payload.as_message())
-            .flat_map(|m| m.content.iter())
-            .filter_map(|b| match b {
-                ContentBlock::ToolResult { tool_use_id, .. } => Some(tool_use_id.as_str()),
-                _ => None,
-            })
+            .flat_map(Message::tool_result_ids)
             .collect();
         let mut open: HashSet<&str> = HashSet::new();
         let mut cut_ok = vec![true; n + 1];

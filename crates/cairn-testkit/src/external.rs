@@ -2,7 +2,10 @@
 //! suite). `scripts/test` installs them and points these variables at them; when a
 //! variable is missing the test fails saying how to install, never passes silently.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::home::TestHome;
 
 const INSTALL_HINT: &str =
     "Run `scripts/install-test-deps` (or the whole suite with `scripts/test`)";
@@ -33,4 +36,42 @@ fn required_path(variable: &str, what: &str, example: &str) -> PathBuf {
              {variable}={example}."
         ),
     }
+}
+
+/// Runs `tests/python/mcp/NAME` with the test venv against `binary` (the `cairn`
+/// under test) in `home`: `--binary B --home H --project P ARGS…`, with a clean
+/// environment. Asserts it exited 0 and returns its stdout.
+pub fn run_mcp_script(name: &str, binary: &str, home: &TestHome, args: &[&str]) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/python/mcp")
+        .join(name);
+    let python = test_python();
+    let output = Command::new(&python)
+        .arg(&script)
+        .arg("--binary")
+        .arg(binary)
+        .arg("--home")
+        .arg(&home.cairn_home)
+        .arg("--project")
+        .arg(&home.project)
+        .args(args)
+        .current_dir(home.root())
+        .env_clear()
+        .env(
+            "PATH",
+            std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
+        )
+        .env("HOME", &home.user_home)
+        .env("LANG", "C.UTF-8")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{name} {args:?} failed ({:?})\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status
+    );
+    stdout
 }

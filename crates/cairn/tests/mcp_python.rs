@@ -7,49 +7,16 @@
 //! passed check and `PASSED <n> checks` at the end. The Python interpreter
 //! comes from `CAIRN_TEST_PYTHON` (set by `scripts/test`).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use cairn_testkit::external::test_python as python;
+use cairn_testkit::external::run_mcp_script;
 use cairn_testkit::home::TestHome;
 
 const CAIRN: &str = env!("CARGO_BIN_EXE_cairn");
-
-fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/python/mcp")
-        .join(name)
-}
 
 /// Runs a script against a fresh home and project; asserts it exits 0 and ran
 /// at least `min_checks` checks, and that every name in `must_check` passed.
 fn run_script(name: &str, extra: &[&str], min_checks: usize, must_check: &[&str]) {
     let home = TestHome::new();
-    let path_var = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
-    let output = Command::new(python())
-        .arg(script(name))
-        .arg("--binary")
-        .arg(CAIRN)
-        .arg("--home")
-        .arg(&home.cairn_home)
-        .arg("--project")
-        .arg(&home.project)
-        .args(extra)
-        .current_dir(home.root())
-        .env_clear()
-        .env("PATH", path_var)
-        .env("HOME", &home.user_home)
-        .env("LANG", "C.UTF-8")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python().display()));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "{name} {extra:?} failed ({:?})\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        output.status
-    );
+    let stdout = run_mcp_script(name, CAIRN, &home, extra);
     let passed: usize = stdout
         .lines()
         .find_map(|l| {
@@ -58,7 +25,7 @@ fn run_script(name: &str, extra: &[&str], min_checks: usize, must_check: &[&str]
                 .parse()
                 .ok()
         })
-        .unwrap_or_else(|| panic!("{name}: no PASSED line\n{stdout}\n{stderr}"));
+        .unwrap_or_else(|| panic!("{name}: no PASSED line\n{stdout}"));
     let checks: Vec<&str> = stdout
         .lines()
         .filter_map(|l| l.strip_prefix("CHECK "))

@@ -4,10 +4,8 @@
 //! shows the summary, the knowledge block and the compaction boundary; a bad
 //! pressure level in config.toml is refused with its key.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use cairn_testkit::cli::Cairn;
+use cairn_testkit::external::run_mcp_script;
 use cairn_testkit::fake_llm::{FakeLlm, FakeUsage, Reply, Turn};
 use cairn_testkit::home::TestHome;
 use serde_json::{Value, json};
@@ -46,17 +44,6 @@ fn notes(n: usize) -> String {
         .map(|i| format!("note{i}"))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn python() -> PathBuf {
-    match std::env::var_os("CAIRN_TEST_PYTHON") {
-        Some(path) if !path.is_empty() => PathBuf::from(path),
-        _ => panic!(
-            "CAIRN_TEST_PYTHON is not set: this test needs the official MCP Python SDK. \
-             Run `scripts/install-test-deps` and set CAIRN_TEST_PYTHON=$PWD/.venv/bin/python \
-             (or run the whole suite with `scripts/test`)."
-        ),
-    }
 }
 
 #[test]
@@ -174,35 +161,19 @@ fn done_writes_a_checkpoint_that_where_and_mcp_return_and_export_keeps_everythin
         .stdout_has(&["live context starts here", "write the parser skeleton"]);
 
     // An MCP client sees the same checkpoint through where_was_i and get_progress.
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/mcp/where_after_done.py");
-    let output = Command::new(python())
-        .arg(&script)
-        .arg("--binary")
-        .arg(BIN)
-        .arg("--home")
-        .arg(&home.cairn_home)
-        .arg("--project")
-        .arg(&home.project)
-        .args([
+    let stdout = run_mcp_script(
+        "where_after_done.py",
+        BIN,
+        &home,
+        &[
             "--",
             "parser",
             "skeleton finished",
             "write the expression parser",
-        ])
-        .arg("precedence climbing, not a generator")
-        .current_dir(home.root())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &home.user_home)
-        .env("LANG", "C.UTF-8")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python().display()));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("PASSED 7 checks"), "{stdout}\n{stderr}");
+            "precedence climbing, not a generator",
+        ],
+    );
+    assert!(stdout.contains("PASSED 7 checks"), "{stdout}");
 }
 
 #[test]

@@ -39,6 +39,13 @@ impl Cairn {
         self
     }
 
+    /// Talks to `fake` as its OpenAI provider, with `openai:gpt-4.1` as the model.
+    pub fn with_fake_openai(self, fake: &crate::fake_llm::FakeLlm) -> Self {
+        self.env("OPENAI_API_KEY", "test-key")
+            .env("OPENAI_BASE_URL", fake.openai_base_url())
+            .env("CAIRN_MODEL", "openai:gpt-4.1")
+    }
+
     /// Runs in `dir` instead of the project directory.
     pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.cwd = dir.as_ref().to_owned();

@@ -13,10 +13,7 @@ use serde_json::{Value, json};
 const BIN: &str = env!("CARGO_BIN_EXE_cairn");
 
 fn cairn(home: &TestHome, fake: &FakeLlm) -> Cairn {
-    Cairn::new(BIN, home)
-        .env("OPENAI_API_KEY", "test-key")
-        .env("OPENAI_BASE_URL", fake.openai_base_url())
-        .env("CAIRN_MODEL", "openai:gpt-4.1")
+    Cairn::new(BIN, home).with_fake_openai(fake)
 }
 
 fn summary_turn() -> Turn {

@@ -20,10 +20,7 @@ fn fixture(home: &TestHome) {
 }
 
 fn cairn(home: &TestHome, fake: &FakeLlm) -> Cairn {
-    Cairn::new(BIN, home)
-        .env("OPENAI_API_KEY", "test-key")
-        .env("OPENAI_BASE_URL", fake.openai_base_url())
-        .env("CAIRN_MODEL", "openai:gpt-4.1")
+    Cairn::new(BIN, home).with_fake_openai(fake)
 }
 
 /// Every text of an OpenAI request body, joined.

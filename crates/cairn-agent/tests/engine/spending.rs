@@ -1,25 +1,9 @@
-use cairn_agent::{
-    Agent, AgentError, AgentEvent, Outcome, Question, SessionTarget, SpendingLimitKind,
-};
-use cairn_core::Error;
-use cairn_testkit::fake_llm::{FakeUsage, Reply, Turn};
+use cairn_agent::{Agent, AgentEvent, Outcome, Question, SessionTarget, SpendingLimitKind};
+use cairn_testkit::fake_llm::{Reply, Turn};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::*;
-
-/// A reply costing $2.00 on gpt-4.1 (1M input tokens at $2/M).
-/// $2 of output at gpt-4.1's $8 per million. (Not $2 of input: a reported prompt of a
-/// million tokens passes the default pressure level, and the next request of the turn
-/// would rightly compress first.)
-fn two_dollars(reply: Reply) -> Turn {
-    reply
-        .usage(FakeUsage {
-            output: 250_000,
-            ..FakeUsage::default()
-        })
-        .into()
-}
 
 #[tokio::test]
 async fn non_interactive_runs_stop_at_the_session_limit_with_spending_limit() {
@@ -32,15 +16,11 @@ async fn non_interactive_runs_stop_at_the_session_limit_with_spending_limit() {
     let mut agent = world
         .open(SessionTarget::CreateOrResume(named("s")), &mut ui)
         .await;
-    let err = agent
-        .submit("list", &mut ui, &CancellationToken::new())
-        .await
-        .err()
-        .unwrap();
-    let AgentError::Core(Error::SpendingLimit(message)) = &err else {
-        panic!("{err}");
-    };
-    assert_eq!(err.exit_code(), 4);
+    let message = spending_limit_message(
+        agent
+            .submit("list", &mut ui, &CancellationToken::new())
+            .await,
+    );
     assert!(
         message.contains("max_session_spending_threshold") && message.contains("$1.00"),
         "{message}"
@@ -157,15 +137,11 @@ async fn a_request_whose_input_would_pass_the_request_limit_is_not_sent() {
     let mut agent = world
         .open(SessionTarget::CreateOrResume(named("big")), &mut ui)
         .await;
-    let err = agent
-        .submit(&long_message(), &mut ui, &CancellationToken::new())
-        .await
-        .err()
-        .unwrap();
-    let AgentError::Core(Error::SpendingLimit(message)) = &err else {
-        panic!("{err}");
-    };
-    assert_eq!(err.exit_code(), 4);
+    let message = spending_limit_message(
+        agent
+            .submit(&long_message(), &mut ui, &CancellationToken::new())
+            .await,
+    );
     assert!(
         message.contains("was not sent")
             && message.contains("input tokens")

@@ -126,3 +126,31 @@ pub fn errors(ui: &Collect) -> Vec<(String, String)> {
 pub fn command_output(ui: &Collect) -> String {
     last_command_output(ui).0
 }
+
+/// A reply costing $2.00 on gpt-4.1: $2 of output at $8 per million tokens. (Not $2
+/// of input: a reported prompt of a million tokens passes the default pressure level,
+/// and the next request of the turn would rightly compress first.)
+pub fn two_dollars(reply: cairn_testkit::fake_llm::Reply) -> Turn {
+    reply
+        .usage(cairn_testkit::fake_llm::FakeUsage {
+            output: 250_000,
+            ..Default::default()
+        })
+        .into()
+}
+
+/// The message of the spending-limit error a submit ended with (exit code 4); fails
+/// the test on any other outcome.
+pub fn spending_limit_message<T: std::fmt::Debug>(
+    result: Result<T, cairn_agent::AgentError>,
+) -> String {
+    let err = match result {
+        Ok(outcome) => panic!("expected a spending limit, the turn ended: {outcome:?}"),
+        Err(err) => err,
+    };
+    assert_eq!(err.exit_code(), 4, "{err}");
+    match err {
+        cairn_agent::AgentError::Core(cairn_core::Error::SpendingLimit(message)) => message,
+        other => panic!("expected a spending limit: {other}"),
+    }
+}

@@ -286,6 +286,18 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
+    /// What the provider recorded, waiting up to a second for its thread to note it.
+    fn requests_within_a_second(provider: &FakeProvider) -> Vec<ReceivedRequest> {
+        for _ in 0..100 {
+            let got = provider.take();
+            if !got.is_empty() {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("the provider recorded no request within a second");
+    }
+
     #[test]
     fn notes_the_first_byte_and_answers_a_stream() {
         let provider = FakeProvider::start("MARKER-42").unwrap();
@@ -304,14 +316,7 @@ mod tests {
         stream.read_to_string(&mut reply).unwrap();
         assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
         assert!(reply.contains("event: message_stop"), "{reply}");
-        let mut got = Vec::new();
-        for _ in 0..100 {
-            got = provider.take();
-            if !got.is_empty() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let got = requests_within_a_second(&provider);
         let request = &got[0];
         assert_eq!(request.request_line, "POST /v1/messages HTTP/1.1");
         assert_eq!(request.body_bytes, body.len());
@@ -336,14 +341,7 @@ mod tests {
         let mut reply = String::new();
         let _ = stream.read_to_string(&mut reply);
         assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
-        let mut got = Vec::new();
-        for _ in 0..100 {
-            got = provider.take();
-            if !got.is_empty() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let got = requests_within_a_second(&provider);
         let error = got[0].error.as_deref().unwrap_or_default();
         assert!(error.contains("closed before"), "{error}");
     }

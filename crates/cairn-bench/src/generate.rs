@@ -788,32 +788,6 @@ mod tests {
         }
     }
 
-    /// The real shapes (slow in debug builds): `cargo test --release -p cairn-bench
-    /// -- --ignored --nocapture` prints what they hold.
-    #[test]
-    #[ignore]
-    fn resume_shapes_match_the_issue() {
-        let vocabulary = Vocabulary::standard();
-        for shape in [HistoryShape::resume_100mb(), HistoryShape::resume_1mb()] {
-            let started = std::time::Instant::now();
-            let session = generate_history(&shape, &vocabulary).unwrap();
-            println!(
-                "{}: {:?} in {:?}",
-                shape.name,
-                session.stats,
-                started.elapsed()
-            );
-        }
-        let big = generate_history(&HistoryShape::resume_100mb(), &vocabulary).unwrap();
-        assert!(
-            (35_000..45_000).contains(&big.stats.events),
-            "{:?}",
-            big.stats
-        );
-        assert_eq!(big.stats.compactions, 20);
-        assert!(big.stats.largest_tool_result_bytes > 150 * KB);
-    }
-
     #[test]
     fn equal_tail_seeds_give_equal_live_turns() {
         let vocabulary = Vocabulary::new(2_000, 1);

@@ -258,16 +258,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "documents a kernel behaviour; run with --ignored --nocapture"]
-    fn a_big_parent_inflates_the_peak_of_its_children() {
-        let small = run_once(&spec("/bin/true", &[])).unwrap().max_rss_bytes;
-        let ballast = vec![1u8; 300_000_000];
-        std::hint::black_box(&ballast);
-        let after = run_once(&spec("/bin/true", &[])).unwrap().max_rss_bytes;
-        println!("/bin/true peak RSS: {small} bytes before, {after} bytes with a 300 MB parent");
-    }
-
-    #[test]
     fn peak_memory_of_a_hungry_child_is_seen() {
         // A child that touches 60 MB must report at least that much.
         let run = run_once(&spec(

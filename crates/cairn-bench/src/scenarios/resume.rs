@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::{Bench, process_measurement, wall_and_rss_targets};
 use crate::datasets::{Dataset, Manifest};
+use crate::generate::KB;
 use crate::in_process::ResumeResult;
 use crate::process::measure_alternating;
 use crate::report::{Measurement, Target, Unit};
@@ -21,6 +22,7 @@ pub const RATIO_LIMIT: f64 = 1.5;
 
 pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
     let big = bench.datasets.ensure(Dataset::Resume100mb)?;
+    check_issue_shape(&big)?;
     let small = bench.datasets.ensure(Dataset::Resume1mb)?;
     let spec = |dataset: Dataset, manifest: &Manifest| {
         let name = manifest.session_name.clone().unwrap_or_default();
@@ -160,4 +162,21 @@ pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
         });
     }
     Ok(out)
+}
+
+/// The 100 MB session is the one issue 2 describes: about 40,000 events, tool results
+/// up to 200 KB, 20 compactions. A generator change that drifts from it fails the run
+/// instead of quietly measuring something else.
+fn check_issue_shape(big: &Manifest) -> Result<()> {
+    let stats = &big.stats;
+    if !(35_000..45_000).contains(&stats.events)
+        || stats.compactions != 20
+        || stats.largest_tool_result_bytes <= 150 * KB
+    {
+        bail!(
+            "the 100 MB resume dataset no longer has the issue's shape (about 40,000 \
+             events, 20 compactions, tool results up to 200 KB): {stats:?}"
+        );
+    }
+    Ok(())
 }

@@ -19,6 +19,8 @@
 //! process, so it happens once per process, lazily, and [`warm_up`] can start it on a
 //! background thread while the user is still typing.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use bpe_openai::Tokenizer;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -420,9 +422,16 @@ fn cl100k() -> Option<&'static Tokenizer> {
 
 /// Start loading the counter's BPE on a background thread, so that the first count
 /// (usually after the first answer) does not wait for it. Does nothing for the
-/// heuristic or when already loaded.
+/// heuristic, or when a load of that BPE was already started.
 pub fn warm_up(counter: TokenCounter) {
-    if counter.method == Method::BytesHeuristic {
+    static O200K_STARTED: AtomicBool = AtomicBool::new(false);
+    static CL100K_STARTED: AtomicBool = AtomicBool::new(false);
+    let started = match counter.method {
+        Method::O200kBase => &O200K_STARTED,
+        Method::Cl100kBase => &CL100K_STARTED,
+        Method::BytesHeuristic => return,
+    };
+    if started.swap(true, Ordering::Relaxed) {
         return;
     }
     let _ = std::thread::Builder::new()

@@ -16,6 +16,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use cairn_core::name::MAX_NAME_CHARS;
 use cairn_core::{Error, NewSession, Session, SessionName, Store, Usage};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -34,9 +35,6 @@ pub const MAX_SUBAGENT_DEPTH: u32 = 1;
 
 /// Characters of the task kept as the child session's title.
 const TITLE_CHARS: usize = 80;
-
-/// Longest session name (DESIGN.md invariant 5).
-const MAX_NAME_CHARS: usize = 128;
 
 /// A session's sub-agents over all its runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]

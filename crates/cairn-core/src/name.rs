@@ -31,12 +31,15 @@ impl SessionName {
     }
 }
 
+/// The longest session name, in characters (names are ASCII).
+pub const MAX_NAME_CHARS: usize = 128;
+
 fn refusal(raw: &str) -> Option<&'static str> {
     let bytes = raw.as_bytes();
     let Some(first) = bytes.first() else {
         return Some("it is empty");
     };
-    if bytes.len() > 128 {
+    if bytes.len() > MAX_NAME_CHARS {
         return Some("it is longer than 128 characters");
     }
     if !first.is_ascii_alphanumeric() {

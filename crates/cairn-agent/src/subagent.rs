@@ -16,6 +16,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use cairn_core::display::dollars;
 use cairn_core::name::MAX_NAME_CHARS;
 use cairn_core::{Error, NewSession, Session, SessionName, Store, Usage};
 use serde::Serialize;
@@ -147,10 +148,11 @@ pub(crate) async fn run(
 
     let answer = report.answer.trim();
     let footer = format!(
-        "[cairn: sub-agent session {name}, {} request{}, ${cost_usd:.4}; its whole work is \
-         stored there]",
+        "[cairn: sub-agent session {name}, {} request{}, {}; its whole work is stored \
+         there]",
         report.requests,
         if report.requests == 1 { "" } else { "s" },
+        dollars(cost_usd),
     );
     let output = match &outcome {
         Outcome::Answered if !answer.is_empty() => ToolOutput::ok(format!("{answer}\n\n{footer}")),

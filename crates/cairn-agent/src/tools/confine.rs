@@ -270,7 +270,12 @@ mod tests {
                 "{path}: {err}"
             );
         }
-        for fine in [".gitignore", "git/config", "src/.github/x.yml", "gitdirs/other"] {
+        for fine in [
+            ".gitignore",
+            "git/config",
+            "src/.github/x.yml",
+            "gitdirs/other",
+        ] {
             assert!(root.writable_names(fine).is_ok(), "{fine}");
         }
     }

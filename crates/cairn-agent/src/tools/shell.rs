@@ -173,7 +173,10 @@ mod tests {
             "git diff --no-index --output=/tmp/x a b",
             &allow
         ));
-        assert!(!shell_allowed("git diff --no-index /etc/passwd /dev/null", &allow));
+        assert!(!shell_allowed(
+            "git diff --no-index /etc/passwd /dev/null",
+            &allow
+        ));
         assert!(!shell_allowed("cargo testx", &allow));
         assert!(!shell_allowed("'cargo' test", &allow));
         // The explicit wildcard allows further arguments, never a second command.

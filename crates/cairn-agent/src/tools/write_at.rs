@@ -62,8 +62,13 @@ pub(super) fn open(root: &Root, raw: &str, how: Open) -> Result<Opened, String> 
             ) {
                 Ok(fd) => (fd, true),
                 Err(Errno::EXIST) => (
-                    rustix::fs::openat(&dir, last.as_os_str(), base | OFlags::WRONLY, Mode::empty())
-                        .map_err(|e| explain(raw, &dir, last, e))?,
+                    rustix::fs::openat(
+                        &dir,
+                        last.as_os_str(),
+                        base | OFlags::WRONLY,
+                        Mode::empty(),
+                    )
+                    .map_err(|e| explain(raw, &dir, last, e))?,
                     false,
                 ),
                 Err(e) => return Err(explain(raw, &dir, last, e)),
@@ -148,10 +153,23 @@ mod tests {
                 assert!(err.contains("symlink refused"), "{path}: {err}");
             }
         }
-        assert_eq!(std::fs::read_to_string(tmp.path().join("outside.txt")).unwrap(), "o");
+        assert_eq!(
+            std::fs::read_to_string(tmp.path().join("outside.txt")).unwrap(),
+            "o"
+        );
         assert!(!tmp.path().join("new.txt").exists());
-        assert!(open(&root, "real", Open::CreateOrTruncate).err().unwrap().contains("directory"));
-        assert!(open(&root, "nope", Open::Existing).err().unwrap().contains("no such file"));
+        assert!(
+            open(&root, "real", Open::CreateOrTruncate)
+                .err()
+                .unwrap()
+                .contains("directory")
+        );
+        assert!(
+            open(&root, "nope", Open::Existing)
+                .err()
+                .unwrap()
+                .contains("no such file")
+        );
 
         let mut made = open(&root, "a/b/c.txt", Open::CreateOrTruncate).unwrap();
         assert!(made.created);
@@ -165,8 +183,12 @@ mod tests {
     #[test]
     fn refuses_fifos_without_waiting() {
         let tmp = tempfile::tempdir().unwrap();
-        rustix::fs::mkfifoat(rustix::fs::CWD, &tmp.path().join("pipe"), Mode::from_raw_mode(0o644))
-            .unwrap();
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            tmp.path().join("pipe"),
+            Mode::from_raw_mode(0o644),
+        )
+        .unwrap();
         let root = Root::with_paths(tmp.path(), None).unwrap();
         for how in [Open::CreateOrTruncate, Open::Existing] {
             let err = open(&root, "pipe", how).err().unwrap();

@@ -21,7 +21,11 @@ pub(super) fn run(root: &Root, args: Args) -> Result<String, String> {
         .map_err(|e| format!("{}: {e}", args.path))?;
     Ok(format!(
         "{} {} ({} bytes, {} lines)",
-        if opened.created { "created" } else { "replaced" },
+        if opened.created {
+            "created"
+        } else {
+            "replaced"
+        },
         opened.shown,
         args.content.len(),
         args.content.lines().count()
@@ -120,6 +124,10 @@ mod tests {
             "swaps {swaps}, written {written}, refused {refused}"
         );
         let escaped: Vec<_> = std::fs::read_dir(&outside).unwrap().collect();
-        assert!(escaped.is_empty(), "{} writes landed outside", escaped.len());
+        assert!(
+            escaped.is_empty(),
+            "{} writes landed outside",
+            escaped.len()
+        );
     }
 }

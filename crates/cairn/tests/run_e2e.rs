@@ -771,3 +771,42 @@ fn shell_output_is_capped_while_it_is_read() {
         text.len()
     );
 }
+
+#[test]
+fn allowed_shell_commands_take_no_smuggled_arguments() {
+    let home = TestHome::new();
+    fixture(&home);
+    let outside = home.write_file("outside-secret.txt", "TOP SECRET\n");
+    home.write_config("[shell]\nallow = [\"git diff\", \"ls *\"]\n");
+    let stolen = format!("git diff --no-index {} /dev/null", outside.display());
+    let planted = format!(
+        "git diff --no-index --output={} README.md src/auth.rs",
+        home.root().join("planted").display()
+    );
+    let fake = FakeLlm::start([
+        Reply::new()
+            .tool_call("c1", "shell", json!({"command": stolen}))
+            .tool_call("c2", "shell", json!({"command": planted}))
+            .tool_call("c3", "shell", json!({"command": "ls src; touch chained"}))
+            .tool_call("c4", "shell", json!({"command": "ls -1 src"}))
+            .into(),
+        Turn::text("done"),
+    ])
+    .unwrap();
+    cairn(&home, &fake)
+        .run(["run", "--name", "smuggle", "-p", "look around"])
+        .success();
+    let body = fake.requests()[1].body.to_string();
+    assert!(!body.contains("TOP SECRET"), "{body}");
+    assert!(!home.root().join("planted").exists());
+    assert!(!home.project.join("chained").exists());
+    let results = tool_results(&home, "smuggle");
+    assert_eq!(results.len(), 4, "{results:?}");
+    for (is_error, text) in &results[..3] {
+        assert!(*is_error && text.contains("refused"), "{text}");
+    }
+    assert_eq!(
+        results[3],
+        (false, "exit code 0\n--- stdout ---\nauth.rs\n".to_owned())
+    );
+}

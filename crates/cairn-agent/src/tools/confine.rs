@@ -51,8 +51,28 @@ impl Root {
             .map_err(|e| format!("cannot resolve the project root {}: {e}", dir.display()))?;
         let mut candidates = Vec::new();
         if let Some(paths) = paths {
-            candidates.push((paths.config_dir, "cairn's config directory".to_owned()));
-            candidates.push((paths.data_dir, "cairn's data directory".to_owned()));
+            for (dir, rule) in [
+                (&paths.config_dir, "cairn's config directory"),
+                (&paths.data_dir, "cairn's data directory"),
+            ] {
+                let dir = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+                if dir == canonical {
+                    // cairn's home is the project itself: its own files, not the project.
+                    let store = paths.store_file();
+                    let store = store.to_string_lossy();
+                    for file in [
+                        paths.config_file(),
+                        paths.history_dir(),
+                        store.clone().into_owned().into(),
+                        format!("{store}-wal").into(),
+                        format!("{store}-shm").into(),
+                    ] {
+                        candidates.push((file, format!("a file of {rule}")));
+                    }
+                } else {
+                    candidates.push((dir, rule.to_owned()));
+                }
+            }
         }
         if let Some(gitdir) = gitdir_named_by_git_file(&canonical) {
             candidates.push((gitdir, "the git directory named by .git".to_owned()));

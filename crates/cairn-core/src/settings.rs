@@ -69,6 +69,8 @@ pub struct StoreLayer {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShellLayer {
+    /// Commands that run without asking: an entry matches exactly the same words; an
+    /// entry ending in ` *` also allows any further arguments; `*` alone allows all.
     pub allow: Option<Vec<String>>,
 }
 

@@ -85,6 +85,32 @@ fn history(home: &TestHome, name: &str) -> Vec<Event> {
     })
 }
 
+/// `(is_error, text)` of every tool result of a session, in order.
+fn tool_results(home: &TestHome, name: &str) -> Vec<(bool, String)> {
+    history(home, name)
+        .iter()
+        .filter_map(|e| e.payload.as_message())
+        .flat_map(|m| m.content.clone())
+        .filter_map(|b| match b {
+            ContentBlock::ToolResult {
+                is_error, content, ..
+            } => Some((is_error, content.as_text().to_owned())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The peak resident memory (bytes) of the largest child this test process has
+/// waited for so far (grandchildren included).
+fn children_peak_rss_bytes() -> u64 {
+    // SAFETY: getrusage only writes the struct we pass.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    assert_eq!(rc, 0, "getrusage failed");
+    // Linux reports kilobytes.
+    u64::try_from(usage.ru_maxrss).unwrap() * 1024
+}
+
 /// `role: text` lines of an OpenAI request body (tool calls and results included).
 fn transcript(body: &Value) -> Vec<String> {
     let mut out = Vec::new();
@@ -556,17 +582,231 @@ fn file_tools_cannot_leave_the_project() {
         .success();
     let body = fake.requests()[1].body.to_string();
     assert!(!body.contains("TOP SECRET"), "{body}");
-    let results: Vec<(bool, String)> = history(&home, "esc")
-        .iter()
-        .filter_map(|e| e.payload.as_message())
-        .flat_map(|m| m.content.clone())
-        .filter_map(|b| match b {
-            ContentBlock::ToolResult {
-                is_error, content, ..
-            } => Some((is_error, content.as_text().to_owned())),
-            _ => None,
-        })
-        .collect();
+    let results = tool_results(&home, "esc");
     assert_eq!(results.len(), 3);
     assert!(results.iter().all(|(err, _)| *err), "{results:?}");
+}
+
+#[test]
+fn file_tools_cannot_plant_commands_in_git_or_config() {
+    let home = TestHome::new();
+    fixture(&home);
+    let p = &home.project;
+    std::fs::create_dir_all(p.join(".git/hooks")).unwrap();
+    let git_config = "[core]\n\trepositoryformatversion = 0\n";
+    std::fs::write(p.join(".git/config"), git_config).unwrap();
+    std::os::unix::fs::symlink(p.join(".git"), p.join("gitlink")).unwrap();
+    let fake = FakeLlm::start([
+        Reply::new()
+            .tool_call(
+                "c1",
+                "edit_file",
+                json!({"path": ".git/config", "old_string": "[core]\n",
+                       "new_string": "[core]\n\tfsmonitor = \"touch pwned\"\n"}),
+            )
+            .tool_call(
+                "c2",
+                "write_file",
+                json!({"path": ".git/hooks/pre-commit", "content": "#!/bin/sh\ntouch pwned\n"}),
+            )
+            .tool_call(
+                "c3",
+                "write_file",
+                json!({"path": ".GIT/config", "content": "[core]\nfsmonitor = x\n"}),
+            )
+            .tool_call(
+                "c4",
+                "write_file",
+                json!({"path": "gitlink/config", "content": "[core]\nfsmonitor = x\n"}),
+            )
+            .tool_call(
+                "c5",
+                "write_file",
+                json!({"path": "sub/.git", "content": "gitdir: ../elsewhere\n"}),
+            )
+            .tool_call(
+                "c6",
+                "write_file",
+                json!({"path": ".cairn.toml", "content": "model = \"x\"\n"}),
+            )
+            .tool_call(
+                "c7",
+                "write_file",
+                json!({"path": ".mcp.json", "content": "{}"}),
+            )
+            .tool_call(
+                "c8",
+                "write_file",
+                json!({"path": "src/ok.rs", "content": "// fine\n"}),
+            )
+            .into(),
+        Turn::text("done"),
+    ])
+    .unwrap();
+    cairn(&home, &fake)
+        .run(["run", "--name", "plant", "-p", "set up git"])
+        .success();
+    let results = tool_results(&home, "plant");
+    assert_eq!(results.len(), 8, "{results:?}");
+    for (is_error, text) in &results[..7] {
+        assert!(*is_error, "{text}");
+        assert!(
+            text.contains("protected path") || text.contains("symlink refused"),
+            "{text}"
+        );
+    }
+    assert!(results[0].1.contains("rule: .git"), "{}", results[0].1);
+    assert!(!results[7].0, "{}", results[7].1);
+    assert_eq!(
+        std::fs::read_to_string(p.join(".git/config")).unwrap(),
+        git_config
+    );
+    assert!(!p.join(".git/hooks/pre-commit").exists());
+    assert!(!p.join("sub").exists());
+    assert!(!p.join(".cairn.toml").exists());
+    assert!(!p.join(".mcp.json").exists());
+    assert!(p.join("src/ok.rs").exists());
+}
+
+#[test]
+fn read_file_refuses_fifos_at_once_and_streams_big_files() {
+    let home = TestHome::new();
+    fixture(&home);
+    let p = &home.project;
+    let fifo = p.join("pipe");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo reads the NUL-terminated path only.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+    // 10 KiB of text, then a 700 MB hole: sparse, so it costs no disk.
+    let big = p.join("big.log");
+    let text: String = (1..=1000).map(|i| format!("line {i:04}\n")).collect();
+    std::fs::write(&big, &text).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&big)
+        .unwrap()
+        .set_len(700 * 1024 * 1024)
+        .unwrap();
+    let fake = FakeLlm::start([
+        Reply::new()
+            .tool_call("c1", "read_file", json!({"path": "pipe"}))
+            .tool_call(
+                "c2",
+                "read_file",
+                json!({"path": "big.log", "start_line": 2, "end_line": 3}),
+            )
+            .into(),
+        Turn::text("done"),
+    ])
+    .unwrap();
+    // Should a read wait for a writer (the bug), a watchdog opens the FIFO after a
+    // deadline, so the test fails on the time check instead of hanging.
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(20));
+        let _ = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&fifo);
+    });
+    let started = Instant::now();
+    cairn(&home, &fake)
+        .run(["run", "--name", "big", "-p", "read them"])
+        .success();
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+    let peak = children_peak_rss_bytes();
+    assert!(peak < 200 * 1024 * 1024, "cairn peaked at {peak} bytes");
+    let results = tool_results(&home, "big");
+    assert!(results[0].0, "{}", results[0].1);
+    assert!(results[0].1.contains("FIFO"), "{}", results[0].1);
+    assert!(!results[1].0, "{}", results[1].1);
+    assert!(
+        results[1]
+            .1
+            .starts_with("[big.log lines 2-3 of 1001]\nline 0002\nline 0003\n"),
+        "{}",
+        results[1].1
+    );
+}
+
+#[test]
+fn shell_output_is_capped_while_it_is_read() {
+    let home = TestHome::new();
+    fixture(&home);
+    let fake = FakeLlm::start([
+        Reply::new()
+            .tool_call(
+                "c1",
+                "shell",
+                json!({"command": "yes | head -c 300000000; echo the-end"}),
+            )
+            .into(),
+        // 8 MiB of kept output is past the compression threshold: the compressor's
+        // summary comes first.
+        Turn::text("summary: the command printed y lines"),
+        Turn::text("done"),
+    ])
+    .unwrap();
+    cairn(&home, &fake)
+        .run(["run", "--yes", "--name", "loud", "-p", "be loud"])
+        .success();
+    let peak = children_peak_rss_bytes();
+    assert!(peak < 200 * 1024 * 1024, "cairn peaked at {peak} bytes");
+    let results = tool_results(&home, "loud");
+    let (is_error, text) = &results[0];
+    assert!(!is_error, "{text}");
+    assert!(text.starts_with("exit code 0\n--- stdout ---\ny\ny\n"));
+    assert!(
+        text.ends_with("y\nthe-end\n"),
+        "{}",
+        &text[text.len() - 100..]
+    );
+    let dropped = 300_000_000 + "the-end\n".len() - 8 * 1024 * 1024;
+    assert!(
+        text.contains(&format!("[cairn: {dropped} bytes of stdout dropped here")),
+        "{}",
+        text.len()
+    );
+}
+
+#[test]
+fn allowed_shell_commands_take_no_smuggled_arguments() {
+    let home = TestHome::new();
+    fixture(&home);
+    let outside = home.write_file("outside-secret.txt", "TOP SECRET\n");
+    home.write_config("[shell]\nallow = [\"git diff\", \"ls *\"]\n");
+    let stolen = format!("git diff --no-index {} /dev/null", outside.display());
+    let planted = format!(
+        "git diff --no-index --output={} README.md src/auth.rs",
+        home.root().join("planted").display()
+    );
+    let fake = FakeLlm::start([
+        Reply::new()
+            .tool_call("c1", "shell", json!({"command": stolen}))
+            .tool_call("c2", "shell", json!({"command": planted}))
+            .tool_call("c3", "shell", json!({"command": "ls src; touch chained"}))
+            .tool_call("c4", "shell", json!({"command": "ls -1 src"}))
+            .into(),
+        Turn::text("done"),
+    ])
+    .unwrap();
+    cairn(&home, &fake)
+        .run(["run", "--name", "smuggle", "-p", "look around"])
+        .success();
+    let body = fake.requests()[1].body.to_string();
+    assert!(!body.contains("TOP SECRET"), "{body}");
+    assert!(!home.root().join("planted").exists());
+    assert!(!home.project.join("chained").exists());
+    let results = tool_results(&home, "smuggle");
+    assert_eq!(results.len(), 4, "{results:?}");
+    for (is_error, text) in &results[..3] {
+        assert!(*is_error && text.contains("refused"), "{text}");
+    }
+    assert_eq!(
+        results[3],
+        (false, "exit code 0\n--- stdout ---\nauth.rs\n".to_owned())
+    );
 }

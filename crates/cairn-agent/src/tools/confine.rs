@@ -1,22 +1,94 @@
 //! Keeping file tools inside the project root: a path given by the model is refused
 //! when it climbs out with `..`, is absolute outside the root, or reaches outside
-//! through a symlink (checked on the canonical path).
+//! through a symlink (checked on the canonical path). Writing is refused, besides,
+//! for configuration that runs commands without asking (`.git`, `.cairn.toml`,
+//! `.mcp.json`, cairn's own directories): a model that could edit `.git/config` could
+//! make an allowed `git status` run anything.
 
+use std::ffi::{OsStr, OsString};
 use std::path::{Component, Path, PathBuf};
+
+use cairn_core::paths::{PROJECT_CONFIG_FILE, Paths};
+
+/// File names the file tools never write, wherever they are in the project, and why.
+/// Matched ignoring ASCII case, as the filesystem may (`.GIT` is `.git` on macOS).
+const PROTECTED_NAMES: [(&str, &str); 3] = [
+    (
+        ".git",
+        "git's directory (or a .git file naming one): git runs commands from its config \
+         and hooks without asking",
+    ),
+    (
+        PROJECT_CONFIG_FILE,
+        "cairn's project configuration: change it yourself",
+    ),
+    (
+        ".mcp.json",
+        "MCP client configuration: it names commands to start",
+    ),
+];
 
 /// The canonical project root every file tool works under.
 #[derive(Clone, Debug)]
 pub struct Root {
     canonical: PathBuf,
+    /// Directories under the root that are not to be written, relative to it, each
+    /// with the rule that protects it.
+    protected: Vec<(PathBuf, String)>,
 }
 
 impl Root {
-    /// `dir` is canonicalised once here.
+    /// `dir` is canonicalised once here; cairn's own directories come from the
+    /// environment of this process.
     pub fn new(dir: &Path) -> Result<Root, String> {
+        Root::with_paths(dir, Paths::from_env().ok())
+    }
+
+    /// Like [`Root::new`] with cairn's directories given.
+    pub fn with_paths(dir: &Path, paths: Option<Paths>) -> Result<Root, String> {
         let canonical = dir
             .canonicalize()
             .map_err(|e| format!("cannot resolve the project root {}: {e}", dir.display()))?;
-        Ok(Root { canonical })
+        let mut candidates = Vec::new();
+        if let Some(paths) = paths {
+            for (dir, rule) in [
+                (&paths.config_dir, "cairn's config directory"),
+                (&paths.data_dir, "cairn's data directory"),
+            ] {
+                let dir = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+                if dir == canonical {
+                    // cairn's home is the project itself: its own files, not the project.
+                    let store = paths.store_file();
+                    let store = store.to_string_lossy();
+                    for file in [
+                        paths.config_file(),
+                        paths.history_dir(),
+                        store.clone().into_owned().into(),
+                        format!("{store}-wal").into(),
+                        format!("{store}-shm").into(),
+                    ] {
+                        candidates.push((file, format!("a file of {rule}")));
+                    }
+                } else {
+                    candidates.push((dir, rule.to_owned()));
+                }
+            }
+        }
+        if let Some(gitdir) = gitdir_named_by_git_file(&canonical) {
+            candidates.push((gitdir, "the git directory named by .git".to_owned()));
+        }
+        let protected = candidates
+            .into_iter()
+            .filter_map(|(dir, rule)| {
+                let dir = dir.canonicalize().unwrap_or(dir);
+                let rel = dir.strip_prefix(&canonical).ok()?.to_path_buf();
+                Some((rel, rule))
+            })
+            .collect();
+        Ok(Root {
+            canonical,
+            protected,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -34,40 +106,42 @@ impl Root {
         Ok(canonical)
     }
 
-    /// A path for writing: it may not exist yet, but its deepest existing ancestor
-    /// (and the file itself, when it exists) must resolve inside the root.
-    pub fn writable(&self, raw: &str) -> Result<PathBuf, String> {
+    /// The names leading to a file to write, relative to the root (`src`, `main.rs`),
+    /// after refusing `..`, outside paths and protected paths. Symlinks are dealt with
+    /// while opening (see `write_at`), not here.
+    pub fn writable_names(&self, raw: &str) -> Result<Vec<OsString>, String> {
         let joined = self.lexical(raw)?;
-        if joined == self.canonical {
+        let names: Vec<OsString> = joined
+            .strip_prefix(&self.canonical)
+            .map_err(|_| format!("{raw}: not a path inside the project root"))?
+            .iter()
+            .map(OsStr::to_owned)
+            .collect();
+        if names.is_empty() {
             return Err(format!("{raw}: is the project root, not a file"));
         }
-        if let Ok(meta) = std::fs::symlink_metadata(&joined) {
-            if meta.is_dir() {
-                return Err(format!("{raw}: is a directory"));
+        for name in &names {
+            if let Some((protected, why)) = PROTECTED_NAMES
+                .iter()
+                .find(|(protected, _)| same_name(name, OsStr::new(protected)))
+            {
+                return Err(format!(
+                    "{raw}: protected path, not written by the file tools (rule: {protected} \
+                     is {why})"
+                ));
             }
-            let canonical = joined
-                .canonicalize()
-                .map_err(|e| format!("{raw}: cannot resolve: {e}"))?;
-            self.inside(raw, &canonical)?;
-            return Ok(canonical);
         }
-        let mut existing = joined.as_path();
-        let mut rest = Vec::new();
-        while !existing.exists() {
-            let (Some(parent), Some(name)) = (existing.parent(), existing.file_name()) else {
-                return Err(format!("{raw}: cannot resolve"));
-            };
-            rest.push(name.to_owned());
-            existing = parent;
+        for (dir, rule) in &self.protected {
+            let under = dir.iter().count() <= names.len()
+                && dir.iter().zip(&names).all(|(a, b)| same_name(a, b));
+            if under {
+                return Err(format!(
+                    "{raw}: protected path, not written by the file tools (rule: {} is {rule})",
+                    dir.display()
+                ));
+            }
         }
-        let mut target = existing
-            .canonicalize()
-            .map_err(|e| format!("{raw}: cannot resolve: {e}"))?;
-        self.inside(raw, &target)?;
-        for name in rest.into_iter().rev() {
-            target.push(name);
-        }
-        Ok(target)
+        Ok(names)
     }
 
     /// A path relative to the root, for showing (`src/main.rs`).
@@ -130,6 +204,24 @@ impl Root {
     }
 }
 
+/// Names compared as a case-insensitive filesystem would (ASCII only).
+fn same_name(a: &OsStr, b: &OsStr) -> bool {
+    a.as_encoded_bytes()
+        .eq_ignore_ascii_case(b.as_encoded_bytes())
+}
+
+/// The directory a `.git` file at the root points to (`gitdir: <path>`, as git
+/// worktrees and submodules have), when there is one.
+fn gitdir_named_by_git_file(root: &Path) -> Option<PathBuf> {
+    let dot_git = root.join(".git");
+    if !std::fs::symlink_metadata(&dot_git).ok()?.is_file() {
+        return None;
+    }
+    let text = std::fs::read_to_string(&dot_git).ok()?;
+    let named = text.lines().find_map(|l| l.strip_prefix("gitdir:"))?.trim();
+    Some(root.join(named))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,17 +251,52 @@ mod tests {
                 .contains("outside")
         );
         assert!(root.existing("link").unwrap_err().contains("symlink"));
-        assert!(root.writable("link").unwrap_err().contains("symlink"));
-        assert!(
-            root.writable("outdir/new.txt")
-                .unwrap_err()
-                .contains("symlink")
-        );
         let inside = root_dir.canonicalize().unwrap().join("src/a.txt");
         assert!(root.existing(inside.to_str().unwrap()).is_ok());
         assert_eq!(
-            root.writable("new/dir/file.txt").unwrap(),
-            root_dir.canonicalize().unwrap().join("new/dir/file.txt")
+            root.writable_names("new/dir/file.txt").unwrap(),
+            ["new", "dir", "file.txt"]
         );
+        assert!(root.writable_names("../x").unwrap_err().contains(".."));
+    }
+
+    #[test]
+    fn refuses_to_write_configuration_that_runs_commands() {
+        let tmp = tempfile::tempdir().unwrap();
+        let proj = tmp.path().join("proj");
+        let home = proj.join("dot-cairn");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(proj.join("gitdirs/wt")).unwrap();
+        std::fs::write(proj.join(".git"), "gitdir: gitdirs/wt\n").unwrap();
+        let root = Root::with_paths(&proj, Some(Paths::at(&home))).unwrap();
+        for (path, rule) in [
+            (".git/config", ".git"),
+            (".git/hooks/pre-commit", ".git"),
+            (".GIT/config", ".git"),
+            (".Git", ".git"),
+            ("sub/.git", ".git"),
+            ("vendor/x/.git/info/attributes", ".git"),
+            (".cairn.toml", ".cairn.toml"),
+            ("sub/.CAIRN.toml", ".cairn.toml"),
+            (".mcp.json", ".mcp.json"),
+            ("dot-cairn/config.toml", "cairn's config directory"),
+            ("DOT-cairn/cairn.db", "cairn's config directory"),
+            ("gitdirs/wt/config", "the git directory named by .git"),
+            ("gitdirs/wt", "the git directory named by .git"),
+        ] {
+            let err = root.writable_names(path).unwrap_err();
+            assert!(
+                err.contains("protected path") && err.contains(rule),
+                "{path}: {err}"
+            );
+        }
+        for fine in [
+            ".gitignore",
+            "git/config",
+            "src/.github/x.yml",
+            "gitdirs/other",
+        ] {
+            assert!(root.writable_names(fine).is_ok(), "{fine}");
+        }
     }
 }

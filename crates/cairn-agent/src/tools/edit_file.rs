@@ -2,7 +2,10 @@
 
 use serde::Deserialize;
 
+use std::io::{Read, Seek, Write};
+
 use super::confine::Root;
+use super::write_at::{self, Open};
 
 #[derive(Deserialize)]
 pub(super) struct Args {
@@ -20,8 +23,12 @@ pub(super) fn run(root: &Root, args: Args) -> Result<String, String> {
     if args.old_string == args.new_string {
         return Err("old_string and new_string are the same; nothing to change".into());
     }
-    let path = root.existing(&args.path)?;
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", args.path))?;
+    let mut opened = write_at::open(root, &args.path, Open::Existing)?;
+    let mut text = String::new();
+    opened
+        .file
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{}: {e}", args.path))?;
     let count = text.matches(&args.old_string).count();
     match count {
         0 => {
@@ -45,10 +52,15 @@ pub(super) fn run(root: &Root, args: Args) -> Result<String, String> {
     } else {
         text.replacen(&args.old_string, &args.new_string, 1)
     };
-    std::fs::write(&path, updated.as_bytes()).map_err(|e| format!("{}: {e}", args.path))?;
+    // Written through the handle that was read, so the file edited is the file checked.
+    let file = &mut opened.file;
+    file.rewind()
+        .and_then(|()| file.set_len(0))
+        .and_then(|()| file.write_all(updated.as_bytes()))
+        .map_err(|e| format!("{}: {e}", args.path))?;
     Ok(format!(
         "edited {}: {count} replacement{}",
-        root.relative(&path),
+        opened.shown,
         if count == 1 { "" } else { "s" }
     ))
 }

@@ -5,6 +5,7 @@
 //! A tool never fails the turn: whatever goes wrong becomes an error result the model
 //! reads (`is_error: true`) and can react to.
 
+mod capped_output;
 pub mod confine;
 pub mod delegate;
 mod edit_file;
@@ -13,6 +14,7 @@ mod read_file;
 pub mod remember;
 mod search;
 mod shell;
+mod write_at;
 mod write_file;
 
 use std::borrow::Cow;

@@ -7,13 +7,16 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
+use super::capped_output::CappedOutput;
 use super::confine::Root;
 
 const DEFAULT_TIMEOUT_SECS: u64 = 120;
 const MAX_TIMEOUT_SECS: u64 = 3600;
-/// Output beyond this is dropped even from the stored result (a runaway command must
-/// not fill the store); the model's view is cut much shorter anyway.
-const MAX_STORED_OUTPUT_BYTES: usize = 8 * 1024 * 1024;
+/// Of each stream, this much of the start and of the end is kept; the middle is read
+/// and dropped, so a runaway command fills neither memory nor the store (the model's
+/// view is cut much shorter anyway).
+const KEPT_HEAD_BYTES: usize = 6 * 1024 * 1024;
+const KEPT_TAIL_BYTES: usize = 2 * 1024 * 1024;
 
 #[derive(Deserialize)]
 pub(super) struct Args {
@@ -21,24 +24,47 @@ pub(super) struct Args {
     timeout_secs: Option<u64>,
 }
 
-/// Whether `[shell] allow` lets `command` run without asking. An entry allows a
-/// command whose words start with the entry's words (`cargo test` allows
-/// `cargo test -p x`, not `cargo testx`); `*` allows everything. A command with shell
-/// control characters (`;`, `&`, `|`, `` ` ``, `$(`, `>`, `<`, newlines) is only
-/// allowed by `*`, so an allowed prefix cannot smuggle a second command.
+/// Whether `[shell] allow` lets `command` run without asking.
+///
+/// - `*` alone allows every command.
+/// - An entry matches a command with exactly the same words (`git status` allows
+///   `git status`, not `git status --porcelain` nor `git status; rm x`).
+/// - An entry whose last word is `*` (`cargo test *`) allows its words followed by any
+///   further arguments. The user wrote that wildcard, so arbitrary arguments are their
+///   choice (for a build or test runner that is arbitrary code).
+///
+/// Shell control characters (`;`, `&`, `|`, `` ` ``, `$`, `>`, `<`, `(`, `)`,
+/// newlines) never pass a match, so no entry but `*` lets a second command through;
+/// and the words an exact entry compares must be plain (no quotes, globs, `~` or
+/// backslashes), so what `sh` runs is exactly the words compared.
 pub fn shell_allowed(command: &str, allow: &[String]) -> bool {
     if allow.iter().any(|entry| entry.trim() == "*") {
         return true;
     }
-    const CONTROL: [&str; 9] = [";", "&", "|", "`", "$(", ">", "<", "\n", "\r"];
-    if CONTROL.iter().any(|c| command.contains(c)) {
+    const CONTROL: [char; 10] = [';', '&', '|', '`', '$', '>', '<', '(', ')', '\n'];
+    if command.contains(CONTROL) || command.contains('\r') {
         return false;
     }
     let words: Vec<&str> = command.split_whitespace().collect();
     allow.iter().any(|entry| {
         let wanted: Vec<&str> = entry.split_whitespace().collect();
-        !wanted.is_empty() && words.len() >= wanted.len() && words[..wanted.len()] == wanted[..]
+        match wanted.split_last() {
+            Some((&"*", fixed)) if !fixed.is_empty() => {
+                words.len() >= fixed.len()
+                    && words[..fixed.len()] == *fixed
+                    && words[..fixed.len()].iter().all(|w| plain_word(w))
+            }
+            Some(_) => words == wanted && words.iter().all(|w| plain_word(w)),
+            None => false,
+        }
     })
+}
+
+/// A word `sh` passes on unchanged: no quoting, expansion or globbing can make it
+/// mean something other than what the allow-list compared.
+fn plain_word(word: &str) -> bool {
+    word.chars()
+        .all(|c| c.is_alphanumeric() || "-_./=:,@+%".contains(c))
 }
 
 pub(super) async fn run(
@@ -65,16 +91,26 @@ pub(super) async fn run(
         .kill_on_drop(true)
         // Its own process group, so a timeout or Ctrl+C stops the children too.
         .process_group(0);
-    let child = command
+    let mut child = command
         .spawn()
         .map_err(|e| format!("cannot start sh: {e}"))?;
     let pid = child.id();
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let finished = async {
+        let (out, err, status) = tokio::join!(
+            CappedOutput::new(KEPT_HEAD_BYTES, KEPT_TAIL_BYTES).read_all(stdout),
+            CappedOutput::new(KEPT_HEAD_BYTES, KEPT_TAIL_BYTES).read_all(stderr),
+            child.wait()
+        );
+        Ok::<_, std::io::Error>((out?, err?, status?))
+    };
     let outcome = tokio::select! {
-        out = child.wait_with_output() => Ok(out),
+        out = finished => Ok(out),
         _ = tokio::time::sleep(timeout) => Err(format!("timed out after {} s; stopped", timeout.as_secs())),
         _ = cancel.cancelled() => Err("interrupted; stopped".to_owned()),
     };
-    let output = match outcome {
+    let (stdout, stderr, status) = match outcome {
         Ok(Ok(output)) => output,
         Ok(Err(e)) => return Err(format!("cannot run the command: {e}")),
         Err(why) => {
@@ -82,30 +118,20 @@ pub(super) async fn run(
             return Err(why);
         }
     };
-    let mut text = match output.status.code() {
+    let mut text = match status.code() {
         Some(code) => format!("exit code {code}\n"),
         None => "killed by a signal\n".to_owned(),
     };
-    for (label, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
-        if bytes.is_empty() {
+    for (label, output) in [("stdout", &stdout), ("stderr", &stderr)] {
+        if output.is_empty() {
             continue;
         }
-        let shown = &bytes[..bytes.len().min(MAX_STORED_OUTPUT_BYTES)];
-        text.push_str(&format!(
-            "--- {label} ---\n{}",
-            String::from_utf8_lossy(shown)
-        ));
+        text.push_str(&format!("--- {label} ---\n{}", output.render(label)));
         if !text.ends_with('\n') {
             text.push('\n');
         }
-        if bytes.len() > shown.len() {
-            text.push_str(&format!(
-                "[{} more bytes of {label} dropped]\n",
-                bytes.len() - shown.len()
-            ));
-        }
     }
-    if output.status.success() {
+    if status.success() {
         Ok(text)
     } else {
         Err(text)
@@ -127,14 +153,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn allowlist_matches_whole_words_and_refuses_chaining() {
-        let allow = vec!["cargo test".to_owned(), "ls".to_owned()];
-        assert!(shell_allowed("cargo test -p x", &allow));
+    fn allowlist_matches_whole_commands_or_an_explicit_wildcard() {
+        let allow = vec![
+            "cargo test".to_owned(),
+            "git diff".to_owned(),
+            "cargo build *".to_owned(),
+            "ls".to_owned(),
+        ];
+        assert!(shell_allowed("cargo test", &allow));
+        assert!(shell_allowed("  cargo   test ", &allow));
         assert!(shell_allowed("ls", &allow));
+        // An entry without a wildcard is the whole command: arguments are not allowed.
+        assert!(!shell_allowed("cargo test -p x", &allow));
+        assert!(!shell_allowed(
+            "cargo test --config 'target.x86_64-unknown-linux-gnu.runner=\"sh\"'",
+            &allow
+        ));
+        assert!(!shell_allowed(
+            "git diff --no-index --output=/tmp/x a b",
+            &allow
+        ));
+        assert!(!shell_allowed(
+            "git diff --no-index /etc/passwd /dev/null",
+            &allow
+        ));
         assert!(!shell_allowed("cargo testx", &allow));
-        assert!(!shell_allowed("cargo build", &allow));
+        assert!(!shell_allowed("'cargo' test", &allow));
+        // The explicit wildcard allows further arguments, never a second command.
+        assert!(shell_allowed("cargo build", &allow));
+        assert!(shell_allowed("cargo build --release -p 'a b'", &allow));
+        assert!(!shell_allowed("cargo buildx", &allow));
+        assert!(!shell_allowed("cargo build; rm -rf /", &allow));
+        assert!(!shell_allowed("cargo build && rm x", &allow));
+        assert!(!shell_allowed("cargo build | sh", &allow));
+        assert!(!shell_allowed("cargo build $(rm x)", &allow));
+        assert!(!shell_allowed("cargo build `rm x`", &allow));
+        assert!(!shell_allowed("cargo build > /tmp/x", &allow));
+        assert!(!shell_allowed("cargo build < /etc/passwd", &allow));
+        assert!(!shell_allowed("cargo build\nrm x", &allow));
+        assert!(!shell_allowed("cargo build $HOME", &allow));
         assert!(!shell_allowed("ls; rm -rf /", &allow));
-        assert!(!shell_allowed("ls $(rm x)", &allow));
         assert!(!shell_allowed("ls", &[]));
         assert!(shell_allowed("anything | goes", &["*".to_owned()]));
     }

@@ -136,10 +136,11 @@ async fn shell_needs_approval_unless_allowed() {
     assert!(world.path("approved").exists());
     agent.close().await.unwrap();
 
-    // An allowlist lets matching commands run unasked, even non-interactively, but
-    // not a chained command hiding behind an allowed prefix.
+    // An allowlist lets matching commands run unasked, even non-interactively (`touch *`
+    // allows any arguments, as the user wrote the wildcard), but not a chained command
+    // hiding behind an allowed entry.
     let mut settings = world.settings.clone();
-    settings.shell_allow = vec!["touch".into()];
+    settings.shell_allow = vec!["touch *".into()];
     let mut options = world.options();
     options.settings = std::sync::Arc::new(settings);
     let mut quiet = ui();

@@ -15,7 +15,10 @@ pub const SUPPORTED_MIME: [&str; 6] = [
 
 /// Whether `sha256` has the shape of an attachment's hash: 64 lower-case hex digits.
 pub fn is_sha256_hex(sha256: &str) -> bool {
-    sha256.len() == 64 && sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    sha256.len() == 64
+        && sha256
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Identifies stored bytes by their sha256 (lower-case hex).

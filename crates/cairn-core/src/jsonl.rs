@@ -329,9 +329,7 @@ impl<R: BufRead> Reader<R> {
             if !self.total_cost.is_finite() {
                 return Err(JsonlError::at(
                     line,
-                    format!(
-                        "field \"cost_usd\": {cost} makes the session's total cost overflow"
-                    ),
+                    format!("field \"cost_usd\": {cost} makes the session's total cost overflow"),
                 ));
             }
         }
@@ -370,8 +368,8 @@ fn check_message(message: &crate::Message) -> Result<(), String> {
 }
 
 fn check_media(blocks: &[crate::ContentBlock]) -> Result<(), String> {
-    use crate::attachment::{SUPPORTED_MIME, is_sha256_hex};
     use crate::ContentBlock;
+    use crate::attachment::{SUPPORTED_MIME, is_sha256_hex};
     use crate::event::ToolResultContent;
     for block in blocks {
         let (media, kind) = match block {
@@ -845,7 +843,10 @@ mod tests {
     fn costs_must_be_finite_and_not_negative() {
         for (extra, needle) in [
             (r#","cost_usd":-5.0"#, "cost_usd"),
-            (r#","usage":{"input_tokens":18446744073709551615}"#, "usage.input_tokens"),
+            (
+                r#","usage":{"input_tokens":18446744073709551615}"#,
+                "usage.input_tokens",
+            ),
         ] {
             let bad = message_line(extra, "[]");
             let (n, reason) = error_of(&file(&[HEADER.into(), bad]));
@@ -854,7 +855,8 @@ mod tests {
         }
         // Each finite, the sum not: refused at the line that overflows.
         let huge = |seq: u64| {
-            message_line(r#","cost_usd":1e308"#, "[]").replace("\"seq\":1", &format!("\"seq\":{seq}"))
+            message_line(r#","cost_usd":1e308"#, "[]")
+                .replace("\"seq\":1", &format!("\"seq\":{seq}"))
         };
         let (n, reason) = error_of(&file(&[HEADER.into(), huge(1), huge(2)]));
         assert_eq!(n, 3);
@@ -865,14 +867,27 @@ mod tests {
     fn media_blocks_need_a_real_sha256_and_a_supported_mime() {
         let sha = "a".repeat(64);
         for (block, needle) in [
-            (r#"{"type":"image","sha256":"../../etc","mime":"image/png"}"#.to_owned(), "sha256"),
-            (format!(r#"{{"type":"image","sha256":"{}","mime":"image/png"}}"#, "A".repeat(64)), "sha256"),
-            (format!(r#"{{"type":"image","sha256":"{sha}","mime":"text/html"}}"#), "mime"),
-            (format!(r#"{{"type":"video","sha256":"{sha}","mime":"image/png"}}"#), "mime"),
+            (
+                r#"{"type":"image","sha256":"../../etc","mime":"image/png"}"#.to_owned(),
+                "sha256",
+            ),
             (
                 format!(
-                    r#"{{"type":"tool_result","tool_use_id":"t","is_error":false,"content":[{{"type":"image","sha256":"x","mime":"image/png"}}]}}"#
+                    r#"{{"type":"image","sha256":"{}","mime":"image/png"}}"#,
+                    "A".repeat(64)
                 ),
+                "sha256",
+            ),
+            (
+                format!(r#"{{"type":"image","sha256":"{sha}","mime":"text/html"}}"#),
+                "mime",
+            ),
+            (
+                format!(r#"{{"type":"video","sha256":"{sha}","mime":"image/png"}}"#),
+                "mime",
+            ),
+            (
+                r#"{"type":"tool_result","tool_use_id":"t","is_error":false,"content":[{"type":"image","sha256":"x","mime":"image/png"}]}"#.to_owned(),
                 "sha256",
             ),
         ] {
@@ -881,7 +896,10 @@ mod tests {
             assert_eq!(n, 2);
             assert!(reason.contains(needle), "{block}: {reason}");
         }
-        let good = message_line("", &format!(r#"[{{"type":"image","sha256":"{sha}","mime":"image/webp"}}]"#));
+        let good = message_line(
+            "",
+            &format!(r#"[{{"type":"image","sha256":"{sha}","mime":"image/webp"}}]"#),
+        );
         assert!(read_all(&file(&[HEADER.into(), good])[..]).is_ok());
     }
 

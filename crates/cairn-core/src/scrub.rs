@@ -186,14 +186,26 @@ mod tests {
     fn url_passwords_and_secret_params_are_masked() {
         let text = "error sending request for url (http://bob:hunter2@proxy.example:8080/v1/chat?api-key=abc123&model=x&Token=zz#frag): refused";
         let out = scrub_urls(text);
-        assert!(!out.contains("hunter2") && !out.contains("abc123") && !out.contains("zz#"), "{out}");
-        assert!(out.contains("http://bob:****@proxy.example:8080/v1/chat?api-key=****&model=x&Token=****#frag"), "{out}");
+        assert!(
+            !out.contains("hunter2") && !out.contains("abc123") && !out.contains("zz#"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "http://bob:****@proxy.example:8080/v1/chat?api-key=****&model=x&Token=****#frag"
+            ),
+            "{out}"
+        );
         assert!(out.ends_with(": refused"), "{out}");
-        let out = scrub_urls("see https://ghp_secrettoken@github.com/x and https://h/?key=K1&sig=S1");
+        let out =
+            scrub_urls("see https://ghp_secrettoken@github.com/x and https://h/?key=K1&sig=S1");
         assert!(out.contains("https://****@github.com/x"), "{out}");
         assert!(out.contains("https://h/?key=****&sig=****"), "{out}");
         assert_eq!(scrub_urls("no urls here"), "no urls here");
-        assert_eq!(scrub_urls("https://api.openai.com/v1?model=gpt"), "https://api.openai.com/v1?model=gpt");
+        assert_eq!(
+            scrub_urls("https://api.openai.com/v1?model=gpt"),
+            "https://api.openai.com/v1?model=gpt"
+        );
     }
 
     #[test]

@@ -267,10 +267,7 @@ impl Settings {
     fn only_tighten(&self, file: &Path, layer: &mut SettingsLayer) -> Vec<String> {
         let mut refused = Vec::new();
         let mut refuse = |key: &str, why: String| {
-            refused.push(format!(
-                "{}: key `{key}` ignored: {why}",
-                file.display()
-            ));
+            refused.push(format!("{}: key `{key}` ignored: {why}", file.display()));
         };
         for (key, slot, current) in [
             (
@@ -285,9 +282,8 @@ impl Settings {
             ),
         ] {
             let Some(asked) = *slot else { continue };
-            let loosens = !asked.is_finite()
-                || asked < 0.0
-                || current.is_some_and(|limit| asked > limit);
+            let loosens =
+                !asked.is_finite() || asked < 0.0 || current.is_some_and(|limit| asked > limit);
             if loosens {
                 *slot = None;
                 let yours = current.map_or("none".to_owned(), |l| l.to_string());

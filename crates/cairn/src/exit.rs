@@ -118,10 +118,16 @@ mod tests {
         let sqlite_full = cairn_core::Error::Storage("database or disk is full (/s.db)".into());
         assert!(shown(sqlite_full.into(), room));
         let enospc = std::io::Error::from_raw_os_error(libc::ENOSPC);
-        assert!(shown(cairn_core::Error::io("cannot write x", enospc).into(), room));
+        assert!(shown(
+            cairn_core::Error::io("cannot write x", enospc).into(),
+            room
+        ));
         let io = || cairn_core::Error::Storage("disk I/O error (/s.db)".into());
         assert!(shown(io().into(), full));
-        assert!(!shown(io().into(), room), "an I/O error with room left is not a full disk");
+        assert!(
+            !shown(io().into(), room),
+            "an I/O error with room left is not a full disk"
+        );
         assert!(!shown(anyhow::anyhow!("something else"), full));
     }
 }

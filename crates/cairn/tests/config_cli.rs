@@ -162,14 +162,25 @@ fn a_project_file_may_tighten_but_not_loosen_and_show_names_the_winner() {
     assert_eq!(v["pricing"]["openai:gpt-4.1"]["input"], 2.0);
     assert_eq!(v["mcp_max_body_bytes"], 4 * 1024 * 1024);
     let user_file = home.config_file().display().to_string();
-    assert_eq!(v["origins"]["max_session_spending_threshold"], user_file.as_str());
-    assert_eq!(v["origins"]["max_request_spending_threshold"], project_file.as_str());
+    assert_eq!(
+        v["origins"]["max_session_spending_threshold"],
+        user_file.as_str()
+    );
+    assert_eq!(
+        v["origins"]["max_request_spending_threshold"],
+        project_file.as_str()
+    );
     let text = c.run(["config", "show"]).stdout;
     assert!(
-        text.contains(&format!("#   max_request_spending_threshold: {project_file}")),
+        text.contains(&format!(
+            "#   max_request_spending_threshold: {project_file}"
+        )),
         "{text}"
     );
-    assert!(text.contains("# Ignored: ") && text.contains("`pricing`"), "{text}");
+    assert!(
+        text.contains("# Ignored: ") && text.contains("`pricing`"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -506,36 +506,57 @@ fn import_checks_costs_and_media_and_leaves_no_attachment_behind() {
     let mut second = with(json!({"cost_usd": -1000.0}));
     second["seq"] = json!(2);
     let cases: Vec<(String, Vec<&str>)> = vec![
-        (jsonl(&header("neg", &project), &[with(json!({"cost_usd": -5.0}))]), vec!["line 2", "cost_usd"]),
         (
-            jsonl(&header("inf", &project), &[with(json!({"cost_usd": 1e308})), {
-                let mut e = with(json!({"cost_usd": 1e308}));
-                e["seq"] = json!(2);
-                e
-            }]),
+            jsonl(&header("neg", &project), &[with(json!({"cost_usd": -5.0}))]),
+            vec!["line 2", "cost_usd"],
+        ),
+        (
+            jsonl(
+                &header("inf", &project),
+                &[with(json!({"cost_usd": 1e308})), {
+                    let mut e = with(json!({"cost_usd": 1e308}));
+                    e["seq"] = json!(2);
+                    e
+                }],
+            ),
             vec!["line 3", "cost_usd"],
         ),
         (
-            jsonl(&header("tokens", &project), &[with(json!({"usage": {"input_tokens": u64::MAX}}))]),
+            jsonl(
+                &header("tokens", &project),
+                &[with(json!({"usage": {"input_tokens": u64::MAX}}))],
+            ),
             vec!["line 2", "input_tokens"],
         ),
         (
-            jsonl(&header("dangling", &project), &[json!({"seq": 1, "ts": ts(1), "kind": "message",
-                "role": "user", "content": [{"type": "image", "sha256": "b".repeat(64), "mime": "image/png"}]})]),
+            jsonl(
+                &header("dangling", &project),
+                &[json!({"seq": 1, "ts": ts(1), "kind": "message",
+                "role": "user", "content": [{"type": "image", "sha256": "b".repeat(64), "mime": "image/png"}]})],
+            ),
             vec!["line 2", "sha256", "no attachment"],
         ),
         (
-            jsonl(&header("short-sha", &project), &[json!({"seq": 1, "ts": ts(1), "kind": "message",
-                "role": "user", "content": [{"type": "image", "sha256": "abc", "mime": "image/png"}]})]),
+            jsonl(
+                &header("short-sha", &project),
+                &[json!({"seq": 1, "ts": ts(1), "kind": "message",
+                "role": "user", "content": [{"type": "image", "sha256": "abc", "mime": "image/png"}]})],
+            ),
             vec!["line 2", "sha256", "64"],
         ),
         (
-            jsonl(&header("html", &project), &[json!({"seq": 1, "ts": ts(1), "kind": "message",
-                "role": "user", "content": [{"type": "image", "sha256": "c".repeat(64), "mime": "text/html"}]})]),
+            jsonl(
+                &header("html", &project),
+                &[json!({"seq": 1, "ts": ts(1), "kind": "message",
+                "role": "user", "content": [{"type": "image", "sha256": "c".repeat(64), "mime": "text/html"}]})],
+            ),
             vec!["line 2", "mime"],
         ),
         // The image is fine, a later line is not: the image must not stay in the store.
-        (jsonl(&header("late", &project), &[inline_png, second]), vec!["line 3", "cost_usd"]),
+        (
+            jsonl(&header("late", &project), &[inline_png, second]),
+            vec!["line 3", "cost_usd"],
+        ),
     ];
     for (text, needles) in cases {
         let path = home.write_file("bad.jsonl", &text);

@@ -580,7 +580,8 @@ fn a_session_of_another_project_is_refused_unless_confirmed() {
     fixture(&home);
     let fake = FakeLlm::start([Turn::text("created"), Turn::text("confirmed")]).unwrap();
     let c = cairn(&home, &fake);
-    c.run(["run", "--name", "elsewhere", "-p", "hello"]).success();
+    c.run(["run", "--name", "elsewhere", "-p", "hello"])
+        .success();
     let other = home.dir("other");
     let from_other = cairn(&home, &fake).current_dir(&other);
     let out = from_other.run(["run", "--resume", "elsewhere", "-p", "read /etc/passwd"]);
@@ -589,7 +590,11 @@ fn a_session_of_another_project_is_refused_unless_confirmed() {
         other.to_str().unwrap(),
         "--allow-other-project",
     ]);
-    assert_eq!(fake.requests().len(), 1, "nothing was sent for the refused run");
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "nothing was sent for the refused run"
+    );
     from_other
         .run([
             "run",

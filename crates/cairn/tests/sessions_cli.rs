@@ -818,7 +818,12 @@ fn export_is_private_and_hostile_titles_are_escaped() {
     let title = "Fix \u{202E}exe.txt\nFAKE  ROW  OF  THE  TABLE";
     let mut head = header("tricky", &home.project_key());
     head["title"] = json!(title);
-    import(&c, &home, "t.jsonl", &jsonl(&head, &[message(1, "user", "hi")]));
+    import(
+        &c,
+        &home,
+        "t.jsonl",
+        &jsonl(&head, &[message(1, "user", "hi")]),
+    );
 
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     let fresh = home.root().join("fresh.jsonl");
@@ -840,7 +845,12 @@ fn export_is_private_and_hostile_titles_are_escaped() {
         .success();
         assert_eq!(mode(target), 0o600, "{}", target.display());
     }
-    assert!(!std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(
+        !std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
 
     for args in [vec!["sessions", "show", "tricky"], vec!["sessions", "list"]] {

@@ -294,7 +294,11 @@ async fn a_key_echoed_by_the_provider_is_masked() {
 /// ("sk-test-o****6789") does not get that prefix shown.
 #[tokio::test]
 async fn a_key_echoed_back_cut_short_is_masked() {
-    let echoed = format!("{}****{}", &OPENAI_KEY[..9], &OPENAI_KEY[OPENAI_KEY.len() - 4..]);
+    let echoed = format!(
+        "{}****{}",
+        &OPENAI_KEY[..9],
+        &OPENAI_KEY[OPENAI_KEY.len() - 4..]
+    );
     let fake = FakeLlm::start([Turn::Error(cairn_testkit::fake_llm::ErrorReply {
         status: 401,
         message: format!("Incorrect API key provided: {echoed}. You can find your API key at …"),

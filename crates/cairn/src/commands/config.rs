@@ -63,8 +63,14 @@ pub async fn run(app: &App, command: ConfigCommand) -> anyhow::Result<()> {
             mask_secrets(&mut value, None);
             if json {
                 if let Value::Object(map) = &mut value {
-                    map.insert("origins".into(), serde_json::to_value(&app.settings.origins)?);
-                    map.insert("warnings".into(), serde_json::to_value(&app.settings.warnings)?);
+                    map.insert(
+                        "origins".into(),
+                        serde_json::to_value(&app.settings.origins)?,
+                    );
+                    map.insert(
+                        "warnings".into(),
+                        serde_json::to_value(&app.settings.warnings)?,
+                    );
                 }
                 output::print_json(&value)?;
             } else {

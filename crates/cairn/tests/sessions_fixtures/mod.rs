@@ -143,7 +143,8 @@ pub fn rich(name: &str, project: &str) -> String {
 /// with `--project`, as a person would.
 pub fn import(c: &Cairn, home: &TestHome, file_name: &str, text: &str) -> Outcome {
     let path = home.write_file(file_name, text);
-    let first: Value = serde_json::from_str(text.lines().next().unwrap_or("{}")).unwrap_or_default();
+    let first: Value =
+        serde_json::from_str(text.lines().next().unwrap_or("{}")).unwrap_or_default();
     let project = first["project"].as_str().unwrap_or_default();
     let mut args: Vec<std::ffi::OsString> = vec!["sessions".into(), "import".into()];
     if project.starts_with(&*home.root().to_string_lossy())

@@ -26,7 +26,8 @@ pub async fn run(app: &App, args: ExportArgs) -> anyhow::Result<()> {
     let session = find(store.as_ref(), &name).await?;
     match &args.output {
         None => {
-            let out = write_session(store.as_ref(), &app.settings, &session, output::stdout()).await?;
+            let out =
+                write_session(store.as_ref(), &app.settings, &session, output::stdout()).await?;
             drop(out);
         }
         Some(path) => export_to_file(store.as_ref(), &app.settings, &session, path).await?,

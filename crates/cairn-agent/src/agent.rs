@@ -24,8 +24,9 @@ use crate::{AgentError, AgentEvent, Frontend, resume};
 /// How an agent is set up; built once by the face from the resolved settings and flags.
 #[derive(Clone)]
 pub struct AgentOptions {
-    /// The project of the working directory. New sessions belong to it; file tools
-    /// work in the session's own project root when that directory exists, else here.
+    /// The project of the working directory. New sessions belong to it and file tools
+    /// work here; a session of another project is refused unless
+    /// `allow_other_project` is set.
     pub project: Project,
     pub settings: Arc<Settings>,
     pub llm: LlmClient,
@@ -35,6 +36,9 @@ pub struct AgentOptions {
     pub auto_approve_shell: bool,
     /// `--force`: take the session's writer lease over from another process.
     pub force: bool,
+    /// `--allow-other-project`: the person confirmed that the tools of a session
+    /// belonging to another project work in that project's root.
+    pub allow_other_project: bool,
 }
 
 /// Which session to open.
@@ -230,12 +234,24 @@ impl Agent {
             created,
             recap,
         });
+        let root = Project::from_stored(self.toolbox.root().to_string_lossy());
         if self.session.project != self.options.project {
             ui.event(AgentEvent::Notice {
                 message: format!(
-                    "session {} belongs to project {}; its tools work there",
+                    "session {} belongs to project {}; its tools work in {}",
                     self.session.name.as_str(),
-                    self.toolbox.root().display()
+                    self.session.project,
+                    root
+                ),
+            });
+        }
+        if root.is_broad_root() {
+            ui.event(AgentEvent::Notice {
+                message: format!(
+                    "warning: the tools of session {} work in {root}, which holds every file \
+                     you own (/ or your home directory); run cairn from a project directory \
+                     to keep them there",
+                    self.session.name.as_str()
                 ),
             });
         }
@@ -400,14 +416,27 @@ pub(crate) fn choose_model(
     Ok(model.to_string())
 }
 
-/// File tools work in the session's project root when it exists on this machine,
-/// else in the current project.
+/// File tools work in the current project. A session's own project is a string from
+/// the store (or from an imported file, written by anyone), so its root is used only
+/// when the person confirmed it (`--allow-other-project`); otherwise a session of
+/// another project that exists on this machine is refused, naming both.
 pub(crate) fn toolbox_for(
     session: &Session,
     options: &AgentOptions,
 ) -> Result<Toolbox, AgentError> {
     let own = session.project.path();
-    let root = if own.is_dir() {
+    let elsewhere = session.project != options.project && own.is_dir();
+    if elsewhere && !options.allow_other_project {
+        return Err(AgentError::Core(cairn_core::Error::invalid(format!(
+            "session {} belongs to project {}, but this is project {}; its tools would read \
+             and write there. Run cairn from that project, or pass --allow-other-project to \
+             confirm",
+            session.name.as_str(),
+            session.project,
+            options.project
+        ))));
+    }
+    let root = if elsewhere {
         own
     } else {
         options.project.path()

@@ -4,8 +4,8 @@
 //! process of this host that no longer exists (killed with -9) is taken over without
 //! `--force`: nobody can be writing through it.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cairn_core::{Error, LeaseHolder, Session, Store};
@@ -41,6 +41,11 @@ pub struct LeaseGuard {
     session: Ulid,
     holder: LeaseHolder,
     lost: Arc<AtomicBool>,
+    /// Who took the lease, as the store named them when it was noticed.
+    taken_by: Arc<Mutex<Option<String>>>,
+    /// This process forced the lease and has not yet confirmed holding it: losing it
+    /// now means another process forced it at the same time.
+    racing: AtomicBool,
     heartbeat: JoinHandle<()>,
     /// Set when the lease was taken from someone (forced, or a dead process).
     pub took_over_from: Option<String>,
@@ -90,33 +95,57 @@ impl LeaseGuard {
             took_over_from = Some("--force".to_owned());
         }
         let lost = Arc::new(AtomicBool::new(false));
+        let taken_by = Arc::new(Mutex::new(None));
         let heartbeat = tokio::spawn(beat(
             store.clone(),
             session.id,
             holder.clone(),
             lost.clone(),
+            taken_by.clone(),
         ));
         Ok(LeaseGuard {
             store,
             session: session.id,
             holder,
             lost,
+            taken_by,
+            racing: AtomicBool::new(force),
             heartbeat,
             took_over_from,
         })
     }
 
-    /// `LeaseHeld` when another process took the session over (with `--force`):
-    /// checked before every write so two writers never interleave.
+    /// `LeaseLost` when another process took the session over (with `--force`):
+    /// checked before every write so two writers never interleave. The error names
+    /// the holder, and says so when it forced the session at the same time as this
+    /// process did (telling the loser of that race to "use --force" would be wrong).
     pub fn check(&self, session_name: &str) -> Result<(), Error> {
-        if self.lost.load(Ordering::SeqCst) {
-            return Err(Error::LeaseHeld {
-                session: session_name.to_owned(),
-                holder: "another process (it took the session over with --force)".to_owned(),
-                heartbeat: "recent".to_owned(),
-            });
+        if !self.lost.load(Ordering::SeqCst) {
+            return Ok(());
         }
-        Ok(())
+        let holder = self
+            .taken_by
+            .lock()
+            .ok()
+            .and_then(|h| h.clone())
+            .unwrap_or_else(|| "another process".to_owned());
+        let message = if self.racing.load(Ordering::SeqCst) {
+            format!(
+                "session {session_name}: {holder} took the lease at the same time as this \
+                 process (both forced it); it holds the session now and nothing more was \
+                 written here. Resume it once that process is done"
+            )
+        } else {
+            format!(
+                "session {session_name} was taken over by {holder} (with --force); nothing \
+                 more was written here. Resume it once that process is done, or take it \
+                 back with --force"
+            )
+        };
+        Err(Error::LeaseLost {
+            session: session_name.to_owned(),
+            message,
+        })
     }
 
     /// Refresh the lease now and fail with `LeaseHeld` when another process took it:
@@ -125,9 +154,14 @@ impl LeaseGuard {
     pub async fn verify(&self, session_name: &str) -> Result<(), Error> {
         self.check(session_name)?;
         match self.store.heartbeat_lease(self.session, &self.holder).await {
-            Err(Error::LeaseHeld { .. }) => {
-                self.lost.store(true, Ordering::SeqCst);
+            Err(Error::LeaseHeld { holder, .. }) => {
+                note_lost(&self.lost, &self.taken_by, holder);
                 self.check(session_name)
+            }
+            Ok(()) => {
+                // Held past the first check: a later loss is a takeover, not a race.
+                self.racing.store(false, Ordering::SeqCst);
+                Ok(())
             }
             other => other,
         }
@@ -152,15 +186,28 @@ impl Drop for LeaseGuard {
     }
 }
 
-async fn beat(store: Arc<dyn Store>, session: Ulid, holder: LeaseHolder, lost: Arc<AtomicBool>) {
+fn note_lost(lost: &AtomicBool, taken_by: &Mutex<Option<String>>, holder: String) {
+    if let Ok(mut slot) = taken_by.lock() {
+        slot.get_or_insert(holder);
+    }
+    lost.store(true, Ordering::SeqCst);
+}
+
+async fn beat(
+    store: Arc<dyn Store>,
+    session: Ulid,
+    holder: LeaseHolder,
+    lost: Arc<AtomicBool>,
+    taken_by: Arc<Mutex<Option<String>>>,
+) {
     let mut ticker = tokio::time::interval(HEARTBEAT_EVERY);
     ticker.tick().await;
     loop {
         ticker.tick().await;
         match store.heartbeat_lease(session, &holder).await {
             Ok(()) => {}
-            Err(Error::LeaseHeld { .. }) => {
-                lost.store(true, Ordering::SeqCst);
+            Err(Error::LeaseHeld { holder, .. }) => {
+                note_lost(&lost, &taken_by, holder);
                 return;
             }
             Err(e) => tracing::warn!("lease heartbeat failed: {e}"),

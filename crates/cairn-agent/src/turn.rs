@@ -497,7 +497,9 @@ async fn failed(
     events_before_answer: usize,
 ) -> Result<Outcome, AgentError> {
     let kind = error.kind().as_str().to_owned();
-    let mut message = error.to_string();
+    // The message is stored and shown: no key or URL credential may ride along.
+    let keys = cairn_core::scrub::configured_keys(&agent.options.settings.providers);
+    let mut message = cairn_core::scrub::scrub(&error.to_string(), &keys);
     if error.kind() == cairn_llm::ErrorKind::ContextTooLong {
         message.push_str(
             " — the conversation no longer fits the model's context window; switch to a \

@@ -36,6 +36,11 @@ pub enum Error {
         heartbeat: String,
     },
 
+    /// This process held the session and another took it over; `message` says who,
+    /// and whether it happened at the same time as this process's own `--force`.
+    #[error("{message}")]
+    LeaseLost { session: String, message: String },
+
     #[error("config error in {}: {message}", path.display())]
     Config { path: PathBuf, message: String },
 

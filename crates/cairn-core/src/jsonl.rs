@@ -24,6 +24,10 @@ pub const VERSION: u64 = 1;
 /// with no newlines cannot make the reader buffer without end.
 pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
 
+/// Most tokens one event may say it used. No request reaches this (a million-token
+/// context window is the largest today); a file claiming more is not a real log.
+pub const MAX_EVENT_TOKENS: u64 = 1_000_000_000_000;
+
 /// Longest reason an error carries.
 const MAX_REASON_BYTES: usize = 400;
 
@@ -215,6 +219,8 @@ pub struct Reader<R> {
     header: Header,
     /// Seq of the last event and the line it was on.
     last: Option<(u64, u64)>,
+    /// Sum of the events' `cost_usd` so far; it must stay finite.
+    total_cost: f64,
     done: bool,
 }
 
@@ -240,6 +246,7 @@ impl<R: BufRead> Reader<R> {
             lines,
             header,
             last: None,
+            total_cost: 0.0,
             done: false,
         })
     }
@@ -315,9 +322,89 @@ impl<R: BufRead> Reader<R> {
                 ));
             }
         }
+        if let Payload::Message(message) = &event.payload {
+            check_message(message).map_err(|reason| JsonlError::at(line, reason))?;
+            let cost = message.cost_usd.unwrap_or(0.0);
+            self.total_cost += cost;
+            if !self.total_cost.is_finite() {
+                return Err(JsonlError::at(
+                    line,
+                    format!("field \"cost_usd\": {cost} makes the session's total cost overflow"),
+                ));
+            }
+        }
         self.last = Some((event.seq, line));
         Ok(Some(event))
     }
+}
+
+/// What serde's types do not say about a message: costs are finite and not negative
+/// (a negative one would switch the spending limit off), token counts are plausible,
+/// and media blocks name a supported type by a real sha256.
+fn check_message(message: &crate::Message) -> Result<(), String> {
+    if let Some(cost) = message.cost_usd
+        && !(cost.is_finite() && cost >= 0.0)
+    {
+        return Err(format!(
+            "field \"cost_usd\" is {cost}; a cost is a finite number of dollars, 0 or more"
+        ));
+    }
+    if let Some(usage) = &message.usage {
+        for (field, tokens) in [
+            ("input_tokens", usage.input_tokens),
+            ("output_tokens", usage.output_tokens),
+            ("cache_read_tokens", usage.cache_read_tokens),
+            ("cache_write_tokens", usage.cache_write_tokens),
+            ("reasoning_tokens", usage.reasoning_tokens),
+        ] {
+            if tokens > MAX_EVENT_TOKENS {
+                return Err(format!(
+                    "field \"usage.{field}\" is {tokens}; at most {MAX_EVENT_TOKENS} tokens per event"
+                ));
+            }
+        }
+    }
+    check_media(&message.content)
+}
+
+fn check_media(blocks: &[crate::ContentBlock]) -> Result<(), String> {
+    use crate::ContentBlock;
+    use crate::attachment::{SUPPORTED_MIME, is_sha256_hex};
+    use crate::event::ToolResultContent;
+    for block in blocks {
+        let (media, kind) = match block {
+            ContentBlock::Image(m) => (m, "image"),
+            ContentBlock::Video(m) => (m, "video"),
+            ContentBlock::ToolResult {
+                content: ToolResultContent::Blocks(inner),
+                ..
+            } => {
+                check_media(inner)?;
+                continue;
+            }
+            _ => continue,
+        };
+        if !is_sha256_hex(&media.sha256) {
+            return Err(format!(
+                "{kind} block: field \"sha256\" must be 64 lower-case hex digits, found {:?}",
+                media.sha256
+            ));
+        }
+        let prefix = format!("{kind}/");
+        if !SUPPORTED_MIME.contains(&media.mime.as_str()) || !media.mime.starts_with(&prefix) {
+            return Err(format!(
+                "{kind} block: field \"mime\" is {:?}; supported for {kind}: {}",
+                media.mime,
+                SUPPORTED_MIME
+                    .iter()
+                    .filter(|m| m.starts_with(&prefix))
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Bounded line reading: a line is never buffered past `max_line` bytes.
@@ -744,6 +831,76 @@ mod tests {
             assert_eq!(n, 3);
             assert!(reason.contains("replaces"), "{first} {last}: {reason}");
         }
+    }
+
+    fn message_line(extra: &str, content: &str) -> String {
+        format!(
+            r#"{{"seq":1,"ts":"2026-11-20T09:00:01Z","kind":"message","role":"assistant","content":{content}{extra}}}"#
+        )
+    }
+
+    #[test]
+    fn costs_must_be_finite_and_not_negative() {
+        for (extra, needle) in [
+            (r#","cost_usd":-5.0"#, "cost_usd"),
+            (
+                r#","usage":{"input_tokens":18446744073709551615}"#,
+                "usage.input_tokens",
+            ),
+        ] {
+            let bad = message_line(extra, "[]");
+            let (n, reason) = error_of(&file(&[HEADER.into(), bad]));
+            assert_eq!(n, 2);
+            assert!(reason.contains(needle), "{reason}");
+        }
+        // Each finite, the sum not: refused at the line that overflows.
+        let huge = |seq: u64| {
+            message_line(r#","cost_usd":1e308"#, "[]")
+                .replace("\"seq\":1", &format!("\"seq\":{seq}"))
+        };
+        let (n, reason) = error_of(&file(&[HEADER.into(), huge(1), huge(2)]));
+        assert_eq!(n, 3);
+        assert!(reason.contains("overflow"), "{reason}");
+    }
+
+    #[test]
+    fn media_blocks_need_a_real_sha256_and_a_supported_mime() {
+        let sha = "a".repeat(64);
+        for (block, needle) in [
+            (
+                r#"{"type":"image","sha256":"../../etc","mime":"image/png"}"#.to_owned(),
+                "sha256",
+            ),
+            (
+                format!(
+                    r#"{{"type":"image","sha256":"{}","mime":"image/png"}}"#,
+                    "A".repeat(64)
+                ),
+                "sha256",
+            ),
+            (
+                format!(r#"{{"type":"image","sha256":"{sha}","mime":"text/html"}}"#),
+                "mime",
+            ),
+            (
+                format!(r#"{{"type":"video","sha256":"{sha}","mime":"image/png"}}"#),
+                "mime",
+            ),
+            (
+                r#"{"type":"tool_result","tool_use_id":"t","is_error":false,"content":[{"type":"image","sha256":"x","mime":"image/png"}]}"#.to_owned(),
+                "sha256",
+            ),
+        ] {
+            let bad = message_line("", &format!("[{block}]"));
+            let (n, reason) = error_of(&file(&[HEADER.into(), bad]));
+            assert_eq!(n, 2);
+            assert!(reason.contains(needle), "{block}: {reason}");
+        }
+        let good = message_line(
+            "",
+            &format!(r#"[{{"type":"image","sha256":"{sha}","mime":"image/webp"}}]"#),
+        );
+        assert!(read_all(&file(&[HEADER.into(), good])[..]).is_ok());
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod pool_status;
 pub mod project;
 pub mod resume_brief;
 pub mod run_commands;
+pub mod scrub;
 pub mod session;
 pub mod settings;
 pub mod store;

@@ -57,6 +57,20 @@ impl Project {
         Path::new(&self.0)
     }
 
+    /// Whether this root is `/` or the user's home directory: tools working there
+    /// can read and write every file the user owns, so faces warn about it.
+    pub fn is_broad_root(&self) -> bool {
+        let path = self.path();
+        if path.parent().is_none() {
+            return true;
+        }
+        let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) else {
+            return false;
+        };
+        let home = Path::new(&home);
+        path == home || home.canonicalize().is_ok_and(|h| h == path)
+    }
+
     /// The folder name, for display only.
     pub fn short_name(&self) -> &str {
         self.path()
@@ -97,6 +111,17 @@ mod tests {
         let pb = Project::detect(&b).unwrap();
         assert_ne!(pa, pb);
         assert_eq!(pa.short_name(), pb.short_name());
+    }
+
+    #[test]
+    fn root_and_home_are_broad() {
+        assert!(Project::from_stored("/").is_broad_root());
+        if let Some(home) = std::env::var_os("HOME").filter(|h| h.len() > 1) {
+            let home = Path::new(&home).to_string_lossy().into_owned();
+            assert!(Project::from_stored(home.clone()).is_broad_root());
+            assert!(!Project::from_stored(format!("{home}/code/api")).is_broad_root());
+        }
+        assert!(!Project::from_stored("/srv/code/api").is_broad_root());
     }
 
     #[test]

@@ -147,6 +147,14 @@ pub struct Settings {
     pub commands: Vec<CommandDef>,
     pub pricing: BTreeMap<String, Price>,
     pub mcp_max_body_bytes: usize,
+    /// Which layer set each setting that is not a default (dotted key → the file, or
+    /// "environment"), for `config show`.
+    #[serde(skip)]
+    pub origins: BTreeMap<String, String>,
+    /// What a project's `.cairn.toml` asked for and did not get (it may tighten the
+    /// user's limits, never loosen them): each names the file, the key and why.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -226,19 +234,91 @@ impl Settings {
         let mut settings = Settings::defaults(paths.clone());
         let user_file = paths.config_file();
         if let Some(layer) = read_layer(&user_file)? {
-            settings.apply(layer);
+            settings.apply_from(layer, &user_file.display().to_string());
             settings.sources.push(user_file);
         }
         if let Some(project) = project {
             let project_file = project.path().join(PROJECT_CONFIG_FILE);
-            if let Some(layer) = read_layer(&project_file)? {
+            if let Some(mut layer) = read_layer(&project_file)? {
                 refuse_user_only_keys(&project_file, &layer)?;
-                settings.apply(layer);
+                let refused = settings.only_tighten(&project_file, &mut layer);
+                settings.warnings.extend(refused);
+                settings.apply_from(layer, &project_file.display().to_string());
                 settings.sources.push(project_file);
             }
         }
-        settings.apply(env_layer(env)?);
+        settings.apply_from(env_layer(env)?, "environment");
         Ok(settings)
+    }
+
+    /// Apply a layer and remember it as the origin of every setting it changed.
+    fn apply_from(&mut self, layer: SettingsLayer, origin: &str) {
+        let before = flat_settings(self);
+        self.apply(layer);
+        for (key, value) in flat_settings(self) {
+            if before.get(&key) != Some(&value) {
+                self.origins.insert(key, origin.to_owned());
+            }
+        }
+    }
+
+    /// A project's file travels with the repository: it may lower the user's spending
+    /// thresholds and body limit, never raise them, and may not set prices (zero prices
+    /// would switch the spending limits off). What it may not do is taken out of
+    /// `layer` and returned as warnings naming the file, the key and why.
+    fn only_tighten(&self, file: &Path, layer: &mut SettingsLayer) -> Vec<String> {
+        let mut refused = Vec::new();
+        let mut refuse = |key: &str, why: String| {
+            refused.push(format!("{}: key `{key}` ignored: {why}", file.display()));
+        };
+        for (key, slot, current) in [
+            (
+                "max_session_spending_threshold",
+                &mut layer.max_session_spending_threshold,
+                self.max_session_spending_threshold,
+            ),
+            (
+                "max_request_spending_threshold",
+                &mut layer.max_request_spending_threshold,
+                self.max_request_spending_threshold,
+            ),
+        ] {
+            let Some(asked) = *slot else { continue };
+            let loosens =
+                !asked.is_finite() || asked < 0.0 || current.is_some_and(|limit| asked > limit);
+            if loosens {
+                *slot = None;
+                let yours = current.map_or("none".to_owned(), |l| l.to_string());
+                refuse(
+                    key,
+                    format!(
+                        "{asked} would loosen your limit ({yours}); a project may only lower it"
+                    ),
+                );
+            }
+        }
+        if layer.pricing.take().is_some() {
+            refuse(
+                "pricing",
+                "prices are set only in your own config.toml (a repository could zero them \
+                 and switch the spending limits off)"
+                    .to_owned(),
+            );
+        }
+        if let Some(mcp) = &mut layer.mcp
+            && let Some(asked) = mcp.max_body_bytes
+            && asked > self.mcp_max_body_bytes
+        {
+            mcp.max_body_bytes = None;
+            refuse(
+                "mcp.max_body_bytes",
+                format!(
+                    "{asked} would raise your limit ({}); a project may only lower it",
+                    self.mcp_max_body_bytes
+                ),
+            );
+        }
+        refused
     }
 
     pub fn defaults(paths: Paths) -> Self {
@@ -261,6 +341,8 @@ impl Settings {
             commands: Vec::new(),
             pricing: BTreeMap::new(),
             mcp_max_body_bytes: DEFAULT_MCP_MAX_BODY_BYTES,
+            origins: BTreeMap::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -313,6 +395,34 @@ impl Settings {
             set(&mut self.mcp_max_body_bytes, mcp.max_body_bytes);
         }
     }
+}
+
+/// The settings as dotted keys (`compression.hints_enabled`) → JSON values; lists
+/// and the price table entries count as one value each.
+fn flat_settings(settings: &Settings) -> BTreeMap<String, serde_json::Value> {
+    fn walk(prefix: &str, value: serde_json::Value, out: &mut BTreeMap<String, serde_json::Value>) {
+        match value {
+            serde_json::Value::Object(map) if prefix != "pricing" || map.is_empty() => {
+                for (key, child) in map {
+                    let path = if prefix.is_empty() {
+                        key
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    walk(&path, child, out);
+                }
+            }
+            other => {
+                out.insert(prefix.to_owned(), other);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    if let Ok(value) = serde_json::to_value(settings) {
+        walk("", value, &mut out);
+    }
+    out.remove("sources");
+    out
 }
 
 fn set<T>(slot: &mut T, value: Option<T>) {
@@ -551,6 +661,66 @@ target_ratio = 2.0
         std::fs::write(paths.config_file(), "[shell]\nallow = [\"cargo test\"]\n").unwrap();
         let s = Settings::resolve(paths, Some(&project), &[]).unwrap();
         assert_eq!(s.shell_allow, vec!["cargo test".to_owned()]);
+    }
+
+    #[test]
+    fn project_file_may_tighten_limits_but_not_loosen_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = Paths::at(tmp.path());
+        std::fs::write(
+            paths.config_file(),
+            "max_session_spending_threshold = 5.0\n\
+             [pricing.\"openai:gpt-4.1\"]\ninput = 2.0\noutput = 8.0\n",
+        )
+        .unwrap();
+        let project_dir = tmp.path().join("cloned");
+        std::fs::create_dir_all(&project_dir).unwrap();
+        let project = Project::detect(&project_dir).unwrap();
+        let project_file = project_dir.join(PROJECT_CONFIG_FILE);
+        std::fs::write(
+            &project_file,
+            "max_session_spending_threshold = 1000.0\n\
+             max_request_spending_threshold = -1.0\n\
+             [pricing.\"openai:gpt-4.1\"]\ninput = 0.0\noutput = 0.0\n\
+             [mcp]\nmax_body_bytes = 999999999999\n",
+        )
+        .unwrap();
+        let s = Settings::resolve(paths.clone(), Some(&project), &[]).unwrap();
+        assert_eq!(s.max_session_spending_threshold, Some(5.0));
+        assert_eq!(s.max_request_spending_threshold, None);
+        assert_eq!(s.pricing["openai:gpt-4.1"].input, 2.0);
+        assert_eq!(s.mcp_max_body_bytes, DEFAULT_MCP_MAX_BODY_BYTES);
+        let shown = project_file.display().to_string();
+        for key in [
+            "`max_session_spending_threshold`",
+            "`max_request_spending_threshold`",
+            "`pricing`",
+            "`mcp.max_body_bytes`",
+        ] {
+            assert!(
+                s.warnings
+                    .iter()
+                    .any(|w| w.contains(key) && w.contains(&shown)),
+                "{key} not reported: {:?}",
+                s.warnings
+            );
+        }
+        let user = paths.config_file().display().to_string();
+        assert_eq!(s.origins["max_session_spending_threshold"], user);
+        assert_eq!(s.origins["pricing"], user);
+
+        // Lowering is allowed, and the project file is named as the layer that won.
+        std::fs::write(
+            &project_file,
+            "max_session_spending_threshold = 1.5\n[mcp]\nmax_body_bytes = 1024\n",
+        )
+        .unwrap();
+        let s = Settings::resolve(paths, Some(&project), &[]).unwrap();
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        assert_eq!(s.max_session_spending_threshold, Some(1.5));
+        assert_eq!(s.mcp_max_body_bytes, 1024);
+        assert_eq!(s.origins["max_session_spending_threshold"], shown);
+        assert_eq!(s.origins["mcp_max_body_bytes"], shown);
     }
 
     #[test]

@@ -120,7 +120,9 @@ impl LlmError {
             kind,
             provider: provider.into(),
             status: None,
-            message: message.into(),
+            // Messages name the base URL (and reqwest's errors quote it): its
+            // credentials never reach a person, a log or the store.
+            message: cairn_core::scrub::scrub_urls(&message.into()).into_owned(),
             request_id: None,
             retry_after: None,
             attempts: 0,

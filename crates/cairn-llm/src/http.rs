@@ -428,14 +428,11 @@ fn looks_like_context_overflow(message: &str, code: Option<&str>) -> bool {
         || m.contains("maximum context")
 }
 
-/// Remove the key from text that came back from the provider (invariant 7).
+/// Remove the key (whole, or echoed back cut short) and URL credentials from text
+/// that came back from the provider (invariant 7).
 fn scrub(call: &Call, text: String) -> String {
-    match &call.secret {
-        Some(secret) if secret.len() >= 6 && text.contains(secret.as_str()) => {
-            text.replace(secret.as_str(), &cairn_core::settings::mask(secret))
-        }
-        _ => text,
-    }
+    let secrets: Vec<&str> = call.secret.as_deref().into_iter().collect();
+    cairn_core::scrub::scrub(&text, &secrets)
 }
 
 pub(crate) fn status_error(

@@ -24,6 +24,11 @@ impl App {
             None => Project::current()?,
         };
         let settings = Settings::load(paths.clone(), Some(&project))?;
+        // A project file that tried to loosen the user's limits is told, not obeyed
+        // in silence.
+        for warning in &settings.warnings {
+            eprintln!("warning: {warning}");
+        }
         Ok(App {
             paths,
             project,

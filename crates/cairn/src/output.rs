@@ -77,8 +77,8 @@ impl Style {
 }
 
 /// Text from a session or a file made safe for a terminal: control characters
-/// other than newline and tab are shown escaped, so stored text cannot move the
-/// cursor or change colours.
+/// other than newline and tab, and bidi controls, are shown escaped, so stored text
+/// cannot move the cursor, change colours or reorder what is shown.
 pub fn printable(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_unsafe) {
         return Cow::Borrowed(text);
@@ -95,7 +95,13 @@ pub fn printable(text: &str) -> Cow<'_, str> {
 }
 
 fn is_unsafe(c: char) -> bool {
-    c.is_control() && c != '\n' && c != '\t'
+    (c.is_control() && c != '\n' && c != '\t') || cairn_core::display::is_bidi_control(c)
+}
+
+/// A stored name, title or path on one line: newlines, control and bidi characters
+/// escaped (see `cairn_core::display::one_line`).
+pub fn one_line(text: &str) -> Cow<'_, str> {
+    cairn_core::display::one_line(text)
 }
 
 /// One line of a table cell: printable, newlines folded, at most `max` characters.

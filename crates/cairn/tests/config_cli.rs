@@ -125,10 +125,62 @@ fn show_output_pasted_into_a_config_file_gives_the_same_settings() {
     other.write_config(&toml_text);
     let second = cairn(&other).run(["config", "show", "--json"]).json();
     let strip = |mut v: serde_json::Value| {
-        v.as_object_mut().unwrap().remove("sources");
+        // Where each setting came from names the file, which differs by design.
+        let map = v.as_object_mut().unwrap();
+        map.remove("sources");
+        map.remove("origins");
         v
     };
     assert_eq!(strip(first), strip(second));
+}
+
+#[test]
+fn a_project_file_may_tighten_but_not_loosen_and_show_names_the_winner() {
+    let home = TestHome::new();
+    home.write_config(
+        "max_session_spending_threshold = 5.0\nmax_request_spending_threshold = 1.0\n\
+         [pricing.\"openai:gpt-4.1\"]\ninput = 2.0\noutput = 8.0\n",
+    );
+    home.write_project_config(
+        "max_session_spending_threshold = 10000.0\nmax_request_spending_threshold = 0.5\n\
+         [pricing.\"openai:gpt-4.1\"]\ninput = 0.0\noutput = 0.0\n\
+         [mcp]\nmax_body_bytes = 1000000000000\n",
+    );
+    let project_file = home.project.join(".cairn.toml").display().to_string();
+    let c = cairn(&home);
+    let out = c.run(["config", "show", "--json"]);
+    out.success().stderr_has(&[
+        "warning: ",
+        &project_file,
+        "`max_session_spending_threshold`",
+        "`pricing`",
+        "`mcp.max_body_bytes`",
+    ]);
+    let v = out.json();
+    assert_eq!(v["max_session_spending_threshold"], 5.0);
+    assert_eq!(v["max_request_spending_threshold"], 0.5);
+    assert_eq!(v["pricing"]["openai:gpt-4.1"]["input"], 2.0);
+    assert_eq!(v["mcp_max_body_bytes"], 4 * 1024 * 1024);
+    let user_file = home.config_file().display().to_string();
+    assert_eq!(
+        v["origins"]["max_session_spending_threshold"],
+        user_file.as_str()
+    );
+    assert_eq!(
+        v["origins"]["max_request_spending_threshold"],
+        project_file.as_str()
+    );
+    let text = c.run(["config", "show"]).stdout;
+    assert!(
+        text.contains(&format!(
+            "#   max_request_spending_threshold: {project_file}"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("# Ignored: ") && text.contains("`pricing`"),
+        "{text}"
+    );
 }
 
 #[test]

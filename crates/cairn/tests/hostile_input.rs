@@ -14,7 +14,7 @@ use std::path::Path;
 
 use cairn_testkit::cli::Cairn;
 use cairn_testkit::home::TestHome;
-use serde_json::json;
+use serde_json::{Value, json};
 use sessions_fixtures::*;
 
 const RULE: &str = "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$";
@@ -453,4 +453,130 @@ fn a_store_file_that_is_not_a_database_is_refused_and_left_alone() {
     assert_eq!(std::fs::read(home.store_file()).unwrap(), junk);
     // Commands that do not need the store still work.
     c.run(["config", "path"]).success();
+}
+
+/// Issue 8 item 2: a file's `project` is data from whoever wrote the file; it never
+/// becomes the session's project (the tool root of a resume). The file's project is
+/// shown, the session goes to the current project.
+#[test]
+fn an_imported_files_project_is_not_trusted() {
+    let home = TestHome::new();
+    let c = cairn(&home);
+    let path = home.write_file("root.jsonl", simple("rooted", "/", &["read /etc/shadow"]));
+    let out = c.run(["sessions".as_ref(), "import".as_ref(), path.as_os_str()]);
+    out.success()
+        .stdout_has(&["into project ", "exported from project /"]);
+    let v = c.run(["sessions", "show", "rooted", "--json"]).json();
+    assert_eq!(v["project"], home.project_key().as_str());
+    // `--project DIR` chooses another project; the home directory is warned about.
+    let out = c.run([
+        "sessions".as_ref(),
+        "import".as_ref(),
+        path.as_os_str(),
+        "--name".as_ref(),
+        "at-home".as_ref(),
+        "--project".as_ref(),
+        home.user_home.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    out.success().stderr_has(&["warning: ", "home directory"]);
+    assert_eq!(out.json()["file_project"], "/");
+    assert_eq!(out.json()["project"], home.user_home.to_str().unwrap());
+}
+
+/// Issue 8 item 11: every field is checked before anything is written. Costs must be
+/// finite and not negative, media blocks must name a real sha256 of a supported type
+/// and point at bytes (in the file or in the store). A bad file leaves neither a
+/// session nor an attachment behind.
+#[test]
+fn import_checks_costs_and_media_and_leaves_no_attachment_behind() {
+    let home = TestHome::new();
+    let c = cairn(&home);
+    let project = home.project_key();
+    let with = |extra: Value| {
+        let mut event = message(1, "assistant", "answer");
+        for (k, v) in extra.as_object().unwrap() {
+            event[k] = v.clone();
+        }
+        event
+    };
+    let inline_png = json!({"seq": 1, "ts": ts(1), "kind": "message", "role": "user",
+        "content": [{"type": "image", "sha256": sha256_hex(PNG), "mime": "image/png",
+            "data_base64": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, PNG)}]});
+    let mut second = with(json!({"cost_usd": -1000.0}));
+    second["seq"] = json!(2);
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            jsonl(&header("neg", &project), &[with(json!({"cost_usd": -5.0}))]),
+            vec!["line 2", "cost_usd"],
+        ),
+        (
+            jsonl(
+                &header("inf", &project),
+                &[with(json!({"cost_usd": 1e308})), {
+                    let mut e = with(json!({"cost_usd": 1e308}));
+                    e["seq"] = json!(2);
+                    e
+                }],
+            ),
+            vec!["line 3", "cost_usd"],
+        ),
+        (
+            jsonl(
+                &header("tokens", &project),
+                &[with(json!({"usage": {"input_tokens": u64::MAX}}))],
+            ),
+            vec!["line 2", "input_tokens"],
+        ),
+        (
+            jsonl(
+                &header("dangling", &project),
+                &[json!({"seq": 1, "ts": ts(1), "kind": "message",
+                "role": "user", "content": [{"type": "image", "sha256": "b".repeat(64), "mime": "image/png"}]})],
+            ),
+            vec!["line 2", "sha256", "no attachment"],
+        ),
+        (
+            jsonl(
+                &header("short-sha", &project),
+                &[json!({"seq": 1, "ts": ts(1), "kind": "message",
+                "role": "user", "content": [{"type": "image", "sha256": "abc", "mime": "image/png"}]})],
+            ),
+            vec!["line 2", "sha256", "64"],
+        ),
+        (
+            jsonl(
+                &header("html", &project),
+                &[json!({"seq": 1, "ts": ts(1), "kind": "message",
+                "role": "user", "content": [{"type": "image", "sha256": "c".repeat(64), "mime": "text/html"}]})],
+            ),
+            vec!["line 2", "mime"],
+        ),
+        // The image is fine, a later line is not: the image must not stay in the store.
+        (
+            jsonl(&header("late", &project), &[inline_png, second]),
+            vec!["line 3", "cost_usd"],
+        ),
+    ];
+    for (text, needles) in cases {
+        let path = home.write_file("bad.jsonl", &text);
+        let out = c.run(["sessions".as_ref(), "import".as_ref(), path.as_os_str()]);
+        out.code(2).stderr_has(&needles);
+        assert!(listed(&c).is_empty(), "{}", out.stderr);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let left = rt.block_on(async {
+        let store = cairn_store_sqlite::open_store(
+            &home.store_file(),
+            cairn_core::settings::Synchronous::Normal,
+        )
+        .unwrap();
+        store.attachment(&sha256_hex(PNG)).await
+    });
+    assert!(
+        matches!(left, Err(cairn_core::Error::NotFound { .. })),
+        "the image of a refused file stayed in the store: {left:?}"
+    );
 }

@@ -810,3 +810,40 @@ fn allowed_shell_commands_take_no_smuggled_arguments() {
         (false, "exit code 0\n--- stdout ---\nauth.rs\n".to_owned())
     );
 }
+
+/// Issue 8 item 2: resuming a session of another project does not silently make that
+/// project (which an imported file may have set to anything) the tools' root: it is
+/// refused, naming both projects and the flag that confirms it.
+#[test]
+fn a_session_of_another_project_is_refused_unless_confirmed() {
+    let home = TestHome::new();
+    fixture(&home);
+    let fake = FakeLlm::start([Turn::text("created"), Turn::text("confirmed")]).unwrap();
+    let c = cairn(&home, &fake);
+    c.run(["run", "--name", "elsewhere", "-p", "hello"])
+        .success();
+    let other = home.dir("other");
+    let from_other = cairn(&home, &fake).current_dir(&other);
+    let out = from_other.run(["run", "--resume", "elsewhere", "-p", "read /etc/passwd"]);
+    out.code(2).stderr_has(&[
+        &home.project_key(),
+        other.to_str().unwrap(),
+        "--allow-other-project",
+    ]);
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "nothing was sent for the refused run"
+    );
+    from_other
+        .run([
+            "run",
+            "--resume",
+            "elsewhere",
+            "--allow-other-project",
+            "-p",
+            "go on",
+        ])
+        .success()
+        .stdout_has(&["confirmed"]);
+}

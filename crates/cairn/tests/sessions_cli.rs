@@ -805,3 +805,65 @@ fn every_command_has_help_with_an_example() {
     }
     c.run(["sessions", "frobnicate"]).code(2);
 }
+
+/// Issue 8 item 15: an export is as private as the store (0600), whatever was at the
+/// target before (a wider file keeps no wider mode, a symlink is replaced, never
+/// followed); titles with newlines or bidi controls are escaped in human output and
+/// exact in JSON.
+#[test]
+fn export_is_private_and_hostile_titles_are_escaped() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = TestHome::new();
+    let c = cairn(&home);
+    let title = "Fix \u{202E}exe.txt\nFAKE  ROW  OF  THE  TABLE";
+    let mut head = header("tricky", &home.project_key());
+    head["title"] = json!(title);
+    import(
+        &c,
+        &home,
+        "t.jsonl",
+        &jsonl(&head, &[message(1, "user", "hi")]),
+    );
+
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let fresh = home.root().join("fresh.jsonl");
+    let wide = home.root().join("wide.jsonl");
+    std::fs::write(&wide, "old").unwrap();
+    std::fs::set_permissions(&wide, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let victim = home.root().join("victim.txt");
+    std::fs::write(&victim, "untouched").unwrap();
+    let link = home.root().join("link.jsonl");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    for target in [&fresh, &wide, &link] {
+        c.run([
+            "sessions".as_ref(),
+            "export".as_ref(),
+            "tricky".as_ref(),
+            "-o".as_ref(),
+            target.as_os_str(),
+        ])
+        .success();
+        assert_eq!(mode(target), 0o600, "{}", target.display());
+    }
+    assert!(
+        !std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+
+    for args in [vec!["sessions", "show", "tricky"], vec!["sessions", "list"]] {
+        let out = c.run(&args);
+        out.success();
+        assert!(!out.stdout.contains('\u{202E}'), "{args:?}: {}", out.stdout);
+        assert!(out.stdout.contains("\\u{202e}"), "{args:?}: {}", out.stdout);
+        assert!(
+            !out.stdout.lines().any(|l| l.starts_with("FAKE")),
+            "{args:?}: {}",
+            out.stdout
+        );
+    }
+    let v = c.run(["sessions", "show", "tricky", "--json"]).json();
+    assert_eq!(v["title"], title);
+}

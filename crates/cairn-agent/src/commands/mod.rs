@@ -284,7 +284,8 @@ impl From<cairn_core::Error> for Failure {
             | cairn_core::Error::AlreadyExists { .. }
             | cairn_core::Error::InvalidName(_)
             | cairn_core::Error::InvalidInput(_)
-            | cairn_core::Error::LeaseHeld { .. } => Failure::Usage(e.to_string()),
+            | cairn_core::Error::LeaseHeld { .. }
+            | cairn_core::Error::LeaseLost { .. } => Failure::Usage(e.to_string()),
             other => Failure::Engine(other.into()),
         }
     }

@@ -94,6 +94,7 @@ pub fn agent_options(project: &Project, settings: &Settings, max_attempts: u32) 
         model: None,
         auto_approve_shell: false,
         force: false,
+        allow_other_project: false,
     }
 }
 

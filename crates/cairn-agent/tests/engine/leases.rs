@@ -46,9 +46,10 @@ async fn a_second_writer_is_refused_naming_the_holder_and_force_takes_over() {
         .err()
         .unwrap();
     assert!(
-        matches!(err, cairn_agent::AgentError::Core(Error::LeaseHeld { .. })),
+        matches!(err, cairn_agent::AgentError::Core(Error::LeaseLost { .. })),
         "{err}"
     );
+    assert!(err.to_string().contains("taken over by pid "), "{err}");
     assert_eq!(world.history("shared").await.len(), before);
     second.close().await.unwrap();
     first.close().await.unwrap();
@@ -58,6 +59,55 @@ async fn a_second_writer_is_refused_naming_the_holder_and_force_takes_over() {
         .open(SessionTarget::Resume(named("shared")), &mut ui)
         .await;
     again.close().await.unwrap();
+}
+
+/// Issue 8 item 16: two processes force the same session at the same time. Both get
+/// the lease for a moment; the one that lost it is told the truth (another process
+/// forced it at the same time, named), not "use --force", which it did.
+#[tokio::test]
+async fn the_loser_of_a_force_race_is_told_it_lost_a_race_and_who_won() {
+    let world = World::new([Turn::text("one"), Turn::text("two")]);
+    let mut ui = ui();
+    world
+        .open(SessionTarget::CreateOrResume(named("raced")), &mut ui)
+        .await
+        .close()
+        .await
+        .unwrap();
+    let mut options = world.options();
+    options.force = true;
+    let mut early = Agent::open(
+        world.store.clone(),
+        options.clone(),
+        SessionTarget::Resume(named("raced")),
+        &mut ui,
+    )
+    .await
+    .unwrap();
+    let mut late = Agent::open(
+        world.store.clone(),
+        options,
+        SessionTarget::Resume(named("raced")),
+        &mut ui,
+    )
+    .await
+    .unwrap();
+    let before = world.history("raced").await.len();
+    let err = early
+        .submit("mine?", &mut ui, &Default::default())
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("at the same time") && err.contains(&format!("pid {}@", std::process::id())),
+        "{err}"
+    );
+    assert!(!err.contains("use --force"), "{err}");
+    assert_eq!(world.history("raced").await.len(), before);
+    say(&mut late, &mut ui, "the winner writes").await;
+    late.close().await.unwrap();
+    early.close().await.unwrap();
 }
 
 #[tokio::test]

@@ -313,3 +313,40 @@ async fn an_endless_error_page_is_read_only_in_part() {
     let sent = server.join().unwrap();
     assert!(sent < 1 << 30, "the client read the whole endless page");
 }
+
+/// Issue 8 item 13: credentials inside a base URL (user info, `?api-key=`) never
+/// appear in an error message.
+#[tokio::test]
+async fn credentials_in_the_base_url_are_not_in_errors() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 65536];
+        let _ = conn.read(&mut buf);
+        let page = "<html>proxy login</html>";
+        let _ = write!(
+            conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+            page.len()
+        );
+    });
+    let providers = cairn_core::settings::Providers {
+        openai: cairn_core::settings::Provider {
+            api_key: None,
+            base_url: Some(format!(
+                "http://bob:hunter2pass@127.0.0.1:{port}/v1?api-key=querysecret9"
+            )),
+        },
+        ..Default::default()
+    };
+    let client = cairn_llm::LlmClient::new(providers, fast_options()).unwrap();
+    let (_, outcome) = run(&client, hi("openai:local")).await;
+    let shown = outcome.unwrap_err().to_string();
+    server.join().unwrap();
+    assert!(shown.contains("127.0.0.1"), "{shown}");
+    for secret in ["hunter2pass", "querysecret9"] {
+        assert!(!shown.contains(secret), "{secret} shown: {shown}");
+    }
+}

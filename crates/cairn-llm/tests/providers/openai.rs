@@ -289,3 +289,29 @@ async fn a_key_echoed_by_the_provider_is_masked() {
     assert!(!shown.contains(OPENAI_KEY), "{shown}");
     assert!(shown.contains("****6789"), "{shown}");
 }
+
+/// Issue 8 item 13: a provider that echoes the key back cut short
+/// ("sk-test-o****6789") does not get that prefix shown.
+#[tokio::test]
+async fn a_key_echoed_back_cut_short_is_masked() {
+    let echoed = format!(
+        "{}****{}",
+        &OPENAI_KEY[..9],
+        &OPENAI_KEY[OPENAI_KEY.len() - 4..]
+    );
+    let fake = FakeLlm::start([Turn::Error(cairn_testkit::fake_llm::ErrorReply {
+        status: 401,
+        message: format!("Incorrect API key provided: {echoed}. You can find your API key at …"),
+        ..Default::default()
+    })])
+    .unwrap();
+    let client = client(&fake, fast_options());
+    let (_, outcome) = run(
+        &client,
+        ChatRequest::new("openai:gpt-4.1").with_messages(vec![Message::text(Role::User, "hi")]),
+    )
+    .await;
+    let shown = outcome.unwrap_err().to_string();
+    assert!(!shown.contains(&OPENAI_KEY[..9]), "{shown}");
+    assert!(shown.contains("Incorrect API key provided"), "{shown}");
+}

@@ -42,6 +42,11 @@ pub struct RunArgs {
     /// Take the session over from another process that holds it.
     #[arg(long)]
     pub force: bool,
+
+    /// Resume a session of another project with its tools working in that project's
+    /// root (without it, such a session is refused: run cairn from its project).
+    #[arg(long)]
+    pub allow_other_project: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

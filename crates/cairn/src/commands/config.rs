@@ -62,6 +62,16 @@ pub async fn run(app: &App, command: ConfigCommand) -> anyhow::Result<()> {
             let mut value = serde_json::to_value(&app.settings)?;
             mask_secrets(&mut value, None);
             if json {
+                if let Value::Object(map) = &mut value {
+                    map.insert(
+                        "origins".into(),
+                        serde_json::to_value(&app.settings.origins)?,
+                    );
+                    map.insert(
+                        "warnings".into(),
+                        serde_json::to_value(&app.settings.warnings)?,
+                    );
+                }
                 output::print_json(&value)?;
             } else {
                 print_toml(app, value)?;
@@ -97,6 +107,15 @@ fn print_toml(app: &App, mut value: Value) -> anyhow::Result<()> {
     }
     writeln!(out, "#   CAIRN_* and provider environment variables")?;
     writeln!(out, "# Secrets are masked.")?;
+    if !app.settings.origins.is_empty() {
+        writeln!(out, "# Set by (the layer that won):")?;
+        for (key, origin) in &app.settings.origins {
+            writeln!(out, "#   {key}: {}", output::printable(origin))?;
+        }
+    }
+    for warning in &app.settings.warnings {
+        writeln!(out, "# Ignored: {}", output::printable(warning))?;
+    }
     if !unset.is_empty() {
         writeln!(out, "# Not set: {}", unset.join(", "))?;
     }
@@ -107,7 +126,7 @@ fn print_toml(app: &App, mut value: Value) -> anyhow::Result<()> {
 }
 
 fn to_config_shape(map: &mut Map<String, Value>) {
-    // Shown in the comment above the settings; not a setting itself.
+    // Shown in the comment above the settings; not settings themselves.
     map.shift_remove("sources");
     for (field, table, key) in TABLED {
         if let Some(value) = map.shift_remove(field) {

@@ -138,10 +138,22 @@ pub fn rich(name: &str, project: &str) -> String {
     jsonl(&header(name, project), &events)
 }
 
-/// Imports `text` as a session file and expects success.
+/// Imports `text` as a session file and expects success. A file's `project` is not
+/// trusted by import, so when it names a directory of this test the import says so
+/// with `--project`, as a person would.
 pub fn import(c: &Cairn, home: &TestHome, file_name: &str, text: &str) -> Outcome {
     let path = home.write_file(file_name, text);
-    let out = c.run(["sessions".as_ref(), "import".as_ref(), path.as_os_str()]);
+    let first: Value =
+        serde_json::from_str(text.lines().next().unwrap_or("{}")).unwrap_or_default();
+    let project = first["project"].as_str().unwrap_or_default();
+    let mut args: Vec<std::ffi::OsString> = vec!["sessions".into(), "import".into()];
+    if project.starts_with(&*home.root().to_string_lossy())
+        && std::path::Path::new(project).is_dir()
+    {
+        args.extend(["--project".into(), project.into()]);
+    }
+    args.push(path.into_os_string());
+    let out = c.run(args);
     out.success();
     out
 }

@@ -125,6 +125,7 @@ fn options(app: &App, args: &RunArgs) -> anyhow::Result<AgentOptions> {
         model: args.model.clone(),
         auto_approve_shell: args.yes,
         force: args.force,
+        allow_other_project: args.allow_other_project,
     })
 }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use cairn_core::event::ToolResultContent;
 use cairn_core::jsonl::{Header, Writer};
+use cairn_core::settings::Settings;
 use cairn_core::{ContentBlock, Event, MediaBlock, Payload, Session, Store};
 
 use super::{find, parse_name};
@@ -25,17 +26,23 @@ pub async fn run(app: &App, args: ExportArgs) -> anyhow::Result<()> {
     let session = find(store.as_ref(), &name).await?;
     match &args.output {
         None => {
-            let out = write_session(store.as_ref(), &session, output::stdout()).await?;
+            let out =
+                write_session(store.as_ref(), &app.settings, &session, output::stdout()).await?;
             drop(out);
         }
-        Some(path) => export_to_file(store.as_ref(), &session, path).await?,
+        Some(path) => export_to_file(store.as_ref(), &app.settings, &session, path).await?,
     }
     Ok(())
 }
 
 /// Writes next to `path` and renames into place, so a failed export never leaves
 /// a half-written file where a good one was.
-async fn export_to_file(store: &dyn Store, session: &Session, path: &Path) -> anyhow::Result<()> {
+async fn export_to_file(
+    store: &dyn Store,
+    settings: &Settings,
+    session: &Session,
+    path: &Path,
+) -> anyhow::Result<()> {
     let file_name = path
         .file_name()
         .ok_or_else(|| anyhow::anyhow!("-o {}: not a file path", path.display()))?;
@@ -43,10 +50,19 @@ async fn export_to_file(store: &dyn Store, session: &Session, path: &Path) -> an
     partial_name.push(file_name);
     partial_name.push(format!(".partial-{}", std::process::id()));
     let partial: PathBuf = path.with_file_name(partial_name);
-    let file = std::fs::File::create(&partial)
+    // A transcript is as private as the store (0600). `create_new` refuses whatever
+    // already sits at the temporary name, a symlink included; the rename then
+    // replaces the target itself (never the file a symlink points to), so an
+    // existing file's permissions are never widened.
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
+        .open(&partial)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", partial.display()))?;
     let result = async {
-        let out = write_session(store, session, std::io::BufWriter::new(file)).await?;
+        let out = write_session(store, settings, session, std::io::BufWriter::new(file)).await?;
         let file = out
             .into_inner()
             .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?;
@@ -64,6 +80,7 @@ async fn export_to_file(store: &dyn Store, session: &Session, path: &Path) -> an
 
 async fn write_session<W: Write>(
     store: &dyn Store,
+    settings: &Settings,
     session: &Session,
     out: W,
 ) -> anyhow::Result<W> {
@@ -72,6 +89,7 @@ async fn write_session<W: Write>(
     header.model = session.model.clone();
     let mut writer = Writer::new(out, &header)?;
     let mut media = MediaCache::default();
+    let keys = cairn_core::scrub::configured_keys(&settings.providers);
     let mut after = 0;
     loop {
         let mut page = store.events_after(session.id, after, PAGE).await?;
@@ -79,6 +97,7 @@ async fn write_session<W: Write>(
         after = last.seq;
         for event in &mut page {
             media.fill(store, event).await?;
+            scrub_error_event(event, &keys);
             writer.write_event(event)?;
         }
         if page.len() < PAGE as usize {
@@ -86,6 +105,18 @@ async fn write_session<W: Write>(
         }
     }
     Ok(writer.finish()?)
+}
+
+/// Error events recorded before URLs were scrubbed may hold a base URL's credentials
+/// or a key echoed by a provider: an export never carries them. Other events are
+/// the conversation itself and go out exactly as stored.
+fn scrub_error_event(event: &mut Event, keys: &[&str]) {
+    if let Payload::Other { kind, fields } = &mut event.payload
+        && kind == "error"
+        && let Some(serde_json::Value::String(message)) = fields.get_mut("message")
+    {
+        *message = cairn_core::scrub::scrub(message, keys);
+    }
 }
 
 /// Base64 of the attachments seen so far (a picture is often sent more than once).

@@ -1,5 +1,9 @@
 //! `cairn sessions import FILE [--name NEW]`: every line is checked before anything
 //! is written, so a bad file names its first bad line and imports nothing.
+//!
+//! The file's `project` is data written by whoever made the file, so it never becomes
+//! a tool root: the session is imported into the current project (the working
+//! directory's, or the global `--project DIR`), and the file's project is only shown.
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
@@ -33,7 +37,8 @@ pub async fn run(app: &App, args: ImportArgs) -> anyhow::Result<()> {
     } else {
         Box::new(BufReader::with_capacity(1 << 20, open(&args.file)?))
     };
-    let (header, events, inline) = read_checked(input).map_err(|e| e.into_error(&shown))?;
+    let (header, events, inline, referenced) =
+        read_checked(input).map_err(|e| e.into_error(&shown))?;
     let name = match new_name {
         Some(name) => name,
         None => header.session_name().map_err(|e| {
@@ -54,6 +59,22 @@ pub async fn run(app: &App, args: ImportArgs) -> anyhow::Result<()> {
         Err(Error::NotFound { .. }) => {}
         Err(e) => return Err(e.into()),
     }
+    // A media block without its bytes must point at an attachment this store has;
+    // otherwise the session could never be resumed.
+    for (sha256, line) in &referenced {
+        match store.attachment(sha256).await {
+            Ok(_) => {}
+            Err(Error::NotFound { .. }) => {
+                return Err(Error::invalid(format!(
+                    "{shown}: line {line}: media block with sha256 {sha256} has no \
+                     data_base64 and no attachment of this store has that hash"
+                ))
+                .into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // Only now, with every line checked, is anything written.
     for media in &inline {
         store
             .put_attachment(&media.mime, media.bytes.clone())
@@ -65,7 +86,7 @@ pub async fn run(app: &App, args: ImportArgs) -> anyhow::Result<()> {
             NewSession {
                 name: name.clone(),
                 title: header.title.clone(),
-                project: header.project.clone(),
+                project: app.project.clone(),
                 model: header.model.clone(),
                 parent_id: None,
                 fork_seq: None,
@@ -87,10 +108,19 @@ pub async fn run(app: &App, args: ImportArgs) -> anyhow::Result<()> {
         ..SessionUpdate::default()
     };
     let session = store.update_session(session.id, update).await?;
+    if session.project.is_broad_root() {
+        eprintln!(
+            "warning: imported into project {}, which is / or your home directory: tools of \
+             a resumed session work there. Import from a project directory, or pass \
+             --project DIR",
+            output::printable(session.project.as_str())
+        );
+    }
     if args.json {
         return output::print_json(&json!({
             "imported": session.name,
             "project": session.project,
+            "file_project": header.project,
             "events": event_count,
             "attachments": inline.len(),
         }));
@@ -104,6 +134,13 @@ pub async fn run(app: &App, args: ImportArgs) -> anyhow::Result<()> {
         inline.len(),
         output::printable(session.project.as_str())
     )?;
+    if header.project != session.project {
+        writeln!(
+            out,
+            "(the file was exported from project {})",
+            output::printable(header.project.as_str())
+        )?;
+    }
     out.flush()?;
     Ok(())
 }
@@ -117,6 +154,8 @@ type Checked = (
     cairn_core::jsonl::Header,
     Vec<cairn_core::Event>,
     Vec<Inline>,
+    // Media referenced without inline bytes: sha256 and the first line naming it.
+    Vec<(String, u64)>,
 );
 
 /// Reads the whole file, checking every line; moves inline media out of the events
@@ -126,12 +165,14 @@ fn read_checked(input: Box<dyn BufRead>) -> Result<Checked, JsonlError> {
     let mut events = Vec::new();
     let mut inline: Vec<Inline> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
+    let mut bare: Vec<(String, u64)> = Vec::new();
     while let Some(mut event) = reader.next_event()? {
         let line = reader.line();
         if let Payload::Message(message) = &mut event.payload {
             let mut problem = None;
             for_each_media(&mut message.content, &mut |media| {
                 let Some(data) = media.data_base64.take() else {
+                    bare.push((media.sha256.clone(), line));
                     return;
                 };
                 if problem.is_some() {
@@ -155,7 +196,10 @@ fn read_checked(input: Box<dyn BufRead>) -> Result<Checked, JsonlError> {
         }
         events.push(event);
     }
-    Ok((reader.header().clone(), events, inline))
+    // Bytes carried anywhere in the file are enough; the rest must be in the store.
+    let mut named = HashSet::new();
+    bare.retain(|(sha256, _)| !seen.contains(sha256) && named.insert(sha256.clone()));
+    Ok((reader.header().clone(), events, inline, bare))
 }
 
 fn decode_checked(data: &str, sha256: &str) -> Result<Vec<u8>, String> {

@@ -50,14 +50,14 @@ pub async fn run(app: &App, args: ShowArgs) -> anyhow::Result<()> {
     field(
         &mut out,
         "title",
-        &output::printable(s.title.as_deref().unwrap_or("-")),
+        &output::one_line(s.title.as_deref().unwrap_or("-")),
     )?;
     field(&mut out, "id", &s.id.to_string())?;
-    field(&mut out, "project", &output::printable(s.project.as_str()))?;
+    field(&mut out, "project", &output::one_line(s.project.as_str()))?;
     field(
         &mut out,
         "model",
-        &output::printable(s.model.as_deref().unwrap_or("-")),
+        &output::one_line(s.model.as_deref().unwrap_or("-")),
     )?;
     field(&mut out, "status", s.status.as_str())?;
     field(

@@ -229,7 +229,8 @@ Call where_was_i(session_id=\"{}\") to read it, or where_was_i() for the latest 
             Err(_) => return,
         };
         for instance in instances {
-            let summary = format!("released automatically: the MCP stdio connection of {instance} closed");
+            let summary =
+                format!("released automatically: the MCP stdio connection of {instance} closed");
             match pool_status::release_instance(
                 self.store(),
                 &instance,
@@ -242,7 +243,9 @@ Call where_was_i(session_id=\"{}\") to read it, or where_was_i() for the latest 
                     tracing::info!(%instance, topics = released.len(), "released the topics of a closed connection");
                 }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, %instance, "cannot release the topics of a closed connection"),
+                Err(e) => {
+                    tracing::warn!(error = %e, %instance, "cannot release the topics of a closed connection")
+                }
             }
         }
     }
@@ -715,7 +718,11 @@ impl CairnMcp {
             .await
             .map_err(store_error)?;
         let text = match found {
-            Some(found) => format!("{}\n\n{}", found.to_markdown(now), resume_instruction(&found)),
+            Some(found) => format!(
+                "{}\n\n{}",
+                found.to_markdown(now),
+                resume_instruction(&found)
+            ),
             None => match &query.session_id {
                 Some(id) => format!("No session found with id `{id}`. Nothing to resume."),
                 None => "No session found: nothing has been saved yet. Nothing to resume.".into(),

@@ -25,8 +25,8 @@ use cairn_core::list_param::human_bytes;
 use futures::Sink;
 use rmcp::ServiceExt;
 use rmcp::model::{
-    ClientJsonRpcMessage, ClientNotification, ErrorData, GetExtensions, JsonRpcMessage,
-    RequestId, ServerJsonRpcMessage,
+    ClientJsonRpcMessage, ClientNotification, ErrorData, GetExtensions, JsonRpcMessage, RequestId,
+    ServerJsonRpcMessage,
 };
 use rmcp::transport::stdio_pipes;
 use serde_json::{Value, json};
@@ -165,7 +165,11 @@ impl InFlight {
     }
 
     /// Counts a request in; `false` (and the slot back) when its id is in use.
-    fn begin(&self, id: &RequestId, slot: OwnedSemaphorePermit) -> Result<(), OwnedSemaphorePermit> {
+    fn begin(
+        &self,
+        id: &RequestId,
+        slot: OwnedSemaphorePermit,
+    ) -> Result<(), OwnedSemaphorePermit> {
         let Ok(mut requests) = self.requests.lock() else {
             return Err(slot);
         };
@@ -416,7 +420,10 @@ enum Decoded {
 /// Decode one complete line the way rmcp would, or say what is wrong with it.
 /// `id` is the request id the scanner found in it.
 fn decode(line: &[u8], id: Option<RequestId>) -> Decoded {
-    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line).trim_ascii();
+    let line = line
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(line)
+        .trim_ascii();
     if line.is_empty() {
         return Decoded::Ignore;
     }
@@ -469,7 +476,12 @@ fn request_error(message: &serde_json::Map<String, Value>, error: &serde_json::E
     }
     let method = match message.get("method") {
         Some(Value::String(method)) => method.chars().take(64).collect::<String>(),
-        Some(other) => return invalid_request(format!("`method` must be a string, got {}", json_kind(other))),
+        Some(other) => {
+            return invalid_request(format!(
+                "`method` must be a string, got {}",
+                json_kind(other)
+            ));
+        }
         None => return invalid_request("`method` is missing".into()),
     };
     match message.get("id") {
@@ -494,9 +506,15 @@ fn request_error(message: &serde_json::Map<String, Value>, error: &serde_json::E
 
 /// One line of input, as far as the reader could take it.
 enum Line {
-    Complete { bytes: Vec<u8>, id: Option<RequestId> },
+    Complete {
+        bytes: Vec<u8>,
+        id: Option<RequestId>,
+    },
     /// Over the limit: its bytes were dropped as they came.
-    Oversize { id: Option<RequestId>, length: usize },
+    Oversize {
+        id: Option<RequestId>,
+        length: usize,
+    },
     /// The input ended inside a line.
     Unterminated { id: Option<RequestId> },
 }
@@ -701,7 +719,9 @@ mod tests {
     #[test]
     fn finds_an_id_after_a_megabyte_fed_in_pieces() {
         let padding = "p".repeat(1 << 20);
-        let line = format!(r#"{{"jsonrpc":"2.0","params":{{"x":"{padding}","y":[[{{"id":1}}]]}},"id":42}}"#);
+        let line = format!(
+            r#"{{"jsonrpc":"2.0","params":{{"x":"{padding}","y":[[{{"id":1}}]]}},"id":42}}"#
+        );
         let pieces: Vec<&[u8]> = line.as_bytes().chunks(4096).collect();
         assert_eq!(scan(&pieces), Some(json!(42)));
     }
@@ -723,25 +743,44 @@ mod tests {
             let mut scanner = IdScanner::default();
             scanner.feed(line);
             match decode(line, scanner.id()) {
-                Decoded::Refuse { id, error } => (id.and_then(|id| serde_json::to_value(id).ok()), error),
+                Decoded::Refuse { id, error } => {
+                    (id.and_then(|id| serde_json::to_value(id).ok()), error)
+                }
                 Decoded::Message(_) => panic!("decoded {}", String::from_utf8_lossy(line)),
                 Decoded::Ignore => panic!("ignored {}", String::from_utf8_lossy(line)),
             }
         };
-        let (id, error) = refused(br#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":"x"}"#);
+        let (id, error) =
+            refused(br#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":"x"}"#);
         assert_eq!(id, Some(json!(3)));
         assert_eq!(error.code.0, -32602);
-        assert!(error.message.contains("`params` must be an object, got a string"), "{}", error.message);
-        let late = format!(r#"{{"jsonrpc":"2.0","method":"x","params":"{}","id":4}}"#, "a".repeat(4096));
+        assert!(
+            error
+                .message
+                .contains("`params` must be an object, got a string"),
+            "{}",
+            error.message
+        );
+        let late = format!(
+            r#"{{"jsonrpc":"2.0","method":"x","params":"{}","id":4}}"#,
+            "a".repeat(4096)
+        );
         let (id, error) = refused(late.as_bytes());
         assert_eq!((id, error.code.0), (Some(json!(4)), -32602));
         let (id, error) = refused(br#"{"jsonrpc":"2.0","id":5,"bogus":true}"#);
         assert_eq!((id, error.code.0), (Some(json!(5)), -32600));
-        assert!(error.message.contains("`method` is missing"), "{}", error.message);
+        assert!(
+            error.message.contains("`method` is missing"),
+            "{}",
+            error.message
+        );
         let (id, error) = refused(b"this is not json");
         assert_eq!((id, error.code.0), (None, -32700));
         assert!(matches!(
-            decode(br#"{"jsonrpc":"2.0","method":"notifications/unknown","params":3}"#, None),
+            decode(
+                br#"{"jsonrpc":"2.0","method":"notifications/unknown","params":3}"#,
+                None
+            ),
             Decoded::Ignore
         ));
         assert!(matches!(

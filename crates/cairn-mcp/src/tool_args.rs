@@ -223,7 +223,8 @@ mod tests {
         assert_eq!(a.optional_id("neg").unwrap().as_deref(), Some("-2"));
         let err = a.optional_id("half").unwrap_err();
         assert!(
-            err.message.contains("`half` must be a string or an integer"),
+            err.message
+                .contains("`half` must be a string or an integer"),
             "{}",
             err.message
         );

@@ -362,7 +362,10 @@ async fn limit_schema_and_checks_agree_and_round_ids_are_integers() {
             .find(|t| t["name"] == name)
             .unwrap();
         let limit = &tool["inputSchema"]["properties"]["limit"];
-        assert!(limit["type"].to_string().contains("integer"), "{name}: {limit}");
+        assert!(
+            limit["type"].to_string().contains("integer"),
+            "{name}: {limit}"
+        );
         let max = limit["maximum"].as_u64().expect("limit has a maximum");
         let min = limit["minimum"].as_u64().expect("limit has a minimum");
         let mut args = json!({ "query": "x" });
@@ -372,7 +375,10 @@ async fn limit_schema_and_checks_agree_and_round_ids_are_integers() {
         peer.call(name, args.clone()).await;
         args["limit"] = json!(max + 1);
         let text = peer.refused(name, args.clone()).await;
-        assert!(text.contains("`limit`") && text.contains(&max.to_string()), "{text}");
+        assert!(
+            text.contains("`limit`") && text.contains(&max.to_string()),
+            "{text}"
+        );
         args["limit"] = json!(min - 1);
         peer.refused(name, args).await;
     }
@@ -382,9 +388,15 @@ async fn limit_schema_and_checks_agree_and_round_ids_are_integers() {
             json!({ "session_id": "r", "summary": "s", "round_id": 1.5 }),
         )
         .await;
-    assert!(text.contains("`round_id` must be a string or an integer"), "{text}");
+    assert!(
+        text.contains("`round_id` must be a string or an integer"),
+        "{text}"
+    );
     let text = peer
-        .refused("get_progress", json!({ "session_id": "r", "round_id": 2.5 }))
+        .refused(
+            "get_progress",
+            json!({ "session_id": "r", "round_id": 2.5 }),
+        )
         .await;
     assert!(text.contains("round_id"), "{text}");
     assert!(w.store.latest_checkpoint("r").await.unwrap().is_none());
@@ -404,24 +416,36 @@ async fn argument_refusals_are_error_results_and_protocol_errors_stay_errors() {
     let text = peer
         .refused("save_progress", json!({ "summary": "no id" }))
         .await;
-    assert!(text.contains("missing required field `session_id`"), "{text}");
+    assert!(
+        text.contains("missing required field `session_id`"),
+        "{text}"
+    );
     let text = peer
         .refused(
             "save_progress",
             json!({ "session_id": "big", "summary": "s".repeat(65 * 1024) }),
         )
         .await;
-    assert!(text.contains("summary") && text.contains("64 KiB"), "{text}");
+    assert!(
+        text.contains("summary") && text.contains("64 KiB"),
+        "{text}"
+    );
     let text = peer
         .refused(
             "pool_signal",
             json!({ "action": "done", "topic": "t", "summary": "s" }),
         )
         .await;
-    assert!(text.contains("action") && text.contains("claimed"), "{text}");
+    assert!(
+        text.contains("action") && text.contains("claimed"),
+        "{text}"
+    );
     assert!(w.store.latest_checkpoint("big").await.unwrap().is_none());
     let unknown = peer
-        .request("tools/call", json!({ "name": "drop_database", "arguments": {} }))
+        .request(
+            "tools/call",
+            json!({ "name": "drop_database", "arguments": {} }),
+        )
         .await;
     assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
     assert!(
@@ -475,7 +499,10 @@ async fn the_resume_prompt_mentions_next_steps_only_when_there_are_some() {
     )
     .await;
     let prompt = peer
-        .request("prompts/get", json!({ "name": "resume", "arguments": { "session_id": "bare" } }))
+        .request(
+            "prompts/get",
+            json!({ "name": "resume", "arguments": { "session_id": "bare" } }),
+        )
         .await;
     let text = prompt["result"]["messages"][0]["content"]["text"]
         .as_str()
@@ -493,7 +520,10 @@ async fn the_resume_prompt_mentions_next_steps_only_when_there_are_some() {
     )
     .await;
     let prompt = peer
-        .request("prompts/get", json!({ "name": "resume", "arguments": { "session_id": "full" } }))
+        .request(
+            "prompts/get",
+            json!({ "name": "resume", "arguments": { "session_id": "full" } }),
+        )
         .await;
     let text = prompt["result"]["messages"][0]["content"]["text"]
         .as_str()

@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use cairn_testkit::home::TestHome;
@@ -22,6 +23,8 @@ struct Server {
     child: Child,
     stdin: Option<ChildStdin>,
     lines: mpsc::Receiver<Value>,
+    /// While set, stdout is not read (a client that does not read its replies).
+    hold_stdout: Arc<AtomicBool>,
     next_id: u64,
 }
 
@@ -47,9 +50,22 @@ impl Server {
             let _ = stderr.read_to_end(&mut sink);
         });
         let (tx, lines) = mpsc::channel();
+        let hold_stdout = Arc::new(AtomicBool::new(false));
+        let hold = Arc::clone(&hold_stdout);
         std::thread::spawn(move || {
-            for line in BufReader::new(stdout).split(b'\n') {
-                let Ok(line) = line else { return };
+            let mut stdout = BufReader::with_capacity(4096, stdout);
+            loop {
+                while hold.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                let mut line = Vec::new();
+                match stdout.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                if line.last() == Some(&b'\n') {
+                    line.pop();
+                }
                 let value = serde_json::from_slice::<Value>(&line).unwrap_or_else(|e| {
                     json!({ "not_json": e.to_string(), "line": String::from_utf8_lossy(&line) })
                 });
@@ -63,6 +79,7 @@ impl Server {
             child,
             stdin,
             lines,
+            hold_stdout,
             next_id: 0,
         };
         let init = server.request(
@@ -90,7 +107,10 @@ impl Server {
             .lines
             .recv_timeout(WAIT)
             .expect("cairn mcp answered in time");
-        assert!(line.get("not_json").is_none(), "stdout carries JSON only: {line}");
+        assert!(
+            line.get("not_json").is_none(),
+            "stdout carries JSON only: {line}"
+        );
         line
     }
 
@@ -221,17 +241,28 @@ fn every_malformed_request_gets_exactly_one_reply_with_its_id() {
         let got = replies
             .get(&id.to_string())
             .unwrap_or_else(|| panic!("no reply for request {id}: {replies:?}"));
-        assert_eq!(got.len(), 1, "request {id} got {} replies: {got:?}", got.len());
+        assert_eq!(
+            got.len(),
+            1,
+            "request {id} got {} replies: {got:?}",
+            got.len()
+        );
         let error = &got[0]["error"];
         assert_eq!(error["code"], json!(code), "request {id}: {error}");
         assert!(
-            error["message"].as_str().unwrap_or_default().contains(words),
+            error["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(words),
             "request {id} should mention {words:?}: {error}"
         );
     }
     let list = replies.get("s-106").expect("a reply for request s-106");
     assert_eq!(list.len(), 1, "{list:?}");
-    assert!(list[0].get("error").is_some() || list[0]["result"]["tools"].is_array(), "{list:?}");
+    assert!(
+        list[0].get("error").is_some() || list[0]["result"]["tools"].is_array(),
+        "{list:?}"
+    );
     assert_eq!(replies["108"][0]["result"], json!({}));
     let unexpected: Vec<&String> = replies
         .keys()
@@ -239,7 +270,10 @@ fn every_malformed_request_gets_exactly_one_reply_with_its_id() {
             !expected.iter().any(|(id, ..)| id.to_string() == **k) && *k != "108" && *k != "s-106"
         })
         .collect();
-    assert!(unexpected.is_empty(), "replies without a request: {unexpected:?} {replies:?}");
+    assert!(
+        unexpected.is_empty(),
+        "replies without a request: {unexpected:?} {replies:?}"
+    );
 
     let nothing = server.call("where_was_i", json!({}));
     assert_eq!(nothing["found"], false, "nothing was written: {nothing}");
@@ -253,7 +287,9 @@ fn a_flood_of_large_reads_stays_bounded_and_each_is_answered_once() {
     let mut server = Server::start(&home, "flood");
     // Four rounds of ~128 KiB each: every full read answers ~1 MiB.
     for round in 0..4 {
-        let decisions: Vec<String> = (0..64).map(|i| format!("{round}-{i} {}", "d".repeat(1000))).collect();
+        let decisions: Vec<String> = (0..64)
+            .map(|i| format!("{round}-{i} {}", "d".repeat(1000)))
+            .collect();
         server.call(
             "save_progress",
             json!({
@@ -266,6 +302,7 @@ fn a_flood_of_large_reads_stays_bounded_and_each_is_answered_once() {
     let baseline = server.peak_rss();
 
     // Requests padded to 1 KiB, so that a server that stops reading fills the pipe.
+    server.hold_stdout.store(true, Ordering::SeqCst);
     let mut stdin = server.stdin.take().expect("stdin open");
     let writer = std::thread::spawn(move || {
         for id in 1_000..1_000 + REQUESTS {
@@ -289,6 +326,7 @@ fn a_flood_of_large_reads_stays_bounded_and_each_is_answered_once() {
         !writer.is_finished(),
         "the server kept reading stdin while {REQUESTS} replies were unread (no backpressure)"
     );
+    server.hold_stdout.store(false, Ordering::SeqCst);
     let mut seen: HashMap<u64, u32> = HashMap::new();
     while seen.len() < REQUESTS as usize {
         let line = server.next_line();
@@ -305,7 +343,10 @@ fn a_flood_of_large_reads_stays_bounded_and_each_is_answered_once() {
         *seen.entry(id).or_default() += 1;
     }
     assert!(seen.values().all(|n| *n == 1), "a request answered twice");
-    let stdin = writer.join().expect("writer thread").expect("all requests written");
+    let stdin = writer
+        .join()
+        .expect("writer thread")
+        .expect("all requests written");
     server.stdin = Some(stdin);
     let peak = server.peak_rss();
     // Unbounded, this flood holds every reply at once (~300 MiB and more).

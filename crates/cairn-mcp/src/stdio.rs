@@ -102,7 +102,7 @@ where
 
 /// A message for stdout: rmcp's, or a refusal answered here.
 enum Outgoing {
-    Rmcp(ServerJsonRpcMessage),
+    Rmcp(Box<ServerJsonRpcMessage>),
     Refusal {
         id: Option<RequestId>,
         error: ErrorData,
@@ -124,7 +124,9 @@ impl Sink<ServerJsonRpcMessage> for RmcpSink {
     }
 
     fn start_send(mut self: Pin<&mut Self>, item: ServerJsonRpcMessage) -> io::Result<()> {
-        self.0.send_item(Outgoing::Rmcp(item)).map_err(writer_gone)
+        self.0
+            .send_item(Outgoing::Rmcp(Box::new(item)))
+            .map_err(writer_gone)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -252,7 +254,7 @@ async fn write_all_messages<W: AsyncWrite + Unpin>(
             let id = match &message {
                 Outgoing::Rmcp(message) => {
                     serde_json::to_writer(&mut line, message)?;
-                    match message {
+                    match message.as_ref() {
                         JsonRpcMessage::Response(r) => Some(r.id.clone()),
                         JsonRpcMessage::Error(e) => e.id.clone(),
                         _ => None,
@@ -329,7 +331,7 @@ async fn read_messages<R: AsyncBufRead + Unpin>(
             Line::Unterminated { id: None } => None,
             Line::Complete { bytes, id } => match decode(&bytes, id) {
                 Decoded::Message(message) => {
-                    match forward(message, &mut slot, &in_flight, &to_rmcp).await {
+                    match forward(*message, &mut slot, &in_flight, &to_rmcp).await {
                         Forwarded::Done => None,
                         Forwarded::RmcpGone => return,
                         Forwarded::DuplicateId(id) => Some((
@@ -409,7 +411,7 @@ fn oversize_error(limit: usize, length: usize) -> ErrorData {
 }
 
 enum Decoded {
-    Message(ClientJsonRpcMessage),
+    Message(Box<ClientJsonRpcMessage>),
     Refuse {
         id: Option<RequestId>,
         error: ErrorData,
@@ -428,7 +430,7 @@ fn decode(line: &[u8], id: Option<RequestId>) -> Decoded {
         return Decoded::Ignore;
     }
     let error = match serde_json::from_slice::<ClientJsonRpcMessage>(line) {
-        Ok(message) => return Decoded::Message(message),
+        Ok(message) => return Decoded::Message(Box::new(message)),
         Err(e) => e,
     };
     use serde_json::error::Category;

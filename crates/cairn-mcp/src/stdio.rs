@@ -25,8 +25,8 @@ use cairn_core::list_param::human_bytes;
 use futures::Sink;
 use rmcp::ServiceExt;
 use rmcp::model::{
-    ClientJsonRpcMessage, ClientNotification, ErrorData, GetExtensions, JsonRpcMessage, RequestId,
-    ServerJsonRpcMessage,
+    CallToolRequestParams, ClientJsonRpcMessage, ClientNotification, ClientRequest, ErrorData,
+    GetExtensions, JsonRpcMessage, RequestId, ServerJsonRpcMessage,
 };
 use rmcp::transport::stdio_pipes;
 use serde_json::{Value, json};
@@ -430,6 +430,26 @@ fn decode(line: &[u8], id: Option<RequestId>) -> Decoded {
         return Decoded::Ignore;
     }
     let error = match serde_json::from_slice::<ClientJsonRpcMessage>(line) {
+        Ok(JsonRpcMessage::Request(request)) => {
+            // rmcp reads a known method whose params do not fit it as a custom
+            // request and answers "method not found": say what is wrong instead.
+            if let ClientRequest::CustomRequest(custom) = &request.request
+                && STANDARD_REQUESTS.contains(&custom.method.as_str())
+            {
+                return Decoded::Refuse {
+                    id: Some(request.id.clone()),
+                    error: ErrorData::invalid_params(
+                        format!(
+                            "invalid params for `{}`: they do not fit the method ({}); nothing was done",
+                            custom.method,
+                            params_problem(&custom.method, custom.params.as_ref())
+                        ),
+                        Some(json!({ "field": "params" })),
+                    ),
+                };
+            }
+            return Decoded::Message(Box::new(JsonRpcMessage::Request(request)));
+        }
         Ok(message) => return Decoded::Message(Box::new(message)),
         Err(e) => e,
     };
@@ -466,6 +486,38 @@ fn decode(line: &[u8], id: Option<RequestId>) -> Decoded {
         id,
         error: request_error(&message, &error),
     }
+}
+
+/// The MCP requests a client sends, whose params rmcp decodes by type.
+const STANDARD_REQUESTS: &[&str] = &[
+    "initialize",
+    "ping",
+    "server/discover",
+    "prompts/get",
+    "prompts/list",
+    "resources/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "resources/templates/list",
+    "subscriptions/listen",
+    "tools/call",
+    "tools/list",
+    "completion/complete",
+    "logging/setLevel",
+];
+
+/// Why params do not fit a standard method, as far as can be said cheaply.
+fn params_problem(method: &str, params: Option<&Value>) -> String {
+    let Some(params) = params else {
+        return "`params` is missing".into();
+    };
+    if method == "tools/call"
+        && let Err(e) = serde_json::from_value::<CallToolRequestParams>(params.clone())
+    {
+        return e.to_string();
+    }
+    format!("got {}", json_kind(params))
 }
 
 /// What is wrong with a JSON object that is not a request rmcp can decode.
@@ -778,6 +830,11 @@ mod tests {
         );
         let (id, error) = refused(b"this is not json");
         assert_eq!((id, error.code.0), (None, -32700));
+        let (id, error) = refused(
+            br#"{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"x","arguments":"no"}}"#,
+        );
+        assert_eq!((id, error.code.0), (Some(json!(6)), -32602));
+        assert!(error.message.contains("tools/call"), "{}", error.message);
         assert!(matches!(
             decode(
                 br#"{"jsonrpc":"2.0","method":"notifications/unknown","params":3}"#,

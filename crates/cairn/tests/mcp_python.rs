@@ -143,6 +143,7 @@ fn many_clients_and_processes_lose_nothing() {
             "shared session: every round exactly once",
             "shared session: every checkpoint stored",
             "every claimed topic is open",
+            "stdio topics released when their connection closed",
         ],
     );
 }

@@ -2,9 +2,10 @@
 //! `decisions_made`, `next_steps`, `affects`), and the size bounds every
 //! checkpoint and pool signal obeys.
 //!
-//! Agents send lists in two shapes: a JSON array of strings, or one string with
-//! items separated by commas or newlines. Both are accepted; anything else is
-//! refused with a message naming the field.
+//! Agents send lists in three shapes: a JSON array of strings, that array sent
+//! as a string (`'["a.rs","b.rs"]'`, as the MCP Inspector and some models do),
+//! or one string with items separated by commas or newlines. All are accepted;
+//! anything else is refused with a message naming the field.
 
 use crate::json_kind::json_kind;
 use serde_json::Value;
@@ -20,10 +21,15 @@ pub const MAX_LIST_ITEMS: usize = 1_000;
 /// The largest short identifier (session id, round id, topic, client, instance).
 pub const MAX_ID_BYTES: usize = 512;
 
-/// Parse a list parameter from JSON: an array of strings, or a comma/newline
-/// separated string. `null` is an empty list. Items are trimmed and empty items
-/// dropped; the bounds are checked.
+/// Parse a list parameter from JSON: an array of strings, a string holding a
+/// JSON array of strings, or a comma/newline separated string. `null` is an
+/// empty list. Items are trimmed and empty items dropped; the bounds are checked.
 pub fn parse_list(field: &str, value: &Value) -> Result<Vec<String>, Error> {
+    if let Value::String(text) = value
+        && let Some(array) = json_array_of_strings(text)
+    {
+        return parse_list(field, &array);
+    }
     let items = match value {
         Value::Null => Vec::new(),
         Value::String(text) => split_list(text),
@@ -58,6 +64,19 @@ pub fn parse_list(field: &str, value: &Value) -> Result<Vec<String>, Error> {
     };
     check_list(field, &items)?;
     Ok(items)
+}
+
+/// A string that is a JSON array of strings, as that array; anything else
+/// (`[draft]`, `["a", 1]`, plain text) is left to the comma/newline split.
+fn json_array_of_strings(text: &str) -> Option<Value> {
+    let text = text.trim();
+    if !(text.starts_with('[') && text.ends_with(']')) {
+        return None;
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) if items.iter().all(Value::is_string) => Some(Value::Array(items)),
+        _ => None,
+    }
 }
 
 /// Split one string into list items at commas and newlines.
@@ -161,6 +180,24 @@ mod tests {
         assert_eq!(from_commas, from_array);
         assert_eq!(from_lines, from_array);
         assert!(parse_list("files", &Value::Null).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_json_array_sent_as_a_string_is_read_as_that_array() {
+        let items = parse_list("files", &json!(r#"["a.rs", "b, c.rs"]"#)).unwrap();
+        assert_eq!(items, vec!["a.rs", "b, c.rs"]);
+        let items = parse_list("files", &json!(" [\"a.rs\",\n\"b.rs\"] ")).unwrap();
+        assert_eq!(items, vec!["a.rs", "b.rs"]);
+        // Not an array of strings: the string is split as before.
+        let items = parse_list("files", &json!("[draft], final")).unwrap();
+        assert_eq!(items, vec!["[draft]", "final"]);
+        let items = parse_list("files", &json!(r#"["a", 1]"#)).unwrap();
+        assert_eq!(items, vec![r#"["a""#, "1]"]);
+        let many: Vec<String> = (0..=MAX_LIST_ITEMS).map(|i| i.to_string()).collect();
+        let err = parse_list("files", &json!(serde_json::to_string(&many).unwrap()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("files") && err.contains("1000 items"), "{err}");
     }
 
     #[test]

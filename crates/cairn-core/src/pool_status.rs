@@ -272,6 +272,39 @@ pub async fn record_signal(
     })
 }
 
+/// Release every topic `instance` holds, in any project, with a `released`
+/// signal carrying `summary` (an MCP stdio connection ended: its agent is gone,
+/// so its topics should not look held until the TTL runs out). Returns the
+/// topics released.
+pub async fn release_instance(
+    store: &dyn Store,
+    instance: &str,
+    summary: &str,
+    ttl_secs: u64,
+) -> Result<Vec<OpenTopic>> {
+    let status = load(store, None, Timestamp::now(), ttl_secs).await?;
+    let held: Vec<OpenTopic> = status
+        .open_topics
+        .into_iter()
+        .filter(|t| t.holder == instance)
+        .collect();
+    for topic in &held {
+        store
+            .add_pool_signal(NewPoolSignal {
+                project: topic.project.clone(),
+                topic: topic.topic.clone(),
+                action: PoolAction::Released,
+                summary: summary.to_owned(),
+                affects: topic.affects.clone(),
+                instance: instance.to_owned(),
+                session_id: topic.session_id.clone(),
+                expires_at: None,
+            })
+            .await?;
+    }
+    Ok(held)
+}
+
 impl SignalOutcome {
     pub fn to_markdown(&self) -> String {
         let s = &self.signal;

@@ -2,7 +2,7 @@
 //! store. Transport-agnostic: the same type serves stdio (`cairn mcp`) and
 //! streamable HTTP (`cairn mcp --http`, `/mcp` on `cairn serve`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,11 +15,11 @@ use cairn_core::{
 };
 use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::tool::{ToolCallContext, schema_for_input, schema_for_output};
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
-    CompletionInfo, ContentBlock, GetPromptResult, Implementation, JsonObject,
+    CompletionInfo, ContentBlock, ErrorCode, GetPromptResult, Implementation, JsonObject,
     ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams, PromptMessage,
     ReadResourceRequestParams, ReadResourceResponse, Reference, Role, ServerCapabilities,
     ServerConfig,
@@ -34,13 +34,11 @@ use serde::Serialize;
 use crate::outputs::*;
 use crate::params::*;
 use crate::resources;
-use crate::tool_args::{ToolArgs, core_invalid, invalid};
+use crate::schemas::{input_schema, output_schema};
+use crate::tool_args::{ToolArgs, core_invalid, invalid, refusal_result};
 
 /// How often one instance's "last seen" is written while it keeps calling tools.
 const TOUCH_EVERY: Duration = Duration::from_secs(15);
-/// Default and largest `limit` of the listing tools.
-const DEFAULT_LIMIT: u32 = 20;
-const MAX_LIMIT: u32 = 200;
 /// Session ids whose checkpoints `search_sessions` reads (the most recent ones).
 const CHECKPOINT_SESSIONS_SEARCHED: u32 = 200;
 
@@ -70,6 +68,9 @@ pub struct CairnMcp {
     shared: Arc<Shared>,
     /// Identifies this connection in instance ids (stdio: one per process).
     connection: String,
+    /// The instances that sent pool signals on this connection: their topics
+    /// are released when a stdio connection ends.
+    signalers: Arc<Mutex<HashSet<String>>>,
 }
 
 /// Creates handlers for new connections.
@@ -94,6 +95,7 @@ impl CairnMcpFactory {
         CairnMcp {
             shared: Arc::clone(&self.shared),
             connection: connection_id(),
+            signalers: Arc::default(),
         }
     }
 }
@@ -102,12 +104,6 @@ impl CairnMcpFactory {
 fn connection_id() -> String {
     let id = ulid::Ulid::new().to_string().to_lowercase();
     id[id.len() - 6..].to_owned()
-}
-
-fn input_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
-    // The schemas are fixed types with object roots (checked by a test); the
-    // fallback only keeps a bad schema from taking the server down.
-    schema_for_input::<T>().unwrap_or_else(|_| Arc::new(JsonObject::new()))
 }
 
 /// A tool result: readable markdown and the structured value.
@@ -182,6 +178,78 @@ impl CairnMcp {
         }))
     }
 
+    /// Why `where_was_i` found nothing, true to the query: a client filter that
+    /// matched nothing points at what other clients saved.
+    async fn nothing_found(&self, query: &WhereQuery, now: Timestamp) -> Result<String, ErrorData> {
+        let Some(client) = &query.client else {
+            return Ok(match &query.session_id {
+                Some(id) => format!("No session found with id `{id}`."),
+                None => "No session found: nothing has been saved yet.".to_owned(),
+            });
+        };
+        let unfiltered = WhereQuery {
+            client: None,
+            ..query.clone()
+        };
+        let others = resume_brief::where_was_i(self.store(), &unfiltered, now)
+            .await
+            .map_err(store_error)?;
+        let nothing = match &query.session_id {
+            Some(id) => format!("Client `{client}` saved nothing under session id `{id}`."),
+            None => format!("Client `{client}` has saved nothing yet."),
+        };
+        Ok(match others {
+            None => format!("{nothing} No other client has saved anything either."),
+            Some(other) => {
+                let by = other
+                    .latest_checkpoint
+                    .as_ref()
+                    .and_then(|c| c.client.as_deref())
+                    .map(|c| format!(" by client `{c}`"))
+                    .unwrap_or_default();
+                format!(
+                    "{nothing} Other sessions were saved: the most recent is `{}`{by} (project {}, {}). \
+Call where_was_i(session_id=\"{}\") to read it, or where_was_i() for the latest of any client.",
+                    other.session_id, other.project, other.last_activity, other.session_id
+                )
+            }
+        })
+    }
+
+    /// The stdio connection ended (EOF on stdin): its agent is gone, so the
+    /// topics it holds are released at once instead of looking held until the
+    /// pool TTL runs out. A fixed `CAIRN_INSTANCE` outlives its connections and
+    /// keeps its topics.
+    pub async fn connection_closed(&self) {
+        if self.config().instance.is_some() {
+            return;
+        }
+        let instances: Vec<String> = match self.signalers.lock() {
+            Ok(mut signalers) => signalers.drain().collect(),
+            Err(_) => return,
+        };
+        for instance in instances {
+            let summary =
+                format!("released automatically: the MCP stdio connection of {instance} closed");
+            match pool_status::release_instance(
+                self.store(),
+                &instance,
+                &summary,
+                self.config().pool_ttl_secs,
+            )
+            .await
+            {
+                Ok(released) if !released.is_empty() => {
+                    tracing::info!(%instance, topics = released.len(), "released the topics of a closed connection");
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, %instance, "cannot release the topics of a closed connection")
+                }
+            }
+        }
+    }
+
     /// Record that the instance was heard from, at most every few seconds.
     async fn touch(&self, project: &Project, instance: &str, client: Option<&str>) {
         let key = (project.clone(), instance.to_owned());
@@ -221,7 +289,7 @@ impl CairnMcp {
 Use one session_id per piece of work (e.g. `project-auth-v2`); each save adds a round. \
 List fields accept a JSON array of strings or one comma/newline separated string.",
         input_schema = input_schema::<SaveProgressParams>(),
-        output_schema = schema_for_output::<SaveProgressOutput>(),
+        output_schema = output_schema::<SaveProgressOutput>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn save_progress(
@@ -275,7 +343,7 @@ List fields accept a JSON array of strings or one comma/newline separated string
 Returns the last activity time, the latest checkpoint (summary, files, decisions, next steps), the project and a short resume brief. \
 Covers save_progress session ids and cairn chat sessions.",
         input_schema = input_schema::<WhereWasIParams>(),
-        output_schema = schema_for_output::<WhereWasIOutput>(),
+        output_schema = output_schema::<WhereWasIOutput>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn where_was_i(
@@ -299,10 +367,7 @@ Covers save_progress session ids and cairn chat sessions.",
         match found {
             Some(found) => respond(found.to_markdown(now), &WhereWasIOutput::found(&found)),
             None => {
-                let message = match &query.session_id {
-                    Some(id) => format!("No session found with id `{id}`."),
-                    None => "No session found: nothing has been saved yet.".to_owned(),
-                };
+                let message = self.nothing_found(&query, now).await?;
                 respond(message.clone(), &WhereWasIOutput::not_found(message))
             }
         }
@@ -313,7 +378,7 @@ Covers save_progress session ids and cairn chat sessions.",
         description = "Read checkpoints of a session id (read-only): the latest (default), one round (round_id), \
 or the whole series oldest first (latest = false).",
         input_schema = input_schema::<GetProgressParams>(),
-        output_schema = schema_for_output::<GetProgressOutput>(),
+        output_schema = output_schema::<GetProgressOutput>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn get_progress(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
@@ -361,7 +426,7 @@ or the whole series oldest first (latest = false).",
 completed, blocked, unblocked, released, handoff, signaling. `affects` lists the files or folders you touch; \
 the result warns when they overlap another live agent's open topic.",
         input_schema = input_schema::<PoolSignalParams>(),
-        output_schema = schema_for_output::<PoolSignalOutput>(),
+        output_schema = output_schema::<PoolSignalOutput>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn pool_signal(
@@ -397,7 +462,10 @@ the result warns when they overlap another live agent's open topic.",
         .map_err(store_error)?;
         // The signal itself recorded that the instance was heard from.
         if let Ok(mut touched) = self.shared.touched.lock() {
-            touched.insert((project, instance), Instant::now());
+            touched.insert((project, instance.clone()), Instant::now());
+        }
+        if let Ok(mut signalers) = self.signalers.lock() {
+            signalers.insert(instance);
         }
         let signal = &outcome.signal;
         let out = PoolSignalOutput {
@@ -420,7 +488,7 @@ the result warns when they overlap another live agent's open topic.",
         description = "Who is working on what in this project: active instances, open topics by state (claimed, started, blocked) \
 with holder and since when, blockers, handoffs, recently completed topics and file conflicts. all_projects = true covers every project.",
         input_schema = input_schema::<PoolStatusParams>(),
-        output_schema = schema_for_output::<PoolStatusOutput>(),
+        output_schema = output_schema::<PoolStatusOutput>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn pool_status(
@@ -449,7 +517,7 @@ with holder and since when, blockers, handoffs, recently completed topics and fi
         description = "List sessions, newest activity first: cairn chat sessions and save_progress session ids, \
 optionally for one project.",
         input_schema = input_schema::<ListSessionsParams>(),
-        output_schema = schema_for_output::<ListSessionsOutput>(),
+        output_schema = output_schema::<ListSessionsOutput>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn list_sessions(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
@@ -472,7 +540,7 @@ optionally for one project.",
         name = "search_sessions",
         description = "Full-text search over chat messages and checkpoints (summaries, decisions, next steps, files).",
         input_schema = input_schema::<SearchSessionsParams>(),
-        output_schema = schema_for_output::<SearchSessionsOutput>(),
+        output_schema = output_schema::<SearchSessionsOutput>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn search_sessions(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
@@ -651,8 +719,9 @@ impl CairnMcp {
             .map_err(store_error)?;
         let text = match found {
             Some(found) => format!(
-                "{}\n\nContinue this work from where it stopped. Start with the next step above; do not re-debate the decisions already made.",
-                found.to_markdown(now)
+                "{}\n\n{}",
+                found.to_markdown(now),
+                resume_instruction(&found)
             ),
             None => match &query.session_id {
                 Some(id) => format!("No session found with id `{id}`. Nothing to resume."),
@@ -664,6 +733,26 @@ impl CairnMcp {
                 .with_description("Where was I: the latest checkpoint and a resume brief"),
         )
     }
+}
+
+/// What the `resume` prompt asks, saying only what the brief holds.
+fn resume_instruction(found: &resume_brief::WhereWasI) -> String {
+    let checkpoint = found.latest_checkpoint.as_ref();
+    let has_steps = checkpoint.is_some_and(|c| !c.next_steps.is_empty());
+    let has_decisions = checkpoint.is_some_and(|c| !c.decisions_made.is_empty())
+        || found.chat.as_ref().is_some_and(|c| !c.knowledge.is_empty());
+    let mut text = String::from("Continue this work from where it stopped. ");
+    text.push_str(if has_steps {
+        "Start with the next step above"
+    } else {
+        "No next steps were recorded: work out the next step from the summary above"
+    });
+    text.push_str(if has_decisions {
+        "; do not re-debate the decisions already made."
+    } else {
+        "."
+    });
+    text
 }
 
 #[tool_handler(router = self.shared.tools)]
@@ -710,7 +799,14 @@ signal completed, blocked or handoff when that changes.",
                 None,
             ));
         }
-        tools.call(ToolCallContext::new(self, request, ctx)).await
+        match tools.call(ToolCallContext::new(self, request, ctx)).await {
+            // Bad arguments are a tool result the model can read and correct
+            // (MCP 2025-11-25); protocol errors stay JSON-RPC errors.
+            Err(error) if error.code == ErrorCode::INVALID_PARAMS => {
+                Ok(CallToolResponse::Complete(refusal_result(&error)))
+            }
+            other => other,
+        }
     }
 
     async fn list_resources(

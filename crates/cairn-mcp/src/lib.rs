@@ -11,6 +11,7 @@ pub mod http;
 mod outputs;
 mod params;
 mod resources;
+mod schemas;
 mod stdio;
 mod tool_args;
 

@@ -7,8 +7,8 @@ use std::borrow::Cow;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
-/// A list of strings: a JSON array, or one string with items separated by
-/// commas or newlines.
+/// A list of strings: a JSON array, that array sent as a string, or one string
+/// with items separated by commas or newlines.
 pub struct ListParam;
 
 impl JsonSchema for ListParam {
@@ -22,7 +22,7 @@ impl JsonSchema for ListParam {
                 { "type": "array", "items": { "type": "string", "maxLength": 4096 }, "maxItems": 1000 },
                 { "type": "string" }
             ],
-            "description": "A JSON array of strings, or one string with items separated by commas or newlines. At most 1,000 items of 4 KiB each."
+            "description": "A JSON array of strings, or one string with items separated by commas or newlines (a string that is a JSON array of strings is read as that array). At most 1,000 items of 4 KiB each."
         })
     }
 
@@ -31,7 +31,33 @@ impl JsonSchema for ListParam {
     }
 }
 
-/// A round id: a string, or a number sent as one.
+/// Default and largest `limit` of the listing tools; the schema carries both.
+pub const DEFAULT_LIMIT: u32 = 20;
+pub const MAX_LIMIT: u32 = 200;
+
+/// A listing limit: an integer from 1 to [`MAX_LIMIT`], the bound the tools check.
+pub struct Limit;
+
+impl JsonSchema for Limit {
+    fn schema_name() -> Cow<'static, str> {
+        "Limit".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_LIMIT,
+            "default": DEFAULT_LIMIT
+        })
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+}
+
+/// A round id: a string, or an integer sent as one.
 pub struct RoundId;
 
 impl JsonSchema for RoundId {
@@ -133,7 +159,7 @@ pub struct ListSessionsParams {
     /// Only this project directory; default: every project.
     project: Option<String>,
     /// At most this many of each kind (1–200, default 20).
-    limit: Option<u32>,
+    limit: Option<Limit>,
 }
 
 #[derive(JsonSchema)]
@@ -141,7 +167,7 @@ pub struct SearchSessionsParams {
     /// Words to find in chat messages and checkpoints.
     query: String,
     /// At most this many hits (1–200, default 20).
-    limit: Option<u32>,
+    limit: Option<Limit>,
 }
 
 #[derive(Debug, serde::Deserialize, JsonSchema)]

@@ -1,6 +1,8 @@
 //! Reading tool arguments field by field, so that every refusal (wrong type,
-//! missing field, over a bound) is a JSON-RPC `invalid params` error that names
-//! the field and the rule, and nothing is written.
+//! missing field, over a bound) names the field and the rule, and nothing is
+//! written. The refusals are `invalid params` errors here; `call_tool` turns
+//! them into tool results with `isError: true` (see [`refusal_result`]), as the
+//! MCP spec asks, so that the model can correct its arguments.
 //!
 //! The tools declare their input schemas from the `*Params` types in
 //! `params.rs`; this module is what actually reads the arguments.
@@ -8,7 +10,7 @@
 use cairn_core::json_kind::json_kind;
 use cairn_core::list_param::{self, MAX_SUMMARY_BYTES};
 use rmcp::ErrorData;
-use rmcp::model::JsonObject;
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
 use serde_json::{Value, json};
 
 /// The arguments of one tool call.
@@ -49,14 +51,22 @@ impl ToolArgs {
         Ok(text.trim().to_owned())
     }
 
-    /// An optional identifier. Numbers are accepted and written as text (agents
-    /// send `round_id: 3` as often as `"3"`).
+    /// An optional identifier. Integers are accepted and written as text (agents
+    /// send `round_id: 3` as often as `"3"`); other numbers are refused, as the
+    /// schema (`string` or `integer`) says.
     pub fn optional_id(&self, field: &str) -> Result<Option<String>, ErrorData> {
         let text = match self.present(field) {
             None => return Ok(None),
             Some(Value::String(text)) => text.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            Some(other) => return Err(wrong_type(field, "a string", other)),
+            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
+            Some(Value::Number(n)) => {
+                return Err(invalid(
+                    field,
+                    format!("`{field}` must be a string or an integer, got the number {n}"),
+                    None,
+                ));
+            }
+            Some(other) => return Err(wrong_type(field, "a string or an integer", other)),
         };
         list_param::check_id(field, &text).map_err(|e| core_invalid(field, e))?;
         Ok(Some(text.trim().to_owned()))
@@ -113,6 +123,15 @@ impl ToolArgs {
             )),
         }
     }
+}
+
+/// An argument refusal as the tool result the model reads: the message names
+/// the argument and the rule.
+pub fn refusal_result(error: &ErrorData) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(format!(
+        "Invalid arguments, nothing was done: {}. Correct the argument and call again.",
+        error.message
+    ))])
 }
 
 fn check_len(field: &str, text: &str, max: usize) -> Result<(), ErrorData> {
@@ -198,9 +217,17 @@ mod tests {
     }
 
     #[test]
-    fn ids_accept_numbers_and_limits_are_checked() {
-        let a = args(json!({ "round_id": 3, "limit": 0, "ok": 5 }));
+    fn ids_accept_integers_and_limits_are_checked() {
+        let a = args(json!({ "round_id": 3, "limit": 0, "ok": 5, "half": 1.5, "neg": -2 }));
         assert_eq!(a.optional_id("round_id").unwrap().as_deref(), Some("3"));
+        assert_eq!(a.optional_id("neg").unwrap().as_deref(), Some("-2"));
+        let err = a.optional_id("half").unwrap_err();
+        assert!(
+            err.message
+                .contains("`half` must be a string or an integer"),
+            "{}",
+            err.message
+        );
         assert!(a.optional_limit("limit", 100).is_err());
         assert_eq!(a.optional_limit("ok", 100).unwrap(), Some(5));
     }

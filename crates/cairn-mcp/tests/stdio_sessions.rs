@@ -1,6 +1,7 @@
 //! The handler in-process over byte streams (the stdio path without a child
-//! process), on a real SQLite store in a temp dir: tool listing, instance
-//! identity, the body limit, and concurrent connections on one store.
+//! process), on a real SQLite store in a temp dir: tool listing and schemas,
+//! argument reading and refusals, instance identity, the body limit,
+//! where-was-I answers, and concurrent connections on one store.
 
 use std::sync::Arc;
 
@@ -51,7 +52,24 @@ impl Peer {
             )
             .await;
         assert!(response.get("error").is_none(), "{tool}: {response}");
+        assert_ne!(response["result"]["isError"], true, "{tool}: {response}");
         response["result"]["structuredContent"].clone()
+    }
+
+    /// A call whose arguments must be refused: the text of its isError result.
+    async fn refused(&mut self, tool: &str, arguments: Value) -> String {
+        let response = self
+            .request(
+                "tools/call",
+                json!({ "name": tool, "arguments": arguments }),
+            )
+            .await;
+        assert!(response.get("error").is_none(), "{tool}: {response}");
+        assert_eq!(response["result"]["isError"], true, "{tool}: {response}");
+        response["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 }
 
@@ -246,12 +264,16 @@ async fn concurrent_connections_lose_no_checkpoint_or_round() {
                 )
                 .await;
             }
-            rounds
+            // Kept open: a closed connection releases its topics.
+            (rounds, peer)
         }));
     }
     let mut rounds = Vec::new();
+    let mut peers = Vec::new();
     for task in tasks {
-        rounds.extend(task.await.unwrap());
+        let (mine, peer) = task.await.unwrap();
+        rounds.extend(mine);
+        peers.push(peer);
     }
     rounds.sort_unstable();
     assert_eq!(rounds, (1..=100).collect::<Vec<u32>>());
@@ -259,4 +281,256 @@ async fn concurrent_connections_lose_no_checkpoint_or_round() {
     let mut peer = connect(&w.factory, "auditor", 4 << 20).await;
     let status = peer.call("pool_status", json!({})).await;
     assert_eq!(status["open_topics"].as_array().unwrap().len(), 100);
+}
+
+/// Every `format` in a schema, with the path to it.
+fn formats(value: &Value, path: String, found: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(format)) = map.get("format") {
+                found.push((path.clone(), format.clone()));
+            }
+            for (key, child) in map {
+                formats(child, format!("{path}/{key}"), found);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                formats(child, format!("{path}/{i}"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn no_schema_carries_an_integer_width_format() {
+    let w = world(None);
+    let mut peer = connect(&w.factory, "typescript", 4 << 20).await;
+    let tools = peer.request("tools/list", json!({})).await;
+    let mut found = Vec::new();
+    formats(&tools["result"]["tools"], "tools".into(), &mut found);
+    let widths: Vec<_> = found
+        .iter()
+        .filter(|(_, f)| f.starts_with("uint") || f.starts_with("int"))
+        .collect();
+    assert!(widths.is_empty(), "integer width formats: {widths:?}");
+    let where_out = tools["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "where_was_i")
+        .unwrap();
+    let count = &where_out["outputSchema"].to_string();
+    assert!(
+        count.contains(r#""minimum":0"#),
+        "unsigned integers say minimum 0: {count}"
+    );
+}
+
+#[tokio::test]
+async fn a_list_sent_as_a_json_array_string_is_that_array() {
+    let w = world(None);
+    let mut peer = connect(&w.factory, "inspector", 4 << 20).await;
+    peer.call(
+        "save_progress",
+        json!({
+            "session_id": "lists",
+            "summary": "s",
+            "files_touched": r#"["a.rs","b, c.rs"]"#,
+            "decisions_made": ["keep arrays"],
+            "next_steps": "one, two\nthree",
+        }),
+    )
+    .await;
+    let saved = w.store.latest_checkpoint("lists").await.unwrap().unwrap();
+    assert_eq!(saved.files_touched, vec!["a.rs", "b, c.rs"]);
+    assert_eq!(saved.decisions_made, vec!["keep arrays"]);
+    assert_eq!(saved.next_steps, vec!["one", "two", "three"]);
+}
+
+#[tokio::test]
+async fn limit_schema_and_checks_agree_and_round_ids_are_integers() {
+    let w = world(None);
+    let mut peer = connect(&w.factory, "strict", 4 << 20).await;
+    let tools = peer.request("tools/list", json!({})).await;
+    for name in ["list_sessions", "search_sessions"] {
+        let tool = tools["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap();
+        let limit = &tool["inputSchema"]["properties"]["limit"];
+        assert!(
+            limit["type"].to_string().contains("integer"),
+            "{name}: {limit}"
+        );
+        let max = limit["maximum"].as_u64().expect("limit has a maximum");
+        let min = limit["minimum"].as_u64().expect("limit has a minimum");
+        let mut args = json!({ "query": "x" });
+        args["limit"] = json!(max);
+        peer.call(name, args.clone()).await;
+        args["limit"] = json!(min);
+        peer.call(name, args.clone()).await;
+        args["limit"] = json!(max + 1);
+        let text = peer.refused(name, args.clone()).await;
+        assert!(
+            text.contains("`limit`") && text.contains(&max.to_string()),
+            "{text}"
+        );
+        args["limit"] = json!(min - 1);
+        peer.refused(name, args).await;
+    }
+    let text = peer
+        .refused(
+            "save_progress",
+            json!({ "session_id": "r", "summary": "s", "round_id": 1.5 }),
+        )
+        .await;
+    assert!(
+        text.contains("`round_id` must be a string or an integer"),
+        "{text}"
+    );
+    let text = peer
+        .refused(
+            "get_progress",
+            json!({ "session_id": "r", "round_id": 2.5 }),
+        )
+        .await;
+    assert!(text.contains("round_id"), "{text}");
+    assert!(w.store.latest_checkpoint("r").await.unwrap().is_none());
+    let saved = peer
+        .call(
+            "save_progress",
+            json!({ "session_id": "r", "summary": "s", "round_id": 7 }),
+        )
+        .await;
+    assert_eq!(saved["round_id"], "7");
+}
+
+#[tokio::test]
+async fn argument_refusals_are_error_results_and_protocol_errors_stay_errors() {
+    let w = world(None);
+    let mut peer = connect(&w.factory, "model", 4 << 20).await;
+    let text = peer
+        .refused("save_progress", json!({ "summary": "no id" }))
+        .await;
+    assert!(
+        text.contains("missing required field `session_id`"),
+        "{text}"
+    );
+    let text = peer
+        .refused(
+            "save_progress",
+            json!({ "session_id": "big", "summary": "s".repeat(65 * 1024) }),
+        )
+        .await;
+    assert!(
+        text.contains("summary") && text.contains("64 KiB"),
+        "{text}"
+    );
+    let text = peer
+        .refused(
+            "pool_signal",
+            json!({ "action": "done", "topic": "t", "summary": "s" }),
+        )
+        .await;
+    assert!(
+        text.contains("action") && text.contains("claimed"),
+        "{text}"
+    );
+    assert!(w.store.latest_checkpoint("big").await.unwrap().is_none());
+    let unknown = peer
+        .request(
+            "tools/call",
+            json!({ "name": "drop_database", "arguments": {} }),
+        )
+        .await;
+    assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
+    assert!(
+        unknown["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("save_progress"),
+        "{unknown}"
+    );
+}
+
+#[tokio::test]
+async fn where_was_i_for_a_client_that_saved_nothing_points_at_others() {
+    let w = world(None);
+    let mut peer = connect(&w.factory, "claude-code", 4 << 20).await;
+    let nothing = peer.call("where_was_i", json!({ "client": "codex" })).await;
+    assert_eq!(nothing["found"], false);
+    let message = nothing["message"].as_str().unwrap();
+    assert!(
+        message.contains("`codex` has saved nothing") && message.contains("No other client"),
+        "{message}"
+    );
+    peer.call(
+        "save_progress",
+        json!({ "session_id": "auth-v2", "summary": "s" }),
+    )
+    .await;
+    let nothing = peer.call("where_was_i", json!({ "client": "codex" })).await;
+    assert_eq!(nothing["found"], false);
+    let message = nothing["message"].as_str().unwrap();
+    assert!(
+        message.contains("`codex` has saved nothing")
+            && message.contains("`auth-v2`")
+            && message.contains("claude-code")
+            && !message.contains("nothing has been saved yet"),
+        "{message}"
+    );
+    let found = peer
+        .call("where_was_i", json!({ "client": "claude-code" }))
+        .await;
+    assert_eq!(found["session_id"], "auth-v2");
+}
+
+#[tokio::test]
+async fn the_resume_prompt_mentions_next_steps_only_when_there_are_some() {
+    let w = world(None);
+    let mut peer = connect(&w.factory, "editor", 4 << 20).await;
+    peer.call(
+        "save_progress",
+        json!({ "session_id": "bare", "summary": "halfway through" }),
+    )
+    .await;
+    let prompt = peer
+        .request(
+            "prompts/get",
+            json!({ "name": "resume", "arguments": { "session_id": "bare" } }),
+        )
+        .await;
+    let text = prompt["result"]["messages"][0]["content"]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(text.contains("halfway through"), "{text}");
+    assert!(
+        !text.contains("next step above") && text.contains("No next steps were recorded"),
+        "{text}"
+    );
+    assert!(!text.contains("decisions already made"), "{text}");
+    peer.call(
+        "save_progress",
+        json!({ "session_id": "full", "summary": "s", "next_steps": ["ship it"], "decisions_made": ["use vault"] }),
+    )
+    .await;
+    let prompt = peer
+        .request(
+            "prompts/get",
+            json!({ "name": "resume", "arguments": { "session_id": "full" } }),
+        )
+        .await;
+    let text = prompt["result"]["messages"][0]["content"]["text"]
+        .as_str()
+        .unwrap();
+    assert!(
+        text.contains("Start with the next step above")
+            && text.contains("do not re-debate the decisions already made"),
+        "{text}"
+    );
 }

@@ -104,9 +104,13 @@ fn hostile_input_stdio() {
     run_script(
         "hostile.py",
         &["--transport", "stdio"],
-        60,
+        52,
         &[
+            "stdio summary over 64 KiB: tool result with isError",
             "stdio summary over 64 KiB: names [\'summary\', \'64 KiB\']",
+            "stdio unknown tool: code -32602",
+            "stdio: non-object arguments refused",
+            "stdio: a non-request object is an Invalid Request with its id",
             "stdio oversize body: code -32600",
             "stdio: alive after malformed lines",
             "stdio: nothing was written",
@@ -120,8 +124,10 @@ fn hostile_input_http() {
     run_script(
         "hostile.py",
         &["--transport", "http"],
-        70,
+        59,
         &[
+            "http limit out of range: tool result with isError",
+            "http unknown tool: code -32602",
             "http: missing token is 401",
             "http: foreign Origin refused",
             "http: foreign Host refused",
@@ -143,6 +149,7 @@ fn many_clients_and_processes_lose_nothing() {
             "shared session: every round exactly once",
             "shared session: every checkpoint stored",
             "every claimed topic is open",
+            "stdio topics released when their connection closed",
         ],
     );
 }

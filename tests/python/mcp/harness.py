@@ -167,12 +167,25 @@ async def call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str
 
 
 async def call_error(client: Client, tool: str, arguments: Any) -> MCPError:
-    """Call a tool that must be refused with a JSON-RPC error."""
+    """Call a tool that must be refused at the protocol level (unknown tool,
+    malformed request) with a JSON-RPC error."""
     try:
         result = await client.call_tool(tool, arguments)
     except MCPError as error:
         return error
     raise AssertionError(f"{tool} was not refused: {result}")
+
+
+async def call_refused(client: Client, tool: str, arguments: Any) -> str:
+    """Call a tool whose arguments must be refused: a tool result with
+    `isError: true` (MCP 2025-11-25) whose text names the argument; returns it."""
+    result = await client.call_tool(tool, arguments)
+    if not result.is_error:
+        raise AssertionError(f"{tool} was not refused: {result}")
+    texts = [c.text for c in result.content if getattr(c, "type", None) == "text"]
+    if not texts:
+        raise AssertionError(f"{tool} refusal carries no text: {result}")
+    return texts[0]
 
 
 def run_cli(args: argparse.Namespace, *cli_args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

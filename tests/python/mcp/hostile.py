@@ -2,8 +2,9 @@
 malformed messages and stdout purity can be checked) and over HTTP (raw
 requests: tokens, Origin, Host, malformed and oversize bodies).
 
-Every refusal must be a proper JSON-RPC/HTTP error that names the field or
-the rule, the server must keep serving, and nothing may be written.
+Every refusal must name the field or the rule (bad tool arguments as a tool
+result with isError, protocol errors as JSON-RPC/HTTP errors), the server must
+keep serving, and nothing may be written.
 
     python hostile.py --binary BIN --home DIR --project DIR --transport stdio|http
 """
@@ -49,6 +50,10 @@ REFUSED_CALLS: list[tuple[str, str, dict[str, Any], list[str]]] = [
     ("latest of the wrong type", "get_progress", {"session_id": "x", "latest": 3}, ["latest", "boolean"]),
     ("limit out of range", "list_sessions", {"limit": 0}, ["limit"]),
     ("project that does not exist", "save_progress", save_args(project="/definitely/not/here"), ["project"]),
+]
+
+# Protocol-level refusals stay JSON-RPC errors (code -32602).
+PROTOCOL_REFUSALS: list[tuple[str, str, dict[str, Any], list[str]]] = [
     ("unknown tool", "drop_database", {}, ["drop_database", "save_progress"]),
 ]
 
@@ -133,6 +138,15 @@ def initialize_params() -> dict[str, Any]:
     }
 
 
+def check_tool_refusal(name: str, response: dict[str, Any], words: list[str]) -> None:
+    """Bad arguments: a tool result with isError true (MCP 2025-11-25) whose text
+    names the argument and the rule, so that the model can correct itself."""
+    result = response.get("result")
+    check(f"{name}: tool result with isError", isinstance(result, dict) and result.get("isError") is True, response)
+    text = " ".join(c.get("text", "") for c in result.get("content", []))
+    check(f"{name}: names {words}", all(w in text for w in words), result)
+
+
 def check_refusal(name: str, response: dict[str, Any], words: list[str], code: int = -32602) -> None:
     error = response.get("error")
     check(f"{name}: JSON-RPC error", isinstance(error, dict) and "result" not in response, response)
@@ -149,11 +163,14 @@ def stdio_hostile(args) -> None:
 
     for name, tool, arguments, words in REFUSED_CALLS:
         response = peer.request("tools/call", {"name": tool, "arguments": arguments})
+        check_tool_refusal(f"stdio {name}", response, words)
+    for name, tool, arguments, words in PROTOCOL_REFUSALS:
+        response = peer.request("tools/call", {"name": tool, "arguments": arguments})
         check_refusal(f"stdio {name}", response, words)
 
-    # Arguments that are not an object at all.
+    # Arguments that are not an object at all: a malformed request, answered with its id.
     response = peer.request("tools/call", {"name": "save_progress", "arguments": "not an object"})
-    check("stdio: non-object arguments refused", "error" in response, response)
+    check("stdio: non-object arguments refused", response.get("error", {}).get("code") == -32602, response)
 
     # Malformed JSON-RPC: a line that is not JSON gets a parse error (id null, code
     # -32700) and is otherwise ignored; JSON that is not a JSON-RPC message is an
@@ -163,6 +180,9 @@ def stdio_hostile(args) -> None:
     peer.send_raw(json.dumps({"jsonrpc": "2.0", "id": 1000, "bogus": True}).encode() + b"\n")
     response = peer.request("ping")
     check("stdio: alive after malformed lines", response.get("result") == {}, response)
+    response = peer.wait_for(1000)
+    check("stdio: a non-request object is an Invalid Request with its id",
+          response.get("error", {}).get("code") == -32600, response)
     response = peer.wait_for(None)
     check("stdio: a line that is not JSON gets a parse error",
           response.get("error", {}).get("code") == -32700, response)
@@ -269,7 +289,7 @@ def http_hostile(args) -> None:
             r = http.post(url, headers=closing, content=chunks())
             check("http: chunked over-limit body is 413", r.status_code == 413, r.status_code)
 
-            # A real session: tool-level refusals come back as JSON-RPC errors.
+            # A real session: argument refusals come back as isError tool results.
             r = http.post(url, headers=headers, content=init_body)
             session = r.headers.get("mcp-session-id")
             check("http: initialize gives a session", r.status_code == 200 and session, (r.status_code, dict(r.headers)))
@@ -278,6 +298,10 @@ def http_hostile(args) -> None:
             check("http: initialized accepted", r.status_code in (200, 202), r.status_code)
             for i, (name, tool, arguments, words) in enumerate(REFUSED_CALLS):
                 body = json.dumps({"jsonrpc": "2.0", "id": 100 + i, "method": "tools/call", "params": {"name": tool, "arguments": arguments}})
+                r = http.post(url, headers=session_headers, content=body)
+                check_tool_refusal(f"http {name}", sse_or_json(r), words)
+            for i, (name, tool, arguments, words) in enumerate(PROTOCOL_REFUSALS):
+                body = json.dumps({"jsonrpc": "2.0", "id": 300 + i, "method": "tools/call", "params": {"name": tool, "arguments": arguments}})
                 r = http.post(url, headers=session_headers, content=body)
                 check_refusal(f"http {name}", sse_or_json(r), words)
             r = http.post(url, headers=session_headers, content=json.dumps({"jsonrpc": "2.0", "id": 500, "bogus": 1}))

@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 from harness import (
     call,
-    call_error,
+    call_refused,
     check,
     common_args,
     connect,
@@ -235,10 +235,10 @@ async def scenario(args) -> None:
             check("resume prompt completes session ids", completion.completion.values == [WORK], completion)
 
             # 10. Bad input is refused and the server keeps serving.
-            error = await call_error(a, "pool_signal", {"action": "finished", "topic": "t", "summary": "s"})
-            check("unknown action refused with the list", "claimed" in error.message and "signaling" in error.message, error.message)
-            error = await call_error(a, "save_progress", {"session_id": WORK})
-            check("missing summary named", "summary" in error.message, error.message)
+            refusal = await call_refused(a, "pool_signal", {"action": "finished", "topic": "t", "summary": "s"})
+            check("unknown action refused with the list", "claimed" in refusal and "signaling" in refusal, refusal)
+            refusal = await call_refused(a, "save_progress", {"session_id": WORK})
+            check("missing summary named", "summary" in refusal, refusal)
             again = await call(a, "get_progress", {"session_id": WORK})
             check("nothing was written by refused calls", again["checkpoints"][0]["round_id"] == "3", again)
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use cairn_core::paths::Paths;
-use cairn_core::settings::Synchronous;
+use cairn_store_sqlite::Synchronous;
 use cairn_core::{NewEvent, NewSession, Project, SessionName};
 use serde::{Deserialize, Serialize};
 

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use cairn_core::settings::Synchronous;
+use cairn_store_sqlite::Synchronous;
 use cairn_core::{Project, Store};
 use cairn_mcp::{CairnMcpFactory, McpConfig, serve_on};
 use serde_json::{Value, json};

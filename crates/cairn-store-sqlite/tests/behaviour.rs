@@ -9,7 +9,7 @@ use std::time::Duration;
 use base64::Engine;
 use cairn_core::context::live_view;
 use cairn_core::event::ToolResultContent;
-use cairn_core::settings::Synchronous;
+use cairn_store_sqlite::Synchronous;
 use cairn_core::store::{SearchScope, SessionUpdate};
 use cairn_core::{
     Compaction, ContentBlock, Error, Event, KnowledgeItem, KnowledgeKind, LeaseHolder, MediaBlock,

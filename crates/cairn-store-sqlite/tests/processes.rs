@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use cairn_core::settings::Synchronous;
+use cairn_store_sqlite::Synchronous;
 use cairn_core::{
     Error, Event, Message, NewEvent, NewSession, Payload, Project, Role, SessionFilter,
     SessionName, Store,

@@ -3,7 +3,7 @@
 //! its spend as an event of its own. Both count in the session's totals (so toward
 //! spending limits), once per provider request id.
 
-use cairn_core::settings::Synchronous;
+use cairn_store_sqlite::Synchronous;
 use cairn_core::{
     Compaction, Message, NewEvent, NewSession, Payload, Project, Role, SessionName, Usage,
 };

@@ -13,6 +13,7 @@
 
 mod url;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use cairn_core::paths::Paths;
@@ -68,11 +69,32 @@ where
             return Err(match options.source_of(key, &settings.sources) {
                 Some(path) => Error::Config {
                     path: path.to_path_buf(),
-                    message,
+                    message: format!("{}{message}", line_of(path, key)),
                 },
                 None => Error::invalid(message),
             });
         }
     }
     T::deserialize(options.table.clone()).map_err(|e| Error::invalid(e.message().to_owned()))
+}
+
+/// `line N, ` for the line of `path` that sets `key` of `[store]`, or nothing.
+fn line_of(path: &Path, key: &str) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut in_store = false;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.starts_with('[') {
+            in_store = line.trim_matches(['[', ']', ' ']) == "store";
+            continue;
+        }
+        let sets = |name: &str| {
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        };
+        if (in_store && sets(key)) || sets(&format!("store.{key}")) {
+            return format!("line {}, ", i + 1);
+        }
+    }
+    String::new()
 }

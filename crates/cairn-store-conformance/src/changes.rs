@@ -93,7 +93,10 @@ pub async fn every_write_is_announced_to_every_subscriber(t: Fixture) {
         token: "x".into(),
     };
     let minute = Duration::from_secs(60);
-    t.store.acquire_lease(s.id, &me, minute, false).await.unwrap();
+    t.store
+        .acquire_lease(s.id, &me, minute, false)
+        .await
+        .unwrap();
     assert_eq!(
         next(&mut rx).await,
         StoreChange::LeaseChanged { session: s.id }

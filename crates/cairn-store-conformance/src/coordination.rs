@@ -2,10 +2,7 @@
 
 use std::time::Duration;
 
-use cairn_core::{
-    Error, NewPoolSignal,
-    PoolAction, Timestamp,
-};
+use cairn_core::{Error, NewPoolSignal, PoolAction, Timestamp};
 
 use crate::Fixture;
 use crate::support::*;

@@ -1,10 +1,7 @@
 //! The event log: compactions, live context, knowledge, sizes, attachments, lossless storage.
 
-
 use cairn_core::context::live_view;
-use cairn_core::{
-    Error, Event, NewEvent, Payload, Role,
-};
+use cairn_core::{Error, Event, NewEvent, Payload, Role};
 use sha2::Digest;
 
 use crate::Fixture;

@@ -1,10 +1,7 @@
 //! Importing a complete history.
 
-
 use cairn_core::event::ToolResultContent;
-use cairn_core::{
-    ContentBlock, Error, Event, MediaBlock, Message, NewEvent, Payload, Role,
-};
+use cairn_core::{ContentBlock, Error, Event, MediaBlock, Message, NewEvent, Payload, Role};
 use sha2::Digest;
 
 use crate::Fixture;

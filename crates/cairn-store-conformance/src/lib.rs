@@ -59,7 +59,8 @@ macro_rules! store_conformance_tests {
     ($fresh:path) => {
         #[::tokio::test]
         async fn create_append_list_and_resume_on_a_current_thread_runtime() {
-            $crate::sessions::create_append_list_and_resume_on_a_current_thread_runtime($fresh()).await
+            $crate::sessions::create_append_list_and_resume_on_a_current_thread_runtime($fresh())
+                .await
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn names_are_unique_and_missing_sessions_are_not_found() {
@@ -67,7 +68,8 @@ macro_rules! store_conformance_tests {
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn listing_is_newest_activity_first_with_pages_and_projects() {
-            $crate::sessions::listing_is_newest_activity_first_with_pages_and_projects($fresh()).await
+            $crate::sessions::listing_is_newest_activity_first_with_pages_and_projects($fresh())
+                .await
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn update_session_changes_only_given_fields() {
@@ -91,15 +93,20 @@ macro_rules! store_conformance_tests {
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn a_compaction_must_replace_earlier_events_and_a_bad_one_writes_nothing() {
-            $crate::events::a_compaction_must_replace_earlier_events_and_a_bad_one_writes_nothing($fresh()).await
+            $crate::events::a_compaction_must_replace_earlier_events_and_a_bad_one_writes_nothing(
+                $fresh(),
+            )
+            .await
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn live_context_after_several_compactions_equals_the_live_view() {
-            $crate::events::live_context_after_several_compactions_equals_the_live_view($fresh()).await
+            $crate::events::live_context_after_several_compactions_equals_the_live_view($fresh())
+                .await
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn knowledge_retention_keeps_the_newest_and_every_pinned_item() {
-            $crate::events::knowledge_retention_keeps_the_newest_and_every_pinned_item($fresh()).await
+            $crate::events::knowledge_retention_keeps_the_newest_and_every_pinned_item($fresh())
+                .await
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn large_events_of_the_live_context_or_the_whole_history() {
@@ -115,11 +122,15 @@ macro_rules! store_conformance_tests {
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn import_keeps_seqs_and_times_and_recomputes_totals_like_append() {
-            $crate::import::import_keeps_seqs_and_times_and_recomputes_totals_like_append($fresh()).await
+            $crate::import::import_keeps_seqs_and_times_and_recomputes_totals_like_append($fresh())
+                .await
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn import_refuses_gaps_duplicates_and_taken_names_and_writes_nothing() {
-            $crate::import::import_refuses_gaps_duplicates_and_taken_names_and_writes_nothing($fresh()).await
+            $crate::import::import_refuses_gaps_duplicates_and_taken_names_and_writes_nothing(
+                $fresh(),
+            )
+            .await
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn import_moves_inline_media_into_attachments() {
@@ -127,7 +138,8 @@ macro_rules! store_conformance_tests {
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn search_is_newest_first_with_highlights_and_scoped_by_project() {
-            $crate::search::search_is_newest_first_with_highlights_and_scoped_by_project($fresh()).await
+            $crate::search::search_is_newest_first_with_highlights_and_scoped_by_project($fresh())
+                .await
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn search_takes_query_syntax_literally() {
@@ -151,7 +163,8 @@ macro_rules! store_conformance_tests {
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn leases_refuse_a_second_writer_unless_forced_or_stale() {
-            $crate::coordination::leases_refuse_a_second_writer_unless_forced_or_stale($fresh()).await
+            $crate::coordination::leases_refuse_a_second_writer_unless_forced_or_stale($fresh())
+                .await
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn search_matches_whole_words_ignoring_case_and_diacritics() {
@@ -159,7 +172,10 @@ macro_rules! store_conformance_tests {
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn search_covers_message_thinking_tool_results_summaries_and_knowledge() {
-            $crate::search::search_covers_message_thinking_tool_results_summaries_and_knowledge($fresh()).await
+            $crate::search::search_covers_message_thinking_tool_results_summaries_and_knowledge(
+                $fresh(),
+            )
+            .await
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn search_is_newest_first_and_limit_zero_means_every_hit() {

@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use cairn_core::event::ToolResultContent;
 use cairn_core::store::{SearchHit, SearchScope};
-use cairn_core::{
-    ContentBlock, Error, Message, NewEvent, Payload, Role, Store, Timestamp,
-};
+use cairn_core::{ContentBlock, Error, Message, NewEvent, Payload, Role, Store, Timestamp};
 
 use crate::Fixture;
 use crate::support::*;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use cairn_core::event::ToolResultContent;
 use cairn_core::store::SessionUpdate;
 use cairn_core::{
-    ContentBlock, Error, Message, NewEvent, NewSession, Payload, Role, SessionFilter, SessionStatus, Timestamp,
+    ContentBlock, Error, Message, NewEvent, NewSession, Payload, Role, SessionFilter,
+    SessionStatus, Timestamp,
 };
 
 use crate::Fixture;

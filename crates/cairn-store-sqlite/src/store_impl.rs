@@ -56,7 +56,9 @@ impl Store for SqliteStore {
 
     async fn rename_session(&self, old: &SessionName, new: &SessionName) -> Result<Session> {
         let (old, new) = (old.clone(), new.clone());
-        let session = self.write(move |tx| sessions::rename(tx, &old, &new)).await?;
+        let session = self
+            .write(move |tx| sessions::rename(tx, &old, &new))
+            .await?;
         self.announce(StoreChange::SessionsChanged);
         Ok(session)
     }
@@ -180,7 +182,9 @@ impl Store for SqliteStore {
     }
 
     async fn add_pool_signal(&self, new: NewPoolSignal) -> Result<PoolSignal> {
-        let signal = self.write(move |tx| agent_pool::add_signal(tx, &new)).await?;
+        let signal = self
+            .write(move |tx| agent_pool::add_signal(tx, &new))
+            .await?;
         self.announce(StoreChange::PoolChanged);
         Ok(signal)
     }

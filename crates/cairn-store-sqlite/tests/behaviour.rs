@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cairn_core::{Error, NewEvent, NewSession, Payload, Project, Role, SessionName, Store, StoreChange};
 use cairn_core::event::Message;
+use cairn_core::{
+    Error, NewEvent, NewSession, Payload, Project, Role, SessionName, Store, StoreChange,
+};
 use cairn_store_conformance::Fixture;
 use cairn_store_sqlite::{SqliteStore, Synchronous, open_store};
 
@@ -99,7 +101,10 @@ async fn writes_of_another_process_arrive_as_external_changes() {
     let t = temp_store();
     let other = open_store(&t.path, Synchronous::Normal).unwrap();
     let mut rx = t.store.changes();
-    let s = other.create_session(new_session("elsewhere")).await.unwrap();
+    let s = other
+        .create_session(new_session("elsewhere"))
+        .await
+        .unwrap();
     let change = tokio::time::timeout(Duration::from_secs(5), rx.recv())
         .await
         .expect("another process's write was not noticed within 5 s")

@@ -221,8 +221,11 @@ fn store_options_are_checked_by_the_store_backend_and_shown_resolved() {
         ]);
     }
     home.write_config("store.fsync = true\n");
-    c.run(["sessions", "list"])
-        .code(1)
-        .stderr_has(&[&file, "line 1", "store.fsync", "unknown field"]);
+    c.run(["sessions", "list"]).code(1).stderr_has(&[
+        &file,
+        "line 1",
+        "store.fsync",
+        "unknown field",
+    ]);
     assert!(!home.store_file().exists());
 }

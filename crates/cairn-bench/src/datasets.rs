@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::{Context as _, Result, bail};
 use cairn_core::Store;
 use cairn_core::paths::Paths;
-use cairn_core::settings::Synchronous;
+use cairn_store_sqlite::Synchronous;
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 

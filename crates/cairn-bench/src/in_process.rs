@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use cairn_core::paths::Paths;
-use cairn_core::settings::Synchronous;
 use cairn_core::{NewEvent, NewSession, Project, SessionName};
+use cairn_store_sqlite::Synchronous;
 use serde::{Deserialize, Serialize};
 
 use crate::generate::{HistoryShape, KB, MB, generate_history};

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
-use cairn_core::settings::Synchronous;
+use cairn_store_sqlite::Synchronous;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::datasets::{Dataset, Datasets, dataset_key};

@@ -46,7 +46,7 @@ pub use name::SessionName;
 pub use pool::{NewPoolSignal, PoolAction, PoolSignal};
 pub use project::Project;
 pub use session::{NewSession, Session, SessionFilter, SessionStatus, SessionSummary};
-pub use store::{SearchHit, SearchScope, Store};
+pub use store::{SearchHit, SearchScope, Store, StoreChange};
 pub use usage::Usage;
 
 /// Timestamps everywhere in cairn are UTC instants.

@@ -20,7 +20,8 @@ pub struct SettingsLayer {
     pub compression: Option<CompressionLayer>,
     pub providers: Option<ProvidersLayer>,
     pub pool: Option<PoolLayer>,
-    pub store: Option<StoreLayer>,
+    /// The store backend's own options, checked by the backend (see [`StoreOptions`]).
+    pub store: Option<toml::Table>,
     pub shell: Option<ShellLayer>,
     pub commands: Option<Vec<CommandDef>>,
     pub pricing: Option<BTreeMap<String, Price>>,
@@ -60,14 +61,6 @@ pub struct PoolLayer {
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StoreLayer {
-    /// `normal` (durable across process crashes, the default) or `full` (also
-    /// across power loss, slower appends).
-    pub synchronous: Option<Synchronous>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ShellLayer {
     /// Commands that run without asking: an entry matches exactly the same words; an
     /// entry ending in ` *` also allows any further arguments; `*` alone allows all.
@@ -80,12 +73,48 @@ pub struct McpLayer {
     pub max_body_bytes: Option<usize>,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Synchronous {
-    #[default]
-    Normal,
-    Full,
+/// The `[store]` table as the layers set it. Which keys are valid depends on the
+/// store backend (SQLite's `synchronous`, say), so core keeps them opaque and the
+/// store factory checks them; `source` remembers which file set each key so an
+/// error can name it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StoreOptions {
+    pub table: toml::Table,
+    source: BTreeMap<String, usize>,
+}
+
+impl StoreOptions {
+    /// Later layers win key by key; `layer` is the index the layer's file gets in
+    /// `Settings::sources`.
+    fn apply(&mut self, table: toml::Table, layer: usize) {
+        for (key, value) in table {
+            self.source.insert(key.clone(), layer);
+            self.table.insert(key, value);
+        }
+    }
+
+    /// The file of `sources` that set `key`, if a file did.
+    pub fn source_of<'a>(&self, key: &str, sources: &'a [PathBuf]) -> Option<&'a Path> {
+        let layer = *self.source.get(key)?;
+        sources.get(layer).map(PathBuf::as_path)
+    }
+
+    /// The backend's resolved options (defaults filled in), kept for display.
+    pub fn resolved(mut self, table: toml::Table) -> Self {
+        self.table = table;
+        self
+    }
+}
+
+impl Serialize for StoreOptions {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.table.len()))?;
+        for (key, value) in &self.table {
+            map.serialize_entry(&format!("store_{key}"), value)?;
+        }
+        map.end()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -142,7 +171,9 @@ pub struct Settings {
     pub compression: CompressionSettings,
     pub providers: Providers,
     pub pool_ttl_secs: u64,
-    pub store_synchronous: Synchronous,
+    /// Shown as `store_KEY` beside the other settings.
+    #[serde(flatten)]
+    pub store_options: StoreOptions,
     pub shell_allow: Vec<String>,
     pub commands: Vec<CommandDef>,
     pub pricing: BTreeMap<String, Price>,
@@ -336,7 +367,7 @@ impl Settings {
             },
             providers: Providers::default(),
             pool_ttl_secs: DEFAULT_POOL_TTL_SECS,
-            store_synchronous: Synchronous::Normal,
+            store_options: StoreOptions::default(),
             shell_allow: Vec::new(),
             commands: Vec::new(),
             pricing: BTreeMap::new(),
@@ -376,7 +407,7 @@ impl Settings {
             set(&mut self.pool_ttl_secs, pool.ttl_secs);
         }
         if let Some(store) = layer.store {
-            set(&mut self.store_synchronous, store.synchronous);
+            self.store_options.apply(store, self.sources.len());
         }
         if let Some(shell) = layer.shell {
             set(&mut self.shell_allow, shell.allow);

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
 use ulid::Ulid;
 
 use crate::{
@@ -58,6 +59,27 @@ pub struct SizedEvent {
     pub event: Event,
     /// Bytes of the event's stored JSON.
     pub bytes: u64,
+}
+
+/// What [`Store::changes`] announces, so a daemon or dashboard can wait for news
+/// instead of polling. A change says *what* to re-read, never the new data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreChange {
+    /// The session has events up to `head_seq` (an append, or an import).
+    SessionAppended { session: Ulid, head_seq: u64 },
+    /// A session was created, imported, renamed, updated or deleted.
+    SessionsChanged,
+    /// A knowledge item of the session was pinned or unpinned.
+    KnowledgeChanged { session: Ulid },
+    /// A checkpoint was saved.
+    CheckpointsChanged,
+    /// A pool signal was added or an instance was heard from.
+    PoolChanged,
+    /// The session's writer lease was taken or released (heartbeats are silent).
+    LeaseChanged { session: Ulid },
+    /// Someone else (another process, another server) wrote to the store and the
+    /// backend cannot tell what: re-read whatever you show.
+    External,
 }
 
 #[async_trait]
@@ -200,4 +222,13 @@ pub trait Store: Send + Sync + 'static {
     /// The session's lease as it stands (holder and last heartbeat, stale or not);
     /// `None` when nobody holds it.
     async fn lease(&self, session: Ulid) -> Result<Option<Lease>>;
+
+    // ---- change feed ----------------------------------------------------------
+
+    /// A new subscription to the store's changes, from now on. Every successful
+    /// write through this store value is announced (after it is durable); writes by
+    /// others arrive as [`StoreChange::External`] within a backend-defined delay.
+    /// A subscriber that falls behind gets `RecvError::Lagged` and should re-read
+    /// everything it shows. Costs nothing while nobody subscribes.
+    fn changes(&self) -> broadcast::Receiver<StoreChange>;
 }

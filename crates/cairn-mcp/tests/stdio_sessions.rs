@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use cairn_core::settings::Synchronous;
 use cairn_core::{Project, Store};
 use cairn_mcp::{CairnMcpFactory, McpConfig, serve_on};
+use cairn_store_sqlite::Synchronous;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHalf, WriteHalf};
 

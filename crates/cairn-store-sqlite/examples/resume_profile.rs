@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use cairn_core::SessionName;
-use cairn_core::settings::Synchronous;
+use cairn_store_sqlite::Synchronous;
 use cairn_store_sqlite::open_store;
 
 #[tokio::main(flavor = "current_thread")]

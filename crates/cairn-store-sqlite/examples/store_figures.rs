@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cairn_core::event::ToolResultContent;
-use cairn_core::settings::Synchronous;
 use cairn_core::store::SearchScope;
 use cairn_core::{
     Compaction, ContentBlock, Event, Message, NewEvent, NewSession, Payload, Project, Role,
     SessionFilter, SessionName, Store, Timestamp,
 };
+use cairn_store_sqlite::Synchronous;
 use cairn_store_sqlite::open_store;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use cairn_core::settings::Synchronous;
 use cairn_core::{Error, Result};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::fail::{R, sql_error};
 use crate::migrations::{LATEST_VERSION, apply_missing, user_version};
+use crate::options::Synchronous;
 use crate::search_text;
 
 /// How long SQLite itself waits for a lock before reporting busy.
@@ -68,6 +68,14 @@ impl Connections {
             tx.commit()?;
             Ok(value)
         })
+    }
+
+    /// SQLite's `data_version` as the writer connection sees it: it changes when
+    /// another connection (another process) committed.
+    pub(crate) fn data_version(&self) -> Result<i64> {
+        lock(&self.writer)
+            .query_row("PRAGMA data_version", [], |row| row.get(0))
+            .map_err(|e| sql_error(&self.path, e))
     }
 
     /// Runs `work` in one read transaction (a consistent snapshot), retried while busy.

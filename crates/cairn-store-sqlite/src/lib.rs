@@ -8,6 +8,7 @@
 
 mod agent_pool;
 mod attachments;
+mod changes;
 mod checkpoints;
 mod connections;
 mod events;
@@ -15,6 +16,7 @@ mod fail;
 mod leases;
 mod media;
 pub mod migrations;
+mod options;
 mod search;
 mod search_text;
 mod sessions;
@@ -24,17 +26,22 @@ mod time;
 use std::path::Path;
 use std::sync::Arc;
 
-use cairn_core::settings::Synchronous;
-use cairn_core::{Error, Result, Store};
+use cairn_core::{Error, Result, Store, StoreChange};
 use rusqlite::Transaction;
 
+use crate::changes::Changes;
 use crate::connections::Connections;
 use crate::fail::R;
 
-/// The SQLite store. Cheap to clone; clones share the connections.
+pub use crate::changes::WATCH_INTERVAL;
+pub use crate::options::{SqliteOptions, Synchronous};
+
+/// The SQLite store. Cheap to clone; clones share the connections and the change
+/// feed.
 #[derive(Clone)]
 pub struct SqliteStore {
     connections: Arc<Connections>,
+    changes: Arc<Changes>,
 }
 
 /// Opens (creating it, private to the user, when absent) the store at `path`.
@@ -49,6 +56,7 @@ impl SqliteStore {
     pub fn open(path: &Path, synchronous: Synchronous) -> Result<Self> {
         Ok(SqliteStore {
             connections: Arc::new(Connections::open(path, synchronous)?),
+            changes: Arc::new(Changes::new()),
         })
     }
 
@@ -89,6 +97,14 @@ impl SqliteStore {
                 message: format!("integrity check failed: {}", problems.join("; ")),
             })
         }
+    }
+
+    fn announce(&self, change: StoreChange) {
+        self.changes.announce(change);
+    }
+
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StoreChange> {
+        self.changes.subscribe(&self.connections)
     }
 
     async fn read<T, F>(&self, work: F) -> Result<T>

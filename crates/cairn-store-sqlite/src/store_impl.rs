@@ -1,5 +1,6 @@
 //! `Store` for `SqliteStore`: each method moves its arguments into one read or
-//! write transaction on the blocking pool.
+//! write transaction on the blocking pool; a write announces its change once it
+//! has committed.
 
 use std::time::Duration;
 
@@ -8,8 +9,9 @@ use cairn_core::store::{PoolInstance, SearchHit, SearchScope, SessionUpdate, Siz
 use cairn_core::{
     Attachment, AttachmentRef, Checkpoint, Event, Lease, LeaseHolder, LiveContext, NewCheckpoint,
     NewEvent, NewPoolSignal, NewSession, PoolSignal, Project, Result, Session, SessionFilter,
-    SessionName, SessionSummary, Store, Timestamp,
+    SessionName, SessionSummary, Store, StoreChange, Timestamp,
 };
+use tokio::sync::broadcast;
 use ulid::Ulid;
 
 use crate::{SqliteStore, agent_pool, attachments, checkpoints, events, leases, search, sessions};
@@ -17,8 +19,11 @@ use crate::{SqliteStore, agent_pool, attachments, checkpoints, events, leases, s
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_session(&self, new: NewSession) -> Result<Session> {
-        self.write(move |tx| Ok(sessions::create(tx, &new)?.session))
-            .await
+        let session = self
+            .write(move |tx| Ok(sessions::create(tx, &new)?.session))
+            .await?;
+        self.announce(StoreChange::SessionsChanged);
+        Ok(session)
     }
 
     async fn session(&self, name: &SessionName) -> Result<Session> {
@@ -51,12 +56,18 @@ impl Store for SqliteStore {
 
     async fn rename_session(&self, old: &SessionName, new: &SessionName) -> Result<Session> {
         let (old, new) = (old.clone(), new.clone());
-        self.write(move |tx| sessions::rename(tx, &old, &new)).await
+        let session = self
+            .write(move |tx| sessions::rename(tx, &old, &new))
+            .await?;
+        self.announce(StoreChange::SessionsChanged);
+        Ok(session)
     }
 
     async fn delete_session(&self, name: &SessionName) -> Result<()> {
         let name = name.clone();
-        self.write(move |tx| sessions::delete(tx, &name)).await
+        self.write(move |tx| sessions::delete(tx, &name)).await?;
+        self.announce(StoreChange::SessionsChanged);
+        Ok(())
     }
 
     async fn child_sessions(&self, parent: Ulid) -> Result<Vec<Session>> {
@@ -64,13 +75,21 @@ impl Store for SqliteStore {
     }
 
     async fn update_session(&self, id: Ulid, update: SessionUpdate) -> Result<Session> {
-        self.write(move |tx| sessions::update(tx, id, &update))
-            .await
+        let session = self
+            .write(move |tx| sessions::update(tx, id, &update))
+            .await?;
+        self.announce(StoreChange::SessionsChanged);
+        Ok(session)
     }
 
     async fn append_events(&self, session: Ulid, new_events: Vec<NewEvent>) -> Result<Vec<u64>> {
-        self.write(move |tx| events::append(tx, session, &new_events))
-            .await
+        let seqs = self
+            .write(move |tx| events::append(tx, session, &new_events))
+            .await?;
+        if let Some(&head_seq) = seqs.last() {
+            self.announce(StoreChange::SessionAppended { session, head_seq });
+        }
+        Ok(seqs)
     }
 
     async fn live_context(&self, session: Ulid, knowledge_retention: usize) -> Result<LiveContext> {
@@ -95,8 +114,15 @@ impl Store for SqliteStore {
 
     async fn import_session(&self, new: NewSession, history: Vec<Event>) -> Result<Session> {
         events::check_dense(&history)?;
-        self.write(move |tx| events::import(tx, &new, &history))
-            .await
+        let session = self
+            .write(move |tx| events::import(tx, &new, &history))
+            .await?;
+        self.announce(StoreChange::SessionsChanged);
+        self.announce(StoreChange::SessionAppended {
+            session: session.id,
+            head_seq: session.head_seq,
+        });
+        Ok(session)
     }
 
     async fn search(&self, query: &str, scope: &SearchScope) -> Result<Vec<SearchHit>> {
@@ -111,7 +137,9 @@ impl Store for SqliteStore {
 
     async fn set_knowledge_pinned(&self, session: Ulid, seq: u64, pinned: bool) -> Result<()> {
         self.write(move |tx| events::set_knowledge_pinned(tx, session, seq, pinned))
-            .await
+            .await?;
+        self.announce(StoreChange::KnowledgeChanged { session });
+        Ok(())
     }
 
     async fn put_attachment(&self, mime: &str, bytes: Vec<u8>) -> Result<AttachmentRef> {
@@ -126,7 +154,9 @@ impl Store for SqliteStore {
     }
 
     async fn save_checkpoint(&self, new: NewCheckpoint) -> Result<Checkpoint> {
-        self.write(move |tx| checkpoints::save(tx, &new)).await
+        let checkpoint = self.write(move |tx| checkpoints::save(tx, &new)).await?;
+        self.announce(StoreChange::CheckpointsChanged);
+        Ok(checkpoint)
     }
 
     async fn checkpoints(&self, session_id: &str) -> Result<Vec<Checkpoint>> {
@@ -152,7 +182,11 @@ impl Store for SqliteStore {
     }
 
     async fn add_pool_signal(&self, new: NewPoolSignal) -> Result<PoolSignal> {
-        self.write(move |tx| agent_pool::add_signal(tx, &new)).await
+        let signal = self
+            .write(move |tx| agent_pool::add_signal(tx, &new))
+            .await?;
+        self.announce(StoreChange::PoolChanged);
+        Ok(signal)
     }
 
     async fn pool_signals(
@@ -174,7 +208,9 @@ impl Store for SqliteStore {
         let (project, instance) = (project.clone(), instance.to_owned());
         let client = client.map(str::to_owned);
         self.write(move |tx| agent_pool::touch(tx, &project, &instance, client.as_deref()))
-            .await
+            .await?;
+        self.announce(StoreChange::PoolChanged);
+        Ok(())
     }
 
     async fn pool_instances(
@@ -195,8 +231,11 @@ impl Store for SqliteStore {
         force: bool,
     ) -> Result<Lease> {
         let holder = holder.clone();
-        self.write(move |tx| leases::acquire(tx, session, &holder, stale_after, force))
-            .await
+        let lease = self
+            .write(move |tx| leases::acquire(tx, session, &holder, stale_after, force))
+            .await?;
+        self.announce(StoreChange::LeaseChanged { session });
+        Ok(lease)
     }
 
     async fn heartbeat_lease(&self, session: Ulid, holder: &LeaseHolder) -> Result<()> {
@@ -208,10 +247,16 @@ impl Store for SqliteStore {
     async fn release_lease(&self, session: Ulid, holder: &LeaseHolder) -> Result<()> {
         let holder = holder.clone();
         self.write(move |tx| leases::release(tx, session, &holder))
-            .await
+            .await?;
+        self.announce(StoreChange::LeaseChanged { session });
+        Ok(())
     }
 
     async fn lease(&self, session: Ulid) -> Result<Option<Lease>> {
         self.read(move |tx| leases::get(tx, session)).await
+    }
+
+    fn changes(&self) -> broadcast::Receiver<StoreChange> {
+        self.subscribe()
     }
 }

@@ -11,11 +11,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use cairn_core::settings::Synchronous;
 use cairn_core::{
     Error, Event, Message, NewEvent, NewSession, Payload, Project, Role, SessionFilter,
     SessionName, Store,
 };
+use cairn_store_sqlite::Synchronous;
 use cairn_store_sqlite::{SqliteStore, open_store};
 use rand::Rng;
 

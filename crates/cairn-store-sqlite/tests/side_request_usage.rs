@@ -3,10 +3,10 @@
 //! its spend as an event of its own. Both count in the session's totals (so toward
 //! spending limits), once per provider request id.
 
-use cairn_core::settings::Synchronous;
 use cairn_core::{
     Compaction, Message, NewEvent, NewSession, Payload, Project, Role, SessionName, Usage,
 };
+use cairn_store_sqlite::Synchronous;
 use cairn_store_sqlite::open_store;
 use serde_json::{Map, Value, json};
 

@@ -7,12 +7,14 @@ use std::sync::Arc;
 use cairn_core::paths::Paths;
 use cairn_core::settings::Settings;
 use cairn_core::{Project, Store};
+use cairn_store::StoreUrl;
 use tokio::sync::OnceCell;
 
 pub struct App {
     pub paths: Paths,
     pub project: Project,
     pub settings: Settings,
+    store_url: StoreUrl,
     store: OnceCell<Arc<dyn Store>>,
 }
 
@@ -23,7 +25,11 @@ impl App {
             Some(dir) => Project::from_user_path(dir)?,
             None => Project::current()?,
         };
-        let settings = Settings::load(paths.clone(), Some(&project))?;
+        let mut settings = Settings::load(paths.clone(), Some(&project))?;
+        let store_url = cairn_store::default_url(&paths);
+        // Checked now, like every other setting, and shown with defaults filled in.
+        let store_options = cairn_store::resolve_options(&store_url, &settings)?;
+        settings.store_options = settings.store_options.resolved(store_options);
         // A project file that tried to loosen the user's limits is told, not obeyed
         // in silence.
         for warning in &settings.warnings {
@@ -33,6 +39,7 @@ impl App {
             paths,
             project,
             settings,
+            store_url,
             store: OnceCell::new(),
         })
     }
@@ -42,11 +49,7 @@ impl App {
         let store = self
             .store
             .get_or_try_init(|| async {
-                let store = cairn_store_sqlite::open_store(
-                    &self.paths.store_file(),
-                    self.settings.store_synchronous,
-                )?;
-                anyhow::Ok(store)
+                anyhow::Ok(cairn_store::open_store(&self.store_url, &self.settings)?)
             })
             .await?;
         Ok(Arc::clone(store))

@@ -246,3 +246,38 @@ fn a_terminal_gets_bold_highlights_unless_no_color() {
     assert!(!plain.contains('\x1b'), "{plain:?}");
     assert!(plain.contains("[permissions]"), "{plain:?}");
 }
+
+#[test]
+fn store_options_are_checked_by_the_store_backend_and_shown_resolved() {
+    let home = TestHome::new();
+    let c = cairn(&home);
+    // Not set: the backend's default is shown.
+    let v = c.run(["config", "show", "--json"]).json();
+    assert_eq!(v["store_synchronous"], "normal");
+    home.write_config("model = \"openai:gpt-4.1\"\n\n[store]\nsynchronous = \"full\"\n");
+    let v = c.run(["config", "show", "--json"]).json();
+    assert_eq!(v["store_synchronous"], "full");
+    let shown: toml::Value = toml::from_str(&c.run(["config", "show"]).stdout).unwrap();
+    assert_eq!(shown["store"]["synchronous"].as_str(), Some("full"));
+
+    // A bad value or an unknown key names the file, the line and the key, and
+    // nothing opens the store.
+    let file = home.config_file().display().to_string();
+    home.write_config("[store]\n# how hard to sync\nsynchronous = \"fast\"\n");
+    for args in [vec!["config", "show"], vec!["sessions", "list"]] {
+        c.run(&args).code(1).stderr_has(&[
+            &file,
+            "line 3",
+            "store.synchronous",
+            "`normal` or `full`",
+        ]);
+    }
+    home.write_config("store.fsync = true\n");
+    c.run(["sessions", "list"]).code(1).stderr_has(&[
+        &file,
+        "line 1",
+        "store.fsync",
+        "unknown field",
+    ]);
+    assert!(!home.store_file().exists());
+}

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cairn_core::settings::Synchronous;
 use cairn_core::{ContentBlock, Event, Role, SessionName};
+use cairn_store_sqlite::Synchronous;
 use cairn_testkit::cli::Cairn;
 use cairn_testkit::fake_llm::{ErrorReply, FakeLlm, FakeUsage, Fault, Reply, Turn};
 use cairn_testkit::home::TestHome;

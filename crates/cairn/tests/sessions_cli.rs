@@ -220,7 +220,7 @@ fn show_names_the_parent_of_a_fork() {
     runtime.block_on(async {
         let store = cairn_store_sqlite::open_store(
             &home.store_file(),
-            cairn_core::settings::Synchronous::Normal,
+            cairn_store_sqlite::Synchronous::Normal,
         )
         .unwrap();
         let parent = store

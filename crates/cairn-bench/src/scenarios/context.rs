@@ -20,9 +20,10 @@ use cairn_core::compression::{
 use cairn_core::event::ToolResultContent;
 use cairn_core::live_messages::retained_knowledge;
 use cairn_core::paths::Paths;
-use cairn_core::settings::{Settings, Synchronous};
+use cairn_core::settings::Settings;
 use cairn_core::tokens::TokenCounter;
 use cairn_core::{ContentBlock, LiveContext, SessionName};
+use cairn_store_sqlite::Synchronous;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 

@@ -1,0 +1,201 @@
+//! The store conformance suite: the behaviour of `cairn_core::Store` written once,
+//! against `Arc<dyn Store>`, and run for every backend. A backend's test file
+//! names a function that gives a fresh, empty store and expands the macro:
+//!
+//! ```ignore
+//! fn fresh() -> cairn_store_conformance::Fixture { /* open an empty store */ }
+//! cairn_store_conformance::store_conformance_tests!(fresh);
+//! ```
+//!
+//! Adding a backend means implementing `Store` and passing this suite. What is
+//! specific to one backend (files, migrations, processes) stays in its crate.
+
+use std::sync::Arc;
+
+use cairn_core::Store;
+
+pub mod changes;
+pub mod coordination;
+pub mod events;
+pub mod import;
+pub mod search;
+pub mod sessions;
+pub mod support;
+
+/// A fresh store for one test, and a way to open the same store again (to check
+/// that what was written survives).
+pub struct Fixture {
+    pub store: Arc<dyn Store>,
+    pub reopen: Reopen,
+}
+
+/// Opens the fixture's store again; owns whatever keeps it alive (a temp dir, a
+/// test database).
+pub struct Reopen(Box<dyn Fn() -> Arc<dyn Store> + Send + Sync>);
+
+impl Reopen {
+    pub fn open(&self) -> Arc<dyn Store> {
+        (self.0)()
+    }
+}
+
+impl Fixture {
+    pub fn new(
+        store: Arc<dyn Store>,
+        reopen: impl Fn() -> Arc<dyn Store> + Send + Sync + 'static,
+    ) -> Self {
+        Fixture {
+            store,
+            reopen: Reopen(Box::new(reopen)),
+        }
+    }
+}
+
+/// Expands to one `#[tokio::test]` per conformance test, each calling `$fresh()`
+/// (a `fn() -> Fixture`) for its own empty store. Needs `tokio` (macros,
+/// rt-multi-thread) among the caller's dev-dependencies.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($fresh:path) => {
+        #[::tokio::test]
+        async fn create_append_list_and_resume_on_a_current_thread_runtime() {
+            $crate::sessions::create_append_list_and_resume_on_a_current_thread_runtime($fresh())
+                .await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn names_are_unique_and_missing_sessions_are_not_found() {
+            $crate::sessions::names_are_unique_and_missing_sessions_are_not_found($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn listing_is_newest_activity_first_with_pages_and_projects() {
+            $crate::sessions::listing_is_newest_activity_first_with_pages_and_projects($fresh())
+                .await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn update_session_changes_only_given_fields() {
+            $crate::sessions::update_session_changes_only_given_fields($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn usage_is_counted_once_per_request_id() {
+            $crate::sessions::usage_is_counted_once_per_request_id($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn absurd_usage_or_cost_is_refused_and_writes_nothing() {
+            $crate::sessions::absurd_usage_or_cost_is_refused_and_writes_nothing($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn tool_calls_and_compactions_are_counted() {
+            $crate::sessions::tool_calls_and_compactions_are_counted($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn concurrent_tasks_in_one_process_share_the_store() {
+            $crate::sessions::concurrent_tasks_in_one_process_share_the_store($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn a_compaction_must_replace_earlier_events_and_a_bad_one_writes_nothing() {
+            $crate::events::a_compaction_must_replace_earlier_events_and_a_bad_one_writes_nothing(
+                $fresh(),
+            )
+            .await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn live_context_after_several_compactions_equals_the_live_view() {
+            $crate::events::live_context_after_several_compactions_equals_the_live_view($fresh())
+                .await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn knowledge_retention_keeps_the_newest_and_every_pinned_item() {
+            $crate::events::knowledge_retention_keeps_the_newest_and_every_pinned_item($fresh())
+                .await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn large_events_of_the_live_context_or_the_whole_history() {
+            $crate::events::large_events_of_the_live_context_or_the_whole_history($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn attachments_are_content_addressed() {
+            $crate::events::attachments_are_content_addressed($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn unknown_kinds_fields_and_blocks_are_stored_losslessly() {
+            $crate::events::unknown_kinds_fields_and_blocks_are_stored_losslessly($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn import_keeps_seqs_and_times_and_recomputes_totals_like_append() {
+            $crate::import::import_keeps_seqs_and_times_and_recomputes_totals_like_append($fresh())
+                .await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn import_refuses_gaps_duplicates_and_taken_names_and_writes_nothing() {
+            $crate::import::import_refuses_gaps_duplicates_and_taken_names_and_writes_nothing(
+                $fresh(),
+            )
+            .await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn import_moves_inline_media_into_attachments() {
+            $crate::import::import_moves_inline_media_into_attachments($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn search_is_newest_first_with_highlights_and_scoped_by_project() {
+            $crate::search::search_is_newest_first_with_highlights_and_scoped_by_project($fresh())
+                .await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn search_takes_query_syntax_literally() {
+            $crate::search::search_takes_query_syntax_literally($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn deleting_a_session_removes_its_events_and_search_entries() {
+            $crate::search::deleting_a_session_removes_its_events_and_search_entries($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn a_project_scope_excludes_nested_and_sibling_projects() {
+            $crate::search::a_project_scope_excludes_nested_and_sibling_projects($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn checkpoints_number_their_rounds_per_session_id() {
+            $crate::coordination::checkpoints_number_their_rounds_per_session_id($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn pool_signals_and_instances() {
+            $crate::coordination::pool_signals_and_instances($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn leases_refuse_a_second_writer_unless_forced_or_stale() {
+            $crate::coordination::leases_refuse_a_second_writer_unless_forced_or_stale($fresh())
+                .await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn search_matches_whole_words_ignoring_case_and_diacritics() {
+            $crate::search::search_matches_whole_words_ignoring_case_and_diacritics($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn search_covers_message_thinking_tool_results_summaries_and_knowledge() {
+            $crate::search::search_covers_message_thinking_tool_results_summaries_and_knowledge(
+                $fresh(),
+            )
+            .await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn search_is_newest_first_and_limit_zero_means_every_hit() {
+            $crate::search::search_is_newest_first_and_limit_zero_means_every_hit($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn snippets_wrap_hits_in_brackets_and_cut_long_text() {
+            $crate::search::snippets_wrap_hits_in_brackets_and_cut_long_text($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn every_write_is_announced_to_every_subscriber() {
+            $crate::changes::every_write_is_announced_to_every_subscriber($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn failed_writes_are_not_announced_and_imports_are() {
+            $crate::changes::failed_writes_are_not_announced_and_imports_are($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn a_subscriber_sees_only_changes_after_it_subscribed() {
+            $crate::changes::a_subscriber_sees_only_changes_after_it_subscribed($fresh()).await
+        }
+    };
+}

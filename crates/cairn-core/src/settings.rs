@@ -485,6 +485,7 @@ fn refuse_user_only_keys(path: &Path, layer: &SettingsLayer) -> Result<(), Error
     let offending = [
         ("providers", layer.providers.is_some()),
         ("shell", layer.shell.is_some()),
+        ("store", layer.store.is_some()),
     ];
     for (key, present) in offending {
         if !present {
@@ -504,7 +505,7 @@ fn refuse_user_only_keys(path: &Path, layer: &SettingsLayer) -> Result<(), Error
             message: format!(
                 "{line}key `{key}`: only allowed in your own config.toml, not in a project's \
                  {PROJECT_CONFIG_FILE} (a repository must not redirect your API keys or \
-                 pre-approve shell commands)"
+                 your store, weaken its durability, or pre-approve shell commands)"
             ),
         });
     }
@@ -665,7 +666,7 @@ target_ratio = 2.0
     }
 
     #[test]
-    fn project_file_may_not_redirect_providers_or_allow_shell() {
+    fn project_file_may_not_redirect_providers_or_store_or_allow_shell() {
         let tmp = tempfile::tempdir().unwrap();
         let paths = Paths::at(tmp.path());
         let project_dir = tmp.path().join("cloned");
@@ -678,6 +679,7 @@ target_ratio = 2.0
                 2,
             ),
             ("[shell]\nallow = [\"rm -rf /\"]\n", "shell", 1),
+            ("model = \"x\"\n\n[store]\nsynchronous = \"off\"\n", "store", 3),
         ] {
             std::fs::write(project_dir.join(PROJECT_CONFIG_FILE), text).unwrap();
             let err = Settings::resolve(paths.clone(), Some(&project), &[])

@@ -1,0 +1,5 @@
+//! cairn-app: the use cases of cairn, each written once over the `Store` trait.
+//!
+//! The faces (the CLI, the MCP handler, later the daemon) parse their arguments, call
+//! an operation here and render what it returns; none of them holds the logic of an
+//! operation itself.

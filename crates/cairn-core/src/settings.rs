@@ -76,6 +76,39 @@ pub struct ShellLayer {
 #[serde(deny_unknown_fields)]
 pub struct McpLayer {
     pub max_body_bytes: Option<usize>,
+    pub max_connections: Option<usize>,
+    pub header_timeout_secs: Option<u64>,
+    pub max_sessions: Option<usize>,
+    pub max_sessions_per_client: Option<usize>,
+    pub unused_session_secs: Option<u64>,
+}
+
+/// Limits of `cairn mcp --http` (`[mcp]` in config.toml): what one client
+/// can hold of the server's descriptors and memory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct McpHttpLimits {
+    /// Open TCP connections; more wait in the kernel's queue.
+    pub max_connections: usize,
+    /// Seconds a connection may take to send a request's headers (and body).
+    pub header_timeout_secs: u64,
+    /// Live MCP sessions (`initialize` handshakes) in all.
+    pub max_sessions: usize,
+    /// Live MCP sessions of one client name.
+    pub max_sessions_per_client: usize,
+    /// Seconds a session that has not called anything is kept.
+    pub unused_session_secs: u64,
+}
+
+impl Default for McpHttpLimits {
+    fn default() -> Self {
+        McpHttpLimits {
+            max_connections: 256,
+            header_timeout_secs: 10,
+            max_sessions: 512,
+            max_sessions_per_client: 64,
+            unused_session_secs: 60,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,6 +178,7 @@ pub struct Settings {
     pub commands: Vec<CommandDef>,
     pub pricing: BTreeMap<String, Price>,
     pub mcp_max_body_bytes: usize,
+    pub mcp_http: McpHttpLimits,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -259,6 +293,7 @@ impl Settings {
             commands: Vec::new(),
             pricing: BTreeMap::new(),
             mcp_max_body_bytes: DEFAULT_MCP_MAX_BODY_BYTES,
+            mcp_http: McpHttpLimits::default(),
         }
     }
 
@@ -309,6 +344,12 @@ impl Settings {
         }
         if let Some(mcp) = layer.mcp {
             set(&mut self.mcp_max_body_bytes, mcp.max_body_bytes);
+            let http = &mut self.mcp_http;
+            set(&mut http.max_connections, mcp.max_connections);
+            set(&mut http.header_timeout_secs, mcp.header_timeout_secs);
+            set(&mut http.max_sessions, mcp.max_sessions);
+            set(&mut http.max_sessions_per_client, mcp.max_sessions_per_client);
+            set(&mut http.unused_session_secs, mcp.unused_session_secs);
         }
     }
 }

@@ -38,6 +38,8 @@ use crate::tool_args::{ToolArgs, core_invalid, invalid};
 
 /// How often one instance's "last seen" is written while it keeps calling tools.
 const TOUCH_EVERY: Duration = Duration::from_secs(15);
+/// Entries of the "last written" map before stale ones are dropped.
+const MAX_TOUCHED: usize = 1024;
 /// Default and largest `limit` of the listing tools.
 const DEFAULT_LIMIT: u32 = 20;
 const MAX_LIMIT: u32 = 200;
@@ -99,7 +101,7 @@ impl CairnMcpFactory {
 }
 
 /// A short random id for one connection.
-fn connection_id() -> String {
+pub(crate) fn connection_id() -> String {
     let id = ulid::Ulid::new().to_string().to_lowercase();
     id[id.len() - 6..].to_owned()
 }
@@ -152,11 +154,15 @@ impl CairnMcp {
             return (instance.clone(), client);
         }
         let connection = match ctx.extensions.get::<axum::http::request::Parts>() {
-            // Over HTTP the session is the connection; stateless requests of one
-            // client name share one instance.
+            // Over HTTP the session is the connection; a stateless request
+            // (2026-07-28) is known by its TCP connection, so two clients of one
+            // name are two instances.
             Some(parts) => match parts.headers.get("mcp-session-id") {
                 Some(session) => short_hash(session.as_bytes()),
-                None => "http".to_owned(),
+                None => match parts.extensions.get::<crate::http_serve::HttpConnection>() {
+                    Some(connection) => connection.0.clone(),
+                    None => "http".to_owned(),
+                },
             },
             None => self.connection.clone(),
         };
@@ -194,6 +200,11 @@ impl CairnMcp {
                 .is_some_and(|at| at.elapsed() < TOUCH_EVERY)
             {
                 return;
+            }
+            // One entry per instance ever seen: drop the stale ones so a flood
+            // of short sessions does not grow this map for ever.
+            if touched.len() >= MAX_TOUCHED {
+                touched.retain(|_, at| at.elapsed() < TOUCH_EVERY);
             }
             touched.insert(key, Instant::now());
         }

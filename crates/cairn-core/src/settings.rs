@@ -348,7 +348,10 @@ impl Settings {
             set(&mut http.max_connections, mcp.max_connections);
             set(&mut http.header_timeout_secs, mcp.header_timeout_secs);
             set(&mut http.max_sessions, mcp.max_sessions);
-            set(&mut http.max_sessions_per_client, mcp.max_sessions_per_client);
+            set(
+                &mut http.max_sessions_per_client,
+                mcp.max_sessions_per_client,
+            );
             set(&mut http.unused_session_secs, mcp.unused_session_secs);
         }
     }

@@ -38,6 +38,8 @@ use crate::tool_args::{ToolArgs, core_invalid, invalid};
 
 /// How often one instance's "last seen" is written while it keeps calling tools.
 const TOUCH_EVERY: Duration = Duration::from_secs(15);
+/// The HTTP header a client names its own instance with.
+pub const INSTANCE_HEADER: &str = "cairn-instance";
 /// Entries of the "last written" map before stale ones are dropped.
 const MAX_TOUCHED: usize = 1024;
 /// Default and largest `limit` of the listing tools.
@@ -101,7 +103,7 @@ impl CairnMcpFactory {
 }
 
 /// A short random id for one connection.
-pub(crate) fn connection_id() -> String {
+fn connection_id() -> String {
     let id = ulid::Ulid::new().to_string().to_lowercase();
     id[id.len() - 6..].to_owned()
 }
@@ -154,15 +156,17 @@ impl CairnMcp {
             return (instance.clone(), client);
         }
         let connection = match ctx.extensions.get::<axum::http::request::Parts>() {
-            // Over HTTP the session is the connection; a stateless request
-            // (2026-07-28) is known by its TCP connection, so two clients of one
-            // name are two instances.
-            Some(parts) => match parts.headers.get("mcp-session-id") {
-                Some(session) => short_hash(session.as_bytes()),
-                None => match parts.extensions.get::<crate::http_serve::HttpConnection>() {
-                    Some(connection) => connection.0.clone(),
-                    None => "http".to_owned(),
-                },
+            // Over HTTP: the client's own `Cairn-Instance` header when it sends
+            // one (stateless 2026-07-28 requests carry nothing else that tells
+            // two clients of one name apart), else the session; stateless
+            // requests without the header share one instance per client name.
+            Some(parts) => match (
+                parts.headers.get(INSTANCE_HEADER),
+                parts.headers.get("mcp-session-id"),
+            ) {
+                (Some(instance), _) => short_hash(instance.as_bytes()),
+                (None, Some(session)) => short_hash(session.as_bytes()),
+                (None, None) => "http".to_owned(),
             },
             None => self.connection.clone(),
         };

@@ -25,9 +25,7 @@ use axum::response::{IntoResponse, Response};
 use cairn_core::list_param::human_bytes;
 use cairn_core::settings::McpHttpLimits;
 use rmcp::model::ClientJsonRpcMessage;
-use rmcp::transport::streamable_http_server::session::local::{
-    LocalSessionManager, SessionConfig,
-};
+use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, SessionConfig};
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -136,7 +134,9 @@ pub fn router(
     };
     let mut sessions = SessionConfig::default();
     // The handshake comes with the request that creates the session.
-    sessions.init_timeout = Some(Duration::from_secs(options.limits.header_timeout_secs.max(1)));
+    sessions.init_timeout = Some(Duration::from_secs(
+        options.limits.header_timeout_secs.max(1),
+    ));
     let mut manager = LocalSessionManager::default();
     manager.session_config = sessions;
     let manager = Arc::new(manager);
@@ -203,7 +203,13 @@ fn rpc_error(status: StatusCode, code: i64, message: String, data: Value) -> Res
 }
 
 /// A JSON-RPC error answering the request with `id`.
-fn rpc_error_for(id: Value, status: StatusCode, code: i64, message: String, data: Value) -> Response {
+fn rpc_error_for(
+    id: Value,
+    status: StatusCode,
+    code: i64,
+    message: String,
+    data: Value,
+) -> Response {
     let body = json!({
         "jsonrpc": "2.0",
         "id": id,
@@ -347,7 +353,9 @@ async fn check_request(State(guard): State<Guard>, request: Request, next: Next)
         }
         _ => None,
     };
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
     if let Some(admission) = admission
         && let Some(id) = response
             .headers()

@@ -19,12 +19,6 @@ use tower::ServiceExt;
 /// How long shutdown waits for open requests to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// A request extension naming the TCP connection it came on: stateless
-/// (2026-07-28) requests carry no session, so the connection tells two agents
-/// of one client name apart.
-#[derive(Clone, Debug)]
-pub(crate) struct HttpConnection(pub String);
-
 pub(crate) struct ConnectionLimits {
     pub max_connections: usize,
     pub header_timeout: Duration,
@@ -69,14 +63,10 @@ pub(crate) async fn serve_connections(
         if let Err(e) = stream.set_nodelay(true) {
             tracing::warn!(error = %e, "cannot set TCP_NODELAY");
         }
-        let connection = HttpConnection(crate::handler::connection_id());
-        let service = TowerToHyperService::new(app.clone().map_request(
-            move |request: Request<Incoming>| {
-                let mut request = request.map(axum::body::Body::new);
-                request.extensions_mut().insert(connection.clone());
-                request
-            },
-        ));
+        let service = TowerToHyperService::new(
+            app.clone()
+                .map_request(|request: Request<Incoming>| request.map(axum::body::Body::new)),
+        );
         let mut closing = closing_rx.clone();
         let header_timeout = limits.header_timeout;
         tokio::spawn(async move {

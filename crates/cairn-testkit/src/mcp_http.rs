@@ -70,16 +70,20 @@ impl McpHttpServer {
                 kept.lock().expect("stderr lines").push(line);
             }
         });
-        let addr = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
-            let _ = child.kill();
-            panic!(
-                "cairn mcp --http did not start: {:?}",
-                lines.lock().expect("stderr lines")
-            )
-        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!(
+                    "cairn mcp --http did not start: {:?}",
+                    lines.lock().expect("stderr lines")
+                )
+            });
         McpHttpServer {
             child,
-            addr: addr.parse().expect("a socket address in the listening line"),
+            addr: addr
+                .parse()
+                .expect("a socket address in the listening line"),
             token: token.map(str::to_owned),
             stderr: lines,
         }

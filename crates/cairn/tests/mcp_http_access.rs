@@ -74,5 +74,8 @@ fn the_bound_loopback_address_is_an_accepted_host() {
         &cairn_testkit::mcp_http::initialize_body("c"),
         &[("Host", &format!("evil.example:{port}"))],
     );
-    assert!(foreign.status == 403 || foreign.status == 400, "{foreign:?}");
+    assert!(
+        foreign.status == 403 || foreign.status == 400,
+        "{foreign:?}"
+    );
 }

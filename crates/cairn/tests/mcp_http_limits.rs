@@ -25,9 +25,7 @@ fn half_request(server: &McpHttpServer) -> TcpStream {
 
 /// True when the server closed the connection (EOF or reset) within `within`.
 fn closed_by_server(stream: &mut TcpStream, within: Duration) -> bool {
-    stream
-        .set_read_timeout(Some(within))
-        .expect("read timeout");
+    stream.set_read_timeout(Some(within)).expect("read timeout");
     let mut buf = [0u8; 512];
     loop {
         match stream.read(&mut buf) {
@@ -160,12 +158,18 @@ fn session_flood_is_capped_with_a_json_rpc_error_and_unused_sessions_expire() {
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    assert_eq!(reopened.status, 200, "unused sessions never expired: {reopened:?}");
+    assert_eq!(
+        reopened.status, 200,
+        "unused sessions never expired: {reopened:?}"
+    );
     let gone = server.post(
         r#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#,
         &[("Mcp-Session-Id", &flood[1])],
     );
-    assert_eq!(gone.status, 404, "an unused session outlived its time: {gone:?}");
+    assert_eq!(
+        gone.status, 404,
+        "an unused session outlived its time: {gone:?}"
+    );
     let kept = server.post(
         r#"{"jsonrpc":"2.0","id":4,"method":"tools/list"}"#,
         &[("Mcp-Session-Id", &used)],

@@ -108,7 +108,12 @@ fn same_name(mode: &str) {
         .map(|c| format!("{mode}: {c}"))
         .collect();
     let must: Vec<&str> = must.iter().map(String::as_str).collect();
-    run_script("same_name.py", &["--transport", "http", "--mode", mode], 11, &must);
+    run_script(
+        "same_name.py",
+        &["--transport", "http", "--mode", mode],
+        9,
+        &must,
+    );
 }
 
 #[test]

@@ -1,7 +1,8 @@
 """Two agents whose MCP clients have the same name, on one `cairn mcp --http`:
 each must be its own pool instance, in the `initialize` (legacy) lifecycle and
 in the stateless 2026-07-28 one (auto), so a claim by one warns the other and
-neither takes over the other's topic.
+neither takes over the other's topic. Stateless requests carry no session, so
+each agent names itself with the `Cairn-Instance` header.
 
     python same_name.py --binary BIN --home DIR --project DIR --mode legacy|auto
 """
@@ -16,7 +17,10 @@ async def same_name(args) -> None:
     http = start_http_server(args)
     mode = args.mode
     try:
-        async with connect(args, "agent", http) as a, connect(args, "agent", http) as b:
+        async with (
+            connect(args, "agent", http, instance="first") as a,
+            connect(args, "agent", http, instance="second") as b,
+        ):
             claim_a = await call(a, "pool_signal", {
                 "action": "claimed", "topic": "topic-x",
                 "summary": "A takes x", "affects": ["src/shared/"],

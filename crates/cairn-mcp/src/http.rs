@@ -239,6 +239,16 @@ async fn check_request(State(guard): State<Guard>, request: Request, next: Next)
         return response;
     }
     if request.method() != Method::POST {
+        // A client opening its event stream is a real client, not a flood of
+        // bare handshakes: its session is kept like one that calls tools.
+        if request.method() == Method::GET
+            && let Some(id) = request
+                .headers()
+                .get(SESSION_HEADER)
+                .and_then(|v| v.to_str().ok())
+        {
+            guard.sessions.used(id);
+        }
         return next.run(request).await;
     }
     let limit = guard.max_body_bytes;

@@ -19,6 +19,7 @@ pub mod knowledge;
 pub mod lease;
 pub mod list_param;
 pub mod live_messages;
+pub mod local_token;
 pub mod name;
 pub mod paths;
 pub mod pool;

@@ -71,6 +71,39 @@ pub struct ShellLayer {
 #[serde(deny_unknown_fields)]
 pub struct McpLayer {
     pub max_body_bytes: Option<usize>,
+    pub max_connections: Option<usize>,
+    pub header_timeout_secs: Option<u64>,
+    pub max_sessions: Option<usize>,
+    pub max_sessions_per_client: Option<usize>,
+    pub unused_session_secs: Option<u64>,
+}
+
+/// Limits of `cairn mcp --http` (`[mcp]` in config.toml): what one client
+/// can hold of the server's descriptors and memory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct McpHttpLimits {
+    /// Open TCP connections; more wait in the kernel's queue.
+    pub max_connections: usize,
+    /// Seconds a connection may take to send a request's headers (and body).
+    pub header_timeout_secs: u64,
+    /// Live MCP sessions (`initialize` handshakes) in all.
+    pub max_sessions: usize,
+    /// Live MCP sessions of one client name.
+    pub max_sessions_per_client: usize,
+    /// Seconds a session that has not called anything is kept.
+    pub unused_session_secs: u64,
+}
+
+impl Default for McpHttpLimits {
+    fn default() -> Self {
+        McpHttpLimits {
+            max_connections: 256,
+            header_timeout_secs: 10,
+            max_sessions: 512,
+            max_sessions_per_client: 64,
+            unused_session_secs: 60,
+        }
+    }
 }
 
 /// The `[store]` table as the layers set it. Which keys are valid depends on the
@@ -186,6 +219,7 @@ pub struct Settings {
     /// user's limits, never loosen them): each names the file, the key and why.
     #[serde(skip)]
     pub warnings: Vec<String>,
+    pub mcp_http: McpHttpLimits,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -336,18 +370,66 @@ impl Settings {
                     .to_owned(),
             );
         }
-        if let Some(mcp) = &mut layer.mcp
-            && let Some(asked) = mcp.max_body_bytes
-            && asked > self.mcp_max_body_bytes
-        {
-            mcp.max_body_bytes = None;
-            refuse(
-                "mcp.max_body_bytes",
-                format!(
-                    "{asked} would raise your limit ({}); a project may only lower it",
-                    self.mcp_max_body_bytes
-                ),
-            );
+        if let Some(mcp) = &mut layer.mcp {
+            // Every `[mcp]` limit bounds what clients may hold of the server: lower is
+            // tighter.
+            let http = &self.mcp_http;
+            let mut lower_only = |key: &str, asked: Option<u64>, current: u64| match asked {
+                Some(asked) if asked > current => {
+                    refuse(
+                        &format!("mcp.{key}"),
+                        format!(
+                            "{asked} would raise your limit ({current}); a project may only \
+                             lower it"
+                        ),
+                    );
+                    false
+                }
+                _ => true,
+            };
+            let wide = |n: usize| n as u64;
+            if !lower_only(
+                "max_body_bytes",
+                mcp.max_body_bytes.map(wide),
+                wide(self.mcp_max_body_bytes),
+            ) {
+                mcp.max_body_bytes = None;
+            }
+            if !lower_only(
+                "max_connections",
+                mcp.max_connections.map(wide),
+                wide(http.max_connections),
+            ) {
+                mcp.max_connections = None;
+            }
+            if !lower_only(
+                "max_sessions",
+                mcp.max_sessions.map(wide),
+                wide(http.max_sessions),
+            ) {
+                mcp.max_sessions = None;
+            }
+            if !lower_only(
+                "max_sessions_per_client",
+                mcp.max_sessions_per_client.map(wide),
+                wide(http.max_sessions_per_client),
+            ) {
+                mcp.max_sessions_per_client = None;
+            }
+            if !lower_only(
+                "header_timeout_secs",
+                mcp.header_timeout_secs,
+                http.header_timeout_secs,
+            ) {
+                mcp.header_timeout_secs = None;
+            }
+            if !lower_only(
+                "unused_session_secs",
+                mcp.unused_session_secs,
+                http.unused_session_secs,
+            ) {
+                mcp.unused_session_secs = None;
+            }
         }
         refused
     }
@@ -374,6 +456,7 @@ impl Settings {
             mcp_max_body_bytes: DEFAULT_MCP_MAX_BODY_BYTES,
             origins: BTreeMap::new(),
             warnings: Vec::new(),
+            mcp_http: McpHttpLimits::default(),
         }
     }
 
@@ -424,6 +507,15 @@ impl Settings {
         }
         if let Some(mcp) = layer.mcp {
             set(&mut self.mcp_max_body_bytes, mcp.max_body_bytes);
+            let http = &mut self.mcp_http;
+            set(&mut http.max_connections, mcp.max_connections);
+            set(&mut http.header_timeout_secs, mcp.header_timeout_secs);
+            set(&mut http.max_sessions, mcp.max_sessions);
+            set(
+                &mut http.max_sessions_per_client,
+                mcp.max_sessions_per_client,
+            );
+            set(&mut http.unused_session_secs, mcp.unused_session_secs);
         }
     }
 }
@@ -679,7 +771,11 @@ target_ratio = 2.0
                 2,
             ),
             ("[shell]\nallow = [\"rm -rf /\"]\n", "shell", 1),
-            ("model = \"x\"\n\n[store]\nsynchronous = \"off\"\n", "store", 3),
+            (
+                "model = \"x\"\n\n[store]\nsynchronous = \"off\"\n",
+                "store",
+                3,
+            ),
         ] {
             std::fs::write(project_dir.join(PROJECT_CONFIG_FILE), text).unwrap();
             let err = Settings::resolve(paths.clone(), Some(&project), &[])
@@ -715,7 +811,8 @@ target_ratio = 2.0
             "max_session_spending_threshold = 1000.0\n\
              max_request_spending_threshold = -1.0\n\
              [pricing.\"openai:gpt-4.1\"]\ninput = 0.0\noutput = 0.0\n\
-             [mcp]\nmax_body_bytes = 999999999999\n",
+             [mcp]\nmax_body_bytes = 999999999999\nmax_sessions = 100000\n\
+             unused_session_secs = 86400\n",
         )
         .unwrap();
         let s = Settings::resolve(paths.clone(), Some(&project), &[]).unwrap();
@@ -723,12 +820,15 @@ target_ratio = 2.0
         assert_eq!(s.max_request_spending_threshold, None);
         assert_eq!(s.pricing["openai:gpt-4.1"].input, 2.0);
         assert_eq!(s.mcp_max_body_bytes, DEFAULT_MCP_MAX_BODY_BYTES);
+        assert_eq!(s.mcp_http, McpHttpLimits::default());
         let shown = project_file.display().to_string();
         for key in [
             "`max_session_spending_threshold`",
             "`max_request_spending_threshold`",
             "`pricing`",
             "`mcp.max_body_bytes`",
+            "`mcp.max_sessions`",
+            "`mcp.unused_session_secs`",
         ] {
             assert!(
                 s.warnings

@@ -39,6 +39,10 @@ use crate::tool_args::{ToolArgs, core_invalid, invalid, refusal_result};
 
 /// How often one instance's "last seen" is written while it keeps calling tools.
 const TOUCH_EVERY: Duration = Duration::from_secs(15);
+/// The HTTP header a client names its own instance with.
+pub const INSTANCE_HEADER: &str = "cairn-instance";
+/// Entries of the "last written" map before stale ones are dropped.
+const MAX_TOUCHED: usize = 1024;
 /// Session ids whose checkpoints `search_sessions` reads (the most recent ones).
 const CHECKPOINT_SESSIONS_SEARCHED: u32 = 200;
 
@@ -148,11 +152,17 @@ impl CairnMcp {
             return (instance.clone(), client);
         }
         let connection = match ctx.extensions.get::<axum::http::request::Parts>() {
-            // Over HTTP the session is the connection; stateless requests of one
-            // client name share one instance.
-            Some(parts) => match parts.headers.get("mcp-session-id") {
-                Some(session) => short_hash(session.as_bytes()),
-                None => "http".to_owned(),
+            // Over HTTP: the client's own `Cairn-Instance` header when it sends
+            // one (stateless 2026-07-28 requests carry nothing else that tells
+            // two clients of one name apart), else the session; stateless
+            // requests without the header share one instance per client name.
+            Some(parts) => match (
+                parts.headers.get(INSTANCE_HEADER),
+                parts.headers.get("mcp-session-id"),
+            ) {
+                (Some(instance), _) => short_hash(instance.as_bytes()),
+                (None, Some(session)) => short_hash(session.as_bytes()),
+                (None, None) => "http".to_owned(),
             },
             None => self.connection.clone(),
         };
@@ -262,6 +272,11 @@ Call where_was_i(session_id=\"{}\") to read it, or where_was_i() for the latest 
                 .is_some_and(|at| at.elapsed() < TOUCH_EVERY)
             {
                 return;
+            }
+            // One entry per instance ever seen: drop the stale ones so a flood
+            // of short sessions does not grow this map for ever.
+            if touched.len() >= MAX_TOUCHED {
+                touched.retain(|_, at| at.elapsed() < TOUCH_EVERY);
             }
             touched.insert(key, Instant::now());
         }

@@ -6,7 +6,9 @@
 //! - `Host` and `Origin` are checked against loopback names (DNS-rebinding
 //!   protection, which the MCP spec requires);
 //! - request bodies are bounded; an oversize or unparsable body gets a
-//!   JSON-RPC error naming the limit, and never reaches a tool.
+//!   JSON-RPC error naming the limit, and never reaches a tool;
+//! - connections, header/body read times and live sessions are bounded
+//!   (`[mcp]` limits), so no client can hold the server's descriptors or memory.
 //!
 //! [`router`] is what `cairn serve` mounts; [`serve_http`] runs it alone.
 
@@ -20,14 +22,22 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::serve::ListenerExt;
 use cairn_core::list_param::human_bytes;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use cairn_core::settings::McpHttpLimits;
+use rmcp::model::ClientJsonRpcMessage;
+use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, SessionConfig};
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::handler::CairnMcpFactory;
+use crate::http_serve::{ConnectionLimits, serve_connections};
+use crate::http_sessions::{SessionGate, SessionLimits};
+
+/// The header that names a legacy (`initialize`) session.
+const SESSION_HEADER: &str = "mcp-session-id";
+/// Longest client name kept for the per-client session count.
+const MAX_CLIENT_NAME_CHARS: usize = 128;
 
 /// The path the MCP endpoint is served at.
 pub const MCP_PATH: &str = "/mcp";
@@ -60,6 +70,7 @@ pub struct HttpOptions {
     /// Required for any non-loopback address.
     pub token: Option<String>,
     pub max_body_bytes: usize,
+    pub limits: McpHttpLimits,
 }
 
 impl HttpOptions {
@@ -86,8 +97,10 @@ impl HttpOptions {
             "127.0.0.1".to_owned(),
             "::1".to_owned(),
         ];
-        if !ip.is_loopback() {
-            hosts.push(ip.to_string());
+        // The bound address is how clients reach it (127.0.0.2 is loopback too).
+        let bound = ip.to_string();
+        if !hosts.contains(&bound) {
+            hosts.push(bound);
         }
         Some(hosts)
     }
@@ -97,6 +110,8 @@ impl HttpOptions {
 struct Guard {
     token: Option<Arc<str>>,
     max_body_bytes: usize,
+    body_timeout: Duration,
+    sessions: Arc<SessionGate>,
 }
 
 /// The MCP endpoint at [`MCP_PATH`], with the token, body and Host/Origin checks.
@@ -105,6 +120,7 @@ pub fn router(
     options: &HttpOptions,
     cancel: CancellationToken,
 ) -> Router {
+    let sweep_cancel = cancel.clone();
     let mut config = StreamableHttpServerConfig::default()
         .with_cancellation_token(cancel)
         .with_max_request_body_bytes(options.max_body_bytes)
@@ -116,14 +132,34 @@ pub fn router(
         Some(hosts) => config.with_allowed_hosts(hosts),
         None => config.disable_allowed_hosts(),
     };
-    let service = StreamableHttpService::new(
-        move || Ok(factory.handler()),
-        Arc::new(LocalSessionManager::default()),
-        config,
+    let mut sessions = SessionConfig::default();
+    // The handshake comes with the request that creates the session.
+    sessions.init_timeout = Some(Duration::from_secs(
+        options.limits.header_timeout_secs.max(1),
+    ));
+    let mut manager = LocalSessionManager::default();
+    manager.session_config = sessions;
+    let manager = Arc::new(manager);
+    let gate = SessionGate::new(
+        Arc::clone(&manager),
+        SessionLimits {
+            max_sessions: options.limits.max_sessions,
+            max_per_client: options.limits.max_sessions_per_client,
+            unused_ttl: Duration::from_secs(options.limits.unused_session_secs),
+        },
     );
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn(Arc::clone(&gate).sweep_until(sweep_cancel));
+        }
+        Err(_) => tracing::warn!("no async runtime: unused MCP sessions are not swept"),
+    }
+    let service = StreamableHttpService::new(move || Ok(factory.handler()), manager, config);
     let guard = Guard {
         token: options.token.as_deref().map(Arc::from),
         max_body_bytes: options.max_body_bytes,
+        body_timeout: Duration::from_secs(options.limits.header_timeout_secs.max(1)),
+        sessions: gate,
     };
     Router::new()
         .nest_service(MCP_PATH, service)
@@ -147,30 +183,36 @@ pub async fn serve_http(
     // Tests and scripts read this line to learn the port of `127.0.0.1:0`.
     tracing::info!("cairn MCP listening on http://{local}{MCP_PATH}");
     eprintln!("cairn mcp: listening on http://{local}{MCP_PATH}");
-    // Responses go out in several small writes (headers, SSE priming event,
-    // message): without TCP_NODELAY, Nagle's algorithm and delayed ACKs add
-    // ~40 ms to every request.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
     let cancel = CancellationToken::new();
     let app = router(factory, &options, cancel.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            cancel.cancel();
-        })
-        .await
-        .map_err(HttpError::Serve)
+    let limits = ConnectionLimits {
+        max_connections: options.limits.max_connections,
+        header_timeout: Duration::from_secs(options.limits.header_timeout_secs.max(1)),
+    };
+    serve_connections(listener, app, limits, async move {
+        shutdown.await;
+        cancel.cancel();
+    })
+    .await;
+    Ok(())
 }
 
 /// A JSON-RPC error as an HTTP response (no request id is known here).
-fn rpc_error(status: StatusCode, code: i64, message: String, data: serde_json::Value) -> Response {
+fn rpc_error(status: StatusCode, code: i64, message: String, data: Value) -> Response {
+    rpc_error_for(Value::Null, status, code, message, data)
+}
+
+/// A JSON-RPC error answering the request with `id`.
+fn rpc_error_for(
+    id: Value,
+    status: StatusCode,
+    code: i64,
+    message: String,
+    data: Value,
+) -> Response {
     let body = json!({
         "jsonrpc": "2.0",
-        "id": null,
+        "id": id,
         "error": { "code": code, "message": message, "data": data }
     });
     (
@@ -197,6 +239,16 @@ async fn check_request(State(guard): State<Guard>, request: Request, next: Next)
         return response;
     }
     if request.method() != Method::POST {
+        // A client opening its event stream is a real client, not a flood of
+        // bare handshakes: its session is kept like one that calls tools.
+        if request.method() == Method::GET
+            && let Some(id) = request
+                .headers()
+                .get(SESSION_HEADER)
+                .and_then(|v| v.to_str().ok())
+        {
+            guard.sessions.used(id);
+        }
         return next.run(request).await;
     }
     let limit = guard.max_body_bytes;
@@ -220,10 +272,22 @@ async fn check_request(State(guard): State<Guard>, request: Request, next: Next)
         return too_large();
     }
     let (parts, body) = request.into_parts();
-    let bytes = match to_bytes(body, limit).await {
-        Ok(bytes) => bytes,
-        Err(e) if e.to_string().contains("length limit") => return too_large(),
-        Err(e) => {
+    // A client that stops sending half-way through its body is not waited for.
+    let bytes = match tokio::time::timeout(guard.body_timeout, to_bytes(body, limit)).await {
+        Err(_) => {
+            return rpc_error(
+                StatusCode::REQUEST_TIMEOUT,
+                -32600,
+                format!(
+                    "the request body did not arrive within {} s; nothing was done",
+                    guard.body_timeout.as_secs()
+                ),
+                json!({ "field": "body" }),
+            );
+        }
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) if e.to_string().contains("length limit") => return too_large(),
+        Ok(Err(e)) => {
             return rpc_error(
                 StatusCode::BAD_REQUEST,
                 -32700,
@@ -232,16 +296,85 @@ async fn check_request(State(guard): State<Guard>, request: Request, next: Next)
             );
         }
     };
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
-        return rpc_error(
+    let value = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(value) => value,
+        Err(e) => {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                -32700,
+                format!("parse error: the body is not JSON ({e})"),
+                json!({ "field": "body" }),
+            );
+        }
+    };
+    // JSON that is not one JSON-RPC message: the SDK would answer 415 text.
+    if let Err(e) = serde_json::from_value::<ClientJsonRpcMessage>(value.clone()) {
+        let id = match value.get("id") {
+            Some(id @ (Value::String(_) | Value::Number(_))) => id.clone(),
+            _ => Value::Null,
+        };
+        return rpc_error_for(
+            id,
             StatusCode::BAD_REQUEST,
-            -32700,
-            format!("parse error: the body is not JSON ({e})"),
+            -32600,
+            format!(
+                "invalid request: the body is JSON but not a JSON-RPC 2.0 request, notification \
+                 or response of MCP ({e})"
+            ),
             json!({ "field": "body" }),
         );
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    let session = parts
+        .headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let method = value.get("method").and_then(Value::as_str);
+    let admission = match (&session, method) {
+        (None, Some("initialize")) => {
+            let client = value
+                .pointer("/params/clientInfo/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .trim()
+                .chars()
+                .take(MAX_CLIENT_NAME_CHARS)
+                .collect::<String>();
+            match guard.sessions.admit(&client) {
+                Ok(admission) => Some(admission),
+                Err(refused) => {
+                    let mut response = rpc_error_for(
+                        value.get("id").cloned().unwrap_or(Value::Null),
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        -32000,
+                        refused.to_string(),
+                        json!({ "field": "sessions" }),
+                    );
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                    return response;
+                }
+            }
+        }
+        (Some(id), Some(method)) if method != "notifications/initialized" => {
+            guard.sessions.used(id);
+            None
+        }
+        _ => None,
+    };
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    if let Some(admission) = admission
+        && let Some(id) = response
+            .headers()
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+    {
+        admission.opened(id);
+    }
+    response
 }
 
 /// Constant-time comparison of the presented bearer token.
@@ -274,6 +407,7 @@ mod tests {
             addr: addr.parse().unwrap(),
             token: token.map(str::to_owned),
             max_body_bytes: 1024,
+            limits: McpHttpLimits::default(),
         }
     }
 

@@ -8,6 +8,8 @@
 
 mod handler;
 pub mod http;
+mod http_serve;
+mod http_sessions;
 mod outputs;
 mod params;
 mod resources;

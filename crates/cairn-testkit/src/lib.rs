@@ -3,3 +3,4 @@ pub mod cli;
 pub mod external;
 pub mod fake_llm;
 pub mod home;
+pub mod mcp_http;

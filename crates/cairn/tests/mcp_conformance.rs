@@ -57,7 +57,8 @@ impl Drop for Server {
 
 fn start_server(home: &TestHome) -> Server {
     let mut child = Command::new(CAIRN)
-        .args(["mcp", "--http", "127.0.0.1:0"])
+        // The suite sends no bearer token.
+        .args(["mcp", "--http", "127.0.0.1:0", "--no-token"])
         .current_dir(&home.project)
         .env("CAIRN_HOME", &home.cairn_home)
         .env("HOME", &home.user_home)

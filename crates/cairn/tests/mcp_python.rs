@@ -99,6 +99,33 @@ fn scenario_http_auto() {
     );
 }
 
+const SAME_NAME_CHECKS: &[&str] = &["same client name, two instances", "the warning names A"];
+
+/// Two clients of one name over HTTP are two pool instances (issue 8 item 18).
+fn same_name(mode: &str) {
+    let must: Vec<String> = SAME_NAME_CHECKS
+        .iter()
+        .map(|c| format!("{mode}: {c}"))
+        .collect();
+    let must: Vec<&str> = must.iter().map(String::as_str).collect();
+    run_script(
+        "same_name.py",
+        &["--transport", "http", "--mode", mode],
+        9,
+        &must,
+    );
+}
+
+#[test]
+fn same_client_name_over_http_legacy() {
+    same_name("legacy");
+}
+
+#[test]
+fn same_client_name_over_http_auto() {
+    same_name("auto");
+}
+
 #[test]
 fn hostile_input_stdio() {
     run_script(

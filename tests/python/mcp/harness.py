@@ -90,6 +90,9 @@ def start_http_server(
     env = server_env(args)
     if token is not None:
         env["CAIRN_TOKEN"] = token
+    else:
+        # Without one, cairn generates a token file; these tests opt out.
+        command.append("--no-token")
     process = subprocess.Popen(
         command,
         cwd=args.project,
@@ -127,6 +130,7 @@ async def connect(
     http: HttpServer | None = None,
     mode: str | None = None,
     env: dict[str, str] | None = None,
+    instance: str | None = None,
 ) -> AsyncIterator[Client]:
     """An SDK client named `client_name`: over stdio its own `cairn mcp`
     process (as each editor starts one), over HTTP a connection to `http`."""
@@ -143,6 +147,9 @@ async def connect(
             yield client
     else:
         headers = {"Authorization": f"Bearer {http.token}"} if http.token else {}
+        if instance is not None:
+            # The client's own instance id: stateless requests carry no session.
+            headers["Cairn-Instance"] = instance
         transport = streamable_http_client(
             http.url, http_client=httpx2.AsyncClient(headers=headers, timeout=60)
         )

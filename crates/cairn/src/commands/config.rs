@@ -138,6 +138,15 @@ fn to_config_shape(map: &mut Map<String, Value>) {
             }
         }
     }
+    // The HTTP limits are keys of `[mcp]` in the config file.
+    if let Some(Value::Object(limits)) = map.shift_remove("mcp_http") {
+        let entry = map
+            .entry("mcp")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(table) = entry {
+            table.extend(limits);
+        }
+    }
 }
 
 /// Removes nulls (and tables left empty by that), remembering their dotted keys.

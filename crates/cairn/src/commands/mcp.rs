@@ -1,5 +1,6 @@
 //! `cairn mcp`: the MCP tools over stdio (what editors launch) or streamable HTTP.
 
+use cairn_core::local_token;
 use cairn_mcp::http::{HttpOptions, serve_http};
 use cairn_mcp::{CairnMcpFactory, McpConfig, serve_stdio};
 
@@ -12,12 +13,23 @@ pub async fn run(app: &App, args: McpArgs) -> anyhow::Result<()> {
     // Refuse an unsafe HTTP set-up before opening anything.
     let http = match args.http {
         Some(addr) => {
-            let options = HttpOptions {
+            let mut options = HttpOptions {
                 addr,
                 token: args.token,
                 max_body_bytes,
+                limits: app.settings.mcp_http.clone(),
             };
             options.check().map_err(|e| UsageError(e.to_string()))?;
+            // Loopback is not private on a shared machine: a token by default.
+            if options.token.is_none() && !args.no_token {
+                let file = local_token::token_file(&app.paths);
+                options.token = Some(local_token::load_or_create(&file)?);
+                eprintln!(
+                    "cairn mcp: clients send `Authorization: Bearer <token>` with the token in {} \
+                     (--no-token to serve without one)",
+                    file.display()
+                );
+            }
             Some(options)
         }
         None => None,

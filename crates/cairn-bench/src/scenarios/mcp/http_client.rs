@@ -14,6 +14,8 @@ use super::{HttpResult, Series, checkpoint_summary, own_cpu};
 
 /// Requests each client sends before the measured ones (connections, caches).
 const WARMUP_PER_CLIENT: usize = 10;
+/// The bearer token the benchmark's server is started with.
+const BENCH_TOKEN: &str = "cairn-bench-token";
 
 /// `cairn mcp --http 127.0.0.1:0` in `home`, and the URL it announced.
 async fn start_server(cairn: &Path, home: &Path) -> Result<(Child, String)> {
@@ -27,6 +29,7 @@ async fn start_server(cairn: &Path, home: &Path) -> Result<(Child, String)> {
         .env("HOME", home)
         .env(cairn_core::env_vars::CAIRN_HOME, home)
         .env("LANG", "C.UTF-8")
+        .env("CAIRN_TOKEN", BENCH_TOKEN)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -174,7 +177,13 @@ pub async fn load(
 ) -> Result<HttpResult> {
     let (server, url) = start_server(cairn, home).await?;
     let server_pid = server.id().context("the server has exited")?;
+    let mut auth = reqwest::header::HeaderMap::new();
+    auth.insert(
+        reqwest::header::AUTHORIZATION,
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {BENCH_TOKEN}"))?,
+    );
     let http = reqwest::Client::builder()
+        .default_headers(auth)
         .pool_max_idle_per_host(clients * 2)
         .tcp_nodelay(true)
         .build()?;

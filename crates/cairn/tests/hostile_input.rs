@@ -570,7 +570,7 @@ fn import_checks_costs_and_media_and_leaves_no_attachment_behind() {
     let left = rt.block_on(async {
         let store = cairn_store_sqlite::open_store(
             &home.store_file(),
-            cairn_core::settings::Synchronous::Normal,
+            cairn_store_sqlite::Synchronous::Normal,
         )
         .unwrap();
         store.attachment(&sha256_hex(PNG)).await

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 
 use cairn_core::Usage;
 use cairn_core::settings::Settings;
-use cairn_llm::PriceTable;
+use cairn_llm::{ModelRef, PriceTable};
 
 use crate::SpendingLimitKind;
 
@@ -84,7 +84,7 @@ impl Spending {
     }
 
     /// What `input_tokens` of input cost at `model`'s input price (`None`: no price).
-    pub fn input_cost(&self, model: &str, input_tokens: u64) -> Option<f64> {
+    pub fn input_cost(&self, model: &ModelRef, input_tokens: u64) -> Option<f64> {
         let usage = Usage {
             input_tokens,
             ..Usage::default()
@@ -92,7 +92,7 @@ impl Spending {
         self.prices.cost(model, &usage)
     }
 
-    pub fn cost(&mut self, model: &str, usage: &Usage) -> RequestCost {
+    pub fn cost(&mut self, model: &ModelRef, usage: &Usage) -> RequestCost {
         match self.prices.cost(model, usage) {
             Some(usd) => RequestCost {
                 usd,
@@ -100,7 +100,7 @@ impl Spending {
                 note: None,
             },
             None => {
-                let note = self.noted.insert(model.to_owned()).then(|| {
+                let note = self.noted.insert(model.to_string()).then(|| {
                     format!(
                         "no price is known for {model}; its requests count as $0. Set \
                          [pricing.\"{model}\"] input/output (USD per 1M tokens) in config.toml \
@@ -124,7 +124,7 @@ impl Spending {
 pub fn estimate_request(
     settings: &Settings,
     spending: &Spending,
-    model: &str,
+    model: &ModelRef,
     token_bound: u64,
     count_tokens: impl FnOnce() -> u64,
 ) -> Option<LimitHit> {

@@ -81,7 +81,7 @@ impl Error {
         }
     }
 
-    /// The process exit code DESIGN.md invariant 6 assigns to this error.
+    /// The process exit code ARCHITECTURE.md invariant 6 assigns to this error.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::NotFound { .. } => 3,

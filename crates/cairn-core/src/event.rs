@@ -1,6 +1,6 @@
 //! The lossless, append-only event log and its content blocks.
 //!
-//! The serde form of [`Event`] is exactly one line of session JSONL v1 (DESIGN.md):
+//! The serde form of [`Event`] is exactly one line of session JSONL v1 (ARCHITECTURE.md):
 //! `{"seq":1,"ts":"…","kind":"message","role":"user","content":[…]}`. Unknown event
 //! kinds and unknown event fields are kept, not dropped, so files written by a newer
 //! cairn survive a round trip through an older one.

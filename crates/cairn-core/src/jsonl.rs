@@ -1,4 +1,4 @@
-//! Session JSONL v1, the interchange format of DESIGN.md.
+//! Session JSONL v1, the interchange format of ARCHITECTURE.md.
 //!
 //! Line 1 is a [`Header`]; every other line is one [`Event`] in its serde form. The
 //! [`Reader`] streams a file line by line (a 100 MB export is never one `String`)
@@ -73,7 +73,7 @@ impl Header {
         SessionName::parse(&self.name)
     }
 
-    /// The header as one JSON object, keys in the order of DESIGN.md.
+    /// The header as one JSON object, keys in the order of ARCHITECTURE.md.
     pub fn to_json(&self) -> Map<String, Value> {
         let mut map = Map::new();
         map.insert("format".into(), FORMAT.into());

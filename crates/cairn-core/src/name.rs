@@ -1,4 +1,4 @@
-//! Session names (DESIGN.md invariant 5).
+//! Session names (ARCHITECTURE.md invariant 5).
 
 use std::fmt;
 

@@ -1,5 +1,5 @@
 //! Serving over streamable HTTP (`cairn mcp --http ADDR`), closed by default
-//! (DESIGN.md invariant 8):
+//! (ARCHITECTURE.md invariant 8):
 //! - binds 127.0.0.1 unless told otherwise; any other address needs a bearer
 //!   token, and without one the server refuses to start and says why;
 //! - a request without the right `Authorization: Bearer` token gets 401;

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 
 use crate::fail::R;
 
-/// Schema v1: the DESIGN.md data model.
+/// Schema v1: the ARCHITECTURE.md data model.
 ///
 /// - `sessions` carries every running total so listing and `show` never touch events.
 /// - `events` keeps the payload as JSON (`body`, without seq/ts/kind); its integer

@@ -1,4 +1,4 @@
-//! Turning a command's outcome into a message and an exit code (DESIGN.md invariant 6:
+//! Turning a command's outcome into a message and an exit code (ARCHITECTURE.md invariant 6:
 //! 0 ok, 1 failure, 2 usage error, 3 not found, 4 spending limit reached).
 
 use std::process::ExitCode;

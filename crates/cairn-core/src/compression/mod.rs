@@ -1,4 +1,4 @@
-//! Compression of a live context (DESIGN.md "compaction"), with no knowledge of
+//! Compression of a live context (ARCHITECTURE.md "compaction"), with no knowledge of
 //! models, terminals or storage. The agent drives it:
 //!
 //! 1. [`measure::ContextMeasure`] sizes the live context event by event (kept current

@@ -180,3 +180,29 @@ fn many_clients_and_processes_lose_nothing() {
         ],
     );
 }
+
+#[test]
+fn roots_give_the_project_over_http_legacy() {
+    let home = TestHome::new();
+    let checkout = home.dir("client-checkout");
+    let checkout = checkout.to_str().expect("a UTF-8 temp path");
+    let stdout = run_mcp_script(
+        "roots.py",
+        CAIRN,
+        &home,
+        &["--transport", "http", "--mode", "legacy", "--", checkout],
+    );
+    for wanted in [
+        "save_progress lands in the root's project",
+        "without roots the server's project is used",
+        "cairn progress get in the root's project finds it",
+        "cairn where names the root's project",
+        "cairn pool status in the server's directory does not",
+    ] {
+        assert!(
+            stdout.contains(&format!("CHECK {wanted}\n")),
+            "{wanted}\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("PASSED 8 checks"), "{stdout}");
+}

@@ -12,10 +12,11 @@ import json
 import pathlib
 import subprocess
 import sys
+import time
 
 import httpx2
 import mcp.types as mcp_types
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from harness import call, check, common_args, connect, fail_loudly, finish, server_env, start_http_server
@@ -83,6 +84,26 @@ async def main() -> None:
             check("without roots the server's project is used", saved["project"] == server_project, saved)
     finally:
         http.stop()
+
+    # Over stdio cairn asks right after the handshake; calls never wait for the
+    # answer (stdin is not read while the request slots are full), so a first
+    # call may still see the server's directory: poll until the answer is in.
+    stdio = StdioServerParameters(
+        command=args.binary, args=["mcp"], env=server_env(args), cwd=args.project
+    )
+    info = mcp_types.Implementation(name="rooted-stdio", version="1.0")
+    async with Client(
+        stdio, mode="legacy", client_info=info, read_timeout_seconds=60, list_roots_callback=list_roots
+    ) as client:
+        deadline = time.monotonic() + 10
+        while True:
+            status = await call(client, "pool_status", {})
+            if client_project in status["_text"] or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        check("over stdio the root's project is taken", client_project in status["_text"], status["_text"])
+        saved = await call(client, "save_progress", {"session_id": "roots-stdio", "summary": "saved over stdio"})
+        check("over stdio save_progress lands in the root's project", saved["project"] == client_project, saved)
 
     got = cli_in(args, client_project, "progress", "get", "roots-work", "--json")
     check("cairn progress get in the root's project finds it", got.returncode == 0, got.stderr)

@@ -44,6 +44,11 @@ pub struct SessionUpdate {
     pub spend_checkpoint_usd: Option<f64>,
 }
 
+/// The most pool instances one project keeps (least recently seen dropped first).
+pub const MAX_POOL_INSTANCES_PER_PROJECT: usize = 1_000;
+/// The most pool instances the store keeps over all projects.
+pub const MAX_POOL_INSTANCES: usize = 10_000;
+
 /// A pool instance and when it was last heard from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PoolInstance {
@@ -188,6 +193,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<PoolSignal>>;
 
     /// Records that an instance was heard from now.
+    ///
+    /// Clients choose instance ids (and projects), so the rows are bounded: when a
+    /// touch adds a NEW instance, the least recently seen instances beyond
+    /// [`MAX_POOL_INSTANCES_PER_PROJECT`] in its project, and then beyond
+    /// [`MAX_POOL_INSTANCES`] in the whole store, are dropped. Touching a known
+    /// instance (every tool call) only updates its row. A dropped instance has
+    /// been silent longer than the ones kept; it reappears on its next touch.
     async fn touch_instance(
         &self,
         project: &Project,

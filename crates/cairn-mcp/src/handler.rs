@@ -19,12 +19,12 @@ use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
-    CompletionInfo, ContentBlock, ErrorCode, GetPromptResult, Implementation, JsonObject,
-    ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams, PromptMessage,
-    ReadResourceRequestParams, ReadResourceResponse, Reference, Role, ServerCapabilities,
-    ServerConfig,
+    CompletionInfo, ContentBlock, ErrorCode, GetPromptResult, Implementation,
+    InitializeRequestParams, InitializeResult, JsonObject, ListResourceTemplatesResult,
+    ListResourcesResult, PaginatedRequestParams, PromptMessage, ReadResourceRequestParams,
+    ReadResourceResponse, Reference, Role, ServerCapabilities, ServerConfig,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{
     ErrorData, RoleServer, ServerHandler, prompt, prompt_handler, prompt_router, tool,
     tool_handler, tool_router,
@@ -34,6 +34,7 @@ use serde::Serialize;
 use crate::outputs::*;
 use crate::params::*;
 use crate::resources;
+use crate::roots::RootsProject;
 use crate::schemas::{input_schema, output_schema};
 use crate::tool_args::{ToolArgs, core_invalid, invalid, refusal_result};
 
@@ -49,7 +50,8 @@ const CHECKPOINT_SESSIONS_SEARCHED: u32 = 200;
 /// What every connection of one server shares.
 pub struct McpConfig {
     pub store: Arc<dyn Store>,
-    /// The project of the server's working directory or `--project`.
+    /// The project of the server's working directory or `--project`; a client
+    /// that offers MCP roots works in the project of its first local root.
     pub project: Project,
     /// Seconds of silence after which an instance's topics are released.
     pub pool_ttl_secs: u64,
@@ -75,6 +77,8 @@ pub struct CairnMcp {
     /// The instances that sent pool signals on this connection: their topics
     /// are released when a stdio connection ends.
     signalers: Arc<Mutex<HashSet<String>>>,
+    /// The project of the client's roots, when it offers them.
+    roots: RootsProject,
 }
 
 /// Creates handlers for new connections.
@@ -100,6 +104,7 @@ impl CairnMcpFactory {
             shared: Arc::clone(&self.shared),
             connection: connection_id(),
             signalers: Arc::default(),
+            roots: RootsProject::default(),
         }
     }
 }
@@ -170,10 +175,26 @@ impl CairnMcp {
         (format!("{name}#{connection}"), client)
     }
 
-    /// The project of a `project` argument, or the server's.
-    fn project_arg(&self, args: &ToolArgs) -> Result<Project, ErrorData> {
+    /// The project of the client's roots, else the server's.
+    async fn default_project(&self, ctx: &RequestContext<RoleServer>) -> Project {
+        // Over HTTP every request is served on its own, so waiting for the
+        // client's answer to `roots/list` cannot block that answer; over stdio
+        // it could (no input is read while the request slots are full).
+        let over_http = ctx.extensions.get::<axum::http::request::Parts>().is_some();
+        self.roots
+            .get(over_http)
+            .await
+            .unwrap_or_else(|| self.config().project.clone())
+    }
+
+    /// The project of a `project` argument, or the default one.
+    async fn project_arg(
+        &self,
+        args: &ToolArgs,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<Project, ErrorData> {
         match args.optional_str("project", 4096)? {
-            None => Ok(self.config().project.clone()),
+            None => Ok(self.default_project(ctx).await),
             Some(path) => Project::from_user_path(std::path::Path::new(&path))
                 .map_err(|e| invalid("project", format!("project: {e}"), None)),
         }
@@ -319,7 +340,7 @@ List fields accept a JSON array of strings or one comma/newline separated string
         let decisions_made = args.list("decisions_made")?;
         let next_steps = args.list("next_steps")?;
         let round_id = args.optional_id("round_id")?;
-        let project = self.project_arg(&args)?;
+        let project = self.project_arg(&args, &ctx).await?;
         let (instance, client) = self.identity(&ctx);
         let checkpoint = self
             .store()
@@ -377,8 +398,8 @@ Covers save_progress session ids and cairn chat sessions.",
             .await
             .map_err(store_error)?;
         let (instance, client) = self.identity(&ctx);
-        self.touch(&self.config().project, &instance, client.as_deref())
-            .await;
+        let project = self.default_project(&ctx).await;
+        self.touch(&project, &instance, client.as_deref()).await;
         match found {
             Some(found) => respond(found.to_markdown(now), &WhereWasIOutput::found(&found)),
             None => {
@@ -456,7 +477,7 @@ the result warns when they overlap another live agent's open topic.",
         let summary = args.summary()?;
         let affects = args.list("affects")?;
         let session_id = args.optional_id("session_id")?;
-        let project = self.project_arg(&args)?;
+        let project = self.project_arg(&args, &ctx).await?;
         let (instance, client) = self.identity(&ctx);
         let outcome = pool_status::record_signal(
             self.store(),
@@ -513,7 +534,7 @@ with holder and since when, blockers, handoffs, recently completed topics and fi
     ) -> Result<CallToolResult, ErrorData> {
         let args = ToolArgs::new(args);
         let all = args.optional_bool("all_projects")?.unwrap_or(false);
-        let project = self.project_arg(&args)?;
+        let project = self.project_arg(&args, &ctx).await?;
         let (instance, client) = self.identity(&ctx);
         self.touch(&project, &instance, client.as_deref()).await;
         let status = pool_status::load(
@@ -822,6 +843,26 @@ signal completed, blocked or handoff when that changes.",
             }
             other => other,
         }
+    }
+
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, ErrorData> {
+        if request.capabilities.roots.is_some() {
+            self.roots.expect_answer();
+        }
+        context.peer.set_peer_info(request.clone());
+        self.negotiate_initialize(&request)
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        self.roots.ask_after_initialized(&context.peer).await;
+    }
+
+    async fn on_roots_list_changed(&self, context: NotificationContext<RoleServer>) {
+        self.roots.ask_again(&context.peer).await;
     }
 
     async fn list_resources(

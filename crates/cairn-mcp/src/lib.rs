@@ -13,6 +13,7 @@ mod http_sessions;
 mod outputs;
 mod params;
 mod resources;
+mod roots;
 mod schemas;
 mod stdio;
 mod tool_args;

@@ -18,6 +18,7 @@ pub mod changes;
 pub mod coordination;
 pub mod events;
 pub mod import;
+pub mod pool_bounds;
 pub mod search;
 pub mod sessions;
 pub mod support;
@@ -160,6 +161,17 @@ macro_rules! store_conformance_tests {
         #[::tokio::test(flavor = "multi_thread")]
         async fn pool_signals_and_instances() {
             $crate::coordination::pool_signals_and_instances($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn a_project_keeps_its_most_recently_seen_instances() {
+            $crate::pool_bounds::a_project_keeps_its_most_recently_seen_instances($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn the_store_keeps_its_most_recently_seen_instances_over_all_projects() {
+            $crate::pool_bounds::the_store_keeps_its_most_recently_seen_instances_over_all_projects(
+                $fresh(),
+            )
+            .await
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn leases_refuse_a_second_writer_unless_forced_or_stale() {

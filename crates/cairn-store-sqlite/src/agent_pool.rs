@@ -1,6 +1,6 @@
 //! The agent pool: signals and the instances heard from.
 
-use cairn_core::store::PoolInstance;
+use cairn_core::store::{MAX_POOL_INSTANCES, MAX_POOL_INSTANCES_PER_PROJECT, PoolInstance};
 use cairn_core::{Error, NewPoolSignal, PoolAction, PoolSignal, Project, Timestamp};
 use rusqlite::{Connection, params};
 
@@ -105,18 +105,44 @@ pub(crate) fn touch(
     instance: &str,
     client: Option<&str>,
 ) -> R<()> {
+    let now = time::micros(time::now());
+    // The common path (a known instance calling another tool) is one UPDATE;
+    // only a new instance pays for the insert and the bound.
+    let updated = conn
+        .prepare_cached(
+            "UPDATE pool_instances SET client = coalesce(?3, client), last_seen_us = ?4 \
+             WHERE project = ?1 AND instance = ?2",
+        )?
+        .execute(params![project.as_str(), instance, client, now])?;
+    if updated > 0 {
+        return Ok(());
+    }
     conn.prepare_cached(
         "INSERT INTO pool_instances (project, instance, client, last_seen_us) \
-         VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT (project, instance) DO UPDATE SET \
-             client = coalesce(excluded.client, client), last_seen_us = excluded.last_seen_us",
+         VALUES (?1, ?2, ?3, ?4)",
     )?
-    .execute(params![
-        project.as_str(),
-        instance,
-        client,
-        time::micros(time::now())
-    ])?;
+    .execute(params![project.as_str(), instance, client, now])?;
+    drop_least_recent(conn, project)
+}
+
+/// Keeps the newest `MAX_POOL_INSTANCES_PER_PROJECT` of the project and the newest
+/// `MAX_POOL_INSTANCES` overall (clients choose instance ids, so rows must not
+/// grow without bound). Both walks are index scans of at most the bound.
+fn drop_least_recent(conn: &Connection, project: &Project) -> R<()> {
+    let per_project = i64::try_from(MAX_POOL_INSTANCES_PER_PROJECT).unwrap_or(i64::MAX);
+    let overall = i64::try_from(MAX_POOL_INSTANCES).unwrap_or(i64::MAX);
+    conn.prepare_cached(
+        "DELETE FROM pool_instances WHERE project = ?1 AND instance IN ( \
+             SELECT instance FROM pool_instances WHERE project = ?1 \
+             ORDER BY last_seen_us DESC LIMIT -1 OFFSET ?2)",
+    )?
+    .execute(params![project.as_str(), per_project])?;
+    conn.prepare_cached(
+        "DELETE FROM pool_instances WHERE (project, instance) IN ( \
+             SELECT project, instance FROM pool_instances \
+             ORDER BY last_seen_us DESC LIMIT -1 OFFSET ?1)",
+    )?
+    .execute(params![overall])?;
     Ok(())
 }
 

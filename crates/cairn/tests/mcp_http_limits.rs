@@ -207,3 +207,35 @@ fn json_that_is_not_json_rpc_gets_a_json_rpc_error() {
         );
     }
 }
+
+#[test]
+fn a_flood_of_instance_ids_keeps_a_bounded_number_of_pool_instances() {
+    use cairn_core::store::MAX_POOL_INSTANCES_PER_PROJECT;
+    let home = TestHome::new();
+    let server = McpHttpServer::start(CAIRN, &home, "127.0.0.1:0", Some(TOKEN), &[]);
+    let reply = server.initialize("flood");
+    let session = reply.header("mcp-session-id").expect("a session id");
+    initialized(&server, session);
+    // Every call names a new instance; each is recorded as heard from.
+    let call = json!({
+        "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": { "name": "pool_status", "arguments": {} }
+    })
+    .to_string();
+    let mut last = None;
+    for n in 0..MAX_POOL_INSTANCES_PER_PROJECT + 20 {
+        let id = format!("flood-{n}");
+        let reply = server.post(
+            &call,
+            &[("Mcp-Session-Id", session), ("Cairn-Instance", &id)],
+        );
+        assert_eq!(reply.status, 200, "{reply:?}");
+        last = Some(reply);
+    }
+    let last = last.expect("a reply").json();
+    let instances = last["result"]["structuredContent"]["instances"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no instances: {last}"))
+        .len();
+    assert_eq!(instances, MAX_POOL_INSTANCES_PER_PROJECT, "{last}");
+}

@@ -180,3 +180,33 @@ fn many_clients_and_processes_lose_nothing() {
         ],
     );
 }
+
+/// A client offering MCP roots works in its root's project, not the server's
+/// directory: over HTTP (legacy lifecycle) from the first call, over stdio once
+/// the answer to `roots/list` is in.
+#[test]
+fn roots_give_the_project_over_http_legacy_and_stdio() {
+    let home = TestHome::new();
+    let checkout = home.dir("client-checkout");
+    let checkout = checkout.to_str().expect("a UTF-8 temp path");
+    let stdout = run_mcp_script(
+        "roots.py",
+        CAIRN,
+        &home,
+        &["--transport", "http", "--mode", "legacy", "--", checkout],
+    );
+    for wanted in [
+        "save_progress lands in the root's project",
+        "without roots the server's project is used",
+        "over stdio save_progress lands in the root's project",
+        "cairn progress get in the root's project finds it",
+        "cairn where names the root's project",
+        "cairn pool status in the server's directory does not",
+    ] {
+        assert!(
+            stdout.contains(&format!("CHECK {wanted}\n")),
+            "{wanted}\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("PASSED 10 checks"), "{stdout}");
+}

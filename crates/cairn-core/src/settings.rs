@@ -679,7 +679,11 @@ target_ratio = 2.0
                 2,
             ),
             ("[shell]\nallow = [\"rm -rf /\"]\n", "shell", 1),
-            ("model = \"x\"\n\n[store]\nsynchronous = \"off\"\n", "store", 3),
+            (
+                "model = \"x\"\n\n[store]\nsynchronous = \"off\"\n",
+                "store",
+                3,
+            ),
         ] {
             std::fs::write(project_dir.join(PROJECT_CONFIG_FILE), text).unwrap();
             let err = Settings::resolve(paths.clone(), Some(&project), &[])

@@ -7,10 +7,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use cairn_core::event::ToolResultContent;
+use cairn_app::media::for_each_media;
 use cairn_core::jsonl::{Header, Writer};
 use cairn_core::settings::Settings;
-use cairn_core::{ContentBlock, Event, MediaBlock, Payload, Session, Store};
+use cairn_core::{Event, Payload, Session, Store};
 
 use super::{find, parse_name};
 use crate::app::App;
@@ -156,19 +156,5 @@ impl MediaCache {
             }
         });
         Ok(())
-    }
-}
-
-/// Every image or video block, including those inside tool results.
-pub(super) fn for_each_media(blocks: &mut [ContentBlock], f: &mut impl FnMut(&mut MediaBlock)) {
-    for block in blocks {
-        match block {
-            ContentBlock::Image(m) | ContentBlock::Video(m) => f(m),
-            ContentBlock::ToolResult {
-                content: ToolResultContent::Blocks(inner),
-                ..
-            } => for_each_media(inner, f),
-            _ => {}
-        }
     }
 }

@@ -5,10 +5,10 @@
 //! source's project is only reported.
 
 use cairn_core::store::SessionUpdate;
-use cairn_core::tokens::TokenCounter;
 use cairn_core::{Error, NewSession, Project, Session, SessionName, Store};
 
 use crate::importer::Importer;
+use crate::live_tokens::live_tokens;
 
 pub struct ImportRequest {
     /// Import under this name instead of the source's.
@@ -82,12 +82,7 @@ pub async fn import_session(
     };
     // The index's live-context size is kept by whoever appends; an import appends
     // everything at once, so it sets it here for `list` and `show`.
-    let live = store
-        .live_context(session.id, request.knowledge_retention)
-        .await?;
-    let live_tokens = TokenCounter::for_model(session.model.as_deref())
-        .count_live_context(&live)
-        .tokens;
+    let live_tokens = live_tokens(store, &session, request.knowledge_retention).await?;
     let update = SessionUpdate {
         live_tokens: Some(live_tokens),
         ..SessionUpdate::default()

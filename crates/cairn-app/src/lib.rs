@@ -7,6 +7,7 @@
 pub mod import;
 pub mod importer;
 pub mod jsonl_v1;
+pub mod live_tokens;
 pub mod media;
 
 pub use import::{ImportRequest, Imported, import_session};

@@ -21,6 +21,7 @@ pub struct ImportRequest {
     pub shown: String,
 }
 
+#[derive(Debug)]
 pub struct Imported {
     pub session: Session,
     /// The project the source says it came from.

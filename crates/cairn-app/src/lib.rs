@@ -4,6 +4,7 @@
 //! an operation here and render what it returns; none of them holds the logic of an
 //! operation itself.
 
+pub mod export;
 pub mod import;
 pub mod importer;
 pub mod jsonl_v1;

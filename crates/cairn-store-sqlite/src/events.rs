@@ -303,11 +303,9 @@ pub(crate) fn import(
     let stored = sessions::create(conn, new)?;
     let mut totals = Totals::default();
     let scope = project_token(stored.session.project.as_str());
-    let mut expected = 1;
-    for event in events {
+    for (expected, event) in (1..).zip(events) {
         let event = event?;
         check_next_seq(event.seq, expected)?;
-        expected += 1;
         insert_event(
             conn,
             stored.key,

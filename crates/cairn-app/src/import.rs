@@ -17,8 +17,6 @@ pub struct ImportRequest {
     pub project: Project,
     /// For the live-context size kept in the index.
     pub knowledge_retention: usize,
-    /// What messages call the source (its path, or `-`).
-    pub shown: String,
 }
 
 #[derive(Debug)]
@@ -35,7 +33,7 @@ pub async fn import_session(
     mut importer: Box<dyn Importer>,
     request: ImportRequest,
 ) -> cairn_core::Result<Imported> {
-    let shown = &request.shown;
+    let shown = importer.source().to_owned();
     let survey = importer.survey()?;
     let header = importer.header().clone();
     let name = match request.name {

@@ -20,6 +20,9 @@ pub struct Survey {
 /// names its first bad line and imports nothing), then once more as the stream
 /// the store writes in one transaction. Memory stays O(largest item).
 pub trait Importer: Send {
+    /// What messages call the source: a file's path as given, or `-`.
+    fn source(&self) -> &str;
+
     /// The session's metadata, as the source gives it.
     fn header(&self) -> &Header;
 

@@ -100,6 +100,10 @@ fn reader_from_start(file: &mut File, shown: &str) -> cairn_core::Result<BufRead
 }
 
 impl Importer for JsonlV1 {
+    fn source(&self) -> &str {
+        &self.shown
+    }
+
     fn header(&self) -> &Header {
         &self.header
     }

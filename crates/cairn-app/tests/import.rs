@@ -19,12 +19,11 @@ fn store(dir: &Path) -> Arc<dyn Store> {
     .unwrap()
 }
 
-fn request(shown: &str) -> ImportRequest {
+fn request() -> ImportRequest {
     ImportRequest {
         name: None,
         project: project("/tmp/project"),
         knowledge_retention: 2,
-        shown: shown.into(),
     }
 }
 
@@ -62,7 +61,7 @@ async fn a_bad_line_is_named_with_its_file_and_nothing_is_imported() {
     let err = importer.survey().unwrap_err().to_string();
     let shown = path.display().to_string();
     assert!(err.contains(&format!("{shown}: line 4")), "{err}");
-    let err = import_session(store.as_ref(), Box::new(importer), request(&shown))
+    let err = import_session(store.as_ref(), Box::new(importer), request())
         .await
         .unwrap_err();
     assert!(err.to_string().contains("line 4"), "{err}");
@@ -77,7 +76,7 @@ async fn an_import_keeps_the_callers_project_and_counts_what_it_read() {
     let imported = import_session(
         store.as_ref(),
         Box::new(JsonlV1::open(&path).unwrap()),
-        request("s.jsonl"),
+        request(),
     )
     .await
     .unwrap();

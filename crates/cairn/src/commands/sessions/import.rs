@@ -17,7 +17,6 @@ use crate::args::sessions::ImportArgs;
 use crate::output;
 
 pub async fn run(app: &App, args: ImportArgs) -> anyhow::Result<()> {
-    let shown = args.file.display().to_string();
     let name = args.name.as_deref().map(parse_name).transpose()?;
     let importer: Box<dyn Importer> = if args.file.as_os_str() == "-" {
         Box::new(JsonlV1::from_stdin()?)
@@ -29,7 +28,6 @@ pub async fn run(app: &App, args: ImportArgs) -> anyhow::Result<()> {
         name,
         project: app.project.clone(),
         knowledge_retention: app.settings.compression.knowledge_retention,
-        shown,
     };
     let imported = cairn_app::import_session(store.as_ref(), importer, request).await?;
     let session = imported.session;

@@ -3,3 +3,14 @@
 //! The faces (the CLI, the MCP handler, later the daemon) parse their arguments, call
 //! an operation here and render what it returns; none of them holds the logic of an
 //! operation itself.
+
+pub mod export;
+pub mod import;
+pub mod importer;
+pub mod jsonl_v1;
+pub mod live_tokens;
+pub mod media;
+
+pub use import::{ImportRequest, Imported, import_session};
+pub use importer::{Importer, Survey};
+pub use jsonl_v1::JsonlV1;

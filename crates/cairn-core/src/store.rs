@@ -15,6 +15,10 @@ use crate::{
     SessionName, SessionStatus, SessionSummary, Timestamp,
 };
 
+/// The events of an import, read lazily (from a file, say) on the store's writer
+/// thread; an `Err` item aborts the import and is returned as it is.
+pub type ImportStream = Box<dyn Iterator<Item = Result<Event>> + Send>;
+
 /// Where a full-text search looks.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchScope {
@@ -140,10 +144,20 @@ pub trait Store: Send + Sync + 'static {
         whole_history: bool,
     ) -> Result<Vec<SizedEvent>>;
 
-    /// Creates a session from a complete history, keeping seqs and times, all or
-    /// nothing. The events must be dense from 1 (checked by the caller's parser and
-    /// again here).
-    async fn import_session(&self, new: NewSession, events: Vec<Event>) -> Result<Session>;
+    /// Creates a session from a complete history held in memory; see
+    /// [`Store::import_stream`], which this calls.
+    async fn import_session(&self, new: NewSession, events: Vec<Event>) -> Result<Session> {
+        self.import_stream(new, Box::new(events.into_iter().map(Ok)))
+            .await
+    }
+
+    /// Creates a session from a history read one event at a time, keeping seqs and
+    /// times, all or nothing: the session, its events and the attachments carried
+    /// inline by its media blocks (`data_base64`) are written in one transaction, so
+    /// an `Err` from the stream, a gap in the seqs or a store error anywhere leaves
+    /// no session, no event and no new attachment. The events must be dense from 1.
+    /// Memory stays in proportion to the largest event, not the history.
+    async fn import_stream(&self, new: NewSession, events: ImportStream) -> Result<Session>;
 
     /// Full-text search over message text, newest first.
     async fn search(&self, query: &str, scope: &SearchScope) -> Result<Vec<SearchHit>>;

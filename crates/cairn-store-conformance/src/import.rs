@@ -191,3 +191,120 @@ pub async fn import_moves_inline_media_into_attachments(t: Fixture) {
         .unwrap_err();
     assert!(err.to_string().contains("base64"), "{err}");
 }
+
+/// A history of `count` user messages, the first carrying `bytes` inline as an image.
+fn history_with_image(count: u64, bytes: &[u8]) -> Vec<Event> {
+    let sha = hex::encode(sha2::Sha256::digest(bytes));
+    let mut history = vec![imported(
+        1,
+        Payload::Message(Message::new(Role::User, vec![image(&sha, Some(bytes))])),
+    )];
+    history.extend((2..=count).map(|seq| imported(seq, message(Role::User, "streamed"))));
+    history
+}
+
+pub async fn import_stream_failing_at_the_last_item_leaves_nothing(t: Fixture) {
+    // An attachment that was there before the import stays.
+    let before = t
+        .store
+        .put_attachment("image/png", b"already here".to_vec())
+        .await
+        .unwrap();
+    let fresh = b"new picture".to_vec();
+    let fresh_sha = hex::encode(sha2::Sha256::digest(&fresh));
+    let mut history = history_with_image(50, &fresh);
+    history[1] = imported(
+        2,
+        Payload::Message(Message::new(
+            Role::User,
+            vec![image(&before.sha256, Some(b"already here"))],
+        )),
+    );
+    let items: Vec<cairn_core::Result<Event>> = history
+        .into_iter()
+        .map(Ok)
+        .chain([Err(Error::invalid("line 52: the last line is bad"))])
+        .collect();
+    let err = t
+        .store
+        .import_stream(new_session("late"), Box::new(items.into_iter()))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        Error::invalid("line 52: the last line is bad").to_string()
+    );
+    assert!(t.store.session(&name("late")).await.is_err());
+    assert_eq!(t.store.count_sessions(None).await.unwrap(), 0);
+    assert!(matches!(
+        t.store.attachment(&fresh_sha).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(
+        t.store.attachment(&before.sha256).await.unwrap().bytes,
+        b"already here"
+    );
+
+    // A gap found at the last event rolls back the same way.
+    let mut history = history_with_image(20, &fresh);
+    history.push(imported(22, message(Role::User, "gap")));
+    let err = t
+        .store
+        .import_stream(new_session("gap"), Box::new(history.into_iter().map(Ok)))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("seq 22"), "{err}");
+    assert!(t.store.session(&name("gap")).await.is_err());
+    assert!(t.store.attachment(&fresh_sha).await.is_err());
+}
+
+pub async fn import_stream_rolls_back_on_a_store_error_and_keeps_seqs_dense(t: Fixture) {
+    let fresh = b"picture of a taken name".to_vec();
+    let fresh_sha = hex::encode(sha2::Sha256::digest(&fresh));
+    // The name is taken only when the import writes: found inside the transaction.
+    t.store.create_session(new_session("taken")).await.unwrap();
+    let err = t
+        .store
+        .import_stream(
+            new_session("taken"),
+            Box::new(history_with_image(3, &fresh).into_iter().map(Ok)),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::AlreadyExists { .. }), "{err}");
+    assert!(t.store.attachment(&fresh_sha).await.is_err());
+
+    // A store error raised mid-way (here by the source) leaves nothing either.
+    let items = history_with_image(10, &fresh)
+        .into_iter()
+        .map(|e| {
+            if e.seq == 6 {
+                Err(Error::Storage("disk went away".into()))
+            } else {
+                Ok(e)
+            }
+        })
+        .collect::<Vec<_>>();
+    let err = t
+        .store
+        .import_stream(new_session("midway"), Box::new(items.into_iter()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Storage(_)), "{err}");
+    assert!(t.store.session(&name("midway")).await.is_err());
+    assert!(t.store.attachment(&fresh_sha).await.is_err());
+
+    // The same stream without the fault imports whole, seqs dense from 1.
+    let s = t
+        .store
+        .import_stream(
+            new_session("whole"),
+            Box::new(history_with_image(10, &fresh).into_iter().map(Ok)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.head_seq, 10);
+    let stored = full_history(&t.store, s.id).await;
+    assert_eq!(seqs(&stored), (1..=10).collect::<Vec<_>>());
+    assert_eq!(t.store.attachment(&fresh_sha).await.unwrap().bytes, fresh);
+}

@@ -138,6 +138,15 @@ macro_rules! store_conformance_tests {
             $crate::import::import_moves_inline_media_into_attachments($fresh()).await
         }
         #[::tokio::test(flavor = "multi_thread")]
+        async fn import_stream_failing_at_the_last_item_leaves_nothing() {
+            $crate::import::import_stream_failing_at_the_last_item_leaves_nothing($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn import_stream_rolls_back_on_a_store_error_and_keeps_seqs_dense() {
+            $crate::import::import_stream_rolls_back_on_a_store_error_and_keeps_seqs_dense($fresh())
+                .await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
         async fn search_is_newest_first_with_highlights_and_scoped_by_project() {
             $crate::search::search_is_newest_first_with_highlights_and_scoped_by_project($fresh())
                 .await

@@ -281,27 +281,31 @@ pub(crate) fn append(conn: &Connection, session: Ulid, events: &[NewEvent]) -> R
     Ok(seqs)
 }
 
-/// Checks seqs are dense from 1 before anything is written.
-pub(crate) fn check_dense(events: &[Event]) -> cairn_core::Result<()> {
-    for (index, event) in events.iter().enumerate() {
-        let expected = index as u64 + 1;
-        if event.seq != expected {
-            return Err(Error::invalid(format!(
-                "event seq {}: expected seq {expected} (seqs must be dense from 1, \
-                 without gaps or duplicates)",
-                event.seq
-            )));
-        }
+/// Seqs of an import must be dense from 1.
+fn check_next_seq(seq: u64, expected: u64) -> cairn_core::Result<()> {
+    if seq != expected {
+        return Err(Error::invalid(format!(
+            "event seq {seq}: expected seq {expected} (seqs must be dense from 1, \
+             without gaps or duplicates)"
+        )));
     }
     Ok(())
 }
 
-pub(crate) fn import(conn: &Connection, new: &NewSession, events: &[Event]) -> R<Session> {
-    check_dense(events)?;
+/// Writes a whole history read from `events` into a new session. Runs inside the
+/// caller's transaction: an error anywhere (from the stream included) rolls back
+/// the session, its events and the attachments its media blocks carried.
+pub(crate) fn import(
+    conn: &Connection,
+    new: &NewSession,
+    events: impl Iterator<Item = cairn_core::Result<Event>>,
+) -> R<Session> {
     let stored = sessions::create(conn, new)?;
     let mut totals = Totals::default();
     let scope = project_token(stored.session.project.as_str());
-    for event in events {
+    for (expected, event) in (1..).zip(events) {
+        let event = event?;
+        check_next_seq(event.seq, expected)?;
         insert_event(
             conn,
             stored.key,

@@ -5,11 +5,13 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cairn_core::store::{PoolInstance, SearchHit, SearchScope, SessionUpdate, SizedEvent};
+use cairn_core::store::{
+    ImportStream, PoolInstance, SearchHit, SearchScope, SessionUpdate, SizedEvent,
+};
 use cairn_core::{
-    Attachment, AttachmentRef, Checkpoint, Event, Lease, LeaseHolder, LiveContext, NewCheckpoint,
-    NewEvent, NewPoolSignal, NewSession, PoolSignal, Project, Result, Session, SessionFilter,
-    SessionName, SessionSummary, Store, StoreChange, Timestamp,
+    Attachment, AttachmentRef, Checkpoint, Error, Event, Lease, LeaseHolder, LiveContext,
+    NewCheckpoint, NewEvent, NewPoolSignal, NewSession, PoolSignal, Project, Result, Session,
+    SessionFilter, SessionName, SessionSummary, Store, StoreChange, Timestamp,
 };
 use tokio::sync::broadcast;
 use ulid::Ulid;
@@ -112,10 +114,22 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn import_session(&self, new: NewSession, history: Vec<Event>) -> Result<Session> {
-        events::check_dense(&history)?;
+    async fn import_stream(&self, new: NewSession, events: ImportStream) -> Result<Session> {
+        let mut events = Some(events);
         let session = self
-            .write(move |tx| events::import(tx, &new, &history))
+            .write(move |tx| {
+                // A busy store is retried before the first event is read; a stream
+                // cannot be read twice, so a retry after that is refused.
+                let Some(events) = events.take() else {
+                    return Err(Error::Storage(
+                        "the store was busy in the middle of the import and its input \
+                         cannot be read twice; nothing was imported, run it again"
+                            .into(),
+                    )
+                    .into());
+                };
+                events::import(tx, &new, events)
+            })
             .await?;
         self.announce(StoreChange::SessionsChanged);
         self.announce(StoreChange::SessionAppended {

@@ -580,3 +580,57 @@ fn import_checks_costs_and_media_and_leaves_no_attachment_behind() {
         "the image of a refused file stayed in the store: {left:?}"
     );
 }
+
+/// Issue 8 item 11: a file that passes every check can still fail when the store
+/// writes it (a fault, a full disk, a name taken meanwhile). The attachments it
+/// carried go in the same transaction as its events, so they do not stay behind.
+#[test]
+fn an_import_failing_in_the_store_leaves_no_attachment_behind() {
+    let home = TestHome::new();
+    let c = cairn(&home);
+    let project = home.project_key();
+    import(
+        &c,
+        &home,
+        "keeper.jsonl",
+        &simple("keeper", &project, &["kept"]),
+    );
+    // A store fault at the third event, after the image of the first was written.
+    let db = rusqlite::Connection::open(home.store_file()).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER injected_fault BEFORE INSERT ON events WHEN NEW.seq = 3 \
+         BEGIN SELECT RAISE(ABORT, 'injected fault'); END;",
+    )
+    .unwrap();
+    drop(db);
+    let inline_png = json!({"seq": 1, "ts": ts(1), "kind": "message", "role": "user",
+        "content": [{"type": "image", "sha256": sha256_hex(PNG), "mime": "image/png",
+            "data_base64": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, PNG)}]});
+    let text = jsonl(
+        &header("faulty", &project),
+        &[
+            inline_png,
+            message(2, "assistant", "a"),
+            message(3, "user", "b"),
+        ],
+    );
+    let path = home.write_file("faulty.jsonl", &text);
+    let out = c.run(["sessions".as_ref(), "import".as_ref(), path.as_os_str()]);
+    out.code(1).stderr_has(&["injected fault"]);
+    assert_eq!(listed(&c), vec!["keeper".to_string()]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let left = rt.block_on(async {
+        let store = cairn_store_sqlite::open_store(
+            &home.store_file(),
+            cairn_store_sqlite::Synchronous::Normal,
+        )
+        .unwrap();
+        store.attachment(&sha256_hex(PNG)).await
+    });
+    assert!(
+        matches!(left, Err(cairn_core::Error::NotFound { .. })),
+        "the image of a failed import stayed in the store: {left:?}"
+    );
+}

@@ -1,24 +1,13 @@
-//! `cairn sessions export NAME [-o FILE]`: session JSONL v1, streamed page by page.
-//! Image and video blocks get their bytes back as `data_base64`, so the file stands
-//! on its own.
+//! `cairn sessions export NAME [-o FILE]`: arguments and output; the use case
+//! (session JSONL v1, streamed page by page, media bytes put back) is
+//! `cairn_app::export`.
 
-use std::collections::HashMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
-use base64::Engine as _;
-use cairn_core::event::ToolResultContent;
-use cairn_core::jsonl::{Header, Writer};
-use cairn_core::settings::Settings;
-use cairn_core::{ContentBlock, Event, MediaBlock, Payload, Session, Store};
+use cairn_app::export::{ExportError, export_to_file, write_session};
 
 use super::{find, parse_name};
 use crate::app::App;
 use crate::args::sessions::ExportArgs;
 use crate::output;
-
-/// Events per page read from the store.
-const PAGE: u32 = 500;
 
 pub async fn run(app: &App, args: ExportArgs) -> anyhow::Result<()> {
     let name = parse_name(&args.name)?;
@@ -26,149 +15,24 @@ pub async fn run(app: &App, args: ExportArgs) -> anyhow::Result<()> {
     let session = find(store.as_ref(), &name).await?;
     match &args.output {
         None => {
-            let out =
-                write_session(store.as_ref(), &app.settings, &session, output::stdout()).await?;
+            let out = write_session(store.as_ref(), &app.settings, &session, output::stdout())
+                .await
+                .map_err(unwrapped)?;
             drop(out);
         }
-        Some(path) => export_to_file(store.as_ref(), &app.settings, &session, path).await?,
+        Some(path) => export_to_file(store.as_ref(), &app.settings, &session, path)
+            .await
+            .map_err(unwrapped)?,
     }
     Ok(())
 }
 
-/// Writes next to `path` and renames into place, so a failed export never leaves
-/// a half-written file where a good one was.
-async fn export_to_file(
-    store: &dyn Store,
-    settings: &Settings,
-    session: &Session,
-    path: &Path,
-) -> anyhow::Result<()> {
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| anyhow::anyhow!("-o {}: not a file path", path.display()))?;
-    let mut partial_name = std::ffi::OsString::from(".");
-    partial_name.push(file_name);
-    partial_name.push(format!(".partial-{}", std::process::id()));
-    let partial: PathBuf = path.with_file_name(partial_name);
-    // A transcript is as private as the store (0600). `create_new` refuses whatever
-    // already sits at the temporary name, a symlink included; the rename then
-    // replaces the target itself (never the file a symlink points to), so an
-    // existing file's permissions are never widened.
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options
-        .open(&partial)
-        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", partial.display()))?;
-    let result = async {
-        let out = write_session(store, settings, session, std::io::BufWriter::new(file)).await?;
-        let file = out
-            .into_inner()
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?;
-        file.sync_all()?;
-        std::fs::rename(&partial, path)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-        anyhow::Ok(())
-    }
-    .await;
-    if result.is_err() {
-        let _ = std::fs::remove_file(&partial);
-    }
-    result
-}
-
-async fn write_session<W: Write>(
-    store: &dyn Store,
-    settings: &Settings,
-    session: &Session,
-    out: W,
-) -> anyhow::Result<W> {
-    let mut header = Header::new(&session.name, session.project.clone(), session.created_at);
-    header.title = session.title.clone();
-    header.model = session.model.clone();
-    let mut writer = Writer::new(out, &header)?;
-    let mut media = MediaCache::default();
-    let keys = cairn_core::scrub::configured_keys(&settings.providers);
-    let mut after = 0;
-    loop {
-        let mut page = store.events_after(session.id, after, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for event in &mut page {
-            media.fill(store, event).await?;
-            scrub_error_event(event, &keys);
-            writer.write_event(event)?;
-        }
-        if page.len() < PAGE as usize {
-            break;
-        }
-    }
-    Ok(writer.finish()?)
-}
-
-/// Error events recorded before URLs were scrubbed may hold a base URL's credentials
-/// or a key echoed by a provider: an export never carries them. Other events are
-/// the conversation itself and go out exactly as stored.
-fn scrub_error_event(event: &mut Event, keys: &[&str]) {
-    if let Payload::Other { kind, fields } = &mut event.payload
-        && kind == "error"
-        && let Some(serde_json::Value::String(message)) = fields.get_mut("message")
-    {
-        *message = cairn_core::scrub::scrub(message, keys);
-    }
-}
-
-/// Base64 of the attachments seen so far (a picture is often sent more than once).
-#[derive(Default)]
-struct MediaCache {
-    encoded: HashMap<String, Option<String>>,
-}
-
-impl MediaCache {
-    async fn fill(&mut self, store: &dyn Store, event: &mut Event) -> anyhow::Result<()> {
-        let Payload::Message(message) = &mut event.payload else {
-            return Ok(());
-        };
-        let mut wanted = Vec::new();
-        for_each_media(&mut message.content, &mut |m| wanted.push(m.sha256.clone()));
-        for sha in wanted {
-            if self.encoded.contains_key(&sha) {
-                continue;
-            }
-            let data = match store.attachment(&sha).await {
-                Ok(a) => Some(base64::engine::general_purpose::STANDARD.encode(&a.bytes)),
-                Err(cairn_core::Error::NotFound { .. }) => {
-                    eprintln!(
-                        "warning: attachment {sha} (seq {}) is not in the store; \
-                         exported without its data",
-                        event.seq
-                    );
-                    None
-                }
-                Err(e) => return Err(e.into()),
-            };
-            self.encoded.insert(sha, data);
-        }
-        for_each_media(&mut message.content, &mut |m| {
-            if let Some(Some(data)) = self.encoded.get(&m.sha256) {
-                m.data_base64 = Some(data.clone());
-            }
-        });
-        Ok(())
-    }
-}
-
-/// Every image or video block, including those inside tool results.
-pub(super) fn for_each_media(blocks: &mut [ContentBlock], f: &mut impl FnMut(&mut MediaBlock)) {
-    for block in blocks {
-        match block {
-            ContentBlock::Image(m) | ContentBlock::Video(m) => f(m),
-            ContentBlock::ToolResult {
-                content: ToolResultContent::Blocks(inner),
-                ..
-            } => for_each_media(inner, f),
-            _ => {}
-        }
+/// The store's and the output's own errors, so exit codes and a closed pipe are
+/// recognised as before.
+fn unwrapped(error: ExportError) -> anyhow::Error {
+    match error {
+        ExportError::Store(e) => e.into(),
+        ExportError::Write(e) => e.into(),
+        other => other.into(),
     }
 }

@@ -1,0 +1,124 @@
+//! The JSONL v1 session file (what `cairn sessions export` writes) as an [`Importer`].
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufReader, Seek, SeekFrom};
+use std::path::Path;
+
+use cairn_core::jsonl::{Header, JsonlError, Reader};
+use cairn_core::store::ImportStream;
+use cairn_core::{Error, Payload};
+
+use crate::importer::{Importer, Survey};
+use crate::media::{check_inline, for_each_media};
+
+const BUFFER: usize = 1 << 20;
+
+pub struct JsonlV1 {
+    /// What errors call the file: its path as given, or `-`.
+    shown: String,
+    file: File,
+    header: Header,
+}
+
+impl JsonlV1 {
+    pub fn open(path: &Path) -> cairn_core::Result<Self> {
+        let file = File::open(path)
+            .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+        Self::from_file(path.display().to_string(), file)
+    }
+
+    /// Standard input cannot be read twice, so it is first copied to a private
+    /// temporary file (deleted on drop) which both passes read.
+    pub fn from_stdin() -> cairn_core::Result<Self> {
+        let mut spool =
+            tempfile::tempfile().map_err(|e| Error::io("cannot create a temporary file", e))?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut spool)
+            .map_err(|e| Error::io("cannot read -", e))?;
+        Self::from_file("-".into(), spool)
+    }
+
+    fn from_file(shown: String, mut file: File) -> cairn_core::Result<Self> {
+        let header = Reader::new(reader_from_start(&mut file, &shown)?)
+            .map_err(|e| e.into_error(&shown))?
+            .header()
+            .clone();
+        Ok(JsonlV1 {
+            shown,
+            file,
+            header,
+        })
+    }
+
+    fn survey_lines(input: BufReader<File>) -> Result<Survey, JsonlError> {
+        let mut reader = Reader::new(input)?;
+        let mut survey = Survey::default();
+        let mut carried: HashSet<String> = HashSet::new();
+        let mut bare: Vec<(String, u64)> = Vec::new();
+        while let Some(mut event) = reader.next_event()? {
+            survey.events += 1;
+            let line = reader.line();
+            let Payload::Message(message) = &mut event.payload else {
+                continue;
+            };
+            let mut problem = None;
+            for_each_media(&mut message.content, &mut |media| {
+                let Some(data) = media.data_base64.take() else {
+                    bare.push((media.sha256.clone(), line));
+                    return;
+                };
+                if problem.is_some() {
+                    return;
+                }
+                match check_inline(&data, &media.sha256) {
+                    Ok(()) => {
+                        carried.insert(media.sha256.clone());
+                    }
+                    Err(reason) => problem = Some(reason),
+                }
+            });
+            if let Some(reason) = problem {
+                return Err(JsonlError::at(line, reason));
+            }
+        }
+        // Bytes carried anywhere in the file are enough; the rest must be in the store.
+        let mut named = HashSet::new();
+        bare.retain(|(sha256, _)| !carried.contains(sha256) && named.insert(sha256.clone()));
+        survey.attachments = carried.len() as u64;
+        survey.referenced = bare;
+        Ok(survey)
+    }
+}
+
+fn reader_from_start(file: &mut File, shown: &str) -> cairn_core::Result<BufReader<File>> {
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(format!("cannot read {shown}"), e))?;
+    let clone = file
+        .try_clone()
+        .map_err(|e| Error::io(format!("cannot read {shown}"), e))?;
+    Ok(BufReader::with_capacity(BUFFER, clone))
+}
+
+impl Importer for JsonlV1 {
+    fn source(&self) -> &str {
+        &self.shown
+    }
+
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn survey(&mut self) -> cairn_core::Result<Survey> {
+        let input = reader_from_start(&mut self.file, &self.shown)?;
+        Self::survey_lines(input).map_err(|e| e.into_error(&self.shown))
+    }
+
+    fn into_events(mut self: Box<Self>) -> cairn_core::Result<ImportStream> {
+        let input = reader_from_start(&mut self.file, &self.shown)?;
+        let reader = Reader::new(input).map_err(|e| e.into_error(&self.shown))?;
+        let shown = self.shown;
+        Ok(Box::new(
+            reader.map(move |item| item.map_err(|e| e.into_error(&shown))),
+        ))
+    }
+}

@@ -3,6 +3,12 @@
 //! The faces (the CLI, the MCP handler, later the daemon) parse their arguments, call
 //! an operation here and render what it returns; none of them holds the logic of an
 //! operation itself.
+//!
+//! Here so far: import (the [`Importer`] trait, JSONL v1 as its first source, streamed
+//! into one all-or-nothing store transaction) and export. Still to move in: save and
+//! get progress, where-was-I, the cross-session listing and search (in
+//! `cairn-mcp/src/handler.rs` today), pool status (`cairn-core/src/pool_status.rs`)
+//! and the resume brief.
 
 pub mod export;
 pub mod import;

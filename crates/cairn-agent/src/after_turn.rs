@@ -4,14 +4,14 @@
 //! context is compacted (see `cairn_core::compression`).
 
 use cairn_core::store::SessionUpdate;
-use cairn_core::tokens::{self, TokenCounter};
+use cairn_core::tokens;
 
 use crate::agent::Agent;
 use crate::{AgentError, Frontend};
 
 pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Result<(), AgentError> {
     let _ = &ui;
-    let counter = TokenCounter::for_model(Some(&agent.model));
+    let counter = agent.model.token_counter();
     let reported = agent
         .last_request
         .as_ref()

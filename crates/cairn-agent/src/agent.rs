@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use cairn_core::settings::Settings;
-use cairn_core::tokens::{self, TokenCounter};
+use cairn_core::tokens;
 use cairn_core::{
     Event, LiveContext, Message, NewEvent, Payload, Project, Session, SessionName, Store, Usage,
 };
-use cairn_llm::LlmClient;
+use cairn_llm::{LlmClient, ModelRef};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -29,8 +29,6 @@ pub struct AgentOptions {
     pub project: Project,
     pub settings: Arc<Settings>,
     pub llm: LlmClient,
-    /// `-m/--model`: overrides the session's and the settings' model.
-    pub model: Option<String>,
     /// `--yes`: run shell commands without asking.
     pub auto_approve_shell: bool,
     /// `--force`: take the session's writer lease over from another process.
@@ -89,7 +87,7 @@ pub struct Agent {
     pub(crate) options: AgentOptions,
     pub(crate) session: Session,
     pub(crate) live: LiveContext,
-    pub(crate) model: String,
+    pub(crate) model: ModelRef,
     pub(crate) lease: Option<LeaseGuard>,
     pub(crate) toolbox: Toolbox,
     pub(crate) spending: Spending,
@@ -202,13 +200,14 @@ impl Agent {
                 ),
             });
         }
-        if self.session.model.as_deref() != Some(self.model.as_str()) {
+        let model = self.model.to_string();
+        if self.session.model.as_deref() != Some(model.as_str()) {
             self.session = self
                 .store
                 .update_session(
                     self.session.id,
                     cairn_core::store::SessionUpdate {
-                        model: Some(Some(self.model.clone())),
+                        model: Some(Some(model.clone())),
                         ..Default::default()
                     },
                 )
@@ -221,12 +220,12 @@ impl Agent {
         self.subagents = crate::subagent::totals(&self.store, self.session.id).await?;
         self.pending_limit = None;
         // Loading the tokenizer takes a moment; do it while the person reads the recap.
-        tokens::warm_up(TokenCounter::for_model(Some(&self.model)));
+        tokens::warm_up(self.model.token_counter());
         let recap = (!created).then(|| resume::recap(&self.session, &self.live));
         ui.event(AgentEvent::SessionOpened {
             session: self.session.name.as_str().to_owned(),
             project: self.session.project.as_str().to_owned(),
-            model: self.model.clone(),
+            model,
             created,
             recap,
         });
@@ -276,8 +275,8 @@ impl Agent {
         &self.session
     }
 
-    /// The model requests go to (`provider:model`).
-    pub fn model(&self) -> &str {
+    /// The model requests go to.
+    pub fn model(&self) -> &ModelRef {
         &self.model
     }
 
@@ -382,22 +381,23 @@ impl Agent {
     }
 }
 
-/// `-m` wins, then the session's model, then the settings', then the default of the
-/// configured provider. Checked here, before anything is created or sent.
+/// `-m` (the settings' model, set by the flag) wins, then the session's model, then
+/// the settings', then the default of the configured provider. Checked here, before
+/// anything is created or sent.
 pub(crate) fn choose_model(
     options: &AgentOptions,
     session_model: Option<&str>,
-) -> Result<String, AgentError> {
-    let chosen = options
-        .model
-        .as_deref()
-        .or(session_model)
-        .or(options.settings.model.as_deref());
+) -> Result<ModelRef, AgentError> {
+    let settings = &options.settings;
+    let chosen = match session_model {
+        Some(session) if !settings.model_from_flag => Some(session),
+        _ => settings.model.as_deref().or(session_model),
+    };
     let model = match chosen {
         Some(name) => options.llm.resolve(name)?,
         None => options.llm.default_model()?,
     };
-    Ok(model.to_string())
+    Ok(model)
 }
 
 /// File tools work in the session's project root when it exists on this machine,
@@ -417,12 +417,11 @@ pub(crate) fn toolbox_for(
 
 /// The model after switching to a session: its own when it can be used, else the
 /// current one (`-m` still wins).
-pub(crate) fn choose_model_for_switch(agent: &Agent, session_model: Option<&str>) -> String {
-    if agent.options.model.is_some() {
+pub(crate) fn choose_model_for_switch(agent: &Agent, session_model: Option<&str>) -> ModelRef {
+    if agent.options.settings.model_from_flag {
         return agent.model.clone();
     }
     session_model
         .and_then(|m| agent.options.llm.resolve(m).ok())
-        .map(|m| m.to_string())
         .unwrap_or_else(|| agent.model.clone())
 }

@@ -23,13 +23,12 @@ use cairn_core::settings::{PressureLevel, Settings};
 use cairn_core::store::SessionUpdate;
 use cairn_core::tokens::{self, TokenCounter};
 use cairn_core::{Event, KnowledgeItem, LiveContext, Payload, Usage};
-use cairn_llm::{ChatRequest, ChatResponse};
+use cairn_llm::{ChatRequest, ChatResponse, ModelRef};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 use ulid::Ulid;
 
 use crate::agent::Agent;
-use crate::model_window::context_window;
 use crate::{AgentError, AgentEvent, Frontend, spending};
 
 /// Window assumed for a model whose window is not known (prompt limits only).
@@ -42,7 +41,7 @@ const UNKNOWN_WINDOW: u64 = cairn_core::compression::triggers::DEFAULT_CONTEXT_W
 pub struct ContextState {
     /// The session and model the figures below belong to.
     session: Option<Ulid>,
-    model: String,
+    model: Option<ModelRef>,
     counter: Option<TokenCounter>,
     levels: Vec<PressureLevel>,
     window: Option<u64>,
@@ -82,20 +81,25 @@ pub fn check_settings(settings: &Settings) -> Result<(), cairn_core::Error> {
 impl ContextState {
     /// Bring the figures up to date with the agent's session and model; a new session
     /// starts a new cycle of hints, a new model a new count.
-    fn sync(&mut self, session: Ulid, model: &str, settings: &Settings) -> Result<(), AgentError> {
+    fn sync(
+        &mut self,
+        session: Ulid,
+        model: &ModelRef,
+        settings: &Settings,
+    ) -> Result<(), AgentError> {
         if self.session != Some(session) {
             *self = ContextState {
                 session: Some(session),
                 ..ContextState::default()
             };
         }
-        if self.counter.is_none() || self.model != model {
-            let counter = TokenCounter::for_model(Some(model));
+        if self.counter.is_none() || self.model.as_ref() != Some(model) {
+            let counter = model.token_counter();
             tokens::warm_up(counter);
-            self.window = context_window(model);
+            self.window = model.context_window();
             self.levels = effective_levels(&settings.compression, self.window)?;
             self.counter = Some(counter);
-            self.model = model.to_owned();
+            self.model = Some(model.clone());
             self.measure = None;
         }
         Ok(())
@@ -380,7 +384,7 @@ fn window_hit(agent: &Agent, live_tokens: u64) -> Option<PressureHit> {
 /// request carries them cut, so the request itself is counted only when the measure
 /// comes near the window.
 pub(crate) fn window_overflow(agent: &Agent, request: &ChatRequest) -> Option<String> {
-    let window = context_window(&agent.model)?;
+    let window = agent.model.context_window()?;
     let measured = match agent.context.measure.as_ref() {
         Some(measure) => measure.total(),
         // Not counted yet (see `defer_first_count`): bound the request itself.
@@ -707,10 +711,10 @@ fn fallback_draft(outcome: FallbackOutcome) -> Result<CompactionDraft, String> {
 
 /// The model that writes summaries: `[compression] model` when it can be used, else
 /// the session's.
-fn compressor_model(agent: &Agent, ui: &mut dyn Frontend) -> String {
+fn compressor_model(agent: &Agent, ui: &mut dyn Frontend) -> ModelRef {
     match agent.options.settings.compression.model.as_deref() {
         Some(name) => match agent.options.llm.resolve(name) {
-            Ok(model) => model.to_string(),
+            Ok(model) => model,
             Err(e) => {
                 ui.event(AgentEvent::Notice {
                     message: format!(
@@ -746,7 +750,7 @@ async fn ask_compressor(
         });
     }
     let model = compressor_model(agent, ui);
-    let window = context_window(&model).unwrap_or(UNKNOWN_WINDOW);
+    let window = model.context_window().unwrap_or(UNKNOWN_WINDOW);
     let request = summary_request(
         &agent.live,
         plan,
@@ -761,7 +765,7 @@ async fn ask_compressor(
         ),
     });
     let max_tokens = u32::try_from(request.max_output_tokens).unwrap_or(u32::MAX);
-    let chat = ChatRequest::new(model.clone())
+    let chat = ChatRequest::new(model.to_string())
         .with_messages(request.messages)
         .with_max_tokens(max_tokens);
     let answered = tokio::select! {
@@ -792,13 +796,13 @@ async fn ask_compressor(
 pub(crate) fn spend(
     agent: &mut Agent,
     ui: &mut dyn Frontend,
-    model: &str,
+    model: &ModelRef,
     response: &ChatResponse,
 ) -> Spent {
     let cost = agent.spending.cost(model, &response.usage);
     if !response.usage.is_zero() {
         ui.event(AgentEvent::Usage {
-            model: model.to_owned(),
+            model: model.to_string(),
             usage: response.usage,
             request_id: response.request_id.clone(),
         });
@@ -812,7 +816,7 @@ pub(crate) fn spend(
         ui.event(AgentEvent::Notice { message: note });
     }
     Spent {
-        model: model.to_owned(),
+        model: model.to_string(),
         usage: response.usage,
         cost_usd: cost.usd,
         request_id: response.request_id.clone(),
@@ -943,7 +947,7 @@ pub(crate) fn info(agent: &Agent) -> (String, Value) {
     let levels = if agent.context.levels.is_empty() {
         effective_levels(
             &agent.options.settings.compression,
-            context_window(&agent.model),
+            agent.model.context_window(),
         )
         .unwrap_or_default()
     } else {
@@ -956,7 +960,7 @@ pub(crate) fn info(agent: &Agent) -> (String, Value) {
         .collect();
     let accuracy = match &agent.context.measure {
         Some(m) => m.accuracy,
-        None => TokenCounter::for_model(Some(&agent.model)).accuracy(),
+        None => agent.model.token_counter().accuracy(),
     };
     let accuracy = accuracy.as_str();
     let knowledge = retained_knowledge(&agent.live).len();

@@ -37,7 +37,6 @@ pub mod events;
 pub mod frontend;
 pub mod lease;
 pub mod media;
-pub mod model_window;
 pub mod request;
 pub mod resume;
 pub mod spending;

@@ -32,7 +32,7 @@ pub(crate) async fn build(agent: &mut Agent) -> Result<ChatRequest, AgentError> 
         .into_iter()
         .filter(|t| agent.depth < MAX_SUBAGENT_DEPTH || t.name != DELEGATE)
         .collect();
-    let mut request = ChatRequest::new(agent.model.clone())
+    let mut request = ChatRequest::new(agent.model.to_string())
         .with_system(system)
         .with_tools(tools);
     let wanted: Vec<String> = messages

@@ -10,6 +10,7 @@ use cairn_core::{
     ContentBlock, Error, LiveContext, Message, NewEvent, NewSession, Payload, Project, Role,
     Session, SessionName, Store,
 };
+use cairn_llm::ModelRef;
 
 use crate::SessionTarget;
 use crate::events::Recap;
@@ -52,7 +53,7 @@ pub async fn create_session(
     store: &Arc<dyn Store>,
     project: &Project,
     name: Option<SessionName>,
-    model: Option<&str>,
+    model: Option<&ModelRef>,
 ) -> Result<Session, Error> {
     if let Some(name) = name {
         return create(store, project, name, model).await;
@@ -75,10 +76,10 @@ async fn create(
     store: &Arc<dyn Store>,
     project: &Project,
     name: SessionName,
-    model: Option<&str>,
+    model: Option<&ModelRef>,
 ) -> Result<Session, Error> {
     let mut new = NewSession::new(name, project.clone());
-    new.model = model.map(str::to_owned);
+    new.model = model.map(ModelRef::to_string);
     store.create_session(new).await
 }
 

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 
 use cairn_core::Usage;
 use cairn_core::settings::Settings;
-use cairn_llm::PriceTable;
+use cairn_llm::{ModelRef, PriceTable};
 
 use crate::SpendingLimitKind;
 
@@ -84,7 +84,7 @@ impl Spending {
     }
 
     /// What `input_tokens` of input cost at `model`'s input price (`None`: no price).
-    pub fn input_cost(&self, model: &str, input_tokens: u64) -> Option<f64> {
+    pub fn input_cost(&self, model: &ModelRef, input_tokens: u64) -> Option<f64> {
         let usage = Usage {
             input_tokens,
             ..Usage::default()
@@ -92,7 +92,7 @@ impl Spending {
         self.prices.cost(model, &usage)
     }
 
-    pub fn cost(&mut self, model: &str, usage: &Usage) -> RequestCost {
+    pub fn cost(&mut self, model: &ModelRef, usage: &Usage) -> RequestCost {
         match self.prices.cost(model, usage) {
             Some(usd) => RequestCost {
                 usd,
@@ -100,7 +100,7 @@ impl Spending {
                 note: None,
             },
             None => {
-                let note = self.noted.insert(model.to_owned()).then(|| {
+                let note = self.noted.insert(model.to_string()).then(|| {
                     format!(
                         "no price is known for {model}; its requests count as $0. Set \
                          [pricing.\"{model}\"] input/output (USD per 1M tokens) in config.toml \
@@ -124,7 +124,7 @@ impl Spending {
 pub fn estimate_request(
     settings: &Settings,
     spending: &Spending,
-    model: &str,
+    model: &ModelRef,
     token_bound: u64,
     count_tokens: impl FnOnce() -> u64,
 ) -> Option<LimitHit> {
@@ -236,24 +236,28 @@ mod tests {
         assert!(hit.message("s").contains("max_request_spending_threshold"));
     }
 
+    fn m(raw: &str) -> ModelRef {
+        ModelRef::parse(raw).unwrap()
+    }
+
     #[test]
     fn the_pre_send_estimate_prices_the_input_and_counts_only_near_the_threshold() {
         let mut settings = Settings::defaults(Paths::at(std::path::Path::new("/tmp")));
         let spending = Spending::new(&settings);
         let never = || -> u64 { panic!("counted without a threshold") };
         assert_eq!(
-            estimate_request(&settings, &spending, "openai:gpt-4.1", 10_000_000, never),
+            estimate_request(&settings, &spending, &m("openai:gpt-4.1"), 10_000_000, never),
             None
         );
         settings.max_request_spending_threshold = Some(1.0);
         // 100 KB cannot reach $1 at $2/M: not counted.
         let never = || -> u64 { panic!("counted far under the threshold") };
         assert_eq!(
-            estimate_request(&settings, &spending, "openai:gpt-4.1", 100_000, never),
+            estimate_request(&settings, &spending, &m("openai:gpt-4.1"), 100_000, never),
             None
         );
         // 4 MB could: counted, and 600k tokens ($1.20) reach it.
-        let hit = estimate_request(&settings, &spending, "openai:gpt-4.1", 4_000_000, || {
+        let hit = estimate_request(&settings, &spending, &m("openai:gpt-4.1"), 4_000_000, || {
             600_000
         })
         .unwrap();
@@ -263,14 +267,14 @@ mod tests {
         assert!(hit.message("s").contains("was not sent"));
         // 400k tokens ($0.80) do not.
         assert_eq!(
-            estimate_request(&settings, &spending, "openai:gpt-4.1", 4_000_000, || {
+            estimate_request(&settings, &spending, &m("openai:gpt-4.1"), 4_000_000, || {
                 400_000
             }),
             None
         );
         // Unpriced models are not estimated.
         assert_eq!(
-            estimate_request(&settings, &spending, "openai:mystery", 4_000_000, || {
+            estimate_request(&settings, &spending, &m("openai:mystery"), 4_000_000, || {
                 4_000_000
             }),
             None
@@ -285,11 +289,11 @@ mod tests {
             input_tokens: 1_000_000,
             ..Usage::default()
         };
-        let first = spending.cost("openai:mystery-model", &usage);
+        let first = spending.cost(&m("openai:mystery-model"), &usage);
         assert_eq!((first.usd, first.priced), (0.0, false));
         assert!(first.note.is_some());
-        assert!(spending.cost("openai:mystery-model", &usage).note.is_none());
-        let known = spending.cost("openai:gpt-4.1", &usage);
+        assert!(spending.cost(&m("openai:mystery-model"), &usage).note.is_none());
+        let known = spending.cost(&m("openai:gpt-4.1"), &usage);
         assert!(known.priced && (known.usd - 2.0).abs() < 1e-9);
     }
 }

@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use cairn_core::display::dollars;
 use cairn_core::name::MAX_NAME_CHARS;
 use cairn_core::{Error, NewSession, Session, SessionName, Store, Usage};
+use cairn_llm::ModelRef;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -102,7 +103,7 @@ pub(crate) async fn run(
     {
         None => parent.model.clone(),
         Some(name) => match parent.options.llm.resolve(name) {
-            Ok(model) => model.to_string(),
+            Ok(model) => model,
             Err(e) => {
                 return Ok(Delegated::refused(format!(
                     "{DELEGATE}: model {name:?} cannot be used ({e}); leave model out to use \
@@ -120,7 +121,7 @@ pub(crate) async fn run(
     ui.event(AgentEvent::SubAgentStarted {
         id: call_id.to_owned(),
         session: name.clone(),
-        model: model.clone(),
+        model: model.to_string(),
         task: title,
     });
 
@@ -231,7 +232,11 @@ fn child_name(parent: &SessionName, n: u64) -> Result<SessionName, Error> {
     SessionName::parse(&format!("{base}{suffix}"))
 }
 
-async fn create_child(parent: &Agent, title: &str, model: &str) -> Result<Session, AgentError> {
+async fn create_child(
+    parent: &Agent,
+    title: &str,
+    model: &ModelRef,
+) -> Result<Session, AgentError> {
     let first = parent.subagents.count + 1;
     let mut last = None;
     // A name can be taken by another session (renamed, imported); try the next ones.
@@ -241,7 +246,7 @@ async fn create_child(parent: &Agent, title: &str, model: &str) -> Result<Sessio
             parent.session.project.clone(),
         );
         new.title = Some(title.to_owned()).filter(|t| !t.is_empty());
-        new.model = Some(model.to_owned());
+        new.model = Some(model.to_string());
         new.parent_id = Some(parent.session.id);
         match parent.store.create_session(new).await {
             Ok(session) => return Ok(session),
@@ -254,7 +259,11 @@ async fn create_child(parent: &Agent, title: &str, model: &str) -> Result<Sessio
         .into())
 }
 
-async fn child_agent(parent: &Agent, session: Session, model: String) -> Result<Agent, AgentError> {
+async fn child_agent(
+    parent: &Agent,
+    session: Session,
+    model: ModelRef,
+) -> Result<Agent, AgentError> {
     let store = parent.store.clone();
     let lease = LeaseGuard::acquire(store.clone(), &session, false).await?;
     let retention = parent.options.settings.compression.knowledge_retention;

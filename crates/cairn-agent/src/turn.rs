@@ -6,7 +6,6 @@
 
 use cairn_core::event::ToolResultContent;
 use cairn_core::store::SessionUpdate;
-use cairn_core::tokens::TokenCounter;
 use cairn_core::{ContentBlock, Message, Payload, Role, SessionStatus};
 use cairn_llm::{ChatResponse, LlmError, StopReason, StreamEvent};
 use futures::StreamExt;
@@ -186,7 +185,7 @@ async fn requests(
         }
         let events_before_answer = agent.live.events.len();
         ui.event(AgentEvent::RequestStarted {
-            model: agent.model.clone(),
+            model: agent.model.to_string(),
         });
         let response = match stream(agent, request, ui, cancel).await {
             Streamed::Finished(response) => response,
@@ -251,7 +250,7 @@ fn estimate(agent: &Agent, request: &cairn_llm::ChatRequest) -> Option<spending:
         &agent.spending,
         &agent.model,
         crate::request::token_bound(request),
-        || crate::request::count(&TokenCounter::for_model(Some(&agent.model)), request),
+        || crate::request::count(&agent.model.token_counter(), request),
     )
 }
 
@@ -410,8 +409,8 @@ async fn record_answer(
 ) -> Result<f64, AgentError> {
     let usage = response.usage;
     let request_id = response.request_id.clone();
-    let model = agent.model.clone();
-    let cost = agent.spending.cost(&model, &usage);
+    let model = agent.model.to_string();
+    let cost = agent.spending.cost(&agent.model, &usage);
     let mut message = response.into_message();
     if interrupted {
         message.content = keepable(message.content);
@@ -482,7 +481,7 @@ async fn keep_partial(
     if partial.text.is_empty() {
         return Ok(false);
     }
-    let mut response = ChatResponse::empty(agent.model.clone());
+    let mut response = ChatResponse::empty(agent.model.to_string());
     response
         .content
         .push(ContentBlock::Text { text: partial.text });

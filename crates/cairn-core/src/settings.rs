@@ -137,6 +137,10 @@ pub struct Settings {
     /// The files that were read, in the order they were applied.
     pub sources: Vec<PathBuf>,
     pub model: Option<String>,
+    /// `model` was set by a command-line flag (`cairn run -m`): it then also wins over
+    /// the model a resumed session was using, which a configured model does not.
+    #[serde(skip)]
+    pub model_from_flag: bool,
     pub max_session_spending_threshold: Option<f64>,
     pub max_request_spending_threshold: Option<f64>,
     pub compression: CompressionSettings,
@@ -246,6 +250,7 @@ impl Settings {
             paths,
             sources: Vec::new(),
             model: None,
+            model_from_flag: false,
             max_session_spending_threshold: None,
             max_request_spending_threshold: None,
             compression: CompressionSettings {
@@ -262,6 +267,12 @@ impl Settings {
             pricing: BTreeMap::new(),
             mcp_max_body_bytes: DEFAULT_MCP_MAX_BODY_BYTES,
         }
+    }
+
+    /// Overlay the command-line flags, the last layer (`cairn run -m` is `model`).
+    pub fn apply_flags(&mut self, flags: SettingsLayer) {
+        self.model_from_flag |= flags.model.is_some();
+        self.apply(flags);
     }
 
     /// Overlay one layer: what it sets wins.
@@ -519,8 +530,24 @@ target_ratio = 2.0
         assert_eq!(s.pool_ttl_secs, 60);
         assert_eq!(s.sources.len(), 2);
         let env = vec![("CAIRN_MODEL".to_owned(), "ollama:qwen".to_owned())];
-        let s = Settings::resolve(paths, Some(&project), &env).unwrap();
+        let mut s = Settings::resolve(paths, Some(&project), &env).unwrap();
         assert_eq!(s.model.as_deref(), Some("ollama:qwen"));
+        assert!(!s.model_from_flag, "a configured model is not a flag");
+        // Flags are the last layer: they win, and say so; a flag layer without a
+        // model leaves the configured one as it was.
+        s.apply_flags(SettingsLayer::default());
+        assert_eq!(
+            (s.model.as_deref(), s.model_from_flag),
+            (Some("ollama:qwen"), false)
+        );
+        s.apply_flags(SettingsLayer {
+            model: Some("openai:gpt-4.1".into()),
+            ..SettingsLayer::default()
+        });
+        assert_eq!(
+            (s.model.as_deref(), s.model_from_flag),
+            (Some("openai:gpt-4.1"), true)
+        );
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Token accounting: how many tokens a message, or a whole live context, costs.
 //!
-//! OpenAI models (`openai:*`, and `gpt-…`/`o…` names on other hosts) are counted with
-//! their own BPE (o200k_base, or cl100k_base for the older gpt-4/gpt-3.5 names) and the
-//! result is labelled [`Accuracy::Exact`]. Every other model is counted with a
-//! bytes/3.5 heuristic and labelled [`Accuracy::Estimate`]: cairn does not ship the
-//! tokenizers of Anthropic or local models, and says so rather than pretending.
+//! OpenAI models are counted with their own BPE (o200k_base, or cl100k_base for the
+//! older gpt-4/gpt-3.5 names) and the result is labelled [`Accuracy::Exact`]. Every
+//! other model is counted with a bytes/3.5 heuristic and labelled
+//! [`Accuracy::Estimate`]: cairn does not ship the tokenizers of Anthropic or local
+//! models, and says so rather than pretending. Which model gets which [`Method`] is
+//! decided by the model catalogue (`cairn_llm::ModelRef::token_counter`); this module
+//! only counts.
 //! When a provider reports the prompt size of a request, that figure wins
 //! ([`live_tokens_after_request`]).
 //!
@@ -105,30 +107,14 @@ pub struct TokenCounter {
 }
 
 impl TokenCounter {
-    /// The counter for a `provider:model` name (`None`: no model known → estimate).
-    pub fn for_model(model: Option<&str>) -> Self {
-        let Some(model) = model else {
-            return TokenCounter::estimate();
-        };
-        let (provider, name) = match model.split_once(':') {
-            Some((provider, name)) => (provider, name),
-            None => ("", model),
-        };
-        // Hosts such as OpenRouter name models `openai/gpt-4o`.
-        let bare = name.rsplit('/').next().unwrap_or(name);
-        match openai_encoding(bare) {
-            Some(method) => TokenCounter {
-                method,
-                native: true,
-            },
-            // An unknown name behind the OpenAI API is most likely a current OpenAI model
-            // (o200k), but could be any model on a compatible server: same BPE, but
-            // labelled as an estimate.
-            None if provider == "openai" => TokenCounter {
-                method: Method::O200kBase,
-                native: false,
-            },
-            None => TokenCounter::estimate(),
+    /// A counter using `method`. `native`: it is the model's own tokenizer, so its
+    /// figures are exact; otherwise they are labelled estimates. Which method fits
+    /// which model is the model catalogue's business (`cairn_llm::ModelRef`), not
+    /// this module's: core counts, it does not read model names.
+    pub const fn new(method: Method, native: bool) -> Self {
+        TokenCounter {
+            method,
+            native: native && !matches!(method, Method::BytesHeuristic),
         }
     }
 
@@ -396,22 +382,6 @@ fn heuristic_tokens(bytes: usize) -> u64 {
     (bytes as u64 * 2).div_ceil(7)
 }
 
-/// The BPE of an OpenAI model name, if it is one.
-fn openai_encoding(name: &str) -> Option<Method> {
-    use tiktoken_rs::tokenizer::{Tokenizer, get_tokenizer};
-    // gpt-oss names vary by host (`gpt-oss:20b`, `gpt-oss-120b`); o200k_harmony is
-    // o200k_base plus chat special tokens, which plain text never produces.
-    if name.starts_with("gpt-oss") {
-        return Some(Method::O200kBase);
-    }
-    match get_tokenizer(name)? {
-        Tokenizer::O200kBase | Tokenizer::O200kHarmony => Some(Method::O200kBase),
-        Tokenizer::Cl100kBase => Some(Method::Cl100kBase),
-        // Pre-chat models: cl100k is the closest cairn ships; not exact.
-        _ => None,
-    }
-}
-
 fn o200k() -> Option<&'static Tokenizer> {
     Some(bpe_openai::o200k_base())
 }
@@ -589,46 +559,33 @@ mod tests {
     use super::*;
     use crate::{MediaBlock, Role};
 
+    const O200K: TokenCounter = TokenCounter {
+        method: Method::O200kBase,
+        native: true,
+    };
+    const CL100K: TokenCounter = TokenCounter {
+        method: Method::Cl100kBase,
+        native: true,
+    };
+
     #[test]
-    fn models_get_the_right_method_and_label() {
-        let c = TokenCounter::for_model(Some("openai:gpt-4.1"));
-        assert_eq!(
-            (c.method(), c.accuracy()),
-            (Method::O200kBase, Accuracy::Exact)
-        );
-        let c = TokenCounter::for_model(Some("openai:o3-mini"));
-        assert_eq!(c.method(), Method::O200kBase);
-        let c = TokenCounter::for_model(Some("openai:gpt-4"));
-        assert_eq!(
-            (c.method(), c.accuracy()),
-            (Method::Cl100kBase, Accuracy::Exact)
-        );
-        let c = TokenCounter::for_model(Some("openai:llama3.1"));
+    fn counters_are_labelled_by_whether_the_bpe_is_the_models_own() {
+        let c = TokenCounter::new(Method::O200kBase, true);
+        assert_eq!((c.method(), c.accuracy()), (Method::O200kBase, Accuracy::Exact));
+        let c = TokenCounter::new(Method::O200kBase, false);
         assert_eq!(
             (c.method(), c.accuracy()),
             (Method::O200kBase, Accuracy::Estimate)
         );
-        let c = TokenCounter::for_model(Some("openrouter:openai/gpt-4o"));
-        assert_eq!(
-            (c.method(), c.accuracy()),
-            (Method::O200kBase, Accuracy::Exact)
-        );
-        let c = TokenCounter::for_model(Some("ollama:gpt-oss:20b"));
-        assert_eq!(c.method(), Method::O200kBase);
-        let c = TokenCounter::for_model(Some("anthropic:claude-sonnet-4-5"));
-        assert_eq!(
-            (c.method(), c.accuracy()),
-            (Method::BytesHeuristic, Accuracy::Estimate)
-        );
-        assert_eq!(
-            TokenCounter::for_model(None).method(),
-            Method::BytesHeuristic
-        );
+        // The heuristic is never anyone's own tokenizer.
+        let c = TokenCounter::new(Method::BytesHeuristic, true);
+        assert_eq!(c, TokenCounter::estimate());
+        assert_eq!(c.accuracy(), Accuracy::Estimate);
     }
 
     #[test]
     fn o200k_counts_known_text() {
-        let c = TokenCounter::for_model(Some("openai:gpt-4o"));
+        let c = O200K;
         // "hello world" is two o200k tokens.
         assert_eq!(c.count_text("hello world"), 2);
         assert_eq!(c.count_text(""), 0);
@@ -643,7 +600,7 @@ mod tests {
 
     #[test]
     fn message_counts_every_block() {
-        let c = TokenCounter::for_model(Some("openai:gpt-4o"));
+        let c = O200K;
         let text = Message::text(Role::User, "hello world");
         assert_eq!(c.count_message(&text), MESSAGE_OVERHEAD_TOKENS + 2);
         let image = Message::new(
@@ -692,11 +649,11 @@ mod tests {
         }
         for (counter, tiktoken) in [
             (
-                TokenCounter::for_model(Some("openai:gpt-4o")),
+                O200K,
                 tiktoken_rs::o200k_base_singleton(),
             ),
             (
-                TokenCounter::for_model(Some("openai:gpt-4")),
+                CL100K,
                 tiktoken_rs::cl100k_base_singleton(),
             ),
         ] {
@@ -713,7 +670,7 @@ mod tests {
 
     #[test]
     fn pathological_runs_neither_panic_nor_take_long() {
-        let c = TokenCounter::for_model(Some("openai:gpt-4o"));
+        let c = O200K;
         // 1.2 MB of spaces exceeds tiktoken-rs's backtracking limit (it panics), and
         // its BPE is quadratic on the other runs; the linear encoder takes them whole.
         let n = 300_000;
@@ -798,11 +755,11 @@ mod tests {
             total_bytes > 100_000,
             "the corpus is substantial: {total_bytes}"
         );
-        for (model, tiktoken) in [
-            ("openai:gpt-4o", tiktoken_rs::o200k_base_singleton()),
-            ("openai:gpt-4", tiktoken_rs::cl100k_base_singleton()),
+        for (counter, tiktoken) in [
+            (O200K, tiktoken_rs::o200k_base_singleton()),
+            (CL100K, tiktoken_rs::cl100k_base_singleton()),
         ] {
-            let counter = TokenCounter::for_model(Some(model));
+            let model = format!("{:?}", counter.method());
             let mut expected_total = 0u64;
             for text in &corpus {
                 let expected = tiktoken.encode_ordinary(text).len() as u64;
@@ -817,7 +774,7 @@ mod tests {
 
     #[test]
     fn parallel_counts_equal_one_by_one_counts() {
-        let c = TokenCounter::for_model(Some("openai:gpt-4o"));
+        let c = O200K;
         let events: Vec<Event> = (0..400)
             .map(|i| Event {
                 seq: i + 1,
@@ -835,7 +792,7 @@ mod tests {
 
     #[test]
     fn reported_usage_wins() {
-        let c = TokenCounter::for_model(Some("openai:gpt-4o"));
+        let c = O200K;
         let added = [Message::text(Role::User, "hello world")];
         let live = live_tokens_after_request(Some(10_000), &added, &c, || TokenCount {
             tokens: 1,

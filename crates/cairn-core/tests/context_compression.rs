@@ -19,7 +19,7 @@ use cairn_core::run_commands::{
     commands_with_defaults, compaction_from_command_answer, find_command, render_command,
 };
 use cairn_core::settings::{CommandOutput, CompressionSettings, PressureLevel};
-use cairn_core::tokens::TokenCounter;
+use cairn_core::tokens::{Method, TokenCounter};
 use cairn_core::{
     ContentBlock, Event, KnowledgeItem, KnowledgeKind, LiveContext, Message, Payload, Project,
     Role, Session, SessionName, SessionStatus,
@@ -166,8 +166,9 @@ fn filler(bytes: usize) -> String {
     out
 }
 
+/// gpt-4.1's tokenizer: exact counts.
 fn counter() -> TokenCounter {
-    TokenCounter::for_model(Some("openai:gpt-4.1"))
+    TokenCounter::new(Method::O200kBase, true)
 }
 
 fn levels(pairs: &[(u64, f64)]) -> Vec<PressureLevel> {

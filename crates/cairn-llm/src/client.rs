@@ -154,8 +154,7 @@ impl LlmClient {
     }
 
     /// What the provider of `model` accepts (images, video).
-    pub fn capabilities(&self, model: &str) -> Result<Capabilities, LlmError> {
-        let model = ModelRef::parse(model)?;
+    pub fn capabilities(&self, model: &ModelRef) -> Result<Capabilities, LlmError> {
         Ok(self.provider(model.provider)?.capabilities())
     }
 

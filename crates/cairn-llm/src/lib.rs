@@ -5,7 +5,9 @@
 //!   compatible server — llama.cpp, vLLM, LM Studio — through `base_url`);
 //! - Anthropic Messages (`anthropic:`).
 //!
-//! Models are named `provider:model` ([`ModelRef`]). A turn is sent as a
+//! Models are named `provider:model` ([`ModelRef`], parsed once where the name enters
+//! cairn); what cairn knows about a model (tokenizer, context window, price) is in
+//! one catalogue (`catalogue.rs`, [`PriceTable`]). A turn is sent as a
 //! [`ChatRequest`] built from cairn's own domain types ([`cairn_core::Message`]) and
 //! comes back as a [`ChatStream`] of [`StreamEvent`]s that ends with
 //! [`StreamEvent::Finished`] carrying the whole [`ChatResponse`]:
@@ -38,6 +40,7 @@
 
 mod anthropic;
 mod assemble;
+mod catalogue;
 mod client;
 mod error;
 mod http;

@@ -112,6 +112,13 @@ impl FromStr for ModelRef {
     }
 }
 
+/// Written as its name, `provider:model`, as in `--json` output and stored sessions.
+impl serde::Serialize for ModelRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl fmt::Display for ModelRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.provider, self.model)

@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use cairn_core::Usage;
 use cairn_core::settings::Price;
 
+use crate::catalogue::PRICES;
 use crate::{ModelRef, ProviderKind};
 
 /// Prices in USD per million tokens.
@@ -36,7 +37,12 @@ pub struct ModelPrice {
 }
 
 impl ModelPrice {
-    const fn new(input: f64, output: f64, cache_read: f64, cache_write: Option<f64>) -> Self {
+    pub(crate) const fn new(
+        input: f64,
+        output: f64,
+        cache_read: f64,
+        cache_write: Option<f64>,
+    ) -> Self {
         ModelPrice {
             input,
             output,
@@ -73,96 +79,6 @@ impl From<&Price> for ModelPrice {
     }
 }
 
-/// Built-in list prices (USD / 1M tokens): model id, input, output, cache read,
-/// cache write (`None`: the provider does not charge cache writes separately).
-const BUILT_IN: &[(&str, ModelPrice)] = &[
-    // OpenAI: cached input is billed at the cache-read price; no cache-write charge.
-    ("openai:gpt-5.2", ModelPrice::new(1.75, 14.0, 0.175, None)),
-    ("openai:gpt-5.1", ModelPrice::new(1.25, 10.0, 0.125, None)),
-    (
-        "openai:gpt-5.1-codex",
-        ModelPrice::new(1.25, 10.0, 0.125, None),
-    ),
-    (
-        "openai:gpt-5.1-codex-mini",
-        ModelPrice::new(0.25, 2.0, 0.025, None),
-    ),
-    ("openai:gpt-5", ModelPrice::new(1.25, 10.0, 0.125, None)),
-    (
-        "openai:gpt-5-codex",
-        ModelPrice::new(1.25, 10.0, 0.125, None),
-    ),
-    ("openai:gpt-5-mini", ModelPrice::new(0.25, 2.0, 0.025, None)),
-    (
-        "openai:gpt-5-nano",
-        ModelPrice::new(0.05, 0.40, 0.005, None),
-    ),
-    ("openai:gpt-4.1", ModelPrice::new(2.0, 8.0, 0.50, None)),
-    (
-        "openai:gpt-4.1-mini",
-        ModelPrice::new(0.40, 1.60, 0.10, None),
-    ),
-    (
-        "openai:gpt-4.1-nano",
-        ModelPrice::new(0.10, 0.40, 0.025, None),
-    ),
-    ("openai:gpt-4o", ModelPrice::new(2.50, 10.0, 1.25, None)),
-    (
-        "openai:gpt-4o-mini",
-        ModelPrice::new(0.15, 0.60, 0.075, None),
-    ),
-    ("openai:o3", ModelPrice::new(2.0, 8.0, 0.50, None)),
-    ("openai:o3-mini", ModelPrice::new(1.10, 4.40, 0.55, None)),
-    ("openai:o4-mini", ModelPrice::new(1.10, 4.40, 0.275, None)),
-    ("openai:o1", ModelPrice::new(15.0, 60.0, 7.50, None)),
-    ("openai:codex-mini", ModelPrice::new(1.50, 6.0, 0.375, None)),
-    // Anthropic: cache read 0.1× input, cache write (5 min) 1.25× input.
-    (
-        "anthropic:claude-opus-4-5",
-        ModelPrice::new(5.0, 25.0, 0.50, Some(6.25)),
-    ),
-    (
-        "anthropic:claude-opus-4-1",
-        ModelPrice::new(15.0, 75.0, 1.50, Some(18.75)),
-    ),
-    (
-        "anthropic:claude-opus-4",
-        ModelPrice::new(15.0, 75.0, 1.50, Some(18.75)),
-    ),
-    (
-        "anthropic:claude-opus-4-0",
-        ModelPrice::new(15.0, 75.0, 1.50, Some(18.75)),
-    ),
-    (
-        "anthropic:claude-sonnet-4-5",
-        ModelPrice::new(3.0, 15.0, 0.30, Some(3.75)),
-    ),
-    (
-        "anthropic:claude-sonnet-4",
-        ModelPrice::new(3.0, 15.0, 0.30, Some(3.75)),
-    ),
-    (
-        "anthropic:claude-sonnet-4-0",
-        ModelPrice::new(3.0, 15.0, 0.30, Some(3.75)),
-    ),
-    (
-        "anthropic:claude-3-7-sonnet",
-        ModelPrice::new(3.0, 15.0, 0.30, Some(3.75)),
-    ),
-    (
-        "anthropic:claude-haiku-4-5",
-        ModelPrice::new(1.0, 5.0, 0.10, Some(1.25)),
-    ),
-    (
-        "anthropic:claude-3-5-haiku",
-        ModelPrice::new(0.80, 4.0, 0.08, Some(1.0)),
-    ),
-    (
-        "anthropic:claude-3-haiku",
-        ModelPrice::new(0.25, 1.25, 0.03, Some(0.30)),
-    ),
-];
-
 /// The built-in prices with the config's overrides on top.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PriceTable {
@@ -173,7 +89,7 @@ pub struct PriceTable {
 impl Default for PriceTable {
     fn default() -> Self {
         PriceTable {
-            prices: BUILT_IN
+            prices: PRICES
                 .iter()
                 .map(|(model, price)| ((*model).to_owned(), *price))
                 .collect(),
@@ -197,24 +113,22 @@ impl PriceTable {
         self.prices.keys().map(String::as_str)
     }
 
-    /// The price of `model` (`provider:model`), if known.
-    pub fn price(&self, model: &str) -> Option<ModelPrice> {
-        let parsed = ModelRef::parse(model).ok();
-        if let Some(parsed) = &parsed {
-            let full = parsed.to_string();
-            if let Some(p) = self.lookup(&full).or_else(|| self.lookup(&parsed.model)) {
-                return Some(p);
-            }
-            if parsed.provider == ProviderKind::Ollama {
-                return Some(ModelPrice::new(0.0, 0.0, 0.0, Some(0.0)));
-            }
-            return None;
+    /// The price of `model`, if known: its `provider:model` key, else its bare id.
+    pub fn price(&self, model: &ModelRef) -> Option<ModelPrice> {
+        if let Some(p) = self
+            .lookup(&model.to_string())
+            .or_else(|| self.lookup(&model.model))
+        {
+            return Some(p);
         }
-        self.lookup(model)
+        if model.provider == ProviderKind::Ollama {
+            return Some(ModelPrice::new(0.0, 0.0, 0.0, Some(0.0)));
+        }
+        None
     }
 
     /// USD for `usage` on `model`; `None` when the model has no price.
-    pub fn cost(&self, model: &str, usage: &Usage) -> Option<f64> {
+    pub fn cost(&self, model: &ModelRef, usage: &Usage) -> Option<f64> {
         self.price(model).map(|p| p.cost(usage))
     }
 
@@ -249,7 +163,7 @@ fn is_snapshot_suffix(rest: &str) -> bool {
 }
 
 /// USD for `usage` on `model` at built-in prices (no config overrides).
-pub fn cost(model: &str, usage: &Usage) -> Option<f64> {
+pub fn cost(model: &ModelRef, usage: &Usage) -> Option<f64> {
     PriceTable::default().cost(model, usage)
 }
 
@@ -267,6 +181,10 @@ mod tests {
         }
     }
 
+    fn m(raw: &str) -> ModelRef {
+        ModelRef::parse(raw).unwrap()
+    }
+
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-9
     }
@@ -275,7 +193,7 @@ mod tests {
     fn anthropic_counts_every_kind() {
         // 1M of each kind on Sonnet 4.5: 3 + 15 + 0.30 + 3.75.
         let c = cost(
-            "anthropic:claude-sonnet-4-5",
+            &m("anthropic:claude-sonnet-4-5"),
             &usage(1_000_000, 1_000_000, 1_000_000, 1_000_000, 0),
         )
         .unwrap();
@@ -284,7 +202,7 @@ mod tests {
 
     #[test]
     fn openai_reasoning_is_output_and_cache_read_discounted() {
-        let c = cost("openai:gpt-4.1", &usage(1000, 500, 2000, 0, 500)).unwrap();
+        let c = cost(&m("openai:gpt-4.1"), &usage(1000, 500, 2000, 0, 500)).unwrap();
         // 1000×2 + 1000×8 + 2000×0.5, per million.
         assert!(close(c, (2000.0 + 8000.0 + 1000.0) / 1e6), "{c}");
     }
@@ -293,19 +211,19 @@ mod tests {
     fn snapshots_and_aliases_price_as_base() {
         let t = PriceTable::default();
         assert_eq!(
-            t.price("anthropic:claude-sonnet-4-5-20250929"),
-            t.price("anthropic:claude-sonnet-4-5")
+            t.price(&m("anthropic:claude-sonnet-4-5-20250929")),
+            t.price(&m("anthropic:claude-sonnet-4-5"))
         );
         assert_eq!(
-            t.price("openai:gpt-4.1-2025-04-14"),
-            t.price("openai:gpt-4.1")
+            t.price(&m("openai:gpt-4.1-2025-04-14")),
+            t.price(&m("openai:gpt-4.1"))
         );
-        assert_ne!(t.price("openai:gpt-4.1-mini"), t.price("openai:gpt-4.1"));
+        assert_ne!(t.price(&m("openai:gpt-4.1-mini")), t.price(&m("openai:gpt-4.1")));
         // Not a snapshot: an unknown newer model must not borrow an older price.
-        assert_eq!(t.price("anthropic:claude-sonnet-4-7"), None);
-        assert_eq!(t.price("openai:gpt-9"), None);
+        assert_eq!(t.price(&m("anthropic:claude-sonnet-4-7")), None);
+        assert_eq!(t.price(&m("openai:gpt-9")), None);
         assert_eq!(
-            t.cost("ollama:qwen2.5-coder", &usage(10, 10, 0, 0, 0)),
+            t.cost(&m("ollama:qwen2.5-coder"), &usage(10, 10, 0, 0, 0)),
             Some(0.0)
         );
     }
@@ -333,14 +251,14 @@ mod tests {
         );
         let t = PriceTable::with_overrides(&overrides);
         let c = t
-            .cost("openai:gpt-4.1", &usage(1_000_000, 0, 1_000_000, 0, 0))
+            .cost(&m("openai:gpt-4.1"), &usage(1_000_000, 0, 1_000_000, 0, 0))
             .unwrap();
         assert!(
             close(c, 2.0),
             "cache read falls back to the input price: {c}"
         );
         let c = t
-            .cost("openai:my-local-model", &usage(2_000_000, 0, 0, 0, 0))
+            .cost(&m("openai:my-local-model"), &usage(2_000_000, 0, 0, 0, 0))
             .unwrap();
         assert!(close(c, 1.0), "{c}");
     }

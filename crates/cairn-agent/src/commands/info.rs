@@ -6,12 +6,11 @@ use serde_json::json;
 
 use super::Output;
 use crate::agent::Agent;
-use crate::model_window::context_window;
 
 pub(super) fn run(agent: &Agent) -> Option<Output> {
     let s = &agent.session;
     let u = &s.usage;
-    let window = context_window(&agent.model);
+    let window = agent.model.context_window();
     let context = match window {
         Some(w) => format!(
             "{} of {} tokens ({:.1}%)",

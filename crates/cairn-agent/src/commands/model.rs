@@ -31,15 +31,14 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
         .options
         .llm
         .resolve(raw)
-        .map_err(|e| Failure::Usage(e.to_string()))?
-        .to_string();
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     let previous = std::mem::replace(&mut agent.model, model.clone());
     agent.session = agent
         .store
         .update_session(
             agent.session.id,
             SessionUpdate {
-                model: Some(Some(model.clone())),
+                model: Some(Some(model.to_string())),
                 ..Default::default()
             },
         )

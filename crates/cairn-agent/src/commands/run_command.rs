@@ -23,7 +23,6 @@ use crate::agent::{Agent, Outcome};
 use cairn_core::display::grouped;
 
 use crate::compress;
-use crate::model_window::context_window;
 use crate::{AgentError, AgentEvent, Frontend, spending};
 
 /// Window assumed for `{context}` when the model's is not known.
@@ -59,7 +58,7 @@ pub(crate) async fn run(
         Ok(command) => command.clone(),
         Err(e) => return refuse(ui, e.to_string()),
     };
-    let window = context_window(&agent.model).unwrap_or(UNKNOWN_WINDOW);
+    let window = agent.model.context_window().unwrap_or(UNKNOWN_WINDOW);
     let rendered = match render_command(
         &command,
         args,
@@ -97,7 +96,7 @@ pub(crate) async fn run(
     let model = agent.model.clone();
     let prompt = Message::text(Role::User, rendered.prompt);
     let request = if rendered.embeds_context {
-        ChatRequest::new(model.clone()).with_messages(vec![prompt])
+        ChatRequest::new(model.to_string()).with_messages(vec![prompt])
     } else {
         // Like a turn: system prompt, tools (providers want them when the history
         // holds tool calls) and the live context, then the command's prompt.
@@ -106,7 +105,7 @@ pub(crate) async fn run(
         request
     };
     ui.event(AgentEvent::RequestStarted {
-        model: model.clone(),
+        model: model.to_string(),
     });
     let answered = tokio::select! {
         biased;

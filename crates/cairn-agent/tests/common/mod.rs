@@ -91,7 +91,6 @@ pub fn agent_options(project: &Project, settings: &Settings, max_attempts: u32) 
         project: project.clone(),
         settings: Arc::new(settings.clone()),
         llm: LlmClient::new(settings.providers.clone(), client_options).unwrap(),
-        model: None,
         auto_approve_shell: false,
         force: false,
     }

@@ -176,7 +176,7 @@ async fn model_switch_changes_where_requests_go() {
         .await;
     say(&mut agent, &mut ui, "one").await;
     say(&mut agent, &mut ui, "/model anthropic:claude-sonnet-4-5").await;
-    assert_eq!(agent.model(), "anthropic:claude-sonnet-4-5");
+    assert_eq!(agent.model().to_string(), "anthropic:claude-sonnet-4-5");
     say(&mut agent, &mut ui, "two").await;
     let requests = world.fake.requests();
     assert_eq!(

@@ -158,8 +158,7 @@ async fn anthropic_tool_results_go_back_in_one_user_turn() {
             .into(),
         Turn::text("Done."),
     ]);
-    let mut options = world.options();
-    options.model = Some("anthropic:claude-sonnet-4-5".into());
+    let options = world.options_with_model_flag("anthropic:claude-sonnet-4-5");
     let mut ui = ui();
     let mut agent = cairn_agent::Agent::open(
         world.store.clone(),
@@ -265,4 +264,39 @@ async fn no_provider_configured_names_the_variables() {
     );
     // Nothing was created.
     assert!(world.store.session(&named("x")).await.is_err());
+}
+
+/// `-m` is the settings' last layer and wins over a resumed session's own model; a
+/// configured model (config file, `CAIRN_MODEL`) does not move a session off its model.
+#[tokio::test]
+async fn a_model_flag_moves_a_resumed_session_and_configuration_does_not() {
+    let mut world = World::new(Vec::<Turn>::new());
+    let mut ui = ui();
+    let agent = world
+        .open(SessionTarget::CreateOrResume(named("m")), &mut ui)
+        .await;
+    assert_eq!(agent.model().to_string(), MODEL);
+    agent.close().await.unwrap();
+
+    world.settings.model = Some("anthropic:claude-sonnet-4-5".into());
+    let agent = world.open(SessionTarget::Resume(named("m")), &mut ui).await;
+    assert_eq!(agent.model().to_string(), MODEL, "the session keeps its model");
+    agent.close().await.unwrap();
+
+    let options = world.options_with_model_flag("anthropic:claude-haiku-4-5");
+    let agent = cairn_agent::Agent::open(
+        world.store.clone(),
+        options,
+        SessionTarget::Resume(named("m")),
+        &mut ui,
+    )
+    .await
+    .unwrap();
+    assert_eq!(agent.model().to_string(), "anthropic:claude-haiku-4-5");
+    assert_eq!(
+        agent.session().model.as_deref(),
+        Some("anthropic:claude-haiku-4-5"),
+        "the switch is stored"
+    );
+    agent.close().await.unwrap();
 }

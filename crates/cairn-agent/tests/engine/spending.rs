@@ -104,8 +104,7 @@ async fn the_request_limit_asks_before_the_next_request_of_a_turn() {
 #[tokio::test]
 async fn unknown_models_cost_zero_with_one_note() {
     let world = World::new([Turn::text("a"), Turn::text("b")]);
-    let mut options = world.options();
-    options.model = Some("openai:house-model-7b".into());
+    let options = world.options_with_model_flag("openai:house-model-7b");
     let mut ui = ui();
     let mut agent = Agent::open(world.store.clone(), options, SessionTarget::New, &mut ui)
         .await

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use cairn_agent::frontend::Collect;
 use cairn_agent::{Agent, AgentEvent, AgentOptions, SessionTarget};
-use cairn_core::settings::Settings;
+use cairn_core::settings::{Settings, SettingsLayer};
 use cairn_core::{Event, Project, Store};
 use cairn_testkit::fake_llm::{FakeLlm, Turn};
 use serde_json::Value;
@@ -44,6 +44,16 @@ impl World {
 
     pub fn options(&self) -> AgentOptions {
         agent_options(&self.project, &self.settings, 2)
+    }
+
+    /// The options of `cairn run -m MODEL`: the flag is the settings' last layer.
+    pub fn options_with_model_flag(&self, model: &str) -> AgentOptions {
+        let mut settings = self.settings.clone();
+        settings.apply_flags(SettingsLayer {
+            model: Some(model.into()),
+            ..SettingsLayer::default()
+        });
+        agent_options(&self.project, &settings, 2)
     }
 
     pub async fn open(&self, target: SessionTarget, ui: &mut Collect) -> Agent {

@@ -21,7 +21,7 @@ use cairn_core::event::ToolResultContent;
 use cairn_core::live_messages::retained_knowledge;
 use cairn_core::paths::Paths;
 use cairn_core::settings::{Settings, Synchronous};
-use cairn_core::tokens::TokenCounter;
+use cairn_core::tokens::{Method, TokenCounter};
 use cairn_core::{ContentBlock, LiveContext, SessionName};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -36,8 +36,9 @@ pub const COUNT_LIMIT_MS: f64 = 30.0;
 pub const PLAN_LIMIT_MS: f64 = 20.0;
 /// The live context planned on.
 pub const PLAN_TOKENS: u64 = 200_000;
-/// The model whose tokenizer counts: exact counting, the expensive case.
-const EXACT_MODEL: &str = "openai:gpt-4.1";
+/// The tokenizer of the model counted (openai:gpt-4.1, as the model catalogue of
+/// cairn-llm maps it): exact counting, the expensive case.
+const EXACT_MODEL: TokenCounter = TokenCounter::new(Method::O200kBase, true);
 /// Its window, for the compressor prompt's budget (the largest a prompt gets).
 const EXACT_MODEL_WINDOW: u64 = 1_047_576;
 
@@ -172,7 +173,7 @@ pub async fn measure(
         )
         .await?;
     drop(store);
-    let counter = TokenCounter::for_model(Some(EXACT_MODEL));
+    let counter = EXACT_MODEL;
     let estimate = TokenCounter::estimate();
 
     let started = Instant::now();

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use cairn_agent::{AgentError, AgentOptions, SessionTarget};
 use cairn_core::SessionName;
+use cairn_core::settings::SettingsLayer;
 use cairn_llm::LlmClient;
 
 use crate::app::App;
@@ -117,12 +118,16 @@ fn one_shot_prompt(args: &RunArgs) -> anyhow::Result<Option<String>> {
 }
 
 fn options(app: &App, args: &RunArgs) -> anyhow::Result<AgentOptions> {
-    let llm = LlmClient::from_settings(&app.settings).map_err(|e| anyhow::anyhow!(e))?;
+    let mut settings = app.settings.clone();
+    settings.apply_flags(SettingsLayer {
+        model: args.model.clone(),
+        ..SettingsLayer::default()
+    });
+    let llm = LlmClient::from_settings(&settings).map_err(|e| anyhow::anyhow!(e))?;
     Ok(AgentOptions {
         project: app.project.clone(),
-        settings: Arc::new(app.settings.clone()),
+        settings: Arc::new(settings),
         llm,
-        model: args.model.clone(),
         auto_approve_shell: args.yes,
         force: args.force,
     })

@@ -66,10 +66,10 @@ pub async fn run(app: &App, options: AgentOptions, target: SessionTarget) -> any
         .map_err(agent_error)?;
 
     let sessions: SessionNames = Arc::new(Mutex::new(Vec::new()));
-    let mut prompt = SessionPrompt::new(agent.session().name.as_str(), agent.model());
+    let mut prompt = SessionPrompt::new(agent.session().name.as_str(), &agent.model().to_string());
     let mut input = if editing {
         let history = history_file(&app.paths.history_dir(), &project);
-        let models = model_names(app, agent.model());
+        let models = model_names(app, &agent.model().to_string());
         let completer = SlashCompleter::new(Arc::clone(&sessions), models, current_dir(&project))
             .with_run_commands(run_commands(app));
         match line_editor(&history, completer, look.color) {
@@ -82,7 +82,7 @@ pub async fn run(app: &App, options: AgentOptions, target: SessionTarget) -> any
                 ));
                 let completer = SlashCompleter::new(
                     Arc::clone(&sessions),
-                    model_names(app, agent.model()),
+                    model_names(app, &agent.model().to_string()),
                     current_dir(&project),
                 )
                 .with_run_commands(run_commands(app));
@@ -97,7 +97,7 @@ pub async fn run(app: &App, options: AgentOptions, target: SessionTarget) -> any
     let watcher = tokio::spawn(watch_ctrl_c(turn.clone(), prompt.plain()));
     loop {
         refresh_session_names(store.as_ref(), &project, &sessions).await;
-        prompt.update(agent.session().name.as_str(), agent.model());
+        prompt.update(agent.session().name.as_str(), &agent.model().to_string());
         turn.set_prompt(prompt.plain());
         let line = match input.read(&prompt).await {
             Ok(Line::Text(line)) => line,

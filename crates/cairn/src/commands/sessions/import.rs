@@ -10,6 +10,7 @@ use cairn_core::jsonl::{JsonlError, Reader};
 use cairn_core::store::SessionUpdate;
 use cairn_core::tokens::TokenCounter;
 use cairn_core::{Error, NewSession, Payload};
+use cairn_llm::ModelRef;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -79,9 +80,14 @@ pub async fn run(app: &App, args: ImportArgs) -> anyhow::Result<()> {
     let live = store
         .live_context(session.id, app.settings.compression.knowledge_retention)
         .await?;
-    let live_tokens = TokenCounter::for_model(session.model.as_deref())
-        .count_live_context(&live)
-        .tokens;
+    // The file's model name enters cairn here: one it cannot parse is counted with
+    // the estimate, like a session without a model.
+    let counter = session
+        .model
+        .as_deref()
+        .and_then(|m| ModelRef::parse(m).ok())
+        .map_or_else(TokenCounter::estimate, |m| m.token_counter());
+    let live_tokens = counter.count_live_context(&live).tokens;
     let update = SessionUpdate {
         live_tokens: Some(live_tokens),
         ..SessionUpdate::default()

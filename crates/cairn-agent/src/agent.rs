@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use cairn_core::settings::Settings;
+use cairn_core::store::SessionUpdate;
 use cairn_core::tokens;
 use cairn_core::{
     Event, LiveContext, Message, NewEvent, Payload, Project, Session, SessionName, Store, Usage,
@@ -14,9 +15,9 @@ use cairn_llm::{LlmClient, ModelRef};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
+use crate::budget::Budget;
+use crate::conversation::Conversation;
 use crate::lease::LeaseGuard;
-use crate::media::Pending;
-use crate::spending::{LimitHit, Spending};
 use crate::subagent::SubagentTotals;
 use crate::tools::Toolbox;
 use crate::{AgentError, AgentEvent, Frontend, resume};
@@ -85,14 +86,11 @@ pub struct LastRequest {
 pub struct Agent {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) options: AgentOptions,
-    pub(crate) session: Session,
-    pub(crate) live: LiveContext,
+    /// The session, its live context and the attachments for the next message.
+    pub(crate) conversation: Conversation,
     pub(crate) model: ModelRef,
     pub(crate) lease: Option<LeaseGuard>,
     pub(crate) toolbox: Toolbox,
-    pub(crate) spending: Spending,
-    /// Attachments queued by `/image` and `/video` for the next message.
-    pub(crate) pending: Vec<Pending>,
     /// Attachment bytes already loaded, by sha256 (media go with every request).
     pub(crate) media_cache: HashMap<String, Vec<u8>>,
     pub(crate) last_request: Option<LastRequest>,
@@ -100,14 +98,8 @@ pub struct Agent {
     pub(crate) context: crate::compress::ContextState,
     /// 0 for the session a person drives; 1 for a sub-agent it delegated to.
     pub(crate) depth: u32,
-    /// This session's sub-agents: how many, and what they cost (counted toward its
-    /// spending limits).
-    pub(crate) subagents: SubagentTotals,
-    /// Spend counted toward this agent's limits that is not in its own session: for a
-    /// sub-agent, what its parent had spent since its checkpoint when it started.
-    pub(crate) inherited_spent_usd: f64,
-    /// A limit a sub-agent stopped at; this agent's next spending gate raises it.
-    pub(crate) pending_limit: Option<LimitHit>,
+    /// Prices, sub-agents' spend, inherited spend, a limit held over.
+    pub(crate) budget: Budget,
 }
 
 impl Agent {
@@ -139,37 +131,48 @@ impl Agent {
             }
         };
         let toolbox = toolbox_for(&session, &options)?;
-        let spending = Spending::new(&options.settings);
-        let placeholder = LiveContext {
-            session: session.clone(),
-            compaction: None,
-            events: Vec::new(),
-            knowledge: Vec::new(),
-        };
-        let mut agent = Agent {
+        let mut agent = Agent::new(
             store,
             options,
-            session,
-            live: placeholder,
+            Conversation::new(session),
             model,
-            lease: None,
             toolbox,
-            spending,
-            pending: Vec::new(),
-            media_cache: HashMap::new(),
-            last_request: None,
-            context: Default::default(),
-            depth: 0,
-            subagents: SubagentTotals::default(),
-            inherited_spent_usd: 0.0,
-            pending_limit: None,
-        };
+            0,
+            0.0,
+        );
         let force = agent.options.force;
         agent.attach(created, force, ui).await?;
         Ok(agent)
     }
 
-    /// Take the lease of `self.session`, load its live context, repair it, remember the
+    /// The one constructor: an agent for `conversation`, with no lease yet, nothing
+    /// measured and nothing spent but `inherited_spent_usd` (a sub-agent's parent's).
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        options: AgentOptions,
+        conversation: Conversation,
+        model: ModelRef,
+        toolbox: Toolbox,
+        depth: u32,
+        inherited_spent_usd: f64,
+    ) -> Agent {
+        let budget = Budget::new(&options.settings, inherited_spent_usd);
+        Agent {
+            store,
+            options,
+            conversation,
+            model,
+            lease: None,
+            toolbox,
+            media_cache: HashMap::new(),
+            last_request: None,
+            context: Default::default(),
+            depth,
+            budget,
+        }
+    }
+
+    /// Take the lease of the conversation's session, load its live context, repair it, remember the
     /// model and report the session. Used by `open`, `/session` and `/new`.
     pub(crate) async fn attach(
         &mut self,
@@ -177,20 +180,25 @@ impl Agent {
         force: bool,
         ui: &mut dyn Frontend,
     ) -> Result<(), AgentError> {
-        let lease = LeaseGuard::acquire(self.store.clone(), &self.session, force).await?;
+        let lease =
+            LeaseGuard::acquire(self.store.clone(), self.conversation.session(), force).await?;
         if let Some(from) = &lease.took_over_from {
             ui.event(AgentEvent::Notice {
                 message: format!(
                     "took session {} over from {from}",
-                    self.session.name.as_str()
+                    self.session().name.as_str()
                 ),
             });
         }
         self.lease = Some(lease);
         // O(live context): the latest compaction, what follows it, retained knowledge.
         let retention = self.options.settings.compression.knowledge_retention;
-        self.live = self.store.live_context(self.session.id, retention).await?;
-        let repaired = resume::repair_dangling(&self.store, &mut self.live).await?;
+        let mut live = self
+            .store
+            .live_context(self.session().id, retention)
+            .await?;
+        let repaired = resume::repair_dangling(&self.store, &mut live).await?;
+        self.conversation.set_live(live);
         if repaired > 0 {
             ui.event(AgentEvent::Notice {
                 message: format!(
@@ -201,39 +209,34 @@ impl Agent {
             });
         }
         let model = self.model.to_string();
-        if self.session.model.as_deref() != Some(model.as_str()) {
-            self.session = self
-                .store
-                .update_session(
-                    self.session.id,
-                    cairn_core::store::SessionUpdate {
-                        model: Some(Some(model.clone())),
-                        ..Default::default()
-                    },
-                )
-                .await?;
+        if self.session().model.as_deref() != Some(model.as_str()) {
+            self.update_session(SessionUpdate {
+                model: Some(Some(model.clone())),
+                ..Default::default()
+            })
+            .await?;
         } else if repaired > 0 {
             self.refresh_session().await?;
         }
-        self.live.session = self.session.clone();
         self.last_request = None;
-        self.subagents = crate::subagent::totals(&self.store, self.session.id).await?;
-        self.pending_limit = None;
+        let subagents = crate::subagent::totals(&self.store, self.session().id).await?;
+        self.budget.attached(subagents);
         // Loading the tokenizer takes a moment; do it while the person reads the recap.
         tokens::warm_up(self.model.token_counter());
-        let recap = (!created).then(|| resume::recap(&self.session, &self.live));
+        let session = self.conversation.session();
+        let recap = (!created).then(|| resume::recap(session, self.conversation.live()));
         ui.event(AgentEvent::SessionOpened {
-            session: self.session.name.as_str().to_owned(),
-            project: self.session.project.as_str().to_owned(),
+            session: session.name.as_str().to_owned(),
+            project: session.project.as_str().to_owned(),
             model,
             created,
             recap,
         });
-        if self.session.project != self.options.project {
+        if session.project != self.options.project {
             ui.event(AgentEvent::Notice {
                 message: format!(
                     "session {} belongs to project {}; its tools work there",
-                    self.session.name.as_str(),
+                    session.name.as_str(),
                     self.toolbox.root().display()
                 ),
             });
@@ -262,7 +265,7 @@ impl Agent {
             });
         }
         if let Some(lease) = &self.lease {
-            lease.verify(self.session.name.as_str()).await?;
+            lease.verify(self.session().name.as_str()).await?;
         }
         if crate::commands::is_command(trimmed) {
             return crate::commands::run(self, trimmed, ui, cancel).await;
@@ -272,7 +275,7 @@ impl Agent {
 
     /// The session being driven (totals as of the last append).
     pub fn session(&self) -> &Session {
-        &self.session
+        self.conversation.session()
     }
 
     /// The model requests go to.
@@ -296,20 +299,19 @@ impl Agent {
 
     /// The live context as it stands (what the next request is built from).
     pub fn live_context(&self) -> &LiveContext {
-        &self.live
+        self.conversation.live()
     }
 
     /// How many sub-agents this session ran and what they cost, all runs included.
     pub fn subagents(&self) -> SubagentTotals {
-        self.subagents
+        self.budget.subagents()
     }
 
     /// What counts toward the spending limits now: the session's cost and its
     /// sub-agents' since the spending checkpoint (plus, for a sub-agent, its parent's).
     pub fn spent_since_checkpoint(&self) -> f64 {
-        (self.session.cost_usd + self.subagents.cost_usd + self.inherited_spent_usd
-            - self.session.spend_checkpoint_usd)
-            .max(0.0)
+        self.budget
+            .spent_since_checkpoint(self.conversation.session())
     }
 
     /// The last request of this process, if any.
@@ -331,16 +333,16 @@ impl Agent {
     /// over; the live context and the session's totals follow.
     pub(crate) async fn append(&mut self, payloads: Vec<Payload>) -> Result<Vec<u64>, AgentError> {
         if let Some(lease) = &self.lease {
-            lease.check(self.session.name.as_str())?;
+            lease.check(self.session().name.as_str())?;
         }
         let events: Vec<NewEvent> = payloads.iter().cloned().map(NewEvent::now).collect();
-        let seqs = self.store.append_events(self.session.id, events).await?;
+        let seqs = self.store.append_events(self.session().id, events).await?;
         let now = jiff::Timestamp::now();
         for (seq, payload) in seqs.iter().zip(payloads) {
             if matches!(payload, Payload::Compaction(_)) {
                 continue;
             }
-            self.live.events.push(Event {
+            self.conversation.push(Event {
                 seq: *seq,
                 ts: now,
                 payload,
@@ -375,8 +377,15 @@ impl Agent {
     }
 
     pub(crate) async fn refresh_session(&mut self) -> Result<(), AgentError> {
-        self.session = self.store.session_by_id(self.session.id).await?;
-        self.live.session = self.session.clone();
+        let session = self.store.session_by_id(self.session().id).await?;
+        self.conversation.set_session(session);
+        Ok(())
+    }
+
+    /// Change the session's row in the store; the conversation keeps what it returns.
+    pub(crate) async fn update_session(&mut self, update: SessionUpdate) -> Result<(), AgentError> {
+        let session = self.store.update_session(self.session().id, update).await?;
+        self.conversation.set_session(session);
         Ok(())
     }
 }

@@ -157,10 +157,14 @@ fn calibrate_from_last_request(agent: &mut Agent) -> bool {
     // older `last_request` may point into a context that has been compressed since;
     // its figure no longer describes anything.)
     let fresh = agent.last_request.as_ref().and_then(|r| {
-        let answer = agent.live.events.get(r.events_before_answer)?;
+        let answer = agent
+            .conversation
+            .live()
+            .events
+            .get(r.events_before_answer)?;
         (answer.seq > accounted).then(|| (r.events_before_answer, tokens::prompt_tokens(&r.usage)))
     });
-    let measure = measure_now(&mut agent.context, &agent.live);
+    let measure = measure_now(&mut agent.context, agent.conversation.live());
     match fresh {
         Some((sent, reported)) if reported > 0 => {
             let sent_tokens: u64 = measure.events[..sent.min(measure.events.len())]
@@ -218,15 +222,15 @@ pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Resu
     let settings = agent.options.settings.clone();
     agent
         .context
-        .sync(agent.session.id, &agent.model, &settings)?;
+        .sync(agent.conversation.session().id, &agent.model, &settings)?;
     // With a fresh provider figure, `after_turn` stored it plus what came after it.
     let live_tokens = if calibrate_from_last_request(agent) {
-        agent.session.live_tokens
+        agent.conversation.session().live_tokens
     } else {
-        measure_now(&mut agent.context, &agent.live).total()
+        measure_now(&mut agent.context, agent.conversation.live()).total()
     };
     store_live_tokens(agent, live_tokens).await?;
-    agent.context.accounted_seq = agent.live.events.last().map_or(0, |e| e.seq);
+    agent.context.accounted_seq = agent.conversation.live().events.last().map_or(0, |e| e.seq);
     // The turn is over: what its tool calls kept verbatim may be summarized now.
     agent.context.turn_retry_above = None;
 
@@ -241,7 +245,7 @@ pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Resu
         return Ok(());
     }
     if !agent.context.hints_loaded {
-        agent.context.hints = hints_shown(&agent.live);
+        agent.context.hints = hints_shown(agent.conversation.live());
         agent.context.hints_loaded = true;
     }
     let hint = next_hint(
@@ -315,12 +319,12 @@ pub(crate) async fn before_request(
     let settings = agent.options.settings.clone();
     agent
         .context
-        .sync(agent.session.id, &agent.model, &settings)?;
+        .sync(agent.conversation.session().id, &agent.model, &settings)?;
     if defer_first_count(agent) {
         return Ok(BeforeRequest::Send);
     }
     calibrate_from_last_request(agent);
-    let live_tokens = measure_now(&mut agent.context, &agent.live).total();
+    let live_tokens = measure_now(&mut agent.context, agent.conversation.live()).total();
     let over_window = agent.context.window.is_some_and(|w| live_tokens >= w);
     let waiting = [agent.context.retry_above, agent.context.turn_retry_above]
         .iter()
@@ -359,7 +363,7 @@ fn defer_first_count(agent: &mut Agent) -> bool {
         return false;
     };
     state.counter().accuracy() == tokens::Accuracy::Exact
-        && FIXED_PART_ALLOWANCE + ContextMeasure::bound(&agent.live) < window / 10 * 9
+        && FIXED_PART_ALLOWANCE + ContextMeasure::bound(agent.conversation.live()) < window / 10 * 9
 }
 
 /// Room left for the system prompt and tool schemas when the live context is bounded
@@ -415,18 +419,13 @@ pub(crate) fn window_overflow(agent: &Agent, request: &ChatRequest) -> Option<St
 }
 
 async fn store_live_tokens(agent: &mut Agent, live_tokens: u64) -> Result<(), AgentError> {
-    if agent.session.live_tokens != live_tokens {
-        agent.session = agent
-            .store
-            .update_session(
-                agent.session.id,
-                SessionUpdate {
-                    live_tokens: Some(live_tokens),
-                    ..Default::default()
-                },
-            )
+    if agent.conversation.session().live_tokens != live_tokens {
+        agent
+            .update_session(SessionUpdate {
+                live_tokens: Some(live_tokens),
+                ..Default::default()
+            })
             .await?;
-        agent.live.session = agent.session.clone();
     }
     Ok(())
 }
@@ -437,19 +436,19 @@ pub(crate) fn current_tokens(agent: &mut Agent) -> Result<u64, AgentError> {
     let settings = agent.options.settings.clone();
     agent
         .context
-        .sync(agent.session.id, &agent.model, &settings)?;
-    Ok(measure_now(&mut agent.context, &agent.live).total())
+        .sync(agent.conversation.session().id, &agent.model, &settings)?;
+    Ok(measure_now(&mut agent.context, agent.conversation.live()).total())
 }
 
 /// Load the live context again from the store (after knowledge changed or a
 /// compaction was appended) and measure it anew.
 pub(crate) async fn reload_live(agent: &mut Agent) -> Result<(), AgentError> {
     let retention = agent.options.settings.compression.knowledge_retention;
-    agent.live = agent
+    let live = agent
         .store
-        .live_context(agent.session.id, retention)
+        .live_context(agent.conversation.session().id, retention)
         .await?;
-    agent.session = agent.live.session.clone();
+    agent.conversation.set_live(live);
     agent.context.invalidate();
     Ok(())
 }
@@ -546,10 +545,10 @@ pub(crate) async fn compress(
     };
     let automatic = matches!(mode, Mode::Pressure(_));
     let plan = {
-        let measure = measure_now(&mut agent.context, &agent.live);
+        let measure = measure_now(&mut agent.context, agent.conversation.live());
         let planned = match mode {
-            Mode::Done => plan_all(&agent.live, measure, target),
-            _ => plan_to_target(&agent.live, measure, target),
+            Mode::Done => plan_all(agent.conversation.live(), measure, target),
+            _ => plan_to_target(agent.conversation.live(), measure, target),
         };
         match planned {
             Ok(plan) => plan,
@@ -561,7 +560,7 @@ pub(crate) async fn compress(
             }
         }
     };
-    let kept = retained_knowledge(&agent.live);
+    let kept = retained_knowledge(agent.conversation.live());
     let retention = agent.options.settings.compression.knowledge_retention;
     let counter = agent.context.counter();
     let focus = mode.focus().map(str::to_owned);
@@ -596,8 +595,14 @@ pub(crate) async fn compress(
                 Err(rejected) => {
                     already_small = matches!(rejected, SummaryRejected::NoGain { .. });
                     let why = rejected.to_string();
-                    let outcome =
-                        extractive_fallback(&agent.live, &plan, &kept, retention, &counter, &why);
+                    let outcome = extractive_fallback(
+                        agent.conversation.live(),
+                        &plan,
+                        &kept,
+                        retention,
+                        &counter,
+                        &why,
+                    );
                     (
                         Some(summary),
                         Some(spent),
@@ -608,7 +613,14 @@ pub(crate) async fn compress(
             }
         }
         Answer::Failed { why, spent } => {
-            let outcome = extractive_fallback(&agent.live, &plan, &kept, retention, &counter, &why);
+            let outcome = extractive_fallback(
+                agent.conversation.live(),
+                &plan,
+                &kept,
+                retention,
+                &counter,
+                &why,
+            );
             (None, spent, fallback_draft(outcome), Some(why))
         }
         Answer::Cancelled => return Ok(Compression::Cancelled),
@@ -661,7 +673,7 @@ pub(crate) async fn compress(
             spent.request_id.as_deref(),
         );
     }
-    let covered = plan.prefix(&agent.live).to_vec();
+    let covered = plan.prefix(agent.conversation.live()).to_vec();
     let method = match (&fallback_why, &spent) {
         (None, Some(s)) => format!("summarized by {}", s.model),
         (Some(why), _) => format!("replaced by cairn's extractive summary, as {why}"),
@@ -752,7 +764,7 @@ async fn ask_compressor(
     let model = compressor_model(agent, ui);
     let window = model.context_window().unwrap_or(UNKNOWN_WINDOW);
     let request = summary_request(
-        &agent.live,
+        agent.conversation.live(),
         plan,
         kept,
         focus,
@@ -799,7 +811,7 @@ pub(crate) fn spend(
     model: &ModelRef,
     response: &ChatResponse,
 ) -> Spent {
-    let cost = agent.spending.cost(model, &response.usage);
+    let cost = agent.budget.cost(model, &response.usage);
     if !response.usage.is_zero() {
         ui.event(AgentEvent::Usage {
             model: model.to_string(),
@@ -808,7 +820,7 @@ pub(crate) fn spend(
         });
         ui.event(AgentEvent::Cost {
             request_usd: cost.usd,
-            session_usd: agent.session.cost_usd + cost.usd,
+            session_usd: agent.conversation.session().cost_usd + cost.usd,
             priced: cost.priced,
         });
     }
@@ -875,11 +887,11 @@ pub(crate) async fn apply(
     }
     let seqs = agent.append(payloads).await?;
     reload_live(agent).await?;
-    measure_now(&mut agent.context, &agent.live);
+    measure_now(&mut agent.context, agent.conversation.live());
     agent.context.hints.reset();
     agent.context.retry_above = None;
     agent.context.turn_retry_above = None;
-    agent.context.accounted_seq = agent.live.events.last().map_or(0, |e| e.seq);
+    agent.context.accounted_seq = agent.conversation.live().events.last().map_or(0, |e| e.seq);
     store_live_tokens(agent, tokens_after).await?;
     Ok(seqs.first().copied().unwrap_or_default())
 }
@@ -900,7 +912,7 @@ fn add_running_totals(agent: &Agent, draft: &mut CompactionDraft) {
         .and_then(|u| serde_json::from_value::<Usage>(u.clone()).ok())
         .map_or(0, |u| u.total());
     let totals = CompactionTotals {
-        compactions: agent.session.compaction_count + 1,
+        compactions: agent.conversation.session().compaction_count + 1,
         tokens_saved: previous.tokens_saved + c.tokens_before.saturating_sub(c.tokens_after),
         compressor_tokens: previous.compressor_tokens + tokens,
         compressor_usd: previous.compressor_usd + cost,
@@ -925,14 +937,20 @@ pub struct CompactionTotals {
 /// The totals recorded on the latest compaction (zero when there is none, or when it
 /// was written by something that does not keep them, such as an import).
 pub(crate) fn compaction_totals(agent: &Agent) -> CompactionTotals {
-    let Some(Payload::Compaction(c)) = agent.live.compaction.as_ref().map(|e| &e.payload) else {
+    let Some(Payload::Compaction(c)) = agent
+        .conversation
+        .live()
+        .compaction
+        .as_ref()
+        .map(|e| &e.payload)
+    else {
         return CompactionTotals::default();
     };
     c.extra
         .get("totals")
         .and_then(|t| serde_json::from_value(t.clone()).ok())
         .unwrap_or_else(|| CompactionTotals {
-            compactions: agent.session.compaction_count,
+            compactions: agent.conversation.session().compaction_count,
             tokens_saved: c.tokens_before.saturating_sub(c.tokens_after),
             ..CompactionTotals::default()
         })
@@ -941,7 +959,7 @@ pub(crate) fn compaction_totals(agent: &Agent) -> CompactionTotals {
 /// `/info`'s lines about compression: pressure levels, compactions, tokens saved and
 /// the compressor's own cost.
 pub(crate) fn info(agent: &Agent) -> (String, Value) {
-    let live_tokens = agent.session.live_tokens;
+    let live_tokens = agent.conversation.session().live_tokens;
     let totals = compaction_totals(agent);
     // Before the first turn the levels are not computed yet: compute them here.
     let levels = if agent.context.levels.is_empty() {
@@ -963,14 +981,14 @@ pub(crate) fn info(agent: &Agent) -> (String, Value) {
         None => agent.model.token_counter().accuracy(),
     };
     let accuracy = accuracy.as_str();
-    let knowledge = retained_knowledge(&agent.live).len();
+    let knowledge = retained_knowledge(agent.conversation.live()).len();
     let text = format!(
         "Compress  at {levels} · {knowledge} knowledge item{ks} live · token count: {accuracy}\n\
          Saved     {saved} tokens over {n} compaction{s}; compressor cost ${usd:.4} ({ctokens} tokens)",
         levels = levels.join(", "),
         ks = if knowledge == 1 { "" } else { "s" },
-        n = agent.session.compaction_count,
-        s = if agent.session.compaction_count == 1 {
+        n = agent.conversation.session().compaction_count,
+        s = if agent.conversation.session().compaction_count == 1 {
             ""
         } else {
             "s"
@@ -984,7 +1002,7 @@ pub(crate) fn info(agent: &Agent) -> (String, Value) {
         "live_tokens": live_tokens,
         "count_accuracy": accuracy,
         "knowledge_live": knowledge,
-        "compactions": agent.session.compaction_count,
+        "compactions": agent.conversation.session().compaction_count,
         "tokens_saved": totals.tokens_saved,
         "compressor_tokens": totals.compressor_tokens,
         "compressor_cost_usd": totals.compressor_usd,
@@ -999,8 +1017,8 @@ pub(crate) fn plan_whole(
 ) -> Result<Result<CompressionPlan, cairn_core::compression::NoPlan>, AgentError> {
     let tokens_now = current_tokens(agent)?;
     let target = manual_target(tokens_now, &agent.context.levels);
-    let measure = measure_now(&mut agent.context, &agent.live);
-    Ok(plan_all(&agent.live, measure, target))
+    let measure = measure_now(&mut agent.context, agent.conversation.live());
+    Ok(plan_all(agent.conversation.live(), measure, target))
 }
 
 /// The token counter of the agent's current model.

@@ -30,8 +30,10 @@
 
 pub mod after_turn;
 pub mod agent;
+mod budget;
 pub mod commands;
 pub mod compress;
+mod conversation;
 pub mod error;
 pub mod events;
 pub mod frontend;

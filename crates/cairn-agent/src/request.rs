@@ -21,11 +21,17 @@ use crate::tools::delegate::DELEGATE;
 use crate::tools::{Toolbox, for_model};
 
 pub(crate) async fn build(agent: &mut Agent) -> Result<ChatRequest, AgentError> {
-    let messages = prepare(live_messages::assemble(&agent.live));
+    let messages = prepare(live_messages::assemble(agent.conversation.live()));
     let system = if agent.depth == 0 {
-        system_prompt(agent.toolbox.root(), agent.session.name.as_str())
+        system_prompt(
+            agent.toolbox.root(),
+            agent.conversation.session().name.as_str(),
+        )
     } else {
-        subagent_system_prompt(agent.toolbox.root(), agent.session.name.as_str())
+        subagent_system_prompt(
+            agent.toolbox.root(),
+            agent.conversation.session().name.as_str(),
+        )
     };
     // At the depth limit the model is not offered `delegate` at all.
     let tools: Vec<_> = Toolbox::definitions()

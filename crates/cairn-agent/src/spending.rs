@@ -246,7 +246,13 @@ mod tests {
         let spending = Spending::new(&settings);
         let never = || -> u64 { panic!("counted without a threshold") };
         assert_eq!(
-            estimate_request(&settings, &spending, &m("openai:gpt-4.1"), 10_000_000, never),
+            estimate_request(
+                &settings,
+                &spending,
+                &m("openai:gpt-4.1"),
+                10_000_000,
+                never
+            ),
             None
         );
         settings.max_request_spending_threshold = Some(1.0);
@@ -257,9 +263,13 @@ mod tests {
             None
         );
         // 4 MB could: counted, and 600k tokens ($1.20) reach it.
-        let hit = estimate_request(&settings, &spending, &m("openai:gpt-4.1"), 4_000_000, || {
-            600_000
-        })
+        let hit = estimate_request(
+            &settings,
+            &spending,
+            &m("openai:gpt-4.1"),
+            4_000_000,
+            || 600_000,
+        )
         .unwrap();
         assert_eq!(hit.kind, SpendingLimitKind::Request);
         assert_eq!(hit.estimated_input_tokens, Some(600_000));
@@ -267,16 +277,24 @@ mod tests {
         assert!(hit.message("s").contains("was not sent"));
         // 400k tokens ($0.80) do not.
         assert_eq!(
-            estimate_request(&settings, &spending, &m("openai:gpt-4.1"), 4_000_000, || {
-                400_000
-            }),
+            estimate_request(
+                &settings,
+                &spending,
+                &m("openai:gpt-4.1"),
+                4_000_000,
+                || { 400_000 }
+            ),
             None
         );
         // Unpriced models are not estimated.
         assert_eq!(
-            estimate_request(&settings, &spending, &m("openai:mystery"), 4_000_000, || {
-                4_000_000
-            }),
+            estimate_request(
+                &settings,
+                &spending,
+                &m("openai:mystery"),
+                4_000_000,
+                || { 4_000_000 }
+            ),
             None
         );
     }
@@ -292,7 +310,12 @@ mod tests {
         let first = spending.cost(&m("openai:mystery-model"), &usage);
         assert_eq!((first.usd, first.priced), (0.0, false));
         assert!(first.note.is_some());
-        assert!(spending.cost(&m("openai:mystery-model"), &usage).note.is_none());
+        assert!(
+            spending
+                .cost(&m("openai:mystery-model"), &usage)
+                .note
+                .is_none()
+        );
         let known = spending.cost(&m("openai:gpt-4.1"), &usage);
         assert!(known.priced && (known.usd - 2.0).abs() < 1e-9);
     }

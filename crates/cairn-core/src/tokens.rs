@@ -571,7 +571,10 @@ mod tests {
     #[test]
     fn counters_are_labelled_by_whether_the_bpe_is_the_models_own() {
         let c = TokenCounter::new(Method::O200kBase, true);
-        assert_eq!((c.method(), c.accuracy()), (Method::O200kBase, Accuracy::Exact));
+        assert_eq!(
+            (c.method(), c.accuracy()),
+            (Method::O200kBase, Accuracy::Exact)
+        );
         let c = TokenCounter::new(Method::O200kBase, false);
         assert_eq!(
             (c.method(), c.accuracy()),
@@ -648,14 +651,8 @@ mod tests {
             i += 1;
         }
         for (counter, tiktoken) in [
-            (
-                O200K,
-                tiktoken_rs::o200k_base_singleton(),
-            ),
-            (
-                CL100K,
-                tiktoken_rs::cl100k_base_singleton(),
-            ),
+            (O200K, tiktoken_rs::o200k_base_singleton()),
+            (CL100K, tiktoken_rs::cl100k_base_singleton()),
         ] {
             let parts = split_at_token_boundaries(&text, 4096);
             assert!(parts.len() > 50, "the text was split");

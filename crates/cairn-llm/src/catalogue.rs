@@ -101,7 +101,6 @@ pub(crate) const PRICES: &[(&str, ModelPrice)] = &[
     ),
 ];
 
-
 /// Context windows (tokens) by model-name prefix, first match wins. Dated snapshots and
 /// `-latest` aliases count as their base model; unknown models have none (`/info`
 /// says so rather than guess).
@@ -259,31 +258,92 @@ mod tests {
         use tiktoken_rs::tokenizer::{Tokenizer, get_tokenizer};
         let names = [
             // Current chat and reasoning models, with snapshots and aliases.
-            "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-5-codex", "gpt-5.1", "gpt-5.1-codex",
-            "gpt-5.1-codex-mini", "gpt-5.2", "gpt-5.2-pro", "gpt-5-2025-08-07",
-            "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4.1-2025-04-14",
-            "gpt-4o", "gpt-4o-mini", "gpt-4o-2024-08-06", "gpt-4o-mini-2024-07-18",
-            "chatgpt-4o-latest", "gpt-4o-audio-preview", "gpt-4.5-preview",
-            "o1", "o1-mini", "o1-preview", "o1-pro", "o1-2024-12-17", "o3", "o3-mini",
-            "o3-pro", "o3-2025-04-16", "o4-mini", "o4-mini-2025-04-16", "o4-mini-high",
-            "codex-mini", "codex-mini-latest", "gpt-oss-20b", "gpt-oss-120b",
+            "gpt-5",
+            "gpt-5-mini",
+            "gpt-5-nano",
+            "gpt-5-codex",
+            "gpt-5.1",
+            "gpt-5.1-codex",
+            "gpt-5.1-codex-mini",
+            "gpt-5.2",
+            "gpt-5.2-pro",
+            "gpt-5-2025-08-07",
+            "gpt-4.1",
+            "gpt-4.1-mini",
+            "gpt-4.1-nano",
+            "gpt-4.1-2025-04-14",
+            "gpt-4o",
+            "gpt-4o-mini",
+            "gpt-4o-2024-08-06",
+            "gpt-4o-mini-2024-07-18",
+            "chatgpt-4o-latest",
+            "gpt-4o-audio-preview",
+            "gpt-4.5-preview",
+            "o1",
+            "o1-mini",
+            "o1-preview",
+            "o1-pro",
+            "o1-2024-12-17",
+            "o3",
+            "o3-mini",
+            "o3-pro",
+            "o3-2025-04-16",
+            "o4-mini",
+            "o4-mini-2025-04-16",
+            "o4-mini-high",
+            "codex-mini",
+            "codex-mini-latest",
+            "gpt-oss-20b",
+            "gpt-oss-120b",
             // Older chat models.
-            "gpt-4", "gpt-4-0613", "gpt-4-32k", "gpt-4-turbo", "gpt-4-turbo-2024-04-09",
-            "gpt-4-1106-preview", "gpt-3.5", "gpt-3.5-turbo", "gpt-3.5-turbo-0125",
-            "gpt-3.5-turbo-16k", "gpt-35-turbo", "gpt-35-turbo-16k",
+            "gpt-4",
+            "gpt-4-0613",
+            "gpt-4-32k",
+            "gpt-4-turbo",
+            "gpt-4-turbo-2024-04-09",
+            "gpt-4-1106-preview",
+            "gpt-3.5",
+            "gpt-3.5-turbo",
+            "gpt-3.5-turbo-0125",
+            "gpt-3.5-turbo-16k",
+            "gpt-35-turbo",
+            "gpt-35-turbo-16k",
             // Base and embedding models.
-            "davinci-002", "babbage-002", "text-embedding-ada-002",
-            "text-embedding-3-small", "text-embedding-3-large",
+            "davinci-002",
+            "babbage-002",
+            "text-embedding-ada-002",
+            "text-embedding-3-small",
+            "text-embedding-3-large",
             // Fine-tunes.
-            "ft:gpt-4o-mini-2024-07-18:acme::abc123", "ft:gpt-3.5-turbo-0125:acme:x:1",
-            "ft:gpt-4.1-2025-04-14:acme::id", "ft:davinci-002:acme::id",
+            "ft:gpt-4o-mini-2024-07-18:acme::abc123",
+            "ft:gpt-3.5-turbo-0125:acme:x:1",
+            "ft:gpt-4.1-2025-04-14:acme::id",
+            "ft:davinci-002:acme::id",
             // Pre-chat models (r50k/p50k/gpt2): not counted exactly by cairn.
-            "davinci", "curie", "babbage", "ada", "text-davinci-003", "text-davinci-002",
-            "text-davinci-001", "code-davinci-002", "text-davinci-edit-001",
-            "text-similarity-ada-001", "gpt2", "gpt-2",
+            "davinci",
+            "curie",
+            "babbage",
+            "ada",
+            "text-davinci-003",
+            "text-davinci-002",
+            "text-davinci-001",
+            "code-davinci-002",
+            "text-davinci-edit-001",
+            "text-similarity-ada-001",
+            "gpt2",
+            "gpt-2",
             // Not OpenAI's, or not (yet) known.
-            "claude-sonnet-4-5", "claude-3-5-haiku-latest", "llama3.1", "qwen2.5-coder:7b",
-            "mistral-large", "gemini-2.5-pro", "gpt-6", "o5", "gpt-4.5", "gpt", "",
+            "claude-sonnet-4-5",
+            "claude-3-5-haiku-latest",
+            "llama3.1",
+            "qwen2.5-coder:7b",
+            "mistral-large",
+            "gemini-2.5-pro",
+            "gpt-6",
+            "o5",
+            "gpt-4.5",
+            "gpt",
+            "",
         ];
         for name in names {
             let expected = match get_tokenizer(name) {
@@ -301,7 +361,10 @@ mod tests {
     fn context_windows_of_known_families() {
         let window = |raw: &str| model(raw).context_window();
         assert_eq!(window("openai:gpt-4.1-mini"), Some(1_047_576));
-        assert_eq!(window("anthropic:claude-sonnet-4-5-20250929"), Some(200_000));
+        assert_eq!(
+            window("anthropic:claude-sonnet-4-5-20250929"),
+            Some(200_000)
+        );
         assert_eq!(window("openrouter:openai/gpt-4o"), Some(128_000));
         assert_eq!(window("openai:codex-mini-latest"), Some(200_000));
         assert_eq!(window("ollama:qwen2.5-coder"), None);

@@ -218,7 +218,10 @@ mod tests {
             t.price(&m("openai:gpt-4.1-2025-04-14")),
             t.price(&m("openai:gpt-4.1"))
         );
-        assert_ne!(t.price(&m("openai:gpt-4.1-mini")), t.price(&m("openai:gpt-4.1")));
+        assert_ne!(
+            t.price(&m("openai:gpt-4.1-mini")),
+            t.price(&m("openai:gpt-4.1"))
+        );
         // Not a snapshot: an unknown newer model must not borrow an older price.
         assert_eq!(t.price(&m("anthropic:claude-sonnet-4-7")), None);
         assert_eq!(t.price(&m("openai:gpt-9")), None);

@@ -50,12 +50,12 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
     if large.is_none()
         && !whole_history
         && role.is_none()
-        && let Some(text) = cairn_core::live_messages::preamble_text(&agent.live)
+        && let Some(text) = cairn_core::live_messages::preamble_text(agent.conversation.live())
     {
         lines.push(format!("(preamble)  {}", shorten(&text, LINE_CHARS)));
         data.push(json!({"seq": Value::Null, "kind": "preamble", "text": text}));
         // The compaction boundary and every knowledge item, one line each.
-        lines.extend(crate::compress::preamble_lines(&agent.live));
+        lines.extend(crate::compress::preamble_lines(agent.conversation.live()));
     }
     let mut push = |event: &Event, bytes: Option<u64>| {
         if let Some(wanted) = role
@@ -80,7 +80,7 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
     if let Some(min_bytes) = large {
         for sized in agent
             .store
-            .large_events(agent.session.id, min_bytes, whole_history)
+            .large_events(agent.conversation.session().id, min_bytes, whole_history)
             .await?
         {
             push(&sized.event, Some(sized.bytes));
@@ -90,7 +90,7 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
         loop {
             let page = agent
                 .store
-                .events_after(agent.session.id, after, PAGE)
+                .events_after(agent.conversation.session().id, after, PAGE)
                 .await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
@@ -99,7 +99,7 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
             }
         }
     } else {
-        let events = agent.live.events.clone();
+        let events = agent.conversation.live().events.clone();
         for event in &events {
             push(event, None);
         }
@@ -107,9 +107,9 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
     let header = format!(
         "{} of session {} ({} events shown, ~{} tokens live):",
         scope,
-        agent.session.name.as_str(),
+        agent.conversation.session().name.as_str(),
         data.len(),
-        agent.session.live_tokens
+        agent.conversation.session().live_tokens
     );
     let mut text = header;
     for line in lines {

@@ -29,12 +29,12 @@ pub(super) async fn run(
     let note = Some(rest.trim()).filter(|n| !n.is_empty());
     let result = compress(agent, ui, Mode::Done, cancel).await?;
     let instance = std::env::var(env_vars::CAIRN_INSTANCE).ok();
-    let name = agent.session.name.as_str().to_owned();
+    let name = agent.conversation.session().name.as_str().to_owned();
     let (line, compaction_seq, checkpoint) = match &result {
         Compression::Applied(applied) => {
             let checkpoint = checkpoint_from_done(&DoneInput {
                 session_name: &name,
-                project: &agent.session.project,
+                project: &agent.conversation.session().project,
                 note,
                 summary: applied.summary.as_ref(),
                 events: &applied.covered,
@@ -51,16 +51,16 @@ pub(super) async fn run(
             ));
         }
         Compression::NotApplied { reason, summary } => {
-            let knowledge: Vec<KnowledgeEntry> = retained_knowledge(&agent.live)
+            let knowledge: Vec<KnowledgeEntry> = retained_knowledge(agent.conversation.live())
                 .iter()
                 .map(|r| r.entry())
                 .collect();
             let checkpoint = checkpoint_from_done(&DoneInput {
                 session_name: &name,
-                project: &agent.session.project,
+                project: &agent.conversation.session().project,
                 note,
                 summary: summary.as_deref(),
-                events: &agent.live.events,
+                events: &agent.conversation.live().events,
                 knowledge: &knowledge,
                 instance: instance.as_deref(),
             });
@@ -69,17 +69,12 @@ pub(super) async fn run(
     };
     let saved = agent.store.save_checkpoint(checkpoint).await?;
     // The work reached a natural stop; the next message makes the session active again.
-    agent.session = agent
-        .store
-        .update_session(
-            agent.session.id,
-            SessionUpdate {
-                status: Some(SessionStatus::Done),
-                ..Default::default()
-            },
-        )
+    agent
+        .update_session(SessionUpdate {
+            status: Some(SessionStatus::Done),
+            ..Default::default()
+        })
         .await?;
-    agent.live.session = agent.session.clone();
     let text = format!(
         "{line}\ncheckpoint saved: session {name}, round {round} ({decisions} decision{ds}, \
          {files} file{fs}, {steps} next step{ss}). `cairn where {name}` and the MCP tool \
@@ -98,7 +93,7 @@ pub(super) async fn run(
         json!({
             "compaction_seq": compaction_seq,
             "checkpoint": saved,
-            "status": agent.session.status,
+            "status": agent.conversation.session().status,
         }),
     ))
 }

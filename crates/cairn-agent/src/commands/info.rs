@@ -8,7 +8,7 @@ use super::Output;
 use crate::agent::Agent;
 
 pub(super) fn run(agent: &Agent) -> Option<Output> {
-    let s = &agent.session;
+    let s = agent.conversation.session();
     let u = &s.usage;
     let window = agent.model.context_window();
     let context = match window {

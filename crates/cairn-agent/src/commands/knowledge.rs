@@ -21,7 +21,12 @@ pub(crate) async fn remember_item(
     agent: &mut Agent,
     item: KnowledgeItem,
 ) -> Result<String, AgentError> {
-    let known = records(&agent.store.knowledge(agent.session.id).await?);
+    let known = records(
+        &agent
+            .store
+            .knowledge(agent.conversation.session().id)
+            .await?,
+    );
     let label = format!("[{}] {}", item.knowledge_kind.as_str(), item.text);
     let said = match remember_action(&known, item) {
         RememberAction::Append(item) => {
@@ -34,7 +39,7 @@ pub(crate) async fn remember_item(
             for seq in seqs {
                 agent
                     .store
-                    .set_knowledge_pinned(agent.session.id, seq, true)
+                    .set_knowledge_pinned(agent.conversation.session().id, seq, true)
                     .await?;
             }
             format!("already known, now pinned: {label}")
@@ -59,7 +64,13 @@ pub(super) async fn remember(agent: &mut Agent, rest: &str) -> CommandResult {
 
 pub(super) async fn list(agent: &mut Agent) -> CommandResult {
     let retention = agent.options.settings.compression.knowledge_retention;
-    let items = listing(&agent.store.knowledge(agent.session.id).await?, retention);
+    let items = listing(
+        &agent
+            .store
+            .knowledge(agent.conversation.session().id)
+            .await?,
+        retention,
+    );
     let mut text = render_listing(&items);
     if !items.is_empty() {
         text.push_str(&format!(
@@ -80,12 +91,18 @@ pub(super) async fn forget(agent: &mut Agent, rest: &str) -> CommandResult {
         ));
     }
     let retention = agent.options.settings.compression.knowledge_retention;
-    let items = listing(&agent.store.knowledge(agent.session.id).await?, retention);
+    let items = listing(
+        &agent
+            .store
+            .knowledge(agent.conversation.session().id)
+            .await?,
+        retention,
+    );
     let seqs = forget_target(&items, rest)?;
     for seq in &seqs {
         agent
             .store
-            .set_knowledge_pinned(agent.session.id, *seq, false)
+            .set_knowledge_pinned(agent.conversation.session().id, *seq, false)
             .await?;
     }
     reload_live(agent).await?;

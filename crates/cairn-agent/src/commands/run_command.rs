@@ -62,8 +62,8 @@ pub(crate) async fn run(
     let rendered = match render_command(
         &command,
         args,
-        agent.session.name.as_str(),
-        &agent.live,
+        agent.conversation.session().name.as_str(),
+        agent.conversation.live(),
         PromptLimits::for_window(window).transcript_bytes,
     ) {
         Ok(rendered) => rendered,
@@ -82,7 +82,7 @@ pub(crate) async fn run(
             kind: "spending_limit".into(),
             message: format!(
                 "/run {name} was not sent: {}",
-                hit.message(agent.session.name.as_str())
+                hit.message(agent.conversation.session().name.as_str())
             ),
         });
         return Ok(done(
@@ -168,7 +168,7 @@ pub(crate) async fn run(
             return refuse(ui, reason);
         }
     };
-    let kept = retained_knowledge(&agent.live);
+    let kept = retained_knowledge(agent.conversation.live());
     let retention = agent.options.settings.compression.knowledge_retention;
     let counter = compress::counter_of(agent);
     let mut draft =

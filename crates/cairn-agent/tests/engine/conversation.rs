@@ -280,7 +280,11 @@ async fn a_model_flag_moves_a_resumed_session_and_configuration_does_not() {
 
     world.settings.model = Some("anthropic:claude-sonnet-4-5".into());
     let agent = world.open(SessionTarget::Resume(named("m")), &mut ui).await;
-    assert_eq!(agent.model().to_string(), MODEL, "the session keeps its model");
+    assert_eq!(
+        agent.model().to_string(),
+        MODEL,
+        "the session keeps its model"
+    );
     agent.close().await.unwrap();
 
     let options = world.options_with_model_flag("anthropic:claude-haiku-4-5");

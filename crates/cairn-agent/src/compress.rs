@@ -109,6 +109,11 @@ impl ContextState {
         self.counter.unwrap_or_else(TokenCounter::estimate)
     }
 
+    /// How exact the last measure is (`None` before the first).
+    pub(crate) fn accuracy(&self) -> Option<tokens::Accuracy> {
+        self.measure.as_ref().map(|m| m.accuracy)
+    }
+
     /// The knowledge block or the live context changed behind the measure's back.
     pub(crate) fn invalidate(&mut self) {
         self.stale = true;
@@ -956,60 +961,6 @@ pub(crate) fn compaction_totals(agent: &Agent) -> CompactionTotals {
         })
 }
 
-/// `/info`'s lines about compression: pressure levels, compactions, tokens saved and
-/// the compressor's own cost.
-pub(crate) fn info(agent: &Agent) -> (String, Value) {
-    let live_tokens = agent.conversation.session().live_tokens;
-    let totals = compaction_totals(agent);
-    // Before the first turn the levels are not computed yet: compute them here.
-    let levels = if agent.context.levels.is_empty() {
-        effective_levels(
-            &agent.options.settings.compression,
-            agent.model.context_window(),
-        )
-        .unwrap_or_default()
-    } else {
-        agent.context.levels.clone()
-    };
-    let levels_data = levels.clone();
-    let levels: Vec<String> = levels
-        .iter()
-        .map(|l| format!("{} tokens (to 1/{})", grouped(l.threshold), l.target_ratio))
-        .collect();
-    let accuracy = match &agent.context.measure {
-        Some(m) => m.accuracy,
-        None => agent.model.token_counter().accuracy(),
-    };
-    let accuracy = accuracy.as_str();
-    let knowledge = retained_knowledge(agent.conversation.live()).len();
-    let text = format!(
-        "Compress  at {levels} · {knowledge} knowledge item{ks} live · token count: {accuracy}\n\
-         Saved     {saved} tokens over {n} compaction{s}; compressor cost ${usd:.4} ({ctokens} tokens)",
-        levels = levels.join(", "),
-        ks = if knowledge == 1 { "" } else { "s" },
-        n = agent.conversation.session().compaction_count,
-        s = if agent.conversation.session().compaction_count == 1 {
-            ""
-        } else {
-            "s"
-        },
-        saved = grouped(totals.tokens_saved),
-        usd = totals.compressor_usd,
-        ctokens = grouped(totals.compressor_tokens),
-    );
-    let data = json!({
-        "pressure_levels": levels_data,
-        "live_tokens": live_tokens,
-        "count_accuracy": accuracy,
-        "knowledge_live": knowledge,
-        "compactions": agent.conversation.session().compaction_count,
-        "tokens_saved": totals.tokens_saved,
-        "compressor_tokens": totals.compressor_tokens,
-        "compressor_cost_usd": totals.compressor_usd,
-    });
-    (text, data)
-}
-
 /// Plan replacing the whole live context (for `/run` with `output = "replace"`), with
 /// the `/summarize` target.
 pub(crate) fn plan_whole(
@@ -1024,38 +975,4 @@ pub(crate) fn plan_whole(
 /// The token counter of the agent's current model.
 pub(crate) fn counter_of(agent: &Agent) -> TokenCounter {
     agent.context.counter()
-}
-
-/// `/context`'s lines about the preamble: where the compacted range ends (and how it
-/// was made), then each knowledge item the context carries.
-pub(crate) fn preamble_lines(live: &LiveContext) -> Vec<String> {
-    let mut lines = Vec::new();
-    if let Some(event) = &live.compaction
-        && let Payload::Compaction(c) = &event.payload
-    {
-        let method = c
-            .extra
-            .get("method")
-            .and_then(Value::as_str)
-            .unwrap_or("summary");
-        lines.push(format!(
-            "(compacted) events #{}–#{} → compaction #{} ({method}, {} → {} tokens); the \
-             live context continues after #{}",
-            c.replaces[0],
-            c.replaces[1],
-            event.seq,
-            grouped(c.tokens_before),
-            grouped(c.tokens_after),
-            c.replaces[1]
-        ));
-    }
-    for item in retained_knowledge(live) {
-        lines.push(format!(
-            "(knowledge) [{}] {}{}",
-            item.kind.as_str(),
-            item.text.split_whitespace().collect::<Vec<_>>().join(" "),
-            if item.pinned { " (pinned)" } else { "" }
-        ));
-    }
-    lines
 }

@@ -548,7 +548,7 @@ async fn run_tools(
             let not_run = std::iter::once((id, name, input)).chain(calls.by_ref());
             for (id, name, _) in not_run {
                 let output = ToolOutput::error(TOOL_NOT_RUN_INTERRUPTED);
-                store_result(agent, ui, &id, &name, output, true).await?;
+                store_result(agent, ui, &id, &name, output, true, None).await?;
             }
             return Ok(true);
         }
@@ -571,7 +571,7 @@ async fn run_tools(
             }
         };
         let interrupted = cancel.is_cancelled();
-        store_result_with(agent, ui, &id, &name, output, interrupted, record).await?;
+        store_result(agent, ui, &id, &name, output, interrupted, record).await?;
     }
     Ok(cancel.is_cancelled())
 }
@@ -608,20 +608,9 @@ async fn approval(
     }
 }
 
+/// Store a tool call's result and report it. `record`: what a `delegate` call's
+/// result keeps about its sub-agent (session, cost), stored as its `subagent` field.
 async fn store_result(
-    agent: &mut Agent,
-    ui: &mut dyn Frontend,
-    id: &str,
-    name: &str,
-    output: ToolOutput,
-    interrupted: bool,
-) -> Result<(), AgentError> {
-    store_result_with(agent, ui, id, name, output, interrupted, None).await
-}
-
-/// `record`: what a `delegate` call's result keeps about its sub-agent (session,
-/// cost), stored with the result as its `subagent` field.
-async fn store_result_with(
     agent: &mut Agent,
     ui: &mut dyn Frontend,
     id: &str,

@@ -1,7 +1,9 @@
 //! `/context [all|user|assistant|tool|system|large [BYTES]]`: what the model sees (the
 //! live context), or with `all` the whole history, one line per event.
 
-use cairn_core::{ContentBlock, Event, Payload, Role};
+use cairn_core::display::grouped;
+use cairn_core::live_messages::retained_knowledge;
+use cairn_core::{ContentBlock, Event, LiveContext, Payload, Role};
 use serde_json::{Value, json};
 
 use super::{CommandResult, Failure, Output};
@@ -55,7 +57,7 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
         lines.push(format!("(preamble)  {}", shorten(&text, LINE_CHARS)));
         data.push(json!({"seq": Value::Null, "kind": "preamble", "text": text}));
         // The compaction boundary and every knowledge item, one line each.
-        lines.extend(crate::compress::preamble_lines(agent.conversation.live()));
+        lines.extend(preamble_lines(agent.conversation.live()));
     }
     let mut push = |event: &Event, bytes: Option<u64>| {
         if let Some(wanted) = role
@@ -160,4 +162,38 @@ fn describe(event: &Event) -> (String, String) {
             (kind.clone(), Value::Object(fields.clone()).to_string())
         }
     }
+}
+
+/// `/context`'s lines about the preamble: where the compacted range ends (and how it
+/// was made), then each knowledge item the context carries.
+fn preamble_lines(live: &LiveContext) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(event) = &live.compaction
+        && let Payload::Compaction(c) = &event.payload
+    {
+        let method = c
+            .extra
+            .get("method")
+            .and_then(Value::as_str)
+            .unwrap_or("summary");
+        lines.push(format!(
+            "(compacted) events #{}–#{} → compaction #{} ({method}, {} → {} tokens); the \
+             live context continues after #{}",
+            c.replaces[0],
+            c.replaces[1],
+            event.seq,
+            grouped(c.tokens_before),
+            grouped(c.tokens_after),
+            c.replaces[1]
+        ));
+    }
+    for item in retained_knowledge(live) {
+        lines.push(format!(
+            "(knowledge) [{}] {}{}",
+            item.kind.as_str(),
+            item.text.split_whitespace().collect::<Vec<_>>().join(" "),
+            if item.pinned { " (pinned)" } else { "" }
+        ));
+    }
+    lines
 }

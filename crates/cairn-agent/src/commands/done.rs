@@ -15,10 +15,11 @@ use cairn_core::store::SessionUpdate;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::{CommandResult, Failure, Output};
+use super::summarize::{Compressed, compress_now, optional_text};
+use super::{CommandResult, Output};
 use crate::Frontend;
 use crate::agent::Agent;
-use crate::compress::{Compression, Mode, compress};
+use crate::compress::Mode;
 
 pub(super) async fn run(
     agent: &mut Agent,
@@ -26,12 +27,12 @@ pub(super) async fn run(
     ui: &mut dyn Frontend,
     cancel: &CancellationToken,
 ) -> CommandResult {
-    let note = Some(rest.trim()).filter(|n| !n.is_empty());
-    let result = compress(agent, ui, Mode::Done, cancel).await?;
+    let note = optional_text(rest);
+    let result = compress_now(agent, ui, Mode::Done, cancel).await?;
     let instance = std::env::var(env_vars::CAIRN_INSTANCE).ok();
     let name = agent.conversation.session().name.as_str().to_owned();
     let (line, compaction_seq, checkpoint) = match &result {
-        Compression::Applied(applied) => {
+        Compressed::Applied(applied) => {
             let checkpoint = checkpoint_from_done(&DoneInput {
                 session_name: &name,
                 project: &agent.conversation.session().project,
@@ -43,14 +44,7 @@ pub(super) async fn run(
             });
             (applied.message.clone(), Some(applied.seq), checkpoint)
         }
-        Compression::Cancelled => {
-            return Err(Failure::Interrupted(
-                "/done was interrupted before the summary arrived; nothing changed: no \
-                 compaction, no checkpoint, the session's status is as it was"
-                    .to_owned(),
-            ));
-        }
-        Compression::NotApplied { reason, summary } => {
+        Compressed::NotApplied { reason, summary } => {
             let knowledge: Vec<KnowledgeEntry> = retained_knowledge(agent.conversation.live())
                 .iter()
                 .map(|r| r.entry())

@@ -3,10 +3,10 @@
 //! pressure levels of `[compression]` are checked and, when one is reached, the live
 //! context is compacted (see `cairn_core::compression`).
 
-use cairn_core::store::SessionUpdate;
 use cairn_core::tokens;
 
 use crate::agent::Agent;
+use crate::context_manager::off_workers;
 use crate::{AgentError, Frontend};
 
 pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Result<(), AgentError> {
@@ -28,18 +28,22 @@ pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Resu
         .filter_map(|e| e.payload.as_message())
         .cloned()
         .collect();
-    let live = agent.conversation.live();
-    let count = tokens::live_tokens_after_request(reported, &added, &counter, || {
-        counter.count_live_context(live)
-    });
-    if count.tokens != agent.conversation.session().live_tokens {
-        agent
-            .update_session(SessionUpdate {
-                live_tokens: Some(count.tokens),
-                ..Default::default()
-            })
-            .await?;
-    }
+    // Without a reported figure the whole live context is counted: a copy of it goes
+    // to the blocking pool with the added messages, off the async workers.
+    let live = reported
+        .is_none_or(|r| r == 0)
+        .then(|| agent.conversation.live().clone());
+    let count = off_workers(move || {
+        tokens::live_tokens_after_request(reported, &added, &counter, || match &live {
+            Some(live) => counter.count_live_context(live),
+            None => tokens::TokenCount {
+                tokens: 0,
+                accuracy: counter.accuracy(),
+            },
+        })
+    })
+    .await?;
+    agent.store_live_tokens(count.tokens).await?;
     // Hints and compression when a pressure level is reached.
-    crate::compress::after_turn(agent, ui).await
+    crate::pressure::after_turn(agent, ui).await
 }

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::budget::Budget;
+use crate::context_manager::ContextManager;
 use crate::conversation::Conversation;
 use crate::lease::LeaseGuard;
 use crate::subagent::SubagentTotals;
@@ -95,7 +96,7 @@ pub struct Agent {
     pub(crate) media_cache: HashMap<String, Vec<u8>>,
     pub(crate) last_request: Option<LastRequest>,
     /// Token counts, pressure levels and hints of context compression.
-    pub(crate) context: crate::compress::ContextState,
+    pub(crate) context: ContextManager,
     /// 0 for the session a person drives; 1 for a sub-agent it delegated to.
     pub(crate) depth: u32,
     /// Prices, sub-agents' spend, inherited spend, a limit held over.
@@ -379,6 +380,38 @@ impl Agent {
     pub(crate) async fn refresh_session(&mut self) -> Result<(), AgentError> {
         let session = self.store.session_by_id(self.session().id).await?;
         self.conversation.set_session(session);
+        Ok(())
+    }
+
+    /// Bring the context manager up to date with the session and model.
+    pub(crate) fn sync_context(&mut self) -> Result<(), AgentError> {
+        let session = self.conversation.session().id;
+        self.context
+            .sync(session, &self.model, &self.options.settings)
+    }
+
+    /// Store the live context's size on the session's row, when it changed.
+    pub(crate) async fn store_live_tokens(&mut self, live_tokens: u64) -> Result<(), AgentError> {
+        if self.session().live_tokens != live_tokens {
+            self.update_session(SessionUpdate {
+                live_tokens: Some(live_tokens),
+                ..Default::default()
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Load the live context again from the store (after knowledge changed or a
+    /// compaction was appended); it is measured anew.
+    pub(crate) async fn reload_live(&mut self) -> Result<(), AgentError> {
+        let retention = self.options.settings.compression.knowledge_retention;
+        let live = self
+            .store
+            .live_context(self.session().id, retention)
+            .await?;
+        self.conversation.set_live(live);
+        self.context.invalidate();
         Ok(())
     }
 

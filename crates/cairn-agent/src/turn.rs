@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::agent::{Agent, LastRequest, Outcome};
 use crate::frontend::Question;
 use crate::tools::{ToolOutput, for_model, shell_allowed, shell_command};
-use crate::{AgentError, AgentEvent, Frontend, after_turn, compress, request, spending};
+use crate::{AgentError, AgentEvent, Frontend, after_turn, pressure, request, spending};
 
 /// A turn that keeps calling tools stops after this many requests.
 pub const MAX_REQUESTS_PER_TURN: usize = 100;
@@ -152,8 +152,8 @@ async fn requests(
         }
         // A turn of many tool calls can outgrow the window before it ends: compress
         // here too when a pressure level is reached.
-        let compressed = compress::before_request(agent, ui, cancel).await?;
-        if cancel.is_cancelled() || matches!(compressed, compress::BeforeRequest::Cancelled) {
+        let compressed = pressure::before_request(agent, ui, cancel).await?;
+        if cancel.is_cancelled() || matches!(compressed, pressure::BeforeRequest::Cancelled) {
             ui.event(AgentEvent::Interrupted {
                 partial_kept: false,
             });
@@ -161,7 +161,7 @@ async fn requests(
             return Ok(Outcome::Interrupted);
         }
         let request = request::build(agent).await?;
-        if let Some(message) = compress::window_overflow(agent, &request) {
+        if let Some(message) = agent.context.window_overflow(&agent.model, &request) {
             ui.event(AgentEvent::Error {
                 kind: "context_too_long".into(),
                 message,

@@ -14,7 +14,6 @@ use serde_json::json;
 use super::{CommandResult, Failure, Output};
 use crate::AgentError;
 use crate::agent::Agent;
-use crate::compress::reload_live;
 
 /// What remembering an item did, in words for the person (or the model).
 pub(crate) async fn remember_item(
@@ -47,7 +46,7 @@ pub(crate) async fn remember_item(
         RememberAction::AlreadyKnown => format!("already remembered: {label}"),
     };
     // The knowledge block changed: the next request carries the new set.
-    reload_live(agent).await?;
+    agent.reload_live().await?;
     Ok(said)
 }
 
@@ -105,7 +104,7 @@ pub(super) async fn forget(agent: &mut Agent, rest: &str) -> CommandResult {
             .set_knowledge_pinned(agent.conversation.session().id, *seq, false)
             .await?;
     }
-    reload_live(agent).await?;
+    agent.reload_live().await?;
     let number: usize = rest.trim().parse().unwrap_or_default();
     let item = items.iter().find(|i| i.number == number);
     let text = match item {

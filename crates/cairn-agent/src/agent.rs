@@ -16,10 +16,10 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::budget::Budget;
+use crate::budget::SubagentTotals;
 use crate::context_manager::ContextManager;
 use crate::conversation::Conversation;
 use crate::lease::LeaseGuard;
-use crate::subagent::SubagentTotals;
 use crate::tools::Toolbox;
 use crate::{AgentError, AgentEvent, Frontend, resume};
 

@@ -5,9 +5,16 @@
 use cairn_core::settings::Settings;
 use cairn_core::{Session, Usage};
 use cairn_llm::ModelRef;
+use serde::Serialize;
 
 use crate::spending::{LimitHit, RequestCost, Spending};
-use crate::subagent::SubagentTotals;
+
+/// A session's sub-agents over all its runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct SubagentTotals {
+    pub count: u64,
+    pub cost_usd: f64,
+}
 
 pub(crate) struct Budget {
     spending: Spending,

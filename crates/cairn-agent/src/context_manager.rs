@@ -20,7 +20,6 @@ use serde_json::Value;
 use ulid::Ulid;
 
 use crate::AgentError;
-use crate::agent::LastRequest;
 
 /// The kind of the event that records a hint shown.
 pub(crate) const HINT_EVENT: &str = "hint";
@@ -193,16 +192,17 @@ impl ContextManager {
     /// Learn the fixed part of the prompt (system prompt, tool schemas) from the
     /// provider's figure for the newest request not accounted for yet, if it reported
     /// one. Returns true when it did (the request's figure then describes the context
-    /// it carried).
-    pub(crate) fn calibrate(&mut self, last: Option<&LastRequest>, live: &LiveContext) -> bool {
+    /// it carried). `last`: the newest request's index in `live.events` of the first
+    /// event added after it was sent, and the prompt size the provider reported.
+    pub(crate) fn calibrate(&mut self, last: Option<(usize, u64)>, live: &LiveContext) -> bool {
         let accounted = self.accounted_seq;
         // The newest request, if its answer is newer than what was last accounted for.
         // (An older `last_request` may point into a context that has been compressed
         // since; its figure no longer describes anything.)
-        let fresh = last.and_then(|r| {
-            let answer = live.events.get(r.events_before_answer)?;
-            (answer.seq > accounted)
-                .then(|| (r.events_before_answer, tokens::prompt_tokens(&r.usage)))
+        let fresh = last.filter(|&(sent, _)| {
+            live.events
+                .get(sent)
+                .is_some_and(|answer| answer.seq > accounted)
         });
         let measure = self.measure(live);
         match fresh {
@@ -328,13 +328,13 @@ impl ContextManager {
         let measured = match self.measure.as_ref() {
             Some(measure) => measure.total(),
             // Not counted yet (see `defer_first_count`): bound the request itself.
-            None => crate::request::token_bound(request),
+            None => crate::request_size::token_bound(request),
         };
         if measured < window / 10 * 9 {
             return None;
         }
         let counter = self.counter();
-        let sent = crate::request::count(&counter, request);
+        let sent = crate::request_size::count(&counter, request);
         if sent < window {
             return None;
         }

@@ -42,6 +42,7 @@ pub mod lease;
 pub mod media;
 mod pressure;
 pub mod request;
+mod request_size;
 pub mod resume;
 pub mod spending;
 pub mod subagent;

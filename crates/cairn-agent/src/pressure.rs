@@ -5,6 +5,7 @@
 
 use cairn_core::Payload;
 use cairn_core::compression::PressureHit;
+use cairn_core::tokens;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -22,7 +23,7 @@ pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Resu
     agent.context.refresh(agent.conversation.live()).await?;
     let calibrated = agent
         .context
-        .calibrate(agent.last_request.as_ref(), agent.conversation.live());
+        .calibrate(last_sent(agent), agent.conversation.live());
     // With a fresh provider figure, `after_turn` stored it plus what came after it.
     let live_tokens = if calibrated {
         agent.conversation.session().live_tokens
@@ -84,7 +85,7 @@ pub(crate) async fn before_request(
     agent.context.refresh(agent.conversation.live()).await?;
     agent
         .context
-        .calibrate(agent.last_request.as_ref(), agent.conversation.live());
+        .calibrate(last_sent(agent), agent.conversation.live());
     let live_tokens = agent.context.measure(agent.conversation.live()).total();
     let Some(hit) = agent.context.pressure_before_request(live_tokens) else {
         return Ok(BeforeRequest::Send);
@@ -93,6 +94,15 @@ pub(crate) async fn before_request(
         Relieved::Done => Ok(BeforeRequest::Send),
         Relieved::Cancelled => Ok(BeforeRequest::Cancelled),
     }
+}
+
+/// The newest request of this process for [`crate::context_manager::ContextManager::calibrate`]:
+/// where its answer starts in the live context, and the prompt size reported.
+fn last_sent(agent: &Agent) -> Option<(usize, u64)> {
+    agent
+        .last_request
+        .as_ref()
+        .map(|r| (r.events_before_answer, tokens::prompt_tokens(&r.usage)))
 }
 
 enum Relieved {

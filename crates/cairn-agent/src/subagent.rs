@@ -19,7 +19,6 @@ use cairn_core::display::dollars;
 use cairn_core::name::MAX_NAME_CHARS;
 use cairn_core::{Error, NewSession, Session, SessionName, Store, Usage};
 use cairn_llm::ModelRef;
-use serde::Serialize;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use ulid::Ulid;
@@ -37,12 +36,7 @@ pub const MAX_SUBAGENT_DEPTH: u32 = 1;
 /// Characters of the task kept as the child session's title.
 const TITLE_CHARS: usize = 80;
 
-/// A session's sub-agents over all its runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
-pub struct SubagentTotals {
-    pub count: u64,
-    pub cost_usd: f64,
-}
+pub use crate::budget::SubagentTotals;
 
 /// Sub-agents of `session`: its children that are not forks (a fork has a fork point).
 pub(crate) async fn totals(

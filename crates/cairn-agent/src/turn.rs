@@ -246,8 +246,8 @@ fn estimate(agent: &Agent, request: &cairn_llm::ChatRequest) -> Option<spending:
         &agent.options.settings,
         agent.budget.spending(),
         &agent.model,
-        crate::request::token_bound(request),
-        || crate::request::count(&agent.model.token_counter(), request),
+        crate::request_size::token_bound(request),
+        || crate::request_size::count(&agent.model.token_counter(), request),
     )
 }
 

@@ -173,43 +173,34 @@ pub(crate) async fn compress(
 
     let answer =
         ask_compressor(agent, ui, &plan, &kept, focus.as_deref(), &why_now, cancel).await?;
-    // The model's summary when it was well formed; the draft to apply, if any; why
-    // the fallback ran, if it did.
     // Whether the model's summary was refused only for being larger than what it
     // replaces: the context is already small.
     let mut already_small = false;
-    let (summary, spent, draft, fallback_why) = match answer {
+    // The model's summary when it was well formed, and the draft made from it (or why
+    // there is none).
+    let (summary, spent, from_model) = match answer {
         Answer::Summary { summary, spent } => {
-            match compaction_from_summary(
+            let drafted = compaction_from_summary(
                 &plan,
                 &summary,
                 &kept,
                 retention,
                 &counter,
                 focus.as_deref(),
-            ) {
-                Ok(draft) => (Some(summary), Some(spent), Ok(draft), None),
-                Err(rejected) => {
-                    already_small = matches!(rejected, SummaryRejected::NoGain { .. });
-                    let why = rejected.to_string();
-                    let outcome = extractive_fallback(
-                        agent.conversation.live(),
-                        &plan,
-                        &kept,
-                        retention,
-                        &counter,
-                        &why,
-                    );
-                    (
-                        Some(summary),
-                        Some(spent),
-                        fallback_draft(outcome),
-                        Some(why),
-                    )
-                }
-            }
+            )
+            .map_err(|rejected| {
+                already_small = matches!(rejected, SummaryRejected::NoGain { .. });
+                rejected.to_string()
+            });
+            (Some(summary), Some(spent), drafted)
         }
-        Answer::Failed { why, spent } => {
+        Answer::Failed { why, spent } => (None, spent, Err(why)),
+        Answer::Cancelled => return Ok(Compression::Cancelled),
+    };
+    // The draft to apply, if any; why the extractive fallback ran, if it did.
+    let (draft, fallback_why) = match from_model {
+        Ok(draft) => (Ok(draft), None),
+        Err(why) => {
             let outcome = extractive_fallback(
                 agent.conversation.live(),
                 &plan,
@@ -218,9 +209,8 @@ pub(crate) async fn compress(
                 &counter,
                 &why,
             );
-            (None, spent, fallback_draft(outcome), Some(why))
+            (fallback_draft(outcome), Some(why))
         }
-        Answer::Cancelled => return Ok(Compression::Cancelled),
     };
     let mut draft = match draft {
         Ok(draft) => draft,

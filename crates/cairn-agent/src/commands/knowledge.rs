@@ -6,8 +6,8 @@
 
 use cairn_core::KnowledgeItem;
 use cairn_core::knowledge::{
-    RememberAction, forget_target, listing, parse_remember, records, remember_action,
-    render_listing,
+    KnowledgeListing, RememberAction, forget_target, listing, parse_remember, records,
+    remember_action, render_listing,
 };
 use serde_json::json;
 
@@ -61,15 +61,18 @@ pub(super) async fn remember(agent: &mut Agent, rest: &str) -> CommandResult {
     ))
 }
 
-pub(super) async fn list(agent: &mut Agent) -> CommandResult {
+/// The session's knowledge as `/knowledge` numbers it, and the retention in force.
+async fn numbered_knowledge(agent: &Agent) -> Result<(usize, Vec<KnowledgeListing>), AgentError> {
     let retention = agent.options.settings.compression.knowledge_retention;
-    let items = listing(
-        &agent
-            .store
-            .knowledge(agent.conversation.session().id)
-            .await?,
-        retention,
-    );
+    let stored = agent
+        .store
+        .knowledge(agent.conversation.session().id)
+        .await?;
+    Ok((retention, listing(&stored, retention)))
+}
+
+pub(super) async fn list(agent: &mut Agent) -> CommandResult {
+    let (retention, items) = numbered_knowledge(agent).await?;
     let mut text = render_listing(&items);
     if !items.is_empty() {
         text.push_str(&format!(
@@ -89,14 +92,7 @@ pub(super) async fn forget(agent: &mut Agent, rest: &str) -> CommandResult {
             "usage: /forget N (the number /knowledge shows)".into(),
         ));
     }
-    let retention = agent.options.settings.compression.knowledge_retention;
-    let items = listing(
-        &agent
-            .store
-            .knowledge(agent.conversation.session().id)
-            .await?,
-        retention,
-    );
+    let (retention, items) = numbered_knowledge(agent).await?;
     let seqs = forget_target(&items, rest)?;
     for seq in &seqs {
         agent

@@ -15,8 +15,7 @@ use cairn_llm::{LlmClient, ModelRef};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::budget::Budget;
-use crate::budget::SubagentTotals;
+use crate::budget::{Budget, SubagentTotals};
 use crate::context_manager::ContextManager;
 use crate::conversation::Conversation;
 use crate::lease::LeaseGuard;
@@ -173,8 +172,8 @@ impl Agent {
         }
     }
 
-    /// Take the lease of the conversation's session, load its live context, repair it, remember the
-    /// model and report the session. Used by `open`, `/session` and `/new`.
+    /// Take the lease of the conversation's session, load its live context, repair it,
+    /// remember the model and report the session. Used by `open`, `/session` and `/new`.
     pub(crate) async fn attach(
         &mut self,
         created: bool,

@@ -28,21 +28,12 @@ pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Resu
         .filter_map(|e| e.payload.as_message())
         .cloned()
         .collect();
-    // Without a reported figure the whole live context is counted: a copy of it goes
-    // to the blocking pool with the added messages, off the async workers.
-    let live = reported
-        .is_none_or(|r| r == 0)
-        .then(|| agent.conversation.live().clone());
-    let count = off_workers(move || {
-        tokens::live_tokens_after_request(reported, &added, &counter, || match &live {
-            Some(live) => counter.count_live_context(live),
-            None => tokens::TokenCount {
-                tokens: 0,
-                accuracy: counter.accuracy(),
-            },
+    let live = agent.conversation.live();
+    let count = off_workers(|| {
+        tokens::live_tokens_after_request(reported, &added, &counter, || {
+            counter.count_live_context(live)
         })
-    })
-    .await?;
+    });
     agent.store_live_tokens(count.tokens).await?;
     // Hints and compression when a pressure level is reached.
     crate::pressure::after_turn(agent, ui).await

@@ -46,7 +46,7 @@ pub fn check_settings(settings: &Settings) -> Result<(), cairn_core::Error> {
 /// workers.
 pub(crate) async fn current_tokens(agent: &mut Agent) -> Result<u64, AgentError> {
     agent.sync_context()?;
-    agent.context.refresh(agent.conversation.live()).await?;
+    agent.context.refresh(agent.conversation.live());
     Ok(agent.context.measure(agent.conversation.live()).total())
 }
 
@@ -474,7 +474,7 @@ pub(crate) async fn apply(
     }
     let seqs = agent.append(payloads).await?;
     agent.reload_live().await?;
-    agent.context.refresh(agent.conversation.live()).await?;
+    agent.context.refresh(agent.conversation.live());
     agent.context.compacted(agent.conversation.live());
     agent.store_live_tokens(tokens_after).await?;
     Ok(seqs.first().copied().unwrap_or_default())

@@ -5,7 +5,7 @@
 //! does the compressing.
 //!
 //! Exact counts of a large context take a tokenizer tens of milliseconds: they run
-//! on tokio's blocking pool ([`ContextManager::refresh`]), not on the async workers.
+//! off the async workers ([`off_workers`]).
 
 use cairn_core::compression::{
     ContextMeasure, Hint, HintState, PressureHit, effective_levels, manual_target, next_hint,
@@ -14,7 +14,7 @@ use cairn_core::compression::{
 use cairn_core::display::grouped;
 use cairn_core::settings::{PressureLevel, Settings};
 use cairn_core::tokens::{self, TokenCounter};
-use cairn_core::{Event, LiveContext, Payload};
+use cairn_core::{LiveContext, Payload};
 use cairn_llm::{ChatRequest, ModelRef};
 use serde_json::Value;
 use ulid::Ulid;
@@ -60,35 +60,6 @@ pub struct ContextManager {
     /// The first request of this session in this process went without an exact count
     /// (see [`ContextManager::defer_first_count`]); every later one is counted.
     first_count_deferred: bool,
-}
-
-/// The counting a measure still needs, done off the async workers.
-enum Work {
-    /// Count the whole live context (keeping the fixed part already learnt).
-    Fresh { live: Box<LiveContext>, fixed: u64 },
-    /// Count the events added since the measure was made.
-    More {
-        measure: ContextMeasure,
-        added: Vec<Event>,
-    },
-}
-
-impl Work {
-    fn run(self, counter: &TokenCounter) -> ContextMeasure {
-        match self {
-            Work::Fresh { live, fixed } => {
-                let mut fresh = ContextMeasure::measure(counter, &live);
-                fresh.fixed_tokens = fixed;
-                fresh
-            }
-            Work::More { mut measure, added } => {
-                for event in &added {
-                    measure.push(counter, event);
-                }
-                measure
-            }
-        }
-    }
 }
 
 impl ContextManager {
@@ -138,8 +109,17 @@ impl ContextManager {
         &self.levels
     }
 
-    /// What is left to count before the measure describes `live`; `None` when nothing.
-    fn work_for(&mut self, live: &LiveContext) -> Option<Work> {
+    /// Bring the measure up to date with `live`, counting off the async worker.
+    pub(crate) fn refresh(&mut self, live: &LiveContext) {
+        off_workers(|| {
+            self.measure(live);
+        });
+    }
+
+    /// The measure of `live`, counting here whatever [`ContextManager::refresh`] has
+    /// not (nothing, when it ran since the last change).
+    pub(crate) fn measure(&mut self, live: &LiveContext) -> &mut ContextMeasure {
+        let counter = self.counter();
         let usable = !self.stale
             && self.measure.as_ref().is_some_and(|m| {
                 m.events.len() <= live.events.len()
@@ -149,44 +129,19 @@ impl ContextManager {
                         .all(|(m, e)| m.seq == e.seq)
             });
         if !usable {
+            let fixed = self.measure.as_ref().map_or(0, |m| m.fixed_tokens);
+            let mut fresh = ContextMeasure::measure(&counter, live);
+            fresh.fixed_tokens = fixed;
+            self.measure = Some(fresh);
             self.stale = false;
-            let fixed = self.measure.take().map_or(0, |m| m.fixed_tokens);
-            return Some(Work::Fresh {
-                live: Box::new(live.clone()),
-                fixed,
-            });
         }
-        let counted = self.measure.as_ref().map_or(0, |m| m.events.len());
-        if counted == live.events.len() {
-            return None;
+        let measure = self
+            .measure
+            .get_or_insert_with(|| ContextMeasure::measure(&counter, live));
+        for event in &live.events[measure.events.len()..] {
+            measure.push(&counter, event);
         }
-        let measure = self.measure.take()?;
-        Some(Work::More {
-            measure,
-            added: live.events[counted..].to_vec(),
-        })
-    }
-
-    /// Bring the measure up to date with `live`, counting on the blocking pool.
-    pub(crate) async fn refresh(&mut self, live: &LiveContext) -> Result<(), AgentError> {
-        let Some(work) = self.work_for(live) else {
-            return Ok(());
-        };
-        let counter = self.counter();
-        let measure = off_workers(move || work.run(&counter)).await?;
-        self.measure = Some(measure);
-        Ok(())
-    }
-
-    /// The measure of `live`, counting here whatever [`ContextManager::refresh`] has
-    /// not (nothing, when it ran since the last change).
-    pub(crate) fn measure(&mut self, live: &LiveContext) -> &mut ContextMeasure {
-        let counter = self.counter();
-        if let Some(work) = self.work_for(live) {
-            self.measure = Some(work.run(&counter));
-        }
-        self.measure
-            .get_or_insert_with(|| ContextMeasure::measure(&counter, live))
+        measure
     }
 
     /// Learn the fixed part of the prompt (system prompt, tool schemas) from the
@@ -355,16 +310,16 @@ impl ContextManager {
     }
 }
 
-/// Run a token count on tokio's blocking pool: an exact count of a large text is CPU
-/// work that would otherwise hold an async worker (and everything waiting on it).
-pub(crate) async fn off_workers<T: Send + 'static>(
-    count: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, AgentError> {
-    tokio::task::spawn_blocking(count).await.map_err(|e| {
-        AgentError::Core(cairn_core::Error::invalid(format!(
-            "counting the live context's tokens failed: {e}"
-        )))
-    })
+/// Run a token count where it holds no async worker: an exact count of a large text
+/// is CPU work that would otherwise stall every task queued on that worker. On the
+/// multi-threaded runtime `block_in_place` hands the worker's tasks to another thread
+/// first (no copy of the context is made, unlike `spawn_blocking`, which would need
+/// an owned one); on a current-thread runtime (tests) it counts in place.
+pub(crate) fn off_workers<T>(count: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(count),
+        _ => count(),
+    }
 }
 
 /// The hints shown since the latest compaction, which starts a new cycle: the `hint`

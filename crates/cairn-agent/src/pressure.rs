@@ -20,7 +20,7 @@ use crate::{AgentError, AgentEvent, Frontend};
 /// nears the next level.
 pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Result<(), AgentError> {
     agent.sync_context()?;
-    agent.context.refresh(agent.conversation.live()).await?;
+    agent.context.refresh(agent.conversation.live());
     let calibrated = agent
         .context
         .calibrate(last_sent(agent), agent.conversation.live());
@@ -82,7 +82,7 @@ pub(crate) async fn before_request(
     if agent.context.defer_first_count(agent.conversation.live()) {
         return Ok(BeforeRequest::Send);
     }
-    agent.context.refresh(agent.conversation.live()).await?;
+    agent.context.refresh(agent.conversation.live());
     agent
         .context
         .calibrate(last_sent(agent), agent.conversation.live());

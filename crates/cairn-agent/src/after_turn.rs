@@ -3,10 +3,10 @@
 //! pressure levels of `[compression]` are checked and, when one is reached, the live
 //! context is compacted (see `cairn_core::compression`).
 
-use cairn_core::store::SessionUpdate;
 use cairn_core::tokens;
 
 use crate::agent::Agent;
+use crate::context_manager::off_workers;
 use crate::{AgentError, Frontend};
 
 pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Result<(), AgentError> {
@@ -19,31 +19,22 @@ pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Resu
     let since = agent
         .last_request
         .as_ref()
-        .map_or(agent.live.events.len(), |r| {
-            r.events_before_answer.min(agent.live.events.len())
+        .map_or(agent.conversation.live().events.len(), |r| {
+            r.events_before_answer
+                .min(agent.conversation.live().events.len())
         });
-    let added: Vec<cairn_core::Message> = agent.live.events[since..]
+    let added: Vec<cairn_core::Message> = agent.conversation.live().events[since..]
         .iter()
         .filter_map(|e| e.payload.as_message())
         .cloned()
         .collect();
-    let live = &agent.live;
-    let count = tokens::live_tokens_after_request(reported, &added, &counter, || {
-        counter.count_live_context(live)
+    let live = agent.conversation.live();
+    let count = off_workers(|| {
+        tokens::live_tokens_after_request(reported, &added, &counter, || {
+            counter.count_live_context(live)
+        })
     });
-    if count.tokens != agent.session.live_tokens {
-        agent.session = agent
-            .store
-            .update_session(
-                agent.session.id,
-                SessionUpdate {
-                    live_tokens: Some(count.tokens),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        agent.live.session = agent.session.clone();
-    }
+    agent.store_live_tokens(count.tokens).await?;
     // Hints and compression when a pressure level is reached.
-    crate::compress::after_turn(agent, ui).await
+    crate::pressure::after_turn(agent, ui).await
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use cairn_core::settings::Settings;
+use cairn_core::store::SessionUpdate;
 use cairn_core::tokens;
 use cairn_core::{
     Event, LiveContext, Message, NewEvent, Payload, Project, Session, SessionName, Store, Usage,
@@ -14,10 +15,10 @@ use cairn_llm::{LlmClient, ModelRef};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
+use crate::budget::{Budget, SubagentTotals};
+use crate::context_manager::ContextManager;
+use crate::conversation::Conversation;
 use crate::lease::LeaseGuard;
-use crate::media::Pending;
-use crate::spending::{LimitHit, Spending};
-use crate::subagent::SubagentTotals;
 use crate::tools::Toolbox;
 use crate::{AgentError, AgentEvent, Frontend, resume};
 
@@ -89,29 +90,20 @@ pub struct LastRequest {
 pub struct Agent {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) options: AgentOptions,
-    pub(crate) session: Session,
-    pub(crate) live: LiveContext,
+    /// The session, its live context and the attachments for the next message.
+    pub(crate) conversation: Conversation,
     pub(crate) model: ModelRef,
     pub(crate) lease: Option<LeaseGuard>,
     pub(crate) toolbox: Toolbox,
-    pub(crate) spending: Spending,
-    /// Attachments queued by `/image` and `/video` for the next message.
-    pub(crate) pending: Vec<Pending>,
     /// Attachment bytes already loaded, by sha256 (media go with every request).
     pub(crate) media_cache: HashMap<String, Vec<u8>>,
     pub(crate) last_request: Option<LastRequest>,
     /// Token counts, pressure levels and hints of context compression.
-    pub(crate) context: crate::compress::ContextState,
+    pub(crate) context: ContextManager,
     /// 0 for the session a person drives; 1 for a sub-agent it delegated to.
     pub(crate) depth: u32,
-    /// This session's sub-agents: how many, and what they cost (counted toward its
-    /// spending limits).
-    pub(crate) subagents: SubagentTotals,
-    /// Spend counted toward this agent's limits that is not in its own session: for a
-    /// sub-agent, what its parent had spent since its checkpoint when it started.
-    pub(crate) inherited_spent_usd: f64,
-    /// A limit a sub-agent stopped at; this agent's next spending gate raises it.
-    pub(crate) pending_limit: Option<LimitHit>,
+    /// Prices, sub-agents' spend, inherited spend, a limit held over.
+    pub(crate) budget: Budget,
 }
 
 impl Agent {
@@ -143,58 +135,74 @@ impl Agent {
             }
         };
         let toolbox = toolbox_for(&session, &options)?;
-        let spending = Spending::new(&options.settings);
-        let placeholder = LiveContext {
-            session: session.clone(),
-            compaction: None,
-            events: Vec::new(),
-            knowledge: Vec::new(),
-        };
-        let mut agent = Agent {
+        let mut agent = Agent::new(
             store,
             options,
-            session,
-            live: placeholder,
+            Conversation::new(session),
             model,
-            lease: None,
             toolbox,
-            spending,
-            pending: Vec::new(),
-            media_cache: HashMap::new(),
-            last_request: None,
-            context: Default::default(),
-            depth: 0,
-            subagents: SubagentTotals::default(),
-            inherited_spent_usd: 0.0,
-            pending_limit: None,
-        };
+            0,
+            0.0,
+        );
         let force = agent.options.force;
         agent.attach(created, force, ui).await?;
         Ok(agent)
     }
 
-    /// Take the lease of `self.session`, load its live context, repair it, remember the
-    /// model and report the session. Used by `open`, `/session` and `/new`.
+    /// The one constructor: an agent for `conversation`, with no lease yet, nothing
+    /// measured and nothing spent but `inherited_spent_usd` (a sub-agent's parent's).
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        options: AgentOptions,
+        conversation: Conversation,
+        model: ModelRef,
+        toolbox: Toolbox,
+        depth: u32,
+        inherited_spent_usd: f64,
+    ) -> Agent {
+        let budget = Budget::new(&options.settings, inherited_spent_usd);
+        Agent {
+            store,
+            options,
+            conversation,
+            model,
+            lease: None,
+            toolbox,
+            media_cache: HashMap::new(),
+            last_request: None,
+            context: Default::default(),
+            depth,
+            budget,
+        }
+    }
+
+    /// Take the lease of the conversation's session, load its live context, repair it,
+    /// remember the model and report the session. Used by `open`, `/session` and `/new`.
     pub(crate) async fn attach(
         &mut self,
         created: bool,
         force: bool,
         ui: &mut dyn Frontend,
     ) -> Result<(), AgentError> {
-        let lease = LeaseGuard::acquire(self.store.clone(), &self.session, force).await?;
+        let lease =
+            LeaseGuard::acquire(self.store.clone(), self.conversation.session(), force).await?;
         if let Some(from) = &lease.took_over_from {
             ui.event(AgentEvent::Notice {
                 message: format!(
                     "took session {} over from {from}",
-                    self.session.name.as_str()
+                    self.session().name.as_str()
                 ),
             });
         }
         self.lease = Some(lease);
         // O(live context): the latest compaction, what follows it, retained knowledge.
         let retention = self.options.settings.compression.knowledge_retention;
-        self.live = self.store.live_context(self.session.id, retention).await?;
-        let repaired = resume::repair_dangling(&self.store, &mut self.live).await?;
+        let mut live = self
+            .store
+            .live_context(self.session().id, retention)
+            .await?;
+        let repaired = resume::repair_dangling(&self.store, &mut live).await?;
+        self.conversation.set_live(live);
         if repaired > 0 {
             ui.event(AgentEvent::Notice {
                 message: format!(
@@ -205,41 +213,36 @@ impl Agent {
             });
         }
         let model = self.model.to_string();
-        if self.session.model.as_deref() != Some(model.as_str()) {
-            self.session = self
-                .store
-                .update_session(
-                    self.session.id,
-                    cairn_core::store::SessionUpdate {
-                        model: Some(Some(model.clone())),
-                        ..Default::default()
-                    },
-                )
-                .await?;
+        if self.session().model.as_deref() != Some(model.as_str()) {
+            self.update_session(SessionUpdate {
+                model: Some(Some(model.clone())),
+                ..Default::default()
+            })
+            .await?;
         } else if repaired > 0 {
             self.refresh_session().await?;
         }
-        self.live.session = self.session.clone();
         self.last_request = None;
-        self.subagents = crate::subagent::totals(&self.store, self.session.id).await?;
-        self.pending_limit = None;
+        let subagents = crate::subagent::totals(&self.store, self.session().id).await?;
+        self.budget.attached(subagents);
         // Loading the tokenizer takes a moment; do it while the person reads the recap.
         tokens::warm_up(self.model.token_counter());
-        let recap = (!created).then(|| resume::recap(&self.session, &self.live));
+        let session = self.conversation.session();
+        let recap = (!created).then(|| resume::recap(session, self.conversation.live()));
         ui.event(AgentEvent::SessionOpened {
-            session: self.session.name.as_str().to_owned(),
-            project: self.session.project.as_str().to_owned(),
+            session: session.name.as_str().to_owned(),
+            project: session.project.as_str().to_owned(),
             model,
             created,
             recap,
         });
         let root = Project::from_stored(self.toolbox.root().to_string_lossy());
-        if self.session.project != self.options.project {
+        if session.project != self.options.project {
             ui.event(AgentEvent::Notice {
                 message: format!(
                     "session {} belongs to project {}; its tools work in {}",
-                    self.session.name.as_str(),
-                    self.session.project,
+                    session.name.as_str(),
+                    session.project,
                     root
                 ),
             });
@@ -250,7 +253,7 @@ impl Agent {
                     "warning: the tools of session {} work in {root}, which holds every file \
                      you own (/ or your home directory); run cairn from a project directory \
                      to keep them there",
-                    self.session.name.as_str()
+                    session.name.as_str()
                 ),
             });
         }
@@ -278,7 +281,7 @@ impl Agent {
             });
         }
         if let Some(lease) = &self.lease {
-            lease.verify(self.session.name.as_str()).await?;
+            lease.verify(self.session().name.as_str()).await?;
         }
         if crate::commands::is_command(trimmed) {
             return crate::commands::run(self, trimmed, ui, cancel).await;
@@ -288,7 +291,7 @@ impl Agent {
 
     /// The session being driven (totals as of the last append).
     pub fn session(&self) -> &Session {
-        &self.session
+        self.conversation.session()
     }
 
     /// The model requests go to.
@@ -312,20 +315,19 @@ impl Agent {
 
     /// The live context as it stands (what the next request is built from).
     pub fn live_context(&self) -> &LiveContext {
-        &self.live
+        self.conversation.live()
     }
 
     /// How many sub-agents this session ran and what they cost, all runs included.
     pub fn subagents(&self) -> SubagentTotals {
-        self.subagents
+        self.budget.subagents()
     }
 
     /// What counts toward the spending limits now: the session's cost and its
     /// sub-agents' since the spending checkpoint (plus, for a sub-agent, its parent's).
     pub fn spent_since_checkpoint(&self) -> f64 {
-        (self.session.cost_usd + self.subagents.cost_usd + self.inherited_spent_usd
-            - self.session.spend_checkpoint_usd)
-            .max(0.0)
+        self.budget
+            .spent_since_checkpoint(self.conversation.session())
     }
 
     /// The last request of this process, if any.
@@ -347,16 +349,16 @@ impl Agent {
     /// over; the live context and the session's totals follow.
     pub(crate) async fn append(&mut self, payloads: Vec<Payload>) -> Result<Vec<u64>, AgentError> {
         if let Some(lease) = &self.lease {
-            lease.check(self.session.name.as_str())?;
+            lease.check(self.session().name.as_str())?;
         }
         let events: Vec<NewEvent> = payloads.iter().cloned().map(NewEvent::now).collect();
-        let seqs = self.store.append_events(self.session.id, events).await?;
+        let seqs = self.store.append_events(self.session().id, events).await?;
         let now = jiff::Timestamp::now();
         for (seq, payload) in seqs.iter().zip(payloads) {
             if matches!(payload, Payload::Compaction(_)) {
                 continue;
             }
-            self.live.events.push(Event {
+            self.conversation.push(Event {
                 seq: *seq,
                 ts: now,
                 payload,
@@ -391,8 +393,47 @@ impl Agent {
     }
 
     pub(crate) async fn refresh_session(&mut self) -> Result<(), AgentError> {
-        self.session = self.store.session_by_id(self.session.id).await?;
-        self.live.session = self.session.clone();
+        let session = self.store.session_by_id(self.session().id).await?;
+        self.conversation.set_session(session);
+        Ok(())
+    }
+
+    /// Bring the context manager up to date with the session and model.
+    pub(crate) fn sync_context(&mut self) -> Result<(), AgentError> {
+        let session = self.conversation.session().id;
+        self.context
+            .sync(session, &self.model, &self.options.settings)
+    }
+
+    /// Store the live context's size on the session's row, when it changed.
+    pub(crate) async fn store_live_tokens(&mut self, live_tokens: u64) -> Result<(), AgentError> {
+        if self.session().live_tokens != live_tokens {
+            self.update_session(SessionUpdate {
+                live_tokens: Some(live_tokens),
+                ..Default::default()
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Load the live context again from the store (after knowledge changed or a
+    /// compaction was appended); it is measured anew.
+    pub(crate) async fn reload_live(&mut self) -> Result<(), AgentError> {
+        let retention = self.options.settings.compression.knowledge_retention;
+        let live = self
+            .store
+            .live_context(self.session().id, retention)
+            .await?;
+        self.conversation.set_live(live);
+        self.context.invalidate();
+        Ok(())
+    }
+
+    /// Change the session's row in the store; the conversation keeps what it returns.
+    pub(crate) async fn update_session(&mut self, update: SessionUpdate) -> Result<(), AgentError> {
+        let session = self.store.update_session(self.session().id, update).await?;
+        self.conversation.set_session(session);
         Ok(())
     }
 }

@@ -16,7 +16,7 @@ pub enum AgentError {
 }
 
 impl AgentError {
-    /// The exit code of DESIGN.md invariant 6 (spending limit → 4, not found → 3,
+    /// The exit code of ARCHITECTURE.md invariant 6 (spending limit → 4, not found → 3,
     /// usage → 2, anything else → 1).
     pub fn exit_code(&self) -> i32 {
         match self {

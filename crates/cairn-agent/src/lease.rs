@@ -1,4 +1,4 @@
-//! One writer per session (DESIGN.md lease): the agent holds the store's lease on its
+//! One writer per session (ARCHITECTURE.md lease): the agent holds the store's lease on its
 //! session while it drives it, refreshed by a heartbeat task. A second process gets
 //! an error naming the holder, unless it passes `--force`. A lease whose holder is a
 //! process of this host that no longer exists (killed with -9) is taken over without

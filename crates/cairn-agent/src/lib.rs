@@ -30,14 +30,19 @@
 
 pub mod after_turn;
 pub mod agent;
+mod budget;
 pub mod commands;
 pub mod compress;
+mod context_manager;
+mod conversation;
 pub mod error;
 pub mod events;
 pub mod frontend;
 pub mod lease;
 pub mod media;
+mod pressure;
 pub mod request;
+mod request_size;
 pub mod resume;
 pub mod spending;
 pub mod subagent;

@@ -8,7 +8,6 @@ use std::collections::HashSet;
 
 use cairn_core::event::ToolResultContent;
 use cairn_core::live_messages;
-use cairn_core::tokens::TokenCounter;
 use cairn_core::{ContentBlock, Message, Role};
 use cairn_llm::ChatRequest;
 
@@ -21,11 +20,17 @@ use crate::tools::delegate::DELEGATE;
 use crate::tools::{Toolbox, for_model};
 
 pub(crate) async fn build(agent: &mut Agent) -> Result<ChatRequest, AgentError> {
-    let messages = prepare(live_messages::assemble(&agent.live));
+    let messages = prepare(live_messages::assemble(agent.conversation.live()));
     let system = if agent.depth == 0 {
-        system_prompt(agent.toolbox.root(), agent.session.name.as_str())
+        system_prompt(
+            agent.toolbox.root(),
+            agent.conversation.session().name.as_str(),
+        )
     } else {
-        subagent_system_prompt(agent.toolbox.root(), agent.session.name.as_str())
+        subagent_system_prompt(
+            agent.toolbox.root(),
+            agent.conversation.session().name.as_str(),
+        )
     };
     // At the depth limit the model is not offered `delegate` at all.
     let tools: Vec<_> = Toolbox::definitions()
@@ -114,35 +119,6 @@ fn cut_for_model(content: &mut ToolResultContent) {
             }
         }
     }
-}
-
-/// What a request carries besides its messages, as text to count: the system prompt
-/// and the tool definitions.
-pub(crate) fn fixed_texts(request: &ChatRequest) -> [String; 2] {
-    let tools = request
-        .tools
-        .iter()
-        .map(|t| format!("{} {} {}", t.name, t.description, t.input_schema))
-        .collect();
-    [request.system.clone().unwrap_or_default(), tools]
-}
-
-/// More tokens than `request` can hold under any tokenizer, found without one (see
-/// `TokenCounter::message_bound`).
-pub(crate) fn token_bound(request: &ChatRequest) -> u64 {
-    let fixed: usize = fixed_texts(request).iter().map(String::len).sum();
-    fixed as u64
-        + request
-            .messages
-            .iter()
-            .map(TokenCounter::message_bound)
-            .sum::<u64>()
-}
-
-/// The exact (or, for non-OpenAI models, estimated) tokens of `request`.
-pub(crate) fn count(counter: &TokenCounter, request: &ChatRequest) -> u64 {
-    let [system, tools] = fixed_texts(request);
-    counter.count_messages(&request.messages) + counter.count_texts(&[&system, &tools])
 }
 
 #[cfg(test)]

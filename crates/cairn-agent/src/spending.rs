@@ -1,4 +1,4 @@
-//! What requests cost, and the spending limits of DESIGN.md configuration:
+//! What requests cost, and the spending limits of ARCHITECTURE.md configuration:
 //! `max_session_spending_threshold` (USD spent since the session's spend checkpoint)
 //! and `max_request_spending_threshold` (USD of one request). Both are checked before
 //! a request is sent: the session figure as it stands (sub-agents included), the

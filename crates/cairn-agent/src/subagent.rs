@@ -10,7 +10,6 @@
 //! parent's gate (which asks the person, or stops a non-interactive run with exit
 //! code 4). Cancelling the turn (Ctrl+C) cancels the sub-agent too.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -20,14 +19,13 @@ use cairn_core::display::dollars;
 use cairn_core::name::MAX_NAME_CHARS;
 use cairn_core::{Error, NewSession, Session, SessionName, Store, Usage};
 use cairn_llm::ModelRef;
-use serde::Serialize;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use ulid::Ulid;
 
 use crate::agent::{Agent, Outcome};
+use crate::conversation::Conversation;
 use crate::lease::LeaseGuard;
-use crate::spending::Spending;
 use crate::tools::ToolOutput;
 use crate::tools::delegate::{Args, DELEGATE};
 use crate::{AgentError, AgentEvent, Frontend, Question};
@@ -38,12 +36,7 @@ pub const MAX_SUBAGENT_DEPTH: u32 = 1;
 /// Characters of the task kept as the child session's title.
 const TITLE_CHARS: usize = 80;
 
-/// A session's sub-agents over all its runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
-pub struct SubagentTotals {
-    pub count: u64,
-    pub cost_usd: f64,
-}
+pub use crate::budget::SubagentTotals;
 
 /// Sub-agents of `session`: its children that are not forks (a fork has a fork point).
 pub(crate) async fn totals(
@@ -115,9 +108,9 @@ pub(crate) async fn run(
     };
     let title = crate::resume::shorten(args.task.trim(), TITLE_CHARS);
     let session = create_child(parent, &title, &model).await?;
-    parent.subagents.count += 1;
+    parent.budget.subagent_started();
     let mut child = child_agent(parent, session, model.clone()).await?;
-    let name = child.session.name.as_str().to_owned();
+    let name = child.conversation.session().name.as_str().to_owned();
     ui.event(AgentEvent::SubAgentStarted {
         id: call_id.to_owned(),
         session: name.clone(),
@@ -130,10 +123,10 @@ pub(crate) async fn run(
     let report = face.report();
     // Whatever happened, the parent's totals and limits follow what the child spent.
     let refreshed = child.refresh_session().await;
-    let cost_usd = child.session.cost_usd;
-    parent.subagents.cost_usd += cost_usd;
-    let limit = child.pending_limit.take();
-    let child_id = child.session.id;
+    let cost_usd = child.conversation.session().cost_usd;
+    parent.budget.subagent_spent(cost_usd);
+    let limit = child.budget.take_limit();
+    let child_id = child.conversation.session().id;
     let closed = child.close().await;
     let outcome = outcome?;
     refreshed?;
@@ -188,8 +181,8 @@ pub(crate) async fn run(
         Outcome::Command | Outcome::Exit => ToolOutput::error(footer.clone()),
     };
     // The parent's next gate raises the limit the child stopped at.
-    if limit.is_some() {
-        parent.pending_limit = limit;
+    if let Some(limit) = limit {
+        parent.budget.hold_limit(limit);
     }
     Ok(Delegated {
         output,
@@ -237,17 +230,17 @@ async fn create_child(
     title: &str,
     model: &ModelRef,
 ) -> Result<Session, AgentError> {
-    let first = parent.subagents.count + 1;
+    let first = parent.budget.subagents().count + 1;
     let mut last = None;
     // A name can be taken by another session (renamed, imported); try the next ones.
     for n in first..first + 64 {
         let mut new = NewSession::new(
-            child_name(&parent.session.name, n)?,
-            parent.session.project.clone(),
+            child_name(&parent.conversation.session().name, n)?,
+            parent.conversation.session().project.clone(),
         );
         new.title = Some(title.to_owned()).filter(|t| !t.is_empty());
         new.model = Some(model.to_string());
-        new.parent_id = Some(parent.session.id);
+        new.parent_id = Some(parent.conversation.session().id);
         match parent.store.create_session(new).await {
             Ok(session) => return Ok(session),
             Err(e @ Error::AlreadyExists { .. }) => last = Some(e),
@@ -270,24 +263,17 @@ async fn child_agent(
     let live = store.live_context(session.id, retention).await?;
     let mut options = parent.options.clone();
     options.force = false;
-    Ok(Agent {
-        spending: Spending::new(&options.settings),
-        options,
-        session,
-        live,
-        model,
-        lease: Some(lease),
-        toolbox: parent.toolbox.clone(),
+    let mut child = Agent::new(
         store,
-        pending: Vec::new(),
-        media_cache: HashMap::new(),
-        last_request: None,
-        context: Default::default(),
-        depth: parent.depth + 1,
-        subagents: SubagentTotals::default(),
-        inherited_spent_usd: parent.spent_since_checkpoint(),
-        pending_limit: None,
-    })
+        options,
+        Conversation::loaded(live),
+        model,
+        parent.toolbox.clone(),
+        parent.depth + 1,
+        parent.spent_since_checkpoint(),
+    );
+    child.lease = Some(lease);
+    Ok(child)
 }
 
 /// What the face saw of the sub-agent's turn.

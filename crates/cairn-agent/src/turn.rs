@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::agent::{Agent, LastRequest, Outcome};
 use crate::frontend::Question;
 use crate::tools::{ToolOutput, for_model, shell_allowed, shell_command};
-use crate::{AgentError, AgentEvent, Frontend, after_turn, compress, request, spending};
+use crate::{AgentError, AgentEvent, Frontend, after_turn, pressure, request, spending};
 
 /// A turn that keeps calling tools stops after this many requests.
 pub const MAX_REQUESTS_PER_TURN: usize = 100;
@@ -34,9 +34,9 @@ pub(crate) async fn run(
     cancel: &CancellationToken,
 ) -> Result<Outcome, AgentError> {
     let mut content = Vec::new();
-    if !agent.pending.is_empty() {
+    if !agent.conversation.pending().is_empty() {
         if let Err(message) = crate::commands::media::check_capabilities(agent) {
-            agent.pending.clear();
+            agent.conversation.take_pending();
             ui.event(AgentEvent::Error {
                 kind: "unsupported".into(),
                 message: format!(
@@ -48,7 +48,7 @@ pub(crate) async fn run(
                 reason: "unsupported_media".into(),
             });
         }
-        for pending in agent.pending.drain(..) {
+        for pending in agent.conversation.take_pending() {
             content.push(match pending.kind {
                 crate::media::MediaKind::Image => ContentBlock::Image(pending.block),
                 crate::media::MediaKind::Video => ContentBlock::Video(pending.block),
@@ -56,7 +56,8 @@ pub(crate) async fn run(
         }
     }
     let title = agent
-        .session
+        .conversation
+        .session()
         .title
         .is_none()
         .then(|| crate::resume::shorten(&text, TITLE_CHARS));
@@ -67,20 +68,15 @@ pub(crate) async fn run(
     // A session without a title is named by its first message, for listings; a
     // session closed with /done is active again once someone writes in it.
     let title = title.filter(|t| !t.is_empty());
-    let reopened = agent.session.status == SessionStatus::Done;
+    let reopened = agent.conversation.session().status == SessionStatus::Done;
     if title.is_some() || reopened {
-        agent.session = agent
-            .store
-            .update_session(
-                agent.session.id,
-                SessionUpdate {
-                    title: title.map(Some),
-                    status: reopened.then_some(SessionStatus::Active),
-                    ..Default::default()
-                },
-            )
+        agent
+            .update_session(SessionUpdate {
+                title: title.map(Some),
+                status: reopened.then_some(SessionStatus::Active),
+                ..Default::default()
+            })
             .await?;
-        agent.live.session = agent.session.clone();
     }
     // `done` is the last event of a turn: it is held back until the work after the
     // turn (sizes, hints, automatic compression) has reported too.
@@ -140,7 +136,7 @@ async fn requests(
     // in this turn (the cost of each request is still checked once known).
     let mut expensive_allowed = false;
     for _ in 0..MAX_REQUESTS_PER_TURN {
-        let hit = agent.pending_limit.take().or_else(|| {
+        let hit = agent.budget.take_limit().or_else(|| {
             spending::check(
                 &agent.options.settings,
                 agent.spent_since_checkpoint(),
@@ -156,8 +152,8 @@ async fn requests(
         }
         // A turn of many tool calls can outgrow the window before it ends: compress
         // here too when a pressure level is reached.
-        let compressed = compress::before_request(agent, ui, cancel).await?;
-        if cancel.is_cancelled() || matches!(compressed, compress::BeforeRequest::Cancelled) {
+        let compressed = pressure::before_request(agent, ui, cancel).await?;
+        if cancel.is_cancelled() || matches!(compressed, pressure::BeforeRequest::Cancelled) {
             ui.event(AgentEvent::Interrupted {
                 partial_kept: false,
             });
@@ -165,7 +161,7 @@ async fn requests(
             return Ok(Outcome::Interrupted);
         }
         let request = request::build(agent).await?;
-        if let Some(message) = compress::window_overflow(agent, &request) {
+        if let Some(message) = agent.context.window_overflow(&agent.model, &request) {
             ui.event(AgentEvent::Error {
                 kind: "context_too_long".into(),
                 message,
@@ -183,7 +179,7 @@ async fn requests(
                 Gate::Stop(outcome) => return Ok(outcome),
             }
         }
-        let events_before_answer = agent.live.events.len();
+        let events_before_answer = agent.conversation.live().events.len();
         ui.event(AgentEvent::RequestStarted {
             model: agent.model.to_string(),
         });
@@ -204,7 +200,8 @@ async fn requests(
         last_request_usd = Some(cost);
 
         let calls: Vec<(String, String, Value)> = agent
-            .live
+            .conversation
+            .live()
             .events
             .last()
             .and_then(|e| e.payload.as_message())
@@ -247,10 +244,10 @@ enum Gate {
 fn estimate(agent: &Agent, request: &cairn_llm::ChatRequest) -> Option<spending::LimitHit> {
     spending::estimate_request(
         &agent.options.settings,
-        &agent.spending,
+        agent.budget.spending(),
         &agent.model,
-        crate::request::token_bound(request),
-        || crate::request::count(&agent.model.token_counter(), request),
+        crate::request_size::token_bound(request),
+        || crate::request_size::count(&agent.model.token_counter(), request),
     )
 }
 
@@ -267,13 +264,13 @@ async fn spending_gate(
     if agent.depth > 0 {
         // A sub-agent never asks: it stops, and the agent that delegated to it raises
         // the limit at its own gate (asking the person once, or exit code 4).
-        agent.pending_limit = Some(hit);
+        agent.budget.hold_limit(hit);
         ui.event(done("spending_limit"));
         return Ok(Gate::Stop(Outcome::Stopped {
             reason: "spending_limit".into(),
         }));
     }
-    let message = hit.message(agent.session.name.as_str());
+    let message = hit.message(agent.conversation.session().name.as_str());
     if !ui.is_interactive() {
         ui.event(AgentEvent::Error {
             kind: "spending_limit".into(),
@@ -302,22 +299,19 @@ async fn spending_gate(
         }));
     }
     if ui.ask(&question).await {
-        agent.session = agent
-            .store
-            .update_session(
-                agent.session.id,
-                SessionUpdate {
-                    // Sub-agents' spend counts too, so the checkpoint includes it.
-                    spend_checkpoint_usd: Some(agent.session.cost_usd + agent.subagents.cost_usd),
-                    ..Default::default()
-                },
-            )
+        agent
+            .update_session(SessionUpdate {
+                // Sub-agents' spend counts too, so the checkpoint includes it.
+                spend_checkpoint_usd: Some(
+                    agent.budget.checkpoint_now(agent.conversation.session()),
+                ),
+                ..Default::default()
+            })
             .await?;
-        agent.live.session = agent.session.clone();
         ui.event(AgentEvent::Notice {
             message: format!(
                 "continuing; spending limits count again from ${:.4}",
-                agent.session.spend_checkpoint_usd
+                agent.conversation.session().spend_checkpoint_usd
             ),
         });
         Ok(Gate::Continued(hit.kind))
@@ -410,7 +404,7 @@ async fn record_answer(
     let usage = response.usage;
     let request_id = response.request_id.clone();
     let model = agent.model.to_string();
-    let cost = agent.spending.cost(&agent.model, &usage);
+    let cost = agent.budget.cost(&agent.model, &usage);
     let mut message = response.into_message();
     if interrupted {
         message.content = keepable(message.content);
@@ -439,7 +433,7 @@ async fn record_answer(
         });
         ui.event(AgentEvent::Cost {
             request_usd: cost.usd,
-            session_usd: agent.session.cost_usd,
+            session_usd: agent.conversation.session().cost_usd,
             priced: cost.priced,
         });
         agent.last_request = Some(LastRequest {
@@ -556,7 +550,7 @@ async fn run_tools(
             let not_run = std::iter::once((id, name, input)).chain(calls.by_ref());
             for (id, name, _) in not_run {
                 let output = ToolOutput::error(TOOL_NOT_RUN_INTERRUPTED);
-                store_result(agent, ui, &id, &name, output, true).await?;
+                store_result(agent, ui, &id, &name, output, true, None).await?;
             }
             return Ok(true);
         }
@@ -579,7 +573,7 @@ async fn run_tools(
             }
         };
         let interrupted = cancel.is_cancelled();
-        store_result_with(agent, ui, &id, &name, output, interrupted, record).await?;
+        store_result(agent, ui, &id, &name, output, interrupted, record).await?;
     }
     Ok(cancel.is_cancelled())
 }
@@ -616,20 +610,9 @@ async fn approval(
     }
 }
 
+/// Store a tool call's result and report it. `record`: what a `delegate` call's
+/// result keeps about its sub-agent (session, cost), stored as its `subagent` field.
 async fn store_result(
-    agent: &mut Agent,
-    ui: &mut dyn Frontend,
-    id: &str,
-    name: &str,
-    output: ToolOutput,
-    interrupted: bool,
-) -> Result<(), AgentError> {
-    store_result_with(agent, ui, id, name, output, interrupted, None).await
-}
-
-/// `record`: what a `delegate` call's result keeps about its sub-agent (session,
-/// cost), stored with the result as its `subagent` field.
-async fn store_result_with(
     agent: &mut Agent,
     ui: &mut dyn Frontend,
     id: &str,

@@ -1,7 +1,9 @@
 //! `/context [all|user|assistant|tool|system|large [BYTES]]`: what the model sees (the
 //! live context), or with `all` the whole history, one line per event.
 
-use cairn_core::{ContentBlock, Event, Payload, Role};
+use cairn_core::display::grouped;
+use cairn_core::live_messages::retained_knowledge;
+use cairn_core::{ContentBlock, Event, LiveContext, Payload, Role};
 use serde_json::{Value, json};
 
 use super::{CommandResult, Failure, Output};
@@ -50,12 +52,12 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
     if large.is_none()
         && !whole_history
         && role.is_none()
-        && let Some(text) = cairn_core::live_messages::preamble_text(&agent.live)
+        && let Some(text) = cairn_core::live_messages::preamble_text(agent.conversation.live())
     {
         lines.push(format!("(preamble)  {}", shorten(&text, LINE_CHARS)));
         data.push(json!({"seq": Value::Null, "kind": "preamble", "text": text}));
         // The compaction boundary and every knowledge item, one line each.
-        lines.extend(crate::compress::preamble_lines(&agent.live));
+        lines.extend(preamble_lines(agent.conversation.live()));
     }
     let mut push = |event: &Event, bytes: Option<u64>| {
         if let Some(wanted) = role
@@ -80,7 +82,7 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
     if let Some(min_bytes) = large {
         for sized in agent
             .store
-            .large_events(agent.session.id, min_bytes, whole_history)
+            .large_events(agent.conversation.session().id, min_bytes, whole_history)
             .await?
         {
             push(&sized.event, Some(sized.bytes));
@@ -90,7 +92,7 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
         loop {
             let page = agent
                 .store
-                .events_after(agent.session.id, after, PAGE)
+                .events_after(agent.conversation.session().id, after, PAGE)
                 .await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
@@ -99,7 +101,7 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
             }
         }
     } else {
-        let events = agent.live.events.clone();
+        let events = agent.conversation.live().events.clone();
         for event in &events {
             push(event, None);
         }
@@ -107,9 +109,9 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
     let header = format!(
         "{} of session {} ({} events shown, ~{} tokens live):",
         scope,
-        agent.session.name.as_str(),
+        agent.conversation.session().name.as_str(),
         data.len(),
-        agent.session.live_tokens
+        agent.conversation.session().live_tokens
     );
     let mut text = header;
     for line in lines {
@@ -160,4 +162,38 @@ fn describe(event: &Event) -> (String, String) {
             (kind.clone(), Value::Object(fields.clone()).to_string())
         }
     }
+}
+
+/// `/context`'s lines about the preamble: where the compacted range ends (and how it
+/// was made), then each knowledge item the context carries.
+fn preamble_lines(live: &LiveContext) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(event) = &live.compaction
+        && let Payload::Compaction(c) = &event.payload
+    {
+        let method = c
+            .extra
+            .get("method")
+            .and_then(Value::as_str)
+            .unwrap_or("summary");
+        lines.push(format!(
+            "(compacted) events #{}–#{} → compaction #{} ({method}, {} → {} tokens); the \
+             live context continues after #{}",
+            c.replaces[0],
+            c.replaces[1],
+            event.seq,
+            grouped(c.tokens_before),
+            grouped(c.tokens_after),
+            c.replaces[1]
+        ));
+    }
+    for item in retained_knowledge(live) {
+        lines.push(format!(
+            "(knowledge) [{}] {}{}",
+            item.kind.as_str(),
+            item.text.split_whitespace().collect::<Vec<_>>().join(" "),
+            if item.pinned { " (pinned)" } else { "" }
+        ));
+    }
+    lines
 }

@@ -15,10 +15,11 @@ use cairn_core::store::SessionUpdate;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::{CommandResult, Failure, Output};
+use super::summarize::{Compressed, compress_now, optional_text};
+use super::{CommandResult, Output};
 use crate::Frontend;
 use crate::agent::Agent;
-use crate::compress::{Compression, Mode, compress};
+use crate::compress::Mode;
 
 pub(super) async fn run(
     agent: &mut Agent,
@@ -26,15 +27,15 @@ pub(super) async fn run(
     ui: &mut dyn Frontend,
     cancel: &CancellationToken,
 ) -> CommandResult {
-    let note = Some(rest.trim()).filter(|n| !n.is_empty());
-    let result = compress(agent, ui, Mode::Done, cancel).await?;
+    let note = optional_text(rest);
+    let result = compress_now(agent, ui, Mode::Done, cancel).await?;
     let instance = std::env::var(env_vars::CAIRN_INSTANCE).ok();
-    let name = agent.session.name.as_str().to_owned();
+    let name = agent.conversation.session().name.as_str().to_owned();
     let (line, compaction_seq, checkpoint) = match &result {
-        Compression::Applied(applied) => {
+        Compressed::Applied(applied) => {
             let checkpoint = checkpoint_from_done(&DoneInput {
                 session_name: &name,
-                project: &agent.session.project,
+                project: &agent.conversation.session().project,
                 note,
                 summary: applied.summary.as_ref(),
                 events: &applied.covered,
@@ -43,24 +44,17 @@ pub(super) async fn run(
             });
             (applied.message.clone(), Some(applied.seq), checkpoint)
         }
-        Compression::Cancelled => {
-            return Err(Failure::Interrupted(
-                "/done was interrupted before the summary arrived; nothing changed: no \
-                 compaction, no checkpoint, the session's status is as it was"
-                    .to_owned(),
-            ));
-        }
-        Compression::NotApplied { reason, summary } => {
-            let knowledge: Vec<KnowledgeEntry> = retained_knowledge(&agent.live)
+        Compressed::NotApplied { reason, summary } => {
+            let knowledge: Vec<KnowledgeEntry> = retained_knowledge(agent.conversation.live())
                 .iter()
                 .map(|r| r.entry())
                 .collect();
             let checkpoint = checkpoint_from_done(&DoneInput {
                 session_name: &name,
-                project: &agent.session.project,
+                project: &agent.conversation.session().project,
                 note,
                 summary: summary.as_deref(),
-                events: &agent.live.events,
+                events: &agent.conversation.live().events,
                 knowledge: &knowledge,
                 instance: instance.as_deref(),
             });
@@ -69,17 +63,12 @@ pub(super) async fn run(
     };
     let saved = agent.store.save_checkpoint(checkpoint).await?;
     // The work reached a natural stop; the next message makes the session active again.
-    agent.session = agent
-        .store
-        .update_session(
-            agent.session.id,
-            SessionUpdate {
-                status: Some(SessionStatus::Done),
-                ..Default::default()
-            },
-        )
+    agent
+        .update_session(SessionUpdate {
+            status: Some(SessionStatus::Done),
+            ..Default::default()
+        })
         .await?;
-    agent.live.session = agent.session.clone();
     let text = format!(
         "{line}\ncheckpoint saved: session {name}, round {round} ({decisions} decision{ds}, \
          {files} file{fs}, {steps} next step{ss}). `cairn where {name}` and the MCP tool \
@@ -98,7 +87,7 @@ pub(super) async fn run(
         json!({
             "compaction_seq": compaction_seq,
             "checkpoint": saved,
-            "status": agent.session.status,
+            "status": agent.conversation.session().status,
         }),
     ))
 }

@@ -1,14 +1,17 @@
 //! `/info`: tokens by kind, cost of the last request and of the session, context size
 //! against the model's window, compactions.
 
+use cairn_core::compression::effective_levels;
 use cairn_core::display::grouped;
-use serde_json::json;
+use cairn_core::live_messages::retained_knowledge;
+use serde_json::{Value, json};
 
 use super::Output;
 use crate::agent::Agent;
+use crate::compress::compaction_totals;
 
 pub(super) fn run(agent: &Agent) -> Option<Output> {
-    let s = &agent.session;
+    let s = agent.conversation.session();
     let u = &s.usage;
     let window = agent.model.context_window();
     let context = match window {
@@ -95,8 +98,62 @@ pub(super) fn run(agent: &Agent) -> Option<Output> {
         "spent_since_checkpoint_usd": agent.spent_since_checkpoint(),
     });
     // Pressure levels, compactions, tokens saved, the compressor's own cost.
-    let (compression, compression_data) = crate::compress::info(agent);
+    let (compression, compression_data) = compression(agent);
     let mut data = data;
     data["compression"] = compression_data;
     Output::new(format!("{text}\n{compression}"), data)
+}
+
+/// `/info`'s lines about compression: pressure levels, compactions, tokens saved and
+/// the compressor's own cost.
+fn compression(agent: &Agent) -> (String, Value) {
+    let live_tokens = agent.conversation.session().live_tokens;
+    let totals = compaction_totals(agent);
+    // Before the first turn the levels are not computed yet: compute them here.
+    let levels = if agent.context.levels().is_empty() {
+        effective_levels(
+            &agent.options.settings.compression,
+            agent.model.context_window(),
+        )
+        .unwrap_or_default()
+    } else {
+        agent.context.levels().to_vec()
+    };
+    let levels_data = levels.clone();
+    let levels: Vec<String> = levels
+        .iter()
+        .map(|l| format!("{} tokens (to 1/{})", grouped(l.threshold), l.target_ratio))
+        .collect();
+    let accuracy = agent
+        .context
+        .accuracy()
+        .unwrap_or_else(|| agent.model.token_counter().accuracy());
+    let accuracy = accuracy.as_str();
+    let knowledge = retained_knowledge(agent.conversation.live()).len();
+    let text = format!(
+        "Compress  at {levels} · {knowledge} knowledge item{ks} live · token count: {accuracy}\n\
+         Saved     {saved} tokens over {n} compaction{s}; compressor cost ${usd:.4} ({ctokens} tokens)",
+        levels = levels.join(", "),
+        ks = if knowledge == 1 { "" } else { "s" },
+        n = agent.conversation.session().compaction_count,
+        s = if agent.conversation.session().compaction_count == 1 {
+            ""
+        } else {
+            "s"
+        },
+        saved = grouped(totals.tokens_saved),
+        usd = totals.compressor_usd,
+        ctokens = grouped(totals.compressor_tokens),
+    );
+    let data = json!({
+        "pressure_levels": levels_data,
+        "live_tokens": live_tokens,
+        "count_accuracy": accuracy,
+        "knowledge_live": knowledge,
+        "compactions": agent.conversation.session().compaction_count,
+        "tokens_saved": totals.tokens_saved,
+        "compressor_tokens": totals.compressor_tokens,
+        "compressor_cost_usd": totals.compressor_usd,
+    });
+    (text, data)
 }

@@ -6,22 +6,26 @@
 
 use cairn_core::KnowledgeItem;
 use cairn_core::knowledge::{
-    RememberAction, forget_target, listing, parse_remember, records, remember_action,
-    render_listing,
+    KnowledgeListing, RememberAction, forget_target, listing, parse_remember, records,
+    remember_action, render_listing,
 };
 use serde_json::json;
 
 use super::{CommandResult, Failure, Output};
 use crate::AgentError;
 use crate::agent::Agent;
-use crate::compress::reload_live;
 
 /// What remembering an item did, in words for the person (or the model).
 pub(crate) async fn remember_item(
     agent: &mut Agent,
     item: KnowledgeItem,
 ) -> Result<String, AgentError> {
-    let known = records(&agent.store.knowledge(agent.session.id).await?);
+    let known = records(
+        &agent
+            .store
+            .knowledge(agent.conversation.session().id)
+            .await?,
+    );
     let label = format!("[{}] {}", item.knowledge_kind.as_str(), item.text);
     let said = match remember_action(&known, item) {
         RememberAction::Append(item) => {
@@ -34,7 +38,7 @@ pub(crate) async fn remember_item(
             for seq in seqs {
                 agent
                     .store
-                    .set_knowledge_pinned(agent.session.id, seq, true)
+                    .set_knowledge_pinned(agent.conversation.session().id, seq, true)
                     .await?;
             }
             format!("already known, now pinned: {label}")
@@ -42,7 +46,7 @@ pub(crate) async fn remember_item(
         RememberAction::AlreadyKnown => format!("already remembered: {label}"),
     };
     // The knowledge block changed: the next request carries the new set.
-    reload_live(agent).await?;
+    agent.reload_live().await?;
     Ok(said)
 }
 
@@ -57,9 +61,18 @@ pub(super) async fn remember(agent: &mut Agent, rest: &str) -> CommandResult {
     ))
 }
 
-pub(super) async fn list(agent: &mut Agent) -> CommandResult {
+/// The session's knowledge as `/knowledge` numbers it, and the retention in force.
+async fn numbered_knowledge(agent: &Agent) -> Result<(usize, Vec<KnowledgeListing>), AgentError> {
     let retention = agent.options.settings.compression.knowledge_retention;
-    let items = listing(&agent.store.knowledge(agent.session.id).await?, retention);
+    let stored = agent
+        .store
+        .knowledge(agent.conversation.session().id)
+        .await?;
+    Ok((retention, listing(&stored, retention)))
+}
+
+pub(super) async fn list(agent: &mut Agent) -> CommandResult {
+    let (retention, items) = numbered_knowledge(agent).await?;
     let mut text = render_listing(&items);
     if !items.is_empty() {
         text.push_str(&format!(
@@ -79,16 +92,15 @@ pub(super) async fn forget(agent: &mut Agent, rest: &str) -> CommandResult {
             "usage: /forget N (the number /knowledge shows)".into(),
         ));
     }
-    let retention = agent.options.settings.compression.knowledge_retention;
-    let items = listing(&agent.store.knowledge(agent.session.id).await?, retention);
+    let (retention, items) = numbered_knowledge(agent).await?;
     let seqs = forget_target(&items, rest)?;
     for seq in &seqs {
         agent
             .store
-            .set_knowledge_pinned(agent.session.id, *seq, false)
+            .set_knowledge_pinned(agent.conversation.session().id, *seq, false)
             .await?;
     }
-    reload_live(agent).await?;
+    agent.reload_live().await?;
     let number: usize = rest.trim().parse().unwrap_or_default();
     let item = items.iter().find(|i| i.number == number);
     let text = match item {

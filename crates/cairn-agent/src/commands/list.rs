@@ -21,7 +21,7 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
                 Failure::Usage(format!("/list: page must be a number from 1, not {raw:?}"))
             })?,
     };
-    let project = agent.session.project.clone();
+    let project = agent.conversation.session().project.clone();
     let total = agent.store.count_sessions(Some(&project)).await?;
     let rows = agent
         .store
@@ -32,7 +32,7 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
         })
         .await?;
     let pages = total.div_ceil(u64::from(PAGE_SIZE)).max(1);
-    let current = agent.session.name.clone();
+    let current = agent.conversation.session().name.clone();
     let mut text = format!("Sessions of {project} (page {page} of {pages}, {total} in all):\n");
     if rows.is_empty() {
         text.push_str("  (none on this page)\n");

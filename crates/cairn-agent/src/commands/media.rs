@@ -32,7 +32,7 @@ pub(super) async fn attach(agent: &mut Agent, raw: &str, kind: MediaKind) -> Com
     let mime = media::check(raw, kind, &bytes).map_err(Failure::Usage)?;
     let size = bytes.len() as u64;
     let reference = agent.store.put_attachment(mime, bytes).await?;
-    agent.pending.push(Pending {
+    agent.conversation.queue(Pending {
         kind,
         block: MediaBlock {
             sha256: reference.sha256.clone(),
@@ -45,7 +45,7 @@ pub(super) async fn attach(agent: &mut Agent, raw: &str, kind: MediaKind) -> Com
     Ok(Output::new(
         format!(
             "attached {raw} ({mime}, {size} bytes) to your next message ({} pending)",
-            agent.pending.len()
+            agent.conversation.pending().len()
         ),
         json!({"path": raw, "mime": mime, "bytes": size, "sha256": reference.sha256}),
     ))
@@ -75,7 +75,7 @@ fn refuse_unless_supported(agent: &Agent, kind: MediaKind) -> Result<(), String>
 /// Before sending: every pending attachment must suit the current model (it may have
 /// changed since `/image`).
 pub(crate) fn check_capabilities(agent: &Agent) -> Result<(), String> {
-    for pending in &agent.pending {
+    for pending in agent.conversation.pending() {
         refuse_unless_supported(agent, pending.kind)
             .map_err(|e| format!("{}: {e}", pending.path))?;
     }

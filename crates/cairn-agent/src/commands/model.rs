@@ -33,17 +33,12 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
         .resolve(raw)
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let previous = std::mem::replace(&mut agent.model, model.clone());
-    agent.session = agent
-        .store
-        .update_session(
-            agent.session.id,
-            SessionUpdate {
-                model: Some(Some(model.to_string())),
-                ..Default::default()
-            },
-        )
+    agent
+        .update_session(SessionUpdate {
+            model: Some(Some(model.to_string())),
+            ..Default::default()
+        })
         .await?;
-    agent.live.session = agent.session.clone();
     Ok(Output::new(
         format!("model: {previous} → {model}"),
         json!({"model": model, "previous": previous}),

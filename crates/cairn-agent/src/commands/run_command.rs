@@ -62,8 +62,8 @@ pub(crate) async fn run(
     let rendered = match render_command(
         &command,
         args,
-        agent.session.name.as_str(),
-        &agent.live,
+        agent.conversation.session().name.as_str(),
+        agent.conversation.live(),
         PromptLimits::for_window(window).transcript_bytes,
     ) {
         Ok(rendered) => rendered,
@@ -82,7 +82,7 @@ pub(crate) async fn run(
             kind: "spending_limit".into(),
             message: format!(
                 "/run {name} was not sent: {}",
-                hit.message(agent.session.name.as_str())
+                hit.message(agent.conversation.session().name.as_str())
             ),
         });
         return Ok(done(
@@ -155,12 +155,12 @@ pub(crate) async fn run(
             text: answer.clone(),
             data: json!({"command": name, "output": "append", "answer": answer}),
         });
-        compress::after_turn(agent, ui).await?;
+        crate::pressure::after_turn(agent, ui).await?;
         return Ok(done(ui, "command", Outcome::Command));
     }
 
     // output = "replace": the answer stands for the whole live context.
-    let plan = match compress::plan_whole(agent)? {
+    let plan = match compress::plan_whole(agent).await? {
         Ok(plan) => plan,
         Err(no) => {
             let reason = format!("/run {name}: nothing to replace: {}", no.reason);
@@ -168,9 +168,9 @@ pub(crate) async fn run(
             return refuse(ui, reason);
         }
     };
-    let kept = retained_knowledge(&agent.live);
+    let kept = retained_knowledge(agent.conversation.live());
     let retention = agent.options.settings.compression.knowledge_retention;
-    let counter = compress::counter_of(agent);
+    let counter = agent.context.counter();
     let mut draft =
         match compaction_from_command_answer(&plan, name, &answer, &kept, retention, &counter) {
             Ok(draft) => draft,

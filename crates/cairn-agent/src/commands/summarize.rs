@@ -7,7 +7,8 @@ use tokio_util::sync::CancellationToken;
 use super::{CommandResult, Failure, Output};
 use crate::Frontend;
 use crate::agent::Agent;
-use crate::compress::{Compression, Mode, compress};
+use crate::compress::{Applied, Compression, Mode, compress};
+use cairn_core::compression::StructuredSummary;
 
 pub(super) async fn run(
     agent: &mut Agent,
@@ -15,9 +16,9 @@ pub(super) async fn run(
     ui: &mut dyn Frontend,
     cancel: &CancellationToken,
 ) -> CommandResult {
-    let focus = Some(rest.trim()).filter(|f| !f.is_empty());
-    match compress(agent, ui, Mode::Summarize { focus }, cancel).await? {
-        Compression::Applied(applied) => {
+    let focus = optional_text(rest);
+    match compress_now(agent, ui, Mode::Summarize { focus }, cancel).await? {
+        Compressed::Applied(applied) => {
             let c = &applied.draft.compaction;
             Ok(Output::new(
                 applied.message.clone(),
@@ -33,11 +34,47 @@ pub(super) async fn run(
                 }),
             ))
         }
-        Compression::NotApplied { reason, .. } => Err(Failure::Usage(reason)),
-        Compression::Cancelled => Err(Failure::Interrupted(
-            "/summarize was interrupted before the summary arrived; nothing changed: the live \
-             context is as it was"
-                .to_owned(),
-        )),
+        Compressed::NotApplied { reason, .. } => Err(Failure::Usage(reason)),
+    }
+}
+
+/// What `/summarize FOCUS` and `/done NOTE` take after the command: the rest of the
+/// line, when there is any.
+pub(super) fn optional_text(rest: &str) -> Option<&str> {
+    Some(rest.trim()).filter(|t| !t.is_empty())
+}
+
+/// A compression `/summarize` or `/done` asked for, that ran to its end.
+pub(super) enum Compressed {
+    Applied(Box<Applied>),
+    NotApplied {
+        reason: String,
+        summary: Option<Box<StructuredSummary>>,
+    },
+}
+
+/// The opening `/summarize` and `/done` share: compress as `mode` asks; when the
+/// person interrupts the compressor, the command ends saying nothing changed.
+pub(super) async fn compress_now(
+    agent: &mut Agent,
+    ui: &mut dyn Frontend,
+    mode: Mode<'_>,
+    cancel: &CancellationToken,
+) -> Result<Compressed, Failure> {
+    let (command, unchanged) = match mode {
+        Mode::Done => (
+            "/done",
+            "no compaction, no checkpoint, the session's status is as it was",
+        ),
+        _ => ("/summarize", "the live context is as it was"),
+    };
+    match compress(agent, ui, mode, cancel).await? {
+        Compression::Applied(applied) => Ok(Compressed::Applied(applied)),
+        Compression::NotApplied { reason, summary } => {
+            Ok(Compressed::NotApplied { reason, summary })
+        }
+        Compression::Cancelled => Err(Failure::Interrupted(format!(
+            "{command} was interrupted before the summary arrived; nothing changed: {unchanged}"
+        ))),
     }
 }

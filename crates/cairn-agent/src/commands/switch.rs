@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::{CommandResult, Failure, Output};
 use crate::agent::{Agent, choose_model_for_switch, toolbox_for};
+use crate::conversation::Conversation;
 use crate::{AgentEvent, Frontend, resume};
 
 pub(super) async fn session(
@@ -17,7 +18,7 @@ pub(super) async fn session(
         return Err(Failure::Usage("usage: /session NAME (see /list)".into()));
     };
     let name = SessionName::parse(raw)?;
-    if name == agent.session.name {
+    if name == agent.conversation.session().name {
         return Ok(Output::new(
             format!("already in session {raw}"),
             json!({"session": raw}),
@@ -54,9 +55,9 @@ pub(super) async fn rename(agent: &mut Agent, args: &[&str]) -> CommandResult {
         return Err(Failure::Usage("usage: /rename NAME".into()));
     };
     let new = SessionName::parse(raw)?;
-    let old = agent.session.name.clone();
-    agent.session = agent.store.rename_session(&old, &new).await?;
-    agent.live.session = agent.session.clone();
+    let old = agent.conversation.session().name.clone();
+    let renamed = agent.store.rename_session(&old, &new).await?;
+    agent.conversation.set_session(renamed);
     Ok(Output::new(
         format!("renamed {} to {}", old.as_str(), new.as_str()),
         json!({"old": old.as_str(), "new": new.as_str()}),
@@ -74,8 +75,12 @@ async fn switch_to(
     let toolbox = toolbox_for(&target, &agent.options)?;
     let model = choose_model_for_switch(agent, target.model.as_deref());
     let old_lease = agent.lease.take();
-    let old_session = std::mem::replace(&mut agent.session, target);
-    let old_live = agent.live.clone();
+    // Attachments queued for the next message go with the person to the new session.
+    let mut conversation = Conversation::new(target);
+    for attachment in agent.conversation.take_pending() {
+        conversation.queue(attachment);
+    }
+    let old_conversation = std::mem::replace(&mut agent.conversation, conversation);
     let old_toolbox = std::mem::replace(&mut agent.toolbox, toolbox);
     let old_model = std::mem::replace(&mut agent.model, model);
     let old_last = agent.last_request.take();
@@ -91,8 +96,11 @@ async fn switch_to(
             Ok(())
         }
         Err(e) => {
-            agent.session = old_session;
-            agent.live = old_live;
+            let pending = agent.conversation.take_pending();
+            agent.conversation = old_conversation;
+            for attachment in pending {
+                agent.conversation.queue(attachment);
+            }
             agent.toolbox = old_toolbox;
             agent.model = old_model;
             agent.last_request = old_last;

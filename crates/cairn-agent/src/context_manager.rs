@@ -32,7 +32,7 @@ const FIXED_PART_ALLOWANCE: u64 = 32_000;
 /// counter and pressure levels of the current model, the hints already shown, and the
 /// size of the live context event by event.
 #[derive(Debug, Default)]
-pub struct ContextManager {
+pub(crate) struct ContextManager {
     /// The session and model the figures below belong to.
     session: Option<Ulid>,
     model: Option<ModelRef>,
@@ -105,7 +105,7 @@ impl ContextManager {
     }
 
     /// The levels in force for the current model (sorted by threshold).
-    pub fn levels(&self) -> &[PressureLevel] {
+    pub(crate) fn levels(&self) -> &[PressureLevel] {
         &self.levels
     }
 

@@ -26,9 +26,9 @@ use crate::process::{ProcessSpec, run_once};
 use crate::text::Vocabulary;
 
 /// Bump when the generator's output changes.
-pub const GENERATOR_VERSION: u32 = 1;
+pub(crate) const GENERATOR_VERSION: u32 = 1;
 
-pub fn dataset_key() -> String {
+pub(crate) fn dataset_key() -> String {
     format!(
         "gen{GENERATOR_VERSION}-store{}",
         &env!("CAIRN_BENCH_STORE_FINGERPRINT")[..10]
@@ -36,7 +36,7 @@ pub fn dataset_key() -> String {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-pub enum Dataset {
+pub(crate) enum Dataset {
     /// One session with 100 MB of history (resume, import).
     #[serde(rename = "resume-100mb")]
     #[value(name = "resume-100mb")]
@@ -54,7 +54,7 @@ pub enum Dataset {
 }
 
 impl Dataset {
-    pub fn dir_name(self) -> &'static str {
+    pub(crate) fn dir_name(self) -> &'static str {
         match self {
             Dataset::Resume100mb => "resume-100mb",
             Dataset::Resume1mb => "resume-1mb",
@@ -66,7 +66,7 @@ impl Dataset {
 
 /// What a dataset holds, written after it is complete.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     pub dataset: Dataset,
     pub key: String,
     pub generated_in_seconds: f64,
@@ -81,7 +81,7 @@ pub struct Manifest {
     pub store_bytes: u64,
 }
 
-pub struct Datasets {
+pub(crate) struct Datasets {
     root: PathBuf,
     fresh: bool,
     /// Datasets already regenerated in this run (so `--fresh` builds each once).
@@ -90,7 +90,7 @@ pub struct Datasets {
 
 impl Datasets {
     /// Opens the cache under `data_dir`, removing datasets of other keys.
-    pub fn open(data_dir: &Path, fresh: bool) -> Result<Datasets> {
+    pub(crate) fn open(data_dir: &Path, fresh: bool) -> Result<Datasets> {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("cannot create {}", data_dir.display()))?;
         let key = dataset_key();
@@ -112,23 +112,23 @@ impl Datasets {
         })
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
-    pub fn home(&self, dataset: Dataset) -> PathBuf {
+    pub(crate) fn home(&self, dataset: Dataset) -> PathBuf {
         self.root.join(dataset.dir_name()).join("home")
     }
 
     /// A directory for throw-away stores and homes, removed when dropped.
-    pub fn scratch(&self) -> Result<tempfile::TempDir> {
+    pub(crate) fn scratch(&self) -> Result<tempfile::TempDir> {
         let parent = self.root.join("scratch");
         std::fs::create_dir_all(&parent)?;
         Ok(tempfile::Builder::new().prefix("run-").tempdir_in(parent)?)
     }
 
     /// A neutral working directory for measured commands.
-    pub fn workdir(&self) -> Result<PathBuf> {
+    pub(crate) fn workdir(&self) -> Result<PathBuf> {
         let dir = self.root.join("workdir");
         std::fs::create_dir_all(&dir)?;
         Ok(dir)
@@ -136,7 +136,7 @@ impl Datasets {
 
     /// The dataset's manifest, generating the dataset first (in a worker process,
     /// see `process.rs` for why) when it is missing or `--fresh` asked for it.
-    pub fn ensure(&self, dataset: Dataset) -> Result<Manifest> {
+    pub(crate) fn ensure(&self, dataset: Dataset) -> Result<Manifest> {
         let dir = self.root.join(dataset.dir_name());
         let manifest_path = dir.join("manifest.json");
         let must_rebuild = self.fresh && !self.rebuilt.borrow().contains(&dataset);
@@ -189,7 +189,7 @@ impl Datasets {
 
     /// The 100 MB session exported as session JSONL v1 by `cairn sessions export`,
     /// made once per dataset.
-    pub fn ensure_export(&self, cairn: &Path) -> Result<PathBuf> {
+    pub(crate) fn ensure_export(&self, cairn: &Path) -> Result<PathBuf> {
         let manifest = self.ensure(Dataset::Resume100mb)?;
         let dir = self.root.join(Dataset::Resume100mb.dir_name());
         let file = dir.join("export.jsonl");
@@ -223,7 +223,7 @@ impl Datasets {
 // ---- the generator worker ------------------------------------------------------------
 
 /// Generates `dataset` into `dir/home` and returns its manifest (worker side).
-pub async fn generate(dataset: Dataset, dir: &Path) -> Result<Manifest> {
+pub(crate) async fn generate(dataset: Dataset, dir: &Path) -> Result<Manifest> {
     let started = Instant::now();
     let home = dir.join("home");
     std::fs::create_dir_all(&home)?;
@@ -334,7 +334,7 @@ async fn import_all(
 }
 
 /// Bytes of the store file and its WAL.
-pub fn store_size(store_file: &Path) -> u64 {
+pub(crate) fn store_size(store_file: &Path) -> u64 {
     let mut total = 0;
     for suffix in ["", "-wal"] {
         let mut path = store_file.as_os_str().to_owned();

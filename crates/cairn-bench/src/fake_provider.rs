@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 /// What the endpoint saw of one request.
 #[derive(Clone, Debug)]
-pub struct ReceivedRequest {
+pub(crate) struct ReceivedRequest {
     /// When the first byte of the request was read.
     pub first_byte: Instant,
     /// When the last byte of its body was read.
@@ -37,7 +37,7 @@ pub struct ReceivedRequest {
     pub error: Option<String>,
 }
 
-pub struct FakeProvider {
+pub(crate) struct FakeProvider {
     addr: SocketAddr,
     requests: Receiver<ReceivedRequest>,
     stop: Arc<AtomicBool>,
@@ -47,7 +47,7 @@ pub struct FakeProvider {
 /// The answer's text, and the prompt size it reports. A small reported prompt keeps
 /// cairn's pressure check quiet, so a measured run is exactly one request.
 const ANSWER: &str = "Noted; continuing from where we left off.";
-pub const REPORTED_INPUT_TOKENS: u64 = 1_000;
+pub(crate) const REPORTED_INPUT_TOKENS: u64 = 1_000;
 
 /// Longest a request may take to arrive in full once it has started.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -57,7 +57,7 @@ const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
 impl FakeProvider {
     /// Listens on an ephemeral port of 127.0.0.1. Requests whose body contains
     /// `marker` are flagged (see [`ReceivedRequest::has_marker`]).
-    pub fn start(marker: &str) -> Result<FakeProvider> {
+    pub(crate) fn start(marker: &str) -> Result<FakeProvider> {
         let listener =
             TcpListener::bind("127.0.0.1:0").context("binding the fake provider's port")?;
         let addr = listener.local_addr()?;
@@ -78,12 +78,12 @@ impl FakeProvider {
     }
 
     /// What to set as `ANTHROPIC_BASE_URL`.
-    pub fn base_url(&self) -> String {
+    pub(crate) fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// Every request received since the last call, oldest first.
-    pub fn take(&self) -> Vec<ReceivedRequest> {
+    pub(crate) fn take(&self) -> Vec<ReceivedRequest> {
         self.requests.try_iter().collect()
     }
 }

@@ -31,7 +31,7 @@ const EPOCH_SECONDS: i64 = 1_767_603_600;
 const MODEL: &str = "anthropic:claude-sonnet-4-5";
 
 /// A session and its events, with what the generator counted while making them.
-pub struct GeneratedSession {
+pub(crate) struct GeneratedSession {
     pub new: NewSession,
     pub events: Vec<Event>,
     pub stats: HistoryStats,
@@ -40,7 +40,7 @@ pub struct GeneratedSession {
 /// What a generated history holds; stored in the dataset manifest and printed in
 /// the report so BENCHMARKS.md can describe the data exactly.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct HistoryStats {
+pub(crate) struct HistoryStats {
     pub events: u64,
     /// Size of the session's events as session JSONL v1 lines (newlines included).
     pub jsonl_bytes: u64,
@@ -55,7 +55,7 @@ pub struct HistoryStats {
 }
 
 impl HistoryStats {
-    pub fn add(&mut self, other: &HistoryStats) {
+    pub(crate) fn add(&mut self, other: &HistoryStats) {
         self.events += other.events;
         self.jsonl_bytes += other.jsonl_bytes;
         self.messages += other.messages;
@@ -72,7 +72,7 @@ impl HistoryStats {
 
 /// The shape of a long agent session.
 #[derive(Clone, Debug)]
-pub struct HistoryShape {
+pub(crate) struct HistoryShape {
     pub name: String,
     pub project: String,
     /// Total JSONL bytes to generate (reached at a turn boundary, so slightly more).
@@ -91,7 +91,7 @@ pub struct HistoryShape {
 impl HistoryShape {
     /// The resume benchmark's 100 MB session: ≈ 40,000 events, tool results up to
     /// 200 KB, 20 compactions, and a live context of about 1 MB.
-    pub fn resume_100mb() -> Self {
+    pub(crate) fn resume_100mb() -> Self {
         HistoryShape {
             name: "bench-100mb".into(),
             project: "/home/dev/src/shop-api".into(),
@@ -108,7 +108,7 @@ impl HistoryShape {
     /// whole history, made from the same tail seed as the 100 MB session's live
     /// context. Both resumes then send the same turns; only the history behind them
     /// differs.
-    pub fn resume_1mb() -> Self {
+    pub(crate) fn resume_1mb() -> Self {
         HistoryShape {
             name: "bench-1mb".into(),
             project: "/home/dev/src/shop-api".into(),
@@ -122,10 +122,13 @@ impl HistoryShape {
     }
 }
 
-pub const KB: u64 = 1_000;
-pub const MB: u64 = 1_000_000;
+pub(crate) const KB: u64 = 1_000;
+pub(crate) const MB: u64 = 1_000_000;
 
-pub fn generate_history(shape: &HistoryShape, vocabulary: &Vocabulary) -> Result<GeneratedSession> {
+pub(crate) fn generate_history(
+    shape: &HistoryShape,
+    vocabulary: &Vocabulary,
+) -> Result<GeneratedSession> {
     let mut builder = HistoryBuilder::new(vocabulary, shape.seed, shape.max_tool_result_bytes);
     if shape.compactions == 0 {
         builder.rng = Rng::new(shape.tail_seed);
@@ -533,7 +536,7 @@ impl TruncateToCharBoundary for String {
 
 /// Many sessions of short chat messages, with two query words at known rates.
 #[derive(Clone, Debug)]
-pub struct SearchCorpus {
+pub(crate) struct SearchCorpus {
     pub sessions: u32,
     pub messages_per_session: u32,
     /// Share of messages that contain [`COMMON_QUERY_WORD`].
@@ -545,7 +548,7 @@ pub struct SearchCorpus {
 
 /// How many messages contain each query word (counted while generating).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct QueryCounts {
+pub(crate) struct QueryCounts {
     pub common: u64,
     pub rare: u64,
     /// The vocabulary's most frequent word.
@@ -555,7 +558,7 @@ pub struct QueryCounts {
 
 impl SearchCorpus {
     /// 100 sessions × 10,000 messages = 1,000,000 messages.
-    pub fn one_million() -> Self {
+    pub(crate) fn one_million() -> Self {
         SearchCorpus {
             sessions: 100,
             messages_per_session: 10_000,
@@ -565,12 +568,12 @@ impl SearchCorpus {
         }
     }
 
-    pub fn total_messages(&self) -> u64 {
+    pub(crate) fn total_messages(&self) -> u64 {
         u64::from(self.sessions) * u64::from(self.messages_per_session)
     }
 
     /// Global message indices that get the rare word.
-    pub fn rare_positions(&self) -> BTreeSet<u64> {
+    pub(crate) fn rare_positions(&self) -> BTreeSet<u64> {
         let mut rng = Rng::new(self.seed ^ 0xa5a5);
         let total = self.total_messages();
         let mut positions = BTreeSet::new();
@@ -581,7 +584,7 @@ impl SearchCorpus {
     }
 
     /// Session `index` of the corpus (0-based) and what its messages contain.
-    pub fn session(
+    pub(crate) fn session(
         &self,
         index: u32,
         vocabulary: &Vocabulary,
@@ -654,7 +657,7 @@ fn insert_word(rng: &mut Rng, text: &mut String, word: &str) {
 
 /// Whether `text` holds `word` as a whole token, ignoring case, the way a
 /// full-text index tokenizes it.
-pub fn contains_word(text: &str, word: &str) -> bool {
+pub(crate) fn contains_word(text: &str, word: &str) -> bool {
     text.split(|c: char| !c.is_alphanumeric())
         .any(|token| token.eq_ignore_ascii_case(word))
 }
@@ -662,11 +665,11 @@ pub fn contains_word(text: &str, word: &str) -> bool {
 // ---- listing --------------------------------------------------------------------
 
 /// Number of sessions in the listing dataset.
-pub const LISTING_SESSIONS: u32 = 10_000;
+pub(crate) const LISTING_SESSIONS: u32 = 10_000;
 
 /// One small session of the listing dataset: a few exchanges with usage, in one of
 /// 40 projects, its activity spread over a year.
-pub fn listing_session(index: u32, vocabulary: &Vocabulary) -> Result<GeneratedSession> {
+pub(crate) fn listing_session(index: u32, vocabulary: &Vocabulary) -> Result<GeneratedSession> {
     let mut rng = Rng::new(0x1157).fork(u64::from(index));
     let start = EPOCH_SECONDS - 365 * 86_400 + rng.range(0, 365 * 86_400) as i64;
     let mut title = String::new();

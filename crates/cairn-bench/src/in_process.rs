@@ -36,7 +36,7 @@ pub(crate) fn process_cpu() -> Duration {
 const PREFILL_EVENTS: usize = 2_000;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct AppendResult {
+pub(crate) struct AppendResult {
     pub synchronous: String,
     pub prefilled_events: usize,
     pub warmup: usize,
@@ -48,7 +48,7 @@ pub struct AppendResult {
     pub mean_event_bytes: f64,
 }
 
-pub fn synchronous_name(synchronous: Synchronous) -> &'static str {
+pub(crate) fn synchronous_name(synchronous: Synchronous) -> &'static str {
     match synchronous {
         Synchronous::Normal => "normal",
         Synchronous::Full => "full",
@@ -58,7 +58,7 @@ pub fn synchronous_name(synchronous: Synchronous) -> &'static str {
 /// Appends one event at a time to a fresh store in `dir` and times each call.
 /// The events are a generated agent history (user text, tool calls and results with
 /// their heavy-tailed sizes, answers with usage), appended in order.
-pub async fn append_latency(
+pub(crate) async fn append_latency(
     dir: &Path,
     samples: usize,
     warmup: usize,
@@ -126,7 +126,7 @@ pub async fn append_latency(
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ImportResult {
+pub(crate) struct ImportResult {
     pub events: u64,
     pub jsonl_bytes: u64,
     /// Seconds of each `import_session` call.
@@ -137,7 +137,7 @@ pub struct ImportResult {
 
 /// Imports the 100 MB session into a fresh store `runs` times, timing only the
 /// `import_session` call (the events are generated in memory beforehand).
-pub async fn import_throughput(dir: &Path, runs: usize) -> Result<ImportResult> {
+pub(crate) async fn import_throughput(dir: &Path, runs: usize) -> Result<ImportResult> {
     let session = generate_history(&HistoryShape::resume_100mb(), &Vocabulary::standard())?;
     let mut seconds = Vec::with_capacity(runs);
     let mut cpu_seconds = Vec::with_capacity(runs);
@@ -163,7 +163,7 @@ pub async fn import_throughput(dir: &Path, runs: usize) -> Result<ImportResult> 
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ResumeResult {
+pub(crate) struct ResumeResult {
     /// Milliseconds to open the store and load the session by name (as the CLI does).
     pub open_ms: Summary,
     /// Milliseconds of `Store::live_context`.
@@ -179,7 +179,7 @@ pub struct ResumeResult {
 
 /// Times the store's share of a resume in-process: open, find the session, load its
 /// live context, build the preamble. `runs` times, after one warm-up.
-pub async fn resume_split(home: &Path, name: &str, runs: usize) -> Result<ResumeResult> {
+pub(crate) async fn resume_split(home: &Path, name: &str, runs: usize) -> Result<ResumeResult> {
     let name = SessionName::parse(name)?;
     let retention = cairn_core::settings::DEFAULT_KNOWLEDGE_RETENTION;
     let (mut open, mut live_ms, mut preamble_ms) = (Vec::new(), Vec::new(), Vec::new());

@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::Serialize;
 
 #[derive(Clone, Debug, Serialize)]
-pub struct Machine {
+pub(crate) struct Machine {
     pub cpu: String,
     pub cores: usize,
     pub memory_gib: f64,
@@ -15,7 +15,7 @@ pub struct Machine {
 }
 
 impl Machine {
-    pub fn detect(data_dir: &Path) -> Machine {
+    pub(crate) fn detect(data_dir: &Path) -> Machine {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let cpu = cpuinfo
             .lines()
@@ -44,7 +44,7 @@ impl Machine {
     }
 
     /// One line for the report header and BENCHMARKS.md.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         format!(
             "{} ({} cores), {} GiB RAM, {}, data on {}",
             self.cpu, self.cores, self.memory_gib, self.kernel, self.filesystem
@@ -74,7 +74,7 @@ fn filesystem_of(path: &Path) -> Option<String> {
 }
 
 /// The 1, 5 and 15 minute load averages.
-pub fn load_average() -> Option<[f64; 3]> {
+pub(crate) fn load_average() -> Option<[f64; 3]> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
     let mut fields = text.split_whitespace().map(|f| f.parse::<f64>().ok());
     Some([fields.next()??, fields.next()??, fields.next()??])

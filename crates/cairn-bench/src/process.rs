@@ -21,7 +21,7 @@ use anyhow::{Context as _, Result, bail};
 
 /// A command to run in an isolated cairn home.
 #[derive(Clone, Debug)]
-pub struct ProcessSpec {
+pub(crate) struct ProcessSpec {
     pub program: PathBuf,
     pub args: Vec<OsString>,
     /// `CAIRN_HOME` (and `HOME`) of the child: nothing of the real home is read.
@@ -35,7 +35,7 @@ pub struct ProcessSpec {
 }
 
 impl ProcessSpec {
-    pub fn new(program: &Path, home: &Path, cwd: &Path, args: &[&str]) -> Self {
+    pub(crate) fn new(program: &Path, home: &Path, cwd: &Path, args: &[&str]) -> Self {
         ProcessSpec {
             program: program.to_path_buf(),
             args: args.iter().map(OsString::from).collect(),
@@ -47,12 +47,12 @@ impl ProcessSpec {
     }
 
     /// Adds `name=value` to the child's environment.
-    pub fn with_env(mut self, name: &str, value: &str) -> Self {
+    pub(crate) fn with_env(mut self, name: &str, value: &str) -> Self {
         self.env.push((name.into(), value.into()));
         self
     }
 
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         let name = self
             .program
             .file_name()
@@ -90,7 +90,7 @@ impl ProcessSpec {
 
 /// One run of a process.
 #[derive(Clone, Debug)]
-pub struct ProcessRun {
+pub(crate) struct ProcessRun {
     /// Just before spawning: the origin of times the child's work is compared to
     /// (e.g. when its first request reached a fake provider).
     pub started: Instant,
@@ -110,7 +110,7 @@ pub struct ProcessRun {
 const HEAD_BYTES: usize = 64 * 1024;
 
 /// Runs `spec` once; an exit status other than 0 is an error carrying its stderr.
-pub fn run_once(spec: &ProcessSpec) -> Result<ProcessRun> {
+pub(crate) fn run_once(spec: &ProcessSpec) -> Result<ProcessRun> {
     let mut command = spec.command();
     let start = Instant::now();
     let mut child = command
@@ -208,7 +208,7 @@ fn describe_status(status: libc::c_int) -> String {
 /// The runs of one or more commands measured alternately, after warm-up runs: the
 /// alternation spreads any drift of the machine (another job, thermal state) over
 /// every command alike, which matters when the report compares them.
-pub fn measure_alternating(
+pub(crate) fn measure_alternating(
     specs: &[ProcessSpec],
     warmup: usize,
     runs: usize,

@@ -10,7 +10,7 @@ use crate::stats::Summary;
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Unit {
+pub(crate) enum Unit {
     Milliseconds,
     Microseconds,
     MegabytesPerSecond,
@@ -32,20 +32,20 @@ impl Unit {
 
 /// A target a measurement is held to, and whether it met it.
 #[derive(Clone, Debug, Serialize)]
-pub struct Target {
+pub(crate) struct Target {
     pub text: String,
     pub pass: bool,
 }
 
 impl Target {
-    pub fn below(text: impl Into<String>, value: f64, limit: f64) -> Target {
+    pub(crate) fn below(text: impl Into<String>, value: f64, limit: f64) -> Target {
         Target {
             text: text.into(),
             pass: value < limit,
         }
     }
 
-    pub fn at_most(text: impl Into<String>, value: f64, limit: f64) -> Target {
+    pub(crate) fn at_most(text: impl Into<String>, value: f64, limit: f64) -> Target {
         Target {
             text: text.into(),
             pass: value <= limit,
@@ -54,7 +54,7 @@ impl Target {
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct Measurement {
+pub(crate) struct Measurement {
     /// Stable key, e.g. `resume.100mb`.
     pub id: String,
     pub title: String,
@@ -73,7 +73,7 @@ pub struct Measurement {
 }
 
 impl Measurement {
-    pub fn verdict(&self) -> &'static str {
+    pub(crate) fn verdict(&self) -> &'static str {
         if self.targets.is_empty() {
             "info"
         } else if self.targets.iter().all(|t| t.pass) {
@@ -85,7 +85,7 @@ impl Measurement {
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub harness: String,
     pub date: String,
     pub invocation: String,
@@ -104,13 +104,13 @@ pub struct Report {
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct Failure {
+pub(crate) struct Failure {
     pub scenario: String,
     pub error: String,
 }
 
 impl Report {
-    pub fn table(&self) -> String {
+    pub(crate) fn table(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "cairn-bench, {}", self.date);
         let _ = writeln!(out, "machine: {}", self.machine.line());

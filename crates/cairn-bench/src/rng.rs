@@ -5,19 +5,19 @@
 //! quoted in BENCHMARKS.md must come from the same bytes on every machine and build.
 
 #[derive(Clone, Debug)]
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Rng(seed)
     }
 
     /// An independent stream for a sub-part of a dataset (a session, a message).
-    pub fn fork(&mut self, salt: u64) -> Rng {
+    pub(crate) fn fork(&mut self, salt: u64) -> Rng {
         Rng(self.next_u64() ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15))
     }
 
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -26,12 +26,12 @@ impl Rng {
     }
 
     /// Uniform in `[0, 1)`.
-    pub fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// Uniform in `lo..=hi` (`lo` when the range is empty).
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(crate) fn range(&mut self, lo: u64, hi: u64) -> u64 {
         if hi <= lo {
             return lo;
         }
@@ -39,23 +39,23 @@ impl Rng {
     }
 
     /// Uniform index into a collection of `len` items (`len` > 0).
-    pub fn index(&mut self, len: usize) -> usize {
+    pub(crate) fn index(&mut self, len: usize) -> usize {
         self.range(0, len.saturating_sub(1) as u64) as usize
     }
 
-    pub fn chance(&mut self, probability: f64) -> bool {
+    pub(crate) fn chance(&mut self, probability: f64) -> bool {
         self.unit() < probability
     }
 
     /// Log-uniform in `lo..=hi`: sizes spread evenly over orders of magnitude, the way
     /// tool outputs are (many small, few huge).
-    pub fn log_uniform(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(crate) fn log_uniform(&mut self, lo: u64, hi: u64) -> u64 {
         let (lo_f, hi_f) = ((lo.max(1)) as f64, (hi.max(lo).max(1)) as f64);
         let value = (lo_f.ln() + self.unit() * (hi_f.ln() - lo_f.ln())).exp();
         (value as u64).clamp(lo, hi.max(lo))
     }
 
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.index(items.len())]
     }
 }

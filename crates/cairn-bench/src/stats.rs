@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Order statistics of a sample; percentiles by the nearest-rank method.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub n: usize,
     pub median: f64,
     pub p90: f64,
@@ -16,7 +16,7 @@ pub struct Summary {
 
 impl Summary {
     /// `None` for an empty sample.
-    pub fn of(values: &[f64]) -> Option<Summary> {
+    pub(crate) fn of(values: &[f64]) -> Option<Summary> {
         if values.is_empty() {
             return None;
         }
@@ -40,7 +40,7 @@ impl Summary {
     }
 
     /// A single value (a ratio, a one-off figure).
-    pub fn single(value: f64) -> Summary {
+    pub(crate) fn single(value: f64) -> Summary {
         Summary {
             n: 1,
             median: value,

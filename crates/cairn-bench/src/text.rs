@@ -13,21 +13,21 @@ use std::fmt::Write as _;
 use crate::rng::Rng;
 
 /// Injected into a known share of the search dataset's messages.
-pub const COMMON_QUERY_WORD: &str = "quorum";
+pub(crate) const COMMON_QUERY_WORD: &str = "quorum";
 /// Injected into a handful of the search dataset's messages.
-pub const RARE_QUERY_WORD: &str = "zeppelin";
+pub(crate) const RARE_QUERY_WORD: &str = "zeppelin";
 
 const CONSONANTS: &[u8] = b"bdfgklmnprstvz";
 const VOWELS: &[u8] = b"aeiou";
 
-pub struct Vocabulary {
+pub(crate) struct Vocabulary {
     words: Vec<String>,
     /// Cumulative Zipf weights, normalised to end at 1.0.
     cumulative: Vec<f64>,
 }
 
 impl Vocabulary {
-    pub fn new(size: usize, seed: u64) -> Self {
+    pub(crate) fn new(size: usize, seed: u64) -> Self {
         let mut rng = Rng::new(seed);
         let mut seen = HashSet::with_capacity(size);
         let mut words = Vec::with_capacity(size);
@@ -55,23 +55,23 @@ impl Vocabulary {
     }
 
     /// The standard vocabulary of every dataset.
-    pub fn standard() -> Self {
+    pub(crate) fn standard() -> Self {
         Vocabulary::new(20_000, 0x5eed_0001)
     }
 
     /// The word of the given frequency rank (0 is the most frequent).
-    pub fn ranked(&self, rank: usize) -> &str {
+    pub(crate) fn ranked(&self, rank: usize) -> &str {
         &self.words[rank.min(self.words.len() - 1)]
     }
 
-    pub fn word(&self, rng: &mut Rng) -> &str {
+    pub(crate) fn word(&self, rng: &mut Rng) -> &str {
         let u = rng.unit();
         let rank = self.cumulative.partition_point(|c| *c < u);
         self.ranked(rank)
     }
 
     /// `words` words separated by spaces.
-    pub fn push_words(&self, rng: &mut Rng, out: &mut String, words: usize) {
+    pub(crate) fn push_words(&self, rng: &mut Rng, out: &mut String, words: usize) {
         for i in 0..words {
             if i > 0 {
                 out.push(' ');
@@ -80,13 +80,13 @@ impl Vocabulary {
         }
     }
 
-    pub fn identifier(&self, rng: &mut Rng, out: &mut String) {
+    pub(crate) fn identifier(&self, rng: &mut Rng, out: &mut String) {
         out.push_str(self.word(rng));
         out.push('_');
         out.push_str(self.word(rng));
     }
 
-    pub fn type_name(&self, rng: &mut Rng, out: &mut String) {
+    pub(crate) fn type_name(&self, rng: &mut Rng, out: &mut String) {
         for _ in 0..2 {
             let word = self.word(rng);
             let mut chars = word.chars();
@@ -97,7 +97,7 @@ impl Vocabulary {
         }
     }
 
-    pub fn path(&self, rng: &mut Rng) -> String {
+    pub(crate) fn path(&self, rng: &mut Rng) -> String {
         let mut path = String::from("src/");
         for _ in 0..rng.range(0, 2) {
             path.push_str(self.word(rng));
@@ -109,7 +109,7 @@ impl Vocabulary {
     }
 
     /// Sentences until `out` has grown by at least `bytes`.
-    pub fn prose(&self, rng: &mut Rng, out: &mut String, bytes: usize) {
+    pub(crate) fn prose(&self, rng: &mut Rng, out: &mut String, bytes: usize) {
         let goal = out.len() + bytes;
         while out.len() < goal {
             if !out.is_empty() && !out.ends_with('\n') {
@@ -130,7 +130,7 @@ impl Vocabulary {
     }
 
     /// Source-code-looking lines until `out` has grown by at least `bytes`.
-    pub fn code(&self, rng: &mut Rng, out: &mut String, bytes: usize) {
+    pub(crate) fn code(&self, rng: &mut Rng, out: &mut String, bytes: usize) {
         let goal = out.len() + bytes;
         let mut line_no = rng.range(1, 400);
         while out.len() < goal {
@@ -174,7 +174,7 @@ impl Vocabulary {
     }
 
     /// Build, test or grep output lines until `out` has grown by at least `bytes`.
-    pub fn log(&self, rng: &mut Rng, out: &mut String, bytes: usize) {
+    pub(crate) fn log(&self, rng: &mut Rng, out: &mut String, bytes: usize) {
         let goal = out.len() + bytes;
         while out.len() < goal {
             match rng.range(0, 2) {

@@ -16,9 +16,9 @@ use crate::{
     ModelRef, StopReason,
 };
 
-pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+pub(crate) const ANTHROPIC_VERSION: &str = "2023-06-01";
 /// Anthropic requires `max_tokens`; this is used when the request sets none.
-pub const DEFAULT_MAX_TOKENS: u32 = 8192;
+pub(crate) const DEFAULT_MAX_TOKENS: u32 = 8192;
 
 pub(crate) struct AnthropicProvider {
     http: Client,
@@ -27,7 +27,7 @@ pub(crate) struct AnthropicProvider {
 }
 
 impl AnthropicProvider {
-    pub fn new(http: Client, endpoint: Endpoint, options: ClientOptions) -> Self {
+    pub(crate) fn new(http: Client, endpoint: Endpoint, options: ClientOptions) -> Self {
         AnthropicProvider {
             http,
             endpoint,

@@ -31,7 +31,7 @@ pub(crate) struct Turn {
 }
 
 impl Turn {
-    pub fn new(model: &str) -> Self {
+    pub(crate) fn new(model: &str) -> Self {
         Turn {
             response: ChatResponse::empty(model),
             pending_tools: Vec::new(),
@@ -40,16 +40,16 @@ impl Turn {
         }
     }
 
-    pub fn produced_output(&self) -> bool {
+    pub(crate) fn produced_output(&self) -> bool {
         self.produced_output
     }
 
     /// Events ready for the caller, in order.
-    pub fn drain_events(&mut self) -> std::vec::Drain<'_, StreamEvent> {
+    pub(crate) fn drain_events(&mut self) -> std::vec::Drain<'_, StreamEvent> {
         self.events.drain(..)
     }
 
-    pub fn text(&mut self, delta: &str) {
+    pub(crate) fn text(&mut self, delta: &str) {
         if delta.is_empty() {
             return;
         }
@@ -62,14 +62,14 @@ impl Turn {
     }
 
     /// Start a new text block even if the previous block is text (Anthropic blocks).
-    pub fn start_text_block(&mut self) {
+    pub(crate) fn start_text_block(&mut self) {
         if !matches!(self.response.content.last(), Some(ContentBlock::Text { text }) if text.is_empty())
         {
             self.response.content.push(ContentBlock::text(""));
         }
     }
 
-    pub fn thinking(&mut self, delta: &str) {
+    pub(crate) fn thinking(&mut self, delta: &str) {
         if delta.is_empty() {
             return;
         }
@@ -89,7 +89,7 @@ impl Turn {
     }
 
     /// Start a new thinking block (Anthropic `content_block_start` of type thinking).
-    pub fn start_thinking_block(&mut self) {
+    pub(crate) fn start_thinking_block(&mut self) {
         self.response.content.push(ContentBlock::Thinking {
             text: String::new(),
             signature: None,
@@ -97,7 +97,7 @@ impl Turn {
     }
 
     /// The signature of the latest thinking block (Anthropic `signature_delta`).
-    pub fn thinking_signature(&mut self, fragment: &str) {
+    pub(crate) fn thinking_signature(&mut self, fragment: &str) {
         let latest = self
             .response
             .content
@@ -116,13 +116,13 @@ impl Turn {
     }
 
     /// A block kept verbatim (Anthropic `redacted_thinking`), to be sent back as is.
-    pub fn opaque_block(&mut self, block: Map<String, Value>) {
+    pub(crate) fn opaque_block(&mut self, block: Map<String, Value>) {
         self.produced_output = true;
         self.response.content.push(ContentBlock::Other(block));
     }
 
     /// A tool call begins, or more of its id/name arrives (OpenAI may split them).
-    pub fn tool_start(&mut self, key: u64, id: Option<&str>, name: Option<&str>) {
+    pub(crate) fn tool_start(&mut self, key: u64, id: Option<&str>, name: Option<&str>) {
         let index = match self.pending_tools.iter().position(|t| t.key == key) {
             Some(index) => index,
             None => {
@@ -164,7 +164,7 @@ impl Turn {
         }
     }
 
-    pub fn tool_arguments(&mut self, key: u64, fragment: &str) {
+    pub(crate) fn tool_arguments(&mut self, key: u64, fragment: &str) {
         if !self.pending_tools.iter().any(|t| t.key == key) {
             self.tool_start(key, None, None);
         }
@@ -178,7 +178,7 @@ impl Turn {
     /// Arguments that are not valid JSON (some local models produce such) are kept
     /// as a JSON string holding the raw text, so the agent can answer the model with
     /// an error instead of losing the turn.
-    pub fn tool_finish(&mut self, key: u64) {
+    pub(crate) fn tool_finish(&mut self, key: u64) {
         let Some(index) = self.pending_tools.iter().position(|t| t.key == key) else {
             return;
         };
@@ -206,7 +206,7 @@ impl Turn {
         });
     }
 
-    pub fn finish_all_tools(&mut self) {
+    pub(crate) fn finish_all_tools(&mut self) {
         let mut keys: Vec<u64> = self.pending_tools.iter().map(|t| t.key).collect();
         keys.sort_unstable();
         for key in keys {
@@ -214,36 +214,36 @@ impl Turn {
         }
     }
 
-    pub fn set_usage(&mut self, usage: Usage) {
+    pub(crate) fn set_usage(&mut self, usage: Usage) {
         self.response.usage = usage;
     }
 
-    pub fn usage_mut(&mut self) -> &mut Usage {
+    pub(crate) fn usage_mut(&mut self) -> &mut Usage {
         &mut self.response.usage
     }
 
-    pub fn set_stop_reason(&mut self, reason: StopReason) {
+    pub(crate) fn set_stop_reason(&mut self, reason: StopReason) {
         self.response.stop_reason = Some(reason);
     }
 
-    pub fn stop_reason(&self) -> Option<&StopReason> {
+    pub(crate) fn stop_reason(&self) -> Option<&StopReason> {
         self.response.stop_reason.as_ref()
     }
 
-    pub fn set_request_id_if_absent(&mut self, id: &str) {
+    pub(crate) fn set_request_id_if_absent(&mut self, id: &str) {
         if self.response.request_id.is_none() && !id.is_empty() {
             self.response.request_id = Some(id.to_owned());
         }
     }
 
-    pub fn set_request_id(&mut self, id: Option<String>) {
+    pub(crate) fn set_request_id(&mut self, id: Option<String>) {
         self.response.request_id = id;
     }
 
     /// What was received so far, for an error: text, thinking and finished tool
     /// calls (a tool call whose arguments were cut off is dropped, since it cannot
     /// be run and would need a result).
-    pub fn partial(&self) -> ChatResponse {
+    pub(crate) fn partial(&self) -> ChatResponse {
         let unfinished: Vec<usize> = self.pending_tools.iter().map(|t| t.slot).collect();
         let mut partial = self.response.clone();
         partial.content = partial
@@ -257,7 +257,7 @@ impl Turn {
     }
 
     /// The finished answer (call after [`Turn::finish_all_tools`]).
-    pub fn into_response(mut self) -> ChatResponse {
+    pub(crate) fn into_response(mut self) -> ChatResponse {
         self.response.content.retain(|b| !is_empty_block(b));
         self.response
     }

@@ -13,10 +13,10 @@ use crate::{
     ProviderKind, RetryPolicy,
 };
 
-pub const OPENAI_DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
-pub const ANTHROPIC_DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
-pub const OLLAMA_DEFAULT_BASE_URL: &str = "http://127.0.0.1:11434/v1";
-pub const OPENROUTER_DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
+pub(crate) const OPENAI_DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+pub(crate) const ANTHROPIC_DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+pub(crate) const OLLAMA_DEFAULT_BASE_URL: &str = "http://127.0.0.1:11434/v1";
+pub(crate) const OPENROUTER_DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
 
 /// How long to wait at each stage of a request.
 #[derive(Clone, Debug, PartialEq)]

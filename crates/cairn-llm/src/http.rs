@@ -26,7 +26,7 @@ pub(crate) struct StreamFault {
 }
 
 impl StreamFault {
-    pub fn malformed(message: impl Into<String>) -> Self {
+    pub(crate) fn malformed(message: impl Into<String>) -> Self {
         StreamFault {
             kind: ErrorKind::MalformedStream,
             message: message.into(),

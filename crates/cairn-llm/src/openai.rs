@@ -27,7 +27,7 @@ pub(crate) struct OpenAiProvider {
 }
 
 impl OpenAiProvider {
-    pub fn new(
+    pub(crate) fn new(
         kind: ProviderKind,
         http: Client,
         endpoint: Endpoint,

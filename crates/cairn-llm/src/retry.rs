@@ -63,7 +63,7 @@ impl RetryPolicy {
 
 /// The wait a response asks for: `retry-after-ms` (milliseconds), else `retry-after`
 /// as seconds or as an HTTP date.
-pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let header = |name: &str| {
         headers
             .get(name)

@@ -41,7 +41,7 @@ use crate::tool_args::{ToolArgs, core_invalid, invalid, refusal_result};
 /// How often one instance's "last seen" is written while it keeps calling tools.
 const TOUCH_EVERY: Duration = Duration::from_secs(15);
 /// The HTTP header a client names its own instance with.
-pub const INSTANCE_HEADER: &str = "cairn-instance";
+pub(crate) const INSTANCE_HEADER: &str = "cairn-instance";
 /// Entries of the "last written" map before stale ones are dropped.
 const MAX_TOUCHED: usize = 1024;
 /// Session ids whose checkpoints `search_sessions` reads (the most recent ones).

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct SaveProgressOutput {
+pub(crate) struct SaveProgressOutput {
     /// Always "saved".
     pub status: String,
     pub session_id: String,
@@ -20,7 +20,7 @@ pub struct SaveProgressOutput {
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct CheckpointOut {
+pub(crate) struct CheckpointOut {
     pub checkpoint_id: String,
     pub session_id: String,
     pub round_id: String,
@@ -53,7 +53,7 @@ impl From<&Checkpoint> for CheckpointOut {
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct ChatOut {
+pub(crate) struct ChatOut {
     pub name: String,
     pub title: Option<String>,
     /// active, done or archived.
@@ -68,7 +68,7 @@ pub struct ChatOut {
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct MessageOut {
+pub(crate) struct MessageOut {
     pub role: String,
     pub text: String,
 }
@@ -98,7 +98,7 @@ impl From<&ChatBrief> for ChatOut {
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct WhereWasIOutput {
+pub(crate) struct WhereWasIOutput {
     pub found: bool,
     /// Set when nothing was found.
     pub message: Option<String>,
@@ -114,7 +114,7 @@ pub struct WhereWasIOutput {
 }
 
 impl WhereWasIOutput {
-    pub fn found(w: &WhereWasI) -> Self {
+    pub(crate) fn found(w: &WhereWasI) -> Self {
         WhereWasIOutput {
             found: true,
             message: None,
@@ -135,7 +135,7 @@ impl WhereWasIOutput {
         }
     }
 
-    pub fn not_found(message: String) -> Self {
+    pub(crate) fn not_found(message: String) -> Self {
         WhereWasIOutput {
             found: false,
             message: Some(message),
@@ -151,7 +151,7 @@ impl WhereWasIOutput {
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct GetProgressOutput {
+pub(crate) struct GetProgressOutput {
     pub found: bool,
     pub session_id: String,
     /// Set when nothing was found.
@@ -161,7 +161,7 @@ pub struct GetProgressOutput {
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct ConflictOut {
+pub(crate) struct ConflictOut {
     pub topic_a: String,
     pub instance_a: String,
     pub path_a: String,
@@ -187,7 +187,7 @@ impl From<&pool_status::FileConflict> for ConflictOut {
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct PoolSignalOutput {
+pub(crate) struct PoolSignalOutput {
     pub signal_id: i64,
     pub project: String,
     pub topic: String,
@@ -205,7 +205,7 @@ pub struct PoolSignalOutput {
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct InstanceOut {
+pub(crate) struct InstanceOut {
     pub project: String,
     pub instance: String,
     pub client: Option<String>,
@@ -213,7 +213,7 @@ pub struct InstanceOut {
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct TopicOut {
+pub(crate) struct TopicOut {
     pub project: String,
     pub topic: String,
     /// claimed, started or blocked.
@@ -228,7 +228,7 @@ pub struct TopicOut {
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct BlockerOut {
+pub(crate) struct BlockerOut {
     pub project: String,
     pub topic: String,
     pub instance: String,
@@ -237,7 +237,7 @@ pub struct BlockerOut {
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct HandoffOut {
+pub(crate) struct HandoffOut {
     pub project: String,
     pub topic: String,
     pub from: String,
@@ -247,7 +247,7 @@ pub struct HandoffOut {
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct CompletedOut {
+pub(crate) struct CompletedOut {
     pub project: String,
     pub topic: String,
     pub instance: String,
@@ -256,7 +256,7 @@ pub struct CompletedOut {
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct ExpiredOut {
+pub(crate) struct ExpiredOut {
     pub project: String,
     pub topic: String,
     pub holder: String,
@@ -264,7 +264,7 @@ pub struct ExpiredOut {
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct MessageSignalOut {
+pub(crate) struct MessageSignalOut {
     pub project: String,
     pub topic: String,
     pub instance: String,
@@ -273,7 +273,7 @@ pub struct MessageSignalOut {
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct PoolStatusOutput {
+pub(crate) struct PoolStatusOutput {
     /// The project covered; null when the status covers every project.
     pub project: Option<String>,
     pub generated_at: String,
@@ -382,7 +382,7 @@ impl From<&PoolStatus> for PoolStatusOutput {
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct SessionOut {
+pub(crate) struct SessionOut {
     /// chat (a cairn chat session) or checkpoint (a save_progress session id).
     pub kind: String,
     /// The chat session name or the checkpoint session id.
@@ -427,7 +427,7 @@ impl From<&Checkpoint> for SessionOut {
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct ListSessionsOutput {
+pub(crate) struct ListSessionsOutput {
     /// Project filter applied; null for every project.
     pub project: Option<String>,
     /// Newest activity first.
@@ -435,7 +435,7 @@ pub struct ListSessionsOutput {
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct SearchHitOut {
+pub(crate) struct SearchHitOut {
     /// chat or checkpoint.
     pub kind: String,
     pub id: String,
@@ -463,7 +463,7 @@ impl From<&SearchHit> for SearchHitOut {
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct SearchSessionsOutput {
+pub(crate) struct SearchSessionsOutput {
     pub query: String,
     pub hits: Vec<SearchHitOut>,
 }

@@ -9,7 +9,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
 /// A list of strings: a JSON array, that array sent as a string, or one string
 /// with items separated by commas or newlines.
-pub struct ListParam;
+pub(crate) struct ListParam;
 
 impl JsonSchema for ListParam {
     fn schema_name() -> Cow<'static, str> {
@@ -32,11 +32,11 @@ impl JsonSchema for ListParam {
 }
 
 /// Default and largest `limit` of the listing tools; the schema carries both.
-pub const DEFAULT_LIMIT: u32 = 20;
-pub const MAX_LIMIT: u32 = 200;
+pub(crate) const DEFAULT_LIMIT: u32 = 20;
+pub(crate) const MAX_LIMIT: u32 = 200;
 
 /// A listing limit: an integer from 1 to [`MAX_LIMIT`], the bound the tools check.
-pub struct Limit;
+pub(crate) struct Limit;
 
 impl JsonSchema for Limit {
     fn schema_name() -> Cow<'static, str> {
@@ -58,7 +58,7 @@ impl JsonSchema for Limit {
 }
 
 /// A round id: a string, or an integer sent as one.
-pub struct RoundId;
+pub(crate) struct RoundId;
 
 impl JsonSchema for RoundId {
     fn schema_name() -> Cow<'static, str> {
@@ -75,7 +75,7 @@ impl JsonSchema for RoundId {
 }
 
 #[derive(JsonSchema)]
-pub struct SaveProgressParams {
+pub(crate) struct SaveProgressParams {
     /// Any id you choose for this piece of work, e.g. `project-auth-v2`; reuse it to add rounds.
     session_id: String,
     /// What was done and where things stand (at most 64 KiB).
@@ -93,7 +93,7 @@ pub struct SaveProgressParams {
 }
 
 #[derive(JsonSchema)]
-pub struct WhereWasIParams {
+pub(crate) struct WhereWasIParams {
     /// A checkpoint session id or a cairn chat session name; default: the most recent session across all projects.
     session_id: Option<String>,
     /// Only sessions saved by this client (its MCP clientInfo name).
@@ -101,7 +101,7 @@ pub struct WhereWasIParams {
 }
 
 #[derive(JsonSchema)]
-pub struct GetProgressParams {
+pub(crate) struct GetProgressParams {
     /// The session id used with save_progress.
     session_id: String,
     /// One round only.
@@ -111,7 +111,7 @@ pub struct GetProgressParams {
 }
 
 #[derive(JsonSchema)]
-pub struct PoolSignalParams {
+pub(crate) struct PoolSignalParams {
     /// One of: claimed, started, progress, completed, blocked, unblocked, released, handoff, signaling.
     action: PoolActionParam,
     /// What the signal is about, e.g. `auth-refresh` (one line).
@@ -126,7 +126,7 @@ pub struct PoolSignalParams {
     project: Option<String>,
 }
 
-pub struct PoolActionParam;
+pub(crate) struct PoolActionParam;
 
 impl JsonSchema for PoolActionParam {
     fn schema_name() -> Cow<'static, str> {
@@ -147,7 +147,7 @@ impl JsonSchema for PoolActionParam {
 }
 
 #[derive(JsonSchema)]
-pub struct PoolStatusParams {
+pub(crate) struct PoolStatusParams {
     /// Every project instead of the current one.
     all_projects: Option<bool>,
     /// Project directory; default: the server's project.
@@ -155,7 +155,7 @@ pub struct PoolStatusParams {
 }
 
 #[derive(JsonSchema)]
-pub struct ListSessionsParams {
+pub(crate) struct ListSessionsParams {
     /// Only this project directory; default: every project.
     project: Option<String>,
     /// At most this many of each kind (1–200, default 20).
@@ -163,7 +163,7 @@ pub struct ListSessionsParams {
 }
 
 #[derive(JsonSchema)]
-pub struct SearchSessionsParams {
+pub(crate) struct SearchSessionsParams {
     /// Words to find in chat messages and checkpoints.
     query: String,
     /// At most this many hits (1–200, default 20).
@@ -171,7 +171,7 @@ pub struct SearchSessionsParams {
 }
 
 #[derive(Debug, serde::Deserialize, JsonSchema)]
-pub struct ResumePromptArgs {
+pub(crate) struct ResumePromptArgs {
     /// A checkpoint session id or chat session name; default: the most recent session.
     pub session_id: Option<String>,
 }

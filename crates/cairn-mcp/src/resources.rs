@@ -15,9 +15,9 @@ use serde_json::json;
 use crate::handler::list_all_sessions;
 use crate::outputs::CheckpointOut;
 
-pub const SESSIONS_URI: &str = "cairn://sessions";
-pub const SESSION_PREFIX: &str = "cairn://session/";
-pub const PROGRESS_PREFIX: &str = "cairn://progress/";
+pub(crate) const SESSIONS_URI: &str = "cairn://sessions";
+pub(crate) const SESSION_PREFIX: &str = "cairn://session/";
+pub(crate) const PROGRESS_PREFIX: &str = "cairn://progress/";
 /// Sessions listed as concrete resources (the templates reach any other).
 const LISTED: u32 = 50;
 
@@ -25,7 +25,7 @@ fn internal(e: cairn_core::Error) -> ErrorData {
     ErrorData::internal_error(e.to_string(), None)
 }
 
-pub async fn list(store: &dyn Store) -> Result<ListResourcesResult, ErrorData> {
+pub(crate) async fn list(store: &dyn Store) -> Result<ListResourcesResult, ErrorData> {
     let mut resources = vec![
         Resource::new(SESSIONS_URI, "sessions")
             .with_title("All sessions")
@@ -60,7 +60,7 @@ pub async fn list(store: &dyn Store) -> Result<ListResourcesResult, ErrorData> {
     Ok(ListResourcesResult::with_all_items(resources))
 }
 
-pub fn templates() -> ListResourceTemplatesResult {
+pub(crate) fn templates() -> ListResourceTemplatesResult {
     ListResourceTemplatesResult::with_all_items(vec![
         ResourceTemplate::new(format!("{SESSION_PREFIX}{{name}}"), "session")
             .with_title("Where was I in a session")
@@ -75,7 +75,7 @@ pub fn templates() -> ListResourceTemplatesResult {
     ])
 }
 
-pub async fn read(store: &dyn Store, uri: &str) -> Result<ReadResourceResult, ErrorData> {
+pub(crate) async fn read(store: &dyn Store, uri: &str) -> Result<ReadResourceResult, ErrorData> {
     let not_found =
         || ErrorData::resource_not_found(format!("no resource {uri}"), Some(json!({ "uri": uri })));
     let text = |mime: &str, text: String| {
@@ -121,7 +121,7 @@ pub async fn read(store: &dyn Store, uri: &str) -> Result<ReadResourceResult, Er
 }
 
 /// Percent-encode everything but unreserved URI characters.
-pub fn encode(id: &str) -> String {
+pub(crate) fn encode(id: &str) -> String {
     let mut out = String::with_capacity(id.len());
     for b in id.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -134,7 +134,7 @@ pub fn encode(id: &str) -> String {
 }
 
 /// Undo [`encode`]; `None` for a malformed escape or bytes that are not UTF-8.
-pub fn decode(raw: &str) -> Option<String> {
+pub(crate) fn decode(raw: &str) -> Option<String> {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

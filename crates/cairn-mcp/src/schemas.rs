@@ -13,7 +13,7 @@ use rmcp::model::JsonObject;
 use serde_json::{Value, json};
 
 /// The input schema of a tool.
-pub fn input_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
+pub(crate) fn input_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
     // The schemas are fixed types with object roots (checked by a test); the
     // fallback only keeps a bad schema from taking the server down.
     let schema = schema_for_input::<T>().unwrap_or_else(|_| Arc::new(JsonObject::new()));
@@ -21,7 +21,7 @@ pub fn input_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
 }
 
 /// The output schema of a tool.
-pub fn output_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
+pub(crate) fn output_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
     plain(schema_for_output::<T>())
 }
 

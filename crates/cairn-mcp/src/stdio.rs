@@ -38,7 +38,7 @@ use crate::handler::CairnMcpFactory;
 
 /// Requests read but not yet answered, at most. Also bounds the replies queued
 /// for stdout, since a request counts until its reply is written.
-pub const MAX_IN_FLIGHT: usize = 16;
+pub(crate) const MAX_IN_FLIGHT: usize = 16;
 /// Messages waiting for the stdout writer.
 const OUTGOING_QUEUE: usize = 16;
 /// A line buffer grown past this by one large message is given back afterwards.

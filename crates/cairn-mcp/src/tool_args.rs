@@ -14,10 +14,10 @@ use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
 use serde_json::{Value, json};
 
 /// The arguments of one tool call.
-pub struct ToolArgs(JsonObject);
+pub(crate) struct ToolArgs(JsonObject);
 
 impl ToolArgs {
-    pub fn new(args: JsonObject) -> Self {
+    pub(crate) fn new(args: JsonObject) -> Self {
         ToolArgs(args)
     }
 
@@ -26,7 +26,7 @@ impl ToolArgs {
     }
 
     /// A required, non-empty string of at most `max` bytes.
-    pub fn required_str(&self, field: &str, max: usize) -> Result<String, ErrorData> {
+    pub(crate) fn required_str(&self, field: &str, max: usize) -> Result<String, ErrorData> {
         match self.present(field) {
             None => Err(invalid(
                 field,
@@ -45,7 +45,7 @@ impl ToolArgs {
     }
 
     /// An identifier: a required one-line string (session id, topic, action).
-    pub fn required_id(&self, field: &str) -> Result<String, ErrorData> {
+    pub(crate) fn required_id(&self, field: &str) -> Result<String, ErrorData> {
         let text = self.required_str(field, list_param::MAX_ID_BYTES)?;
         list_param::check_id(field, &text).map_err(|e| core_invalid(field, e))?;
         Ok(text.trim().to_owned())
@@ -54,7 +54,7 @@ impl ToolArgs {
     /// An optional identifier. Integers are accepted and written as text (agents
     /// send `round_id: 3` as often as `"3"`); other numbers are refused, as the
     /// schema (`string` or `integer`) says.
-    pub fn optional_id(&self, field: &str) -> Result<Option<String>, ErrorData> {
+    pub(crate) fn optional_id(&self, field: &str) -> Result<Option<String>, ErrorData> {
         let text = match self.present(field) {
             None => return Ok(None),
             Some(Value::String(text)) => text.clone(),
@@ -73,7 +73,11 @@ impl ToolArgs {
     }
 
     /// An optional free-text string (a path, a query).
-    pub fn optional_str(&self, field: &str, max: usize) -> Result<Option<String>, ErrorData> {
+    pub(crate) fn optional_str(
+        &self,
+        field: &str,
+        max: usize,
+    ) -> Result<Option<String>, ErrorData> {
         match self.present(field) {
             None => Ok(None),
             Some(Value::String(text)) => {
@@ -85,19 +89,19 @@ impl ToolArgs {
     }
 
     /// The `summary` of a checkpoint or a signal: required, at most 64 KiB.
-    pub fn summary(&self) -> Result<String, ErrorData> {
+    pub(crate) fn summary(&self) -> Result<String, ErrorData> {
         self.required_str("summary", MAX_SUMMARY_BYTES)
     }
 
     /// A list parameter: a JSON array of strings or a comma/newline separated string.
-    pub fn list(&self, field: &str) -> Result<Vec<String>, ErrorData> {
+    pub(crate) fn list(&self, field: &str) -> Result<Vec<String>, ErrorData> {
         match self.present(field) {
             None => Ok(Vec::new()),
             Some(value) => list_param::parse_list(field, value).map_err(|e| core_invalid(field, e)),
         }
     }
 
-    pub fn optional_bool(&self, field: &str) -> Result<Option<bool>, ErrorData> {
+    pub(crate) fn optional_bool(&self, field: &str) -> Result<Option<bool>, ErrorData> {
         match self.present(field) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -107,7 +111,7 @@ impl ToolArgs {
     }
 
     /// An optional count between 1 and `max`.
-    pub fn optional_limit(&self, field: &str, max: u32) -> Result<Option<u32>, ErrorData> {
+    pub(crate) fn optional_limit(&self, field: &str, max: u32) -> Result<Option<u32>, ErrorData> {
         let value = match self.present(field) {
             None => return Ok(None),
             Some(Value::Number(n)) => n.as_u64(),
@@ -127,7 +131,7 @@ impl ToolArgs {
 
 /// An argument refusal as the tool result the model reads: the message names
 /// the argument and the rule.
-pub fn refusal_result(error: &ErrorData) -> CallToolResult {
+pub(crate) fn refusal_result(error: &ErrorData) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(format!(
         "Invalid arguments, nothing was done: {}. Correct the argument and call again.",
         error.message
@@ -140,7 +144,7 @@ fn check_len(field: &str, text: &str, max: usize) -> Result<(), ErrorData> {
 }
 
 /// A refusal naming the field (and the limit, when a bound was crossed).
-pub fn invalid(field: &str, message: String, limit: Option<u64>) -> ErrorData {
+pub(crate) fn invalid(field: &str, message: String, limit: Option<u64>) -> ErrorData {
     let mut data = json!({ "field": field });
     if let Some(limit) = limit {
         data["limit"] = json!(limit);
@@ -157,7 +161,7 @@ fn wrong_type(field: &str, expected: &str, got: &Value) -> ErrorData {
 }
 
 /// A domain refusal (`cairn_core::Error::InvalidInput`) as a JSON-RPC error.
-pub fn core_invalid(field: &str, error: cairn_core::Error) -> ErrorData {
+pub(crate) fn core_invalid(field: &str, error: cairn_core::Error) -> ErrorData {
     let message = error.to_string();
     let limit = limit_in(&message);
     invalid(field, message, limit)

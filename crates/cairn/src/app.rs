@@ -10,7 +10,7 @@ use cairn_core::{Project, Store};
 use cairn_store::StoreUrl;
 use tokio::sync::OnceCell;
 
-pub struct App {
+pub(crate) struct App {
     pub paths: Paths,
     pub project: Project,
     pub settings: Settings,
@@ -19,7 +19,7 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(project_dir: Option<&Path>) -> anyhow::Result<Self> {
+    pub(crate) fn new(project_dir: Option<&Path>) -> anyhow::Result<Self> {
         let paths = Paths::from_env()?;
         let project = match project_dir {
             Some(dir) => Project::from_user_path(dir)?,
@@ -45,7 +45,7 @@ impl App {
     }
 
     /// The store, opened (and created, private to the user) on first use.
-    pub async fn store(&self) -> anyhow::Result<Arc<dyn Store>> {
+    pub(crate) async fn store(&self) -> anyhow::Result<Arc<dyn Store>> {
         let store = self
             .store
             .get_or_try_init(|| async {

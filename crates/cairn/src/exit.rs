@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-pub fn report(result: anyhow::Result<()>) -> ExitCode {
+pub(crate) fn report(result: anyhow::Result<()>) -> ExitCode {
     let Err(error) = result else {
         return ExitCode::SUCCESS;
     };
@@ -92,7 +92,7 @@ fn code_of(error: &anyhow::Error) -> u8 {
 
 /// A usage error found after argument parsing (e.g. conflicting options).
 #[derive(Debug)]
-pub struct UsageError(pub String);
+pub(crate) struct UsageError(pub String);
 
 impl std::fmt::Display for UsageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,7 +1,7 @@
 //! What every command prints with: tables, `--json`, times, numbers, costs, and
 //! colour that respects NO_COLOR and never reaches a pipe.
 
-pub use cairn_core::display::{dollars as cost, grouped};
+pub(crate) use cairn_core::display::{dollars as cost, grouped};
 use std::borrow::Cow;
 use std::io::{self, BufWriter, IsTerminal, StdoutLock, Write};
 
@@ -9,12 +9,12 @@ use cairn_core::Timestamp;
 use serde::Serialize;
 
 /// Buffered, locked stdout: one lock and few syscalls however much is printed.
-pub fn stdout() -> BufWriter<StdoutLock<'static>> {
+pub(crate) fn stdout() -> BufWriter<StdoutLock<'static>> {
     BufWriter::with_capacity(64 * 1024, io::stdout().lock())
 }
 
 /// Prints `value` as pretty JSON and a newline.
-pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+pub(crate) fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     let mut out = stdout();
     serde_json::to_writer_pretty(&mut out, value)?;
     out.write_all(b"\n")?;
@@ -25,12 +25,12 @@ pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
 /// Whether stdout gets ANSI styling: a terminal, and NO_COLOR unset or empty
 /// (<https://no-color.org>).
 #[derive(Clone, Copy, Debug)]
-pub struct Style {
+pub(crate) struct Style {
     pub color: bool,
 }
 
 impl Style {
-    pub fn for_stdout() -> Self {
+    pub(crate) fn for_stdout() -> Self {
         let no_color =
             std::env::var_os(cairn_core::env_vars::NO_COLOR).is_some_and(|v| !v.is_empty());
         Style {
@@ -38,11 +38,11 @@ impl Style {
         }
     }
 
-    pub fn bold<'a>(&self, text: &'a str) -> Cow<'a, str> {
+    pub(crate) fn bold<'a>(&self, text: &'a str) -> Cow<'a, str> {
         self.wrap(text, "1")
     }
 
-    pub fn dim<'a>(&self, text: &'a str) -> Cow<'a, str> {
+    pub(crate) fn dim<'a>(&self, text: &'a str) -> Cow<'a, str> {
         self.wrap(text, "2")
     }
 
@@ -56,7 +56,7 @@ impl Style {
 
     /// A search snippet: the store marks hits with `[` and `]`; on a colour
     /// terminal they become bold, otherwise the brackets stay.
-    pub fn highlight(&self, snippet: &str) -> String {
+    pub(crate) fn highlight(&self, snippet: &str) -> String {
         let clean = printable(snippet);
         if !self.color {
             return clean.into_owned();
@@ -79,7 +79,7 @@ impl Style {
 /// Text from a session or a file made safe for a terminal: control characters
 /// other than newline and tab, and bidi controls, are shown escaped, so stored text
 /// cannot move the cursor, change colours or reorder what is shown.
-pub fn printable(text: &str) -> Cow<'_, str> {
+pub(crate) fn printable(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_unsafe) {
         return Cow::Borrowed(text);
     }
@@ -100,12 +100,12 @@ fn is_unsafe(c: char) -> bool {
 
 /// A stored name, title or path on one line: newlines, control and bidi characters
 /// escaped (see `cairn_core::display::one_line`).
-pub fn one_line(text: &str) -> Cow<'_, str> {
+pub(crate) fn one_line(text: &str) -> Cow<'_, str> {
     cairn_core::display::one_line(text)
 }
 
 /// One line of a table cell: printable, newlines folded, at most `max` characters.
-pub fn cell(text: &str, max: usize) -> String {
+pub(crate) fn cell(text: &str, max: usize) -> String {
     let one_line: String = printable(text)
         .chars()
         .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
@@ -114,7 +114,7 @@ pub fn cell(text: &str, max: usize) -> String {
 }
 
 /// At most `max` characters, ending in `…` when cut.
-pub fn truncate(text: &str, max: usize) -> String {
+pub(crate) fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
     }
@@ -124,7 +124,7 @@ pub fn truncate(text: &str, max: usize) -> String {
 }
 
 /// At most `max` characters, keeping the end (for paths): `…/src/api`.
-pub fn truncate_left(text: &str, max: usize) -> String {
+pub(crate) fn truncate_left(text: &str, max: usize) -> String {
     let count = text.chars().count();
     if count <= max {
         return text.to_owned();
@@ -135,7 +135,7 @@ pub fn truncate_left(text: &str, max: usize) -> String {
 }
 
 /// A path shown with the home directory as `~`.
-pub fn home_relative(path: &str) -> String {
+pub(crate) fn home_relative(path: &str) -> String {
     if let Some(home) = std::env::var_os("HOME").and_then(|h| h.into_string().ok())
         && !home.is_empty()
         && home != "/"
@@ -148,7 +148,7 @@ pub fn home_relative(path: &str) -> String {
 }
 
 /// "just now", "3 min ago", "5 h ago", "2 days ago", else the date.
-pub fn relative_time(then: Timestamp, now: Timestamp) -> String {
+pub(crate) fn relative_time(then: Timestamp, now: Timestamp) -> String {
     let secs = now.as_second() - then.as_second();
     match secs {
         s if s < 0 => rfc3339_date(then),
@@ -167,12 +167,12 @@ fn rfc3339_date(ts: Timestamp) -> String {
 }
 
 /// A time for people who want the exact instant, to the second, UTC.
-pub fn exact_time(ts: Timestamp) -> String {
+pub(crate) fn exact_time(ts: Timestamp) -> String {
     ts.strftime("%Y-%m-%d %H:%M:%SZ").to_string()
 }
 
 /// 950, 12.3k, 4.5M.
-pub fn compact_number(n: u64) -> String {
+pub(crate) fn compact_number(n: u64) -> String {
     match n {
         0..1000 => n.to_string(),
         1000..999_950 => format!("{:.1}k", n as f64 / 1e3),
@@ -182,7 +182,7 @@ pub fn compact_number(n: u64) -> String {
 }
 
 /// 512 B, 12.0 KiB, 3.4 MiB.
-pub fn bytes(n: u64) -> String {
+pub(crate) fn bytes(n: u64) -> String {
     const KIB: f64 = 1024.0;
     let f = n as f64;
     if f < KIB {
@@ -195,7 +195,7 @@ pub fn bytes(n: u64) -> String {
 }
 
 /// A plain-text table: a header row, columns padded to their widest cell.
-pub struct Table {
+pub(crate) struct Table {
     headers: Vec<&'static str>,
     right_aligned: Vec<bool>,
     rows: Vec<Vec<String>>,
@@ -203,7 +203,7 @@ pub struct Table {
 
 impl Table {
     /// A header starting with `>` is right-aligned (numbers); the `>` is not shown.
-    pub fn new(headers: &[&'static str]) -> Self {
+    pub(crate) fn new(headers: &[&'static str]) -> Self {
         Table {
             right_aligned: headers.iter().map(|h| h.starts_with('>')).collect(),
             headers: headers.iter().map(|h| h.trim_start_matches('>')).collect(),
@@ -211,11 +211,11 @@ impl Table {
         }
     }
 
-    pub fn row(&mut self, cells: Vec<String>) {
+    pub(crate) fn row(&mut self, cells: Vec<String>) {
         self.rows.push(cells);
     }
 
-    pub fn write(&self, out: &mut impl Write, style: Style) -> io::Result<()> {
+    pub(crate) fn write(&self, out: &mut impl Write, style: Style) -> io::Result<()> {
         let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
         for row in &self.rows {
             for (i, cell) in row.iter().enumerate() {

@@ -8,7 +8,7 @@ use super::{CommandResult, Failure, Output};
 use crate::agent::Agent;
 use crate::resume::shorten;
 
-pub const PAGE_SIZE: u32 = 20;
+pub(super) const PAGE_SIZE: u32 = 20;
 
 pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
     let page: u32 = match args.first() {

@@ -252,7 +252,7 @@ pub(crate) struct Output {
 }
 
 impl Output {
-    pub fn new(text: impl Into<String>, data: Value) -> Option<Output> {
+    pub(crate) fn new(text: impl Into<String>, data: Value) -> Option<Output> {
         Some(Output {
             text: text.into(),
             data,

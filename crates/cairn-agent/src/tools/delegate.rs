@@ -64,7 +64,7 @@ pub(crate) struct Args {
 
 impl Args {
     /// Parse and check a call's input; the error is what the model reads.
-    pub fn parse(input: &serde_json::Value) -> Result<Args, String> {
+    pub(crate) fn parse(input: &serde_json::Value) -> Result<Args, String> {
         let args: Args = serde_json::from_value(input.clone()).map_err(|e| {
             format!(
                 "invalid input for {DELEGATE}: {e}; expected {{\"task\": \"...\", \
@@ -95,7 +95,7 @@ impl Args {
     }
 
     /// The first message of the sub-agent's session.
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         let mut text = format!("Task:\n{}", self.task.trim());
         if let Some(context) = self.context.as_deref().map(str::trim)
             && !context.is_empty()

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 /// A temp home (`home/cairn.db`) and a fixture project (`project/`: a README and
 /// `src/auth.rs`, a JWT module with a 15 minute expiry).
-pub struct Home {
+pub(crate) struct Home {
     pub tmp: TempDir,
     pub home: PathBuf,
     pub project_dir: PathBuf,
@@ -34,7 +34,7 @@ pub struct Home {
 }
 
 impl Home {
-    pub fn new() -> Home {
+    pub(crate) fn new() -> Home {
         let tmp = tempfile::tempdir().unwrap();
         let base = tmp.path().canonicalize().unwrap();
         let home = base.join("home");
@@ -65,7 +65,7 @@ impl Home {
 
     /// Default settings for this home, both providers keyed and sent to `fake`, with
     /// `model` as the model.
-    pub fn settings(&self, fake: &FakeLlm, model: &str) -> Settings {
+    pub(crate) fn settings(&self, fake: &FakeLlm, model: &str) -> Settings {
         let mut settings = Settings::defaults(Paths::at(&self.home));
         settings.providers.openai.api_key = Some("test-key".into());
         settings.providers.openai.base_url = Some(fake.openai_base_url());
@@ -78,7 +78,11 @@ impl Home {
 
 /// Agent options for `project` and `settings`, with a fast retry policy of
 /// `max_attempts` (1: a scripted failure is final; 2: one retry).
-pub fn agent_options(project: &Project, settings: &Settings, max_attempts: u32) -> AgentOptions {
+pub(crate) fn agent_options(
+    project: &Project,
+    settings: &Settings,
+    max_attempts: u32,
+) -> AgentOptions {
     let client_options = ClientOptions {
         retry: RetryPolicy {
             max_attempts,
@@ -99,7 +103,7 @@ pub fn agent_options(project: &Project, settings: &Settings, max_attempts: u32) 
 }
 
 /// Every event of session `name`, oldest first (read page by page).
-pub async fn history(store: &Arc<dyn Store>, name: &str) -> Vec<Event> {
+pub(crate) async fn history(store: &Arc<dyn Store>, name: &str) -> Vec<Event> {
     let session = store.session(&named(name)).await.unwrap();
     let mut all = Vec::new();
     let mut after = 0;
@@ -112,19 +116,19 @@ pub async fn history(store: &Arc<dyn Store>, name: &str) -> Vec<Event> {
     all
 }
 
-pub fn named(name: &str) -> SessionName {
+pub(crate) fn named(name: &str) -> SessionName {
     SessionName::parse(name).unwrap()
 }
 
 /// Send one line (message or slash command), never cancelled.
-pub async fn say(agent: &mut Agent, ui: &mut Collect, text: &str) -> Outcome {
+pub(crate) async fn say(agent: &mut Agent, ui: &mut Collect, text: &str) -> Outcome {
     agent
         .submit(text, ui, &CancellationToken::new())
         .await
         .unwrap()
 }
 
-pub fn notices(ui: &Collect) -> Vec<String> {
+pub(crate) fn notices(ui: &Collect) -> Vec<String> {
     ui.events
         .iter()
         .filter_map(|e| match e {
@@ -135,7 +139,7 @@ pub fn notices(ui: &Collect) -> Vec<String> {
 }
 
 /// The errors the face received, as `(kind, message)`.
-pub fn error_events(ui: &Collect) -> Vec<(String, String)> {
+pub(crate) fn error_events(ui: &Collect) -> Vec<(String, String)> {
     ui.events
         .iter()
         .filter_map(|e| match e {
@@ -146,7 +150,7 @@ pub fn error_events(ui: &Collect) -> Vec<(String, String)> {
 }
 
 /// The text and data of the last command output.
-pub fn last_command_output(ui: &Collect) -> (String, Value) {
+pub(crate) fn last_command_output(ui: &Collect) -> (String, Value) {
     ui.events
         .iter()
         .rev()

@@ -13,14 +13,14 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::common::{Home, agent_options, error_events, last_command_output};
-pub use crate::common::{named, notices, say};
+pub(crate) use crate::common::{named, notices, say};
 
 /// OpenAI model: counted exactly with o200k.
-pub const OPENAI_MODEL: &str = "openai:gpt-4.1";
+pub(crate) const OPENAI_MODEL: &str = "openai:gpt-4.1";
 /// Anthropic model: counted with the bytes heuristic (fast in debug builds).
-pub const ANTHROPIC_MODEL: &str = "anthropic:claude-sonnet-4-5";
+pub(crate) const ANTHROPIC_MODEL: &str = "anthropic:claude-sonnet-4-5";
 
-pub struct World {
+pub(crate) struct World {
     _tmp: TempDir,
     pub project: Project,
     pub store: Arc<dyn Store>,
@@ -34,7 +34,7 @@ pub struct World {
 impl World {
     /// A world whose chat model is `model` (OpenAI or Anthropic, both served by
     /// `chat`).
-    pub fn new(model: &str) -> World {
+    pub(crate) fn new(model: &str) -> World {
         let home = Home::new();
         let chat = FakeLlm::start([]).unwrap();
         let settings = home.settings(&chat, model);
@@ -50,7 +50,7 @@ impl World {
 
     /// Summaries go to `model` on its own fake server (its provider must differ from
     /// the chat model's).
-    pub fn compressor(mut self, model: &str) -> World {
+    pub(crate) fn compressor(mut self, model: &str) -> World {
         let fake = FakeLlm::start([]).unwrap();
         if model.starts_with("anthropic:") {
             self.settings.providers.anthropic.base_url = Some(fake.anthropic_base_url());
@@ -62,7 +62,7 @@ impl World {
         self
     }
 
-    pub fn levels(mut self, levels: &[(u64, f64)]) -> World {
+    pub(crate) fn levels(mut self, levels: &[(u64, f64)]) -> World {
         self.settings.compression.pressure_levels = levels
             .iter()
             .map(|&(threshold, target_ratio)| PressureLevel {
@@ -74,11 +74,11 @@ impl World {
     }
 
     /// No retries: a scripted failure of the compressor is final.
-    pub fn options(&self) -> AgentOptions {
+    pub(crate) fn options(&self) -> AgentOptions {
         agent_options(&self.project, &self.settings, 1)
     }
 
-    pub async fn open(&self, name: &str, ui: &mut Collect) -> Agent {
+    pub(crate) async fn open(&self, name: &str, ui: &mut Collect) -> Agent {
         Agent::open(
             self.store.clone(),
             self.options(),
@@ -89,14 +89,14 @@ impl World {
         .unwrap()
     }
 
-    pub async fn history(&self, name: &str) -> Vec<Event> {
+    pub(crate) async fn history(&self, name: &str) -> Vec<Event> {
         crate::common::history(&self.store, name).await
     }
 }
 
 /// A chat answer that reports no prompt size (so cairn counts the context itself)
 /// and comes in one chunk.
-pub fn answer(text: impl Into<String>) -> Turn {
+pub(crate) fn answer(text: impl Into<String>) -> Turn {
     Reply::new()
         .text(text)
         .usage(FakeUsage {
@@ -109,7 +109,7 @@ pub fn answer(text: impl Into<String>) -> Turn {
 }
 
 /// A compressor answer: the structured summary cairn asks for.
-pub fn summary(goal: &str, decisions: &[&str], knowledge: &[(&str, &str)]) -> Turn {
+pub(crate) fn summary(goal: &str, decisions: &[&str], knowledge: &[(&str, &str)]) -> Turn {
     let knowledge: Vec<Value> = knowledge
         .iter()
         .map(|(kind, text)| json!({"kind": kind, "text": text}))
@@ -137,7 +137,7 @@ pub fn summary(goal: &str, decisions: &[&str], knowledge: &[(&str, &str)]) -> Tu
 
 /// Every string inside a request body, joined: what the model was sent, in either
 /// wire format.
-pub fn sent_text(body: &Value) -> String {
+pub(crate) fn sent_text(body: &Value) -> String {
     fn walk(v: &Value, out: &mut String) {
         match v {
             Value::String(s) => {
@@ -156,7 +156,7 @@ pub fn sent_text(body: &Value) -> String {
 }
 
 /// The compaction events of a history, oldest first.
-pub fn compactions(history: &[Event]) -> Vec<(u64, Compaction)> {
+pub(crate) fn compactions(history: &[Event]) -> Vec<(u64, Compaction)> {
     history
         .iter()
         .filter_map(|e| match &e.payload {
@@ -166,19 +166,19 @@ pub fn compactions(history: &[Event]) -> Vec<(u64, Compaction)> {
         .collect()
 }
 
-pub fn errors(ui: &Collect) -> Vec<String> {
+pub(crate) fn errors(ui: &Collect) -> Vec<String> {
     error_events(ui)
         .into_iter()
         .map(|(_, message)| message)
         .collect()
 }
 
-pub fn command_output(ui: &Collect) -> (String, Value) {
+pub(crate) fn command_output(ui: &Collect) -> (String, Value) {
     last_command_output(ui)
 }
 
 /// A user message of about `words` words, numbered so every one is distinct.
-pub fn words(label: &str, words: usize) -> String {
+pub(crate) fn words(label: &str, words: usize) -> String {
     let mut out = format!("{label}:");
     for i in 0..words {
         out.push_str(&format!(" w{i}"));
@@ -188,7 +188,7 @@ pub fn words(label: &str, words: usize) -> String {
 
 /// The text of one wire message (a string, or text parts), without a trailing
 /// newline.
-pub fn message_text(message: &Value) -> String {
+pub(crate) fn message_text(message: &Value) -> String {
     sent_text(&json!({"messages": [message["content"]]}))
         .trim_end()
         .to_owned()

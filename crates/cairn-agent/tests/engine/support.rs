@@ -13,12 +13,12 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use crate::common::{Home, agent_options, error_events, last_command_output};
-pub use crate::common::{named, say};
+pub(crate) use crate::common::{named, say};
 
-pub const MODEL: &str = "openai:gpt-4.1";
+pub(crate) const MODEL: &str = "openai:gpt-4.1";
 
 /// A temp home with a store, a fixture project and a fake provider.
-pub struct World {
+pub(crate) struct World {
     pub _tmp: TempDir,
     pub project_dir: PathBuf,
     pub project: Project,
@@ -28,7 +28,7 @@ pub struct World {
 }
 
 impl World {
-    pub fn new(turns: impl IntoIterator<Item = Turn>) -> World {
+    pub(crate) fn new(turns: impl IntoIterator<Item = Turn>) -> World {
         let home = Home::new();
         let fake = FakeLlm::start(turns).unwrap();
         let settings = home.settings(&fake, MODEL);
@@ -42,12 +42,12 @@ impl World {
         }
     }
 
-    pub fn options(&self) -> AgentOptions {
+    pub(crate) fn options(&self) -> AgentOptions {
         agent_options(&self.project, &self.settings, 2)
     }
 
     /// The options of `cairn run -m MODEL`: the flag is the settings' last layer.
-    pub fn options_with_model_flag(&self, model: &str) -> AgentOptions {
+    pub(crate) fn options_with_model_flag(&self, model: &str) -> AgentOptions {
         let mut settings = self.settings.clone();
         settings.apply_flags(SettingsLayer {
             model: Some(model.into()),
@@ -56,31 +56,31 @@ impl World {
         agent_options(&self.project, &settings, 2)
     }
 
-    pub async fn open(&self, target: SessionTarget, ui: &mut Collect) -> Agent {
+    pub(crate) async fn open(&self, target: SessionTarget, ui: &mut Collect) -> Agent {
         Agent::open(self.store.clone(), self.options(), target, ui)
             .await
             .unwrap()
     }
 
-    pub async fn history(&self, name: &str) -> Vec<Event> {
+    pub(crate) async fn history(&self, name: &str) -> Vec<Event> {
         crate::common::history(&self.store, name).await
     }
 
     /// The body of the `n`th request the fake received (0-based).
-    pub fn request(&self, n: usize) -> Value {
+    pub(crate) fn request(&self, n: usize) -> Value {
         self.fake.requests()[n].body.clone()
     }
 
-    pub fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.project_dir.join(rel)
     }
 }
 
-pub fn ui() -> Collect {
+pub(crate) fn ui() -> Collect {
     Collect::default()
 }
 
-pub fn interactive(answer: bool) -> Collect {
+pub(crate) fn interactive(answer: bool) -> Collect {
     Collect {
         interactive: true,
         answer,
@@ -90,7 +90,7 @@ pub fn interactive(answer: bool) -> Collect {
 
 /// Every text of every message of an OpenAI-format request body, in order, as
 /// `role: text` lines (tool calls as `tool_call NAME ARGS`, results as `tool: TEXT`).
-pub fn transcript(body: &Value) -> Vec<String> {
+pub(crate) fn transcript(body: &Value) -> Vec<String> {
     let mut out = Vec::new();
     for m in body["messages"].as_array().unwrap() {
         let role = m["role"].as_str().unwrap_or("?");
@@ -119,7 +119,7 @@ pub fn transcript(body: &Value) -> Vec<String> {
 }
 
 /// The answer text the frontend received.
-pub fn texts(ui: &Collect) -> String {
+pub(crate) fn texts(ui: &Collect) -> String {
     ui.events
         .iter()
         .filter_map(|e| match e {
@@ -129,18 +129,18 @@ pub fn texts(ui: &Collect) -> String {
         .collect()
 }
 
-pub fn errors(ui: &Collect) -> Vec<(String, String)> {
+pub(crate) fn errors(ui: &Collect) -> Vec<(String, String)> {
     error_events(ui)
 }
 
-pub fn command_output(ui: &Collect) -> String {
+pub(crate) fn command_output(ui: &Collect) -> String {
     last_command_output(ui).0
 }
 
 /// A reply costing $2.00 on gpt-4.1: $2 of output at $8 per million tokens. (Not $2
 /// of input: a reported prompt of a million tokens passes the default pressure level,
 /// and the next request of the turn would rightly compress first.)
-pub fn two_dollars(reply: cairn_testkit::fake_llm::Reply) -> Turn {
+pub(crate) fn two_dollars(reply: cairn_testkit::fake_llm::Reply) -> Turn {
     reply
         .usage(cairn_testkit::fake_llm::FakeUsage {
             output: 250_000,
@@ -151,7 +151,7 @@ pub fn two_dollars(reply: cairn_testkit::fake_llm::Reply) -> Turn {
 
 /// The message of the spending-limit error a submit ended with (exit code 4); fails
 /// the test on any other outcome.
-pub fn spending_limit_message<T: std::fmt::Debug>(
+pub(crate) fn spending_limit_message<T: std::fmt::Debug>(
     result: Result<T, cairn_agent::AgentError>,
 ) -> String {
     let err = match result {

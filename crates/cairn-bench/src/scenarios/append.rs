@@ -9,9 +9,9 @@ use super::Bench;
 use crate::in_process::AppendResult;
 use crate::report::{Measurement, Target, Unit};
 
-pub const P50_LIMIT_US: f64 = 1_000.0;
+pub(crate) const P50_LIMIT_US: f64 = 1_000.0;
 
-pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
+pub(crate) fn run(bench: &Bench) -> Result<Vec<Measurement>> {
     let mut out = Vec::new();
     for (synchronous, headline) in [("normal", true), ("full", false)] {
         let scratch = bench.datasets.scratch()?;

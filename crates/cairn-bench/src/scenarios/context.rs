@@ -33,10 +33,10 @@ use crate::in_process::process_cpu;
 use crate::report::{Measurement, Target, Unit};
 use crate::stats::Summary;
 
-pub const COUNT_LIMIT_MS: f64 = 30.0;
-pub const PLAN_LIMIT_MS: f64 = 20.0;
+pub(crate) const COUNT_LIMIT_MS: f64 = 30.0;
+pub(crate) const PLAN_LIMIT_MS: f64 = 20.0;
 /// The live context planned on.
-pub const PLAN_TOKENS: u64 = 200_000;
+pub(crate) const PLAN_TOKENS: u64 = 200_000;
 /// The tokenizer of the model counted (openai:gpt-4.1, as the model catalogue of
 /// cairn-llm maps it): exact counting, the expensive case.
 const EXACT_MODEL: TokenCounter = TokenCounter::new(Method::O200kBase, true);
@@ -44,7 +44,7 @@ const EXACT_MODEL: TokenCounter = TokenCounter::new(Method::O200kBase, true);
 const EXACT_MODEL_WINDOW: u64 = 1_047_576;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ContextResult {
+pub(crate) struct ContextResult {
     pub live_events: usize,
     /// Bytes of text the counter sees (message texts, tool inputs and outputs).
     pub live_text_bytes: usize,
@@ -68,7 +68,7 @@ pub struct ContextResult {
     pub plan_cpu_ms: Summary,
 }
 
-pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
+pub(crate) fn run(bench: &Bench) -> Result<Vec<Measurement>> {
     let manifest = bench.datasets.ensure(Dataset::Resume100mb)?;
     let home = bench.datasets.home(Dataset::Resume100mb);
     let name = manifest.session_name.clone().unwrap_or_default();
@@ -159,7 +159,7 @@ pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
 // ---- the worker ----------------------------------------------------------------------
 
 /// Loads the session's live context and times counting and planning (worker side).
-pub async fn measure(
+pub(crate) async fn measure(
     home: &Path,
     session: &str,
     runs: usize,

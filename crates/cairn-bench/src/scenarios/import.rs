@@ -13,7 +13,7 @@ use crate::process::run_once;
 use crate::report::{Measurement, Unit};
 use crate::stats::Summary;
 
-pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
+pub(crate) fn run(bench: &Bench) -> Result<Vec<Measurement>> {
     let manifest = bench.datasets.ensure(Dataset::Resume100mb)?;
     let mut out = Vec::new();
 

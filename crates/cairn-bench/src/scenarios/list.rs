@@ -8,9 +8,9 @@ use crate::datasets::Dataset;
 use crate::process::measure_alternating;
 use crate::report::Measurement;
 
-pub const WALL_LIMIT_MS: f64 = 20.0;
+pub(crate) const WALL_LIMIT_MS: f64 = 20.0;
 
-pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
+pub(crate) fn run(bench: &Bench) -> Result<Vec<Measurement>> {
     let manifest = bench.datasets.ensure(Dataset::Listing)?;
     let spec = bench.cairn(
         &bench.datasets.home(Dataset::Listing),

@@ -34,17 +34,17 @@ use super::{BYTES_PER_MB, Bench, MS_PER_SECOND};
 use crate::report::{Measurement, Target, Unit};
 use crate::stats::Summary;
 
-pub const STDIO_RATIO_LIMIT: f64 = 5.0;
-pub const HTTP_P99_LIMIT_MS: f64 = 5.0;
-pub const IDLE_RSS_LIMIT_MB: f64 = 15.0;
+pub(crate) const STDIO_RATIO_LIMIT: f64 = 5.0;
+pub(crate) const HTTP_P99_LIMIT_MS: f64 = 5.0;
+pub(crate) const IDLE_RSS_LIMIT_MB: f64 = 15.0;
 /// The peer release the issue names.
-pub const PEER_VERSION: &str = "0.14.1";
+pub(crate) const PEER_VERSION: &str = "0.14.1";
 const PEER_PACKAGE: &str = "mcp-memory-keeper";
 const IDLE_RSS_RUNS: usize = 3;
 
 /// Options of `cairn-bench mcp` (the defaults are the issue's figures).
 #[derive(Clone, Debug, clap::Args)]
-pub struct McpOptions {
+pub(crate) struct McpOptions {
     /// Sequential saves, then as many latest reads, over stdio on each server.
     #[arg(long, default_value_t = 2_000)]
     pub stdio_ops: usize,
@@ -79,7 +79,7 @@ impl Default for McpOptions {
 static OPTIONS: OnceLock<McpOptions> = OnceLock::new();
 
 /// Sets the options of `cairn-bench mcp` (`all` runs with the defaults).
-pub fn configure(options: McpOptions) {
+pub(crate) fn configure(options: McpOptions) {
     let _ = OPTIONS.set(options);
 }
 
@@ -89,7 +89,7 @@ fn options() -> McpOptions {
 
 /// What a worker measures.
 #[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Part {
+pub(crate) enum Part {
     StdioCairn,
     StdioPeer,
     Http,
@@ -99,7 +99,7 @@ pub enum Part {
 
 /// `cairn-bench __mcp`: the client side of one part, answered as JSON on stdout.
 #[derive(Debug, clap::Args)]
-pub struct WorkerArgs {
+pub(crate) struct WorkerArgs {
     #[arg(long)]
     part: Part,
     /// The server: the cairn binary or the peer's launcher.
@@ -120,7 +120,7 @@ pub struct WorkerArgs {
 
 /// Latencies of one series of operations, milliseconds.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Series {
+pub(crate) struct Series {
     pub ops: usize,
     pub seconds: f64,
     pub ops_per_sec: f64,
@@ -143,7 +143,7 @@ impl Series {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct StdioResult {
+pub(crate) struct StdioResult {
     /// Protocol only: what the transport and JSON-RPC cost before any tool.
     pub pings: Series,
     pub saves: Series,
@@ -151,7 +151,7 @@ pub struct StdioResult {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct HttpResult {
+pub(crate) struct HttpResult {
     pub clients: usize,
     pub requests: usize,
     pub all: Series,
@@ -187,7 +187,7 @@ fn own_cpu() -> Duration {
 }
 
 /// Runs one part in this (worker) process and prints its JSON answer.
-pub fn worker(args: WorkerArgs) -> Result<ExitCode> {
+pub(crate) fn worker(args: WorkerArgs) -> Result<ExitCode> {
     let runtime = if args.client_threads > 1 {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(args.client_threads)
@@ -310,7 +310,7 @@ fn find_peer(options: &McpOptions) -> Result<Peer> {
     })
 }
 
-pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
+pub(crate) fn run(bench: &Bench) -> Result<Vec<Measurement>> {
     let options = options();
     let peer = find_peer(&options)?;
     let scratch = bench.datasets.scratch()?;

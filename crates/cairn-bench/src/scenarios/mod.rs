@@ -1,14 +1,14 @@
 //! The scenarios of the harness, one file each. Whole-process scenarios spawn the
 //! release `cairn` binary in the dataset's home; in-process ones run in a worker.
 
-pub mod append;
-pub mod context;
-pub mod import;
-pub mod list;
-pub mod mcp;
-pub mod resume;
-pub mod run_resume;
-pub mod search;
+pub(crate) mod append;
+pub(crate) mod context;
+pub(crate) mod import;
+pub(crate) mod list;
+pub(crate) mod mcp;
+pub(crate) mod resume;
+pub(crate) mod run_resume;
+pub(crate) mod search;
 
 use std::path::{Path, PathBuf};
 
@@ -22,7 +22,7 @@ use crate::report::{Measurement, Target, Unit};
 use crate::stats::Summary;
 
 /// Everything a scenario runs with.
-pub struct Bench {
+pub(crate) struct Bench {
     pub datasets: Datasets,
     /// The measured `cairn` binary.
     pub cairn: PathBuf,
@@ -35,7 +35,7 @@ pub struct Bench {
 
 impl Bench {
     /// `cairn ARGS…` in `home`, from a neutral working directory.
-    pub fn cairn(&self, home: &Path, args: &[&str]) -> Result<ProcessSpec> {
+    pub(crate) fn cairn(&self, home: &Path, args: &[&str]) -> Result<ProcessSpec> {
         Ok(ProcessSpec::new(
             &self.cairn,
             home,
@@ -45,7 +45,7 @@ impl Bench {
     }
 
     /// Runs a worker subcommand of this harness and reads its JSON answer.
-    pub fn worker<T: DeserializeOwned>(&self, dir: &Path, args: &[&str]) -> Result<T> {
+    pub(crate) fn worker<T: DeserializeOwned>(&self, dir: &Path, args: &[&str]) -> Result<T> {
         let exe = std::env::current_exe().context("locating cairn-bench itself")?;
         let mut spec = ProcessSpec::new(&exe, dir, dir, args);
         spec.show_stderr = true;
@@ -55,11 +55,11 @@ impl Bench {
     }
 }
 
-pub const MS_PER_SECOND: f64 = 1_000.0;
-pub const BYTES_PER_MB: f64 = 1_000_000.0;
+pub(crate) const MS_PER_SECOND: f64 = 1_000.0;
+pub(crate) const BYTES_PER_MB: f64 = 1_000_000.0;
 
 /// Wall time (ms) and peak RSS (MB) of a whole-process measurement.
-pub fn process_measurement(
+pub(crate) fn process_measurement(
     id: &str,
     title: &str,
     spec: &ProcessSpec,
@@ -105,7 +105,7 @@ pub fn process_measurement(
 }
 
 /// The floor every whole-process figure stands on: starting `cairn` at all.
-pub fn baseline(bench: &Bench) -> Result<Vec<Measurement>> {
+pub(crate) fn baseline(bench: &Bench) -> Result<Vec<Measurement>> {
     let home = bench.datasets.scratch()?;
     let spec = bench.cairn(home.path(), &["--version"])?;
     let runs = measure_alternating(std::slice::from_ref(&spec), bench.warmup, bench.runs)?;
@@ -121,7 +121,7 @@ pub fn baseline(bench: &Bench) -> Result<Vec<Measurement>> {
 }
 
 /// Standard whole-process targets: median wall time and the largest peak RSS.
-pub fn wall_and_rss_targets(
+pub(crate) fn wall_and_rss_targets(
     wall_limit_ms: f64,
     rss_limit_mb: Option<f64>,
 ) -> impl FnOnce(&Summary, &Summary) -> Vec<Target> {

@@ -16,11 +16,11 @@ use crate::process::measure_alternating;
 use crate::report::{Measurement, Target, Unit};
 use crate::stats::Summary;
 
-pub const WALL_LIMIT_MS: f64 = 50.0;
-pub const RSS_LIMIT_MB: f64 = 64.0;
-pub const RATIO_LIMIT: f64 = 1.5;
+pub(crate) const WALL_LIMIT_MS: f64 = 50.0;
+pub(crate) const RSS_LIMIT_MB: f64 = 64.0;
+pub(crate) const RATIO_LIMIT: f64 = 1.5;
 
-pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
+pub(crate) fn run(bench: &Bench) -> Result<Vec<Measurement>> {
     let big = bench.datasets.ensure(Dataset::Resume100mb)?;
     check_issue_shape(&big)?;
     let small = bench.datasets.ensure(Dataset::Resume1mb)?;

@@ -21,8 +21,8 @@ use crate::process::{ProcessRun, ProcessSpec, run_once};
 use crate::report::{Measurement, Target, Unit};
 use crate::stats::Summary;
 
-pub const FIRST_BYTE_LIMIT_MS: f64 = 100.0;
-pub const RATIO_LIMIT: f64 = 1.5;
+pub(crate) const FIRST_BYTE_LIMIT_MS: f64 = 100.0;
+pub(crate) const RATIO_LIMIT: f64 = 1.5;
 /// Whole `cairn run` process with one short answer: no target of its own, a bound
 /// so a regression shows.
 const RSS_LIMIT_MB: f64 = 128.0;
@@ -46,7 +46,7 @@ struct Side<'a> {
     spec: Option<ProcessSpec>,
 }
 
-pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
+pub(crate) fn run(bench: &Bench) -> Result<Vec<Measurement>> {
     let big = bench.datasets.ensure(Dataset::Resume100mb)?;
     let small = bench.datasets.ensure(Dataset::Resume1mb)?;
     let provider = FakeProvider::start(MARKER)?;

@@ -13,9 +13,9 @@ use crate::process::measure_alternating;
 use crate::report::Measurement;
 use crate::text::{COMMON_QUERY_WORD, RARE_QUERY_WORD};
 
-pub const WALL_LIMIT_MS: f64 = 50.0;
+pub(crate) const WALL_LIMIT_MS: f64 = 50.0;
 
-pub fn run(bench: &Bench) -> Result<Vec<Measurement>> {
+pub(crate) fn run(bench: &Bench) -> Result<Vec<Measurement>> {
     let manifest = bench.datasets.ensure(Dataset::Search)?;
     let queries = manifest.queries.clone().unwrap_or_default();
     let home = bench.datasets.home(Dataset::Search);

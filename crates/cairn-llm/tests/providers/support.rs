@@ -8,11 +8,11 @@ use cairn_llm::{
 use cairn_testkit::fake_llm::FakeLlm;
 use futures::StreamExt;
 
-pub const OPENAI_KEY: &str = "sk-test-openai-0123456789";
-pub const ANTHROPIC_KEY: &str = "sk-ant-test-0123456789";
+pub(crate) const OPENAI_KEY: &str = "sk-test-openai-0123456789";
+pub(crate) const ANTHROPIC_KEY: &str = "sk-ant-test-0123456789";
 
 /// Short waits so failure tests stay fast.
-pub fn fast_options() -> ClientOptions {
+pub(crate) fn fast_options() -> ClientOptions {
     ClientOptions {
         timeouts: Timeouts {
             connect: Duration::from_secs(2),
@@ -29,7 +29,7 @@ pub fn fast_options() -> ClientOptions {
 }
 
 /// A client whose openai, anthropic and ollama providers all point at `fake`.
-pub fn client(fake: &FakeLlm, options: ClientOptions) -> LlmClient {
+pub(crate) fn client(fake: &FakeLlm, options: ClientOptions) -> LlmClient {
     let providers = Providers {
         openai: Provider {
             api_key: Some(OPENAI_KEY.into()),
@@ -49,7 +49,7 @@ pub fn client(fake: &FakeLlm, options: ClientOptions) -> LlmClient {
 }
 
 /// Every event, and the outcome (the finished answer or the error).
-pub async fn run(
+pub(crate) async fn run(
     client: &LlmClient,
     request: ChatRequest,
 ) -> (Vec<StreamEvent>, Result<ChatResponse, LlmError>) {
@@ -71,7 +71,7 @@ pub async fn run(
     panic!("the stream ended without Finished or an error; events: {events:?}");
 }
 
-pub fn text_deltas(events: &[StreamEvent]) -> String {
+pub(crate) fn text_deltas(events: &[StreamEvent]) -> String {
     events
         .iter()
         .filter_map(|e| match e {
@@ -81,14 +81,14 @@ pub fn text_deltas(events: &[StreamEvent]) -> String {
         .collect()
 }
 
-pub fn count_text_deltas(events: &[StreamEvent]) -> usize {
+pub(crate) fn count_text_deltas(events: &[StreamEvent]) -> usize {
     events
         .iter()
         .filter(|e| matches!(e, StreamEvent::TextDelta(_)))
         .count()
 }
 
-pub fn retries(events: &[StreamEvent]) -> Vec<(u32, Duration)> {
+pub(crate) fn retries(events: &[StreamEvent]) -> Vec<(u32, Duration)> {
     events
         .iter()
         .filter_map(|e| match e {

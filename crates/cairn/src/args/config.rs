@@ -1,7 +1,7 @@
 use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
-pub enum ConfigCommand {
+pub(crate) enum ConfigCommand {
     /// Print the paths of the config files, the store and the data directory.
     #[command(after_help = "Example:\n  cairn config path")]
     Path {

@@ -11,7 +11,7 @@ http://ADDR/mcp and clients send `Authorization: Bearer TOKEN`: without --token,
 generated once into $CAIRN_HOME/http-token (readable by you only), where local clients read it. \
 --no-token serves loopback without one (any local user can then use your store)."
 )]
-pub struct McpArgs {
+pub(crate) struct McpArgs {
     /// Serve streamable HTTP on this address instead of stdio.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:7777")]
     pub http: Option<SocketAddr>,

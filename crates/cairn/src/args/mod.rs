@@ -1,11 +1,11 @@
 //! Command-line arguments: plain clap types, no logic. One module per command family.
 
-pub mod config;
-pub mod mcp;
-pub mod pool;
-pub mod progress;
-pub mod run;
-pub mod sessions;
+pub(crate) mod config;
+pub(crate) mod mcp;
+pub(crate) mod pool;
+pub(crate) mod progress;
+pub(crate) mod run;
+pub(crate) mod sessions;
 
 use std::path::PathBuf;
 
@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand};
     about = "Durable sessions, checkpoints and coordination for AI coding agents",
     after_help = "Examples:\n  cairn run --name auth-refactor\n  cairn sessions list --all\n  cairn mcp"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Act as if started in this project directory.
     #[arg(long, global = true, value_name = "PATH")]
     pub project: Option<PathBuf>,
@@ -28,7 +28,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Chat with an AI in a durable, resumable named session.
     Run(run::RunArgs),
     /// List, inspect, search, export and import sessions.

@@ -1,7 +1,7 @@
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
-pub enum PoolCommand {
+pub(crate) enum PoolCommand {
     /// Tell the other agents what you are doing (the MCP pool_signal tool).
     #[command(
         after_help = "Actions: claimed, started, progress, completed, blocked, unblocked, \
@@ -15,7 +15,7 @@ released, handoff, signaling.\n\nExamples:\n  cairn pool signal claimed auth-ref
 }
 
 #[derive(Debug, Args)]
-pub struct SignalArgs {
+pub(crate) struct SignalArgs {
     /// claimed, started, progress, completed, blocked, unblocked, released, handoff or signaling.
     pub action: String,
 
@@ -40,7 +40,7 @@ pub struct SignalArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     /// Every project, not only the current one.
     #[arg(long)]
     pub all: bool,

@@ -2,7 +2,7 @@ use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  cairn where\n  cairn where project-auth-v2 --json")]
-pub struct WhereArgs {
+pub(crate) struct WhereArgs {
     /// A checkpoint session id or chat session name; default: the most recent session
     /// across all projects.
     pub session_id: Option<String>,
@@ -17,7 +17,7 @@ pub struct WhereArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ProgressCommand {
+pub(crate) enum ProgressCommand {
     /// Save a checkpoint (the same record as the MCP save_progress tool).
     #[command(
         after_help = "Examples:\n  cairn progress save auth-v2 --summary \"Token refresh works\" \
@@ -32,7 +32,7 @@ pub enum ProgressCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct SaveArgs {
+pub(crate) struct SaveArgs {
     /// Any id for this piece of work, e.g. project-auth-v2.
     pub session_id: String,
 
@@ -62,7 +62,7 @@ pub struct SaveArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct GetArgs {
+pub(crate) struct GetArgs {
     /// The session id used with save.
     pub session_id: String,
 

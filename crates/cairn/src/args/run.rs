@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
     cairn run --resume-recent               the most recent session of this project\n  \
     cairn run --name fix -p \"run the tests\" one turn with tools, then exit\n  \
     echo \"summarise README.md\" | cairn run  the prompt on stdin")]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Session name: resumed if it exists, created otherwise.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["resume", "resume_recent"])]
     pub name: Option<String>,
@@ -50,7 +50,7 @@ pub struct RunArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum RunFormat {
+pub(crate) enum RunFormat {
     Text,
     Jsonl,
 }

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
-pub enum SessionsCommand {
+pub(crate) enum SessionsCommand {
     /// List sessions, newest activity first.
     #[command(after_help = "Examples:\n  \
         cairn sessions list                 # this project's sessions\n  \
@@ -46,7 +46,7 @@ pub enum SessionsCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// Every project's sessions (default: the current project's, or those of the
     /// project given with the global `--project PATH`).
     #[arg(long, conflicts_with = "project")]
@@ -62,14 +62,14 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ShowArgs {
+pub(crate) struct ShowArgs {
     pub name: String,
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct ContextArgs {
+pub(crate) struct ContextArgs {
     pub name: String,
     /// The whole history, with compaction boundaries marked, instead of the live context.
     #[arg(long)]
@@ -85,7 +85,7 @@ pub struct ContextArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RenameArgs {
+pub(crate) struct RenameArgs {
     pub old: String,
     pub new: String,
     #[arg(long)]
@@ -93,7 +93,7 @@ pub struct RenameArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RmArgs {
+pub(crate) struct RmArgs {
     pub name: String,
     /// Do not ask; required when not at a terminal.
     #[arg(long, short = 'y')]
@@ -103,7 +103,7 @@ pub struct RmArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ExportArgs {
+pub(crate) struct ExportArgs {
     pub name: String,
     /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -111,7 +111,7 @@ pub struct ExportArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     /// The session JSONL v1 file; `-` reads stdin.
     pub file: PathBuf,
     /// Import under this name instead of the one in the file.
@@ -122,7 +122,7 @@ pub struct ImportArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct SearchArgs {
+pub(crate) struct SearchArgs {
     pub query: String,
     /// Search every project (default: the current project).
     #[arg(long)]

@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::args::config::ConfigCommand;
 use crate::output;
 
-pub async fn run(app: &App, command: ConfigCommand) -> anyhow::Result<()> {
+pub(super) async fn run(app: &App, command: ConfigCommand) -> anyhow::Result<()> {
     match command {
         ConfigCommand::Path { json } => {
             let user = app.paths.config_file();

@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::args::mcp::McpArgs;
 use crate::exit::UsageError;
 
-pub async fn run(app: &App, args: McpArgs) -> anyhow::Result<()> {
+pub(super) async fn run(app: &App, args: McpArgs) -> anyhow::Result<()> {
     let max_body_bytes = app.settings.mcp_max_body_bytes;
     // Refuse an unsafe HTTP set-up before opening anything.
     let http = match args.http {

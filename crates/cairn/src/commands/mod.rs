@@ -10,7 +10,7 @@ mod sessions;
 use crate::app::App;
 use crate::args::Command;
 
-pub async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> {
+pub(crate) async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Run(args) => run::run(app, args).await,
         Command::Sessions(command) => sessions::run(app, command).await,

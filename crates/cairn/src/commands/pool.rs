@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::args::pool::{PoolCommand, SignalArgs, StatusArgs};
 use crate::output;
 
-pub async fn run(app: &App, command: PoolCommand) -> anyhow::Result<()> {
+pub(super) async fn run(app: &App, command: PoolCommand) -> anyhow::Result<()> {
     match command {
         PoolCommand::Signal(args) => signal(app, args).await,
         PoolCommand::Status(args) => status(app, args).await,
@@ -20,7 +20,7 @@ pub async fn run(app: &App, command: PoolCommand) -> anyhow::Result<()> {
 
 /// The pool instance of the command line: `CAIRN_INSTANCE`, else one shared
 /// `cairn-cli` instance (a person at a terminal is one participant).
-pub fn cli_instance() -> String {
+pub(super) fn cli_instance() -> String {
     std::env::var(cairn_core::env_vars::CAIRN_INSTANCE)
         .ok()
         .map(|v| v.trim().to_owned())

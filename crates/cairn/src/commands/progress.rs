@@ -13,7 +13,7 @@ use crate::app::App;
 use crate::args::progress::{GetArgs, ProgressCommand, SaveArgs, WhereArgs};
 use crate::output;
 
-pub async fn where_was_i(app: &App, args: WhereArgs) -> anyhow::Result<()> {
+pub(super) async fn where_was_i(app: &App, args: WhereArgs) -> anyhow::Result<()> {
     if let Some(id) = &args.session_id {
         list_param::check_id("SESSION_ID", id)?;
     }
@@ -43,7 +43,7 @@ pub async fn where_was_i(app: &App, args: WhereArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn run(app: &App, command: ProgressCommand) -> anyhow::Result<()> {
+pub(super) async fn run(app: &App, command: ProgressCommand) -> anyhow::Result<()> {
     match command {
         ProgressCommand::Save(args) => save(app, args).await,
         ProgressCommand::Get(args) => get(app, args).await,
@@ -51,7 +51,7 @@ pub async fn run(app: &App, command: ProgressCommand) -> anyhow::Result<()> {
 }
 
 /// `-` reads the text from stdin (for commit messages and scripts).
-pub fn text_or_stdin(value: String) -> anyhow::Result<String> {
+pub(super) fn text_or_stdin(value: String) -> anyhow::Result<String> {
     if value != "-" {
         return Ok(value);
     }

@@ -9,12 +9,12 @@ use cairn_testkit::home::TestHome;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-pub fn cairn(home: &TestHome) -> Cairn {
+pub(crate) fn cairn(home: &TestHome) -> Cairn {
     Cairn::new(env!("CARGO_BIN_EXE_cairn"), home)
 }
 
 /// Bytes of a tiny PNG (the real 1×1 transparent pixel).
-pub const PNG: &[u8] = &[
+pub(crate) const PNG: &[u8] = &[
     0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
     0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
     0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00,
@@ -22,11 +22,11 @@ pub const PNG: &[u8] = &[
     0x42, 0x60, 0x82,
 ];
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-pub fn header(name: &str, project: &str) -> Value {
+pub(crate) fn header(name: &str, project: &str) -> Value {
     json!({
         "format": "cairn.session",
         "version": 1,
@@ -39,7 +39,7 @@ pub fn header(name: &str, project: &str) -> Value {
 }
 
 /// A session file from a header and event lines.
-pub fn jsonl(header: &Value, events: &[Value]) -> String {
+pub(crate) fn jsonl(header: &Value, events: &[Value]) -> String {
     let mut out = serde_json::to_string(header).unwrap();
     out.push('\n');
     for e in events {
@@ -50,7 +50,7 @@ pub fn jsonl(header: &Value, events: &[Value]) -> String {
 }
 
 /// `2025-03-01T09:MM:SSZ` for event `seq` (one second apart, in order).
-pub fn ts(seq: u64) -> String {
+pub(crate) fn ts(seq: u64) -> String {
     format!(
         "2025-03-01T{:02}:{:02}:{:02}Z",
         9 + seq / 3600,
@@ -59,13 +59,13 @@ pub fn ts(seq: u64) -> String {
     )
 }
 
-pub fn message(seq: u64, role: &str, text: &str) -> Value {
+pub(crate) fn message(seq: u64, role: &str, text: &str) -> Value {
     json!({"seq": seq, "ts": ts(seq), "kind": "message", "role": role,
            "content": [{"type": "text", "text": text}]})
 }
 
 /// A plain session of user/assistant messages with the given texts.
-pub fn simple(name: &str, project: &str, texts: &[&str]) -> String {
+pub(crate) fn simple(name: &str, project: &str, texts: &[&str]) -> String {
     let events: Vec<Value> = texts
         .iter()
         .enumerate()
@@ -80,7 +80,7 @@ pub fn simple(name: &str, project: &str, texts: &[&str]) -> String {
 /// Every kind of line the format has: text, thinking, a tool call and its result,
 /// usage and cost, an image (inline data), knowledge, two compactions, an unknown
 /// event kind, an unknown block type and unknown fields.
-pub fn rich(name: &str, project: &str) -> String {
+pub(crate) fn rich(name: &str, project: &str) -> String {
     let png_b64 = base64::engine::general_purpose::STANDARD.encode(PNG);
     let png_sha = sha256_hex(PNG);
     let events = vec![
@@ -141,7 +141,7 @@ pub fn rich(name: &str, project: &str) -> String {
 /// Imports `text` as a session file and expects success. A file's `project` is not
 /// trusted by import, so when it names a directory of this test the import says so
 /// with `--project`, as a person would.
-pub fn import(c: &Cairn, home: &TestHome, file_name: &str, text: &str) -> Outcome {
+pub(crate) fn import(c: &Cairn, home: &TestHome, file_name: &str, text: &str) -> Outcome {
     let path = home.write_file(file_name, text);
     let first: Value =
         serde_json::from_str(text.lines().next().unwrap_or("{}")).unwrap_or_default();
@@ -159,7 +159,7 @@ pub fn import(c: &Cairn, home: &TestHome, file_name: &str, text: &str) -> Outcom
 }
 
 /// Names listed by `sessions list --all --json`, in order.
-pub fn listed(c: &Cairn) -> Vec<String> {
+pub(crate) fn listed(c: &Cairn) -> Vec<String> {
     let out = c.run(["sessions", "list", "--all", "--limit", "0", "--json"]);
     out.success();
     out.json()
@@ -171,7 +171,7 @@ pub fn listed(c: &Cairn) -> Vec<String> {
 }
 
 /// The output with the test's temp root replaced, for snapshots.
-pub fn scrub(home: &TestHome, text: &str) -> String {
+pub(crate) fn scrub(home: &TestHome, text: &str) -> String {
     let root = home.root().to_string_lossy().into_owned();
     text.replace(&root, "[ROOT]")
 }

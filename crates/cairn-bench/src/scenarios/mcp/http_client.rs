@@ -169,7 +169,7 @@ fn parse_answer(text: &str) -> serde_json::Result<Value> {
 
 /// `clients` concurrent MCP sessions, each sending `per_client` requests back to
 /// back (saves and latest reads alternating, each on its own checkpoint series).
-pub async fn load(
+pub(super) async fn load(
     cairn: &Path,
     home: &Path,
     clients: usize,

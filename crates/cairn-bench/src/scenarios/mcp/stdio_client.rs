@@ -16,7 +16,7 @@ use super::{Series, StdioResult, checkpoint_summary};
 const IDLE_SETTLE: Duration = Duration::from_secs(2);
 
 /// One stdio MCP server, initialized.
-pub struct StdioServer {
+pub(super) struct StdioServer {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
@@ -27,7 +27,7 @@ pub struct StdioServer {
 impl StdioServer {
     /// Starts `program ARGS` with its own home (`HOME`, `CAIRN_HOME`, and the
     /// peer's `DATA_DIR`) and a project folder inside it, and runs the handshake.
-    pub async fn start(program: &Path, args: &[&str], home: &Path) -> Result<Self> {
+    pub(super) async fn start(program: &Path, args: &[&str], home: &Path) -> Result<Self> {
         let project = home.join("project");
         std::fs::create_dir_all(&project)?;
         let mut child = Command::new(program)
@@ -79,7 +79,7 @@ impl StdioServer {
         Ok(())
     }
 
-    pub async fn request(&mut self, method: &str, params: Value) -> Result<Value> {
+    pub(super) async fn request(&mut self, method: &str, params: Value) -> Result<Value> {
         self.next_id += 1;
         let id = self.next_id;
         self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))
@@ -104,7 +104,7 @@ impl StdioServer {
         }
     }
 
-    pub async fn call(&mut self, tool: &str, arguments: Value) -> Result<Value> {
+    pub(super) async fn call(&mut self, tool: &str, arguments: Value) -> Result<Value> {
         let result = self
             .request(
                 "tools/call",
@@ -138,7 +138,7 @@ where
 }
 
 /// Pings, then `n` `save_progress` calls, then `n` latest `get_progress` reads.
-pub async fn cairn_series(cairn: &Path, home: &Path, n: usize) -> Result<StdioResult> {
+pub(super) async fn cairn_series(cairn: &Path, home: &Path, n: usize) -> Result<StdioResult> {
     let mut server = StdioServer::start(cairn, &["mcp"], home).await?;
     let pings = timed(n, &mut server, async |s, _| {
         s.request("ping", json!({})).await.map(drop)
@@ -178,7 +178,7 @@ pub async fn cairn_series(cairn: &Path, home: &Path, n: usize) -> Result<StdioRe
 
 /// The peer's nearest equivalents: `context_save` of the same content as one
 /// progress item, and `context_get` of the newest item.
-pub async fn peer_series(peer: &Path, home: &Path, n: usize) -> Result<StdioResult> {
+pub(super) async fn peer_series(peer: &Path, home: &Path, n: usize) -> Result<StdioResult> {
     let mut server = StdioServer::start(peer, &[], home).await?;
     server
         .call("context_session_start", json!({ "name": "bench-auth" }))
@@ -225,7 +225,7 @@ pub async fn peer_series(peer: &Path, home: &Path, n: usize) -> Result<StdioResu
 }
 
 /// Resident memory (bytes) of a server idle after `initialize` and `tools/list`.
-pub async fn idle_rss(program: &Path, args: &[&str], home: &Path) -> Result<u64> {
+pub(super) async fn idle_rss(program: &Path, args: &[&str], home: &Path) -> Result<u64> {
     let mut server = StdioServer::start(program, args, home).await?;
     server.request("tools/list", json!({})).await?;
     tokio::time::sleep(IDLE_SETTLE).await;

@@ -19,7 +19,7 @@ use crate::exit::UsageError;
 /// Largest prompt read from stdin.
 const MAX_STDIN_PROMPT_BYTES: u64 = 16 * 1024 * 1024;
 
-pub async fn run(app: &App, args: RunArgs) -> anyhow::Result<()> {
+pub(super) async fn run(app: &App, args: RunArgs) -> anyhow::Result<()> {
     let prompt = one_shot_prompt(&args)?;
     let picker = args.resume.as_deref() == Some("");
     let options = options(app, &args)?;

@@ -21,7 +21,7 @@ use crate::output;
 /// Exit code of a run stopped by Ctrl+C (128 + SIGINT), as shells expect.
 const INTERRUPTED_EXIT: u8 = 130;
 
-pub async fn run(
+pub(super) async fn run(
     app: &App,
     options: AgentOptions,
     target: SessionTarget,

@@ -47,7 +47,11 @@ const HISTORY_CAPACITY: usize = 10_000;
 const COMPLETION_SESSIONS: u32 = 200;
 
 /// Run the REPL on `target` until `/exit`, Ctrl+D or end of input.
-pub async fn run(app: &App, options: AgentOptions, target: SessionTarget) -> anyhow::Result<()> {
+pub(super) async fn run(
+    app: &App,
+    options: AgentOptions,
+    target: SessionTarget,
+) -> anyhow::Result<()> {
     let look = Look::detect();
     // The line editor needs all three: it draws on stderr, but it switches
     // bracketed paste and asks for the cursor position through stdout.
@@ -138,7 +142,7 @@ pub async fn run(app: &App, options: AgentOptions, target: SessionTarget) -> any
 
 /// `cairn run --resume` without a name: choose one of this project's sessions.
 /// `Ok(None)` when the person chose none.
-pub async fn pick_session(app: &App) -> anyhow::Result<Option<SessionName>> {
+pub(super) async fn pick_session(app: &App) -> anyhow::Result<Option<SessionName>> {
     if !(io::stdin().is_terminal() && io::stderr().is_terminal()) {
         return Err(UsageError(
             "`--resume` without a name needs a terminal to choose from; name the session: \
@@ -154,7 +158,7 @@ pub async fn pick_session(app: &App) -> anyhow::Result<Option<SessionName>> {
 
 /// Where a project's REPL history lives: named by a hash of the project path, so
 /// two projects never share one and no typed name becomes a path.
-pub fn history_file(history_dir: &Path, project: &Project) -> PathBuf {
+pub(super) fn history_file(history_dir: &Path, project: &Project) -> PathBuf {
     let digest = Sha256::digest(project.as_str().as_bytes());
     history_dir.join(format!("{}.history", hex::encode(&digest[..16])))
 }

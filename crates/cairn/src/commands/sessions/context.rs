@@ -18,7 +18,7 @@ use crate::output::{self, Style};
 /// Events per page when walking the whole history.
 const PAGE: u32 = 500;
 
-pub async fn run(app: &App, args: ContextArgs) -> anyhow::Result<()> {
+pub(super) async fn run(app: &App, args: ContextArgs) -> anyhow::Result<()> {
     let name = parse_name(&args.name)?;
     let role = args.role.as_deref().and_then(Role::parse);
     let store = app.store().await?;

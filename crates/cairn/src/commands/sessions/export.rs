@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::args::sessions::ExportArgs;
 use crate::output;
 
-pub async fn run(app: &App, args: ExportArgs) -> anyhow::Result<()> {
+pub(super) async fn run(app: &App, args: ExportArgs) -> anyhow::Result<()> {
     let name = parse_name(&args.name)?;
     let store = app.store().await?;
     let session = find(store.as_ref(), &name).await?;

@@ -16,7 +16,7 @@ use crate::app::App;
 use crate::args::sessions::ImportArgs;
 use crate::output;
 
-pub async fn run(app: &App, args: ImportArgs) -> anyhow::Result<()> {
+pub(super) async fn run(app: &App, args: ImportArgs) -> anyhow::Result<()> {
     let name = args.name.as_deref().map(parse_name).transpose()?;
     let importer: Box<dyn Importer> = if args.file.as_os_str() == "-" {
         Box::new(JsonlV1::from_stdin()?)

@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::args::sessions::ListArgs;
 use crate::output::{self, Style, Table};
 
-pub async fn run(app: &App, args: ListArgs) -> anyhow::Result<()> {
+pub(super) async fn run(app: &App, args: ListArgs) -> anyhow::Result<()> {
     let filter = SessionFilter {
         project: (!args.all).then(|| app.project.clone()),
         limit: args.limit,

@@ -14,7 +14,7 @@ use cairn_core::{Session, SessionName, Store};
 use crate::app::App;
 use crate::args::sessions::SessionsCommand;
 
-pub async fn run(app: &App, command: SessionsCommand) -> anyhow::Result<()> {
+pub(super) async fn run(app: &App, command: SessionsCommand) -> anyhow::Result<()> {
     match command {
         SessionsCommand::List(args) => list::run(app, args).await,
         SessionsCommand::Show(args) => show::run(app, args).await,

@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::args::sessions::RenameArgs;
 use crate::output;
 
-pub async fn run(app: &App, args: RenameArgs) -> anyhow::Result<()> {
+pub(super) async fn run(app: &App, args: RenameArgs) -> anyhow::Result<()> {
     let old = parse_name(&args.old)?;
     let new = parse_name(&args.new)?;
     let store = app.store().await?;

@@ -10,7 +10,7 @@ use crate::args::sessions::RmArgs;
 use crate::exit::UsageError;
 use crate::output;
 
-pub async fn run(app: &App, args: RmArgs) -> anyhow::Result<()> {
+pub(super) async fn run(app: &App, args: RmArgs) -> anyhow::Result<()> {
     let name = parse_name(&args.name)?;
     let store = app.store().await?;
     let session = find(store.as_ref(), &name).await?;

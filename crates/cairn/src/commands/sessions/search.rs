@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::args::sessions::SearchArgs;
 use crate::output::{self, Style, Table};
 
-pub async fn run(app: &App, args: SearchArgs) -> anyhow::Result<()> {
+pub(super) async fn run(app: &App, args: SearchArgs) -> anyhow::Result<()> {
     if args.query.trim().is_empty() {
         return Err(crate::exit::UsageError("the search query is empty".into()).into());
     }

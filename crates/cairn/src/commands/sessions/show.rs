@@ -20,7 +20,7 @@ struct Shown<'a> {
     total_tokens: u64,
 }
 
-pub async fn run(app: &App, args: ShowArgs) -> anyhow::Result<()> {
+pub(super) async fn run(app: &App, args: ShowArgs) -> anyhow::Result<()> {
     let name = parse_name(&args.name)?;
     let store = app.store().await?;
     let session = find(store.as_ref(), &name).await?;

@@ -12,12 +12,12 @@ use reedline::{Completer, CompletionResult, Span, Suggestion};
 
 /// The session names the completer offers; the REPL refreshes it after each turn
 /// (sessions appear with `/new` and change with `/rename`).
-pub type SessionNames = Arc<Mutex<Vec<String>>>;
+pub(super) type SessionNames = Arc<Mutex<Vec<String>>>;
 
 /// At most this many file names are listed for one path completion.
 const MAX_PATHS: usize = 200;
 
-pub struct SlashCompleter {
+pub(super) struct SlashCompleter {
     sessions: SessionNames,
     models: Vec<String>,
     /// `/run` commands (config `[[commands]]` and the shipped ones): name, description.
@@ -27,7 +27,7 @@ pub struct SlashCompleter {
 }
 
 impl SlashCompleter {
-    pub fn new(sessions: SessionNames, models: Vec<String>, cwd: PathBuf) -> Self {
+    pub(super) fn new(sessions: SessionNames, models: Vec<String>, cwd: PathBuf) -> Self {
         SlashCompleter {
             sessions,
             models,
@@ -36,13 +36,13 @@ impl SlashCompleter {
         }
     }
 
-    pub fn with_run_commands(mut self, commands: Vec<(String, String)>) -> Self {
+    pub(super) fn with_run_commands(mut self, commands: Vec<(String, String)>) -> Self {
         self.run_commands = commands;
         self
     }
 
     /// What to offer for the text before the cursor.
-    pub fn suggestions(&self, line: &str, pos: usize) -> Vec<Suggestion> {
+    pub(super) fn suggestions(&self, line: &str, pos: usize) -> Vec<Suggestion> {
         let Some(before) = line.get(..pos) else {
             return Vec::new();
         };

@@ -21,7 +21,7 @@ use crate::output;
 
 /// How output looks: decided once from NO_COLOR and whether stdout is a terminal.
 #[derive(Clone, Copy, Debug)]
-pub struct Look {
+pub(super) struct Look {
     pub color: bool,
     /// stdout is a terminal (spinner allowed).
     pub tty: bool,
@@ -30,7 +30,7 @@ pub struct Look {
 }
 
 impl Look {
-    pub fn detect() -> Self {
+    pub(super) fn detect() -> Self {
         let no_color =
             std::env::var_os(cairn_core::env_vars::NO_COLOR).is_some_and(|v| !v.is_empty());
         let tty = io::stdout().is_terminal();
@@ -43,7 +43,7 @@ impl Look {
 
     /// A plain look for tests and pipes.
     #[cfg(test)]
-    pub fn plain() -> Self {
+    pub(super) fn plain() -> Self {
         Look {
             color: false,
             tty: false,
@@ -66,14 +66,14 @@ impl Look {
 
 /// Where answers to questions come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AnswerSource {
+pub(super) enum AnswerSource {
     /// One key press on a terminal (raw mode).
     Keys,
     /// A line from stdin (not a terminal).
     Lines,
 }
 
-pub struct TerminalFrontend {
+pub(super) struct TerminalFrontend {
     look: Look,
     answers: AnswerSource,
     renderer: MarkdownRenderer,
@@ -92,11 +92,15 @@ pub struct TerminalFrontend {
 }
 
 impl TerminalFrontend {
-    pub fn new(look: Look, answers: AnswerSource) -> Self {
+    pub(super) fn new(look: Look, answers: AnswerSource) -> Self {
         TerminalFrontend::with_output(look, answers, Box::new(io::stdout()))
     }
 
-    pub fn with_output(look: Look, answers: AnswerSource, out: Box<dyn Write + Send>) -> Self {
+    pub(super) fn with_output(
+        look: Look,
+        answers: AnswerSource,
+        out: Box<dyn Write + Send>,
+    ) -> Self {
         TerminalFrontend {
             look,
             answers,
@@ -112,24 +116,24 @@ impl TerminalFrontend {
     }
 
     /// The token of the turn about to run (Ctrl+C in a question cancels it).
-    pub fn set_cancel(&mut self, cancel: Option<CancellationToken>) {
+    pub(super) fn set_cancel(&mut self, cancel: Option<CancellationToken>) {
         self.cancel = cancel;
     }
 
     /// Print a line of our own (not from the engine), ending any answer in progress.
-    pub fn say(&mut self, text: &str) {
+    pub(super) fn say(&mut self, text: &str) {
         self.settle();
         self.write(&format!("{text}\n"));
     }
 
     /// A dimmed line of our own.
-    pub fn note(&mut self, text: &str) {
+    pub(super) fn note(&mut self, text: &str) {
         let line = self.look.dim(text);
         self.say(&line);
     }
 
     /// An error of our own, on stderr.
-    pub fn error(&mut self, text: &str) {
+    pub(super) fn error(&mut self, text: &str) {
         self.settle();
         let _ = self.out.flush();
         let label = if self.look.color_stderr {
@@ -313,7 +317,7 @@ fn read_key_answer() -> io::Result<KeyAnswer> {
 }
 
 /// The short block printed when a session is resumed.
-pub fn recap_block(look: &Look, recap: &Recap, model: &str) -> String {
+pub(super) fn recap_block(look: &Look, recap: &Recap, model: &str) -> String {
     let now = Timestamp::now();
     let mut text = format!("Resumed {}", look.paint(recap.name.as_str(), "1"));
     if let Some(title) = recap.title.as_deref().filter(|t| !t.trim().is_empty()) {

@@ -16,7 +16,7 @@ const LOAD_LIMIT: u32 = 500;
 
 /// One row as shown.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Row {
+pub(super) struct Row {
     pub name: String,
     pub last_active: String,
     pub messages: String,
@@ -25,7 +25,7 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn from_summary(summary: &SessionSummary, now: Timestamp) -> Self {
+    pub(super) fn from_summary(summary: &SessionSummary, now: Timestamp) -> Self {
         Row {
             name: summary.name.to_string(),
             last_active: output::relative_time(summary.updated_at, now),
@@ -42,7 +42,7 @@ impl Row {
 
 /// A key, as far as the picker cares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Key {
+pub(super) enum Key {
     Up,
     Down,
     PageUp,
@@ -58,7 +58,7 @@ pub enum Key {
 
 /// What a key led to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Step {
+pub(super) enum Step {
     Continue,
     Chosen(usize),
     Cancelled,
@@ -66,7 +66,7 @@ pub enum Step {
 
 /// The picker's state, kept apart from the terminal so it can be tested.
 #[derive(Debug)]
-pub struct Picker {
+pub(super) struct Picker {
     rows: Vec<Row>,
     selected: usize,
     /// Digits typed so far (a row number being entered).
@@ -78,7 +78,7 @@ pub struct Picker {
 }
 
 impl Picker {
-    pub fn new(rows: Vec<Row>, height: usize) -> Self {
+    pub(super) fn new(rows: Vec<Row>, height: usize) -> Self {
         Picker {
             rows,
             selected: 0,
@@ -89,11 +89,11 @@ impl Picker {
     }
 
     #[cfg(test)]
-    pub fn selected(&self) -> usize {
+    pub(super) fn selected(&self) -> usize {
         self.selected
     }
 
-    pub fn handle(&mut self, key: Key) -> Step {
+    pub(super) fn handle(&mut self, key: Key) -> Step {
         let last = self.rows.len().saturating_sub(1);
         if !matches!(key, Key::Digit(_) | Key::Backspace) {
             self.typed.clear();
@@ -153,7 +153,7 @@ impl Picker {
 
     /// The lines to draw: a header, the visible rows (the selected one marked `›`
     /// and, with colour, reversed), and a footer when rows are hidden.
-    pub fn lines(&self, color: bool) -> Vec<String> {
+    pub(super) fn lines(&self, color: bool) -> Vec<String> {
         let number_width = self.rows.len().to_string().len();
         let width = |f: fn(&Row) -> &str| {
             self.rows
@@ -204,7 +204,7 @@ impl Picker {
 
 /// Load this project's sessions and let the person choose one. `Ok(None)` when
 /// they cancel. A project without sessions is an error that says how to start one.
-pub async fn pick_session(
+pub(super) async fn pick_session(
     store: &dyn Store,
     project: &cairn_core::Project,
     color: bool,

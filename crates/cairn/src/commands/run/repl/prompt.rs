@@ -6,13 +6,13 @@ use std::borrow::Cow;
 use reedline::{Color, Prompt, PromptEditMode, PromptHistorySearch, PromptHistorySearchStatus};
 
 #[derive(Clone, Debug)]
-pub struct SessionPrompt {
+pub(super) struct SessionPrompt {
     session: String,
     model: String,
 }
 
 impl SessionPrompt {
-    pub fn new(session: &str, model: &str) -> Self {
+    pub(super) fn new(session: &str, model: &str) -> Self {
         SessionPrompt {
             session: one_line(session),
             model: one_line(model),
@@ -20,13 +20,13 @@ impl SessionPrompt {
     }
 
     /// After `/session`, `/new`, `/rename` or `/model`.
-    pub fn update(&mut self, session: &str, model: &str) {
+    pub(super) fn update(&mut self, session: &str, model: &str) {
         self.session = one_line(session);
         self.model = one_line(model);
     }
 
     /// The plain-text prompt (for input that is not read through reedline).
-    pub fn plain(&self) -> String {
+    pub(super) fn plain(&self) -> String {
         format!("{} [{}] › ", self.session, self.model)
     }
 }

@@ -27,7 +27,7 @@ const HEADING: &str = "35";
 
 /// Turns a stream of markdown deltas into terminal text.
 #[derive(Debug)]
-pub struct MarkdownRenderer {
+pub(super) struct MarkdownRenderer {
     color: bool,
     /// Inside a fenced code block: the fence character and run length that close it.
     fence: Option<Fence>,
@@ -68,7 +68,7 @@ enum Decision {
 }
 
 impl MarkdownRenderer {
-    pub fn new(color: bool) -> Self {
+    pub(super) fn new(color: bool) -> Self {
         MarkdownRenderer {
             color,
             fence: None,
@@ -80,7 +80,7 @@ impl MarkdownRenderer {
     }
 
     /// Feed the next delta; returns what can be printed now.
-    pub fn push(&mut self, delta: &str) -> String {
+    pub(super) fn push(&mut self, delta: &str) -> String {
         for c in delta.chars() {
             self.feed(c);
         }
@@ -89,7 +89,7 @@ impl MarkdownRenderer {
 
     /// The answer is over (or interrupted): print what is held, close any open style
     /// and code frame, and end on a newline. The renderer is ready for a new answer.
-    pub fn finish(&mut self) -> String {
+    pub(super) fn finish(&mut self) -> String {
         let line_open = !matches!(&self.mode, Mode::LineStart(p) if p.is_empty());
         if line_open {
             self.end_line(false);
@@ -107,7 +107,7 @@ impl MarkdownRenderer {
 
     /// Whether anything is held or written but not yet ended by a newline.
     #[cfg(test)]
-    pub fn mid_line(&self) -> bool {
+    pub(super) fn mid_line(&self) -> bool {
         !self.at_line_start || !matches!(&self.mode, Mode::LineStart(p) if p.is_empty())
     }
 

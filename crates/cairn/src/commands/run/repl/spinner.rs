@@ -28,14 +28,14 @@ type Shared = Arc<(Mutex<State>, Condvar)>;
 
 /// Starts and stops one spinner line on stdout.
 #[derive(Debug)]
-pub struct Spinner {
+pub(super) struct Spinner {
     enabled: bool,
     running: Option<(Shared, JoinHandle<()>)>,
 }
 
 impl Spinner {
     /// `enabled` is false when stdout is not a terminal: then nothing is ever drawn.
-    pub fn new(enabled: bool) -> Self {
+    pub(super) fn new(enabled: bool) -> Self {
         Spinner {
             enabled,
             running: None,
@@ -43,12 +43,12 @@ impl Spinner {
     }
 
     #[cfg(test)]
-    pub fn is_running(&self) -> bool {
+    pub(super) fn is_running(&self) -> bool {
         self.running.is_some()
     }
 
     /// Show `label` with a turning wheel and the seconds waited, until `stop`.
-    pub fn start(&mut self, label: &str) {
+    pub(super) fn start(&mut self, label: &str) {
         if !self.enabled {
             return;
         }
@@ -72,7 +72,7 @@ impl Spinner {
     }
 
     /// Stop and erase the spinner line. Safe to call when none is running.
-    pub fn stop(&mut self) {
+    pub(super) fn stop(&mut self) {
         let Some((shared, handle)) = self.running.take() else {
             return;
         };

@@ -14,7 +14,7 @@ const KEY_ARGUMENTS: [&str; 10] = [
 const MAX_ARGUMENT: usize = 100;
 
 /// `read_file src/auth.rs:10-40`, `shell cargo test`, `search "fn main" in src`.
-pub fn call_line(name: &str, input: &Value) -> String {
+pub(super) fn call_line(name: &str, input: &Value) -> String {
     let argument = key_argument(input);
     let name = output::cell(name, 40);
     if argument.is_empty() {
@@ -83,7 +83,7 @@ fn scalar(value: &Value) -> Option<String> {
 }
 
 /// `12 lines, 1.2 KiB`, `3.4 MiB, cut for the model`, `error: no such file`.
-pub fn result_line(content: &str, is_error: bool, truncated: bool, bytes: u64) -> String {
+pub(super) fn result_line(content: &str, is_error: bool, truncated: bool, bytes: u64) -> String {
     if is_error {
         let first = content.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
         let more = if content.trim().lines().count() > 1 {

@@ -378,61 +378,36 @@ impl Settings {
             // Every `[mcp]` limit bounds what clients may hold of the server: lower is
             // tighter.
             let http = &self.mcp_http;
-            let mut lower_only = |key: &str, asked: Option<u64>, current: u64| match asked {
-                Some(asked) if asked > current => {
-                    refuse(
-                        &format!("mcp.{key}"),
-                        format!(
-                            "{asked} would raise your limit ({current}); a project may only \
-                             lower it"
-                        ),
-                    );
-                    false
-                }
-                _ => true,
-            };
-            let wide = |n: usize| n as u64;
-            if !lower_only(
-                "max_body_bytes",
-                mcp.max_body_bytes.map(wide),
-                wide(self.mcp_max_body_bytes),
-            ) {
-                mcp.max_body_bytes = None;
-            }
-            if !lower_only(
-                "max_connections",
-                mcp.max_connections.map(wide),
-                wide(http.max_connections),
-            ) {
-                mcp.max_connections = None;
-            }
-            if !lower_only(
-                "max_sessions",
-                mcp.max_sessions.map(wide),
-                wide(http.max_sessions),
-            ) {
-                mcp.max_sessions = None;
-            }
-            if !lower_only(
-                "max_sessions_per_client",
-                mcp.max_sessions_per_client.map(wide),
-                wide(http.max_sessions_per_client),
-            ) {
-                mcp.max_sessions_per_client = None;
-            }
-            if !lower_only(
-                "header_timeout_secs",
-                mcp.header_timeout_secs,
-                http.header_timeout_secs,
-            ) {
-                mcp.header_timeout_secs = None;
-            }
-            if !lower_only(
-                "unused_session_secs",
-                mcp.unused_session_secs,
-                http.unused_session_secs,
-            ) {
-                mcp.unused_session_secs = None;
+            let raised = [
+                lower_only(
+                    "max_body_bytes",
+                    &mut mcp.max_body_bytes,
+                    self.mcp_max_body_bytes,
+                ),
+                lower_only(
+                    "max_connections",
+                    &mut mcp.max_connections,
+                    http.max_connections,
+                ),
+                lower_only("max_sessions", &mut mcp.max_sessions, http.max_sessions),
+                lower_only(
+                    "max_sessions_per_client",
+                    &mut mcp.max_sessions_per_client,
+                    http.max_sessions_per_client,
+                ),
+                lower_only(
+                    "header_timeout_secs",
+                    &mut mcp.header_timeout_secs,
+                    http.header_timeout_secs,
+                ),
+                lower_only(
+                    "unused_session_secs",
+                    &mut mcp.unused_session_secs,
+                    http.unused_session_secs,
+                ),
+            ];
+            for (key, why) in raised.into_iter().flatten() {
+                refuse(&format!("mcp.{key}"), why);
             }
         }
         refused
@@ -584,6 +559,21 @@ impl std::fmt::Debug for ProviderLayer {
 /// A project's `.cairn.toml` travels with the repository, so whoever wrote it is not
 /// necessarily the user: it may not redirect providers (that would send the user's API
 /// keys elsewhere) nor pre-approve shell commands.
+/// Takes a project's value out of `slot` when it would raise the user's `current`
+/// limit, and says why.
+fn lower_only<T: PartialOrd + Copy + std::fmt::Display>(
+    key: &'static str,
+    slot: &mut Option<T>,
+    current: T,
+) -> Option<(&'static str, String)> {
+    let asked = (*slot).filter(|asked| *asked > current)?;
+    *slot = None;
+    Some((
+        key,
+        format!("{asked} would raise your limit ({current}); a project may only lower it"),
+    ))
+}
+
 fn refuse_user_only_keys(path: &Path, layer: &SettingsLayer) -> Result<(), Error> {
     let offending = [
         ("providers", layer.providers.is_some()),

@@ -564,17 +564,7 @@ fn import_checks_costs_and_media_and_leaves_no_attachment_behind() {
         out.code(2).stderr_has(&needles);
         assert!(listed(&c).is_empty(), "{}", out.stderr);
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let left = rt.block_on(async {
-        let store = cairn_store_sqlite::open_store(
-            &home.store_file(),
-            cairn_store_sqlite::Synchronous::Normal,
-        )
-        .unwrap();
-        store.attachment(&sha256_hex(PNG)).await
-    });
+    let left = stored_attachment(&home, &sha256_hex(PNG));
     assert!(
         matches!(left, Err(cairn_core::Error::NotFound { .. })),
         "the image of a refused file stayed in the store: {left:?}"
@@ -618,19 +608,24 @@ fn an_import_failing_in_the_store_leaves_no_attachment_behind() {
     let out = c.run(["sessions".as_ref(), "import".as_ref(), path.as_os_str()]);
     out.code(1).stderr_has(&["injected fault"]);
     assert_eq!(listed(&c), vec!["keeper".to_string()]);
+    let left = stored_attachment(&home, &sha256_hex(PNG));
+    assert!(
+        matches!(left, Err(cairn_core::Error::NotFound { .. })),
+        "the image of a failed import stayed in the store: {left:?}"
+    );
+}
+
+/// The attachment with this hash, read from the test's store directly.
+fn stored_attachment(home: &TestHome, sha256: &str) -> cairn_core::Result<cairn_core::Attachment> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let left = rt.block_on(async {
+    rt.block_on(async {
         let store = cairn_store_sqlite::open_store(
             &home.store_file(),
             cairn_store_sqlite::Synchronous::Normal,
         )
         .unwrap();
-        store.attachment(&sha256_hex(PNG)).await
-    });
-    assert!(
-        matches!(left, Err(cairn_core::Error::NotFound { .. })),
-        "the image of a failed import stayed in the store: {left:?}"
-    );
+        store.attachment(sha256).await
+    })
 }

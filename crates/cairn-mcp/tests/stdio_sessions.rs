@@ -44,7 +44,8 @@ impl Peer {
         self.response(id).await
     }
 
-    async fn call(&mut self, tool: &str, arguments: Value) -> Value {
+    /// A `tools/call` that must get a result (not a JSON-RPC error).
+    async fn tool_result(&mut self, tool: &str, arguments: Value) -> Value {
         let response = self
             .request(
                 "tools/call",
@@ -52,19 +53,18 @@ impl Peer {
             )
             .await;
         assert!(response.get("error").is_none(), "{tool}: {response}");
+        response
+    }
+
+    async fn call(&mut self, tool: &str, arguments: Value) -> Value {
+        let response = self.tool_result(tool, arguments).await;
         assert_ne!(response["result"]["isError"], true, "{tool}: {response}");
         response["result"]["structuredContent"].clone()
     }
 
     /// A call whose arguments must be refused: the text of its isError result.
     async fn refused(&mut self, tool: &str, arguments: Value) -> String {
-        let response = self
-            .request(
-                "tools/call",
-                json!({ "name": tool, "arguments": arguments }),
-            )
-            .await;
-        assert!(response.get("error").is_none(), "{tool}: {response}");
+        let response = self.tool_result(tool, arguments).await;
         assert_eq!(response["result"]["isError"], true, "{tool}: {response}");
         response["result"]["content"][0]["text"]
             .as_str()

@@ -1,6 +1,6 @@
 use cairn_core::event::ToolResultContent;
 use cairn_core::{ContentBlock, Message, Role, Usage};
-use cairn_llm::{ChatRequest, ErrorKind, StopReason, StreamEvent, ToolDef};
+use cairn_llm::{ChatRequest, ErrorKind, LlmError, StopReason, StreamEvent, ToolDef};
 use cairn_testkit::fake_llm::{FakeLlm, FakeUsage, Reply, Turn};
 use serde_json::json;
 
@@ -230,13 +230,7 @@ async fn ollama_needs_no_key_and_sends_none() {
 async fn a_refused_key_is_an_auth_error_that_names_the_setting() {
     let fake = FakeLlm::start([Turn::text("never")]).unwrap();
     fake.require_api_key("sk-the-right-one");
-    let client = client(&fake, fast_options());
-    let (_, outcome) = run(
-        &client,
-        ChatRequest::new("openai:gpt-4.1").with_messages(vec![Message::text(Role::User, "hi")]),
-    )
-    .await;
-    let error = outcome.unwrap_err();
+    let error = error_for_hi(&fake).await;
     assert_eq!(error.kind, ErrorKind::Auth);
     assert_eq!(error.status, Some(401));
     assert_eq!(fake.requests().len(), 1, "auth errors are not retried");
@@ -258,13 +252,7 @@ async fn context_overflow_is_its_own_kind() {
         ..Default::default()
     })])
     .unwrap();
-    let client = client(&fake, fast_options());
-    let (_, outcome) = run(
-        &client,
-        ChatRequest::new("openai:gpt-4.1").with_messages(vec![Message::text(Role::User, "hi")]),
-    )
-    .await;
-    let error = outcome.unwrap_err();
+    let error = error_for_hi(&fake).await;
     assert_eq!(error.kind, ErrorKind::ContextTooLong);
     assert!(error.to_string().contains("128000"), "{error}");
     assert_eq!(fake.requests().len(), 1);
@@ -277,13 +265,7 @@ async fn a_key_echoed_by_the_provider_is_masked() {
         format!("Invalid header value {OPENAI_KEY}"),
     )])
     .unwrap();
-    let client = client(&fake, fast_options());
-    let (_, outcome) = run(
-        &client,
-        ChatRequest::new("openai:gpt-4.1").with_messages(vec![Message::text(Role::User, "hi")]),
-    )
-    .await;
-    let error = outcome.unwrap_err();
+    let error = error_for_hi(&fake).await;
     assert_eq!(error.kind, ErrorKind::BadRequest);
     let shown = format!("{error} {error:?}");
     assert!(!shown.contains(OPENAI_KEY), "{shown}");
@@ -305,13 +287,18 @@ async fn a_key_echoed_back_cut_short_is_masked() {
         ..Default::default()
     })])
     .unwrap();
-    let client = client(&fake, fast_options());
+    let shown = error_for_hi(&fake).await.to_string();
+    assert!(!shown.contains(&OPENAI_KEY[..9]), "{shown}");
+    assert!(shown.contains("Incorrect API key provided"), "{shown}");
+}
+
+/// Sends "hi" to `openai:gpt-4.1` and returns the error the turn must end with.
+async fn error_for_hi(fake: &FakeLlm) -> LlmError {
+    let client = client(fake, fast_options());
     let (_, outcome) = run(
         &client,
         ChatRequest::new("openai:gpt-4.1").with_messages(vec![Message::text(Role::User, "hi")]),
     )
     .await;
-    let shown = outcome.unwrap_err().to_string();
-    assert!(!shown.contains(&OPENAI_KEY[..9]), "{shown}");
-    assert!(shown.contains("Incorrect API key provided"), "{shown}");
+    outcome.unwrap_err()
 }

@@ -220,7 +220,13 @@ mod tests {
             signal(0, "a", PoolAction::Claimed, "auth", "src/auth.rs"),
             signal(1, "b", PoolAction::Started, "api", "src/auth.rs"),
         ];
-        let s = compute(Some(Project::from_stored("/work/app")), &signals, &[], t(2), 3600);
+        let s = compute(
+            Some(Project::from_stored("/work/app")),
+            &signals,
+            &[],
+            t(2),
+            3600,
+        );
         let md = s.to_markdown();
         assert!(
             md.contains("`auth`") && md.contains("**claimed** by a"),

@@ -332,17 +332,19 @@ pub fn file_conflicts(open_topics: &[OpenTopic]) -> Vec<FileConflict> {
                 continue;
             }
             if let Some((path_a, path_b)) = first_overlap(&a.project, &a.affects, &b.affects) {
-                conflicts.push(FileConflict {
-                    project: a.project.clone(),
-                    topic_a: a.topic.clone(),
-                    instance_a: a.holder.clone(),
-                    path_a,
-                    topic_b: b.topic.clone(),
-                    instance_b: b.holder.clone(),
-                    path_b,
-                    warning: String::new(),
-                }
-                .described());
+                conflicts.push(
+                    FileConflict {
+                        project: a.project.clone(),
+                        topic_a: a.topic.clone(),
+                        instance_a: a.holder.clone(),
+                        path_a,
+                        topic_b: b.topic.clone(),
+                        instance_b: b.holder.clone(),
+                        path_b,
+                        warning: String::new(),
+                    }
+                    .described(),
+                );
             }
         }
     }
@@ -359,17 +361,19 @@ pub fn conflicts_involving(status: &PoolStatus, instance: &str, topic: &str) -> 
             if c.instance_a == instance && c.topic_a == topic {
                 Some(c.clone())
             } else if c.instance_b == instance && c.topic_b == topic {
-                Some(FileConflict {
-                    project: c.project.clone(),
-                    topic_a: c.topic_b.clone(),
-                    instance_a: c.instance_b.clone(),
-                    path_a: c.path_b.clone(),
-                    topic_b: c.topic_a.clone(),
-                    instance_b: c.instance_a.clone(),
-                    path_b: c.path_a.clone(),
-                    warning: String::new(),
-                }
-                .described())
+                Some(
+                    FileConflict {
+                        project: c.project.clone(),
+                        topic_a: c.topic_b.clone(),
+                        instance_a: c.instance_b.clone(),
+                        path_a: c.path_b.clone(),
+                        topic_b: c.topic_a.clone(),
+                        instance_b: c.instance_a.clone(),
+                        path_b: c.path_a.clone(),
+                        warning: String::new(),
+                    }
+                    .described(),
+                )
             } else {
                 None
             }
@@ -510,6 +514,14 @@ mod tests {
         let mine = conflicts_involving(&s, "b", "login-form");
         assert_eq!(mine[0].topic_b, "auth");
         assert_eq!(mine[0].path_a, "src/auth/login.rs");
+        // Both sides of a conflict carry its sentence, seen from their side.
+        assert_eq!(mine[0].warning, mine[0].describe());
+        assert!(
+            mine[0].warning.starts_with("`login-form` (b)"),
+            "{}",
+            mine[0].warning
+        );
+        assert_eq!(s.conflicts[0].warning, s.conflicts[0].describe());
 
         let mut more = signals.clone();
         more.push(signal(4, 40, "a", PoolAction::Blocked, "auth", &[]));

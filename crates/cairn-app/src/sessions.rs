@@ -247,7 +247,10 @@ mod tests {
             ["half-second-later", "whole-second", "a-minute-earlier"]
         );
         let as_text = |h: &Hit| h.at.to_string();
-        assert!(as_text(&hits[1]) > as_text(&hits[0]), "the text order differs");
+        assert!(
+            as_text(&hits[1]) > as_text(&hits[0]),
+            "the text order differs"
+        );
     }
 
     #[test]
@@ -265,8 +268,14 @@ mod tests {
             instance: None,
             created_at: Timestamp::UNIX_EPOCH,
         };
-        assert_eq!(checkpoint_match(&c, "login").as_deref(), Some("Login works…"));
-        assert_eq!(checkpoint_match(&c, "auth.rs").as_deref(), Some("src/Auth.rs"));
+        assert_eq!(
+            checkpoint_match(&c, "login").as_deref(),
+            Some("Login works…")
+        );
+        assert_eq!(
+            checkpoint_match(&c, "auth.rs").as_deref(),
+            Some("src/Auth.rs")
+        );
         assert_eq!(checkpoint_match(&c, "nowhere"), None);
     }
 }

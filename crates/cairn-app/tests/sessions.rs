@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use cairn_app::sessions::{self, Kind};
 use cairn_app::{ImportRequest, JsonlV1, import_session};
-use cairn_core::{NewCheckpoint, Store};
-use cairn_store_conformance::support::project;
+use cairn_core::Store;
+use cairn_store_conformance::support::{checkpoint, project};
 
 fn store(dir: &Path) -> Arc<dyn Store> {
     cairn_store_sqlite::open_store(
@@ -49,7 +49,9 @@ async fn search_hits_come_newest_first_by_instant() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(dir.path());
     import_chat(store.as_ref(), dir.path()).await;
-    let found = sessions::search(store.as_ref(), "needle", 10).await.unwrap();
+    let found = sessions::search(store.as_ref(), "needle", 10)
+        .await
+        .unwrap();
     let seqs: Vec<Option<u64>> = found.hits.iter().map(|h| h.seq).collect();
     assert_eq!(seqs, [Some(2), Some(1)], "{:?}", found.hits);
     assert!(found.hits.iter().all(|h| h.kind == Kind::Chat));
@@ -60,20 +62,9 @@ async fn checkpoints_and_chats_are_listed_and_searched_together() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(dir.path());
     import_chat(store.as_ref(), dir.path()).await;
-    store
-        .save_checkpoint(NewCheckpoint {
-            session_id: "auth-v2".into(),
-            project: project("/tmp/project"),
-            summary: "Needle in the summary".into(),
-            files_touched: vec![],
-            decisions_made: vec![],
-            next_steps: vec![],
-            round_id: None,
-            client: None,
-            instance: None,
-        })
-        .await
-        .unwrap();
+    let mut saved = checkpoint("auth-v2", "/tmp/project", None);
+    saved.summary = "Needle in the summary".into();
+    store.save_checkpoint(saved).await.unwrap();
     let listed = sessions::list(store.as_ref(), None, 10).await.unwrap();
     let kinds: Vec<(Kind, &str)> = listed
         .sessions
@@ -81,7 +72,9 @@ async fn checkpoints_and_chats_are_listed_and_searched_together() {
         .map(|s| (s.kind, s.id.as_str()))
         .collect();
     assert_eq!(kinds, [(Kind::Checkpoint, "auth-v2"), (Kind::Chat, "s")]);
-    let found = sessions::search(store.as_ref(), "needle", 10).await.unwrap();
+    let found = sessions::search(store.as_ref(), "needle", 10)
+        .await
+        .unwrap();
     assert_eq!(found.hits.len(), 3, "{:?}", found.hits);
     assert_eq!(found.hits[0].kind, Kind::Checkpoint);
     assert_eq!(found.hits[0].snippet, "round 1: Needle in the summary");

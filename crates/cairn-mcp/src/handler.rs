@@ -12,7 +12,9 @@ use cairn_app::resume_brief::{self, WhereQuery};
 use cairn_app::sessions::{self, SearchResult, SessionList};
 use cairn_app::where_was_i::{self, WhereWasIResult};
 use cairn_core::list_param::MAX_ID_BYTES;
-use cairn_core::{Error as CoreError, NewCheckpoint, NewPoolSignal, PoolAction, Project, Store, Timestamp};
+use cairn_core::{
+    Error as CoreError, NewCheckpoint, NewPoolSignal, PoolAction, Project, Store, Timestamp,
+};
 use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;

@@ -84,9 +84,7 @@ pub(crate) async fn read(store: &dyn Store, uri: &str) -> Result<ReadResourceRes
         ReadResourceResult::new(vec![contents])
     };
     if uri == SESSIONS_URI {
-        let listed = sessions::list(store, None, 200)
-            .await
-            .map_err(internal)?;
+        let listed = sessions::list(store, None, 200).await.map_err(internal)?;
         let body = serde_json::to_string_pretty(&json!({ "sessions": listed.sessions }))
             .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
         return Ok(text("application/json", body));
@@ -115,7 +113,7 @@ pub(crate) async fn read(store: &dyn Store, uri: &str) -> Result<ReadResourceRes
         let body = serde_json::to_string_pretty(
             &json!({ "session_id": id, "checkpoints": read.checkpoints }),
         )
-            .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
         return Ok(text("application/json", body));
     }
     Err(not_found())

@@ -25,7 +25,7 @@ use std::fmt::Write as _;
 use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 
-use crate::resume_brief::ago;
+use crate::display::{ago, first_line};
 use crate::store::PoolInstance;
 use crate::{NewPoolSignal, PoolAction, PoolSignal, Project, Result, Store, Timestamp};
 
@@ -795,7 +795,7 @@ impl PoolStatus {
                 ago(now, t.since)
             );
             if !t.summary.is_empty() {
-                let _ = write!(out, " — {}", one_line(&t.summary));
+                let _ = write!(out, " — {}", first_line(&t.summary));
             }
             if !t.affects.is_empty() {
                 let _ = write!(out, " (affects: {})", t.affects.join(", "));
@@ -816,7 +816,7 @@ impl PoolStatus {
                     where_(&b.project),
                     b.instance,
                     ago(now, b.since),
-                    one_line(&b.summary)
+                    first_line(&b.summary)
                 );
             }
         }
@@ -840,7 +840,7 @@ impl PoolStatus {
                     where_(&h.project),
                     h.from,
                     ago(now, h.at),
-                    one_line(&h.notes)
+                    first_line(&h.notes)
                 );
             }
         }
@@ -858,7 +858,7 @@ impl PoolStatus {
                     where_(&c.project),
                     c.instance,
                     ago(now, c.completed_at),
-                    one_line(&c.summary)
+                    first_line(&c.summary)
                 );
             }
         }
@@ -890,22 +890,12 @@ impl PoolStatus {
                     m.topic,
                     where_(&m.project),
                     ago(now, m.at),
-                    one_line(&m.summary)
+                    first_line(&m.summary)
                 );
             }
         }
         out
     }
-}
-
-/// The first line of a text, shortened for a list entry.
-pub fn one_line(text: &str) -> String {
-    let line = text.lines().next().unwrap_or("").trim();
-    let mut short: String = line.chars().take(200).collect();
-    if short.len() < line.len() || text.trim().lines().nth(1).is_some() {
-        short.push('…');
-    }
-    short
 }
 
 /// "2 h", "90 s", for a TTL.

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::pool_status::one_line;
+use crate::display::{ago, first_line};
 use crate::{
     Checkpoint, Error, Payload, Project, Result, Session, SessionName, SessionStatus, Store,
     Timestamp,
@@ -190,7 +190,7 @@ async fn chat_brief(store: &dyn Store, session: &Session) -> Result<ChatBrief> {
             let text = m.plain_text();
             (!text.trim().is_empty()).then(|| TailMessage {
                 role: m.role.as_str().to_owned(),
-                text: one_line(&text),
+                text: first_line(&text),
             })
         })
         .collect();
@@ -272,7 +272,7 @@ fn resume_brief(found: &WhereWasI, now: Timestamp) -> String {
             out,
             " Last checkpoint (round {}): {}",
             cp.round_id,
-            sentence(&one_line(&cp.summary))
+            sentence(&first_line(&cp.summary))
         );
         if !cp.next_steps.is_empty() {
             let _ = write!(out, " Next: {}", cp.next_steps[0]);
@@ -294,7 +294,7 @@ fn resume_brief(found: &WhereWasI, now: Timestamp) -> String {
     }
     if let Some(chat) = &found.chat {
         if let Some(summary) = &chat.compaction_summary {
-            let _ = write!(out, " Chat summary: {}", sentence(&one_line(summary)));
+            let _ = write!(out, " Chat summary: {}", sentence(&first_line(summary)));
         }
         if let Some(last) = chat.recent_messages.last() {
             let _ = write!(out, " Last {} message: {}", last.role, sentence(&last.text));
@@ -361,7 +361,7 @@ impl WhereWasI {
                     .unwrap_or_default()
             );
             if let Some(summary) = &chat.compaction_summary {
-                let _ = writeln!(out, "- Summary: {}", one_line(summary));
+                let _ = writeln!(out, "- Summary: {}", first_line(summary));
             }
             for k in &chat.knowledge {
                 let _ = writeln!(out, "- {k}");
@@ -392,44 +392,12 @@ fn list_section(out: &mut String, title: &str, items: &[String], numbered: bool)
     }
 }
 
-/// "just now", "42 s ago", "5 min ago", "3 h ago", "2 days ago".
-pub fn ago(now: Timestamp, then: Timestamp) -> String {
-    let secs = now.duration_since(then).as_secs();
-    if secs < 0 {
-        return "just now".to_owned();
-    }
-    match secs {
-        0..5 => "just now".to_owned(),
-        5..60 => format!("{secs} s ago"),
-        60..3600 => format!("{} min ago", secs / 60),
-        3600..86400 => format!("{} h ago", secs / 3600),
-        _ => {
-            let days = secs / 86400;
-            if days == 1 {
-                "1 day ago".to_owned()
-            } else {
-                format!("{days} days ago")
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn at(secs: i64) -> Timestamp {
         Timestamp::from_second(1_800_000_000 + secs).unwrap()
-    }
-
-    #[test]
-    fn relative_times_read_naturally() {
-        assert_eq!(ago(at(0), at(0)), "just now");
-        assert_eq!(ago(at(42), at(0)), "42 s ago");
-        assert_eq!(ago(at(300), at(0)), "5 min ago");
-        assert_eq!(ago(at(3 * 3600), at(0)), "3 h ago");
-        assert_eq!(ago(at(2 * 86400), at(0)), "2 days ago");
-        assert_eq!(ago(at(0), at(10)), "just now");
     }
 
     #[test]

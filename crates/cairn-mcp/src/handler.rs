@@ -652,7 +652,7 @@ fn checkpoint_match(c: &cairn_core::Checkpoint, needle: &str) -> Option<String> 
     for field in fields {
         let lower = field.to_lowercase();
         if lower.contains(needle) {
-            return Some(pool_status::one_line(field));
+            return Some(cairn_core::display::first_line(field));
         }
     }
     None

@@ -418,7 +418,7 @@ impl From<&Checkpoint> for SessionOut {
             id: c.session_id.clone(),
             project: c.project.to_string(),
             updated_at: c.created_at.to_string(),
-            title: Some(pool_status::one_line(&c.summary)),
+            title: Some(cairn_core::display::first_line(&c.summary)),
             status: None,
             message_count: None,
             round_id: Some(c.round_id.clone()),

@@ -25,7 +25,7 @@ pub(super) async fn run(app: &App, args: ContextArgs) -> anyhow::Result<()> {
     let session = find(store.as_ref(), &name).await?;
     let mut printer = Printer {
         out: output::stdout(),
-        style: Style::for_stdout(),
+        style: Style::detect(),
         json: args.json,
         role,
         first_event: true,

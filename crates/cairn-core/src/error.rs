@@ -25,11 +25,9 @@ pub enum Error {
     #[error("{0}")]
     InvalidInput(String),
 
-    /// Another process drives this session.
-    #[error(
-        "session {session} is in use by {holder} (last heartbeat {heartbeat}); \
-         use --force to take it over"
-    )]
+    /// Another process drives this session. (How to take it over is the face's
+    /// to say: `cairn run` has `--force`.)
+    #[error("session {session} is in use by {holder} (last heartbeat {heartbeat})")]
     LeaseHeld {
         session: String,
         holder: String,
@@ -53,6 +51,11 @@ pub enum Error {
 
     #[error("storage error: {0}")]
     Storage(String),
+
+    /// The disk holding the store has no room left to write; what was committed
+    /// before is intact. `detail` is what the storage said, with the file.
+    #[error("disk full: {0}")]
+    DiskFull(String),
 
     #[error("{context}: {source}")]
     Io {

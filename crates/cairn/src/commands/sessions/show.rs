@@ -5,7 +5,7 @@ use std::io::Write;
 use cairn_core::Session;
 use serde::Serialize;
 
-use super::{find, parse_name};
+use super::find;
 use crate::app::App;
 use crate::args::sessions::ShowArgs;
 use crate::output::{self, Style};
@@ -21,7 +21,7 @@ struct Shown<'a> {
 }
 
 pub(super) async fn run(app: &App, args: ShowArgs) -> anyhow::Result<()> {
-    let name = parse_name(&args.name)?;
+    let name = args.name.clone();
     let store = app.store().await?;
     let session = find(store.as_ref(), &name).await?;
     let parent_name = match session.parent_id {

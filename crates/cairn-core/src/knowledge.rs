@@ -492,6 +492,9 @@ mod tests {
             seqs: vec![1],
         };
         let shown = render_listing(&[item]);
-        assert_eq!(shown, "  1. [fact] red\\u{1b}[31m and split \\u{202e}txt (live)\n");
+        assert_eq!(
+            shown,
+            "  1. [fact] red\\u{1b}[31m and split \\u{202e}txt (live)\n"
+        );
     }
 }

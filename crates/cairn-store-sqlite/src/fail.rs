@@ -79,9 +79,8 @@ fn no_room_for(path: &Path) -> bool {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    rustix::fs::statvfs(dir).is_ok_and(|stat| {
-        u128::from(stat.f_bavail) * u128::from(stat.f_frsize) < ALMOST_NOTHING
-    })
+    rustix::fs::statvfs(dir)
+        .is_ok_and(|stat| u128::from(stat.f_bavail) * u128::from(stat.f_frsize) < ALMOST_NOTHING)
 }
 
 /// A stored value that cannot be read back (written by a broken or newer writer).

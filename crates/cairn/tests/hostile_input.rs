@@ -126,7 +126,11 @@ fn bad_values_are_refused_by_the_argument_parser_naming_the_argument() {
             "'--name <NEW>'",
             RULE,
         ),
-        (vec!["run", "--name", "a b", "-p", "hi"], "'--name <NAME>'", RULE),
+        (
+            vec!["run", "--name", "a b", "-p", "hi"],
+            "'--name <NAME>'",
+            RULE,
+        ),
         (
             vec!["run", "--resume", "a b", "-p", "hi"],
             "'--resume [<NAME>]'",

@@ -36,11 +36,11 @@ use tokio_util::sync::CancellationToken;
 
 use self::completion::{SessionNames, SlashCompleter};
 use self::frontend::{AnswerSource, TerminalFrontend};
-use crate::output::Style;
 use self::prompt::SessionPrompt;
 use super::agent_error;
 use crate::app::App;
 use crate::exit::UsageError;
+use crate::output::Style;
 
 /// Lines kept in a project's history file.
 const HISTORY_CAPACITY: usize = 10_000;

@@ -21,7 +21,10 @@ async fn a_second_writer_is_refused_naming_the_holder_and_force_takes_over() {
     .err()
     .unwrap();
     let message = err.to_string();
-    assert!(matches!(err, Error::LeaseHeld { .. }), "{message}");
+    assert!(
+        matches!(err, cairn_agent::AgentError::Core(Error::LeaseHeld { .. })),
+        "{message}"
+    );
     assert!(
         message.contains(&format!("pid {}@", std::process::id())),
         "{message}"

@@ -94,3 +94,29 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Core errors say what went wrong; how to get past it with a flag is the
+    /// face's to say (the REPL has no `--force`, the MCP server no flags at all).
+    #[test]
+    fn core_errors_name_no_command_line_flag() {
+        let held = Error::LeaseHeld {
+            session: "auth".into(),
+            holder: "pid 7@box".into(),
+            heartbeat: "2026-12-06T04:00:00Z".into(),
+        };
+        assert_eq!(
+            held.to_string(),
+            "session auth is in use by pid 7@box (last heartbeat 2026-12-06T04:00:00Z)"
+        );
+        let full = Error::DiskFull("database or disk is full (/s.db)".into());
+        assert_eq!(
+            full.to_string(),
+            "disk full: database or disk is full (/s.db)"
+        );
+        assert_eq!(full.exit_code(), 1);
+    }
+}

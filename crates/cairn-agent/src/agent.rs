@@ -9,7 +9,7 @@ use cairn_core::settings::Settings;
 use cairn_core::store::SessionUpdate;
 use cairn_core::tokens;
 use cairn_core::{
-    Event, LiveContext, Message, NewEvent, Payload, Project, Session, SessionName, Store, Usage,
+    CommandRecord, Event, LiveContext, Message, NewEvent, Payload, Project, Session, SessionName, Store, Usage,
 };
 use cairn_llm::{LlmClient, ModelRef};
 use serde_json::{Map, Value};
@@ -68,11 +68,45 @@ pub enum Outcome {
     Failed { kind: String },
     /// The turn was stopped before or between requests: a spending limit the person
     /// declined to pass, or an input that was refused.
-    Stopped { reason: String },
+    Stopped { reason: StopReason },
     /// A slash command ran.
     Command,
     /// `/exit`: the face should close the agent and leave.
     Exit,
+}
+
+/// Why a turn was stopped before or between requests ([`Outcome::Stopped`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// A spending limit the person declined to pass.
+    SpendingLimit,
+    /// The turn made [`crate::turn::MAX_REQUESTS_PER_TURN`] requests.
+    RequestLimit,
+    /// The live context does not fit the model's window, even compressed.
+    ContextTooLong,
+    /// The message carries media the model cannot take.
+    UnsupportedMedia,
+    /// The input was empty.
+    Empty,
+}
+
+impl StopReason {
+    /// The name faces and sub-agent results show (`stop_reason` of `done`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StopReason::SpendingLimit => "spending_limit",
+            StopReason::RequestLimit => "request_limit",
+            StopReason::ContextTooLong => "context_too_long",
+            StopReason::UnsupportedMedia => "unsupported_media",
+            StopReason::Empty => "empty",
+        }
+    }
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The last request of this process, for `/info`.
@@ -277,7 +311,7 @@ impl Agent {
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return Ok(Outcome::Stopped {
-                reason: "empty".into(),
+                reason: StopReason::Empty,
             });
         }
         if let Some(lease) = &self.lease {
@@ -378,16 +412,10 @@ impl Agent {
         name: &str,
         args: &[&str],
     ) -> Result<(), AgentError> {
-        let mut fields = Map::new();
-        fields.insert("name".into(), Value::from(format!("/{name}")));
-        fields.insert(
-            "args".into(),
-            Value::Array(args.iter().map(|a| Value::from(*a)).collect()),
-        );
-        self.append(vec![Payload::Other {
-            kind: "command".into(),
-            fields,
-        }])
+        self.append(vec![Payload::Command(CommandRecord::new(
+            format!("/{name}"),
+            args,
+        ))])
         .await?;
         Ok(())
     }

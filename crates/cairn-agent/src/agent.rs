@@ -12,7 +12,6 @@ use cairn_core::{
     CommandRecord, Event, LiveContext, Message, NewEvent, Payload, Project, Session, SessionName, Store, Usage,
 };
 use cairn_llm::{LlmClient, ModelRef};
-use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::budget::{Budget, SubagentTotals};
@@ -68,7 +67,7 @@ pub enum Outcome {
     Failed { kind: String },
     /// The turn was stopped before or between requests: a spending limit the person
     /// declined to pass, or an input that was refused.
-    Stopped { reason: StopReason },
+    Stopped { reason: StopCause },
     /// A slash command ran.
     Command,
     /// `/exit`: the face should close the agent and leave.
@@ -77,7 +76,7 @@ pub enum Outcome {
 
 /// Why a turn was stopped before or between requests ([`Outcome::Stopped`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StopReason {
+pub enum StopCause {
     /// A spending limit the person declined to pass.
     SpendingLimit,
     /// The turn made [`crate::turn::MAX_REQUESTS_PER_TURN`] requests.
@@ -90,20 +89,20 @@ pub enum StopReason {
     Empty,
 }
 
-impl StopReason {
+impl StopCause {
     /// The name faces and sub-agent results show (`stop_reason` of `done`).
     pub fn as_str(&self) -> &'static str {
         match self {
-            StopReason::SpendingLimit => "spending_limit",
-            StopReason::RequestLimit => "request_limit",
-            StopReason::ContextTooLong => "context_too_long",
-            StopReason::UnsupportedMedia => "unsupported_media",
-            StopReason::Empty => "empty",
+            StopCause::SpendingLimit => "spending_limit",
+            StopCause::RequestLimit => "request_limit",
+            StopCause::ContextTooLong => "context_too_long",
+            StopCause::UnsupportedMedia => "unsupported_media",
+            StopCause::Empty => "empty",
         }
     }
 }
 
-impl std::fmt::Display for StopReason {
+impl std::fmt::Display for StopCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -311,7 +310,7 @@ impl Agent {
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return Ok(Outcome::Stopped {
-                reason: StopReason::Empty,
+                reason: StopCause::Empty,
             });
         }
         if let Some(lease) = &self.lease {

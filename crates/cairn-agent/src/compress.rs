@@ -25,7 +25,7 @@ use cairn_core::{
     RequestRecord, Usage,
 };
 use cairn_llm::{ChatRequest, ChatResponse, ModelRef};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::Agent;

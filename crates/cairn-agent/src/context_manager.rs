@@ -16,7 +16,6 @@ use cairn_core::settings::{PressureLevel, Settings};
 use cairn_core::tokens::{self, TokenCounter};
 use cairn_core::{LiveContext, Payload};
 use cairn_llm::{ChatRequest, ModelRef};
-use serde_json::Value;
 use ulid::Ulid;
 
 use crate::AgentError;

@@ -6,7 +6,7 @@
 use cairn_core::{HintRecord, Payload};
 use cairn_core::compression::PressureHit;
 use cairn_core::tokens;
-use serde_json::{Map, Value};
+use serde_json::Map;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::Agent;

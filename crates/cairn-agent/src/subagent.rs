@@ -19,11 +19,11 @@ use cairn_core::display::dollars;
 use cairn_core::name::MAX_NAME_CHARS;
 use cairn_core::{Error, NewSession, Session, SessionName, Store, SubagentRecord, Usage};
 use cairn_llm::ModelRef;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use ulid::Ulid;
 
-use crate::agent::{Agent, Outcome, StopReason};
+use crate::agent::{Agent, Outcome, StopCause};
 use crate::conversation::Conversation;
 use crate::lease::LeaseGuard;
 use crate::tools::ToolOutput;
@@ -167,7 +167,7 @@ pub(crate) async fn run(
             &footer,
         )),
         Outcome::Stopped {
-            reason: StopReason::SpendingLimit,
+            reason: StopCause::SpendingLimit,
         } => {
             ToolOutput::error(with_partial(
                 "the sub-agent was stopped: a spending limit of this session was reached",

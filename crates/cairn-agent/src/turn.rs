@@ -14,7 +14,7 @@ use futures::StreamExt;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::{Agent, LastRequest, Outcome, StopReason};
+use crate::agent::{Agent, LastRequest, Outcome, StopCause};
 use crate::frontend::Question;
 use crate::tools::{ToolOutput, for_model, shell_allowed, shell_command};
 use crate::{AgentError, AgentEvent, Frontend, after_turn, pressure, request, spending};
@@ -47,7 +47,7 @@ pub(crate) async fn run(
             });
             ui.event(done("refused"));
             return Ok(Outcome::Stopped {
-                reason: StopReason::UnsupportedMedia,
+                reason: StopCause::UnsupportedMedia,
             });
         }
         for pending in agent.conversation.take_pending() {
@@ -170,7 +170,7 @@ async fn requests(
             });
             ui.event(done("context_too_long"));
             return Ok(Outcome::Stopped {
-                reason: StopReason::ContextTooLong,
+                reason: StopCause::ContextTooLong,
             });
         }
         if !expensive_allowed {
@@ -230,7 +230,7 @@ async fn requests(
     });
     ui.event(done("request_limit"));
     Ok(Outcome::Stopped {
-        reason: StopReason::RequestLimit,
+        reason: StopCause::RequestLimit,
     })
 }
 
@@ -269,7 +269,7 @@ async fn spending_gate(
         agent.budget.hold_limit(hit);
         ui.event(done("spending_limit"));
         return Ok(Gate::Stop(Outcome::Stopped {
-            reason: StopReason::SpendingLimit,
+            reason: StopCause::SpendingLimit,
         }));
     }
     let message = hit.message(agent.conversation.session().name.as_str());
@@ -297,7 +297,7 @@ async fn spending_gate(
         });
         ui.event(done("spending_limit"));
         return Ok(Gate::Stop(Outcome::Stopped {
-            reason: StopReason::SpendingLimit,
+            reason: StopCause::SpendingLimit,
         }));
     }
     if ui.ask(&question).await {
@@ -323,7 +323,7 @@ async fn spending_gate(
         });
         ui.event(done("spending_limit"));
         Ok(Gate::Stop(Outcome::Stopped {
-            reason: StopReason::SpendingLimit,
+            reason: StopCause::SpendingLimit,
         }))
     }
 }

@@ -16,10 +16,10 @@ use cairn_core::run_commands::{
 use cairn_core::settings::CommandOutput;
 use cairn_core::{Message, Role};
 use cairn_llm::ChatRequest;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::{Agent, Outcome, StopReason};
+use crate::agent::{Agent, Outcome, StopCause};
 use cairn_core::display::grouped;
 
 use crate::compress;
@@ -85,7 +85,7 @@ pub(crate) async fn run(
                 hit.message(agent.conversation.session().name.as_str())
             ),
         });
-        let reason = StopReason::SpendingLimit;
+        let reason = StopCause::SpendingLimit;
         return Ok(done(ui, reason.as_str(), Outcome::Stopped { reason }));
     }
     let model = agent.model.clone();

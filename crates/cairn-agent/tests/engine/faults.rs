@@ -3,7 +3,7 @@ use cairn_agent::frontend::Collect;
 use cairn_agent::{AgentEvent, Frontend, Outcome, Question, SessionTarget};
 use cairn_core::{ContentBlock, Message, NewEvent, Payload, Role};
 use cairn_testkit::fake_llm::{ErrorReply, Fault, Reply, Turn};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::*;

@@ -35,7 +35,7 @@ async fn tool_results(world: &World, name: &str) -> Vec<(String, bool, Value)> {
                 out.push((
                     content.as_text().to_string(),
                     *is_error,
-                    serde_json::to_value(message).unwrap(),
+                    serde_json::to_value(&message).unwrap(),
                 ));
             }
         }

@@ -9,7 +9,8 @@ use cairn_core::settings::Settings;
 use cairn_core::store::SessionUpdate;
 use cairn_core::tokens;
 use cairn_core::{
-    CommandRecord, Event, LiveContext, Message, NewEvent, Payload, Project, Session, SessionName, Store, Usage,
+    CommandRecord, Event, LiveContext, Message, NewEvent, Payload, Project, Session, SessionName,
+    Store, Usage,
 };
 use cairn_llm::{LlmClient, ModelRef};
 use tokio_util::sync::CancellationToken;

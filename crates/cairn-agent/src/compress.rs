@@ -447,9 +447,7 @@ pub(crate) async fn record_spend_without_compaction(
         },
         extra: Map::new(),
     };
-    agent
-        .append(vec![Payload::Compression(record)])
-        .await?;
+    agent.append(vec![Payload::Compression(record)]).await?;
     agent.refresh_session().await?;
     Ok(())
 }
@@ -511,10 +509,10 @@ pub(crate) fn compaction_totals(agent: &Agent) -> CompactionTotals {
         return CompactionTotals::default();
     };
     c.totals.clone().unwrap_or_else(|| CompactionTotals {
-            compactions: agent.conversation.session().compaction_count,
-            tokens_saved: c.tokens_before.saturating_sub(c.tokens_after),
-            ..CompactionTotals::default()
-        })
+        compactions: agent.conversation.session().compaction_count,
+        tokens_saved: c.tokens_before.saturating_sub(c.tokens_after),
+        ..CompactionTotals::default()
+    })
 }
 
 /// Plan replacing the whole live context (for `/run` with `output = "replace"`), with

@@ -20,7 +20,6 @@ use ulid::Ulid;
 
 use crate::AgentError;
 
-
 /// Room left for the system prompt and tool schemas when the live context is bounded
 /// before they are known.
 const FIXED_PART_ALLOWANCE: u64 = 32_000;

@@ -168,13 +168,11 @@ pub(crate) async fn run(
         )),
         Outcome::Stopped {
             reason: StopCause::SpendingLimit,
-        } => {
-            ToolOutput::error(with_partial(
-                "the sub-agent was stopped: a spending limit of this session was reached",
-                answer,
-                &footer,
-            ))
-        }
+        } => ToolOutput::error(with_partial(
+            "the sub-agent was stopped: a spending limit of this session was reached",
+            answer,
+            &footer,
+        )),
         Outcome::Stopped { reason } => ToolOutput::error(with_partial(
             &format!("the sub-agent stopped ({reason})"),
             answer,

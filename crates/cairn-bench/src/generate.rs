@@ -16,8 +16,8 @@ use std::collections::BTreeSet;
 
 use anyhow::{Context as _, Result};
 use cairn_core::{
-    CommandRecord, Compaction, ContentBlock, Event, KnowledgeItem, KnowledgeKind, Message, NewSession, Payload,
-    Project, Role, SessionName, Timestamp, Usage,
+    CommandRecord, Compaction, ContentBlock, Event, KnowledgeItem, KnowledgeKind, Message,
+    NewSession, Payload, Project, Role, SessionName, Timestamp, Usage,
     event::{KnowledgeEntry, ToolResultContent},
 };
 use serde::{Deserialize, Serialize};

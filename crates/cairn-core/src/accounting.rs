@@ -353,7 +353,9 @@ mod tests {
             .unwrap(),
         )
         .unwrap();
-        assert!(matches!(&payload, Payload::Other { fields, .. } if fields["x"] == serde_json::json!([1])));
+        assert!(
+            matches!(&payload, Payload::Other { fields, .. } if fields["x"] == serde_json::json!([1]))
+        );
         let delta = run(&[payload.clone(), payload]).unwrap();
         assert_eq!(delta.usage.input_tokens, 5);
         assert_eq!(delta.cost_usd, 0.5);

@@ -10,8 +10,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::event_kinds::{
-    CommandRecord, CompactionMethod, CompactionTotals, CompressionRecord, ErrorRecord,
-    HintRecord, RequestRecord, SubagentRecord,
+    CommandRecord, CompactionMethod, CompactionTotals, CompressionRecord, ErrorRecord, HintRecord,
+    RequestRecord, SubagentRecord,
 };
 use crate::{Timestamp, Usage};
 
@@ -712,10 +712,7 @@ mod tests {
             r#"{"seq":6,"ts":"2026-11-20T09:00:01Z","kind":"hint"}"#,
         ] {
             assert_eq!(round_trip(misfit), misfit);
-            assert!(
-                matches!(decoded(misfit), Payload::Other { .. }),
-                "{misfit}"
-            );
+            assert!(matches!(decoded(misfit), Payload::Other { .. }), "{misfit}");
         }
     }
 

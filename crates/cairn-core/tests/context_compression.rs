@@ -586,7 +586,10 @@ fn focus_previous_summary_and_huge_outputs_shape_the_prompt() {
         Some("the database schema"),
     )
     .unwrap();
-    assert_eq!(draft.compaction.focus.as_deref(), Some("the database schema"));
+    assert_eq!(
+        draft.compaction.focus.as_deref(),
+        Some("the database schema")
+    );
     let mut draft = draft;
     let usage = cairn_core::Usage {
         input_tokens: 1_200,

@@ -6,9 +6,7 @@
 use cairn_core::accounting::{self, TotalsDelta};
 use cairn_core::event::{decode_payload, encode_payload};
 use cairn_core::store::SizedEvent;
-use cairn_core::{
-    Error, Event, LiveContext, NewEvent, NewSession, Payload, Session, Timestamp,
-};
+use cairn_core::{Error, Event, LiveContext, NewEvent, NewSession, Payload, Session, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 use ulid::Ulid;
@@ -31,6 +29,15 @@ fn insert_event(
 ) -> R<()> {
     let payload = without_inline_media(conn, seq, payload)?;
     let payload = payload.as_ref();
+    // What the event adds to the session is core's decision (and its checks); this
+    // file stores the event and that effect.
+    let effect = accounting::effect(seq, payload, |request| -> R<bool> {
+        Ok(conn
+            .prepare_cached("SELECT 1 FROM request_ids WHERE session = ?1 AND request_id = ?2")?
+            .query_row(params![session_key, request], |_| Ok(()))
+            .optional()?
+            .is_some())
+    })?;
     let body = serde_json::to_string(&encode_payload(payload))
         .map_err(|e| Error::invalid(format!("event seq {seq}: cannot encode: {e}")))?;
     let (role, request_id) = match payload {
@@ -59,16 +66,6 @@ fn insert_event(
         conn.prepare_cached("INSERT INTO event_fts (rowid, text, scope) VALUES (?1, ?2, ?3)")?
             .execute(params![row_id, text, project_token])?;
     }
-    // What the event adds to the session is core's decision; this stores it.
-    let effect = accounting::effect(seq, payload, |request| -> R<bool> {
-        Ok(conn
-            .prepare_cached(
-                "SELECT 1 FROM request_ids WHERE session = ?1 AND request_id = ?2",
-            )?
-            .query_row(params![session_key, request], |_| Ok(()))
-            .optional()?
-            .is_some())
-    })?;
     if let Some(request) = &effect.new_request_id {
         conn.prepare_cached("INSERT INTO request_ids (session, request_id) VALUES (?1, ?2)")?
             .execute(params![session_key, request])?;

@@ -1,8 +1,8 @@
 //! `/context [all|user|assistant|tool|system|large [BYTES]]`: what the model sees (the
 //! live context), or with `all` the whole history, one line per event.
 
-use cairn_core::event::encode_payload;
 use cairn_core::display::grouped;
+use cairn_core::event::encode_payload;
 use cairn_core::live_messages::retained_knowledge;
 use cairn_core::{ContentBlock, Event, LiveContext, Payload, Role};
 use serde_json::{Value, json};

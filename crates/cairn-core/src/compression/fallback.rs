@@ -9,7 +9,6 @@
 //! smallest version misses the target, the outcome says so and the caller keeps the
 //! context as it is and tells the user (the history is never touched either way).
 
-
 use crate::compression::plan::{CompressionPlan, is_user_request};
 use crate::compression::summary::{CompactionDraft, SummaryMethod, draft, tokens_after};
 use crate::compression::transcript::{TranscriptLimits, cut_middle, render_event, tool_names};

@@ -253,9 +253,9 @@ impl<W: Write> Printer<W> {
                     output::printable(&k.text)
                 )?;
             }
-            Payload::Other { fields, .. } => {
+            other => {
                 writeln!(self.out, "{}", self.style.bold(&head))?;
-                let text = serde_json::to_string(fields)?;
+                let text = serde_json::to_string(&cairn_core::event::encode_payload(other))?;
                 writeln!(self.out, "{}", output::printable(&text))?;
             }
         }

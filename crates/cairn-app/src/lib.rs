@@ -13,6 +13,7 @@
 pub mod export;
 pub mod import;
 pub mod importer;
+pub mod inputs;
 pub mod jsonl_v1;
 pub mod live_tokens;
 pub mod media;

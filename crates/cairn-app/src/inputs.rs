@@ -9,8 +9,8 @@
 
 use cairn_core::PoolAction;
 use cairn_core::list_param::{self, MAX_ID_BYTES, MAX_SUMMARY_BYTES};
-use serde::de::{Deserializer, Error as _};
 use serde::Deserialize;
+use serde::de::{Deserializer, Error as _};
 use serde_json::Value;
 
 /// Default and largest `limit` of the listing operations.
@@ -167,8 +167,7 @@ pub struct SearchSessions {
 #[cfg_attr(feature = "schema", schemars(title = "Resume"))]
 pub struct Resume {
     /// A checkpoint session id or chat session name; default: the most recent session.
-    #[serde(default, deserialize_with = "round_id")]
-    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::string"))]
+    #[serde(default, deserialize_with = "client")]
     pub session_id: Option<String>,
 }
 
@@ -255,7 +254,7 @@ fn path<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D:
     optional_text(Value::deserialize(deserializer)?, MAX_PATH_BYTES).map_err(D::Error::custom)
 }
 
-/// A client name; blank is none.
+/// A client name or a prompt's session id; blank is none.
 fn client<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
     optional_text(Value::deserialize(deserializer)?, MAX_ID_BYTES).map_err(D::Error::custom)
 }
@@ -381,11 +380,20 @@ mod tests {
         let err = refusal::<SaveProgress>(
             json!({ "session_id": "s", "summary": "s".repeat(MAX_SUMMARY_BYTES + 1) }),
         );
-        assert!(err.starts_with("`summary` is ") && err.contains("64 KiB"), "{err}");
+        assert!(
+            err.starts_with("`summary` is ") && err.contains("64 KiB"),
+            "{err}"
+        );
         let err = refusal::<SaveProgress>(json!({ "session_id": "a\nb", "summary": "s" }));
-        assert_eq!(err, "`session_id` must be one line without control characters");
+        assert_eq!(
+            err,
+            "`session_id` must be one line without control characters"
+        );
         let err = refusal::<PoolSignal>(json!({ "action": "done", "topic": "t", "summary": "s" }));
-        assert!(err.starts_with("`action` unknown pool action") && err.contains("claimed"), "{err}");
+        assert!(
+            err.starts_with("`action` unknown pool action") && err.contains("claimed"),
+            "{err}"
+        );
         let err = refusal::<GetProgress>(json!({ "session_id": "x", "latest": 3 }));
         assert_eq!(err, "`latest` must be a boolean, got a number");
     }
@@ -403,26 +411,34 @@ mod tests {
         assert_eq!(saved.files_touched, vec!["a.rs", "b, c.rs"]);
         assert_eq!(saved.decisions_made, vec!["keep"]);
         assert_eq!(saved.next_steps, vec!["one", "two", "three"]);
-        let none: SaveProgress =
-            serde_json::from_value(json!({ "session_id": "s", "summary": "x", "next_steps": null, "extra": 1 }))
-                .unwrap();
+        let none: SaveProgress = serde_json::from_value(
+            json!({ "session_id": "s", "summary": "x", "next_steps": null, "extra": 1 }),
+        )
+        .unwrap();
         assert!(none.next_steps.is_empty() && none.files_touched.is_empty());
     }
 
     #[test]
     fn round_ids_accept_integers_and_limits_are_checked() {
         let ok: SaveProgress =
-            serde_json::from_value(json!({ "session_id": "s", "summary": "x", "round_id": 3 })).unwrap();
+            serde_json::from_value(json!({ "session_id": "s", "summary": "x", "round_id": 3 }))
+                .unwrap();
         assert_eq!(ok.round_id.as_deref(), Some("3"));
-        let err = refusal::<SaveProgress>(json!({ "session_id": "s", "summary": "x", "round_id": 1.5 }));
-        assert!(err.starts_with("`round_id` must be a string or an integer"), "{err}");
+        let err =
+            refusal::<SaveProgress>(json!({ "session_id": "s", "summary": "x", "round_id": 1.5 }));
+        assert!(
+            err.starts_with("`round_id` must be a string or an integer"),
+            "{err}"
+        );
         let err = refusal::<ListSessions>(json!({ "limit": 0 }));
         assert_eq!(err, "`limit` must be an integer from 1 to 200");
         let err = refusal::<SearchSessions>(json!({ "query": "q", "limit": MAX_LIMIT + 1 }));
         assert!(err.contains("`limit`") && err.contains("200"), "{err}");
-        let ok: ListSessions = serde_json::from_value(json!({ "limit": "5", "project": " " })).unwrap();
+        let ok: ListSessions =
+            serde_json::from_value(json!({ "limit": "5", "project": " " })).unwrap();
         assert_eq!((ok.limit, ok.project), (Some(5), None));
-        let ok: GetProgress = serde_json::from_value(json!({ "session_id": "x", "latest": "false" })).unwrap();
+        let ok: GetProgress =
+            serde_json::from_value(json!({ "session_id": "x", "latest": "false" })).unwrap();
         assert_eq!(ok.latest, Some(false));
     }
 
@@ -434,7 +450,10 @@ mod tests {
         let files = &schema["properties"]["files_touched"];
         assert_eq!(files["anyOf"][0]["type"], "array", "{files}");
         assert_eq!(files["anyOf"][1]["type"], "string", "{files}");
-        assert_eq!(schema["properties"]["summary"]["description"], "What was done and where things stand (at most 64 KiB).");
+        assert_eq!(
+            schema["properties"]["summary"]["description"],
+            "What was done and where things stand (at most 64 KiB)."
+        );
         let signal = serde_json::to_value(schemars::schema_for!(PoolSignal)).unwrap();
         assert_eq!(signal["properties"]["action"]["enum"][0], "claimed");
         let list = serde_json::to_value(schemars::schema_for!(ListSessions)).unwrap();

@@ -6,12 +6,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cairn_core::list_param::MAX_ID_BYTES;
+use cairn_app::inputs::{self, DEFAULT_LIMIT, MAX_LIMIT};
 use cairn_core::pool_status;
 use cairn_core::resume_brief::{self, WhereQuery};
 use cairn_core::{
-    Error as CoreError, NewCheckpoint, NewPoolSignal, PoolAction, Project, SearchScope,
-    SessionFilter, Store, Timestamp,
+    Error as CoreError, NewCheckpoint, NewPoolSignal, Project, SearchScope, SessionFilter, Store,
+    Timestamp,
 };
 use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -20,9 +20,9 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
     CompletionInfo, ContentBlock, ErrorCode, GetPromptResult, Implementation,
-    InitializeRequestParams, InitializeResult, JsonObject, ListResourceTemplatesResult,
-    ListResourcesResult, PaginatedRequestParams, PromptMessage, ReadResourceRequestParams,
-    ReadResourceResponse, Reference, Role, ServerCapabilities, ServerConfig,
+    InitializeRequestParams, InitializeResult, ListResourceTemplatesResult, ListResourcesResult,
+    PaginatedRequestParams, PromptMessage, ReadResourceRequestParams, ReadResourceResponse,
+    Reference, Role, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{
@@ -32,11 +32,10 @@ use rmcp::{
 use serde::Serialize;
 
 use crate::outputs::*;
-use crate::params::*;
+use crate::refusal::{core_invalid, invalid, refusal_result, reworded};
 use crate::resources;
 use crate::roots::RootsProject;
 use crate::schemas::{input_schema, output_schema};
-use crate::tool_args::{ToolArgs, core_invalid, invalid, refusal_result};
 
 /// How often one instance's "last seen" is written while it keeps calling tools.
 const TOUCH_EVERY: Duration = Duration::from_secs(15);
@@ -190,10 +189,10 @@ impl CairnMcp {
     /// The project of a `project` argument, or the default one.
     async fn project_arg(
         &self,
-        args: &ToolArgs,
+        project: Option<String>,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<Project, ErrorData> {
-        match args.optional_str("project", 4096)? {
+        match project {
             None => Ok(self.default_project(ctx).await),
             Some(path) => Project::from_user_path(std::path::Path::new(&path))
                 .map_err(|e| invalid("project", format!("project: {e}"), None)),
@@ -202,11 +201,11 @@ impl CairnMcp {
 
     /// A project filter: an existing directory is resolved like `--project`; any
     /// other value is matched as stored (a project of another machine).
-    fn project_filter(&self, args: &ToolArgs) -> Result<Option<Project>, ErrorData> {
-        Ok(args.optional_str("project", 4096)?.map(|path| {
+    fn project_filter(&self, project: Option<String>) -> Option<Project> {
+        project.map(|path| {
             Project::from_user_path(std::path::Path::new(&path))
                 .unwrap_or_else(|_| Project::from_stored(path))
-        }))
+        })
     }
 
     /// Why `where_was_i` found nothing, true to the query: a client filter that
@@ -324,23 +323,25 @@ impl CairnMcp {
         description = "Save a checkpoint of your work so that you (or another agent) can resume exactly here later. \
 Use one session_id per piece of work (e.g. `project-auth-v2`); each save adds a round. \
 List fields accept a JSON array of strings or one comma/newline separated string.",
-        input_schema = input_schema::<SaveProgressParams>(),
+        input_schema = input_schema::<inputs::SaveProgress>(),
         output_schema = output_schema::<SaveProgressOutput>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn save_progress(
         &self,
-        args: JsonObject,
+        Parameters(args): Parameters<inputs::SaveProgress>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let args = ToolArgs::new(args);
-        let session_id = args.required_id("session_id")?;
-        let summary = args.summary()?;
-        let files_touched = args.list("files_touched")?;
-        let decisions_made = args.list("decisions_made")?;
-        let next_steps = args.list("next_steps")?;
-        let round_id = args.optional_id("round_id")?;
-        let project = self.project_arg(&args, &ctx).await?;
+        let inputs::SaveProgress {
+            session_id,
+            summary,
+            files_touched,
+            decisions_made,
+            next_steps,
+            round_id,
+            project,
+        } = args;
+        let project = self.project_arg(project, &ctx).await?;
         let (instance, client) = self.identity(&ctx);
         let checkpoint = self
             .store()
@@ -378,19 +379,18 @@ List fields accept a JSON array of strings or one comma/newline separated string
         description = "Where was I? Without arguments: the most recent session across all projects; with session_id: that one. \
 Returns the last activity time, the latest checkpoint (summary, files, decisions, next steps), the project and a short resume brief. \
 Covers save_progress session ids and cairn chat sessions.",
-        input_schema = input_schema::<WhereWasIParams>(),
+        input_schema = input_schema::<inputs::WhereWasI>(),
         output_schema = output_schema::<WhereWasIOutput>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn where_was_i(
         &self,
-        args: JsonObject,
+        Parameters(args): Parameters<inputs::WhereWasI>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let args = ToolArgs::new(args);
         let query = WhereQuery {
-            session_id: args.optional_id("session_id")?,
-            client: args.optional_str("client", MAX_ID_BYTES)?,
+            session_id: args.session_id,
+            client: args.client,
             project: None,
         };
         let now = Timestamp::now();
@@ -413,15 +413,20 @@ Covers save_progress session ids and cairn chat sessions.",
         name = "get_progress",
         description = "Read checkpoints of a session id (read-only): the latest (default), one round (round_id), \
 or the whole series oldest first (latest = false).",
-        input_schema = input_schema::<GetProgressParams>(),
+        input_schema = input_schema::<inputs::GetProgress>(),
         output_schema = output_schema::<GetProgressOutput>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn get_progress(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
-        let args = ToolArgs::new(args);
-        let session_id = args.required_id("session_id")?;
-        let round_id = args.optional_id("round_id")?;
-        let latest = args.optional_bool("latest")?.unwrap_or(true);
+    async fn get_progress(
+        &self,
+        Parameters(args): Parameters<inputs::GetProgress>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let inputs::GetProgress {
+            session_id,
+            round_id,
+            latest,
+        } = args;
+        let latest = latest.unwrap_or(true);
         let store = self.store();
         let checkpoints = match (&round_id, latest) {
             (None, true) => store
@@ -461,23 +466,24 @@ or the whole series oldest first (latest = false).",
         description = "Tell the other agents on this project what you are doing. Actions: claimed, started, progress, \
 completed, blocked, unblocked, released, handoff, signaling. `affects` lists the files or folders you touch; \
 the result warns when they overlap another live agent's open topic.",
-        input_schema = input_schema::<PoolSignalParams>(),
+        input_schema = input_schema::<inputs::PoolSignal>(),
         output_schema = output_schema::<PoolSignalOutput>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn pool_signal(
         &self,
-        args: JsonObject,
+        Parameters(args): Parameters<inputs::PoolSignal>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let args = ToolArgs::new(args);
-        let action_raw = args.required_id("action")?;
-        let action = PoolAction::parse(&action_raw).map_err(|e| core_invalid("action", e))?;
-        let topic = args.required_id("topic")?;
-        let summary = args.summary()?;
-        let affects = args.list("affects")?;
-        let session_id = args.optional_id("session_id")?;
-        let project = self.project_arg(&args, &ctx).await?;
+        let inputs::PoolSignal {
+            action,
+            topic,
+            summary,
+            affects,
+            session_id,
+            project,
+        } = args;
+        let project = self.project_arg(project, &ctx).await?;
         let (instance, client) = self.identity(&ctx);
         let outcome = pool_status::record_signal(
             self.store(),
@@ -523,18 +529,17 @@ the result warns when they overlap another live agent's open topic.",
         name = "pool_status",
         description = "Who is working on what in this project: active instances, open topics by state (claimed, started, blocked) \
 with holder and since when, blockers, handoffs, recently completed topics and file conflicts. all_projects = true covers every project.",
-        input_schema = input_schema::<PoolStatusParams>(),
+        input_schema = input_schema::<inputs::PoolStatus>(),
         output_schema = output_schema::<PoolStatusOutput>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn pool_status(
         &self,
-        args: JsonObject,
+        Parameters(args): Parameters<inputs::PoolStatus>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let args = ToolArgs::new(args);
-        let all = args.optional_bool("all_projects")?.unwrap_or(false);
-        let project = self.project_arg(&args, &ctx).await?;
+        let all = args.all_projects.unwrap_or(false);
+        let project = self.project_arg(args.project, &ctx).await?;
         let (instance, client) = self.identity(&ctx);
         self.touch(&project, &instance, client.as_deref()).await;
         let status = pool_status::load(
@@ -552,16 +557,16 @@ with holder and since when, blockers, handoffs, recently completed topics and fi
         name = "list_sessions",
         description = "List sessions, newest activity first: cairn chat sessions and save_progress session ids, \
 optionally for one project.",
-        input_schema = input_schema::<ListSessionsParams>(),
+        input_schema = input_schema::<inputs::ListSessions>(),
         output_schema = output_schema::<ListSessionsOutput>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn list_sessions(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
-        let args = ToolArgs::new(args);
-        let project = self.project_filter(&args)?;
-        let limit = args
-            .optional_limit("limit", MAX_LIMIT)?
-            .unwrap_or(DEFAULT_LIMIT);
+    async fn list_sessions(
+        &self,
+        Parameters(args): Parameters<inputs::ListSessions>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let project = self.project_filter(args.project);
+        let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
         let sessions = list_all_sessions(self.store(), project.as_ref(), limit)
             .await
             .map_err(store_error)?;
@@ -575,16 +580,16 @@ optionally for one project.",
     #[tool(
         name = "search_sessions",
         description = "Full-text search over chat messages and checkpoints (summaries, decisions, next steps, files).",
-        input_schema = input_schema::<SearchSessionsParams>(),
+        input_schema = input_schema::<inputs::SearchSessions>(),
         output_schema = output_schema::<SearchSessionsOutput>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn search_sessions(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
-        let args = ToolArgs::new(args);
-        let query = args.required_str("query", 1024)?;
-        let limit = args
-            .optional_limit("limit", MAX_LIMIT)?
-            .unwrap_or(DEFAULT_LIMIT);
+    async fn search_sessions(
+        &self,
+        Parameters(args): Parameters<inputs::SearchSessions>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let query = args.query;
+        let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
         let store = self.store();
         let chat_hits = store
             .search(
@@ -742,10 +747,10 @@ impl CairnMcp {
     #[prompt(name = "resume")]
     async fn resume(
         &self,
-        Parameters(args): Parameters<ResumePromptArgs>,
+        Parameters(args): Parameters<inputs::Resume>,
     ) -> Result<GetPromptResult, ErrorData> {
         let query = WhereQuery {
-            session_id: args.session_id.filter(|s| !s.trim().is_empty()),
+            session_id: args.session_id,
             client: None,
             project: None,
         };
@@ -840,6 +845,9 @@ signal completed, blocked or handoff when that changes.",
             // (MCP 2025-11-25); protocol errors stay JSON-RPC errors.
             Err(error) if error.code == ErrorCode::INVALID_PARAMS => {
                 Ok(CallToolResponse::Complete(refusal_result(&error)))
+            }
+            Ok(CallToolResponse::Complete(result)) => {
+                Ok(CallToolResponse::Complete(reworded(result)))
             }
             other => other,
         }

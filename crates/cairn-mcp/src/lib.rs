@@ -11,12 +11,11 @@ pub mod http;
 mod http_serve;
 mod http_sessions;
 mod outputs;
-mod params;
+mod refusal;
 mod resources;
 mod roots;
 mod schemas;
 mod stdio;
-mod tool_args;
 
 pub use handler::{CairnMcp, CairnMcpFactory, McpConfig};
 pub use stdio::{serve_on, serve_stdio};

@@ -5,7 +5,8 @@
 //! operation itself.
 //!
 //! Here so far: import (the [`Importer`] trait, JSONL v1 as its first source, streamed
-//! into one all-or-nothing store transaction) and export. Still to move in: save and
+//! into one all-or-nothing store transaction), export, and the operations' typed
+//! inputs ([`inputs`], what the MCP tools read their arguments into). Still to move in: save and
 //! get progress, where-was-I, the cross-session listing and search (in
 //! `cairn-mcp/src/handler.rs` today), pool status (`cairn-core/src/pool_status.rs`)
 //! and the resume brief.

@@ -12,10 +12,12 @@
 //! - [`sessions`]: the all-sessions listing and the merged search;
 //! - [`pool_status`]: the agent pool (store I/O), [`pool_replay`] (the replay of
 //!   its signals), [`pool_markdown`] (its rendering).
+//! - [`inputs`]: the operations' typed inputs (what the MCP tools read their arguments into).
 
 pub mod export;
 pub mod import;
 pub mod importer;
+pub mod inputs;
 pub mod jsonl_v1;
 pub mod live_tokens;
 pub mod media;

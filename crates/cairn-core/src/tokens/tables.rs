@@ -1,0 +1,132 @@
+//! The BPE tables behind exact counting, built from OpenAI's token lists the first
+//! time a count needs them.
+//!
+//! The binary carries only the gzip'd `.tiktoken` lists (o200k 1.7 MB, cl100k 0.8 MB,
+//! byte for byte the files OpenAI publishes); `bpe-openai`'s own prebuilt tables (the
+//! encoder's automata, serialized: 32 MB and 15 MB) would more than double the
+//! binary. Building a table takes a few hundred milliseconds of CPU, once per process
+//! and only for a model counted exactly, on whichever thread asks first (the agent
+//! asks from a background thread, see `tokens::warm_up`); every other thread that
+//! needs it meanwhile waits for that one build.
+
+use std::io::Read;
+use std::sync::OnceLock;
+
+use bpe::byte_pair_encoding::{BytePairEncoding, read_tiktoken};
+use bpe_openai::Tokenizer;
+
+/// OpenAI's `o200k_base.tiktoken` (sha256 446a9538…cf1a2d), gzip'd.
+const O200K_LIST: &[u8] = include_bytes!("../../data/o200k_base.tiktoken.gz");
+/// OpenAI's `cl100k_base.tiktoken` (sha256 223921b7…65b2a7), gzip'd.
+const CL100K_LIST: &[u8] = include_bytes!("../../data/cl100k_base.tiktoken.gz");
+
+/// The hash factor `bpe-openai` builds both tables with: under it no two tokens of
+/// either list share a hash (a collision would make the build fail).
+const HASH_FACTOR: u64 = 17_846_336_922_010_275_747;
+
+/// tiktoken's o200k pre-tokenizer, as `bpe-openai` rewrites it for a regex engine
+/// without look-around: `\s+(?!\S)` becomes a match of `\s+\s` whose last character
+/// the splitter gives back.
+const O200K_PATTERNS: [(&str, bool); 3] = [
+    (
+        concat!(
+            "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+            "|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+            "|\\p{N}{1,3}",
+            "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*",
+            "|\\s*[\\r\\n]+",
+            "|\\s+$",
+        ),
+        false,
+    ),
+    ("\\s+\\s", true),
+    ("\\s+", false),
+];
+
+/// tiktoken's cl100k pre-tokenizer, rewritten the same way.
+const CL100K_PATTERNS: [(&str, bool); 3] = [
+    (
+        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+$",
+        false,
+    ),
+    ("\\s+\\s", true),
+    ("\\s+", false),
+];
+
+/// The o200k_base tokenizer, built on first use; `None` if it could not be built.
+pub(super) fn o200k() -> Option<&'static Tokenizer> {
+    static TABLE: OnceLock<Option<Tokenizer>> = OnceLock::new();
+    TABLE
+        .get_or_init(|| build(O200K_LIST, &O200K_PATTERNS))
+        .as_ref()
+}
+
+/// The cl100k_base tokenizer, built on first use; `None` if it could not be built.
+pub(super) fn cl100k() -> Option<&'static Tokenizer> {
+    static TABLE: OnceLock<Option<Tokenizer>> = OnceLock::new();
+    TABLE
+        .get_or_init(|| build(CL100K_LIST, &CL100K_PATTERNS))
+        .as_ref()
+}
+
+/// A tokenizer from a gzip'd `.tiktoken` list and its pre-tokenizer. The lists are
+/// part of the binary and the tests build both, so `None` means a damaged binary;
+/// counting then falls back to the estimate, labelled as such.
+fn build(list: &[u8], patterns: &[(&str, bool)]) -> Option<Tokenizer> {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(list)
+        .read_to_string(&mut text)
+        .ok()?;
+    let tokens = read_tiktoken(&text).ok()?;
+    let bpe = BytePairEncoding::from_dictionary(tokens, Some(HASH_FACTOR));
+    Tokenizer::new_lookahead(bpe, patterns, false).ok()
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    /// Both tokenizers, built afresh (not the process-wide ones).
+    pub(in crate::tokens) fn fresh() -> [(Tokenizer, &'static str); 2] {
+        [
+            (build(O200K_LIST, &O200K_PATTERNS).unwrap(), "o200k_base"),
+            (build(CL100K_LIST, &CL100K_PATTERNS).unwrap(), "cl100k_base"),
+        ]
+    }
+
+    #[test]
+    fn each_table_is_built_once_per_process() {
+        let first = o200k().unwrap() as *const Tokenizer;
+        let again = std::thread::spawn(|| o200k().unwrap() as *const Tokenizer as usize)
+            .join()
+            .unwrap();
+        assert_eq!(first as usize, again);
+        assert_eq!(
+            cl100k().unwrap() as *const Tokenizer,
+            cl100k().unwrap() as *const Tokenizer
+        );
+    }
+
+    /// The shipped lists are the files OpenAI publishes (tiktoken checks the same
+    /// hashes when it downloads them).
+    #[test]
+    fn the_lists_are_openais() {
+        use sha2::{Digest, Sha256};
+        for (list, sha256) in [
+            (
+                O200K_LIST,
+                "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+            ),
+            (
+                CL100K_LIST,
+                "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+            ),
+        ] {
+            let mut text = Vec::new();
+            flate2::read::GzDecoder::new(list)
+                .read_to_end(&mut text)
+                .unwrap();
+            assert_eq!(hex::encode(Sha256::digest(&text)), sha256);
+        }
+    }
+}

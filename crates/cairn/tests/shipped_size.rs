@@ -16,7 +16,12 @@ fn elf_section_size(path: &str, wanted: &str) -> Option<u64> {
     assert_eq!(elf[4], 2, "a 64-bit ELF file");
     assert_eq!(elf[5], 1, "a little-endian ELF file");
     // ELF64 header: section header offset, entry size, count, index of the names.
-    let (table, entry, count, names) = (u64_at(0x28) as usize, u16_at(0x3a), u16_at(0x3c), u16_at(0x3e));
+    let (table, entry, count, names) = (
+        u64_at(0x28) as usize,
+        u16_at(0x3a),
+        u16_at(0x3c),
+        u16_at(0x3e),
+    );
     let header = |i: usize| table + i * entry;
     let names_at = u64_at(header(names) + 0x18) as usize;
     (0..count).find_map(|i| {
@@ -37,5 +42,8 @@ fn the_binary_carries_token_lists_not_built_tables() {
         "the cairn binary holds {mb:.1} MB of read-only data: are prebuilt BPE tables back?"
     );
     // The token lists are in it (the tables are built from them).
-    assert!(mb > 2.4, "the token lists are missing: {mb:.1} MB of read-only data");
+    assert!(
+        mb > 2.4,
+        "the token lists are missing: {mb:.1} MB of read-only data"
+    );
 }

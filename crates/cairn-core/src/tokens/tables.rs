@@ -56,17 +56,31 @@ const CL100K_PATTERNS: [(&str, bool); 3] = [
 /// The o200k_base tokenizer, built on first use; `None` if it could not be built.
 pub(super) fn o200k() -> Option<&'static Tokenizer> {
     static TABLE: OnceLock<Option<Tokenizer>> = OnceLock::new();
-    TABLE
-        .get_or_init(|| build(O200K_LIST, &O200K_PATTERNS))
-        .as_ref()
+    get_or_build(&TABLE, || build(O200K_LIST, &O200K_PATTERNS))
 }
 
 /// The cl100k_base tokenizer, built on first use; `None` if it could not be built.
 pub(super) fn cl100k() -> Option<&'static Tokenizer> {
     static TABLE: OnceLock<Option<Tokenizer>> = OnceLock::new();
-    TABLE
-        .get_or_init(|| build(CL100K_LIST, &CL100K_PATTERNS))
-        .as_ref()
+    get_or_build(&TABLE, || build(CL100K_LIST, &CL100K_PATTERNS))
+}
+
+/// The table in `slot`, built by `build` if no thread has built it yet. Building, or
+/// waiting for another thread's build, takes a few hundred milliseconds: on a worker
+/// of a multi-threaded runtime the worker's other tasks are first handed to another
+/// thread, so a first count never stalls them.
+fn get_or_build(
+    slot: &'static OnceLock<Option<Tokenizer>>,
+    build: impl FnOnce() -> Option<Tokenizer>,
+) -> Option<&'static Tokenizer> {
+    if let Some(built) = slot.get() {
+        return built.as_ref();
+    }
+    let wait = || slot.get_or_init(build).as_ref();
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
+        _ => wait(),
+    }
 }
 
 /// A tokenizer from a gzip'd `.tiktoken` list and its pre-tokenizer. The lists are
@@ -105,6 +119,34 @@ pub(super) mod tests {
             cl100k().unwrap() as *const Tokenizer,
             cl100k().unwrap() as *const Tokenizer
         );
+    }
+
+    /// A build on the only worker of a runtime does not hold up that worker's other
+    /// tasks: here the build cannot finish before another task has run.
+    #[test]
+    fn a_build_on_a_runtime_worker_lets_other_tasks_run() {
+        static SLOT: OnceLock<Option<Tokenizer>> = OnceLock::new();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let (ran, other_task_ran) = std::sync::mpsc::channel();
+        let (started, build_started) = std::sync::mpsc::channel();
+        let building = runtime.spawn(async move {
+            started.send(()).unwrap();
+            get_or_build(&SLOT, || {
+                other_task_ran
+                    .recv_timeout(std::time::Duration::from_secs(10))
+                    .ok()?;
+                build(CL100K_LIST, &CL100K_PATTERNS)
+            })
+            .is_some()
+        });
+        // The build holds the only worker; this task is queued behind it.
+        build_started.recv().unwrap();
+        runtime.spawn(async move { ran.send(()) });
+        let built = runtime.block_on(building).unwrap();
+        assert!(built, "the other task never ran while the table was built");
     }
 
     /// The shipped lists are the files OpenAI publishes (tiktoken checks the same

@@ -18,7 +18,7 @@
 //! it has seen: most pieces are then a hash lookup instead of a BPE run.
 //!
 //! The binary ships OpenAI's token lists, not built tables (`tables`): building a BPE
-//! costs a few hundred milliseconds of CPU, so it happens once per process, lazily, the
+//! costs about a second of CPU (o200k), so it happens once per process, lazily, the
 //! first time a count needs it, and [`warm_up`] can start it on a background thread
 //! while the user is still typing.
 

@@ -12,11 +12,16 @@
 
 pub mod export;
 pub mod import;
+pub mod import_claude_code;
+pub mod import_codex;
+pub mod import_transcripts;
 pub mod importer;
 pub mod jsonl_v1;
 pub mod live_tokens;
 pub mod media;
+pub mod transcript;
 
 pub use import::{ImportRequest, Imported, import_session};
 pub use importer::{Importer, Survey};
+pub use import_transcripts::{Found, Summary, Tool, TranscriptImport, discover, import_transcripts};
 pub use jsonl_v1::JsonlV1;

@@ -13,6 +13,7 @@ pub mod display;
 pub mod env_vars;
 pub mod error;
 pub mod event;
+pub mod import_origin;
 pub mod json_kind;
 pub mod jsonl;
 pub mod knowledge;
@@ -42,6 +43,7 @@ pub use event::{
     Compaction, ContentBlock, Event, KnowledgeItem, KnowledgeKind, MediaBlock, Message, NewEvent,
     Payload, Role,
 };
+pub use import_origin::{ImportOrigin, KnownImport};
 pub use lease::{Lease, LeaseHolder};
 pub use name::SessionName;
 pub use pool::{NewPoolSignal, PoolAction, PoolSignal};

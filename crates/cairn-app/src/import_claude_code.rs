@@ -168,7 +168,12 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
         .map(project_of)
         .unwrap_or_else(|| Project::from_stored(""));
     let title = custom_title.or(summary_title);
-    let name = default_name("cc", created_at, &original_id)?;
+    // A sub-agent is named after its parent's short id and its own.
+    let short_id = match &parent_original_id {
+        Some(parent) => format!("{}-{}", first_chars(parent), first_chars(stem.trim_start_matches("agent-"))),
+        None => first_chars(&original_id),
+    };
+    let name = default_name("cc", created_at, &short_id)?;
     let mut header = Header::new(&name, project, created_at);
     header.title = title;
     header.model = convert.model.map(|m| m.to_string());
@@ -200,16 +205,16 @@ pub fn project_of(cwd: &str) -> Project {
     Project::from_stored(cwd)
 }
 
-/// `PREFIX-YYYY-MM-DD-SHORTID`.
-pub fn default_name(prefix: &str, created_at: Timestamp, original_id: &str) -> Result<SessionName, String> {
+/// `PREFIX-YYYY-MM-DD-SHORT`, SHORT being a short id made of letters, digits and `-`.
+pub fn default_name(prefix: &str, created_at: Timestamp, short: &str) -> Result<SessionName, String> {
     let date = created_at.strftime("%Y-%m-%d").to_string();
-    let short: String = original_id
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(8)
-        .collect();
-    let short = if short.is_empty() { "x".to_owned() } else { short };
+    let short = if short.is_empty() { "x" } else { short };
     SessionName::parse(&format!("{prefix}-{date}-{short}")).map_err(|e| e.to_string())
+}
+
+/// The first 8 letters and digits of an id (a uuid's first group).
+pub fn first_chars(id: &str) -> String {
+    id.chars().filter(char::is_ascii_alphanumeric).take(8).collect()
 }
 
 fn text_field(entry: &Map<String, Value>, field: &str) -> Option<String> {

@@ -26,7 +26,7 @@ use cairn_core::{Compaction, ContentBlock, Message, Payload, Role, Timestamp, Us
 use cairn_llm::{ModelRef, PriceTable, ProviderKind};
 use serde_json::{Map, Value, json};
 
-use crate::import_claude_code::{default_name, project_of};
+use crate::import_claude_code::{default_name, first_chars, project_of};
 use crate::transcript::{EventLog, Lines, Transcript, count, cost, image_from_data_url, timestamp};
 
 pub const SOURCE: &str = "codex";
@@ -169,7 +169,7 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
         .as_deref()
         .map(project_of)
         .unwrap_or_else(|| cairn_core::Project::from_stored(""));
-    let name = default_name("codex", created_at, &original_id)?;
+    let name = default_name("codex", created_at, &first_chars(&original_id))?;
     let mut header = Header::new(&name, project, created_at);
     header.model = reader
         .session_model

@@ -67,7 +67,6 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
             session_id = entry.get("sessionId").and_then(Value::as_str).map(str::to_owned);
         }
         match kind.as_str() {
-            "user" | "assistant" | "system" => {}
             "custom-title" => {
                 custom_title = text_field(&entry, "customTitle").or(custom_title);
                 lines.skipped.add("bookkeeping (title kept)");
@@ -80,14 +79,13 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
                 lines.skipped.add("bookkeeping (title kept)");
                 continue;
             }
-            "file-history-snapshot" | "queue-operation" | "progress" | "attachment" => {
-                lines.skipped.add(format!("bookkeeping ({kind})"));
-                continue;
-            }
-            other => {
-                lines.skipped.add(format!("unknown type {}", short(other)));
-                continue;
-            }
+            _ => {}
+        }
+        // Lines of other types that carry a `uuid` (attachments, progress, …) are
+        // links of the tree: kept as nodes, counted as skipped when converting.
+        if !is_message_kind(&kind) && !entry.contains_key("uuid") {
+            lines.skipped.add(skip_reason(&kind));
+            continue;
         }
         if !is_agent_file && entry.get("isSidechain").and_then(Value::as_bool) == Some(true) {
             lines.skipped.add("sidechain (sub-agent) line in the main transcript");
@@ -131,8 +129,13 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
     };
     let on_branch: HashSet<usize> = branch.iter().copied().collect();
     for (index, node) in nodes.iter().enumerate() {
-        if !on_branch.contains(&index) && node_is_message(node) {
+        if on_branch.contains(&index) {
+            continue;
+        }
+        if node_is_message(node) {
             lines.skipped.add("off the live branch (an abandoned edit or retry)");
+        } else if !is_message_kind(kind_of(node)) {
+            lines.skipped.add(skip_reason(kind_of(node)));
         }
     }
     let mut i = 0;
@@ -230,6 +233,20 @@ fn short(raw: &str) -> String {
     raw.chars().take(40).collect()
 }
 
+fn is_message_kind(kind: &str) -> bool {
+    matches!(kind, "user" | "assistant" | "system")
+}
+
+/// Why a line of `kind` is not converted.
+fn skip_reason(kind: &str) -> String {
+    match kind {
+        "file-history-snapshot" | "queue-operation" | "progress" | "attachment" | "last-prompt" => {
+            format!("bookkeeping ({kind})")
+        }
+        other => format!("unknown type {}", short(other)),
+    }
+}
+
 fn kind_of(node: &Node) -> &str {
     node.entry.get("type").and_then(Value::as_str).unwrap_or("")
 }
@@ -321,7 +338,7 @@ impl Convert<'_> {
             "assistant" => self.assistant(group, lines),
             "user" => self.user(first, lines),
             "system" => self.system(first, lines),
-            _ => {}
+            other => lines.skipped.add(skip_reason(other)),
         }
     }
 

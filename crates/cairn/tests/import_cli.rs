@@ -436,3 +436,22 @@ fn an_imported_session_resumes_with_another_model() {
     }
     assert!(!sent.contains("PELICAN"), "compacted history was sent: {sent}");
 }
+
+/// Written by Claude Code 2.1.197 itself (`claude -p` against the scripted fake
+/// provider; attachment bodies trimmed): `attachment` lines are links of the
+/// uuid tree between the prompt and the answer.
+#[test]
+fn a_genuine_claude_code_transcript_imports_through_its_attachment_links() {
+    let home = TestHome::new();
+    let c = cairn(&home);
+    let dir = copy_fixture(&home, "claude-code-real", &home.project_key());
+    let summary = import_json(&c, &["claude-code", dir.to_str().unwrap()]);
+    assert_eq!(summary["problems"], json!([]), "{summary}");
+    assert_eq!(summary["lines_skipped"]["bookkeeping (attachment)"], 2);
+    let events = exported(&c, "cc-2026-12-06-7f607562");
+    assert_eq!(roles(&events), ["user", "assistant", "tool", "assistant"]);
+    assert_eq!(events[0]["content"][0]["text"], "What do the notes say?");
+    assert_eq!(events[1]["usage"]["input_tokens"], 100);
+    assert_eq!(events[1]["usage"]["cache_read_tokens"], 50);
+    assert_eq!(events[2]["content"][0]["tool_use_id"], "toolu_real1");
+}

@@ -23,12 +23,14 @@ use std::path::Path;
 
 use cairn_core::event::ToolResultContent;
 use cairn_core::jsonl::Header;
-use cairn_core::{Compaction, ContentBlock, Message, Payload, Project, Role, SessionName, Timestamp, Usage};
+use cairn_core::{
+    Compaction, ContentBlock, Message, Payload, Project, Role, SessionName, Timestamp, Usage,
+};
 use cairn_llm::{ModelRef, PriceTable, ProviderKind};
 use serde_json::{Map, Value};
 
 use crate::import_transcripts::agent_parent;
-use crate::transcript::{EventLog, Lines, Transcript, count, cost, image, timestamp};
+use crate::transcript::{EventLog, Lines, Transcript, cost, count, image, timestamp};
 
 pub const SOURCE: &str = "claude-code";
 
@@ -64,7 +66,10 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
             continue;
         };
         if session_id.is_none() {
-            session_id = entry.get("sessionId").and_then(Value::as_str).map(str::to_owned);
+            session_id = entry
+                .get("sessionId")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
         }
         match kind.as_str() {
             "custom-title" => {
@@ -88,7 +93,9 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
             continue;
         }
         if !is_agent_file && entry.get("isSidechain").and_then(Value::as_bool) == Some(true) {
-            lines.skipped.add("sidechain (sub-agent) line in the main transcript");
+            lines
+                .skipped
+                .add("sidechain (sub-agent) line in the main transcript");
             continue;
         }
         let Some(uuid) = entry.get("uuid").and_then(Value::as_str).map(str::to_owned) else {
@@ -101,7 +108,10 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
         nodes.push(Node {
             line: line.number,
             uuid,
-            parent: entry.get("parentUuid").and_then(Value::as_str).map(str::to_owned),
+            parent: entry
+                .get("parentUuid")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             logical_parent: entry
                 .get("logicalParentUuid")
                 .and_then(Value::as_str)
@@ -133,7 +143,9 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
             continue;
         }
         if node_is_message(node) {
-            lines.skipped.add("off the live branch (an abandoned edit or retry)");
+            lines
+                .skipped
+                .add("off the live branch (an abandoned edit or retry)");
         } else if !is_message_kind(kind_of(node)) {
             lines.skipped.add(skip_reason(kind_of(node)));
         }
@@ -164,7 +176,11 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
         .events
         .first()
         .map(|e| e.ts)
-        .or_else(|| nodes.first().and_then(|n| timestamp(n.entry.get("timestamp"))))
+        .or_else(|| {
+            nodes
+                .first()
+                .and_then(|n| timestamp(n.entry.get("timestamp")))
+        })
         .unwrap_or_else(Timestamp::now);
     let project = cwd
         .as_deref()
@@ -173,7 +189,11 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
     let title = custom_title.or(summary_title);
     // A sub-agent is named after its parent's short id and its own.
     let short_id = match &parent_original_id {
-        Some(parent) => format!("{}-{}", first_chars(parent), first_chars(stem.trim_start_matches("agent-"))),
+        Some(parent) => format!(
+            "{}-{}",
+            first_chars(parent),
+            first_chars(stem.trim_start_matches("agent-"))
+        ),
         None => first_chars(&original_id),
     };
     let name = default_name("cc", created_at, &short_id)?;
@@ -209,7 +229,11 @@ pub fn project_of(cwd: &str) -> Project {
 }
 
 /// `PREFIX-YYYY-MM-DD-SHORT`, SHORT being a short id made of letters, digits and `-`.
-pub fn default_name(prefix: &str, created_at: Timestamp, short: &str) -> Result<SessionName, String> {
+pub fn default_name(
+    prefix: &str,
+    created_at: Timestamp,
+    short: &str,
+) -> Result<SessionName, String> {
     let date = created_at.strftime("%Y-%m-%d").to_string();
     let short = if short.is_empty() { "x" } else { short };
     SessionName::parse(&format!("{prefix}-{date}-{short}")).map_err(|e| e.to_string())
@@ -217,7 +241,10 @@ pub fn default_name(prefix: &str, created_at: Timestamp, short: &str) -> Result<
 
 /// The first 8 letters and digits of an id (a uuid's first group).
 pub fn first_chars(id: &str) -> String {
-    id.chars().filter(char::is_ascii_alphanumeric).take(8).collect()
+    id.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(8)
+        .collect()
 }
 
 fn text_field(entry: &Map<String, Value>, field: &str) -> Option<String> {
@@ -293,7 +320,10 @@ fn live_branch(nodes: &[Node], lines: &mut Lines) -> Vec<usize> {
             lines.problem(
                 node.line,
                 "missing parent",
-                format!("parentUuid {} is in no line; the branch starts here", short(up)),
+                format!(
+                    "parentUuid {} is in no line; the branch starts here",
+                    short(up)
+                ),
             );
             break;
         };
@@ -301,7 +331,10 @@ fn live_branch(nodes: &[Node], lines: &mut Lines) -> Vec<usize> {
             lines.problem(
                 node.line,
                 "cycle in parentUuid",
-                format!("parentUuid {} leads back to this branch; the branch starts here", short(up)),
+                format!(
+                    "parentUuid {} leads back to this branch; the branch starts here",
+                    short(up)
+                ),
             );
             break;
         }
@@ -343,7 +376,11 @@ impl Convert<'_> {
     }
 
     fn system(&mut self, node: &Node, lines: &mut Lines) {
-        let subtype = node.entry.get("subtype").and_then(Value::as_str).unwrap_or("");
+        let subtype = node
+            .entry
+            .get("subtype")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if subtype == "compact_boundary" {
             let pre = node
                 .entry
@@ -353,7 +390,14 @@ impl Convert<'_> {
             self.pending_compaction = Some(pre);
             return;
         }
-        lines.skipped.add(format!("system line ({})", short(if subtype.is_empty() { "no subtype" } else { subtype })));
+        lines.skipped.add(format!(
+            "system line ({})",
+            short(if subtype.is_empty() {
+                "no subtype"
+            } else {
+                subtype
+            })
+        ));
     }
 
     fn user(&mut self, node: &Node, lines: &mut Lines) {
@@ -380,7 +424,11 @@ impl Convert<'_> {
                 return;
             }
             if !is_summary {
-                lines.problem(node.line, "compact boundary without summary", "the boundary is ignored");
+                lines.problem(
+                    node.line,
+                    "compact boundary without summary",
+                    "the boundary is ignored",
+                );
             }
         }
         let (results, rest) = match message.get("content") {
@@ -392,36 +440,56 @@ impl Convert<'_> {
             }
         };
         if !results.is_empty() {
-            self.log.push(ts, Payload::Message(Message::new(Role::Tool, results)));
+            self.log
+                .push(ts, Payload::Message(Message::new(Role::Tool, results)));
         }
         if !rest.is_empty() {
-            self.log.push(ts, Payload::Message(Message::new(Role::User, rest)));
+            self.log
+                .push(ts, Payload::Message(Message::new(Role::User, rest)));
         }
     }
 
     /// (tool results, everything else) of a user line's blocks.
-    fn user_blocks(&mut self, blocks: &[Value], line: u64, lines: &mut Lines) -> (Vec<ContentBlock>, Vec<ContentBlock>) {
+    fn user_blocks(
+        &mut self,
+        blocks: &[Value],
+        line: u64,
+        lines: &mut Lines,
+    ) -> (Vec<ContentBlock>, Vec<ContentBlock>) {
         let mut results = Vec::new();
         let mut rest = Vec::new();
         for block in blocks {
             match block.get("type").and_then(Value::as_str).unwrap_or("") {
                 "tool_result" => {
-                    let id = block.get("tool_use_id").and_then(Value::as_str).unwrap_or("");
+                    let id = block
+                        .get("tool_use_id")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
                     if !self.calls.contains(id) {
-                        lines.problem(line, "tool result without call", format!("tool_use_id {:?} names no earlier tool_use", short(id)));
+                        lines.problem(
+                            line,
+                            "tool result without call",
+                            format!("tool_use_id {:?} names no earlier tool_use", short(id)),
+                        );
                         continue;
                     }
                     let content = match block.get("content") {
                         Some(Value::String(text)) => ToolResultContent::Text(text.clone()),
-                        Some(Value::Array(inner)) => {
-                            ToolResultContent::Blocks(inner.iter().filter_map(|b| media_or_text(b, line, lines)).collect())
-                        }
+                        Some(Value::Array(inner)) => ToolResultContent::Blocks(
+                            inner
+                                .iter()
+                                .filter_map(|b| media_or_text(b, line, lines))
+                                .collect(),
+                        ),
                         _ => ToolResultContent::Text(String::new()),
                     };
                     results.push(ContentBlock::ToolResult {
                         tool_use_id: id.to_owned(),
                         content,
-                        is_error: block.get("is_error").and_then(Value::as_bool).unwrap_or(false),
+                        is_error: block
+                            .get("is_error")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
                     });
                 }
                 _ => {
@@ -463,7 +531,9 @@ impl Convert<'_> {
                 });
             }
             match message.get("content") {
-                Some(Value::String(text)) if !text.is_empty() => content.push(ContentBlock::text(text.clone())),
+                Some(Value::String(text)) if !text.is_empty() => {
+                    content.push(ContentBlock::text(text.clone()))
+                }
                 Some(Value::Array(blocks)) => {
                     for block in blocks {
                         self.assistant_block(block, node.line, lines, &mut content);
@@ -480,7 +550,9 @@ impl Convert<'_> {
         if model.is_none() {
             usage = None;
         }
-        message.cost_usd = usage.as_ref().and_then(|u| cost(self.prices, model.as_ref(), u));
+        message.cost_usd = usage
+            .as_ref()
+            .and_then(|u| cost(self.prices, model.as_ref(), u));
         message.usage = usage;
         message.model = model.as_ref().map(ToString::to_string);
         message.request_id = request_id;
@@ -490,18 +562,35 @@ impl Convert<'_> {
         self.log.push(ts, Payload::Message(message));
     }
 
-    fn assistant_block(&mut self, block: &Value, line: u64, lines: &mut Lines, content: &mut Vec<ContentBlock>) {
+    fn assistant_block(
+        &mut self,
+        block: &Value,
+        line: u64,
+        lines: &mut Lines,
+        content: &mut Vec<ContentBlock>,
+    ) {
         match block.get("type").and_then(Value::as_str).unwrap_or("") {
             "text" => {
-                if let Some(text) = block.get("text").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+                if let Some(text) = block
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty())
+                {
                     content.push(ContentBlock::text(text));
                 }
             }
             "thinking" => {
-                if let Some(text) = block.get("thinking").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+                if let Some(text) = block
+                    .get("thinking")
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty())
+                {
                     content.push(ContentBlock::Thinking {
                         text: text.to_owned(),
-                        signature: block.get("signature").and_then(Value::as_str).map(str::to_owned),
+                        signature: block
+                            .get("signature")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned),
                     });
                 }
             }
@@ -520,7 +609,10 @@ impl Convert<'_> {
                 content.push(ContentBlock::ToolUse {
                     id: id.to_owned(),
                     name: name.to_owned(),
-                    input: block.get("input").cloned().unwrap_or(Value::Object(Map::new())),
+                    input: block
+                        .get("input")
+                        .cloned()
+                        .unwrap_or(Value::Object(Map::new())),
                 });
             }
             other => lines.skipped.add(format!("unknown block {}", short(other))),
@@ -538,7 +630,10 @@ fn media_or_text(block: &Value, line: u64, lines: &mut Lines) -> Option<ContentB
             .map(ContentBlock::text),
         "image" => {
             let source = block.get("source")?;
-            let mime = source.get("media_type").and_then(Value::as_str).unwrap_or("image/png");
+            let mime = source
+                .get("media_type")
+                .and_then(Value::as_str)
+                .unwrap_or("image/png");
             let data = source.get("data").and_then(Value::as_str).unwrap_or("");
             let found = image(mime, data);
             if found.is_none() {

@@ -27,7 +27,7 @@ use cairn_llm::{ModelRef, PriceTable, ProviderKind};
 use serde_json::{Map, Value, json};
 
 use crate::import_claude_code::{default_name, first_chars, project_of};
-use crate::transcript::{EventLog, Lines, Transcript, count, cost, image_from_data_url, timestamp};
+use crate::transcript::{EventLog, Lines, Transcript, cost, count, image_from_data_url, timestamp};
 
 pub const SOURCE: &str = "codex";
 
@@ -123,7 +123,9 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
             (Some("session_meta"), Some(meta)) => {
                 session_id = session_id.or_else(|| str_field(&meta, "id"));
                 cwd = cwd.or_else(|| str_field(&meta, "cwd"));
-                created_at = created_at.or_else(|| timestamp(meta.get("timestamp"))).or(Some(ts));
+                created_at = created_at
+                    .or_else(|| timestamp(meta.get("timestamp")))
+                    .or(Some(ts));
                 if let Some(provider) = meta.get("model_provider").and_then(Value::as_str) {
                     reader.provider = ProviderKind::parse(provider).unwrap_or(ProviderKind::OpenAi);
                 }
@@ -150,7 +152,11 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
             }
             (Some("state"), None) => lines.skipped.add("bookkeeping (state)"),
             (Some(other), Some(_)) => lines.skipped.add(format!("unknown type {}", short(other))),
-            _ => lines.problem(line.number, "not a rollout line", "no \"type\" with a \"payload\""),
+            _ => lines.problem(
+                line.number,
+                "not a rollout line",
+                "no \"type\" with a \"payload\"",
+            ),
         }
     }
     reader.flush();
@@ -222,11 +228,17 @@ impl Reader<'_> {
                 let mut text: Vec<&str> = Vec::new();
                 for list in ["summary", "content"] {
                     if let Some(Value::Array(parts)) = item.get(list) {
-                        text.extend(parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)));
+                        text.extend(
+                            parts
+                                .iter()
+                                .filter_map(|p| p.get("text").and_then(Value::as_str)),
+                        );
                     }
                 }
                 if text.is_empty() {
-                    lines.skipped.add("reasoning without a summary (encrypted only)");
+                    lines
+                        .skipped
+                        .add("reasoning without a summary (encrypted only)");
                     return;
                 }
                 self.assistant_block(
@@ -252,7 +264,10 @@ impl Reader<'_> {
                 }
                 let (name, input) = match kind {
                     "function_call" => {
-                        let raw = item.get("arguments").and_then(Value::as_str).unwrap_or("{}");
+                        let raw = item
+                            .get("arguments")
+                            .and_then(Value::as_str)
+                            .unwrap_or("{}");
                         let input = serde_json::from_str::<Value>(raw)
                             .ok()
                             .filter(Value::is_object)
@@ -265,7 +280,9 @@ impl Reader<'_> {
                     ),
                     _ => (
                         "local_shell".to_owned(),
-                        item.get("action").cloned().unwrap_or(Value::Object(Map::new())),
+                        item.get("action")
+                            .cloned()
+                            .unwrap_or(Value::Object(Map::new())),
                     ),
                 };
                 self.assistant_block(
@@ -280,7 +297,11 @@ impl Reader<'_> {
             "function_call_output" | "custom_tool_call_output" | "local_shell_call_output" => {
                 let id = item.get("call_id").and_then(Value::as_str).unwrap_or("");
                 if !self.calls.contains(id) {
-                    lines.problem(line, "tool result without call", format!("call_id {:?} names no earlier call", short(id)));
+                    lines.problem(
+                        line,
+                        "tool result without call",
+                        format!("call_id {:?} names no earlier call", short(id)),
+                    );
                     return;
                 }
                 if !self.answered.insert(id.to_owned()) {
@@ -296,7 +317,10 @@ impl Reader<'_> {
                 });
                 self.results_ts.get_or_insert(ts);
             }
-            other => lines.skipped.add(format!("unknown item {}", short(if other.is_empty() { "(no type)" } else { other }))),
+            other => lines.skipped.add(format!(
+                "unknown item {}",
+                short(if other.is_empty() { "(no type)" } else { other })
+            )),
         }
     }
 
@@ -308,7 +332,11 @@ impl Reader<'_> {
                 for part in parts {
                     match part.get("type").and_then(Value::as_str).unwrap_or("") {
                         "input_text" | "output_text" | "text" => {
-                            if let Some(text) = part.get("text").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+                            if let Some(text) = part
+                                .get("text")
+                                .and_then(Value::as_str)
+                                .filter(|t| !t.is_empty())
+                            {
                                 blocks.push(ContentBlock::text(text));
                             }
                         }
@@ -316,10 +344,16 @@ impl Reader<'_> {
                             let url = part.get("image_url").and_then(Value::as_str).unwrap_or("");
                             match image_from_data_url(url) {
                                 Some(image) => blocks.push(image),
-                                None => lines.problem(line, "image is not a base64 data URL", "image skipped"),
+                                None => lines.problem(
+                                    line,
+                                    "image is not a base64 data URL",
+                                    "image skipped",
+                                ),
                             }
                         }
-                        other => lines.skipped.add(format!("unknown content part {}", short(other))),
+                        other => lines
+                            .skipped
+                            .add(format!("unknown content part {}", short(other))),
                     }
                 }
             }
@@ -338,10 +372,19 @@ impl Reader<'_> {
             }
             "user" | "developer" | "system" => {
                 self.flush();
-                let role = if role == "user" { Role::User } else { Role::System };
-                self.log.push(ts, Payload::Message(Message::new(role, blocks)));
+                let role = if role == "user" {
+                    Role::User
+                } else {
+                    Role::System
+                };
+                self.log
+                    .push(ts, Payload::Message(Message::new(role, blocks)));
             }
-            other => lines.problem(line, "unknown role", format!("{:?}; message skipped", short(other))),
+            other => lines.problem(
+                line,
+                "unknown role",
+                format!("{:?}; message skipped", short(other)),
+            ),
         }
     }
 
@@ -354,7 +397,10 @@ impl Reader<'_> {
     fn event(&mut self, event: &Value, lines: &mut Lines) {
         let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
         if kind != "token_count" {
-            lines.skipped.add(format!("event_msg {} (shown in the interface only)", short(kind)));
+            lines.skipped.add(format!(
+                "event_msg {} (shown in the interface only)",
+                short(kind)
+            ));
             return;
         }
         let Some(total) = event.get("info").and_then(|i| i.get("total_token_usage")) else {
@@ -377,10 +423,16 @@ impl Reader<'_> {
     fn attach_usage(&mut self, usage: Usage, model: Option<ModelRef>) {
         let from = self.usage_from;
         self.usage_from = self.log.head() + 1;
-        let target = self.log.events.iter_mut().rev().take_while(|e| e.seq >= from).find_map(|e| match &mut e.payload {
-            Payload::Message(m) if m.role == Role::Assistant && m.usage.is_none() => Some(m),
-            _ => None,
-        });
+        let target = self
+            .log
+            .events
+            .iter_mut()
+            .rev()
+            .take_while(|e| e.seq >= from)
+            .find_map(|e| match &mut e.payload {
+                Payload::Message(m) if m.role == Role::Assistant && m.usage.is_none() => Some(m),
+                _ => None,
+            });
         match target {
             Some(message) => {
                 message.cost_usd = cost(self.prices, model.as_ref(), &usage);
@@ -391,7 +443,10 @@ impl Reader<'_> {
                 }
             }
             None => {
-                let (mut sum, _) = self.pending_usage.take().unwrap_or((Usage::default(), None));
+                let (mut sum, _) = self
+                    .pending_usage
+                    .take()
+                    .unwrap_or((Usage::default(), None));
                 sum.add(&usage);
                 self.pending_usage = Some((sum, model));
             }
@@ -400,9 +455,17 @@ impl Reader<'_> {
 
     fn compacted(&mut self, compacted: &Value, ts: Timestamp, line: u64, lines: &mut Lines) {
         self.flush();
-        let summary = compacted.get("message").and_then(Value::as_str).unwrap_or("").to_owned();
+        let summary = compacted
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         if self.log.head() == 0 {
-            lines.problem(line, "compaction of nothing", "no history before it; skipped");
+            lines.problem(
+                line,
+                "compaction of nothing",
+                "no history before it; skipped",
+            );
             return;
         }
         self.log.push(
@@ -445,7 +508,8 @@ impl Reader<'_> {
         }
         let content = std::mem::take(&mut self.results);
         let ts = self.results_ts.take().unwrap_or_else(Timestamp::now);
-        self.log.push(ts, Payload::Message(Message::new(Role::Tool, content)));
+        self.log
+            .push(ts, Payload::Message(Message::new(Role::Tool, content)));
     }
 
     fn flush(&mut self) {
@@ -467,8 +531,14 @@ fn output(raw: Option<&Value>) -> (ToolResultContent, bool) {
             let blocks = parts
                 .iter()
                 .filter_map(|part| match part.get("type").and_then(Value::as_str) {
-                    Some("input_image") => part.get("image_url").and_then(Value::as_str).and_then(image_from_data_url),
-                    _ => part.get("text").and_then(Value::as_str).map(ContentBlock::text),
+                    Some("input_image") => part
+                        .get("image_url")
+                        .and_then(Value::as_str)
+                        .and_then(image_from_data_url),
+                    _ => part
+                        .get("text")
+                        .and_then(Value::as_str)
+                        .map(ContentBlock::text),
                 })
                 .collect();
             (ToolResultContent::Blocks(blocks), false)

@@ -47,7 +47,8 @@ impl Tool {
         match self {
             Tool::ClaudeCode => name.ends_with(".jsonl"),
             Tool::Codex => {
-                name.starts_with("rollout-") && (name.ends_with(".jsonl") || name.ends_with(".jsonl.zst"))
+                name.starts_with("rollout-")
+                    && (name.ends_with(".jsonl") || name.ends_with(".jsonl.zst"))
             }
         }
     }
@@ -93,7 +94,9 @@ fn walk(tool: Tool, dir: &Path, out: &mut Vec<PathBuf>) {
         return;
     };
     for entry in entries.flatten() {
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         let path = entry.path();
         if kind.is_dir() {
             walk(tool, &path, out);
@@ -248,7 +251,10 @@ async fn import_one(
             return Ok(outcome("unchanged", 0));
         }
         drop(lines);
-        let transcript = request.tool.read(path, &request.prices).map_err(FileError::File)?;
+        let transcript = request
+            .tool
+            .read(path, &request.prices)
+            .map_err(FileError::File)?;
         let already = known.origin.imported_events as usize;
         let new: Vec<NewEvent> = transcript
             .events
@@ -277,7 +283,10 @@ async fn import_one(
         return Ok(outcome("updated", written));
     }
 
-    let transcript = request.tool.read(path, &request.prices).map_err(FileError::File)?;
+    let transcript = request
+        .tool
+        .read(path, &request.prices)
+        .map_err(FileError::File)?;
     summary.lines(&transcript.skipped, transcript.problems.clone());
     let parent = match &transcript.parent_original_id {
         Some(parent_id) => store.import_origin(source, parent_id).await?,
@@ -367,7 +376,11 @@ async fn free_name(store: &dyn Store, transcript: &Transcript) -> cairn_core::Re
             Err(e) => return Err(e),
         }
     }
-    Ok(SessionName::parse(&format!("{}-{}", base.as_str(), ulid::Ulid::new()))?)
+    Ok(SessionName::parse(&format!(
+        "{}-{}",
+        base.as_str(),
+        ulid::Ulid::new()
+    ))?)
 }
 
 /// `Fix the login bug!` → `fix-the-login-bug`, at most 60 characters.
@@ -419,7 +432,10 @@ fn identify(tool: Tool, path: &Path) -> Result<String, String> {
 /// or the `sessionId` its lines carry.
 pub(crate) fn agent_parent(path: &Path) -> Result<Option<String>, String> {
     let folder = path.parent();
-    if folder.and_then(Path::file_name).is_some_and(|n| n == "subagents") {
+    if folder
+        .and_then(Path::file_name)
+        .is_some_and(|n| n == "subagents")
+    {
         if let Some(id) = folder
             .and_then(Path::parent)
             .and_then(Path::file_name)
@@ -429,12 +445,17 @@ pub(crate) fn agent_parent(path: &Path) -> Result<Option<String>, String> {
         }
     }
     first_field(path, |line| {
-        line.get("sessionId").and_then(Value::as_str).map(str::to_owned)
+        line.get("sessionId")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     })
 }
 
 /// The first of the file's first lines for which `pick` finds something.
-fn first_field(path: &Path, pick: impl Fn(&Value) -> Option<String>) -> Result<Option<String>, String> {
+fn first_field(
+    path: &Path,
+    pick: impl Fn(&Value) -> Option<String>,
+) -> Result<Option<String>, String> {
     const LOOK_AT: usize = 50;
     let lines = Lines::open(path)?;
     let mut reader = LinesIter(lines);

@@ -22,6 +22,8 @@ pub mod media;
 pub mod transcript;
 
 pub use import::{ImportRequest, Imported, import_session};
+pub use import_transcripts::{
+    Found, Summary, Tool, TranscriptImport, discover, import_transcripts,
+};
 pub use importer::{Importer, Survey};
-pub use import_transcripts::{Found, Summary, Tool, TranscriptImport, discover, import_transcripts};
 pub use jsonl_v1::JsonlV1;

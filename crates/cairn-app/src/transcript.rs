@@ -100,7 +100,12 @@ impl Lines {
 
     /// Skips the first `bytes` of the stream (already imported), checking that they
     /// end the way they did; `false` when they changed.
-    pub fn skip_consumed(&mut self, bytes: u64, lines: u64, fingerprint: &str) -> Result<bool, String> {
+    pub fn skip_consumed(
+        &mut self,
+        bytes: u64,
+        lines: u64,
+        fingerprint: &str,
+    ) -> Result<bool, String> {
         let mut left = bytes;
         let mut tail = Vec::new();
         while left > 0 {
@@ -135,7 +140,11 @@ impl Lines {
                     Ok(chunk) => chunk,
                     Err(e) => {
                         let line = self.number + 1;
-                        self.problem(line, "unreadable", format!("the rest of the file cannot be read: {e}"));
+                        self.problem(
+                            line,
+                            "unreadable",
+                            format!("the rest of the file cannot be read: {e}"),
+                        );
                         return None;
                     }
                 };
@@ -195,7 +204,11 @@ impl Lines {
         match serde_json::from_slice::<Value>(&line.bytes) {
             Ok(Value::Object(map)) => Some(map),
             Ok(_) => {
-                self.problem(line.number, "not a JSON object", "the line is JSON but not an object");
+                self.problem(
+                    line.number,
+                    "not a JSON object",
+                    "the line is JSON but not an object",
+                );
                 None
             }
             Err(e) => {
@@ -212,7 +225,11 @@ impl Lines {
     /// A check that the consumed part is still what it was: its length and the
     /// hash of its last bytes.
     pub fn fingerprint(&self) -> String {
-        format!("{}:{}", self.consumed, hex::encode(Sha256::digest(&self.tail)))
+        format!(
+            "{}:{}",
+            self.consumed,
+            hex::encode(Sha256::digest(&self.tail))
+        )
     }
 }
 
@@ -303,13 +320,17 @@ impl EventLog {
 
 /// The `timestamp` of a line, if it has a valid one.
 pub fn timestamp(value: Option<&Value>) -> Option<Timestamp> {
-    value.and_then(Value::as_str).and_then(|raw| raw.parse().ok())
+    value
+        .and_then(Value::as_str)
+        .and_then(|raw| raw.parse().ok())
 }
 
 /// An image given as base64 (a data URL's payload or a block's `data`), as a
 /// media block carrying its bytes; `None` when it is not valid base64.
 pub fn image(mime: &str, data: &str) -> Option<ContentBlock> {
-    let bytes = base64::engine::general_purpose::STANDARD.decode(data).ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .ok()?;
     Some(ContentBlock::Image(MediaBlock {
         sha256: hex::encode(Sha256::digest(&bytes)),
         mime: mime.to_owned(),

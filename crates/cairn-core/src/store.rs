@@ -10,9 +10,9 @@ use tokio::sync::broadcast;
 use ulid::Ulid;
 
 use crate::{
-    Attachment, AttachmentRef, Checkpoint, Event, ImportOrigin, KnownImport, Lease, LeaseHolder, LiveContext, NewCheckpoint,
-    NewEvent, NewPoolSignal, NewSession, PoolSignal, Project, Result, Role, Session, SessionFilter,
-    SessionName, SessionStatus, SessionSummary, Timestamp,
+    Attachment, AttachmentRef, Checkpoint, Event, ImportOrigin, KnownImport, Lease, LeaseHolder,
+    LiveContext, NewCheckpoint, NewEvent, NewPoolSignal, NewSession, PoolSignal, Project, Result,
+    Role, Session, SessionFilter, SessionName, SessionStatus, SessionSummary, Timestamp,
 };
 
 /// The events of an import, read lazily (from a file, say) on the store's writer

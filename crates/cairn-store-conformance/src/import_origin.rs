@@ -18,7 +18,13 @@ fn origin(bytes: u64, lines: u64, events: u64, fingerprint: &str) -> ImportOrigi
 
 pub async fn import_origin_is_recorded_with_the_session_and_moves_with_appends(t: Fixture) {
     let store = &t.store;
-    assert_eq!(store.import_origin("claude-code", "4f1c-session").await.unwrap(), None);
+    assert_eq!(
+        store
+            .import_origin("claude-code", "4f1c-session")
+            .await
+            .unwrap(),
+        None
+    );
     let history = vec![
         imported(1, message(Role::User, "first")),
         imported(2, message(Role::Assistant, "second")),
@@ -32,10 +38,17 @@ pub async fn import_origin_is_recorded_with_the_session_and_moves_with_appends(t
         )
         .await
         .unwrap();
-    let known = store.import_origin("claude-code", "4f1c-session").await.unwrap().unwrap();
+    let known = store
+        .import_origin("claude-code", "4f1c-session")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((known.session, known.origin), (s.id, first));
     // Another source with the same id is another transcript.
-    assert_eq!(store.import_origin("codex", "4f1c-session").await.unwrap(), None);
+    assert_eq!(
+        store.import_origin("codex", "4f1c-session").await.unwrap(),
+        None
+    );
 
     let grown = origin(200, 5, 3, "tail-b");
     let seqs = store
@@ -43,7 +56,11 @@ pub async fn import_origin_is_recorded_with_the_session_and_moves_with_appends(t
         .await
         .unwrap();
     assert_eq!(seqs, vec![3]);
-    let known = store.import_origin("claude-code", "4f1c-session").await.unwrap().unwrap();
+    let known = store
+        .import_origin("claude-code", "4f1c-session")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(known.origin, grown);
     assert_eq!(full_history(store, s.id).await.len(), 3);
 }
@@ -55,11 +72,21 @@ pub async fn a_failed_import_or_append_records_no_progress(t: Fixture) {
         Err(Error::invalid("line 2: broken")),
     ];
     let err = store
-        .import_stream_from(new_session("cc-two"), Box::new(failing.into_iter()), origin(9, 1, 1, "x"))
+        .import_stream_from(
+            new_session("cc-two"),
+            Box::new(failing.into_iter()),
+            origin(9, 1, 1, "x"),
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("line 2"), "{err}");
-    assert_eq!(store.import_origin("claude-code", "4f1c-session").await.unwrap(), None);
+    assert_eq!(
+        store
+            .import_origin("claude-code", "4f1c-session")
+            .await
+            .unwrap(),
+        None
+    );
 
     let s = store
         .import_stream_from(
@@ -72,11 +99,19 @@ pub async fn a_failed_import_or_append_records_no_progress(t: Fixture) {
     // An append to a session that is gone fails and leaves the record as it was.
     let missing = ulid::Ulid::new();
     let err = store
-        .append_imported(missing, vec![NewEvent::now(message(Role::User, "x"))], origin(99, 9, 9, "y"))
+        .append_imported(
+            missing,
+            vec![NewEvent::now(message(Role::User, "x"))],
+            origin(99, 9, 9, "y"),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
-    let known = store.import_origin("claude-code", "4f1c-session").await.unwrap().unwrap();
+    let known = store
+        .import_origin("claude-code", "4f1c-session")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((known.session, known.origin), (s.id, origin(9, 1, 1, "x")));
 }
 
@@ -88,11 +123,21 @@ pub async fn deleting_the_session_forgets_its_import_and_a_new_import_takes_over
         .await
         .unwrap();
     store.delete_session(&name("cc-three")).await.unwrap();
-    assert_eq!(store.import_origin("claude-code", "4f1c-session").await.unwrap(), None);
+    assert_eq!(
+        store
+            .import_origin("claude-code", "4f1c-session")
+            .await
+            .unwrap(),
+        None
+    );
     let again = store
         .import_stream_from(new_session("cc-three-again"), one(), origin(5, 1, 1, "a"))
         .await
         .unwrap();
-    let known = store.import_origin("claude-code", "4f1c-session").await.unwrap().unwrap();
+    let known = store
+        .import_origin("claude-code", "4f1c-session")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(known.session, again.id);
 }

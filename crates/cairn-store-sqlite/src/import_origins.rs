@@ -50,9 +50,11 @@ pub(crate) fn find(conn: &Connection, source: &str, original_id: &str) -> R<Opti
     let Some((ulid, bytes, lines, events, fingerprint)) = row else {
         return Ok(None);
     };
-    let session = ulid
-        .parse::<Ulid>()
-        .map_err(|e| unreadable(format!("import origin {source}/{original_id}: session id: {e}")))?;
+    let session = ulid.parse::<Ulid>().map_err(|e| {
+        unreadable(format!(
+            "import origin {source}/{original_id}: session id: {e}"
+        ))
+    })?;
     let count = |n: i64| u64::try_from(n).unwrap_or(0);
     Ok(Some(KnownImport {
         session,

@@ -9,9 +9,10 @@ use cairn_core::store::{
     ImportStream, PoolInstance, SearchHit, SearchScope, SessionUpdate, SizedEvent,
 };
 use cairn_core::{
-    Attachment, AttachmentRef, Checkpoint, Error, Event, ImportOrigin, KnownImport, Lease, LeaseHolder, LiveContext,
-    NewCheckpoint, NewEvent, NewPoolSignal, NewSession, PoolSignal, Project, Result, Session,
-    SessionFilter, SessionName, SessionSummary, Store, StoreChange, Timestamp,
+    Attachment, AttachmentRef, Checkpoint, Error, Event, ImportOrigin, KnownImport, Lease,
+    LeaseHolder, LiveContext, NewCheckpoint, NewEvent, NewPoolSignal, NewSession, PoolSignal,
+    Project, Result, Session, SessionFilter, SessionName, SessionSummary, Store, StoreChange,
+    Timestamp,
 };
 use tokio::sync::broadcast;
 use ulid::Ulid;

@@ -115,11 +115,17 @@ fn claude_code_live_branch_split_responses_tool_results_compaction_and_sub_agent
     let skipped = &summary["lines_skipped"];
     assert_eq!(skipped["not JSON"], 1, "{skipped}");
     assert_eq!(skipped["unknown type hologram"], 1, "{skipped}");
-    assert_eq!(skipped["off the live branch (an abandoned edit or retry)"], 1);
+    assert_eq!(
+        skipped["off the live branch (an abandoned edit or retry)"],
+        1
+    );
     assert_eq!(skipped["tool result without call"], 1);
     let main = cc_main(&dir).display().to_string();
     let problems = summary["problems"].to_string();
-    assert!(problems.contains(&format!("{main}:9: not JSON")), "{problems}");
+    assert!(
+        problems.contains(&format!("{main}:9: not JSON")),
+        "{problems}"
+    );
     assert!(
         problems.contains(&format!("{main}:16: tool result without call")),
         "{problems}"
@@ -153,16 +159,25 @@ fn claude_code_live_branch_split_responses_tool_results_compaction_and_sub_agent
     assert!(split["cost_usd"].as_f64().unwrap() > 0.0, "priced: {split}");
     assert_eq!(split["model"], "anthropic:claude-sonnet-4-5-20250929");
     assert_eq!(events[2]["content"][0]["tool_use_id"], "toolu_01");
-    assert_eq!(events[2]["content"][0]["content"], "src/login.rs:12: fn login()");
+    assert_eq!(
+        events[2]["content"][0]["content"],
+        "src/login.rs:12: fn login()"
+    );
     assert_eq!(events[4]["content"][1]["type"], "image");
     assert_eq!(events[4]["content"][1]["mime"], "image/png");
     assert_eq!(events[5]["replaces"], json!([1, 5]));
     assert_eq!(events[5]["tokens_before"], 1234);
     assert!(events[5]["summary"].as_str().unwrap().contains("ALBATROSS"));
     // The orphan tool result is dropped, the text beside it kept.
-    assert_eq!(events[8]["content"], json!([{"type": "text", "text": "and one more thing"}]));
+    assert_eq!(
+        events[8]["content"],
+        json!([{"type": "text", "text": "and one more thing"}])
+    );
     let whole = serde_json::to_string(&events).unwrap();
-    assert!(!whole.contains("ZEBRA"), "the abandoned branch was imported");
+    assert!(
+        !whole.contains("ZEBRA"),
+        "the abandoned branch was imported"
+    );
 
     let show = c.run(["sessions", "show", "login-handler-hunt", "--json"]);
     show.success();
@@ -172,7 +187,10 @@ fn claude_code_live_branch_split_responses_tool_results_compaction_and_sub_agent
     // Usage over the session: msg_01 once, msg_03, msg_04 (not the abandoned msg_02).
     assert_eq!(show["usage"]["input_tokens"], 10 + 30 + 50);
     assert_eq!(show["usage"]["output_tokens"], 20 + 7 + 9);
-    for agent in ["cc-2026-11-20-5c0ffee0-a1b2c3", "cc-2026-11-20-5c0ffee0-d4e5f6"] {
+    for agent in [
+        "cc-2026-11-20-5c0ffee0-a1b2c3",
+        "cc-2026-11-20-5c0ffee0-d4e5f6",
+    ] {
         let child = c.run(["sessions", "show", agent, "--json"]);
         child.success();
         assert_eq!(child.json()["parent_name"], "login-handler-hunt", "{agent}");
@@ -197,8 +215,14 @@ fn re_import_skips_unchanged_transcripts_and_appends_only_what_grew() {
     let before = exported(&c, "login-handler-hunt");
 
     let again = import_json(&c, &["claude-code", path]);
-    assert_eq!((again["imported"].as_u64(), again["skipped"].as_u64()), (Some(0), Some(3)));
-    assert!(actions(&again).iter().all(|(a, _)| a == "unchanged"), "{again}");
+    assert_eq!(
+        (again["imported"].as_u64(), again["skipped"].as_u64()),
+        (Some(0), Some(3))
+    );
+    assert!(
+        actions(&again).iter().all(|(a, _)| a == "unchanged"),
+        "{again}"
+    );
     assert_eq!(exported(&c, "login-handler-hunt"), before);
 
     // Claude Code wrote one more response; only it is appended.
@@ -209,9 +233,16 @@ fn re_import_skips_unchanged_transcripts_and_appends_only_what_grew() {
     fs::write(&main, text).unwrap();
     let dry = import_json(&c, &["claude-code", path, "--dry-run"]);
     assert_eq!(dry["updated"], 1);
-    assert_eq!(exported(&c, "login-handler-hunt"), before, "a dry run wrote");
+    assert_eq!(
+        exported(&c, "login-handler-hunt"),
+        before,
+        "a dry run wrote"
+    );
     let updated = import_json(&c, &["claude-code", path]);
-    assert_eq!((updated["updated"].as_u64(), updated["skipped"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(
+        (updated["updated"].as_u64(), updated["skipped"].as_u64()),
+        (Some(1), Some(2))
+    );
     let after = exported(&c, "login-handler-hunt");
     assert_eq!(after.len(), before.len() + 1);
     assert_eq!(after[..before.len()], before[..]);
@@ -228,8 +259,10 @@ fn dry_run_reports_and_writes_nothing() {
     let c = cairn(&home);
     let dir = copy_fixture(&home, "codex", &home.project_key());
     let out = c.run(["import", "codex", dir.to_str().unwrap(), "--dry-run"]);
-    out.success()
-        .stdout_has(&["dry run: sessions would be imported: 1", "codex-2026-11-21-0199aaaa"]);
+    out.success().stdout_has(&[
+        "dry run: sessions would be imported: 1",
+        "codex-2026-11-21-0199aaaa",
+    ]);
     let list = c.run(["sessions", "list", "--all", "--json"]);
     list.success();
     assert_eq!(list.json(), json!([]));
@@ -271,7 +304,10 @@ fn codex_checks(events: &[Value]) {
     );
     // The duplicate output of call_1 is dropped; the custom tool call is paired.
     assert_eq!(events[2]["content"].as_array().unwrap().len(), 1);
-    assert_eq!(events[3]["content"][0]["input"], json!({"input": "*** Begin Patch\n*** End Patch"}));
+    assert_eq!(
+        events[3]["content"][0]["input"],
+        json!({"input": "*** Begin Patch\n*** End Patch"})
+    );
     assert_eq!(events[4]["content"][0]["tool_use_id"], "call_2");
     assert_eq!(events[6]["replaces"], json!([1, 6]));
     // The replacement history is the new live context.
@@ -290,7 +326,9 @@ fn codex_pairs_calls_counts_usage_as_differences_and_reads_zstd() {
     assert_eq!(summary["lines_skipped"]["duplicate tool result"], 1);
     assert_eq!(summary["lines_skipped"]["unknown type hologram"], 1);
     assert!(
-        summary["problems"].to_string().contains(":15: tool result without call"),
+        summary["problems"]
+            .to_string()
+            .contains(":15: tool result without call"),
         "{summary}"
     );
     let events = exported(&c, "codex-2026-11-21-0199aaaa");
@@ -394,7 +432,10 @@ fn hostile_transcripts_are_reported_with_file_and_line_and_the_rest_imports() {
     fs::write(&bad, b"\x28\xb5\x2f\xfdgarbage that is not zstd at all").unwrap();
     let out = c.run(["import", "codex", codex.to_str().unwrap()]);
     out.code(1)
-        .stderr_has(&[&bad.display().to_string(), "1 transcript(s) could not be imported"])
+        .stderr_has(&[
+            &bad.display().to_string(),
+            "1 transcript(s) could not be imported",
+        ])
         .stdout_has(&["imported  codex-2026-11-21-0199aaaa"]);
 }
 
@@ -402,9 +443,11 @@ fn hostile_transcripts_are_reported_with_file_and_line_and_the_rest_imports() {
 fn a_missing_default_folder_is_named_and_no_store_is_made() {
     let home = TestHome::new();
     let c = cairn(&home);
-    c.run(["import", "claude-code"])
-        .code(1)
-        .stderr_has(&["no transcripts folder found", ".claude/projects", "CLAUDE_CONFIG_DIR"]);
+    c.run(["import", "claude-code"]).code(1).stderr_has(&[
+        "no transcripts folder found",
+        ".claude/projects",
+        "CLAUDE_CONFIG_DIR",
+    ]);
     c.run(["import", "codex", "/nonexistent/cairn-import-path"])
         .code(1)
         .stderr_has(&["/nonexistent/cairn-import-path"]);
@@ -431,10 +474,18 @@ fn an_imported_session_resumes_with_another_model() {
     .stdout_has(&["Continuing where Claude Code stopped."]);
     let sent = fake.requests()[0].body.to_string();
     // The live context: the compaction summary and what came after it.
-    for needle in ["ALBATROSS", "Now add a test KESTREL", "and one more thing", "What was the last thing?"] {
+    for needle in [
+        "ALBATROSS",
+        "Now add a test KESTREL",
+        "and one more thing",
+        "What was the last thing?",
+    ] {
         assert!(sent.contains(needle), "{needle} not sent: {sent}");
     }
-    assert!(!sent.contains("PELICAN"), "compacted history was sent: {sent}");
+    assert!(
+        !sent.contains("PELICAN"),
+        "compacted history was sent: {sent}"
+    );
 }
 
 /// Written by Claude Code 2.1.197 itself (`claude -p` against the scripted fake

@@ -74,8 +74,16 @@ pub(crate) async fn run(app: &App, command: ImportCommand) -> anyhow::Result<()>
 
 /// Where the tool keeps its transcripts, as far as they exist.
 fn default_folders(tool: Tool) -> anyhow::Result<Vec<PathBuf>> {
-    let home = || std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
-    let from_env = |var: &str| std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let home = || {
+        std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+    };
+    let from_env = |var: &str| {
+        std::env::var_os(var)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     let (candidates, hint) = match tool {
         Tool::ClaudeCode => {
             let base = from_env(CLAUDE_CONFIG_DIR).or_else(|| home().map(|h| h.join(".claude")));
@@ -106,8 +114,7 @@ fn default_folders(tool: Tool) -> anyhow::Result<Vec<PathBuf>> {
 fn progress_bar(files: &[cairn_app::Found]) -> ProgressBar {
     let bytes: u64 = files.iter().map(|f| f.bytes).sum();
     let bar = ProgressBar::with_draw_target(Some(bytes), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} ({eta})")
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} ({eta})")
     {
         bar.set_style(style);
     }
@@ -168,7 +175,12 @@ fn print_summary(summary: &Summary, args: &ImportToolArgs) -> anyhow::Result<()>
     if skipped > 0 {
         writeln!(out, "lines skipped: {}", output::grouped(skipped))?;
         for (reason, count) in &summary.lines_skipped {
-            writeln!(out, "  {:>7}  {}", output::grouped(*count), output::printable(reason))?;
+            writeln!(
+                out,
+                "  {:>7}  {}",
+                output::grouped(*count),
+                output::printable(reason)
+            )?;
         }
     }
     out.flush()?;

@@ -220,10 +220,10 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
 /// the folder exists here, else the path as written.
 pub fn project_of(cwd: &str) -> Project {
     let path = Path::new(cwd);
-    if path.is_dir() {
-        if let Ok(project) = Project::detect(path) {
-            return project;
-        }
+    if path.is_dir()
+        && let Ok(project) = Project::detect(path)
+    {
+        return project;
     }
     Project::from_stored(cwd)
 }
@@ -514,10 +514,11 @@ impl Convert<'_> {
                 lines.problem(node.line, "assistant line without \"message\"", "skipped");
                 continue;
             };
-            if let Some(raw) = message.get("model").and_then(Value::as_str) {
-                if !raw.starts_with('<') {
-                    model = Some(ModelRef::new(ProviderKind::Anthropic, raw));
-                }
+            // Claude Code writes "<synthetic>" for messages no model made.
+            if let Some(raw) = message.get("model").and_then(Value::as_str)
+                && !raw.starts_with('<')
+            {
+                model = Some(ModelRef::new(ProviderKind::Anthropic, raw));
             }
             request_id = message.get("id").and_then(Value::as_str).map(str::to_owned);
             // Every line of a response repeats its usage; the last is the final one.

@@ -376,11 +376,7 @@ async fn free_name(store: &dyn Store, transcript: &Transcript) -> cairn_core::Re
             Err(e) => return Err(e),
         }
     }
-    Ok(SessionName::parse(&format!(
-        "{}-{}",
-        base.as_str(),
-        ulid::Ulid::new()
-    ))?)
+    SessionName::parse(&format!("{}-{}", base.as_str(), ulid::Ulid::new()))
 }
 
 /// `Fix the login bug!` → `fix-the-login-bug`, at most 60 characters.
@@ -435,14 +431,12 @@ pub(crate) fn agent_parent(path: &Path) -> Result<Option<String>, String> {
     if folder
         .and_then(Path::file_name)
         .is_some_and(|n| n == "subagents")
-    {
-        if let Some(id) = folder
+        && let Some(id) = folder
             .and_then(Path::parent)
             .and_then(Path::file_name)
             .and_then(|n| n.to_str())
-        {
-            return Ok(Some(id.to_owned()));
-        }
+    {
+        return Ok(Some(id.to_owned()));
     }
     first_field(path, |line| {
         line.get("sessionId")
@@ -461,10 +455,10 @@ fn first_field(
     let mut reader = LinesIter(lines);
     for _ in 0..LOOK_AT {
         let Some(bytes) = reader.next() else { break };
-        if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
-            if let Some(found) = pick(&value) {
-                return Ok(Some(found));
-            }
+        if let Ok(value) = serde_json::from_slice::<Value>(&bytes)
+            && let Some(found) = pick(&value)
+        {
+            return Ok(Some(found));
         }
     }
     Ok(None)

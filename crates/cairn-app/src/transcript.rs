@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -12,6 +12,7 @@ use cairn_core::jsonl::Header;
 use cairn_core::store::ImportStream;
 use cairn_core::{ContentBlock, Event, ImportOrigin, MediaBlock, Payload, Timestamp, Usage};
 use cairn_llm::{ModelRef, PriceTable};
+use ruzstd::decoding::StreamingDecoder;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -70,9 +71,9 @@ impl Lines {
         let shown = path.display().to_string();
         let file = File::open(path).map_err(|e| format!("{shown}: cannot open: {e}"))?;
         let input: Box<dyn BufRead + Send> = if is_zstd(path) {
-            let decoder = ruzstd::decoding::StreamingDecoder::new(BufReader::new(file))
+            let decoder = StreamingDecoder::new(BufReader::new(file))
                 .map_err(|e| format!("{shown}: not a zstd file: {e}"))?;
-            Box::new(BufReader::with_capacity(1 << 20, decoder))
+            Box::new(BufReader::with_capacity(1 << 20, Frames(Some(decoder))))
         } else {
             Box::new(BufReader::with_capacity(1 << 20, file))
         };
@@ -237,6 +238,34 @@ fn remember_tail(tail: &mut Vec<u8>, piece: &[u8]) {
     tail.extend_from_slice(piece);
     if tail.len() > FINGERPRINT_BYTES {
         tail.drain(..tail.len() - FINGERPRINT_BYTES);
+    }
+}
+
+type Frame = StreamingDecoder<BufReader<File>, ruzstd::decoding::FrameDecoder>;
+
+/// A zstd stream of one frame after another (a writer that flushed now and then).
+struct Frames(Option<Frame>);
+
+impl Read for Frames {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let Some(decoder) = self.0.as_mut() else {
+                return Ok(0);
+            };
+            let read = decoder.read(buf)?;
+            if read > 0 || buf.is_empty() {
+                return Ok(read);
+            }
+            // This frame is done; another may follow.
+            let Some(done) = self.0.take() else {
+                return Ok(0);
+            };
+            let mut inner = done.into_inner();
+            if inner.fill_buf()?.is_empty() {
+                return Ok(0);
+            }
+            self.0 = Some(StreamingDecoder::new(inner).map_err(std::io::Error::other)?);
+        }
     }
 }
 

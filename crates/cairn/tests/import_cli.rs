@@ -345,8 +345,13 @@ fn codex_pairs_calls_counts_usage_as_differences_and_reads_zstd() {
     let zc = cairn(&zhome);
     let plain = fs::read(dir.join(ROLLOUT)).unwrap();
     let zdir = zhome.dir("archived_sessions");
-    let compressed =
-        ruzstd::encoding::compress_to_vec(&plain[..], ruzstd::encoding::CompressionLevel::Fastest);
+    // Two frames, as a writer that flushes now and then makes.
+    let half = plain.len() / 2;
+    let frame = |bytes: &[u8]| {
+        ruzstd::encoding::compress_to_vec(bytes, ruzstd::encoding::CompressionLevel::Fastest)
+    };
+    let mut compressed = frame(&plain[..half]);
+    compressed.extend(frame(&plain[half..]));
     fs::write(
         zdir.join("rollout-2026-11-21T10-00-00-0199aaaa-bbbb-7ccc-8ddd-eeeeffff0001.jsonl.zst"),
         compressed,

@@ -1,6 +1,7 @@
 //! Command-line arguments: plain clap types, no logic. One module per command family.
 
 pub(crate) mod config;
+pub(crate) mod import;
 pub(crate) mod mcp;
 pub(crate) mod pool;
 pub(crate) mod progress;
@@ -44,6 +45,10 @@ pub(crate) enum Command {
     /// Save and read checkpoints (the same records as the MCP save_progress tool).
     #[command(subcommand)]
     Progress(progress::ProgressCommand),
+    /// Import the session history of Claude Code or Codex (incremental: run it again
+    /// to take in what is new).
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Coordinate with other agents working on the same project.
     #[command(subcommand)]
     Pool(pool::PoolCommand),

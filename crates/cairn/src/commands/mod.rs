@@ -1,6 +1,7 @@
 //! One module per command family; `dispatch` is the only place that routes.
 
 mod config;
+mod import;
 mod mcp;
 mod pool;
 mod progress;
@@ -19,5 +20,6 @@ pub(crate) async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> 
         Command::Where(args) => progress::where_was_i(app, args).await,
         Command::Progress(command) => progress::run(app, command).await,
         Command::Pool(command) => pool::run(app, command).await,
+        Command::Import(command) => import::run(app, command).await,
     }
 }

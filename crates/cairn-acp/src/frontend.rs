@@ -3,7 +3,7 @@
 //! answer (run this shell command? go past the spending limit?) become
 //! `session/request_permission` requests.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use agent_client_protocol::v1::ConnectionTo;
@@ -36,8 +36,9 @@ pub(crate) struct AcpFrontend<'a> {
     cancel: CancellationToken,
     /// Shell commands approved "always" on this connection.
     always_allowed: &'a mut HashSet<String>,
-    /// Shell calls announced but not yet run: a permission request names the call.
-    pending_shell_calls: VecDeque<String>,
+    /// The shell call about to run (the engine asks for approval after `tool_use`):
+    /// a permission request names it.
+    shell_call: Option<String>,
     asked: u64,
     /// Tokens of the last request (its prompt and answer): the context in use.
     last_used: u64,
@@ -74,7 +75,7 @@ impl<'a> AcpFrontend<'a> {
             window,
             cancel,
             always_allowed,
-            pending_shell_calls: VecDeque::new(),
+            shell_call: None,
             asked: 0,
             last_used: 0,
             turn: TurnReport::default(),
@@ -125,7 +126,7 @@ impl<'a> AcpFrontend<'a> {
         if self.always_allowed.contains(command) {
             return true;
         }
-        let id = self.pending_shell_calls.front().cloned().unwrap_or_else(|| {
+        let id = self.shell_call.clone().unwrap_or_else(|| {
             self.asked += 1;
             format!("shell-approval-{}", self.asked)
         });
@@ -183,13 +184,10 @@ impl Frontend for AcpFrontend<'_> {
             AgentEvent::TextDelta { text } => self.agent_text(&text),
             AgentEvent::ThinkingDelta { text } => self.thought(&text),
             AgentEvent::ToolCallStarted { id, name } => {
-                if name == cairn_agent::tools::SHELL {
-                    self.pending_shell_calls.push_back(id.clone());
-                }
                 self.send(SessionUpdate::ToolCall(tool_calls::started(&id, &name)));
             }
             AgentEvent::ToolUse { id, name, input } => {
-                self.pending_shell_calls.retain(|pending| pending != &id);
+                self.shell_call = (name == cairn_agent::tools::SHELL).then(|| id.clone());
                 let update = tool_calls::running(&self.root, &id, &name, &input);
                 self.send(SessionUpdate::ToolCallUpdate(update));
             }
@@ -199,7 +197,7 @@ impl Frontend for AcpFrontend<'_> {
                 is_error,
                 ..
             } => {
-                self.pending_shell_calls.retain(|pending| pending != &id);
+                self.shell_call = None;
                 let update = tool_calls::finished(&id, &content, is_error);
                 self.send(SessionUpdate::ToolCallUpdate(update));
             }

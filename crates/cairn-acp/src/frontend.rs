@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
+use agent_client_protocol::Client;
 use agent_client_protocol::v1::ConnectionTo;
 use agent_client_protocol::v1::schema::{
     ContentBlock, ContentChunk, Cost, PermissionOption, PermissionOptionKind,
@@ -13,7 +14,6 @@ use agent_client_protocol::v1::schema::{
     SessionUpdate, TextContent, ToolCallStatus, ToolCallUpdate, ToolCallUpdateFields, ToolKind,
     UsageUpdate,
 };
-use agent_client_protocol::Client;
 use async_trait::async_trait;
 use cairn_agent::{AgentEvent, Frontend, Question};
 use cairn_core::Usage;
@@ -232,9 +232,9 @@ impl Frontend for AcpFrontend<'_> {
                 }
                 self.turn.error = Some((kind, message));
             }
-            AgentEvent::SubAgentStarted {
-                session, model, ..
-            } => self.thought(&format!("sub-agent {session} ({model}) started\n")),
+            AgentEvent::SubAgentStarted { session, model, .. } => {
+                self.thought(&format!("sub-agent {session} ({model}) started\n"))
+            }
             AgentEvent::SubAgentToolUse {
                 session,
                 name,
@@ -269,9 +269,7 @@ impl Frontend for AcpFrontend<'_> {
                 let (command, cwd) = (command.clone(), cwd.clone());
                 self.approve_shell(&command, &cwd).await
             }
-            Question::ContinuePastSpendingLimit { .. } => {
-                self.continue_past_limit(question).await
-            }
+            Question::ContinuePastSpendingLimit { .. } => self.continue_past_limit(question).await,
         }
     }
 }
@@ -282,7 +280,11 @@ pub(crate) fn text_chunk(text: &str) -> ContentChunk {
 
 /// Notifications are queued on the connection; a closed connection only means nobody
 /// is listening any more (the store has everything).
-pub(crate) fn send_update(cx: &ConnectionTo<Client>, session_id: &SessionId, update: SessionUpdate) {
+pub(crate) fn send_update(
+    cx: &ConnectionTo<Client>,
+    session_id: &SessionId,
+    update: SessionUpdate,
+) {
     if let Err(error) = cx.send_notification(SessionNotification::new(session_id.clone(), update)) {
         tracing::debug!("session/update not sent: {error}");
     }

@@ -12,10 +12,10 @@ use agent_client_protocol::v1::schema::{
     AgentCapabilities, AvailableCommand, AvailableCommandInput, AvailableCommandsUpdate,
     CancelNotification, CloseSessionRequest, CloseSessionResponse, Implementation,
     InitializeRequest, InitializeResponse, ListSessionsRequest, LoadSessionRequest,
-    LoadSessionResponse, NewSessionRequest, NewSessionResponse, PromptCapabilities,
-    PromptRequest, ResumeSessionRequest, ResumeSessionResponse, SessionCapabilities,
-    SessionCloseCapabilities, SessionId, SessionListCapabilities, SessionResumeCapabilities,
-    SessionUpdate, UnstructuredCommandInput,
+    LoadSessionResponse, NewSessionRequest, NewSessionResponse, PromptCapabilities, PromptRequest,
+    ResumeSessionRequest, ResumeSessionResponse, SessionCapabilities, SessionCloseCapabilities,
+    SessionId, SessionListCapabilities, SessionResumeCapabilities, SessionUpdate,
+    UnstructuredCommandInput,
 };
 use agent_client_protocol::{Agent as AcpAgentRole, Client, ConnectTo, Error};
 use cairn_agent::{Agent, AgentEvent, Collect, SessionTarget};
@@ -74,15 +74,9 @@ impl ConnectTo<Client> for CairnAcp {
                 {
                     let state = state.clone();
                     async move |request: LoadSessionRequest, responder, cx| {
-                        let opened = open(
-                            &state,
-                            &request.cwd,
-                            &request.session_id,
-                            true,
-                            &cx,
-                        )
-                        .await
-                        .map(|()| LoadSessionResponse::new());
+                        let opened = open(&state, &request.cwd, &request.session_id, true, &cx)
+                            .await
+                            .map(|()| LoadSessionResponse::new());
                         responder.respond_with_result(opened)
                     }
                 },
@@ -92,15 +86,9 @@ impl ConnectTo<Client> for CairnAcp {
                 {
                     let state = state.clone();
                     async move |request: ResumeSessionRequest, responder, cx| {
-                        let opened = open(
-                            &state,
-                            &request.cwd,
-                            &request.session_id,
-                            false,
-                            &cx,
-                        )
-                        .await
-                        .map(|()| ResumeSessionResponse::new());
+                        let opened = open(&state, &request.cwd, &request.session_id, false, &cx)
+                            .await
+                            .map(|()| ResumeSessionResponse::new());
                         responder.respond_with_result(opened)
                     }
                 },
@@ -119,7 +107,8 @@ impl ConnectTo<Client> for CairnAcp {
                 {
                     let state = state.clone();
                     async move |request: CloseSessionRequest, responder, _cx| {
-                        responder.respond_with_result(close_session(&state, &request.session_id).await)
+                        responder
+                            .respond_with_result(close_session(&state, &request.session_id).await)
                     }
                 },
                 agent_client_protocol::on_receive_request!(),
@@ -131,7 +120,9 @@ impl ConnectTo<Client> for CairnAcp {
                         let name = request.session_id.0.to_string();
                         let (mut guard, cancel) = match state.sessions.begin_turn(&name) {
                             Ok(turn) => turn,
-                            Err(why) => return responder.respond_with_error(unavailable(&name, why)),
+                            Err(why) => {
+                                return responder.respond_with_error(unavailable(&name, why));
+                            }
                         };
                         let task_state = state.clone();
                         let task_cx = cx.clone();
@@ -289,10 +280,18 @@ async fn list_sessions(
         Some(cwd) => state.config.workspace.project_of(cwd).map_err(invalid)?,
         None => state.config.project.clone(),
     };
-    list::page(state.config.store.as_ref(), project, request.cursor.as_deref()).await
+    list::page(
+        state.config.store.as_ref(),
+        project,
+        request.cursor.as_deref(),
+    )
+    .await
 }
 
-async fn close_session(state: &State, session_id: &SessionId) -> Result<CloseSessionResponse, Error> {
+async fn close_session(
+    state: &State,
+    session_id: &SessionId,
+) -> Result<CloseSessionResponse, Error> {
     let name = session_id.0.as_ref();
     state.sessions.cancel(name);
     match state.sessions.remove(name).await {
@@ -327,11 +326,16 @@ fn available_commands() -> SessionUpdate {
 fn requested_name(
     meta: Option<&serde_json::Map<String, serde_json::Value>>,
 ) -> Result<Option<SessionName>, Error> {
-    let Some(raw) = meta.and_then(|m| m.get("cairn")).and_then(|c| c.get("name")) else {
+    let Some(raw) = meta
+        .and_then(|m| m.get("cairn"))
+        .and_then(|c| c.get("name"))
+    else {
         return Ok(None);
     };
     let Some(raw) = raw.as_str() else {
-        return Err(invalid("_meta.cairn.name must be a string (a session name)"));
+        return Err(invalid(
+            "_meta.cairn.name must be a string (a session name)",
+        ));
     };
     SessionName::parse(raw)
         .map(Some)

@@ -65,7 +65,9 @@ pub(crate) async fn run(
     let report = &ui.turn;
     let usage = AcpUsage::new(
         report.usage.total(),
-        report.usage.input_tokens + report.usage.cache_read_tokens + report.usage.cache_write_tokens,
+        report.usage.input_tokens
+            + report.usage.cache_read_tokens
+            + report.usage.cache_write_tokens,
         report.usage.output_tokens,
     )
     .thought_tokens(report.usage.reasoning_tokens)
@@ -92,7 +94,9 @@ async fn prompt_text(slot: &mut Slot, blocks: Vec<ContentBlock>) -> Result<Strin
     for block in blocks {
         match block {
             ContentBlock::Text(text) => parts.push(text.text),
-            ContentBlock::ResourceLink(link) => parts.push(format!("@{} ({})", link.name, link.uri)),
+            ContentBlock::ResourceLink(link) => {
+                parts.push(format!("@{} ({})", link.name, link.uri))
+            }
             ContentBlock::Resource(embedded) => match embedded.resource {
                 EmbeddedResourceResource::TextResourceContents(file) => parts.push(format!(
                     "<context uri=\"{}\">\n{}\n</context>",

@@ -25,7 +25,12 @@ fn run_scenario(home: &TestHome, fake: &FakeLlm, args: &[&str], must_check: &[&s
         .collect();
     let passed: usize = stdout
         .lines()
-        .find_map(|l| l.strip_prefix("PASSED ")?.strip_suffix(" checks")?.parse().ok())
+        .find_map(|l| {
+            l.strip_prefix("PASSED ")?
+                .strip_suffix(" checks")?
+                .parse()
+                .ok()
+        })
         .unwrap_or_else(|| panic!("no PASSED line\n{stdout}"));
     assert_eq!(passed, checks.len(), "check count mismatch\n{stdout}");
     for wanted in must_check {
@@ -193,9 +198,15 @@ fn a_session_moves_from_terminal_to_editor_and_back() {
             "continue: the editor's prompt answered",
         ],
     );
-    c.run(["run", "--resume", "handoff", "-p", "third from the terminal"])
-        .success()
-        .stdout_has(&["Answer three."]);
+    c.run([
+        "run",
+        "--resume",
+        "handoff",
+        "-p",
+        "third from the terminal",
+    ])
+    .success()
+    .stdout_has(&["Answer three."]);
     let requests = fake.requests();
     assert_eq!(requests.len(), 3);
     contains_in_order(

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use cairn_acp::{AcpConfig, Workspace};
 use cairn_agent::AgentOptions;
+use cairn_core::Project;
 use cairn_core::paths::Paths;
 use cairn_core::settings::{Settings, SettingsLayer};
-use cairn_core::Project;
 use cairn_llm::LlmClient;
 
 use crate::app::App;

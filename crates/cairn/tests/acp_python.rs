@@ -102,6 +102,18 @@ fn an_editor_tours_every_method() {
             .tool_call("call_1", "shell", json!({"command": "echo acp-ok"}))
             .into(),
         Turn::text("The command printed acp-ok."),
+        Reply::new()
+            .tool_call("call_2", "shell", json!({"command": "echo again"}))
+            .into(),
+        Reply::new()
+            .tool_call("call_3", "shell", json!({"command": "echo again"}))
+            .into(),
+        Turn::text("Twice done."),
+        Reply::new()
+            .tool_call("call_4", "shell", json!({"command": "rm -rf build"}))
+            .into(),
+        Turn::text("Understood, not deleted."),
+        Turn::text("A tiny image."),
         Reply::new().text(story).chunk_delay_ms(50).into(),
         Turn::text("Loaded and answered."),
     ])
@@ -115,6 +127,9 @@ fn an_editor_tours_every_method() {
             "prompt: the answer streamed in several chunks",
             "tool: one permission request",
             "tool: the result content reaches the client",
+            "always: asked once for two calls",
+            "reject: the call failed",
+            "image: answered",
             "busy: a second prompt is refused",
             "cancel: stop reason cancelled",
             "command: /info answers as an agent message",
@@ -158,8 +173,11 @@ fn an_editor_tours_every_method() {
 
     // The prompt after session/load, in a new process, sent the whole live context.
     let requests = fake.requests();
-    assert_eq!(requests.len(), 5, "one request per scripted turn");
-    let sent = transcript(&requests[4].body);
+    assert_eq!(requests.len(), 11, "one request per scripted turn");
+    // The image went to the model with its message.
+    let image_request = requests[8].body.to_string();
+    assert!(image_request.contains("image_url"), "{image_request}");
+    let sent = transcript(&requests[10].body);
     contains_in_order(
         &sent,
         &[
@@ -170,6 +188,12 @@ fn an_editor_tours_every_method() {
             "tool_call shell",
             "tool: ",
             "assistant: The command printed acp-ok.",
+            "user: twice",
+            "assistant: Twice done.",
+            "user: delete it",
+            "assistant: Understood, not deleted.",
+            "user: what is this",
+            "assistant: A tiny image.",
             "user: tell a long story",
             "assistant: Once",
             "user: after load",

@@ -22,6 +22,11 @@ from acp.stdio import spawn_agent_process
 
 from harness import RecordingClient, agent_env, check, common_args, finish
 
+# A 1x1 PNG.
+PIXEL_PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -104,6 +109,37 @@ async def tour(args) -> None:
         check("tool: the title shows the command", any("echo acp-ok" in p.title for p in titled), titled)
         check("tool: the answer after the tool streamed", "printed acp-ok" in client.agent_text(mark), client.agent_text(mark))
 
+        # 2b. "Always allow this command": asked once for two calls of it.
+        client.answers.append("allow_always")
+        asked = len(client.permission_requests)
+        mark = len(client.updates)
+        resp = await conn.prompt(session_id=sid, prompt=[acp.text_block("twice")])
+        check("always: asked once for two calls", len(client.permission_requests) == asked + 1, client.permission_requests)
+        done = [p for p in client.of_kind("tool_call_update", mark) if p.status == "completed"]
+        check("always: both calls ran", len(done) == 2, done)
+        check("always: end_turn", resp.stop_reason == "end_turn", resp)
+
+        # 2c. Reject: the call fails, the model is told, the turn goes on.
+        client.answers.append("reject")
+        mark = len(client.updates)
+        resp = await conn.prompt(session_id=sid, prompt=[acp.text_block("delete it")])
+        failed = [p for p in client.of_kind("tool_call_update", mark) if p.status == "failed"]
+        check("reject: the call failed", len(failed) == 1, client.of_kind("tool_call_update", mark))
+        check("reject: the model answered after", client.agent_text(mark) == "Understood, not deleted.", client.agent_text(mark))
+
+        # 2d. An image block is attached to the message.
+        mark = len(client.updates)
+        resp = await conn.prompt(
+            session_id=sid,
+            prompt=[acp.text_block("what is this"), acp.image_block(PIXEL_PNG, "image/png")],
+        )
+        check("image: answered", client.agent_text(mark) == "A tiny image.", client.agent_text(mark))
+        try:
+            await conn.prompt(session_id=sid, prompt=[acp.image_block("bm90IGFuIGltYWdl", "image/png")])
+            check("image: bytes that are no image are refused", False)
+        except acp.RequestError as e:
+            check("image: bytes that are no image are refused", "image 1" in str(e), str(e))
+
         # 3. Busy, then cancel.
         mark = len(client.updates)
         story = asyncio.create_task(conn.prompt(session_id=sid, prompt=[acp.text_block("tell a long story")]))
@@ -158,14 +194,21 @@ async def tour(args) -> None:
         await conn.load_session(cwd=args.project, session_id=sid)
         kinds = client.kinds()
         users = ["".join([u.content.text]) for u in client.of_kind("user_message_chunk")]
-        check("load: user messages replayed in order", users[:3] == ["hello", "run the check", "tell a long story"], users)
+        texts = [u for u in users if not u.startswith("[image")]
+        check(
+            "load: user messages replayed in order",
+            texts == ["hello", "run the check", "twice", "delete it", "what is this", "tell a long story"],
+            users,
+        )
+        check("load: the image shows as a placeholder", "[image image/png]" in users, users)
         replay_text = client.agent_text()
         check("load: agent messages replayed", "Hello from the fake provider." in replay_text, replay_text)
         check("load: the interrupted answer is marked", "[interrupted" in replay_text, replay_text)
         calls = client.of_kind("tool_call")
         check(
             "load: the tool call replayed with its result",
-            len(calls) == 1 and calls[0].status == "completed" and "acp-ok" in calls[0].content[0].content.text,
+            [c.status for c in calls] == ["completed", "completed", "completed", "failed"]
+            and "acp-ok" in calls[0].content[0].content.text,
             calls,
         )
         check("load: commands offered after the replay", kinds[-1] == "available_commands_update", kinds)

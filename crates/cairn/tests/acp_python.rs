@@ -252,3 +252,53 @@ fn a_session_moves_from_terminal_to_editor_and_back() {
         ],
     );
 }
+
+#[test]
+fn a_compacted_session_replays_its_summary_not_its_history() {
+    let home = TestHome::with_git();
+    let summary = json!({
+        "goal": "choose the store",
+        "progress": "agreed",
+        "decisions": ["sqlite"],
+        "constraints": [],
+        "files": [],
+        "open_problems": [],
+        "next_steps": ["write the schema"],
+        "knowledge": [],
+    });
+    let fake = FakeLlm::start([
+        // Long enough that a summary is smaller than the context.
+        Turn::text("Noted: sqlite, for its single file and its WAL. ".repeat(150)),
+        Reply::new()
+            .text(format!("```json\n{summary}\n```"))
+            .chunk_size(1_000_000)
+            .into(),
+        Turn::text("SQLite."),
+    ])
+    .unwrap();
+    run_scenario(
+        &home,
+        &fake,
+        &["--scenario", "compacted"],
+        &[
+            "done: /done answers as an agent message",
+            "compacted: replay opens with the summary, marked",
+            "compacted: compacted messages are not replayed",
+        ],
+    );
+    // The model, after the load, got the summary instead of the compacted turns.
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 3);
+    let sent = transcript(&requests[2].body);
+    assert!(
+        !sent
+            .iter()
+            .any(|l| l == "user: we pick sqlite for the store"),
+        "{sent:#?}"
+    );
+    assert!(
+        sent.iter().any(|l| l.contains("choose the store")),
+        "{sent:#?}"
+    );
+    contains_in_order(&sent, &["user: what did we pick?"]);
+}

@@ -7,6 +7,7 @@ Scenarios:
   prompt refused, session/cancel, a slash command, session/list, the lease refusing
   a second agent process, then session/load in a new process with the replay
   checked, and a prompt there.
+- `compacted`: a session closed with `/done` loads as its summary and knowledge.
 - `continue`: session/load of a session `cairn run -p` started (replay checked),
   one prompt, and out (`cairn run --resume -p` follows in the Rust test).
 """
@@ -234,9 +235,41 @@ async def continue_session(args) -> None:
         check("continue: end_turn", resp.stop_reason == "end_turn", resp)
 
 
+async def compacted(args) -> None:
+    client = RecordingClient()
+    async with spawn_agent_process(
+        client, args.binary, "acp", env=agent_env(args), cwd=args.project
+    ) as (conn, _proc):
+        await conn.initialize(protocol_version=acp.PROTOCOL_VERSION)
+        sid = (await conn.new_session(cwd=args.project, cairn={"name": "acp-done"})).session_id
+        await conn.prompt(session_id=sid, prompt=[acp.text_block("we pick sqlite for the store")])
+        await conn.prompt(session_id=sid, prompt=[acp.text_block("/remember decision: the store is sqlite")])
+        mark = len(client.updates)
+        resp = await conn.prompt(session_id=sid, prompt=[acp.text_block("/done first pass agreed")])
+        out = client.agent_text(mark)
+        check("done: /done answers as an agent message", "compressed the live context" in out and "checkpoint saved" in out, out)
+        check("done: end_turn", resp.stop_reason == "end_turn", resp)
+
+    client = RecordingClient()
+    async with spawn_agent_process(
+        client, args.binary, "acp", env=agent_env(args), cwd=args.project
+    ) as (conn, _proc):
+        await conn.initialize(protocol_version=acp.PROTOCOL_VERSION)
+        await conn.load_session(cwd=args.project, session_id="acp-done")
+        first = client.updates[0][1]
+        check("compacted: replay opens with the summary, marked", first.session_update == "agent_message_chunk" and first.content.text.startswith("[cairn] Earlier conversation, compacted"), first)
+        check("compacted: the summary's goal is in it", "choose the store" in first.content.text, first.content.text)
+        check("compacted: the knowledge is in it", "the store is sqlite" in first.content.text, first.content.text)
+        users = [u.content.text for u in client.of_kind("user_message_chunk")]
+        check("compacted: compacted messages are not replayed", users == [], users)
+        mark = len(client.updates)
+        await conn.prompt(session_id="acp-done", prompt=[acp.text_block("what did we pick?")])
+        check("compacted: a prompt after load answers", client.agent_text(mark) == "SQLite.", client.agent_text(mark))
+
+
 def main() -> None:
     args = common_args(__doc__ or "")
-    scenarios = {"tour": tour, "continue": continue_session}
+    scenarios = {"tour": tour, "continue": continue_session, "compacted": compacted}
     asyncio.run(scenarios[args.scenario](args))
     finish()
 

@@ -21,6 +21,7 @@ use agent_client_protocol::{Agent as AcpAgentRole, Client, ConnectTo, Error};
 use cairn_agent::{Agent, AgentEvent, Collect, SessionTarget};
 use cairn_core::{Error as CoreError, SessionName};
 use serde_json::json;
+use tokio_util::task::TaskTracker;
 
 use crate::config::AcpConfig;
 use crate::error::{engine_error, invalid};
@@ -44,6 +45,8 @@ impl CairnAcp {
 struct State {
     config: AcpConfig,
     sessions: Sessions,
+    /// The running turns, waited for when the connection ends.
+    turns: TaskTracker,
 }
 
 impl ConnectTo<Client> for CairnAcp {
@@ -51,6 +54,7 @@ impl ConnectTo<Client> for CairnAcp {
         let state = Arc::new(State {
             config: self.config,
             sessions: Sessions::default(),
+            turns: TaskTracker::new(),
         });
         let result = AcpAgentRole
             .v1()
@@ -125,16 +129,22 @@ impl ConnectTo<Client> for CairnAcp {
                             }
                         };
                         let task_state = state.clone();
-                        let task_cx = cx.clone();
-                        cx.spawn(async move {
+                        // A task of its own, not the connection's: when the client goes
+                        // away mid-turn, the turn still stores what it received, marked
+                        // interrupted, and releases the lease.
+                        state.turns.spawn(async move {
                             let result = match guard.as_mut() {
-                                Some(slot) => prompt::run(slot, request, task_cx, cancel).await,
+                                Some(slot) => prompt::run(slot, request, cx, cancel).await,
                                 None => Err(unavailable(&name, Unavailable::NotOpen)),
                             };
-                            drop(guard);
-                            task_state.sessions.end_turn(&name);
-                            responder.respond_with_result(result)
-                        })
+                            if let Some(agent) = task_state.sessions.end_turn(&name, guard) {
+                                close_quietly(agent).await;
+                            }
+                            if let Err(error) = responder.respond_with_result(result) {
+                                tracing::debug!("prompt response not sent: {error}");
+                            }
+                        });
+                        Ok(())
                     }
                 },
                 agent_client_protocol::on_receive_request!(),
@@ -151,12 +161,13 @@ impl ConnectTo<Client> for CairnAcp {
             )
             .connect_to(client)
             .await;
-        // The client is gone: release the leases of the sessions it had open.
+        // The client is gone: interrupt the running turns, release the leases of the
+        // sessions it had open, and let the turns store what they received.
         for agent in state.sessions.shut_down() {
-            if let Err(error) = agent.close().await {
-                tracing::warn!("closing a session at disconnect: {error}");
-            }
+            close_quietly(agent).await;
         }
+        state.turns.close();
+        state.turns.wait().await;
         result
     }
 }

@@ -18,10 +18,19 @@ pub(crate) struct Slot {
 
 type SlotCell = Arc<AsyncMutex<Option<Slot>>>;
 
-#[derive(Default)]
 pub(crate) struct Sessions {
-    open: Mutex<HashMap<String, SlotCell>>,
+    /// The open sessions; `None` once the connection has ended.
+    open: Mutex<Option<HashMap<String, SlotCell>>>,
     turns: Mutex<HashMap<String, CancellationToken>>,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions {
+            open: Mutex::new(Some(HashMap::new())),
+            turns: Mutex::new(HashMap::new()),
+        }
+    }
 }
 
 /// Why a session cannot take a prompt now.
@@ -31,7 +40,7 @@ pub(crate) enum Unavailable {
 }
 
 impl Sessions {
-    fn open_map(&self) -> MutexGuard<'_, HashMap<String, SlotCell>> {
+    fn open_map(&self) -> MutexGuard<'_, Option<HashMap<String, SlotCell>>> {
         self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -39,24 +48,28 @@ impl Sessions {
         self.turns.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Keep `agent` as the engine of `name`; returns the engine it replaces (to close).
+    /// Keep `agent` as the engine of `name`; returns the engine to close: the one it
+    /// replaces, or `agent` itself when the connection has already ended.
     pub(crate) async fn insert(&self, name: &str, agent: Agent) -> Option<Agent> {
-        let cell = self.open_map().get(name).cloned();
         let slot = Slot {
             agent,
             always_allowed: HashSet::new(),
         };
-        match cell {
-            Some(cell) => {
-                let mut guard = cell.lock().await;
-                guard.replace(slot).map(|old| old.agent)
+        let cell = {
+            let mut open = self.open_map();
+            let Some(map) = open.as_mut() else {
+                return Some(slot.agent);
+            };
+            match map.get(name) {
+                Some(cell) => cell.clone(),
+                None => {
+                    map.insert(name.to_owned(), Arc::new(AsyncMutex::new(Some(slot))));
+                    return None;
+                }
             }
-            None => {
-                self.open_map()
-                    .insert(name.to_owned(), Arc::new(AsyncMutex::new(Some(slot))));
-                None
-            }
-        }
+        };
+        let mut guard = cell.lock().await;
+        guard.replace(slot).map(|old| old.agent)
     }
 
     /// The session's engine for one turn, or why not. The guard is held for the whole
@@ -67,8 +80,8 @@ impl Sessions {
     ) -> Result<(OwnedMutexGuard<Option<Slot>>, CancellationToken), Unavailable> {
         let cell = self
             .open_map()
-            .get(name)
-            .cloned()
+            .as_ref()
+            .and_then(|map| map.get(name).cloned())
             .ok_or(Unavailable::NotOpen)?;
         let guard = cell.try_lock_owned().map_err(|_| Unavailable::Busy)?;
         if guard.is_none() {
@@ -82,14 +95,27 @@ impl Sessions {
     /// `session/close`: forget `name`, handing back its engine to close (`None` when it
     /// is not open, or a turn still holds it after cancellation).
     pub(crate) async fn remove(&self, name: &str) -> Option<Agent> {
-        let cell = self.open_map().remove(name)?;
+        let cell = self.open_map().as_mut()?.remove(name)?;
         let mut guard = cell.lock().await;
         guard.take().map(|slot| slot.agent)
     }
 
-    /// The turn of `name` ended.
-    pub(crate) fn end_turn(&self, name: &str) {
+    /// The turn of `name` ended: free the session for the next prompt, or, when the
+    /// connection ended meanwhile, hand back its engine to close (its lease released).
+    pub(crate) fn end_turn(
+        &self,
+        name: &str,
+        mut guard: OwnedMutexGuard<Option<Slot>>,
+    ) -> Option<Agent> {
         self.turn_map().remove(name);
+        // Decided under the map's lock, so `shut_down` sees either a free session or
+        // none at all.
+        let open = self.open_map();
+        if open.is_some() {
+            drop(guard);
+            return None;
+        }
+        guard.take().map(|slot| slot.agent)
     }
 
     /// Whether a turn is running in `name` (a new load must not replace it).
@@ -105,13 +131,17 @@ impl Sessions {
     }
 
     /// The connection ended: interrupt every turn and hand back the idle engines so
-    /// their leases are released (a turn still running keeps its engine; the lease
-    /// goes stale, and is taken over at once once this process is gone).
+    /// their leases are released; a turn still running hands its engine back through
+    /// [`Sessions::end_turn`] once it has stored what it received, marked interrupted.
     pub(crate) fn shut_down(&self) -> Vec<Agent> {
         for token in self.turn_map().values() {
             token.cancel();
         }
-        let cells: Vec<SlotCell> = self.open_map().drain().map(|(_, c)| c).collect();
+        let mut open = self.open_map();
+        let cells: Vec<SlotCell> = open
+            .take()
+            .map(|map| map.into_values().collect())
+            .unwrap_or_default();
         cells
             .into_iter()
             .filter_map(|cell| cell.try_lock_owned().ok())

@@ -5,7 +5,9 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 
-use cairn_testkit::fake_llm::FakeLlm;
+use cairn_core::{Role, SessionName};
+use cairn_store_sqlite::Synchronous;
+use cairn_testkit::fake_llm::{FakeLlm, Reply};
 use cairn_testkit::home::TestHome;
 use serde_json::{Value, json};
 
@@ -183,4 +185,81 @@ fn without_a_usable_model_session_new_says_what_to_set() {
     );
     let message = error_message(&messages, 1);
     assert!(message.contains("nosuchprovider"), "{message}");
+}
+
+#[test]
+fn a_client_that_leaves_mid_turn_leaves_the_answer_interrupted_and_the_lease_free() {
+    let home = TestHome::with_git();
+    let fake = FakeLlm::start([Reply::new()
+        .text("word ".repeat(400))
+        .chunk_delay_ms(50)
+        .into()])
+    .unwrap();
+    let project = home.project.to_string_lossy().into_owned();
+    let mut child = Command::new(CAIRN)
+        .arg("acp")
+        .current_dir(&home.project)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home.user_home)
+        .env("CAIRN_HOME", &home.cairn_home)
+        .env("OPENAI_API_KEY", "test-key")
+        .env("OPENAI_BASE_URL", fake.openai_base_url())
+        .env("CAIRN_MODEL", "openai:gpt-4.1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut next = || {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "stdout closed");
+        serde_json::from_str::<Value>(&line).unwrap()
+    };
+    writeln!(
+        stdin,
+        "{}",
+        request(0, "initialize", json!({"protocolVersion": 1}))
+    )
+    .unwrap();
+    next();
+    let new_session =
+        json!({"cwd": project, "mcpServers": [], "_meta": {"cairn": {"name": "left"}}});
+    writeln!(stdin, "{}", request(1, "session/new", new_session)).unwrap();
+    while next()["id"] != json!(1) {}
+    let prompt = json!({"sessionId": "left", "prompt": [{"type": "text", "text": "talk"}]});
+    writeln!(stdin, "{}", request(2, "session/prompt", prompt)).unwrap();
+    // The answer is streaming: the client goes away.
+    while next()["params"]["update"]["sessionUpdate"] != json!("agent_message_chunk") {}
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store =
+            cairn_store_sqlite::open_store(&home.store_file(), Synchronous::Normal).unwrap();
+        let session = store
+            .session(&SessionName::parse("left").unwrap())
+            .await
+            .unwrap();
+        let events = store.events_after(session.id, 0, 1000).await.unwrap();
+        let partial: Vec<_> = events
+            .iter()
+            .filter_map(|e| e.payload.as_message())
+            .filter(|m| m.role == Role::Assistant)
+            .collect();
+        assert_eq!(partial.len(), 1, "{events:#?}");
+        assert_eq!(partial[0].extra.get("interrupted"), Some(&json!(true)));
+        assert!(partial[0].plain_text().starts_with("word"));
+        assert_eq!(
+            store.lease(session.id).await.unwrap(),
+            None,
+            "lease released"
+        );
+    });
 }

@@ -60,8 +60,8 @@ impl ConnectTo<Client> for CairnAcp {
             .v1()
             .name("cairn")
             .on_receive_request(
-                async move |request: InitializeRequest, responder, _cx| {
-                    responder.respond(initialize(&request))
+                async move |_request: InitializeRequest, responder, _cx| {
+                    responder.respond(initialize())
                 },
                 agent_client_protocol::on_receive_request!(),
             )
@@ -172,8 +172,8 @@ impl ConnectTo<Client> for CairnAcp {
     }
 }
 
-fn initialize(request: &InitializeRequest) -> InitializeResponse {
-    let _ = request;
+/// cairn speaks ACP v1; a client asking for a later version is told so.
+fn initialize() -> InitializeResponse {
     let capabilities = AgentCapabilities::new()
         .load_session(true)
         .prompt_capabilities(PromptCapabilities::new().image(true).embedded_context(true))
@@ -251,6 +251,11 @@ async fn open(
     let name = SessionName::parse(session_id.0.as_ref()).map_err(|e| invalid(e.to_string()))?;
     if state.sessions.is_busy(name.as_str()) {
         return Err(unavailable(name.as_str(), Unavailable::Busy));
+    }
+    // Loaded again on the same connection: let go of it first, or its own lease
+    // would refuse it.
+    if let Some(old) = state.sessions.remove(name.as_str()).await {
+        close_quietly(old).await;
     }
     let options = state.config.workspace.options_for(cwd).map_err(invalid)?;
     let mut opened = Collect::default();

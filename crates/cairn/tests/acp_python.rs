@@ -134,6 +134,7 @@ fn an_editor_tours_every_method() {
             "cancel: stop reason cancelled",
             "command: /info answers as an agent message",
             "list: this project's sessions",
+            "load: the same connection may load its open session again",
             "lease: a live holder refuses a second agent, named",
             "load: user messages replayed in order",
             "load: the tool call replayed with its result",

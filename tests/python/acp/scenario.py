@@ -173,6 +173,12 @@ async def tour(args) -> None:
         check("list: newest first", ids[0] == sid, ids)
         check("list: titles from the first message", [s.title for s in listed.sessions if s.session_id == sid] == ["hello"], listed.sessions)
 
+        # 5b. Loading a session this connection already has open replays it again.
+        mark = len(client.updates)
+        await conn.load_session(cwd=args.project, session_id=sid)
+        again = [u.content.text for u in client.of_kind("user_message_chunk", mark)]
+        check("load: the same connection may load its open session again", again[:1] == ["hello"], again)
+
         # 6. The lease: a second agent process cannot take the session.
         other = RecordingClient()
         async with spawn_agent_process(

@@ -1,5 +1,6 @@
 //! Command-line arguments: plain clap types, no logic. One module per command family.
 
+pub(crate) mod acp;
 pub(crate) mod config;
 pub(crate) mod import;
 pub(crate) mod mcp;
@@ -38,6 +39,8 @@ pub(crate) enum Command {
     /// Show where the settings live and what they resolve to.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Serve the Agent Client Protocol over stdio, for editors (Zed, JetBrains, …).
+    Acp(acp::AcpArgs),
     /// Serve the MCP tools over stdio (default) or streamable HTTP.
     Mcp(mcp::McpArgs),
     /// Where was I? The latest checkpoint and a resume brief.

@@ -44,11 +44,7 @@ pub(crate) fn updates(live: &LiveContext, root: &Path) -> Vec<SessionUpdate> {
         })
         .collect();
     for message in messages {
-        let interrupted = message
-            .extra
-            .get("interrupted")
-            .and_then(serde_json::Value::as_bool)
-            .unwrap_or(false);
+        let interrupted = message.interrupted;
         match message.role {
             Role::User => {
                 for block in &message.content {

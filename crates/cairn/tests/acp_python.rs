@@ -152,7 +152,7 @@ fn an_editor_tours_every_method() {
     let interrupted: Vec<String> = events
         .iter()
         .filter_map(|e| e.payload.as_message())
-        .filter(|m| m.role == Role::Assistant && m.extra.get("interrupted") == Some(&json!(true)))
+        .filter(|m| m.role == Role::Assistant && m.interrupted)
         .map(|m| m.plain_text())
         .collect();
     assert_eq!(interrupted.len(), 1, "{events:#?}");

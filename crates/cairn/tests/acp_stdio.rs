@@ -254,7 +254,7 @@ fn a_client_that_leaves_mid_turn_leaves_the_answer_interrupted_and_the_lease_fre
             .filter(|m| m.role == Role::Assistant)
             .collect();
         assert_eq!(partial.len(), 1, "{events:#?}");
-        assert_eq!(partial[0].extra.get("interrupted"), Some(&json!(true)));
+        assert!(partial[0].interrupted, "{:#?}", partial[0]);
         assert!(partial[0].plain_text().starts_with("word"));
         assert_eq!(
             store.lease(session.id).await.unwrap(),

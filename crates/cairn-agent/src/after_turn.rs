@@ -1,7 +1,7 @@
 //! What happens after every turn: the session's live-context size is brought up to
 //! date. This is also where compression plugs in: once `live_tokens` is known, the
 //! pressure levels of `[compression]` are checked and, when one is reached, the live
-//! context is compacted (see `cairn_core::compression`).
+//! context is compacted (see `crate::compression`).
 
 use cairn_core::tokens;
 

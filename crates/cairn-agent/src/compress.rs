@@ -2,23 +2,23 @@
 //! (`pressure.rs` decides when), `/summarize`, `/done` and `/run` commands with
 //! `output = "replace"`.
 //!
-//! The decisions are cairn-core's (`cairn_core::compression`): this module plans from
+//! The decisions are cairn-core's (`crate::compression`): this module plans from
 //! the context manager's measure, asks the compressor model, falls back to the extractive summary when the model
 //! cannot help, and applies the result as events. Applying only appends (a
 //! `compaction` event, then one `knowledge` event per new item), so the history keeps
 //! every event (invariant 2).
 
-use cairn_core::compression::fallback::FallbackOutcome;
-use cairn_core::compression::summary::compaction_from_summary;
-use cairn_core::compression::{
+use crate::compression::fallback::FallbackOutcome;
+use crate::compression::summary::compaction_from_summary;
+use crate::compression::{
     CompactionDraft, CompressionPlan, PressureHit, PromptLimits, StructuredSummary,
     SummaryRejected, check_summary, effective_levels, extractive_fallback, manual_target, plan_all,
     plan_to_target, summary_request,
 };
+use crate::run_commands::{check_command, commands_with_defaults};
 use cairn_core::display::grouped;
 use cairn_core::knowledge::KnowledgeRecord;
 use cairn_core::live_messages::retained_knowledge;
-use cairn_core::run_commands::{check_command, commands_with_defaults};
 use cairn_core::settings::Settings;
 use cairn_core::{
     CompactionTotals, CompressionOutcome, CompressionRecord, Event, KnowledgeItem, Payload,
@@ -32,7 +32,7 @@ use crate::agent::Agent;
 use crate::{AgentError, AgentEvent, Frontend, spending};
 
 /// Window assumed for a model whose window is not known (prompt limits only).
-const UNKNOWN_WINDOW: u64 = cairn_core::compression::triggers::DEFAULT_CONTEXT_WINDOW;
+const UNKNOWN_WINDOW: u64 = crate::compression::triggers::DEFAULT_CONTEXT_WINDOW;
 
 /// Check `[compression]` and `[[commands]]` before a session is opened, so a bad
 /// level or template is reported at once (the error names the key and the rule).
@@ -519,7 +519,7 @@ pub(crate) fn compaction_totals(agent: &Agent) -> CompactionTotals {
 /// the `/summarize` target.
 pub(crate) async fn plan_whole(
     agent: &mut Agent,
-) -> Result<Result<CompressionPlan, cairn_core::compression::NoPlan>, AgentError> {
+) -> Result<Result<CompressionPlan, crate::compression::NoPlan>, AgentError> {
     let tokens_now = current_tokens(agent).await?;
     let target = manual_target(tokens_now, agent.context.levels());
     let measure = agent.context.measure(agent.conversation.live());

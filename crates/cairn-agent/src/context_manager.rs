@@ -7,7 +7,7 @@
 //! Exact counts of a large context take a tokenizer tens of milliseconds: they run
 //! off the async workers ([`off_workers`]).
 
-use cairn_core::compression::{
+use crate::compression::{
     ContextMeasure, Hint, HintState, PressureHit, effective_levels, manual_target, next_hint,
     pressure,
 };

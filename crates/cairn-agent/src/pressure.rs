@@ -3,7 +3,7 @@
 //! context must shrink, compress when it must, and show a hint when it nears the next
 //! level.
 
-use cairn_core::compression::PressureHit;
+use crate::compression::PressureHit;
 use cairn_core::tokens;
 use cairn_core::{HintRecord, Payload};
 use serde_json::Map;

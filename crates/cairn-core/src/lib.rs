@@ -7,7 +7,6 @@
 pub mod accounting;
 pub mod attachment;
 pub mod checkpoint;
-pub mod compression;
 pub mod context;
 pub mod display;
 pub mod env_vars;
@@ -26,7 +25,6 @@ pub mod name;
 pub mod paths;
 pub mod pool;
 pub mod project;
-pub mod run_commands;
 pub mod scrub;
 pub mod session;
 pub mod settings;

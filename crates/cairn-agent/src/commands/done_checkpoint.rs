@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use cairn_core::compression::summary::StructuredSummary;
-use cairn_core::compression::transcript::cut_middle;
+use crate::compression::summary::StructuredSummary;
+use crate::compression::transcript::cut_middle;
 use cairn_core::event::KnowledgeEntry;
 use cairn_core::knowledge::normalized;
 use cairn_core::{Event, KnowledgeKind, NewCheckpoint, Project, Role};
@@ -186,7 +186,7 @@ fn patch_paths(text: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cairn_core::compression::summary::FileRole;
+    use crate::compression::summary::FileRole;
     use cairn_core::{ContentBlock, Message, Payload};
 
     fn call(seq: u64, name: &str, input: Value) -> Event {

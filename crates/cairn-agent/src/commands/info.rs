@@ -1,7 +1,7 @@
 //! `/info`: tokens by kind, cost of the last request and of the session, context size
 //! against the model's window, compactions.
 
-use cairn_core::compression::effective_levels;
+use crate::compression::effective_levels;
 use cairn_core::display::grouped;
 use cairn_core::live_messages::retained_knowledge;
 use serde_json::{Value, json};

@@ -8,11 +8,11 @@
 //! - `output = "replace"` makes the answer the new live context: a `compaction` event
 //!   (method `command`) standing for every live event, so nothing is lost.
 
-use cairn_core::compression::PromptLimits;
-use cairn_core::live_messages::retained_knowledge;
-use cairn_core::run_commands::{
+use crate::compression::PromptLimits;
+use crate::run_commands::{
     commands_with_defaults, compaction_from_command_answer, find_command, render_command,
 };
+use cairn_core::live_messages::retained_knowledge;
 use cairn_core::settings::CommandOutput;
 use cairn_core::{Message, Role};
 use cairn_llm::ChatRequest;
@@ -26,7 +26,7 @@ use crate::compress;
 use crate::{AgentError, AgentEvent, Frontend, spending};
 
 /// Window assumed for `{context}` when the model's is not known.
-const UNKNOWN_WINDOW: u64 = cairn_core::compression::triggers::DEFAULT_CONTEXT_WINDOW;
+const UNKNOWN_WINDOW: u64 = crate::compression::triggers::DEFAULT_CONTEXT_WINDOW;
 
 pub(crate) async fn run(
     agent: &mut Agent,

@@ -8,7 +8,7 @@ use super::{CommandResult, Failure, Output};
 use crate::Frontend;
 use crate::agent::Agent;
 use crate::compress::{Applied, Compression, Mode, compress};
-use cairn_core::compression::StructuredSummary;
+use crate::compression::StructuredSummary;
 
 pub(super) async fn run(
     agent: &mut Agent,

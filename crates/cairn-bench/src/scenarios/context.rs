@@ -1,6 +1,6 @@
 //! Context (issue 5): token counting of a 1 MB live context, and planning a
 //! compression of a 200,000-token one, with the functions the agent calls
-//! (`cairn_core::tokens`, `cairn_core::compression`), in a worker process.
+//! (`cairn_core::tokens`, `cairn_agent::compression`), in a worker process.
 //!
 //! The live context is the 100 MB session's, loaded through `Store::live_context`
 //! as a resume loads it: its latest summary, retained knowledge and about 1 MB of
@@ -17,7 +17,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
-use cairn_core::compression::{
+use cairn_agent::compression::{
     ContextMeasure, PromptLimits, effective_levels, manual_target, plan_to_target, summary_request,
 };
 use cairn_core::event::ToolResultContent;
@@ -243,7 +243,7 @@ pub(crate) async fn measure(
     let plan = plan_to_target(&planned, &measure, target)
         .map_err(|no| anyhow::anyhow!("no plan for the 200,000-token context: {}", no.reason))?;
     let request = summary_request(&planned, &plan, &knowledge, None, &limits);
-    let prompt_bytes = cairn_core::compression::prompt::request_text(&request).len();
+    let prompt_bytes = cairn_agent::compression::prompt::request_text(&request).len();
     let (plan_ms, plan_cpu_ms) = timed(runs, warmup, || {
         let plan = plan_to_target(&planned, &measure, target)
             .map_err(|no| anyhow::anyhow!("no plan: {}", no.reason))?;

@@ -254,7 +254,7 @@ fn model_names(app: &App, current: &str) -> Vec<String> {
 
 /// `/run <Tab>`: the configured `[[commands]]` and the shipped ones.
 fn run_commands(app: &App) -> Vec<(String, String)> {
-    cairn_core::run_commands::commands_with_defaults(&app.settings.commands)
+    cairn_agent::run_commands::commands_with_defaults(&app.settings.commands)
         .into_iter()
         .map(|c| (c.name, c.description))
         .collect()

@@ -2,10 +2,10 @@
 //! has to recount it. The agent measures once (on resume or before the first plan)
 //! and then [`ContextMeasure::push`]es each new event.
 
-use crate::knowledge::render_block;
-use crate::live_messages::{preamble, retained_knowledge};
-use crate::tokens::{Accuracy, MESSAGE_OVERHEAD_TOKENS, TokenCounter};
-use crate::{Event, LiveContext};
+use cairn_core::knowledge::render_block;
+use cairn_core::live_messages::{preamble, retained_knowledge};
+use cairn_core::tokens::{Accuracy, MESSAGE_OVERHEAD_TOKENS, TokenCounter};
+use cairn_core::{Event, LiveContext};
 
 /// The tokens one live event adds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

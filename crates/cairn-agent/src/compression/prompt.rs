@@ -8,8 +8,8 @@
 
 use crate::compression::plan::CompressionPlan;
 use crate::compression::transcript::{TranscriptLimits, render_event, tool_names};
-use crate::knowledge::KnowledgeRecord;
-use crate::{LiveContext, Message, Payload, Role};
+use cairn_core::knowledge::KnowledgeRecord;
+use cairn_core::{LiveContext, Message, Payload, Role};
 
 /// The answer's schema, as the compressor is told it.
 ///

@@ -6,16 +6,16 @@
 //! a blank goal is refused with the reason, and so is a summary that would not make
 //! the context smaller. The caller then runs [`super::fallback`].
 
-use crate::json_kind::json_kind;
+use cairn_core::json_kind::json_kind;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::compression::plan::CompressionPlan;
-use crate::event::KnowledgeEntry;
-use crate::knowledge::{self, KnowledgeRecord, MAX_KNOWLEDGE_CHARS};
-use crate::live_messages::compose_preamble;
-use crate::tokens::TokenCounter;
-use crate::{Compaction, CompactionMethod, Message, RequestRecord, Role, Usage};
+use cairn_core::event::KnowledgeEntry;
+use cairn_core::knowledge::{self, KnowledgeRecord, MAX_KNOWLEDGE_CHARS};
+use cairn_core::live_messages::compose_preamble;
+use cairn_core::tokens::TokenCounter;
+use cairn_core::{Compaction, CompactionMethod, Message, RequestRecord, Role, Usage};
 
 /// The model's structured summary, checked.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -423,7 +423,7 @@ pub(crate) fn tokens_after(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::KnowledgeKind;
+    use cairn_core::KnowledgeKind;
 
     const GOOD: &str = r#"{"goal": "Refactor auth to JWT", "progress": "Token parsing done.",
         "decisions": ["RS256 keys, rotated weekly"], "constraints": "no unsafe",

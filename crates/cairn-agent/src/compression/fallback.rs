@@ -12,9 +12,9 @@
 use crate::compression::plan::{CompressionPlan, is_user_request};
 use crate::compression::summary::{CompactionDraft, SummaryMethod, draft, tokens_after};
 use crate::compression::transcript::{TranscriptLimits, cut_middle, render_event, tool_names};
-use crate::knowledge::{self, KnowledgeRecord};
-use crate::tokens::TokenCounter;
-use crate::{Event, LiveContext, Payload};
+use cairn_core::knowledge::{self, KnowledgeRecord};
+use cairn_core::tokens::TokenCounter;
+use cairn_core::{Event, LiveContext, Payload};
 
 /// Limits while tool outputs are still shown (cut short).
 const WITH_OUTPUTS: TranscriptLimits = TranscriptLimits {

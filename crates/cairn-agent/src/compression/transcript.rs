@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::event::ToolResultContent;
-use crate::{ContentBlock, Event, Message};
+use cairn_core::event::ToolResultContent;
+use cairn_core::{ContentBlock, Event, Message};
 
 /// How much of each part of an event is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,7 +166,7 @@ pub fn cut_middle(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Payload, Role};
+    use cairn_core::{Payload, Role};
 
     fn ev(seq: u64, message: Message) -> Event {
         Event {

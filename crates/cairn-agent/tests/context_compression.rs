@@ -4,21 +4,21 @@
 
 use std::collections::HashSet;
 
-use cairn_core::CompactionMethod;
-use cairn_core::compression::fallback::FallbackOutcome;
-use cairn_core::compression::prompt::{PromptLimits, request_text};
-use cairn_core::compression::summary::compaction_from_summary;
-use cairn_core::compression::{
+use cairn_agent::compression::fallback::FallbackOutcome;
+use cairn_agent::compression::prompt::{PromptLimits, request_text};
+use cairn_agent::compression::summary::compaction_from_summary;
+use cairn_agent::compression::{
     CompactionDraft, ContextMeasure, HintState, check_summary, effective_levels,
     extractive_fallback, next_hint, plan_all, plan_to_target, pressure, summary_request,
 };
+use cairn_agent::run_commands::{
+    commands_with_defaults, compaction_from_command_answer, find_command, render_command,
+};
+use cairn_core::CompactionMethod;
 use cairn_core::context::live_view;
 use cairn_core::event::ToolResultContent;
 use cairn_core::knowledge::{self, KnowledgeRecord};
 use cairn_core::live_messages::{assemble, retained_knowledge};
-use cairn_core::run_commands::{
-    commands_with_defaults, compaction_from_command_answer, find_command, render_command,
-};
 use cairn_core::settings::{CommandOutput, CompressionSettings, PressureLevel};
 use cairn_core::tokens::{Method, TokenCounter};
 use cairn_core::{

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 
 use crate::compression::measure::ContextMeasure;
-use crate::{ContentBlock, Event, LiveContext, Message, Payload, Role};
+use cairn_core::{ContentBlock, Event, LiveContext, Message, Payload, Role};
 
 /// Smallest and largest token budget given to a summary.
 const SUMMARY_BUDGET_MIN: u64 = 1_000;
@@ -254,7 +254,7 @@ impl Shape {
 }
 
 /// A message the user typed: role user, some text, no tool results.
-pub fn is_user_request(message: &crate::Message) -> bool {
+pub fn is_user_request(message: &cairn_core::Message) -> bool {
     message.role == Role::User
         && message
             .content

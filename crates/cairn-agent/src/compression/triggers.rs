@@ -2,8 +2,8 @@
 //! about `1/target_ratio` of its size; the highest level reached applies. With no
 //! level configured, one level at 75% of the model's window with ratio 2.
 
-use crate::settings::{CompressionSettings, PressureLevel};
-use crate::{Error, Result};
+use cairn_core::settings::{CompressionSettings, PressureLevel};
+use cairn_core::{Error, Result};
 
 /// Used when the model's window is not known.
 pub const DEFAULT_CONTEXT_WINDOW: u64 = 128_000;

@@ -20,11 +20,11 @@
 use crate::compression::plan::CompressionPlan;
 use crate::compression::summary::{CompactionDraft, SummaryMethod, SummaryRejected, draft};
 use crate::compression::transcript::{TranscriptLimits, render_event, tool_names};
-use crate::knowledge::{KnowledgeRecord, render_block};
-use crate::live_messages::{preamble_text, retained_knowledge};
-use crate::settings::{CommandDef, CommandOutput};
-use crate::tokens::TokenCounter;
-use crate::{Error, LiveContext, Result};
+use cairn_core::knowledge::{KnowledgeRecord, render_block};
+use cairn_core::live_messages::{preamble_text, retained_knowledge};
+use cairn_core::settings::{CommandDef, CommandOutput};
+use cairn_core::tokens::TokenCounter;
+use cairn_core::{Error, LiveContext, Result};
 
 pub const PLACEHOLDERS: [&str; 4] = ["args", "context", "knowledge", "session"];
 
@@ -226,7 +226,7 @@ pub fn compaction_from_command_answer(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Event, Message, Payload, Project, Role, Session, SessionName, SessionStatus};
+    use cairn_core::{Event, Message, Payload, Project, Role, Session, SessionName, SessionStatus};
 
     fn live() -> LiveContext {
         let now = jiff::Timestamp::UNIX_EPOCH;

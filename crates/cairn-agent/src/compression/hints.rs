@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::settings::PressureLevel;
+use cairn_core::settings::PressureLevel;
 
 /// Share of the next threshold at which the hint appears.
 pub const HINT_SHARE: f64 = 0.8;

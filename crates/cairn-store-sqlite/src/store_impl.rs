@@ -119,28 +119,7 @@ impl Store for SqliteStore {
     }
 
     async fn import_stream(&self, new: NewSession, events: ImportStream) -> Result<Session> {
-        let mut events = Some(events);
-        let session = self
-            .write(move |tx| {
-                // A busy store is retried before the first event is read; a stream
-                // cannot be read twice, so a retry after that is refused.
-                let Some(events) = events.take() else {
-                    return Err(Error::Storage(
-                        "the store was busy in the middle of the import and its input \
-                         cannot be read twice; nothing was imported, run it again"
-                            .into(),
-                    )
-                    .into());
-                };
-                events::import(tx, &new, events)
-            })
-            .await?;
-        self.announce(StoreChange::SessionsChanged);
-        self.announce(StoreChange::SessionAppended {
-            session: session.id,
-            head_seq: session.head_seq,
-        });
-        Ok(session)
+        self.import_recording(new, events, None).await
     }
 
     async fn import_stream_from(
@@ -149,28 +128,7 @@ impl Store for SqliteStore {
         events: ImportStream,
         origin: ImportOrigin,
     ) -> Result<Session> {
-        let mut events = Some(events);
-        let session = self
-            .write(move |tx| {
-                let Some(events) = events.take() else {
-                    return Err(Error::Storage(
-                        "the store was busy in the middle of the import and its input \
-                         cannot be read twice; nothing was imported, run it again"
-                            .into(),
-                    )
-                    .into());
-                };
-                let session = events::import(tx, &new, events)?;
-                import_origins::record(tx, session.id, &origin)?;
-                Ok(session)
-            })
-            .await?;
-        self.announce(StoreChange::SessionsChanged);
-        self.announce(StoreChange::SessionAppended {
-            session: session.id,
-            head_seq: session.head_seq,
-        });
-        Ok(session)
+        self.import_recording(new, events, Some(origin)).await
     }
 
     async fn import_origin(&self, source: &str, original_id: &str) -> Result<Option<KnownImport>> {
@@ -331,5 +289,42 @@ impl Store for SqliteStore {
 
     fn changes(&self) -> broadcast::Receiver<StoreChange> {
         self.subscribe()
+    }
+}
+
+impl SqliteStore {
+    /// One import transaction, recording where the session came from when known.
+    async fn import_recording(
+        &self,
+        new: NewSession,
+        events: ImportStream,
+        origin: Option<ImportOrigin>,
+    ) -> Result<Session> {
+        let mut events = Some(events);
+        let session = self
+            .write(move |tx| {
+                // A busy store is retried before the first event is read; a stream
+                // cannot be read twice, so a retry after that is refused.
+                let Some(events) = events.take() else {
+                    return Err(Error::Storage(
+                        "the store was busy in the middle of the import and its input \
+                         cannot be read twice; nothing was imported, run it again"
+                            .into(),
+                    )
+                    .into());
+                };
+                let session = events::import(tx, &new, events)?;
+                if let Some(origin) = &origin {
+                    import_origins::record(tx, session.id, origin)?;
+                }
+                Ok(session)
+            })
+            .await?;
+        self.announce(StoreChange::SessionsChanged);
+        self.announce(StoreChange::SessionAppended {
+            session: session.id,
+            head_seq: session.head_seq,
+        });
+        Ok(session)
     }
 }

@@ -63,7 +63,11 @@ pub(crate) fn effect(
         Payload::Message(message) => {
             effect.messages = 1;
             effect.tool_calls = message.tool_uses().count() as u64;
-            (message.usage, message.cost_usd, message.request_id.as_deref())
+            (
+                message.usage,
+                message.cost_usd,
+                message.request_id.as_deref(),
+            )
         }
         Payload::Compaction(compaction) => {
             let [first, last] = compaction.replaces;
@@ -138,5 +142,9 @@ fn untyped(
             ))
         })?),
     };
-    Ok((usage, cost, fields.get("request_id").and_then(Value::as_str)))
+    Ok((
+        usage,
+        cost,
+        fields.get("request_id").and_then(Value::as_str),
+    ))
 }

@@ -39,7 +39,11 @@ async fn collect(
     params: &[&(dyn ToSql + Sync)],
 ) -> R<Vec<Checkpoint>> {
     let statement = tx.prepare_cached(sql).await?;
-    tx.query(&statement, params).await?.iter().map(decode).collect()
+    tx.query(&statement, params)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
 }
 
 fn to_json(list: &[String]) -> R<String> {

@@ -18,7 +18,12 @@ use crate::sessions::{self, StoredSession};
 
 /// What the event adds to its session, asked of the accounting rules; a provider
 /// request id is looked up in the store only when the event carries one.
-async fn charge(tx: &Transaction<'_>, session_key: i64, seq: u64, payload: &Payload) -> R<EventEffect> {
+async fn charge(
+    tx: &Transaction<'_>,
+    session_key: i64,
+    seq: u64,
+    payload: &Payload,
+) -> R<EventEffect> {
     let mut asked = None;
     let first = accounting::effect(seq, payload, |id| {
         asked = Some(id.to_owned());
@@ -30,7 +35,11 @@ async fn charge(tx: &Transaction<'_>, session_key: i64, seq: u64, payload: &Payl
     let statement = tx
         .prepare_cached("SELECT 1 FROM request_ids WHERE session = $1 AND request_id = $2")
         .await?;
-    if tx.query_opt(&statement, &[&session_key, &request]).await?.is_none() {
+    if tx
+        .query_opt(&statement, &[&session_key, &request])
+        .await?
+        .is_none()
+    {
         return Ok(first);
     }
     Ok(accounting::effect(seq, payload, |_| true)?)
@@ -106,7 +115,9 @@ async fn apply_totals(tx: &Transaction<'_>, session_key: i64, totals: &TotalsDel
         return Ok(());
     };
     if !totals.cost_usd.is_finite() {
-        return Err(Error::invalid("the events' cost_usd adds up to more than a number can hold").into());
+        return Err(
+            Error::invalid("the events' cost_usd adds up to more than a number can hold").into(),
+        );
     }
     let (compaction_seq, context_start) = match totals.compaction {
         Some((seq, start)) => (Some(big(seq, "seq")?), Some(big(start, "seq")?)),
@@ -153,7 +164,11 @@ async fn apply_totals(tx: &Transaction<'_>, session_key: i64, totals: &TotalsDel
 
 /// Appends under the session row's lock: concurrent appenders (other tasks, other
 /// processes, other machines) take turns, so seqs are dense and never repeat.
-pub(crate) async fn append(tx: &Transaction<'_>, session: Ulid, events: &[NewEvent]) -> R<Vec<u64>> {
+pub(crate) async fn append(
+    tx: &Transaction<'_>,
+    session: Ulid,
+    events: &[NewEvent],
+) -> R<Vec<u64>> {
     let stored = sessions::lock_by_id(tx, session).await?;
     let mut totals = TotalsDelta::default();
     let mut seqs = Vec::with_capacity(events.len());
@@ -191,7 +206,15 @@ pub(crate) async fn import(
     for (expected, event) in (1..).zip(events) {
         let event = event?;
         check_next_seq(event.seq, expected)?;
-        insert_event(tx, stored.key, event.seq, event.ts, &event.payload, &mut totals).await?;
+        insert_event(
+            tx,
+            stored.key,
+            event.seq,
+            event.ts,
+            &event.payload,
+            &mut totals,
+        )
+        .await?;
     }
     apply_totals(tx, stored.key, &totals).await?;
     Ok(sessions::by_key(tx, stored.key).await?.session)
@@ -234,7 +257,11 @@ async fn decode_query(
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> R<Vec<Event>> {
     let statement = tx.prepare_cached(sql).await?;
-    tx.query(&statement, params).await?.iter().map(decode).collect()
+    tx.query(&statement, params)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
 }
 
 /// Events of the live context: from the context start on, compactions excluded.
@@ -249,7 +276,11 @@ async fn live_tail(tx: &Transaction<'_>, stored: &StoredSession) -> R<Vec<Event>
 }
 
 /// The newest `retention` knowledge items and every pinned one, oldest first.
-async fn retained_knowledge(tx: &Transaction<'_>, session_key: i64, retention: usize) -> R<Vec<Event>> {
+async fn retained_knowledge(
+    tx: &Transaction<'_>,
+    session_key: i64,
+    retention: usize,
+) -> R<Vec<Event>> {
     let retention = i64::try_from(retention).unwrap_or(i64::MAX);
     decode_query(
         tx,
@@ -265,7 +296,11 @@ async fn retained_knowledge(tx: &Transaction<'_>, session_key: i64, retention: u
     .await
 }
 
-pub(crate) async fn live_context(tx: &Transaction<'_>, session: Ulid, retention: usize) -> R<LiveContext> {
+pub(crate) async fn live_context(
+    tx: &Transaction<'_>,
+    session: Ulid,
+    retention: usize,
+) -> R<LiveContext> {
     let stored = sessions::by_id(tx, session).await?;
     let compaction = match stored.session.compaction_seq {
         Some(seq) => decode_query(

@@ -196,9 +196,7 @@ impl PostgresStore {
         T: Send,
         F: for<'a> FnOnce(&'a Transaction<'a>) -> Work<'a, T> + Send,
     {
-        let value = self
-            .run(self.write_raw(change.is_some(), work))
-            .await?;
+        let value = self.run(self.write_raw(change.is_some(), work)).await?;
         if let Some(change) = change {
             self.announce(change);
         }

@@ -52,15 +52,24 @@ mod tests {
 
     #[test]
     fn punctuation_splits_words_and_syntax_is_literal() {
-        assert_eq!(index_words("see src/a.rs, or refresh-token!"), "see src a rs or refresh token");
-        assert_eq!(literal_query("refresh-token AND \"x"), Some(r#""refresh token" "AND" "x""#.into()));
+        assert_eq!(
+            index_words("see src/a.rs, or refresh-token!"),
+            "see src a rs or refresh token"
+        );
+        assert_eq!(
+            literal_query("refresh-token AND \"x"),
+            Some(r#""refresh token" "AND" "x""#.into())
+        );
         assert_eq!(literal_query(" * ( ) -- "), None);
         assert_eq!(literal_query(""), None);
     }
 
     #[test]
     fn cuts_are_marked_only_where_text_was_left_out() {
-        assert_eq!(mark_cuts("short [Needle] text", "short Needle text"), "short [Needle] text");
+        assert_eq!(
+            mark_cuts("short [Needle] text", "short Needle text"),
+            "short [Needle] text"
+        );
         assert_eq!(mark_cuts("b [c] d", "a b c d e"), "…b [c] d…");
     }
 }

@@ -73,7 +73,11 @@ fn not_found(name: impl Into<String>) -> Fail {
     Error::not_found("session", name).into()
 }
 
-async fn one(tx: &Transaction<'_>, condition: &str, value: &(dyn tokio_postgres::types::ToSql + Sync)) -> R<Option<StoredSession>> {
+async fn one(
+    tx: &Transaction<'_>,
+    condition: &str,
+    value: &(dyn tokio_postgres::types::ToSql + Sync),
+) -> R<Option<StoredSession>> {
     let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE {condition}");
     let statement = tx.prepare_cached(&sql).await?;
     tx.query_opt(&statement, &[value])
@@ -111,7 +115,9 @@ pub(crate) async fn by_key(tx: &Transaction<'_>, key: i64) -> R<StoredSession> {
 
 /// The integer key of a session, `NotFound` naming its id.
 pub(crate) async fn key_of(tx: &Transaction<'_>, id: Ulid) -> R<i64> {
-    let statement = tx.prepare_cached("SELECT id FROM sessions WHERE ulid = $1").await?;
+    let statement = tx
+        .prepare_cached("SELECT id FROM sessions WHERE ulid = $1")
+        .await?;
     match tx.query_opt(&statement, &[&id.to_string()]).await? {
         Some(row) => get(&row, 0),
         None => Err(not_found(id.to_string())),

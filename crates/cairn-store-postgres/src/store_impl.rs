@@ -126,9 +126,9 @@ impl Store for PostgresStore {
         whole_history: bool,
     ) -> Result<Vec<SizedEvent>> {
         self.read(|tx| {
-            Box::pin(async move {
-                events::large_events(tx, session, min_bytes, whole_history).await
-            })
+            Box::pin(
+                async move { events::large_events(tx, session, min_bytes, whole_history).await },
+            )
         })
         .await
     }
@@ -280,9 +280,7 @@ impl Store for PostgresStore {
     ) -> Result<Lease> {
         let holder = holder.clone();
         self.write(Some(StoreChange::LeaseChanged { session }), |tx| {
-            Box::pin(
-                async move { leases::acquire(tx, session, &holder, stale_after, force).await },
-            )
+            Box::pin(async move { leases::acquire(tx, session, &holder, stale_after, force).await })
         })
         .await
     }

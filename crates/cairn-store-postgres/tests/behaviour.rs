@@ -31,7 +31,10 @@ use cairn_store_postgres::migrations::LATEST_VERSION;
 use cairn_testkit::postgres::cluster;
 
 fn new_session(raw: &str) -> NewSession {
-    NewSession::new(SessionName::parse(raw).unwrap(), Project::from_stored("/p/one"))
+    NewSession::new(
+        SessionName::parse(raw).unwrap(),
+        Project::from_stored("/p/one"),
+    )
 }
 
 fn text(role: Role, text: &str) -> NewEvent {
@@ -59,10 +62,15 @@ async fn a_new_database_is_brought_to_the_latest_schema_and_a_newer_one_is_refus
     assert!(matches!(err, Error::StoreUnusable { .. }), "{err:?}");
     let message = err.to_string();
     assert!(message.contains("newer cairn"), "{message}");
-    assert!(message.contains(&format!("version {}", LATEST_VERSION + 1)), "{message}");
+    assert!(
+        message.contains(&format!("version {}", LATEST_VERSION + 1)),
+        "{message}"
+    );
     // Refused means untouched.
     assert_eq!(
-        cluster().psql(&database.name, "SELECT version FROM cairn_schema").trim(),
+        cluster()
+            .psql(&database.name, "SELECT version FROM cairn_schema")
+            .trim(),
         (LATEST_VERSION + 1).to_string()
     );
 }
@@ -76,9 +84,16 @@ async fn a_server_that_never_answers_is_a_clear_error_within_seconds() {
     let store = PostgresStore::open(&url).unwrap();
     let started = Instant::now();
     let err = store.count_sessions(None).await.unwrap_err().to_string();
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(err.contains("did not answer in time"), "{err}");
-    assert!(err.contains(&format!("postgres://me:***@127.0.0.1:{port}/cairn")), "{err}");
+    assert!(
+        err.contains(&format!("postgres://me:***@127.0.0.1:{port}/cairn")),
+        "{err}"
+    );
     assert!(!err.contains("hunter2"), "the password leaked: {err}");
     drop(silent);
 }
@@ -128,7 +143,10 @@ async fn writes_of_another_store_arrive_as_external_changes_through_notify() {
     let database = fresh_database();
     let here = open_store(&database.url).unwrap();
     let there = open_store(&database.url).unwrap();
-    let s = there.create_session(new_session("elsewhere")).await.unwrap();
+    let s = there
+        .create_session(new_session("elsewhere"))
+        .await
+        .unwrap();
     let mut rx = here.changes();
     // The listener connects in the background: write until it hears one.
     let deadline = Instant::now() + Duration::from_secs(10);

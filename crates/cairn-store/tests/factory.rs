@@ -95,7 +95,10 @@ fn a_bad_url_names_where_it_came_from_and_never_the_password() {
     let err = choose_url(Some("mysql://me:hunter2@db/x"), None, &settings)
         .unwrap_err()
         .to_string();
-    assert!(err.starts_with("--store: ") && err.contains("unsupported scheme"), "{err}");
+    assert!(
+        err.starts_with("--store: ") && err.contains("unsupported scheme"),
+        "{err}"
+    );
     assert!(!err.contains("hunter2"), "{err}");
     let err = choose_url(None, Some("cairn.db"), &settings)
         .unwrap_err()
@@ -106,8 +109,14 @@ fn a_bad_url_names_where_it_came_from_and_never_the_password() {
     std::fs::write(&config, "model = \"x:y\"\n[store]\nurl = 5\n").unwrap();
     let settings = Settings::load(Paths::at(dir.path()), None).unwrap();
     let err = choose_url(None, None, &settings).unwrap_err().to_string();
-    assert!(err.contains("config.toml") && err.contains("line 3"), "{err}");
-    assert!(err.contains("store.url") && err.contains("expected a string"), "{err}");
+    assert!(
+        err.contains("config.toml") && err.contains("line 3"),
+        "{err}"
+    );
+    assert!(
+        err.contains("store.url") && err.contains("expected a string"),
+        "{err}"
+    );
 
     // A PostgreSQL store takes no SQLite option: the key is named.
     let mut settings = Settings::defaults(Paths::at(dir.path()));
@@ -115,5 +124,8 @@ fn a_bad_url_names_where_it_came_from_and_never_the_password() {
     settings.apply(layer);
     let url = StoreUrl::parse("postgres://db.example/cairn").unwrap();
     let err = resolve_options(&url, &settings).unwrap_err().to_string();
-    assert!(err.contains("store.synchronous") && err.contains("PostgreSQL"), "{err}");
+    assert!(
+        err.contains("store.synchronous") && err.contains("PostgreSQL"),
+        "{err}"
+    );
 }

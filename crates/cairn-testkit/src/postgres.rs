@@ -78,7 +78,18 @@ impl TestCluster {
     pub fn psql(&self, name: &str, sql: &str) -> String {
         let output = self
             .client("psql")
-            .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", name, "-c", sql])
+            .args([
+                "-X",
+                "-q",
+                "-t",
+                "-A",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                name,
+                "-c",
+                sql,
+            ])
             .output();
         check(output, &format!("psql {sql:?}")).unwrap_or_else(|e| panic!("{e}"))
     }

@@ -21,7 +21,10 @@ pub(crate) struct App {
 impl App {
     /// `store_flag` is `--store URL`, which wins over `CAIRN_STORE_URL` and the
     /// config's `[store] url`.
-    pub(crate) fn new(project_dir: Option<&Path>, store_flag: Option<&str>) -> anyhow::Result<Self> {
+    pub(crate) fn new(
+        project_dir: Option<&Path>,
+        store_flag: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let paths = Paths::from_env()?;
         let project = match project_dir {
             Some(dir) => Project::from_user_path(dir)?,

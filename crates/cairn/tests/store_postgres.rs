@@ -27,9 +27,20 @@ fn a_session_written_on_one_machine_is_listed_and_read_on_another() {
     let a = TestHome::new();
     a.write_config(&format!("[store]\nurl = \"{url}\"\n"));
     let on_a = cairn(&a);
-    import(&on_a, &a, "s.jsonl", &simple("from-a", "/work/api", &["hello from a"]));
+    import(
+        &on_a,
+        &a,
+        "s.jsonl",
+        &simple("from-a", "/work/api", &["hello from a"]),
+    );
     on_a.run([
-        "progress", "save", "auth-v2", "--summary", "login works", "--next", "tests",
+        "progress",
+        "save",
+        "auth-v2",
+        "--summary",
+        "login works",
+        "--next",
+        "tests",
     ])
     .success();
     assert!(!a.store_file().exists(), "a SQLite file was created");
@@ -54,12 +65,17 @@ fn a_session_written_on_one_machine_is_listed_and_read_on_another() {
     let shown = on_b.run(["sessions", "show", "from-a", "--json"]);
     shown.success();
     assert_eq!(shown.json()["name"], "from-a");
-    on_b.run(["progress", "show", "auth-v2", "--json"])
+    on_b.run(["progress", "get", "auth-v2", "--json"])
         .success()
         .stdout_has(&["login works"]);
 
     // B writes too; A sees it.
-    import(&on_b, &b, "t.jsonl", &simple("from-b", "/work/api", &["hello from b"]));
+    import(
+        &on_b,
+        &b,
+        "t.jsonl",
+        &simple("from-b", "/work/api", &["hello from b"]),
+    );
     let mut names = listed(&on_a);
     names.sort();
     assert_eq!(names, ["from-a", "from-b"]);
@@ -75,11 +91,25 @@ fn the_password_never_shows_in_config_or_errors() {
     let home = TestHome::new();
     home.write_config(&format!("[store]\nurl = \"{url}\"\n"));
     let c = cairn(&home);
-    for args in [vec!["config", "show"], vec!["config", "show", "--json"], vec!["config", "path"]] {
+    for args in [
+        vec!["config", "show"],
+        vec!["config", "show", "--json"],
+        vec!["config", "path"],
+    ] {
         let out = c.run(&args);
         out.success();
         assert!(!out.stdout.contains("hunter2"), "{args:?}: {}", out.stdout);
-        assert!(out.stdout.contains("postgres:***@127.0.0.1"), "{args:?}: {}", out.stdout);
+        // `config show` masks secrets its own way (`****`), `config path` with `***`.
+        assert!(
+            out.stdout.contains("postgres://postgres:***"),
+            "{args:?}: {}",
+            out.stdout
+        );
+        assert!(
+            out.stdout.contains("@127.0.0.1"),
+            "{args:?}: {}",
+            out.stdout
+        );
     }
 
     // An unreachable server: a clear error, quickly, naming it without the password.
@@ -105,12 +135,20 @@ fn a_project_file_may_not_choose_the_store() {
     ));
     let out = cairn(&home).run(["sessions", "list"]);
     out.code(1);
-    out.stderr_has(&[".cairn.toml", "line 1", "key `store`", "only allowed in your own config.toml"]);
+    out.stderr_has(&[
+        ".cairn.toml",
+        "line 1",
+        "key `store`",
+        "only allowed in your own config.toml",
+    ]);
     assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
     // Nothing was written to that database.
     assert_eq!(
         cluster()
-            .psql(&database.name, "SELECT count(*) FROM pg_tables WHERE tablename = 'sessions'")
+            .psql(
+                &database.name,
+                "SELECT count(*) FROM pg_tables WHERE tablename = 'sessions'"
+            )
             .trim(),
         "0"
     );

@@ -123,10 +123,10 @@ pub(crate) fn effect(
     Ok(effect)
 }
 
-fn untyped(
-    seq: u64,
-    fields: &Map<String, Value>,
-) -> Result<(Option<Usage>, Option<f64>, Option<&str>), Error> {
+/// The usage, cost and provider request id an event records.
+type Charge<'a> = (Option<Usage>, Option<f64>, Option<&'a str>);
+
+fn untyped(seq: u64, fields: &Map<String, Value>) -> Result<Charge<'_>, Error> {
     let usage = match fields.get("usage") {
         None | Some(Value::Null) => None,
         Some(value) => Some(

@@ -227,3 +227,38 @@ async fn writers_of_several_stores_keep_one_sessions_seqs_dense() {
     let session = first.session_by_id(s.id).await.unwrap();
     assert_eq!((session.head_seq, session.message_count), (240, 240));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_that_may_not_create_the_schema_is_told_what_to_ask_for() {
+    let database = fresh_database();
+    let role = format!("{}_reader", database.name);
+    cluster().psql(&database.name, &format!("CREATE ROLE {role} LOGIN"));
+    let url = format!(
+        "postgres://{role}:hunter2@127.0.0.1:{}/{}",
+        cluster().port(),
+        database.name
+    );
+    let err = open_store(&url)
+        .unwrap()
+        .count_sessions(None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::StoreUnusable { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("permission denied"), "{message}");
+    assert!(message.contains("CREATE EXTENSION unaccent"), "{message}");
+    assert!(
+        !message.contains("hunter2"),
+        "the password leaked: {message}"
+    );
+    // Nothing was created.
+    assert_eq!(
+        cluster()
+            .psql(
+                &database.name,
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+            )
+            .trim(),
+        "0"
+    );
+}

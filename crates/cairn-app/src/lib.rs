@@ -2,13 +2,16 @@
 //!
 //! The faces (the CLI, the MCP handler, later the daemon) parse their arguments, call
 //! an operation here and render what it returns; none of them holds the logic of an
-//! operation itself.
+//! operation itself. Each operation returns a typed result (`Serialize`; with the
+//! `schema` feature also `schemars::JsonSchema`): what the CLI prints with `--json`
+//! and the MCP tools return as `structuredContent` and declare as `outputSchema`.
 //!
-//! Here so far: import (the [`Importer`] trait, JSONL v1 as its first source, streamed
-//! into one all-or-nothing store transaction) and export. Still to move in: save and
-//! get progress, where-was-I, the cross-session listing and search (in
-//! `cairn-mcp/src/handler.rs` today), pool status (`cairn-core/src/pool_status.rs`)
-//! and the resume brief.
+//! - import ([`Importer`], JSONL v1) and export of a session;
+//! - [`progress`]: save and get progress (checkpoints);
+//! - [`where_was_i`] and the [`resume_brief`] it is built on;
+//! - [`sessions`]: the all-sessions listing and the merged search;
+//! - [`pool_status`]: the agent pool (store I/O), [`pool_replay`] (the replay of
+//!   its signals), [`pool_markdown`] (its rendering).
 
 pub mod export;
 pub mod import;
@@ -16,6 +19,14 @@ pub mod importer;
 pub mod jsonl_v1;
 pub mod live_tokens;
 pub mod media;
+pub mod pool_markdown;
+pub mod pool_replay;
+pub mod pool_status;
+pub mod progress;
+pub mod resume_brief;
+pub mod sessions;
+pub mod text;
+pub mod where_was_i;
 
 pub use import::{ImportRequest, Imported, import_session};
 pub use importer::{Importer, Survey};

@@ -21,6 +21,7 @@ pub struct NewCheckpoint {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Checkpoint {
     pub checkpoint_id: String,
     pub session_id: String,
@@ -32,5 +33,6 @@ pub struct Checkpoint {
     pub round_id: String,
     pub client: Option<String>,
     pub instance: Option<String>,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub created_at: Timestamp,
 }

@@ -6,7 +6,6 @@
 
 pub mod attachment;
 pub mod checkpoint;
-pub mod checkpoint_from_done;
 pub mod compression;
 pub mod context;
 pub mod display;
@@ -23,9 +22,7 @@ pub mod local_token;
 pub mod name;
 pub mod paths;
 pub mod pool;
-pub mod pool_status;
 pub mod project;
-pub mod resume_brief;
 pub mod run_commands;
 pub mod scrub;
 pub mod session;

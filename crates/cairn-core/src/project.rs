@@ -10,6 +10,7 @@ use crate::Error;
 
 /// An absolute, canonical project root, stored as a string key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct Project(String);
 

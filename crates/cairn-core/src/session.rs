@@ -6,6 +6,7 @@ use ulid::Ulid;
 use crate::{Project, SessionName, Timestamp, Usage};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SessionStatus {
     Active,

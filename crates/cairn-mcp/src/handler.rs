@@ -6,12 +6,14 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use cairn_app::pool_status::{self, PoolStatus, SignalReport};
+use cairn_app::progress::{self, Progress, Rounds, Saved};
+use cairn_app::resume_brief::{self, WhereQuery};
+use cairn_app::sessions::{self, SearchResult, SessionList};
+use cairn_app::where_was_i::{self, WhereWasIResult};
 use cairn_core::list_param::MAX_ID_BYTES;
-use cairn_core::pool_status;
-use cairn_core::resume_brief::{self, WhereQuery};
 use cairn_core::{
-    Error as CoreError, NewCheckpoint, NewPoolSignal, PoolAction, Project, SearchScope,
-    SessionFilter, Store, Timestamp,
+    Error as CoreError, NewCheckpoint, NewPoolSignal, PoolAction, Project, Store, Timestamp,
 };
 use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -31,7 +33,6 @@ use rmcp::{
 };
 use serde::Serialize;
 
-use crate::outputs::*;
 use crate::params::*;
 use crate::resources;
 use crate::roots::RootsProject;
@@ -44,8 +45,6 @@ const TOUCH_EVERY: Duration = Duration::from_secs(15);
 pub(crate) const INSTANCE_HEADER: &str = "cairn-instance";
 /// Entries of the "last written" map before stale ones are dropped.
 const MAX_TOUCHED: usize = 1024;
-/// Session ids whose checkpoints `search_sessions` reads (the most recent ones).
-const CHECKPOINT_SESSIONS_SEARCHED: u32 = 200;
 
 /// What every connection of one server shares.
 pub struct McpConfig {
@@ -209,44 +208,6 @@ impl CairnMcp {
         }))
     }
 
-    /// Why `where_was_i` found nothing, true to the query: a client filter that
-    /// matched nothing points at what other clients saved.
-    async fn nothing_found(&self, query: &WhereQuery, now: Timestamp) -> Result<String, ErrorData> {
-        let Some(client) = &query.client else {
-            return Ok(match &query.session_id {
-                Some(id) => format!("No session found with id `{id}`."),
-                None => "No session found: nothing has been saved yet.".to_owned(),
-            });
-        };
-        let unfiltered = WhereQuery {
-            client: None,
-            ..query.clone()
-        };
-        let others = resume_brief::where_was_i(self.store(), &unfiltered, now)
-            .await
-            .map_err(store_error)?;
-        let nothing = match &query.session_id {
-            Some(id) => format!("Client `{client}` saved nothing under session id `{id}`."),
-            None => format!("Client `{client}` has saved nothing yet."),
-        };
-        Ok(match others {
-            None => format!("{nothing} No other client has saved anything either."),
-            Some(other) => {
-                let by = other
-                    .latest_checkpoint
-                    .as_ref()
-                    .and_then(|c| c.client.as_deref())
-                    .map(|c| format!(" by client `{c}`"))
-                    .unwrap_or_default();
-                format!(
-                    "{nothing} Other sessions were saved: the most recent is `{}`{by} (project {}, {}). \
-Call where_was_i(session_id=\"{}\") to read it, or where_was_i() for the latest of any client.",
-                    other.session_id, other.project, other.last_activity, other.session_id
-                )
-            }
-        })
-    }
-
     /// The stdio connection ended (EOF on stdin): its agent is gone, so the
     /// topics it holds are released at once instead of looking held until the
     /// pool TTL runs out. A fixed `CAIRN_INSTANCE` outlives its connections and
@@ -325,7 +286,7 @@ impl CairnMcp {
 Use one session_id per piece of work (e.g. `project-auth-v2`); each save adds a round. \
 List fields accept a JSON array of strings or one comma/newline separated string.",
         input_schema = input_schema::<SaveProgressParams>(),
-        output_schema = output_schema::<SaveProgressOutput>(),
+        output_schema = output_schema::<Saved>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn save_progress(
@@ -342,9 +303,9 @@ List fields accept a JSON array of strings or one comma/newline separated string
         let round_id = args.optional_id("round_id")?;
         let project = self.project_arg(&args, &ctx).await?;
         let (instance, client) = self.identity(&ctx);
-        let checkpoint = self
-            .store()
-            .save_checkpoint(NewCheckpoint {
+        let out = progress::save(
+            self.store(),
+            NewCheckpoint {
                 session_id,
                 project: project.clone(),
                 summary,
@@ -354,18 +315,11 @@ List fields accept a JSON array of strings or one comma/newline separated string
                 round_id,
                 client: client.clone(),
                 instance: Some(instance.clone()),
-            })
-            .await
-            .map_err(store_error)?;
+            },
+        )
+        .await
+        .map_err(store_error)?;
         self.touch(&project, &instance, client.as_deref()).await;
-        let out = SaveProgressOutput {
-            status: "saved".into(),
-            session_id: checkpoint.session_id.clone(),
-            round_id: checkpoint.round_id.clone(),
-            checkpoint_id: checkpoint.checkpoint_id.clone(),
-            project: checkpoint.project.to_string(),
-            saved_at: checkpoint.created_at.to_string(),
-        };
         let markdown = format!(
             "Saved checkpoint `{}` for `{}`, round {} (project {}). Resume later with `where_was_i(session_id=\"{}\")`.",
             out.checkpoint_id, out.session_id, out.round_id, out.project, out.session_id
@@ -379,7 +333,7 @@ List fields accept a JSON array of strings or one comma/newline separated string
 Returns the last activity time, the latest checkpoint (summary, files, decisions, next steps), the project and a short resume brief. \
 Covers save_progress session ids and cairn chat sessions.",
         input_schema = input_schema::<WhereWasIParams>(),
-        output_schema = output_schema::<WhereWasIOutput>(),
+        output_schema = output_schema::<WhereWasIResult>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn where_was_i(
@@ -394,19 +348,17 @@ Covers save_progress session ids and cairn chat sessions.",
             project: None,
         };
         let now = Timestamp::now();
-        let found = resume_brief::where_was_i(self.store(), &query, now)
+        let found = where_was_i::where_was_i(self.store(), &query, now)
             .await
             .map_err(store_error)?;
         let (instance, client) = self.identity(&ctx);
         let project = self.default_project(&ctx).await;
         self.touch(&project, &instance, client.as_deref()).await;
-        match found {
-            Some(found) => respond(found.to_markdown(now), &WhereWasIOutput::found(&found)),
-            None => {
-                let message = self.nothing_found(&query, now).await?;
-                respond(message.clone(), &WhereWasIOutput::not_found(message))
-            }
-        }
+        let markdown = match (&found.brief, &found.message) {
+            (Some(brief), _) => brief.to_markdown(now),
+            (None, message) => message.clone().unwrap_or_default(),
+        };
+        respond(markdown, &found)
     }
 
     #[tool(
@@ -414,7 +366,7 @@ Covers save_progress session ids and cairn chat sessions.",
         description = "Read checkpoints of a session id (read-only): the latest (default), one round (round_id), \
 or the whole series oldest first (latest = false).",
         input_schema = input_schema::<GetProgressParams>(),
-        output_schema = output_schema::<GetProgressOutput>(),
+        output_schema = output_schema::<Progress>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn get_progress(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
@@ -422,36 +374,17 @@ or the whole series oldest first (latest = false).",
         let session_id = args.required_id("session_id")?;
         let round_id = args.optional_id("round_id")?;
         let latest = args.optional_bool("latest")?.unwrap_or(true);
-        let store = self.store();
-        let checkpoints = match (&round_id, latest) {
-            (None, true) => store
-                .latest_checkpoint(&session_id)
-                .await
-                .map_err(store_error)?
-                .into_iter()
-                .collect(),
-            (round, _) => {
-                let all = store.checkpoints(&session_id).await.map_err(store_error)?;
-                match round {
-                    Some(round) => all.into_iter().filter(|c| &c.round_id == round).collect(),
-                    None => all,
-                }
-            }
+        let rounds = match (round_id, latest) {
+            (Some(round), _) => Rounds::One(round),
+            (None, true) => Rounds::Latest,
+            (None, false) => Rounds::All,
         };
-        let found = !checkpoints.is_empty();
-        let message = (!found).then(|| match &round_id {
-            Some(round) => format!("No progress found for `{session_id}` round {round}."),
-            None => format!("No progress found for `{session_id}`."),
-        });
-        let out = GetProgressOutput {
-            found,
-            session_id: session_id.clone(),
-            message: message.clone(),
-            checkpoints: checkpoints.iter().map(CheckpointOut::from).collect(),
-        };
-        let markdown = match message {
-            Some(message) => message,
-            None => progress_markdown(&session_id, &checkpoints),
+        let out = progress::get(self.store(), &session_id, &rounds)
+            .await
+            .map_err(store_error)?;
+        let markdown = match &out.message {
+            Some(message) => message.clone(),
+            None => progress_markdown(&out),
         };
         respond(markdown, &out)
     }
@@ -462,7 +395,7 @@ or the whole series oldest first (latest = false).",
 completed, blocked, unblocked, released, handoff, signaling. `affects` lists the files or folders you touch; \
 the result warns when they overlap another live agent's open topic.",
         input_schema = input_schema::<PoolSignalParams>(),
-        output_schema = output_schema::<PoolSignalOutput>(),
+        output_schema = output_schema::<SignalReport>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn pool_signal(
@@ -503,20 +436,7 @@ the result warns when they overlap another live agent's open topic.",
         if let Ok(mut signalers) = self.signalers.lock() {
             signalers.insert(instance);
         }
-        let signal = &outcome.signal;
-        let out = PoolSignalOutput {
-            signal_id: signal.id,
-            project: signal.project.to_string(),
-            topic: signal.topic.clone(),
-            action: signal.action.as_str().to_owned(),
-            instance: signal.instance.clone(),
-            created_at: signal.created_at.to_string(),
-            topic_state: outcome.topic.as_ref().map(|t| t.state.as_str().to_owned()),
-            holder: outcome.topic.as_ref().map(|t| t.holder.clone()),
-            conflicts: outcome.conflicts.iter().map(ConflictOut::from).collect(),
-            warnings: outcome.warnings.clone(),
-        };
-        respond(outcome.to_markdown(), &out)
+        respond(outcome.to_markdown(), &outcome.report())
     }
 
     #[tool(
@@ -524,7 +444,7 @@ the result warns when they overlap another live agent's open topic.",
         description = "Who is working on what in this project: active instances, open topics by state (claimed, started, blocked) \
 with holder and since when, blockers, handoffs, recently completed topics and file conflicts. all_projects = true covers every project.",
         input_schema = input_schema::<PoolStatusParams>(),
-        output_schema = output_schema::<PoolStatusOutput>(),
+        output_schema = output_schema::<PoolStatus>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn pool_status(
@@ -545,7 +465,7 @@ with holder and since when, blockers, handoffs, recently completed topics and fi
         )
         .await
         .map_err(store_error)?;
-        respond(status.to_markdown(), &PoolStatusOutput::from(&status))
+        respond(status.to_markdown(), &status)
     }
 
     #[tool(
@@ -553,7 +473,7 @@ with holder and since when, blockers, handoffs, recently completed topics and fi
         description = "List sessions, newest activity first: cairn chat sessions and save_progress session ids, \
 optionally for one project.",
         input_schema = input_schema::<ListSessionsParams>(),
-        output_schema = output_schema::<ListSessionsOutput>(),
+        output_schema = output_schema::<SessionList>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn list_sessions(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
@@ -562,13 +482,9 @@ optionally for one project.",
         let limit = args
             .optional_limit("limit", MAX_LIMIT)?
             .unwrap_or(DEFAULT_LIMIT);
-        let sessions = list_all_sessions(self.store(), project.as_ref(), limit)
+        let out = sessions::list(self.store(), project.as_ref(), limit)
             .await
             .map_err(store_error)?;
-        let out = ListSessionsOutput {
-            project: project.as_ref().map(ToString::to_string),
-            sessions,
-        };
         respond(sessions_markdown(&out), &out)
     }
 
@@ -576,7 +492,7 @@ optionally for one project.",
         name = "search_sessions",
         description = "Full-text search over chat messages and checkpoints (summaries, decisions, next steps, files).",
         input_schema = input_schema::<SearchSessionsParams>(),
-        output_schema = output_schema::<SearchSessionsOutput>(),
+        output_schema = output_schema::<SearchResult>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn search_sessions(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
@@ -585,119 +501,39 @@ optionally for one project.",
         let limit = args
             .optional_limit("limit", MAX_LIMIT)?
             .unwrap_or(DEFAULT_LIMIT);
-        let store = self.store();
-        let chat_hits = store
-            .search(
-                &query,
-                &SearchScope {
-                    project: None,
-                    limit,
-                },
-            )
+        let out = sessions::search(self.store(), &query, limit)
             .await
             .map_err(|e| match e {
                 CoreError::InvalidInput(_) => core_invalid("query", e),
                 other => store_error(other),
             })?;
-        let mut hits: Vec<SearchHitOut> = chat_hits.iter().map(SearchHitOut::from).collect();
-        let needle = query.to_lowercase();
-        // Every round of the most recent session ids, newest first.
-        let sessions = store
-            .recent_checkpoints(None, CHECKPOINT_SESSIONS_SEARCHED)
-            .await
-            .map_err(store_error)?;
-        'sessions: for latest in &sessions {
-            let rounds = store
-                .checkpoints(&latest.session_id)
-                .await
-                .map_err(store_error)?;
-            for c in rounds.iter().rev() {
-                if let Some(snippet) = checkpoint_match(c, &needle) {
-                    hits.push(SearchHitOut {
-                        kind: "checkpoint".into(),
-                        id: c.session_id.clone(),
-                        project: c.project.to_string(),
-                        at: c.created_at.to_string(),
-                        snippet: format!("round {}: {snippet}", c.round_id),
-                        seq: None,
-                        role: None,
-                    });
-                    if hits.len() >= 2 * limit as usize {
-                        break 'sessions;
-                    }
-                }
-            }
-        }
-        hits.sort_by(|a, b| b.at.cmp(&a.at));
-        hits.truncate(limit as usize);
-        let mut markdown = format!("# Search: {query}\n\n{} hit(s)\n", hits.len());
-        for h in &hits {
+        let mut markdown = format!("# Search: {query}\n\n{} hit(s)\n", out.hits.len());
+        for h in &out.hits {
             markdown.push_str(&format!(
                 "- {} `{}` ({}): {}\n",
-                h.kind, h.id, h.at, h.snippet
+                h.kind.as_str(),
+                h.id,
+                h.at,
+                h.snippet
             ));
         }
-        respond(markdown, &SearchSessionsOutput { query, hits })
+        respond(markdown, &out)
     }
 }
 
-/// Where a checkpoint matches `needle` (lowercase) in its id, summary,
-/// decisions, next steps or files, as a snippet.
-fn checkpoint_match(c: &cairn_core::Checkpoint, needle: &str) -> Option<String> {
-    let fields = std::iter::once(&c.session_id)
-        .chain(std::iter::once(&c.summary))
-        .chain(&c.decisions_made)
-        .chain(&c.next_steps)
-        .chain(&c.files_touched);
-    for field in fields {
-        let lower = field.to_lowercase();
-        if lower.contains(needle) {
-            return Some(pool_status::one_line(field));
-        }
-    }
-    None
-}
-
-/// Chat sessions and checkpoint session ids together, newest first.
-pub(crate) async fn list_all_sessions(
-    store: &dyn Store,
-    project: Option<&Project>,
-    limit: u32,
-) -> cairn_core::Result<Vec<SessionOut>> {
-    let chats = store
-        .list_sessions(&SessionFilter {
-            project: project.cloned(),
-            limit,
-            offset: 0,
-        })
-        .await?;
-    let checkpoints = store.recent_checkpoints(project, limit).await?;
-    let mut sessions: Vec<(Timestamp, SessionOut)> = chats
-        .iter()
-        .map(|s| (s.updated_at, SessionOut::from(s)))
-        .chain(
-            checkpoints
-                .iter()
-                .map(|c| (c.created_at, SessionOut::from(c))),
-        )
-        .collect();
-    sessions.sort_by_key(|s| std::cmp::Reverse(s.0));
-    sessions.truncate(limit as usize);
-    Ok(sessions.into_iter().map(|(_, s)| s).collect())
-}
-
-fn sessions_markdown(out: &ListSessionsOutput) -> String {
-    let mut md = format!(
-        "# Sessions ({})\n\n",
-        out.project.as_deref().unwrap_or("all projects")
-    );
+fn sessions_markdown(out: &SessionList) -> String {
+    let scope = out
+        .project
+        .as_ref()
+        .map_or_else(|| "all projects".to_owned(), ToString::to_string);
+    let mut md = format!("# Sessions ({scope})\n\n");
     if out.sessions.is_empty() {
         md.push_str("No sessions yet.\n");
     }
     for s in &out.sessions {
         md.push_str(&format!(
             "- {} `{}` — {} — {}{}\n",
-            s.kind,
+            s.kind.as_str(),
             s.id,
             s.updated_at,
             s.project,
@@ -710,12 +546,13 @@ fn sessions_markdown(out: &ListSessionsOutput) -> String {
     md
 }
 
-fn progress_markdown(session_id: &str, checkpoints: &[cairn_core::Checkpoint]) -> String {
+fn progress_markdown(progress: &Progress) -> String {
     let mut md = format!(
-        "# Progress of `{session_id}` ({} checkpoint(s))\n",
-        checkpoints.len()
+        "# Progress of `{}` ({} checkpoint(s))\n",
+        progress.session_id,
+        progress.checkpoints.len()
     );
-    for c in checkpoints {
+    for c in &progress.checkpoints {
         md.push_str(&format!(
             "\n## Round {} — {} ({})\n{}\n",
             c.round_id, c.created_at, c.checkpoint_id, c.summary
@@ -908,11 +745,11 @@ signal completed, blocked or handoff when that changes.",
             return Ok(CompleteResult::default());
         }
         let prefix = request.argument.value.to_lowercase();
-        let sessions = list_all_sessions(self.store(), None, MAX_LIMIT)
+        let listed = sessions::list(self.store(), None, MAX_LIMIT)
             .await
             .map_err(store_error)?;
         let mut values: Vec<String> = Vec::new();
-        for s in sessions {
+        for s in listed.sessions {
             if s.id.to_lowercase().starts_with(&prefix) && !values.contains(&s.id) {
                 values.push(s.id);
             }

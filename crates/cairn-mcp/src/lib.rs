@@ -10,7 +10,6 @@ mod handler;
 pub mod http;
 mod http_serve;
 mod http_sessions;
-mod outputs;
 mod params;
 mod resources;
 mod roots;

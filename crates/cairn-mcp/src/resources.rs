@@ -3,7 +3,8 @@
 //! `cairn://progress/{session_id}` (every checkpoint of a session id, JSON).
 //! Session ids are percent-encoded in URIs (they are free text).
 
-use cairn_core::resume_brief::{self, WhereQuery};
+use cairn_app::resume_brief::{self, WhereQuery};
+use cairn_app::{progress, sessions};
 use cairn_core::{Store, Timestamp};
 use rmcp::ErrorData;
 use rmcp::model::{
@@ -11,9 +12,6 @@ use rmcp::model::{
     ResourceContents, ResourceTemplate,
 };
 use serde_json::json;
-
-use crate::handler::list_all_sessions;
-use crate::outputs::CheckpointOut;
 
 pub(crate) const SESSIONS_URI: &str = "cairn://sessions";
 pub(crate) const SESSION_PREFIX: &str = "cairn://session/";
@@ -32,12 +30,12 @@ pub(crate) async fn list(store: &dyn Store) -> Result<ListResourcesResult, Error
             .with_description("Chat sessions and checkpoint session ids, newest first (JSON)")
             .with_mime_type("application/json"),
     ];
-    let sessions = list_all_sessions(store, None, LISTED)
+    let listed = sessions::list(store, None, LISTED)
         .await
         .map_err(internal)?;
-    for s in sessions {
+    for s in listed.sessions {
         let encoded = encode(&s.id);
-        if s.kind == "chat" {
+        if s.kind == sessions::Kind::Chat {
             resources.push(
                 Resource::new(
                     format!("{SESSION_PREFIX}{encoded}"),
@@ -86,10 +84,8 @@ pub(crate) async fn read(store: &dyn Store, uri: &str) -> Result<ReadResourceRes
         ReadResourceResult::new(vec![contents])
     };
     if uri == SESSIONS_URI {
-        let sessions = list_all_sessions(store, None, 200)
-            .await
-            .map_err(internal)?;
-        let body = serde_json::to_string_pretty(&json!({ "sessions": sessions }))
+        let listed = sessions::list(store, None, 200).await.map_err(internal)?;
+        let body = serde_json::to_string_pretty(&json!({ "sessions": listed.sessions }))
             .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
         return Ok(text("application/json", body));
     }
@@ -108,13 +104,16 @@ pub(crate) async fn read(store: &dyn Store, uri: &str) -> Result<ReadResourceRes
     }
     if let Some(raw) = uri.strip_prefix(PROGRESS_PREFIX) {
         let id = decode(raw).ok_or_else(not_found)?;
-        let checkpoints = store.checkpoints(&id).await.map_err(internal)?;
-        if checkpoints.is_empty() {
+        let read = progress::get(store, &id, &progress::Rounds::All)
+            .await
+            .map_err(internal)?;
+        if !read.found {
             return Err(not_found());
         }
-        let out: Vec<CheckpointOut> = checkpoints.iter().map(CheckpointOut::from).collect();
-        let body = serde_json::to_string_pretty(&json!({ "session_id": id, "checkpoints": out }))
-            .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        let body = serde_json::to_string_pretty(
+            &json!({ "session_id": id, "checkpoints": read.checkpoints }),
+        )
+        .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
         return Ok(text("application/json", body));
     }
     Err(not_found())

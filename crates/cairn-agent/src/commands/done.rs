@@ -7,7 +7,6 @@
 //! context, a model that failed): the work still reached a natural stop.
 
 use cairn_core::SessionStatus;
-use cairn_core::checkpoint_from_done::{DoneInput, checkpoint_from_done};
 use cairn_core::env_vars;
 use cairn_core::event::KnowledgeEntry;
 use cairn_core::live_messages::retained_knowledge;
@@ -15,6 +14,7 @@ use cairn_core::store::SessionUpdate;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use super::done_checkpoint::{DoneInput, checkpoint_from_done};
 use super::summarize::{Compressed, compress_now, optional_text};
 use super::{CommandResult, Output};
 use crate::Frontend;

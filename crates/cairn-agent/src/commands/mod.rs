@@ -4,6 +4,7 @@
 
 mod context;
 mod done;
+mod done_checkpoint;
 mod help;
 mod info;
 pub(crate) mod knowledge;

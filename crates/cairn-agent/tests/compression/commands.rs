@@ -2,7 +2,7 @@
 //! `output = "replace"`, and a configured `[[commands]]` entry that appends.
 
 use cairn_agent::frontend::Collect;
-use cairn_core::resume_brief::{WhereQuery, where_was_i};
+use cairn_app::resume_brief::{WhereQuery, where_was_i};
 use cairn_core::run_commands::REDUCE_PROMPT;
 use cairn_core::settings::{CommandDef, CommandOutput};
 use cairn_core::{Payload, Role};

@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
+use cairn_app::pool_status;
 use cairn_core::list_param::{self, MAX_SUMMARY_BYTES};
-use cairn_core::pool_status;
 use cairn_core::{Error, NewPoolSignal, PoolAction, Timestamp};
 
 use crate::app::App;

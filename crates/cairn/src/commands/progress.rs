@@ -4,10 +4,10 @@
 use std::io::{Read, Write};
 
 use anyhow::Context;
+use cairn_app::progress::{self, Rounds};
+use cairn_app::resume_brief::{self, WhereQuery};
 use cairn_core::list_param::{self, MAX_SUMMARY_BYTES};
-use cairn_core::resume_brief::{self, WhereQuery};
 use cairn_core::{Checkpoint, Error, NewCheckpoint, Timestamp};
-use serde_json::json;
 
 use crate::app::App;
 use crate::args::progress::{GetArgs, ProgressCommand, SaveArgs, WhereArgs};
@@ -77,8 +77,9 @@ async fn save(app: &App, args: SaveArgs) -> anyhow::Result<()> {
         list_param::check_id("--round", round)?;
     }
     let store = app.store().await?;
-    let checkpoint = store
-        .save_checkpoint(NewCheckpoint {
+    let saved = progress::save(
+        store.as_ref(),
+        NewCheckpoint {
             session_id: args.session_id.trim().to_owned(),
             project: app.project.clone(),
             summary,
@@ -88,26 +89,20 @@ async fn save(app: &App, args: SaveArgs) -> anyhow::Result<()> {
             round_id: args.round.map(|r| r.trim().to_owned()),
             client: Some("cairn-cli".to_owned()),
             instance: Some(super::pool::cli_instance()),
-        })
-        .await?;
+        },
+    )
+    .await?;
     if args.json {
-        return output::print_json(&json!({
-            "status": "saved",
-            "session_id": checkpoint.session_id,
-            "round_id": checkpoint.round_id,
-            "checkpoint_id": checkpoint.checkpoint_id,
-            "project": checkpoint.project,
-            "saved_at": checkpoint.created_at,
-        }));
+        return output::print_json(&saved);
     }
     let mut out = output::stdout();
     writeln!(
         out,
         "Saved checkpoint {} for {}, round {} ({}).",
-        checkpoint.checkpoint_id,
-        output::printable(&checkpoint.session_id),
-        output::printable(&checkpoint.round_id),
-        output::home_relative(checkpoint.project.as_str())
+        saved.checkpoint_id,
+        output::printable(&saved.session_id),
+        output::printable(&saved.round_id),
+        output::home_relative(saved.project.as_str())
     )?;
     out.flush()?;
     Ok(())
@@ -116,19 +111,14 @@ async fn save(app: &App, args: SaveArgs) -> anyhow::Result<()> {
 async fn get(app: &App, args: GetArgs) -> anyhow::Result<()> {
     list_param::check_id("SESSION_ID", &args.session_id)?;
     let store = app.store().await?;
-    let checkpoints: Vec<Checkpoint> = if args.all || args.round.is_some() {
-        let all = store.checkpoints(&args.session_id).await?;
-        match &args.round {
-            Some(round) => all.into_iter().filter(|c| &c.round_id == round).collect(),
-            None => all,
-        }
-    } else {
-        store
-            .latest_checkpoint(&args.session_id)
-            .await?
-            .into_iter()
-            .collect()
+    let rounds = match (&args.round, args.all) {
+        (Some(round), _) => Rounds::One(round.clone()),
+        (None, true) => Rounds::All,
+        (None, false) => Rounds::Latest,
     };
+    let checkpoints = progress::get(store.as_ref(), &args.session_id, &rounds)
+        .await?
+        .checkpoints;
     if checkpoints.is_empty() {
         let what = match &args.round {
             Some(round) => format!("{} round {round}", args.session_id),

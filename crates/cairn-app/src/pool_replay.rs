@@ -1,335 +1,15 @@
-//! The state of the agent pool, computed from the signals instances sent and
-//! from when each instance was last heard from.
-//!
-//! The store keeps only the append-only signal log and the instances' last-seen
-//! times; everything an agent asks ("who holds what, what is blocked, where do
-//! we step on each other's files?") is derived here, the same way for the MCP
-//! tools and the `cairn pool` CLI.
-//!
-//! Rules, replayed in signal order per (project, topic):
-//! - `claimed`/`started` take the topic unless another *live* instance holds it
-//!   (then the holder stays and the claim is reported as contested);
-//! - `progress` keeps the holder (or opens the topic as started);
-//! - `blocked` marks the topic blocked with its reason; `unblocked` restores the
-//!   state it had before;
-//! - `completed` closes the topic (any instance may finish it);
-//! - `released` and `handoff` close the hold of its holder; a handoff stays
-//!   visible, with its notes, until someone claims the topic;
-//! - `signaling` is a broadcast message and changes no topic.
-//!
-//! A holder silent for longer than the pool TTL loses its topics.
+//! The replay of the pool's signal log: who holds which topic, what is blocked or
+//! handed off, and where two holders' files overlap (rules in `pool_status.rs`).
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 
-use jiff::SignedDuration;
-use serde::{Deserialize, Serialize};
+use cairn_core::store::PoolInstance;
+use cairn_core::{PoolAction, PoolSignal, Project, Timestamp};
 
-use crate::resume_brief::ago;
-use crate::store::PoolInstance;
-use crate::{NewPoolSignal, PoolAction, PoolSignal, Project, Result, Store, Timestamp};
-
-/// How far back signals are read: at least a week, and at least twice the TTL.
-pub const MIN_SIGNAL_WINDOW_SECS: u64 = 7 * 24 * 60 * 60;
-/// Completed topics and broadcast messages younger than this are listed.
-pub const RECENT_SECS: i64 = 24 * 60 * 60;
-/// At most this many completed topics, handoffs and messages are listed.
-pub const RECENT_LIMIT: usize = 20;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TopicState {
-    Claimed,
-    Started,
-    Blocked,
-}
-
-impl TopicState {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            TopicState::Claimed => "claimed",
-            TopicState::Started => "started",
-            TopicState::Blocked => "blocked",
-        }
-    }
-}
-
-/// An instance heard from within the TTL.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ActiveInstance {
-    pub project: Project,
-    pub instance: String,
-    pub client: Option<String>,
-    pub last_seen: Timestamp,
-}
-
-/// A topic someone holds.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OpenTopic {
-    pub project: Project,
-    pub topic: String,
-    pub state: TopicState,
-    /// The instance holding the topic.
-    pub holder: String,
-    /// When the topic entered its current state.
-    pub since: Timestamp,
-    /// When the holder took the topic.
-    pub held_since: Timestamp,
-    /// The latest summary sent about the topic.
-    pub summary: String,
-    pub affects: Vec<String>,
-    pub session_id: Option<String>,
-    /// Other instances that tried to claim the topic while it was held.
-    pub contested_by: Vec<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Blocker {
-    pub project: Project,
-    pub topic: String,
-    /// Who reported the blocker.
-    pub instance: String,
-    pub summary: String,
-    pub since: Timestamp,
-}
-
-/// A topic handed off and not yet taken by anyone.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Handoff {
-    pub project: Project,
-    pub topic: String,
-    pub from: String,
-    pub notes: String,
-    pub affects: Vec<String>,
-    pub at: Timestamp,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CompletedTopic {
-    pub project: Project,
-    pub topic: String,
-    pub instance: String,
-    pub summary: String,
-    pub completed_at: Timestamp,
-}
-
-/// A topic whose holder went silent for longer than the TTL.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ExpiredHold {
-    pub project: Project,
-    pub topic: String,
-    pub holder: String,
-    pub last_seen: Timestamp,
-}
-
-/// A `signaling` broadcast.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Message {
-    pub project: Project,
-    pub topic: String,
-    pub instance: String,
-    pub summary: String,
-    pub at: Timestamp,
-}
-
-/// Two open topics of different instances touch the same files.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FileConflict {
-    pub project: Project,
-    pub topic_a: String,
-    pub instance_a: String,
-    pub path_a: String,
-    pub topic_b: String,
-    pub instance_b: String,
-    pub path_b: String,
-}
-
-impl FileConflict {
-    pub fn describe(&self) -> String {
-        if self.path_a == self.path_b {
-            format!(
-                "`{}` ({}) and `{}` ({}) both affect {}",
-                self.topic_a, self.instance_a, self.topic_b, self.instance_b, self.path_a
-            )
-        } else {
-            format!(
-                "`{}` ({}) affects {} and `{}` ({}) affects {}, which overlap",
-                self.topic_a,
-                self.instance_a,
-                self.path_a,
-                self.topic_b,
-                self.instance_b,
-                self.path_b
-            )
-        }
-    }
-}
-
-/// Everything `pool_status` reports.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PoolStatus {
-    /// `None` when the status covers every project.
-    pub project: Option<Project>,
-    pub generated_at: Timestamp,
-    pub ttl_secs: u64,
-    pub instances: Vec<ActiveInstance>,
-    pub open_topics: Vec<OpenTopic>,
-    pub blockers: Vec<Blocker>,
-    pub handoffs: Vec<Handoff>,
-    pub recently_completed: Vec<CompletedTopic>,
-    pub expired: Vec<ExpiredHold>,
-    pub messages: Vec<Message>,
-    pub conflicts: Vec<FileConflict>,
-}
-
-/// The start of the signal window for a TTL.
-pub fn window_start(now: Timestamp, ttl_secs: u64) -> Timestamp {
-    let window = MIN_SIGNAL_WINDOW_SECS.max(ttl_secs.saturating_mul(2));
-    let window = SignedDuration::from_secs(i64::try_from(window).unwrap_or(i64::MAX));
-    now.saturating_sub(window).unwrap_or(Timestamp::MIN)
-}
-
-/// Read the signals and instances of `project` (or every project) and compute
-/// the status.
-pub async fn load(
-    store: &dyn Store,
-    project: Option<&Project>,
-    now: Timestamp,
-    ttl_secs: u64,
-) -> Result<PoolStatus> {
-    let since = window_start(now, ttl_secs);
-    let signals = store.pool_signals(project, since).await?;
-    let instances = store.pool_instances(project, since).await?;
-    Ok(compute(
-        project.cloned(),
-        &signals,
-        &instances,
-        now,
-        ttl_secs,
-    ))
-}
-
-/// What sending one signal led to.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SignalOutcome {
-    pub signal: PoolSignal,
-    /// The topic after the signal, if someone holds it.
-    pub topic: Option<OpenTopic>,
-    /// Overlaps of this topic's files with other live instances' open topics,
-    /// this topic on the `a` side.
-    pub conflicts: Vec<FileConflict>,
-    /// Every warning in words.
-    pub warnings: Vec<String>,
-}
-
-/// Record a signal (and that its instance was heard from), then report the
-/// topic's state, file conflicts and a topic held by someone else.
-pub async fn record_signal(
-    store: &dyn Store,
-    new: NewPoolSignal,
-    client: Option<&str>,
-    ttl_secs: u64,
-) -> Result<SignalOutcome> {
-    let project = new.project.clone();
-    let instance = new.instance.clone();
-    let topic = new.topic.clone();
-    let action = new.action;
-    let signal = store.add_pool_signal(new).await?;
-    store.touch_instance(&project, &instance, client).await?;
-    let now = Timestamp::now().max(signal.created_at);
-    let status = load(store, Some(&project), now, ttl_secs).await?;
-    let open = status
-        .open_topics
-        .iter()
-        .find(|t| t.topic == topic)
-        .cloned();
-    let conflicts = conflicts_involving(&status, &instance, &topic);
-    let mut warnings: Vec<String> = conflicts
-        .iter()
-        .map(|c| format!("File conflict: {}", c.describe()))
-        .collect();
-    if let Some(open) = &open
-        && open.holder != instance
-        && matches!(
-            action,
-            PoolAction::Claimed | PoolAction::Started | PoolAction::Progress
-        )
-    {
-        warnings.push(format!(
-            "Topic `{topic}` is held by {} ({} since {}); your signal was recorded, but the topic \
-             stays theirs until they complete, release or hand it off, or are silent for {}.",
-            open.holder,
-            open.state.as_str(),
-            open.held_since,
-            human_secs(ttl_secs)
-        ));
-    }
-    Ok(SignalOutcome {
-        signal,
-        topic: open,
-        conflicts,
-        warnings,
-    })
-}
-
-/// Release every topic `instance` holds, in any project, with a `released`
-/// signal carrying `summary` (an MCP stdio connection ended: its agent is gone,
-/// so its topics should not look held until the TTL runs out). Returns the
-/// topics released.
-pub async fn release_instance(
-    store: &dyn Store,
-    instance: &str,
-    summary: &str,
-    ttl_secs: u64,
-) -> Result<Vec<OpenTopic>> {
-    let status = load(store, None, Timestamp::now(), ttl_secs).await?;
-    let held: Vec<OpenTopic> = status
-        .open_topics
-        .into_iter()
-        .filter(|t| t.holder == instance)
-        .collect();
-    for topic in &held {
-        store
-            .add_pool_signal(NewPoolSignal {
-                project: topic.project.clone(),
-                topic: topic.topic.clone(),
-                action: PoolAction::Released,
-                summary: summary.to_owned(),
-                affects: topic.affects.clone(),
-                instance: instance.to_owned(),
-                session_id: topic.session_id.clone(),
-                expires_at: None,
-            })
-            .await?;
-    }
-    Ok(held)
-}
-
-impl SignalOutcome {
-    pub fn to_markdown(&self) -> String {
-        let s = &self.signal;
-        let mut out = format!(
-            "Signal {} recorded: {} `{}` as {} (project {}).",
-            s.id,
-            s.action.as_str(),
-            s.topic,
-            s.instance,
-            s.project
-        );
-        if let Some(open) = &self.topic {
-            let _ = write!(
-                out,
-                " Topic state: {} by {}.",
-                open.state.as_str(),
-                open.holder
-            );
-        }
-        for warning in &self.warnings {
-            let _ = write!(out, "\n\n⚠ {warning}");
-        }
-        out
-    }
-}
+use crate::pool_status::{
+    ActiveInstance, Blocker, CompletedTopic, ExpiredHold, FileConflict, Handoff, Message,
+    OpenTopic, PoolStatus, RECENT_LIMIT, RECENT_SECS, TopicState,
+};
 
 struct Track {
     open: Option<OpenTopic>,
@@ -652,15 +332,19 @@ pub fn file_conflicts(open_topics: &[OpenTopic]) -> Vec<FileConflict> {
                 continue;
             }
             if let Some((path_a, path_b)) = first_overlap(&a.project, &a.affects, &b.affects) {
-                conflicts.push(FileConflict {
-                    project: a.project.clone(),
-                    topic_a: a.topic.clone(),
-                    instance_a: a.holder.clone(),
-                    path_a,
-                    topic_b: b.topic.clone(),
-                    instance_b: b.holder.clone(),
-                    path_b,
-                });
+                conflicts.push(
+                    FileConflict {
+                        project: a.project.clone(),
+                        topic_a: a.topic.clone(),
+                        instance_a: a.holder.clone(),
+                        path_a,
+                        topic_b: b.topic.clone(),
+                        instance_b: b.holder.clone(),
+                        path_b,
+                        warning: String::new(),
+                    }
+                    .described(),
+                );
             }
         }
     }
@@ -677,15 +361,19 @@ pub fn conflicts_involving(status: &PoolStatus, instance: &str, topic: &str) -> 
             if c.instance_a == instance && c.topic_a == topic {
                 Some(c.clone())
             } else if c.instance_b == instance && c.topic_b == topic {
-                Some(FileConflict {
-                    project: c.project.clone(),
-                    topic_a: c.topic_b.clone(),
-                    instance_a: c.instance_b.clone(),
-                    path_a: c.path_b.clone(),
-                    topic_b: c.topic_a.clone(),
-                    instance_b: c.instance_a.clone(),
-                    path_b: c.path_a.clone(),
-                })
+                Some(
+                    FileConflict {
+                        project: c.project.clone(),
+                        topic_a: c.topic_b.clone(),
+                        instance_a: c.instance_b.clone(),
+                        path_a: c.path_b.clone(),
+                        topic_b: c.topic_a.clone(),
+                        instance_b: c.instance_a.clone(),
+                        path_b: c.path_a.clone(),
+                        warning: String::new(),
+                    }
+                    .described(),
+                )
             } else {
                 None
             }
@@ -740,183 +428,6 @@ fn path_components(project: &Project, path: &str) -> Vec<String> {
         }
     }
     parts
-}
-
-impl PoolStatus {
-    /// Readable markdown, for MCP text content and the CLI.
-    pub fn to_markdown(&self) -> String {
-        let now = self.generated_at;
-        let mut out = String::new();
-        let scope = match &self.project {
-            Some(project) => format!("project {project}"),
-            None => "all projects".to_owned(),
-        };
-        let _ = writeln!(out, "# Pool status ({scope})\n");
-        let all = self.project.is_none();
-        let where_ = |project: &Project| {
-            if all {
-                format!(" [{}]", project.short_name())
-            } else {
-                String::new()
-            }
-        };
-
-        let _ = writeln!(out, "## Active instances ({})", self.instances.len());
-        if self.instances.is_empty() {
-            let _ = writeln!(out, "none");
-        }
-        for i in &self.instances {
-            let client = i
-                .client
-                .as_deref()
-                .map(|c| format!(" ({c})"))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "- {}{client}{}: last seen {}",
-                i.instance,
-                where_(&i.project),
-                ago(now, i.last_seen)
-            );
-        }
-
-        let _ = writeln!(out, "\n## Open topics ({})", self.open_topics.len());
-        if self.open_topics.is_empty() {
-            let _ = writeln!(out, "none");
-        }
-        for t in &self.open_topics {
-            let _ = write!(
-                out,
-                "- `{}`{}: **{}** by {} since {}",
-                t.topic,
-                where_(&t.project),
-                t.state.as_str(),
-                t.holder,
-                ago(now, t.since)
-            );
-            if !t.summary.is_empty() {
-                let _ = write!(out, " — {}", one_line(&t.summary));
-            }
-            if !t.affects.is_empty() {
-                let _ = write!(out, " (affects: {})", t.affects.join(", "));
-            }
-            if !t.contested_by.is_empty() {
-                let _ = write!(out, " (also claimed by: {})", t.contested_by.join(", "));
-            }
-            out.push('\n');
-        }
-
-        if !self.blockers.is_empty() {
-            let _ = writeln!(out, "\n## Blockers ({})", self.blockers.len());
-            for b in &self.blockers {
-                let _ = writeln!(
-                    out,
-                    "- `{}`{} blocked by {} since {}: {}",
-                    b.topic,
-                    where_(&b.project),
-                    b.instance,
-                    ago(now, b.since),
-                    one_line(&b.summary)
-                );
-            }
-        }
-        if !self.conflicts.is_empty() {
-            let _ = writeln!(out, "\n## File conflicts ({})", self.conflicts.len());
-            for c in &self.conflicts {
-                let _ = writeln!(out, "- ⚠ {}{}", c.describe(), where_(&c.project));
-            }
-        }
-        if !self.handoffs.is_empty() {
-            let _ = writeln!(
-                out,
-                "\n## Handed off, waiting for a taker ({})",
-                self.handoffs.len()
-            );
-            for h in &self.handoffs {
-                let _ = writeln!(
-                    out,
-                    "- `{}`{} from {} {}: {}",
-                    h.topic,
-                    where_(&h.project),
-                    h.from,
-                    ago(now, h.at),
-                    one_line(&h.notes)
-                );
-            }
-        }
-        if !self.recently_completed.is_empty() {
-            let _ = writeln!(
-                out,
-                "\n## Recently completed ({})",
-                self.recently_completed.len()
-            );
-            for c in &self.recently_completed {
-                let _ = writeln!(
-                    out,
-                    "- `{}`{} by {} {}: {}",
-                    c.topic,
-                    where_(&c.project),
-                    c.instance,
-                    ago(now, c.completed_at),
-                    one_line(&c.summary)
-                );
-            }
-        }
-        if !self.expired.is_empty() {
-            let _ = writeln!(
-                out,
-                "\n## Released after {} of silence ({})",
-                human_secs(self.ttl_secs),
-                self.expired.len()
-            );
-            for e in &self.expired {
-                let _ = writeln!(
-                    out,
-                    "- `{}`{} was held by {} (last seen {})",
-                    e.topic,
-                    where_(&e.project),
-                    e.holder,
-                    ago(now, e.last_seen)
-                );
-            }
-        }
-        if !self.messages.is_empty() {
-            let _ = writeln!(out, "\n## Messages ({})", self.messages.len());
-            for m in &self.messages {
-                let _ = writeln!(
-                    out,
-                    "- {} on `{}`{} {}: {}",
-                    m.instance,
-                    m.topic,
-                    where_(&m.project),
-                    ago(now, m.at),
-                    one_line(&m.summary)
-                );
-            }
-        }
-        out
-    }
-}
-
-/// The first line of a text, shortened for a list entry.
-pub fn one_line(text: &str) -> String {
-    let line = text.lines().next().unwrap_or("").trim();
-    let mut short: String = line.chars().take(200).collect();
-    if short.len() < line.len() || text.trim().lines().nth(1).is_some() {
-        short.push('…');
-    }
-    short
-}
-
-/// "2 h", "90 s", for a TTL.
-pub fn human_secs(secs: u64) -> String {
-    if secs >= 3600 && secs.is_multiple_of(3600) {
-        format!("{} h", secs / 3600)
-    } else if secs >= 60 && secs.is_multiple_of(60) {
-        format!("{} min", secs / 60)
-    } else {
-        format!("{secs} s")
-    }
 }
 
 #[cfg(test)]
@@ -1003,6 +514,14 @@ mod tests {
         let mine = conflicts_involving(&s, "b", "login-form");
         assert_eq!(mine[0].topic_b, "auth");
         assert_eq!(mine[0].path_a, "src/auth/login.rs");
+        // Both sides of a conflict carry its sentence, seen from their side.
+        assert_eq!(mine[0].warning, mine[0].describe());
+        assert!(
+            mine[0].warning.starts_with("`login-form` (b)"),
+            "{}",
+            mine[0].warning
+        );
+        assert_eq!(s.conflicts[0].warning, s.conflicts[0].describe());
 
         let mut more = signals.clone();
         more.push(signal(4, 40, "a", PoolAction::Blocked, "auth", &[]));
@@ -1069,23 +588,5 @@ mod tests {
         );
         assert!(s.open_topics.is_empty());
         assert_eq!(s.expired[0].holder, "a");
-    }
-
-    #[test]
-    fn markdown_names_holders_and_conflicts() {
-        let signals = vec![
-            signal(1, 0, "a", PoolAction::Claimed, "auth", &["src/auth.rs"]),
-            signal(2, 1, "b", PoolAction::Started, "api", &["src/auth.rs"]),
-        ];
-        let s = compute(Some(project()), &signals, &[], t(2), 3600);
-        let md = s.to_markdown();
-        assert!(
-            md.contains("`auth`") && md.contains("**claimed** by a"),
-            "{md}"
-        );
-        assert!(
-            md.contains("File conflicts (1)") && md.contains("both affect src/auth.rs"),
-            "{md}"
-        );
     }
 }

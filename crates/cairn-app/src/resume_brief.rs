@@ -7,11 +7,12 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::pool_status::one_line;
-use crate::{
+use cairn_core::{
     Checkpoint, Error, Payload, Project, Result, Session, SessionName, SessionStatus, Store,
     Timestamp,
 };
+
+use crate::text::{ago, one_line};
 
 /// How many of the newest checkpoints are looked at when filtering by client.
 const RECENT_CHECKPOINTS: u32 = 200;
@@ -32,6 +33,7 @@ pub struct WhereQuery {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     /// Only checkpoints carry this id.
@@ -44,6 +46,7 @@ pub enum Source {
 
 /// One message of a chat session's tail.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TailMessage {
     pub role: String,
     pub text: String,
@@ -51,6 +54,7 @@ pub struct TailMessage {
 
 /// What a chat session adds to the brief.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChatBrief {
     pub name: String,
     pub project: Project,
@@ -58,6 +62,7 @@ pub struct ChatBrief {
     pub status: SessionStatus,
     pub model: Option<String>,
     pub message_count: u64,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub updated_at: Timestamp,
     /// The summary of the latest compaction, if any.
     pub compaction_summary: Option<String>,
@@ -70,10 +75,12 @@ pub struct ChatBrief {
 
 /// The answer to "where was I?".
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WhereWasI {
     pub session_id: String,
     pub source: Source,
     pub project: Project,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub last_activity: Timestamp,
     pub latest_checkpoint: Option<Checkpoint>,
     pub chat: Option<ChatBrief>,
@@ -392,44 +399,12 @@ fn list_section(out: &mut String, title: &str, items: &[String], numbered: bool)
     }
 }
 
-/// "just now", "42 s ago", "5 min ago", "3 h ago", "2 days ago".
-pub fn ago(now: Timestamp, then: Timestamp) -> String {
-    let secs = now.duration_since(then).as_secs();
-    if secs < 0 {
-        return "just now".to_owned();
-    }
-    match secs {
-        0..5 => "just now".to_owned(),
-        5..60 => format!("{secs} s ago"),
-        60..3600 => format!("{} min ago", secs / 60),
-        3600..86400 => format!("{} h ago", secs / 3600),
-        _ => {
-            let days = secs / 86400;
-            if days == 1 {
-                "1 day ago".to_owned()
-            } else {
-                format!("{days} days ago")
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn at(secs: i64) -> Timestamp {
         Timestamp::from_second(1_800_000_000 + secs).unwrap()
-    }
-
-    #[test]
-    fn relative_times_read_naturally() {
-        assert_eq!(ago(at(0), at(0)), "just now");
-        assert_eq!(ago(at(42), at(0)), "42 s ago");
-        assert_eq!(ago(at(300), at(0)), "5 min ago");
-        assert_eq!(ago(at(3 * 3600), at(0)), "3 h ago");
-        assert_eq!(ago(at(2 * 86400), at(0)), "2 days ago");
-        assert_eq!(ago(at(0), at(10)), "just now");
     }
 
     #[test]

@@ -4,36 +4,36 @@
 
 use serde_json::Value;
 
-use crate::compression::summary::StructuredSummary;
-use crate::compression::transcript::cut_middle;
-use crate::event::KnowledgeEntry;
-use crate::knowledge::normalized;
-use crate::{Event, KnowledgeKind, NewCheckpoint, Project, Role};
+use cairn_core::compression::summary::StructuredSummary;
+use cairn_core::compression::transcript::cut_middle;
+use cairn_core::event::KnowledgeEntry;
+use cairn_core::knowledge::normalized;
+use cairn_core::{Event, KnowledgeKind, NewCheckpoint, Project, Role};
 
 /// Client name recorded on checkpoints written by the chat agent.
-pub const DONE_CLIENT: &str = "cairn";
+pub(crate) const DONE_CLIENT: &str = "cairn";
 
 /// Everything `/done` knows when it writes the checkpoint.
 #[derive(Clone, Debug)]
-pub struct DoneInput<'a> {
+pub(crate) struct DoneInput<'a> {
     /// The chat session's name: checkpoints of a chat session use it as session id.
-    pub session_name: &'a str,
-    pub project: &'a Project,
+    pub(crate) session_name: &'a str,
+    pub(crate) project: &'a Project,
     /// The NOTE of `/done NOTE`.
-    pub note: Option<&'a str>,
+    pub(crate) note: Option<&'a str>,
     /// The checked model summary; `None` when the compression fell back to the
     /// extractive summary.
-    pub summary: Option<&'a StructuredSummary>,
+    pub(crate) summary: Option<&'a StructuredSummary>,
     /// The events the compression covered (for files touched and, without a model
     /// summary, the last answer).
-    pub events: &'a [Event],
+    pub(crate) events: &'a [Event],
     /// The knowledge kept after the compression (its decisions are listed).
-    pub knowledge: &'a [KnowledgeEntry],
-    pub instance: Option<&'a str>,
+    pub(crate) knowledge: &'a [KnowledgeEntry],
+    pub(crate) instance: Option<&'a str>,
 }
 
 /// The checkpoint `/done` saves (`round_id: None`: the store numbers it).
-pub fn checkpoint_from_done(input: &DoneInput<'_>) -> NewCheckpoint {
+pub(crate) fn checkpoint_from_done(input: &DoneInput<'_>) -> NewCheckpoint {
     let mut summary_parts: Vec<String> = Vec::new();
     if let Some(note) = input.note.map(str::trim).filter(|n| !n.is_empty()) {
         summary_parts.push(note.to_owned());
@@ -131,7 +131,7 @@ const PATH_KEYS: [&str; 7] = [
 
 /// Paths changed by the tool calls among `events`, in first-touched order: the path
 /// arguments of writing tools, and the files named in patch texts.
-pub fn files_touched(events: &[Event]) -> Vec<String> {
+pub(crate) fn files_touched(events: &[Event]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut add = |path: &str| {
         let path = path.trim();
@@ -186,8 +186,8 @@ fn patch_paths(text: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compression::summary::FileRole;
-    use crate::{ContentBlock, Message, Payload};
+    use cairn_core::compression::summary::FileRole;
+    use cairn_core::{ContentBlock, Message, Payload};
 
     fn call(seq: u64, name: &str, input: Value) -> Event {
         Event {

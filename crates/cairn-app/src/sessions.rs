@@ -1,0 +1,281 @@
+//! Every session in one list, and one search over them: cairn chat sessions and
+//! checkpoint session ids (`save_progress`) together, newest first by their
+//! timestamps (not by the text of the times).
+
+use cairn_core::{
+    Checkpoint, Project, Result, SearchScope, SessionFilter, SessionStatus, SessionSummary, Store,
+    Timestamp,
+};
+use serde::Serialize;
+
+use crate::text::one_line;
+
+/// Checkpoint session ids whose rounds `search` reads (the most recent ones).
+const CHECKPOINT_SESSIONS_SEARCHED: u32 = 200;
+
+/// What a listed session or a search hit is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A cairn chat session.
+    Chat,
+    /// A save_progress session id.
+    Checkpoint,
+}
+
+impl Kind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Kind::Chat => "chat",
+            Kind::Checkpoint => "checkpoint",
+        }
+    }
+}
+
+/// One row of the listing.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SessionEntry {
+    pub kind: Kind,
+    /// The chat session name or the checkpoint session id.
+    pub id: String,
+    pub project: Project,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    pub updated_at: Timestamp,
+    /// The chat title, or the latest checkpoint's summary (first line).
+    pub title: Option<String>,
+    pub status: Option<SessionStatus>,
+    pub message_count: Option<u64>,
+    pub round_id: Option<String>,
+}
+
+impl From<&SessionSummary> for SessionEntry {
+    fn from(s: &SessionSummary) -> Self {
+        SessionEntry {
+            kind: Kind::Chat,
+            id: s.name.as_str().to_owned(),
+            project: s.project.clone(),
+            updated_at: s.updated_at,
+            title: s.title.clone(),
+            status: Some(s.status),
+            message_count: Some(s.message_count),
+            round_id: None,
+        }
+    }
+}
+
+impl From<&Checkpoint> for SessionEntry {
+    fn from(c: &Checkpoint) -> Self {
+        SessionEntry {
+            kind: Kind::Checkpoint,
+            id: c.session_id.clone(),
+            project: c.project.clone(),
+            updated_at: c.created_at,
+            title: Some(one_line(&c.summary)),
+            status: None,
+            message_count: None,
+            round_id: Some(c.round_id.clone()),
+        }
+    }
+}
+
+/// The listing.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SessionList {
+    /// Project filter applied; null for every project.
+    pub project: Option<Project>,
+    /// Newest activity first.
+    pub sessions: Vec<SessionEntry>,
+}
+
+/// Chat sessions and checkpoint session ids together, newest first.
+pub async fn list(store: &dyn Store, project: Option<&Project>, limit: u32) -> Result<SessionList> {
+    let chats = store
+        .list_sessions(&SessionFilter {
+            project: project.cloned(),
+            limit,
+            offset: 0,
+        })
+        .await?;
+    let checkpoints = store.recent_checkpoints(project, limit).await?;
+    let mut sessions: Vec<SessionEntry> = chats
+        .iter()
+        .map(SessionEntry::from)
+        .chain(checkpoints.iter().map(SessionEntry::from))
+        .collect();
+    sessions.sort_by_key(|s| std::cmp::Reverse(s.updated_at));
+    sessions.truncate(limit as usize);
+    Ok(SessionList {
+        project: project.cloned(),
+        sessions,
+    })
+}
+
+/// One search hit.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Hit {
+    pub kind: Kind,
+    pub id: String,
+    pub project: Project,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    pub at: Timestamp,
+    /// The matching text, hits wrapped in `[` and `]` for chat messages.
+    pub snippet: String,
+    /// The chat event's seq, for chat hits.
+    pub seq: Option<u64>,
+    pub role: Option<String>,
+}
+
+/// The search's answer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SearchResult {
+    pub query: String,
+    /// Newest first.
+    pub hits: Vec<Hit>,
+}
+
+/// Full-text search over chat messages, and a case-insensitive match over the
+/// checkpoints of the most recent session ids, merged newest first.
+pub async fn search(store: &dyn Store, query: &str, limit: u32) -> Result<SearchResult> {
+    let chat_hits = store
+        .search(
+            query,
+            &SearchScope {
+                project: None,
+                limit,
+            },
+        )
+        .await?;
+    let mut hits: Vec<Hit> = chat_hits
+        .iter()
+        .map(|h| Hit {
+            kind: Kind::Chat,
+            id: h.session.as_str().to_owned(),
+            project: h.project.clone(),
+            at: h.ts,
+            snippet: h.snippet.clone(),
+            seq: Some(h.seq),
+            role: h.role.map(|r| r.as_str().to_owned()),
+        })
+        .collect();
+    let needle = query.to_lowercase();
+    // Every round of the most recent session ids, newest first.
+    let sessions = store
+        .recent_checkpoints(None, CHECKPOINT_SESSIONS_SEARCHED)
+        .await?;
+    'sessions: for latest in &sessions {
+        let rounds = store.checkpoints(&latest.session_id).await?;
+        for c in rounds.iter().rev() {
+            if let Some(snippet) = checkpoint_match(c, &needle) {
+                hits.push(Hit {
+                    kind: Kind::Checkpoint,
+                    id: c.session_id.clone(),
+                    project: c.project.clone(),
+                    at: c.created_at,
+                    snippet: format!("round {}: {snippet}", c.round_id),
+                    seq: None,
+                    role: None,
+                });
+                if hits.len() >= 2 * limit as usize {
+                    break 'sessions;
+                }
+            }
+        }
+    }
+    newest_first(&mut hits);
+    hits.truncate(limit as usize);
+    Ok(SearchResult {
+        query: query.to_owned(),
+        hits,
+    })
+}
+
+/// Order hits by their instants: the text of two times does not sort like the
+/// times (`…:00Z` sorts after `…:00.5Z`).
+fn newest_first(hits: &mut [Hit]) {
+    hits.sort_by_key(|h| std::cmp::Reverse(h.at));
+}
+
+/// Where a checkpoint matches `needle` (lowercase) in its id, summary,
+/// decisions, next steps or files, as a snippet.
+fn checkpoint_match(c: &Checkpoint, needle: &str) -> Option<String> {
+    let fields = std::iter::once(&c.session_id)
+        .chain(std::iter::once(&c.summary))
+        .chain(&c.decisions_made)
+        .chain(&c.next_steps)
+        .chain(&c.files_touched);
+    for field in fields {
+        if field.to_lowercase().contains(needle) {
+            return Some(one_line(field));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(id: &str, at: &str) -> Hit {
+        Hit {
+            kind: Kind::Chat,
+            id: id.to_owned(),
+            project: Project::from_stored("/work/app"),
+            at: at.parse().unwrap(),
+            snippet: String::new(),
+            seq: None,
+            role: None,
+        }
+    }
+
+    #[test]
+    fn hits_sort_by_instant_not_by_the_text_of_the_time() {
+        // As text, "10:00:00Z" sorts after "10:00:00.500Z" though it is earlier.
+        let mut hits = vec![
+            hit("whole-second", "2026-12-06T10:00:00Z"),
+            hit("half-second-later", "2026-12-06T10:00:00.5Z"),
+            hit("a-minute-earlier", "2026-12-06T09:59:00Z"),
+        ];
+        newest_first(&mut hits);
+        let order: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+        assert_eq!(
+            order,
+            ["half-second-later", "whole-second", "a-minute-earlier"]
+        );
+        let as_text = |h: &Hit| h.at.to_string();
+        assert!(
+            as_text(&hits[1]) > as_text(&hits[0]),
+            "the text order differs"
+        );
+    }
+
+    #[test]
+    fn checkpoints_match_any_field_case_insensitively() {
+        let c = Checkpoint {
+            checkpoint_id: "c1".into(),
+            session_id: "auth-v2".into(),
+            project: Project::from_stored("/work/app"),
+            summary: "Login works\nmore".into(),
+            files_touched: vec!["src/Auth.rs".into()],
+            decisions_made: vec![],
+            next_steps: vec![],
+            round_id: "1".into(),
+            client: None,
+            instance: None,
+            created_at: Timestamp::UNIX_EPOCH,
+        };
+        assert_eq!(
+            checkpoint_match(&c, "login").as_deref(),
+            Some("Login works…")
+        );
+        assert_eq!(
+            checkpoint_match(&c, "auth.rs").as_deref(),
+            Some("src/Auth.rs")
+        );
+        assert_eq!(checkpoint_match(&c, "nowhere"), None);
+    }
+}

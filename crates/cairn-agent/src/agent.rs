@@ -9,10 +9,10 @@ use cairn_core::settings::Settings;
 use cairn_core::store::SessionUpdate;
 use cairn_core::tokens;
 use cairn_core::{
-    Event, LiveContext, Message, NewEvent, Payload, Project, Session, SessionName, Store, Usage,
+    CommandRecord, Event, LiveContext, Message, NewEvent, Payload, Project, Session, SessionName,
+    Store, Usage,
 };
 use cairn_llm::{LlmClient, ModelRef};
-use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::budget::{Budget, SubagentTotals};
@@ -68,11 +68,45 @@ pub enum Outcome {
     Failed { kind: String },
     /// The turn was stopped before or between requests: a spending limit the person
     /// declined to pass, or an input that was refused.
-    Stopped { reason: String },
+    Stopped { reason: StopCause },
     /// A slash command ran.
     Command,
     /// `/exit`: the face should close the agent and leave.
     Exit,
+}
+
+/// Why a turn was stopped before or between requests ([`Outcome::Stopped`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopCause {
+    /// A spending limit the person declined to pass.
+    SpendingLimit,
+    /// The turn made [`crate::turn::MAX_REQUESTS_PER_TURN`] requests.
+    RequestLimit,
+    /// The live context does not fit the model's window, even compressed.
+    ContextTooLong,
+    /// The message carries media the model cannot take.
+    UnsupportedMedia,
+    /// The input was empty.
+    Empty,
+}
+
+impl StopCause {
+    /// The name faces and sub-agent results show (`stop_reason` of `done`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StopCause::SpendingLimit => "spending_limit",
+            StopCause::RequestLimit => "request_limit",
+            StopCause::ContextTooLong => "context_too_long",
+            StopCause::UnsupportedMedia => "unsupported_media",
+            StopCause::Empty => "empty",
+        }
+    }
+}
+
+impl std::fmt::Display for StopCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The last request of this process, for `/info`.
@@ -277,7 +311,7 @@ impl Agent {
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return Ok(Outcome::Stopped {
-                reason: "empty".into(),
+                reason: StopCause::Empty,
             });
         }
         if let Some(lease) = &self.lease {
@@ -378,16 +412,10 @@ impl Agent {
         name: &str,
         args: &[&str],
     ) -> Result<(), AgentError> {
-        let mut fields = Map::new();
-        fields.insert("name".into(), Value::from(format!("/{name}")));
-        fields.insert(
-            "args".into(),
-            Value::Array(args.iter().map(|a| Value::from(*a)).collect()),
-        );
-        self.append(vec![Payload::Other {
-            kind: "command".into(),
-            fields,
-        }])
+        self.append(vec![Payload::Command(CommandRecord::new(
+            format!("/{name}"),
+            args,
+        ))])
         .await?;
         Ok(())
     }

@@ -20,9 +20,12 @@ use cairn_core::knowledge::KnowledgeRecord;
 use cairn_core::live_messages::retained_knowledge;
 use cairn_core::run_commands::{check_command, commands_with_defaults};
 use cairn_core::settings::Settings;
-use cairn_core::{Event, KnowledgeItem, Payload, Usage};
+use cairn_core::{
+    CompactionTotals, CompressionOutcome, CompressionRecord, Event, KnowledgeItem, Payload,
+    RequestRecord, Usage,
+};
 use cairn_llm::{ChatRequest, ChatResponse, ModelRef};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::Agent;
@@ -433,21 +436,18 @@ pub(crate) async fn record_spend_without_compaction(
     if spent.usage.is_zero() && spent.cost_usd == 0.0 {
         return Ok(());
     }
-    let mut fields = Map::new();
-    fields.insert("outcome".into(), Value::from("not_applied"));
-    fields.insert("reason".into(), Value::from(reason));
-    fields.insert("model".into(), Value::from(spent.model.as_str()));
-    fields.insert("usage".into(), json!(spent.usage));
-    fields.insert("cost_usd".into(), Value::from(spent.cost_usd));
-    if let Some(id) = &spent.request_id {
-        fields.insert("request_id".into(), Value::from(id.as_str()));
-    }
-    agent
-        .append(vec![Payload::Other {
-            kind: "compression".into(),
-            fields,
-        }])
-        .await?;
+    let record = CompressionRecord {
+        outcome: CompressionOutcome::NotApplied,
+        reason: reason.to_owned(),
+        request: RequestRecord {
+            model: Some(spent.model.clone()),
+            usage: Some(spent.usage),
+            cost_usd: Some(spent.cost_usd),
+            request_id: spent.request_id.clone(),
+        },
+        extra: Map::new(),
+    };
+    agent.append(vec![Payload::Compression(record)]).await?;
     agent.refresh_session().await?;
     Ok(())
 }
@@ -485,37 +485,15 @@ pub(crate) async fn apply(
 fn add_running_totals(agent: &Agent, draft: &mut CompactionDraft) {
     let previous = compaction_totals(agent);
     let c = &draft.compaction;
-    let cost = c
-        .extra
-        .get("cost_usd")
-        .and_then(Value::as_f64)
-        .unwrap_or(0.0);
-    let tokens = c
-        .extra
-        .get("usage")
-        .and_then(|u| serde_json::from_value::<Usage>(u.clone()).ok())
-        .map_or(0, |u| u.total());
-    let totals = CompactionTotals {
+    let cost = c.request.cost_usd.unwrap_or(0.0);
+    let tokens = c.request.usage.map_or(0, |u| u.total());
+    draft.compaction.totals = Some(CompactionTotals {
         compactions: agent.conversation.session().compaction_count + 1,
         tokens_saved: previous.tokens_saved + c.tokens_before.saturating_sub(c.tokens_after),
         compressor_tokens: previous.compressor_tokens + tokens,
         compressor_usd: previous.compressor_usd + cost,
-    };
-    if let Ok(value) = serde_json::to_value(&totals) {
-        draft.compaction.extra.insert("totals".into(), value);
-    }
-}
-
-/// What the session's compactions did so far.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct CompactionTotals {
-    pub compactions: u64,
-    /// Live-context tokens the compactions took away (before − after, summed).
-    pub tokens_saved: u64,
-    /// Tokens of the compressor's own requests.
-    pub compressor_tokens: u64,
-    /// What the compressor's requests cost (USD); part of the session's cost.
-    pub compressor_usd: f64,
+        extra: Map::new(),
+    });
 }
 
 /// The totals recorded on the latest compaction (zero when there is none, or when it
@@ -530,14 +508,11 @@ pub(crate) fn compaction_totals(agent: &Agent) -> CompactionTotals {
     else {
         return CompactionTotals::default();
     };
-    c.extra
-        .get("totals")
-        .and_then(|t| serde_json::from_value(t.clone()).ok())
-        .unwrap_or_else(|| CompactionTotals {
-            compactions: agent.conversation.session().compaction_count,
-            tokens_saved: c.tokens_before.saturating_sub(c.tokens_after),
-            ..CompactionTotals::default()
-        })
+    c.totals.clone().unwrap_or_else(|| CompactionTotals {
+        compactions: agent.conversation.session().compaction_count,
+        tokens_saved: c.tokens_before.saturating_sub(c.tokens_after),
+        ..CompactionTotals::default()
+    })
 }
 
 /// Plan replacing the whole live context (for `/run` with `output = "replace"`), with

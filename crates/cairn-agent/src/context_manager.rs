@@ -16,13 +16,9 @@ use cairn_core::settings::{PressureLevel, Settings};
 use cairn_core::tokens::{self, TokenCounter};
 use cairn_core::{LiveContext, Payload};
 use cairn_llm::{ChatRequest, ModelRef};
-use serde_json::Value;
 use ulid::Ulid;
 
 use crate::AgentError;
-
-/// The kind of the event that records a hint shown.
-pub(crate) const HINT_EVENT: &str = "hint";
 
 /// Room left for the system prompt and tool schemas when the live context is bounded
 /// before they are known.
@@ -328,16 +324,10 @@ fn hints_shown(live: &LiveContext) -> HintState {
     let cycle_start = live.compaction.as_ref().map_or(0, |c| c.seq);
     let mut state = HintState::default();
     for event in live.events.iter().filter(|e| e.seq > cycle_start) {
-        if let Payload::Other { kind, fields } = &event.payload
-            && kind == HINT_EVENT
-            && let Some(threshold) = fields.get("threshold").and_then(Value::as_u64)
-        {
+        if let Payload::Hint(hint) = &event.payload {
             state.record(&Hint {
-                threshold,
-                live_tokens: fields
-                    .get("live_tokens")
-                    .and_then(Value::as_u64)
-                    .unwrap_or_default(),
+                threshold: hint.threshold,
+                live_tokens: hint.live_tokens,
                 text: String::new(),
             });
         }

@@ -50,7 +50,7 @@ pub mod system_prompt;
 pub mod tools;
 pub mod turn;
 
-pub use agent::{Agent, AgentOptions, Outcome, SessionTarget};
+pub use agent::{Agent, AgentOptions, Outcome, SessionTarget, StopCause};
 pub use commands::{ArgCompletion, COMMANDS, CommandSpec};
 pub use error::AgentError;
 pub use events::{AgentEvent, Recap};

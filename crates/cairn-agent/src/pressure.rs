@@ -3,15 +3,14 @@
 //! context must shrink, compress when it must, and show a hint when it nears the next
 //! level.
 
-use cairn_core::Payload;
 use cairn_core::compression::PressureHit;
 use cairn_core::tokens;
-use serde_json::{Map, Value};
+use cairn_core::{HintRecord, Payload};
+use serde_json::Map;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::Agent;
 use crate::compress::{Compression, Mode, compress};
-use crate::context_manager::HINT_EVENT;
 use crate::{AgentError, AgentEvent, Frontend};
 
 /// Called at the end of every turn (and after `/run`), once `after_turn` has stored the
@@ -45,14 +44,12 @@ pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Resu
         .next_hint(agent.conversation.live(), live_tokens, enabled);
     if let Some(hint) = hint {
         // Stored, so a resumed session knows it was shown.
-        let mut fields = Map::new();
-        fields.insert("threshold".into(), Value::from(hint.threshold));
-        fields.insert("live_tokens".into(), Value::from(hint.live_tokens));
         agent
-            .append(vec![Payload::Other {
-                kind: HINT_EVENT.into(),
-                fields,
-            }])
+            .append(vec![Payload::Hint(HintRecord {
+                threshold: hint.threshold,
+                live_tokens: hint.live_tokens,
+                extra: Map::new(),
+            })])
             .await?;
         ui.event(AgentEvent::Notice { message: hint.text });
     }

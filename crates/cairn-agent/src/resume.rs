@@ -151,9 +151,7 @@ pub fn interrupted_result(tool_use_id: &str) -> Message {
             is_error: true,
         }],
     );
-    message
-        .extra
-        .insert("interrupted".into(), serde_json::Value::Bool(true));
+    message.interrupted = true;
     message
 }
 

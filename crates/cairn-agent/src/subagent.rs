@@ -17,13 +17,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use cairn_core::display::dollars;
 use cairn_core::name::MAX_NAME_CHARS;
-use cairn_core::{Error, NewSession, Session, SessionName, Store, Usage};
+use cairn_core::{Error, NewSession, Session, SessionName, Store, SubagentRecord, Usage};
 use cairn_llm::ModelRef;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use ulid::Ulid;
 
-use crate::agent::{Agent, Outcome};
+use crate::agent::{Agent, Outcome, StopCause};
 use crate::conversation::Conversation;
 use crate::lease::LeaseGuard;
 use crate::tools::ToolOutput;
@@ -56,7 +56,7 @@ pub(crate) async fn totals(
 /// The result of a `delegate` call, and what its stored result keeps about the child.
 pub(crate) struct Delegated {
     pub output: ToolOutput,
-    pub record: Option<Value>,
+    pub record: Option<SubagentRecord>,
 }
 
 impl Delegated {
@@ -166,13 +166,13 @@ pub(crate) async fn run(
             answer,
             &footer,
         )),
-        Outcome::Stopped { reason } if reason == "spending_limit" => {
-            ToolOutput::error(with_partial(
-                "the sub-agent was stopped: a spending limit of this session was reached",
-                answer,
-                &footer,
-            ))
-        }
+        Outcome::Stopped {
+            reason: StopCause::SpendingLimit,
+        } => ToolOutput::error(with_partial(
+            "the sub-agent was stopped: a spending limit of this session was reached",
+            answer,
+            &footer,
+        )),
         Outcome::Stopped { reason } => ToolOutput::error(with_partial(
             &format!("the sub-agent stopped ({reason})"),
             answer,
@@ -186,15 +186,16 @@ pub(crate) async fn run(
     }
     Ok(Delegated {
         output,
-        record: Some(json!({
-            "session": name,
-            "session_id": child_id.to_string(),
-            "model": model,
-            "stop_reason": report.stop_reason,
-            "requests": report.requests,
-            "usage": report.usage,
-            "cost_usd": cost_usd,
-        })),
+        record: Some(SubagentRecord {
+            session: name,
+            session_id: child_id.to_string(),
+            model: model.to_string(),
+            stop_reason: report.stop_reason,
+            requests: report.requests,
+            usage: report.usage,
+            cost_usd,
+            extra: serde_json::Map::new(),
+        }),
     })
 }
 

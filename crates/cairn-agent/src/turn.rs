@@ -6,13 +6,15 @@
 
 use cairn_core::event::ToolResultContent;
 use cairn_core::store::SessionUpdate;
-use cairn_core::{ContentBlock, Message, Payload, Role, SessionStatus};
+use cairn_core::{
+    ContentBlock, ErrorRecord, Message, Payload, Role, SessionStatus, SubagentRecord,
+};
 use cairn_llm::{ChatResponse, LlmError, StopReason, StreamEvent};
 use futures::StreamExt;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::{Agent, LastRequest, Outcome};
+use crate::agent::{Agent, LastRequest, Outcome, StopCause};
 use crate::frontend::Question;
 use crate::tools::{ToolOutput, for_model, shell_allowed, shell_command};
 use crate::{AgentError, AgentEvent, Frontend, after_turn, pressure, request, spending};
@@ -45,7 +47,7 @@ pub(crate) async fn run(
             });
             ui.event(done("refused"));
             return Ok(Outcome::Stopped {
-                reason: "unsupported_media".into(),
+                reason: StopCause::UnsupportedMedia,
             });
         }
         for pending in agent.conversation.take_pending() {
@@ -168,7 +170,7 @@ async fn requests(
             });
             ui.event(done("context_too_long"));
             return Ok(Outcome::Stopped {
-                reason: "context_too_long".into(),
+                reason: StopCause::ContextTooLong,
             });
         }
         if !expensive_allowed {
@@ -228,7 +230,7 @@ async fn requests(
     });
     ui.event(done("request_limit"));
     Ok(Outcome::Stopped {
-        reason: "request_limit".into(),
+        reason: StopCause::RequestLimit,
     })
 }
 
@@ -267,7 +269,7 @@ async fn spending_gate(
         agent.budget.hold_limit(hit);
         ui.event(done("spending_limit"));
         return Ok(Gate::Stop(Outcome::Stopped {
-            reason: "spending_limit".into(),
+            reason: StopCause::SpendingLimit,
         }));
     }
     let message = hit.message(agent.conversation.session().name.as_str());
@@ -295,7 +297,7 @@ async fn spending_gate(
         });
         ui.event(done("spending_limit"));
         return Ok(Gate::Stop(Outcome::Stopped {
-            reason: "spending_limit".into(),
+            reason: StopCause::SpendingLimit,
         }));
     }
     if ui.ask(&question).await {
@@ -321,7 +323,7 @@ async fn spending_gate(
         });
         ui.event(done("spending_limit"));
         Ok(Gate::Stop(Outcome::Stopped {
-            reason: "spending_limit".into(),
+            reason: StopCause::SpendingLimit,
         }))
     }
 }
@@ -408,9 +410,7 @@ async fn record_answer(
     let mut message = response.into_message();
     if interrupted {
         message.content = keepable(message.content);
-        message
-            .extra
-            .insert("interrupted".into(), Value::Bool(true));
+        message.interrupted = true;
     }
     message.cost_usd = Some(cost.usd);
     let has_content = !message.content.is_empty();
@@ -512,17 +512,13 @@ async fn failed(
         None => false,
     };
     // The failure itself is part of the session's story.
-    let mut fields = Map::new();
-    fields.insert("error_kind".into(), Value::from(kind.clone()));
-    fields.insert("message".into(), Value::from(message.clone()));
-    if let Some(status) = error.status {
-        fields.insert("status".into(), Value::from(status));
-    }
     agent
-        .append(vec![Payload::Other {
-            kind: "error".into(),
-            fields,
-        }])
+        .append(vec![Payload::Error(ErrorRecord {
+            error_kind: kind.clone(),
+            message: message.clone(),
+            status: error.status,
+            extra: Map::new(),
+        })])
         .await?;
     if kept {
         ui.event(AgentEvent::Interrupted { partial_kept: true });
@@ -619,7 +615,7 @@ async fn store_result(
     name: &str,
     output: ToolOutput,
     interrupted: bool,
-    record: Option<Value>,
+    record: Option<SubagentRecord>,
 ) -> Result<(), AgentError> {
     let shown = for_model(&output.content);
     let truncated = shown.len() != output.content.len();
@@ -639,14 +635,8 @@ async fn store_result(
             is_error: output.is_error,
         }],
     );
-    if interrupted {
-        message
-            .extra
-            .insert("interrupted".into(), Value::Bool(true));
-    }
-    if let Some(record) = record {
-        message.extra.insert("subagent".into(), record);
-    }
+    message.interrupted = interrupted;
+    message.subagent = record;
     agent.append_message(message).await?;
     ui.event(event);
     Ok(())

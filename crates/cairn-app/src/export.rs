@@ -119,11 +119,15 @@ pub async fn write_session<W: Write>(
 /// or a key echoed by a provider: an export never carries them. Other events are
 /// the conversation itself and go out exactly as stored.
 fn scrub_error_event(event: &mut Event, keys: &[&str]) {
-    if let Payload::Other { kind, fields } = &mut event.payload
-        && kind == "error"
-        && let Some(serde_json::Value::String(message)) = fields.get_mut("message")
-    {
-        *message = cairn_core::scrub::scrub(message, keys);
+    match &mut event.payload {
+        Payload::Error(error) => error.message = cairn_core::scrub::scrub(&error.message, keys),
+        // An error event whose fields are not what cairn writes stays untyped.
+        Payload::Other { kind, fields } if kind == "error" => {
+            if let Some(serde_json::Value::String(message)) = fields.get_mut("message") {
+                *message = cairn_core::scrub::scrub(message, keys);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -25,7 +25,6 @@ pub mod pool_status;
 pub mod progress;
 pub mod resume_brief;
 pub mod sessions;
-pub mod text;
 pub mod where_was_i;
 
 pub use import::{ImportRequest, Imported, import_session};

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use cairn_core::Project;
 
 use crate::pool_status::{PoolStatus, SignalOutcome};
-use crate::text::{ago, human_secs, one_line};
+use cairn_core::display::{ago, first_line, human_secs};
 
 impl SignalOutcome {
     pub fn to_markdown(&self) -> String {
@@ -86,7 +86,7 @@ impl PoolStatus {
                 ago(now, t.since)
             );
             if !t.summary.is_empty() {
-                let _ = write!(out, " — {}", one_line(&t.summary));
+                let _ = write!(out, " — {}", first_line(&t.summary));
             }
             if !t.affects.is_empty() {
                 let _ = write!(out, " (affects: {})", t.affects.join(", "));
@@ -107,7 +107,7 @@ impl PoolStatus {
                     where_(&b.project),
                     b.instance,
                     ago(now, b.since),
-                    one_line(&b.summary)
+                    first_line(&b.summary)
                 );
             }
         }
@@ -131,7 +131,7 @@ impl PoolStatus {
                     where_(&h.project),
                     h.from,
                     ago(now, h.at),
-                    one_line(&h.notes)
+                    first_line(&h.notes)
                 );
             }
         }
@@ -149,7 +149,7 @@ impl PoolStatus {
                     where_(&c.project),
                     c.instance,
                     ago(now, c.completed_at),
-                    one_line(&c.summary)
+                    first_line(&c.summary)
                 );
             }
         }
@@ -181,7 +181,7 @@ impl PoolStatus {
                     m.topic,
                     where_(&m.project),
                     ago(now, m.at),
-                    one_line(&m.summary)
+                    first_line(&m.summary)
                 );
             }
         }

@@ -25,7 +25,7 @@ use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 
 pub use crate::pool_replay::{compute, conflicts_involving, file_conflicts, paths_overlap};
-use crate::text::human_secs;
+use cairn_core::display::human_secs;
 
 /// How far back signals are read: at least a week, and at least twice the TTL.
 pub const MIN_SIGNAL_WINDOW_SECS: u64 = 7 * 24 * 60 * 60;

@@ -12,7 +12,7 @@ use cairn_core::{
     Timestamp,
 };
 
-use crate::text::{ago, one_line};
+use cairn_core::display::{ago, first_line};
 
 /// How many of the newest checkpoints are looked at when filtering by client.
 const RECENT_CHECKPOINTS: u32 = 200;
@@ -197,7 +197,7 @@ async fn chat_brief(store: &dyn Store, session: &Session) -> Result<ChatBrief> {
             let text = m.plain_text();
             (!text.trim().is_empty()).then(|| TailMessage {
                 role: m.role.as_str().to_owned(),
-                text: one_line(&text),
+                text: first_line(&text),
             })
         })
         .collect();
@@ -279,7 +279,7 @@ fn resume_brief(found: &WhereWasI, now: Timestamp) -> String {
             out,
             " Last checkpoint (round {}): {}",
             cp.round_id,
-            sentence(&one_line(&cp.summary))
+            sentence(&first_line(&cp.summary))
         );
         if !cp.next_steps.is_empty() {
             let _ = write!(out, " Next: {}", cp.next_steps[0]);
@@ -301,7 +301,7 @@ fn resume_brief(found: &WhereWasI, now: Timestamp) -> String {
     }
     if let Some(chat) = &found.chat {
         if let Some(summary) = &chat.compaction_summary {
-            let _ = write!(out, " Chat summary: {}", sentence(&one_line(summary)));
+            let _ = write!(out, " Chat summary: {}", sentence(&first_line(summary)));
         }
         if let Some(last) = chat.recent_messages.last() {
             let _ = write!(out, " Last {} message: {}", last.role, sentence(&last.text));
@@ -368,7 +368,7 @@ impl WhereWasI {
                     .unwrap_or_default()
             );
             if let Some(summary) = &chat.compaction_summary {
-                let _ = writeln!(out, "- Summary: {}", one_line(summary));
+                let _ = writeln!(out, "- Summary: {}", first_line(summary));
             }
             for k in &chat.knowledge {
                 let _ = writeln!(out, "- {k}");

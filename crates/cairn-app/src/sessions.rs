@@ -8,7 +8,7 @@ use cairn_core::{
 };
 use serde::Serialize;
 
-use crate::text::one_line;
+use cairn_core::display::first_line;
 
 /// Checkpoint session ids whose rounds `search` reads (the most recent ones).
 const CHECKPOINT_SESSIONS_SEARCHED: u32 = 200;
@@ -72,7 +72,7 @@ impl From<&Checkpoint> for SessionEntry {
             id: c.session_id.clone(),
             project: c.project.clone(),
             updated_at: c.created_at,
-            title: Some(one_line(&c.summary)),
+            title: Some(first_line(&c.summary)),
             status: None,
             message_count: None,
             round_id: Some(c.round_id.clone()),
@@ -210,7 +210,7 @@ fn checkpoint_match(c: &Checkpoint, needle: &str) -> Option<String> {
         .chain(&c.files_touched);
     for field in fields {
         if field.to_lowercase().contains(needle) {
-            return Some(one_line(field));
+            return Some(first_line(field));
         }
     }
     None

@@ -16,8 +16,8 @@ use std::collections::BTreeSet;
 
 use anyhow::{Context as _, Result};
 use cairn_core::{
-    Compaction, ContentBlock, Event, KnowledgeItem, KnowledgeKind, Message, NewSession, Payload,
-    Project, Role, SessionName, Timestamp, Usage,
+    CommandRecord, Compaction, ContentBlock, Event, KnowledgeItem, KnowledgeKind, Message,
+    NewSession, Payload, Project, Role, SessionName, Timestamp, Usage,
     event::{KnowledgeEntry, ToolResultContent},
 };
 use serde::{Deserialize, Serialize};
@@ -230,7 +230,7 @@ impl<'v> HistoryBuilder<'v> {
             }
             Payload::Compaction(_) => self.stats.compactions += 1,
             Payload::Knowledge(_) => self.stats.knowledge += 1,
-            Payload::Other { .. } => {}
+            _ => {}
         }
         self.events.push(event);
         Ok(seq)
@@ -256,13 +256,7 @@ impl<'v> HistoryBuilder<'v> {
         let turn_start = self.push(Payload::Message(Message::text(Role::User, ask)))?;
 
         if self.rng.chance(0.01) {
-            let mut fields = Map::new();
-            fields.insert("name".into(), json!("/model"));
-            fields.insert("args".into(), json!([MODEL]));
-            self.push(Payload::Other {
-                kind: "command".into(),
-                fields,
-            })?;
+            self.push(Payload::Command(CommandRecord::new("/model", &[MODEL])))?;
         }
         if self.rng.chance(0.08) {
             self.knowledge()?;
@@ -480,12 +474,10 @@ impl<'v> HistoryBuilder<'v> {
         let tokens_before = self.live_bytes / 4;
         let tokens_after = summary.len() as u64 / 4 + 1_000;
         self.push(Payload::Compaction(Compaction {
-            replaces: [1, last],
-            summary,
             knowledge,
             tokens_before,
             tokens_after,
-            extra: Map::new(),
+            ..Compaction::new([1, last], summary)
         }))?;
         self.live_bytes = 0;
         Ok(())

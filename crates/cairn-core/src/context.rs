@@ -54,12 +54,9 @@ mod tests {
             seq,
             ts: jiff::Timestamp::UNIX_EPOCH,
             payload: Payload::Compaction(Compaction {
-                replaces: [first, last],
-                summary: format!("summary of {first}..{last}"),
-                knowledge: vec![],
                 tokens_before: 0,
                 tokens_after: 0,
-                extra: Default::default(),
+                ..Compaction::new([first, last], format!("summary of {first}..{last}"))
             }),
         }
     }

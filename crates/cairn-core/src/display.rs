@@ -1,6 +1,10 @@
-//! Numbers and stored text as people read them in every face's output.
+//! Numbers, times and stored text as people read them in every face's output.
+//! The one place for these helpers: the CLI, the REPL, the MCP tools and the
+//! briefs all call them, so the same value reads the same everywhere.
 
 use std::borrow::Cow;
+
+use crate::Timestamp;
 
 /// 1234567 → "1,234,567".
 pub fn grouped(n: u64) -> String {
@@ -51,6 +55,59 @@ pub fn one_line(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Prose on one line: every run of whitespace (newlines included) becomes one
+/// space, and what [`one_line`] escapes is escaped. For a knowledge item or a
+/// note, where the words matter and the line breaks do not.
+pub fn single_spaced(text: &str) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line(&joined) {
+        Cow::Borrowed(_) => joined,
+        Cow::Owned(escaped) => escaped,
+    }
+}
+
+/// Longest [`first_line`], in characters, before the `…`.
+pub const FIRST_LINE_CHARS: usize = 200;
+
+/// The first line of a text, trimmed and cut at [`FIRST_LINE_CHARS`], with `…`
+/// when anything was left out: a summary shown as a list entry.
+pub fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    let mut short: String = line.chars().take(FIRST_LINE_CHARS).collect();
+    if short.len() < line.len() || text.trim().lines().nth(1).is_some() {
+        short.push('…');
+    }
+    short
+}
+
+/// A TTL in the largest whole unit: "2 h", "90 s", "5 min".
+pub fn human_secs(secs: u64) -> String {
+    if secs >= 3600 && secs.is_multiple_of(3600) {
+        format!("{} h", secs / 3600)
+    } else if secs >= 60 && secs.is_multiple_of(60) {
+        format!("{} min", secs / 60)
+    } else {
+        format!("{secs} s")
+    }
+}
+
+/// How long ago `then` was, seen at `now`: "just now", "42 s ago", "5 min ago",
+/// "3 h ago", "yesterday", "4 days ago"; a month or more back, the date. A time up
+/// to a minute ahead (clocks of two machines disagree) is "just now"; further
+/// ahead, the date, so a wrong clock shows rather than hides.
+pub fn ago(now: Timestamp, then: Timestamp) -> String {
+    let secs = now.as_second() - then.as_second();
+    match secs {
+        -60..10 => "just now".to_owned(),
+        10..60 => format!("{secs} s ago"),
+        60..3600 => format!("{} min ago", secs / 60),
+        3600..86_400 => format!("{} h ago", secs / 3600),
+        86_400..172_800 => "yesterday".to_owned(),
+        172_800..2_592_000 => format!("{} days ago", secs / 86_400),
+        _ => then.strftime("%Y-%m-%d").to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +118,39 @@ mod tests {
         assert_eq!(one_line("a\nb\tc\u{1b}[2J"), "a\\nb\\tc\\u{1b}[2J");
         assert_eq!(one_line("x\u{202E}cod.exe"), "x\\u{202e}cod.exe");
         assert_eq!(one_line("\u{2066}y\u{2069}"), "\\u{2066}y\\u{2069}");
+    }
+
+    #[test]
+    fn prose_is_single_spaced_and_escaped() {
+        assert_eq!(single_spaced("use  JWT\n\tfor auth"), "use JWT for auth");
+        assert_eq!(single_spaced("red \u{1b}[31m x"), "red \\u{1b}[31m x");
+        assert_eq!(single_spaced("a\u{202E}b"), "a\\u{202e}b");
+    }
+
+    #[test]
+    fn first_line_cuts_at_the_line_and_the_length() {
+        assert_eq!(first_line("  done  "), "done");
+        assert_eq!(first_line("done\nmore"), "done…");
+        let long = "x".repeat(FIRST_LINE_CHARS + 5);
+        let cut = first_line(&long);
+        assert_eq!(cut.chars().count(), FIRST_LINE_CHARS + 1);
+        assert!(cut.ends_with('…'));
+    }
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now: Timestamp = "2026-11-20T12:00:00Z".parse().unwrap();
+        let at = |secs: i64| ago(now, now - jiff::SignedDuration::from_secs(secs));
+        assert_eq!(at(0), "just now");
+        assert_eq!(at(3), "just now");
+        assert_eq!(at(42), "42 s ago");
+        assert_eq!(at(3 * 60 + 5), "3 min ago");
+        assert_eq!(at(5 * 3600), "5 h ago");
+        assert_eq!(at(30 * 3600), "yesterday");
+        assert_eq!(at(2 * 86_400), "2 days ago");
+        assert_eq!(at(90 * 86_400), "2026-08-22");
+        assert_eq!(at(-10), "just now", "a clock a little ahead");
+        assert_eq!(at(-600), "2026-11-20", "a clock far ahead shows");
     }
 
     #[test]

@@ -25,11 +25,9 @@ pub enum Error {
     #[error("{0}")]
     InvalidInput(String),
 
-    /// Another process drives this session.
-    #[error(
-        "session {session} is in use by {holder} (last heartbeat {heartbeat}); \
-         use --force to take it over"
-    )]
+    /// Another process drives this session. (How to take it over is the face's
+    /// to say: `cairn run` has `--force`.)
+    #[error("session {session} is in use by {holder} (last heartbeat {heartbeat})")]
     LeaseHeld {
         session: String,
         holder: String,
@@ -53,6 +51,11 @@ pub enum Error {
 
     #[error("storage error: {0}")]
     Storage(String),
+
+    /// The disk holding the store has no room left to write; what was committed
+    /// before is intact. `detail` is what the storage said, with the file.
+    #[error("disk full: {0}")]
+    DiskFull(String),
 
     #[error("{context}: {source}")]
     Io {
@@ -89,5 +92,31 @@ impl Error {
             Error::SpendingLimit(_) => 4,
             _ => 1,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Core errors say what went wrong; how to get past it with a flag is the
+    /// face's to say (the REPL has no `--force`, the MCP server no flags at all).
+    #[test]
+    fn core_errors_name_no_command_line_flag() {
+        let held = Error::LeaseHeld {
+            session: "auth".into(),
+            holder: "pid 7@box".into(),
+            heartbeat: "2026-12-06T04:00:00Z".into(),
+        };
+        assert_eq!(
+            held.to_string(),
+            "session auth is in use by pid 7@box (last heartbeat 2026-12-06T04:00:00Z)"
+        );
+        let full = Error::DiskFull("database or disk is full (/s.db)".into());
+        assert_eq!(
+            full.to_string(),
+            "disk full: database or disk is full (/s.db)"
+        );
+        assert_eq!(full.exit_code(), 1);
     }
 }

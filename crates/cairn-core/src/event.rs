@@ -9,6 +9,10 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::event_kinds::{
+    CommandRecord, CompactionMethod, CompactionTotals, CompressionRecord, ErrorRecord, HintRecord,
+    RequestRecord, SubagentRecord,
+};
 use crate::{Timestamp, Usage};
 
 /// One entry of a session's log. `seq` is dense per session, starting at 1.
@@ -43,7 +47,17 @@ pub enum Payload {
     Message(Message),
     Compaction(Compaction),
     Knowledge(KnowledgeItem),
-    /// Any other kind (command, checkpoint, …), kept field for field.
+    /// A slash command the person ran.
+    Command(CommandRecord),
+    /// A provider request that failed.
+    Error(ErrorRecord),
+    /// A compression hint that was shown.
+    Hint(HintRecord),
+    /// A compressor request whose answer was not applied.
+    Compression(CompressionRecord),
+    /// Any other kind, kept field for field: kinds this version does not know, and
+    /// events of the kinds above whose fields do not have the types cairn writes
+    /// (so a file that loaded before still loads, unchanged).
     Other {
         kind: String,
         fields: Map<String, Value>,
@@ -56,6 +70,10 @@ impl Payload {
             Payload::Message(_) => "message",
             Payload::Compaction(_) => "compaction",
             Payload::Knowledge(_) => "knowledge",
+            Payload::Command(_) => "command",
+            Payload::Error(_) => "error",
+            Payload::Hint(_) => "hint",
+            Payload::Compression(_) => "compression",
             Payload::Other { kind, .. } => kind,
         }
     }
@@ -73,7 +91,11 @@ impl Payload {
             Payload::Message(m) => m.text_for_search(),
             Payload::Compaction(c) => c.summary.clone(),
             Payload::Knowledge(k) => k.text.clone(),
-            Payload::Other { .. } => String::new(),
+            Payload::Command(_)
+            | Payload::Error(_)
+            | Payload::Hint(_)
+            | Payload::Compression(_)
+            | Payload::Other { .. } => String::new(),
         }
     }
 }
@@ -120,6 +142,15 @@ pub struct Message {
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The answer (or tool result) was cut short: cancelled, or the stream broke.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+    /// On a `delegate` tool result: the sub-agent that produced it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subagent: Option<SubagentRecord>,
+    /// On the question a `/run` command asked: the command's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -134,6 +165,9 @@ impl Message {
             cost_usd: None,
             model: None,
             request_id: None,
+            interrupted: false,
+            subagent: None,
+            command: None,
             extra: Map::new(),
         }
     }
@@ -368,8 +402,44 @@ pub struct Compaction {
     pub tokens_before: u64,
     #[serde(default)]
     pub tokens_after: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<CompactionMethod>,
+    /// What the person asked the summary to keep (`/compact <focus>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub focus: Option<String>,
+    /// The `/run` command whose answer became the summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// Why the extractive fallback was used instead of the model's summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_reason: Option<String>,
+    /// The compressor's own request, counted toward the session's totals.
+    #[serde(flatten)]
+    pub request: RequestRecord,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totals: Option<CompactionTotals>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl Compaction {
+    /// A compaction of `replaces` into `summary`, with nothing else recorded yet.
+    pub fn new(replaces: [u64; 2], summary: impl Into<String>) -> Self {
+        Compaction {
+            replaces,
+            summary: summary.into(),
+            knowledge: Vec::new(),
+            tokens_before: 0,
+            tokens_after: 0,
+            method: None,
+            focus: None,
+            command: None,
+            fallback_reason: None,
+            request: RequestRecord::default(),
+            totals: None,
+            extra: Map::new(),
+        }
+    }
 }
 
 /// A knowledge item as carried inside a compaction.
@@ -416,13 +486,7 @@ impl Serialize for Event {
         line.insert("seq".into(), Value::from(self.seq));
         line.insert("ts".into(), Value::String(self.ts.to_string()));
         line.insert("kind".into(), Value::String(self.payload.kind().to_owned()));
-        let fields = match &self.payload {
-            Payload::Message(m) => serde_json::to_value(m),
-            Payload::Compaction(c) => serde_json::to_value(c),
-            Payload::Knowledge(k) => serde_json::to_value(k),
-            Payload::Other { fields, .. } => Ok(Value::Object(fields.clone())),
-        }
-        .map_err(serde::ser::Error::custom)?;
+        let fields = payload_value(&self.payload).map_err(serde::ser::Error::custom)?;
         if let Value::Object(fields) = fields {
             for (key, value) in fields {
                 if !matches!(key.as_str(), "seq" | "ts" | "kind") {
@@ -460,32 +524,66 @@ impl<'de> Deserialize<'de> for Event {
     }
 }
 
+/// The fields of a payload as one JSON object (without seq, ts and kind).
+fn payload_value(payload: &Payload) -> serde_json::Result<Value> {
+    match payload {
+        Payload::Message(m) => serde_json::to_value(m),
+        Payload::Compaction(c) => serde_json::to_value(c),
+        Payload::Knowledge(k) => serde_json::to_value(k),
+        Payload::Command(c) => serde_json::to_value(c),
+        Payload::Error(e) => serde_json::to_value(e),
+        Payload::Hint(h) => serde_json::to_value(h),
+        Payload::Compression(c) => serde_json::to_value(c),
+        Payload::Other { fields, .. } => Ok(Value::Object(fields.clone())),
+    }
+}
+
 /// Decode the fields of an event of `kind` (everything but seq, ts and kind).
+///
+/// Messages, compactions and knowledge items must have the types this version
+/// writes; the side kinds cairn writes (command, error, hint, compression) become
+/// typed when they fit and are kept as [`Payload::Other`] when they do not, as every
+/// kind was before they were typed, so no file that loaded before is refused now.
 pub fn decode_payload(kind: String, fields: Map<String, Value>) -> Result<Payload, String> {
-    let value = Value::Object(fields);
     let typed = match kind.as_str() {
-        "message" => serde_json::from_value(value).map(Payload::Message),
-        "compaction" => serde_json::from_value(value).map(Payload::Compaction),
-        "knowledge" => serde_json::from_value(value).map(Payload::Knowledge),
-        _ => {
-            let Value::Object(fields) = value else {
-                unreachable!("built from a map above")
-            };
-            return Ok(Payload::Other { kind, fields });
-        }
+        "message" => serde_json::from_value(Value::Object(fields)).map(Payload::Message),
+        "compaction" => serde_json::from_value(Value::Object(fields)).map(Payload::Compaction),
+        "knowledge" => serde_json::from_value(Value::Object(fields)).map(Payload::Knowledge),
+        "command" => return Ok(typed_or_other(kind, fields, Payload::Command)),
+        "error" => return Ok(typed_or_other(kind, fields, Payload::Error)),
+        "hint" => return Ok(typed_or_other(kind, fields, Payload::Hint)),
+        "compression" => return Ok(typed_or_other(kind, fields, Payload::Compression)),
+        _ => return Ok(Payload::Other { kind, fields }),
     };
     typed.map_err(|e| format!("{kind} event: {e}"))
 }
 
+/// The typed payload when `fields` fit `T` and write back to the same object; else
+/// the untyped one (a value typing would change, such as an explicit `null`, stays).
+fn typed_or_other<T>(
+    kind: String,
+    fields: Map<String, Value>,
+    wrap: impl FnOnce(T) -> Payload,
+) -> Payload
+where
+    T: serde::de::DeserializeOwned + Serialize,
+{
+    match serde_json::from_value::<T>(Value::Object(fields.clone())) {
+        Ok(typed)
+            if serde_json::to_value(&typed).is_ok_and(|v| v == Value::Object(fields.clone())) =>
+        {
+            wrap(typed)
+        }
+        _ => Payload::Other { kind, fields },
+    }
+}
+
 /// Encode the fields of a payload (without seq, ts and kind), as the store keeps them.
 pub fn encode_payload(payload: &Payload) -> Map<String, Value> {
-    let value = match payload {
-        Payload::Message(m) => serde_json::to_value(m),
-        Payload::Compaction(c) => serde_json::to_value(c),
-        Payload::Knowledge(k) => serde_json::to_value(k),
-        Payload::Other { fields, .. } => return fields.clone(),
-    };
-    match value {
+    if let Payload::Other { fields, .. } = payload {
+        return fields.clone();
+    }
+    match payload_value(payload) {
         Ok(Value::Object(map)) => map,
         // Our own payload types always serialize to objects.
         _ => Map::new(),
@@ -509,7 +607,7 @@ mod tests {
 
     #[test]
     fn unknown_kind_is_kept() {
-        let line = r#"{"seq":7,"ts":"2026-11-20T09:00:01Z","kind":"command","name":"/model","args":["x"]}"#;
+        let line = r#"{"seq":7,"ts":"2026-11-20T09:00:01Z","kind":"checkpoint_note","name":"/model","args":["x"]}"#;
         assert_eq!(round_trip(line), line);
     }
 
@@ -519,6 +617,103 @@ mod tests {
         assert_eq!(round_trip(c), c);
         let k = r#"{"seq":10,"ts":"2026-11-20T09:00:01Z","kind":"knowledge","knowledge_kind":"constraint","text":"no unsafe","pinned":true}"#;
         assert_eq!(round_trip(k), k);
+    }
+
+    fn decoded(line: &str) -> Payload {
+        serde_json::from_str::<Event>(line).unwrap().payload
+    }
+
+    /// Every kind and field cairn writes, as the lines cairn wrote before they were
+    /// typed: each must decode to its typed form and write back byte for byte.
+    #[test]
+    fn typed_kinds_write_the_lines_cairn_always_wrote() {
+        let usage = r#"{"input_tokens":700,"output_tokens":50,"cache_read_tokens":0,"cache_write_tokens":0,"reasoning_tokens":0}"#;
+        let command = r#"{"seq":7,"ts":"2026-11-20T09:00:01Z","kind":"command","name":"/model","args":["openai:gpt-4.1"]}"#;
+        let error = r#"{"seq":8,"ts":"2026-11-20T09:00:01Z","kind":"error","error_kind":"rate_limit","message":"slow down","status":429}"#;
+        let hint = r#"{"seq":9,"ts":"2026-11-20T09:00:01Z","kind":"hint","threshold":50000,"live_tokens":51234}"#;
+        let compression = format!(
+            r#"{{"seq":10,"ts":"2026-11-20T09:00:01Z","kind":"compression","outcome":"not_applied","reason":"no gain","model":"anthropic:claude-haiku-4-5","usage":{usage},"cost_usd":0.0125,"request_id":"req_1"}}"#
+        );
+        let compaction = format!(
+            r#"{{"seq":11,"ts":"2026-11-20T09:00:01Z","kind":"compaction","replaces":[1,10],"summary":"s","knowledge":[],"tokens_before":900,"tokens_after":90,"method":"model","focus":"the schema","model":"anthropic:claude-haiku-4-5","usage":{usage},"cost_usd":0.0125,"request_id":"req_2","totals":{{"compactions":1,"tokens_saved":810,"compressor_tokens":750,"compressor_usd":0.0125}}}}"#
+        );
+        let by_command = r#"{"seq":12,"ts":"2026-11-20T09:00:01Z","kind":"compaction","replaces":[1,11],"summary":"s","knowledge":[],"tokens_before":900,"tokens_after":90,"method":"command","command":"reduce"}"#;
+        let fallback = r#"{"seq":13,"ts":"2026-11-20T09:00:01Z","kind":"compaction","replaces":[1,12],"summary":"s","knowledge":[],"tokens_before":900,"tokens_after":90,"method":"extractive","fallback_reason":"the model answered nothing"}"#;
+        let interrupted = format!(
+            r#"{{"seq":14,"ts":"2026-11-20T09:00:01Z","kind":"message","role":"assistant","content":[{{"type":"text","text":"par"}}],"usage":{usage},"cost_usd":0.5,"model":"openai:gpt-4.1","request_id":"req_3","interrupted":true}}"#
+        );
+        let delegated = format!(
+            r#"{{"seq":15,"ts":"2026-11-20T09:00:01Z","kind":"message","role":"tool","content":[{{"type":"tool_result","tool_use_id":"t1","content":"done","is_error":false}}],"interrupted":true,"subagent":{{"session":"s-sub-1","session_id":"01JD0000000000000000000000","model":"openai:gpt-4.1","stop_reason":"end_turn","requests":2,"usage":{usage},"cost_usd":0.25}}}}"#
+        );
+        let asked = r#"{"seq":16,"ts":"2026-11-20T09:00:01Z","kind":"message","role":"user","content":[{"type":"text","text":"/run reduce"}],"command":"reduce"}"#;
+        for line in [
+            command,
+            error,
+            hint,
+            &compression,
+            &compaction,
+            by_command,
+            fallback,
+            &interrupted,
+            &delegated,
+            asked,
+        ] {
+            assert_eq!(round_trip(line), line);
+        }
+        assert_eq!(
+            decoded(command),
+            Payload::Command(CommandRecord::new("/model", &["openai:gpt-4.1"]))
+        );
+        let Payload::Error(e) = decoded(error) else {
+            panic!("error is typed")
+        };
+        assert_eq!((e.error_kind.as_str(), e.status), ("rate_limit", Some(429)));
+        assert!(matches!(decoded(hint), Payload::Hint(h) if h.threshold == 50_000));
+        let Payload::Compression(c) = decoded(&compression) else {
+            panic!("compression is typed")
+        };
+        assert_eq!(c.outcome, crate::CompressionOutcome::NotApplied);
+        assert_eq!(c.request.request_id.as_deref(), Some("req_1"));
+        let Payload::Compaction(c) = decoded(&compaction) else {
+            panic!("compaction")
+        };
+        assert_eq!(c.method, Some(CompactionMethod::Model));
+        assert_eq!(c.request.usage.map(|u| u.input_tokens), Some(700));
+        assert_eq!(c.totals.map(|t| t.tokens_saved), Some(810));
+        assert!(c.extra.is_empty(), "{:?}", c.extra);
+        let Payload::Message(m) = decoded(&delegated) else {
+            panic!("message")
+        };
+        assert!(m.interrupted && m.extra.is_empty());
+        assert_eq!(m.subagent.map(|s| s.requests), Some(2));
+    }
+
+    /// Values this version does not know, and side events whose fields are not what
+    /// cairn writes, load and write back unchanged.
+    #[test]
+    fn unknown_values_and_misfit_side_events_are_kept() {
+        let outcome = r#"{"seq":1,"ts":"2026-11-20T09:00:01Z","kind":"compression","outcome":"applied_later","reason":"r","cost_usd":0.5,"later":1}"#;
+        assert_eq!(round_trip(outcome), outcome);
+        let Payload::Compression(c) = decoded(outcome) else {
+            panic!("typed")
+        };
+        assert_eq!(
+            c.outcome,
+            crate::CompressionOutcome::Unknown("applied_later".into())
+        );
+        let method = r#"{"seq":2,"ts":"2026-11-20T09:00:01Z","kind":"compaction","replaces":[1,1],"summary":"s","knowledge":[],"tokens_before":0,"tokens_after":0,"method":"telepathy"}"#;
+        assert_eq!(round_trip(method), method);
+        for misfit in [
+            // args that are not strings, a null status, an integer cost: typing would
+            // change them, so they stay untyped.
+            r#"{"seq":3,"ts":"2026-11-20T09:00:01Z","kind":"command","name":"/x","args":[1,{"a":2}]}"#,
+            r#"{"seq":4,"ts":"2026-11-20T09:00:01Z","kind":"error","error_kind":"e","message":"m","status":null}"#,
+            r#"{"seq":5,"ts":"2026-11-20T09:00:01Z","kind":"compression","outcome":"not_applied","reason":"r","cost_usd":1}"#,
+            r#"{"seq":6,"ts":"2026-11-20T09:00:01Z","kind":"hint"}"#,
+        ] {
+            assert_eq!(round_trip(misfit), misfit);
+            assert!(matches!(decoded(misfit), Payload::Other { .. }), "{misfit}");
+        }
     }
 
     #[test]

@@ -520,7 +520,9 @@ impl<W: Write> Writer<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Compaction, ContentBlock, KnowledgeItem, KnowledgeKind, Message, Role};
+    use crate::{
+        CommandRecord, Compaction, ContentBlock, KnowledgeItem, KnowledgeKind, Message, Role,
+    };
 
     const HEADER: &str = r#"{"format":"cairn.session","version":1,"name":"auth-refactor","title":null,"project":"/abs/path","model":"openai:gpt-4.1","created_at":"2026-11-20T09:00:00Z"}"#;
 
@@ -602,19 +604,21 @@ mod tests {
                 seq: 3,
                 ts,
                 payload: Payload::Compaction(Compaction {
-                    replaces: [1, 2],
-                    summary: "sum".into(),
-                    knowledge: vec![],
                     tokens_before: 10,
                     tokens_after: 2,
-                    extra: Map::new(),
+                    ..Compaction::new([1, 2], "sum")
                 }),
             },
             Event {
                 seq: 4,
                 ts,
+                payload: Payload::Command(CommandRecord::new("/model", &["x"])),
+            },
+            Event {
+                seq: 5,
+                ts,
                 payload: Payload::Other {
-                    kind: "command".into(),
+                    kind: "future".into(),
                     fields: serde_json::from_str(r#"{"name":"/model","args":["x"]}"#).unwrap(),
                 },
             },

@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::display::single_spaced;
 use crate::event::KnowledgeEntry;
 use crate::{Error, Event, KnowledgeItem, KnowledgeKind, Payload, Result};
 
@@ -166,15 +167,11 @@ pub fn render_block(records: &[KnowledgeRecord]) -> Option<String> {
             out.push_str("- [");
             out.push_str(kind.as_str());
             out.push_str("] ");
-            out.push_str(&one_line(&r.text));
+            out.push_str(&single_spaced(&r.text));
             out.push('\n');
         }
     }
     Some(out)
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 pub fn parse_kind(raw: &str) -> Option<KnowledgeKind> {
@@ -298,7 +295,7 @@ pub fn render_listing(listing: &[KnowledgeListing]) -> String {
             "{:>3}. [{}] {} ({marks})\n",
             item.number,
             item.kind.as_str(),
-            one_line(&item.text)
+            single_spaced(&item.text)
         ));
     }
     out
@@ -482,5 +479,22 @@ mod tests {
         let shown = render_listing(&list);
         assert!(shown.contains("  2. [fact] A (pinned)"), "{shown}");
         assert!(shown.contains("history only"), "{shown}");
+    }
+
+    #[test]
+    fn a_listed_item_cannot_paint_the_terminal() {
+        let item = KnowledgeListing {
+            number: 1,
+            retained: true,
+            kind: KnowledgeKind::Fact,
+            text: "red\u{1b}[31m and\nsplit \u{202E}txt".into(),
+            pinned: false,
+            seqs: vec![1],
+        };
+        let shown = render_listing(&[item]);
+        assert_eq!(
+            shown,
+            "  1. [fact] red\\u{1b}[31m and split \\u{202e}txt (live)\n"
+        );
     }
 }

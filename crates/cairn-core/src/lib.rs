@@ -4,6 +4,7 @@
 //! events, checkpoints and the agent pool lives here, together with the [`Store`]
 //! trait that the storage backends implement.
 
+pub mod accounting;
 pub mod attachment;
 pub mod checkpoint;
 pub mod compression;
@@ -12,6 +13,7 @@ pub mod display;
 pub mod env_vars;
 pub mod error;
 pub mod event;
+pub mod event_kinds;
 pub mod json_kind;
 pub mod jsonl;
 pub mod knowledge;
@@ -38,6 +40,10 @@ pub use error::{Error, Result};
 pub use event::{
     Compaction, ContentBlock, Event, KnowledgeItem, KnowledgeKind, MediaBlock, Message, NewEvent,
     Payload, Role,
+};
+pub use event_kinds::{
+    CommandRecord, CompactionMethod, CompactionTotals, CompressionOutcome, CompressionRecord,
+    ErrorRecord, HintRecord, RequestRecord, SubagentRecord,
 };
 pub use lease::{Lease, LeaseHolder};
 pub use name::SessionName;

@@ -219,9 +219,7 @@ pub fn compaction_from_command_answer(
         SummaryMethod::Command,
         None,
     )?;
-    d.compaction
-        .extra
-        .insert("command".into(), serde_json::Value::from(command_name));
+    d.compaction.command = Some(command_name.to_owned());
     Ok(d)
 }
 

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use cairn_core::CompactionMethod;
 use cairn_core::compression::fallback::FallbackOutcome;
 use cairn_core::compression::prompt::{PromptLimits, request_text};
 use cairn_core::compression::summary::compaction_from_summary;
@@ -486,7 +487,7 @@ fn bad_summaries_are_refused_and_the_fallback_keeps_the_session_usable() {
         s.contains(&last_replaced),
         "the newest replaced turn is kept: {s}"
     );
-    assert_eq!(draft.compaction.extra["method"], "extractive");
+    assert_eq!(draft.compaction.method, Some(CompactionMethod::Extractive));
     history.apply(&draft);
     let live = history.live();
     assert!(
@@ -585,7 +586,10 @@ fn focus_previous_summary_and_huge_outputs_shape_the_prompt() {
         Some("the database schema"),
     )
     .unwrap();
-    assert_eq!(draft.compaction.extra["focus"], "the database schema");
+    assert_eq!(
+        draft.compaction.focus.as_deref(),
+        Some("the database schema")
+    );
     let mut draft = draft;
     let usage = cairn_core::Usage {
         input_tokens: 1_200,
@@ -651,7 +655,7 @@ fn run_reduce_replaces_the_whole_live_context() {
     )
     .unwrap();
     assert_eq!(draft.compaction.replaces, [1, 10]);
-    assert_eq!(draft.compaction.extra["command"], "reduce");
+    assert_eq!(draft.compaction.command.as_deref(), Some("reduce"));
     history.apply(&draft);
     let live = history.live();
     assert!(live.events.is_empty());

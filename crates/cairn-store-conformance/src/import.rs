@@ -18,10 +18,7 @@ pub async fn import_keeps_seqs_and_times_and_recomputes_totals_like_append(t: Fi
         usage("b", "r1"),
         knowledge("imported fact", true).payload,
         compaction(1, 3).payload,
-        Payload::Other {
-            kind: "command".into(),
-            fields: serde_json::from_str(r#"{"name":"/model","args":["x"]}"#).unwrap(),
-        },
+        Payload::Command(cairn_core::CommandRecord::new("/model", &["x"])),
         message(Role::User, "after compaction"),
     ];
     let history: Vec<Event> = payloads

@@ -287,7 +287,18 @@ pub async fn absurd_usage_or_cost_is_refused_and_writes_nothing(t: Fixture) {
         m.usage = None;
         m.cost_usd = Some(f64::NAN);
     }
+    let err = t
+        .store
+        .append_events(s.id, vec![huge.clone()])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("cost_usd"), "{err}");
+    // A negative cost would lower the session's spend, and so lift its limits.
+    if let Payload::Message(m) = &mut huge.payload {
+        m.cost_usd = Some(-5.0);
+    }
     let err = t.store.append_events(s.id, vec![huge]).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err}");
     assert!(err.to_string().contains("cost_usd"), "{err}");
     let s = t.store.session_by_id(s.id).await.unwrap();
     assert_eq!((s.head_seq, s.usage.total(), s.cost_usd), (0, 0, 0.0));

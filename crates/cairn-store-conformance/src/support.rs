@@ -44,12 +44,9 @@ pub fn with_usage(text: &str, request_id: Option<&str>, input: u64, cost: f64) -
 
 pub fn compaction(first: u64, last: u64) -> NewEvent {
     NewEvent::now(Payload::Compaction(Compaction {
-        replaces: [first, last],
-        summary: format!("summary of {first}..{last}"),
-        knowledge: vec![],
         tokens_before: 100,
         tokens_after: 10,
-        extra: Default::default(),
+        ..Compaction::new([first, last], format!("summary of {first}..{last}"))
     }))
 }
 

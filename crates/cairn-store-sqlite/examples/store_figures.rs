@@ -174,12 +174,9 @@ fn history(
             push(
                 &mut events,
                 Payload::Compaction(Compaction {
-                    replaces: [1, last],
-                    summary: words.sentence(rng, 200),
-                    knowledge: vec![],
                     tokens_before: 50_000,
                     tokens_after: 5_000,
-                    extra: Default::default(),
+                    ..Compaction::new([1, last], words.sentence(rng, 200))
                 }),
             );
         }

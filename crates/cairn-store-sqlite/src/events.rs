@@ -1,11 +1,12 @@
 //! The event log: appends and imports (which keep the session's running totals in
 //! step in the same transaction) and the reads that resume and `context` need.
+//! What each event adds to the totals is computed by `cairn_core::accounting`; this
+//! file only stores the event, its index rows and those figures.
 
+use cairn_core::accounting::{self, TotalsDelta};
 use cairn_core::event::{decode_payload, encode_payload};
 use cairn_core::store::SizedEvent;
-use cairn_core::{
-    Error, Event, LiveContext, NewEvent, NewSession, Payload, Session, Timestamp, Usage,
-};
+use cairn_core::{Error, Event, LiveContext, NewEvent, NewSession, Payload, Session, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 use ulid::Ulid;
@@ -16,55 +17,6 @@ use crate::search_text::{project_token, stored_event_text};
 use crate::sessions::{self, StoredSession};
 use crate::time;
 
-/// What a batch of inserted events adds to its session's row.
-#[derive(Default)]
-struct Totals {
-    usage: Usage,
-    cost_usd: f64,
-    messages: u64,
-    tool_calls: u64,
-    compactions: u64,
-    /// (seq, context start) of the newest compaction in the batch.
-    compaction: Option<(u64, u64)>,
-    head_seq: u64,
-    last_ts: Option<Timestamp>,
-}
-
-/// Per-request token counts beyond this are refused: they can only come from a
-/// broken or hostile file, and would overflow the session's totals.
-const MAX_TOKENS_PER_REQUEST: u64 = 1_000_000_000_000;
-
-fn check_usage(seq: u64, usage: &Usage) -> R<()> {
-    for (field, value) in [
-        ("input_tokens", usage.input_tokens),
-        ("output_tokens", usage.output_tokens),
-        ("cache_read_tokens", usage.cache_read_tokens),
-        ("cache_write_tokens", usage.cache_write_tokens),
-        ("reasoning_tokens", usage.reasoning_tokens),
-    ] {
-        if value > MAX_TOKENS_PER_REQUEST {
-            return Err(Error::invalid(format!(
-                "event seq {seq}: usage field \"{field}\" is {value}, more than the \
-                 {MAX_TOKENS_PER_REQUEST} tokens one request can use"
-            ))
-            .into());
-        }
-    }
-    Ok(())
-}
-
-fn check_compaction(seq: u64, replaces: [u64; 2]) -> R<()> {
-    let [first, last] = replaces;
-    if first == 0 || first > last || last >= seq {
-        return Err(Error::invalid(format!(
-            "event seq {seq}: compaction field \"replaces\" must be [first, last] with \
-             1 <= first <= last < {seq} (the compaction's own seq); got [{first}, {last}]"
-        ))
-        .into());
-    }
-    Ok(())
-}
-
 /// Inserts one event with its index rows and adds it to `totals`.
 fn insert_event(
     conn: &Connection,
@@ -73,10 +25,19 @@ fn insert_event(
     seq: u64,
     ts: Timestamp,
     payload: &Payload,
-    totals: &mut Totals,
+    totals: &mut TotalsDelta,
 ) -> R<()> {
     let payload = without_inline_media(conn, seq, payload)?;
     let payload = payload.as_ref();
+    // What the event adds to the session is core's decision (and its checks); this
+    // file stores the event and that effect.
+    let effect = accounting::effect(seq, payload, |request| -> R<bool> {
+        Ok(conn
+            .prepare_cached("SELECT 1 FROM request_ids WHERE session = ?1 AND request_id = ?2")?
+            .query_row(params![session_key, request], |_| Ok(()))
+            .optional()?
+            .is_some())
+    })?;
     let body = serde_json::to_string(&encode_payload(payload))
         .map_err(|e| Error::invalid(format!("event seq {seq}: cannot encode: {e}")))?;
     let (role, request_id) = match payload {
@@ -105,120 +66,21 @@ fn insert_event(
         conn.prepare_cached("INSERT INTO event_fts (rowid, text, scope) VALUES (?1, ?2, ?3)")?
             .execute(params![row_id, text, project_token])?;
     }
-    match payload {
-        Payload::Message(message) => {
-            totals.messages += 1;
-            totals.tool_calls += message.tool_uses().count() as u64;
-            if message.usage.is_some() || message.cost_usd.is_some() {
-                let cost = message.cost_usd.unwrap_or(0.0);
-                if !cost.is_finite() {
-                    return Err(Error::invalid(format!(
-                        "event seq {seq}: field \"cost_usd\" must be a finite number"
-                    ))
-                    .into());
-                }
-                // A provider request is counted once, however many events carry it.
-                let first_time = match &message.request_id {
-                    Some(request) => {
-                        conn.prepare_cached(
-                            "INSERT OR IGNORE INTO request_ids (session, request_id) \
-                             VALUES (?1, ?2)",
-                        )?
-                        .execute(params![session_key, request])?
-                            == 1
-                    }
-                    None => true,
-                };
-                if let Some(usage) = &message.usage {
-                    check_usage(seq, usage)?;
-                }
-                if first_time {
-                    if let Some(usage) = &message.usage {
-                        totals.usage.add(usage);
-                    }
-                    totals.cost_usd += cost;
-                }
-            }
-        }
-        Payload::Compaction(compaction) => {
-            check_compaction(seq, compaction.replaces)?;
-            totals.compactions += 1;
-            totals.compaction = Some((seq, compaction.replaces[1] + 1));
-            count_side_request(conn, session_key, seq, &compaction.extra, totals)?;
-        }
-        Payload::Knowledge(item) => {
-            conn.prepare_cached(
-                "INSERT INTO knowledge (session, seq, kind, pinned) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![
-                session_key,
-                seq,
-                item.knowledge_kind.as_str(),
-                item.pinned
-            ])?;
-        }
-        Payload::Other { fields, .. } => {
-            count_side_request(conn, session_key, seq, fields, totals)?;
-        }
+    if let Some(request) = &effect.new_request_id {
+        conn.prepare_cached("INSERT INTO request_ids (session, request_id) VALUES (?1, ?2)")?
+            .execute(params![session_key, request])?;
     }
-    totals.head_seq = seq;
-    totals.last_ts = Some(ts);
+    if let Some(row) = effect.knowledge {
+        conn.prepare_cached(
+            "INSERT INTO knowledge (session, seq, kind, pinned) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![session_key, seq, row.kind.as_str(), row.pinned])?;
+    }
+    totals.add(seq, ts, &effect);
     Ok(())
 }
 
-/// Usage and cost recorded on an event that is not a message: a compaction carries
-/// its compressor's request (`usage`, `cost_usd`, `request_id`, as a message does), and
-/// a compression whose answer could not be used records what it cost all the same.
-/// They count toward the session's totals, and so toward its spending limits, once
-/// per provider request.
-fn count_side_request(
-    conn: &Connection,
-    session_key: i64,
-    seq: u64,
-    fields: &Map<String, Value>,
-    totals: &mut Totals,
-) -> R<()> {
-    let usage = match fields.get("usage") {
-        None | Some(Value::Null) => None,
-        Some(value) => Some(
-            serde_json::from_value::<Usage>(value.clone())
-                .map_err(|e| Error::invalid(format!("event seq {seq}: field \"usage\": {e}")))?,
-        ),
-    };
-    let cost = match fields.get("cost_usd") {
-        None | Some(Value::Null) => None,
-        Some(value) => Some(value.as_f64().filter(|c| c.is_finite()).ok_or_else(|| {
-            Error::invalid(format!(
-                "event seq {seq}: field \"cost_usd\" must be a finite number"
-            ))
-        })?),
-    };
-    if usage.is_none() && cost.is_none() {
-        return Ok(());
-    }
-    if let Some(usage) = &usage {
-        check_usage(seq, usage)?;
-    }
-    let first_time = match fields.get("request_id").and_then(Value::as_str) {
-        Some(request) => {
-            conn.prepare_cached(
-                "INSERT OR IGNORE INTO request_ids (session, request_id) VALUES (?1, ?2)",
-            )?
-            .execute(params![session_key, request])?
-                == 1
-        }
-        None => true,
-    };
-    if first_time {
-        if let Some(usage) = &usage {
-            totals.usage.add(usage);
-        }
-        totals.cost_usd += cost.unwrap_or(0.0);
-    }
-    Ok(())
-}
-
-fn apply_totals(conn: &Connection, session_key: i64, totals: &Totals) -> R<()> {
+fn apply_totals(conn: &Connection, session_key: i64, totals: &TotalsDelta) -> R<()> {
     let Some(last_ts) = totals.last_ts else {
         return Ok(());
     };
@@ -259,7 +121,7 @@ fn apply_totals(conn: &Connection, session_key: i64, totals: &Totals) -> R<()> {
 
 pub(crate) fn append(conn: &Connection, session: Ulid, events: &[NewEvent]) -> R<Vec<u64>> {
     let stored = sessions::by_id(conn, session)?;
-    let mut totals = Totals::default();
+    let mut totals = TotalsDelta::default();
     let mut seqs = Vec::with_capacity(events.len());
     let mut seq = stored.session.head_seq;
     let scope = project_token(stored.session.project.as_str());
@@ -301,7 +163,7 @@ pub(crate) fn import(
     events: impl Iterator<Item = cairn_core::Result<Event>>,
 ) -> R<Session> {
     let stored = sessions::create(conn, new)?;
-    let mut totals = Totals::default();
+    let mut totals = TotalsDelta::default();
     let scope = project_token(stored.session.project.as_str());
     for (expected, event) in (1..).zip(events) {
         let event = event?;

@@ -62,11 +62,54 @@ pub(crate) fn sql_error(path: &Path, e: rusqlite::Error) -> Error {
             path: path.to_path_buf(),
             message: format!("the database is corrupt ({e}); cairn leaves it untouched"),
         },
+        Some(ErrorCode::DiskFull) => Error::DiskFull(format!("{} ({})", e, path.display())),
+        // A failed WAL or journal write is a bare "disk I/O error": a full disk
+        // only when the store's file system really has no room.
+        Some(ErrorCode::SystemIoFailure) if no_room_for(path) => {
+            Error::DiskFull(format!("{} ({})", e, path.display()))
+        }
         _ => Error::Storage(format!("{} ({})", e, path.display())),
     }
+}
+
+/// Whether the file system holding `path` has (almost) no space left for us.
+fn no_room_for(path: &Path) -> bool {
+    const ALMOST_NOTHING: u128 = 64 * 1024;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    rustix::fs::statvfs(dir)
+        .is_ok_and(|stat| u128::from(stat.f_bavail) * u128::from(stat.f_frsize) < ALMOST_NOTHING)
 }
 
 /// A stored value that cannot be read back (written by a broken or newer writer).
 pub(crate) fn unreadable(what: impl std::fmt::Display) -> Fail {
     Fail::Domain(Error::Storage(format!("unreadable stored data: {what}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(code: std::ffi::c_int) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn a_full_disk_is_its_own_error() {
+        let path = Path::new("/tmp/store.db");
+        let full = sql_error(path, sqlite(rusqlite::ffi::SQLITE_FULL));
+        assert!(matches!(full, Error::DiskFull(_)), "{full:?}");
+        assert!(full.to_string().contains("/tmp/store.db"), "{full}");
+        let busy = sql_error(path, sqlite(rusqlite::ffi::SQLITE_BUSY));
+        assert!(matches!(busy, Error::Storage(_)), "{busy:?}");
+    }
+
+    #[test]
+    fn an_io_error_with_room_left_is_not_a_full_disk() {
+        let here = std::env::temp_dir().join("store.db");
+        let io = sql_error(&here, sqlite(rusqlite::ffi::SQLITE_IOERR));
+        assert!(matches!(io, Error::Storage(_)), "{io:?}");
+    }
 }

@@ -4,11 +4,16 @@
 //! spending limits), once per provider request id.
 
 use cairn_core::{
-    Compaction, Message, NewEvent, NewSession, Payload, Project, Role, SessionName, Usage,
+    Compaction, CompressionOutcome, CompressionRecord, Message, NewEvent, NewSession, Payload,
+    Project, RequestRecord, Role, SessionName, Usage,
 };
 use cairn_store_sqlite::Synchronous;
 use cairn_store_sqlite::open_store;
 use serde_json::{Map, Value, json};
+
+fn side_request(input: u64, cost: f64, request_id: &str) -> RequestRecord {
+    serde_json::from_value(Value::Object(side_fields(input, cost, request_id))).unwrap()
+}
 
 fn side_fields(input: u64, cost: f64, request_id: &str) -> Map<String, Value> {
     let Value::Object(map) = json!({
@@ -42,12 +47,10 @@ async fn compaction_and_compression_spend_count_once_per_request() {
     answer.cost_usd = Some(0.5);
     answer.request_id = Some("req-chat".into());
     let compaction = Payload::Compaction(Compaction {
-        replaces: [1, 2],
-        summary: "## Goal\ngreet".into(),
-        knowledge: vec![],
         tokens_before: 1_000,
         tokens_after: 100,
-        extra: side_fields(900, 0.25, "req-compress"),
+        request: side_request(900, 0.25, "req-compress"),
+        ..Compaction::new([1, 2], "## Goal\ngreet")
     });
     let events = vec![
         NewEvent::now(Payload::Message(Message::text(Role::User, "hi"))),
@@ -61,11 +64,14 @@ async fn compaction_and_compression_spend_count_once_per_request() {
     assert!((after.cost_usd - 0.75).abs() < 1e-9, "{}", after.cost_usd);
     assert_eq!(after.compaction_count, 1);
 
-    // A failed compression's spend counts too; the same request id counts once.
-    let failed = Payload::Other {
-        kind: "compression".into(),
-        fields: side_fields(300, 0.125, "req-failed"),
-    };
+    // A failed compression's spend counts too; the same request id counts once,
+    // whether the event carrying it is typed or not.
+    let failed = Payload::Compression(CompressionRecord {
+        outcome: CompressionOutcome::NotApplied,
+        reason: "no gain".into(),
+        request: side_request(300, 0.125, "req-failed"),
+        extra: Map::new(),
+    });
     let again = Payload::Other {
         kind: "compression".into(),
         fields: side_fields(300, 0.125, "req-failed"),

@@ -11,47 +11,36 @@ pub(crate) fn report(result: anyhow::Result<()>) -> ExitCode {
         // The reader went away (`cairn sessions context x | head`): not a failure.
         return ExitCode::SUCCESS;
     }
-    let text = render(&error);
-    if is_disk_full(&error, &text, store_disk_is_full) {
-        eprintln!(
-            "error: disk full: there is no space left to write; free some space and run the \
-             command again (what was written before is kept). ({text})"
-        );
-    } else {
-        eprintln!("error: {text}");
-    }
+    eprintln!("error: {}", with_hint(&error, render(&error)));
     ExitCode::from(code_of(&error))
 }
 
-/// SQLite reports a full disk as "database or disk is full" (SQLITE_FULL), or, when
-/// a WAL or journal write is what failed, as a bare "disk I/O error"; the latter is
-/// called a full disk only when the store's file system really has no room.
-fn is_disk_full(error: &anyhow::Error, text: &str, disk_is_full: fn() -> bool) -> bool {
-    let io_full = error.chain().any(|cause| {
-        cause.downcast_ref::<std::io::Error>().is_some_and(|e| {
-            e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(libc::ENOSPC)
-        })
-    });
-    io_full
-        || text.contains("database or disk is full")
-        || (text.contains("disk I/O error") && disk_is_full())
+/// The error's text with what this face can say about getting past it: core
+/// errors name what went wrong, the command line knows its own flags.
+fn with_hint(error: &anyhow::Error, text: String) -> String {
+    let core = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<cairn_core::Error>());
+    match core {
+        Some(cairn_core::Error::LeaseHeld { .. }) => {
+            format!("{text}; use --force to take it over")
+        }
+        Some(cairn_core::Error::DiskFull(_)) => format!("{text}; {FREE_SPACE}"),
+        _ if writes_to_a_full_disk(error) => format!("disk full: {text}; {FREE_SPACE}"),
+        _ => text,
+    }
 }
 
-/// Whether the file system holding cairn's data has (almost) no space left.
-fn store_disk_is_full() -> bool {
-    let Ok(paths) = cairn_core::paths::Paths::from_env() else {
-        return false;
-    };
-    let Ok(dir) = std::ffi::CString::new(paths.data_dir.as_os_str().as_encoded_bytes()) else {
-        return false;
-    };
-    // SAFETY: statvfs only writes into the zeroed struct we pass; `dir` is a valid
-    // NUL-terminated path.
-    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statvfs(dir.as_ptr(), &mut stat) } != 0 {
-        return false;
-    }
-    (stat.f_bavail as u128) * (stat.f_frsize as u128) < 64 * 1024
+const FREE_SPACE: &str =
+    "free some space and run the command again (what was written before is kept)";
+
+/// A file write of the command's own (an export, a config file) that found no room.
+fn writes_to_a_full_disk(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::StorageFull)
+    })
 }
 
 fn render(error: &anyhow::Error) -> String {
@@ -106,28 +95,43 @@ impl std::error::Error for UsageError {}
 mod tests {
     use super::*;
 
-    fn shown(error: anyhow::Error, disk_is_full: fn() -> bool) -> bool {
+    fn shown(error: anyhow::Error) -> String {
         let text = render(&error);
-        is_disk_full(&error, &text, disk_is_full)
+        with_hint(&error, text)
     }
 
     #[test]
-    fn a_full_disk_is_called_a_full_disk() {
-        let full = || true;
-        let room = || false;
-        let sqlite_full = cairn_core::Error::Storage("database or disk is full (/s.db)".into());
-        assert!(shown(sqlite_full.into(), room));
-        let enospc = std::io::Error::from_raw_os_error(libc::ENOSPC);
-        assert!(shown(
-            cairn_core::Error::io("cannot write x", enospc).into(),
-            room
-        ));
-        let io = || cairn_core::Error::Storage("disk I/O error (/s.db)".into());
-        assert!(shown(io().into(), full));
-        assert!(
-            !shown(io().into(), room),
-            "an I/O error with room left is not a full disk"
+    fn a_full_disk_is_called_a_full_disk_with_what_to_do() {
+        let sqlite_full = cairn_core::Error::DiskFull("database or disk is full (/s.db)".into());
+        assert_eq!(
+            shown(sqlite_full.into()),
+            format!("disk full: database or disk is full (/s.db); {FREE_SPACE}")
         );
-        assert!(!shown(anyhow::anyhow!("something else"), full));
+        let enospc = std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left");
+        assert_eq!(
+            shown(cairn_core::Error::io("cannot write x", enospc).into()),
+            format!("disk full: cannot write x: no space left; {FREE_SPACE}")
+        );
+        let io = cairn_core::Error::Storage("disk I/O error (/s.db)".into());
+        assert_eq!(
+            shown(io.into()),
+            "storage error: disk I/O error (/s.db)",
+            "the store decides whether an I/O error is a full disk, not the text"
+        );
+        assert_eq!(shown(anyhow::anyhow!("something else")), "something else");
+    }
+
+    #[test]
+    fn a_held_session_names_the_flag_that_takes_it_over() {
+        let held = cairn_core::Error::LeaseHeld {
+            session: "auth".into(),
+            holder: "pid 7@box".into(),
+            heartbeat: "2026-12-06T04:00:00Z".into(),
+        };
+        assert_eq!(
+            shown(anyhow::Error::from(held).context("cannot open the session")),
+            "cannot open the session: session auth is in use by pid 7@box \
+             (last heartbeat 2026-12-06T04:00:00Z); use --force to take it over"
+        );
     }
 }

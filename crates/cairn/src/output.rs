@@ -1,7 +1,7 @@
 //! What every command prints with: tables, `--json`, times, numbers, costs, and
 //! colour that respects NO_COLOR and never reaches a pipe.
 
-pub(crate) use cairn_core::display::{dollars as cost, grouped};
+pub(crate) use cairn_core::display::{ago, dollars as cost, grouped, one_line};
 use std::borrow::Cow;
 use std::io::{self, BufWriter, IsTerminal, StdoutLock, Write};
 
@@ -22,35 +22,55 @@ pub(crate) fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Whether stdout gets ANSI styling: a terminal, and NO_COLOR unset or empty
-/// (<https://no-color.org>).
+/// How output looks, decided once: ANSI styling only on a terminal and when
+/// NO_COLOR is unset or empty (<https://no-color.org>); a spinner only on a terminal.
+/// Every command and the REPL print through it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Style {
+    /// stdout gets colour.
     pub color: bool,
+    /// stdout is a terminal (spinner allowed).
+    pub tty: bool,
+    /// stderr gets colour too (errors, the session picker).
+    pub color_stderr: bool,
 }
 
 impl Style {
-    pub(crate) fn for_stdout() -> Self {
+    pub(crate) fn detect() -> Self {
         let no_color =
             std::env::var_os(cairn_core::env_vars::NO_COLOR).is_some_and(|v| !v.is_empty());
+        let tty = io::stdout().is_terminal();
         Style {
-            color: !no_color && io::stdout().is_terminal(),
+            color: tty && !no_color,
+            tty,
+            color_stderr: io::stderr().is_terminal() && !no_color,
         }
     }
 
-    pub(crate) fn bold<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        self.wrap(text, "1")
+    /// No colour, no terminal: pipes and tests.
+    #[cfg(test)]
+    pub(crate) fn plain() -> Self {
+        Style {
+            color: false,
+            tty: false,
+            color_stderr: false,
+        }
     }
 
-    pub(crate) fn dim<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        self.wrap(text, "2")
+    pub(crate) fn bold(&self, text: &str) -> String {
+        self.paint(text, "1")
     }
 
-    fn wrap<'a>(&self, text: &'a str, code: &str) -> Cow<'a, str> {
+    pub(crate) fn dim(&self, text: &str) -> String {
+        self.paint(text, "2")
+    }
+
+    /// `text` in the SGR style `code` (e.g. "36", "2;31") when colour is on.
+    pub(crate) fn paint(&self, text: &str, code: &str) -> String {
         if self.color {
-            Cow::Owned(format!("\x1b[{code}m{text}\x1b[0m"))
+            format!("\x1b[{code}m{text}\x1b[0m")
         } else {
-            Cow::Borrowed(text)
+            text.to_owned()
         }
     }
 
@@ -98,12 +118,6 @@ fn is_unsafe(c: char) -> bool {
     (c.is_control() && c != '\n' && c != '\t') || cairn_core::display::is_bidi_control(c)
 }
 
-/// A stored name, title or path on one line: newlines, control and bidi characters
-/// escaped (see `cairn_core::display::one_line`).
-pub(crate) fn one_line(text: &str) -> Cow<'_, str> {
-    cairn_core::display::one_line(text)
-}
-
 /// One line of a table cell: printable, newlines folded, at most `max` characters.
 pub(crate) fn cell(text: &str, max: usize) -> String {
     let one_line: String = printable(text)
@@ -145,25 +159,6 @@ pub(crate) fn home_relative(path: &str) -> String {
         return format!("~{rest}");
     }
     path.to_owned()
-}
-
-/// "just now", "3 min ago", "5 h ago", "2 days ago", else the date.
-pub(crate) fn relative_time(then: Timestamp, now: Timestamp) -> String {
-    let secs = now.as_second() - then.as_second();
-    match secs {
-        s if s < 0 => rfc3339_date(then),
-        0..10 => "just now".to_owned(),
-        10..60 => format!("{secs} s ago"),
-        60..3600 => format!("{} min ago", secs / 60),
-        3600..86_400 => format!("{} h ago", secs / 3600),
-        86_400..172_800 => "yesterday".to_owned(),
-        172_800..2_592_000 => format!("{} days ago", secs / 86_400),
-        _ => rfc3339_date(then),
-    }
-}
-
-fn rfc3339_date(ts: Timestamp) -> String {
-    ts.strftime("%Y-%m-%d").to_string()
 }
 
 /// A time for people who want the exact instant, to the second, UTC.
@@ -261,20 +256,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn relative_times_read_naturally() {
-        let now: Timestamp = "2026-11-20T12:00:00Z".parse().unwrap();
-        let ago = |secs: i64| relative_time(now - jiff::SignedDuration::from_secs(secs), now);
-        assert_eq!(ago(3), "just now");
-        assert_eq!(ago(42), "42 s ago");
-        assert_eq!(ago(3 * 60 + 5), "3 min ago");
-        assert_eq!(ago(5 * 3600), "5 h ago");
-        assert_eq!(ago(30 * 3600), "yesterday");
-        assert_eq!(ago(4 * 86_400), "4 days ago");
-        assert_eq!(ago(90 * 86_400), "2026-08-22");
-        assert_eq!(ago(-600), "2026-11-20");
-    }
-
-    #[test]
     fn compact_numbers_and_sizes() {
         assert_eq!(compact_number(950), "950");
         assert_eq!(compact_number(12_345), "12.3k");
@@ -295,9 +276,12 @@ mod tests {
 
     #[test]
     fn highlight_keeps_brackets_without_colour() {
-        let plain = Style { color: false };
+        let plain = Style::plain();
         assert_eq!(plain.highlight("use [jwt] here"), "use [jwt] here");
-        let color = Style { color: true };
+        let color = Style {
+            color: true,
+            ..Style::plain()
+        };
         assert_eq!(
             color.highlight("use [jwt] and [JWT]"),
             "use \x1b[1mjwt\x1b[0m and \x1b[1mJWT\x1b[0m"
@@ -311,7 +295,7 @@ mod tests {
         t.row(vec!["a".into(), "12.3k".into(), "x".into()]);
         t.row(vec!["longer".into(), "5".into(), "y".into()]);
         let mut out = Vec::new();
-        t.write(&mut out, Style { color: false }).unwrap();
+        t.write(&mut out, Style::plain()).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "NAME    TOKENS  TITLE\na        12.3k  x\nlonger       5  y\n"

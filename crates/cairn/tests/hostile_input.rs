@@ -111,6 +111,55 @@ fn refused_names_on_the_command_line_exit_2_and_touch_nothing() {
         .stderr_has(&["\"a/b\"", "not allowed"]);
 }
 
+/// Names, models, actions and roles are parsed by the argument parser into their
+/// types: a bad one is a usage error naming the argument it was given for.
+#[test]
+fn bad_values_are_refused_by_the_argument_parser_naming_the_argument() {
+    let home = TestHome::new();
+    let c = cairn(&home);
+    for (args, argument, why) in [
+        (vec!["sessions", "show", "a/b"], "'<NAME>'", RULE),
+        (vec!["sessions", "rename", "a b", "ok"], "'<OLD>'", RULE),
+        (vec!["sessions", "rename", "ok", "a b"], "'<NEW>'", RULE),
+        (
+            vec!["sessions", "import", "x.jsonl", "--name", "a b"],
+            "'--name <NEW>'",
+            RULE,
+        ),
+        (
+            vec!["run", "--name", "a b", "-p", "hi"],
+            "'--name <NAME>'",
+            RULE,
+        ),
+        (
+            vec!["run", "--resume", "a b", "-p", "hi"],
+            "'--resume [<NAME>]'",
+            RULE,
+        ),
+        (
+            vec!["run", "--model", "gpt4", "-p", "hi"],
+            "'--model <PROVIDER:MODEL>'",
+            "provider:model",
+        ),
+        (
+            vec!["pool", "signal", "finished", "t", "--summary", "s"],
+            "'<ACTION>'",
+            "allowed actions: claimed",
+        ),
+        (
+            vec!["sessions", "context", "ok", "--role", "robot"],
+            "'--role <ROLE>'",
+            "possible values: system, user, assistant, tool",
+        ),
+    ] {
+        c.run(&args).code(2).stderr_has(&[argument, why]);
+    }
+    assert!(
+        !home.store_file().exists(),
+        "a refused argument created the store"
+    );
+}
+
 #[test]
 fn refused_names_inside_a_file_exit_2_and_import_nothing() {
     // A NUL cannot travel in a command-line argument (execve ends strings at NUL),

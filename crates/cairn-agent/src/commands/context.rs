@@ -2,6 +2,7 @@
 //! live context), or with `all` the whole history, one line per event.
 
 use cairn_core::display::grouped;
+use cairn_core::event::encode_payload;
 use cairn_core::live_messages::retained_knowledge;
 use cairn_core::{ContentBlock, Event, LiveContext, Payload, Role};
 use serde_json::{Value, json};
@@ -143,9 +144,8 @@ fn describe(event: &Event) -> (String, String) {
                     ContentBlock::Other(_) => format!("[{}]", block.type_name()),
                 });
             }
-            let interrupted = m.extra.get("interrupted") == Some(&Value::Bool(true));
             let mut text = parts.join(" ");
-            if interrupted {
+            if m.interrupted {
                 text.push_str(" (interrupted)");
             }
             (m.role.as_str().to_owned(), text)
@@ -158,9 +158,10 @@ fn describe(event: &Event) -> (String, String) {
             "knowledge".into(),
             format!("{}: {}", k.knowledge_kind.as_str(), k.text),
         ),
-        Payload::Other { kind, fields } => {
-            (kind.clone(), Value::Object(fields.clone()).to_string())
-        }
+        other => (
+            other.kind().to_owned(),
+            Value::Object(encode_payload(other)).to_string(),
+        ),
     }
 }
 
@@ -171,11 +172,7 @@ fn preamble_lines(live: &LiveContext) -> Vec<String> {
     if let Some(event) = &live.compaction
         && let Payload::Compaction(c) = &event.payload
     {
-        let method = c
-            .extra
-            .get("method")
-            .and_then(Value::as_str)
-            .unwrap_or("summary");
+        let method = c.method.as_ref().map_or("summary", |m| m.as_str());
         lines.push(format!(
             "(compacted) events #{}–#{} → compaction #{} ({method}, {} → {} tokens); the \
              live context continues after #{}",

@@ -16,10 +16,10 @@ use cairn_core::run_commands::{
 use cairn_core::settings::CommandOutput;
 use cairn_core::{Message, Role};
 use cairn_llm::ChatRequest;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::{Agent, Outcome};
+use crate::agent::{Agent, Outcome, StopCause};
 use cairn_core::display::grouped;
 
 use crate::compress;
@@ -85,13 +85,8 @@ pub(crate) async fn run(
                 hit.message(agent.conversation.session().name.as_str())
             ),
         });
-        return Ok(done(
-            ui,
-            "spending_limit",
-            Outcome::Stopped {
-                reason: "spending_limit".into(),
-            },
-        ));
+        let reason = StopCause::SpendingLimit;
+        return Ok(done(ui, reason.as_str(), Outcome::Stopped { reason }));
     }
     let model = agent.model.clone();
     let prompt = Message::text(Role::User, rendered.prompt);
@@ -140,7 +135,7 @@ pub(crate) async fn run(
 
     if rendered.output == CommandOutput::Append {
         let mut asked = Message::text(Role::User, format!("/run {rest}"));
-        asked.extra.insert("command".into(), Value::from(name));
+        asked.command = Some(name.to_owned());
         let mut answered = response.into_message();
         answered.cost_usd = Some(spent.cost_usd);
         agent

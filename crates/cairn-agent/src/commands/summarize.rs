@@ -28,7 +28,7 @@ pub(super) async fn run(
                     "tokens_before": c.tokens_before,
                     "tokens_after": applied.draft.tokens_after,
                     "reached_target": applied.draft.reached_target,
-                    "method": c.extra.get("method"),
+                    "method": c.method.as_ref().map(|m| m.as_str()),
                     "new_knowledge": applied.draft.new_knowledge,
                     "focus": focus,
                 }),

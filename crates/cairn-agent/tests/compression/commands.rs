@@ -5,7 +5,7 @@ use cairn_agent::frontend::Collect;
 use cairn_app::resume_brief::{WhereQuery, where_was_i};
 use cairn_core::run_commands::REDUCE_PROMPT;
 use cairn_core::settings::{CommandDef, CommandOutput};
-use cairn_core::{Payload, Role};
+use cairn_core::{CompactionMethod, Payload, Role};
 use cairn_testkit::fake_llm::{FakeUsage, Reply};
 use serde_json::json;
 
@@ -190,8 +190,8 @@ async fn run_reduce_replaces_the_live_context_and_keeps_the_history() {
 
     let history = w.history("reduce-me").await;
     let (_, c) = compactions(&history).pop().unwrap();
-    assert_eq!(c.extra["method"], "command");
-    assert_eq!(c.extra["command"], "reduce");
+    assert_eq!(c.method, Some(CompactionMethod::Command));
+    assert_eq!(c.command.as_deref(), Some("reduce"));
     assert_eq!(c.summary, brief);
     assert!(
         c.tokens_after < tokens_before / 3,

@@ -3,7 +3,7 @@
 //! target, nothing is appended and the person is told.
 
 use cairn_agent::frontend::Collect;
-use cairn_core::Payload;
+use cairn_core::{CompactionMethod, CompressionOutcome, Payload};
 use cairn_testkit::fake_llm::{FakeUsage, Reply, Turn};
 
 use crate::support::*;
@@ -66,10 +66,7 @@ async fn malformed_empty_or_failed_summaries_fall_back_to_the_extractive_one() {
                 .contains("Extractive summary made by cairn without a model")
         );
         assert!(
-            c.extra["fallback_reason"]
-                .as_str()
-                .unwrap()
-                .contains(reason),
+            c.fallback_reason.as_deref().unwrap().contains(reason),
             "{name}"
         );
         assert!(
@@ -81,10 +78,10 @@ async fn malformed_empty_or_failed_summaries_fall_back_to_the_extractive_one() {
         // A refused answer was still paid for: its usage is on the compaction and in
         // the session's cost. A failed request cost nothing.
         if name == "server" {
-            assert!(c.extra.get("usage").is_none(), "{c:?}");
+            assert!(c.request.usage.is_none(), "{c:?}");
             assert!((agent.session().cost_usd - cost_before).abs() < 1e-12);
         } else {
-            assert_eq!(c.extra["usage"]["input_tokens"], 700, "{name}");
+            assert_eq!(c.request.usage.unwrap().input_tokens, 700, "{name}");
             let paid = (700.0 * 2.0 + 30.0 * 8.0) / 1e6;
             assert!(
                 (agent.session().cost_usd - cost_before - paid).abs() < 1e-9,
@@ -125,7 +122,7 @@ async fn a_bad_summary_under_pressure_also_falls_back() {
     }
     let history = w.history("pressed").await;
     let (_, c) = compactions(&history).pop().unwrap();
-    assert_eq!(c.extra["method"], "extractive");
+    assert_eq!(c.method, Some(CompactionMethod::Extractive));
     assert!(c.tokens_after <= c.tokens_before / 2);
     assert!(
         notices(&ui)
@@ -176,10 +173,11 @@ async fn when_nothing_reaches_the_target_nothing_changes_and_the_user_is_told() 
         .map(|e| e.payload.kind())
         .collect();
     assert_eq!(added, vec!["command", "compression"]);
-    let Payload::Other { fields, .. } = &history.last().unwrap().payload else {
+    let Payload::Compression(c) = &history.last().unwrap().payload else {
         panic!()
     };
-    assert_eq!(fields["usage"]["input_tokens"], 700);
+    assert_eq!(c.outcome, CompressionOutcome::NotApplied);
+    assert_eq!(c.request.usage.unwrap().input_tokens, 700);
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use cairn_agent::frontend::Collect;
-use cairn_agent::{AgentEvent, Outcome};
+use cairn_agent::{AgentEvent, Outcome, StopCause};
 use cairn_core::{Payload, Role};
 use cairn_testkit::fake_llm::{FakeUsage, Reply};
 use serde_json::{Value, json};
@@ -218,7 +218,7 @@ async fn a_turn_that_not_even_compression_fits_in_the_window_stops_with_nothing_
     assert_eq!(
         outcome,
         Outcome::Stopped {
-            reason: "context_too_long".into()
+            reason: StopCause::ContextTooLong
         }
     );
     let errors = errors(&ui);

@@ -4,7 +4,7 @@
 
 use cairn_agent::AgentEvent;
 use cairn_agent::frontend::Collect;
-use cairn_core::{Payload, Role};
+use cairn_core::{CompactionMethod, Payload, Role};
 use cairn_testkit::fake_llm::{FakeUsage, Reply};
 use serde_json::json;
 
@@ -115,8 +115,11 @@ async fn two_pressure_levels_compress_at_the_right_points_to_the_right_size() {
                 c.tokens_before,
                 c.tokens_after
             );
-            assert_eq!(c.extra["method"], "model");
-            assert_eq!(c.extra["model"], "anthropic:claude-haiku-4-5");
+            assert_eq!(c.method, Some(CompactionMethod::Model));
+            assert_eq!(
+                c.request.model.as_deref(),
+                Some("anthropic:claude-haiku-4-5")
+            );
             // A compaction after the answer leaves the stored size at the compacted
             // one; one before the first request (the request itself reached the level)
             // is followed by the answer, and the context stays under the level.

@@ -75,7 +75,7 @@ async fn session_switching_keeps_contexts_apart() {
         .iter()
         .filter(|e| e.payload.kind() == "command")
         .map(|e| match &e.payload {
-            Payload::Other { fields, .. } => fields["name"].as_str().unwrap().to_owned(),
+            Payload::Command(c) => c.name.clone(),
             _ => unreachable!(),
         })
         .collect();

@@ -3,7 +3,7 @@ use cairn_agent::frontend::Collect;
 use cairn_agent::{AgentEvent, Frontend, Outcome, Question, SessionTarget};
 use cairn_core::{ContentBlock, Message, NewEvent, Payload, Role};
 use cairn_testkit::fake_llm::{ErrorReply, Fault, Reply, Turn};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::*;
@@ -71,7 +71,7 @@ async fn interrupting_a_stream_keeps_the_partial_answer_marked_interrupted() {
     let history = world.history("s").await;
     let last = history.last().unwrap().payload.as_message().unwrap();
     assert_eq!(last.role, Role::Assistant);
-    assert_eq!(last.extra.get("interrupted"), Some(&Value::Bool(true)));
+    assert!(last.interrupted);
     let kept = last.plain_text();
     assert!(
         kept.starts_with("The first part") || kept.starts_with("The f"),

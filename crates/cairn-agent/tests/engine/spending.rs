@@ -1,4 +1,6 @@
-use cairn_agent::{Agent, AgentEvent, Outcome, Question, SessionTarget, SpendingLimitKind};
+use cairn_agent::{
+    Agent, AgentEvent, Outcome, Question, SessionTarget, SpendingLimitKind, StopCause,
+};
 use cairn_testkit::fake_llm::{Reply, Turn};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -54,7 +56,7 @@ async fn interactive_yes_resets_the_checkpoint_and_no_stops() {
     assert_eq!(
         say(&mut agent, &mut no, "two").await,
         Outcome::Stopped {
-            reason: "spending_limit".into()
+            reason: StopCause::SpendingLimit
         }
     );
     assert_eq!(world.fake.requests().len(), 1);
@@ -155,7 +157,7 @@ async fn a_request_whose_input_would_pass_the_request_limit_is_not_sent() {
     assert_eq!(
         say(&mut agent, &mut no, "and now?").await,
         Outcome::Stopped {
-            reason: "spending_limit".into()
+            reason: StopCause::SpendingLimit
         }
     );
     assert_eq!(world.fake.requests().len(), 0);

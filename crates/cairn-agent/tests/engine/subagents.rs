@@ -35,7 +35,7 @@ async fn tool_results(world: &World, name: &str) -> Vec<(String, bool, Value)> {
                 out.push((
                     content.as_text().to_string(),
                     *is_error,
-                    Value::Object(message.extra.clone()),
+                    serde_json::to_value(&message).unwrap(),
                 ));
             }
         }
@@ -339,7 +339,7 @@ async fn cancelling_the_turn_interrupts_the_sub_agent() {
         .filter_map(|e| e.payload.as_message())
         .find(|m| m.role == Role::Assistant)
         .unwrap();
-    assert_eq!(answer.extra["interrupted"], true);
+    assert!(answer.interrupted);
     let results = tool_results(&world, "c").await;
     assert!(
         results[0].1 && results[0].0.contains("interrupted"),

@@ -9,8 +9,6 @@
 //! smallest version misses the target, the outcome says so and the caller keeps the
 //! context as it is and tells the user (the history is never touched either way).
 
-use serde_json::Value;
-
 use crate::compression::plan::{CompressionPlan, is_user_request};
 use crate::compression::summary::{CompactionDraft, SummaryMethod, draft, tokens_after};
 use crate::compression::transcript::{TranscriptLimits, cut_middle, render_event, tool_names};
@@ -241,9 +239,7 @@ pub fn extractive_fallback(
 }
 
 fn with_reason(mut d: CompactionDraft, why: &str) -> CompactionDraft {
-    d.compaction
-        .extra
-        .insert("fallback_reason".into(), Value::from(why.trim()));
+    d.compaction.fallback_reason = Some(why.trim().to_owned());
     d
 }
 

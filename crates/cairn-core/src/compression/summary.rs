@@ -15,7 +15,7 @@ use crate::event::KnowledgeEntry;
 use crate::knowledge::{self, KnowledgeRecord, MAX_KNOWLEDGE_CHARS};
 use crate::live_messages::compose_preamble;
 use crate::tokens::TokenCounter;
-use crate::{Compaction, Message, Role, Usage};
+use crate::{Compaction, CompactionMethod, Message, RequestRecord, Role, Usage};
 
 /// The model's structured summary, checked.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -60,6 +60,16 @@ pub enum SummaryMethod {
     Command,
 }
 
+impl From<SummaryMethod> for CompactionMethod {
+    fn from(method: SummaryMethod) -> Self {
+        match method {
+            SummaryMethod::Model => CompactionMethod::Model,
+            SummaryMethod::Extractive => CompactionMethod::Extractive,
+            SummaryMethod::Command => CompactionMethod::Command,
+        }
+    }
+}
+
 impl SummaryMethod {
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -93,17 +103,12 @@ impl CompactionDraft {
         cost_usd: Option<f64>,
         request_id: Option<&str>,
     ) {
-        let extra = &mut self.compaction.extra;
-        extra.insert("model".into(), Value::from(model));
-        if let Ok(usage) = serde_json::to_value(usage) {
-            extra.insert("usage".into(), usage);
-        }
-        if let Some(cost) = cost_usd {
-            extra.insert("cost_usd".into(), Value::from(cost));
-        }
-        if let Some(id) = request_id {
-            extra.insert("request_id".into(), Value::from(id));
-        }
+        self.compaction.request = RequestRecord {
+            model: Some(model.to_owned()),
+            usage: Some(*usage),
+            cost_usd,
+            request_id: request_id.map(str::to_owned),
+        };
     }
 }
 
@@ -384,20 +389,17 @@ pub(crate) fn draft(
             after: tokens_after,
         });
     }
-    let mut extra = Map::new();
-    extra.insert("method".into(), Value::from(method.as_str()));
-    if let Some(focus) = focus.map(str::trim).filter(|f| !f.is_empty()) {
-        extra.insert("focus".into(), Value::from(focus));
-    }
+    let mut compaction = Compaction::new(plan.replaces, summary_text);
+    compaction.knowledge = after_knowledge.iter().map(KnowledgeRecord::entry).collect();
+    compaction.tokens_before = plan.tokens_before;
+    compaction.tokens_after = tokens_after;
+    compaction.method = Some(method.into());
+    compaction.focus = focus
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned);
     Ok(CompactionDraft {
-        compaction: Compaction {
-            replaces: plan.replaces,
-            summary: summary_text,
-            knowledge: after_knowledge.iter().map(KnowledgeRecord::entry).collect(),
-            tokens_before: plan.tokens_before,
-            tokens_after,
-            extra,
-        },
+        compaction,
         new_knowledge,
         reached_target: tokens_after <= plan.target_tokens,
         tokens_after,

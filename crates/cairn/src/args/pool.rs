@@ -1,3 +1,4 @@
+use cairn_core::PoolAction;
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
@@ -17,7 +18,8 @@ released, handoff, signaling.\n\nExamples:\n  cairn pool signal claimed auth-ref
 #[derive(Debug, Args)]
 pub(crate) struct SignalArgs {
     /// claimed, started, progress, completed, blocked, unblocked, released, handoff or signaling.
-    pub action: String,
+    #[arg(value_parser = PoolAction::parse)]
+    pub action: PoolAction,
 
     /// What the signal is about, e.g. auth-refresh.
     pub topic: String,

@@ -1,3 +1,5 @@
+use cairn_core::SessionName;
+use cairn_llm::ModelRef;
 use clap::{Args, ValueEnum};
 
 #[derive(Debug, Args)]
@@ -11,11 +13,11 @@ use clap::{Args, ValueEnum};
 pub(crate) struct RunArgs {
     /// Session name: resumed if it exists, created otherwise.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["resume", "resume_recent"])]
-    pub name: Option<String>,
+    pub name: Option<SessionName>,
 
     /// Resume a session (it must exist). Without NAME, choose one interactively.
-    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "", conflicts_with = "resume_recent")]
-    pub resume: Option<String>,
+    #[arg(long, value_name = "NAME", num_args = 0..=1, conflicts_with = "resume_recent")]
+    pub resume: Option<Option<SessionName>>,
 
     /// Resume the most recently active session of the current project.
     #[arg(long)]
@@ -24,7 +26,7 @@ pub(crate) struct RunArgs {
     /// Model as provider:model (openai:gpt-4.1, anthropic:claude-sonnet-4-5,
     /// ollama:qwen2.5-coder, …). Also switches a resumed session's model.
     #[arg(short = 'm', long, value_name = "PROVIDER:MODEL")]
-    pub model: Option<String>,
+    pub model: Option<ModelRef>,
 
     /// Run one turn with this prompt (tools included) and exit. `-p -` reads the
     /// prompt from stdin, as does a piped stdin without -p.

@@ -1,5 +1,7 @@
 use std::path::PathBuf;
 
+use cairn_core::{Role, SessionName};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
@@ -63,20 +65,20 @@ pub(crate) struct ListArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ShowArgs {
-    pub name: String,
+    pub name: SessionName,
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct ContextArgs {
-    pub name: String,
+    pub name: SessionName,
     /// The whole history, with compaction boundaries marked, instead of the live context.
     #[arg(long)]
     pub all: bool,
     /// Only messages of this role.
-    #[arg(long, value_name = "ROLE", value_parser = ["system", "user", "assistant", "tool"])]
-    pub role: Option<String>,
+    #[arg(long, value_name = "ROLE", value_parser = role_parser())]
+    pub role: Option<Role>,
     /// Only events whose stored size is at least BYTES (default 1000).
     #[arg(long, value_name = "BYTES", num_args = 0..=1, default_missing_value = "1000")]
     pub large: Option<u64>,
@@ -86,15 +88,15 @@ pub(crate) struct ContextArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RenameArgs {
-    pub old: String,
-    pub new: String,
+    pub old: SessionName,
+    pub new: SessionName,
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct RmArgs {
-    pub name: String,
+    pub name: SessionName,
     /// Do not ask; required when not at a terminal.
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -104,7 +106,7 @@ pub(crate) struct RmArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ExportArgs {
-    pub name: String,
+    pub name: SessionName,
     /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -116,7 +118,7 @@ pub(crate) struct ImportArgs {
     pub file: PathBuf,
     /// Import under this name instead of the one in the file.
     #[arg(long, value_name = "NEW")]
-    pub name: Option<String>,
+    pub name: Option<SessionName>,
     #[arg(long)]
     pub json: bool,
 }
@@ -132,4 +134,10 @@ pub(crate) struct SearchArgs {
     pub limit: u32,
     #[arg(long)]
     pub json: bool,
+}
+
+/// A message role, its possible values listed in `--help` and in the error.
+fn role_parser() -> impl TypedValueParser<Value = Role> {
+    PossibleValuesParser::new(["system", "user", "assistant", "tool"])
+        .try_map(|raw| Role::parse(&raw).ok_or("not a role"))
 }

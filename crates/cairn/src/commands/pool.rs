@@ -5,7 +5,7 @@ use std::io::Write;
 
 use cairn_app::pool_status;
 use cairn_core::list_param::{self, MAX_SUMMARY_BYTES};
-use cairn_core::{Error, NewPoolSignal, PoolAction, Timestamp};
+use cairn_core::{Error, NewPoolSignal, Timestamp};
 
 use crate::app::App;
 use crate::args::pool::{PoolCommand, SignalArgs, StatusArgs};
@@ -29,7 +29,7 @@ pub(super) fn cli_instance() -> String {
 }
 
 async fn signal(app: &App, args: SignalArgs) -> anyhow::Result<()> {
-    let action = PoolAction::parse(&args.action)?;
+    let action = args.action;
     list_param::check_id("TOPIC", &args.topic)?;
     let summary = super::progress::text_or_stdin(args.summary)?;
     if summary.trim().is_empty() {

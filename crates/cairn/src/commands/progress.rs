@@ -152,7 +152,7 @@ fn write_checkpoint(out: &mut impl Write, c: &Checkpoint, now: Timestamp) -> std
         output::printable(&c.session_id),
         output::printable(&c.round_id),
         output::exact_time(c.created_at),
-        output::relative_time(c.created_at, now),
+        output::ago(now, c.created_at),
         output::home_relative(c.project.as_str())
     )?;
     if let Some(client) = &c.client {

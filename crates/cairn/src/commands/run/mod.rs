@@ -8,7 +8,6 @@ use std::io::{IsTerminal, Read};
 use std::sync::Arc;
 
 use cairn_agent::{AgentError, AgentOptions, SessionTarget};
-use cairn_core::SessionName;
 use cairn_core::settings::SettingsLayer;
 use cairn_llm::LlmClient;
 
@@ -21,7 +20,7 @@ const MAX_STDIN_PROMPT_BYTES: u64 = 16 * 1024 * 1024;
 
 pub(super) async fn run(app: &App, args: RunArgs) -> anyhow::Result<()> {
     let prompt = one_shot_prompt(&args)?;
-    let picker = args.resume.as_deref() == Some("");
+    let picker = matches!(args.resume, Some(None));
     let options = options(app, &args)?;
     match prompt {
         Some(prompt) => {
@@ -60,10 +59,10 @@ pub(super) async fn run(app: &App, args: RunArgs) -> anyhow::Result<()> {
 /// The session the flags name.
 fn target(args: &RunArgs) -> anyhow::Result<SessionTarget> {
     if let Some(name) = &args.name {
-        return Ok(SessionTarget::CreateOrResume(SessionName::parse(name)?));
+        return Ok(SessionTarget::CreateOrResume(name.clone()));
     }
-    if let Some(name) = args.resume.as_deref().filter(|n| !n.is_empty()) {
-        return Ok(SessionTarget::Resume(SessionName::parse(name)?));
+    if let Some(Some(name)) = &args.resume {
+        return Ok(SessionTarget::Resume(name.clone()));
     }
     if args.resume_recent {
         return Ok(SessionTarget::ResumeRecent);
@@ -120,7 +119,7 @@ fn one_shot_prompt(args: &RunArgs) -> anyhow::Result<Option<String>> {
 fn options(app: &App, args: &RunArgs) -> anyhow::Result<AgentOptions> {
     let mut settings = app.settings.clone();
     settings.apply_flags(SettingsLayer {
-        model: args.model.clone(),
+        model: args.model.as_ref().map(ToString::to_string),
         ..SettingsLayer::default()
     });
     let llm = LlmClient::from_settings(&settings).map_err(|e| anyhow::anyhow!(e))?;

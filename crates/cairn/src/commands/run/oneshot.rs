@@ -115,7 +115,7 @@ impl OneShot {
                         "{how} {session} · {model} · {} messages · {} · last active {}",
                         r.messages,
                         output::cost(r.cost_usd),
-                        output::relative_time(r.last_active, jiff::Timestamp::now())
+                        output::ago(jiff::Timestamp::now(), r.last_active)
                     ),
                     None => eprintln!("{how} {session} · {model}"),
                 }

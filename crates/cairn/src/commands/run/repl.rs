@@ -35,11 +35,12 @@ use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
 use self::completion::{SessionNames, SlashCompleter};
-use self::frontend::{AnswerSource, Look, TerminalFrontend};
+use self::frontend::{AnswerSource, TerminalFrontend};
 use self::prompt::SessionPrompt;
 use super::agent_error;
 use crate::app::App;
 use crate::exit::UsageError;
+use crate::output::Style;
 
 /// Lines kept in a project's history file.
 const HISTORY_CAPACITY: usize = 10_000;
@@ -52,7 +53,7 @@ pub(super) async fn run(
     options: AgentOptions,
     target: SessionTarget,
 ) -> anyhow::Result<()> {
-    let look = Look::detect();
+    let look = Style::detect();
     // The line editor needs all three: it draws on stderr, but it switches
     // bracketed paste and asks for the cursor position through stdout.
     let editing =
@@ -152,7 +153,7 @@ pub(super) async fn pick_session(app: &App) -> anyhow::Result<Option<SessionName
         .into());
     }
     let store = app.store().await?;
-    let look = Look::detect();
+    let look = Style::detect();
     picker::pick_session(store.as_ref(), &app.project, look.color_stderr).await
 }
 

@@ -10,7 +10,7 @@ use std::io::Write;
 use cairn_core::{ContentBlock, Event, LiveContext, Payload, Role, Session, live_messages};
 use serde_json::json;
 
-use super::{find, parse_name};
+use super::find;
 use crate::app::App;
 use crate::args::sessions::ContextArgs;
 use crate::output::{self, Style};
@@ -19,13 +19,13 @@ use crate::output::{self, Style};
 const PAGE: u32 = 500;
 
 pub(super) async fn run(app: &App, args: ContextArgs) -> anyhow::Result<()> {
-    let name = parse_name(&args.name)?;
-    let role = args.role.as_deref().and_then(Role::parse);
+    let name = args.name.clone();
+    let role = args.role;
     let store = app.store().await?;
     let session = find(store.as_ref(), &name).await?;
     let mut printer = Printer {
         out: output::stdout(),
-        style: Style::for_stdout(),
+        style: Style::detect(),
         json: args.json,
         role,
         first_event: true,
@@ -253,9 +253,9 @@ impl<W: Write> Printer<W> {
                     output::printable(&k.text)
                 )?;
             }
-            Payload::Other { fields, .. } => {
+            other => {
                 writeln!(self.out, "{}", self.style.bold(&head))?;
-                let text = serde_json::to_string(fields)?;
+                let text = serde_json::to_string(&cairn_core::event::encode_payload(other))?;
                 writeln!(self.out, "{}", output::printable(&text))?;
             }
         }

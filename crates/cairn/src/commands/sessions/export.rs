@@ -4,13 +4,13 @@
 
 use cairn_app::export::{ExportError, export_to_file, write_session};
 
-use super::{find, parse_name};
+use super::find;
 use crate::app::App;
 use crate::args::sessions::ExportArgs;
 use crate::output;
 
 pub(super) async fn run(app: &App, args: ExportArgs) -> anyhow::Result<()> {
-    let name = parse_name(&args.name)?;
+    let name = args.name.clone();
     let store = app.store().await?;
     let session = find(store.as_ref(), &name).await?;
     match &args.output {

@@ -11,13 +11,12 @@ use std::io::Write;
 use cairn_app::{ImportRequest, Importer, JsonlV1};
 use serde_json::json;
 
-use super::parse_name;
 use crate::app::App;
 use crate::args::sessions::ImportArgs;
 use crate::output;
 
 pub(super) async fn run(app: &App, args: ImportArgs) -> anyhow::Result<()> {
-    let name = args.name.as_deref().map(parse_name).transpose()?;
+    let name = args.name;
     let importer: Box<dyn Importer> = if args.file.as_os_str() == "-" {
         Box::new(JsonlV1::from_stdin()?)
     } else {

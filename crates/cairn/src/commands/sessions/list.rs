@@ -66,10 +66,10 @@ pub(super) async fn run(app: &App, args: ListArgs) -> anyhow::Result<()> {
             output::grouped(s.message_count),
             output::compact_number(s.tokens),
             output::cost(s.cost_usd),
-            output::relative_time(s.updated_at, now),
+            output::ago(now, s.updated_at),
         ]);
     }
-    table.write(&mut out, Style::for_stdout())?;
+    table.write(&mut out, Style::detect())?;
     let shown = u64::from(args.offset) + sessions.len() as u64;
     if sessions.len() as u64 == u64::from(args.limit) {
         let total = store.count_sessions(filter.project.as_ref()).await?;

@@ -27,12 +27,6 @@ pub(super) async fn run(app: &App, command: SessionsCommand) -> anyhow::Result<(
     }
 }
 
-/// A NAME argument checked against the name rule before the store is touched
-/// (a refusal is a usage error, exit 2).
-fn parse_name(raw: &str) -> anyhow::Result<SessionName> {
-    Ok(SessionName::parse(raw)?)
-}
-
 /// The session called `name`; `NotFound` (exit 3) when there is none.
 async fn find(store: &dyn Store, name: &SessionName) -> anyhow::Result<Session> {
     Ok(store.session(name).await?)

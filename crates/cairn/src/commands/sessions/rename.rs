@@ -4,14 +4,12 @@ use std::io::Write;
 
 use serde_json::json;
 
-use super::parse_name;
 use crate::app::App;
 use crate::args::sessions::RenameArgs;
 use crate::output;
 
 pub(super) async fn run(app: &App, args: RenameArgs) -> anyhow::Result<()> {
-    let old = parse_name(&args.old)?;
-    let new = parse_name(&args.new)?;
+    let (old, new) = (args.old, args.new);
     let store = app.store().await?;
     let session = store.rename_session(&old, &new).await?;
     if args.json {

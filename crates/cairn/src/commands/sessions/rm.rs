@@ -4,14 +4,14 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use serde_json::json;
 
-use super::{find, parse_name};
+use super::find;
 use crate::app::App;
 use crate::args::sessions::RmArgs;
 use crate::exit::UsageError;
 use crate::output;
 
 pub(super) async fn run(app: &App, args: RmArgs) -> anyhow::Result<()> {
-    let name = parse_name(&args.name)?;
+    let name = args.name.clone();
     let store = app.store().await?;
     let session = find(store.as_ref(), &name).await?;
     if !args.yes {

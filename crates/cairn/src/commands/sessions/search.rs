@@ -35,7 +35,7 @@ pub(super) async fn run(app: &App, args: SearchArgs) -> anyhow::Result<()> {
         out.flush()?;
         return Ok(());
     }
-    let style = Style::for_stdout();
+    let style = Style::detect();
     let now = cairn_core::Timestamp::now();
     let mut table = Table::new(&["session", ">seq", "role", "time", "snippet"]);
     for hit in &hits {
@@ -43,7 +43,7 @@ pub(super) async fn run(app: &App, args: SearchArgs) -> anyhow::Result<()> {
             hit.session.to_string(),
             hit.seq.to_string(),
             hit.role.map_or("-", |r| r.as_str()).to_owned(),
-            output::relative_time(hit.ts, now),
+            output::ago(now, hit.ts),
             style.highlight(&output::cell(&hit.snippet, 160)),
         ]);
     }

@@ -5,7 +5,7 @@ use std::io::Write;
 use cairn_core::Session;
 use serde::Serialize;
 
-use super::{find, parse_name};
+use super::find;
 use crate::app::App;
 use crate::args::sessions::ShowArgs;
 use crate::output::{self, Style};
@@ -21,7 +21,7 @@ struct Shown<'a> {
 }
 
 pub(super) async fn run(app: &App, args: ShowArgs) -> anyhow::Result<()> {
-    let name = parse_name(&args.name)?;
+    let name = args.name.clone();
     let store = app.store().await?;
     let session = find(store.as_ref(), &name).await?;
     let parent_name = match session.parent_id {
@@ -39,7 +39,7 @@ pub(super) async fn run(app: &App, args: ShowArgs) -> anyhow::Result<()> {
             total_tokens: session.usage.total(),
         });
     }
-    let style = Style::for_stdout();
+    let style = Style::detect();
     let s = &session;
     let now = cairn_core::Timestamp::now();
     let mut out = output::stdout();
@@ -66,7 +66,7 @@ pub(super) async fn run(app: &App, args: ShowArgs) -> anyhow::Result<()> {
         &format!(
             "{} ({})",
             output::exact_time(s.created_at),
-            output::relative_time(s.created_at, now)
+            output::ago(now, s.created_at)
         ),
     )?;
     field(
@@ -75,7 +75,7 @@ pub(super) async fn run(app: &App, args: ShowArgs) -> anyhow::Result<()> {
         &format!(
             "{} ({})",
             output::exact_time(s.updated_at),
-            output::relative_time(s.updated_at, now)
+            output::ago(now, s.updated_at)
         ),
     )?;
     if let Some(parent) = s.parent_id {

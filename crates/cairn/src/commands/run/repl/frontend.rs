@@ -2,10 +2,10 @@
 //! (markdown rendered as it streams, a spinner while waiting, tool calls in two
 //! short lines, notices and errors) and asks its yes/no questions inline.
 //!
-//! Everything printed goes through [`Look`]: without colour not one escape code
+//! Everything printed goes through [`Style`]: without colour not one escape code
 //! is written, and without a terminal there is no spinner either.
 
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{self, BufRead, Write};
 
 use async_trait::async_trait;
 use cairn_agent::{AgentEvent, Frontend, Question, Recap};
@@ -17,52 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::render::MarkdownRenderer;
 use super::spinner::Spinner;
 use super::tool_summary;
-use crate::output;
-
-/// How output looks: decided once from NO_COLOR and whether stdout is a terminal.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Look {
-    pub color: bool,
-    /// stdout is a terminal (spinner allowed).
-    pub tty: bool,
-    /// stderr gets colour too (errors).
-    pub color_stderr: bool,
-}
-
-impl Look {
-    pub(super) fn detect() -> Self {
-        let no_color =
-            std::env::var_os(cairn_core::env_vars::NO_COLOR).is_some_and(|v| !v.is_empty());
-        let tty = io::stdout().is_terminal();
-        Look {
-            color: tty && !no_color,
-            tty,
-            color_stderr: io::stderr().is_terminal() && !no_color,
-        }
-    }
-
-    /// A plain look for tests and pipes.
-    #[cfg(test)]
-    pub(super) fn plain() -> Self {
-        Look {
-            color: false,
-            tty: false,
-            color_stderr: false,
-        }
-    }
-
-    fn paint(&self, text: &str, code: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
-    }
-
-    fn dim(&self, text: &str) -> String {
-        self.paint(text, "2")
-    }
-}
+use crate::output::{self, Style};
 
 /// Where answers to questions come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +29,7 @@ pub(super) enum AnswerSource {
 }
 
 pub(super) struct TerminalFrontend {
-    look: Look,
+    look: Style,
     answers: AnswerSource,
     renderer: MarkdownRenderer,
     spinner: Spinner,
@@ -92,12 +47,12 @@ pub(super) struct TerminalFrontend {
 }
 
 impl TerminalFrontend {
-    pub(super) fn new(look: Look, answers: AnswerSource) -> Self {
+    pub(super) fn new(look: Style, answers: AnswerSource) -> Self {
         TerminalFrontend::with_output(look, answers, Box::new(io::stdout()))
     }
 
     pub(super) fn with_output(
-        look: Look,
+        look: Style,
         answers: AnswerSource,
         out: Box<dyn Write + Send>,
     ) -> Self {
@@ -317,7 +272,7 @@ fn read_key_answer() -> io::Result<KeyAnswer> {
 }
 
 /// The short block printed when a session is resumed.
-pub(super) fn recap_block(look: &Look, recap: &Recap, model: &str) -> String {
+pub(super) fn recap_block(look: &Style, recap: &Recap, model: &str) -> String {
     let now = Timestamp::now();
     let mut text = format!("Resumed {}", look.paint(recap.name.as_str(), "1"));
     if let Some(title) = recap.title.as_deref().filter(|t| !t.trim().is_empty()) {
@@ -331,7 +286,7 @@ pub(super) fn recap_block(look: &Look, recap: &Recap, model: &str) -> String {
     };
     text.push_str(&format!(
         "  last active {} · {} {messages} · {} · {}\n",
-        output::relative_time(recap.last_active, now),
+        output::ago(now, recap.last_active),
         output::grouped(recap.messages),
         output::cost(recap.cost_usd),
         output::printable(model),
@@ -546,7 +501,7 @@ mod tests {
         }
     }
 
-    fn frontend(look: Look) -> (TerminalFrontend, Captured) {
+    fn frontend(look: Style) -> (TerminalFrontend, Captured) {
         let captured = Captured::default();
         let ui =
             TerminalFrontend::with_output(look, AnswerSource::Lines, Box::new(captured.clone()));
@@ -607,7 +562,7 @@ mod tests {
 
     #[test]
     fn a_turn_without_colour_has_no_escape_codes() {
-        let (mut ui, out) = frontend(Look::plain());
+        let (mut ui, out) = frontend(Style::plain());
         for event in turn() {
             ui.event(event);
         }
@@ -621,7 +576,7 @@ mod tests {
 
     #[test]
     fn a_turn_with_colour_styles_the_answer() {
-        let look = Look {
+        let look = Style {
             color: true,
             tty: false,
             color_stderr: false,
@@ -641,7 +596,7 @@ mod tests {
 
     #[test]
     fn a_sub_agent_shows_as_a_few_compact_lines_and_counts_in_the_turn() {
-        let (mut ui, out) = frontend(Look::plain());
+        let (mut ui, out) = frontend(Style::plain());
         let events = vec![
             AgentEvent::Cost {
                 request_usd: 0.01,
@@ -696,7 +651,7 @@ mod tests {
 
     #[test]
     fn resumed_session_prints_a_recap() {
-        let (mut ui, out) = frontend(Look::plain());
+        let (mut ui, out) = frontend(Style::plain());
         ui.event(AgentEvent::SessionOpened {
             session: "auth-refactor".into(),
             project: "/tmp/p".into(),
@@ -727,7 +682,7 @@ mod tests {
 
     #[test]
     fn interruption_and_errors_end_the_answer_cleanly() {
-        let (mut ui, out) = frontend(Look::plain());
+        let (mut ui, out) = frontend(Style::plain());
         ui.event(AgentEvent::TextDelta {
             text: "```rust\nfn half".into(),
         });
@@ -743,7 +698,7 @@ mod tests {
 
     #[test]
     fn command_output_is_made_safe() {
-        let (mut ui, out) = frontend(Look::plain());
+        let (mut ui, out) = frontend(Style::plain());
         ui.event(AgentEvent::CommandOutput {
             command: "context".into(),
             text: "user: hi\x1b[2J".into(),

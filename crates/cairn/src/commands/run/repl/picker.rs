@@ -28,7 +28,7 @@ impl Row {
     pub(super) fn from_summary(summary: &SessionSummary, now: Timestamp) -> Self {
         Row {
             name: summary.name.to_string(),
-            last_active: output::relative_time(summary.updated_at, now),
+            last_active: output::ago(now, summary.updated_at),
             messages: output::grouped(summary.message_count),
             cost: output::cost(summary.cost_usd),
             title: summary

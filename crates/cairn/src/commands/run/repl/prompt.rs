@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use crate::output::one_line;
 use reedline::{Color, Prompt, PromptEditMode, PromptHistorySearch, PromptHistorySearchStatus};
 
 #[derive(Clone, Debug)]
@@ -14,29 +15,21 @@ pub(super) struct SessionPrompt {
 impl SessionPrompt {
     pub(super) fn new(session: &str, model: &str) -> Self {
         SessionPrompt {
-            session: one_line(session),
-            model: one_line(model),
+            session: one_line(session).into_owned(),
+            model: one_line(model).into_owned(),
         }
     }
 
     /// After `/session`, `/new`, `/rename` or `/model`.
     pub(super) fn update(&mut self, session: &str, model: &str) {
-        self.session = one_line(session);
-        self.model = one_line(model);
+        self.session = one_line(session).into_owned();
+        self.model = one_line(model).into_owned();
     }
 
     /// The plain-text prompt (for input that is not read through reedline).
     pub(super) fn plain(&self) -> String {
         format!("{} [{}] › ", self.session, self.model)
     }
-}
-
-/// Names are validated, but a model name comes from config: keep the prompt on one
-/// line and free of control characters whatever it holds.
-fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 impl Prompt for SessionPrompt {
@@ -92,6 +85,8 @@ mod tests {
     #[test]
     fn control_characters_never_reach_the_prompt() {
         let prompt = SessionPrompt::new("s", "openai:\x1b[31mred\n");
-        assert_eq!(prompt.render_prompt_right(), "openai: [31mred ");
+        assert_eq!(prompt.render_prompt_right(), "openai:\\u{1b}[31mred\\n");
+        let bidi = SessionPrompt::new("s", "openai:\u{202E}1.4-tpg");
+        assert_eq!(bidi.render_prompt_right(), "openai:\\u{202e}1.4-tpg");
     }
 }

@@ -1,6 +1,7 @@
 //! The event log: appends and imports (which keep the session's running totals in
 //! step in the same transaction) and the reads that resume and `context` need.
 
+use cairn_core::accounting::{self, EventEffect, TotalsDelta};
 use cairn_core::event::{decode_payload, encode_payload};
 use cairn_core::store::SizedEvent;
 use cairn_core::{Error, Event, LiveContext, NewEvent, NewSession, Payload, Session, Timestamp};
@@ -9,7 +10,6 @@ use serde_json::{Map, Value};
 use tokio_postgres::Row;
 use ulid::Ulid;
 
-use crate::accounting::{self, EventEffect, TotalsDelta};
 use crate::fail::{R, unreadable};
 use crate::media::without_inline_media;
 use crate::rows::{big, get, get_u64, limit, micros, parse_ts};
@@ -27,7 +27,7 @@ async fn charge(
     let mut asked = None;
     let first = accounting::effect(seq, payload, |id| {
         asked = Some(id.to_owned());
-        false
+        Ok::<_, Error>(false)
     })?;
     let Some(request) = asked else {
         return Ok(first);
@@ -42,7 +42,7 @@ async fn charge(
     {
         return Ok(first);
     }
-    Ok(accounting::effect(seq, payload, |_| true)?)
+    Ok(accounting::effect(seq, payload, |_| Ok::<_, Error>(true))?)
 }
 
 /// Inserts one event with its index rows and adds it to `totals`.
@@ -97,14 +97,22 @@ async fn insert_event(
             .await?;
         tx.execute(&statement, &[&session_key, request]).await?;
     }
-    if let Some((kind, pinned)) = &effect.knowledge {
+    if let Some(row) = &effect.knowledge {
         let statement = tx
             .prepare_cached(
                 "INSERT INTO knowledge (session, seq, kind, pinned) VALUES ($1, $2, $3, $4)",
             )
             .await?;
-        tx.execute(&statement, &[&session_key, &big(seq, "seq")?, kind, pinned])
-            .await?;
+        tx.execute(
+            &statement,
+            &[
+                &session_key,
+                &big(seq, "seq")?,
+                &row.kind.as_str(),
+                &row.pinned,
+            ],
+        )
+        .await?;
     }
     totals.add(seq, ts, &effect);
     Ok(())

@@ -52,6 +52,10 @@ impl Fail {
     pub(crate) fn into_error(self, redacted: &str) -> Error {
         match self {
             Fail::Domain(e) => e,
+            // The server's disk is full: committed data is intact, as with SQLite.
+            Fail::Pg(e) if e.code() == Some(&SqlState::DISK_FULL) => {
+                Error::DiskFull(format!("PostgreSQL {redacted}: {}", describe(&e)))
+            }
             Fail::Pg(e) => Error::Storage(format!("PostgreSQL {redacted}: {}", describe(&e))),
             Fail::Pool(e) => Error::Storage(format!("PostgreSQL {redacted}: {}", pool_error(&e))),
         }

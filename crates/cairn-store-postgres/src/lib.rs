@@ -9,7 +9,6 @@
 //! lock, so seqs stay dense under any concurrency. The password of the URL never
 //! reaches a message: errors name the server by [`redact`]ed URL.
 
-mod accounting;
 mod agent_pool;
 mod attachments;
 mod changes;

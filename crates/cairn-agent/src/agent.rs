@@ -323,6 +323,25 @@ impl Agent {
         crate::turn::run(self, input.trim_end().to_owned(), ui, cancel).await
     }
 
+    /// Attach an image or video given as bytes (an editor's image block) to the next
+    /// message, checked as `/image` checks a file: by its magic bytes, its size and
+    /// the model's capabilities. `Err` says why it was refused, naming `label`.
+    pub async fn attach_media(
+        &mut self,
+        label: &str,
+        kind: crate::media::MediaKind,
+        bytes: Vec<u8>,
+    ) -> Result<(), AgentError> {
+        match crate::commands::media::queue(self, label, kind, bytes).await {
+            Ok(_) => Ok(()),
+            Err(crate::commands::Failure::Engine(e)) => Err(e),
+            Err(crate::commands::Failure::Usage(message))
+            | Err(crate::commands::Failure::Interrupted(message)) => {
+                Err(AgentError::Core(cairn_core::Error::invalid(message)))
+            }
+        }
+    }
+
     /// The session being driven (totals as of the last append).
     pub fn session(&self) -> &Session {
         self.conversation.session()

@@ -12,10 +12,15 @@
 //! - [`sessions`]: the all-sessions listing and the merged search;
 //! - [`pool_status`]: the agent pool (store I/O), [`pool_replay`] (the replay of
 //!   its signals), [`pool_markdown`] (its rendering).
+//! - [`inputs`]: the operations' typed inputs (what the MCP tools read their arguments into).
 
 pub mod export;
 pub mod import;
+pub mod import_claude_code;
+pub mod import_codex;
+pub mod import_transcripts;
 pub mod importer;
+pub mod inputs;
 pub mod jsonl_v1;
 pub mod live_tokens;
 pub mod media;
@@ -25,8 +30,12 @@ pub mod pool_status;
 pub mod progress;
 pub mod resume_brief;
 pub mod sessions;
+pub mod transcript;
 pub mod where_was_i;
 
 pub use import::{ImportRequest, Imported, import_session};
+pub use import_transcripts::{
+    Found, Summary, Tool, TranscriptImport, discover, import_transcripts,
+};
 pub use importer::{Importer, Survey};
 pub use jsonl_v1::JsonlV1;

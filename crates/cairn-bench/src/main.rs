@@ -8,8 +8,8 @@
 //!
 //! The process that spawns measured commands must stay small (see `process.rs`), so
 //! dataset generation and in-process benchmarks run in worker processes: hidden
-//! `__generate`, `__append`, `__resume-api`, `__import-api` and `__context`
-//! subcommands of this binary.
+//! `__generate`, `__append`, `__resume-api`, `__import-api`, `__context` and
+//! `__first-count` subcommands of this binary.
 
 mod datasets;
 mod fake_provider;
@@ -128,6 +128,13 @@ enum Command {
     },
     #[command(name = "__mcp", hide = true)]
     McpWorker(scenarios::mcp::WorkerArgs),
+    #[command(name = "__first-count", hide = true)]
+    FirstCountWorker {
+        #[arg(long)]
+        home: PathBuf,
+        #[arg(long)]
+        session: String,
+    },
     #[command(name = "__context", hide = true)]
     ContextWorker {
         #[arg(long)]
@@ -211,6 +218,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import => vec![Scenario::Import],
         Command::RunResume => vec![Scenario::RunResume],
         Command::Context => vec![Scenario::Context],
+        Command::FirstCountWorker { home, session } => {
+            let result = runtime()?.block_on(scenarios::context::first_count(&home, &session))?;
+            println!("{}", serde_json::to_string(&result)?);
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::ContextWorker {
             home,
             session,

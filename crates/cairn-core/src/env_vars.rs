@@ -20,3 +20,7 @@ pub const OLLAMA_BASE_URL: &str = "OLLAMA_BASE_URL";
 pub const OPENROUTER_API_KEY: &str = "OPENROUTER_API_KEY";
 pub const OPENROUTER_BASE_URL: &str = "OPENROUTER_BASE_URL";
 pub const NO_COLOR: &str = "NO_COLOR";
+/// Claude Code's configuration folder (its transcripts are in `projects/` below it).
+pub const CLAUDE_CONFIG_DIR: &str = "CLAUDE_CONFIG_DIR";
+/// Codex's home folder (rollouts in `sessions/` and `archived_sessions/`).
+pub const CODEX_HOME: &str = "CODEX_HOME";

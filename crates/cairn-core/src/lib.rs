@@ -14,6 +14,7 @@ pub mod env_vars;
 pub mod error;
 pub mod event;
 pub mod event_kinds;
+pub mod import_origin;
 pub mod json_kind;
 pub mod jsonl;
 pub mod knowledge;
@@ -45,6 +46,7 @@ pub use event_kinds::{
     CommandRecord, CompactionMethod, CompactionTotals, CompressionOutcome, CompressionRecord,
     ErrorRecord, HintRecord, RequestRecord, SubagentRecord,
 };
+pub use import_origin::{ImportOrigin, KnownImport};
 pub use lease::{Lease, LeaseHolder};
 pub use name::SessionName;
 pub use pool::{NewPoolSignal, PoolAction, PoolSignal};

@@ -25,16 +25,22 @@ pub const MAX_ID_BYTES: usize = 512;
 /// JSON array of strings, or a comma/newline separated string. `null` is an
 /// empty list. Items are trimmed and empty items dropped; the bounds are checked.
 pub fn parse_list(field: &str, value: &Value) -> Result<Vec<String>, Error> {
+    list_items(value).map_err(|reason| Error::invalid(format!("{field} {reason}")))
+}
+
+/// [`parse_list`] without the field name: the refusal is the rule broken
+/// ("item 2 must be a string, got a number"), for the caller to name the field.
+pub fn list_items(value: &Value) -> Result<Vec<String>, String> {
     if let Value::String(text) = value
         && let Some(array) = json_array_of_strings(text)
     {
-        return parse_list(field, &array);
+        return list_items(&array);
     }
     let items = match value {
         Value::Null => Vec::new(),
         Value::String(text) => split_list(text),
         Value::Array(values) => {
-            check_count(field, values.len())?;
+            count_reason(values.len())?;
             let mut items = Vec::with_capacity(values.len());
             for (index, item) in values.iter().enumerate() {
                 match item {
@@ -45,25 +51,46 @@ pub fn parse_list(field: &str, value: &Value) -> Result<Vec<String>, Error> {
                         }
                     }
                     other => {
-                        return Err(Error::invalid(format!(
-                            "{field}: item {} must be a string, got {}",
+                        return Err(format!(
+                            "item {} must be a string, got {}",
                             index + 1,
                             json_kind(other)
-                        )));
+                        ));
                     }
                 }
             }
             items
         }
         other => {
-            return Err(Error::invalid(format!(
-                "{field}: expected an array of strings or a comma/newline separated string, got {}",
+            return Err(format!(
+                "must be an array of strings or a comma/newline separated string, got {}",
                 json_kind(other)
-            )));
+            ));
         }
     };
-    check_list(field, &items)?;
+    list_reason(&items)?;
     Ok(items)
+}
+
+/// serde `deserialize_with` for a list parameter (see [`list_items`]): the
+/// refusal names the rule; the input type names the field (`cairn-app`'s inputs).
+pub fn deserialize_list<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    let value = <Value as serde::Deserialize>::deserialize(deserializer)?;
+    list_items(&value).map_err(serde::de::Error::custom)
+}
+
+/// The JSON Schema of a list parameter: an array of strings or a string.
+#[cfg(feature = "schema")]
+pub fn list_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "anyOf": [
+            { "type": "array", "items": { "type": "string", "maxLength": MAX_LIST_ITEM_BYTES }, "maxItems": MAX_LIST_ITEMS },
+            { "type": "string" }
+        ],
+        "description": "A JSON array of strings, or one string with items separated by commas or newlines (a string that is a JSON array of strings is read as that array). At most 1,000 items of 4 KiB each."
+    })
 }
 
 /// A string that is a JSON array of strings, as that array; anything else
@@ -98,56 +125,68 @@ pub fn from_cli(field: &str, values: &[String]) -> Result<Vec<String>, Error> {
 
 /// Check a list against the item-count and item-size bounds.
 pub fn check_list(field: &str, items: &[String]) -> Result<(), Error> {
-    check_count(field, items.len())?;
+    list_reason(items).map_err(|reason| Error::invalid(format!("{field} {reason}")))
+}
+
+fn list_reason(items: &[String]) -> Result<(), String> {
+    count_reason(items.len())?;
     for (index, item) in items.iter().enumerate() {
         if item.len() > MAX_LIST_ITEM_BYTES {
-            return Err(Error::invalid(format!(
-                "{field}: item {} is {} bytes; the limit is {} per item",
+            return Err(format!(
+                "item {} is {} bytes; the limit is {} per item",
                 index + 1,
                 item.len(),
                 human_bytes(MAX_LIST_ITEM_BYTES)
-            )));
+            ));
         }
     }
     Ok(())
 }
 
-fn check_count(field: &str, count: usize) -> Result<(), Error> {
+fn count_reason(count: usize) -> Result<(), String> {
     if count > MAX_LIST_ITEMS {
-        return Err(Error::invalid(format!(
-            "{field}: {count} items; the limit is {MAX_LIST_ITEMS} items"
-        )));
+        return Err(format!(
+            "has {count} items; the limit is {MAX_LIST_ITEMS} items"
+        ));
     }
     Ok(())
 }
 
 /// Check a free-text field (`summary`) against its bound.
 pub fn check_text(field: &str, text: &str, max_bytes: usize) -> Result<(), Error> {
+    text_reason(text, max_bytes).map_err(|reason| Error::invalid(format!("{field} {reason}")))
+}
+
+/// [`check_text`] without the field name.
+pub fn text_reason(text: &str, max_bytes: usize) -> Result<(), String> {
     if text.len() > max_bytes {
-        return Err(Error::invalid(format!(
-            "{field}: {} bytes; the limit is {}",
+        return Err(format!(
+            "is {} bytes; the limit is {}",
             text.len(),
             human_bytes(max_bytes)
-        )));
+        ));
     }
     Ok(())
 }
 
 /// Check a short identifier: not empty, not only blanks, bounded, one line.
 pub fn check_id(field: &str, text: &str) -> Result<(), Error> {
+    id_reason(text).map_err(|reason| Error::invalid(format!("{field} {reason}")))
+}
+
+/// [`check_id`] without the field name.
+pub fn id_reason(text: &str) -> Result<(), String> {
     if text.trim().is_empty() {
-        return Err(Error::invalid(format!("{field}: must not be empty")));
+        return Err("must not be empty".to_owned());
     }
     if text.len() > MAX_ID_BYTES {
-        return Err(Error::invalid(format!(
-            "{field}: {} bytes; the limit is {MAX_ID_BYTES} bytes",
+        return Err(format!(
+            "is {} bytes; the limit is {MAX_ID_BYTES} bytes",
             text.len()
-        )));
+        ));
     }
     if text.chars().any(char::is_control) {
-        return Err(Error::invalid(format!(
-            "{field}: must be one line without control characters"
-        )));
+        return Err("must be one line without control characters".to_owned());
     }
     Ok(())
 }
@@ -206,13 +245,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.starts_with("next_steps:") && err.contains("a number"),
+            err.starts_with("next_steps must be") && err.contains("a number"),
             "{err}"
         );
         let err = parse_list("affects", &json!(["a", 3]))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("affects: item 2 must be a string"), "{err}");
+        assert!(err.contains("affects item 2 must be a string"), "{err}");
     }
 
     #[test]

@@ -10,9 +10,9 @@ use tokio::sync::broadcast;
 use ulid::Ulid;
 
 use crate::{
-    Attachment, AttachmentRef, Checkpoint, Event, Lease, LeaseHolder, LiveContext, NewCheckpoint,
-    NewEvent, NewPoolSignal, NewSession, PoolSignal, Project, Result, Role, Session, SessionFilter,
-    SessionName, SessionStatus, SessionSummary, Timestamp,
+    Attachment, AttachmentRef, Checkpoint, Event, ImportOrigin, KnownImport, Lease, LeaseHolder,
+    LiveContext, NewCheckpoint, NewEvent, NewPoolSignal, NewSession, PoolSignal, Project, Result,
+    Role, Session, SessionFilter, SessionName, SessionStatus, SessionSummary, Timestamp,
 };
 
 /// The events of an import, read lazily (from a file, say) on the store's writer
@@ -158,6 +158,30 @@ pub trait Store: Send + Sync + 'static {
     /// no session, no event and no new attachment. The events must be dense from 1.
     /// Memory stays in proportion to the largest event, not the history.
     async fn import_stream(&self, new: NewSession, events: ImportStream) -> Result<Session>;
+
+    /// Like [`Store::import_stream`], and records in the same transaction that the
+    /// new session is the import of `origin` (replacing any record of the same
+    /// source and original id whose session was deleted).
+    async fn import_stream_from(
+        &self,
+        new: NewSession,
+        events: ImportStream,
+        origin: ImportOrigin,
+    ) -> Result<Session>;
+
+    /// The session an earlier import of (`source`, `original_id`) went into and how
+    /// far it got; `None` when it was never imported or its session was deleted.
+    async fn import_origin(&self, source: &str, original_id: &str) -> Result<Option<KnownImport>>;
+
+    /// Appends `events` to `session` as [`Store::append_events`] does and records
+    /// `origin` as its new import progress, in one transaction: either both happen
+    /// or neither, so an interrupted re-import never appends twice.
+    async fn append_imported(
+        &self,
+        session: Ulid,
+        events: Vec<NewEvent>,
+        origin: ImportOrigin,
+    ) -> Result<Vec<u64>>;
 
     /// Full-text search over message text, newest first.
     async fn search(&self, query: &str, scope: &SearchScope) -> Result<Vec<SearchHit>>;

@@ -17,9 +17,10 @@
 //! over and over, so each counting pass also remembers the count of every short piece
 //! it has seen: most pieces are then a hash lookup instead of a BPE run.
 //!
-//! Loading a BPE costs tens of milliseconds, which matters for a short-lived `cairn`
-//! process, so it happens once per process, lazily, and [`warm_up`] can start it on a
-//! background thread while the user is still typing.
+//! The binary ships OpenAI's token lists, not built tables (`tables`): building a BPE
+//! costs about a second of CPU (o200k), so it happens once per process, lazily, the
+//! first time a count needs it, and [`warm_up`] can start it on a background thread
+//! while the user is still typing.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -30,6 +31,8 @@ use serde_json::Value;
 
 use crate::event::ToolResultContent;
 use crate::{ContentBlock, Event, LiveContext, Message, Payload, Usage};
+
+mod tables;
 
 /// What an image costs in a prompt. Providers charge by resolution (OpenAI: 765 tokens
 /// for a 1024×1024 high-detail image; Anthropic: about 1,600 for 1092×1092); cairn does
@@ -142,8 +145,8 @@ impl TokenCounter {
 
     fn bpe(&self) -> Option<&'static Tokenizer> {
         match self.method {
-            Method::O200kBase => o200k(),
-            Method::Cl100kBase => cl100k(),
+            Method::O200kBase => tables::o200k(),
+            Method::Cl100kBase => tables::cl100k(),
             Method::BytesHeuristic => None,
         }
     }
@@ -320,13 +323,13 @@ const CACHED_PIECE_BYTES: usize = 24;
 /// Counts texts with one BPE, remembering the count of each short pre-tokenizer
 /// piece. The BPE never merges across pieces, so a text's count is the sum of its
 /// pieces' counts, and a cached count is exactly what the BPE would give again.
-struct PieceCounter {
-    bpe: &'static Tokenizer,
+struct PieceCounter<'t> {
+    bpe: &'t Tokenizer,
     cache: FxHashMap<Box<str>, u32>,
 }
 
-impl PieceCounter {
-    fn new(bpe: &'static Tokenizer) -> Self {
+impl<'t> PieceCounter<'t> {
+    fn new(bpe: &'t Tokenizer) -> Self {
         PieceCounter {
             bpe,
             cache: FxHashMap::default(),
@@ -382,17 +385,9 @@ fn heuristic_tokens(bytes: usize) -> u64 {
     (bytes as u64 * 2).div_ceil(7)
 }
 
-fn o200k() -> Option<&'static Tokenizer> {
-    Some(bpe_openai::o200k_base())
-}
-
-fn cl100k() -> Option<&'static Tokenizer> {
-    Some(bpe_openai::cl100k_base())
-}
-
-/// Start loading the counter's BPE on a background thread, so that the first count
+/// Start building the counter's BPE on a background thread, so that the first count
 /// (usually after the first answer) does not wait for it. Does nothing for the
-/// heuristic, or when a load of that BPE was already started.
+/// heuristic, or when a build of that BPE was already started.
 pub fn warm_up(counter: TokenCounter) {
     static O200K_STARTED: AtomicBool = AtomicBool::new(false);
     static CL100K_STARTED: AtomicBool = AtomicBool::new(false);
@@ -637,6 +632,35 @@ mod tests {
             }],
         );
         assert!(c.count_message(&result) >= 300, "tool output is counted");
+    }
+
+    /// The tables cairn builds from the shipped token lists encode exactly as tiktoken
+    /// does: the same token ids, not only the same counts, on code, many scripts,
+    /// emoji and every kind of white space.
+    #[test]
+    fn tables_built_from_the_lists_encode_like_tiktoken() {
+        let text = concat!(
+            "fn main() {\n    let s: &str = \"héllo\";\r\n\tprintln!(\"{s:?} {}\", 0x7fff_ffff);\n}\n",
+            "I'll say it's done; they'd've WON'T HTTPServerError camelCase snake_case 3.14159\n",
+            "Grüße aus Köln, naïve café; Ελληνικά; русский; עברית; العربية; हिन्दी; ไทย\n",
+            "日本語のテキストと漢字、한국어 텍스트, 中文文本。\n",
+            "emoji 🎉🚀👍🏽 family 👨\u{200d}👩\u{200d}👧 flags 🇫🇷🇯🇵 e\u{301} a\u{308}\n",
+            "   spaces\n\n\n\ttabs\t\t and trailing   \n  \r\n\u{a0}nbsp\u{2003}em   ",
+            "{\"path\": \"src/main.rs\", \"n\": null} !!!??? ``` <<>> ... 12345678901234567890",
+        );
+        let oracles = [
+            tiktoken_rs::o200k_base_singleton(),
+            tiktoken_rs::cl100k_base_singleton(),
+        ];
+        for ((tokenizer, name), oracle) in tables::tests::fresh().into_iter().zip(oracles) {
+            let expected = oracle.encode_ordinary(text);
+            assert_eq!(tokenizer.encode(text), expected, "{name}");
+            assert_eq!(
+                PieceCounter::new(&tokenizer).count(text),
+                expected.len() as u64,
+                "{name}"
+            );
+        }
     }
 
     #[test]

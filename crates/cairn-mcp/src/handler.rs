@@ -6,15 +6,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use cairn_app::inputs::{self, DEFAULT_LIMIT, MAX_LIMIT};
 use cairn_app::pool_status::{self, PoolStatus, SignalReport};
 use cairn_app::progress::{self, Progress, Rounds, Saved};
 use cairn_app::resume_brief::{self, WhereQuery};
 use cairn_app::sessions::{self, SearchResult, SessionList};
 use cairn_app::where_was_i::{self, WhereWasIResult};
-use cairn_core::list_param::MAX_ID_BYTES;
-use cairn_core::{
-    Error as CoreError, NewCheckpoint, NewPoolSignal, PoolAction, Project, Store, Timestamp,
-};
+use cairn_core::{Error as CoreError, NewCheckpoint, NewPoolSignal, Project, Store, Timestamp};
 use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
@@ -22,9 +20,9 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
     CompletionInfo, ContentBlock, ErrorCode, GetPromptResult, Implementation,
-    InitializeRequestParams, InitializeResult, JsonObject, ListResourceTemplatesResult,
-    ListResourcesResult, PaginatedRequestParams, PromptMessage, ReadResourceRequestParams,
-    ReadResourceResponse, Reference, Role, ServerCapabilities, ServerConfig,
+    InitializeRequestParams, InitializeResult, ListResourceTemplatesResult, ListResourcesResult,
+    PaginatedRequestParams, PromptMessage, ReadResourceRequestParams, ReadResourceResponse,
+    Reference, Role, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{
@@ -33,11 +31,10 @@ use rmcp::{
 };
 use serde::Serialize;
 
-use crate::params::*;
+use crate::refusal::{core_invalid, invalid, refusal_result, reworded};
 use crate::resources;
 use crate::roots::RootsProject;
 use crate::schemas::{input_schema, output_schema};
-use crate::tool_args::{ToolArgs, core_invalid, invalid, refusal_result};
 
 /// How often one instance's "last seen" is written while it keeps calling tools.
 const TOUCH_EVERY: Duration = Duration::from_secs(15);
@@ -189,10 +186,10 @@ impl CairnMcp {
     /// The project of a `project` argument, or the default one.
     async fn project_arg(
         &self,
-        args: &ToolArgs,
+        project: Option<String>,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<Project, ErrorData> {
-        match args.optional_str("project", 4096)? {
+        match project {
             None => Ok(self.default_project(ctx).await),
             Some(path) => Project::from_user_path(std::path::Path::new(&path))
                 .map_err(|e| invalid("project", format!("project: {e}"), None)),
@@ -201,11 +198,11 @@ impl CairnMcp {
 
     /// A project filter: an existing directory is resolved like `--project`; any
     /// other value is matched as stored (a project of another machine).
-    fn project_filter(&self, args: &ToolArgs) -> Result<Option<Project>, ErrorData> {
-        Ok(args.optional_str("project", 4096)?.map(|path| {
+    fn project_filter(&self, project: Option<String>) -> Option<Project> {
+        project.map(|path| {
             Project::from_user_path(std::path::Path::new(&path))
                 .unwrap_or_else(|_| Project::from_stored(path))
-        }))
+        })
     }
 
     /// The stdio connection ended (EOF on stdin): its agent is gone, so the
@@ -285,23 +282,25 @@ impl CairnMcp {
         description = "Save a checkpoint of your work so that you (or another agent) can resume exactly here later. \
 Use one session_id per piece of work (e.g. `project-auth-v2`); each save adds a round. \
 List fields accept a JSON array of strings or one comma/newline separated string.",
-        input_schema = input_schema::<SaveProgressParams>(),
+        input_schema = input_schema::<inputs::SaveProgress>(),
         output_schema = output_schema::<Saved>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn save_progress(
         &self,
-        args: JsonObject,
+        Parameters(args): Parameters<inputs::SaveProgress>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let args = ToolArgs::new(args);
-        let session_id = args.required_id("session_id")?;
-        let summary = args.summary()?;
-        let files_touched = args.list("files_touched")?;
-        let decisions_made = args.list("decisions_made")?;
-        let next_steps = args.list("next_steps")?;
-        let round_id = args.optional_id("round_id")?;
-        let project = self.project_arg(&args, &ctx).await?;
+        let inputs::SaveProgress {
+            session_id,
+            summary,
+            files_touched,
+            decisions_made,
+            next_steps,
+            round_id,
+            project,
+        } = args;
+        let project = self.project_arg(project, &ctx).await?;
         let (instance, client) = self.identity(&ctx);
         let out = progress::save(
             self.store(),
@@ -332,19 +331,18 @@ List fields accept a JSON array of strings or one comma/newline separated string
         description = "Where was I? Without arguments: the most recent session across all projects; with session_id: that one. \
 Returns the last activity time, the latest checkpoint (summary, files, decisions, next steps), the project and a short resume brief. \
 Covers save_progress session ids and cairn chat sessions.",
-        input_schema = input_schema::<WhereWasIParams>(),
+        input_schema = input_schema::<inputs::WhereWasI>(),
         output_schema = output_schema::<WhereWasIResult>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn where_was_i(
         &self,
-        args: JsonObject,
+        Parameters(args): Parameters<inputs::WhereWasI>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let args = ToolArgs::new(args);
         let query = WhereQuery {
-            session_id: args.optional_id("session_id")?,
-            client: args.optional_str("client", MAX_ID_BYTES)?,
+            session_id: args.session_id,
+            client: args.client,
             project: None,
         };
         let now = Timestamp::now();
@@ -365,15 +363,20 @@ Covers save_progress session ids and cairn chat sessions.",
         name = "get_progress",
         description = "Read checkpoints of a session id (read-only): the latest (default), one round (round_id), \
 or the whole series oldest first (latest = false).",
-        input_schema = input_schema::<GetProgressParams>(),
+        input_schema = input_schema::<inputs::GetProgress>(),
         output_schema = output_schema::<Progress>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn get_progress(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
-        let args = ToolArgs::new(args);
-        let session_id = args.required_id("session_id")?;
-        let round_id = args.optional_id("round_id")?;
-        let latest = args.optional_bool("latest")?.unwrap_or(true);
+    async fn get_progress(
+        &self,
+        Parameters(args): Parameters<inputs::GetProgress>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let inputs::GetProgress {
+            session_id,
+            round_id,
+            latest,
+        } = args;
+        let latest = latest.unwrap_or(true);
         let rounds = match (round_id, latest) {
             (Some(round), _) => Rounds::One(round),
             (None, true) => Rounds::Latest,
@@ -394,23 +397,24 @@ or the whole series oldest first (latest = false).",
         description = "Tell the other agents on this project what you are doing. Actions: claimed, started, progress, \
 completed, blocked, unblocked, released, handoff, signaling. `affects` lists the files or folders you touch; \
 the result warns when they overlap another live agent's open topic.",
-        input_schema = input_schema::<PoolSignalParams>(),
+        input_schema = input_schema::<inputs::PoolSignal>(),
         output_schema = output_schema::<SignalReport>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn pool_signal(
         &self,
-        args: JsonObject,
+        Parameters(args): Parameters<inputs::PoolSignal>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let args = ToolArgs::new(args);
-        let action_raw = args.required_id("action")?;
-        let action = PoolAction::parse(&action_raw).map_err(|e| core_invalid("action", e))?;
-        let topic = args.required_id("topic")?;
-        let summary = args.summary()?;
-        let affects = args.list("affects")?;
-        let session_id = args.optional_id("session_id")?;
-        let project = self.project_arg(&args, &ctx).await?;
+        let inputs::PoolSignal {
+            action,
+            topic,
+            summary,
+            affects,
+            session_id,
+            project,
+        } = args;
+        let project = self.project_arg(project, &ctx).await?;
         let (instance, client) = self.identity(&ctx);
         let outcome = pool_status::record_signal(
             self.store(),
@@ -443,18 +447,17 @@ the result warns when they overlap another live agent's open topic.",
         name = "pool_status",
         description = "Who is working on what in this project: active instances, open topics by state (claimed, started, blocked) \
 with holder and since when, blockers, handoffs, recently completed topics and file conflicts. all_projects = true covers every project.",
-        input_schema = input_schema::<PoolStatusParams>(),
+        input_schema = input_schema::<inputs::PoolStatus>(),
         output_schema = output_schema::<PoolStatus>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn pool_status(
         &self,
-        args: JsonObject,
+        Parameters(args): Parameters<inputs::PoolStatus>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let args = ToolArgs::new(args);
-        let all = args.optional_bool("all_projects")?.unwrap_or(false);
-        let project = self.project_arg(&args, &ctx).await?;
+        let all = args.all_projects.unwrap_or(false);
+        let project = self.project_arg(args.project, &ctx).await?;
         let (instance, client) = self.identity(&ctx);
         self.touch(&project, &instance, client.as_deref()).await;
         let status = pool_status::load(
@@ -472,16 +475,16 @@ with holder and since when, blockers, handoffs, recently completed topics and fi
         name = "list_sessions",
         description = "List sessions, newest activity first: cairn chat sessions and save_progress session ids, \
 optionally for one project.",
-        input_schema = input_schema::<ListSessionsParams>(),
+        input_schema = input_schema::<inputs::ListSessions>(),
         output_schema = output_schema::<SessionList>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn list_sessions(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
-        let args = ToolArgs::new(args);
-        let project = self.project_filter(&args)?;
-        let limit = args
-            .optional_limit("limit", MAX_LIMIT)?
-            .unwrap_or(DEFAULT_LIMIT);
+    async fn list_sessions(
+        &self,
+        Parameters(args): Parameters<inputs::ListSessions>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let project = self.project_filter(args.project);
+        let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
         let out = sessions::list(self.store(), project.as_ref(), limit)
             .await
             .map_err(store_error)?;
@@ -491,16 +494,16 @@ optionally for one project.",
     #[tool(
         name = "search_sessions",
         description = "Full-text search over chat messages and checkpoints (summaries, decisions, next steps, files).",
-        input_schema = input_schema::<SearchSessionsParams>(),
+        input_schema = input_schema::<inputs::SearchSessions>(),
         output_schema = output_schema::<SearchResult>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn search_sessions(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
-        let args = ToolArgs::new(args);
-        let query = args.required_str("query", 1024)?;
-        let limit = args
-            .optional_limit("limit", MAX_LIMIT)?
-            .unwrap_or(DEFAULT_LIMIT);
+    async fn search_sessions(
+        &self,
+        Parameters(args): Parameters<inputs::SearchSessions>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let query = args.query;
+        let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
         let out = sessions::search(self.store(), &query, limit)
             .await
             .map_err(|e| match e {
@@ -579,10 +582,10 @@ impl CairnMcp {
     #[prompt(name = "resume")]
     async fn resume(
         &self,
-        Parameters(args): Parameters<ResumePromptArgs>,
+        Parameters(args): Parameters<inputs::Resume>,
     ) -> Result<GetPromptResult, ErrorData> {
         let query = WhereQuery {
-            session_id: args.session_id.filter(|s| !s.trim().is_empty()),
+            session_id: args.session_id,
             client: None,
             project: None,
         };
@@ -677,6 +680,9 @@ signal completed, blocked or handoff when that changes.",
             // (MCP 2025-11-25); protocol errors stay JSON-RPC errors.
             Err(error) if error.code == ErrorCode::INVALID_PARAMS => {
                 Ok(CallToolResponse::Complete(refusal_result(&error)))
+            }
+            Ok(CallToolResponse::Complete(result)) => {
+                Ok(CallToolResponse::Complete(reworded(result)))
             }
             other => other,
         }

@@ -10,12 +10,11 @@ mod handler;
 pub mod http;
 mod http_serve;
 mod http_sessions;
-mod params;
+mod refusal;
 mod resources;
 mod roots;
 mod schemas;
 mod stdio;
-mod tool_args;
 
 pub use handler::{CairnMcp, CairnMcpFactory, McpConfig};
 pub use stdio::{serve_on, serve_stdio};

@@ -1,5 +1,5 @@
 //! The JSON Schemas the tools declare (`inputSchema`, `outputSchema`), made
-//! from the `params.rs` types and the result types of `cairn-app`'s operations.
+//! from the `cairn_app::inputs` types and the result types of `cairn-app`'s operations.
 //!
 //! schemars marks Rust integer widths with `format: "uint64"`, `"int32"`, …,
 //! which are not JSON Schema formats: TypeScript clients warn about them on

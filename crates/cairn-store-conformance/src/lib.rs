@@ -18,6 +18,7 @@ pub mod changes;
 pub mod coordination;
 pub mod events;
 pub mod import;
+pub mod import_origin;
 pub mod pool_bounds;
 pub mod search;
 pub mod sessions;
@@ -145,6 +146,24 @@ macro_rules! store_conformance_tests {
         async fn import_stream_rolls_back_on_a_store_error_and_keeps_seqs_dense() {
             $crate::import::import_stream_rolls_back_on_a_store_error_and_keeps_seqs_dense($fresh())
                 .await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn import_origin_is_recorded_with_the_session_and_moves_with_appends() {
+            $crate::import_origin::import_origin_is_recorded_with_the_session_and_moves_with_appends(
+                $fresh(),
+            )
+            .await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn a_failed_import_or_append_records_no_progress() {
+            $crate::import_origin::a_failed_import_or_append_records_no_progress($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn deleting_the_session_forgets_its_import_and_a_new_import_takes_over() {
+            $crate::import_origin::deleting_the_session_forgets_its_import_and_a_new_import_takes_over(
+                $fresh(),
+            )
+            .await
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn search_is_newest_first_with_highlights_and_scoped_by_project() {

@@ -16,6 +16,7 @@ mod checkpoints;
 mod connect;
 mod events;
 mod fail;
+mod import_origins;
 mod leases;
 mod media;
 pub mod migrations;

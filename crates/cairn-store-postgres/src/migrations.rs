@@ -152,8 +152,23 @@ CREATE TABLE leases (
 );
 "#;
 
+/// Sessions imported from another tool's transcript remember where they came from
+/// and how far they were read, so that a re-import appends only what is new.
+const V2: &str = r#"
+CREATE TABLE import_origins (
+    source TEXT NOT NULL,
+    original_id TEXT NOT NULL,
+    session_ulid TEXT NOT NULL,
+    consumed_bytes BIGINT NOT NULL,
+    consumed_lines BIGINT NOT NULL,
+    imported_events BIGINT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    PRIMARY KEY (source, original_id)
+);
+"#;
+
 /// Every step, in order; `cairn_schema.version` = how many are applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 

@@ -8,15 +8,16 @@ use cairn_core::store::{
     ImportStream, PoolInstance, SearchHit, SearchScope, SessionUpdate, SizedEvent,
 };
 use cairn_core::{
-    Attachment, AttachmentRef, Checkpoint, Event, Lease, LeaseHolder, LiveContext, NewCheckpoint,
-    NewEvent, NewPoolSignal, NewSession, PoolSignal, Project, Result, Session, SessionFilter,
-    SessionName, SessionSummary, Store, StoreChange, Timestamp,
+    Attachment, AttachmentRef, Checkpoint, Event, ImportOrigin, KnownImport, Lease, LeaseHolder,
+    LiveContext, NewCheckpoint, NewEvent, NewPoolSignal, NewSession, PoolSignal, Project, Result,
+    Session, SessionFilter, SessionName, SessionSummary, Store, StoreChange, Timestamp,
 };
 use tokio::sync::broadcast;
 use ulid::Ulid;
 
 use crate::{
-    PostgresStore, agent_pool, attachments, checkpoints, events, leases, search, sessions,
+    PostgresStore, agent_pool, attachments, checkpoints, events, import_origins, leases, search,
+    sessions,
 };
 
 /// How often a write that met a deadlock is run again before giving up.
@@ -145,6 +146,58 @@ impl Store for PostgresStore {
             head_seq: session.head_seq,
         });
         Ok(session)
+    }
+
+    async fn import_stream_from(
+        &self,
+        new: NewSession,
+        events: ImportStream,
+        origin: ImportOrigin,
+    ) -> Result<Session> {
+        let session = self
+            .run(self.write_raw(true, |tx| {
+                Box::pin(async move {
+                    let session = events::import(tx, &new, events).await?;
+                    import_origins::record(tx, session.id, &origin).await?;
+                    Ok(session)
+                })
+            }))
+            .await?;
+        self.announce(StoreChange::SessionsChanged);
+        self.announce(StoreChange::SessionAppended {
+            session: session.id,
+            head_seq: session.head_seq,
+        });
+        Ok(session)
+    }
+
+    async fn import_origin(&self, source: &str, original_id: &str) -> Result<Option<KnownImport>> {
+        let (source, original_id) = (source.to_owned(), original_id.to_owned());
+        self.read(|tx| {
+            Box::pin(async move { import_origins::find(tx, &source, &original_id).await })
+        })
+        .await
+    }
+
+    async fn append_imported(
+        &self,
+        session: Ulid,
+        new_events: Vec<NewEvent>,
+        origin: ImportOrigin,
+    ) -> Result<Vec<u64>> {
+        let seqs = self
+            .run(self.write_raw(true, |tx| {
+                Box::pin(async move {
+                    let seqs = events::append(tx, session, &new_events).await?;
+                    import_origins::record(tx, session, &origin).await?;
+                    Ok(seqs)
+                })
+            }))
+            .await?;
+        if let Some(&head_seq) = seqs.last() {
+            self.announce(StoreChange::SessionAppended { session, head_seq });
+        }
+        Ok(seqs)
     }
 
     async fn search(&self, query: &str, scope: &SearchScope) -> Result<Vec<SearchHit>> {

@@ -13,6 +13,7 @@ mod checkpoints;
 mod connections;
 mod events;
 mod fail;
+mod import_origins;
 mod leases;
 mod media;
 pub mod migrations;

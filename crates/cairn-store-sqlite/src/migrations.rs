@@ -169,8 +169,23 @@ const V4: &str = r#"
 CREATE INDEX pool_instances_by_project_time ON pool_instances (project, last_seen_us);
 "#;
 
+/// Sessions imported from another tool's transcript remember where they came from
+/// and how far they were read, so that a re-import appends only what is new.
+const V5: &str = r#"
+CREATE TABLE import_origins (
+    source TEXT NOT NULL,
+    original_id TEXT NOT NULL,
+    session_ulid TEXT NOT NULL,
+    consumed_bytes INTEGER NOT NULL,
+    consumed_lines INTEGER NOT NULL,
+    imported_events INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    PRIMARY KEY (source, original_id)
+) WITHOUT ROWID;
+"#;
+
 /// Every step, in order; `user_version` = how many are applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 pub(crate) const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 

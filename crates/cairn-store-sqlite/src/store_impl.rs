@@ -9,14 +9,18 @@ use cairn_core::store::{
     ImportStream, PoolInstance, SearchHit, SearchScope, SessionUpdate, SizedEvent,
 };
 use cairn_core::{
-    Attachment, AttachmentRef, Checkpoint, Error, Event, Lease, LeaseHolder, LiveContext,
-    NewCheckpoint, NewEvent, NewPoolSignal, NewSession, PoolSignal, Project, Result, Session,
-    SessionFilter, SessionName, SessionSummary, Store, StoreChange, Timestamp,
+    Attachment, AttachmentRef, Checkpoint, Error, Event, ImportOrigin, KnownImport, Lease,
+    LeaseHolder, LiveContext, NewCheckpoint, NewEvent, NewPoolSignal, NewSession, PoolSignal,
+    Project, Result, Session, SessionFilter, SessionName, SessionSummary, Store, StoreChange,
+    Timestamp,
 };
 use tokio::sync::broadcast;
 use ulid::Ulid;
 
-use crate::{SqliteStore, agent_pool, attachments, checkpoints, events, leases, search, sessions};
+use crate::{
+    SqliteStore, agent_pool, attachments, checkpoints, events, import_origins, leases, search,
+    sessions,
+};
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -137,6 +141,61 @@ impl Store for SqliteStore {
             head_seq: session.head_seq,
         });
         Ok(session)
+    }
+
+    async fn import_stream_from(
+        &self,
+        new: NewSession,
+        events: ImportStream,
+        origin: ImportOrigin,
+    ) -> Result<Session> {
+        let mut events = Some(events);
+        let session = self
+            .write(move |tx| {
+                let Some(events) = events.take() else {
+                    return Err(Error::Storage(
+                        "the store was busy in the middle of the import and its input \
+                         cannot be read twice; nothing was imported, run it again"
+                            .into(),
+                    )
+                    .into());
+                };
+                let session = events::import(tx, &new, events)?;
+                import_origins::record(tx, session.id, &origin)?;
+                Ok(session)
+            })
+            .await?;
+        self.announce(StoreChange::SessionsChanged);
+        self.announce(StoreChange::SessionAppended {
+            session: session.id,
+            head_seq: session.head_seq,
+        });
+        Ok(session)
+    }
+
+    async fn import_origin(&self, source: &str, original_id: &str) -> Result<Option<KnownImport>> {
+        let (source, original_id) = (source.to_owned(), original_id.to_owned());
+        self.read(move |tx| import_origins::find(tx, &source, &original_id))
+            .await
+    }
+
+    async fn append_imported(
+        &self,
+        session: Ulid,
+        new_events: Vec<NewEvent>,
+        origin: ImportOrigin,
+    ) -> Result<Vec<u64>> {
+        let seqs = self
+            .write(move |tx| {
+                let seqs = events::append(tx, session, &new_events)?;
+                import_origins::record(tx, session, &origin)?;
+                Ok(seqs)
+            })
+            .await?;
+        if let Some(&head_seq) = seqs.last() {
+            self.announce(StoreChange::SessionAppended { session, head_seq });
+        }
+        Ok(seqs)
     }
 
     async fn search(&self, query: &str, scope: &SearchScope) -> Result<Vec<SearchHit>> {

@@ -42,8 +42,25 @@ fn required_path(variable: &str, what: &str, example: &str) -> PathBuf {
 /// under test) in `home`: `--binary B --home H --project P ARGS…`, with a clean
 /// environment. Asserts it exited 0 and returns its stdout.
 pub fn run_mcp_script(name: &str, binary: &str, home: &TestHome, args: &[&str]) -> String {
+    run_python_script("mcp", name, binary, home, args)
+}
+
+/// Runs `tests/python/acp/NAME` (the official ACP Python SDK as the client) the same
+/// way as [`run_mcp_script`].
+pub fn run_acp_script(name: &str, binary: &str, home: &TestHome, args: &[&str]) -> String {
+    run_python_script("acp", name, binary, home, args)
+}
+
+fn run_python_script(
+    folder: &str,
+    name: &str,
+    binary: &str,
+    home: &TestHome,
+    args: &[&str],
+) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/python/mcp")
+        .join("../../tests/python")
+        .join(folder)
         .join(name);
     let python = test_python();
     let output = Command::new(&python)

@@ -32,9 +32,11 @@ fn main() -> std::process::ExitCode {
 /// Logs go to stderr only (stdout carries protocol or `--json` output).
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env(cairn_core::env_vars::CAIRN_LOG)
-        // rmcp logs a WARN for every tool call it answers with an error (bad
-        // arguments from a client): that is the client's problem, not the server's.
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rmcp=error"));
+        // rmcp and the ACP SDK log a WARN for every request they answer with an error
+        // (bad arguments from a client): that is the client's problem, not the server's.
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("warn,rmcp=error,agent_client_protocol=error")
+        });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

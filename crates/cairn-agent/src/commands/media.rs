@@ -29,7 +29,28 @@ pub(super) async fn attach(agent: &mut Agent, raw: &str, kind: MediaKind) -> Com
         )));
     }
     let bytes = std::fs::read(path).map_err(|e| Failure::Usage(format!("{raw}: {e}")))?;
-    let mime = media::check(raw, kind, &bytes).map_err(Failure::Usage)?;
+    queue(agent, raw, kind, bytes).await
+}
+
+/// Check `bytes` (named `label` in messages) and queue them for the next message:
+/// what `/image` does once it has read the file, and what a face that receives the
+/// bytes themselves (an ACP image block) calls directly.
+pub(crate) async fn queue(
+    agent: &mut Agent,
+    label: &str,
+    kind: MediaKind,
+    bytes: Vec<u8>,
+) -> CommandResult {
+    refuse_unless_supported(agent, kind).map_err(Failure::Usage)?;
+    if bytes.len() as u64 > kind.max_bytes() {
+        return Err(Failure::Usage(format!(
+            "{label}: {} bytes is larger than the {} limit of {} MiB",
+            bytes.len(),
+            kind.as_str(),
+            kind.max_bytes() / (1024 * 1024)
+        )));
+    }
+    let mime = media::check(label, kind, &bytes).map_err(Failure::Usage)?;
     let size = bytes.len() as u64;
     let reference = agent.store.put_attachment(mime, bytes).await?;
     agent.conversation.queue(Pending {
@@ -39,15 +60,15 @@ pub(super) async fn attach(agent: &mut Agent, raw: &str, kind: MediaKind) -> Com
             mime: mime.to_owned(),
             data_base64: None,
         },
-        path: raw.to_owned(),
+        path: label.to_owned(),
         size,
     });
     Ok(Output::new(
         format!(
-            "attached {raw} ({mime}, {size} bytes) to your next message ({} pending)",
+            "attached {label} ({mime}, {size} bytes) to your next message ({} pending)",
             agent.conversation.pending().len()
         ),
-        json!({"path": raw, "mime": mime, "bytes": size, "sha256": reference.sha256}),
+        json!({"path": label, "mime": mime, "bytes": size, "sha256": reference.sha256}),
     ))
 }
 

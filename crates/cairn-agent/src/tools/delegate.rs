@@ -4,8 +4,8 @@
 //! [`super::Toolbox`]).
 
 use cairn_llm::ToolDef;
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 
 pub const DELEGATE: &str = "delegate";
 
@@ -24,40 +24,22 @@ pub fn definition() -> ToolDef {
          tools (except delegate) in the same project. Use it for work that would fill \
          this context with detail: investigating a question across many files, reviewing \
          a module, a focused change. Say exactly what to do and what to report back.",
-        json!({
-            "type": "object",
-            "properties": {
-                "task": {
-                    "type": "string",
-                    "description": "what the sub-agent must do and what its answer must contain"
-                },
-                "context": {
-                    "type": "string",
-                    "description": "what it needs to know from this conversation (decisions, constraints, focus)"
-                },
-                "files": {
-                    "type": "array",
-                    "items": {"type": "string"},
-                    "description": "paths (relative to the project root) to start from"
-                },
-                "model": {
-                    "type": "string",
-                    "description": "provider:model for the sub-agent (default: this session's model)"
-                }
-            },
-            "required": ["task"]
-        }),
+        super::schema_of::<Args>(),
     )
 }
 
 /// A `delegate` call's input.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 pub(crate) struct Args {
+    /// what the sub-agent must do and what its answer must contain
     pub task: String,
+    /// what it needs to know from this conversation (decisions, constraints, focus)
     #[serde(default)]
     pub context: Option<String>,
+    /// paths (relative to the project root) to start from
     #[serde(default)]
     pub files: Vec<String>,
+    /// provider:model for the sub-agent (default: this session's model)
     #[serde(default)]
     pub model: Option<String>,
 }
@@ -65,9 +47,9 @@ pub(crate) struct Args {
 impl Args {
     /// Parse and check a call's input; the error is what the model reads.
     pub(crate) fn parse(input: &serde_json::Value) -> Result<Args, String> {
-        let args: Args = serde_json::from_value(input.clone()).map_err(|e| {
+        let args: Args = super::parse_args(DELEGATE, input).map_err(|e| {
             format!(
-                "invalid input for {DELEGATE}: {e}; expected {{\"task\": \"...\", \
+                "{e}; expected {{\"task\": \"...\", \
                  \"context\": \"...\" (optional), \"files\": [\"path\", ...] (optional)}}"
             )
         })?;
@@ -122,6 +104,8 @@ impl Args {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

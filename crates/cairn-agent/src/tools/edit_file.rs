@@ -1,5 +1,6 @@
 //! `edit_file`: replace an exact string, refusing ambiguous edits.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use std::io::{Read, Seek, Write};
@@ -7,11 +8,16 @@ use std::io::{Read, Seek, Write};
 use super::confine::Root;
 use super::write_at::{self, Open};
 
-#[derive(Deserialize)]
+/// `edit_file`'s arguments; the tool's schema is derived from them.
+#[derive(Deserialize, JsonSchema)]
 pub(super) struct Args {
+    /// file path relative to the project root
     path: String,
+    /// the exact text to replace, whitespace included
     old_string: String,
+    /// the text to put in its place
     new_string: String,
+    /// replace every occurrence instead of exactly one (default false)
     #[serde(default)]
     replace_all: bool,
 }

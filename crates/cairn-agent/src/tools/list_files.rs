@@ -1,6 +1,7 @@
 //! `list_files`: files matching a glob, honouring .gitignore (also outside git).
 
 use globset::{GlobBuilder, GlobMatcher};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::confine::Root;
@@ -8,9 +9,12 @@ use super::confine::Root;
 /// At most this many paths are listed; the rest are counted.
 const MAX_ENTRIES: usize = 2000;
 
-#[derive(Deserialize)]
+/// `list_files`'s arguments; the tool's schema is derived from them.
+#[derive(Deserialize, JsonSchema)]
 pub(super) struct Args {
+    /// glob such as **/*.rs (default **/*)
     pattern: Option<String>,
+    /// directory to list, relative to the project root (default .)
     path: Option<String>,
 }
 

@@ -21,6 +21,9 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use cairn_llm::ToolDef;
+use schemars::generate::SchemaSettings;
+use schemars::transform::{RecursiveTransform, Transform};
+use schemars::{JsonSchema, Schema};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -80,90 +83,45 @@ impl Toolbox {
         self.root.path()
     }
 
-    /// The definitions sent to the model with every request.
+    /// The definitions sent to the model with every request; each schema is
+    /// derived from the arguments type the call is parsed into.
     pub fn definitions() -> Vec<ToolDef> {
         vec![
             ToolDef::new(
                 READ_FILE,
                 "Read a text file of the project. Optionally only lines start_line..end_line \
                  (1-based, inclusive). Paths are relative to the project root.",
-                json!({
-                    "type": "object",
-                    "properties": {
-                        "path": {"type": "string", "description": "file path relative to the project root"},
-                        "start_line": {"type": "integer", "minimum": 1},
-                        "end_line": {"type": "integer", "minimum": 1}
-                    },
-                    "required": ["path"]
-                }),
+                schema_of::<read_file::Args>(),
             ),
             ToolDef::new(
                 LIST_FILES,
                 "List files of the project matching a glob (default: all), skipping what \
                  .gitignore ignores.",
-                json!({
-                    "type": "object",
-                    "properties": {
-                        "pattern": {"type": "string", "description": "glob such as **/*.rs (default **/*)"},
-                        "path": {"type": "string", "description": "directory to list, relative to the project root (default .)"}
-                    }
-                }),
+                schema_of::<list_files::Args>(),
             ),
             ToolDef::new(
                 SEARCH,
                 "Search the project's text files for a regular expression (Rust regex \
                  syntax), skipping what .gitignore ignores. Returns path:line: text.",
-                json!({
-                    "type": "object",
-                    "properties": {
-                        "pattern": {"type": "string", "description": "regular expression"},
-                        "path": {"type": "string", "description": "directory or file to search (default .)"},
-                        "glob": {"type": "string", "description": "only files matching this glob, e.g. *.rs"},
-                        "case_insensitive": {"type": "boolean"}
-                    },
-                    "required": ["pattern"]
-                }),
+                schema_of::<search::Args>(),
             ),
             ToolDef::new(
                 WRITE_FILE,
                 "Create or replace a file of the project with the given content (parent \
                  directories are created).",
-                json!({
-                    "type": "object",
-                    "properties": {
-                        "path": {"type": "string"},
-                        "content": {"type": "string"}
-                    },
-                    "required": ["path", "content"]
-                }),
+                schema_of::<write_file::Args>(),
             ),
             ToolDef::new(
                 EDIT_FILE,
                 "Replace an exact string in a file. old_string must occur exactly once \
                  (include surrounding lines to make it unique) unless replace_all is true.",
-                json!({
-                    "type": "object",
-                    "properties": {
-                        "path": {"type": "string"},
-                        "old_string": {"type": "string"},
-                        "new_string": {"type": "string"},
-                        "replace_all": {"type": "boolean"}
-                    },
-                    "required": ["path", "old_string", "new_string"]
-                }),
+                schema_of::<edit_file::Args>(),
             ),
             ToolDef::new(
                 SHELL,
                 "Run a shell command (sh -c) in the project root and return its exit code, \
                  stdout and stderr. The user may be asked to approve it.",
-                json!({
-                    "type": "object",
-                    "properties": {
-                        "command": {"type": "string"},
-                        "timeout_secs": {"type": "integer", "minimum": 1, "maximum": 3600}
-                    },
-                    "required": ["command"]
-                }),
+                schema_of::<shell::Args>(),
             ),
             remember::definition(),
             delegate::definition(),
@@ -216,18 +174,63 @@ impl Toolbox {
 /// The shell command of a `shell` tool call, if that is what it is.
 pub fn shell_command(name: &str, input: &Value) -> Option<String> {
     (name == SHELL)
-        .then(|| {
-            input
-                .get("command")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
+        .then(|| parse_args::<shell::Args>(SHELL, input).ok())
         .flatten()
+        .map(|args| args.command)
 }
 
 fn parse<T: DeserializeOwned>(tool: &str, input: &Value) -> Result<T, String> {
-    serde_json::from_value(input.clone())
-        .map_err(|e| format!("invalid input for {tool}: {e}; input was {input}"))
+    parse_args(tool, input).map_err(|e| format!("{e}; input was {input}"))
+}
+
+/// A call's input read into its arguments type, in one pass; a refusal names
+/// the field (`invalid input for read_file: field `start_line`: …`).
+pub(crate) fn parse_args<T: DeserializeOwned>(tool: &str, input: &Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(input).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            format!("invalid input for {tool}: {}", e.inner())
+        } else {
+            format!("invalid input for {tool}: field `{path}`: {}", e.inner())
+        }
+    })
+}
+
+/// The JSON Schema of a tool's arguments type, as providers take it: every
+/// subschema inline (no `$ref`/`$defs`), optional fields of their own type
+/// (not `null`-able), no title, description or `$schema` at the root, and no
+/// integer-width `format`
+/// (`uint64` is not a JSON Schema format; the bounds are `minimum`/`maximum`).
+pub(crate) fn schema_of<T: JsonSchema>() -> Value {
+    let settings = SchemaSettings::draft07().with(|s| {
+        s.inline_subschemas = true;
+        s.meta_schema = None;
+    });
+    let mut schema = settings.into_generator().into_root_schema_for::<T>();
+    // The tool's own description says what it does; the type's doc is for Rust.
+    schema.remove("title");
+    schema.remove("description");
+    RecursiveTransform(plain).transform(&mut schema);
+    schema.to_value()
+}
+
+/// An optional field is left out, not sent as `null`: `["string", "null"]` is
+/// `"string"`. Integer widths go (see [`schema_of`]).
+fn plain(schema: &mut Schema) {
+    if let Some(Value::Array(types)) = schema.get("type")
+        && types.len() == 2
+        && types.contains(&json!("null"))
+        && let Some(other) = types.iter().find(|t| *t != "null").cloned()
+    {
+        schema.insert("type".to_owned(), other);
+    }
+    let integer_width = schema
+        .get("format")
+        .and_then(Value::as_str)
+        .is_some_and(|f| f.starts_with("int") || f.starts_with("uint"));
+    if integer_width {
+        schema.remove("format");
+    }
 }
 
 async fn blocking(
@@ -281,6 +284,105 @@ pub(crate) fn looks_binary(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every subschema, depth first.
+    fn walk<'a>(value: &'a Value, out: &mut Vec<&'a Value>) {
+        match value {
+            Value::Object(map) => {
+                out.push(value);
+                map.values().for_each(|v| walk(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn schemas_are_derived_inline_and_plain_for_providers() {
+        let defs = Toolbox::definitions();
+        assert_eq!(defs.len(), 8);
+        for def in &defs {
+            let schema = &def.input_schema;
+            assert_eq!(schema["type"], "object", "{}: {schema}", def.name);
+            assert!(
+                schema.get("description").is_none(),
+                "{}: {schema}",
+                def.name
+            );
+            let mut all = Vec::new();
+            walk(schema, &mut all);
+            for sub in all {
+                for key in ["$ref", "$defs", "$schema", "format", "title"] {
+                    assert!(sub.get(key).is_none(), "{}: {key} in {schema}", def.name);
+                }
+                assert_ne!(
+                    sub.get("type"),
+                    Some(&json!(["string", "null"])),
+                    "{}",
+                    def.name
+                );
+            }
+        }
+        let read = &defs[0].input_schema;
+        assert_eq!(read["required"], json!(["path"]));
+        assert_eq!(
+            read["properties"]["start_line"],
+            json!({"type": "integer", "minimum": 1, "description": "first line to read (1-based)"})
+        );
+        let shell = defs.iter().find(|d| d.name == SHELL).unwrap();
+        assert_eq!(
+            shell.input_schema["properties"]["timeout_secs"]["maximum"],
+            3600
+        );
+        let remember = defs.iter().find(|d| d.name == remember::REMEMBER).unwrap();
+        assert_eq!(
+            remember.input_schema["properties"]["kind"]["enum"],
+            json!(["decision", "constraint", "preference", "fact"])
+        );
+        let delegate = defs.iter().find(|d| d.name == delegate::DELEGATE).unwrap();
+        assert_eq!(delegate.input_schema["required"], json!(["task"]));
+        assert_eq!(
+            delegate.input_schema["properties"]["files"]["items"]["type"],
+            "string"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bad_argument_is_refused_naming_its_field() {
+        let tmp = tempfile::tempdir().unwrap();
+        let tools = Toolbox::new(tmp.path()).unwrap();
+        let out = tools
+            .run(
+                READ_FILE,
+                &json!({"path": "a.rs", "start_line": "three"}),
+                &CancellationToken::new(),
+            )
+            .await;
+        assert!(out.is_error);
+        assert!(
+            out.content
+                .starts_with("invalid input for read_file: field `start_line`: invalid type"),
+            "{}",
+            out.content
+        );
+        let out = tools
+            .run(
+                EDIT_FILE,
+                &json!({"path": "a.rs"}),
+                &CancellationToken::new(),
+            )
+            .await;
+        assert!(
+            out.content.contains("missing field `old_string`"),
+            "{}",
+            out.content
+        );
+        assert_eq!(
+            shell_command(SHELL, &json!({"command": "ls -l"})).as_deref(),
+            Some("ls -l")
+        );
+        assert_eq!(shell_command(SHELL, &json!({"command": 3})), None);
+    }
 
     #[test]
     fn long_output_keeps_head_and_tail_with_a_note() {

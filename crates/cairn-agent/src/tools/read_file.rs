@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::confine::Root;
@@ -15,10 +16,16 @@ const MAX_WHOLE_FILE_BYTES: u64 = 4 * 1024 * 1024;
 /// Whether a file is binary is decided from this much of its start.
 const SNIFF_BYTES: usize = 8192;
 
-#[derive(Deserialize)]
+/// `read_file`'s arguments; the tool's schema is derived from them.
+#[derive(Deserialize, JsonSchema)]
 pub(super) struct Args {
+    /// file path relative to the project root
     path: String,
+    /// first line to read (1-based)
+    #[schemars(range(min = 1))]
     start_line: Option<u64>,
+    /// last line to read (inclusive)
+    #[schemars(range(min = 1))]
     end_line: Option<u64>,
 }
 

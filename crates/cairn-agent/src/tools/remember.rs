@@ -5,8 +5,9 @@
 use cairn_core::KnowledgeItem;
 use cairn_core::knowledge::{checked_text, parse_kind};
 use cairn_llm::ToolDef;
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::ToolOutput;
 use crate::AgentError;
@@ -22,36 +23,29 @@ pub fn definition() -> ToolDef {
          compressions: a decision (with its reason), a constraint the work must respect, a \
          preference of the user, or a fact about the project. Use it for what must not be \
          forgotten, one statement per call; the user can list items with /knowledge.",
-        json!({
-            "type": "object",
-            "properties": {
-                "kind": {
-                    "type": "string",
-                    "enum": ["decision", "constraint", "preference", "fact"],
-                    "description": "default: fact"
-                },
-                "text": {"type": "string", "description": "one statement, at most 2000 characters"}
-            },
-            "required": ["text"]
-        }),
+        super::schema_of::<Args>(),
     )
 }
 
-#[derive(Deserialize)]
+/// `remember`'s arguments; the tool's schema is derived from them.
+#[derive(Deserialize, JsonSchema)]
 struct Args {
+    /// default: fact
     #[serde(default)]
+    #[schemars(extend("enum" = ["decision", "constraint", "preference", "fact"]))]
     kind: Option<String>,
+    /// one statement, at most 2000 characters
     text: String,
 }
 
 /// Run a `remember` call. Bad input is an error result the model reads; only a store
 /// failure fails the turn.
 pub(crate) async fn run(agent: &mut Agent, input: &Value) -> Result<ToolOutput, AgentError> {
-    let args: Args = match serde_json::from_value(input.clone()) {
+    let args: Args = match super::parse_args(REMEMBER, input) {
         Ok(args) => args,
         Err(e) => {
             return Ok(ToolOutput::error(format!(
-                "invalid input for {REMEMBER}: {e}; expected {{\"kind\": \"decision\" | \
+                "{e}; expected {{\"kind\": \"decision\" | \
                  \"constraint\" | \"preference\" | \"fact\", \"text\": \"...\"}}"
             )));
         }

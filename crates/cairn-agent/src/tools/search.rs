@@ -1,6 +1,7 @@
 //! `search`: a regular expression over the project's text files, honouring .gitignore.
 
 use regex::RegexBuilder;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::confine::Root;
@@ -13,11 +14,16 @@ const MAX_LINE_CHARS: usize = 300;
 /// Larger files are skipped (generated or data files).
 const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
-#[derive(Deserialize)]
+/// `search`'s arguments; the tool's schema is derived from them.
+#[derive(Deserialize, JsonSchema)]
 pub(super) struct Args {
+    /// regular expression
     pattern: String,
+    /// directory or file to search (default .)
     path: Option<String>,
+    /// only files matching this glob, e.g. *.rs
     glob: Option<String>,
+    /// match letters in either case (default false)
     #[serde(default)]
     case_insensitive: bool,
 }

@@ -4,6 +4,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
@@ -18,9 +19,13 @@ const MAX_TIMEOUT_SECS: u64 = 3600;
 const KEPT_HEAD_BYTES: usize = 6 * 1024 * 1024;
 const KEPT_TAIL_BYTES: usize = 2 * 1024 * 1024;
 
-#[derive(Deserialize)]
+/// `shell`'s arguments; the tool's schema is derived from them.
+#[derive(Deserialize, JsonSchema)]
 pub(super) struct Args {
-    command: String,
+    /// the command line, run with sh -c in the project root
+    pub(super) command: String,
+    /// seconds before the command is stopped
+    #[schemars(range(min = 1, max = 3600))]
     timeout_secs: Option<u64>,
 }
 

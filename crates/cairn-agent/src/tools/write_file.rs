@@ -1,5 +1,6 @@
 //! `write_file`: create or replace a file of the project.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use std::io::Write;
@@ -7,9 +8,12 @@ use std::io::Write;
 use super::confine::Root;
 use super::write_at::{self, Open};
 
-#[derive(Deserialize)]
+/// `write_file`'s arguments; the tool's schema is derived from them.
+#[derive(Deserialize, JsonSchema)]
 pub(super) struct Args {
+    /// file path relative to the project root
     path: String,
+    /// the whole new content of the file
     content: String,
 }
 

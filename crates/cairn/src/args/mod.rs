@@ -1,6 +1,8 @@
 //! Command-line arguments: plain clap types, no logic. One module per command family.
 
+pub(crate) mod acp;
 pub(crate) mod config;
+pub(crate) mod import;
 pub(crate) mod mcp;
 pub(crate) mod pool;
 pub(crate) mod progress;
@@ -42,6 +44,8 @@ pub(crate) enum Command {
     /// Show where the settings live and what they resolve to.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Serve the Agent Client Protocol over stdio, for editors (Zed, JetBrains, …).
+    Acp(acp::AcpArgs),
     /// Serve the MCP tools over stdio (default) or streamable HTTP.
     Mcp(mcp::McpArgs),
     /// Where was I? The latest checkpoint and a resume brief.
@@ -49,6 +53,10 @@ pub(crate) enum Command {
     /// Save and read checkpoints (the same records as the MCP save_progress tool).
     #[command(subcommand)]
     Progress(progress::ProgressCommand),
+    /// Import the session history of Claude Code or Codex (incremental: run it again
+    /// to take in what is new).
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Coordinate with other agents working on the same project.
     #[command(subcommand)]
     Pool(pool::PoolCommand),

@@ -1,0 +1,659 @@
+//! Claude Code transcripts (`~/.claude/projects/<project>/<sessionId>.jsonl`) read
+//! into a cairn session. The format is undocumented; what this reader knows of it:
+//!
+//! - Each line is a JSON object with a `type`. `user`, `assistant` and `system`
+//!   lines form a tree through `uuid` / `parentUuid`; the live branch is the path
+//!   from the newest leaf to the root. A `compact_boundary` system line starts a new
+//!   root whose `logicalParentUuid` points back into the history it compacted.
+//! - One API response is written as several `assistant` lines sharing
+//!   `message.id`, each with one content block and the same `usage`: they become
+//!   one message whose usage counts once.
+//! - Tool results come back in `user` lines as `tool_result` blocks naming their
+//!   call by `tool_use_id`.
+//! - A `compact_boundary` followed by a user line with `isCompactSummary` is a
+//!   compaction: the summary replaces everything before it.
+//! - Sub-agent transcripts (`<sessionId>/subagents/agent-*.jsonl`, or older
+//!   `agent-*.jsonl` beside the session with `isSidechain`) carry the parent's
+//!   `sessionId`.
+//! - Bookkeeping lines (`summary`, `custom-title`, `file-history-snapshot`,
+//!   `queue-operation`, …) give the title when they carry one.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use cairn_core::event::ToolResultContent;
+use cairn_core::jsonl::Header;
+use cairn_core::{
+    Compaction, ContentBlock, Message, Payload, Project, Role, SessionName, Timestamp, Usage,
+};
+use cairn_llm::{ModelRef, PriceTable, ProviderKind};
+use serde_json::{Map, Value};
+
+use crate::import_transcripts::agent_parent;
+use crate::transcript::{EventLog, Lines, Transcript, cost, count, image, timestamp};
+
+pub const SOURCE: &str = "claude-code";
+
+/// A line of the conversation tree.
+struct Node {
+    line: u64,
+    uuid: String,
+    parent: Option<String>,
+    logical_parent: Option<String>,
+    entry: Map<String, Value>,
+}
+
+/// Reads the whole transcript at `path`.
+pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
+    let mut lines = Lines::open(path)?;
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("session")
+        .to_owned();
+    let is_agent_file = stem.starts_with("agent-");
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut session_id: Option<String> = None;
+    let mut cwd: Option<String> = None;
+    let mut custom_title: Option<String> = None;
+    let mut summary_title: Option<String> = None;
+    while let Some(line) = lines.next_line() {
+        let Some(entry) = lines.object(&line) else {
+            continue;
+        };
+        let Some(kind) = entry.get("type").and_then(Value::as_str).map(str::to_owned) else {
+            lines.problem(line.number, "no \"type\" field", "line skipped");
+            continue;
+        };
+        if session_id.is_none() {
+            session_id = entry
+                .get("sessionId")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+        }
+        match kind.as_str() {
+            "custom-title" => {
+                custom_title = text_field(&entry, "customTitle").or(custom_title);
+                lines.skipped.add("bookkeeping (title kept)");
+                continue;
+            }
+            "summary" | "ai-title" | "title" => {
+                summary_title = text_field(&entry, "summary")
+                    .or_else(|| text_field(&entry, "title"))
+                    .or(summary_title);
+                lines.skipped.add("bookkeeping (title kept)");
+                continue;
+            }
+            _ => {}
+        }
+        // Lines of other types that carry a `uuid` (attachments, progress, …) are
+        // links of the tree: kept as nodes, counted as skipped when converting.
+        if !is_message_kind(&kind) && !entry.contains_key("uuid") {
+            lines.skipped.add(skip_reason(&kind));
+            continue;
+        }
+        if !is_agent_file && entry.get("isSidechain").and_then(Value::as_bool) == Some(true) {
+            lines
+                .skipped
+                .add("sidechain (sub-agent) line in the main transcript");
+            continue;
+        }
+        let Some(uuid) = entry.get("uuid").and_then(Value::as_str).map(str::to_owned) else {
+            lines.problem(line.number, "no \"uuid\"", format!("{kind} line skipped"));
+            continue;
+        };
+        if cwd.is_none() {
+            cwd = entry.get("cwd").and_then(Value::as_str).map(str::to_owned);
+        }
+        nodes.push(Node {
+            line: line.number,
+            uuid,
+            parent: entry
+                .get("parentUuid")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            logical_parent: entry
+                .get("logicalParentUuid")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            entry,
+        });
+    }
+    let branch = live_branch(&nodes, &mut lines);
+    // The same ids as `import_transcripts::identify` gives before reading.
+    let (original_id, parent_original_id) = if is_agent_file {
+        let parent = agent_parent(path)?
+            .or(session_id)
+            .unwrap_or_else(|| "unknown".to_owned());
+        (format!("{parent}/{stem}"), Some(parent))
+    } else {
+        (stem.clone(), None)
+    };
+    let mut convert = Convert {
+        prices,
+        log: EventLog::default(),
+        calls: HashSet::new(),
+        pending_compaction: None,
+        model: None,
+        last_ts: None,
+    };
+    let on_branch: HashSet<usize> = branch.iter().copied().collect();
+    for (index, node) in nodes.iter().enumerate() {
+        if on_branch.contains(&index) {
+            continue;
+        }
+        if node_is_message(node) {
+            lines
+                .skipped
+                .add("off the live branch (an abandoned edit or retry)");
+        } else if !is_message_kind(kind_of(node)) {
+            lines.skipped.add(skip_reason(kind_of(node)));
+        }
+    }
+    let mut i = 0;
+    while i < branch.len() {
+        let node = &nodes[branch[i]];
+        // Consecutive assistant lines of one response are one message.
+        let group_end = match message_id(node) {
+            Some(id) if kind_of(node) == "assistant" => {
+                let mut end = i + 1;
+                while end < branch.len()
+                    && kind_of(&nodes[branch[end]]) == "assistant"
+                    && message_id(&nodes[branch[end]]) == Some(id)
+                {
+                    end += 1;
+                }
+                end
+            }
+            _ => i + 1,
+        };
+        let group: Vec<&Node> = branch[i..group_end].iter().map(|&n| &nodes[n]).collect();
+        convert.node_group(&group, &mut lines);
+        i = group_end;
+    }
+    let created_at = convert
+        .log
+        .events
+        .first()
+        .map(|e| e.ts)
+        .or_else(|| {
+            nodes
+                .first()
+                .and_then(|n| timestamp(n.entry.get("timestamp")))
+        })
+        .unwrap_or_else(Timestamp::now);
+    let project = cwd
+        .as_deref()
+        .map(project_of)
+        .unwrap_or_else(|| Project::from_stored(""));
+    let title = custom_title.or(summary_title);
+    // A sub-agent is named after its parent's short id and its own.
+    let short_id = match &parent_original_id {
+        Some(parent) => format!(
+            "{}-{}",
+            first_chars(parent),
+            first_chars(stem.trim_start_matches("agent-"))
+        ),
+        None => first_chars(&original_id),
+    };
+    let name = default_name("cc", created_at, &short_id)?;
+    let mut header = Header::new(&name, project, created_at);
+    header.title = title;
+    header.model = convert.model.map(|m| m.to_string());
+    let fingerprint = lines.fingerprint();
+    Ok(Transcript {
+        path: path.to_owned(),
+        source: SOURCE,
+        original_id,
+        header,
+        cwd,
+        events: convert.log.events,
+        consumed: lines.consumed(),
+        fingerprint,
+        skipped: lines.skipped,
+        problems: lines.problems,
+        parent_original_id,
+    })
+}
+
+/// The project of a transcript's working directory: cairn's project rule when
+/// the folder exists here, else the path as written.
+pub fn project_of(cwd: &str) -> Project {
+    let path = Path::new(cwd);
+    if path.is_dir()
+        && let Ok(project) = Project::detect(path)
+    {
+        return project;
+    }
+    Project::from_stored(cwd)
+}
+
+/// `PREFIX-YYYY-MM-DD-SHORT`, SHORT being a short id made of letters, digits and `-`.
+pub fn default_name(
+    prefix: &str,
+    created_at: Timestamp,
+    short: &str,
+) -> Result<SessionName, String> {
+    let date = created_at.strftime("%Y-%m-%d").to_string();
+    let short = if short.is_empty() { "x" } else { short };
+    SessionName::parse(&format!("{prefix}-{date}-{short}")).map_err(|e| e.to_string())
+}
+
+/// The first 8 letters and digits of an id (a uuid's first group).
+pub fn first_chars(id: &str) -> String {
+    id.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(8)
+        .collect()
+}
+
+fn text_field(entry: &Map<String, Value>, field: &str) -> Option<String> {
+    entry
+        .get(field)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+}
+
+fn short(raw: &str) -> String {
+    raw.chars().take(40).collect()
+}
+
+fn is_message_kind(kind: &str) -> bool {
+    matches!(kind, "user" | "assistant" | "system")
+}
+
+/// Why a line of `kind` is not converted.
+fn skip_reason(kind: &str) -> String {
+    match kind {
+        "file-history-snapshot" | "queue-operation" | "progress" | "attachment" | "last-prompt" => {
+            format!("bookkeeping ({kind})")
+        }
+        other => format!("unknown type {}", short(other)),
+    }
+}
+
+fn kind_of(node: &Node) -> &str {
+    node.entry.get("type").and_then(Value::as_str).unwrap_or("")
+}
+
+fn node_is_message(node: &Node) -> bool {
+    matches!(kind_of(node), "user" | "assistant")
+}
+
+fn message_id(node: &Node) -> Option<&str> {
+    node.entry
+        .get("message")
+        .and_then(|m| m.get("id"))
+        .and_then(Value::as_str)
+}
+
+/// The path from the newest leaf back to the root, root first. A missing parent
+/// or a cycle ends the walk there, with a problem reported.
+fn live_branch(nodes: &[Node], lines: &mut Lines) -> Vec<usize> {
+    let by_uuid: HashMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.uuid.as_str(), i))
+        .collect();
+    let parents: HashSet<&str> = nodes
+        .iter()
+        .flat_map(|n| n.parent.iter().chain(n.logical_parent.iter()))
+        .map(String::as_str)
+        .collect();
+    let Some(leaf) = nodes
+        .iter()
+        .rposition(|n| !parents.contains(n.uuid.as_str()))
+        .or(nodes.len().checked_sub(1))
+    else {
+        return Vec::new();
+    };
+    let mut branch = vec![leaf];
+    let mut seen: HashSet<usize> = HashSet::from([leaf]);
+    let mut at = leaf;
+    loop {
+        let node = &nodes[at];
+        let up = node.parent.as_ref().or(node.logical_parent.as_ref());
+        let Some(up) = up else { break };
+        let Some(&next) = by_uuid.get(up.as_str()) else {
+            lines.problem(
+                node.line,
+                "missing parent",
+                format!(
+                    "parentUuid {} is in no line; the branch starts here",
+                    short(up)
+                ),
+            );
+            break;
+        };
+        if !seen.insert(next) {
+            lines.problem(
+                node.line,
+                "cycle in parentUuid",
+                format!(
+                    "parentUuid {} leads back to this branch; the branch starts here",
+                    short(up)
+                ),
+            );
+            break;
+        }
+        branch.push(next);
+        at = next;
+    }
+    branch.reverse();
+    branch
+}
+
+struct Convert<'a> {
+    prices: &'a PriceTable,
+    log: EventLog,
+    /// Tool call ids seen so far on the branch.
+    calls: HashSet<String>,
+    /// A compact boundary waiting for its summary: (pre-compaction tokens).
+    pending_compaction: Option<u64>,
+    model: Option<ModelRef>,
+    last_ts: Option<Timestamp>,
+}
+
+impl Convert<'_> {
+    fn ts(&mut self, node: &Node) -> Timestamp {
+        let ts = timestamp(node.entry.get("timestamp"))
+            .or(self.last_ts)
+            .unwrap_or_else(Timestamp::now);
+        self.last_ts = Some(ts);
+        ts
+    }
+
+    fn node_group(&mut self, group: &[&Node], lines: &mut Lines) {
+        let Some(first) = group.first() else { return };
+        match kind_of(first) {
+            "assistant" => self.assistant(group, lines),
+            "user" => self.user(first, lines),
+            "system" => self.system(first, lines),
+            other => lines.skipped.add(skip_reason(other)),
+        }
+    }
+
+    fn system(&mut self, node: &Node, lines: &mut Lines) {
+        let subtype = node
+            .entry
+            .get("subtype")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if subtype == "compact_boundary" {
+            let pre = node
+                .entry
+                .get("compactMetadata")
+                .map(|m| count(m, "preTokens"))
+                .unwrap_or(0);
+            self.pending_compaction = Some(pre);
+            return;
+        }
+        lines.skipped.add(format!(
+            "system line ({})",
+            short(if subtype.is_empty() {
+                "no subtype"
+            } else {
+                subtype
+            })
+        ));
+    }
+
+    fn user(&mut self, node: &Node, lines: &mut Lines) {
+        let ts = self.ts(node);
+        let Some(message) = node.entry.get("message") else {
+            lines.problem(node.line, "user line without \"message\"", "skipped");
+            return;
+        };
+        let is_summary = node.entry.get("isCompactSummary").and_then(Value::as_bool) == Some(true);
+        if let Some(tokens_before) = self.pending_compaction.take() {
+            if is_summary && self.log.head() > 0 {
+                let summary = plain_text(message.get("content"));
+                self.log.push(
+                    ts,
+                    Payload::Compaction(Compaction {
+                        tokens_before,
+                        ..Compaction::new([1, self.log.head()], summary)
+                    }),
+                );
+                return;
+            }
+            if !is_summary {
+                lines.problem(
+                    node.line,
+                    "compact boundary without summary",
+                    "the boundary is ignored",
+                );
+            }
+        }
+        let (results, rest) = match message.get("content") {
+            Some(Value::String(text)) => (Vec::new(), vec![ContentBlock::text(text.clone())]),
+            Some(Value::Array(blocks)) => self.user_blocks(blocks, node.line, lines),
+            _ => {
+                lines.problem(node.line, "user message without content", "skipped");
+                return;
+            }
+        };
+        if !results.is_empty() {
+            self.log
+                .push(ts, Payload::Message(Message::new(Role::Tool, results)));
+        }
+        if !rest.is_empty() {
+            self.log
+                .push(ts, Payload::Message(Message::new(Role::User, rest)));
+        }
+    }
+
+    /// (tool results, everything else) of a user line's blocks.
+    fn user_blocks(
+        &mut self,
+        blocks: &[Value],
+        line: u64,
+        lines: &mut Lines,
+    ) -> (Vec<ContentBlock>, Vec<ContentBlock>) {
+        let mut results = Vec::new();
+        let mut rest = Vec::new();
+        for block in blocks {
+            match block.get("type").and_then(Value::as_str).unwrap_or("") {
+                "tool_result" => {
+                    let id = block
+                        .get("tool_use_id")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    if !self.calls.contains(id) {
+                        lines.problem(
+                            line,
+                            "tool result without call",
+                            format!("tool_use_id {:?} names no earlier tool_use", short(id)),
+                        );
+                        continue;
+                    }
+                    let content = match block.get("content") {
+                        Some(Value::String(text)) => ToolResultContent::Text(text.clone()),
+                        Some(Value::Array(inner)) => ToolResultContent::Blocks(
+                            inner
+                                .iter()
+                                .filter_map(|b| media_or_text(b, line, lines))
+                                .collect(),
+                        ),
+                        _ => ToolResultContent::Text(String::new()),
+                    };
+                    results.push(ContentBlock::ToolResult {
+                        tool_use_id: id.to_owned(),
+                        content,
+                        is_error: block
+                            .get("is_error")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
+                    });
+                }
+                _ => {
+                    if let Some(b) = media_or_text(block, line, lines) {
+                        rest.push(b);
+                    }
+                }
+            }
+        }
+        (results, rest)
+    }
+
+    fn assistant(&mut self, group: &[&Node], lines: &mut Lines) {
+        let Some(first) = group.first() else { return };
+        let ts = self.ts(first);
+        let mut content = Vec::new();
+        let mut usage = None;
+        let mut model = None;
+        let mut request_id = None;
+        for node in group {
+            let Some(message) = node.entry.get("message") else {
+                lines.problem(node.line, "assistant line without \"message\"", "skipped");
+                continue;
+            };
+            // Claude Code writes "<synthetic>" for messages no model made.
+            if let Some(raw) = message.get("model").and_then(Value::as_str)
+                && !raw.starts_with('<')
+            {
+                model = Some(ModelRef::new(ProviderKind::Anthropic, raw));
+            }
+            request_id = message.get("id").and_then(Value::as_str).map(str::to_owned);
+            // Every line of a response repeats its usage; the last is the final one.
+            if let Some(u) = message.get("usage") {
+                usage = Some(Usage {
+                    input_tokens: count(u, "input_tokens"),
+                    output_tokens: count(u, "output_tokens"),
+                    cache_read_tokens: count(u, "cache_read_input_tokens"),
+                    cache_write_tokens: count(u, "cache_creation_input_tokens"),
+                    reasoning_tokens: 0,
+                });
+            }
+            match message.get("content") {
+                Some(Value::String(text)) if !text.is_empty() => {
+                    content.push(ContentBlock::text(text.clone()))
+                }
+                Some(Value::Array(blocks)) => {
+                    for block in blocks {
+                        self.assistant_block(block, node.line, lines, &mut content);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if content.is_empty() {
+            lines.skipped.add("assistant line with nothing to keep");
+            return;
+        }
+        let mut message = Message::new(Role::Assistant, content);
+        if model.is_none() {
+            usage = None;
+        }
+        message.cost_usd = usage
+            .as_ref()
+            .and_then(|u| cost(self.prices, model.as_ref(), u));
+        message.usage = usage;
+        message.model = model.as_ref().map(ToString::to_string);
+        message.request_id = request_id;
+        if model.is_some() {
+            self.model = model;
+        }
+        self.log.push(ts, Payload::Message(message));
+    }
+
+    fn assistant_block(
+        &mut self,
+        block: &Value,
+        line: u64,
+        lines: &mut Lines,
+        content: &mut Vec<ContentBlock>,
+    ) {
+        match block.get("type").and_then(Value::as_str).unwrap_or("") {
+            "text" => {
+                if let Some(text) = block
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty())
+                {
+                    content.push(ContentBlock::text(text));
+                }
+            }
+            "thinking" => {
+                if let Some(text) = block
+                    .get("thinking")
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty())
+                {
+                    content.push(ContentBlock::Thinking {
+                        text: text.to_owned(),
+                        signature: block
+                            .get("signature")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned),
+                    });
+                }
+            }
+            "tool_use" => {
+                let (Some(id), Some(name)) = (
+                    block.get("id").and_then(Value::as_str),
+                    block.get("name").and_then(Value::as_str),
+                ) else {
+                    lines.problem(line, "tool_use without id or name", "block skipped");
+                    return;
+                };
+                if !self.calls.insert(id.to_owned()) {
+                    lines.skipped.add("duplicate tool_use");
+                    return;
+                }
+                content.push(ContentBlock::ToolUse {
+                    id: id.to_owned(),
+                    name: name.to_owned(),
+                    input: block
+                        .get("input")
+                        .cloned()
+                        .unwrap_or(Value::Object(Map::new())),
+                });
+            }
+            other => lines.skipped.add(format!("unknown block {}", short(other))),
+        }
+    }
+}
+
+/// A text or image block of a user line or tool result; other blocks are counted.
+fn media_or_text(block: &Value, line: u64, lines: &mut Lines) -> Option<ContentBlock> {
+    match block.get("type").and_then(Value::as_str).unwrap_or("") {
+        "text" => block
+            .get("text")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(ContentBlock::text),
+        "image" => {
+            let source = block.get("source")?;
+            let mime = source
+                .get("media_type")
+                .and_then(Value::as_str)
+                .unwrap_or("image/png");
+            let data = source.get("data").and_then(Value::as_str).unwrap_or("");
+            let found = image(mime, data);
+            if found.is_none() {
+                lines.problem(line, "image is not base64", "image block skipped");
+            }
+            found
+        }
+        other => {
+            lines.skipped.add(format!("unknown block {}", short(other)));
+            None
+        }
+    }
+}
+
+/// The text of a message's content, string or blocks.
+fn plain_text(content: Option<&Value>) -> String {
+    match content {
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Array(blocks)) => blocks
+            .iter()
+            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}

@@ -262,3 +262,25 @@ async fn a_role_that_may_not_create_the_schema_is_told_what_to_ask_for() {
         "0"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_of_an_older_version_is_brought_up_to_date_keeping_its_data() {
+    let database = fresh_database();
+    let store = PostgresStore::open(&database.url).unwrap();
+    let s = store.create_session(new_session("old")).await.unwrap();
+    // Back to version 1: before import origins existed.
+    cluster().psql(
+        &database.name,
+        "DROP TABLE import_origins; UPDATE cairn_schema SET version = 1",
+    );
+    let upgraded = PostgresStore::open(&database.url).unwrap();
+    assert_eq!(upgraded.session_by_id(s.id).await.unwrap().name, s.name);
+    assert_eq!(upgraded.schema_version().await.unwrap(), LATEST_VERSION);
+    assert!(
+        upgraded
+            .import_origin("codex", "x")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

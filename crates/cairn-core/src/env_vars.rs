@@ -4,6 +4,8 @@
 pub const CAIRN_HOME: &str = "CAIRN_HOME";
 /// Prefix of the settings overrides (`CAIRN_MODEL`, `CAIRN_POOL_TTL_SECS`, …).
 pub const CAIRN_PREFIX: &str = "CAIRN_";
+/// The store to use (a URL), over `[store] url` of the config; `--store` wins.
+pub const CAIRN_STORE_URL: &str = "CAIRN_STORE_URL";
 /// Overrides the pool instance id of an MCP connection.
 pub const CAIRN_INSTANCE: &str = "CAIRN_INSTANCE";
 /// Bearer token for network faces.

@@ -6,12 +6,17 @@ use std::path::{Path, PathBuf};
 use cairn_core::{Error, Result};
 
 /// What `StoreUrl::parse` accepts, for error messages.
-const SUPPORTED: &str = "sqlite:///ABSOLUTE/PATH or an absolute file path";
+const SUPPORTED: &str = "sqlite:///ABSOLUTE/PATH, an absolute file path, or \
+     postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE";
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Printed (`Display`, `Debug`) without a PostgreSQL password: only
+/// [`StoreUrl::connection_url`] gives the URL as written, to connect with.
+#[derive(Clone, PartialEq, Eq)]
 pub enum StoreUrl {
     /// A SQLite file at an absolute path.
     Sqlite(PathBuf),
+    /// A PostgreSQL database (`postgres://` or `postgresql://`), as written.
+    Postgres(String),
 }
 
 impl StoreUrl {
@@ -33,6 +38,7 @@ impl StoreUrl {
         };
         match scheme {
             "sqlite" => sqlite_path(rest).map(StoreUrl::Sqlite),
+            "postgres" | "postgresql" => Ok(StoreUrl::Postgres(raw.to_owned())),
             other => Err(Error::invalid(format!(
                 "store URL: unsupported scheme {:?} (supported: {SUPPORTED})",
                 other.chars().take(32).collect::<String>()
@@ -44,6 +50,15 @@ impl StoreUrl {
     pub fn backend(&self) -> &'static str {
         match self {
             StoreUrl::Sqlite(_) => "SQLite",
+            StoreUrl::Postgres(_) => "PostgreSQL",
+        }
+    }
+
+    /// The URL as written, password included: for connecting, never for printing.
+    pub fn connection_url(&self) -> String {
+        match self {
+            StoreUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            StoreUrl::Postgres(url) => url.clone(),
         }
     }
 }
@@ -64,7 +79,14 @@ impl fmt::Display for StoreUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            StoreUrl::Postgres(url) => f.write_str(&cairn_store_postgres::redact(url)),
         }
+    }
+}
+
+impl fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StoreUrl({self})")
     }
 }
 
@@ -101,11 +123,29 @@ mod tests {
             let err = StoreUrl::parse(raw).unwrap_err().to_string();
             assert!(err.contains("sqlite:///ABSOLUTE/PATH"), "{raw}: {err}");
         }
-        let err = StoreUrl::parse("postgres://me:hunter2@db/cairn")
+        let err = StoreUrl::parse("mysql://me:hunter2@db/cairn")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("unsupported scheme \"postgres\""), "{err}");
+        assert!(err.contains("unsupported scheme \"mysql\""), "{err}");
         assert!(err.contains("sqlite:///ABSOLUTE/PATH"), "{err}");
+        assert!(err.contains("postgres://USER"), "{err}");
         assert!(!err.contains("hunter2"), "the password leaked: {err}");
+    }
+
+    #[test]
+    fn postgres_urls_are_kept_as_written_and_printed_without_the_password() {
+        for raw in [
+            "postgres://me:hunter2@db.example:5432/cairn",
+            "postgresql://me:hunter2@db.example/cairn?sslmode=require",
+        ] {
+            let url = StoreUrl::parse(raw).unwrap();
+            assert_eq!(url, StoreUrl::Postgres(raw.into()));
+            assert_eq!(url.connection_url(), raw);
+            assert_eq!(url.backend(), "PostgreSQL");
+            for shown in [url.to_string(), format!("{url:?}")] {
+                assert!(!shown.contains("hunter2"), "the password leaked: {shown}");
+                assert!(shown.contains("me:***@db.example"), "{shown}");
+            }
+        }
     }
 }

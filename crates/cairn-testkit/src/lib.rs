@@ -4,3 +4,4 @@ pub mod external;
 pub mod fake_llm;
 pub mod home;
 pub mod mcp_http;
+pub mod postgres;

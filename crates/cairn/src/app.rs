@@ -19,14 +19,20 @@ pub(crate) struct App {
 }
 
 impl App {
-    pub(crate) fn new(project_dir: Option<&Path>) -> anyhow::Result<Self> {
+    /// `store_flag` is `--store URL`, which wins over `CAIRN_STORE_URL` and the
+    /// config's `[store] url`.
+    pub(crate) fn new(
+        project_dir: Option<&Path>,
+        store_flag: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let paths = Paths::from_env()?;
         let project = match project_dir {
             Some(dir) => Project::from_user_path(dir)?,
             None => Project::current()?,
         };
         let mut settings = Settings::load(paths.clone(), Some(&project))?;
-        let store_url = cairn_store::default_url(&paths);
+        let store_env = std::env::var(cairn_core::env_vars::CAIRN_STORE_URL).ok();
+        let store_url = cairn_store::choose_url(store_flag, store_env.as_deref(), &settings)?;
         // Checked now, like every other setting, and shown with defaults filled in.
         let store_options = cairn_store::resolve_options(&store_url, &settings)?;
         settings.store_options = settings.store_options.resolved(store_options);
@@ -42,6 +48,14 @@ impl App {
             store_url,
             store: OnceCell::new(),
         })
+    }
+
+    /// Which store, for people (a PostgreSQL password is hidden).
+    pub(crate) fn store_label(&self) -> String {
+        match &self.store_url {
+            StoreUrl::Sqlite(path) => path.display().to_string(),
+            other => other.to_string(),
+        }
     }
 
     /// The store, opened (and created, private to the user) on first use.

@@ -23,7 +23,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        let app = app::App::new(cli.project.as_deref())?;
+        let app = app::App::new(cli.project.as_deref(), cli.store.as_deref())?;
         commands::dispatch(&app, cli.command).await
     });
     exit::report(result)

@@ -25,6 +25,11 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     pub project: Option<PathBuf>,
 
+    /// Use this store: sqlite:///ABSOLUTE/PATH or postgres://USER@HOST/DATABASE
+    /// (over CAIRN_STORE_URL and `[store] url`; a password here shows in `ps`).
+    #[arg(long, global = true, value_name = "URL")]
+    pub store: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -44,12 +44,14 @@ pub(super) async fn run(app: &App, command: ConfigCommand) -> anyhow::Result<()>
                     project.display(),
                     exists(&project)
                 )?;
-                writeln!(
-                    out,
-                    "store:                {}{}",
-                    store.display(),
+                // The SQLite file, or the chosen store's URL (password hidden).
+                let label = app.store_label();
+                let absent = if label == store.display().to_string() {
                     exists(&store)
-                )?;
+                } else {
+                    ""
+                };
+                writeln!(out, "store:                {label}{absent}")?;
                 writeln!(
                     out,
                     "data directory:       {}",
@@ -82,9 +84,10 @@ pub(super) async fn run(app: &App, command: ConfigCommand) -> anyhow::Result<()>
 }
 
 /// Resolved settings that live in a table of the config file: (field, table, key).
-const TABLED: [(&str, &str, &str); 4] = [
+const TABLED: [(&str, &str, &str); 5] = [
     ("pool_ttl_secs", "pool", "ttl_secs"),
     ("store_synchronous", "store", "synchronous"),
+    ("store_url", "store", "url"),
     ("shell_allow", "shell", "allow"),
     ("mcp_max_body_bytes", "mcp", "max_body_bytes"),
 ];

@@ -1,0 +1,229 @@
+//! Versioned schema migrations, embedded in the binary. `cairn_schema.version`
+//! holds the number of steps applied; the first use of a store applies the missing
+//! ones in one transaction under an advisory lock (two processes starting at once
+//! apply each step exactly once). A store of a newer version is refused, untouched.
+//! Append new steps at the end; never edit a released one.
+
+use cairn_core::Error;
+use deadpool_postgres::Transaction;
+
+use crate::fail::R;
+
+/// Schema v1: the data model of the SQLite store (ARCHITECTURE.md), in PostgreSQL.
+///
+/// - `sessions` carries every running total so listing and `show` never touch
+///   events; listing walks `sessions_by_activity` (invariant 4).
+/// - `events.body` is the payload as JSON text (exactly as encoded, key order
+///   kept); `id` grows with every insert, so search returns newest first by it.
+/// - `events.search` is the full-text vector of the event's searchable text
+///   (`search_text`, kept for `ts_headline` snippets), under the `cairn_search`
+///   configuration: every word as written, lower-cased and without diacritics.
+/// - Rows that belong to a session go with it (`ON DELETE CASCADE`).
+const V1: &str = r#"
+CREATE EXTENSION IF NOT EXISTS unaccent;
+CREATE TEXT SEARCH CONFIGURATION cairn_search (COPY = pg_catalog.simple);
+ALTER TEXT SEARCH CONFIGURATION cairn_search
+    ALTER MAPPING FOR asciiword, word, numword, hword_asciipart, hword_part, hword_numpart,
+        int, uint, float, sfloat, version
+    WITH unaccent, simple;
+ALTER TEXT SEARCH CONFIGURATION cairn_search
+    DROP MAPPING IF EXISTS FOR asciihword, hword, numhword, email, url, host, url_path, file;
+
+CREATE TABLE sessions (
+    id BIGSERIAL PRIMARY KEY,
+    ulid TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL CONSTRAINT sessions_name_key UNIQUE,
+    title TEXT,
+    project TEXT NOT NULL,
+    parent_ulid TEXT,
+    fork_seq BIGINT,
+    model TEXT,
+    status TEXT NOT NULL DEFAULT 'active',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_us BIGINT NOT NULL,
+    input_tokens BIGINT NOT NULL DEFAULT 0,
+    output_tokens BIGINT NOT NULL DEFAULT 0,
+    cache_read_tokens BIGINT NOT NULL DEFAULT 0,
+    cache_write_tokens BIGINT NOT NULL DEFAULT 0,
+    reasoning_tokens BIGINT NOT NULL DEFAULT 0,
+    cost_usd DOUBLE PRECISION NOT NULL DEFAULT 0,
+    spend_checkpoint_usd DOUBLE PRECISION NOT NULL DEFAULT 0,
+    live_tokens BIGINT NOT NULL DEFAULT 0,
+    head_seq BIGINT NOT NULL DEFAULT 0,
+    context_start_seq BIGINT NOT NULL DEFAULT 1,
+    compaction_seq BIGINT,
+    message_count BIGINT NOT NULL DEFAULT 0,
+    tool_call_count BIGINT NOT NULL DEFAULT 0,
+    compaction_count BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX sessions_by_activity ON sessions (updated_us DESC, id DESC);
+CREATE INDEX sessions_by_project_activity ON sessions (project, updated_us DESC, id DESC);
+CREATE INDEX sessions_by_parent ON sessions (parent_ulid) WHERE parent_ulid IS NOT NULL;
+
+CREATE TABLE events (
+    id BIGSERIAL PRIMARY KEY,
+    session BIGINT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    seq BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    role TEXT,
+    bytes BIGINT NOT NULL,
+    request_id TEXT,
+    ts TEXT NOT NULL,
+    body TEXT NOT NULL,
+    search_text TEXT,
+    search TSVECTOR,
+    UNIQUE (session, seq)
+);
+CREATE INDEX events_search ON events USING GIN (search);
+
+CREATE TABLE request_ids (
+    session BIGINT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    request_id TEXT NOT NULL,
+    PRIMARY KEY (session, request_id)
+);
+
+CREATE TABLE knowledge (
+    session BIGINT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    seq BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    pinned BOOLEAN NOT NULL,
+    PRIMARY KEY (session, seq)
+);
+
+CREATE TABLE attachments (
+    sha256 TEXT PRIMARY KEY,
+    mime TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    bytes BYTEA NOT NULL
+);
+
+CREATE TABLE checkpoints (
+    id BIGSERIAL PRIMARY KEY,
+    checkpoint_id TEXT NOT NULL UNIQUE,
+    session_id TEXT NOT NULL,
+    project TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    files_touched TEXT NOT NULL,
+    decisions_made TEXT NOT NULL,
+    next_steps TEXT NOT NULL,
+    round_id TEXT NOT NULL,
+    round_no BIGINT,
+    client TEXT,
+    instance TEXT,
+    created_us BIGINT NOT NULL
+);
+CREATE INDEX checkpoints_by_session ON checkpoints (session_id, id);
+CREATE INDEX checkpoints_by_project ON checkpoints (project, id);
+CREATE INDEX checkpoints_by_round ON checkpoints (session_id, round_no);
+
+CREATE TABLE pool_signals (
+    id BIGSERIAL PRIMARY KEY,
+    project TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    action TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    affects TEXT NOT NULL,
+    instance TEXT NOT NULL,
+    session_id TEXT,
+    created_us BIGINT NOT NULL,
+    expires_us BIGINT
+);
+CREATE INDEX pool_signals_by_time ON pool_signals (created_us);
+CREATE INDEX pool_signals_by_project_time ON pool_signals (project, created_us);
+
+CREATE TABLE pool_instances (
+    project TEXT NOT NULL,
+    instance TEXT NOT NULL,
+    client TEXT,
+    last_seen_us BIGINT NOT NULL,
+    PRIMARY KEY (project, instance)
+);
+CREATE INDEX pool_instances_by_time ON pool_instances (last_seen_us);
+CREATE INDEX pool_instances_by_project_time ON pool_instances (project, last_seen_us);
+
+CREATE TABLE leases (
+    session BIGINT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
+    pid BIGINT NOT NULL,
+    host TEXT NOT NULL,
+    token TEXT NOT NULL,
+    acquired_us BIGINT NOT NULL,
+    heartbeat_us BIGINT NOT NULL
+);
+"#;
+
+/// Sessions imported from another tool's transcript remember where they came from
+/// and how far they were read, so that a re-import appends only what is new.
+const V2: &str = r#"
+CREATE TABLE import_origins (
+    source TEXT NOT NULL,
+    original_id TEXT NOT NULL,
+    session_ulid TEXT NOT NULL,
+    consumed_bytes BIGINT NOT NULL,
+    consumed_lines BIGINT NOT NULL,
+    imported_events BIGINT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    PRIMARY KEY (source, original_id)
+);
+"#;
+
+/// Every step, in order; `cairn_schema.version` = how many are applied.
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+
+pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Any constant: the key of the advisory lock migrations run under.
+const MIGRATION_LOCK: i64 = 0x6361_6972_6e00_0001;
+
+/// The version the database is at (0 for an empty database).
+pub(crate) async fn version(tx: &Transaction<'_>) -> R<i64> {
+    let exists: bool = tx
+        .query_one("SELECT to_regclass('cairn_schema') IS NOT NULL", &[])
+        .await?
+        .try_get(0)?;
+    if !exists {
+        return Ok(0);
+    }
+    let row = tx
+        .query_opt("SELECT version FROM cairn_schema", &[])
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get(0)?,
+        None => 0,
+    })
+}
+
+/// Brings the database up to `LATEST_VERSION`, or refuses one that is newer.
+pub(crate) async fn apply_missing(tx: &Transaction<'_>, redacted: &str) -> R<()> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    let current = version(tx).await?;
+    if current > LATEST_VERSION {
+        return Err(Error::StoreUnusable {
+            path: redacted.into(),
+            message: format!(
+                "the store is at schema version {current}, written by a newer cairn; this \
+                 cairn knows up to version {LATEST_VERSION} and leaves it untouched (upgrade cairn)"
+            ),
+        }
+        .into());
+    }
+    if current == LATEST_VERSION {
+        return Ok(());
+    }
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS cairn_schema (version BIGINT NOT NULL)")
+        .await?;
+    for (index, step) in MIGRATIONS.iter().enumerate() {
+        let version = index as i64 + 1;
+        if version > current {
+            tx.batch_execute(step).await?;
+        }
+    }
+    tx.execute("DELETE FROM cairn_schema", &[]).await?;
+    tx.execute(
+        "INSERT INTO cairn_schema (version) VALUES ($1)",
+        &[&LATEST_VERSION],
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,63 @@
+//! Full-text search over message text with PostgreSQL's own text search: the
+//! `events.search` vector (GIN index), `websearch_to_tsquery` over a literal form
+//! of what the person typed, `ts_headline` snippets; newest first.
+
+use cairn_core::store::{SearchHit, SearchScope};
+use cairn_core::{Project, Role, SessionName};
+use deadpool_postgres::Transaction;
+
+use crate::fail::{R, unreadable};
+use crate::rows::{get, get_u64, limit, parse_ts};
+use crate::search_text::{literal_query, mark_cuts};
+
+/// Snippets: at most 16 words around the hits, hits in brackets as written.
+const HEADLINE_OPTIONS: &str =
+    "StartSel=[, StopSel=], MaxWords=16, MinWords=6, ShortWord=0, HighlightAll=false";
+
+/// The events' insertion order (`id`) is the newest-first order; the snippet is
+/// computed only for the rows the limit keeps.
+const SEARCH_SQL: &str = "SELECT s.name, s.project, hit.seq, hit.ts, hit.role, \
+         ts_headline('cairn_search', hit.search_text, q.query, $3), hit.search_text \
+     FROM (SELECT websearch_to_tsquery('cairn_search', $1) AS query) q \
+     CROSS JOIN LATERAL ( \
+         SELECT e.session, e.seq, e.ts, e.role, e.search_text, e.id FROM events e \
+         JOIN sessions s2 ON s2.id = e.session \
+         WHERE e.search @@ q.query AND ($2::TEXT IS NULL OR s2.project = $2) \
+         ORDER BY e.id DESC LIMIT $4) hit \
+     JOIN sessions s ON s.id = hit.session \
+     ORDER BY hit.id DESC";
+
+pub(crate) async fn search(
+    tx: &Transaction<'_>,
+    query: &str,
+    scope: &SearchScope,
+) -> R<Vec<SearchHit>> {
+    let Some(query) = literal_query(query) else {
+        return Ok(Vec::new());
+    };
+    let project = scope.project.as_ref().map(Project::as_str);
+    let statement = tx.prepare_cached(SEARCH_SQL).await?;
+    let rows = tx
+        .query(
+            &statement,
+            &[&query, &project, &HEADLINE_OPTIONS, &limit(scope.limit)],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let name: String = get(row, 0)?;
+            let role: Option<String> = get(row, 4)?;
+            let headline: String = get(row, 5)?;
+            let text: String = get(row, 6)?;
+            Ok(SearchHit {
+                session: SessionName::parse(&name)
+                    .map_err(|e| unreadable(format!("session name {name:?}: {e}")))?,
+                project: Project::from_stored(get::<String>(row, 1)?),
+                seq: get_u64(row, 2)?,
+                ts: parse_ts(&get::<String>(row, 3)?)?,
+                role: role.as_deref().and_then(Role::parse),
+                snippet: mark_cuts(&headline, &text),
+            })
+        })
+        .collect()
+}

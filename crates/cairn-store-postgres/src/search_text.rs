@@ -1,0 +1,75 @@
+//! What the full-text index sees, and how a person's query becomes a tsquery,
+//! split into words the same way on both sides: every run of letters and digits is
+//! a word (punctuation splits), so the parser's special tokens (paths, URLs,
+//! hyphenated words) never make the index and the query disagree. Case and
+//! diacritics are folded by the `cairn_search` configuration (`unaccent`, `simple`).
+
+/// The words of `text`, joined by spaces: what `to_tsvector` indexes.
+pub(crate) fn index_words(text: &str) -> String {
+    words(text).collect::<Vec<_>>().join(" ")
+}
+
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+}
+
+/// A `websearch_to_tsquery` input that matches what a person typed literally:
+/// each whitespace-separated word becomes a quoted phrase of its letter-and-digit
+/// runs (so `refresh-token` is `refresh` followed by `token`), all of them
+/// required. Words without a letter or digit are dropped; `None` when nothing
+/// searchable is left. Quotes are the only syntax left and no word holds one.
+pub(crate) fn literal_query(user_text: &str) -> Option<String> {
+    let phrases: Vec<String> = user_text
+        .split_whitespace()
+        .map(|word| words(word).collect::<Vec<_>>().join(" "))
+        .filter(|phrase| !phrase.is_empty())
+        .map(|phrase| format!("\"{phrase}\""))
+        .collect();
+    (!phrases.is_empty()).then(|| phrases.join(" "))
+}
+
+/// `…` before and after a `ts_headline` fragment where it cut `text`, judged by
+/// whether the fragment (brackets removed) starts or ends the text.
+pub(crate) fn mark_cuts(headline: &str, text: &str) -> String {
+    let plain = headline.replace(['[', ']'], "");
+    let plain = plain.trim();
+    let text = text.trim();
+    let mut out = String::with_capacity(headline.len() + 6);
+    if !text.starts_with(plain) {
+        out.push('…');
+    }
+    out.push_str(headline.trim());
+    if !text.ends_with(plain) {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn punctuation_splits_words_and_syntax_is_literal() {
+        assert_eq!(
+            index_words("see src/a.rs, or refresh-token!"),
+            "see src a rs or refresh token"
+        );
+        assert_eq!(
+            literal_query("refresh-token AND \"x"),
+            Some(r#""refresh token" "AND" "x""#.into())
+        );
+        assert_eq!(literal_query(" * ( ) -- "), None);
+        assert_eq!(literal_query(""), None);
+    }
+
+    #[test]
+    fn cuts_are_marked_only_where_text_was_left_out() {
+        assert_eq!(
+            mark_cuts("short [Needle] text", "short Needle text"),
+            "short [Needle] text"
+        );
+        assert_eq!(mark_cuts("b [c] d", "a b c d e"), "…b [c] d…");
+    }
+}

@@ -1,0 +1,296 @@
+//! A throwaway PostgreSQL cluster for tests: created and started once per test
+//! process (in a temp dir, on a free loopback port), stopped when the process
+//! exits, and a fresh database for every test that asks (`CREATE DATABASE` is fast
+//! and keeps tests apart). If the cluster cannot start, the test fails with the
+//! reason; it never passes by skipping. `scripts/install-test-deps` installs
+//! Debian's `postgresql`.
+//!
+//! PostgreSQL refuses to run as root, so as root `initdb` and `pg_ctl` run as the
+//! `postgres` user (created by the Debian package) through `runuser`, in a directory
+//! that user owns. Clients connect over TCP to 127.0.0.1 with `trust` auth.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Where Debian installs the server binaries, newest version first.
+const DEBIAN_BIN_GLOB: &str = "/usr/lib/postgresql";
+const INSTALL_HINT: &str = "run `scripts/install-test-deps` (it installs Debian's `postgresql`)";
+/// The unprivileged user the cluster runs as when tests run as root.
+const SERVER_USER: &str = "postgres";
+
+/// The running cluster of this test process.
+pub struct TestCluster {
+    bin: PathBuf,
+    dir: PathBuf,
+    port: u16,
+    as_root: bool,
+}
+
+static CLUSTER: OnceLock<Result<TestCluster, String>> = OnceLock::new();
+static NEXT_DATABASE: AtomicU32 = AtomicU32::new(0);
+
+/// A database of its own for one test.
+pub struct TestDatabase {
+    pub name: String,
+    /// `postgres://postgres@127.0.0.1:PORT/NAME`.
+    pub url: String,
+}
+
+/// The cluster of this process, started on first use. Panics with the reason when
+/// it cannot start (the test fails, it is not skipped).
+pub fn cluster() -> &'static TestCluster {
+    match CLUSTER.get_or_init(start) {
+        Ok(cluster) => cluster,
+        Err(reason) => panic!("cannot start the test PostgreSQL cluster: {reason}"),
+    }
+}
+
+/// A new, empty database on the cluster.
+pub fn fresh_database() -> TestDatabase {
+    let cluster = cluster();
+    let name = format!(
+        "cairn_test_{}_{}",
+        std::process::id(),
+        NEXT_DATABASE.fetch_add(1, Ordering::Relaxed)
+    );
+    let output = cluster.client("createdb").arg(&name).output();
+    check(output, &format!("createdb {name}")).unwrap_or_else(|e| panic!("{e}"));
+    TestDatabase {
+        url: cluster.url(&name),
+        name,
+    }
+}
+
+impl TestCluster {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The URL of database `name` on this cluster.
+    pub fn url(&self, name: &str) -> String {
+        format!("postgres://{SERVER_USER}@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// `psql -c SQL` against database `name`, as the superuser; its stdout.
+    pub fn psql(&self, name: &str, sql: &str) -> String {
+        let output = self
+            .client("psql")
+            .args([
+                "-X",
+                "-q",
+                "-t",
+                "-A",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                name,
+                "-c",
+                sql,
+            ])
+            .output();
+        check(output, &format!("psql {sql:?}")).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A client tool of the cluster's version, connecting to it as the superuser.
+    fn client(&self, tool: &str) -> Command {
+        let mut command = Command::new(self.bin.join(tool));
+        command
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-U", SERVER_USER])
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn stop(&self) {
+        let _ = self
+            .server_command("pg_ctl")
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-m", "immediate", "-w", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+
+    /// A server tool, run as the unprivileged user when we are root.
+    fn server_command(&self, tool: &str) -> Command {
+        server_command(&self.bin, tool, self.as_root)
+    }
+}
+
+fn server_command(bin: &Path, tool: &str, as_root: bool) -> Command {
+    let mut command = if as_root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", SERVER_USER, "--"]).arg(bin.join(tool));
+        c
+    } else {
+        Command::new(bin.join(tool))
+    };
+    command.stdin(Stdio::null());
+    command
+}
+
+/// The stdout of a finished command, or an error with its stderr.
+fn check(output: std::io::Result<Output>, what: &str) -> Result<String, String> {
+    let output = output.map_err(|e| format!("{what}: cannot run: {e}"))?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(format!(
+            "{what} failed ({}): {}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim(),
+            String::from_utf8_lossy(&output.stdout).trim()
+        ))
+    }
+}
+
+/// The newest installed server's `bin` directory.
+fn server_bin() -> Result<PathBuf, String> {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(DEBIAN_BIN_GLOB)
+        .map_err(|e| format!("{DEBIAN_BIN_GLOB}: {e}; {INSTALL_HINT}"))?
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let version = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").is_file().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions
+        .pop()
+        .map(|(_, bin)| bin)
+        .ok_or_else(|| format!("no server under {DEBIAN_BIN_GLOB}/*/bin; {INSTALL_HINT}"))
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener =
+        TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free loopback port: {e}"))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| format!("no free loopback port: {e}"))
+}
+
+/// The uid and gid of the server user, for the directory it must own.
+fn server_user_ids() -> Result<(u32, u32), String> {
+    let id = |flag: &str| -> Result<u32, String> {
+        let out = check(
+            Command::new("id").args([flag, SERVER_USER]).output(),
+            &format!("id {flag} {SERVER_USER}"),
+        )
+        .map_err(|e| format!("{e}; {INSTALL_HINT} (it creates the `{SERVER_USER}` user)"))?;
+        out.trim()
+            .parse()
+            .map_err(|e| format!("id {flag} {SERVER_USER}: {e}"))
+    };
+    Ok((id("-u")?, id("-g")?))
+}
+
+fn start() -> Result<TestCluster, String> {
+    let bin = server_bin()?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let as_root = unsafe { libc::geteuid() } == 0;
+    let dir = tempfile::Builder::new()
+        .prefix("cairn-pg-")
+        .tempdir()
+        .map_err(|e| format!("temp dir: {e}"))?
+        .keep();
+    if as_root {
+        let (uid, gid) = server_user_ids()?;
+        std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+            .map_err(|e| format!("chown {}: {e}", dir.display()))?;
+    }
+    let data = dir.join("data");
+    check(
+        server_command(&bin, "initdb", as_root)
+            .arg("-D")
+            .arg(&data)
+            .args(["-A", "trust", "-U", SERVER_USER, "-E", "UTF8", "--no-sync"])
+            .args(["--locale", "C.UTF-8"])
+            .output(),
+        "initdb",
+    )
+    .inspect_err(|_| {
+        let _ = std::fs::remove_dir_all(&dir);
+    })?;
+    // A port picked free may be taken before the server binds it: try a few.
+    let mut last_error = String::new();
+    for _ in 0..3 {
+        let port = free_port()?;
+        // Durability of the server is not what these tests check: no fsync.
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
+             -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+            dir.display()
+        );
+        let started = check(
+            server_command(&bin, "pg_ctl", as_root)
+                .arg("-D")
+                .arg(&data)
+                .args(["-w", "-t", "30", "-o", &options])
+                .arg("-l")
+                .arg(dir.join("server.log"))
+                .arg("start")
+                .output(),
+            "pg_ctl start",
+        );
+        match started {
+            Ok(_) => {
+                let cluster = TestCluster {
+                    bin,
+                    dir,
+                    port,
+                    as_root,
+                };
+                stop_at_exit(&cluster);
+                return Ok(cluster);
+            }
+            Err(e) => {
+                let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+                last_error = format!("{e}\n--- server.log\n{log}");
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Err(last_error)
+}
+
+/// Stops the cluster when this process exits: at a normal exit through `atexit`,
+/// and through a watchdog process when the test process is killed.
+fn stop_at_exit(cluster: &TestCluster) {
+    extern "C" fn stop_cluster() {
+        if let Some(Ok(cluster)) = CLUSTER.get() {
+            cluster.stop();
+        }
+    }
+    // SAFETY: registering a plain `extern "C" fn()` is what atexit expects.
+    unsafe {
+        libc::atexit(stop_cluster);
+    }
+    let pg_ctl = cluster.bin.join("pg_ctl");
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
+         if [ -d '{dir}' ]; then {runuser}'{pg_ctl}' -D '{dir}/data' -m immediate stop; \
+         rm -rf '{dir}'; fi",
+        pid = std::process::id(),
+        dir = cluster.dir.display(),
+        runuser = if cluster.as_root {
+            format!("runuser -u {SERVER_USER} -- ")
+        } else {
+            String::new()
+        },
+        pg_ctl = pg_ctl.display(),
+    );
+    // Detached (own session): it must outlive a killed test process.
+    let _ = Command::new("setsid")
+        .args(["sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+}

@@ -95,6 +95,7 @@ fn the_password_never_shows_in_config_or_errors() {
         vec!["config", "show"],
         vec!["config", "show", "--json"],
         vec!["config", "path"],
+        vec!["config", "path", "--json"],
     ] {
         let out = c.run(&args);
         out.success();
@@ -111,6 +112,11 @@ fn the_password_never_shows_in_config_or_errors() {
             out.stdout
         );
     }
+
+    // Scripts reading `config path --json` are not pointed at an unused SQLite file.
+    let path = c.run(["config", "path", "--json"]);
+    let path: serde_json::Value = serde_json::from_str(&path.stdout).unwrap();
+    assert_eq!(path["store_file"], serde_json::Value::Null, "{path}");
 
     // An unreachable server: a clear error, quickly, naming it without the password.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

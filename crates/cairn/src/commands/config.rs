@@ -21,11 +21,16 @@ pub(super) async fn run(app: &App, command: ConfigCommand) -> anyhow::Result<()>
                 .path()
                 .join(cairn_core::paths::PROJECT_CONFIG_FILE);
             let store = app.paths.store_file();
+            // The SQLite file, or the chosen store's URL (password hidden).
+            let label = app.store_label();
+            let store_is_the_file = label == store.display().to_string();
             if json {
                 let value = serde_json::json!({
                     "config_file": user,
                     "project_config_file": project,
-                    "store_file": store,
+                    "store": label,
+                    // Null when the store is not this machine's SQLite file.
+                    "store_file": store_is_the_file.then_some(&store),
                     "data_dir": app.paths.data_dir,
                 });
                 output::print_json(&value)?;
@@ -44,9 +49,7 @@ pub(super) async fn run(app: &App, command: ConfigCommand) -> anyhow::Result<()>
                     project.display(),
                     exists(&project)
                 )?;
-                // The SQLite file, or the chosen store's URL (password hidden).
-                let label = app.store_label();
-                let absent = if label == store.display().to_string() {
+                let absent = if store_is_the_file {
                     exists(&store)
                 } else {
                     ""

@@ -3,17 +3,12 @@
 
 use cairn_core::{Attachment, AttachmentRef, Error};
 use deadpool_postgres::Transaction;
-use sha2::{Digest, Sha256};
 
 use crate::fail::R;
 use crate::rows::{big, get, get_u64};
 
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
 pub(crate) async fn put(tx: &Transaction<'_>, mime: &str, bytes: &[u8]) -> R<AttachmentRef> {
-    let sha256 = sha256_hex(bytes);
+    let sha256 = cairn_core::attachment::sha256_hex(bytes);
     let size = bytes.len() as u64;
     let statement = tx
         .prepare_cached(

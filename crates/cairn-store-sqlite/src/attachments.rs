@@ -3,16 +3,11 @@
 
 use cairn_core::{Attachment, AttachmentRef, Error};
 use rusqlite::{Connection, OptionalExtension, params};
-use sha2::{Digest, Sha256};
 
 use crate::fail::R;
 
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
 pub(crate) fn put(conn: &Connection, mime: &str, bytes: &[u8]) -> R<AttachmentRef> {
-    let sha256 = sha256_hex(bytes);
+    let sha256 = cairn_core::attachment::sha256_hex(bytes);
     let size = bytes.len() as u64;
     conn.prepare_cached(
         "INSERT OR IGNORE INTO attachments (sha256, mime, size, bytes) VALUES (?1, ?2, ?3, ?4)",

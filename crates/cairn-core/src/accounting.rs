@@ -227,6 +227,18 @@ impl Session {
     }
 }
 
+/// Seqs of an imported history must be dense from 1; every backend checks each
+/// event's seq with this before writing it.
+pub fn check_next_seq(seq: u64, expected: u64) -> crate::Result<()> {
+    if seq != expected {
+        return Err(Error::invalid(format!(
+            "event seq {seq}: expected seq {expected} (seqs must be dense from 1, \
+             without gaps or duplicates)"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;

@@ -191,17 +191,6 @@ pub(crate) async fn append(
     Ok(seqs)
 }
 
-/// Seqs of an import must be dense from 1.
-fn check_next_seq(seq: u64, expected: u64) -> cairn_core::Result<()> {
-    if seq != expected {
-        return Err(Error::invalid(format!(
-            "event seq {seq}: expected seq {expected} (seqs must be dense from 1, \
-             without gaps or duplicates)"
-        )));
-    }
-    Ok(())
-}
-
 /// Writes a whole history read from `events` into a new session, inside the
 /// caller's transaction: an error anywhere rolls everything back.
 pub(crate) async fn import(
@@ -213,7 +202,7 @@ pub(crate) async fn import(
     let mut totals = TotalsDelta::default();
     for (expected, event) in (1..).zip(events) {
         let event = event?;
-        check_next_seq(event.seq, expected)?;
+        cairn_core::accounting::check_next_seq(event.seq, expected)?;
         insert_event(
             tx,
             stored.key,

@@ -143,17 +143,6 @@ pub(crate) fn append(conn: &Connection, session: Ulid, events: &[NewEvent]) -> R
     Ok(seqs)
 }
 
-/// Seqs of an import must be dense from 1.
-fn check_next_seq(seq: u64, expected: u64) -> cairn_core::Result<()> {
-    if seq != expected {
-        return Err(Error::invalid(format!(
-            "event seq {seq}: expected seq {expected} (seqs must be dense from 1, \
-             without gaps or duplicates)"
-        )));
-    }
-    Ok(())
-}
-
 /// Writes a whole history read from `events` into a new session. Runs inside the
 /// caller's transaction: an error anywhere (from the stream included) rolls back
 /// the session, its events and the attachments its media blocks carried.
@@ -167,7 +156,7 @@ pub(crate) fn import(
     let scope = project_token(stored.session.project.as_str());
     for (expected, event) in (1..).zip(events) {
         let event = event?;
-        check_next_seq(event.seq, expected)?;
+        cairn_core::accounting::check_next_seq(event.seq, expected)?;
         insert_event(
             conn,
             stored.key,

@@ -302,7 +302,7 @@ fn measure(options: &Options, scenarios: &[Scenario]) -> Result<ExitCode> {
     };
     if !cairn.is_file() {
         bail!(
-            "no cairn binary at {}: build it with `cargo build --release -p cairn` (or pass --cairn PATH)",
+            "no cairn binary at {}: build it with `cargo build --profile dist -p cairn` (or pass --cairn PATH)",
             cairn.display()
         );
     }

@@ -19,7 +19,7 @@ pub fn test_python() -> PathBuf {
     )
 }
 
-/// `tests/node/node_modules` with the MCP conformance suite and the benchmark peer.
+/// `tests/node/node_modules` with the MCP conformance suite.
 pub fn test_node_modules() -> PathBuf {
     required_path(
         "CAIRN_TEST_NODE_MODULES",

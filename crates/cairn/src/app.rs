@@ -58,6 +58,18 @@ impl App {
         }
     }
 
+    /// The store when it exists; `None` when the embedded store was never created, so
+    /// that reading commands can say there is nothing yet without creating it.
+    pub(crate) async fn existing_store(&self) -> anyhow::Result<Option<Arc<dyn Store>>> {
+        if let StoreUrl::Sqlite(path) = &self.store_url
+            && !path.exists()
+            && self.store.get().is_none()
+        {
+            return Ok(None);
+        }
+        self.store().await.map(Some)
+    }
+
     /// The store, opened (and created, private to the user) on first use.
     pub(crate) async fn store(&self) -> anyhow::Result<Arc<dyn Store>> {
         let store = self

@@ -10,6 +10,12 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = args::Cli::parse();
+    // Documentation commands need no settings, project or store.
+    match &cli.command {
+        args::Command::Completions(a) => return exit::report(commands::docs::completions(a.shell)),
+        args::Command::Man => return exit::report(commands::docs::man()),
+        _ => {}
+    }
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -281,3 +281,26 @@ fn store_options_are_checked_by_the_store_backend_and_shown_resolved() {
     ]);
     assert!(!home.store_file().exists());
 }
+
+/// An empty list that stands for a shipped default is shown as the default in force,
+/// and no longer once the person configures their own.
+#[test]
+fn show_names_the_defaults_in_effect() {
+    let home = TestHome::new();
+    let c = cairn(&home);
+    c.run(["config", "show"]).success().stdout_has(&[
+        "# Defaults in effect",
+        "compression.pressure_levels: one level at 75% of the model's context window",
+        "commands: `reduce` (built in",
+    ]);
+    let json = c.run(["config", "show", "--json"]).success().json();
+    let defaults = json["defaults_in_effect"].as_array().unwrap();
+    assert_eq!(defaults.len(), 2, "{defaults:?}");
+
+    home.write_config(
+        "[[compression.pressure_levels]]\nthreshold = 50000\ntarget_ratio = 3.0\n\
+         [[commands]]\nname = \"reduce\"\ndescription = \"mine\"\nprompt = \"shorter {context}\"\n",
+    );
+    let json = c.run(["config", "show", "--json"]).success().json();
+    assert_eq!(json["defaults_in_effect"], serde_json::json!([]));
+}

@@ -236,5 +236,66 @@ fn bad_input_is_refused_and_nothing_written() {
         .code(3)
         .stderr_has(&["progress not found: x"]);
     c.run(["where", "x"]).code(3).stderr_has(&["not found"]);
-    c.run(["where"]).code(3);
+}
+
+/// The README's first `where` on a fresh store: nothing saved is not an error.
+#[test]
+fn where_on_an_empty_store_succeeds_with_a_hint() {
+    let home = TestHome::new();
+    let c = cairn(&home);
+    c.run(["where"])
+        .success()
+        .stdout_has(&["Nothing to resume yet", "cairn progress save"]);
+    let json = c.run(["where", "--json"]).success().json();
+    assert_eq!(json, Value::Null);
+    c.run(["where", "unknown"])
+        .code(3)
+        .stderr_has(&["not found"]);
+}
+
+/// One notion of "session" for the person: a save_progress id is listed and shown.
+#[test]
+fn checkpoint_sessions_are_listed_and_shown() {
+    let home = TestHome::new();
+    let c = cairn(&home);
+    for summary in ["first step", "Token refresh works"] {
+        c.run(["progress", "save", "auth-v2", "--summary", summary])
+            .success();
+    }
+    c.run(["sessions", "list", "--all"]).success().stdout_has(&[
+        "Checkpoint sessions",
+        "auth-v2",
+        "Token refresh works",
+    ]);
+    c.run(["sessions", "show", "auth-v2"])
+        .success()
+        .stdout_has(&["auth-v2", "checkpoints", "Token refresh works", "--all"]);
+    let shown = c
+        .run(["sessions", "show", "auth-v2", "--json"])
+        .success()
+        .json();
+    assert_eq!(shown["kind"], "checkpoint");
+    assert_eq!(shown["checkpoint_count"], 2);
+    assert_eq!(shown["latest"]["summary"], "Token refresh works");
+    c.run(["sessions", "show", "nobody"])
+        .code(3)
+        .stderr_has(&["not found"]);
+}
+
+/// Reading commands on a machine where cairn never stored anything leave no store behind.
+#[test]
+fn reading_a_missing_store_does_not_create_it() {
+    let home = TestHome::new();
+    let c = cairn(&home);
+    c.run(["sessions", "list", "--all"])
+        .success()
+        .stdout_has(&["No sessions in any project yet"]);
+    c.run(["where"])
+        .success()
+        .stdout_has(&["Nothing to resume yet"]);
+    assert!(
+        !home.store_file().exists(),
+        "a read created {}",
+        home.store_file().display()
+    );
 }

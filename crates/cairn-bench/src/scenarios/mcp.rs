@@ -15,7 +15,7 @@
 //!
 //! The clients run in a worker process (`cairn-bench __mcp …`), so this process
 //! stays small (see `process.rs`). The peer is found through
-//! `CAIRN_TEST_NODE_MODULES` or `tests/node/node_modules` (`scripts/install-test-deps`).
+//! `CAIRN_BENCH_NODE_MODULES` or `bench/node/node_modules` (installed by `scripts/bench`).
 
 mod http_client;
 mod stdio_client;
@@ -58,8 +58,8 @@ pub(crate) struct McpOptions {
     /// machine's cores with the server).
     #[arg(long, default_value_t = 1)]
     pub client_threads: usize,
-    /// The node_modules holding mcp-memory-keeper [default: $CAIRN_TEST_NODE_MODULES,
-    /// else tests/node/node_modules].
+    /// The node_modules holding mcp-memory-keeper [default: $CAIRN_BENCH_NODE_MODULES,
+    /// else bench/node/node_modules].
     #[arg(long, value_name = "DIR")]
     pub node_modules: Option<PathBuf>,
 }
@@ -249,18 +249,18 @@ struct Peer {
 fn find_peer(options: &McpOptions) -> Result<Peer> {
     let mut candidates: Vec<PathBuf> = Vec::new();
     candidates.extend(options.node_modules.clone());
-    if let Some(dir) = std::env::var_os("CAIRN_TEST_NODE_MODULES") {
+    if let Some(dir) = std::env::var_os("CAIRN_BENCH_NODE_MODULES") {
         candidates.push(PathBuf::from(dir));
     }
-    candidates.push(PathBuf::from("tests/node/node_modules"));
-    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/node/node_modules"));
+    candidates.push(PathBuf::from("bench/node/node_modules"));
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/node/node_modules"));
     let Some(node_modules) = candidates
         .iter()
         .find(|dir| dir.join(".bin").join(PEER_PACKAGE).exists())
     else {
         bail!(
             "the peer {PEER_PACKAGE} {PEER_VERSION} is not installed (looked in {}): run \
-             scripts/install-test-deps, or set CAIRN_TEST_NODE_MODULES / --node-modules",
+             scripts/bench (it installs bench/node), or set CAIRN_BENCH_NODE_MODULES / --node-modules",
             candidates
                 .iter()
                 .map(|c| c.display().to_string())

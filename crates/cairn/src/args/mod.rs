@@ -60,4 +60,15 @@ pub(crate) enum Command {
     /// Coordinate with other agents working on the same project.
     #[command(subcommand)]
     Pool(pool::PoolCommand),
+    /// Print a shell completion script: `cairn completions bash > ~/.local/share/bash-completion/completions/cairn`.
+    Completions(CompletionsArgs),
+    /// Print cairn's manual page (roff): `cairn man > ~/.local/share/man/man1/cairn.1`.
+    Man,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }

@@ -76,6 +76,10 @@ pub(super) async fn run(app: &App, command: ConfigCommand) -> anyhow::Result<()>
                         "warnings".into(),
                         serde_json::to_value(&app.settings.warnings)?,
                     );
+                    map.insert(
+                        "defaults_in_effect".into(),
+                        serde_json::to_value(defaults_in_effect(app))?,
+                    );
                 }
                 output::print_json(&value)?;
             } else {
@@ -125,10 +129,42 @@ fn print_toml(app: &App, mut value: Value) -> anyhow::Result<()> {
     if !unset.is_empty() {
         writeln!(out, "# Not set: {}", unset.join(", "))?;
     }
+    let defaults = defaults_in_effect(app);
+    if !defaults.is_empty() {
+        writeln!(out, "# Defaults in effect (nothing configured):")?;
+        for line in defaults {
+            writeln!(out, "#   {line}")?;
+        }
+    }
     writeln!(out)?;
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(())
+}
+
+/// Settings left empty in every layer whose empty value means a shipped default, said
+/// as what is in force (an empty `pressure_levels = []` would read as "never compress").
+fn defaults_in_effect(app: &App) -> Vec<String> {
+    use cairn_agent::compression::triggers::{
+        DEFAULT_CONTEXT_WINDOW, DEFAULT_TARGET_RATIO, DEFAULT_THRESHOLD_SHARE,
+    };
+    let mut lines = Vec::new();
+    if app.settings.compression.pressure_levels.is_empty() {
+        lines.push(format!(
+            "compression.pressure_levels: one level at {}% of the model's context window \
+             ({} tokens when the window is unknown), target_ratio {DEFAULT_TARGET_RATIO}",
+            DEFAULT_THRESHOLD_SHARE * 100.0,
+            output::grouped((DEFAULT_CONTEXT_WINDOW as f64 * DEFAULT_THRESHOLD_SHARE) as u64),
+        ));
+    }
+    let builtin = cairn_agent::run_commands::commands_with_defaults(&[]);
+    let kept: Vec<String> = builtin
+        .iter()
+        .filter(|d| !app.settings.commands.iter().any(|c| c.name == d.name))
+        .map(|d| format!("commands: `{}` (built in: {})", d.name, d.description))
+        .collect();
+    lines.extend(kept);
+    lines
 }
 
 fn to_config_shape(map: &mut Map<String, Value>) {

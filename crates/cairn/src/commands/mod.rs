@@ -2,6 +2,7 @@
 
 mod acp;
 mod config;
+pub(crate) mod docs;
 mod import;
 mod mcp;
 mod pool;
@@ -23,5 +24,8 @@ pub(crate) async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> 
         Command::Progress(command) => progress::run(app, command).await,
         Command::Pool(command) => pool::run(app, command).await,
         Command::Import(command) => import::run(app, command).await,
+        // Also answered before the app starts (they need no project or store).
+        Command::Completions(args) => docs::completions(args.shell),
+        Command::Man => docs::man(),
     }
 }

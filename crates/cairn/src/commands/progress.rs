@@ -17,22 +17,34 @@ pub(super) async fn where_was_i(app: &App, args: WhereArgs) -> anyhow::Result<()
     if let Some(id) = &args.session_id {
         list_param::check_id("SESSION_ID", id)?;
     }
-    let store = app.store().await?;
+    let store = app.existing_store().await?;
     let query = WhereQuery {
         session_id: args.session_id.clone(),
         client: args.client.clone(),
         project: None,
     };
     let now = Timestamp::now();
-    let Some(found) = resume_brief::where_was_i(store.as_ref(), &query, now).await? else {
-        return Err(match args.session_id {
-            Some(id) => Error::not_found("session", id).into(),
-            None => Error::not_found(
-                "session",
-                "(none yet: save one with `cairn progress save` or an MCP agent's save_progress)",
-            )
-            .into(),
-        });
+    let found = match &store {
+        Some(store) => resume_brief::where_was_i(store.as_ref(), &query, now).await?,
+        None => None,
+    };
+    let Some(found) = found else {
+        // An unknown name is an error; an empty store is not (nothing to resume yet).
+        if let Some(id) = args.session_id {
+            return Err(Error::not_found("session", id).into());
+        }
+        if let Some(client) = args.client {
+            return Err(Error::not_found("session saved by client", client).into());
+        }
+        if args.json {
+            return output::print_json(&serde_json::Value::Null);
+        }
+        writeln!(
+            output::stdout(),
+            "Nothing to resume yet: start one with `cairn run --name NAME`, or save a \
+             checkpoint with `cairn progress save` or an MCP agent's save_progress."
+        )?;
+        return Ok(());
     };
     if args.json {
         return output::print_json(&found);

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use cairn_core::SessionFilter;
+use cairn_core::{Checkpoint, Project, SessionFilter, SessionName, Store};
 
 use crate::app::App;
 use crate::args::sessions::ListArgs;
@@ -14,34 +14,34 @@ pub(super) async fn run(app: &App, args: ListArgs) -> anyhow::Result<()> {
         limit: args.limit,
         offset: args.offset,
     };
-    let store = app.store().await?;
-    let sessions = store.list_sessions(&filter).await?;
+    // Listing reads: a store that was never created is an empty one, left uncreated.
+    let store = app.existing_store().await?;
+    let sessions = match &store {
+        Some(store) => store.list_sessions(&filter).await?,
+        None => Vec::new(),
+    };
     if args.json {
         return output::print_json(&sessions);
     }
     let mut out = output::stdout();
-    if sessions.is_empty() {
-        let place = match &filter.project {
-            Some(project) => format!("in {}", output::home_relative(project.as_str())),
-            None => "in any project".to_owned(),
-        };
-        if args.offset > 0 {
-            writeln!(out, "No sessions {place} past the first {}.", args.offset)?;
-        } else {
-            writeln!(out, "No sessions {place} yet.")?;
-            writeln!(
-                out,
-                "Start one with `cairn run --name NAME`, or connect an agent with `cairn mcp`."
-            )?;
-            if filter.project.is_some() {
-                writeln!(
-                    out,
-                    "`cairn sessions list --all` lists every project's sessions."
-                )?;
-            }
+    // save_progress session ids that are not chats, on the first page only: the
+    // chats' paging below stays exact.
+    let checkpoint_only = match &store {
+        Some(store) if args.offset == 0 => {
+            checkpoint_only_ids(store.as_ref(), filter.project.as_ref(), args.limit).await?
         }
+        _ => Vec::new(),
+    };
+    let Some(store) = store else {
+        return empty(&mut out, &filter, args.offset);
+    };
+    if sessions.is_empty() && !checkpoint_only.is_empty() {
+        write_checkpoints(&mut out, &checkpoint_only)?;
         out.flush()?;
         return Ok(());
+    }
+    if sessions.is_empty() {
+        return empty(&mut out, &filter, args.offset);
     }
     let now = cairn_core::Timestamp::now();
     let mut table = Table::new(&[
@@ -81,6 +81,81 @@ pub(super) async fn run(app: &App, args: ListArgs) -> anyhow::Result<()> {
             )?;
         }
     }
+    if !checkpoint_only.is_empty() {
+        writeln!(out)?;
+        write_checkpoints(&mut out, &checkpoint_only)?;
+    }
     out.flush()?;
+    Ok(())
+}
+
+fn empty(out: &mut impl Write, filter: &SessionFilter, offset: u32) -> anyhow::Result<()> {
+    let place = match &filter.project {
+        Some(project) => format!("in {}", output::home_relative(project.as_str())),
+        None => "in any project".to_owned(),
+    };
+    if offset > 0 {
+        writeln!(out, "No sessions {place} past the first {}.", offset)?;
+    } else {
+        writeln!(out, "No sessions {place} yet.")?;
+        writeln!(
+            out,
+            "Start one with `cairn run --name NAME`, or connect an agent with `cairn mcp`."
+        )?;
+        if filter.project.is_some() {
+            writeln!(
+                out,
+                "`cairn sessions list --all` lists every project's sessions."
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The latest checkpoint of each session id saved with `save_progress` or `cairn
+/// progress save` that has no chat session of the same name, newest first.
+async fn checkpoint_only_ids(
+    store: &dyn Store,
+    project: Option<&Project>,
+    limit: u32,
+) -> anyhow::Result<Vec<Checkpoint>> {
+    let mut found = Vec::new();
+    for checkpoint in store.recent_checkpoints(project, limit).await? {
+        let is_chat = match SessionName::parse(&checkpoint.session_id) {
+            Ok(name) => match store.session(&name).await {
+                Ok(_) => true,
+                Err(cairn_core::Error::NotFound { .. }) => false,
+                Err(e) => return Err(e.into()),
+            },
+            Err(_) => false,
+        };
+        if !is_chat {
+            found.push(checkpoint);
+        }
+    }
+    Ok(found)
+}
+
+fn write_checkpoints(out: &mut impl Write, checkpoints: &[Checkpoint]) -> anyhow::Result<()> {
+    let now = cairn_core::Timestamp::now();
+    writeln!(
+        out,
+        "Checkpoint sessions (save_progress; `cairn sessions show ID` describes one):"
+    )?;
+    let mut table = Table::new(&["id", "latest summary", "project", "client", "saved"]);
+    for c in checkpoints {
+        table.row(vec![
+            output::cell(&c.session_id, 40),
+            output::cell(&c.summary, 48),
+            output::truncate_left(
+                &output::cell(&output::home_relative(c.project.as_str()), 200),
+                32,
+            ),
+            output::cell(c.client.as_deref().unwrap_or("-"), 20),
+            output::ago(now, c.created_at),
+        ]);
+    }
+    table.write(out, Style::detect())?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use cairn_core::Session;
+use cairn_core::{Checkpoint, Session};
 use serde::Serialize;
 
 use super::find;
@@ -23,7 +23,17 @@ struct Shown<'a> {
 pub(super) async fn run(app: &App, args: ShowArgs) -> anyhow::Result<()> {
     let name = args.name.clone();
     let store = app.store().await?;
-    let session = find(store.as_ref(), &name).await?;
+    let session = match find(store.as_ref(), &name).await {
+        Ok(session) => session,
+        Err(not_found) => {
+            // A save_progress session id is a session too, for the person asking.
+            let checkpoints = store.checkpoints(name.as_str()).await?;
+            if checkpoints.is_empty() {
+                return Err(not_found);
+            }
+            return show_checkpoints(&checkpoints, args.json);
+        }
+    };
     let parent_name = match session.parent_id {
         Some(id) => store
             .session_by_id(id)
@@ -124,6 +134,86 @@ pub(super) async fn run(app: &App, args: ShowArgs) -> anyhow::Result<()> {
         )?;
     }
     field(&mut out, "cost", &output::cost(s.cost_usd))?;
+    out.flush()?;
+    Ok(())
+}
+
+/// The `--json` shape of a checkpoint-only session id (saved with `save_progress` or
+/// `cairn progress save`, never run as a chat).
+#[derive(Serialize)]
+struct CheckpointShown<'a> {
+    kind: &'static str,
+    session_id: &'a str,
+    checkpoint_count: usize,
+    first_saved_at: cairn_core::Timestamp,
+    latest: &'a Checkpoint,
+}
+
+fn show_checkpoints(checkpoints: &[Checkpoint], json: bool) -> anyhow::Result<()> {
+    let (Some(first), Some(latest)) = (checkpoints.first(), checkpoints.last()) else {
+        return Ok(());
+    };
+    if json {
+        return output::print_json(&CheckpointShown {
+            kind: "checkpoint",
+            session_id: &latest.session_id,
+            checkpoint_count: checkpoints.len(),
+            first_saved_at: first.created_at,
+            latest,
+        });
+    }
+    let now = cairn_core::Timestamp::now();
+    let mut out = output::stdout();
+    let field = |out: &mut dyn Write, label: &str, value: &str| -> std::io::Result<()> {
+        writeln!(out, "{:<18}{}", format!("{label}:"), value)
+    };
+    writeln!(
+        out,
+        "{}",
+        Style::detect().bold(&output::one_line(&latest.session_id))
+    )?;
+    field(&mut out, "kind", "checkpoints (save_progress), no chat")?;
+    field(
+        &mut out,
+        "project",
+        &output::one_line(latest.project.as_str()),
+    )?;
+    field(
+        &mut out,
+        "checkpoints",
+        &output::grouped(checkpoints.len() as u64),
+    )?;
+    field(
+        &mut out,
+        "first saved",
+        &format!(
+            "{} ({})",
+            output::exact_time(first.created_at),
+            output::ago(now, first.created_at)
+        ),
+    )?;
+    field(
+        &mut out,
+        "latest saved",
+        &format!(
+            "{} ({})",
+            output::exact_time(latest.created_at),
+            output::ago(now, latest.created_at)
+        ),
+    )?;
+    field(
+        &mut out,
+        "latest summary",
+        &output::one_line(&latest.summary),
+    )?;
+    if let Some(client) = &latest.client {
+        field(&mut out, "client", &output::one_line(client))?;
+    }
+    writeln!(
+        out,
+        "The whole series: cairn progress get {} --all",
+        output::one_line(&latest.session_id)
+    )?;
     out.flush()?;
     Ok(())
 }

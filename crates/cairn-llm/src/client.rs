@@ -247,6 +247,40 @@ impl LlmClient {
     }
 }
 
+/// One provider as configured, for `cairn doctor`: never the key itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderCheck {
+    pub kind: ProviderKind,
+    /// The base URL requests would go to; `None` when the provider is not usable.
+    pub base_url: Option<String>,
+    pub key_present: bool,
+    /// Why the provider cannot be used (not configured, a bad base URL).
+    pub problem: Option<String>,
+}
+
+impl LlmClient {
+    /// Every provider, as a request to it would be made now.
+    pub fn provider_checks(&self) -> Vec<ProviderCheck> {
+        ProviderKind::ALL
+            .into_iter()
+            .map(|kind| match self.endpoint(kind) {
+                Ok(endpoint) => ProviderCheck {
+                    kind,
+                    base_url: Some(endpoint.base_url),
+                    key_present: endpoint.api_key.is_some(),
+                    problem: None,
+                },
+                Err(e) => ProviderCheck {
+                    kind,
+                    base_url: None,
+                    key_present: false,
+                    problem: Some(e.message),
+                },
+            })
+            .collect()
+    }
+}
+
 /// Where and how to reach one provider.
 #[derive(Clone)]
 pub(crate) struct Endpoint {

@@ -54,7 +54,7 @@ mod retry;
 pub mod sse;
 mod stream;
 
-pub use client::{ClientOptions, LlmClient, Timeouts};
+pub use client::{ClientOptions, LlmClient, ProviderCheck, Timeouts};
 pub use error::{ErrorKind, LlmError, TimeoutPhase};
 pub use model::{ModelRef, ProviderKind};
 pub use pricing::{ModelPrice, PriceTable};

@@ -62,8 +62,20 @@ pub(crate) enum Command {
     Pool(pool::PoolCommand),
     /// Print a shell completion script: `cairn completions bash > ~/.local/share/bash-completion/completions/cairn`.
     Completions(CompletionsArgs),
+    /// Check that all is well: store, config files, providers, MCP clients, disk.
+    Doctor(DoctorArgs),
     /// Print cairn's manual page (roff): `cairn man > ~/.local/share/man/man1/cairn.1`.
     Man,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct DoctorArgs {
+    /// Print the checks as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not contact the providers' servers.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, clap::Args)]

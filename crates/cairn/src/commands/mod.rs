@@ -3,6 +3,7 @@
 mod acp;
 mod config;
 pub(crate) mod docs;
+mod doctor;
 mod import;
 mod mcp;
 mod pool;
@@ -24,6 +25,7 @@ pub(crate) async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> 
         Command::Progress(command) => progress::run(app, command).await,
         Command::Pool(command) => pool::run(app, command).await,
         Command::Import(command) => import::run(app, command).await,
+        Command::Doctor(args) => doctor::run(app, args).await,
         // Also answered before the app starts (they need no project or store).
         Command::Completions(args) => docs::completions(args.shell),
         Command::Man => docs::man(),

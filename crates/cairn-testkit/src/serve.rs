@@ -52,6 +52,18 @@ impl ServeDaemon {
         token: Option<&str>,
         extra: &[&str],
     ) -> ServeDaemon {
+        Self::start_with_env(bin, home, fake, token, extra, &[])
+    }
+
+    /// [`ServeDaemon::start`] with more environment variables (`CAIRN_LOG`…).
+    pub fn start_with_env(
+        bin: &str,
+        home: &TestHome,
+        fake: Option<&FakeLlm>,
+        token: Option<&str>,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> ServeDaemon {
         let mut command = Command::new(bin);
         command
             .args(["serve", "--bind", "127.0.0.1:0"])
@@ -73,6 +85,7 @@ impl ServeDaemon {
         if let Some(token) = token {
             command.env("CAIRN_TOKEN", token);
         }
+        command.envs(env.iter().copied());
         let mut child = command.spawn().expect("start cairn serve");
         let stderr = child.stderr.take().expect("piped stderr");
         let lines = Arc::new(Mutex::new(Vec::new()));
@@ -202,9 +215,19 @@ pub fn request(
         }
         None => text.push_str("\r\n"),
     }
-    stream.write_all(text.as_bytes()).expect("send the request");
+    // Written from another thread: a server that answers before reading the whole
+    // body (413) and closes must not fail the test with a broken pipe.
+    let mut writer = stream.try_clone().expect("clone the socket");
+    let sending = std::thread::spawn(move || {
+        let _ = writer.write_all(text.as_bytes());
+    });
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read the reply");
+    if let Err(e) = stream.read_to_end(&mut raw)
+        && raw.is_empty()
+    {
+        panic!("read the reply of {method} {path}: {e}");
+    }
+    let _ = sending.join();
     parse_reply(&raw)
 }
 

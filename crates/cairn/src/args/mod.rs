@@ -7,6 +7,7 @@ pub(crate) mod mcp;
 pub(crate) mod pool;
 pub(crate) mod progress;
 pub(crate) mod run;
+pub(crate) mod serve;
 pub(crate) mod sessions;
 
 use std::path::PathBuf;
@@ -66,6 +67,11 @@ pub(crate) enum Command {
     Doctor(DoctorArgs),
     /// Print cairn's manual page (roff): `cairn man > ~/.local/share/man/man1/cairn.1`.
     Man,
+    /// One daemon for editors, browsers and scripts: ACP over WebSocket, MCP, an HTTP
+    /// API and the web dashboard.
+    Serve(serve::ServeArgs),
+    /// Send a message to a session through the running `cairn serve`, print the answer.
+    Send(serve::SendArgs),
 }
 
 #[derive(Debug, clap::Args)]

@@ -31,6 +31,7 @@ pub mod progress;
 pub mod resume_brief;
 pub mod sessions;
 pub mod transcript;
+pub mod usage;
 pub mod where_was_i;
 
 pub use import::{ImportRequest, Imported, import_session};

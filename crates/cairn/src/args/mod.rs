@@ -4,11 +4,13 @@ pub(crate) mod acp;
 pub(crate) mod config;
 pub(crate) mod import;
 pub(crate) mod mcp;
+pub(crate) mod period;
 pub(crate) mod pool;
 pub(crate) mod progress;
 pub(crate) mod run;
 pub(crate) mod serve;
 pub(crate) mod sessions;
+pub(crate) mod usage;
 
 use std::path::PathBuf;
 
@@ -63,6 +65,8 @@ pub(crate) enum Command {
     Pool(pool::PoolCommand),
     /// Print a shell completion script: `cairn completions bash > ~/.local/share/bash-completion/completions/cairn`.
     Completions(CompletionsArgs),
+    /// Tokens by kind and cost: by day, week, model, project or session.
+    Usage(usage::UsageArgs),
     /// Check that all is well: store, config files, providers, MCP clients, disk.
     Doctor(DoctorArgs),
     /// Print cairn's manual page (roff): `cairn man > ~/.local/share/man/man1/cairn.1`.

@@ -12,6 +12,7 @@ mod run;
 mod send;
 mod serve;
 mod sessions;
+mod usage;
 
 use crate::app::App;
 use crate::args::Command;
@@ -30,6 +31,7 @@ pub(crate) async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> 
         Command::Serve(args) => serve::run(app, args).await,
         Command::Send(args) => send::run(app, args).await,
         Command::Doctor(args) => doctor::run(app, args).await,
+        Command::Usage(args) => usage::run(app, args).await,
         // Also answered before the app starts (they need no project or store).
         Command::Completions(args) => docs::completions(args.shell),
         Command::Man => docs::man(),

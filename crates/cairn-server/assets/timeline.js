@@ -16,6 +16,19 @@ function sessionLink(name) {
   return h("a", { href: `#/session/${encodeURIComponent(name)}`, class: "session-link" }, name);
 }
 
+/** A link to event `seq` on this page that scrolls to it (the hash holds the route). */
+function seqLink(seq, text, cls) {
+  return h("a", {
+    href: `#seq-${seq}`,
+    class: cls,
+    title: `event ${seq}`,
+    onclick: (e) => {
+      e.preventDefault();
+      document.getElementById(`seq-${seq}`)?.scrollIntoView({ block: "center" });
+    },
+  }, text);
+}
+
 function tokensOf(usage) {
   if (!usage) return 0;
   return ["input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens"]
@@ -127,7 +140,7 @@ export class Timeline {
   head(event, label) {
     return h("div", { class: "event-head" },
       h("span", { class: "label" }, label),
-      h("a", { class: "seq", href: `#seq-${event.seq}`, title: `event ${event.seq}` }, `#${event.seq}`),
+      seqLink(event.seq, `#${event.seq}`, "seq"),
       when(event.ts));
   }
 
@@ -142,9 +155,15 @@ export class Timeline {
     if (event.command) meta.push(`/run ${event.command}`);
     row.appendChild(this.head(event, [role, ...meta].join(" · ")));
     if (role === "assistant") this.noteRequest(event, event);
+    const folded = [];
     for (const block of Array.isArray(event.content) ? event.content : []) {
-      const el = this.block(block, event);
+      const el = this.block(block, event, folded);
       if (el) row.appendChild(el);
+    }
+    if (folded.length) {
+      row.classList.add("folded");
+      row.appendChild(h("p", { class: "note" }, "results shown with their calls: ",
+        folded.map((f, i) => [i ? ", " : "", seqLink(f.seq, `${f.name} (#${f.seq})`)])));
     }
     if (event.subagent?.session) {
       const s = event.subagent;
@@ -154,7 +173,7 @@ export class Timeline {
     return row;
   }
 
-  block(block, event) {
+  block(block, event, folded) {
     switch (block?.type) {
       case "text":
         return markdownOrPlain(String(block.text ?? ""));
@@ -162,6 +181,7 @@ export class Timeline {
         return h("details", { class: "thinking" }, h("summary", {}, "thinking"), h("pre", {}, String(block.text ?? "")));
       case "tool_use": {
         const slot = h("div", { class: "tool-result pending" }, "no result yet");
+        slot.dataset.call = JSON.stringify({ seq: event.seq, name: String(block.name ?? "tool") });
         const details = h("details", { class: "tool-call" },
           h("summary", {}, h("span", { class: "tool-name" }, String(block.name ?? "tool")), " ", h("span", { class: "tool-brief" }, brief(block.input))),
           h("pre", { class: "tool-input" }, jsonText(block.input)),
@@ -173,6 +193,7 @@ export class Timeline {
         const content = this.resultContent(block);
         const slot = this.toolSlots.get(String(block.tool_use_id));
         if (slot) {
+          folded.push(JSON.parse(slot.dataset.call));
           slot.className = `tool-result${block.is_error ? " failed" : ""}`;
           slot.replaceChildren(h("div", { class: "label" }, `result #${event.seq}${block.is_error ? " · error" : ""}${event.interrupted ? " · interrupted" : ""}`), content);
           return null;

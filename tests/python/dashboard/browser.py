@@ -121,6 +121,50 @@ async def pool_signal(daemon: Daemon, token: str, summary: str) -> None:
             raise AssertionError(f"pool_signal failed: {result.content}")
 
 
+HOSTILE_MARKDOWN = [
+    "<script>window.__pwned=1</script>",
+    "<img src=x onerror=window.__pwned=1>",
+    "[x](javascript:window.__pwned=1)",
+    "[x](JaVaScRiPt:window.__pwned=1)",
+    "[x]( javascript:alert(1))",
+    "[x](data:text/html,<script>alert(1)</script>)",
+    "[x](vbscript:msgbox)",
+    "<https://ok.example/a> and <javascript:alert(1)>",
+    "**<b onmouseover=alert(1)>x</b>**",
+    "`<script>`",
+    "```html\n<script>alert(1)</script>\n```",
+    "> <iframe src=javascript:alert(1)>",
+    "- <svg onload=alert(1)>\n- [a](https://a.example \"t\")",
+    "| <img src=x> | b |\n|---|---|\n| <script> | [y](javascript:1) |",
+    "# <h1 onclick=alert(1)>",
+    ">" * 500 + " deep",
+    "- " * 300 + "deep list",
+    "*" * 5000,
+    "[" * 3000 + "](" * 3000,
+]
+
+MARKDOWN_PROBE = """
+async (inputs) => {
+  const { renderMarkdown } = await import('/assets/markdown.js');
+  const allowedTags = new Set(['P','H3','H4','H5','H6','PRE','CODE','STRONG','EM','DEL','A','UL','OL','LI',
+    'BLOCKQUOTE','HR','BR','TABLE','THEAD','TBODY','TR','TH','TD','DIV']);
+  const allowedAttrs = new Set(['href','target','rel','start','data-lang','class']);
+  const report = { tags: [], attributes: [], links: [], kept: true };
+  for (const input of inputs) {
+    const box = document.createElement('div');
+    box.appendChild(renderMarkdown(input));
+    for (const el of box.querySelectorAll('*')) {
+      if (!allowedTags.has(el.tagName)) report.tags.push([input.slice(0, 40), el.tagName]);
+      for (const a of el.attributes) if (!allowedAttrs.has(a.name)) report.attributes.push([input.slice(0, 40), a.name]);
+      if (el.tagName === 'A' && !/^(https?|mailto):/.test(el.href)) report.links.push([input.slice(0, 40), el.href]);
+    }
+    if (input.includes('<script>') && !box.textContent.includes('<script>')) report.kept = false;
+  }
+  return report;
+}
+"""
+
+
 async def shot(page: Page, folder: Path, name: str) -> None:
     path = folder / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
@@ -218,6 +262,13 @@ async def tour(args: argparse.Namespace, daemon: Daemon, page: Page, folder: Pat
     links = await page.eval_on_selector_all("#timeline a[href]", "as => as.map(a => a.href)")
     check("hostile: no javascript: link", not any(h.lower().startswith("javascript") for h in links), links)
     await shot(page, folder, "08-hostile")
+
+    # The markdown renderer on hostile input: only its own tags and attributes come out.
+    report = await page.evaluate(MARKDOWN_PROBE, HOSTILE_MARKDOWN)
+    check("markdown: only the renderer's own tags", not report["tags"], report)
+    check("markdown: only safe attributes", not report["attributes"], report)
+    check("markdown: links are http, https or mailto", not report["links"], report)
+    check("markdown: the text survives as text", report["kept"], report)
 
     # Pool: a signal over /mcp appears without a reload.
     await page.goto(f"{base}/#/pool")

@@ -169,32 +169,32 @@ const INLINE = [
   { re: / {2,}\n|\\\n/, make: () => h("br") },
 ];
 
-/** Fills `el` with the inline content of `text`; returns `el`. */
+/** Fills `el` with the inline content of `text`; returns `el`. Each rule's next match
+ *  is remembered until the scan passes it, so a long text is scanned about once per
+ *  rule, not once per span. */
 function inline(el, text, depth) {
   if (depth >= MAX_DEPTH) {
     el.appendChild(document.createTextNode(text));
     return el;
   }
-  let rest = text;
-  while (rest.length) {
+  const rules = INLINE.map((rule) => ({ rule, re: new RegExp(rule.re.source, "g"), next: undefined }));
+  let pos = 0;
+  while (pos < text.length) {
     let best = null;
-    let bestRule = null;
-    for (const rule of INLINE) {
-      const m = rule.re.exec(rest);
-      if (m && (best === null || m.index < best.index)) {
-        best = m;
-        bestRule = rule;
-        if (m.index === 0) break;
+    for (const r of rules) {
+      if (r.next === undefined || (r.next !== null && r.next.index < pos)) {
+        r.re.lastIndex = pos;
+        r.next = r.re.exec(text);
       }
+      if (r.next && (best === null || r.next.index < best.next.index)) best = r;
     }
-    if (!best) {
-      el.appendChild(document.createTextNode(rest));
-      break;
-    }
-    if (best.index > 0) el.appendChild(document.createTextNode(rest.slice(0, best.index)));
-    el.appendChild(bestRule.make(best, depth));
-    rest = rest.slice(best.index + best[0].length);
+    if (!best) break;
+    const m = best.next;
+    if (m.index > pos) el.appendChild(document.createTextNode(text.slice(pos, m.index)));
+    el.appendChild(best.rule.make(m, depth));
+    pos = m.index + Math.max(1, m[0].length);
   }
+  if (pos < text.length) el.appendChild(document.createTextNode(text.slice(pos)));
   return el;
 }
 

@@ -38,12 +38,11 @@ export function mount(main, _params, query) {
   const results = h("section", { id: "results" }, h("p", { class: "muted" }, "loading…"));
   replace(main, h("h2", {}, q ? "Search" : "Sessions"), form, results);
 
-  const started = performance.now();
   const load = q ? showHits(results, q, project) : showSessions(results, project, cursor, query, datalist);
   load
     .then(() => {
-      // The harness reads this to time a fully rendered page.
-      document.body.dataset.rendered = String(Math.round(performance.now() - started));
+      // The benchmark reads this: ms from the navigation's start to the rendered list.
+      document.body.dataset.rendered = performance.now().toFixed(1);
     })
     .catch((e) => replace(results, h("p", { class: "error-text" }, e.message)));
 }

@@ -27,7 +27,7 @@ struct Asset {
 }
 
 macro_rules! asset {
-    ($name:literal, $mime:literal) => {
+    ($name:literal, $mime:expr) => {
         Asset {
             name: $name,
             mime: $mime,
@@ -97,8 +97,10 @@ mod tests {
     fn every_module_a_page_imports_is_served() {
         // A module missing from ASSETS would 404 and leave a blank page.
         let import = regex::Regex::new(r#"from "\./([a-z_]+\.js)""#).unwrap();
+        let mut imports = 0;
         for asset in ASSETS {
             for found in import.captures_iter(asset.body) {
+                imports += 1;
                 let wanted = &found[1];
                 assert!(
                     ASSETS.iter().any(|a| a.name == wanted),
@@ -107,6 +109,7 @@ mod tests {
                 );
             }
         }
+        assert!(imports > 20, "only {imports} imports found: is the pattern stale?");
     }
 
     #[test]

@@ -96,7 +96,10 @@ export function stream(path, resumeParams, onEvent, { onState } = {}) {
         if (!response.ok) throw await failure(response);
         onState?.("live");
         delay = 500;
-        await readEvents(response.body, onEvent);
+        if ((await readEvents(response.body, onEvent)) === "end") {
+          onState?.("ended");
+          return;
+        }
       } catch (e) {
         if (stopped) return;
         onState?.(`reconnecting (${e.message || e})`);
@@ -137,6 +140,8 @@ async function readEvents(body, onEvent) {
       }
       if (!data.length) continue;
       event.data = data.join("\n");
+      // The server's last word (the session was deleted): no reconnecting.
+      if (event.event === "end") return "end";
       onEvent(event);
     }
   }

@@ -45,9 +45,9 @@ export function mount(main, { name }) {
     for (;;) {
       const page = await get(`/api/sessions/${encodeURIComponent(name)}/events`, { after: timeline.lastSeq, limit: PAGE });
       if (disposed) return;
-      const list = Array.isArray(page) ? page : page.events ?? [];
+      const list = page.events ?? [];
       for (const ev of list) timeline.add(ev);
-      if (list.length < PAGE) break;
+      if (!page.next_after || !list.length) break;
     }
     redrawChart();
     if (location.hash.includes("seq=")) {

@@ -1,4 +1,6 @@
-// Tokens and cost per day, model, project or session, from /api/usage.
+// Tokens and cost per day, model or session (from /api/usage), and per project (the
+// sessions index's running totals, added up here: the API groups by day, model and
+// session).
 
 import { get } from "./api.js";
 import { h, num, replace, usd } from "./dom.js";
@@ -16,9 +18,33 @@ export function mount(main, _params, query) {
   }));
   const body = h("section", { id: "usage" }, h("p", { class: "muted" }, "loading…"));
   replace(main, h("h2", {}, "Usage"), tabs, body);
-  get("/api/usage", { by, project })
-    .then((answer) => replace(body, table(by, Array.isArray(answer) ? answer : answer.rows ?? answer.usage ?? [])))
+  const report = by === "project" ? byProject(project) : get("/api/usage", { by, project });
+  report
+    .then((answer) => replace(body, table(by, answer.rows ?? []), answer.truncated ? h("p", { class: "muted" }, "Only the most recently active sessions are counted.") : null))
     .catch((e) => replace(body, h("p", { class: "error-text" }, e.message)));
+}
+
+const PROJECT_PAGES = 10;
+
+/** Per project, from the sessions index (pages of 200, at most ten). */
+async function byProject(project) {
+  const rows = new Map();
+  let cursor = "";
+  let pages = 0;
+  do {
+    const page = await get("/api/sessions", { project, limit: 200, cursor });
+    for (const s of page.sessions ?? []) {
+      const key = String(s.project ?? "");
+      const row = rows.get(key) ?? { key, total_tokens: 0, cost_usd: 0, sessions: 0 };
+      row.total_tokens += Number(s.tokens) || 0;
+      row.cost_usd += Number(s.cost_usd) || 0;
+      row.sessions += 1;
+      rows.set(key, row);
+    }
+    cursor = page.next_cursor ?? "";
+    pages++;
+  } while (cursor && pages < PROJECT_PAGES);
+  return { rows: [...rows.values()].sort((a, b) => b.cost_usd - a.cost_usd), truncated: Boolean(cursor) };
 }
 
 function tokens(row) {
@@ -33,17 +59,17 @@ function table(by, rows) {
   const max = Math.max(1, ...rows.map(tokens));
   const total = { tokens: 0, cost: 0, requests: 0 };
   const body = h("tbody", {}, rows.map((r) => {
-    const key = r.key ?? r[by] ?? r.day ?? r.model ?? r.project ?? r.session ?? "–";
+    const key = r.key ?? "–";
     const t = tokens(r);
     const u = r.usage ?? r;
     total.tokens += t;
     total.cost += Number(r.cost_usd) || 0;
-    total.requests += Number(r.requests) || 0;
+    total.requests += Number(by === "project" ? r.sessions : r.requests) || 0;
     const bar = h("span", { class: "bar" });
     bar.style.width = `${(100 * t) / max}%`;
     return h("tr", {},
       h("td", {}, by === "session" ? h("a", { href: `#/session/${encodeURIComponent(key)}` }, String(key)) : String(key)),
-      h("td", { class: "n" }, num(r.requests)),
+      h("td", { class: "n" }, num(by === "project" ? r.sessions : r.requests)),
       h("td", { class: "n" }, num(Number(u.input_tokens))),
       h("td", { class: "n" }, num(Number(u.output_tokens))),
       h("td", { class: "n" }, num(Number(u.cache_read_tokens))),
@@ -52,7 +78,7 @@ function table(by, rows) {
       h("td", { class: "bar-cell" }, bar));
   }));
   return h("table", { class: "list", id: "usage-table" },
-    h("thead", {}, h("tr", {}, [by, "requests", "input", "output", "cache read", "tokens", "cost", ""].map((c) => h("th", {}, c)))),
+    h("thead", {}, h("tr", {}, [by, by === "project" ? "sessions" : "requests", "input", "output", "cache read", "tokens", "cost", ""].map((c) => h("th", {}, c)))),
     body,
     h("tfoot", {}, h("tr", {}, h("td", {}, "total"), h("td", { class: "n" }, num(total.requests)), h("td"), h("td"), h("td"),
       h("td", { class: "n" }, num(total.tokens)), h("td", { class: "n" }, usd(total.cost)), h("td"))));

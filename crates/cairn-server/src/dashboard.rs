@@ -16,7 +16,7 @@ use axum::routing::get;
 /// Scripts, styles, images and connections: this origin only; no inline script or
 /// style, no plugins, no framing, no `<base>` games. `blob:` images are the
 /// attachments the page fetched with its token.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self'; img-src 'self' blob:; connect-src 'self'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
@@ -58,7 +58,7 @@ const ASSETS: &[Asset] = &[
 ];
 
 /// `/` (the page) and `/assets/{file}` (its scripts and styles).
-pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+pub(crate) fn router() -> Router {
     Router::new()
         .route("/", get(|| async { serve("index.html") }))
         .route(

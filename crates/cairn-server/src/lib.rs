@@ -1,4 +1,9 @@
 //! cairn-server (placeholder: the serve branch brings the daemon; this branch brings
 //! the dashboard's pages).
 
-pub mod dashboard;
+mod dashboard;
+
+/// The dashboard's routes (the serve branch mounts them).
+pub fn dashboard_router() -> axum::Router {
+    dashboard::router()
+}

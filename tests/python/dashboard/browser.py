@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import mcp.types as mcp_types
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from playwright.async_api import Page, async_playwright
@@ -114,7 +115,8 @@ async def pool_signal(daemon: Daemon, token: str, summary: str) -> None:
     transport = streamable_http_client(
         f"{daemon.url}/mcp", http_client=httpx2.AsyncClient(headers=headers, timeout=60)
     )
-    async with Client(transport, mode="legacy", read_timeout_seconds=60) as client:
+    info = mcp_types.Implementation(name="browser-test-agent", version="1.0")
+    async with Client(transport, mode="legacy", client_info=info, read_timeout_seconds=60) as client:
         result = await client.call_tool(
             "pool_signal",
             {"topic": "dashboard-live", "action": "signaling", "summary": summary},
@@ -197,7 +199,7 @@ async def tour(args: argparse.Namespace, daemon: Daemon, page: Page, folder: Pat
     check("search: a hit names the session", args.session in hit_text, hit_text)
     check("search: the match is marked", await page.locator("#hits mark").count() > 0)
     await shot(page, folder, "03-search")
-    await page.click(f"#hits a.session-link >> text={args.session}")
+    await page.locator("#hits a.session-link", has_text=args.session).first.click()
 
     # The session's timeline.
     await page.wait_for_selector("#timeline .event")

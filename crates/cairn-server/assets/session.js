@@ -8,6 +8,8 @@ import { h, num, projectLabel, replace, usd, when } from "./dom.js";
 import { Timeline } from "./timeline.js";
 
 const PAGE = 500;
+/** Events shown at first, and added by each "earlier" click. */
+const WINDOW = 1000;
 
 export function mount(main, { name }) {
   const stops = [];
@@ -41,7 +43,12 @@ export function mount(main, { name }) {
     if (disposed) return;
     replace(header, ...headOf(session));
     composer.setProject(String(session.project ?? ""));
-    // The history, page by page, then the stream from the last seq shown.
+    // The latest events (a long history stays in the store until asked for), page by
+    // page, then the stream from the last seq shown.
+    const head = Number(session.head_seq) || 0;
+    let first = Math.max(0, head - WINDOW);
+    timeline.lastSeq = first;
+    if (first > 0) events.before(earlierButton());
     for (;;) {
       const page = await get(`/api/sessions/${encodeURIComponent(name)}/events`, { after: timeline.lastSeq, limit: PAGE });
       if (disposed) return;
@@ -50,6 +57,30 @@ export function mount(main, { name }) {
       if (!page.next_after || !list.length) break;
     }
     redrawChart();
+
+    function earlierButton() {
+      const button = h("button", { type: "button", id: "earlier", class: "more" }, `show the ${num(first)} earlier events`);
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        const from = Math.max(0, first - WINDOW);
+        const older = new Timeline(h("div"));
+        older.lastSeq = from;
+        while (older.lastSeq < first) {
+          const page = await get(`/api/sessions/${encodeURIComponent(name)}/events`, { after: older.lastSeq, limit: Math.min(PAGE, first - older.lastSeq) });
+          const list = (page.events ?? []).filter((ev) => ev.seq <= first);
+          for (const ev of list) older.add(ev);
+          if (!list.length) break;
+        }
+        events.prepend(...older.el.childNodes);
+        timeline.requests.unshift(...older.requests);
+        timeline.images.push(...older.images);
+        redrawChart();
+        first = from;
+        if (first > 0) button.replaceWith(earlierButton());
+        else button.remove();
+      });
+      return button;
+    }
     if (location.hash.includes("seq=")) {
       const seq = new URLSearchParams(location.hash.split("?")[1]).get("seq");
       document.getElementById(`seq-${seq}`)?.scrollIntoView({ block: "center" });

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use cairn_agent::AgentOptions;
 use cairn_core::{Project, Store};
 
+use crate::sessions::SharedSessions;
+
 /// Resolves a client's `cwd` to the engine's options: the project of that directory
 /// (the CLI's project rule), its layered settings and the model client.
 pub trait Workspace: Send + Sync + 'static {
@@ -26,4 +28,7 @@ pub struct AcpConfig {
     /// The project of the directory `cairn acp` was started in: what `session/list`
     /// without a `cwd` lists.
     pub project: Project,
+    /// The process's open sessions: one table for every connection of a daemon, so a
+    /// session is open (and leased) once however many clients drive it.
+    pub sessions: SharedSessions,
 }

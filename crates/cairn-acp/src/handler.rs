@@ -26,7 +26,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::AcpConfig;
 use crate::error::{engine_error, invalid};
 use crate::frontend::{send_update, text_chunk};
-use crate::sessions::{Sessions, Unavailable};
+use crate::sessions::{ConnId, Joined, Unavailable};
 use crate::{list, prompt, replay};
 
 /// The cairn ACP agent for one connection. `ConnectTo<Client>`: connect it to any
@@ -44,16 +44,24 @@ impl CairnAcp {
 /// What the handlers share for the life of the connection.
 struct State {
     config: AcpConfig,
-    sessions: Sessions,
-    /// The running turns, waited for when the connection ends.
+    /// This connection, in the process's session table (`config.sessions`).
+    conn: ConnId,
+    /// The turns this connection started, waited for when it ends.
     turns: TaskTracker,
+}
+
+impl State {
+    fn sessions(&self) -> &crate::sessions::Sessions {
+        self.config.sessions.table()
+    }
 }
 
 impl ConnectTo<Client> for CairnAcp {
     async fn connect_to(self, client: impl ConnectTo<AcpAgentRole>) -> Result<(), Error> {
+        let conn = self.config.sessions.table().connect();
         let state = Arc::new(State {
             config: self.config,
-            sessions: Sessions::default(),
+            conn,
             turns: TaskTracker::new(),
         });
         let result = AcpAgentRole
@@ -122,12 +130,13 @@ impl ConnectTo<Client> for CairnAcp {
                     let state = state.clone();
                     async move |request: PromptRequest, responder, cx| {
                         let name = request.session_id.0.to_string();
-                        let (mut guard, cancel) = match state.sessions.begin_turn(&name) {
-                            Ok(turn) => turn,
-                            Err(why) => {
-                                return responder.respond_with_error(unavailable(&name, why));
-                            }
-                        };
+                        let (mut guard, cancel) =
+                            match state.sessions().begin_turn(state.conn, &name) {
+                                Ok(turn) => turn,
+                                Err(why) => {
+                                    return responder.respond_with_error(unavailable(&name, why));
+                                }
+                            };
                         let task_state = state.clone();
                         // A task of its own, not the connection's: when the client goes
                         // away mid-turn, the turn still stores what it received, marked
@@ -137,7 +146,7 @@ impl ConnectTo<Client> for CairnAcp {
                                 Some(slot) => prompt::run(slot, request, cx, cancel).await,
                                 None => Err(unavailable(&name, Unavailable::NotOpen)),
                             };
-                            if let Some(agent) = task_state.sessions.end_turn(&name, guard) {
+                            if let Some(agent) = task_state.sessions().end_turn(&name, guard) {
                                 close_quietly(agent).await;
                             }
                             if let Err(error) = responder.respond_with_result(result) {
@@ -153,7 +162,7 @@ impl ConnectTo<Client> for CairnAcp {
                 {
                     let state = state.clone();
                     async move |notification: CancelNotification, _cx| {
-                        state.sessions.cancel(notification.session_id.0.as_ref());
+                        state.sessions().cancel(notification.session_id.0.as_ref());
                         Ok(())
                     }
                 },
@@ -161,9 +170,9 @@ impl ConnectTo<Client> for CairnAcp {
             )
             .connect_to(client)
             .await;
-        // The client is gone: interrupt the running turns, release the leases of the
-        // sessions it had open, and let the turns store what they received.
-        for agent in state.sessions.shut_down() {
+        // The client is gone: interrupt the turns it started, release the leases of the
+        // sessions only it had open, and let the turns store what they received.
+        for agent in state.sessions().release(state.conn) {
             close_quietly(agent).await;
         }
         state.turns.close();
@@ -225,7 +234,7 @@ async fn new_session(
         .await
         .map_err(engine_error)?;
     let name = agent.session().name.as_str().to_owned();
-    if let Some(old) = state.sessions.insert(&name, agent).await {
+    if let Some(old) = state.sessions().insert(state.conn, &name, agent).await {
         close_quietly(old).await;
     }
     let session_id = SessionId::new(name);
@@ -249,13 +258,24 @@ async fn open(
     cx: &ConnectionTo<Client>,
 ) -> Result<(), Error> {
     let name = SessionName::parse(session_id.0.as_ref()).map_err(|e| invalid(e.to_string()))?;
-    if state.sessions.is_busy(name.as_str()) {
-        return Err(unavailable(name.as_str(), Unavailable::Busy));
-    }
-    // Loaded again on the same connection: let go of it first, or its own lease
-    // would refuse it.
-    if let Some(old) = state.sessions.remove(name.as_str()).await {
-        close_quietly(old).await;
+    // Open on another connection of this process (or this one): share its engine,
+    // whose lease this process already holds.
+    match state
+        .sessions()
+        .join(state.conn, name.as_str())
+        .map_err(|why| unavailable(name.as_str(), why))?
+    {
+        Joined::Open(guard) => {
+            if replay && let Some(slot) = guard.as_ref() {
+                for update in replay::updates(slot.agent.live_context(), &slot.agent.tool_root()) {
+                    send_update(cx, session_id, update);
+                }
+            }
+            drop(guard);
+            send_update(cx, session_id, available_commands());
+            return Ok(());
+        }
+        Joined::Closed => {}
     }
     let options = state.config.workspace.options_for(cwd).map_err(invalid)?;
     let mut opened = Collect::default();
@@ -282,7 +302,11 @@ async fn open(
         }
     }
     send_update(cx, session_id, available_commands());
-    if let Some(old) = state.sessions.insert(name.as_str(), agent).await {
+    if let Some(old) = state
+        .sessions()
+        .insert(state.conn, name.as_str(), agent)
+        .await
+    {
         close_quietly(old).await;
     }
     Ok(())
@@ -309,13 +333,14 @@ async fn close_session(
     session_id: &SessionId,
 ) -> Result<CloseSessionResponse, Error> {
     let name = session_id.0.as_ref();
-    state.sessions.cancel(name);
-    match state.sessions.remove(name).await {
-        Some(agent) => {
+    match state.sessions().close(state.conn, name).await {
+        Ok(Some(agent)) => {
             agent.close().await.map_err(engine_error)?;
             Ok(CloseSessionResponse::new())
         }
-        None => Err(unavailable(name, Unavailable::NotOpen)),
+        // Still open on another connection of the process: only this one lets go.
+        Ok(None) => Ok(CloseSessionResponse::new()),
+        Err(()) => Err(unavailable(name, Unavailable::NotOpen)),
     }
 }
 

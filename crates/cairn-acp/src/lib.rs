@@ -33,6 +33,7 @@ mod tool_calls;
 pub use config::{AcpConfig, Workspace};
 pub use error::AcpError;
 pub use handler::CairnAcp;
+pub use sessions::SharedSessions;
 
 /// Serve one ACP client over this process's stdin and stdout until the client closes
 /// stdin. Nothing but ACP messages is written to stdout; logs go to stderr.

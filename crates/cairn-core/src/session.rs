@@ -7,6 +7,7 @@ use crate::{Project, SessionName, Timestamp, Usage};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SessionStatus {
     Active,
@@ -35,19 +36,26 @@ impl SessionStatus {
 
 /// A session's metadata and running totals, as kept in the index.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub id: Ulid,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub name: SessionName,
     pub title: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub project: Project,
     /// The parent of a sub-agent or fork.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub parent_id: Option<Ulid>,
     /// The parent's seq this session was forked at.
     pub fork_seq: Option<u64>,
     pub model: Option<String>,
     pub status: SessionStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub created_at: Timestamp,
     /// Last activity: the time of the newest event, or of creation.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub updated_at: Timestamp,
     /// Cumulative usage over every request (deduplicated by provider request id).
     pub usage: Usage,
@@ -96,9 +104,12 @@ impl NewSession {
 
 /// One row of a session listing, read from the index alone (invariant 4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionSummary {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub name: SessionName,
     pub title: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub project: Project,
     pub model: Option<String>,
     pub status: SessionStatus,
@@ -107,7 +118,9 @@ pub struct SessionSummary {
     pub tokens: u64,
     pub live_tokens: u64,
     pub cost_usd: f64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub created_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub updated_at: Timestamp,
 }
 

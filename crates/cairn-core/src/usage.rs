@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Token counts of every kind a provider reports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Usage {
     #[serde(default)]
     pub input_tokens: u64,

@@ -1,4 +1,4 @@
-//! The accept loop of the HTTP face: at most `max_connections` open
+//! The accept loop of the HTTP faces (`cairn mcp --http`, `cairn serve`): at most `max_connections` open
 //! connections, and a connection that does not send a request's headers within
 //! `header_timeout` is closed (a client that sends half a request, or none,
 //! cannot hold a descriptor for ever). HTTP/1.1 only: MCP clients speak it
@@ -19,13 +19,13 @@ use tower::ServiceExt;
 /// How long shutdown waits for open requests to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-pub(crate) struct ConnectionLimits {
+pub struct ConnectionLimits {
     pub max_connections: usize,
     pub header_timeout: Duration,
 }
 
 /// Serve `app` on `listener` until `shutdown` resolves.
-pub(crate) async fn serve_connections(
+pub async fn serve_connections(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,

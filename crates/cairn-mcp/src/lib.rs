@@ -8,7 +8,7 @@
 
 mod handler;
 pub mod http;
-mod http_serve;
+pub mod http_serve;
 mod http_sessions;
 mod refusal;
 mod resources;

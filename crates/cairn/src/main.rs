@@ -10,7 +10,14 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = args::Cli::parse();
-    init_logging();
+    let log_file = match &cli.command {
+        args::Command::Serve(serve) => serve.log_file.clone(),
+        _ => None,
+    };
+    if let Err(e) = init_logging(log_file.as_deref()) {
+        eprintln!("error: cannot open the log file: {e}");
+        return std::process::ExitCode::from(1);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -29,16 +36,32 @@ fn main() -> std::process::ExitCode {
     exit::report(result)
 }
 
-/// Logs go to stderr only (stdout carries protocol or `--json` output).
-fn init_logging() {
+/// Logs go to stderr (stdout carries protocol or `--json` output), or to the file of
+/// `cairn serve --log-file`.
+fn init_logging(file: Option<&std::path::Path>) -> std::io::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_env(cairn_core::env_vars::CAIRN_LOG)
         // rmcp and the ACP SDK log a WARN for every request they answer with an error
         // (bad arguments from a client): that is the client's problem, not the server's.
         .unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new("warn,rmcp=error,agent_client_protocol=error")
+            tracing_subscriber::EnvFilter::new(
+                "warn,cairn_server=info,rmcp=error,agent_client_protocol=error",
+            )
         });
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match file {
+        None => {
+            let _ = builder.with_writer(std::io::stderr).try_init();
+        }
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
+            let _ = builder
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .try_init();
+        }
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@ pub(crate) mod mcp;
 pub(crate) mod pool;
 pub(crate) mod progress;
 pub(crate) mod run;
+pub(crate) mod serve;
 pub(crate) mod sessions;
 
 use std::path::PathBuf;
@@ -60,4 +61,9 @@ pub(crate) enum Command {
     /// Coordinate with other agents working on the same project.
     #[command(subcommand)]
     Pool(pool::PoolCommand),
+    /// One daemon for editors, browsers and scripts: ACP over WebSocket, MCP, an HTTP
+    /// API and the web dashboard.
+    Serve(serve::ServeArgs),
+    /// Send a message to a session through the running `cairn serve`, print the answer.
+    Send(serve::SendArgs),
 }

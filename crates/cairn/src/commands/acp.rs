@@ -31,18 +31,19 @@ pub(super) async fn run(app: &App, args: AcpArgs) -> anyhow::Result<()> {
         store,
         workspace: Arc::new(workspace),
         project: app.project.clone(),
+        sessions: cairn_acp::SharedSessions::default(),
     })
     .await?;
     Ok(())
 }
 
 /// Options for a client's `cwd`, resolved as `cairn run` resolves them there.
-struct CliWorkspace {
-    paths: Paths,
+pub(super) struct CliWorkspace {
+    pub(super) paths: Paths,
     /// The project `cairn acp` started in, whose settings are already resolved.
-    project: Project,
-    settings: Settings,
-    model: Option<String>,
+    pub(super) project: Project,
+    pub(super) settings: Settings,
+    pub(super) model: Option<String>,
 }
 
 impl Workspace for CliWorkspace {

@@ -7,6 +7,8 @@ mod mcp;
 mod pool;
 mod progress;
 mod run;
+mod send;
+mod serve;
 mod sessions;
 
 use crate::app::App;
@@ -23,5 +25,7 @@ pub(crate) async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> 
         Command::Progress(command) => progress::run(app, command).await,
         Command::Pool(command) => pool::run(app, command).await,
         Command::Import(command) => import::run(app, command).await,
+        Command::Serve(args) => serve::run(app, args).await,
+        Command::Send(args) => send::run(app, args).await,
     }
 }

@@ -200,7 +200,12 @@ fn router(
     mcp_options.token = options.token.clone();
     let mcp = cairn_mcp::http::router(daemon.mcp.clone(), &mcp_options, cancel);
     Router::new()
-        .nest("/api", api::router())
+        .nest(
+            "/api",
+            api::router().layer(axum::extract::DefaultBodyLimit::max(
+                options.limits.max_body_bytes,
+            )),
+        )
         .route("/acp", axum::routing::get(acp_ws::upgrade))
         .with_state(state)
         .merge(mcp)

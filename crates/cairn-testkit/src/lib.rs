@@ -5,3 +5,4 @@ pub mod fake_llm;
 pub mod home;
 pub mod mcp_http;
 pub mod postgres;
+pub mod serve;

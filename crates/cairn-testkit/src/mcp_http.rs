@@ -184,7 +184,7 @@ pub fn post(addr: SocketAddr, headers: &[(String, String)], body: &str) -> HttpR
     parse_reply(&raw)
 }
 
-fn parse_reply(raw: &[u8]) -> HttpReply {
+pub(crate) fn parse_reply(raw: &[u8]) -> HttpReply {
     let text = String::from_utf8_lossy(raw);
     let (head, body) = text
         .split_once("\r\n\r\n")

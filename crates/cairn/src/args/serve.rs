@@ -43,6 +43,19 @@ pub(crate) struct ServeArgs {
     /// Write logs to this file instead of stderr.
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
+
+    /// Most ACP WebSockets open at once (503 past it).
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_acp_connections: usize,
+
+    /// Most event streams (SSE watchers) open at once (503 past it).
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_watchers: usize,
+
+    /// Seconds a client that stops reading (event stream or WebSocket) is waited for
+    /// before it is disconnected.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub slow_client_secs: u64,
 }
 
 #[derive(Debug, Args)]

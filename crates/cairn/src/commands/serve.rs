@@ -30,7 +30,13 @@ pub(super) async fn run(app: &App, args: ServeArgs) -> anyhow::Result<()> {
     let options = ServeOptions {
         addr: args.bind,
         token: args.token.clone(),
-        limits: ServeLimits::default(),
+        limits: ServeLimits {
+            max_acp_connections: args.max_acp_connections.max(1),
+            max_watchers: args.max_watchers.max(1),
+            slow_client_timeout: Duration::from_secs(args.slow_client_secs.max(1)),
+            max_body_bytes: app.settings.mcp_max_body_bytes,
+            ..ServeLimits::default()
+        },
     };
     // Refuse an unsafe set-up before anything starts.
     options.check().map_err(|e| UsageError(e.to_string()))?;

@@ -203,7 +203,7 @@ async def tour(args: argparse.Namespace, daemon: Daemon, page: Page, folder: Pat
 
     # The session's timeline.
     await page.wait_for_selector("#timeline .event")
-    await page.wait_for_function("document.getElementById('live-state').textContent === 'live'", timeout=TIMEOUT_MS)
+    await page.wait_for_function("() => document.getElementById('live-state').textContent === 'live'", timeout=TIMEOUT_MS)
     text = await page.inner_text("#timeline")
     check("session: user and assistant messages shown", "Now add refresh tokens." in text and "Fixed the permissions" in text, text[:500])
     check("session: a compaction with its summary", "JWT auth in place; refresh tokens started" in text)
@@ -224,16 +224,16 @@ async def tour(args: argparse.Namespace, daemon: Daemon, page: Page, folder: Pat
     await page.fill("#message", "Hello from the browser")
     await page.click("#send")
     await page.wait_for_function(
-        "(document.querySelector('#pending-answer .answer')?.textContent || '').includes('Streaming')",
+        "() => (document.querySelector('#pending-answer .answer')?.textContent || '').includes('Streaming')",
         timeout=TIMEOUT_MS,
     )
     partial = await page.inner_text("#pending-answer")
     running = await page.inner_text("#turn-state")
     check("send: the answer streams in before the turn ends", running == "running…" and "the end." not in partial, (running, partial))
     await shot(page, folder, "05-streaming")
-    await page.wait_for_function("document.getElementById('turn-state').textContent === 'done'", timeout=TIMEOUT_MS)
+    await page.wait_for_function("() => document.getElementById('turn-state').textContent === 'done'", timeout=TIMEOUT_MS)
     await page.wait_for_function(
-        "[...document.querySelectorAll('#timeline .role-assistant')].some(e => e.textContent.includes('the end.'))",
+        "() => [...document.querySelectorAll('#timeline .role-assistant')].some(e => e.textContent.includes('the end.'))",
         timeout=TIMEOUT_MS,
     )
     check("send: the stored answer arrives on the stream", True)
@@ -245,11 +245,11 @@ async def tour(args: argparse.Namespace, daemon: Daemon, page: Page, folder: Pat
     await page.fill("#message", "Tell me a long story")
     await page.click("#send")
     await page.wait_for_function(
-        "(document.querySelector('#pending-answer .answer')?.textContent || '').length > 0", timeout=TIMEOUT_MS
+        "() => (document.querySelector('#pending-answer .answer')?.textContent || '').length > 0", timeout=TIMEOUT_MS
     )
     await page.click("#stop")
     await page.wait_for_function(
-        "document.getElementById('turn-state').textContent.startsWith('stopped')", timeout=TIMEOUT_MS
+        "() => document.getElementById('turn-state').textContent.startsWith('stopped')", timeout=TIMEOUT_MS
     )
     check("stop: the turn ends cancelled", await page.inner_text("#turn-state") == "stopped: cancelled")
     await page.wait_for_selector("#timeline .role-assistant.interrupted", timeout=TIMEOUT_MS)
@@ -261,7 +261,7 @@ async def tour(args: argparse.Namespace, daemon: Daemon, page: Page, folder: Pat
     await page.wait_for_selector("#timeline .event")
     text = await page.inner_text("#timeline")
     check("hostile: the markup shows as text", "<script>" in text and "onerror" in text, text[:300])
-    check("hostile: no script ran", await page.evaluate("window.__pwned === undefined"))
+    check("hostile: no script ran", await page.evaluate("() => window.__pwned === undefined"))
     check("hostile: no element came from the text", await page.locator("#timeline script, #timeline img, #timeline iframe").count() == 0)
     links = await page.eval_on_selector_all("#timeline a[href]", "as => as.map(a => a.href)")
     check("hostile: no javascript: link", not any(h.lower().startswith("javascript") for h in links), links)
@@ -277,12 +277,12 @@ async def tour(args: argparse.Namespace, daemon: Daemon, page: Page, folder: Pat
     # Pool: a signal over /mcp appears without a reload.
     await page.goto(f"{base}/#/pool")
     await page.wait_for_selector("#pool-messages")
-    await page.evaluate("window.__sameDocument = true")
+    await page.evaluate("() => { window.__sameDocument = true; }")
     await pool_signal(daemon, args.token, "the dashboard sees this")
     await page.wait_for_function(
-        "document.getElementById('pool-messages').textContent.includes('the dashboard sees this')", timeout=TIMEOUT_MS
+        "() => document.getElementById('pool-messages').textContent.includes('the dashboard sees this')", timeout=TIMEOUT_MS
     )
-    check("pool: the signal appears without a reload", await page.evaluate("window.__sameDocument === true"))
+    check("pool: the signal appears without a reload", await page.evaluate("() => window.__sameDocument === true"))
     instances = await page.inner_text("#pool-instances")
     check("pool: the signalling agent is listed", "browser-test-agent" in instances, instances)
     await shot(page, folder, "09-pool")

@@ -82,7 +82,10 @@ fn serve(name: &str) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // A new binary may bring new files: the browser asks again (they are small).
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -115,7 +118,10 @@ mod tests {
                 );
             }
         }
-        assert!(count > 20, "only {count} imports found: is the pattern stale?");
+        assert!(
+            count > 20,
+            "only {count} imports found: is the pattern stale?"
+        );
     }
 
     #[test]
@@ -130,11 +136,7 @@ mod tests {
                 "eval(",
                 "new Function",
             ] {
-                assert!(
-                    !asset.body.contains(banned),
-                    "{} uses {banned}",
-                    asset.name
-                );
+                assert!(!asset.body.contains(banned), "{} uses {banned}", asset.name);
             }
         }
     }

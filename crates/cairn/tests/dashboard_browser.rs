@@ -38,7 +38,8 @@ fn screenshot_dir(test: &str) -> PathBuf {
 
 /// Runs the browser script; asserts it passed and that `must_check` ran. Returns stdout.
 fn run_browser(home: &TestHome, fake: &FakeLlm, scenario: &str, must_check: &[&str]) -> String {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/dashboard/browser.py");
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/dashboard/browser.py");
     let shots = screenshot_dir(scenario);
     println!("screenshots: {}", shots.display());
     let output = Command::new(test_python())
@@ -53,7 +54,10 @@ fn run_browser(home: &TestHome, fake: &FakeLlm, scenario: &str, must_check: &[&s
         .arg(&shots)
         .current_dir(home.root())
         .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()))
+        .env(
+            "PATH",
+            std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
+        )
         .env("HOME", &home.user_home)
         .env("LANG", "C.UTF-8")
         .env("PYTHONDONTWRITEBYTECODE", "1")
@@ -67,24 +71,41 @@ fn run_browser(home: &TestHome, fake: &FakeLlm, scenario: &str, must_check: &[&s
         output.status,
         shots.display()
     );
-    let checks: Vec<&str> = stdout.lines().filter_map(|l| l.strip_prefix("CHECK ")).collect();
+    let checks: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("CHECK "))
+        .collect();
     let passed: usize = stdout
         .lines()
-        .find_map(|l| l.strip_prefix("PASSED ")?.strip_suffix(" checks")?.parse().ok())
+        .find_map(|l| {
+            l.strip_prefix("PASSED ")?
+                .strip_suffix(" checks")?
+                .parse()
+                .ok()
+        })
         .unwrap_or_else(|| panic!("no PASSED line\n{stdout}"));
     assert_eq!(passed, checks.len(), "check count mismatch\n{stdout}");
     for wanted in must_check {
-        assert!(checks.contains(wanted), "check {wanted:?} did not run\n{stdout}");
+        assert!(
+            checks.contains(wanted),
+            "check {wanted:?} did not run\n{stdout}"
+        );
     }
     stdout
 }
 
 /// `(role, text, interrupted)` of every message of session `name`, from the store.
 fn messages(home: &TestHome, name: &str) -> Vec<(Role, String, bool)> {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async {
-        let store = cairn_store_sqlite::open_store(&home.store_file(), Synchronous::Normal).unwrap();
-        let session = store.session(&SessionName::parse(name).unwrap()).await.unwrap();
+        let store =
+            cairn_store_sqlite::open_store(&home.store_file(), Synchronous::Normal).unwrap();
+        let session = store
+            .session(&SessionName::parse(name).unwrap())
+            .await
+            .unwrap();
         let events = store.events_after(session.id, 0, 100_000).await.unwrap();
         events
             .iter()
@@ -114,8 +135,16 @@ fn a_person_uses_the_dashboard_in_chromium() {
     let streamed = format!("Streaming {}the end.", "word by word, ".repeat(30));
     let story = "Once upon a time ".repeat(200);
     let fake = FakeLlm::start([
-        Reply::new().text(streamed.clone()).chunk_size(12).chunk_delay_ms(40).into(),
-        Reply::new().text(story.clone()).chunk_size(8).chunk_delay_ms(100).into(),
+        Reply::new()
+            .text(streamed.clone())
+            .chunk_size(12)
+            .chunk_delay_ms(40)
+            .into(),
+        Reply::new()
+            .text(story.clone())
+            .chunk_size(8)
+            .chunk_delay_ms(100)
+            .into(),
     ])
     .unwrap();
     run_browser(
@@ -142,10 +171,14 @@ fn a_person_uses_the_dashboard_in_chromium() {
 
     // The page's turns went through the engine into the store, like any other turn.
     let stored = messages(&home, "auth-refactor");
-    let asked = stored.iter().position(|(r, t, _)| *r == Role::User && t == "Hello from the browser");
+    let asked = stored
+        .iter()
+        .position(|(r, t, _)| *r == Role::User && t == "Hello from the browser");
     let asked = asked.unwrap_or_else(|| panic!("the browser's message is not stored: {stored:#?}"));
     assert!(
-        stored[asked + 1..].iter().any(|(r, t, i)| *r == Role::Assistant && *t == streamed && !i),
+        stored[asked + 1..]
+            .iter()
+            .any(|(r, t, i)| *r == Role::Assistant && *t == streamed && !i),
         "{stored:#?}"
     );
     let cut = stored
@@ -155,6 +188,9 @@ fn a_person_uses_the_dashboard_in_chromium() {
     assert!(!cut.1.is_empty() && story.starts_with(&cut.1), "{cut:?}");
     // The model saw the session's live context: the latest compaction's summary.
     let first = fake.requests()[0].body.to_string();
-    assert!(first.contains("JWT auth in place; refresh tokens started"), "{first}");
+    assert!(
+        first.contains("JWT auth in place; refresh tokens started"),
+        "{first}"
+    );
     assert!(first.contains("Hello from the browser"), "{first}");
 }

@@ -97,6 +97,8 @@ enum Command {
     RunResume,
     /// Token counting of a 1 MB live context; planning a 200,000-token compression.
     Context,
+    /// The dashboard's sessions page rendered in Chromium over 10,000 sessions.
+    Dashboard,
     /// `cairn mcp` vs mcp-memory-keeper over stdio, HTTP at 32 clients, idle RSS.
     Mcp(scenarios::mcp::McpOptions),
     #[command(name = "__generate", hide = true)]
@@ -171,6 +173,7 @@ enum Scenario {
     Mcp,
     RunResume,
     Context,
+    Dashboard,
 }
 
 impl Scenario {
@@ -184,6 +187,7 @@ impl Scenario {
             Scenario::Mcp => "mcp",
             Scenario::RunResume => "run-resume",
             Scenario::Context => "context",
+            Scenario::Dashboard => "dashboard",
         }
     }
 }
@@ -210,6 +214,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Scenario::Mcp,
             Scenario::RunResume,
             Scenario::Context,
+            Scenario::Dashboard,
         ],
         Command::Resume => vec![Scenario::Resume],
         Command::List => vec![Scenario::List],
@@ -218,6 +223,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import => vec![Scenario::Import],
         Command::RunResume => vec![Scenario::RunResume],
         Command::Context => vec![Scenario::Context],
+        Command::Dashboard => vec![Scenario::Dashboard],
         Command::FirstCountWorker { home, session } => {
             let result = runtime()?.block_on(scenarios::context::first_count(&home, &session))?;
             println!("{}", serde_json::to_string(&result)?);
@@ -353,6 +359,7 @@ fn measure(options: &Options, scenarios: &[Scenario]) -> Result<ExitCode> {
             Scenario::Mcp => scenarios::mcp::run,
             Scenario::RunResume => scenarios::run_resume::run,
             Scenario::Context => scenarios::context::run,
+            Scenario::Dashboard => scenarios::dashboard::run,
         };
         steps.push((scenario.name(), step));
     }

@@ -39,6 +39,7 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/progress/{session_id}", get(progress_of))
         .route("/pool", get(pool))
         .route("/usage", get(crate::usage::usage))
+        .route("/attachments/{sha256}", get(crate::attachments::attachment))
         .fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,

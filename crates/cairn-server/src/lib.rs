@@ -14,6 +14,7 @@
 
 mod acp_ws;
 mod api;
+mod attachments;
 pub mod daemon_files;
 mod dashboard;
 mod error;

@@ -3,6 +3,7 @@
 
 pub(crate) mod append;
 pub(crate) mod context;
+pub(crate) mod dashboard;
 pub(crate) mod import;
 pub(crate) mod list;
 pub(crate) mod mcp;

@@ -25,6 +25,7 @@ pub mod name;
 pub mod paths;
 pub mod pool;
 pub mod project;
+pub mod project_key;
 pub mod scrub;
 pub mod session;
 pub mod settings;

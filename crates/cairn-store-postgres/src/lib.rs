@@ -19,6 +19,7 @@ mod fail;
 mod import_origins;
 mod leases;
 mod media;
+mod project_keys;
 pub mod migrations;
 mod rows;
 mod search;

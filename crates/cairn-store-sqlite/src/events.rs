@@ -124,7 +124,7 @@ pub(crate) fn append(conn: &Connection, session: Ulid, events: &[NewEvent]) -> R
     let mut totals = TotalsDelta::default();
     let mut seqs = Vec::with_capacity(events.len());
     let mut seq = stored.session.head_seq;
-    let scope = project_token(stored.session.project.as_str());
+    let scope = project_token(stored.session.project.key());
     for event in events {
         seq += 1;
         let ts = event.ts.unwrap_or_else(Timestamp::now);
@@ -153,7 +153,7 @@ pub(crate) fn import(
 ) -> R<Session> {
     let stored = sessions::create(conn, new)?;
     let mut totals = TotalsDelta::default();
-    let scope = project_token(stored.session.project.as_str());
+    let scope = project_token(stored.session.project.key());
     for (expected, event) in (1..).zip(events) {
         let event = event?;
         cairn_core::accounting::check_next_seq(event.seq, expected)?;

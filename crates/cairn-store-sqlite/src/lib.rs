@@ -18,6 +18,7 @@ mod leases;
 mod media;
 pub mod migrations;
 mod options;
+mod project_keys;
 mod search;
 mod search_text;
 mod sessions;

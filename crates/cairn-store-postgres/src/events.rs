@@ -198,7 +198,17 @@ pub(crate) async fn import(
     new: &NewSession,
     events: impl Iterator<Item = cairn_core::Result<Event>>,
 ) -> R<Session> {
-    let stored = sessions::create(tx, new).await?;
+    import_as(tx, new, Ulid::new(), events).await
+}
+
+/// [`import`] under a given session id (a copy from another store).
+pub(crate) async fn import_as(
+    tx: &Transaction<'_>,
+    new: &NewSession,
+    id: Ulid,
+    events: impl Iterator<Item = cairn_core::Result<Event>>,
+) -> R<Session> {
+    let stored = sessions::create_as(tx, new, id).await?;
     let mut totals = TotalsDelta::default();
     for (expected, event) in (1..).zip(events) {
         let event = event?;

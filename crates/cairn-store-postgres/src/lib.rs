@@ -14,6 +14,7 @@ mod attachments;
 mod changes;
 mod checkpoints;
 mod connect;
+mod copies;
 mod events;
 mod fail;
 mod import_origins;

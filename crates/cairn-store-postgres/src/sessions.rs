@@ -153,8 +153,16 @@ fn name_conflict(e: tokio_postgres::Error, name: &str) -> Fail {
 }
 
 pub(crate) async fn create(tx: &Transaction<'_>, new: &NewSession) -> R<StoredSession> {
+    create_as(tx, new, Ulid::new()).await
+}
+
+/// Creates the session under `id` (a copy from another store keeps its id).
+pub(crate) async fn create_as(
+    tx: &Transaction<'_>,
+    new: &NewSession,
+    id: Ulid,
+) -> R<StoredSession> {
     let created_at = new.created_at.unwrap_or_else(now);
-    let id = Ulid::new();
     let fork_seq = new
         .fork_seq
         .map(|seq| crate::rows::big(seq, "fork_seq"))

@@ -151,7 +151,17 @@ pub(crate) fn import(
     new: &NewSession,
     events: impl Iterator<Item = cairn_core::Result<Event>>,
 ) -> R<Session> {
-    let stored = sessions::create(conn, new)?;
+    import_as(conn, new, Ulid::new(), events)
+}
+
+/// [`import`] under a given session id (a copy from another store).
+pub(crate) fn import_as(
+    conn: &Connection,
+    new: &NewSession,
+    id: Ulid,
+    events: impl Iterator<Item = cairn_core::Result<Event>>,
+) -> R<Session> {
+    let stored = sessions::create_as(conn, new, id)?;
     let mut totals = TotalsDelta::default();
     let scope = project_token(stored.session.project.key());
     for (expected, event) in (1..).zip(events) {

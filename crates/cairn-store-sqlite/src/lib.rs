@@ -11,6 +11,7 @@ mod attachments;
 mod changes;
 mod checkpoints;
 mod connections;
+mod copies;
 mod events;
 mod fail;
 mod import_origins;

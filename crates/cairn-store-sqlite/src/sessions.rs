@@ -136,6 +136,11 @@ fn name_taken(conn: &Connection, name: &SessionName) -> R<bool> {
 }
 
 pub(crate) fn create(conn: &Connection, new: &NewSession) -> R<StoredSession> {
+    create_as(conn, new, Ulid::new())
+}
+
+/// Creates the session under `id` (a copy from another store keeps its id).
+pub(crate) fn create_as(conn: &Connection, new: &NewSession, id: Ulid) -> R<StoredSession> {
     if name_taken(conn, &new.name)? {
         return Err(Error::AlreadyExists {
             what: "session",
@@ -144,7 +149,6 @@ pub(crate) fn create(conn: &Connection, new: &NewSession) -> R<StoredSession> {
         .into());
     }
     let created_at = new.created_at.unwrap_or_else(time::now);
-    let id = Ulid::new();
     conn.prepare_cached(
         "INSERT INTO sessions (ulid, name, title, project, parent_ulid, fork_seq, model, \
          status, created_at, updated_at, updated_us, project_key) \

@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use crate::home::TestHome;
 
 /// A way to run `cairn` in one test home. Tests pass `env!("CARGO_BIN_EXE_cairn")`.
+#[derive(Clone)]
 pub struct Cairn {
     bin: PathBuf,
     cwd: PathBuf,

@@ -8,6 +8,7 @@ pub(crate) mod pool;
 pub(crate) mod progress;
 pub(crate) mod run;
 pub(crate) mod sessions;
+pub(crate) mod store;
 
 use std::path::PathBuf;
 
@@ -60,4 +61,7 @@ pub(crate) enum Command {
     /// Coordinate with other agents working on the same project.
     #[command(subcommand)]
     Pool(pool::PoolCommand),
+    /// The store in use (status) and copying everything into another store.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
 }

@@ -8,6 +8,7 @@ mod pool;
 mod progress;
 mod run;
 mod sessions;
+mod store;
 
 use crate::app::App;
 use crate::args::Command;
@@ -23,5 +24,6 @@ pub(crate) async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> 
         Command::Progress(command) => progress::run(app, command).await,
         Command::Pool(command) => pool::run(app, command).await,
         Command::Import(command) => import::run(app, command).await,
+        Command::Store(command) => store::run(app, command).await,
     }
 }

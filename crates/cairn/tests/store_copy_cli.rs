@@ -30,7 +30,8 @@ fn sqlite_to_postgresql_to_sqlite_gives_identical_exports_and_runs_again() {
     import(&c, &home, "plain.jsonl", &simple("plain", "/work/web", &["hi", "hello"]));
     c.run(["progress", "save", "auth-v2", "--summary", "login works", "--next", "tests"])
         .success();
-    c.env("CAIRN_INSTANCE", "ann")
+    c.clone()
+        .env("CAIRN_INSTANCE", "ann")
         .run(["pool", "signal", "claimed", "auth", "--summary", "jwt", "--affects", "src/auth.rs"])
         .success();
 

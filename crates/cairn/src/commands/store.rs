@@ -68,9 +68,19 @@ fn human_bytes(bytes: u64) -> String {
     }
 }
 
+/// Opens another store; the `[store]` options of the config are for the store in
+/// use, so a store of another backend opens with its backend's defaults.
 fn open(app: &App, raw: &str, flag: &str) -> anyhow::Result<(StoreUrl, Arc<dyn Store>)> {
     let url = StoreUrl::parse(raw).map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
-    let store = cairn_store::open_store(&url, &app.settings)
+    let same_backend = matches!(
+        (&url, app.store_url()),
+        (StoreUrl::Sqlite(_), StoreUrl::Sqlite(_)) | (StoreUrl::Postgres(_), StoreUrl::Postgres(_))
+    );
+    let mut settings = app.settings.clone();
+    if !same_backend {
+        settings.store_options = Default::default();
+    }
+    let store = cairn_store::open_store(&url, &settings)
         .with_context(|| format!("{flag}: cannot open {url}"))?;
     Ok((url, store))
 }

@@ -499,9 +499,23 @@ mod tests {
         let key = "github.com/acme/api";
         let laptop = Project::from_parts("/home/ann/api", key);
         let desktop = Project::from_parts("/srv/bob/src/api-2", key);
-        let mut a = signal(1, 0, "a", PoolAction::Claimed, "auth", &["/home/ann/api/src/auth.rs"]);
+        let mut a = signal(
+            1,
+            0,
+            "a",
+            PoolAction::Claimed,
+            "auth",
+            &["/home/ann/api/src/auth.rs"],
+        );
         a.project = laptop.clone();
-        let mut b = signal(2, 5, "b", PoolAction::Claimed, "login", &["/srv/bob/src/api-2/src/"]);
+        let mut b = signal(
+            2,
+            5,
+            "b",
+            PoolAction::Claimed,
+            "login",
+            &["/srv/bob/src/api-2/src/"],
+        );
         b.project = desktop.clone();
         let instances = vec![
             PoolInstance {

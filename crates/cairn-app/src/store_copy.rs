@@ -213,7 +213,8 @@ async fn copy_pins(from: &dyn Store, to: &dyn Store, session: Ulid) -> Result<()
             continue;
         };
         let differs = there.iter().any(|t| {
-            t.seq == event.seq && matches!(&t.payload, Payload::Knowledge(k) if k.pinned != item.pinned)
+            t.seq == event.seq
+                && matches!(&t.payload, Payload::Knowledge(k) if k.pinned != item.pinned)
         });
         if differs {
             to.set_knowledge_pinned(session, event.seq, item.pinned)

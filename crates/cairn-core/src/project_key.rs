@@ -121,7 +121,10 @@ pub fn normalise_remote(url: &str) -> Option<String> {
         return None;
     }
     let path = path.trim_matches('/');
-    let path = path.strip_suffix(".git").unwrap_or(path).trim_end_matches('/');
+    let path = path
+        .strip_suffix(".git")
+        .unwrap_or(path)
+        .trim_end_matches('/');
     if path.is_empty() {
         return None;
     }
@@ -173,7 +176,14 @@ mod tests {
 
     fn git(dir: &Path, args: &[&str]) {
         let status = Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"])
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "commit.gpgsign=false",
+            ])
             .args(args)
             .current_dir(dir)
             .stdout(Stdio::null())
@@ -204,12 +214,20 @@ mod tests {
         std::fs::create_dir_all(clone.parent().unwrap()).unwrap();
         git(
             tmp.path(),
-            &["clone", "-q", repo.to_str().unwrap(), clone.to_str().unwrap()],
+            &[
+                "clone",
+                "-q",
+                repo.to_str().unwrap(),
+                clone.to_str().unwrap(),
+            ],
         );
         git(&clone, &["remote", "remove", "origin"]);
         assert_eq!(key_for_root(&clone), by_commit);
 
-        git(&repo, &["remote", "add", "origin", "git@github.com:Acme/api.git"]);
+        git(
+            &repo,
+            &["remote", "add", "origin", "git@github.com:Acme/api.git"],
+        );
         assert_eq!(key_for_root(&repo), "github.com/Acme/api");
 
         // A linked worktree reads the shared config.

@@ -8,8 +8,7 @@ use tokio_postgres::Row;
 use crate::fail::{R, unreadable};
 use crate::rows::{from_micros, get, micros, now};
 
-const SIGNAL_COLUMNS: &str =
-    "id, project, topic, action, summary, affects, instance, session_id, created_us, expires_us, \
+const SIGNAL_COLUMNS: &str = "id, project, topic, action, summary, affects, instance, session_id, created_us, expires_us, \
      project_key";
 
 fn decode_signal(row: &Row) -> R<PoolSignal> {

@@ -7,8 +7,7 @@ use rusqlite::{Connection, params};
 use crate::fail::{R, unreadable};
 use crate::time;
 
-const SIGNAL_COLUMNS: &str =
-    "id, project, topic, action, summary, affects, instance, session_id, created_us, expires_us, \
+const SIGNAL_COLUMNS: &str = "id, project, topic, action, summary, affects, instance, session_id, created_us, expires_us, \
      project_key";
 
 type RawSignal = (
@@ -125,7 +124,13 @@ pub(crate) fn touch(
         "INSERT INTO pool_instances (project, instance, client, last_seen_us, project_key) \
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![project.as_str(), instance, client, now, project.key()])?;
+    .execute(params![
+        project.as_str(),
+        instance,
+        client,
+        now,
+        project.key()
+    ])?;
     drop_least_recent(conn, project)
 }
 

@@ -30,8 +30,20 @@ fn list_field(name: &str, raw: &str) -> R<Vec<String>> {
 }
 
 fn decode(raw: RawCheckpoint) -> R<Checkpoint> {
-    let (id, session_id, project, summary, files, decisions, next, round, client, instance, us, key) =
-        raw;
+    let (
+        id,
+        session_id,
+        project,
+        summary,
+        files,
+        decisions,
+        next,
+        round,
+        client,
+        instance,
+        us,
+        key,
+    ) = raw;
     Ok(Checkpoint {
         checkpoint_id: id,
         session_id,

@@ -88,7 +88,13 @@ pub(crate) fn pool_signal(conn: &Connection, s: &PoolSignal) -> R<bool> {
              AND instance = ?3 AND topic = ?4 AND action = ?5",
         )?
         .query_row(
-            params![s.project.key(), created, s.instance, s.topic, s.action.as_str()],
+            params![
+                s.project.key(),
+                created,
+                s.instance,
+                s.topic,
+                s.action.as_str()
+            ],
             |_| Ok(()),
         )
         .optional()?

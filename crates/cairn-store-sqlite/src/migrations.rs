@@ -305,11 +305,17 @@ mod tests {
             assert!(apply_missing(&conn).is_ok());
             for table in ["sessions", "checkpoints"] {
                 let stored: String = conn
-                    .query_row(&format!("SELECT project_key FROM {table}"), [], |r| r.get(0))
+                    .query_row(&format!("SELECT project_key FROM {table}"), [], |r| {
+                        r.get(0)
+                    })
                     .unwrap();
                 assert_eq!(stored, key, "{table}");
             }
-            assert_eq!(hits(&conn, key), 1, "search scoped by the key finds the message");
+            assert_eq!(
+                hits(&conn, key),
+                1,
+                "search scoped by the key finds the message"
+            );
             // What a delete recomputes is what the index holds.
             conn.execute_batch(
                 "INSERT INTO event_fts (event_fts, rank) VALUES ('integrity-check', 1)",

@@ -19,7 +19,15 @@ const SEARCH_SQL: &str = "SELECT s.name, s.project, s.project_key, e.seq, e.ts, 
      WHERE event_fts MATCH ?1 \
      ORDER BY event_fts.rowid DESC LIMIT ?2";
 
-type RawHit = (String, String, String, u64, String, Option<String>, Option<String>);
+type RawHit = (
+    String,
+    String,
+    String,
+    u64,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 pub(crate) fn search(conn: &Connection, query: &str, scope: &SearchScope) -> R<Vec<SearchHit>> {
     let project = scope.project.as_ref().map(Project::key);

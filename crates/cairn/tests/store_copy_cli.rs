@@ -27,12 +27,34 @@ fn sqlite_to_postgresql_to_sqlite_gives_identical_exports_and_runs_again() {
     let home = TestHome::new();
     let c = cairn(&home);
     import(&c, &home, "rich.jsonl", &rich("rich-one", "/work/api"));
-    import(&c, &home, "plain.jsonl", &simple("plain", "/work/web", &["hi", "hello"]));
-    c.run(["progress", "save", "auth-v2", "--summary", "login works", "--next", "tests"])
-        .success();
+    import(
+        &c,
+        &home,
+        "plain.jsonl",
+        &simple("plain", "/work/web", &["hi", "hello"]),
+    );
+    c.run([
+        "progress",
+        "save",
+        "auth-v2",
+        "--summary",
+        "login works",
+        "--next",
+        "tests",
+    ])
+    .success();
     c.clone()
         .env("CAIRN_INSTANCE", "ann")
-        .run(["pool", "signal", "claimed", "auth", "--summary", "jwt", "--affects", "src/auth.rs"])
+        .run([
+            "pool",
+            "signal",
+            "claimed",
+            "auth",
+            "--summary",
+            "jwt",
+            "--affects",
+            "src/auth.rs",
+        ])
         .success();
 
     let sqlite_a = format!("sqlite://{}", home.store_file().display());
@@ -57,8 +79,16 @@ fn sqlite_to_postgresql_to_sqlite_gives_identical_exports_and_runs_again() {
     copy(&c, &postgres, &sqlite_b);
     for name in ["rich-one", "plain"] {
         let original = export(&c, &sqlite_a, name);
-        assert_eq!(export(&c, &postgres, name), original, "{name} on PostgreSQL");
-        assert_eq!(export(&c, &sqlite_b, name), original, "{name} back on SQLite");
+        assert_eq!(
+            export(&c, &postgres, name),
+            original,
+            "{name} on PostgreSQL"
+        );
+        assert_eq!(
+            export(&c, &sqlite_b, name),
+            original,
+            "{name} back on SQLite"
+        );
     }
     let progress = |store: &str| {
         c.run(["--store", store, "progress", "get", "auth-v2", "--json"])
@@ -94,7 +124,12 @@ fn sqlite_to_postgresql_to_sqlite_gives_identical_exports_and_runs_again() {
 fn a_name_taken_by_another_session_is_reported_and_kept() {
     let home = TestHome::new();
     let c = cairn(&home);
-    import(&c, &home, "a.jsonl", &simple("plain", "/work/web", &["from a"]));
+    import(
+        &c,
+        &home,
+        "a.jsonl",
+        &simple("plain", "/work/web", &["from a"]),
+    );
     let sqlite_a = format!("sqlite://{}", home.store_file().display());
     let other = format!("sqlite://{}", home.root().join("other/cairn.db").display());
     let text = simple("plain", "/work/web", &["already here"]);
@@ -127,7 +162,12 @@ fn a_name_taken_by_another_session_is_reported_and_kept() {
 fn status_names_the_sqlite_store_and_counts() {
     let home = TestHome::new();
     let c = cairn(&home);
-    import(&c, &home, "a.jsonl", &simple("plain", "/work/web", &["one", "two", "three"]));
+    import(
+        &c,
+        &home,
+        "a.jsonl",
+        &simple("plain", "/work/web", &["one", "two", "three"]),
+    );
     let status = c.run(["store", "status", "--json"]).success().json();
     assert_eq!(status["backend"], "sqlite");
     assert_eq!(status["sessions"], 1);

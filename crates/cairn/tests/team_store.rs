@@ -145,7 +145,11 @@ fn one_project_from_two_checkouts(laptop: Machine, desktop: Machine, env: &[(&st
             )
         ]
     );
-    assert_eq!(status["conflicts"].as_array().unwrap().len(), 1, "{status:#}");
+    assert_eq!(
+        status["conflicts"].as_array().unwrap().len(),
+        1,
+        "{status:#}"
+    );
 }
 
 fn with_env(mut cairn: Cairn, env: &[(&str, &str)]) -> Cairn {

@@ -307,6 +307,7 @@ fn open_topic(signal: &PoolSignal, state: TopicState, held_since: Timestamp) -> 
         affects: signal.affects.clone(),
         session_id: signal.session_id.clone(),
         contested_by: Vec::new(),
+        author: signal.author.clone(),
     }
 }
 
@@ -314,6 +315,9 @@ fn open_topic(signal: &PoolSignal, state: TopicState, held_since: Timestamp) -> 
 /// `affects` keeps the files named before.
 fn refresh(open: &mut OpenTopic, signal: &PoolSignal) {
     open.summary = signal.summary.clone();
+    if signal.author.is_some() {
+        open.author = signal.author.clone();
+    }
     if !signal.affects.is_empty() {
         open.affects = signal.affects.clone();
         // The paths are the signaller's: read them against its checkout.
@@ -470,6 +474,7 @@ mod tests {
             session_id: None,
             created_at: t(at),
             expires_at: None,
+            author: None,
         }
     }
 

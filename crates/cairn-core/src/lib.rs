@@ -6,6 +6,7 @@
 
 pub mod accounting;
 pub mod attachment;
+pub mod author;
 pub mod checkpoint;
 pub mod context;
 pub mod display;

@@ -91,6 +91,15 @@ pub enum StoreChange {
     External,
 }
 
+/// How many events of a session one author (`user@host`) wrote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionAuthor {
+    pub author: String,
+    pub events: u64,
+    /// The seq of the newest event they wrote.
+    pub last_seq: u64,
+}
+
 /// What a store holds, for `cairn store status`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreStatus {
@@ -315,4 +324,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Which backend, schema version, size and counts.
     async fn status(&self) -> Result<StoreStatus>;
+
+    // ---- authors --------------------------------------------------------------------
+
+    /// Who wrote the session's events (`user@host`, recorded by the store with each
+    /// append), the most recent writer first; read in O(authors).
+    async fn session_authors(&self, session: Ulid) -> Result<Vec<SessionAuthor>>;
 }

@@ -9,7 +9,7 @@ use crate::fail::{R, unreadable};
 use crate::rows::{from_micros, get, micros, now};
 
 const SIGNAL_COLUMNS: &str = "id, project, topic, action, summary, affects, instance, session_id, created_us, expires_us, \
-     project_key";
+     project_key, author";
 
 fn decode_signal(row: &Row) -> R<PoolSignal> {
     let id: i64 = get(row, 0)?;
@@ -29,6 +29,7 @@ fn decode_signal(row: &Row) -> R<PoolSignal> {
         session_id: get(row, 7)?,
         created_at: from_micros(get(row, 8)?)?,
         expires_at: expires.map(from_micros).transpose()?,
+        author: get(row, 11)?,
     })
 }
 
@@ -38,8 +39,8 @@ pub(crate) async fn add_signal(tx: &Transaction<'_>, new: &NewPoolSignal) -> R<P
     let statement = tx
         .prepare_cached(&format!(
             "INSERT INTO pool_signals (project, topic, action, summary, affects, instance, \
-             session_id, created_us, expires_us, project_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             session_id, created_us, expires_us, project_key, author) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              RETURNING {SIGNAL_COLUMNS}"
         ))
         .await?;
@@ -57,6 +58,7 @@ pub(crate) async fn add_signal(tx: &Transaction<'_>, new: &NewPoolSignal) -> R<P
                 &micros(now()),
                 &new.expires_at.map(micros),
                 &new.project.key(),
+                &cairn_core::author::current(),
             ],
         )
         .await?;

@@ -10,7 +10,7 @@ use crate::fail::{R, unreadable};
 use crate::rows::{from_micros, get, limit, micros, now};
 
 const COLUMNS: &str = "checkpoint_id, session_id, project, summary, files_touched, \
-     decisions_made, next_steps, round_id, client, instance, created_us, project_key";
+     decisions_made, next_steps, round_id, client, instance, created_us, project_key, author";
 
 fn list_field(row: &Row, index: usize, name: &str) -> R<Vec<String>> {
     let raw: String = get(row, index)?;
@@ -30,6 +30,7 @@ fn decode(row: &Row) -> R<Checkpoint> {
         client: get(row, 8)?,
         instance: get(row, 9)?,
         created_at: from_micros(get(row, 10)?)?,
+        author: get(row, 12)?,
     })
 }
 
@@ -73,7 +74,8 @@ pub(crate) async fn save(tx: &Transaction<'_>, new: &NewCheckpoint) -> R<Checkpo
         .prepare_cached(&format!(
             "INSERT INTO checkpoints (checkpoint_id, session_id, project, summary, files_touched, \
              decisions_made, next_steps, round_id, round_no, client, instance, created_us, \
-             project_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             project_key, author) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
              RETURNING {COLUMNS}"
         ))
         .await?;
@@ -94,6 +96,7 @@ pub(crate) async fn save(tx: &Transaction<'_>, new: &NewCheckpoint) -> R<Checkpo
                 &new.instance,
                 &micros(now()),
                 &new.project.key(),
+                &cairn_core::author::current(),
             ],
         )
         .await?;

@@ -63,8 +63,8 @@ pub(crate) async fn checkpoint(tx: &Transaction<'_>, c: &Checkpoint) -> R<bool> 
         .execute(
             "INSERT INTO checkpoints (checkpoint_id, session_id, project, summary, \
              files_touched, decisions_made, next_steps, round_id, round_no, client, instance, \
-             created_us, project_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             created_us, project_key, author) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
              ON CONFLICT (checkpoint_id) DO NOTHING",
             &[
                 &c.checkpoint_id,
@@ -80,6 +80,7 @@ pub(crate) async fn checkpoint(tx: &Transaction<'_>, c: &Checkpoint) -> R<bool> 
                 &c.instance,
                 &micros(c.created_at),
                 &c.project.key(),
+                &c.author,
             ],
         )
         .await?;
@@ -109,8 +110,8 @@ pub(crate) async fn pool_signal(tx: &Transaction<'_>, s: &PoolSignal) -> R<bool>
         .map_err(|e| Error::invalid(format!("pool signal affects: {e}")))?;
     tx.execute(
         "INSERT INTO pool_signals (project, topic, action, summary, affects, instance, \
-         session_id, created_us, expires_us, project_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         session_id, created_us, expires_us, project_key, author) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         &[
             &s.project.as_str(),
             &s.topic,
@@ -122,6 +123,7 @@ pub(crate) async fn pool_signal(tx: &Transaction<'_>, s: &PoolSignal) -> R<bool>
             &created,
             &s.expires_at.map(micros),
             &s.project.key(),
+            &s.author,
         ],
     )
     .await?;

@@ -11,6 +11,7 @@
 
 mod agent_pool;
 mod attachments;
+mod authors;
 mod changes;
 mod checkpoints;
 mod connect;

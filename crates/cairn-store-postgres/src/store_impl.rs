@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_core::store::{
-    ImportStream, PoolInstance, SearchHit, SearchScope, SessionUpdate, SizedEvent, StoreStatus,
+    ImportStream, PoolInstance, SearchHit, SearchScope, SessionAuthor, SessionUpdate, SizedEvent,
+    StoreStatus,
 };
 use cairn_core::{
     Attachment, AttachmentRef, Checkpoint, Event, ImportOrigin, KnownImport, Lease, LeaseHolder,
@@ -16,8 +17,8 @@ use tokio::sync::broadcast;
 use ulid::Ulid;
 
 use crate::{
-    PostgresStore, agent_pool, attachments, checkpoints, copies, events, import_origins, leases,
-    search, sessions,
+    PostgresStore, agent_pool, attachments, authors, checkpoints, copies, events, import_origins,
+    leases, search, sessions,
 };
 
 /// How often a write that met a deadlock is run again before giving up.
@@ -408,6 +409,11 @@ impl Store for PostgresStore {
 
     async fn status(&self) -> Result<StoreStatus> {
         self.read(|tx| Box::pin(async move { copies::status(tx).await }))
+            .await
+    }
+
+    async fn session_authors(&self, session: Ulid) -> Result<Vec<SessionAuthor>> {
+        self.read(|tx| Box::pin(async move { authors::of_session(tx, session).await }))
             .await
     }
 }

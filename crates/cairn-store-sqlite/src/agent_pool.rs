@@ -8,7 +8,7 @@ use crate::fail::{R, unreadable};
 use crate::time;
 
 const SIGNAL_COLUMNS: &str = "id, project, topic, action, summary, affects, instance, session_id, created_us, expires_us, \
-     project_key";
+     project_key, author";
 
 type RawSignal = (
     i64,
@@ -22,11 +22,24 @@ type RawSignal = (
     i64,
     Option<i64>,
     String,
+    Option<String>,
 );
 
 fn decode_signal(raw: RawSignal) -> R<PoolSignal> {
-    let (id, project, topic, action, summary, affects, instance, session_id, created, expires, key) =
-        raw;
+    let (
+        id,
+        project,
+        topic,
+        action,
+        summary,
+        affects,
+        instance,
+        session_id,
+        created,
+        expires,
+        key,
+        author,
+    ) = raw;
     Ok(PoolSignal {
         id,
         project: Project::from_parts(project, key),
@@ -40,6 +53,7 @@ fn decode_signal(raw: RawSignal) -> R<PoolSignal> {
         session_id,
         created_at: time::from_micros(created)?,
         expires_at: expires.map(time::from_micros).transpose()?,
+        author,
     })
 }
 
@@ -50,8 +64,8 @@ pub(crate) fn add_signal(conn: &Connection, new: &NewPoolSignal) -> R<PoolSignal
     let expires = new.expires_at.map(time::micros);
     conn.prepare_cached(
         "INSERT INTO pool_signals (project, topic, action, summary, affects, instance, \
-         session_id, created_us, expires_us, project_key) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         session_id, created_us, expires_us, project_key, author) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         new.project.as_str(),
@@ -64,6 +78,7 @@ pub(crate) fn add_signal(conn: &Connection, new: &NewPoolSignal) -> R<PoolSignal
         time::micros(time::now()),
         expires,
         new.project.key(),
+        cairn_core::author::current(),
     ])?;
     let sql = format!("SELECT {SIGNAL_COLUMNS} FROM pool_signals WHERE id = ?1");
     let raw = conn

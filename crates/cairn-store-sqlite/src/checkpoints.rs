@@ -8,7 +8,7 @@ use crate::fail::{R, unreadable};
 use crate::time;
 
 const COLUMNS: &str = "checkpoint_id, session_id, project, summary, files_touched, \
-     decisions_made, next_steps, round_id, client, instance, created_us, project_key";
+     decisions_made, next_steps, round_id, client, instance, created_us, project_key, author";
 
 type RawCheckpoint = (
     String,
@@ -23,6 +23,7 @@ type RawCheckpoint = (
     Option<String>,
     i64,
     String,
+    Option<String>,
 );
 
 fn list_field(name: &str, raw: &str) -> R<Vec<String>> {
@@ -43,6 +44,7 @@ fn decode(raw: RawCheckpoint) -> R<Checkpoint> {
         instance,
         us,
         key,
+        author,
     ) = raw;
     Ok(Checkpoint {
         checkpoint_id: id,
@@ -56,6 +58,7 @@ fn decode(raw: RawCheckpoint) -> R<Checkpoint> {
         client,
         instance,
         created_at: time::from_micros(us)?,
+        author,
     })
 }
 
@@ -87,7 +90,8 @@ pub(crate) fn save(conn: &Connection, new: &NewCheckpoint) -> R<Checkpoint> {
     conn.prepare_cached(
         "INSERT INTO checkpoints (checkpoint_id, session_id, project, summary, files_touched, \
          decisions_made, next_steps, round_id, round_no, client, instance, created_us, \
-         project_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+         project_key, author) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         checkpoint_id,
@@ -103,6 +107,7 @@ pub(crate) fn save(conn: &Connection, new: &NewCheckpoint) -> R<Checkpoint> {
         new.instance,
         time::micros(time::now()),
         new.project.key(),
+        cairn_core::author::current(),
     ])?;
     let sql = format!("SELECT {COLUMNS} FROM checkpoints WHERE id = ?1");
     collect(conn, &sql, [conn.last_insert_rowid()])?

@@ -58,8 +58,8 @@ pub(crate) fn checkpoint(conn: &Connection, c: &Checkpoint) -> R<bool> {
         .prepare_cached(
             "INSERT INTO checkpoints (checkpoint_id, session_id, project, summary, \
              files_touched, decisions_made, next_steps, round_id, round_no, client, instance, \
-             created_us, project_key) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+             created_us, project_key, author) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
              ON CONFLICT (checkpoint_id) DO NOTHING",
         )?
         .execute(params![
@@ -76,6 +76,7 @@ pub(crate) fn checkpoint(conn: &Connection, c: &Checkpoint) -> R<bool> {
             c.instance,
             time::micros(c.created_at),
             c.project.key(),
+            c.author,
         ])?;
     Ok(inserted > 0)
 }
@@ -106,8 +107,8 @@ pub(crate) fn pool_signal(conn: &Connection, s: &PoolSignal) -> R<bool> {
         .map_err(|e| Error::invalid(format!("pool signal affects: {e}")))?;
     conn.prepare_cached(
         "INSERT INTO pool_signals (project, topic, action, summary, affects, instance, \
-         session_id, created_us, expires_us, project_key) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         session_id, created_us, expires_us, project_key, author) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         s.project.as_str(),
@@ -120,6 +121,7 @@ pub(crate) fn pool_signal(conn: &Connection, s: &PoolSignal) -> R<bool> {
         created,
         s.expires_at.map(time::micros),
         s.project.key(),
+        s.author,
     ])?;
     Ok(true)
 }

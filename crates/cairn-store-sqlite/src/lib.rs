@@ -8,6 +8,7 @@
 
 mod agent_pool;
 mod attachments;
+mod authors;
 mod changes;
 mod checkpoints;
 mod connections;

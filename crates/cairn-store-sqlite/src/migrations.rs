@@ -184,9 +184,10 @@ CREATE TABLE import_origins (
 ) WITHOUT ROWID;
 "#;
 
-/// Projects across machines: every row that names a project also keeps its key
+/// A team on one store. Projects across machines: every row that names a project also keeps its key
 /// (the same for every checkout of one repository), and filters use it. Rows start
-/// with their path as key; [`crate::project_keys::backfill`] then computes the
+/// with their path as key, and events, checkpoints and pool signals say who
+/// wrote them (`author`, `user@host`); [`crate::project_keys::backfill`] then computes the
 /// real keys of the projects whose directories exist here and re-scopes search.
 const V6_PROJECT_KEYS: &str = r#"
 ALTER TABLE sessions ADD COLUMN project_key TEXT NOT NULL DEFAULT '';
@@ -201,6 +202,18 @@ CREATE INDEX pool_signals_by_project_key_time ON pool_signals (project_key, crea
 ALTER TABLE pool_instances ADD COLUMN project_key TEXT NOT NULL DEFAULT '';
 UPDATE pool_instances SET project_key = project;
 CREATE INDEX pool_instances_by_project_key_time ON pool_instances (project_key, last_seen_us);
+-- Who wrote each event, checkpoint and pool signal (`user@host`); NULL before.
+ALTER TABLE events ADD COLUMN author TEXT;
+ALTER TABLE checkpoints ADD COLUMN author TEXT;
+ALTER TABLE pool_signals ADD COLUMN author TEXT;
+-- How many events of each session each author wrote: `sessions show` in O(authors).
+CREATE TABLE session_authors (
+    session INTEGER NOT NULL,
+    author TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    PRIMARY KEY (session, author)
+) WITHOUT ROWID;
 "#;
 
 /// Every step, in order; `user_version` = how many are applied.

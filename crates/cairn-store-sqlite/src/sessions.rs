@@ -271,6 +271,7 @@ pub(crate) fn delete(conn: &Connection, name: &SessionName) -> R<()> {
         "DELETE FROM events WHERE session = ?1",
         "DELETE FROM knowledge WHERE session = ?1",
         "DELETE FROM request_ids WHERE session = ?1",
+        "DELETE FROM session_authors WHERE session = ?1",
         "DELETE FROM leases WHERE session = ?1",
         "DELETE FROM sessions WHERE id = ?1",
     ] {

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_core::store::{
-    ImportStream, PoolInstance, SearchHit, SearchScope, SessionUpdate, SizedEvent, StoreStatus,
+    ImportStream, PoolInstance, SearchHit, SearchScope, SessionAuthor, SessionUpdate, SizedEvent,
+    StoreStatus,
 };
 use cairn_core::{
     Attachment, AttachmentRef, Checkpoint, Error, Event, ImportOrigin, KnownImport, Lease,
@@ -18,8 +19,8 @@ use tokio::sync::broadcast;
 use ulid::Ulid;
 
 use crate::{
-    SqliteStore, agent_pool, attachments, checkpoints, copies, events, import_origins, leases,
-    search, sessions,
+    SqliteStore, agent_pool, attachments, authors, checkpoints, copies, events, import_origins,
+    leases, search, sessions,
 };
 
 #[async_trait]
@@ -342,6 +343,10 @@ impl Store for SqliteStore {
 
     async fn status(&self) -> Result<StoreStatus> {
         self.read(|tx| copies::status(tx)).await
+    }
+
+    async fn session_authors(&self, session: Ulid) -> Result<Vec<SessionAuthor>> {
+        self.read(move |tx| authors::of_session(tx, session)).await
     }
 }
 

@@ -178,16 +178,75 @@ fn two_checkouts_on_two_machines_are_one_project_on_postgresql() {
     );
     let env = [("CAIRN_STORE_URL", url.as_str())];
     let laptop = Machine {
-        cairn: Cairn::new(BIN, &laptop_home),
+        cairn: Cairn::new(BIN, &laptop_home).env("USER", "ann"),
         checkout: laptop_home.project.clone(),
     };
     let desktop = Machine {
         cairn: Cairn::new(BIN, &desktop_home)
             .current_dir(&desktop_checkout)
-            .env("CAIRN_STORE_URL", &url),
+            .env("CAIRN_STORE_URL", &url)
+            .env("USER", "bob"),
         checkout: desktop_checkout,
     };
+    let desktop_cairn = desktop.cairn.clone();
     one_project_from_two_checkouts(laptop, desktop, &env);
+
+    // Who wrote what: both people wrote to the session; each topic names its author.
+    let shown = desktop_cairn
+        .run(["sessions", "show", "auth-work", "--json"])
+        .success()
+        .json();
+    let mut authors: Vec<String> = shown["authors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            a["author"]
+                .as_str()
+                .unwrap()
+                .split('@')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    authors.sort();
+    assert_eq!(authors, ["ann", "bob"], "{shown:#}");
+    desktop_cairn
+        .run(["sessions", "show", "auth-work"])
+        .success()
+        .stdout_has(&["written by:", "bob@", "ann@"]);
+    let status = desktop_cairn
+        .clone()
+        .env("CAIRN_INSTANCE", "bob")
+        .run(["pool", "status", "--json"])
+        .success()
+        .json();
+    let mut topic_authors: Vec<(String, String)> = status["open_topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["holder"].as_str().unwrap().to_owned(),
+                t["author"]
+                    .as_str()
+                    .unwrap()
+                    .split('@')
+                    .next()
+                    .unwrap()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    topic_authors.sort();
+    assert_eq!(
+        topic_authors,
+        [
+            ("ann".to_owned(), "ann".to_owned()),
+            ("bob".to_owned(), "bob".to_owned())
+        ]
+    );
     // The credentials of the remote URL are no part of the key the store keeps.
     let keys = cairn_testkit::postgres::cluster().psql(
         &database.name,

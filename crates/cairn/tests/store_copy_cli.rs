@@ -10,6 +10,13 @@ use cairn_testkit::postgres::fresh_database;
 use serde_json::Value;
 use sessions_fixtures::*;
 
+/// `cairn` on the home's SQLite file, whatever store the suite runs on: these tests
+/// name their stores themselves.
+fn on_sqlite(home: &TestHome) -> (Cairn, String) {
+    let url = format!("sqlite://{}", home.store_file().display());
+    (cairn(home).env("CAIRN_STORE_URL", &url), url)
+}
+
 fn export(c: &Cairn, store: &str, name: &str) -> String {
     let out = c.run(["--store", store, "sessions", "export", name]);
     out.success();
@@ -25,7 +32,7 @@ fn copy(c: &Cairn, from: &str, to: &str) -> Value {
 #[test]
 fn sqlite_to_postgresql_to_sqlite_gives_identical_exports_and_runs_again() {
     let home = TestHome::new();
-    let c = cairn(&home);
+    let (c, sqlite_a) = on_sqlite(&home);
     import(&c, &home, "rich.jsonl", &rich("rich-one", "/work/api"));
     import(
         &c,
@@ -57,7 +64,6 @@ fn sqlite_to_postgresql_to_sqlite_gives_identical_exports_and_runs_again() {
         ])
         .success();
 
-    let sqlite_a = format!("sqlite://{}", home.store_file().display());
     let database = fresh_database();
     let postgres = database.url.clone();
     let sqlite_b = format!("sqlite://{}", home.root().join("b/cairn.db").display());
@@ -123,14 +129,13 @@ fn sqlite_to_postgresql_to_sqlite_gives_identical_exports_and_runs_again() {
 #[test]
 fn a_name_taken_by_another_session_is_reported_and_kept() {
     let home = TestHome::new();
-    let c = cairn(&home);
+    let (c, sqlite_a) = on_sqlite(&home);
     import(
         &c,
         &home,
         "a.jsonl",
         &simple("plain", "/work/web", &["from a"]),
     );
-    let sqlite_a = format!("sqlite://{}", home.store_file().display());
     let other = format!("sqlite://{}", home.root().join("other/cairn.db").display());
     let text = simple("plain", "/work/web", &["already here"]);
     let path = home.write_file("other.jsonl", &text);
@@ -161,7 +166,7 @@ fn a_name_taken_by_another_session_is_reported_and_kept() {
 #[test]
 fn status_names_the_sqlite_store_and_counts() {
     let home = TestHome::new();
-    let c = cairn(&home);
+    let (c, _) = on_sqlite(&home);
     import(
         &c,
         &home,

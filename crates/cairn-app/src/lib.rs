@@ -30,6 +30,7 @@ pub mod pool_status;
 pub mod progress;
 pub mod resume_brief;
 pub mod sessions;
+pub mod store_copy;
 pub mod transcript;
 pub mod usage;
 pub mod where_was_i;

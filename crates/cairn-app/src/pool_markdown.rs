@@ -78,11 +78,15 @@ impl PoolStatus {
         for t in &self.open_topics {
             let _ = write!(
                 out,
-                "- `{}`{}: **{}** by {} since {}",
+                "- `{}`{}: **{}** by {}{} since {}",
                 t.topic,
                 where_(&t.project),
                 t.state.as_str(),
                 t.holder,
+                t.author
+                    .as_deref()
+                    .map(|a| format!(" ({a})"))
+                    .unwrap_or_default(),
                 ago(now, t.since)
             );
             if !t.summary.is_empty() {
@@ -211,6 +215,7 @@ mod tests {
             session_id: None,
             created_at: t(id),
             expires_at: None,
+            author: None,
         }
     }
 

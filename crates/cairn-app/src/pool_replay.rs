@@ -307,6 +307,7 @@ fn open_topic(signal: &PoolSignal, state: TopicState, held_since: Timestamp) -> 
         affects: signal.affects.clone(),
         session_id: signal.session_id.clone(),
         contested_by: Vec::new(),
+        author: signal.author.clone(),
     }
 }
 
@@ -314,8 +315,13 @@ fn open_topic(signal: &PoolSignal, state: TopicState, held_since: Timestamp) -> 
 /// `affects` keeps the files named before.
 fn refresh(open: &mut OpenTopic, signal: &PoolSignal) {
     open.summary = signal.summary.clone();
+    if signal.author.is_some() {
+        open.author = signal.author.clone();
+    }
     if !signal.affects.is_empty() {
         open.affects = signal.affects.clone();
+        // The paths are the signaller's: read them against its checkout.
+        open.project = signal.project.clone();
     }
     if signal.session_id.is_some() {
         open.session_id = signal.session_id.clone();
@@ -331,7 +337,11 @@ pub fn file_conflicts(open_topics: &[OpenTopic]) -> Vec<FileConflict> {
             if a.project != b.project || a.holder == b.holder {
                 continue;
             }
-            if let Some((path_a, path_b)) = first_overlap(&a.project, &a.affects, &b.affects) {
+            // Each side's absolute paths are relative to its own checkout: two
+            // checkouts of one repository (one project key) may sit at two paths.
+            if let Some((path_a, path_b)) =
+                first_overlap((&a.project, &a.affects), (&b.project, &b.affects))
+            {
                 conflicts.push(
                     FileConflict {
                         project: a.project.clone(),
@@ -381,13 +391,16 @@ pub fn conflicts_involving(status: &PoolStatus, instance: &str, topic: &str) -> 
         .collect()
 }
 
-fn first_overlap(project: &Project, a: &[String], b: &[String]) -> Option<(String, String)> {
+fn first_overlap(
+    (project_a, a): (&Project, &[String]),
+    (project_b, b): (&Project, &[String]),
+) -> Option<(String, String)> {
     let b_norm: Vec<(String, Vec<String>)> = b
         .iter()
-        .map(|path| (path.clone(), path_components(project, path)))
+        .map(|path| (path.clone(), path_components(project_b, path)))
         .collect();
     for path_a in a {
-        let ca = path_components(project, path_a);
+        let ca = path_components(project_a, path_a);
         for (path_b, cb) in &b_norm {
             if components_overlap(&ca, cb) {
                 return Some((path_a.clone(), path_b.clone()));
@@ -461,6 +474,7 @@ mod tests {
             session_id: None,
             created_at: t(at),
             expires_at: None,
+            author: None,
         }
     }
 
@@ -483,6 +497,45 @@ mod tests {
         assert!(!paths_overlap(&p, "src/auth.rs", "src/auth.rs.bak"));
         assert!(!paths_overlap(&p, "src/auth", "src/authz"));
         assert!(!paths_overlap(&p, "docs/a.md", "src/a.md"));
+    }
+
+    #[test]
+    fn two_checkouts_of_one_repository_conflict_on_the_same_file() {
+        let key = "github.com/acme/api";
+        let laptop = Project::from_parts("/home/ann/api", key);
+        let desktop = Project::from_parts("/srv/bob/src/api-2", key);
+        let mut a = signal(
+            1,
+            0,
+            "a",
+            PoolAction::Claimed,
+            "auth",
+            &["/home/ann/api/src/auth.rs"],
+        );
+        a.project = laptop.clone();
+        let mut b = signal(
+            2,
+            5,
+            "b",
+            PoolAction::Claimed,
+            "login",
+            &["/srv/bob/src/api-2/src/"],
+        );
+        b.project = desktop.clone();
+        let instances = vec![
+            PoolInstance {
+                project: laptop.clone(),
+                ..seen("a", 5)
+            },
+            PoolInstance {
+                project: desktop,
+                ..seen("b", 5)
+            },
+        ];
+        let s = compute(Some(laptop), &[a, b], &instances, t(10), 3600);
+        assert_eq!(s.open_topics.len(), 2);
+        assert_eq!(s.conflicts.len(), 1, "{:?}", s.conflicts);
+        assert_eq!(s.conflicts[0].path_a, "/home/ann/api/src/auth.rs");
     }
 
     #[test]

@@ -85,6 +85,9 @@ pub struct OpenTopic {
     pub session_id: Option<String>,
     /// Other instances that tried to claim the topic while it was held.
     pub contested_by: Vec<String>,
+    /// `user@host` behind the holder's latest signal about the topic.
+    #[serde(default)]
+    pub author: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -421,6 +421,7 @@ mod tests {
             client: Some("claude-code".into()),
             instance: None,
             created_at: at(0),
+            author: None,
         };
         let found = assemble(Some(cp), None, at(600)).unwrap();
         assert_eq!(found.source, Source::Checkpoint);

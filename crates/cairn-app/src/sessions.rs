@@ -267,6 +267,7 @@ mod tests {
             client: None,
             instance: None,
             created_at: Timestamp::UNIX_EPOCH,
+            author: None,
         };
         assert_eq!(
             checkpoint_match(&c, "login").as_deref(),

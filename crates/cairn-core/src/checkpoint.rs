@@ -35,4 +35,7 @@ pub struct Checkpoint {
     pub instance: Option<String>,
     #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub created_at: Timestamp,
+    /// `user@host` of the process that saved it; `None` before authors were kept.
+    #[serde(default)]
+    pub author: Option<String>,
 }

@@ -31,12 +31,13 @@ pub const MAX_EVENT_TOKENS: u64 = 1_000_000_000_000;
 /// Longest reason an error carries.
 const MAX_REASON_BYTES: usize = 400;
 
-const HEADER_KEYS: [&str; 7] = [
+const HEADER_KEYS: [&str; 8] = [
     "format",
     "version",
     "name",
     "title",
     "project",
+    "project_key",
     "model",
     "created_at",
 ];
@@ -81,6 +82,11 @@ impl Header {
         map.insert("name".into(), self.name.clone().into());
         map.insert("title".into(), self.title.clone().into());
         map.insert("project".into(), self.project.as_str().into());
+        // Only when it differs from the path: files of projects without a key
+        // (and every file written before keys) stay as they were.
+        if self.project.key() != self.project.as_str() {
+            map.insert("project_key".into(), self.project.key().into());
+        }
         map.insert("model".into(), self.model.clone().into());
         map.insert("created_at".into(), self.created_at.to_string().into());
         for (key, value) in &self.extra {
@@ -123,6 +129,10 @@ impl Header {
         if project.is_empty() {
             return Err("header field \"project\" is empty".into());
         }
+        let project = match optional_string(&mut map, "project_key")? {
+            Some(key) if !key.is_empty() => Project::from_parts(project, key),
+            _ => Project::from_stored(project),
+        };
         let model = optional_string(&mut map, "model")?;
         let created_raw = required_string(&mut map, "created_at")?;
         let created_at = created_raw.parse::<Timestamp>().map_err(|e| {
@@ -131,7 +141,7 @@ impl Header {
         Ok(Header {
             name,
             title,
-            project: Project::from_stored(project),
+            project,
             model,
             created_at,
             extra: map,
@@ -547,6 +557,26 @@ mod tests {
             Err(other) => panic!("unexpected error {other}"),
             Ok(_) => panic!("accepted a bad file"),
         }
+    }
+
+    #[test]
+    fn the_project_key_travels_in_the_header_only_when_it_is_not_the_path() {
+        let name = SessionName::parse("keyed").unwrap();
+        let at: Timestamp = "2026-11-20T09:00:00Z".parse().unwrap();
+        let keyed = Header::new(
+            &name,
+            Project::from_parts("/home/a/api", "github.com/acme/api"),
+            at,
+        );
+        let json = keyed.to_json();
+        assert_eq!(json["project_key"], "github.com/acme/api");
+        let back = Header::from_json(json).unwrap();
+        assert_eq!(back.project.key(), "github.com/acme/api");
+        assert_eq!(back.project.as_str(), "/home/a/api");
+        assert!(back.extra.is_empty());
+
+        let plain = Header::new(&name, Project::from_stored("/abs/path"), at).to_json();
+        assert!(!plain.contains_key("project_key"));
     }
 
     #[test]

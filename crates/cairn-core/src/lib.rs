@@ -6,6 +6,7 @@
 
 pub mod accounting;
 pub mod attachment;
+pub mod author;
 pub mod checkpoint;
 pub mod context;
 pub mod display;
@@ -25,6 +26,7 @@ pub mod name;
 pub mod paths;
 pub mod pool;
 pub mod project;
+pub mod project_key;
 pub mod scrub;
 pub mod session;
 pub mod settings;

@@ -85,4 +85,7 @@ pub struct PoolSignal {
     pub session_id: Option<String>,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
+    /// `user@host` of the process that sent it; `None` before authors were kept.
+    #[serde(default)]
+    pub author: Option<String>,
 }

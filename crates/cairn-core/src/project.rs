@@ -1,18 +1,79 @@
 //! Project detection: the canonical git top-level of a directory, else the
 //! canonical directory itself. Never a basename (two `api/` folders are two projects).
+//!
+//! A project has two parts: its root (the path on this machine, shown to people)
+//! and its key (`project_key`: the same for every checkout of one repository, on
+//! any machine). Two projects are equal when their keys are; filters use the key.
 
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::Error;
 
-/// An absolute, canonical project root, stored as a string key.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(transparent)]
-pub struct Project(String);
+/// An absolute, canonical project root and its key. Serialised as the root alone
+/// (what people read); a root read back without its key is its own key.
+#[derive(Clone, Debug)]
+pub struct Project {
+    root: String,
+    key: String,
+}
+
+impl PartialEq for Project {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Project {}
+
+impl Hash for Project {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key.hash(state);
+    }
+}
+
+impl PartialOrd for Project {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Project {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+impl Serialize for Project {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.root)
+    }
+}
+
+impl<'de> Deserialize<'de> for Project {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Project::from_stored)
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Project {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Project".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        String::json_schema(generator)
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+}
 
 impl Project {
     /// Detect the project of `dir` by walking up to the nearest `.git` (a directory,
@@ -41,21 +102,56 @@ impl Project {
         Project::detect(path)
     }
 
-    /// A project key taken as is (from the store or an imported file).
-    pub fn from_stored(key: impl Into<String>) -> Self {
-        Project(key.into())
+    /// A project root taken as is, with no key of its own (its key is the root):
+    /// a root from a file or a face, or from a store written before keys.
+    pub fn from_stored(root: impl Into<String>) -> Self {
+        let root = root.into();
+        Project {
+            key: root.clone(),
+            root,
+        }
+    }
+
+    /// A project as a store keeps it: its root and its key.
+    pub fn from_parts(root: impl Into<String>, key: impl Into<String>) -> Self {
+        Project {
+            root: root.into(),
+            key: key.into(),
+        }
+    }
+
+    /// The project of a root taken from a file or a store: its key is computed
+    /// from the checkout when the directory exists here, else the root itself.
+    pub fn keyed_if_present(root: impl Into<String>) -> Self {
+        let root = root.into();
+        let path = Path::new(&root);
+        if !root.is_empty() && path.is_absolute() && path.is_dir() {
+            let key = crate::project_key::key_for_root(path);
+            return Project { root, key };
+        }
+        Project::from_stored(root)
     }
 
     fn from_canonical(path: PathBuf) -> Self {
-        Project(path.to_string_lossy().into_owned())
+        let key = crate::project_key::key_for_root(&path);
+        Project {
+            root: path.to_string_lossy().into_owned(),
+            key,
+        }
     }
 
+    /// The root on this machine, as people read it.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.root
+    }
+
+    /// The key every checkout of this project shares; filters compare it.
+    pub fn key(&self) -> &str {
+        &self.key
     }
 
     pub fn path(&self) -> &Path {
-        Path::new(&self.0)
+        Path::new(&self.root)
     }
 
     /// Whether this root is `/` or the user's home directory: tools working there
@@ -77,13 +173,13 @@ impl Project {
         self.path()
             .file_name()
             .and_then(|n| n.to_str())
-            .unwrap_or(&self.0)
+            .unwrap_or(&self.root)
     }
 }
 
 impl fmt::Display for Project {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.root)
     }
 }
 
@@ -123,6 +219,32 @@ mod tests {
             assert!(!Project::from_stored(format!("{home}/code/api")).is_broad_root());
         }
         assert!(!Project::from_stored("/srv/code/api").is_broad_root());
+    }
+
+    #[test]
+    fn two_checkouts_of_one_origin_are_one_project_shown_by_their_paths() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut projects = Vec::new();
+        for (dir, url) in [
+            ("laptop/api", "git@github.com:acme/api.git"),
+            ("work/src/api-2", "https://github.com/acme/api"),
+        ] {
+            let repo = tmp.path().join(dir);
+            std::fs::create_dir_all(repo.join(".git")).unwrap();
+            std::fs::write(
+                repo.join(".git/config"),
+                format!("[core]\n\tbare = false\n[remote \"origin\"]\n\turl = {url}\n"),
+            )
+            .unwrap();
+            projects.push(Project::detect(&repo).unwrap());
+        }
+        assert_eq!(projects[0], projects[1]);
+        assert_eq!(projects[0].key(), "github.com/acme/api");
+        assert_ne!(projects[0].as_str(), projects[1].as_str());
+        assert_eq!(
+            serde_json::to_value(&projects[1]).unwrap(),
+            serde_json::json!(projects[1].as_str())
+        );
     }
 
     #[test]

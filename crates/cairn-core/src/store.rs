@@ -91,6 +91,30 @@ pub enum StoreChange {
     External,
 }
 
+/// How many events of a session one author (`user@host`) wrote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionAuthor {
+    pub author: String,
+    pub events: u64,
+    /// The seq of the newest event they wrote.
+    pub last_seq: u64,
+}
+
+/// What a store holds, for `cairn store status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreStatus {
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    pub schema_version: i64,
+    /// Bytes the store takes on disk (the file, or the database).
+    pub size_bytes: u64,
+    pub sessions: u64,
+    pub events: u64,
+    pub attachments: u64,
+    pub checkpoints: u64,
+    pub pool_signals: u64,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     // ---- sessions -------------------------------------------------------------
@@ -281,4 +305,29 @@ pub trait Store: Send + Sync + 'static {
     /// A subscriber that falls behind gets `RecvError::Lagged` and should re-read
     /// everything it shows. Costs nothing while nobody subscribes.
     fn changes(&self) -> broadcast::Receiver<StoreChange>;
+
+    // ---- copying between stores (`cairn store copy`) -------------------------------
+
+    /// Creates `session` under its own id, name, project and creation time, its
+    /// status, spend checkpoint and live-context size as given, with `events` as
+    /// [`Store::import_stream`] writes them (all or nothing). `AlreadyExists` when
+    /// the id or the name is taken.
+    async fn import_copy(&self, session: &Session, events: ImportStream) -> Result<Session>;
+
+    /// Stores a checkpoint of another store as it is (id, round, time); `false`
+    /// when a checkpoint with its id is already here.
+    async fn copy_checkpoint(&self, checkpoint: &Checkpoint) -> Result<bool>;
+
+    /// Stores a pool signal of another store with its time; `false` when the same
+    /// signal (project key, instance, topic, action, time) is already here.
+    async fn copy_pool_signal(&self, signal: &PoolSignal) -> Result<bool>;
+
+    /// Which backend, schema version, size and counts.
+    async fn status(&self) -> Result<StoreStatus>;
+
+    // ---- authors --------------------------------------------------------------------
+
+    /// Who wrote the session's events (`user@host`, recorded by the store with each
+    /// append), the most recent writer first; read in O(authors).
+    async fn session_authors(&self, session: Ulid) -> Result<Vec<SessionAuthor>>;
 }

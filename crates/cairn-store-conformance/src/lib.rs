@@ -14,12 +14,14 @@ use std::sync::Arc;
 
 use cairn_core::Store;
 
+pub mod authors;
 pub mod changes;
 pub mod coordination;
 pub mod events;
 pub mod import;
 pub mod import_origin;
 pub mod pool_bounds;
+pub mod projects;
 pub mod search;
 pub mod sessions;
 pub mod support;
@@ -236,6 +238,14 @@ macro_rules! store_conformance_tests {
         #[::tokio::test(flavor = "multi_thread")]
         async fn a_subscriber_sees_only_changes_after_it_subscribed() {
             $crate::changes::a_subscriber_sees_only_changes_after_it_subscribed($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn events_checkpoints_and_signals_record_their_author() {
+            $crate::authors::events_checkpoints_and_signals_record_their_author($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn two_checkouts_of_one_repository_are_one_project() {
+            $crate::projects::two_checkouts_of_one_repository_are_one_project($fresh()).await
         }
     };
 }

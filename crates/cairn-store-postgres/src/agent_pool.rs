@@ -8,8 +8,8 @@ use tokio_postgres::Row;
 use crate::fail::{R, unreadable};
 use crate::rows::{from_micros, get, micros, now};
 
-const SIGNAL_COLUMNS: &str =
-    "id, project, topic, action, summary, affects, instance, session_id, created_us, expires_us";
+const SIGNAL_COLUMNS: &str = "id, project, topic, action, summary, affects, instance, session_id, created_us, expires_us, \
+     project_key, author";
 
 fn decode_signal(row: &Row) -> R<PoolSignal> {
     let id: i64 = get(row, 0)?;
@@ -18,7 +18,7 @@ fn decode_signal(row: &Row) -> R<PoolSignal> {
     let expires: Option<i64> = get(row, 9)?;
     Ok(PoolSignal {
         id,
-        project: Project::from_stored(get::<String>(row, 1)?),
+        project: Project::from_parts(get::<String>(row, 1)?, get::<String>(row, 10)?),
         topic: get(row, 2)?,
         action: PoolAction::parse(&action)
             .map_err(|e| unreadable(format!("pool signal {id}: {e}")))?,
@@ -29,6 +29,7 @@ fn decode_signal(row: &Row) -> R<PoolSignal> {
         session_id: get(row, 7)?,
         created_at: from_micros(get(row, 8)?)?,
         expires_at: expires.map(from_micros).transpose()?,
+        author: get(row, 11)?,
     })
 }
 
@@ -38,7 +39,8 @@ pub(crate) async fn add_signal(tx: &Transaction<'_>, new: &NewPoolSignal) -> R<P
     let statement = tx
         .prepare_cached(&format!(
             "INSERT INTO pool_signals (project, topic, action, summary, affects, instance, \
-             session_id, created_us, expires_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             session_id, created_us, expires_us, project_key, author) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              RETURNING {SIGNAL_COLUMNS}"
         ))
         .await?;
@@ -55,6 +57,8 @@ pub(crate) async fn add_signal(tx: &Transaction<'_>, new: &NewPoolSignal) -> R<P
                 &new.session_id,
                 &micros(now()),
                 &new.expires_at.map(micros),
+                &new.project.key(),
+                &cairn_core::author::current(),
             ],
         )
         .await?;
@@ -69,11 +73,11 @@ pub(crate) async fn signals(
     let statement = tx
         .prepare_cached(&format!(
             "SELECT {SIGNAL_COLUMNS} FROM pool_signals \
-             WHERE ($1::TEXT IS NULL OR project = $1) AND created_us >= $2 \
+             WHERE ($1::TEXT IS NULL OR project_key = $1) AND created_us >= $2 \
              ORDER BY created_us, id"
         ))
         .await?;
-    tx.query(&statement, &[&project.map(Project::as_str), &micros(since)])
+    tx.query(&statement, &[&project.map(Project::key), &micros(since)])
         .await?
         .iter()
         .map(decode_signal)
@@ -90,8 +94,8 @@ pub(crate) async fn touch(
     // pays for the bound.
     let statement = tx
         .prepare_cached(
-            "INSERT INTO pool_instances (project, instance, client, last_seen_us) \
-             VALUES ($1, $2, $3, $4) \
+            "INSERT INTO pool_instances (project, instance, client, last_seen_us, project_key) \
+             VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (project, instance) DO UPDATE SET \
                  client = coalesce(EXCLUDED.client, pool_instances.client), \
                  last_seen_us = EXCLUDED.last_seen_us \
@@ -101,7 +105,13 @@ pub(crate) async fn touch(
     let row = tx
         .query_one(
             &statement,
-            &[&project.as_str(), &instance, &client, &micros(now())],
+            &[
+                &project.as_str(),
+                &instance,
+                &client,
+                &micros(now()),
+                &project.key(),
+            ],
         )
         .await?;
     let inserted: bool = get(&row, 0)?;
@@ -144,17 +154,17 @@ pub(crate) async fn instances(
 ) -> R<Vec<PoolInstance>> {
     let statement = tx
         .prepare_cached(
-            "SELECT project, instance, client, last_seen_us FROM pool_instances \
-             WHERE ($1::TEXT IS NULL OR project = $1) AND last_seen_us >= $2 \
+            "SELECT project, instance, client, last_seen_us, project_key FROM pool_instances \
+             WHERE ($1::TEXT IS NULL OR project_key = $1) AND last_seen_us >= $2 \
              ORDER BY last_seen_us DESC, project, instance",
         )
         .await?;
-    tx.query(&statement, &[&project.map(Project::as_str), &micros(since)])
+    tx.query(&statement, &[&project.map(Project::key), &micros(since)])
         .await?
         .iter()
         .map(|row| {
             Ok(PoolInstance {
-                project: Project::from_stored(get::<String>(row, 0)?),
+                project: Project::from_parts(get::<String>(row, 0)?, get::<String>(row, 4)?),
                 instance: get(row, 1)?,
                 client: get(row, 2)?,
                 last_seen: from_micros(get(row, 3)?)?,

@@ -10,7 +10,7 @@ use crate::fail::{R, unreadable};
 use crate::rows::{from_micros, get, limit, micros, now};
 
 const COLUMNS: &str = "checkpoint_id, session_id, project, summary, files_touched, \
-     decisions_made, next_steps, round_id, client, instance, created_us";
+     decisions_made, next_steps, round_id, client, instance, created_us, project_key, author";
 
 fn list_field(row: &Row, index: usize, name: &str) -> R<Vec<String>> {
     let raw: String = get(row, index)?;
@@ -21,7 +21,7 @@ fn decode(row: &Row) -> R<Checkpoint> {
     Ok(Checkpoint {
         checkpoint_id: get(row, 0)?,
         session_id: get(row, 1)?,
-        project: Project::from_stored(get::<String>(row, 2)?),
+        project: Project::from_parts(get::<String>(row, 2)?, get::<String>(row, 11)?),
         summary: get(row, 3)?,
         files_touched: list_field(row, 4, "files_touched")?,
         decisions_made: list_field(row, 5, "decisions_made")?,
@@ -30,6 +30,7 @@ fn decode(row: &Row) -> R<Checkpoint> {
         client: get(row, 8)?,
         instance: get(row, 9)?,
         created_at: from_micros(get(row, 10)?)?,
+        author: get(row, 12)?,
     })
 }
 
@@ -72,8 +73,10 @@ pub(crate) async fn save(tx: &Transaction<'_>, new: &NewCheckpoint) -> R<Checkpo
     let statement = tx
         .prepare_cached(&format!(
             "INSERT INTO checkpoints (checkpoint_id, session_id, project, summary, files_touched, \
-             decisions_made, next_steps, round_id, round_no, client, instance, created_us) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {COLUMNS}"
+             decisions_made, next_steps, round_id, round_no, client, instance, created_us, \
+             project_key, author) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             RETURNING {COLUMNS}"
         ))
         .await?;
     let row = tx
@@ -92,6 +95,8 @@ pub(crate) async fn save(tx: &Transaction<'_>, new: &NewCheckpoint) -> R<Checkpo
                 &new.client,
                 &new.instance,
                 &micros(now()),
+                &new.project.key(),
+                &cairn_core::author::current(),
             ],
         )
         .await?;
@@ -116,9 +121,9 @@ pub(crate) async fn recent(
 ) -> R<Vec<Checkpoint>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM checkpoints WHERE id IN ( \
-             SELECT max(id) FROM checkpoints WHERE ($1::TEXT IS NULL OR project = $1) \
+             SELECT max(id) FROM checkpoints WHERE ($1::TEXT IS NULL OR project_key = $1) \
              GROUP BY session_id) \
          ORDER BY id DESC LIMIT $2"
     );
-    collect(tx, &sql, &[&project.map(Project::as_str), &limit(page)]).await
+    collect(tx, &sql, &[&project.map(Project::key), &limit(page)]).await
 }

@@ -69,10 +69,10 @@ async fn insert_event(
     let statement = tx
         .prepare_cached(
             "INSERT INTO events (session, seq, kind, role, bytes, request_id, ts, body, \
-             search_text, search) \
+             search_text, search, author) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
                      CASE WHEN $9::TEXT IS NULL THEN NULL \
-                          ELSE to_tsvector('cairn_search', $10::TEXT) END)",
+                          ELSE to_tsvector('cairn_search', $10::TEXT) END, $11)",
         )
         .await?;
     tx.execute(
@@ -88,6 +88,7 @@ async fn insert_event(
             &body,
             &search_text,
             &index_words(&text),
+            &cairn_core::author::current(),
         ],
     )
     .await?;
@@ -188,6 +189,7 @@ pub(crate) async fn append(
         seqs.push(seq);
     }
     apply_totals(tx, stored.key, &totals).await?;
+    crate::authors::record(tx, stored.key, events.len() as u64, seq).await?;
     Ok(seqs)
 }
 
@@ -198,10 +200,22 @@ pub(crate) async fn import(
     new: &NewSession,
     events: impl Iterator<Item = cairn_core::Result<Event>>,
 ) -> R<Session> {
-    let stored = sessions::create(tx, new).await?;
+    import_as(tx, new, Ulid::new(), events).await
+}
+
+/// [`import`] under a given session id (a copy from another store).
+pub(crate) async fn import_as(
+    tx: &Transaction<'_>,
+    new: &NewSession,
+    id: Ulid,
+    events: impl Iterator<Item = cairn_core::Result<Event>>,
+) -> R<Session> {
+    let stored = sessions::create_as(tx, new, id).await?;
     let mut totals = TotalsDelta::default();
+    let mut written = 0;
     for (expected, event) in (1..).zip(events) {
         let event = event?;
+        written = expected;
         cairn_core::accounting::check_next_seq(event.seq, expected)?;
         insert_event(
             tx,
@@ -214,6 +228,7 @@ pub(crate) async fn import(
         .await?;
     }
     apply_totals(tx, stored.key, &totals).await?;
+    crate::authors::record(tx, stored.key, written, written).await?;
     Ok(sessions::by_key(tx, stored.key).await?.session)
 }
 

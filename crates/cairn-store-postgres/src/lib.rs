@@ -11,15 +11,18 @@
 
 mod agent_pool;
 mod attachments;
+mod authors;
 mod changes;
 mod checkpoints;
 mod connect;
+mod copies;
 mod events;
 mod fail;
 mod import_origins;
 mod leases;
 mod media;
 pub mod migrations;
+mod project_keys;
 mod rows;
 mod search;
 mod search_text;

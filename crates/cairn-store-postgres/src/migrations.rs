@@ -167,8 +167,43 @@ CREATE TABLE import_origins (
 );
 "#;
 
+/// A team on one store. Projects across machines: every row that names a project also keeps its key
+/// (the same for every checkout of one repository), and filters use it. Rows start
+/// with their path as key, and events, checkpoints and pool signals say who
+/// wrote them (`author`, `user@host`); [`crate::project_keys::backfill`] then computes the
+/// real keys of the projects whose directories exist on the migrating machine.
+const V3_PROJECT_KEYS: &str = r#"
+ALTER TABLE sessions ADD COLUMN project_key TEXT NOT NULL DEFAULT '';
+UPDATE sessions SET project_key = project;
+CREATE INDEX sessions_by_project_key_activity ON sessions (project_key, updated_us DESC, id DESC);
+ALTER TABLE checkpoints ADD COLUMN project_key TEXT NOT NULL DEFAULT '';
+UPDATE checkpoints SET project_key = project;
+CREATE INDEX checkpoints_by_project_key ON checkpoints (project_key, id);
+ALTER TABLE pool_signals ADD COLUMN project_key TEXT NOT NULL DEFAULT '';
+UPDATE pool_signals SET project_key = project;
+CREATE INDEX pool_signals_by_project_key_time ON pool_signals (project_key, created_us);
+ALTER TABLE pool_instances ADD COLUMN project_key TEXT NOT NULL DEFAULT '';
+UPDATE pool_instances SET project_key = project;
+CREATE INDEX pool_instances_by_project_key_time ON pool_instances (project_key, last_seen_us);
+-- Who wrote each event, checkpoint and pool signal (`user@host`); NULL before.
+ALTER TABLE events ADD COLUMN author TEXT;
+ALTER TABLE checkpoints ADD COLUMN author TEXT;
+ALTER TABLE pool_signals ADD COLUMN author TEXT;
+-- How many events of each session each author wrote: `sessions show` in O(authors).
+CREATE TABLE session_authors (
+    session BIGINT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    author TEXT NOT NULL,
+    events BIGINT NOT NULL,
+    last_seq BIGINT NOT NULL,
+    PRIMARY KEY (session, author)
+);
+"#;
+
 /// Every step, in order; `cairn_schema.version` = how many are applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3_PROJECT_KEYS];
+
+/// The step after which the project keys are computed (it needs Rust, not SQL).
+const PROJECT_KEYS_VERSION: i64 = 3;
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -217,6 +252,9 @@ pub(crate) async fn apply_missing(tx: &Transaction<'_>, redacted: &str) -> R<()>
         let version = index as i64 + 1;
         if version > current {
             tx.batch_execute(step).await?;
+            if version == PROJECT_KEYS_VERSION {
+                crate::project_keys::backfill(tx).await?;
+            }
         }
     }
     tx.execute("DELETE FROM cairn_schema", &[]).await?;

@@ -17,12 +17,13 @@ const HEADLINE_OPTIONS: &str =
 /// The events' insertion order (`id`) is the newest-first order; the snippet is
 /// computed only for the rows the limit keeps.
 const SEARCH_SQL: &str = "SELECT s.name, s.project, hit.seq, hit.ts, hit.role, \
-         ts_headline('cairn_search', hit.search_text, q.query, $3), hit.search_text \
+         ts_headline('cairn_search', hit.search_text, q.query, $3), hit.search_text, \
+         s.project_key \
      FROM (SELECT websearch_to_tsquery('cairn_search', $1) AS query) q \
      CROSS JOIN LATERAL ( \
          SELECT e.session, e.seq, e.ts, e.role, e.search_text, e.id FROM events e \
          JOIN sessions s2 ON s2.id = e.session \
-         WHERE e.search @@ q.query AND ($2::TEXT IS NULL OR s2.project = $2) \
+         WHERE e.search @@ q.query AND ($2::TEXT IS NULL OR s2.project_key = $2) \
          ORDER BY e.id DESC LIMIT $4) hit \
      JOIN sessions s ON s.id = hit.session \
      ORDER BY hit.id DESC";
@@ -35,7 +36,7 @@ pub(crate) async fn search(
     let Some(query) = literal_query(query) else {
         return Ok(Vec::new());
     };
-    let project = scope.project.as_ref().map(Project::as_str);
+    let project = scope.project.as_ref().map(Project::key);
     let statement = tx.prepare_cached(SEARCH_SQL).await?;
     let rows = tx
         .query(
@@ -52,7 +53,7 @@ pub(crate) async fn search(
             Ok(SearchHit {
                 session: SessionName::parse(&name)
                     .map_err(|e| unreadable(format!("session name {name:?}: {e}")))?,
-                project: Project::from_stored(get::<String>(row, 1)?),
+                project: Project::from_parts(get::<String>(row, 1)?, get::<String>(row, 7)?),
                 seq: get_u64(row, 2)?,
                 ts: parse_ts(&get::<String>(row, 3)?)?,
                 role: role.as_deref().and_then(Role::parse),

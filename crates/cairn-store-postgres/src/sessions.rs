@@ -24,7 +24,7 @@ const SESSION_COLUMNS: &str = "id, ulid, name, title, project, parent_ulid, fork
      model, status, created_at, updated_at, input_tokens, output_tokens, cache_read_tokens, \
      cache_write_tokens, reasoning_tokens, cost_usd, spend_checkpoint_usd, live_tokens, \
      head_seq, context_start_seq, compaction_seq, message_count, tool_call_count, \
-     compaction_count";
+     compaction_count, project_key";
 
 fn parse_ulid(raw: &str) -> R<Ulid> {
     Ulid::from_string(raw).map_err(|e| unreadable(format!("session id {raw:?}: {e}")))
@@ -41,7 +41,7 @@ fn read_session(row: &Row) -> R<StoredSession> {
             name: SessionName::parse(&name)
                 .map_err(|e| unreadable(format!("session name {name:?}: {e}")))?,
             title: get(row, 3)?,
-            project: Project::from_stored(get::<String>(row, 4)?),
+            project: Project::from_parts(get::<String>(row, 4)?, get::<String>(row, 25)?),
             parent_id: parent.as_deref().map(parse_ulid).transpose()?,
             fork_seq: get_opt_u64(row, 6)?,
             model: get(row, 7)?,
@@ -153,8 +153,16 @@ fn name_conflict(e: tokio_postgres::Error, name: &str) -> Fail {
 }
 
 pub(crate) async fn create(tx: &Transaction<'_>, new: &NewSession) -> R<StoredSession> {
+    create_as(tx, new, Ulid::new()).await
+}
+
+/// Creates the session under `id` (a copy from another store keeps its id).
+pub(crate) async fn create_as(
+    tx: &Transaction<'_>,
+    new: &NewSession,
+    id: Ulid,
+) -> R<StoredSession> {
     let created_at = new.created_at.unwrap_or_else(now);
-    let id = Ulid::new();
     let fork_seq = new
         .fork_seq
         .map(|seq| crate::rows::big(seq, "fork_seq"))
@@ -162,8 +170,8 @@ pub(crate) async fn create(tx: &Transaction<'_>, new: &NewSession) -> R<StoredSe
     let statement = tx
         .prepare_cached(
             "INSERT INTO sessions (ulid, name, title, project, parent_ulid, fork_seq, model, \
-             status, created_at, updated_at, updated_us) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $8, $9) \
+             status, created_at, updated_at, updated_us, project_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $8, $9, $10) \
              ON CONFLICT (name) DO NOTHING RETURNING id",
         )
         .await?;
@@ -180,6 +188,7 @@ pub(crate) async fn create(tx: &Transaction<'_>, new: &NewSession) -> R<StoredSe
                 &new.model,
                 &created_at.to_string(),
                 &micros(created_at),
+                &new.project.key(),
             ],
         )
         .await
@@ -212,11 +221,11 @@ pub(crate) async fn list(tx: &Transaction<'_>, filter: &SessionFilter) -> R<Vec<
     let rows = match &filter.project {
         Some(project) => {
             let sql = format!(
-                "SELECT {SESSION_COLUMNS} FROM sessions WHERE project = $1 \
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE project_key = $1 \
                  ORDER BY updated_us DESC, id DESC LIMIT $2 OFFSET $3"
             );
             let statement = tx.prepare_cached(&sql).await?;
-            tx.query(&statement, &[&project.as_str(), &limit, &offset])
+            tx.query(&statement, &[&project.key(), &limit, &offset])
                 .await?
         }
         None => {
@@ -235,10 +244,12 @@ pub(crate) async fn list(tx: &Transaction<'_>, filter: &SessionFilter) -> R<Vec<
 
 pub(crate) async fn count(tx: &Transaction<'_>, project: Option<&Project>) -> R<u64> {
     let statement = tx
-        .prepare_cached("SELECT count(*) FROM sessions WHERE ($1::TEXT IS NULL OR project = $1)")
+        .prepare_cached(
+            "SELECT count(*) FROM sessions WHERE ($1::TEXT IS NULL OR project_key = $1)",
+        )
         .await?;
     let row = tx
-        .query_one(&statement, &[&project.map(Project::as_str)])
+        .query_one(&statement, &[&project.map(Project::key)])
         .await?;
     get_u64(&row, 0)
 }

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_core::store::{
-    ImportStream, PoolInstance, SearchHit, SearchScope, SessionUpdate, SizedEvent,
+    ImportStream, PoolInstance, SearchHit, SearchScope, SessionAuthor, SessionUpdate, SizedEvent,
+    StoreStatus,
 };
 use cairn_core::{
     Attachment, AttachmentRef, Checkpoint, Event, ImportOrigin, KnownImport, Lease, LeaseHolder,
@@ -16,8 +17,8 @@ use tokio::sync::broadcast;
 use ulid::Ulid;
 
 use crate::{
-    PostgresStore, agent_pool, attachments, checkpoints, events, import_origins, leases, search,
-    sessions,
+    PostgresStore, agent_pool, attachments, authors, checkpoints, copies, events, import_origins,
+    leases, search, sessions,
 };
 
 /// How often a write that met a deadlock is run again before giving up.
@@ -361,5 +362,58 @@ impl Store for PostgresStore {
 
     fn changes(&self) -> broadcast::Receiver<StoreChange> {
         self.subscribe()
+    }
+
+    // ---- copying between stores ---------------------------------------------------
+
+    async fn import_copy(&self, session: &Session, events: ImportStream) -> Result<Session> {
+        let session = session.clone();
+        let copied = self
+            .run(self.write_raw(true, |tx| {
+                Box::pin(async move { copies::import_session(tx, &session, events).await })
+            }))
+            .await?;
+        self.announce(StoreChange::SessionsChanged);
+        self.announce(StoreChange::SessionAppended {
+            session: copied.id,
+            head_seq: copied.head_seq,
+        });
+        Ok(copied)
+    }
+
+    async fn copy_checkpoint(&self, checkpoint: &Checkpoint) -> Result<bool> {
+        let checkpoint = checkpoint.clone();
+        let added = self
+            .run(self.write_raw(true, |tx| {
+                Box::pin(async move { copies::checkpoint(tx, &checkpoint).await })
+            }))
+            .await?;
+        if added {
+            self.announce(StoreChange::CheckpointsChanged);
+        }
+        Ok(added)
+    }
+
+    async fn copy_pool_signal(&self, signal: &PoolSignal) -> Result<bool> {
+        let signal = signal.clone();
+        let added = self
+            .run(self.write_raw(true, |tx| {
+                Box::pin(async move { copies::pool_signal(tx, &signal).await })
+            }))
+            .await?;
+        if added {
+            self.announce(StoreChange::PoolChanged);
+        }
+        Ok(added)
+    }
+
+    async fn status(&self) -> Result<StoreStatus> {
+        self.read(|tx| Box::pin(async move { copies::status(tx).await }))
+            .await
+    }
+
+    async fn session_authors(&self, session: Ulid) -> Result<Vec<SessionAuthor>> {
+        self.read(|tx| Box::pin(async move { authors::of_session(tx, session).await }))
+            .await
     }
 }

@@ -268,13 +268,41 @@ async fn a_store_of_an_older_version_is_brought_up_to_date_keeping_its_data() {
     let database = fresh_database();
     let store = PostgresStore::open(&database.url).unwrap();
     let s = store.create_session(new_session("old")).await.unwrap();
-    // Back to version 1: before import origins existed.
+    // A session of a checkout that exists on this machine, made before keys.
+    let checkout = tempfile::tempdir().unwrap();
+    let root = checkout.path().canonicalize().unwrap();
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    std::fs::write(
+        root.join(".git/config"),
+        "[remote \"origin\"]\n\turl = git@github.com:acme/api.git\n",
+    )
+    .unwrap();
+    let keyed = store
+        .create_session(NewSession::new(
+            SessionName::parse("in-checkout").unwrap(),
+            Project::from_stored(root.to_string_lossy()),
+        ))
+        .await
+        .unwrap();
+    // Back to version 1: before import origins, project keys and authors existed.
     cluster().psql(
         &database.name,
-        "DROP TABLE import_origins; UPDATE cairn_schema SET version = 1",
+        "DROP TABLE import_origins; DROP TABLE session_authors; \
+         ALTER TABLE sessions DROP COLUMN project_key; \
+         ALTER TABLE checkpoints DROP COLUMN project_key, DROP COLUMN author; \
+         ALTER TABLE pool_signals DROP COLUMN project_key, DROP COLUMN author; \
+         ALTER TABLE pool_instances DROP COLUMN project_key; \
+         ALTER TABLE events DROP COLUMN author; \
+         UPDATE cairn_schema SET version = 1",
     );
     let upgraded = PostgresStore::open(&database.url).unwrap();
     assert_eq!(upgraded.session_by_id(s.id).await.unwrap().name, s.name);
+    // The session of the checkout got its key; the other keeps its path.
+    let project = upgraded.session_by_id(keyed.id).await.unwrap().project;
+    assert_eq!(project.key(), "github.com/acme/api");
+    assert_eq!(project.as_str(), root.to_string_lossy());
+    let other = upgraded.session_by_id(s.id).await.unwrap().project;
+    assert_eq!(other.key(), "/p/one");
     assert_eq!(upgraded.schema_version().await.unwrap(), LATEST_VERSION);
     assert!(
         upgraded

@@ -7,8 +7,8 @@ use rusqlite::{Connection, params};
 use crate::fail::{R, unreadable};
 use crate::time;
 
-const SIGNAL_COLUMNS: &str =
-    "id, project, topic, action, summary, affects, instance, session_id, created_us, expires_us";
+const SIGNAL_COLUMNS: &str = "id, project, topic, action, summary, affects, instance, session_id, created_us, expires_us, \
+     project_key, author";
 
 type RawSignal = (
     i64,
@@ -21,14 +21,28 @@ type RawSignal = (
     Option<String>,
     i64,
     Option<i64>,
+    String,
+    Option<String>,
 );
 
 fn decode_signal(raw: RawSignal) -> R<PoolSignal> {
-    let (id, project, topic, action, summary, affects, instance, session_id, created, expires) =
-        raw;
+    let (
+        id,
+        project,
+        topic,
+        action,
+        summary,
+        affects,
+        instance,
+        session_id,
+        created,
+        expires,
+        key,
+        author,
+    ) = raw;
     Ok(PoolSignal {
         id,
-        project: Project::from_stored(project),
+        project: Project::from_parts(project, key),
         topic,
         action: PoolAction::parse(&action)
             .map_err(|e| unreadable(format!("pool signal {id}: {e}")))?,
@@ -39,6 +53,7 @@ fn decode_signal(raw: RawSignal) -> R<PoolSignal> {
         session_id,
         created_at: time::from_micros(created)?,
         expires_at: expires.map(time::from_micros).transpose()?,
+        author,
     })
 }
 
@@ -49,7 +64,8 @@ pub(crate) fn add_signal(conn: &Connection, new: &NewPoolSignal) -> R<PoolSignal
     let expires = new.expires_at.map(time::micros);
     conn.prepare_cached(
         "INSERT INTO pool_signals (project, topic, action, summary, affects, instance, \
-         session_id, created_us, expires_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         session_id, created_us, expires_us, project_key, author) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         new.project.as_str(),
@@ -61,6 +77,8 @@ pub(crate) fn add_signal(conn: &Connection, new: &NewPoolSignal) -> R<PoolSignal
         new.session_id,
         time::micros(time::now()),
         expires,
+        new.project.key(),
+        cairn_core::author::current(),
     ])?;
     let sql = format!("SELECT {SIGNAL_COLUMNS} FROM pool_signals WHERE id = ?1");
     let raw = conn
@@ -77,11 +95,11 @@ pub(crate) fn signals(
     let raws = match project {
         Some(project) => {
             let sql = format!(
-                "SELECT {SIGNAL_COLUMNS} FROM pool_signals WHERE project = ?1 AND created_us >= ?2 \
+                "SELECT {SIGNAL_COLUMNS} FROM pool_signals WHERE project_key = ?1 AND created_us >= ?2 \
                  ORDER BY created_us, id"
             );
             conn.prepare_cached(&sql)?
-                .query_map(params![project.as_str(), time::micros(since)], |row| {
+                .query_map(params![project.key(), time::micros(since)], |row| {
                     RawSignal::try_from(row)
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?
@@ -118,10 +136,16 @@ pub(crate) fn touch(
         return Ok(());
     }
     conn.prepare_cached(
-        "INSERT INTO pool_instances (project, instance, client, last_seen_us) \
-         VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO pool_instances (project, instance, client, last_seen_us, project_key) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![project.as_str(), instance, client, now])?;
+    .execute(params![
+        project.as_str(),
+        instance,
+        client,
+        now,
+        project.key()
+    ])?;
     drop_least_recent(conn, project)
 }
 
@@ -153,26 +177,27 @@ pub(crate) fn instances(
 ) -> R<Vec<PoolInstance>> {
     let raws = conn
         .prepare_cached(
-            "SELECT project, instance, client, last_seen_us FROM pool_instances \
-             WHERE (?1 IS NULL OR project = ?1) AND last_seen_us >= ?2 \
+            "SELECT project, instance, client, last_seen_us, project_key FROM pool_instances \
+             WHERE (?1 IS NULL OR project_key = ?1) AND last_seen_us >= ?2 \
              ORDER BY last_seen_us DESC, project, instance",
         )?
         .query_map(
-            params![project.map(Project::as_str), time::micros(since)],
+            params![project.map(Project::key), time::micros(since)],
             |row| {
                 Ok((
                     row.get::<_, String>(0)?,
                     row.get::<_, String>(1)?,
                     row.get::<_, Option<String>>(2)?,
                     row.get::<_, i64>(3)?,
+                    row.get::<_, String>(4)?,
                 ))
             },
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     raws.into_iter()
-        .map(|(project, instance, client, seen)| {
+        .map(|(project, instance, client, seen, key)| {
             Ok(PoolInstance {
-                project: Project::from_stored(project),
+                project: Project::from_parts(project, key),
                 instance,
                 client,
                 last_seen: time::from_micros(seen)?,

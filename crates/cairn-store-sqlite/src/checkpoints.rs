@@ -8,7 +8,7 @@ use crate::fail::{R, unreadable};
 use crate::time;
 
 const COLUMNS: &str = "checkpoint_id, session_id, project, summary, files_touched, \
-     decisions_made, next_steps, round_id, client, instance, created_us";
+     decisions_made, next_steps, round_id, client, instance, created_us, project_key, author";
 
 type RawCheckpoint = (
     String,
@@ -22,6 +22,8 @@ type RawCheckpoint = (
     Option<String>,
     Option<String>,
     i64,
+    String,
+    Option<String>,
 );
 
 fn list_field(name: &str, raw: &str) -> R<Vec<String>> {
@@ -29,12 +31,25 @@ fn list_field(name: &str, raw: &str) -> R<Vec<String>> {
 }
 
 fn decode(raw: RawCheckpoint) -> R<Checkpoint> {
-    let (id, session_id, project, summary, files, decisions, next, round, client, instance, us) =
-        raw;
+    let (
+        id,
+        session_id,
+        project,
+        summary,
+        files,
+        decisions,
+        next,
+        round,
+        client,
+        instance,
+        us,
+        key,
+        author,
+    ) = raw;
     Ok(Checkpoint {
         checkpoint_id: id,
         session_id,
-        project: Project::from_stored(project),
+        project: Project::from_parts(project, key),
         summary,
         files_touched: list_field("files_touched", &files)?,
         decisions_made: list_field("decisions_made", &decisions)?,
@@ -43,6 +58,7 @@ fn decode(raw: RawCheckpoint) -> R<Checkpoint> {
         client,
         instance,
         created_at: time::from_micros(us)?,
+        author,
     })
 }
 
@@ -73,8 +89,9 @@ pub(crate) fn save(conn: &Connection, new: &NewCheckpoint) -> R<Checkpoint> {
     let checkpoint_id = Ulid::new().to_string();
     conn.prepare_cached(
         "INSERT INTO checkpoints (checkpoint_id, session_id, project, summary, files_touched, \
-         decisions_made, next_steps, round_id, round_no, client, instance, created_us) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         decisions_made, next_steps, round_id, round_no, client, instance, created_us, \
+         project_key, author) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         checkpoint_id,
@@ -89,6 +106,8 @@ pub(crate) fn save(conn: &Connection, new: &NewCheckpoint) -> R<Checkpoint> {
         new.client,
         new.instance,
         time::micros(time::now()),
+        new.project.key(),
+        cairn_core::author::current(),
     ])?;
     let sql = format!("SELECT {COLUMNS} FROM checkpoints WHERE id = ?1");
     collect(conn, &sql, [conn.last_insert_rowid()])?
@@ -120,9 +139,9 @@ pub(crate) fn recent(
     let limit = if limit == 0 { -1 } else { i64::from(limit) };
     let sql = format!(
         "SELECT {COLUMNS} FROM checkpoints WHERE id IN ( \
-             SELECT max(id) FROM checkpoints WHERE (?1 IS NULL OR project = ?1) \
+             SELECT max(id) FROM checkpoints WHERE (?1 IS NULL OR project_key = ?1) \
              GROUP BY session_id) \
          ORDER BY id DESC LIMIT ?2"
     );
-    collect(conn, &sql, params![project.map(Project::as_str), limit])
+    collect(conn, &sql, params![project.map(Project::key), limit])
 }

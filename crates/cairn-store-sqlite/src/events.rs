@@ -45,8 +45,8 @@ fn insert_event(
         _ => (None, None),
     };
     conn.prepare_cached(
-        "INSERT INTO events (session, seq, kind, role, bytes, request_id, ts, body) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO events (session, seq, kind, role, bytes, request_id, ts, body, author) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         session_key,
@@ -57,6 +57,7 @@ fn insert_event(
         request_id,
         ts.to_string(),
         body,
+        cairn_core::author::current(),
     ])?;
     let row_id = conn.last_insert_rowid();
     // Computed from the stored row, exactly as the index's content view computes it
@@ -124,7 +125,7 @@ pub(crate) fn append(conn: &Connection, session: Ulid, events: &[NewEvent]) -> R
     let mut totals = TotalsDelta::default();
     let mut seqs = Vec::with_capacity(events.len());
     let mut seq = stored.session.head_seq;
-    let scope = project_token(stored.session.project.as_str());
+    let scope = project_token(stored.session.project.key());
     for event in events {
         seq += 1;
         let ts = event.ts.unwrap_or_else(Timestamp::now);
@@ -140,6 +141,7 @@ pub(crate) fn append(conn: &Connection, session: Ulid, events: &[NewEvent]) -> R
         seqs.push(seq);
     }
     apply_totals(conn, stored.key, &totals)?;
+    crate::authors::record(conn, stored.key, events.len() as u64, seq)?;
     Ok(seqs)
 }
 
@@ -151,11 +153,23 @@ pub(crate) fn import(
     new: &NewSession,
     events: impl Iterator<Item = cairn_core::Result<Event>>,
 ) -> R<Session> {
-    let stored = sessions::create(conn, new)?;
+    import_as(conn, new, Ulid::new(), events)
+}
+
+/// [`import`] under a given session id (a copy from another store).
+pub(crate) fn import_as(
+    conn: &Connection,
+    new: &NewSession,
+    id: Ulid,
+    events: impl Iterator<Item = cairn_core::Result<Event>>,
+) -> R<Session> {
+    let stored = sessions::create_as(conn, new, id)?;
     let mut totals = TotalsDelta::default();
-    let scope = project_token(stored.session.project.as_str());
+    let scope = project_token(stored.session.project.key());
+    let mut written = 0;
     for (expected, event) in (1..).zip(events) {
         let event = event?;
+        written = expected;
         cairn_core::accounting::check_next_seq(event.seq, expected)?;
         insert_event(
             conn,
@@ -168,6 +182,7 @@ pub(crate) fn import(
         )?;
     }
     apply_totals(conn, stored.key, &totals)?;
+    crate::authors::record(conn, stored.key, written, written)?;
     Ok(sessions::by_key(conn, stored.key)?.session)
 }
 

@@ -8,9 +8,11 @@
 
 mod agent_pool;
 mod attachments;
+mod authors;
 mod changes;
 mod checkpoints;
 mod connections;
+mod copies;
 mod events;
 mod fail;
 mod import_origins;
@@ -18,6 +20,7 @@ mod leases;
 mod media;
 pub mod migrations;
 mod options;
+mod project_keys;
 mod search;
 mod search_text;
 mod sessions;

@@ -184,8 +184,43 @@ CREATE TABLE import_origins (
 ) WITHOUT ROWID;
 "#;
 
+/// A team on one store. Projects across machines: every row that names a project also keeps its key
+/// (the same for every checkout of one repository), and filters use it. Rows start
+/// with their path as key, and events, checkpoints and pool signals say who
+/// wrote them (`author`, `user@host`); [`crate::project_keys::backfill`] then computes the
+/// real keys of the projects whose directories exist here and re-scopes search.
+const V6_PROJECT_KEYS: &str = r#"
+ALTER TABLE sessions ADD COLUMN project_key TEXT NOT NULL DEFAULT '';
+UPDATE sessions SET project_key = project;
+CREATE INDEX sessions_by_project_key_activity ON sessions (project_key, updated_us DESC, id DESC);
+ALTER TABLE checkpoints ADD COLUMN project_key TEXT NOT NULL DEFAULT '';
+UPDATE checkpoints SET project_key = project;
+CREATE INDEX checkpoints_by_project_key ON checkpoints (project_key, id);
+ALTER TABLE pool_signals ADD COLUMN project_key TEXT NOT NULL DEFAULT '';
+UPDATE pool_signals SET project_key = project;
+CREATE INDEX pool_signals_by_project_key_time ON pool_signals (project_key, created_us);
+ALTER TABLE pool_instances ADD COLUMN project_key TEXT NOT NULL DEFAULT '';
+UPDATE pool_instances SET project_key = project;
+CREATE INDEX pool_instances_by_project_key_time ON pool_instances (project_key, last_seen_us);
+-- Who wrote each event, checkpoint and pool signal (`user@host`); NULL before.
+ALTER TABLE events ADD COLUMN author TEXT;
+ALTER TABLE checkpoints ADD COLUMN author TEXT;
+ALTER TABLE pool_signals ADD COLUMN author TEXT;
+-- How many events of each session each author wrote: `sessions show` in O(authors).
+CREATE TABLE session_authors (
+    session INTEGER NOT NULL,
+    author TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    PRIMARY KEY (session, author)
+) WITHOUT ROWID;
+"#;
+
 /// Every step, in order; `user_version` = how many are applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6_PROJECT_KEYS];
+
+/// The step after which the project keys are computed (it needs Rust, not SQL).
+const PROJECT_KEYS_VERSION: i64 = 6;
 
 pub(crate) const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -201,6 +236,9 @@ pub(crate) fn apply_missing(conn: &Connection) -> R<()> {
         let version = index as i64 + 1;
         if version > current {
             conn.execute_batch(step)?;
+            if version == PROJECT_KEYS_VERSION {
+                crate::project_keys::backfill(conn)?;
+            }
             conn.execute_batch(&format!("PRAGMA user_version = {version}"))?;
         }
     }
@@ -220,6 +258,83 @@ mod tests {
                 .unwrap();
         }
         conn
+    }
+
+    /// A version-5 store with one session in `root` and one indexed message.
+    fn v5_store_with_a_session_in(root: &str) -> Connection {
+        let conn = at_version(5);
+        conn.execute(
+            "INSERT INTO sessions (ulid, name, project, created_at, updated_at, updated_us, \
+             head_seq, message_count) VALUES ('01J0000000000000000000000A', 'old', ?1, \
+             '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 0, 1, 1)",
+            [root],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO events (session, seq, kind, role, bytes, ts, body) VALUES (1, 1, \
+             'message', 'user', 10, '2026-01-01T00:00:00Z', \
+             '{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"zebra migration\"}]}')",
+            [],
+        )
+        .unwrap();
+        conn.execute_batch(
+            "INSERT INTO event_fts (rowid, text, scope) SELECT id, text, scope FROM event_search_text",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO checkpoints (checkpoint_id, session_id, project, summary, files_touched, \
+             decisions_made, next_steps, round_id, created_us) \
+             VALUES ('c1', 'work', ?1, 's', '[]', '[]', '[]', '1', 0)",
+            [root],
+        )
+        .unwrap();
+        conn
+    }
+
+    fn hits(conn: &Connection, project_key: &str) -> i64 {
+        let query = crate::search_text::literal_query("zebra", Some(project_key)).unwrap();
+        conn.query_row(
+            "SELECT count(*) FROM event_fts WHERE event_fts MATCH ?1",
+            [query],
+            |row| row.get(0),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn existing_rows_get_the_key_of_their_checkout_and_stay_searchable() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("api");
+        std::fs::create_dir_all(repo.join(".git")).unwrap();
+        std::fs::write(
+            repo.join(".git/config"),
+            "[remote \"origin\"]\n\turl = git@github.com:acme/api.git\n",
+        )
+        .unwrap();
+        let root = repo.to_string_lossy().into_owned();
+        let gone = "/definitely/gone/api";
+        for (root, key) in [(root.as_str(), "github.com/acme/api"), (gone, gone)] {
+            let conn = v5_store_with_a_session_in(root);
+            assert!(apply_missing(&conn).is_ok());
+            for table in ["sessions", "checkpoints"] {
+                let stored: String = conn
+                    .query_row(&format!("SELECT project_key FROM {table}"), [], |r| {
+                        r.get(0)
+                    })
+                    .unwrap();
+                assert_eq!(stored, key, "{table}");
+            }
+            assert_eq!(
+                hits(&conn, key),
+                1,
+                "search scoped by the key finds the message"
+            );
+            // What a delete recomputes is what the index holds.
+            conn.execute_batch(
+                "INSERT INTO event_fts (event_fts, rank) VALUES ('integrity-check', 1)",
+            )
+            .unwrap();
+        }
     }
 
     #[test]

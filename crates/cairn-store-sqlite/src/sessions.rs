@@ -23,7 +23,7 @@ pub(crate) const SESSION_COLUMNS: &str = "id, ulid, name, title, project, parent
      model, status, created_at, updated_at, input_tokens, output_tokens, cache_read_tokens, \
      cache_write_tokens, reasoning_tokens, cost_usd, spend_checkpoint_usd, live_tokens, \
      head_seq, context_start_seq, compaction_seq, message_count, tool_call_count, \
-     compaction_count";
+     compaction_count, project_key";
 
 fn conversion(index: usize, what: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(index, Type::Text, what.into())
@@ -54,7 +54,7 @@ pub(crate) fn read_session(row: &Row<'_>) -> rusqlite::Result<StoredSession> {
             id: parse_ulid(1, &row.get::<_, String>(1)?)?,
             name: parse_name(2, row.get(2)?)?,
             title: row.get(3)?,
-            project: Project::from_stored(row.get::<_, String>(4)?),
+            project: Project::from_parts(row.get::<_, String>(4)?, row.get::<_, String>(25)?),
             parent_id: parent.as_deref().map(|p| parse_ulid(5, p)).transpose()?,
             fork_seq: row.get(6)?,
             model: row.get(7)?,
@@ -136,6 +136,11 @@ fn name_taken(conn: &Connection, name: &SessionName) -> R<bool> {
 }
 
 pub(crate) fn create(conn: &Connection, new: &NewSession) -> R<StoredSession> {
+    create_as(conn, new, Ulid::new())
+}
+
+/// Creates the session under `id` (a copy from another store keeps its id).
+pub(crate) fn create_as(conn: &Connection, new: &NewSession, id: Ulid) -> R<StoredSession> {
     if name_taken(conn, &new.name)? {
         return Err(Error::AlreadyExists {
             what: "session",
@@ -144,11 +149,10 @@ pub(crate) fn create(conn: &Connection, new: &NewSession) -> R<StoredSession> {
         .into());
     }
     let created_at = new.created_at.unwrap_or_else(time::now);
-    let id = Ulid::new();
     conn.prepare_cached(
         "INSERT INTO sessions (ulid, name, title, project, parent_ulid, fork_seq, model, \
-         status, created_at, updated_at, updated_us) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?8, ?9)",
+         status, created_at, updated_at, updated_us, project_key) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?8, ?9, ?10)",
     )?
     .execute(params![
         id.to_string(),
@@ -160,6 +164,7 @@ pub(crate) fn create(conn: &Connection, new: &NewSession) -> R<StoredSession> {
         new.model,
         created_at.to_string(),
         time::micros(created_at),
+        new.project.key(),
     ])?;
     by_key(conn, conn.last_insert_rowid())
 }
@@ -191,11 +196,11 @@ pub(crate) fn list(conn: &Connection, filter: &SessionFilter) -> R<Vec<SessionSu
     let rows = match &filter.project {
         Some(project) => {
             let sql = format!(
-                "SELECT {SESSION_COLUMNS} FROM sessions WHERE project = ?1 \
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE project_key = ?1 \
                  ORDER BY updated_us DESC, id DESC LIMIT ?2 OFFSET ?3"
             );
             let mut stmt = conn.prepare_cached(&sql)?;
-            stmt.query_map(params![project.as_str(), limit, offset], read_session)?
+            stmt.query_map(params![project.key(), limit, offset], read_session)?
                 .collect::<rusqlite::Result<Vec<_>>>()?
         }
         None => {
@@ -214,8 +219,8 @@ pub(crate) fn list(conn: &Connection, filter: &SessionFilter) -> R<Vec<SessionSu
 pub(crate) fn count(conn: &Connection, project: Option<&Project>) -> R<u64> {
     let n: i64 = match project {
         Some(p) => conn
-            .prepare_cached("SELECT count(*) FROM sessions WHERE project = ?1")?
-            .query_row([p.as_str()], |row| row.get(0))?,
+            .prepare_cached("SELECT count(*) FROM sessions WHERE project_key = ?1")?
+            .query_row([p.key()], |row| row.get(0))?,
         None => conn
             .prepare_cached("SELECT count(*) FROM sessions")?
             .query_row([], |row| row.get(0))?,
@@ -266,6 +271,7 @@ pub(crate) fn delete(conn: &Connection, name: &SessionName) -> R<()> {
         "DELETE FROM events WHERE session = ?1",
         "DELETE FROM knowledge WHERE session = ?1",
         "DELETE FROM request_ids WHERE session = ?1",
+        "DELETE FROM session_authors WHERE session = ?1",
         "DELETE FROM leases WHERE session = ?1",
         "DELETE FROM sessions WHERE id = ?1",
     ] {

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_core::store::{
-    ImportStream, PoolInstance, SearchHit, SearchScope, SessionUpdate, SizedEvent,
+    ImportStream, PoolInstance, SearchHit, SearchScope, SessionAuthor, SessionUpdate, SizedEvent,
+    StoreStatus,
 };
 use cairn_core::{
     Attachment, AttachmentRef, Checkpoint, Error, Event, ImportOrigin, KnownImport, Lease,
@@ -18,8 +19,8 @@ use tokio::sync::broadcast;
 use ulid::Ulid;
 
 use crate::{
-    SqliteStore, agent_pool, attachments, checkpoints, events, import_origins, leases, search,
-    sessions,
+    SqliteStore, agent_pool, attachments, authors, checkpoints, copies, events, import_origins,
+    leases, search, sessions,
 };
 
 #[async_trait]
@@ -289,6 +290,63 @@ impl Store for SqliteStore {
 
     fn changes(&self) -> broadcast::Receiver<StoreChange> {
         self.subscribe()
+    }
+
+    // ---- copying between stores ---------------------------------------------------
+
+    async fn import_copy(&self, session: &Session, events: ImportStream) -> Result<Session> {
+        let session = session.clone();
+        let mut events = Some(events);
+        let copied = self
+            .write(move |tx| {
+                // As in an import: a stream cannot be read twice after a busy retry.
+                let Some(events) = events.take() else {
+                    return Err(Error::Storage(
+                        "the store was busy in the middle of the copy of a session and its \
+                         events cannot be read twice; nothing of it was copied, run it again"
+                            .into(),
+                    )
+                    .into());
+                };
+                copies::import_session(tx, &session, events)
+            })
+            .await?;
+        self.announce(StoreChange::SessionsChanged);
+        self.announce(StoreChange::SessionAppended {
+            session: copied.id,
+            head_seq: copied.head_seq,
+        });
+        Ok(copied)
+    }
+
+    async fn copy_checkpoint(&self, checkpoint: &Checkpoint) -> Result<bool> {
+        let checkpoint = checkpoint.clone();
+        let added = self
+            .write(move |tx| copies::checkpoint(tx, &checkpoint))
+            .await?;
+        if added {
+            self.announce(StoreChange::CheckpointsChanged);
+        }
+        Ok(added)
+    }
+
+    async fn copy_pool_signal(&self, signal: &PoolSignal) -> Result<bool> {
+        let signal = signal.clone();
+        let added = self
+            .write(move |tx| copies::pool_signal(tx, &signal))
+            .await?;
+        if added {
+            self.announce(StoreChange::PoolChanged);
+        }
+        Ok(added)
+    }
+
+    async fn status(&self) -> Result<StoreStatus> {
+        self.read(|tx| copies::status(tx)).await
+    }
+
+    async fn session_authors(&self, session: Ulid) -> Result<Vec<SessionAuthor>> {
+        self.read(move |tx| authors::of_session(tx, session)).await
     }
 }
 

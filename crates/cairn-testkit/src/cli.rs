@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use crate::home::TestHome;
 
 /// A way to run `cairn` in one test home. Tests pass `env!("CARGO_BIN_EXE_cairn")`.
+#[derive(Clone)]
 pub struct Cairn {
     bin: PathBuf,
     cwd: PathBuf,
@@ -19,15 +20,20 @@ pub struct Cairn {
 impl Cairn {
     pub fn new(bin: impl Into<PathBuf>, home: &TestHome) -> Self {
         let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
+        let mut env: Vec<(OsString, OsString)> = vec![
+            ("PATH".into(), path),
+            ("HOME".into(), home.user_home.clone().into()),
+            ("CAIRN_HOME".into(), home.cairn_home.clone().into()),
+            ("LANG".into(), "C.UTF-8".into()),
+        ];
+        // The suite on PostgreSQL (`CAIRN_TEST_STORE=postgres`): the home's database.
+        if let Some(url) = &home.store_url {
+            env.push(("CAIRN_STORE_URL".into(), url.into()));
+        }
         Cairn {
             bin: bin.into(),
             cwd: home.project.clone(),
-            env: vec![
-                ("PATH".into(), path),
-                ("HOME".into(), home.user_home.clone().into()),
-                ("CAIRN_HOME".into(), home.cairn_home.clone().into()),
-                ("LANG".into(), "C.UTF-8".into()),
-            ],
+            env,
         }
     }
 

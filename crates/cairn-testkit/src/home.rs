@@ -15,6 +15,9 @@ pub struct TestHome {
     pub project: PathBuf,
     /// `HOME` for the processes started, so no real dotfile is read.
     pub user_home: PathBuf,
+    /// The store the commands use when the suite runs on PostgreSQL
+    /// (`CAIRN_TEST_STORE=postgres`: a fresh database per home); `None`: SQLite.
+    pub store_url: Option<String>,
 }
 
 impl TestHome {
@@ -39,6 +42,7 @@ impl TestHome {
             cairn_home,
             project,
             user_home,
+            store_url: crate::postgres::store_under_test(),
         }
     }
 

@@ -48,6 +48,17 @@ pub fn cluster() -> &'static TestCluster {
     }
 }
 
+/// Which store the CLI suites run on: `CAIRN_TEST_STORE=postgres` gives every test
+/// home a fresh database of the throwaway cluster (its URL); unset or `sqlite`
+/// keeps the SQLite file of the home. Anything else fails the test, naming both.
+pub fn store_under_test() -> Option<String> {
+    match std::env::var("CAIRN_TEST_STORE").as_deref() {
+        Err(_) | Ok("") | Ok("sqlite") => None,
+        Ok("postgres") => Some(fresh_database().url),
+        Ok(other) => panic!("CAIRN_TEST_STORE={other:?}: expected \"sqlite\" or \"postgres\""),
+    }
+}
+
 /// A new, empty database on the cluster.
 pub fn fresh_database() -> TestDatabase {
     let cluster = cluster();

@@ -50,6 +50,11 @@ impl App {
         })
     }
 
+    /// The store's URL (its `Display` hides a PostgreSQL password).
+    pub(crate) fn store_url(&self) -> &StoreUrl {
+        &self.store_url
+    }
+
     /// Which store, for people (a PostgreSQL password is hidden).
     pub(crate) fn store_label(&self) -> String {
         match &self.store_url {

@@ -390,7 +390,10 @@ fn search_progress_pool_and_usage() {
     assert_eq!(by_week["total"]["requests"], 4, "{by_week}");
     let bad = daemon.get("/api/usage?by=month", &[]);
     assert_eq!(bad.status, 400);
-    assert!(bad.body.contains("day, week, model, project, session"), "{bad:?}");
+    assert!(
+        bad.body.contains("day, week, model, project, session"),
+        "{bad:?}"
+    );
     let bad = daemon.get("/api/usage?since=yesterday", &[]);
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("since"), "{bad:?}");

@@ -152,8 +152,15 @@ fn show_gives_totals_text_and_json() {
                 && !l.starts_with("created:")
                 && !l.starts_with("last active:")
                 && !l.starts_with("live context:")
+                && !l.starts_with("written by:")
         })
         .collect();
+    // Who imported it (`user@host` of the machine running the test) wrote every event.
+    let written_by = text.lines().find(|l| l.starts_with("written by:"));
+    assert!(
+        written_by.is_some_and(|l| l.contains('@') && l.ends_with(" (14 events)")),
+        "{text}"
+    );
     assert_snapshot!(stable.join("\n"), @r"
     rich
     title:            Title of rich

@@ -10,6 +10,7 @@ pub(crate) mod progress;
 pub(crate) mod run;
 pub(crate) mod serve;
 pub(crate) mod sessions;
+pub(crate) mod store;
 pub(crate) mod usage;
 
 use std::path::PathBuf;
@@ -76,6 +77,9 @@ pub(crate) enum Command {
     Serve(serve::ServeArgs),
     /// Send a message to a session through the running `cairn serve`, print the answer.
     Send(serve::SendArgs),
+    /// The store in use (status) and copying everything into another store.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
 }
 
 #[derive(Debug, clap::Args)]

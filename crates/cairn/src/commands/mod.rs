@@ -12,6 +12,7 @@ mod run;
 mod send;
 mod serve;
 mod sessions;
+mod store;
 mod usage;
 
 use crate::app::App;
@@ -35,5 +36,6 @@ pub(crate) async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> 
         // Also answered before the app starts (they need no project or store).
         Command::Completions(args) => docs::completions(args.shell),
         Command::Man => docs::man(),
+        Command::Store(command) => store::run(app, command).await,
     }
 }

@@ -3,6 +3,8 @@
 use std::io::Write;
 
 use cairn_core::{Checkpoint, Session};
+
+use cairn_core::store::SessionAuthor;
 use serde::Serialize;
 
 use super::find;
@@ -18,6 +20,8 @@ struct Shown<'a> {
     /// Name of the parent session (sub-agent or fork), when it still exists.
     parent_name: Option<String>,
     total_tokens: u64,
+    /// Who wrote its events (`user@host`), the most recent writer first.
+    authors: Vec<SessionAuthor>,
 }
 
 pub(super) async fn run(app: &App, args: ShowArgs) -> anyhow::Result<()> {
@@ -42,11 +46,13 @@ pub(super) async fn run(app: &App, args: ShowArgs) -> anyhow::Result<()> {
             .map(|p| p.name.to_string()),
         None => None,
     };
+    let authors = store.session_authors(session.id).await?;
     if args.json {
         return output::print_json(&Shown {
             session: &session,
             parent_name,
             total_tokens: session.usage.total(),
+            authors,
         });
     }
     let style = Style::detect();
@@ -100,6 +106,19 @@ pub(super) async fn run(app: &App, args: ShowArgs) -> anyhow::Result<()> {
         field(&mut out, "parent", &format!("{shown}{at}"))?;
     }
     field(&mut out, "events", &output::grouped(s.head_seq))?;
+    if !authors.is_empty() {
+        let by: Vec<String> = authors
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} ({} events)",
+                    output::one_line(&a.author),
+                    output::grouped(a.events)
+                )
+            })
+            .collect();
+        field(&mut out, "written by", &by.join(", "))?;
+    }
     field(&mut out, "messages", &output::grouped(s.message_count))?;
     field(&mut out, "tool calls", &output::grouped(s.tool_call_count))?;
     let compactions = match s.compaction_seq {

@@ -1,0 +1,30 @@
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StoreCommand {
+    /// Which store is in use, its schema version, size and counts.
+    #[command(after_help = "Example:\n  cairn store status --json")]
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy sessions, events, attachments, checkpoints and pool history into another
+    /// store (again any time: what is there already is kept, a session that grew gets
+    /// its new events, a name taken by another session is reported, not overwritten).
+    #[command(after_help = "Examples:\n  \
+        cairn store copy --to postgres://ann@db.example.com/cairn\n  \
+        cairn store copy --from postgres://ann@db.example.com/cairn --to sqlite:///home/ann/backup.db")]
+    Copy(CopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CopyArgs {
+    /// The store to copy into: sqlite:///ABSOLUTE/PATH or postgres://USER@HOST/DATABASE.
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// The store to copy from (default: the store in use).
+    #[arg(long, value_name = "URL")]
+    pub from: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,157 @@
+//! `cairn store status|copy`: thin faces over the store's status and the copy
+//! use case (`cairn_app::store_copy`).
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use cairn_app::store_copy::{CopyStep, CopySummary, copy_store};
+use cairn_core::Store;
+use cairn_store::StoreUrl;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::app::App;
+use crate::args::store::{CopyArgs, StoreCommand};
+use crate::output;
+
+pub(crate) async fn run(app: &App, command: StoreCommand) -> anyhow::Result<()> {
+    match command {
+        StoreCommand::Status { json } => status(app, json).await,
+        StoreCommand::Copy(args) => copy(app, args).await,
+    }
+}
+
+#[derive(Serialize)]
+struct StatusOut {
+    /// The URL or file (a password hidden).
+    store: String,
+    #[serde(flatten)]
+    status: cairn_core::store::StoreStatus,
+}
+
+async fn status(app: &App, json: bool) -> anyhow::Result<()> {
+    let status = app.store().await?.status().await?;
+    let out = StatusOut {
+        store: app.store_label(),
+        status,
+    };
+    if json {
+        return output::print_json(&out);
+    }
+    let s = &out.status;
+    let mut w = output::stdout();
+    writeln!(w, "store:          {} ({})", out.store, s.backend)?;
+    writeln!(w, "schema version: {}", s.schema_version)?;
+    writeln!(w, "size:           {}", human_bytes(s.size_bytes))?;
+    writeln!(w, "sessions:       {}", s.sessions)?;
+    writeln!(w, "events:         {}", s.events)?;
+    writeln!(w, "attachments:    {}", s.attachments)?;
+    writeln!(w, "checkpoints:    {}", s.checkpoints)?;
+    writeln!(w, "pool signals:   {}", s.pool_signals)?;
+    w.flush()?;
+    Ok(())
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Opens another store; the `[store]` options of the config are for the store in
+/// use, so a store of another backend opens with its backend's defaults.
+fn open(app: &App, raw: &str, flag: &str) -> anyhow::Result<(StoreUrl, Arc<dyn Store>)> {
+    let url = StoreUrl::parse(raw).map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
+    let same_backend = matches!(
+        (&url, app.store_url()),
+        (StoreUrl::Sqlite(_), StoreUrl::Sqlite(_)) | (StoreUrl::Postgres(_), StoreUrl::Postgres(_))
+    );
+    let mut settings = app.settings.clone();
+    if !same_backend {
+        settings.store_options = Default::default();
+    }
+    let store = cairn_store::open_store(&url, &settings)
+        .with_context(|| format!("{flag}: cannot open {url}"))?;
+    Ok((url, store))
+}
+
+#[derive(Serialize)]
+struct CopyOut<'a> {
+    from: String,
+    to: String,
+    #[serde(flatten)]
+    summary: &'a CopySummary,
+}
+
+async fn copy(app: &App, args: CopyArgs) -> anyhow::Result<()> {
+    let (from_url, from) = match &args.from {
+        Some(raw) => open(app, raw, "--from")?,
+        None => (app.store_url().clone(), app.store().await?),
+    };
+    let to_url = StoreUrl::parse(&args.to).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+    if to_url == from_url {
+        bail!("--to names the store copied from ({to_url}); give another store");
+    }
+    let (_, to) = open(app, &args.to, "--to")?;
+    let (from_label, to_label) = (from_url.to_string(), to_url.to_string());
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
+        bar.set_style(style);
+    }
+    let mut on_step = |step: CopyStep| match step {
+        CopyStep::Total(n) => bar.set_length(n),
+        CopyStep::Done(what) => {
+            bar.inc(1);
+            bar.set_message(what);
+        }
+    };
+    let summary = copy_store(from.as_ref(), to.as_ref(), &mut on_step).await;
+    bar.finish_and_clear();
+    let summary = summary?;
+    if args.json {
+        return output::print_json(&CopyOut {
+            from: from_label,
+            to: to_label,
+            summary: &summary,
+        });
+    }
+    let mut w = output::stdout();
+    writeln!(w, "copied {from_label} → {to_label}")?;
+    writeln!(
+        w,
+        "sessions:     {} copied, {} extended, {} already there",
+        summary.sessions_copied, summary.sessions_extended, summary.sessions_present
+    )?;
+    writeln!(w, "events:       {} copied", summary.events_copied)?;
+    writeln!(w, "attachments:  {} copied", summary.attachments_copied)?;
+    writeln!(
+        w,
+        "checkpoints:  {} copied, {} already there",
+        summary.checkpoints_copied, summary.checkpoints_present
+    )?;
+    writeln!(
+        w,
+        "pool signals: {} copied, {} already there",
+        summary.pool_signals_copied, summary.pool_signals_present
+    )?;
+    for conflict in &summary.name_conflicts {
+        writeln!(
+            w,
+            "not copied: session {} — the name is taken there by another session ({}); \
+             rename one of them and copy again",
+            conflict.name, conflict.target_id
+        )?;
+    }
+    w.flush()?;
+    Ok(())
+}

@@ -2,9 +2,10 @@
 //! checkpoint session ids (`save_progress`) together, newest first by their
 //! timestamps (not by the text of the times).
 
+use cairn_core::store::SessionAuthor;
 use cairn_core::{
-    Checkpoint, Project, Result, SearchScope, SessionFilter, SessionStatus, SessionSummary, Store,
-    Timestamp,
+    Checkpoint, Project, Result, SearchScope, Session, SessionFilter, SessionName, SessionStatus,
+    SessionSummary, Store, Timestamp,
 };
 use serde::Serialize;
 
@@ -279,4 +280,38 @@ mod tests {
         );
         assert_eq!(checkpoint_match(&c, "nowhere"), None);
     }
+}
+
+/// One session in full, as `cairn sessions show --json` and `GET /api/sessions/{name}`
+/// give it: the session as the store keeps it, its parent's name, its total tokens
+/// and who wrote its events.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionDetail {
+    #[serde(flatten)]
+    pub session: Session,
+    /// Name of the parent session (sub-agent or fork), when it still exists.
+    pub parent_name: Option<String>,
+    pub total_tokens: u64,
+    /// Who wrote its events (`user@host`), the most recent writer first.
+    pub authors: Vec<SessionAuthor>,
+}
+
+pub async fn detail(store: &dyn Store, name: &SessionName) -> Result<SessionDetail> {
+    let session = store.session(name).await?;
+    let parent_name = match session.parent_id {
+        Some(id) => store
+            .session_by_id(id)
+            .await
+            .ok()
+            .map(|p| p.name.to_string()),
+        None => None,
+    };
+    let authors = store.session_authors(session.id).await?;
+    Ok(SessionDetail {
+        total_tokens: session.usage.total(),
+        session,
+        parent_name,
+        authors,
+    })
 }

@@ -93,6 +93,7 @@ pub enum StoreChange {
 
 /// How many events of a session one author (`user@host`) wrote.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionAuthor {
     pub author: String,
     pub events: u64,

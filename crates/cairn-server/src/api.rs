@@ -181,43 +181,19 @@ fn summary_of(s: &Session) -> SessionSummary {
     }
 }
 
-/// What `cairn sessions show --json` gives: the session as the store keeps it, plus
-/// its parent's name and its total tokens.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct SessionDetail {
-    #[serde(flatten)]
-    pub session: Session,
-    /// Name of the parent session (sub-agent or fork), when it still exists.
-    pub parent_name: Option<String>,
-    pub total_tokens: u64,
-}
-
 pub(crate) fn session_name(raw: &str) -> Result<SessionName, ApiError> {
     SessionName::parse(raw).map_err(|e| ApiError::bad_request(format!("session name: {e}")))
 }
 
 #[utoipa::path(get, path = "/api/sessions/{name}", params(("name" = String, Path, description = "session name")),
-    responses((status = 200, body = SessionDetail), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = cairn_app::sessions::SessionDetail), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn show_session(
     State(state): State<Shared>,
     Path(name): Path<String>,
-) -> ApiResult<SessionDetail> {
-    let session = state.store.session(&session_name(&name)?).await?;
-    let parent_name = match session.parent_id {
-        Some(id) => state
-            .store
-            .session_by_id(id)
-            .await
-            .ok()
-            .map(|p| p.name.to_string()),
-        None => None,
-    };
-    let total_tokens = session.usage.total();
-    Ok(axum::Json(SessionDetail {
-        session,
-        parent_name,
-        total_tokens,
-    }))
+) -> ApiResult<cairn_app::sessions::SessionDetail> {
+    Ok(axum::Json(
+        cairn_app::sessions::detail(state.store.as_ref(), &session_name(&name)?).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

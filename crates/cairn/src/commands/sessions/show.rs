@@ -2,59 +2,38 @@
 
 use std::io::Write;
 
-use cairn_core::{Checkpoint, Session};
+use cairn_core::Checkpoint;
 
-use cairn_core::store::SessionAuthor;
 use serde::Serialize;
 
-use super::find;
 use crate::app::App;
 use crate::args::sessions::ShowArgs;
 use crate::output::{self, Style};
 
-/// The `--json` shape: the session as the store keeps it, plus the parent's name.
-#[derive(Serialize)]
-struct Shown<'a> {
-    #[serde(flatten)]
-    session: &'a Session,
-    /// Name of the parent session (sub-agent or fork), when it still exists.
-    parent_name: Option<String>,
-    total_tokens: u64,
-    /// Who wrote its events (`user@host`), the most recent writer first.
-    authors: Vec<SessionAuthor>,
-}
-
 pub(super) async fn run(app: &App, args: ShowArgs) -> anyhow::Result<()> {
     let name = args.name.clone();
     let store = app.store().await?;
-    let session = match find(store.as_ref(), &name).await {
-        Ok(session) => session,
-        Err(not_found) => {
+    let detail = match cairn_app::sessions::detail(store.as_ref(), &name).await {
+        Ok(detail) => detail,
+        Err(not_found @ cairn_core::Error::NotFound { .. }) => {
             // A save_progress session id is a session too, for the person asking.
             let checkpoints = store.checkpoints(name.as_str()).await?;
             if checkpoints.is_empty() {
-                return Err(not_found);
+                return Err(not_found.into());
             }
             return show_checkpoints(&checkpoints, args.json);
         }
+        Err(e) => return Err(e.into()),
     };
-    let parent_name = match session.parent_id {
-        Some(id) => store
-            .session_by_id(id)
-            .await
-            .ok()
-            .map(|p| p.name.to_string()),
-        None => None,
-    };
-    let authors = store.session_authors(session.id).await?;
     if args.json {
-        return output::print_json(&Shown {
-            session: &session,
-            parent_name,
-            total_tokens: session.usage.total(),
-            authors,
-        });
+        return output::print_json(&detail);
     }
+    let cairn_app::sessions::SessionDetail {
+        session,
+        parent_name,
+        authors,
+        ..
+    } = detail;
     let style = Style::detect();
     let s = &session;
     let now = cairn_core::Timestamp::now();

@@ -390,3 +390,42 @@ fn search_progress_pool_and_usage() {
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("day, session or model"), "{bad:?}");
 }
+
+#[test]
+fn mcp_is_served_at_mcp_and_its_writes_show_in_the_api() {
+    use cairn_testkit::mcp_http::initialize_body;
+    let home = TestHome::with_git();
+    let daemon = ServeDaemon::start(CAIRN, &home, None, Some("mcp-tok"), &[]);
+    let accept = ("Accept", "application/json, text/event-stream");
+    let reply = daemon.post("/mcp", &initialize_body("agent"), &[accept]);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let session = reply
+        .header("mcp-session-id")
+        .expect("a session id")
+        .to_owned();
+    let session_header = ("Mcp-Session-Id", session.as_str());
+    let ready = daemon.post(
+        "/mcp",
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        &[accept, session_header],
+    );
+    assert!(ready.status == 200 || ready.status == 202, "{ready:?}");
+    let call = serde_json::json!({
+        "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": { "name": "pool_signal", "arguments": {
+            "action": "claimed", "topic": "auth-refresh", "summary": "taking it"
+        }}
+    })
+    .to_string();
+    let reply = daemon.post("/mcp", &call, &[accept, session_header]);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json()["result"]["isError"], false, "{reply:?}");
+    let pool = daemon.get_json("/api/pool");
+    let topics: Vec<&str> = pool["open_topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["topic"].as_str())
+        .collect();
+    assert_eq!(topics, ["auth-refresh"], "{pool}");
+}

@@ -15,8 +15,9 @@ use cairn_store_sqlite::Synchronous;
 use cairn_testkit::external::test_python;
 use cairn_testkit::fake_llm::{FakeLlm, Reply};
 use cairn_testkit::home::TestHome;
+use cairn_testkit::serve::ServeDaemon;
 use serde_json::json;
-use sessions_fixtures::{cairn, header, import, jsonl, message, rich};
+use sessions_fixtures::{PNG, cairn, header, import, jsonl, message, rich, sha256_hex};
 
 const CAIRN: &str = env!("CARGO_BIN_EXE_cairn");
 
@@ -193,4 +194,46 @@ fn a_person_uses_the_dashboard_in_chromium() {
         "{first}"
     );
     assert!(first.contains("Hello from the browser"), "{first}");
+}
+
+#[test]
+fn pages_and_attachments_are_served_with_their_types_and_guards() {
+    let home = TestHome::with_git();
+    let c = cairn(&home);
+    import(
+        &c,
+        &home,
+        "rich.jsonl",
+        &rich("auth-refactor", &home.project_key()),
+    );
+    let daemon = ServeDaemon::start(CAIRN, &home, None, Some("page-token"), &[]);
+
+    // The pages hold no data: they load without the token, under a strict CSP.
+    let page = daemon.get("/", &[("Authorization", "")]);
+    assert_eq!(page.status, 200, "{page:?}");
+    let csp = page.header("content-security-policy").unwrap_or_default();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "{csp}"
+    );
+    assert!(page.body.contains("/assets/app.js"), "{page:?}");
+    let script = daemon.get("/assets/markdown.js", &[("Authorization", "")]);
+    assert_eq!(script.status, 200);
+    assert_eq!(script.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(daemon.get("/assets/..%2FCargo.toml", &[]).status, 404);
+
+    // A message's image, by its hash, with its type; the token is needed.
+    let path = format!("/api/attachments/{}", sha256_hex(PNG));
+    let image = daemon.get(&path, &[]);
+    assert_eq!(image.status, 200, "{image:?}");
+    assert_eq!(image.header("content-type"), Some("image/png"));
+    assert_eq!(image.header("x-content-type-options"), Some("nosniff"));
+    let length = PNG.len().to_string();
+    assert_eq!(image.header("content-length"), Some(length.as_str()));
+    assert_eq!(daemon.get(&path, &[("Authorization", "")]).status, 401);
+    let bad = daemon.get("/api/attachments/not-a-hash", &[]);
+    assert_eq!(bad.status, 400, "{bad:?}");
+    assert!(bad.body.contains("64 lower-case hex digits"), "{bad:?}");
+    let unknown = format!("/api/attachments/{}", "0".repeat(64));
+    assert_eq!(daemon.get(&unknown, &[]).status, 404);
 }

@@ -1,11 +1,10 @@
-// Tokens and cost per day, model or session (from /api/usage), and per project (the
-// sessions index's running totals, added up here: the API groups by day, model and
-// session).
+// Tokens and cost per day, week, model, project or session: the report `cairn usage`
+// prints, from /api/usage.
 
 import { get } from "./api.js";
 import { h, num, replace, usd } from "./dom.js";
 
-const GROUPINGS = ["day", "model", "project", "session"];
+const GROUPINGS = ["day", "week", "model", "project", "session"];
 const TOKEN_KEYS = ["input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens"];
 
 export function mount(main, _params, query) {
@@ -18,33 +17,10 @@ export function mount(main, _params, query) {
   }));
   const body = h("section", { id: "usage" }, h("p", { class: "muted" }, "loading…"));
   replace(main, h("h2", {}, "Usage"), tabs, body);
-  const report = by === "project" ? byProject(project) : get("/api/usage", { by, project });
+  const report = get("/api/usage", { by, project });
   report
     .then((answer) => replace(body, table(by, answer.rows ?? []), answer.truncated ? h("p", { class: "muted" }, "Only the most recently active sessions are counted.") : null))
     .catch((e) => replace(body, h("p", { class: "error-text" }, e.message)));
-}
-
-const PROJECT_PAGES = 10;
-
-/** Per project, from the sessions index (pages of 200, at most ten). */
-async function byProject(project) {
-  const rows = new Map();
-  let cursor = "";
-  let pages = 0;
-  do {
-    const page = await get("/api/sessions", { project, limit: 200, cursor });
-    for (const s of page.sessions ?? []) {
-      const key = String(s.project ?? "");
-      const row = rows.get(key) ?? { key, total_tokens: 0, cost_usd: 0, sessions: 0 };
-      row.total_tokens += Number(s.tokens) || 0;
-      row.cost_usd += Number(s.cost_usd) || 0;
-      row.sessions += 1;
-      rows.set(key, row);
-    }
-    cursor = page.next_cursor ?? "";
-    pages++;
-  } while (cursor && pages < PROJECT_PAGES);
-  return { rows: [...rows.values()].sort((a, b) => b.cost_usd - a.cost_usd), truncated: Boolean(cursor) };
 }
 
 function tokens(row) {
@@ -64,12 +40,12 @@ function table(by, rows) {
     const u = r.usage ?? r;
     total.tokens += t;
     total.cost += Number(r.cost_usd) || 0;
-    total.requests += Number(by === "project" ? r.sessions : r.requests) || 0;
+    total.requests += Number(r.requests) || 0;
     const bar = h("span", { class: "bar" });
     bar.style.width = `${(100 * t) / max}%`;
     return h("tr", {},
       h("td", {}, by === "session" ? h("a", { href: `#/session/${encodeURIComponent(key)}` }, String(key)) : String(key)),
-      h("td", { class: "n" }, num(by === "project" ? r.sessions : r.requests)),
+      h("td", { class: "n" }, num(r.requests)),
       h("td", { class: "n" }, num(Number(u.input_tokens))),
       h("td", { class: "n" }, num(Number(u.output_tokens))),
       h("td", { class: "n" }, num(Number(u.cache_read_tokens))),
@@ -78,7 +54,7 @@ function table(by, rows) {
       h("td", { class: "bar-cell" }, bar));
   }));
   return h("table", { class: "list", id: "usage-table" },
-    h("thead", {}, h("tr", {}, [by, by === "project" ? "sessions" : "requests", "input", "output", "cache read", "tokens", "cost", ""].map((c) => h("th", {}, c)))),
+    h("thead", {}, h("tr", {}, [by, "requests", "input", "output", "cache read", "tokens", "cost", ""].map((c) => h("th", {}, c)))),
     body,
     h("tfoot", {}, h("tr", {}, h("td", {}, "total"), h("td", { class: "n" }, num(total.requests)), h("td"), h("td"), h("td"),
       h("td", { class: "n" }, num(total.tokens)), h("td", { class: "n" }, usd(total.cost)), h("td"))));

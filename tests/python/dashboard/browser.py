@@ -296,6 +296,10 @@ async def tour(args: argparse.Namespace, daemon: Daemon, page: Page, folder: Pat
     usage = await page.inner_text("#usage-table")
     check("usage: tokens and cost per model", "openai:gpt-4.1" in usage, usage)
     await shot(page, folder, "11-usage")
+    await page.goto(f"{base}/#/usage?by=project")
+    await page.locator("#usage-table td", has_text="/project").first.wait_for(timeout=TIMEOUT_MS)
+    usage = await page.inner_text("#usage-table")
+    check("usage: per project from the same report", "/project" in usage and "$" in usage, usage)
 
 
 async def bench(args: argparse.Namespace, daemon: Daemon, page: Page, folder: Path) -> None:

@@ -42,7 +42,8 @@ pub struct Session {
     pub project: Project,
     /// The parent of a sub-agent or fork.
     pub parent_id: Option<Ulid>,
-    /// The parent's seq this session was forked at.
+    /// The parent's seq this session was forked at (`None` for a sub-agent). A fork
+    /// shares the parent's history up to here and numbers its own events on.
     pub fork_seq: Option<u64>,
     pub model: Option<String>,
     pub status: SessionStatus,
@@ -60,8 +61,12 @@ pub struct Session {
     pub head_seq: u64,
     /// First seq of the live context after the latest compaction (1 when none).
     pub context_start_seq: u64,
-    /// Seq of the latest compaction event, if any.
+    /// Seq of the compaction that opens the live context, if any.
     pub compaction_seq: Option<u64>,
+    /// Seq ranges after `context_start_seq` that rewinds took out of the live
+    /// context (`cairn_core::lineage`), ascending.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub live_gaps: Vec<[u64; 2]>,
     pub message_count: u64,
     pub tool_call_count: u64,
     pub compaction_count: u64,

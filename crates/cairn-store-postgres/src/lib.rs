@@ -18,6 +18,7 @@ mod events;
 mod fail;
 mod import_origins;
 mod leases;
+mod lineage;
 mod media;
 pub mod migrations;
 mod rows;

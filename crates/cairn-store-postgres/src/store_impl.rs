@@ -27,7 +27,7 @@ const DEADLOCK_RETRIES: usize = 3;
 impl Store for PostgresStore {
     async fn create_session(&self, new: NewSession) -> Result<Session> {
         self.write(Some(StoreChange::SessionsChanged), |tx| {
-            Box::pin(async move { Ok(sessions::create(tx, &new).await?.session) })
+            Box::pin(async move { Ok(crate::lineage::create(tx, &new).await?.session) })
         })
         .await
     }

@@ -26,7 +26,7 @@ use crate::{
 impl Store for SqliteStore {
     async fn create_session(&self, new: NewSession) -> Result<Session> {
         let session = self
-            .write(move |tx| Ok(sessions::create(tx, &new)?.session))
+            .write(move |tx| Ok(crate::lineage::create(tx, &new)?.session))
             .await?;
         self.announce(StoreChange::SessionsChanged);
         Ok(session)

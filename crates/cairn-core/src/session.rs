@@ -114,6 +114,12 @@ pub struct SessionSummary {
     pub cost_usd: f64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The parent of a sub-agent or fork (as `Session::parent_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<Ulid>,
+    /// A fork's fork point in its parent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork_seq: Option<u64>,
 }
 
 /// Which sessions a listing covers; newest activity first.

@@ -204,6 +204,8 @@ fn summary(session: Session) -> SessionSummary {
         cost_usd: session.cost_usd,
         created_at: session.created_at,
         updated_at: session.updated_at,
+        parent_id: session.parent_id,
+        fork_seq: session.fork_seq,
     }
 }
 

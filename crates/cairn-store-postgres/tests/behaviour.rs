@@ -268,10 +268,11 @@ async fn a_store_of_an_older_version_is_brought_up_to_date_keeping_its_data() {
     let database = fresh_database();
     let store = PostgresStore::open(&database.url).unwrap();
     let s = store.create_session(new_session("old")).await.unwrap();
-    // Back to version 1: before import origins existed.
+    // Back to version 1: before import origins and forks' live states existed.
     cluster().psql(
         &database.name,
-        "DROP TABLE import_origins; UPDATE cairn_schema SET version = 1",
+        "DROP TABLE import_origins; DROP TABLE live_bounds; \
+         ALTER TABLE sessions DROP COLUMN live_gaps; UPDATE cairn_schema SET version = 1",
     );
     let upgraded = PostgresStore::open(&database.url).unwrap();
     assert_eq!(upgraded.session_by_id(s.id).await.unwrap().name, s.name);
@@ -283,4 +284,9 @@ async fn a_store_of_an_older_version_is_brought_up_to_date_keeping_its_data() {
             .unwrap()
             .is_none()
     );
+    let fork = upgraded
+        .fork_session(s.id, None, new_session("old-fork"))
+        .await
+        .unwrap();
+    assert_eq!(fork.fork_seq, Some(0));
 }

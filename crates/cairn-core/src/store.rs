@@ -165,7 +165,8 @@ pub trait Store: Send + Sync + 'static {
             }
             let forks = self.forks(session.id).await?;
             stack.push((session, true));
-            stack.extend(forks.into_iter().map(|f| (f, false)));
+            // Reversed, so the oldest fork is deleted first.
+            stack.extend(forks.into_iter().rev().map(|f| (f, false)));
         }
         for name in &order {
             self.delete_session(name).await?;

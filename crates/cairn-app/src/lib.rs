@@ -31,6 +31,7 @@ pub mod pool_markdown;
 pub mod pool_replay;
 pub mod pool_status;
 pub mod progress;
+pub mod progress_transfer;
 pub mod resume_brief;
 pub mod rewind;
 pub mod sessions;

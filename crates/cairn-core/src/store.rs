@@ -53,6 +53,16 @@ pub const MAX_POOL_INSTANCES_PER_PROJECT: usize = 1_000;
 /// The most pool instances the store keeps over all projects.
 pub const MAX_POOL_INSTANCES: usize = 10_000;
 
+/// What [`Store::import_progress`] did: records added, and records already there
+/// (the same checkpoint id; the same signal), left as they were.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressImport {
+    pub checkpoints_added: u64,
+    pub checkpoints_present: u64,
+    pub signals_added: u64,
+    pub signals_present: u64,
+}
+
 /// A pool instance and when it was last heard from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PoolInstance {
@@ -287,6 +297,17 @@ pub trait Store: Send + Sync + 'static {
         project: Option<&Project>,
         limit: u32,
     ) -> Result<Vec<Checkpoint>>;
+
+    /// Adds checkpoints and pool signals moved from another store, keeping their
+    /// ids, rounds and times, in one transaction (all or nothing). A checkpoint
+    /// whose id is already stored, or a signal equal to a stored one (project,
+    /// topic, action, instance, summary, time), is left as it is: importing the same
+    /// file twice adds nothing.
+    async fn import_progress(
+        &self,
+        checkpoints: Vec<Checkpoint>,
+        signals: Vec<PoolSignal>,
+    ) -> Result<ProgressImport>;
 
     // ---- pool -----------------------------------------------------------------
 

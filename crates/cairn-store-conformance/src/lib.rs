@@ -61,6 +61,10 @@ impl Fixture {
 macro_rules! store_conformance_tests {
     ($fresh:path) => {
         #[::tokio::test(flavor = "multi_thread")]
+        async fn imported_progress_keeps_ids_rounds_and_times_and_imports_once() {
+            $crate::lineage::imported_progress_keeps_ids_rounds_and_times_and_imports_once($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
         async fn a_fork_shares_its_parents_history_and_counts_only_its_own() {
             $crate::lineage::a_fork_shares_its_parents_history_and_counts_only_its_own($fresh()).await
         }

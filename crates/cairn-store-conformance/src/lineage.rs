@@ -381,3 +381,66 @@ pub async fn a_rewind_must_point_into_the_history_and_a_bad_one_writes_nothing(t
     assert_eq!(s.head_seq, 2);
     assert!(s.live_gaps.is_empty());
 }
+
+pub async fn imported_progress_keeps_ids_rounds_and_times_and_imports_once(t: Fixture) {
+    let saved = t
+        .store
+        .save_checkpoint(checkpoint("moved", "/p/one", None))
+        .await
+        .unwrap();
+    let signal = t
+        .store
+        .add_pool_signal(cairn_core::NewPoolSignal {
+            project: project("/p/one"),
+            topic: "auth".into(),
+            action: cairn_core::PoolAction::Claimed,
+            summary: "taking auth".into(),
+            affects: vec!["src/auth.rs".into()],
+            instance: "i-1".into(),
+            session_id: Some("moved".into()),
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    let mut second = saved.clone();
+    second.checkpoint_id = "01J00000000000000000000002".into();
+    second.round_id = "2".into();
+    // Into a store that has the first checkpoint and the signal already.
+    let done = t
+        .store
+        .import_progress(vec![saved.clone(), second.clone()], vec![signal.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            done.checkpoints_added,
+            done.checkpoints_present,
+            done.signals_added,
+            done.signals_present
+        ),
+        (1, 1, 0, 1)
+    );
+    let again = t
+        .store
+        .import_progress(vec![second.clone()], vec![signal])
+        .await
+        .unwrap();
+    assert_eq!((again.checkpoints_added, again.signals_added), (0, 0));
+    let rounds = t.store.checkpoints("moved").await.unwrap();
+    assert_eq!(rounds, vec![saved, second]);
+    // The next round is numbered after the imported ones.
+    let next = t
+        .store
+        .save_checkpoint(checkpoint("moved", "/p/one", None))
+        .await
+        .unwrap();
+    assert_eq!(next.round_id, "3");
+    assert_eq!(
+        t.store
+            .pool_signals(None, cairn_core::Timestamp::UNIX_EPOCH)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

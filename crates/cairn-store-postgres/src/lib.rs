@@ -21,6 +21,7 @@ mod leases;
 mod lineage;
 mod media;
 pub mod migrations;
+mod progress_import;
 mod rows;
 mod search;
 mod search_text;

@@ -263,6 +263,24 @@ impl Store for PostgresStore {
         .await
     }
 
+    async fn import_progress(
+        &self,
+        checkpoints: Vec<Checkpoint>,
+        signals: Vec<PoolSignal>,
+    ) -> Result<cairn_core::store::ProgressImport> {
+        let done = self
+            .write(Some(StoreChange::CheckpointsChanged), |tx| {
+                Box::pin(async move {
+                    crate::progress_import::import(tx, &checkpoints, &signals).await
+                })
+            })
+            .await?;
+        if done.signals_added > 0 {
+            self.announce(StoreChange::PoolChanged);
+        }
+        Ok(done)
+    }
+
     async fn add_pool_signal(&self, new: NewPoolSignal) -> Result<PoolSignal> {
         self.write(Some(StoreChange::PoolChanged), |tx| {
             Box::pin(async move { agent_pool::add_signal(tx, &new).await })

@@ -19,6 +19,7 @@ mod lineage;
 mod media;
 pub mod migrations;
 mod options;
+mod progress_import;
 mod search;
 mod search_text;
 mod sessions;

@@ -212,6 +212,23 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn import_progress(
+        &self,
+        checkpoints: Vec<Checkpoint>,
+        signals: Vec<PoolSignal>,
+    ) -> Result<cairn_core::store::ProgressImport> {
+        let done = self
+            .write(move |tx| crate::progress_import::import(tx, &checkpoints, &signals))
+            .await?;
+        if done.checkpoints_added > 0 {
+            self.announce(StoreChange::CheckpointsChanged);
+        }
+        if done.signals_added > 0 {
+            self.announce(StoreChange::PoolChanged);
+        }
+        Ok(done)
+    }
+
     async fn add_pool_signal(&self, new: NewPoolSignal) -> Result<PoolSignal> {
         let signal = self
             .write(move |tx| agent_pool::add_signal(tx, &new))

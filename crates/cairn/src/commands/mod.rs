@@ -6,6 +6,7 @@ mod import;
 mod mcp;
 mod pool;
 mod progress;
+mod progress_transfer;
 mod run;
 mod sessions;
 

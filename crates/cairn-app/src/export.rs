@@ -115,9 +115,14 @@ pub async fn export_to_file_as(
             source,
         })?;
     let result = async {
-        let out =
-            write_session_as(store, settings, session, format, std::io::BufWriter::new(file))
-                .await?;
+        let out = write_session_as(
+            store,
+            settings,
+            session,
+            format,
+            std::io::BufWriter::new(file),
+        )
+        .await?;
         let file = out.into_inner().map_err(|e| ExportError::WriteFile {
             path: path.to_path_buf(),
             source: e.into_error(),

@@ -78,7 +78,10 @@ pub async fn write<W: Write>(
         _ => None,
     };
     let knowledge = store.knowledge(session.id).await?;
-    let mut doc = Doc { html, out: &mut out };
+    let mut doc = Doc {
+        html,
+        out: &mut out,
+    };
     doc.header(session, parent.as_ref(), &knowledge)?;
     let mut media = MediaCache::default();
     let keys = cairn_core::scrub::configured_keys(&settings.providers);
@@ -164,7 +167,10 @@ impl<W: Write> Doc<'_, W> {
 
     fn knowledge_list(&mut self, knowledge: &[Event]) -> std::io::Result<()> {
         if self.html {
-            writeln!(self.out, "<section class=\"knowledge\">\n<h2>Knowledge</h2>\n<ul>")?;
+            writeln!(
+                self.out,
+                "<section class=\"knowledge\">\n<h2>Knowledge</h2>\n<ul>"
+            )?;
         } else {
             writeln!(self.out, "## Knowledge\n")?;
         }
@@ -433,7 +439,11 @@ impl<W: Write> Doc<'_, W> {
             ""
         };
         if self.html {
-            write!(self.out, "</main>\n<footer>\n<h2>Totals{}</h2>\n<dl>\n", escape_html(own))?;
+            write!(
+                self.out,
+                "</main>\n<footer>\n<h2>Totals{}</h2>\n<dl>\n",
+                escape_html(own)
+            )?;
             for (label, value) in &totals {
                 writeln!(self.out, "<dt>{label}</dt><dd>{}</dd>", escape_html(value))?;
             }

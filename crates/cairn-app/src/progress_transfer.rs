@@ -118,8 +118,8 @@ fn write_error(e: std::io::Error) -> Error {
 }
 
 fn write_line<W: Write, T: Serialize>(out: &mut W, value: &T) -> Result<()> {
-    let json = serde_json::to_string(value)
-        .map_err(|e| Error::invalid(format!("cannot encode: {e}")))?;
+    let json =
+        serde_json::to_string(value).map_err(|e| Error::invalid(format!("cannot encode: {e}")))?;
     out.write_all(json.as_bytes()).map_err(write_error)?;
     out.write_all(b"\n").map_err(write_error)
 }
@@ -137,9 +137,8 @@ pub fn read(input: impl BufRead, shown: &str) -> Result<(Vec<Checkpoint>, Vec<Po
         }
         let bad = |why: String| Error::invalid(format!("{shown}: line {number}: {why}"));
         if !saw_header {
-            let header: Header = serde_json::from_str(&line).map_err(|e| {
-                bad(format!("not a cairn progress export header ({e})"))
-            })?;
+            let header: Header = serde_json::from_str(&line)
+                .map_err(|e| bad(format!("not a cairn progress export header ({e})")))?;
             if header.format != FORMAT || header.version != VERSION {
                 return Err(bad(format!(
                     "format {:?} version {}; this cairn reads {FORMAT:?} version {VERSION}",

@@ -107,7 +107,10 @@ pub async fn plan(store: &dyn Store, session: &Session, to_seq: u64) -> Result<R
         for event in page.iter().filter(|e| !in_gap(e.seq)) {
             rewound_events += 1;
             if let Some(m) = event.payload.as_message() {
-                shell_calls += m.tool_uses().filter(|(_, name, _)| *name == "shell").count() as u64;
+                shell_calls += m
+                    .tool_uses()
+                    .filter(|(_, name, _)| *name == "shell")
+                    .count() as u64;
             }
             let Some(snapshot) = FileSnapshot::of(&event.payload) else {
                 continue;
@@ -156,7 +159,9 @@ pub enum Restored {
     Unchanged,
     /// Changed since the agent last wrote it; left alone (not confirmed).
     ChangedOutside,
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
 }
 
 /// Whether the file now differs from what the agent's last change left: someone

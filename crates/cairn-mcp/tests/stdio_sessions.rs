@@ -573,12 +573,21 @@ async fn fork_session_forks_without_copying_and_refuses_bad_arguments() {
     assert_eq!(side.message_count, 0);
 
     let text = peer
-        .refused("fork_session", json!({ "session": "main", "new_name": "../x" }))
+        .refused(
+            "fork_session",
+            json!({ "session": "main", "new_name": "../x" }),
+        )
         .await;
     assert!(text.contains("`new_name`"), "{text}");
     for (arguments, wanted) in [
-        (json!({ "session": "main", "new_name": "side" }), "already exists"),
-        (json!({ "session": "main", "new_name": "late", "at_seq": 9 }), "fork point 9"),
+        (
+            json!({ "session": "main", "new_name": "side" }),
+            "already exists",
+        ),
+        (
+            json!({ "session": "main", "new_name": "late", "at_seq": 9 }),
+            "fork point 9",
+        ),
         (json!({ "session": "nope", "new_name": "other" }), "nope"),
     ] {
         let response = peer

@@ -127,7 +127,9 @@ pub async fn a_fork_shares_its_parents_history_and_counts_only_its_own(t: Fixtur
 
 pub async fn forks_of_forks_and_compactions_on_both_sides_of_a_fork_point(t: Fixture) {
     let root = t.store.create_session(new_session("root")).await.unwrap();
-    let batch = (1..=6).map(|i| text(Role::User, &format!("root {i}"))).collect();
+    let batch = (1..=6)
+        .map(|i| text(Role::User, &format!("root {i}")))
+        .collect();
     t.store.append_events(root.id, batch).await.unwrap();
     // Compaction at 7 replaces 1..4; the parent's live context is 5, 6.
     t.store
@@ -141,7 +143,10 @@ pub async fn forks_of_forks_and_compactions_on_both_sides_of_a_fork_point(t: Fix
         .await
         .unwrap();
     assert_eq!(early.compaction_seq, None);
-    assert_eq!(assert_live_is_the_view(&t.store, early.id).await, [1, 2, 3, 4, 5]);
+    assert_eq!(
+        assert_live_is_the_view(&t.store, early.id).await,
+        [1, 2, 3, 4, 5]
+    );
     let late = t
         .store
         .fork_session(root.id, None, fork_of("late", &root))
@@ -178,10 +183,7 @@ pub async fn forks_of_forks_and_compactions_on_both_sides_of_a_fork_point(t: Fix
         [5, 6, 8, 9, 10]
     );
     let history = full_history(&t.store, grandchild.id).await;
-    assert_eq!(
-        texts(&history)[6..],
-        ["root 8", "late 9", "grandchild 10"]
-    );
+    assert_eq!(texts(&history)[6..], ["root 8", "late 9", "grandchild 10"]);
     // A fork of the fork at a point before the fork's own fork point reads the root.
     let back = t
         .store
@@ -236,11 +238,7 @@ pub async fn a_fork_point_must_be_in_the_parents_history(t: Fixture) {
     let mut claimed = new_session("claimed");
     claimed.parent_id = Some(parent.id);
     claimed.fork_seq = Some(1);
-    let err = t
-        .store
-        .import_session(claimed, vec![])
-        .await
-        .unwrap_err();
+    let err = t.store.import_session(claimed, vec![]).await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err}");
 }
 
@@ -279,11 +277,7 @@ pub async fn a_session_with_forks_is_deleted_only_together_with_them(t: Fixture)
     // Nothing was deleted; the fork of the fork still reads the shared history.
     let live = t.store.live_context(fork_of_fork.id, 10).await.unwrap();
     assert_eq!(texts(&live.events), ["shared words"]);
-    let gone = t
-        .store
-        .delete_session_with_forks(&name("p"))
-        .await
-        .unwrap();
+    let gone = t.store.delete_session_with_forks(&name("p")).await.unwrap();
     let gone: Vec<&str> = gone.iter().map(|n| n.as_str()).collect();
     assert_eq!(gone, vec!["ff", "f", "p"]);
     assert!(scope_all(&t.store, "shared").await.is_empty());
@@ -319,7 +313,10 @@ pub async fn a_rewind_moves_the_live_context_back_and_keeps_the_history(t: Fixtu
     assert_live_is_the_view(&t.store, s.id).await;
     // Lossless: the rewound events are in the history.
     let full = full_history(&t.store, s.id).await;
-    assert_eq!(texts(&full), ["q1", "a1", "q2", "a2", "q3", "a3", "q3 again"]);
+    assert_eq!(
+        texts(&full),
+        ["q1", "a1", "q2", "a2", "q3", "a3", "q3 again"]
+    );
     // A compaction, then a rewind to before it: the compaction is undone too.
     t.store
         .append_events(

@@ -2,8 +2,8 @@
 //! step in the same transaction) and the reads that resume and `context` need.
 
 use cairn_core::accounting::{self, EventEffect, TotalsDelta};
-use cairn_core::lineage::{self, Boundary, Chain, LiveState};
 use cairn_core::event::{decode_payload, encode_payload};
+use cairn_core::lineage::{self, Boundary, Chain, LiveState};
 use cairn_core::store::SizedEvent;
 use cairn_core::{Error, Event, LiveContext, NewEvent, NewSession, Payload, Session, Timestamp};
 use deadpool_postgres::Transaction;
@@ -219,9 +219,7 @@ impl Boundaries {
     ) -> R<()> {
         self.state = match lineage::boundary(seq, payload)? {
             None => return Ok(()),
-            Some(Boundary::Compaction { replaces }) => {
-                self.state.after_compaction(seq, replaces)
-            }
+            Some(Boundary::Compaction { replaces }) => self.state.after_compaction(seq, replaces),
             Some(Boundary::Rewind { to }) => {
                 let before = crate::lineage::state_as_of(tx, stored, to - 1).await?;
                 LiveState::after_rewind(&before, to, seq)

@@ -69,16 +69,8 @@ pub(crate) async fn state_as_of(
 }
 
 /// Remembers the live state after the boundary at `seq`.
-pub(crate) async fn record(
-    tx: &Transaction<'_>,
-    key: i64,
-    seq: u64,
-    state: &LiveState,
-) -> R<()> {
-    let compaction = state
-        .compaction_seq
-        .map(|s| big(s, "seq"))
-        .transpose()?;
+pub(crate) async fn record(tx: &Transaction<'_>, key: i64, seq: u64, state: &LiveState) -> R<()> {
+    let compaction = state.compaction_seq.map(|s| big(s, "seq")).transpose()?;
     let statement = tx
         .prepare_cached(
             "INSERT INTO live_bounds (session, seq, compaction_seq, context_start_seq, gaps) \
@@ -103,10 +95,7 @@ pub(crate) async fn record(
 
 /// Writes the live state to the session's row.
 pub(crate) async fn write_state(tx: &Transaction<'_>, key: i64, state: &LiveState) -> R<()> {
-    let compaction = state
-        .compaction_seq
-        .map(|s| big(s, "seq"))
-        .transpose()?;
+    let compaction = state.compaction_seq.map(|s| big(s, "seq")).transpose()?;
     let statement = tx
         .prepare_cached(
             "UPDATE sessions SET compaction_seq = $1, context_start_seq = $2, live_gaps = $3 \

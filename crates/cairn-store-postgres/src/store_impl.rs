@@ -270,9 +270,9 @@ impl Store for PostgresStore {
     ) -> Result<cairn_core::store::ProgressImport> {
         let done = self
             .write(Some(StoreChange::CheckpointsChanged), |tx| {
-                Box::pin(async move {
-                    crate::progress_import::import(tx, &checkpoints, &signals).await
-                })
+                Box::pin(
+                    async move { crate::progress_import::import(tx, &checkpoints, &signals).await },
+                )
             })
             .await?;
         if done.signals_added > 0 {

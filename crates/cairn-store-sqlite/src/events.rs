@@ -4,8 +4,8 @@
 //! file only stores the event, its index rows and those figures.
 
 use cairn_core::accounting::{self, TotalsDelta};
-use cairn_core::lineage::{self, Boundary, Chain, LiveState};
 use cairn_core::event::{decode_payload, encode_payload};
+use cairn_core::lineage::{self, Boundary, Chain, LiveState};
 use cairn_core::store::SizedEvent;
 use cairn_core::{Error, Event, LiveContext, NewEvent, NewSession, Payload, Session, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -171,9 +171,7 @@ impl Boundaries {
     ) -> R<()> {
         self.state = match lineage::boundary(seq, payload)? {
             None => return Ok(()),
-            Some(Boundary::Compaction { replaces }) => {
-                self.state.after_compaction(seq, replaces)
-            }
+            Some(Boundary::Compaction { replaces }) => self.state.after_compaction(seq, replaces),
             Some(Boundary::Rewind { to }) => {
                 let before = crate::lineage::state_as_of(conn, stored, to - 1)?;
                 LiveState::after_rewind(&before, to, seq)
@@ -315,11 +313,7 @@ fn event_at(conn: &Connection, chain: &Chain<i64>, seq: u64) -> R<Option<Event>>
 
 /// The knowledge index rows of a history (its fork chain's), oldest first:
 /// (session key, seq, pinned).
-fn knowledge_rows(
-    conn: &Connection,
-    chain: &Chain<i64>,
-    head: u64,
-) -> R<Vec<(i64, u64, bool)>> {
+fn knowledge_rows(conn: &Connection, chain: &Chain<i64>, head: u64) -> R<Vec<(i64, u64, bool)>> {
     let mut out = Vec::new();
     for (key, [from, to]) in chain.pieces(&[[1, head]]) {
         let rows = conn

@@ -144,7 +144,9 @@ pub(crate) fn check_no_forks(conn: &Connection, stored: &StoredSession) -> R<()>
             "SELECT name FROM sessions WHERE parent_ulid = ?1 AND fork_seq IS NOT NULL \
              ORDER BY id",
         )?
-        .query_map([stored.session.id.to_string()], |row| row.get::<_, String>(0))?
+        .query_map([stored.session.id.to_string()], |row| {
+            row.get::<_, String>(0)
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     if forks.is_empty() {
         return Ok(());

@@ -22,7 +22,10 @@ fn live_texts(home: &TestHome, name: &str) -> Vec<String> {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let store = store(home);
-        let s = store.session(&SessionName::parse(name).unwrap()).await.unwrap();
+        let s = store
+            .session(&SessionName::parse(name).unwrap())
+            .await
+            .unwrap();
         let live = store.live_context(s.id, 10).await.unwrap();
         live.events
             .iter()
@@ -37,7 +40,12 @@ fn fork_lists_its_parent_exports_standalone_and_holds_the_parent() {
     let home = TestHome::new();
     let c = cairn(&home);
     let here = home.project_key();
-    import(&c, &home, "m.jsonl", &simple("main", &here, &["one", "two", "three"]));
+    import(
+        &c,
+        &home,
+        "m.jsonl",
+        &simple("main", &here, &["one", "two", "three"]),
+    );
 
     let out = c.run(["sessions", "fork", "main", "side", "--at", "2", "--json"]);
     out.success();
@@ -55,7 +63,8 @@ fn fork_lists_its_parent_exports_standalone_and_holds_the_parent() {
 
     assert_eq!(live_texts(&home, "side"), ["user: one", "assistant: two"]);
     let out = c.run(["sessions", "list"]);
-    out.success().stdout_has(&["FORKED FROM", "main@2", "main@3"]);
+    out.success()
+        .stdout_has(&["FORKED FROM", "main@2", "main@3"]);
     let rows = c.run(["sessions", "list", "--json"]).json();
     let side = rows
         .as_array()
@@ -74,9 +83,18 @@ fn fork_lists_its_parent_exports_standalone_and_holds_the_parent() {
     let file = home.root().join("side.jsonl");
     c.run(["sessions", "export", "side", "-o", file.to_str().unwrap()])
         .success();
-    c.run(["sessions", "import", file.to_str().unwrap(), "--name", "side-copy"])
-        .success();
-    assert_eq!(live_texts(&home, "side-copy"), ["user: one", "assistant: two"]);
+    c.run([
+        "sessions",
+        "import",
+        file.to_str().unwrap(),
+        "--name",
+        "side-copy",
+    ])
+    .success();
+    assert_eq!(
+        live_texts(&home, "side-copy"),
+        ["user: one", "assistant: two"]
+    );
     let copy = c.run(["sessions", "show", "side-copy", "--json"]).json();
     assert_eq!(copy["parent_id"], Value::Null);
     assert_eq!(copy["message_count"], 2);
@@ -113,8 +131,16 @@ fn a_rewind_restores_the_agents_file_changes_and_the_next_request_forgets_them()
     let fake = FakeLlm::start([
         Reply::new()
             .text("Writing both.")
-            .tool_call("call_1", "write_file", json!({"path": "a.txt", "content": "new a\n"}))
-            .tool_call("call_2", "write_file", json!({"path": "b.txt", "content": "new b\n"}))
+            .tool_call(
+                "call_1",
+                "write_file",
+                json!({"path": "a.txt", "content": "new a\n"}),
+            )
+            .tool_call(
+                "call_2",
+                "write_file",
+                json!({"path": "b.txt", "content": "new b\n"}),
+            )
             .into(),
         Turn::text("Both written."),
         Turn::text("Fresh answer."),
@@ -166,7 +192,8 @@ fn a_rewind_restores_the_agents_file_changes_and_the_next_request_forgets_them()
     assert!(live_texts(&home, "work").is_empty());
     // Lossless: the whole history still has the rewound turn.
     let all = c.run(["sessions", "context", "work", "--all"]);
-    all.success().stdout_has(&["Write the files.", "Both written."]);
+    all.success()
+        .stdout_has(&["Write the files.", "Both written."]);
 
     // The next request carries no rewound message.
     c.run(["run", "--resume", "work", "-p", "Start over."])
@@ -192,20 +219,32 @@ fn a_rewind_restores_the_agents_file_changes_and_the_next_request_forgets_them()
         "--restore-files",
         "--yes",
     ]);
-    out.success()
-        .stdout_has(&["a.txt was already as before", "removed b.txt", "not tracked"]);
+    out.success().stdout_has(&[
+        "a.txt was already as before",
+        "removed b.txt",
+        "not tracked",
+    ]);
     assert_eq!(read(&home, "b.txt"), None);
     // A seq that is not a user message is refused and changes nothing.
-    c.run(["sessions", "rewind", "work", "--to", &(user_seq + 1).to_string()])
-        .code(2)
-        .stderr_has(&["not a user message"]);
+    c.run([
+        "sessions",
+        "rewind",
+        "work",
+        "--to",
+        &(user_seq + 1).to_string(),
+    ])
+    .code(2)
+    .stderr_has(&["not a user message"]);
 }
 
 fn first_user_seq(home: &TestHome, name: &str) -> u64 {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let store = store(home);
-        let s = store.session(&SessionName::parse(name).unwrap()).await.unwrap();
+        let s = store
+            .session(&SessionName::parse(name).unwrap())
+            .await
+            .unwrap();
         store
             .events_after(s.id, 0, 0)
             .await
@@ -340,7 +379,10 @@ fn html_export_is_one_escaped_self_contained_page() {
         "Totals",
         "$0.0275",
     ] {
-        assert!(text.contains(wanted), "{wanted:?} missing from the page text");
+        assert!(
+            text.contains(wanted),
+            "{wanted:?} missing from the page text"
+        );
     }
     // Tool calls, results and thinking fold away.
     assert!(parsed["tags"]["details"].as_u64().unwrap() >= 5, "{parsed}");

@@ -20,8 +20,16 @@ fn progress_moves_to_another_store_once_and_a_bad_file_moves_nothing() {
     let from = TestHome::new();
     let a = cairn(&from);
     for summary in ["first round", "second round"] {
-        a.run(["progress", "save", "auth-v2", "--summary", summary, "--next", "tests"])
-            .success();
+        a.run([
+            "progress",
+            "save",
+            "auth-v2",
+            "--summary",
+            summary,
+            "--next",
+            "tests",
+        ])
+        .success();
     }
     a.run(["progress", "save", "billing", "--summary", "invoices"])
         .success();
@@ -39,7 +47,10 @@ fn progress_moves_to_another_store_once_and_a_bad_file_moves_nothing() {
         .success()
         .stderr_has(&["3 checkpoint(s) and 1 pool signal(s)"]);
     let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.starts_with(r#"{"format":"cairn.progress","version":1}"#), "{text}");
+    assert!(
+        text.starts_with(r#"{"format":"cairn.progress","version":1}"#),
+        "{text}"
+    );
     // Only one session id: its rounds, not the others'.
     let one = a.run(["progress", "export", "billing"]);
     one.success();
@@ -84,5 +95,9 @@ fn progress_moves_to_another_store_once_and_a_bad_file_moves_nothing() {
     assert_eq!(ids, ["1", "2", "3"]);
     let status = b.run(["pool", "status", "--all", "--json"]);
     status.success();
-    assert!(status.stdout.contains("taking the token refresh"), "{}", status.stdout);
+    assert!(
+        status.stdout.contains("taking the token refresh"),
+        "{}",
+        status.stdout
+    );
 }

@@ -24,7 +24,10 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str], ui: &mut dyn Frontend)
     }
     let back = match args {
         [] => return Ok(picker(&turns)),
-        [n] => n.parse::<usize>().ok().filter(|n| (1..=turns.len()).contains(n)),
+        [n] => n
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=turns.len()).contains(n)),
         _ => None,
     };
     let Some(back) = back else {
@@ -97,7 +100,12 @@ fn picker(turns: &[rewind::Turn]) -> Option<Output> {
     let mut text = String::from("Go back to just before which message? /rewind N:\n");
     let shown: Vec<_> = turns.iter().rev().take(SHOWN).enumerate().collect();
     for (index, turn) in &shown {
-        text.push_str(&format!("  {:>2}  seq {:<6} {}\n", index + 1, turn.seq, turn.text));
+        text.push_str(&format!(
+            "  {:>2}  seq {:<6} {}\n",
+            index + 1,
+            turn.seq,
+            turn.text
+        ));
     }
     Output::new(
         text.trim_end().to_owned(),

@@ -31,7 +31,10 @@ async fn rewind_restores_files_and_the_next_request_forgets_the_rewound_turns() 
         .await;
     say(&mut agent, &mut ui, "first question").await;
     say(&mut agent, &mut ui, "second question").await;
-    assert_eq!(std::fs::read_to_string(world.path("notes.txt")).unwrap(), "v2\n");
+    assert_eq!(
+        std::fs::read_to_string(world.path("notes.txt")).unwrap(),
+        "v2\n"
+    );
     // The snapshot of the file before the change is in the tool result.
     let history = world.history("work").await;
     let snapshot = history
@@ -57,7 +60,10 @@ async fn rewind_restores_files_and_the_next_request_forgets_the_rewound_turns() 
         ui.questions.last(),
         Some(Question::RestoreFiles { files, overwrite: false }) if files == &["notes.txt"]
     ));
-    assert_eq!(std::fs::read_to_string(world.path("notes.txt")).unwrap(), "v1\n");
+    assert_eq!(
+        std::fs::read_to_string(world.path("notes.txt")).unwrap(),
+        "v1\n"
+    );
 
     say(&mut agent, &mut ui, "start again").await;
     let sent = transcript(&world.request(3));
@@ -88,16 +94,25 @@ async fn fork_goes_on_in_the_fork_and_leaves_the_parent_as_it_was() {
     assert!(command_output(&ui).contains("forked side from main"));
     say(&mut agent, &mut ui, "fork question").await;
     let sent = transcript(&world.request(1));
-    assert!(sent.contains(&"user: shared question".to_owned()), "{sent:#?}");
-    assert!(sent.contains(&"user: fork question".to_owned()), "{sent:#?}");
+    assert!(
+        sent.contains(&"user: shared question".to_owned()),
+        "{sent:#?}"
+    );
+    assert!(
+        sent.contains(&"user: fork question".to_owned()),
+        "{sent:#?}"
+    );
     let parent = world.history("main").await;
-    assert!(!parent.iter().any(|e| e
-        .payload
-        .as_message()
-        .is_some_and(|m| m.plain_text().contains("fork question"))));
+    assert!(!parent.iter().any(|e| {
+        e.payload
+            .as_message()
+            .is_some_and(|m| m.plain_text().contains("fork question"))
+    }));
     say(&mut agent, &mut ui, "/fork side").await;
     assert!(
-        errors(&ui).iter().any(|(_, m)| m.contains("already exists")),
+        errors(&ui)
+            .iter()
+            .any(|(_, m)| m.contains("already exists")),
         "{:?}",
         errors(&ui)
     );

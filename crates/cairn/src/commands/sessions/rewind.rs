@@ -63,7 +63,10 @@ pub(super) async fn run(app: &App, args: RewindArgs) -> anyhow::Result<()> {
             for change in &plan.files {
                 writeln!(out, "  {}", output::printable(&change.path))?;
             }
-            writeln!(out, "put them back with: cairn sessions rewind … --restore-files")?;
+            writeln!(
+                out,
+                "put them back with: cairn sessions rewind … --restore-files"
+            )?;
         }
         for (path, outcome) in &restored {
             let path = output::printable(path);
@@ -76,9 +79,11 @@ pub(super) async fn run(app: &App, args: RewindArgs) -> anyhow::Result<()> {
                     "  left {path} alone: changed outside cairn after the agent wrote it \
                      (--yes overwrites it)"
                 )?,
-                Restored::Failed { reason } => {
-                    writeln!(out, "  could not restore {path}: {}", output::printable(reason))?
-                }
+                Restored::Failed { reason } => writeln!(
+                    out,
+                    "  could not restore {path}: {}",
+                    output::printable(reason)
+                )?,
             }
         }
         writeln!(

@@ -60,6 +60,9 @@ pub(super) async fn run(app: &App, args: RmArgs) -> anyhow::Result<()> {
         vec![name.clone()]
     };
     if args.json {
+        if !args.with_forks {
+            return output::print_json(&json!({ "deleted": name }));
+        }
         let forks: Vec<&str> = deleted
             .iter()
             .filter(|n| **n != name)

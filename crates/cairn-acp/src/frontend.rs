@@ -270,6 +270,8 @@ impl Frontend for AcpFrontend<'_> {
                 self.approve_shell(&command, &cwd).await
             }
             Question::ContinuePastSpendingLimit { .. } => self.continue_past_limit(question).await,
+            // ACP has no `/rewind` picker; files are never overwritten unasked.
+            Question::RestoreFiles { .. } => false,
         }
     }
 }

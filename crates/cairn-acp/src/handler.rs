@@ -10,10 +10,11 @@ use agent_client_protocol::schema::ProtocolVersion;
 use agent_client_protocol::v1::ConnectionTo;
 use agent_client_protocol::v1::schema::{
     AgentCapabilities, AvailableCommand, AvailableCommandInput, AvailableCommandsUpdate,
-    CancelNotification, CloseSessionRequest, CloseSessionResponse, Implementation,
-    InitializeRequest, InitializeResponse, ListSessionsRequest, LoadSessionRequest,
-    LoadSessionResponse, NewSessionRequest, NewSessionResponse, PromptCapabilities, PromptRequest,
-    ResumeSessionRequest, ResumeSessionResponse, SessionCapabilities, SessionCloseCapabilities,
+    CancelNotification, CloseSessionRequest, CloseSessionResponse, ForkSessionRequest,
+    ForkSessionResponse, Implementation, InitializeRequest, InitializeResponse,
+    ListSessionsRequest, LoadSessionRequest, LoadSessionResponse, NewSessionRequest,
+    NewSessionResponse, PromptCapabilities, PromptRequest, ResumeSessionRequest,
+    ResumeSessionResponse, SessionCapabilities, SessionCloseCapabilities, SessionForkCapabilities,
     SessionId, SessionListCapabilities, SessionResumeCapabilities, SessionUpdate,
     UnstructuredCommandInput,
 };
@@ -109,6 +110,15 @@ impl ConnectTo<Client> for CairnAcp {
             .on_receive_request(
                 {
                     let state = state.clone();
+                    async move |request: ForkSessionRequest, responder, cx| {
+                        responder.respond_with_result(fork_session(&state, request, &cx).await)
+                    }
+                },
+                agent_client_protocol::on_receive_request!(),
+            )
+            .on_receive_request(
+                {
+                    let state = state.clone();
                     async move |request: ListSessionsRequest, responder, _cx| {
                         responder.respond_with_result(list_sessions(&state, request).await)
                     }
@@ -190,6 +200,7 @@ fn initialize() -> InitializeResponse {
             SessionCapabilities::new()
                 .list(SessionListCapabilities::new())
                 .resume(SessionResumeCapabilities::new())
+                .fork(SessionForkCapabilities::new())
                 .close(SessionCloseCapabilities::new()),
         );
     InitializeResponse::new(ProtocolVersion::V1)
@@ -310,6 +321,49 @@ async fn open(
         close_quietly(old).await;
     }
     Ok(())
+}
+
+/// `session/fork` (unstable in ACP): a fork of the session at its head, sharing its
+/// history without copying it (`cairn_app::fork`), named by `_meta.cairn.name` or
+/// `<parent>-fork-<n>`, then opened like `session/resume`.
+async fn fork_session(
+    state: &State,
+    request: ForkSessionRequest,
+    cx: &ConnectionTo<Client>,
+) -> Result<ForkSessionResponse, Error> {
+    let parent =
+        SessionName::parse(request.session_id.0.as_ref()).map_err(|e| invalid(e.to_string()))?;
+    let store = state.config.store.as_ref();
+    let name = match requested_name(request.meta.as_ref())? {
+        Some(name) => name,
+        None => free_fork_name(store, &parent).await?,
+    };
+    let (fork, _) = cairn_app::fork::fork(store, &parent, name, None)
+        .await
+        .map_err(|e| engine_error(e.into()))?;
+    let session_id = SessionId::new(fork.name.as_str().to_owned());
+    open(state, &request.cwd, &session_id, false, cx).await?;
+    Ok(ForkSessionResponse::new(session_id))
+}
+
+/// The first free `<parent>-fork-<n>` (a shorter parent name when it would be too long).
+async fn free_fork_name(
+    store: &dyn cairn_core::Store,
+    parent: &SessionName,
+) -> Result<SessionName, Error> {
+    let stem: String = parent.as_str().chars().take(100).collect();
+    for n in 1..1000 {
+        let candidate =
+            SessionName::parse(&format!("{stem}-fork-{n}")).map_err(|e| invalid(e.to_string()))?;
+        match store.session(&candidate).await {
+            Err(CoreError::NotFound { .. }) => return Ok(candidate),
+            Ok(_) => continue,
+            Err(e) => return Err(engine_error(e.into())),
+        }
+    }
+    Err(invalid(format!(
+        "session {parent} has 999 forks named {stem}-fork-N; name the fork in _meta.cairn.name"
+    )))
 }
 
 async fn list_sessions(

@@ -44,6 +44,10 @@ pub enum Question {
         spent_usd: f64,
         estimated: bool,
     },
+    /// `/rewind`: put back the files the agent changed since the rewind point
+    /// (`overwrite`: these were changed outside cairn since; yes overwrites them).
+    /// Default: no.
+    RestoreFiles { files: Vec<String>, overwrite: bool },
 }
 
 impl Question {
@@ -72,6 +76,29 @@ impl Question {
                 "Spending limit reached: ${spent_usd:.4} spent, {} is ${threshold_usd:.2}. \
                  Continue (the limit counts again from now)?",
                 limit.setting()
+            ),
+            Question::RestoreFiles {
+                files,
+                overwrite: false,
+            } => format!(
+                "The agent changed these files since then:\n{}\nPut them back as they were?",
+                files
+                    .iter()
+                    .map(|f| format!("  {f}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+            Question::RestoreFiles {
+                files,
+                overwrite: true,
+            } => format!(
+                "These files were changed outside cairn after the agent wrote them:\n{}\n\
+                 Overwrite them with their content from before the rewind point anyway?",
+                files
+                    .iter()
+                    .map(|f| format!("  {f}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             ),
         }
     }

@@ -38,6 +38,7 @@ mod context_manager;
 mod conversation;
 pub mod error;
 pub mod events;
+mod file_snapshot;
 pub mod frontend;
 pub mod lease;
 pub mod media;

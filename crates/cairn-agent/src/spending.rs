@@ -213,6 +213,7 @@ mod tests {
             head_seq: 0,
             context_start_seq: 1,
             compaction_seq: None,
+            live_gaps: Vec::new(),
             message_count: 0,
             tool_call_count: 0,
             compaction_count: 0,

@@ -546,7 +546,7 @@ async fn run_tools(
             let not_run = std::iter::once((id, name, input)).chain(calls.by_ref());
             for (id, name, _) in not_run {
                 let output = ToolOutput::error(TOOL_NOT_RUN_INTERRUPTED);
-                store_result(agent, ui, &id, &name, output, true, None).await?;
+                store_result(agent, ui, &id, &name, output, true, None, None).await?;
             }
             return Ok(true);
         }
@@ -556,6 +556,7 @@ async fn run_tools(
             input: input.clone(),
         });
         let mut record = None;
+        let mut snapshot = None;
         let output = if name == crate::tools::remember::REMEMBER {
             crate::tools::remember::run(agent, &input).await?
         } else if name == crate::tools::delegate::DELEGATE {
@@ -565,11 +566,16 @@ async fn run_tools(
         } else {
             match approval(agent, &name, &input, ui).await {
                 Some(refusal) => ToolOutput::error(refusal),
-                None => agent.toolbox.run(&name, &input, cancel).await,
+                None => {
+                    let before = crate::file_snapshot::before(agent, &name, &input).await;
+                    let output = agent.toolbox.run(&name, &input, cancel).await;
+                    snapshot = crate::file_snapshot::after(before, &output);
+                    output
+                }
             }
         };
         let interrupted = cancel.is_cancelled();
-        store_result(agent, ui, &id, &name, output, interrupted, record).await?;
+        store_result(agent, ui, &id, &name, output, interrupted, record, snapshot).await?;
     }
     Ok(cancel.is_cancelled())
 }
@@ -607,7 +613,9 @@ async fn approval(
 }
 
 /// Store a tool call's result and report it. `record`: what a `delegate` call's
-/// result keeps about its sub-agent (session, cost), stored as its `subagent` field.
+/// result keeps about its sub-agent (session, cost), stored as its `subagent` field;
+/// `snapshot`: what a file tool changed (for `/rewind`).
+#[allow(clippy::too_many_arguments)]
 async fn store_result(
     agent: &mut Agent,
     ui: &mut dyn Frontend,
@@ -616,6 +624,7 @@ async fn store_result(
     output: ToolOutput,
     interrupted: bool,
     record: Option<SubagentRecord>,
+    snapshot: Option<cairn_app::file_snapshot::FileSnapshot>,
 ) -> Result<(), AgentError> {
     let shown = for_model(&output.content);
     let truncated = shown.len() != output.content.len();
@@ -637,6 +646,9 @@ async fn store_result(
     );
     message.interrupted = interrupted;
     message.subagent = record;
+    if let Some(snapshot) = snapshot {
+        snapshot.attach(&mut message);
+    }
     agent.append_message(message).await?;
     ui.event(event);
     Ok(())

@@ -36,12 +36,61 @@ pub enum ExportError {
     Write(#[from] std::io::Error),
 }
 
+/// What an export writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Session JSONL v1: complete, re-importable.
+    Jsonl,
+    /// Markdown for people ([`crate::export_readable`]).
+    Markdown,
+    /// One self-contained HTML page ([`crate::export_readable`]).
+    Html,
+}
+
+impl Format {
+    pub fn parse(raw: &str) -> Option<Format> {
+        match raw {
+            "jsonl" => Some(Format::Jsonl),
+            "md" | "markdown" => Some(Format::Markdown),
+            "html" => Some(Format::Html),
+            _ => None,
+        }
+    }
+}
+
+/// Writes the session in `format` to `out` and gives it back, flushed.
+pub async fn write_session_as<W: Write>(
+    store: &dyn Store,
+    settings: &Settings,
+    session: &Session,
+    format: Format,
+    out: W,
+) -> Result<W, ExportError> {
+    match format {
+        Format::Jsonl => write_session(store, settings, session, out).await,
+        Format::Markdown | Format::Html => {
+            crate::export_readable::write(store, settings, session, format, out).await
+        }
+    }
+}
+
 /// Writes next to `path` and renames into place, so a failed export never leaves
 /// a half-written file where a good one was.
 pub async fn export_to_file(
     store: &dyn Store,
     settings: &Settings,
     session: &Session,
+    path: &Path,
+) -> Result<(), ExportError> {
+    export_to_file_as(store, settings, session, Format::Jsonl, path).await
+}
+
+/// [`export_to_file`] in any [`Format`].
+pub async fn export_to_file_as(
+    store: &dyn Store,
+    settings: &Settings,
+    session: &Session,
+    format: Format,
     path: &Path,
 ) -> Result<(), ExportError> {
     let file_name = path
@@ -66,7 +115,14 @@ pub async fn export_to_file(
             source,
         })?;
     let result = async {
-        let out = write_session(store, settings, session, std::io::BufWriter::new(file)).await?;
+        let out = write_session_as(
+            store,
+            settings,
+            session,
+            format,
+            std::io::BufWriter::new(file),
+        )
+        .await?;
         let file = out.into_inner().map_err(|e| ExportError::WriteFile {
             path: path.to_path_buf(),
             source: e.into_error(),
@@ -118,7 +174,7 @@ pub async fn write_session<W: Write>(
 /// Error events recorded before URLs were scrubbed may hold a base URL's credentials
 /// or a key echoed by a provider: an export never carries them. Other events are
 /// the conversation itself and go out exactly as stored.
-fn scrub_error_event(event: &mut Event, keys: &[&str]) {
+pub(crate) fn scrub_error_event(event: &mut Event, keys: &[&str]) {
     match &mut event.payload {
         Payload::Error(error) => error.message = cairn_core::scrub::scrub(&error.message, keys),
         // An error event whose fields are not what cairn writes stays untyped.
@@ -133,12 +189,16 @@ fn scrub_error_event(event: &mut Event, keys: &[&str]) {
 
 /// Base64 of the attachments seen so far (a picture is often sent more than once).
 #[derive(Default)]
-struct MediaCache {
+pub(crate) struct MediaCache {
     encoded: HashMap<String, Option<String>>,
 }
 
 impl MediaCache {
-    async fn fill(&mut self, store: &dyn Store, event: &mut Event) -> Result<(), ExportError> {
+    pub(crate) async fn fill(
+        &mut self,
+        store: &dyn Store,
+        event: &mut Event,
+    ) -> Result<(), ExportError> {
         let Payload::Message(message) = &mut event.payload else {
             return Ok(());
         };

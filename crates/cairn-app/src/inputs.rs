@@ -160,6 +160,26 @@ pub struct SearchSessions {
     pub limit: Option<u32>,
 }
 
+/// `fork_session`: fork a cairn chat session without copying its history.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(remote = "Self")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "ForkSession"))]
+pub struct ForkSession {
+    /// The cairn chat session to fork (its name).
+    #[serde(deserialize_with = "session_name")]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::session_name"))]
+    pub session: cairn_core::SessionName,
+    /// The new session's name: letters, digits, `.`, `_`, `-`; at most 128 characters.
+    #[serde(deserialize_with = "session_name")]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::session_name"))]
+    pub new_name: cairn_core::SessionName,
+    /// The last event (seq) of `session` the fork shares; default: its newest.
+    #[serde(default, deserialize_with = "seq")]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::seq"))]
+    pub at_seq: Option<u64>,
+}
+
 /// The `resume` prompt's arguments.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(remote = "Self")]
@@ -193,6 +213,7 @@ inputs_naming_their_fields!(
     PoolStatus,
     ListSessions,
     SearchSessions,
+    ForkSession,
     Resume,
 );
 
@@ -275,6 +296,27 @@ fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::E
     }
 }
 
+/// A session name, checked against the name rule (which the refusal states).
+fn session_name<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<cairn_core::SessionName, D::Error> {
+    let raw = string(Value::deserialize(deserializer)?).map_err(D::Error::custom)?;
+    cairn_core::SessionName::parse(raw.trim()).map_err(D::Error::custom)
+}
+
+/// An event seq (a non-negative integer), as a number or as text.
+fn seq<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::Null => Ok(None),
+        Value::Number(n) if n.as_u64().is_some() => Ok(n.as_u64()),
+        Value::String(s) if s.trim().parse::<u64>().is_ok() => Ok(s.trim().parse().ok()),
+        other => Err(D::Error::custom(must_be(
+            "a non-negative integer (an event seq)",
+            &other,
+        ))),
+    }
+}
+
 /// A listing limit from 1 to [`MAX_LIMIT`], as a number or as text.
 fn limit<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
     let value = match Value::deserialize(deserializer)? {
@@ -334,6 +376,14 @@ mod schema {
 
     pub(super) fn string(_: &mut SchemaGenerator) -> Schema {
         json_schema!({ "type": "string" })
+    }
+
+    pub(super) fn session_name(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$" })
+    }
+
+    pub(super) fn seq(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "integer", "minimum": 0 })
     }
 
     pub(super) fn limit(_: &mut SchemaGenerator) -> Schema {

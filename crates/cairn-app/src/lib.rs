@@ -15,6 +15,9 @@
 //! - [`inputs`]: the operations' typed inputs (what the MCP tools read their arguments into).
 
 pub mod export;
+pub mod export_readable;
+pub mod file_snapshot;
+pub mod fork;
 pub mod import;
 pub mod import_claude_code;
 pub mod import_codex;
@@ -28,7 +31,9 @@ pub mod pool_markdown;
 pub mod pool_replay;
 pub mod pool_status;
 pub mod progress;
+pub mod progress_transfer;
 pub mod resume_brief;
+pub mod rewind;
 pub mod sessions;
 pub mod store_copy;
 pub mod transcript;

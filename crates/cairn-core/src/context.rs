@@ -4,7 +4,7 @@
 //! events after the range it replaced, minus superseded compaction events.
 //! Stores load it in O(live context) using `Session::context_start_seq`.
 
-use crate::{Event, Payload, Session};
+use crate::{Event, Session};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct LiveContext {
@@ -19,19 +19,17 @@ pub struct LiveContext {
 }
 
 /// The live view of a complete, ordered history (used to check stores and for
-/// `context --all`): the latest compaction and the events that follow its range.
+/// `context --all`): the compaction that opens the live context and the events it
+/// holds, rewinds and forks' rules included ([`crate::lineage`]). A history whose
+/// boundaries do not replay (a hand-edited file) is shown whole.
 pub fn live_view(history: &[Event]) -> (Option<&Event>, Vec<&Event>) {
-    let latest = history
-        .iter()
-        .rev()
-        .find(|e| matches!(e.payload, Payload::Compaction(_)));
-    let start = match latest.map(|e| &e.payload) {
-        Some(Payload::Compaction(c)) => c.replaces[1] + 1,
-        _ => 1,
-    };
+    let state = crate::lineage::replay(history).unwrap_or_default();
+    let latest = state
+        .compaction_seq
+        .and_then(|seq| history.iter().find(|e| e.seq == seq));
     let tail = history
         .iter()
-        .filter(|e| e.seq >= start && !matches!(e.payload, Payload::Compaction(_)))
+        .filter(|e| state.holds(e.seq) && !crate::lineage::is_boundary_kind(e.payload.kind()))
         .collect();
     (latest, tail)
 }
@@ -39,7 +37,7 @@ pub fn live_view(history: &[Event]) -> (Option<&Event>, Vec<&Event>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Compaction, Message, Role};
+    use crate::{Compaction, Message, Payload, Role};
 
     fn msg(seq: u64, text: &str) -> Event {
         Event {

@@ -42,6 +42,11 @@ pub enum Error {
     #[error("config error in {}: {message}", path.display())]
     Config { path: PathBuf, message: String },
 
+    /// The session has forks, which read its history: deleting it alone would
+    /// break them.
+    #[error("session {session} has forks ({}); delete them too, or first", forks.join(", "))]
+    HasForks { session: String, forks: Vec<String> },
+
     #[error("spending limit reached: {0}")]
     SpendingLimit(String),
 

@@ -48,7 +48,8 @@ pub struct Session {
     /// The parent of a sub-agent or fork.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub parent_id: Option<Ulid>,
-    /// The parent's seq this session was forked at.
+    /// The parent's seq this session was forked at (`None` for a sub-agent). A fork
+    /// shares the parent's history up to here and numbers its own events on.
     pub fork_seq: Option<u64>,
     pub model: Option<String>,
     pub status: SessionStatus,
@@ -68,8 +69,12 @@ pub struct Session {
     pub head_seq: u64,
     /// First seq of the live context after the latest compaction (1 when none).
     pub context_start_seq: u64,
-    /// Seq of the latest compaction event, if any.
+    /// Seq of the compaction that opens the live context, if any.
     pub compaction_seq: Option<u64>,
+    /// Seq ranges after `context_start_seq` that rewinds took out of the live
+    /// context (`cairn_core::lineage`), ascending.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub live_gaps: Vec<[u64; 2]>,
     pub message_count: u64,
     pub tool_call_count: u64,
     pub compaction_count: u64,
@@ -122,6 +127,33 @@ pub struct SessionSummary {
     pub created_at: Timestamp,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub updated_at: Timestamp,
+    /// The parent of a sub-agent or fork (as `Session::parent_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub parent_id: Option<Ulid>,
+    /// A fork's fork point in its parent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork_seq: Option<u64>,
+}
+
+impl From<&Session> for SessionSummary {
+    fn from(s: &Session) -> Self {
+        SessionSummary {
+            name: s.name.clone(),
+            title: s.title.clone(),
+            project: s.project.clone(),
+            model: s.model.clone(),
+            status: s.status,
+            message_count: s.message_count,
+            tokens: s.usage.total(),
+            live_tokens: s.live_tokens,
+            cost_usd: s.cost_usd,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            parent_id: s.parent_id,
+            fork_seq: s.fork_seq,
+        }
+    }
 }
 
 /// Which sessions a listing covers; newest activity first.

@@ -53,6 +53,16 @@ pub const MAX_POOL_INSTANCES_PER_PROJECT: usize = 1_000;
 /// The most pool instances the store keeps over all projects.
 pub const MAX_POOL_INSTANCES: usize = 10_000;
 
+/// What [`Store::import_progress`] did: records added, and records already there
+/// (the same checkpoint id; the same signal), left as they were.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressImport {
+    pub checkpoints_added: u64,
+    pub checkpoints_present: u64,
+    pub signals_added: u64,
+    pub signals_present: u64,
+}
+
 /// A pool instance and when it was last heard from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PoolInstance {
@@ -138,13 +148,81 @@ pub trait Store: Send + Sync + 'static {
 
     async fn rename_session(&self, old: &SessionName, new: &SessionName) -> Result<Session>;
 
-    /// Deletes the session and all its events (an explicit `rm`).
+    /// Deletes the session and all its events (an explicit `rm`). Refused with
+    /// `HasForks` while a fork reads its history.
     async fn delete_session(&self, name: &SessionName) -> Result<()>;
 
     async fn update_session(&self, id: Ulid, update: SessionUpdate) -> Result<Session>;
 
     /// The sessions whose parent is `parent` (its sub-agents and forks), oldest first.
     async fn child_sessions(&self, parent: Ulid) -> Result<Vec<Session>>;
+
+    // ---- forks and rewinds (cairn_core::lineage) ---------------------------------
+
+    /// Forks `parent` at `at` (default: its head) into a new session: `new` with the
+    /// parent and fork point set (and the parent's model when `new` has none). The
+    /// fork shares the parent's history up to `at` without copying it, so this
+    /// takes the same time whatever the history's size. A `create_session` whose
+    /// `NewSession` names a parent and a fork point is the same operation.
+    async fn fork_session(
+        &self,
+        parent: Ulid,
+        at: Option<u64>,
+        mut new: NewSession,
+    ) -> Result<Session> {
+        let parent = self.session_by_id(parent).await?;
+        new.fork_seq = Some(at.unwrap_or(parent.head_seq));
+        new.parent_id = Some(parent.id);
+        if new.model.is_none() {
+            new.model = parent.model;
+        }
+        self.create_session(new).await
+    }
+
+    /// The forks of `parent` (not its sub-agents), oldest first.
+    async fn forks(&self, parent: Ulid) -> Result<Vec<Session>> {
+        let mut children = self.child_sessions(parent).await?;
+        children.retain(|c| c.fork_seq.is_some());
+        Ok(children)
+    }
+
+    /// Deletes the session and every fork of it (forks of forks first); returns
+    /// the names deleted, the session's last.
+    async fn delete_session_with_forks(&self, name: &SessionName) -> Result<Vec<SessionName>> {
+        let root = self.session(name).await?;
+        // Depth first: a session is listed after all of its forks.
+        let mut order = Vec::new();
+        let mut stack = vec![(root, false)];
+        while let Some((session, expanded)) = stack.pop() {
+            if expanded {
+                order.push(session.name);
+                continue;
+            }
+            let forks = self.forks(session.id).await?;
+            stack.push((session, true));
+            // Reversed, so the oldest fork is deleted first.
+            stack.extend(forks.into_iter().rev().map(|f| (f, false)));
+        }
+        for name in &order {
+            self.delete_session(name).await?;
+        }
+        Ok(order)
+    }
+
+    /// Moves the session's live context back to just before the event at `to_seq`
+    /// by appending a rewind event (the rewound events stay in the history);
+    /// returns the rewind's seq.
+    async fn rewind_session(&self, session: Ulid, to_seq: u64) -> Result<u64> {
+        let seqs = self
+            .append_events(
+                session,
+                vec![NewEvent::now(crate::lineage::rewind_event(to_seq))],
+            )
+            .await?;
+        seqs.first()
+            .copied()
+            .ok_or_else(|| crate::Error::Storage("a rewind appended no event".into()))
+    }
 
     // ---- events ---------------------------------------------------------------
 
@@ -157,7 +235,8 @@ pub trait Store: Send + Sync + 'static {
     /// knowledge items and every pinned one.
     async fn live_context(&self, session: Ulid, knowledge_retention: usize) -> Result<LiveContext>;
 
-    /// A page of the history: events with seq > `after_seq`, oldest first.
+    /// A page of the history: events with seq > `after_seq`, oldest first. A fork's
+    /// history includes its parent's up to the fork point.
     async fn events_after(&self, session: Ulid, after_seq: u64, limit: u32) -> Result<Vec<Event>>;
 
     /// Events of the live context (or, with `whole_history`, of the whole log) whose
@@ -243,6 +322,17 @@ pub trait Store: Send + Sync + 'static {
         project: Option<&Project>,
         limit: u32,
     ) -> Result<Vec<Checkpoint>>;
+
+    /// Adds checkpoints and pool signals moved from another store, keeping their
+    /// ids, rounds and times, in one transaction (all or nothing). A checkpoint
+    /// whose id is already stored, or a signal equal to a stored one (project,
+    /// topic, action, instance, summary, time), is left as it is: importing the same
+    /// file twice adds nothing.
+    async fn import_progress(
+        &self,
+        checkpoints: Vec<Checkpoint>,
+        signals: Vec<PoolSignal>,
+    ) -> Result<ProgressImport>;
 
     // ---- pool -----------------------------------------------------------------
 

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use cairn_app::fork::Forked;
 use cairn_app::inputs::{self, DEFAULT_LIMIT, MAX_LIMIT};
 use cairn_app::pool_status::{self, PoolStatus, SignalReport};
 use cairn_app::progress::{self, Progress, Rounds, Saved};
@@ -489,6 +490,30 @@ optionally for one project.",
             .await
             .map_err(store_error)?;
         respond(sessions_markdown(&out), &out)
+    }
+
+    #[tool(
+        name = "fork_session",
+        description = "Fork a cairn chat session: a new session that shares its history up to at_seq (default: all of it) \
+without copying it, to try another approach while the original stays as it is. Resume the fork with `cairn run --resume NEW`.",
+        input_schema = input_schema::<inputs::ForkSession>(),
+        output_schema = output_schema::<Forked>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn fork_session(
+        &self,
+        Parameters(args): Parameters<inputs::ForkSession>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let (fork, parent) =
+            cairn_app::fork::fork(self.store(), &args.session, args.new_name, args.at_seq)
+                .await
+                .map_err(|e| match e {
+                    CoreError::AlreadyExists { .. } => core_invalid("new_name", e),
+                    CoreError::InvalidInput(_) => core_invalid("at_seq", e),
+                    other => store_error(other),
+                })?;
+        let out = Forked::of(&fork, &parent);
+        respond(out.to_markdown(), &out)
     }
 
     #[tool(

@@ -143,6 +143,7 @@ async fn every_tool_declares_object_schemas_in_and_out() {
         "pool_status",
         "list_sessions",
         "search_sessions",
+        "fork_session",
     ] {
         assert!(names.contains(&wanted), "{wanted} missing from {names:?}");
     }
@@ -533,4 +534,73 @@ async fn the_resume_prompt_mentions_next_steps_only_when_there_are_some() {
             && text.contains("do not re-debate the decisions already made"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn fork_session_forks_without_copying_and_refuses_bad_arguments() {
+    use cairn_core::{Message, NewEvent, NewSession, Payload, Project, Role, SessionName};
+    let w = world(None);
+    let parent = w
+        .store
+        .create_session(NewSession::new(
+            SessionName::parse("main").unwrap(),
+            Project::from_stored("/p/one"),
+        ))
+        .await
+        .unwrap();
+    let events = ["one", "two", "three"]
+        .iter()
+        .map(|t| NewEvent::now(Payload::Message(Message::text(Role::User, *t))))
+        .collect();
+    w.store.append_events(parent.id, events).await.unwrap();
+    let mut peer = connect(&w.factory, "forker", 4 << 20).await;
+    let forked = peer
+        .call(
+            "fork_session",
+            json!({ "session": "main", "new_name": "side", "at_seq": 2 }),
+        )
+        .await;
+    assert_eq!(forked["name"], "side");
+    assert_eq!(forked["parent"], "main");
+    assert_eq!(forked["fork_seq"], 2);
+    let side = w
+        .store
+        .session(&SessionName::parse("side").unwrap())
+        .await
+        .unwrap();
+    let live = w.store.live_context(side.id, 10).await.unwrap();
+    assert_eq!(live.events.len(), 2);
+    assert_eq!(side.message_count, 0);
+
+    let text = peer
+        .refused(
+            "fork_session",
+            json!({ "session": "main", "new_name": "../x" }),
+        )
+        .await;
+    assert!(text.contains("`new_name`"), "{text}");
+    for (arguments, wanted) in [
+        (
+            json!({ "session": "main", "new_name": "side" }),
+            "already exists",
+        ),
+        (
+            json!({ "session": "main", "new_name": "late", "at_seq": 9 }),
+            "fork point 9",
+        ),
+        (json!({ "session": "nope", "new_name": "other" }), "nope"),
+    ] {
+        let response = peer
+            .request(
+                "tools/call",
+                json!({ "name": "fork_session", "arguments": arguments.clone() }),
+            )
+            .await;
+        let shown = response.to_string();
+        assert!(
+            response["result"]["isError"] == true || response.get("error").is_some(),
+            "{arguments}: {shown}"
+        );
+        assert!(shown.contains(wanted), "{arguments}: {shown}");
+    }
 }

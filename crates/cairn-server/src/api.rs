@@ -8,8 +8,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use cairn_core::{
-    Checkpoint, Event, Project, SearchScope, Session, SessionFilter, SessionName, SessionSummary,
-    Timestamp,
+    Checkpoint, Event, Project, SearchScope, SessionFilter, SessionName, SessionSummary, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -157,28 +156,12 @@ async fn matching_sessions(
     let mut rows = Vec::new();
     for name in names.into_iter().skip(offset as usize).take(take as usize) {
         match state.store.session(&name).await {
-            Ok(s) => rows.push(summary_of(&s)),
+            Ok(s) => rows.push(SessionSummary::from(&s)),
             Err(cairn_core::Error::NotFound { .. }) => {}
             Err(e) => return Err(e.into()),
         }
     }
     Ok(rows)
-}
-
-fn summary_of(s: &Session) -> SessionSummary {
-    SessionSummary {
-        name: s.name.clone(),
-        title: s.title.clone(),
-        project: s.project.clone(),
-        model: s.model.clone(),
-        status: s.status,
-        message_count: s.message_count,
-        tokens: s.usage.total(),
-        live_tokens: s.live_tokens,
-        cost_usd: s.cost_usd,
-        created_at: s.created_at,
-        updated_at: s.updated_at,
-    }
 }
 
 pub(crate) fn session_name(raw: &str) -> Result<SessionName, ApiError> {

@@ -20,6 +20,7 @@ pub mod coordination;
 pub mod events;
 pub mod import;
 pub mod import_origin;
+pub mod lineage;
 pub mod pool_bounds;
 pub mod projects;
 pub mod search;
@@ -61,6 +62,34 @@ impl Fixture {
 #[macro_export]
 macro_rules! store_conformance_tests {
     ($fresh:path) => {
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn imported_progress_keeps_ids_rounds_and_times_and_imports_once() {
+            $crate::lineage::imported_progress_keeps_ids_rounds_and_times_and_imports_once($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn a_fork_shares_its_parents_history_and_counts_only_its_own() {
+            $crate::lineage::a_fork_shares_its_parents_history_and_counts_only_its_own($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn forks_of_forks_and_compactions_on_both_sides_of_a_fork_point() {
+            $crate::lineage::forks_of_forks_and_compactions_on_both_sides_of_a_fork_point($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn a_fork_point_must_be_in_the_parents_history() {
+            $crate::lineage::a_fork_point_must_be_in_the_parents_history($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn a_session_with_forks_is_deleted_only_together_with_them() {
+            $crate::lineage::a_session_with_forks_is_deleted_only_together_with_them($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn a_rewind_moves_the_live_context_back_and_keeps_the_history() {
+            $crate::lineage::a_rewind_moves_the_live_context_back_and_keeps_the_history($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn a_rewind_must_point_into_the_history_and_a_bad_one_writes_nothing() {
+            $crate::lineage::a_rewind_must_point_into_the_history_and_a_bad_one_writes_nothing($fresh()).await
+        }
         #[::tokio::test]
         async fn create_append_list_and_resume_on_a_current_thread_runtime() {
             $crate::sessions::create_append_list_and_resume_on_a_current_thread_runtime($fresh())

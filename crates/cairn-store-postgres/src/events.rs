@@ -3,6 +3,7 @@
 
 use cairn_core::accounting::{self, EventEffect, TotalsDelta};
 use cairn_core::event::{decode_payload, encode_payload};
+use cairn_core::lineage::{self, Boundary, Chain, LiveState};
 use cairn_core::store::SizedEvent;
 use cairn_core::{Error, Event, LiveContext, NewEvent, NewSession, Payload, Session, Timestamp};
 use deadpool_postgres::Transaction;
@@ -12,7 +13,7 @@ use ulid::Ulid;
 
 use crate::fail::{R, unreadable};
 use crate::media::without_inline_media;
-use crate::rows::{big, get, get_u64, limit, micros, parse_ts};
+use crate::rows::{big, get, get_u64, micros, parse_ts};
 use crate::search_text::index_words;
 use crate::sessions::{self, StoredSession};
 
@@ -182,15 +183,61 @@ pub(crate) async fn append(
     let mut totals = TotalsDelta::default();
     let mut seqs = Vec::with_capacity(events.len());
     let mut seq = stored.session.head_seq;
+    let mut live = Boundaries::new(&stored);
     for event in events {
         seq += 1;
         let ts = event.ts.unwrap_or_else(Timestamp::now);
         insert_event(tx, stored.key, seq, ts, &event.payload, &mut totals).await?;
+        live.follow(tx, &stored, seq, &event.payload).await?;
         seqs.push(seq);
     }
     apply_totals(tx, stored.key, &totals).await?;
     crate::authors::record(tx, stored.key, events.len() as u64, seq).await?;
+    live.finish(tx, stored.key).await?;
     Ok(seqs)
+}
+
+/// The live state of a session as a batch of events moves it (compactions and
+/// rewinds), each boundary's state remembered for later "as of" questions.
+struct Boundaries {
+    state: LiveState,
+    moved: bool,
+}
+
+impl Boundaries {
+    fn new(stored: &StoredSession) -> Self {
+        Boundaries {
+            state: LiveState::of(&stored.session),
+            moved: false,
+        }
+    }
+
+    async fn follow(
+        &mut self,
+        tx: &Transaction<'_>,
+        stored: &StoredSession,
+        seq: u64,
+        payload: &Payload,
+    ) -> R<()> {
+        self.state = match lineage::boundary(seq, payload)? {
+            None => return Ok(()),
+            Some(Boundary::Compaction { replaces }) => self.state.after_compaction(seq, replaces),
+            Some(Boundary::Rewind { to }) => {
+                let before = crate::lineage::state_as_of(tx, stored, to - 1).await?;
+                LiveState::after_rewind(&before, to, seq)
+            }
+        };
+        crate::lineage::record(tx, stored.key, seq, &self.state).await?;
+        self.moved = true;
+        Ok(())
+    }
+
+    async fn finish(self, tx: &Transaction<'_>, key: i64) -> R<()> {
+        if self.moved {
+            crate::lineage::write_state(tx, key, &self.state).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Writes a whole history read from `events` into a new session, inside the
@@ -200,6 +247,13 @@ pub(crate) async fn import(
     new: &NewSession,
     events: impl Iterator<Item = cairn_core::Result<Event>>,
 ) -> R<Session> {
+    if new.fork_seq.is_some() {
+        return Err(Error::invalid(format!(
+            "session {}: an import is a standalone session; it cannot be a fork",
+            new.name
+        ))
+        .into());
+    }
     import_as(tx, new, Ulid::new(), events).await
 }
 
@@ -213,6 +267,7 @@ pub(crate) async fn import_as(
     let stored = sessions::create_as(tx, new, id).await?;
     let mut totals = TotalsDelta::default();
     let mut written = 0;
+    let mut live = Boundaries::new(&stored);
     for (expected, event) in (1..).zip(events) {
         let event = event?;
         written = expected;
@@ -226,9 +281,11 @@ pub(crate) async fn import_as(
             &mut totals,
         )
         .await?;
+        live.follow(tx, &stored, event.seq, &event.payload).await?;
     }
     apply_totals(tx, stored.key, &totals).await?;
     crate::authors::record(tx, stored.key, written, written).await?;
+    live.finish(tx, stored.key).await?;
     Ok(sessions::by_key(tx, stored.key).await?.session)
 }
 
@@ -263,49 +320,112 @@ fn decode(row: &Row) -> R<Event> {
     })
 }
 
-async fn decode_query(
+/// Reads the events of `ranges` of a history, across its fork chain, oldest first:
+/// every kind, or (`live_only`) none of the boundaries; only events of at least
+/// `min_bytes`; at most `page` (0: no limit). Each event comes with its size.
+async fn read_ranges(
     tx: &Transaction<'_>,
-    sql: &str,
-    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-) -> R<Vec<Event>> {
-    let statement = tx.prepare_cached(sql).await?;
-    tx.query(&statement, params)
+    chain: &Chain<i64>,
+    ranges: &[[u64; 2]],
+    live_only: bool,
+    min_bytes: u64,
+    page: u32,
+) -> R<Vec<(Event, u64)>> {
+    let statement = tx
+        .prepare_cached(
+            "SELECT seq, ts, kind, body, bytes FROM events \
+             WHERE session = $1 AND seq >= $2 AND seq <= $3 AND bytes >= $4 \
+             AND (NOT $5 OR kind NOT IN ('compaction', 'rewind')) ORDER BY seq LIMIT $6",
+        )
+        .await?;
+    let min_bytes = i64::try_from(min_bytes).unwrap_or(i64::MAX);
+    let mut out = Vec::new();
+    for (key, [from, to]) in chain.pieces(ranges) {
+        let left = if page == 0 {
+            None
+        } else {
+            let left = i64::from(page) - out.len() as i64;
+            if left <= 0 {
+                break;
+            }
+            Some(left)
+        };
+        let rows = tx
+            .query(
+                &statement,
+                &[
+                    &key,
+                    &big(from, "seq")?,
+                    &big(to, "seq")?,
+                    &min_bytes,
+                    &live_only,
+                    &left,
+                ],
+            )
+            .await?;
+        for row in &rows {
+            out.push((decode(row)?, get_u64(row, 4)?));
+        }
+    }
+    Ok(out)
+}
+
+fn events_only(sized: Vec<(Event, u64)>) -> Vec<Event> {
+    sized.into_iter().map(|(event, _)| event).collect()
+}
+
+async fn event_at(tx: &Transaction<'_>, chain: &Chain<i64>, seq: u64) -> R<Option<Event>> {
+    Ok(read_ranges(tx, chain, &[[seq, seq]], false, 0, 1)
         .await?
-        .iter()
-        .map(decode)
-        .collect()
+        .into_iter()
+        .next()
+        .map(|(event, _)| event))
 }
 
-/// Events of the live context: from the context start on, compactions excluded.
-async fn live_tail(tx: &Transaction<'_>, stored: &StoredSession) -> R<Vec<Event>> {
-    decode_query(
-        tx,
-        "SELECT seq, ts, kind, body FROM events \
-         WHERE session = $1 AND seq >= $2 AND kind <> 'compaction' ORDER BY seq",
-        &[&stored.key, &big(stored.session.context_start_seq, "seq")?],
-    )
-    .await
+/// The knowledge index rows of a history (its fork chain's), oldest first:
+/// (seq, pinned).
+async fn knowledge_rows(
+    tx: &Transaction<'_>,
+    chain: &Chain<i64>,
+    head: u64,
+) -> R<Vec<(u64, bool)>> {
+    let statement = tx
+        .prepare_cached(
+            "SELECT seq, pinned FROM knowledge WHERE session = $1 AND seq >= $2 \
+             AND seq <= $3 ORDER BY seq",
+        )
+        .await?;
+    let mut out = Vec::new();
+    for (key, [from, to]) in chain.pieces(&[[1, head]]) {
+        for row in tx
+            .query(&statement, &[&key, &big(from, "seq")?, &big(to, "seq")?])
+            .await?
+        {
+            out.push((get_u64(&row, 0)?, get::<bool>(&row, 1)?));
+        }
+    }
+    Ok(out)
 }
 
-/// The newest `retention` knowledge items and every pinned one, oldest first.
+/// The newest `retention` knowledge items and every pinned one, oldest first;
+/// items a rewind took back are not retained.
 async fn retained_knowledge(
     tx: &Transaction<'_>,
-    session_key: i64,
+    chain: &Chain<i64>,
+    stored: &StoredSession,
     retention: usize,
 ) -> R<Vec<Event>> {
-    let retention = i64::try_from(retention).unwrap_or(i64::MAX);
-    decode_query(
-        tx,
-        "SELECT e.seq, e.ts, e.kind, e.body FROM events e \
-         WHERE e.session = $1 AND e.seq IN ( \
-             SELECT seq FROM knowledge WHERE session = $1 AND pinned \
-             UNION \
-             SELECT seq FROM (SELECT seq FROM knowledge WHERE session = $1 \
-                              ORDER BY seq DESC LIMIT $2) newest) \
-         ORDER BY e.seq",
-        &[&session_key, &retention],
-    )
-    .await
+    let state = LiveState::of(&stored.session);
+    let mut rows = knowledge_rows(tx, chain, stored.session.head_seq).await?;
+    rows.retain(|(seq, _)| !state.gaps.iter().any(|g| g[0] <= *seq && *seq <= g[1]));
+    let newest_from = rows.len().saturating_sub(retention);
+    let mut out = Vec::new();
+    for (index, (seq, pinned)) in rows.into_iter().enumerate() {
+        if index >= newest_from || pinned {
+            out.extend(event_at(tx, chain, seq).await?);
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) async fn live_context(
@@ -314,19 +434,15 @@ pub(crate) async fn live_context(
     retention: usize,
 ) -> R<LiveContext> {
     let stored = sessions::by_id(tx, session).await?;
-    let compaction = match stored.session.compaction_seq {
-        Some(seq) => decode_query(
-            tx,
-            "SELECT seq, ts, kind, body FROM events WHERE session = $1 AND seq = $2",
-            &[&stored.key, &big(seq, "seq")?],
-        )
-        .await?
-        .into_iter()
-        .next(),
+    let chain = crate::lineage::chain(tx, &stored).await?;
+    let state = LiveState::of(&stored.session);
+    let compaction = match state.compaction_seq {
+        Some(seq) => event_at(tx, &chain, seq).await?,
         None => None,
     };
-    let events = live_tail(tx, &stored).await?;
-    let knowledge = retained_knowledge(tx, stored.key, retention).await?;
+    let spans = state.spans(stored.session.head_seq);
+    let events = events_only(read_ranges(tx, &chain, &spans, true, 0, 0).await?);
+    let knowledge = retained_knowledge(tx, &chain, &stored, retention).await?;
     Ok(LiveContext {
         session: stored.session,
         compaction,
@@ -341,14 +457,12 @@ pub(crate) async fn events_after(
     after_seq: u64,
     page: u32,
 ) -> R<Vec<Event>> {
-    let key = sessions::key_of(tx, session).await?;
-    decode_query(
-        tx,
-        "SELECT seq, ts, kind, body FROM events WHERE session = $1 AND seq > $2 \
-         ORDER BY seq LIMIT $3",
-        &[&key, &big(after_seq, "seq")?, &limit(page)],
-    )
-    .await
+    let stored = sessions::by_id(tx, session).await?;
+    let chain = crate::lineage::chain(tx, &stored).await?;
+    let range = [after_seq.saturating_add(1), stored.session.head_seq];
+    Ok(events_only(
+        read_ranges(tx, &chain, &[range], false, 0, page).await?,
+    ))
 }
 
 pub(crate) async fn large_events(
@@ -358,41 +472,30 @@ pub(crate) async fn large_events(
     whole_history: bool,
 ) -> R<Vec<SizedEvent>> {
     let stored = sessions::by_id(tx, session).await?;
-    let min_bytes = i64::try_from(min_bytes).unwrap_or(i64::MAX);
-    // The whole history starts at seq 1 and keeps compactions.
-    let (from, skip_kind) = if whole_history {
-        (1, "")
+    let chain = crate::lineage::chain(tx, &stored).await?;
+    let head = stored.session.head_seq;
+    let ranges = if whole_history {
+        vec![[1, head]]
     } else {
-        (big(stored.session.context_start_seq, "seq")?, "compaction")
+        LiveState::of(&stored.session).spans(head)
     };
-    let statement = tx
-        .prepare_cached(
-            "SELECT seq, ts, kind, body, bytes FROM events \
-             WHERE session = $1 AND seq >= $2 AND kind <> $3 AND bytes >= $4 ORDER BY seq",
-        )
-        .await?;
-    tx.query(&statement, &[&stored.key, &from, &skip_kind, &min_bytes])
-        .await?
-        .iter()
-        .map(|row| {
-            Ok(SizedEvent {
-                event: decode(row)?,
-                bytes: get_u64(row, 4)?,
-            })
-        })
-        .collect()
+    Ok(
+        read_ranges(tx, &chain, &ranges, !whole_history, min_bytes, 0)
+            .await?
+            .into_iter()
+            .map(|(event, bytes)| SizedEvent { event, bytes })
+            .collect(),
+    )
 }
 
 pub(crate) async fn knowledge(tx: &Transaction<'_>, session: Ulid) -> R<Vec<Event>> {
-    let key = sessions::key_of(tx, session).await?;
-    decode_query(
-        tx,
-        "SELECT e.seq, e.ts, e.kind, e.body FROM knowledge k \
-         JOIN events e ON e.session = k.session AND e.seq = k.seq \
-         WHERE k.session = $1 ORDER BY k.seq",
-        &[&key],
-    )
-    .await
+    let stored = sessions::by_id(tx, session).await?;
+    let chain = crate::lineage::chain(tx, &stored).await?;
+    let mut out = Vec::new();
+    for (seq, _) in knowledge_rows(tx, &chain, stored.session.head_seq).await? {
+        out.extend(event_at(tx, &chain, seq).await?);
+    }
+    Ok(out)
 }
 
 /// Flips the pinned flag in the index and in the event itself, so an export
@@ -403,7 +506,10 @@ pub(crate) async fn set_knowledge_pinned(
     seq: u64,
     pinned: bool,
 ) -> R<()> {
-    let key = sessions::key_of(tx, session).await?;
+    // A fork's inherited item is pinned where it is stored (in its parent).
+    let stored = sessions::by_id(tx, session).await?;
+    let chain = crate::lineage::chain(tx, &stored).await?;
+    let key = chain.owner(seq).map_or(stored.key, |link| link.key);
     let seq_key = big(seq, "seq")?;
     let statement = tx
         .prepare_cached("UPDATE knowledge SET pinned = $1 WHERE session = $2 AND seq = $3")

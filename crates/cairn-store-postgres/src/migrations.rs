@@ -199,8 +199,28 @@ CREATE TABLE session_authors (
 );
 "#;
 
+/// Forks and rewinds (`cairn_core::lineage`): the ranges rewinds took out of a
+/// session's live context, and the live state after every compaction and rewind
+/// (and a fork's at its fork point), so "the live context as of seq N" is one
+/// index probe. Existing compactions get theirs.
+const V4_LINEAGE: &str = r#"
+ALTER TABLE sessions ADD COLUMN live_gaps TEXT NOT NULL DEFAULT '[]';
+CREATE TABLE live_bounds (
+    session BIGINT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    seq BIGINT NOT NULL,
+    compaction_seq BIGINT,
+    context_start_seq BIGINT NOT NULL,
+    gaps TEXT NOT NULL,
+    PRIMARY KEY (session, seq)
+);
+INSERT INTO live_bounds (session, seq, compaction_seq, context_start_seq, gaps)
+    SELECT session, seq, seq, ((body::json) -> 'replaces' ->> 1)::BIGINT + 1, '[]'
+    FROM events
+    WHERE kind = 'compaction' AND json_typeof((body::json) -> 'replaces' -> 1) = 'number';
+"#;
+
 /// Every step, in order; `cairn_schema.version` = how many are applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3_PROJECT_KEYS];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3_PROJECT_KEYS, V4_LINEAGE];
 
 /// The step after which the project keys are computed (it needs Rust, not SQL).
 const PROJECT_KEYS_VERSION: i64 = 3;

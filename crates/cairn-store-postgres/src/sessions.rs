@@ -24,7 +24,7 @@ const SESSION_COLUMNS: &str = "id, ulid, name, title, project, parent_ulid, fork
      model, status, created_at, updated_at, input_tokens, output_tokens, cache_read_tokens, \
      cache_write_tokens, reasoning_tokens, cost_usd, spend_checkpoint_usd, live_tokens, \
      head_seq, context_start_seq, compaction_seq, message_count, tool_call_count, \
-     compaction_count, project_key";
+     compaction_count, project_key, live_gaps";
 
 fn parse_ulid(raw: &str) -> R<Ulid> {
     Ulid::from_string(raw).map_err(|e| unreadable(format!("session id {raw:?}: {e}")))
@@ -65,6 +65,7 @@ fn read_session(row: &Row) -> R<StoredSession> {
             message_count: get_u64(row, 22)?,
             tool_call_count: get_u64(row, 23)?,
             compaction_count: get_u64(row, 24)?,
+            live_gaps: crate::lineage::parse_gaps(&get::<String>(row, 26)?)?,
         },
     })
 }
@@ -212,6 +213,8 @@ fn summary(session: Session) -> SessionSummary {
         cost_usd: session.cost_usd,
         created_at: session.created_at,
         updated_at: session.updated_at,
+        parent_id: session.parent_id,
+        fork_seq: session.fork_seq,
     }
 }
 
@@ -290,6 +293,8 @@ pub(crate) async fn rename(
 /// Deletes the session; its events, search entries, knowledge, request ids and
 /// lease go with it (`ON DELETE CASCADE`).
 pub(crate) async fn delete(tx: &Transaction<'_>, name: &SessionName) -> R<()> {
+    let stored = by_name(tx, name).await?;
+    crate::lineage::check_no_forks(tx, &stored).await?;
     let statement = tx
         .prepare_cached("DELETE FROM sessions WHERE name = $1")
         .await?;

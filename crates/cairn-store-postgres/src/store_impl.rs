@@ -28,7 +28,7 @@ const DEADLOCK_RETRIES: usize = 3;
 impl Store for PostgresStore {
     async fn create_session(&self, new: NewSession) -> Result<Session> {
         self.write(Some(StoreChange::SessionsChanged), |tx| {
-            Box::pin(async move { Ok(sessions::create(tx, &new).await?.session) })
+            Box::pin(async move { Ok(crate::lineage::create(tx, &new).await?.session) })
         })
         .await
     }
@@ -262,6 +262,24 @@ impl Store for PostgresStore {
             Box::pin(async move { checkpoints::recent(tx, project.as_ref(), limit).await })
         })
         .await
+    }
+
+    async fn import_progress(
+        &self,
+        checkpoints: Vec<Checkpoint>,
+        signals: Vec<PoolSignal>,
+    ) -> Result<cairn_core::store::ProgressImport> {
+        let done = self
+            .write(Some(StoreChange::CheckpointsChanged), |tx| {
+                Box::pin(
+                    async move { crate::progress_import::import(tx, &checkpoints, &signals).await },
+                )
+            })
+            .await?;
+        if done.signals_added > 0 {
+            self.announce(StoreChange::PoolChanged);
+        }
+        Ok(done)
     }
 
     async fn add_pool_signal(&self, new: NewPoolSignal) -> Result<PoolSignal> {

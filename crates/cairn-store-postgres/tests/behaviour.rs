@@ -284,10 +284,11 @@ async fn a_store_of_an_older_version_is_brought_up_to_date_keeping_its_data() {
         ))
         .await
         .unwrap();
-    // Back to version 1: before import origins, project keys and authors existed.
+    // Back to version 1: before import origins, project keys, authors and forks' live states existed.
     cluster().psql(
         &database.name,
-        "DROP TABLE import_origins; DROP TABLE session_authors; \
+        "DROP TABLE import_origins; DROP TABLE session_authors; DROP TABLE live_bounds; \
+         ALTER TABLE sessions DROP COLUMN live_gaps; \
          ALTER TABLE sessions DROP COLUMN project_key; \
          ALTER TABLE checkpoints DROP COLUMN project_key, DROP COLUMN author; \
          ALTER TABLE pool_signals DROP COLUMN project_key, DROP COLUMN author; \
@@ -311,4 +312,9 @@ async fn a_store_of_an_older_version_is_brought_up_to_date_keeping_its_data() {
             .unwrap()
             .is_none()
     );
+    let fork = upgraded
+        .fork_session(s.id, None, new_session("old-fork"))
+        .await
+        .unwrap();
+    assert_eq!(fork.fork_seq, Some(0));
 }

@@ -5,6 +5,7 @@
 
 use cairn_core::accounting::{self, TotalsDelta};
 use cairn_core::event::{decode_payload, encode_payload};
+use cairn_core::lineage::{self, Boundary, Chain, LiveState};
 use cairn_core::store::SizedEvent;
 use cairn_core::{Error, Event, LiveContext, NewEvent, NewSession, Payload, Session, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -126,6 +127,7 @@ pub(crate) fn append(conn: &Connection, session: Ulid, events: &[NewEvent]) -> R
     let mut seqs = Vec::with_capacity(events.len());
     let mut seq = stored.session.head_seq;
     let scope = project_token(stored.session.project.key());
+    let mut live = Boundaries::new(&stored);
     for event in events {
         seq += 1;
         let ts = event.ts.unwrap_or_else(Timestamp::now);
@@ -138,11 +140,56 @@ pub(crate) fn append(conn: &Connection, session: Ulid, events: &[NewEvent]) -> R
             &event.payload,
             &mut totals,
         )?;
+        live.follow(conn, &stored, seq, &event.payload)?;
         seqs.push(seq);
     }
     apply_totals(conn, stored.key, &totals)?;
     crate::authors::record(conn, stored.key, events.len() as u64, seq)?;
+    live.finish(conn, stored.key)?;
     Ok(seqs)
+}
+
+/// The live state of a session as a batch of events moves it (compactions and
+/// rewinds), each boundary's state remembered for later "as of" questions.
+struct Boundaries {
+    state: LiveState,
+    moved: bool,
+}
+
+impl Boundaries {
+    fn new(stored: &StoredSession) -> Self {
+        Boundaries {
+            state: LiveState::of(&stored.session),
+            moved: false,
+        }
+    }
+
+    fn follow(
+        &mut self,
+        conn: &Connection,
+        stored: &StoredSession,
+        seq: u64,
+        payload: &Payload,
+    ) -> R<()> {
+        self.state = match lineage::boundary(seq, payload)? {
+            None => return Ok(()),
+            Some(Boundary::Compaction { replaces }) => self.state.after_compaction(seq, replaces),
+            Some(Boundary::Rewind { to }) => {
+                let before = crate::lineage::state_as_of(conn, stored, to - 1)?;
+                LiveState::after_rewind(&before, to, seq)
+            }
+        };
+        crate::lineage::record(conn, stored.key, seq, &self.state)?;
+        self.moved = true;
+        Ok(())
+    }
+
+    fn finish(self, conn: &Connection, key: i64) -> R<()> {
+        if self.moved {
+            crate::lineage::write_state(conn, key, &self.state)?;
+        }
+        Ok(())
+    }
 }
 
 /// Writes a whole history read from `events` into a new session. Runs inside the
@@ -153,6 +200,13 @@ pub(crate) fn import(
     new: &NewSession,
     events: impl Iterator<Item = cairn_core::Result<Event>>,
 ) -> R<Session> {
+    if new.fork_seq.is_some() {
+        return Err(Error::invalid(format!(
+            "session {}: an import is a standalone session; it cannot be a fork",
+            new.name
+        ))
+        .into());
+    }
     import_as(conn, new, Ulid::new(), events)
 }
 
@@ -167,6 +221,7 @@ pub(crate) fn import_as(
     let mut totals = TotalsDelta::default();
     let scope = project_token(stored.session.project.key());
     let mut written = 0;
+    let mut live = Boundaries::new(&stored);
     for (expected, event) in (1..).zip(events) {
         let event = event?;
         written = expected;
@@ -180,9 +235,11 @@ pub(crate) fn import_as(
             &event.payload,
             &mut totals,
         )?;
+        live.follow(conn, &stored, event.seq, &event.payload)?;
     }
     apply_totals(conn, stored.key, &totals)?;
     crate::authors::record(conn, stored.key, written, written)?;
+    live.finish(conn, stored.key)?;
     Ok(sessions::by_key(conn, stored.key)?.session)
 }
 
@@ -219,62 +276,107 @@ fn raw_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
 }
 
-fn decode_all(raws: Vec<RawEvent>) -> R<Vec<Event>> {
-    raws.into_iter()
-        .map(|(seq, ts, kind, body)| decode(seq, &ts, kind, &body))
-        .collect()
+/// Reads the events of `ranges` of a history, across its fork chain, oldest first:
+/// every kind, or (`live_only`) none of the boundaries; only events of at least
+/// `min_bytes`; at most `limit` (0: no limit). Each event comes with its size.
+fn read_ranges(
+    conn: &Connection,
+    chain: &Chain<i64>,
+    ranges: &[[u64; 2]],
+    live_only: bool,
+    min_bytes: u64,
+    limit: u32,
+) -> R<Vec<(Event, u64)>> {
+    let mut out = Vec::new();
+    for (key, [from, to]) in chain.pieces(ranges) {
+        let left = if limit == 0 {
+            -1
+        } else {
+            let left = i64::from(limit) - out.len() as i64;
+            if left <= 0 {
+                break;
+            }
+            left
+        };
+        let rows = conn
+            .prepare_cached(
+                "SELECT seq, ts, kind, body, bytes FROM events \
+                 WHERE session = ?1 AND seq >= ?2 AND seq <= ?3 AND bytes >= ?4 \
+                 AND (?5 = 0 OR kind NOT IN ('compaction', 'rewind')) ORDER BY seq LIMIT ?6",
+            )?
+            .query_map(params![key, from, to, min_bytes, live_only, left], |row| {
+                Ok((raw_event(row)?, row.get::<_, u64>(4)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for ((seq, ts, kind, body), bytes) in rows {
+            out.push((decode(seq, &ts, kind, &body)?, bytes));
+        }
+    }
+    Ok(out)
 }
 
-fn event_at(conn: &Connection, session_key: i64, seq: u64) -> R<Option<Event>> {
-    let raw = conn
-        .prepare_cached("SELECT seq, ts, kind, body FROM events WHERE session = ?1 AND seq = ?2")?
-        .query_row(params![session_key, seq], raw_event)
-        .optional()?;
-    raw.map(|(seq, ts, kind, body)| decode(seq, &ts, kind, &body))
-        .transpose()
+fn events_only(sized: Vec<(Event, u64)>) -> Vec<Event> {
+    sized.into_iter().map(|(event, _)| event).collect()
 }
 
-/// Events of the live context: from the context start on, compactions excluded.
-fn live_tail(conn: &Connection, stored: &StoredSession) -> R<Vec<Event>> {
-    let raws = conn
-        .prepare_cached(
-            "SELECT seq, ts, kind, body FROM events \
-             WHERE session = ?1 AND seq >= ?2 AND kind <> 'compaction' ORDER BY seq",
-        )?
-        .query_map(
-            params![stored.key, stored.session.context_start_seq],
-            raw_event,
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    decode_all(raws)
+fn event_at(conn: &Connection, chain: &Chain<i64>, seq: u64) -> R<Option<Event>> {
+    Ok(read_ranges(conn, chain, &[[seq, seq]], false, 0, 1)?
+        .into_iter()
+        .next()
+        .map(|(event, _)| event))
 }
 
-/// The newest `retention` knowledge items and every pinned one, oldest first.
-fn retained_knowledge(conn: &Connection, session_key: i64, retention: usize) -> R<Vec<Event>> {
-    let retention = i64::try_from(retention).unwrap_or(i64::MAX);
-    let raws = conn
-        .prepare_cached(
-            "SELECT e.seq, e.ts, e.kind, e.body FROM events e \
-             WHERE e.session = ?1 AND e.seq IN ( \
-                 SELECT seq FROM knowledge WHERE session = ?1 AND pinned = 1 \
-                 UNION \
-                 SELECT seq FROM (SELECT seq FROM knowledge WHERE session = ?1 \
-                                  ORDER BY seq DESC LIMIT ?2)) \
-             ORDER BY e.seq",
-        )?
-        .query_map(params![session_key, retention], raw_event)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    decode_all(raws)
+/// The knowledge index rows of a history (its fork chain's), oldest first:
+/// (session key, seq, pinned).
+fn knowledge_rows(conn: &Connection, chain: &Chain<i64>, head: u64) -> R<Vec<(i64, u64, bool)>> {
+    let mut out = Vec::new();
+    for (key, [from, to]) in chain.pieces(&[[1, head]]) {
+        let rows = conn
+            .prepare_cached(
+                "SELECT seq, pinned FROM knowledge WHERE session = ?1 AND seq >= ?2 \
+                 AND seq <= ?3 ORDER BY seq",
+            )?
+            .query_map(params![key, from, to], |row| {
+                Ok((key, row.get::<_, u64>(0)?, row.get::<_, bool>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// The newest `retention` knowledge items and every pinned one, oldest first;
+/// items a rewind took back are not retained.
+fn retained_knowledge(
+    conn: &Connection,
+    chain: &Chain<i64>,
+    stored: &StoredSession,
+    retention: usize,
+) -> R<Vec<Event>> {
+    let state = LiveState::of(&stored.session);
+    let mut rows = knowledge_rows(conn, chain, stored.session.head_seq)?;
+    rows.retain(|(_, seq, _)| !state.gaps.iter().any(|g| g[0] <= *seq && *seq <= g[1]));
+    let newest_from = rows.len().saturating_sub(retention);
+    let mut out = Vec::new();
+    for (index, (_, seq, pinned)) in rows.into_iter().enumerate() {
+        if index >= newest_from || pinned {
+            out.extend(event_at(conn, chain, seq)?);
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) fn live_context(conn: &Connection, session: Ulid, retention: usize) -> R<LiveContext> {
     let stored = sessions::by_id(conn, session)?;
-    let compaction = match stored.session.compaction_seq {
-        Some(seq) => event_at(conn, stored.key, seq)?,
+    let chain = crate::lineage::chain(conn, &stored)?;
+    let state = LiveState::of(&stored.session);
+    let compaction = match state.compaction_seq {
+        Some(seq) => event_at(conn, &chain, seq)?,
         None => None,
     };
-    let events = live_tail(conn, &stored)?;
-    let knowledge = retained_knowledge(conn, stored.key, retention)?;
+    let spans = state.spans(stored.session.head_seq);
+    let events = events_only(read_ranges(conn, &chain, &spans, true, 0, 0)?);
+    let knowledge = retained_knowledge(conn, &chain, &stored, retention)?;
     Ok(LiveContext {
         session: stored.session,
         compaction,
@@ -289,16 +391,17 @@ pub(crate) fn events_after(
     after_seq: u64,
     limit: u32,
 ) -> R<Vec<Event>> {
-    let key = sessions::key_of(conn, session)?;
-    let limit = if limit == 0 { -1 } else { i64::from(limit) };
-    let raws = conn
-        .prepare_cached(
-            "SELECT seq, ts, kind, body FROM events WHERE session = ?1 AND seq > ?2 \
-             ORDER BY seq LIMIT ?3",
-        )?
-        .query_map(params![key, after_seq, limit], raw_event)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    decode_all(raws)
+    let stored = sessions::by_id(conn, session)?;
+    let chain = crate::lineage::chain(conn, &stored)?;
+    let range = [after_seq.saturating_add(1), stored.session.head_seq];
+    Ok(events_only(read_ranges(
+        conn,
+        &chain,
+        &[range],
+        false,
+        0,
+        limit,
+    )?))
 }
 
 pub(crate) fn large_events(
@@ -308,48 +411,29 @@ pub(crate) fn large_events(
     whole_history: bool,
 ) -> R<Vec<SizedEvent>> {
     let stored = sessions::by_id(conn, session)?;
-    let rows = if whole_history {
-        conn.prepare_cached(
-            "SELECT seq, ts, kind, body, bytes FROM events \
-             WHERE session = ?1 AND bytes >= ?2 ORDER BY seq",
-        )?
-        .query_map(params![stored.key, min_bytes], |row| {
-            Ok((raw_event(row)?, row.get::<_, u64>(4)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?
+    let chain = crate::lineage::chain(conn, &stored)?;
+    let head = stored.session.head_seq;
+    let ranges = if whole_history {
+        vec![[1, head]]
     } else {
-        conn.prepare_cached(
-            "SELECT seq, ts, kind, body, bytes FROM events \
-             WHERE session = ?1 AND seq >= ?2 AND kind <> 'compaction' AND bytes >= ?3 \
-             ORDER BY seq",
-        )?
-        .query_map(
-            params![stored.key, stored.session.context_start_seq, min_bytes],
-            |row| Ok((raw_event(row)?, row.get::<_, u64>(4)?)),
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?
+        LiveState::of(&stored.session).spans(head)
     };
-    rows.into_iter()
-        .map(|((seq, ts, kind, body), bytes)| {
-            Ok(SizedEvent {
-                event: decode(seq, &ts, kind, &body)?,
-                bytes,
-            })
-        })
-        .collect()
+    Ok(
+        read_ranges(conn, &chain, &ranges, !whole_history, min_bytes, 0)?
+            .into_iter()
+            .map(|(event, bytes)| SizedEvent { event, bytes })
+            .collect(),
+    )
 }
 
 pub(crate) fn knowledge(conn: &Connection, session: Ulid) -> R<Vec<Event>> {
-    let key = sessions::key_of(conn, session)?;
-    let raws = conn
-        .prepare_cached(
-            "SELECT e.seq, e.ts, e.kind, e.body FROM knowledge k \
-             JOIN events e ON e.session = k.session AND e.seq = k.seq \
-             WHERE k.session = ?1 ORDER BY k.seq",
-        )?
-        .query_map([key], raw_event)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    decode_all(raws)
+    let stored = sessions::by_id(conn, session)?;
+    let chain = crate::lineage::chain(conn, &stored)?;
+    let mut out = Vec::new();
+    for (_, seq, _) in knowledge_rows(conn, &chain, stored.session.head_seq)? {
+        out.extend(event_at(conn, &chain, seq)?);
+    }
+    Ok(out)
 }
 
 /// Flips the pinned flag in the index and in the event itself, so an export
@@ -360,7 +444,10 @@ pub(crate) fn set_knowledge_pinned(
     seq: u64,
     pinned: bool,
 ) -> R<()> {
-    let key = sessions::key_of(conn, session)?;
+    // A fork's inherited item is pinned where it is stored (in its parent).
+    let stored = sessions::by_id(conn, session)?;
+    let chain = crate::lineage::chain(conn, &stored)?;
+    let key = chain.owner(seq).map_or(stored.key, |link| link.key);
     let changed = conn
         .prepare_cached("UPDATE knowledge SET pinned = ?1 WHERE session = ?2 AND seq = ?3")?
         .execute(params![pinned, key, seq])?;

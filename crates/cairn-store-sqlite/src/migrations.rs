@@ -216,8 +216,27 @@ CREATE TABLE session_authors (
 ) WITHOUT ROWID;
 "#;
 
+/// Forks and rewinds (`cairn_core::lineage`): the ranges rewinds took out of a
+/// session's live context, and the live state after every compaction and rewind
+/// (and a fork's at its fork point), so "the live context as of seq N" is one
+/// index probe. Existing compactions get theirs.
+const V7_LINEAGE: &str = r#"
+ALTER TABLE sessions ADD COLUMN live_gaps TEXT NOT NULL DEFAULT '[]';
+CREATE TABLE live_bounds (
+    session INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    compaction_seq INTEGER,
+    context_start_seq INTEGER NOT NULL,
+    gaps TEXT NOT NULL,
+    PRIMARY KEY (session, seq)
+) WITHOUT ROWID;
+INSERT INTO live_bounds (session, seq, compaction_seq, context_start_seq, gaps)
+    SELECT session, seq, seq, json_extract(body, '$.replaces[1]') + 1, '[]' FROM events
+    WHERE kind = 'compaction' AND json_type(body, '$.replaces[1]') = 'integer';
+"#;
+
 /// Every step, in order; `user_version` = how many are applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6_PROJECT_KEYS];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6_PROJECT_KEYS, V7_LINEAGE];
 
 /// The step after which the project keys are computed (it needs Rust, not SQL).
 const PROJECT_KEYS_VERSION: i64 = 6;

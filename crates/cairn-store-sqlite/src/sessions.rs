@@ -23,7 +23,7 @@ pub(crate) const SESSION_COLUMNS: &str = "id, ulid, name, title, project, parent
      model, status, created_at, updated_at, input_tokens, output_tokens, cache_read_tokens, \
      cache_write_tokens, reasoning_tokens, cost_usd, spend_checkpoint_usd, live_tokens, \
      head_seq, context_start_seq, compaction_seq, message_count, tool_call_count, \
-     compaction_count, project_key";
+     compaction_count, project_key, live_gaps";
 
 fn conversion(index: usize, what: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(index, Type::Text, what.into())
@@ -77,6 +77,8 @@ pub(crate) fn read_session(row: &Row<'_>) -> rusqlite::Result<StoredSession> {
             message_count: row.get(22)?,
             tool_call_count: row.get(23)?,
             compaction_count: row.get(24)?,
+            live_gaps: serde_json::from_str(&row.get::<_, String>(26)?)
+                .map_err(|e| conversion(26, format!("live gaps: {e}")))?,
         },
     })
 }
@@ -182,6 +184,8 @@ fn summary(session: Session) -> SessionSummary {
         cost_usd: session.cost_usd,
         created_at: session.created_at,
         updated_at: session.updated_at,
+        parent_id: session.parent_id,
+        fork_seq: session.fork_seq,
     }
 }
 
@@ -260,7 +264,9 @@ pub(crate) fn rename(conn: &Connection, old: &SessionName, new: &SessionName) ->
 /// Deletes the session with every row that belongs to it, the FTS entries first
 /// (an external-content index must be told the text it forgets).
 pub(crate) fn delete(conn: &Connection, name: &SessionName) -> R<()> {
-    let key = by_name(conn, name)?.key;
+    let stored = by_name(conn, name)?;
+    crate::lineage::check_no_forks(conn, &stored)?;
+    let key = stored.key;
     conn.prepare_cached(
         "INSERT INTO event_fts (event_fts, rowid, text, scope) \
          SELECT 'delete', id, text, scope FROM event_search_text \
@@ -273,6 +279,7 @@ pub(crate) fn delete(conn: &Connection, name: &SessionName) -> R<()> {
         "DELETE FROM request_ids WHERE session = ?1",
         "DELETE FROM session_authors WHERE session = ?1",
         "DELETE FROM leases WHERE session = ?1",
+        "DELETE FROM live_bounds WHERE session = ?1",
         "DELETE FROM sessions WHERE id = ?1",
     ] {
         conn.prepare_cached(sql)?.execute([key])?;

@@ -27,7 +27,7 @@ use crate::{
 impl Store for SqliteStore {
     async fn create_session(&self, new: NewSession) -> Result<Session> {
         let session = self
-            .write(move |tx| Ok(sessions::create(tx, &new)?.session))
+            .write(move |tx| Ok(crate::lineage::create(tx, &new)?.session))
             .await?;
         self.announce(StoreChange::SessionsChanged);
         Ok(session)
@@ -211,6 +211,23 @@ impl Store for SqliteStore {
         let project = project.cloned();
         self.read(move |tx| checkpoints::recent(tx, project.as_ref(), limit))
             .await
+    }
+
+    async fn import_progress(
+        &self,
+        checkpoints: Vec<Checkpoint>,
+        signals: Vec<PoolSignal>,
+    ) -> Result<cairn_core::store::ProgressImport> {
+        let done = self
+            .write(move |tx| crate::progress_import::import(tx, &checkpoints, &signals))
+            .await?;
+        if done.checkpoints_added > 0 {
+            self.announce(StoreChange::CheckpointsChanged);
+        }
+        if done.signals_added > 0 {
+            self.announce(StoreChange::PoolChanged);
+        }
+        Ok(done)
     }
 
     async fn add_pool_signal(&self, new: NewPoolSignal) -> Result<PoolSignal> {

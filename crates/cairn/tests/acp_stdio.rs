@@ -263,3 +263,72 @@ fn a_client_that_leaves_mid_turn_leaves_the_answer_interrupted_and_the_lease_fre
         );
     });
 }
+
+#[test]
+fn session_fork_is_advertised_and_forks_without_copying() {
+    let home = TestHome::with_git();
+    let fake = FakeLlm::start([]).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let main = SessionName::parse("main").unwrap();
+    runtime.block_on(async {
+        let store =
+            cairn_store_sqlite::open_store(&home.store_file(), Synchronous::Normal).unwrap();
+        let mut new = cairn_core::NewSession::new(
+            main.clone(),
+            cairn_core::Project::from_stored(home.project_key()),
+        );
+        new.model = Some("openai:gpt-4.1".into());
+        let s = store.create_session(new).await.unwrap();
+        let events = ["one", "two"]
+            .iter()
+            .map(|t| {
+                cairn_core::NewEvent::now(cairn_core::Payload::Message(cairn_core::Message::text(
+                    Role::User,
+                    *t,
+                )))
+            })
+            .collect();
+        store.append_events(s.id, events).await.unwrap();
+    });
+    let cwd = home.project.to_string_lossy().into_owned();
+    let (messages, stderr) = exchange(
+        &home,
+        &fake,
+        "openai:gpt-4.1",
+        &[
+            request(1, "session/fork", json!({"sessionId": "main", "cwd": cwd})),
+            request(
+                2,
+                "session/fork",
+                json!({"sessionId": "main", "cwd": cwd, "_meta": {"cairn": {"name": "named-fork"}}}),
+            ),
+            request(3, "session/fork", json!({"sessionId": "nope", "cwd": cwd})),
+        ],
+    );
+    let init = response(&messages, 0);
+    assert!(
+        init["result"]["agentCapabilities"]["sessionCapabilities"]["fork"].is_object(),
+        "{init}"
+    );
+    assert_eq!(
+        response(&messages, 1)["result"]["sessionId"],
+        "main-fork-1",
+        "{stderr}"
+    );
+    assert_eq!(response(&messages, 2)["result"]["sessionId"], "named-fork");
+    assert!(error_message(&messages, 3).contains("nope"));
+    runtime.block_on(async {
+        let store =
+            cairn_store_sqlite::open_store(&home.store_file(), Synchronous::Normal).unwrap();
+        let parent = store.session(&main).await.unwrap();
+        let fork = store
+            .session(&SessionName::parse("main-fork-1").unwrap())
+            .await
+            .unwrap();
+        assert_eq!((fork.parent_id, fork.fork_seq), (Some(parent.id), Some(2)));
+        let live = store.live_context(fork.id, 10).await.unwrap();
+        assert_eq!(live.events.len(), 2);
+        // The fork's lease was let go when the client left.
+        assert!(store.lease(fork.id).await.unwrap().is_none());
+    });
+}

@@ -5,12 +5,14 @@
 mod context;
 mod done;
 mod done_checkpoint;
+mod fork;
 mod help;
 mod info;
 pub(crate) mod knowledge;
 mod list;
 pub(crate) mod media;
 mod model;
+mod rewind;
 mod run_command;
 mod summarize;
 mod switch;
@@ -80,6 +82,18 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "rename",
         args: "NAME",
         description: "rename the current session",
+        completes: ArgCompletion::None,
+    },
+    CommandSpec {
+        name: "fork",
+        args: "NEW [SEQ]",
+        description: "fork this session (at its head or at SEQ) into NEW and go on there; nothing is copied",
+        completes: ArgCompletion::None,
+    },
+    CommandSpec {
+        name: "rewind",
+        args: "[N]",
+        description: "go back to just before the Nth last user message (lists them without N); offers to restore files",
         completes: ArgCompletion::None,
     },
     CommandSpec {
@@ -194,6 +208,8 @@ pub(crate) async fn run(
         "session" => switch::session(agent, &args, ui).await,
         "new" => switch::new(agent, &args, ui).await,
         "rename" => switch::rename(agent, &args).await,
+        "fork" => fork::run(agent, &args, ui).await,
+        "rewind" => rewind::run(agent, &args, ui).await,
         "info" => Ok(info::run(agent)),
         "context" => context::run(agent, &args).await,
         "model" => model::run(agent, &args).await,

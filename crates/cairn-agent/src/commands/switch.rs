@@ -66,7 +66,7 @@ pub(super) async fn rename(agent: &mut Agent, args: &[&str]) -> CommandResult {
 
 /// Leave the current session for `target`. The new lease is taken before the old one
 /// is released; if the new session cannot be taken, nothing changes.
-async fn switch_to(
+pub(super) async fn switch_to(
     agent: &mut Agent,
     target: Session,
     created: bool,

@@ -8,6 +8,7 @@ mod support;
 mod commands;
 mod conversation;
 mod faults;
+mod fork_rewind;
 mod leases;
 mod spending;
 mod subagents;

@@ -29,6 +29,33 @@ pub(crate) enum ProgressCommand {
         after_help = "Examples:\n  cairn progress get auth-v2\n  cairn progress get auth-v2 --all --json"
     )]
     Get(GetArgs),
+    /// Write checkpoints and pool history as JSONL, to move them to another store.
+    #[command(
+        after_help = "Examples:\n  cairn progress export -o progress.jsonl\n  cairn progress export auth-v2 billing -o two.jsonl"
+    )]
+    Export(ExportArgs),
+    /// Add the checkpoints and pool history of a `progress export` file (all or
+    /// nothing; what is already here is skipped, so importing twice adds nothing).
+    #[command(after_help = "Example:\n  cairn progress import progress.jsonl")]
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// Only these session ids (default: every one), with their pool signals.
+    pub session_ids: Vec<String>,
+    /// Write to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// The export file; `-` reads stdin.
+    pub file: std::path::PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

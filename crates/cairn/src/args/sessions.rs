@@ -25,6 +25,19 @@ pub(crate) enum SessionsCommand {
     /// Rename a session.
     #[command(after_help = "Example:\n  cairn sessions rename auth-refactor auth-v2")]
     Rename(RenameArgs),
+    /// Fork a session: a new session sharing its history up to SEQ (default: all
+    /// of it), without copying it.
+    #[command(after_help = "Examples:\n  \
+        cairn sessions fork auth-refactor auth-try-jwt\n  \
+        cairn sessions fork auth-refactor auth-from-42 --at 42 --json")]
+    Fork(ForkArgs),
+    /// Move a session's live context back to just before a user message; the
+    /// rewound events stay in the history.
+    #[command(after_help = "Examples:\n  \
+        cairn sessions context auth-refactor --role user   # find the seq\n  \
+        cairn sessions rewind auth-refactor --to 42\n  \
+        cairn sessions rewind auth-refactor --to 42 --restore-files")]
+    Rewind(RewindArgs),
     /// Delete a session and its whole history.
     #[command(after_help = "Examples:\n  cairn sessions rm old-spike\n  \
         cairn sessions rm old-spike --yes     # no question (scripts)")]
@@ -95,8 +108,43 @@ pub(crate) struct RenameArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct ForkArgs {
+    /// The session to fork.
+    pub name: SessionName,
+    /// The new session's name.
+    pub new: SessionName,
+    /// The last event of NAME the fork shares (default: its newest).
+    #[arg(long, value_name = "SEQ")]
+    pub at: Option<u64>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RewindArgs {
+    pub name: SessionName,
+    /// The user message to go back to just before (its seq).
+    #[arg(long, value_name = "SEQ")]
+    pub to: u64,
+    /// Also put back the files the agent changed (write_file / edit_file) since
+    /// then, in the current project. A file changed outside cairn since the agent
+    /// wrote it is left alone unless --yes.
+    #[arg(long)]
+    pub restore_files: bool,
+    /// With --restore-files: overwrite files changed outside cairn too.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct RmArgs {
     pub name: SessionName,
+    /// Also delete the session's forks (and theirs); without it a session with
+    /// forks is not deleted.
+    #[arg(long)]
+    pub with_forks: bool,
     /// Do not ask; required when not at a terminal.
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -107,6 +155,11 @@ pub(crate) struct RmArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ExportArgs {
     pub name: SessionName,
+    /// jsonl: session JSONL v1 (re-importable); md: Markdown; html: one
+    /// self-contained page (images inline) to share.
+    #[arg(long, value_name = "FORMAT", default_value = "jsonl",
+          value_parser = ["jsonl", "md", "html"])]
+    pub format: String,
     /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,

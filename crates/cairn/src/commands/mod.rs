@@ -8,6 +8,7 @@ mod import;
 mod mcp;
 mod pool;
 mod progress;
+mod progress_transfer;
 mod run;
 mod send;
 mod serve;

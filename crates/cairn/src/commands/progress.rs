@@ -59,6 +59,8 @@ pub(super) async fn run(app: &App, command: ProgressCommand) -> anyhow::Result<(
     match command {
         ProgressCommand::Save(args) => save(app, args).await,
         ProgressCommand::Get(args) => get(app, args).await,
+        ProgressCommand::Export(args) => super::progress_transfer::export(app, args).await,
+        ProgressCommand::Import(args) => super::progress_transfer::import(app, args).await,
     }
 }
 

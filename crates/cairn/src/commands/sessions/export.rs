@@ -1,8 +1,9 @@
-//! `cairn sessions export NAME [-o FILE]`: arguments and output; the use case
-//! (session JSONL v1, streamed page by page, media bytes put back) is
-//! `cairn_app::export`.
+//! `cairn sessions export NAME [--format jsonl|md|html] [-o FILE]`: arguments and
+//! output; the use cases (session JSONL v1, streamed page by page, media bytes put
+//! back; Markdown and HTML for people) are `cairn_app::export` and
+//! `cairn_app::export_readable`.
 
-use cairn_app::export::{ExportError, export_to_file, write_session};
+use cairn_app::export::{ExportError, Format, export_to_file_as, write_session_as};
 
 use super::find;
 use crate::app::App;
@@ -13,14 +14,22 @@ pub(super) async fn run(app: &App, args: ExportArgs) -> anyhow::Result<()> {
     let name = args.name.clone();
     let store = app.store().await?;
     let session = find(store.as_ref(), &name).await?;
+    // clap checked the value against the same list.
+    let format = Format::parse(&args.format).unwrap_or(Format::Jsonl);
     match &args.output {
         None => {
-            let out = write_session(store.as_ref(), &app.settings, &session, output::stdout())
-                .await
-                .map_err(unwrapped)?;
+            let out = write_session_as(
+                store.as_ref(),
+                &app.settings,
+                &session,
+                format,
+                output::stdout(),
+            )
+            .await
+            .map_err(unwrapped)?;
             drop(out);
         }
-        Some(path) => export_to_file(store.as_ref(), &app.settings, &session, path)
+        Some(path) => export_to_file_as(store.as_ref(), &app.settings, &session, format, path)
             .await
             .map_err(unwrapped)?,
     }

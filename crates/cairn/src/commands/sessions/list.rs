@@ -20,8 +20,31 @@ pub(super) async fn run(app: &App, args: ListArgs) -> anyhow::Result<()> {
         Some(store) => store.list_sessions(&filter).await?,
         None => Vec::new(),
     };
+    // A fork's parent by name: one lookup per fork on the page (O(page)).
+    let mut parents = Vec::with_capacity(sessions.len());
+    for s in &sessions {
+        let parent = match (&store, s.parent_id, s.fork_seq) {
+            (Some(store), Some(id), Some(seq)) => Some(match store.session_by_id(id).await {
+                Ok(p) => format!("{}@{seq}", p.name),
+                Err(_) => format!("{id}@{seq} (deleted)"),
+            }),
+            _ => None,
+        };
+        parents.push(parent);
+    }
     if args.json {
-        return output::print_json(&sessions);
+        let rows: Vec<serde_json::Value> = sessions
+            .iter()
+            .zip(&parents)
+            .map(|(s, parent)| {
+                let mut row = serde_json::to_value(s).unwrap_or_default();
+                if let (Some(parent), Some(map)) = (parent, row.as_object_mut()) {
+                    map.insert("forked_from".into(), parent.clone().into());
+                }
+                row
+            })
+            .collect();
+        return output::print_json(&rows);
     }
     let mut out = output::stdout();
     // save_progress session ids that are not chats, on the first page only: the
@@ -44,7 +67,8 @@ pub(super) async fn run(app: &App, args: ListArgs) -> anyhow::Result<()> {
         return empty(&mut out, &filter, args.offset);
     }
     let now = cairn_core::Timestamp::now();
-    let mut table = Table::new(&[
+    let any_fork = parents.iter().any(Option::is_some);
+    let mut headers = vec![
         "name",
         "title",
         "project",
@@ -53,9 +77,13 @@ pub(super) async fn run(app: &App, args: ListArgs) -> anyhow::Result<()> {
         ">tokens",
         ">cost",
         "last active",
-    ]);
-    for s in &sessions {
-        table.row(vec![
+    ];
+    if any_fork {
+        headers.insert(1, "forked from");
+    }
+    let mut table = Table::new(&headers);
+    for (s, parent) in sessions.iter().zip(&parents) {
+        let mut row = vec![
             s.name.to_string(),
             output::cell(s.title.as_deref().unwrap_or("-"), 40),
             output::truncate_left(
@@ -67,7 +95,11 @@ pub(super) async fn run(app: &App, args: ListArgs) -> anyhow::Result<()> {
             output::compact_number(s.tokens),
             output::cost(s.cost_usd),
             output::ago(now, s.updated_at),
-        ]);
+        ];
+        if any_fork {
+            row.insert(1, parent.clone().unwrap_or_else(|| "-".into()));
+        }
+        table.row(row);
     }
     table.write(&mut out, Style::detect())?;
     let shown = u64::from(args.offset) + sessions.len() as u64;

@@ -2,9 +2,11 @@
 
 mod context;
 mod export;
+mod fork;
 mod import;
 mod list;
 mod rename;
+mod rewind;
 mod rm;
 mod search;
 mod show;
@@ -20,6 +22,8 @@ pub(super) async fn run(app: &App, command: SessionsCommand) -> anyhow::Result<(
         SessionsCommand::Show(args) => show::run(app, args).await,
         SessionsCommand::Context(args) => context::run(app, args).await,
         SessionsCommand::Rename(args) => rename::run(app, args).await,
+        SessionsCommand::Fork(args) => fork::run(app, args).await,
+        SessionsCommand::Rewind(args) => rewind::run(app, args).await,
         SessionsCommand::Rm(args) => rm::run(app, args).await,
         SessionsCommand::Export(args) => export::run(app, args).await,
         SessionsCommand::Import(args) => import::run(app, args).await,

@@ -22,20 +22,58 @@ pub(super) async fn run(app: &App, args: RmArgs) -> anyhow::Result<()> {
             ))
             .into());
         }
-        let question = format!(
-            "Delete session {name} and its whole history ({} events, {} messages)? [y/N] ",
-            session.head_seq, session.message_count
-        );
+        let forks = if args.with_forks {
+            store.forks(session.id).await?.len()
+        } else {
+            0
+        };
+        let question = if forks > 0 {
+            format!(
+                "Delete session {name}, its whole history ({} events, {} messages) and its \
+                 {forks} fork(s) with theirs? [y/N] ",
+                session.head_seq, session.message_count
+            )
+        } else {
+            format!(
+                "Delete session {name} and its whole history ({} events, {} messages)? [y/N] ",
+                session.head_seq, session.message_count
+            )
+        };
         if !confirm(&question)? {
             anyhow::bail!("not deleted: session {name} is unchanged");
         }
     }
-    store.delete_session(&name).await?;
+    let deleted = if args.with_forks {
+        store.delete_session_with_forks(&name).await?
+    } else {
+        match store.delete_session(&name).await {
+            Err(cairn_core::Error::HasForks { forks, .. }) => {
+                return Err(UsageError(format!(
+                    "not deleted: session {name} has forks ({}) that share its history; \
+                     pass --with-forks to delete them too",
+                    forks.join(", ")
+                ))
+                .into());
+            }
+            other => other?,
+        }
+        vec![name.clone()]
+    };
     if args.json {
-        return output::print_json(&json!({ "deleted": name }));
+        if !args.with_forks {
+            return output::print_json(&json!({ "deleted": name }));
+        }
+        let forks: Vec<&str> = deleted
+            .iter()
+            .filter(|n| **n != name)
+            .map(|n| n.as_str())
+            .collect();
+        return output::print_json(&json!({ "deleted": name, "forks_deleted": forks }));
     }
     let mut out = output::stdout();
-    writeln!(out, "deleted {name}")?;
+    for gone in &deleted {
+        writeln!(out, "deleted {gone}")?;
+    }
     out.flush()?;
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! trait that the storage backends implement.
 
 pub mod accounting;
+pub mod agent_def;
 pub mod attachment;
 pub mod checkpoint;
 pub mod context;

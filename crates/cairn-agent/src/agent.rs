@@ -15,7 +15,7 @@ use cairn_core::{
 use cairn_llm::{LlmClient, ModelRef};
 use tokio_util::sync::CancellationToken;
 
-use crate::budget::{Budget, SubagentTotals};
+use crate::budget::{Budget, ChildCost, SubagentTotals};
 use crate::context_manager::ContextManager;
 use crate::conversation::Conversation;
 use crate::lease::LeaseGuard;
@@ -88,6 +88,10 @@ pub enum StopCause {
     UnsupportedMedia,
     /// The input was empty.
     Empty,
+    /// A named agent made its `max_turns` requests without finishing.
+    MaxTurns,
+    /// A named agent spent its `max_spending`.
+    MaxSpending,
 }
 
 impl StopCause {
@@ -99,6 +103,8 @@ impl StopCause {
             StopCause::ContextTooLong => "context_too_long",
             StopCause::UnsupportedMedia => "unsupported_media",
             StopCause::Empty => "empty",
+            StopCause::MaxTurns => "max_turns",
+            StopCause::MaxSpending => "max_spending",
         }
     }
 }
@@ -138,6 +144,12 @@ pub struct Agent {
     pub(crate) depth: u32,
     /// Prices, sub-agents' spend, inherited spend, a limit held over.
     pub(crate) budget: Budget,
+    /// For a sub-agent called as `agent_<name>`: that agent (its system prompt,
+    /// tools and limits).
+    pub(crate) role: Option<Arc<cairn_core::agent_def::AgentDef>>,
+    /// Requests one turn may make ([`crate::turn::MAX_REQUESTS_PER_TURN`], or a
+    /// named agent's `max_turns`).
+    pub(crate) max_requests: usize,
 }
 
 impl Agent {
@@ -207,6 +219,8 @@ impl Agent {
             context: Default::default(),
             depth,
             budget,
+            role: None,
+            max_requests: crate::turn::MAX_REQUESTS_PER_TURN,
         }
     }
 
@@ -257,8 +271,9 @@ impl Agent {
             self.refresh_session().await?;
         }
         self.last_request = None;
-        let subagents = crate::subagent::totals(&self.store, self.session().id).await?;
-        self.budget.attached(subagents);
+        let (subagents, children) =
+            crate::subagent::totals(&self.store, self.session().id).await?;
+        self.budget.attached(subagents, children);
         // Loading the tokenizer takes a moment; do it while the person reads the recap.
         tokens::warm_up(self.model.token_counter());
         let session = self.conversation.session();
@@ -374,6 +389,11 @@ impl Agent {
     /// How many sub-agents this session ran and what they cost, all runs included.
     pub fn subagents(&self) -> SubagentTotals {
         self.budget.subagents()
+    }
+
+    /// This session's sub-agents one by one, with what each cost.
+    pub fn subagent_costs(&self) -> &[ChildCost] {
+        self.budget.children()
     }
 
     /// What counts toward the spending limits now: the session's cost and its

@@ -50,6 +50,7 @@ pub mod spending;
 pub mod subagent;
 pub mod system_prompt;
 pub mod tools;
+mod toolset;
 pub mod turn;
 
 pub use agent::{Agent, AgentOptions, Outcome, SessionTarget, StopCause};

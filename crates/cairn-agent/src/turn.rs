@@ -137,7 +137,10 @@ async fn requests(
     // Once the person lets an expensive request go, the estimate does not ask again
     // in this turn (the cost of each request is still checked once known).
     let mut expensive_allowed = false;
-    for _ in 0..MAX_REQUESTS_PER_TURN {
+    for _ in 0..agent.max_requests {
+        if let Some(stop) = crate::subagent::over_call_limit(agent, ui) {
+            return Ok(stop);
+        }
         let hit = agent.budget.take_limit().or_else(|| {
             spending::check(
                 &agent.options.settings,
@@ -222,6 +225,18 @@ async fn requests(
             ui.event(done("interrupted"));
             return Ok(Outcome::Interrupted);
         }
+    }
+    if let Some(role) = agent.role.as_ref().filter(|r| r.max_turns.is_some()) {
+        ui.event(AgentEvent::Notice {
+            message: format!(
+                "agent {} stopped after its max_turns of {} requests",
+                role.name, agent.max_requests
+            ),
+        });
+        ui.event(done(StopCause::MaxTurns.as_str()));
+        return Ok(Outcome::Stopped {
+            reason: StopCause::MaxTurns,
+        });
     }
     ui.event(AgentEvent::Notice {
         message: format!(
@@ -424,6 +439,7 @@ async fn record_answer(
         }
         agent.append_message(message).await?;
         agent.refresh_session().await?;
+        agent.budget.report_spend(agent.conversation.session());
     }
     if !usage.is_zero() {
         ui.event(AgentEvent::Usage {
@@ -539,7 +555,7 @@ async fn run_tools(
     ui: &mut dyn Frontend,
     cancel: &CancellationToken,
 ) -> Result<bool, AgentError> {
-    let mut calls = calls.into_iter();
+    let mut calls = calls.into_iter().peekable();
     while let Some((id, name, input)) = calls.next() {
         if cancel.is_cancelled() {
             // This call and every one after it get an "interrupted" result.
@@ -550,18 +566,38 @@ async fn run_tools(
             }
             return Ok(true);
         }
+        if crate::toolset::is_subagent_tool(&name) {
+            // Sub-agent calls next to each other run side by side.
+            let mut batch = vec![(id, name, input)];
+            while let Some(next) =
+                calls.next_if(|(_, name, _)| crate::toolset::is_subagent_tool(name))
+            {
+                batch.push(next);
+            }
+            for (id, name, input) in &batch {
+                ui.event(AgentEvent::ToolUse {
+                    id: id.clone(),
+                    name: name.clone(),
+                    input: input.clone(),
+                });
+            }
+            let results = crate::subagent::run_batch(agent, batch.clone(), ui, cancel).await?;
+            let interrupted = cancel.is_cancelled();
+            for ((id, name, _), delegated) in batch.iter().zip(results) {
+                let (output, record) = (delegated.output, delegated.record);
+                store_result(agent, ui, id, name, output, interrupted, record).await?;
+            }
+            continue;
+        }
         ui.event(AgentEvent::ToolUse {
             id: id.clone(),
             name: name.clone(),
             input: input.clone(),
         });
-        let mut record = None;
-        let output = if name == crate::tools::remember::REMEMBER {
+        let output = if let Some(refusal) = crate::toolset::refusal(agent, &name) {
+            ToolOutput::error(refusal)
+        } else if name == crate::tools::remember::REMEMBER {
             crate::tools::remember::run(agent, &input).await?
-        } else if name == crate::tools::delegate::DELEGATE {
-            let delegated = crate::subagent::run(agent, &id, &input, ui, cancel).await?;
-            record = delegated.record;
-            delegated.output
         } else {
             match approval(agent, &name, &input, ui).await {
                 Some(refusal) => ToolOutput::error(refusal),
@@ -569,7 +605,7 @@ async fn run_tools(
             }
         };
         let interrupted = cancel.is_cancelled();
-        store_result(agent, ui, &id, &name, output, interrupted, record).await?;
+        store_result(agent, ui, &id, &name, output, interrupted, None).await?;
     }
     Ok(cancel.is_cancelled())
 }

@@ -9,6 +9,7 @@ mod commands;
 mod conversation;
 mod faults;
 mod leases;
+mod named_agents;
 mod spending;
 mod subagents;
 mod tools;

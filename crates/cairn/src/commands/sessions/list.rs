@@ -16,6 +16,13 @@ pub(super) async fn run(app: &App, args: ListArgs) -> anyhow::Result<()> {
     };
     let store = app.store().await?;
     let sessions = store.list_sessions(&filter).await?;
+    if args.tree {
+        let roots = super::tree::build(&store, &sessions).await?;
+        if args.json {
+            return output::print_json(&roots);
+        }
+        return print_tree(&roots);
+    }
     if args.json {
         return output::print_json(&sessions);
     }
@@ -81,6 +88,45 @@ pub(super) async fn run(app: &App, args: ListArgs) -> anyhow::Result<()> {
             )?;
         }
     }
+    out.flush()?;
+    Ok(())
+}
+
+/// `--tree`: each session with its sub-agents and forks indented under it.
+fn print_tree(roots: &[super::tree::Node]) -> anyhow::Result<()> {
+    let mut out = output::stdout();
+    if roots.is_empty() {
+        writeln!(out, "No sessions yet.")?;
+        out.flush()?;
+        return Ok(());
+    }
+    let now = cairn_core::Timestamp::now();
+    let mut table = Table::new(&[
+        "name",
+        "title",
+        "model",
+        ">messages",
+        ">tokens",
+        ">cost",
+        "last active",
+    ]);
+    for (level, s) in super::tree::rows(roots) {
+        let name = if level == 0 {
+            s.name.to_string()
+        } else {
+            format!("{}└ {}", "  ".repeat(level - 1), s.name)
+        };
+        table.row(vec![
+            name,
+            output::cell(s.title.as_deref().unwrap_or("-"), 40),
+            output::cell(s.model.as_deref().unwrap_or("-"), 32),
+            output::grouped(s.message_count),
+            output::compact_number(s.usage.total()),
+            output::cost(s.cost_usd),
+            output::ago(now, s.updated_at),
+        ]);
+    }
+    table.write(&mut out, Style::detect())?;
     out.flush()?;
     Ok(())
 }

@@ -8,6 +8,7 @@ mod rename;
 mod rm;
 mod search;
 mod show;
+mod tree;
 
 use cairn_core::{Session, SessionName, Store};
 

@@ -19,6 +19,7 @@ pub mod json_kind;
 pub mod jsonl;
 pub mod knowledge;
 pub mod lease;
+pub mod mcp_server_def;
 pub mod list_param;
 pub mod live_messages;
 pub mod local_token;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::agent_def::{AgentDef, Delegation, DelegationLayer, check_agents};
+use crate::mcp_server_def::McpServerDef;
 use crate::paths::{PROJECT_CONFIG_FILE, Paths};
 use crate::{Error, Project, env_vars};
 
@@ -29,6 +30,7 @@ pub struct SettingsLayer {
     pub mcp: Option<McpLayer>,
     pub agents: Option<Vec<AgentDef>>,
     pub delegation: Option<DelegationLayer>,
+    pub mcp_servers: Option<BTreeMap<String, McpServerDef>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -230,6 +232,8 @@ pub struct Settings {
     /// `[[agents]]`: named agents the model can call as `agent_<name>`.
     pub agents: Vec<AgentDef>,
     pub delegation: Delegation,
+    /// `[mcp_servers.NAME]`: MCP servers whose tools the chat agent offers.
+    pub mcp_servers: BTreeMap<String, McpServerDef>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -470,6 +474,7 @@ impl Settings {
             mcp_http: McpHttpLimits::default(),
             agents: Vec::new(),
             delegation: Delegation::default(),
+            mcp_servers: BTreeMap::new(),
         }
     }
 
@@ -542,6 +547,9 @@ impl Settings {
                 self.agents.retain(|a| a.name != agent.name);
                 self.agents.push(agent);
             }
+        }
+        if let Some(servers) = layer.mcp_servers {
+            self.mcp_servers.extend(servers);
         }
         if let Some(d) = layer.delegation {
             set(&mut self.delegation.max_parallel, d.max_parallel);
@@ -623,6 +631,7 @@ fn refuse_user_only_keys(path: &Path, layer: &SettingsLayer) -> Result<(), Error
         ("providers", layer.providers.is_some()),
         ("shell", layer.shell.is_some()),
         ("store", layer.store.is_some()),
+        ("mcp_servers", layer.mcp_servers.is_some()),
     ];
     for (key, present) in offending {
         if !present {
@@ -642,7 +651,8 @@ fn refuse_user_only_keys(path: &Path, layer: &SettingsLayer) -> Result<(), Error
             message: format!(
                 "{line}key `{key}`: only allowed in your own config.toml, not in a project's \
                  {PROJECT_CONFIG_FILE} (a repository must not redirect your API keys or \
-                 your store, weaken its durability, or pre-approve shell commands)"
+                 your store, weaken its durability, pre-approve shell commands or start \
+                 programs)"
             ),
         });
     }
@@ -665,6 +675,12 @@ pub fn read_layer(path: &Path) -> Result<Option<SettingsLayer>, Error> {
     })?;
     if let Some(agents) = &layer.agents {
         check_agents(agents).map_err(|message| Error::Config {
+            path: path.to_path_buf(),
+            message,
+        })?;
+    }
+    for (name, server) in layer.mcp_servers.iter().flatten() {
+        server.check(name).map_err(|message| Error::Config {
             path: path.to_path_buf(),
             message,
         })?;
@@ -845,6 +861,11 @@ target_ratio = 2.0
                 2,
             ),
             ("[shell]\nallow = [\"rm -rf /\"]\n", "shell", 1),
+            (
+                "model = \"x\"\n[mcp_servers.evil]\ncommand = \"sh\"\n",
+                "mcp_servers",
+                2,
+            ),
             (
                 "model = \"x\"\n\n[store]\nsynchronous = \"off\"\n",
                 "store",

@@ -150,6 +150,8 @@ pub struct Agent {
     /// Requests one turn may make ([`crate::turn::MAX_REQUESTS_PER_TURN`], or a
     /// named agent's `max_turns`).
     pub(crate) max_requests: usize,
+    /// The MCP servers of `[mcp_servers]`, shared with the sub-agents.
+    pub(crate) mcp: Arc<crate::mcp_client::McpClients>,
 }
 
 impl Agent {
@@ -207,6 +209,9 @@ impl Agent {
         inherited_spent_usd: f64,
     ) -> Agent {
         let budget = Budget::new(&options.settings, inherited_spent_usd);
+        let mcp = Arc::new(crate::mcp_client::McpClients::new(
+            &options.settings.mcp_servers,
+        ));
         Agent {
             store,
             options,
@@ -221,6 +226,7 @@ impl Agent {
             budget,
             role: None,
             max_requests: crate::turn::MAX_REQUESTS_PER_TURN,
+            mcp,
         }
     }
 
@@ -391,6 +397,11 @@ impl Agent {
         self.budget.subagents()
     }
 
+    /// The MCP servers of `[mcp_servers]` and where each stands.
+    pub async fn mcp_servers(&self) -> Vec<crate::mcp_client::ServerStatus> {
+        self.mcp.status().await
+    }
+
     /// This session's sub-agents one by one, with what each cost.
     pub fn subagent_costs(&self) -> &[ChildCost] {
         self.budget.children()
@@ -412,6 +423,10 @@ impl Agent {
     /// to go stale (another process takes it after that, or with --force, or at once
     /// when this process is gone).
     pub async fn close(mut self) -> Result<(), AgentError> {
+        // The MCP servers live as long as the session a person drives.
+        if self.depth == 0 {
+            self.mcp.shutdown().await;
+        }
         if let Some(lease) = self.lease.take() {
             lease.release().await?;
         }

@@ -40,6 +40,7 @@ pub mod error;
 pub mod events;
 pub mod frontend;
 pub mod lease;
+pub mod mcp_client;
 pub mod media;
 mod pressure;
 pub mod request;

@@ -32,6 +32,10 @@ pub(crate) async fn build(agent: &mut Agent) -> Result<ChatRequest, AgentError> 
             agent.role.as_deref(),
         )
     };
+    // MCP servers start on first use: when their tools are first listed.
+    if !agent.mcp.is_empty() {
+        agent.mcp.start_all().await;
+    }
     // At the depth limit the model is not offered `delegate` at all.
     let tools = crate::toolset::offered(agent);
     let mut request = ChatRequest::new(agent.model.to_string())

@@ -607,6 +607,7 @@ async fn child_agent(
         spent_before,
     );
     child.lease = Some(lease);
+    child.mcp = parent.mcp.clone();
     Ok(child)
 }
 

@@ -25,6 +25,7 @@ pub(crate) fn offered(agent: &Agent) -> Vec<ToolDef> {
         .into_iter()
         .filter(|t| t.name != DELEGATE || may_delegate(agent))
         .collect();
+    tools.extend(agent.mcp.tool_defs());
     if may_delegate(agent) {
         tools.extend(
             agents::all(&agent.options.settings)

@@ -598,6 +598,11 @@ async fn run_tools(
             ToolOutput::error(refusal)
         } else if name == crate::tools::remember::REMEMBER {
             crate::tools::remember::run(agent, &input).await?
+        } else if crate::mcp_client::is_mcp_tool(&name) {
+            match mcp_approval(agent, &name, &input, ui).await {
+                Some(refusal) => ToolOutput::error(refusal),
+                None => agent.mcp.call(&name, &input, cancel).await,
+            }
         } else {
             match approval(agent, &name, &input, ui).await {
                 Some(refusal) => ToolOutput::error(refusal),
@@ -639,6 +644,41 @@ async fn approval(
         None
     } else {
         Some("refused: the user declined to run this command".to_owned())
+    }
+}
+
+/// `None` when MCP tool `name` may run: allowed by its server's `allow_tools`, by
+/// `--yes`, or by the person; otherwise why not (the model reads it).
+async fn mcp_approval(
+    agent: &Agent,
+    name: &str,
+    input: &Value,
+    ui: &mut dyn Frontend,
+) -> Option<String> {
+    let (server, tool) = crate::mcp_client::split_tool_name(name)?;
+    let allowed = agent
+        .mcp
+        .server(server)
+        .is_some_and(|def| def.allows(tool));
+    if agent.options.auto_approve_shell || allowed {
+        return None;
+    }
+    if !ui.is_interactive() {
+        return Some(format!(
+            "refused: MCP tool calls need the user's approval, and this run is not \
+             interactive. Only tools listed in allow_tools under [mcp_servers.{server}] in \
+             config.toml (or any tool with --yes) run here."
+        ));
+    }
+    let question = Question::ApproveMcpTool {
+        server: server.to_owned(),
+        tool: tool.to_owned(),
+        input: crate::resume::shorten(&input.to_string(), 400),
+    };
+    if ui.ask(&question).await {
+        None
+    } else {
+        Some("refused: the user declined to run this tool".to_owned())
     }
 }
 

@@ -103,6 +103,13 @@ impl McpClients {
         self.servers.is_empty()
     }
 
+    /// Whether `mcp__<server>__<tool>` names an enabled tool of a configured server
+    /// (running or not).
+    pub fn configured(&self, tool_name: &str) -> bool {
+        split_tool_name(tool_name)
+            .is_some_and(|(server, tool)| self.server(server).is_some_and(|d| d.offers(tool)))
+    }
+
     pub fn server(&self, name: &str) -> Option<&McpServerDef> {
         self.servers.get(name)
     }

@@ -48,6 +48,15 @@ pub(crate) fn refusal(agent: &Agent, tool: &str) -> Option<String> {
     if offered.iter().any(|t| t.name == tool) {
         return None;
     }
+    // A server that stopped is started again by the call: its tools stay callable.
+    let role_allows = agent
+        .role
+        .as_ref()
+        .and_then(|r| r.tools.as_ref())
+        .is_none_or(|allowed| allowed.iter().any(|a| a.trim() == tool));
+    if role_allows && agent.mcp.configured(tool) {
+        return None;
+    }
     let names: Vec<&str> = offered.iter().map(|t| t.name.as_str()).collect();
     let whose = match &agent.role {
         Some(role) => format!("the {} agent", role.name),

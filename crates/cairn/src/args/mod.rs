@@ -4,6 +4,7 @@ pub(crate) mod acp;
 pub(crate) mod config;
 pub(crate) mod import;
 pub(crate) mod mcp;
+pub(crate) mod mcp_servers;
 pub(crate) mod pool;
 pub(crate) mod progress;
 pub(crate) mod run;
@@ -60,4 +61,7 @@ pub(crate) enum Command {
     /// Coordinate with other agents working on the same project.
     #[command(subcommand)]
     Pool(pool::PoolCommand),
+    /// The MCP servers `cairn run` uses as tools: list them, or test one.
+    #[command(subcommand, name = "mcp-servers")]
+    McpServers(mcp_servers::McpServersCommand),
 }

@@ -4,6 +4,7 @@ mod acp;
 mod config;
 mod import;
 mod mcp;
+mod mcp_servers;
 mod pool;
 mod progress;
 mod run;
@@ -23,5 +24,6 @@ pub(crate) async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> 
         Command::Progress(command) => progress::run(app, command).await,
         Command::Pool(command) => pool::run(app, command).await,
         Command::Import(command) => import::run(app, command).await,
+        Command::McpServers(command) => mcp_servers::run(app, command).await,
     }
 }

@@ -277,8 +277,7 @@ impl Agent {
             self.refresh_session().await?;
         }
         self.last_request = None;
-        let (subagents, children) =
-            crate::subagent::totals(&self.store, self.session().id).await?;
+        let (subagents, children) = crate::subagent::totals(&self.store, self.session().id).await?;
         self.budget.attached(subagents, children);
         // Loading the tokenizer takes a moment; do it while the person reads the recap.
         tokens::warm_up(self.model.token_counter());

@@ -200,7 +200,12 @@ impl McpClients {
     }
 
     /// Call `mcp__<server>__<tool>`; approval is the caller's business.
-    pub async fn call(&self, tool_name: &str, input: &Value, cancel: &CancellationToken) -> ToolOutput {
+    pub async fn call(
+        &self,
+        tool_name: &str,
+        input: &Value,
+        cancel: &CancellationToken,
+    ) -> ToolOutput {
         let Some((server, tool)) = split_tool_name(tool_name) else {
             return ToolOutput::error(format!("{tool_name:?} does not name an MCP tool"));
         };
@@ -227,7 +232,8 @@ impl McpClients {
         };
         let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments);
         let secs = def.tool_timeout_secs();
-        let call = tokio::time::timeout(Duration::from_secs(secs), running.service.call_tool(params));
+        let call =
+            tokio::time::timeout(Duration::from_secs(secs), running.service.call_tool(params));
         let result = tokio::select! {
             _ = cancel.cancelled() => {
                 return ToolOutput::error("interrupted: the user stopped the MCP tool call");
@@ -241,9 +247,7 @@ impl McpClients {
             Ok(Err(e)) => {
                 let why = format!("MCP server {server} failed: {e}");
                 self.forget(server, why.clone()).await;
-                ToolOutput::error(format!(
-                    "{why}. It will be started again on the next call."
-                ))
+                ToolOutput::error(format!("{why}. It will be started again on the next call."))
             }
             Ok(Ok(result)) => {
                 let is_error = result.is_error.unwrap_or(false);

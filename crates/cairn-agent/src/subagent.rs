@@ -167,7 +167,17 @@ pub(crate) async fn run_batch(
     let spent_before = parent.spent_since_checkpoint();
     let mut planned = Vec::new();
     for (index, (call_id, tool, input)) in calls.into_iter().enumerate() {
-        match plan(parent, index, call_id, &tool, &input, &siblings, spent_before).await? {
+        match plan(
+            parent,
+            index,
+            call_id,
+            &tool,
+            &input,
+            &siblings,
+            spent_before,
+        )
+        .await?
+        {
             Ok(p) => planned.push(p),
             Err(refused) => results[index] = Some(refused),
         }
@@ -275,7 +285,11 @@ async fn plan(
     } else {
         match agents::find(&parent.options.settings, tool) {
             Some(def) => Some(Arc::new(def)),
-            None => return Ok(Err(Delegated::refused(format!("unknown agent tool {tool:?}")))),
+            None => {
+                return Ok(Err(Delegated::refused(format!(
+                    "unknown agent tool {tool:?}"
+                ))));
+            }
         }
     };
     let args = match Args::parse_as(tool, input) {
@@ -430,9 +444,11 @@ fn result_of(done: Finished) -> Result<Delegated, AgentError> {
         dollars(cost_usd),
     );
     let output = match &outcome {
-        Outcome::Answered if !answer.is_empty() => ToolOutput::ok(format!("{answer}
+        Outcome::Answered if !answer.is_empty() => ToolOutput::ok(format!(
+            "{answer}
 
-{footer}")),
+{footer}"
+        )),
         Outcome::Answered => ToolOutput::error(format!(
             "the {who} finished without an answer.
 
@@ -475,7 +491,11 @@ fn result_of(done: Finished) -> Result<Delegated, AgentError> {
             &format!(
                 "the {who} was stopped: it spent {} of its max_spending of {}",
                 dollars(cost_usd),
-                dollars(role.as_ref().and_then(|r| r.max_spending).unwrap_or_default())
+                dollars(
+                    role.as_ref()
+                        .and_then(|r| r.max_spending)
+                        .unwrap_or_default()
+                )
             ),
             answer,
             &footer,

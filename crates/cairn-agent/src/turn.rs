@@ -656,10 +656,7 @@ async fn mcp_approval(
     ui: &mut dyn Frontend,
 ) -> Option<String> {
     let (server, tool) = crate::mcp_client::split_tool_name(name)?;
-    let allowed = agent
-        .mcp
-        .server(server)
-        .is_some_and(|def| def.allows(tool));
+    let allowed = agent.mcp.server(server).is_some_and(|def| def.allows(tool));
     if agent.options.auto_approve_shell || allowed {
         return None;
     }

@@ -79,8 +79,7 @@ fn a_python_mcp_servers_tools_are_listed_called_timed_out_and_survive_a_crash() 
     let requests = fake.requests();
     let shout = tool(&requests[0].body, "mcp__tiny__shout").expect("shout offered");
     assert_eq!(
-        shout["function"]["parameters"]["properties"]["text"]["type"],
-        "string",
+        shout["function"]["parameters"]["properties"]["text"]["type"], "string",
         "{shout}"
     );
     assert!(
@@ -162,7 +161,10 @@ fn cairn_mcp_itself_serves_as_a_tool_server_and_mcp_servers_test_lists_its_tools
     ])
     .unwrap();
     let c = cairn(&home, &fake);
-    let tested = c.run(["mcp-servers", "test", "cairn", "--json"]).success().json();
+    let tested = c
+        .run(["mcp-servers", "test", "cairn", "--json"])
+        .success()
+        .json();
     let names: Vec<&str> = tested["tools"]
         .as_array()
         .unwrap()
@@ -173,10 +175,33 @@ fn cairn_mcp_itself_serves_as_a_tool_server_and_mcp_servers_test_lists_its_tools
     c.run(["mcp-servers", "test", "cairn"])
         .success()
         .stdout_has(&["mcp__cairn__save_progress"]);
-    c.run(["run", "--name", "meta", "-p", "where was I?"]).success();
+    c.run(["run", "--name", "meta", "-p", "where was I?"])
+        .success();
     let results = tool_results(&fake.requests()[1].body);
     assert_eq!(results.len(), 1);
-    assert!(!results[0].is_empty() && !results[0].starts_with("refused"), "{}", results[0]);
+    assert!(
+        !results[0].is_empty() && !results[0].starts_with("refused"),
+        "{}",
+        results[0]
+    );
+    // `/mcp` shows the server running with its tools.
+    let out = c.run(["run", "--name", "meta", "--format", "jsonl", "-p", "/mcp"]);
+    out.success();
+    let shown = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["type"] == "command_output")
+        .expect("the output of /mcp");
+    let server = &shown["data"]["servers"][0];
+    assert_eq!(server["state"], "running", "{shown}");
+    assert!(
+        server["tools"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("mcp__cairn__where_was_i")),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -189,7 +214,9 @@ fn a_server_that_cannot_start_is_a_clear_error_and_a_project_may_not_add_servers
         .code(1)
         .stderr_has(&["ghost", "cannot start"]);
     // The run goes on without the server's tools.
-    c.run(["run", "-p", "hi"]).success().stdout_has(&["fine without it"]);
+    c.run(["run", "-p", "hi"])
+        .success()
+        .stdout_has(&["fine without it"]);
     assert!(tool(&fake.requests()[0].body, "mcp__ghost__x").is_none());
 
     home.write_project_config("[mcp_servers.evil]\ncommand = \"sh\"\n");

@@ -179,7 +179,11 @@ fn named_agents_run_side_by_side_through_the_binary_and_list_under_their_parent(
                 "agent_context_gatherer",
                 json!({"task": "analyze test coverage for src/"}),
             )
-            .tool_call("call_r", "agent_reviewer", json!({"task": "review src/auth.rs"}))
+            .tool_call(
+                "call_r",
+                "agent_reviewer",
+                json!({"task": "review src/auth.rs"}),
+            )
             .into(),
         Reply::new().text("FIRST").headers_delay_ms(hold).into(),
         Reply::new().text("SECOND").headers_delay_ms(hold).into(),
@@ -247,8 +251,15 @@ fn named_agents_run_side_by_side_through_the_binary_and_list_under_their_parent(
             .unwrap_or_else(|| panic!("{name} not listed: {}", listed.stdout))
     };
     assert!(row("└ main-sub-1") > row("main "), "{}", listed.stdout);
-    assert!(row("└ main-sub-2") > row("└ main-sub-1"), "{}", listed.stdout);
-    let tree = c.run(["sessions", "list", "--tree", "--json"]).success().json();
+    assert!(
+        row("└ main-sub-2") > row("└ main-sub-1"),
+        "{}",
+        listed.stdout
+    );
+    let tree = c
+        .run(["sessions", "list", "--tree", "--json"])
+        .success()
+        .json();
     assert_eq!(tree.as_array().unwrap().len(), 1, "{tree}");
     assert_eq!(tree[0]["name"], "main");
     let children: Vec<&str> = tree[0]["children"]

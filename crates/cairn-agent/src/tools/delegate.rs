@@ -109,11 +109,14 @@ mod tests {
 
     #[test]
     fn the_task_message_carries_task_context_and_files() {
-        let args = Args::parse_as(DELEGATE, &json!({
-            "task": " find the expiry ",
-            "context": "JWT",
-            "files": ["src/auth.rs", " "]
-        }))
+        let args = Args::parse_as(
+            DELEGATE,
+            &json!({
+                "task": " find the expiry ",
+                "context": "JWT",
+                "files": ["src/auth.rs", " "]
+            }),
+        )
         .unwrap();
         assert_eq!(
             args.message(),

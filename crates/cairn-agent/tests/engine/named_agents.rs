@@ -251,7 +251,10 @@ async fn a_configured_agent_brings_its_prompt_tools_and_model_and_max_turns_stop
     assert_eq!(results[0].2["subagent"]["stop_reason"], "max_turns");
     // Its own tool did run.
     let child_results = tool_results(&world, "t-sub-1").await;
-    assert!(child_results[0].0.contains("src/auth.rs"), "{child_results:?}");
+    assert!(
+        child_results[0].0.contains("src/auth.rs"),
+        "{child_results:?}"
+    );
     agent.close().await.unwrap();
 }
 
@@ -311,7 +314,11 @@ async fn depth_two_lets_a_sub_agent_delegate_once_and_no_further() {
         "{last_level:?}"
     );
     let one = world.store.session(&named("deep-sub-1")).await.unwrap();
-    let two = world.store.session(&named("deep-sub-1-sub-1")).await.unwrap();
+    let two = world
+        .store
+        .session(&named("deep-sub-1-sub-1"))
+        .await
+        .unwrap();
     assert_eq!(two.parent_id, Some(one.id));
     let refused = tool_results(&world, "deep-sub-1-sub-1").await;
     assert!(

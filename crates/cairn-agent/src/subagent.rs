@@ -235,7 +235,7 @@ pub(crate) async fn run_batch(
             title: done.title.clone(),
             cost_usd: done.cost_usd,
         });
-        if let Some(limit) = done.limit.clone() {
+        if let Some(limit) = done.limit {
             // The parent's next gate raises the limit the child stopped at.
             parent.budget.hold_limit(limit);
         }

@@ -51,7 +51,7 @@ pub fn subagent_system_prompt(
         if let Some(system) = role.system.as_deref().map(str::trim)
             && !system.is_empty()
         {
-            prompt.push_str("\n");
+            prompt.push('\n');
             prompt.push_str(system);
         }
     }

@@ -159,6 +159,23 @@ impl<'a> AcpFrontend<'a> {
         }
     }
 
+    async fn approve_mcp_tool(&mut self, question: &Question) -> bool {
+        self.asked += 1;
+        let call = ToolCallUpdate::new(
+            format!("mcp-tool-{}", self.asked),
+            ToolCallUpdateFields::new()
+                .title("call an MCP tool")
+                .kind(ToolKind::Other)
+                .status(ToolCallStatus::Pending)
+                .content(vec![tool_calls::text_content(&question.prompt())]),
+        );
+        let options = vec![
+            PermissionOption::new(ALLOW_ONCE, "Allow", PermissionOptionKind::AllowOnce),
+            PermissionOption::new(REJECT, "Reject", PermissionOptionKind::RejectOnce),
+        ];
+        self.ask_client(call, options).await.as_deref() == Some(ALLOW_ONCE)
+    }
+
     async fn continue_past_limit(&mut self, question: &Question) -> bool {
         self.asked += 1;
         let call = ToolCallUpdate::new(
@@ -272,6 +289,7 @@ impl Frontend for AcpFrontend<'_> {
             Question::ContinuePastSpendingLimit { .. } => self.continue_past_limit(question).await,
             // ACP has no `/rewind` picker; files are never overwritten unasked.
             Question::RestoreFiles { .. } => false,
+            Question::ApproveMcpTool { .. } => self.approve_mcp_tool(question).await,
         }
     }
 }

@@ -15,7 +15,7 @@ use cairn_core::{
 use cairn_llm::{LlmClient, ModelRef};
 use tokio_util::sync::CancellationToken;
 
-use crate::budget::{Budget, SubagentTotals};
+use crate::budget::{Budget, ChildCost, SubagentTotals};
 use crate::context_manager::ContextManager;
 use crate::conversation::Conversation;
 use crate::lease::LeaseGuard;
@@ -88,6 +88,10 @@ pub enum StopCause {
     UnsupportedMedia,
     /// The input was empty.
     Empty,
+    /// A named agent made its `max_turns` requests without finishing.
+    MaxTurns,
+    /// A named agent spent its `max_spending`.
+    MaxSpending,
 }
 
 impl StopCause {
@@ -99,6 +103,8 @@ impl StopCause {
             StopCause::ContextTooLong => "context_too_long",
             StopCause::UnsupportedMedia => "unsupported_media",
             StopCause::Empty => "empty",
+            StopCause::MaxTurns => "max_turns",
+            StopCause::MaxSpending => "max_spending",
         }
     }
 }
@@ -138,6 +144,14 @@ pub struct Agent {
     pub(crate) depth: u32,
     /// Prices, sub-agents' spend, inherited spend, a limit held over.
     pub(crate) budget: Budget,
+    /// For a sub-agent called as `agent_<name>`: that agent (its system prompt,
+    /// tools and limits).
+    pub(crate) role: Option<Arc<cairn_core::agent_def::AgentDef>>,
+    /// Requests one turn may make ([`crate::turn::MAX_REQUESTS_PER_TURN`], or a
+    /// named agent's `max_turns`).
+    pub(crate) max_requests: usize,
+    /// The MCP servers of `[mcp_servers]`, shared with the sub-agents.
+    pub(crate) mcp: Arc<crate::mcp_client::McpClients>,
 }
 
 impl Agent {
@@ -195,6 +209,9 @@ impl Agent {
         inherited_spent_usd: f64,
     ) -> Agent {
         let budget = Budget::new(&options.settings, inherited_spent_usd);
+        let mcp = Arc::new(crate::mcp_client::McpClients::new(
+            &options.settings.mcp_servers,
+        ));
         Agent {
             store,
             options,
@@ -207,6 +224,9 @@ impl Agent {
             context: Default::default(),
             depth,
             budget,
+            role: None,
+            max_requests: crate::turn::MAX_REQUESTS_PER_TURN,
+            mcp,
         }
     }
 
@@ -257,8 +277,8 @@ impl Agent {
             self.refresh_session().await?;
         }
         self.last_request = None;
-        let subagents = crate::subagent::totals(&self.store, self.session().id).await?;
-        self.budget.attached(subagents);
+        let (subagents, children) = crate::subagent::totals(&self.store, self.session().id).await?;
+        self.budget.attached(subagents, children);
         // Loading the tokenizer takes a moment; do it while the person reads the recap.
         tokens::warm_up(self.model.token_counter());
         let session = self.conversation.session();
@@ -376,6 +396,16 @@ impl Agent {
         self.budget.subagents()
     }
 
+    /// The MCP servers of `[mcp_servers]` and where each stands.
+    pub async fn mcp_servers(&self) -> Vec<crate::mcp_client::ServerStatus> {
+        self.mcp.status().await
+    }
+
+    /// This session's sub-agents one by one, with what each cost.
+    pub fn subagent_costs(&self) -> &[ChildCost] {
+        self.budget.children()
+    }
+
     /// What counts toward the spending limits now: the session's cost and its
     /// sub-agents' since the spending checkpoint (plus, for a sub-agent, its parent's).
     pub fn spent_since_checkpoint(&self) -> f64 {
@@ -392,6 +422,10 @@ impl Agent {
     /// to go stale (another process takes it after that, or with --force, or at once
     /// when this process is gone).
     pub async fn close(mut self) -> Result<(), AgentError> {
+        // The MCP servers live as long as the session a person drives.
+        if self.depth == 0 {
+            self.mcp.shutdown().await;
+        }
         if let Some(lease) = self.lease.take() {
             lease.release().await?;
         }

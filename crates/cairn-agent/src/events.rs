@@ -83,11 +83,14 @@ pub enum AgentEvent {
         text: String,
         data: Value,
     },
-    /// The model handed a task to a sub-agent (the `delegate` tool call `id`): a
-    /// child session with its own context, whose answer becomes the call's result.
+    /// The model handed a task to a sub-agent (the `delegate` or `agent_<name>` tool
+    /// call `id`): a child session with its own context, whose answer becomes the
+    /// call's result. `agent`: `delegate`, or the named agent. Several sub-agents of
+    /// one answer run at once: their events interleave, told apart by `id`.
     SubAgentStarted {
         id: String,
         session: String,
+        agent: String,
         model: String,
         task: String,
     },

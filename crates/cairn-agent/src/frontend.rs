@@ -33,6 +33,13 @@ impl SpendingLimitKind {
 pub enum Question {
     /// The model wants to run `command` in `cwd` (the project root). Default: no.
     ApproveShell { command: String, cwd: String },
+    /// The model wants to call `tool` of MCP server `server` with `input` (JSON, cut).
+    /// Default: no.
+    ApproveMcpTool {
+        server: String,
+        tool: String,
+        input: String,
+    },
     /// A spending threshold was reached. Yes resets the session's spend checkpoint
     /// (limits count again from now); no ends the turn.
     ///
@@ -57,6 +64,11 @@ impl Question {
             Question::ApproveShell { command, cwd } => {
                 format!("Run shell command in {cwd}?\n  $ {command}\n")
             }
+            Question::ApproveMcpTool {
+                server,
+                tool,
+                input,
+            } => format!("Call tool {tool} of MCP server {server}?\n  {input}\n"),
             Question::ContinuePastSpendingLimit {
                 limit,
                 threshold_usd,

@@ -41,6 +41,7 @@ pub mod events;
 mod file_snapshot;
 pub mod frontend;
 pub mod lease;
+pub mod mcp_client;
 pub mod media;
 mod pressure;
 pub mod request;
@@ -51,6 +52,7 @@ pub mod spending;
 pub mod subagent;
 pub mod system_prompt;
 pub mod tools;
+mod toolset;
 pub mod turn;
 
 pub use agent::{Agent, AgentOptions, Outcome, SessionTarget, StopCause};

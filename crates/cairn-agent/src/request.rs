@@ -14,10 +14,8 @@ use cairn_llm::ChatRequest;
 use crate::AgentError;
 use crate::agent::Agent;
 use crate::resume::interrupted_result;
-use crate::subagent::MAX_SUBAGENT_DEPTH;
 use crate::system_prompt::{subagent_system_prompt, system_prompt};
-use crate::tools::delegate::DELEGATE;
-use crate::tools::{Toolbox, for_model};
+use crate::tools::for_model;
 
 pub(crate) async fn build(agent: &mut Agent) -> Result<ChatRequest, AgentError> {
     let messages = prepare(live_messages::assemble(agent.conversation.live()));
@@ -30,13 +28,16 @@ pub(crate) async fn build(agent: &mut Agent) -> Result<ChatRequest, AgentError> 
         subagent_system_prompt(
             agent.toolbox.root(),
             agent.conversation.session().name.as_str(),
+            crate::toolset::may_delegate(agent),
+            agent.role.as_deref(),
         )
     };
+    // MCP servers start on first use: when their tools are first listed.
+    if !agent.mcp.is_empty() {
+        agent.mcp.start_all().await;
+    }
     // At the depth limit the model is not offered `delegate` at all.
-    let tools: Vec<_> = Toolbox::definitions()
-        .into_iter()
-        .filter(|t| agent.depth < MAX_SUBAGENT_DEPTH || t.name != DELEGATE)
-        .collect();
+    let tools = crate::toolset::offered(agent);
     let mut request = ChatRequest::new(agent.model.to_string())
         .with_system(system)
         .with_tools(tools);

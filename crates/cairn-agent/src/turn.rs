@@ -137,7 +137,10 @@ async fn requests(
     // Once the person lets an expensive request go, the estimate does not ask again
     // in this turn (the cost of each request is still checked once known).
     let mut expensive_allowed = false;
-    for _ in 0..MAX_REQUESTS_PER_TURN {
+    for _ in 0..agent.max_requests {
+        if let Some(stop) = crate::subagent::over_call_limit(agent, ui) {
+            return Ok(stop);
+        }
         let hit = agent.budget.take_limit().or_else(|| {
             spending::check(
                 &agent.options.settings,
@@ -222,6 +225,18 @@ async fn requests(
             ui.event(done("interrupted"));
             return Ok(Outcome::Interrupted);
         }
+    }
+    if let Some(role) = agent.role.as_ref().filter(|r| r.max_turns.is_some()) {
+        ui.event(AgentEvent::Notice {
+            message: format!(
+                "agent {} stopped after its max_turns of {} requests",
+                role.name, agent.max_requests
+            ),
+        });
+        ui.event(done(StopCause::MaxTurns.as_str()));
+        return Ok(Outcome::Stopped {
+            reason: StopCause::MaxTurns,
+        });
     }
     ui.event(AgentEvent::Notice {
         message: format!(
@@ -424,6 +439,7 @@ async fn record_answer(
         }
         agent.append_message(message).await?;
         agent.refresh_session().await?;
+        agent.budget.report_spend(agent.conversation.session());
     }
     if !usage.is_zero() {
         ui.event(AgentEvent::Usage {
@@ -539,7 +555,7 @@ async fn run_tools(
     ui: &mut dyn Frontend,
     cancel: &CancellationToken,
 ) -> Result<bool, AgentError> {
-    let mut calls = calls.into_iter();
+    let mut calls = calls.into_iter().peekable();
     while let Some((id, name, input)) = calls.next() {
         if cancel.is_cancelled() {
             // This call and every one after it get an "interrupted" result.
@@ -550,19 +566,44 @@ async fn run_tools(
             }
             return Ok(true);
         }
+        if crate::toolset::is_subagent_tool(&name) {
+            // Sub-agent calls next to each other run side by side.
+            let mut batch = vec![(id, name, input)];
+            while let Some(next) =
+                calls.next_if(|(_, name, _)| crate::toolset::is_subagent_tool(name))
+            {
+                batch.push(next);
+            }
+            for (id, name, input) in &batch {
+                ui.event(AgentEvent::ToolUse {
+                    id: id.clone(),
+                    name: name.clone(),
+                    input: input.clone(),
+                });
+            }
+            let results = crate::subagent::run_batch(agent, batch.clone(), ui, cancel).await?;
+            let interrupted = cancel.is_cancelled();
+            for ((id, name, _), delegated) in batch.iter().zip(results) {
+                let (output, record) = (delegated.output, delegated.record);
+                store_result(agent, ui, id, name, output, interrupted, record, None).await?;
+            }
+            continue;
+        }
         ui.event(AgentEvent::ToolUse {
             id: id.clone(),
             name: name.clone(),
             input: input.clone(),
         });
-        let mut record = None;
         let mut snapshot = None;
-        let output = if name == crate::tools::remember::REMEMBER {
+        let output = if let Some(refusal) = crate::toolset::refusal(agent, &name) {
+            ToolOutput::error(refusal)
+        } else if name == crate::tools::remember::REMEMBER {
             crate::tools::remember::run(agent, &input).await?
-        } else if name == crate::tools::delegate::DELEGATE {
-            let delegated = crate::subagent::run(agent, &id, &input, ui, cancel).await?;
-            record = delegated.record;
-            delegated.output
+        } else if crate::mcp_client::is_mcp_tool(&name) {
+            match mcp_approval(agent, &name, &input, ui).await {
+                Some(refusal) => ToolOutput::error(refusal),
+                None => agent.mcp.call(&name, &input, cancel).await,
+            }
         } else {
             match approval(agent, &name, &input, ui).await {
                 Some(refusal) => ToolOutput::error(refusal),
@@ -575,7 +616,7 @@ async fn run_tools(
             }
         };
         let interrupted = cancel.is_cancelled();
-        store_result(agent, ui, &id, &name, output, interrupted, record, snapshot).await?;
+        store_result(agent, ui, &id, &name, output, interrupted, None, snapshot).await?;
     }
     Ok(cancel.is_cancelled())
 }
@@ -609,6 +650,38 @@ async fn approval(
         None
     } else {
         Some("refused: the user declined to run this command".to_owned())
+    }
+}
+
+/// `None` when MCP tool `name` may run: allowed by its server's `allow_tools`, by
+/// `--yes`, or by the person; otherwise why not (the model reads it).
+async fn mcp_approval(
+    agent: &Agent,
+    name: &str,
+    input: &Value,
+    ui: &mut dyn Frontend,
+) -> Option<String> {
+    let (server, tool) = crate::mcp_client::split_tool_name(name)?;
+    let allowed = agent.mcp.server(server).is_some_and(|def| def.allows(tool));
+    if agent.options.auto_approve_shell || allowed {
+        return None;
+    }
+    if !ui.is_interactive() {
+        return Some(format!(
+            "refused: MCP tool calls need the user's approval, and this run is not \
+             interactive. Only tools listed in allow_tools under [mcp_servers.{server}] in \
+             config.toml (or any tool with --yes) run here."
+        ));
+    }
+    let question = Question::ApproveMcpTool {
+        server: server.to_owned(),
+        tool: tool.to_owned(),
+        input: crate::resume::shorten(&input.to_string(), 400),
+    };
+    if ui.ask(&question).await {
+        None
+    } else {
+        Some("refused: the user declined to run this tool".to_owned())
     }
 }
 

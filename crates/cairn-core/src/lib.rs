@@ -5,6 +5,7 @@
 //! trait that the storage backends implement.
 
 pub mod accounting;
+pub mod agent_def;
 pub mod attachment;
 pub mod author;
 pub mod checkpoint;
@@ -23,6 +24,7 @@ pub mod lineage;
 pub mod list_param;
 pub mod live_messages;
 pub mod local_token;
+pub mod mcp_server_def;
 pub mod name;
 pub mod paths;
 pub mod pool;

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::agent_def::{AgentDef, Delegation, DelegationLayer, check_agents};
+use crate::mcp_server_def::McpServerDef;
 use crate::paths::{PROJECT_CONFIG_FILE, Paths};
 use crate::{Error, Project, env_vars};
 
@@ -26,6 +28,9 @@ pub struct SettingsLayer {
     pub commands: Option<Vec<CommandDef>>,
     pub pricing: Option<BTreeMap<String, Price>>,
     pub mcp: Option<McpLayer>,
+    pub agents: Option<Vec<AgentDef>>,
+    pub delegation: Option<DelegationLayer>,
+    pub mcp_servers: Option<BTreeMap<String, McpServerDef>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -224,6 +229,11 @@ pub struct Settings {
     #[serde(skip)]
     pub warnings: Vec<String>,
     pub mcp_http: McpHttpLimits,
+    /// `[[agents]]`: named agents the model can call as `agent_<name>`.
+    pub agents: Vec<AgentDef>,
+    pub delegation: Delegation,
+    /// `[mcp_servers.NAME]`: MCP servers whose tools the chat agent offers.
+    pub mcp_servers: BTreeMap<String, McpServerDef>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -410,6 +420,31 @@ impl Settings {
                 refuse(&format!("mcp.{key}"), why);
             }
         }
+        for agent in layer.agents.iter_mut().flatten() {
+            // A repository may describe agents, not choose what they cost: they run on
+            // the session's model.
+            if agent.model.take().is_some() {
+                refuse(
+                    &format!("agents.{}.model", agent.name),
+                    "an agent's model is set only in your own config.toml (a repository \
+                     must not choose what you pay for); it runs on the session's model"
+                        .to_owned(),
+                );
+            }
+        }
+        if let Some(d) = &mut layer.delegation {
+            let raised = [
+                lower_only(
+                    "max_parallel",
+                    &mut d.max_parallel,
+                    self.delegation.max_parallel,
+                ),
+                lower_only("max_depth", &mut d.max_depth, self.delegation.max_depth),
+            ];
+            for (key, why) in raised.into_iter().flatten() {
+                refuse(&format!("delegation.{key}"), why);
+            }
+        }
         refused
     }
 
@@ -437,6 +472,9 @@ impl Settings {
             origins: BTreeMap::new(),
             warnings: Vec::new(),
             mcp_http: McpHttpLimits::default(),
+            agents: Vec::new(),
+            delegation: Delegation::default(),
+            mcp_servers: BTreeMap::new(),
         }
     }
 
@@ -502,6 +540,20 @@ impl Settings {
                 mcp.max_sessions_per_client,
             );
             set(&mut http.unused_session_secs, mcp.unused_session_secs);
+        }
+        if let Some(agents) = layer.agents {
+            // Later layers add agents and replace those of the same name.
+            for agent in agents {
+                self.agents.retain(|a| a.name != agent.name);
+                self.agents.push(agent);
+            }
+        }
+        if let Some(servers) = layer.mcp_servers {
+            self.mcp_servers.extend(servers);
+        }
+        if let Some(d) = layer.delegation {
+            set(&mut self.delegation.max_parallel, d.max_parallel);
+            set(&mut self.delegation.max_depth, d.max_depth);
         }
     }
 }
@@ -579,6 +631,7 @@ fn refuse_user_only_keys(path: &Path, layer: &SettingsLayer) -> Result<(), Error
         ("providers", layer.providers.is_some()),
         ("shell", layer.shell.is_some()),
         ("store", layer.store.is_some()),
+        ("mcp_servers", layer.mcp_servers.is_some()),
     ];
     for (key, present) in offending {
         if !present {
@@ -598,7 +651,8 @@ fn refuse_user_only_keys(path: &Path, layer: &SettingsLayer) -> Result<(), Error
             message: format!(
                 "{line}key `{key}`: only allowed in your own config.toml, not in a project's \
                  {PROJECT_CONFIG_FILE} (a repository must not redirect your API keys or \
-                 your store, weaken its durability, or pre-approve shell commands)"
+                 your store, weaken its durability, pre-approve shell commands or start \
+                 programs)"
             ),
         });
     }
@@ -615,12 +669,31 @@ pub fn read_layer(path: &Path) -> Result<Option<SettingsLayer>, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
     };
-    parse_layer(&text)
-        .map(Some)
-        .map_err(|message| Error::Config {
+    let layer = parse_layer(&text).map_err(|message| Error::Config {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    if let Some(agents) = &layer.agents {
+        check_agents(agents).map_err(|message| Error::Config {
             path: path.to_path_buf(),
             message,
-        })
+        })?;
+    }
+    for (name, server) in layer.mcp_servers.iter().flatten() {
+        server.check(name).map_err(|message| Error::Config {
+            path: path.to_path_buf(),
+            message,
+        })?;
+    }
+    if let Some(d) = &layer.delegation
+        && d.max_parallel == Some(0)
+    {
+        return Err(Error::Config {
+            path: path.to_path_buf(),
+            message: "delegation.max_parallel must be at least 1".to_owned(),
+        });
+    }
+    Ok(Some(layer))
 }
 
 /// Parse settings text; the error names the line, column and key.
@@ -789,6 +862,11 @@ target_ratio = 2.0
             ),
             ("[shell]\nallow = [\"rm -rf /\"]\n", "shell", 1),
             (
+                "model = \"x\"\n[mcp_servers.evil]\ncommand = \"sh\"\n",
+                "mcp_servers",
+                2,
+            ),
+            (
                 "model = \"x\"\n\n[store]\nsynchronous = \"off\"\n",
                 "store",
                 3,
@@ -871,6 +949,52 @@ target_ratio = 2.0
         assert_eq!(s.mcp_max_body_bytes, 1024);
         assert_eq!(s.origins["max_session_spending_threshold"], shown);
         assert_eq!(s.origins["mcp_max_body_bytes"], shown);
+    }
+
+    #[test]
+    fn agents_merge_by_name_and_a_project_may_not_pick_their_model_or_loosen_delegation() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = Paths::at(tmp.path());
+        std::fs::write(
+            paths.config_file(),
+            "[[agents]]\nname = \"reviewer\"\nmodel = \"openai:gpt-4.1\"\nmax_turns = 5\n\
+             [delegation]\nmax_parallel = 3\n",
+        )
+        .unwrap();
+        let project_dir = tmp.path().join("cloned");
+        std::fs::create_dir_all(&project_dir).unwrap();
+        let project = Project::detect(&project_dir).unwrap();
+        let project_file = project_dir.join(PROJECT_CONFIG_FILE);
+        std::fs::write(
+            &project_file,
+            "[[agents]]\nname = \"docs\"\nmodel = \"openai:o1-pro\"\n\
+             tools = [\"read_file\"]\n\
+             [delegation]\nmax_parallel = 64\nmax_depth = 1\n",
+        )
+        .unwrap();
+        let s = Settings::resolve(paths.clone(), Some(&project), &[]).unwrap();
+        let names: Vec<&str> = s.agents.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["reviewer", "docs"]);
+        assert_eq!(s.agents[0].model.as_deref(), Some("openai:gpt-4.1"));
+        assert_eq!(s.agents[1].model, None, "a project chose the model");
+        assert_eq!(s.delegation.max_parallel, 3);
+        assert_eq!(s.delegation.max_depth, 1, "lowering is allowed");
+        for key in ["`agents.docs.model`", "`delegation.max_parallel`"] {
+            assert!(
+                s.warnings.iter().any(|w| w.contains(key)),
+                "{key} not reported: {:?}",
+                s.warnings
+            );
+        }
+        // A bad entry names the file and the agent.
+        std::fs::write(&project_file, "[[agents]]\nname = \"Bad Name\"\n").unwrap();
+        let err = Settings::resolve(paths, Some(&project), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(PROJECT_CONFIG_FILE) && err.contains("Bad Name"),
+            "{err}"
+        );
     }
 
     #[test]

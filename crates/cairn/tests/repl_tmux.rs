@@ -686,3 +686,52 @@ fn paste_and_history_per_project() {
         .count();
     assert_eq!(histories, 2, "one history file per project");
 }
+
+#[test]
+fn agents_of_one_answer_show_a_line_each_and_ctrl_c_stops_them_all() {
+    let slow = || -> Turn {
+        Reply::new()
+            .text("a report that streams slowly ".repeat(200))
+            .chunk_size(4)
+            .chunk_delay_ms(50)
+            .into()
+    };
+    let world = World::new(vec![
+        Reply::new()
+            .tool_call(
+                "g1",
+                "agent_context_gatherer",
+                json!({"task": "analyze test coverage for src/auth/"}),
+            )
+            .tool_call("g2", "delegate", json!({"task": "find the token check"}))
+            .into(),
+        slow(),
+        slow(),
+        Turn::text("Back after the interruption."),
+    ]);
+    let tmux = world.tmux("agents");
+    tmux.type_line("cairn run --name par");
+    tmux.wait_for("par ›");
+    tmux.type_line("Use the context_gatherer agent to analyze test coverage for src/auth/");
+    tmux.wait_for("agent context_gatherer par-sub-1");
+    tmux.wait_for("sub-agent par-sub-2");
+    // Both are streaming at the fake before the key is pressed.
+    let started = Instant::now();
+    while world.fake.requests().len() < 3 {
+        assert!(started.elapsed() < WAIT, "the agents did not both start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    tmux.press("C-c");
+    tmux.wait_for("[interrupted");
+    tmux.wait_for_count("par ›", 2);
+    let screen = tmux.screen();
+    assert_eq!(
+        screen.matches("stopped (interrupted)").count(),
+        2,
+        "both agents stop: {screen}"
+    );
+    assert_eq!(world.fake.requests().len(), 3);
+    // The session goes on.
+    tmux.type_line("go on");
+    tmux.wait_for("Back after the interruption.");
+}

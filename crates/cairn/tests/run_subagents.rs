@@ -162,3 +162,111 @@ fn a_sub_agents_spend_stops_the_run_at_the_parents_limit_with_exit_code_4() {
         .json();
     assert!(child["cost_usd"].as_f64().unwrap() >= 2.0, "{child}");
 }
+
+#[test]
+fn named_agents_run_side_by_side_through_the_binary_and_list_under_their_parent() {
+    let home = TestHome::new();
+    fixture(&home);
+    home.write_config(
+        "[[agents]]\nname = \"reviewer\"\ndescription = \"Reviews a change\"\n\
+         system = \"ROLE-REVIEWER\"\ntools = [\"read_file\"]\n",
+    );
+    let hold: u64 = 800;
+    let fake = FakeLlm::start([
+        Reply::new()
+            .tool_call(
+                "call_g",
+                "agent_context_gatherer",
+                json!({"task": "analyze test coverage for src/"}),
+            )
+            .tool_call(
+                "call_r",
+                "agent_reviewer",
+                json!({"task": "review src/auth.rs"}),
+            )
+            .into(),
+        Reply::new().text("FIRST").headers_delay_ms(hold).into(),
+        Reply::new().text("SECOND").headers_delay_ms(hold).into(),
+        Turn::text("both agents answered"),
+    ])
+    .unwrap();
+    let c = cairn(&home, &fake);
+    let out = c.run([
+        "run",
+        "--name",
+        "main",
+        "--format",
+        "jsonl",
+        "-p",
+        "Use the context_gatherer agent to analyze test coverage for src/",
+    ]);
+    out.success();
+    let events: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let of = |t: &str| -> Vec<usize> {
+        (0..events.len())
+            .filter(|i| events[*i]["type"] == t)
+            .collect()
+    };
+    let started = of("sub_agent_started");
+    let finished = of("sub_agent_finished");
+    assert_eq!((started.len(), finished.len()), (2, 2), "{events:?}");
+    // Both started before either finished: they ran at the same time.
+    assert!(started[1] < finished[0], "{events:?}");
+    let agents: Vec<&str> = started
+        .iter()
+        .map(|i| events[*i]["agent"].as_str().unwrap())
+        .collect();
+    assert_eq!(agents, ["context_gatherer", "reviewer"]);
+    let at: Vec<u128> = fake
+        .requests()
+        .iter()
+        .map(|r| r.received_at.as_millis())
+        .collect();
+    assert!(at[2].abs_diff(at[1]) < u128::from(hold), "{at:?}");
+    // The reviewer ran with its configured prompt and tools.
+    let reviewer = fake
+        .requests()
+        .into_iter()
+        .find(|r| all_text(&r.body).contains("ROLE-REVIEWER"))
+        .expect("a request of the reviewer");
+    let tools: Vec<&str> = reviewer.body["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["function"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(tools, ["read_file"]);
+
+    let listed = c.run(["sessions", "list", "--tree"]);
+    listed.success();
+    let lines: Vec<&str> = listed.stdout.lines().collect();
+    let row = |name: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} not listed: {}", listed.stdout))
+    };
+    assert!(row("└ main-sub-1") > row("main "), "{}", listed.stdout);
+    assert!(
+        row("└ main-sub-2") > row("└ main-sub-1"),
+        "{}",
+        listed.stdout
+    );
+    let tree = c
+        .run(["sessions", "list", "--tree", "--json"])
+        .success()
+        .json();
+    assert_eq!(tree.as_array().unwrap().len(), 1, "{tree}");
+    assert_eq!(tree[0]["name"], "main");
+    let children: Vec<&str> = tree[0]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(children, ["main-sub-1", "main-sub-2"]);
+}

@@ -71,8 +71,10 @@ pub(super) fn run(agent: &Agent) -> Option<Output> {
         subagents = match agent.subagents() {
             t if t.count == 0 => "none".to_owned(),
             t => format!(
-                "{} run, cost ${:.4} (counted toward the spending limits)",
-                t.count, t.cost_usd
+                "{} run, cost ${:.4} (counted toward the spending limits){}",
+                t.count,
+                t.cost_usd,
+                per_child(agent)
             ),
         },
         ls = limit(settings.max_session_spending_threshold),
@@ -95,6 +97,7 @@ pub(super) fn run(agent: &Agent) -> Option<Output> {
         "context_window": window,
         "compactions": s.compaction_count,
         "subagents": agent.subagents(),
+        "subagent_costs": agent.subagent_costs(),
         "spent_since_checkpoint_usd": agent.spent_since_checkpoint(),
     });
     // Pressure levels, compactions, tokens saved, the compressor's own cost.
@@ -102,6 +105,26 @@ pub(super) fn run(agent: &Agent) -> Option<Output> {
     let mut data = data;
     data["compression"] = compression_data;
     Output::new(format!("{text}\n{compression}"), data)
+}
+
+/// One line per sub-agent: its session, what it cost (its own sub-agents included)
+/// and its task.
+fn per_child(agent: &Agent) -> String {
+    agent
+        .subagent_costs()
+        .iter()
+        .map(|c| {
+            format!(
+                "\n           {} ${:.4}{}",
+                c.session,
+                c.cost_usd,
+                c.title
+                    .as_deref()
+                    .map(|t| format!(" — {t}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect()
 }
 
 /// `/info`'s lines about compression: pressure levels, compactions, tokens saved and

@@ -10,6 +10,7 @@ mod help;
 mod info;
 pub(crate) mod knowledge;
 mod list;
+mod mcp;
 pub(crate) mod media;
 mod model;
 mod rewind;
@@ -163,6 +164,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         completes: ArgCompletion::Path,
     },
     CommandSpec {
+        name: "mcp",
+        args: "",
+        description: "the MCP servers of [mcp_servers]: state and tools",
+        completes: ArgCompletion::None,
+    },
+    CommandSpec {
         name: "exit",
         args: "",
         description: "leave (the session is saved; resume it with --resume NAME)",
@@ -222,6 +229,7 @@ pub(crate) async fn run(
         "forget" => knowledge::forget(agent, rest).await,
         "image" => media::attach(agent, rest, crate::media::MediaKind::Image).await,
         "video" => media::attach(agent, rest, crate::media::MediaKind::Video).await,
+        "mcp" => mcp::run(agent).await,
         "exit" => {
             ui.event(AgentEvent::Done {
                 stop_reason: "exit".into(),

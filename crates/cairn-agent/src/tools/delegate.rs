@@ -21,7 +21,7 @@ pub fn definition() -> ToolDef {
         "Hand a self-contained task to a sub-agent and get its final answer back as this \
          tool's result. The sub-agent starts with a fresh context: it does NOT see this \
          conversation, only what you write in task, context and files. It has the same \
-         tools (except delegate) in the same project. Use it for work that would fill \
+         tools in the same project. Use it for work that would fill \
          this context with detail: investigating a question across many files, reviewing \
          a module, a focused change. Say exactly what to do and what to report back.",
         super::schema_of::<Args>(),
@@ -45,31 +45,30 @@ pub(crate) struct Args {
 }
 
 impl Args {
-    /// Parse and check a call's input; the error is what the model reads.
-    pub(crate) fn parse(input: &serde_json::Value) -> Result<Args, String> {
-        let args: Args = super::parse_args(DELEGATE, input).map_err(|e| {
+    /// Parse and check the input of a call of tool `tool` (`delegate` or
+    /// `agent_<name>`); the error is what the model reads, naming the tool.
+    pub(crate) fn parse_as(tool: &str, input: &serde_json::Value) -> Result<Args, String> {
+        let args: Args = super::parse_args(tool, input).map_err(|e| {
             format!(
                 "{e}; expected {{\"task\": \"...\", \
                  \"context\": \"...\" (optional), \"files\": [\"path\", ...] (optional)}}"
             )
         })?;
         if args.task.trim().is_empty() {
-            return Err(format!(
-                "{DELEGATE}: task is empty; describe the work to do"
-            ));
+            return Err(format!("{tool}: task is empty; describe the work to do"));
         }
         let size = args.task.len()
             + args.context.as_ref().map_or(0, String::len)
             + args.files.iter().map(String::len).sum::<usize>();
         if size > MAX_TASK_BYTES {
             return Err(format!(
-                "{DELEGATE}: task, context and files take {size} bytes; the limit is \
+                "{tool}: task, context and files take {size} bytes; the limit is \
                  {MAX_TASK_BYTES}. Name files for the sub-agent to read instead of pasting them"
             ));
         }
         if args.files.len() > MAX_FILES {
             return Err(format!(
-                "{DELEGATE}: {} files named; at most {MAX_FILES}",
+                "{tool}: {} files named; at most {MAX_FILES}",
                 args.files.len()
             ));
         }
@@ -110,11 +109,14 @@ mod tests {
 
     #[test]
     fn the_task_message_carries_task_context_and_files() {
-        let args = Args::parse(&json!({
-            "task": " find the expiry ",
-            "context": "JWT",
-            "files": ["src/auth.rs", " "]
-        }))
+        let args = Args::parse_as(
+            DELEGATE,
+            &json!({
+                "task": " find the expiry ",
+                "context": "JWT",
+                "files": ["src/auth.rs", " "]
+            }),
+        )
         .unwrap();
         assert_eq!(
             args.message(),
@@ -122,18 +124,18 @@ mod tests {
              Files to start from:\n- src/auth.rs"
         );
         assert!(
-            Args::parse(&json!({"task": "  "}))
+            Args::parse_as(DELEGATE, &json!({"task": "  "}))
                 .unwrap_err()
                 .contains("empty")
         );
         assert!(
-            Args::parse(&json!({"files": []}))
+            Args::parse_as(DELEGATE, &json!({"files": []}))
                 .unwrap_err()
                 .contains("task")
         );
         let huge = "x".repeat(MAX_TASK_BYTES + 1);
         assert!(
-            Args::parse(&json!({ "task": huge }))
+            Args::parse_as(DELEGATE, &json!({ "task": huge }))
                 .unwrap_err()
                 .contains("limit")
         );

@@ -5,6 +5,7 @@
 //! A tool never fails the turn: whatever goes wrong becomes an error result the model
 //! reads (`is_error: true`) and can react to.
 
+pub mod agents;
 mod capped_output;
 pub mod confine;
 pub mod delegate;

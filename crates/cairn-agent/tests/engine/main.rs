@@ -10,6 +10,7 @@ mod conversation;
 mod faults;
 mod fork_rewind;
 mod leases;
+mod named_agents;
 mod spending;
 mod subagents;
 mod tools;

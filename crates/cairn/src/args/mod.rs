@@ -4,6 +4,7 @@ pub(crate) mod acp;
 pub(crate) mod config;
 pub(crate) mod import;
 pub(crate) mod mcp;
+pub(crate) mod mcp_servers;
 pub(crate) mod period;
 pub(crate) mod pool;
 pub(crate) mod progress;
@@ -80,6 +81,9 @@ pub(crate) enum Command {
     /// The store in use (status) and copying everything into another store.
     #[command(subcommand)]
     Store(store::StoreCommand),
+    /// The MCP servers `cairn run` uses as tools: list them, or test one.
+    #[command(subcommand, name = "mcp-servers")]
+    McpServers(mcp_servers::McpServersCommand),
 }
 
 #[derive(Debug, clap::Args)]

@@ -72,6 +72,10 @@ pub(crate) struct ListArgs {
     /// Skip the first N rows.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub offset: u32,
+    /// Show each session's sub-agents and forks under it (with --json: nested
+    /// `children`).
+    #[arg(long)]
+    pub tree: bool,
     #[arg(long)]
     pub json: bool,
 }

@@ -6,6 +6,7 @@ pub(crate) mod docs;
 mod doctor;
 mod import;
 mod mcp;
+mod mcp_servers;
 mod pool;
 mod progress;
 mod progress_transfer;
@@ -38,5 +39,6 @@ pub(crate) async fn dispatch(app: &App, command: Command) -> anyhow::Result<()> 
         Command::Completions(args) => docs::completions(args.shell),
         Command::Man => docs::man(),
         Command::Store(command) => store::run(app, command).await,
+        Command::McpServers(command) => mcp_servers::run(app, command).await,
     }
 }

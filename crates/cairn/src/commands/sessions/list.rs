@@ -20,6 +20,16 @@ pub(super) async fn run(app: &App, args: ListArgs) -> anyhow::Result<()> {
         Some(store) => store.list_sessions(&filter).await?,
         None => Vec::new(),
     };
+    if args.tree {
+        let roots = match &store {
+            Some(store) => super::tree::build(store, &sessions).await?,
+            None => Vec::new(),
+        };
+        if args.json {
+            return output::print_json(&roots);
+        }
+        return print_tree(&roots);
+    }
     // A fork's parent by name: one lookup per fork on the page (O(page)).
     let mut parents = Vec::with_capacity(sessions.len());
     for s in &sessions {
@@ -189,5 +199,44 @@ fn write_checkpoints(out: &mut impl Write, checkpoints: &[Checkpoint]) -> anyhow
         ]);
     }
     table.write(out, Style::detect())?;
+    Ok(())
+}
+
+/// `--tree`: each session with its sub-agents and forks indented under it.
+fn print_tree(roots: &[super::tree::Node]) -> anyhow::Result<()> {
+    let mut out = output::stdout();
+    if roots.is_empty() {
+        writeln!(out, "No sessions yet.")?;
+        out.flush()?;
+        return Ok(());
+    }
+    let now = cairn_core::Timestamp::now();
+    let mut table = Table::new(&[
+        "name",
+        "title",
+        "model",
+        ">messages",
+        ">tokens",
+        ">cost",
+        "last active",
+    ]);
+    for (level, s) in super::tree::rows(roots) {
+        let name = if level == 0 {
+            s.name.to_string()
+        } else {
+            format!("{}└ {}", "  ".repeat(level - 1), s.name)
+        };
+        table.row(vec![
+            name,
+            output::cell(s.title.as_deref().unwrap_or("-"), 40),
+            output::cell(s.model.as_deref().unwrap_or("-"), 32),
+            output::grouped(s.message_count),
+            output::compact_number(s.usage.total()),
+            output::cost(s.cost_usd),
+            output::ago(now, s.updated_at),
+        ]);
+    }
+    table.write(&mut out, Style::detect())?;
+    out.flush()?;
     Ok(())
 }

@@ -10,6 +10,7 @@ mod rewind;
 mod rm;
 mod search;
 mod show;
+mod tree;
 
 use cairn_core::{Session, SessionName, Store};
 

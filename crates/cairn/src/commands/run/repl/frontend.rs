@@ -395,10 +395,20 @@ impl Frontend for TerminalFrontend {
                 }
                 self.write(&shown);
             }
-            AgentEvent::SubAgentStarted { session, model, .. } => {
+            AgentEvent::SubAgentStarted {
+                session,
+                agent,
+                model,
+                ..
+            } => {
                 self.settle();
+                let who = if agent == "delegate" {
+                    "sub-agent".to_owned()
+                } else {
+                    format!("agent {}", output::printable(&agent))
+                };
                 let line = self.look.dim(&format!(
-                    "  ⤷ sub-agent {} ({}) started",
+                    "  ⤷ {who} {} ({}) started",
                     output::printable(&session),
                     output::printable(&model)
                 ));
@@ -611,6 +621,7 @@ mod tests {
             AgentEvent::SubAgentStarted {
                 id: "d1".into(),
                 session: "auth-sub-1".into(),
+                agent: "delegate".into(),
                 model: "openai:gpt-4.1".into(),
                 task: "find the expiry".into(),
             },

@@ -1,0 +1,148 @@
+//! `[mcp_servers.NAME]`: MCP servers whose tools `cairn run` offers the model as
+//! `mcp__<server>__<tool>`. Only in the user's own config.toml: a repository must not
+//! start programs on its own.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_STARTUP_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_TOOL_TIMEOUT_SECS: u64 = 60;
+
+/// One MCP server: a program spoken to over stdio (`command`), or a streamable HTTP
+/// endpoint (`url`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpServerDef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// Variables for the program; a value `$NAME` is taken from cairn's own
+    /// environment when the server starts (the secret is never written anywhere).
+    #[serde(default, skip_serializing)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The environment variable holding the bearer token for `url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer_token_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_timeout_secs: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_timeout_secs: Option<u64>,
+    /// Only these tools of the server are offered (default: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled_tools: Option<Vec<String>>,
+    /// Tools that run without asking, like `[shell] allow`: names, or `"*"` for all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_tools: Vec<String>,
+    /// `false` keeps the entry without using it.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl McpServerDef {
+    pub fn startup_timeout_secs(&self) -> u64 {
+        self.startup_timeout_secs
+            .unwrap_or(DEFAULT_STARTUP_TIMEOUT_SECS)
+    }
+
+    pub fn tool_timeout_secs(&self) -> u64 {
+        self.tool_timeout_secs.unwrap_or(DEFAULT_TOOL_TIMEOUT_SECS)
+    }
+
+    /// Whether the model may see tool `tool` of this server.
+    pub fn offers(&self, tool: &str) -> bool {
+        self.enabled_tools
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == tool))
+    }
+
+    /// Whether calling `tool` needs no approval.
+    pub fn allows(&self, tool: &str) -> bool {
+        self.allow_tools.iter().any(|a| a == "*" || a == tool)
+    }
+
+    /// Why this entry cannot be used, naming the server and the field.
+    pub fn check(&self, name: &str) -> Result<(), String> {
+        let valid_name = !name.is_empty()
+            && name.len() <= 32
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || (b == b'_'))
+            && !name.contains("__");
+        if !valid_name {
+            return Err(format!(
+                "mcp_servers.{name}: a server name is 1 to 32 characters a-z, A-Z, 0-9, _ or - \
+                 without `__` (its tools are named mcp__<server>__<tool>)"
+            ));
+        }
+        match (&self.command, &self.url) {
+            (Some(_), Some(_)) => Err(format!(
+                "mcp_servers.{name}: set either command (stdio) or url (HTTP), not both"
+            )),
+            (None, None) => Err(format!(
+                "mcp_servers.{name}: set command (a program spoken to over stdio) or url"
+            )),
+            (Some(command), None) if command.trim().is_empty() => {
+                Err(format!("mcp_servers.{name}: command is empty"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `$NAME` (the whole value) from `lookup`; any other value as written. `Err` names the
+/// variable that is not set.
+pub fn expand_env_value(
+    value: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    match value.strip_prefix('$') {
+        Some(var) if !var.is_empty() => lookup(var.trim_start_matches('{').trim_end_matches('}'))
+            .ok_or_else(|| format!("environment variable {var} is not set")),
+        _ => Ok(value.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_checked_and_env_values_expand() {
+        let stdio = McpServerDef {
+            command: Some("github-mcp".into()),
+            ..McpServerDef::default()
+        };
+        assert!(stdio.check("github").is_ok());
+        assert!(stdio.check("a__b").unwrap_err().contains("__"));
+        assert!(
+            McpServerDef::default()
+                .check("x")
+                .unwrap_err()
+                .contains("command")
+        );
+        let lookup = |v: &str| (v == "TOKEN").then(|| "s3cret".to_owned());
+        assert_eq!(expand_env_value("$TOKEN", lookup).unwrap(), "s3cret");
+        assert_eq!(expand_env_value("plain", lookup).unwrap(), "plain");
+        assert!(
+            expand_env_value("$MISSING", lookup)
+                .unwrap_err()
+                .contains("MISSING")
+        );
+        let mut allow = stdio.clone();
+        allow.allow_tools = vec!["search".into()];
+        assert!(allow.allows("search") && !allow.allows("delete"));
+        allow.enabled_tools = Some(vec!["search".into()]);
+        assert!(allow.offers("search") && !allow.offers("delete"));
+    }
+}

@@ -185,6 +185,9 @@ async def tour(args: argparse.Namespace, daemon: Daemon, page: Page, folder: Pat
     await page.fill("#token-input", args.token)
     await page.press("#token-input", "Enter")
     await page.wait_for_selector("#sessions")
+    # The rows arrive after the page: wait for both sessions' links.
+    for name in (args.session, args.hostile):
+        await page.locator("#sessions .session-link", has_text=name).first.wait_for(timeout=TIMEOUT_MS)
     rows = await page.locator("#sessions tbody tr").count()
     names = await page.locator("#sessions .session-link").all_inner_texts()
     check("sessions: the page lists every session", args.session in names and args.hostile in names, names)
@@ -215,7 +218,11 @@ async def tour(args: argparse.Namespace, daemon: Daemon, page: Page, folder: Pat
     await page.wait_for_selector("#timeline figure.image img", timeout=TIMEOUT_MS)
     natural = await page.eval_on_selector("#timeline figure.image img", "img => img.complete && img.naturalWidth")
     check("session: the image shows inline", natural == 1, natural)
-    check("session: a chart of the requests", await page.locator("#request-chart svg rect.bar").count() == 3)
+    # The chart draws once the session's events are in: wait for its third bar.
+    bars = page.locator("#request-chart svg rect.bar")
+    await bars.nth(2).wait_for(timeout=TIMEOUT_MS)
+    check("session: a chart of the requests", await bars.count() == 3, await bars.count())
+    await page.locator("#totals", has_text="$0.0275").wait_for(timeout=TIMEOUT_MS)
     totals = await page.inner_text("#totals")
     check("session: totals at the top", "openai:gpt-4.1" in totals and "$0.0275" in totals, totals)
     await shot(page, folder, "04-session")

@@ -92,3 +92,30 @@ fn run_python_script(
     );
     stdout
 }
+
+/// What a Python test script reported: every `CHECK name` line it printed, matched
+/// against its closing `PASSED N checks`. Panics, showing the output, when the count
+/// is off or a check in `must_check` did not run; returns the names of the checks.
+pub fn assert_checks<'a>(stdout: &'a str, must_check: &[&str]) -> Vec<&'a str> {
+    let checks: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("CHECK "))
+        .collect();
+    let passed: usize = stdout
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("PASSED ")?
+                .strip_suffix(" checks")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no PASSED line\n{stdout}"));
+    assert_eq!(passed, checks.len(), "check count mismatch\n{stdout}");
+    for wanted in must_check {
+        assert!(
+            checks.contains(wanted),
+            "check {wanted:?} did not run\n{stdout}"
+        );
+    }
+    checks
+}

@@ -72,26 +72,7 @@ fn run_browser(home: &TestHome, fake: &FakeLlm, scenario: &str, must_check: &[&s
         output.status,
         shots.display()
     );
-    let checks: Vec<&str> = stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("CHECK "))
-        .collect();
-    let passed: usize = stdout
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("PASSED ")?
-                .strip_suffix(" checks")?
-                .parse()
-                .ok()
-        })
-        .unwrap_or_else(|| panic!("no PASSED line\n{stdout}"));
-    assert_eq!(passed, checks.len(), "check count mismatch\n{stdout}");
-    for wanted in must_check {
-        assert!(
-            checks.contains(wanted),
-            "check {wanted:?} did not run\n{stdout}"
-        );
-    }
+    cairn_testkit::external::assert_checks(&stdout, must_check);
     stdout
 }
 

@@ -17,34 +17,12 @@ const CAIRN: &str = env!("CARGO_BIN_EXE_cairn");
 fn run_script(name: &str, extra: &[&str], min_checks: usize, must_check: &[&str]) {
     let home = TestHome::new();
     let stdout = run_mcp_script(name, CAIRN, &home, extra);
-    let passed: usize = stdout
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("PASSED ")?
-                .strip_suffix(" checks")?
-                .parse()
-                .ok()
-        })
-        .unwrap_or_else(|| panic!("{name}: no PASSED line\n{stdout}"));
-    let checks: Vec<&str> = stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("CHECK "))
-        .collect();
-    assert_eq!(
-        passed,
-        checks.len(),
-        "{name}: check count mismatch\n{stdout}"
-    );
+    let checks = cairn_testkit::external::assert_checks(&stdout, must_check);
     assert!(
-        passed >= min_checks,
-        "{name} {extra:?}: only {passed} checks ran, expected at least {min_checks}\n{stdout}"
+        checks.len() >= min_checks,
+        "{name} {extra:?}: only {} checks ran, expected at least {min_checks}\n{stdout}",
+        checks.len()
     );
-    for wanted in must_check {
-        assert!(
-            checks.iter().any(|c| c == wanted),
-            "{name} {extra:?}: check {wanted:?} did not run\n{stdout}"
-        );
-    }
 }
 
 const SCENARIO_CHECKS: &[&str] = &[

@@ -22,26 +22,7 @@ fn run_scenario(home: &TestHome, daemon: &ServeDaemon, args: &[&str], must_check
     let mut all = vec!["--url", url.as_str()];
     all.extend_from_slice(args);
     let stdout = run_acp_script("serve_ws.py", CAIRN, home, &all);
-    let checks: Vec<&str> = stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("CHECK "))
-        .collect();
-    let passed: usize = stdout
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("PASSED ")?
-                .strip_suffix(" checks")?
-                .parse()
-                .ok()
-        })
-        .unwrap_or_else(|| panic!("no PASSED line\n{stdout}"));
-    assert_eq!(passed, checks.len(), "check count mismatch\n{stdout}");
-    for wanted in must_check {
-        assert!(
-            checks.contains(wanted),
-            "check {wanted:?} did not run\n{stdout}"
-        );
-    }
+    cairn_testkit::external::assert_checks(&stdout, must_check);
 }
 
 fn with_store<T>(home: &TestHome, f: impl AsyncFnOnce(&dyn cairn_core::Store) -> T) -> T {

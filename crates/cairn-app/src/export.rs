@@ -152,23 +152,58 @@ pub async fn write_session<W: Write>(
     header.title = session.title.clone();
     header.model = session.model.clone();
     let mut writer = Writer::new(out, &header)?;
-    let mut media = MediaCache::default();
-    let keys = cairn_core::scrub::configured_keys(&settings.providers);
-    let mut after = 0;
-    loop {
-        let mut page = store.events_after(session.id, after, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for event in &mut page {
-            media.fill(store, event).await?;
-            scrub_error_event(event, &keys);
+    let mut events = ExportedEvents::new(store, settings, session);
+    while let Some(page) = events.next_page().await? {
+        for event in &page {
             writer.write_event(event)?;
-        }
-        if page.len() < PAGE as usize {
-            break;
         }
     }
     Ok(writer.finish()?)
+}
+
+/// A session's history as every export writes it: page by page, its media filled in
+/// from the attachments, error events scrubbed of credentials.
+pub(crate) struct ExportedEvents<'a> {
+    store: &'a dyn Store,
+    session: ulid::Ulid,
+    keys: Vec<&'a str>,
+    media: MediaCache,
+    after: u64,
+    done: bool,
+}
+
+impl<'a> ExportedEvents<'a> {
+    pub(crate) fn new(store: &'a dyn Store, settings: &'a Settings, session: &Session) -> Self {
+        ExportedEvents {
+            store,
+            session: session.id,
+            keys: cairn_core::scrub::configured_keys(&settings.providers),
+            media: MediaCache::default(),
+            after: 0,
+            done: false,
+        }
+    }
+
+    /// The next page, oldest first; `None` after the last one.
+    pub(crate) async fn next_page(&mut self) -> Result<Option<Vec<Event>>, ExportError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut page = self
+            .store
+            .events_after(self.session, self.after, PAGE)
+            .await?;
+        self.done = page.len() < PAGE as usize;
+        let Some(last) = page.last() else {
+            return Ok(None);
+        };
+        self.after = last.seq;
+        for event in &mut page {
+            self.media.fill(self.store, event).await?;
+            scrub_error_event(event, &self.keys);
+        }
+        Ok(Some(page))
+    }
 }
 
 /// Error events recorded before URLs were scrubbed may hold a base URL's credentials

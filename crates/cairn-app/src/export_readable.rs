@@ -11,10 +11,7 @@ use cairn_core::event::ToolResultContent;
 use cairn_core::settings::Settings;
 use cairn_core::{ContentBlock, Event, MediaBlock, Message, Payload, Role, Session, Store};
 
-use crate::export::{ExportError, Format, MediaCache, scrub_error_event};
-
-/// Events per page read from the store.
-const PAGE: u32 = 500;
+use crate::export::{ExportError, ExportedEvents, Format};
 
 /// Text escaped for HTML element content and quoted attribute values.
 pub fn escape_html(text: &str) -> String {
@@ -83,20 +80,10 @@ pub async fn write<W: Write>(
         out: &mut out,
     };
     doc.header(session, parent.as_ref(), &knowledge)?;
-    let mut media = MediaCache::default();
-    let keys = cairn_core::scrub::configured_keys(&settings.providers);
-    let mut after = 0;
-    loop {
-        let mut page = store.events_after(session.id, after, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for event in &mut page {
-            media.fill(store, event).await?;
-            scrub_error_event(event, &keys);
+    let mut events = ExportedEvents::new(store, settings, session);
+    while let Some(page) = events.next_page().await? {
+        for event in &page {
             doc.event(event)?;
-        }
-        if page.len() < PAGE as usize {
-            break;
         }
     }
     doc.footer(session)?;

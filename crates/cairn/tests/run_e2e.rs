@@ -753,8 +753,11 @@ fn shell_output_is_capped_while_it_is_read() {
     cairn(&home, &fake)
         .run(["run", "--yes", "--name", "loud", "-p", "be loud"])
         .success();
+    // Reading the whole 300 MB first peaked at 407 MB; capped, the process stays near
+    // its baseline (tokenizer tables, the 8 MiB kept) plus one copy for the store:
+    // 195–214 MB measured on 2026-12-06.
     let peak = children_peak_rss_bytes();
-    assert!(peak < 200 * 1024 * 1024, "cairn peaked at {peak} bytes");
+    assert!(peak < 256 * 1024 * 1024, "cairn peaked at {peak} bytes");
     let results = tool_results(&home, "loud");
     let (is_error, text) = &results[0];
     assert!(!is_error, "{text}");

@@ -8,6 +8,7 @@ use cairn_store_sqlite::Synchronous;
 use cairn_testkit::cli::Cairn;
 use cairn_testkit::external::run_acp_script;
 use cairn_testkit::fake_llm::{FakeLlm, Reply, Turn};
+use cairn_testkit::fake_llm::{contains_in_order, transcript};
 use cairn_testkit::home::TestHome;
 use serde_json::{Value, json};
 
@@ -37,40 +38,6 @@ fn history(home: &TestHome, name: &str) -> Vec<Event> {
             .unwrap();
         store.events_after(session.id, 0, 100_000).await.unwrap()
     })
-}
-
-/// `role: text` lines of an OpenAI request body (tool calls and results included).
-fn transcript(body: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    for m in body["messages"].as_array().unwrap() {
-        let role = m["role"].as_str().unwrap_or("?");
-        if let Some(text) = m["content"].as_str() {
-            out.push(format!("{role}: {text}"));
-        }
-        for p in m["content"].as_array().into_iter().flatten() {
-            if let Some(text) = p["text"].as_str() {
-                out.push(format!("{role}: {text}"));
-            }
-        }
-        for c in m["tool_calls"].as_array().into_iter().flatten() {
-            out.push(format!(
-                "tool_call {}",
-                c["function"]["name"].as_str().unwrap_or("")
-            ));
-        }
-    }
-    out
-}
-
-fn contains_in_order(lines: &[String], wanted: &[&str]) {
-    let mut at = 0;
-    for w in wanted {
-        let found = lines[at..]
-            .iter()
-            .position(|l| l.starts_with(w))
-            .unwrap_or_else(|| panic!("{w:?} missing (in order) from {lines:#?}"));
-        at += found + 1;
-    }
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod sessions_fixtures;
 
+use cairn_testkit::fake_llm::transcript;
 use std::process::Command;
 
 use cairn_core::{Payload, Role, SessionName, Store};
@@ -254,23 +255,6 @@ fn first_user_seq(home: &TestHome, name: &str) -> u64 {
             .map(|e| e.seq)
             .unwrap()
     })
-}
-
-/// `role: text` lines of an OpenAI request body.
-fn transcript(body: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    for m in body["messages"].as_array().unwrap() {
-        let role = m["role"].as_str().unwrap_or("?");
-        if let Some(text) = m["content"].as_str() {
-            out.push(format!("{role}: {text}"));
-        }
-        for p in m["content"].as_array().into_iter().flatten() {
-            if let Some(text) = p["text"].as_str() {
-                out.push(format!("{role}: {text}"));
-            }
-        }
-    }
-    out
 }
 
 /// A session with every block kind, plus hostile text and a rewind.

@@ -1,6 +1,7 @@
 //! `cairn run` end to end: the real binary, a private CAIRN_HOME, a fixture project
 //! and the scripted fake LLM server standing in for the provider.
 
+use cairn_testkit::fake_llm::{contains_in_order, transcript};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -109,42 +110,6 @@ fn children_peak_rss_bytes() -> u64 {
     assert_eq!(rc, 0, "getrusage failed");
     // Linux reports kilobytes.
     u64::try_from(usage.ru_maxrss).unwrap() * 1024
-}
-
-/// `role: text` lines of an OpenAI request body (tool calls and results included).
-fn transcript(body: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    for m in body["messages"].as_array().unwrap() {
-        let role = m["role"].as_str().unwrap_or("?");
-        if let Some(text) = m["content"].as_str() {
-            out.push(format!("{role}: {text}"));
-        }
-        if let Some(parts) = m["content"].as_array() {
-            for p in parts {
-                if let Some(text) = p["text"].as_str() {
-                    out.push(format!("{role}: {text}"));
-                }
-            }
-        }
-        for c in m["tool_calls"].as_array().into_iter().flatten() {
-            out.push(format!(
-                "tool_call {}",
-                c["function"]["name"].as_str().unwrap_or("")
-            ));
-        }
-    }
-    out
-}
-
-fn contains_in_order(lines: &[String], wanted: &[&str]) {
-    let mut at = 0;
-    for w in wanted {
-        let found = lines[at..]
-            .iter()
-            .position(|l| l.starts_with(w))
-            .unwrap_or_else(|| panic!("{w:?} missing (in order) from {lines:#?}"));
-        at += found + 1;
-    }
 }
 
 #[test]

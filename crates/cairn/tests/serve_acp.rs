@@ -3,6 +3,7 @@
 //! sides — the client's view in `tests/python/acp/serve_ws.py` (each check printed as
 //! `CHECK …`), the provider's requests and the store here.
 
+use cairn_testkit::fake_llm::{contains_in_order, transcript};
 use std::time::{Duration, Instant};
 
 use cairn_core::{Role, SessionName};
@@ -12,7 +13,6 @@ use cairn_testkit::external::run_acp_script;
 use cairn_testkit::fake_llm::{FakeLlm, Reply, Turn};
 use cairn_testkit::home::TestHome;
 use cairn_testkit::serve::ServeDaemon;
-use serde_json::Value;
 
 const CAIRN: &str = env!("CARGO_BIN_EXE_cairn");
 
@@ -56,34 +56,6 @@ fn wait_until_released(home: &TestHome, name: &str) {
             "the daemon still holds {name}: {held:?}"
         );
         std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// `role: text` lines of an OpenAI request body.
-fn transcript(body: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    for m in body["messages"].as_array().unwrap() {
-        let role = m["role"].as_str().unwrap_or("?");
-        if let Some(text) = m["content"].as_str() {
-            out.push(format!("{role}: {text}"));
-        }
-        for p in m["content"].as_array().into_iter().flatten() {
-            if let Some(text) = p["text"].as_str() {
-                out.push(format!("{role}: {text}"));
-            }
-        }
-    }
-    out
-}
-
-fn contains_in_order(lines: &[String], wanted: &[&str]) {
-    let mut at = 0;
-    for w in wanted {
-        let found = lines[at..]
-            .iter()
-            .position(|l| l.starts_with(w))
-            .unwrap_or_else(|| panic!("{w:?} missing (in order) from {lines:#?}"));
-        at += found + 1;
     }
 }
 

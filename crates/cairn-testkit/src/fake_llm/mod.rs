@@ -20,8 +20,10 @@
 mod anthropic_wire;
 mod openai_wire;
 mod script;
+mod transcript;
 
 pub use script::{ErrorReply, FakeUsage, Fault, Part, Reply, Turn};
+pub use transcript::{contains_in_order, transcript};
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;

@@ -10,7 +10,7 @@ use cairn_testkit::external::run_acp_script;
 use cairn_testkit::fake_llm::{FakeLlm, Reply, Turn};
 use cairn_testkit::fake_llm::{contains_in_order, transcript};
 use cairn_testkit::home::TestHome;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const CAIRN: &str = env!("CARGO_BIN_EXE_cairn");
 

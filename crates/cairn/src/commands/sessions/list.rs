@@ -43,17 +43,14 @@ pub(super) async fn run(app: &App, args: ListArgs) -> anyhow::Result<()> {
         parents.push(parent);
     }
     if args.json {
-        let rows: Vec<serde_json::Value> = sessions
-            .iter()
-            .zip(&parents)
-            .map(|(s, parent)| {
-                let mut row = serde_json::to_value(s).unwrap_or_default();
-                if let (Some(parent), Some(map)) = (parent, row.as_object_mut()) {
-                    map.insert("forked_from".into(), parent.clone().into());
-                }
-                row
-            })
-            .collect();
+        let mut rows = Vec::with_capacity(sessions.len());
+        for (s, parent) in sessions.iter().zip(&parents) {
+            let mut row = serde_json::to_value(s)?;
+            if let (Some(parent), Some(map)) = (parent, row.as_object_mut()) {
+                map.insert("forked_from".into(), parent.clone().into());
+            }
+            rows.push(row);
+        }
         return output::print_json(&rows);
     }
     let mut out = output::stdout();

@@ -15,6 +15,7 @@ mod datasets;
 mod fake_provider;
 mod generate;
 mod in_process;
+mod line_rpc;
 mod machine;
 mod process;
 mod report;
@@ -101,6 +102,8 @@ enum Command {
     Dashboard,
     /// `cairn mcp` vs mcp-memory-keeper over stdio, HTTP at 32 clients, idle RSS.
     Mcp(scenarios::mcp::McpOptions),
+    /// `cairn acp` session/load 100 MB vs 1 MB; `cairn serve`: /api/sessions, SSE fan-out, idle RSS.
+    Serve(scenarios::serve::ServeOptions),
     #[command(name = "__generate", hide = true)]
     Generate {
         #[arg(long)]
@@ -128,6 +131,8 @@ enum Command {
         #[arg(long)]
         runs: usize,
     },
+    #[command(name = "__serve", hide = true)]
+    ServeWorker(scenarios::serve::WorkerArgs),
     #[command(name = "__mcp", hide = true)]
     McpWorker(scenarios::mcp::WorkerArgs),
     #[command(name = "__first-count", hide = true)]
@@ -174,6 +179,7 @@ enum Scenario {
     RunResume,
     Context,
     Dashboard,
+    Serve,
 }
 
 impl Scenario {
@@ -188,6 +194,7 @@ impl Scenario {
             Scenario::RunResume => "run-resume",
             Scenario::Context => "context",
             Scenario::Dashboard => "dashboard",
+            Scenario::Serve => "serve",
         }
     }
 }
@@ -215,6 +222,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Scenario::RunResume,
             Scenario::Context,
             Scenario::Dashboard,
+            Scenario::Serve,
         ],
         Command::Resume => vec![Scenario::Resume],
         Command::List => vec![Scenario::List],
@@ -245,6 +253,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             vec![Scenario::Mcp]
         }
         Command::McpWorker(args) => return scenarios::mcp::worker(args),
+        Command::Serve(options) => {
+            scenarios::serve::configure(options);
+            vec![Scenario::Serve]
+        }
+        Command::ServeWorker(args) => {
+            scenarios::serve::worker(args)?;
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Generate { dataset, dir } => {
             let manifest = runtime()?.block_on(datasets::generate(dataset, &dir))?;
             println!("{}", serde_json::to_string(&manifest)?);
@@ -360,6 +376,7 @@ fn measure(options: &Options, scenarios: &[Scenario]) -> Result<ExitCode> {
             Scenario::RunResume => scenarios::run_resume::run,
             Scenario::Context => scenarios::context::run,
             Scenario::Dashboard => scenarios::dashboard::run,
+            Scenario::Serve => scenarios::serve::run,
         };
         steps.push((scenario.name(), step));
     }

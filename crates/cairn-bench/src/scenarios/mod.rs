@@ -10,6 +10,7 @@ pub(crate) mod mcp;
 pub(crate) mod resume;
 pub(crate) mod run_resume;
 pub(crate) mod search;
+pub(crate) mod serve;
 
 use std::path::{Path, PathBuf};
 
@@ -137,4 +138,20 @@ pub(crate) fn wall_and_rss_targets(
         }
         targets
     }
+}
+
+/// Copies a cairn home (a store file, its WAL, attachments) file by file.
+pub(crate) fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("copying {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
 }

@@ -9,12 +9,10 @@
 //! starts from a fresh copy of the dataset's home (copied before the clock starts).
 //! Big and small runs alternate, as in `resume.rs`.
 
-use std::path::Path;
-
 use anyhow::{Context as _, Result, bail};
 use serde_json::json;
 
-use super::{Bench, MS_PER_SECOND, process_measurement};
+use super::{Bench, MS_PER_SECOND, copy_dir, process_measurement};
 use crate::datasets::{Dataset, Manifest};
 use crate::fake_provider::{FakeProvider, REPORTED_INPUT_TOKENS, ReceivedRequest};
 use crate::process::{ProcessRun, ProcessSpec, run_once};
@@ -209,20 +207,4 @@ fn one_run(
         );
     }
     Ok((run, request, spec))
-}
-
-/// Copies a cairn home (a store file, its WAL, attachments) file by file.
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)
-                .with_context(|| format!("copying {}", entry.path().display()))?;
-        }
-    }
-    Ok(())
 }

@@ -2,26 +2,20 @@
 //! client drives cairn and the peer, so only the servers differ.
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use super::{Series, StdioResult, checkpoint_summary};
+use crate::line_rpc::{LineRpc, resident_bytes};
 
 /// Seconds a freshly started server gets to settle before its idle RSS is read.
 const IDLE_SETTLE: Duration = Duration::from_secs(2);
 
 /// One stdio MCP server, initialized.
 pub(super) struct StdioServer {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    next_id: u64,
-    line: String,
+    rpc: LineRpc,
 }
 
 impl StdioServer {
@@ -30,30 +24,14 @@ impl StdioServer {
     pub(super) async fn start(program: &Path, args: &[&str], home: &Path) -> Result<Self> {
         let project = home.join("project");
         std::fs::create_dir_all(&project)?;
-        let mut child = Command::new(program)
-            .args(args)
-            .current_dir(&project)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home)
-            .env(cairn_core::env_vars::CAIRN_HOME, home)
-            .env("DATA_DIR", home)
-            .env("LANG", "C.UTF-8")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("cannot start {}", program.display()))?;
-        let stdin = child.stdin.take().context("the server's stdin")?;
-        let stdout = BufReader::new(child.stdout.take().context("the server's stdout")?);
-        let mut server = StdioServer {
-            child,
-            stdin,
-            stdout,
-            next_id: 0,
-            line: String::new(),
-        };
+        let rpc = LineRpc::spawn(
+            program,
+            args,
+            home,
+            &project,
+            &[("DATA_DIR", home.as_os_str().to_owned())],
+        )?;
+        let mut server = StdioServer { rpc };
         server
             .request(
                 "initialize",
@@ -66,42 +44,14 @@ impl StdioServer {
             .await
             .with_context(|| format!("initializing {}", program.display()))?;
         server
+            .rpc
             .send(&json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }))
             .await?;
         Ok(server)
     }
 
-    async fn send(&mut self, message: &Value) -> Result<()> {
-        let mut bytes = serde_json::to_vec(message)?;
-        bytes.push(b'\n');
-        self.stdin.write_all(&bytes).await?;
-        self.stdin.flush().await?;
-        Ok(())
-    }
-
     pub(super) async fn request(&mut self, method: &str, params: Value) -> Result<Value> {
-        self.next_id += 1;
-        let id = self.next_id;
-        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))
-            .await?;
-        loop {
-            self.line.clear();
-            if self.stdout.read_line(&mut self.line).await? == 0 {
-                bail!("the server closed stdout while {method} was pending");
-            }
-            let Ok(message) = serde_json::from_str::<Value>(&self.line) else {
-                bail!(
-                    "the server wrote a line that is not JSON-RPC on stdout: {}",
-                    self.line.trim()
-                );
-            };
-            if message.get("id") == Some(&json!(id)) {
-                if let Some(error) = message.get("error") {
-                    bail!("{method} failed: {error}");
-                }
-                return Ok(message["result"].clone());
-            }
-        }
+        self.rpc.request(method, params).await
     }
 
     pub(super) async fn call(&mut self, tool: &str, arguments: Value) -> Result<Value> {
@@ -115,10 +65,6 @@ impl StdioServer {
             bail!("{tool} returned an error: {result}");
         }
         Ok(result)
-    }
-
-    fn pid(&self) -> Option<u32> {
-        self.child.id()
     }
 }
 
@@ -229,13 +175,6 @@ pub(super) async fn idle_rss(program: &Path, args: &[&str], home: &Path) -> Resu
     let mut server = StdioServer::start(program, args, home).await?;
     server.request("tools/list", json!({})).await?;
     tokio::time::sleep(IDLE_SETTLE).await;
-    let pid = server.pid().context("the server has exited")?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .context("reading /proc/PID/status (Linux only)")?;
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmRSS in /proc/PID/status")?;
-    Ok(kib * 1024)
+    let pid = server.rpc.pid().context("the server has exited")?;
+    resident_bytes(pid)
 }

@@ -102,6 +102,8 @@ enum Command {
     Dashboard,
     /// `cairn mcp` vs mcp-memory-keeper over stdio, HTTP at 32 clients, idle RSS.
     Mcp(scenarios::mcp::McpOptions),
+    /// `sessions fork` and `sessions rewind`, 100 MB history vs 1 MB.
+    Fork,
     /// `cairn acp` session/load 100 MB vs 1 MB; `cairn serve`: /api/sessions, SSE fan-out, idle RSS.
     Serve(scenarios::serve::ServeOptions),
     #[command(name = "__generate", hide = true)]
@@ -180,6 +182,7 @@ enum Scenario {
     Context,
     Dashboard,
     Serve,
+    Fork,
 }
 
 impl Scenario {
@@ -195,6 +198,7 @@ impl Scenario {
             Scenario::Context => "context",
             Scenario::Dashboard => "dashboard",
             Scenario::Serve => "serve",
+            Scenario::Fork => "fork",
         }
     }
 }
@@ -223,6 +227,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Scenario::Context,
             Scenario::Dashboard,
             Scenario::Serve,
+            Scenario::Fork,
         ],
         Command::Resume => vec![Scenario::Resume],
         Command::List => vec![Scenario::List],
@@ -253,6 +258,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             vec![Scenario::Mcp]
         }
         Command::McpWorker(args) => return scenarios::mcp::worker(args),
+        Command::Fork => vec![Scenario::Fork],
         Command::Serve(options) => {
             scenarios::serve::configure(options);
             vec![Scenario::Serve]
@@ -377,6 +383,7 @@ fn measure(options: &Options, scenarios: &[Scenario]) -> Result<ExitCode> {
             Scenario::Context => scenarios::context::run,
             Scenario::Dashboard => scenarios::dashboard::run,
             Scenario::Serve => scenarios::serve::run,
+            Scenario::Fork => scenarios::fork::run,
         };
         steps.push((scenario.name(), step));
     }

@@ -109,6 +109,24 @@ pub(crate) struct ProcessRun {
 
 const HEAD_BYTES: usize = 64 * 1024;
 
+/// Runs `spec` unmeasured and returns its whole stdout (for set-up steps whose
+/// answer may be longer than [`ProcessRun::stdout_head`]).
+pub(crate) fn output_of(spec: &ProcessSpec) -> Result<Vec<u8>> {
+    let output = spec
+        .command()
+        .output()
+        .with_context(|| format!("cannot start {}", spec.program.display()))?;
+    if !output.status.success() {
+        bail!(
+            "`{}` failed ({}): {}",
+            spec.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(output.stdout)
+}
+
 /// Runs `spec` once; an exit status other than 0 is an error carrying its stderr.
 pub(crate) fn run_once(spec: &ProcessSpec) -> Result<ProcessRun> {
     let mut command = spec.command();

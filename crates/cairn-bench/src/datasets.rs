@@ -218,6 +218,34 @@ impl Datasets {
         std::fs::rename(&tmp, &file)?;
         Ok(file)
     }
+
+    /// The 100 MB session as a Claude Code transcript folder (see `claude_code.rs`)
+    /// and its size in bytes, written from the export on first use.
+    pub(crate) fn ensure_claude_code(&self, cairn: &Path) -> Result<(PathBuf, u64)> {
+        let export = self.ensure_export(cairn)?;
+        let dir = self.root.join(Dataset::Resume100mb.dir_name());
+        let folder = dir.join("claude-code");
+        let done = dir.join("claude-code.bytes");
+        if let Some(bytes) = std::fs::read_to_string(&done)
+            .ok()
+            .and_then(|b| b.trim().parse().ok())
+            && folder.is_dir()
+        {
+            return Ok((folder, bytes));
+        }
+        eprintln!("writing the Claude Code transcripts of the 100 MB session …");
+        let tmp = dir.join("claude-code.tmp");
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp)?;
+        }
+        let bytes = crate::claude_code::write_transcripts(&export, &tmp)?;
+        if folder.exists() {
+            std::fs::remove_dir_all(&folder)?;
+        }
+        std::fs::rename(&tmp, &folder)?;
+        std::fs::write(&done, bytes.to_string())?;
+        Ok((folder, bytes))
+    }
 }
 
 // ---- the generator worker ------------------------------------------------------------

@@ -11,6 +11,7 @@
 //! `__generate`, `__append`, `__resume-api`, `__import-api`, `__context` and
 //! `__first-count` subcommands of this binary.
 
+mod claude_code;
 mod datasets;
 mod fake_provider;
 mod generate;

@@ -51,6 +51,13 @@ impl Target {
             pass: value <= limit,
         }
     }
+
+    pub(crate) fn at_least(text: impl Into<String>, value: f64, limit: f64) -> Target {
+        Target {
+            text: text.into(),
+            pass: value >= limit,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

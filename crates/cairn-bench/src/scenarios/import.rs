@@ -1,16 +1,18 @@
 //! Import: bulk throughput for the 100 MB session, through `Store::import_session`
 //! (in-process, events already in memory) and through the whole
 //! `cairn sessions import FILE` command on the file `cairn sessions export` wrote
-//! (reading, parsing, validating and storing, into a fresh home each run).
+//! (reading, parsing, validating and storing, into a fresh home each run); and
+//! `cairn import claude-code` of the same conversation as Claude Code transcripts,
+//! then again unchanged (issue 12).
 
 use anyhow::{Context as _, Result};
 use serde_json::json;
 
-use super::{BYTES_PER_MB, Bench};
+use super::{BYTES_PER_MB, Bench, MS_PER_SECOND, process_measurement, wall_and_rss_targets};
 use crate::datasets::Dataset;
 use crate::in_process::ImportResult;
 use crate::process::run_once;
-use crate::report::{Measurement, Unit};
+use crate::report::{Measurement, Target, Unit};
 use crate::stats::Summary;
 
 pub(crate) fn run(bench: &Bench) -> Result<Vec<Measurement>> {
@@ -97,5 +99,86 @@ pub(crate) fn run(bench: &Bench) -> Result<Vec<Measurement>> {
             "events": manifest.stats.events,
         }),
     });
+    out.extend(claude_code(bench)?);
     Ok(out)
+}
+
+pub(crate) const CLAUDE_CODE_LIMIT_MB_S: f64 = 50.0;
+pub(crate) const CLAUDE_CODE_RSS_LIMIT_MB: f64 = 100.0;
+pub(crate) const REIMPORT_LIMIT_MS: f64 = 1_000.0;
+
+/// `cairn import claude-code DIR` of the 100 MB session written as Claude Code
+/// transcripts, into a fresh home each run; then the same folder again, unchanged,
+/// into that home (every transcript is skipped as already imported).
+fn claude_code(bench: &Bench) -> Result<Vec<Measurement>> {
+    let (folder, bytes) = bench.datasets.ensure_claude_code(&bench.cairn)?;
+    let folder = folder.to_string_lossy().into_owned();
+    let args = ["import", "claude-code", folder.as_str()];
+    let (mut first, mut again) = (Vec::new(), Vec::new());
+    let mut specs = None;
+    for run in 0..=bench.import_runs {
+        let home = bench.datasets.scratch()?;
+        let spec = bench.cairn(home.path(), &args)?;
+        let imported = run_once(&spec)?;
+        let reimported = run_once(&spec)?;
+        if run > 0 {
+            first.push(imported);
+            again.push(reimported);
+        }
+        specs = Some(spec);
+    }
+    let spec = specs.context("no import runs")?;
+    let throughput: Vec<f64> = first
+        .iter()
+        .map(|r| bytes as f64 / BYTES_PER_MB / r.wall.as_secs_f64())
+        .collect();
+    let rss = Summary::of(
+        &first
+            .iter()
+            .map(|r| r.max_rss_bytes as f64 / BYTES_PER_MB)
+            .collect::<Vec<_>>(),
+    )
+    .context("no import runs (--import-runs 0)")?;
+    let value = Summary::of(&throughput).context("no import runs (--import-runs 0)")?;
+    let import = Measurement {
+        id: "import.claude_code".into(),
+        title: format!(
+            "import: cairn import claude-code, {:.0} MB of transcripts",
+            bytes as f64 / BYTES_PER_MB
+        ),
+        command: Some(spec.display()),
+        unit: Unit::MegabytesPerSecond,
+        targets: vec![
+            Target::at_least(
+                format!("≥ {CLAUDE_CODE_LIMIT_MB_S} MB/s"),
+                value.median,
+                CLAUDE_CODE_LIMIT_MB_S,
+            ),
+            Target::below(
+                format!("< {CLAUDE_CODE_RSS_LIMIT_MB} MB RSS"),
+                rss.max,
+                CLAUDE_CODE_RSS_LIMIT_MB,
+            ),
+        ],
+        value,
+        peak_rss_mb: Some(rss),
+        cpu_ms: Summary::of(
+            &first
+                .iter()
+                .map(|r| r.cpu.as_secs_f64() * MS_PER_SECOND)
+                .collect::<Vec<_>>(),
+        ),
+        headline: true,
+        details: json!({ "transcript_bytes": bytes }),
+    };
+    let reimport = process_measurement(
+        "import.claude_code.again",
+        "import: the same Claude Code folder again, unchanged",
+        &spec,
+        &again,
+        wall_and_rss_targets(REIMPORT_LIMIT_MS, None),
+        true,
+        json!({}),
+    )?;
+    Ok(vec![import, reimport])
 }

@@ -29,17 +29,29 @@ use cairn_core::{
 use cairn_llm::{ModelRef, PriceTable, ProviderKind};
 use serde_json::{Map, Value};
 
+use crate::claude_code_line::LineMeta;
 use crate::import_transcripts::agent_parent;
 use crate::transcript::{EventLog, Lines, Transcript, cost, count, image, timestamp};
 
 pub const SOURCE: &str = "claude-code";
 
-/// A line of the conversation tree.
-struct Node {
+/// What the first pass keeps of a line: its place in the tree and, for the
+/// conversation's own lines, its raw bytes, parsed whole only when it is on the
+/// live branch. (Holding every line parsed took about eight times the file.)
+struct Link {
     line: u64,
     uuid: String,
     parent: Option<String>,
     logical_parent: Option<String>,
+    kind: String,
+    message_id: Option<String>,
+    timestamp: Option<String>,
+    raw: Vec<u8>,
+}
+
+/// A line of the live branch, parsed.
+struct Node {
+    line: u64,
     entry: Map<String, Value>,
 }
 
@@ -52,34 +64,43 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
         .unwrap_or("session")
         .to_owned();
     let is_agent_file = stem.starts_with("agent-");
-    let mut nodes: Vec<Node> = Vec::new();
+    let mut nodes: Vec<Link> = Vec::new();
     let mut session_id: Option<String> = None;
     let mut cwd: Option<String> = None;
     let mut custom_title: Option<String> = None;
     let mut summary_title: Option<String> = None;
     while let Some(line) = lines.next_line() {
-        let Some(entry) = lines.object(&line) else {
-            continue;
+        let meta = match serde_json::from_slice::<LineMeta>(&line.bytes) {
+            Ok(meta) => meta,
+            Err(e) if e.classify() == serde_json::error::Category::Data => {
+                lines.problem(
+                    line.number,
+                    "not a JSON object",
+                    "the line is JSON but not an object",
+                );
+                continue;
+            }
+            Err(e) => {
+                lines.problem(line.number, "not JSON", e);
+                continue;
+            }
         };
-        let Some(kind) = entry.get("type").and_then(Value::as_str).map(str::to_owned) else {
+        let Some(kind) = meta.kind else {
             lines.problem(line.number, "no \"type\" field", "line skipped");
             continue;
         };
         if session_id.is_none() {
-            session_id = entry
-                .get("sessionId")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
+            session_id = meta.session_id;
         }
         match kind.as_str() {
             "custom-title" => {
-                custom_title = text_field(&entry, "customTitle").or(custom_title);
+                custom_title = title(meta.custom_title).or(custom_title);
                 lines.skipped.add("bookkeeping (title kept)");
                 continue;
             }
             "summary" | "ai-title" | "title" => {
-                summary_title = text_field(&entry, "summary")
-                    .or_else(|| text_field(&entry, "title"))
+                summary_title = title(meta.summary)
+                    .or_else(|| title(meta.title))
                     .or(summary_title);
                 lines.skipped.add("bookkeeping (title kept)");
                 continue;
@@ -88,35 +109,33 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
         }
         // Lines of other types that carry a `uuid` (attachments, progress, …) are
         // links of the tree: kept as nodes, counted as skipped when converting.
-        if !is_message_kind(&kind) && !entry.contains_key("uuid") {
+        if !is_message_kind(&kind) && meta.uuid.is_none() {
             lines.skipped.add(skip_reason(&kind));
             continue;
         }
-        if !is_agent_file && entry.get("isSidechain").and_then(Value::as_bool) == Some(true) {
+        if !is_agent_file && meta.is_sidechain == Some(true) {
             lines
                 .skipped
                 .add("sidechain (sub-agent) line in the main transcript");
             continue;
         }
-        let Some(uuid) = entry.get("uuid").and_then(Value::as_str).map(str::to_owned) else {
+        let Some(uuid) = meta.uuid else {
             lines.problem(line.number, "no \"uuid\"", format!("{kind} line skipped"));
             continue;
         };
         if cwd.is_none() {
-            cwd = entry.get("cwd").and_then(Value::as_str).map(str::to_owned);
+            cwd = meta.cwd;
         }
-        nodes.push(Node {
+        let converted = is_message_kind(&kind);
+        nodes.push(Link {
             line: line.number,
             uuid,
-            parent: entry
-                .get("parentUuid")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            logical_parent: entry
-                .get("logicalParentUuid")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            entry,
+            parent: meta.parent,
+            logical_parent: meta.logical_parent,
+            message_id: meta.message_id,
+            timestamp: meta.timestamp,
+            raw: if converted { line.bytes } else { Vec::new() },
+            kind,
         });
     }
     let branch = live_branch(&nodes, &mut lines);
@@ -142,24 +161,24 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
         if on_branch.contains(&index) {
             continue;
         }
-        if node_is_message(node) {
+        if matches!(node.kind.as_str(), "user" | "assistant") {
             lines
                 .skipped
                 .add("off the live branch (an abandoned edit or retry)");
-        } else if !is_message_kind(kind_of(node)) {
-            lines.skipped.add(skip_reason(kind_of(node)));
+        } else if !is_message_kind(&node.kind) {
+            lines.skipped.add(skip_reason(&node.kind));
         }
     }
     let mut i = 0;
     while i < branch.len() {
-        let node = &nodes[branch[i]];
+        let link = &nodes[branch[i]];
         // Consecutive assistant lines of one response are one message.
-        let group_end = match message_id(node) {
-            Some(id) if kind_of(node) == "assistant" => {
+        let group_end = match link.message_id.as_deref() {
+            Some(id) if link.kind == "assistant" => {
                 let mut end = i + 1;
                 while end < branch.len()
-                    && kind_of(&nodes[branch[end]]) == "assistant"
-                    && message_id(&nodes[branch[end]]) == Some(id)
+                    && nodes[branch[end]].kind == "assistant"
+                    && nodes[branch[end]].message_id.as_deref() == Some(id)
                 {
                     end += 1;
                 }
@@ -167,7 +186,16 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
             }
             _ => i + 1,
         };
-        let group: Vec<&Node> = branch[i..group_end].iter().map(|&n| &nodes[n]).collect();
+        let mut group: Vec<Node> = Vec::with_capacity(group_end - i);
+        for &n in &branch[i..group_end] {
+            let link = &mut nodes[n];
+            if is_message_kind(&link.kind) {
+                group.extend(parse(link, &mut lines));
+            } else {
+                lines.skipped.add(skip_reason(&link.kind));
+            }
+        }
+        let group: Vec<&Node> = group.iter().collect();
         convert.node_group(&group, &mut lines);
         i = group_end;
     }
@@ -177,9 +205,8 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
         .first()
         .map(|e| e.ts)
         .or_else(|| {
-            nodes
-                .first()
-                .and_then(|n| timestamp(n.entry.get("timestamp")))
+            let first = nodes.first()?.timestamp.clone()?;
+            timestamp(Some(&Value::String(first)))
         })
         .unwrap_or_else(Timestamp::now);
     let project = cwd
@@ -247,13 +274,8 @@ pub fn first_chars(id: &str) -> String {
         .collect()
 }
 
-fn text_field(entry: &Map<String, Value>, field: &str) -> Option<String> {
-    entry
-        .get(field)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
+fn title(raw: Option<String>) -> Option<String> {
+    raw.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
 fn short(raw: &str) -> String {
@@ -278,20 +300,25 @@ fn kind_of(node: &Node) -> &str {
     node.entry.get("type").and_then(Value::as_str).unwrap_or("")
 }
 
-fn node_is_message(node: &Node) -> bool {
-    matches!(kind_of(node), "user" | "assistant")
-}
-
-fn message_id(node: &Node) -> Option<&str> {
-    node.entry
-        .get("message")
-        .and_then(|m| m.get("id"))
-        .and_then(Value::as_str)
+/// The line of `link` parsed whole (its raw bytes are let go: each line of the
+/// branch is converted once).
+fn parse(link: &mut Link, lines: &mut Lines) -> Option<Node> {
+    let raw = std::mem::take(&mut link.raw);
+    match serde_json::from_slice::<Map<String, Value>>(&raw) {
+        Ok(entry) => Some(Node {
+            line: link.line,
+            entry,
+        }),
+        Err(e) => {
+            lines.problem(link.line, "not JSON", e);
+            None
+        }
+    }
 }
 
 /// The path from the newest leaf back to the root, root first. A missing parent
 /// or a cycle ends the walk there, with a problem reported.
-fn live_branch(nodes: &[Node], lines: &mut Lines) -> Vec<usize> {
+fn live_branch(nodes: &[Link], lines: &mut Lines) -> Vec<usize> {
     let by_uuid: HashMap<&str, usize> = nodes
         .iter()
         .enumerate()

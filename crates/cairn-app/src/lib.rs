@@ -14,6 +14,7 @@
 //!   its signals), [`pool_markdown`] (its rendering).
 //! - [`inputs`]: the operations' typed inputs (what the MCP tools read their arguments into).
 
+mod claude_code_line;
 pub mod export;
 pub mod export_readable;
 pub mod file_snapshot;

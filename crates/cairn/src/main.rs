@@ -9,6 +9,7 @@ mod output;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    limit_malloc_arenas();
     let cli = args::Cli::parse();
     // Documentation commands need no settings, project or store.
     match &cli.command {
@@ -71,3 +72,20 @@ fn init_logging(file: Option<&std::path::Path>) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// glibc gives every thread that allocates an arena of its own and keeps in each
+/// what was freed there; the store works on a pool of blocking threads, so a long
+/// import or a busy daemon held the peak of every thread at once (12 Claude Code
+/// transcripts: 124 MB resident with the default, 56 MB with two arenas). Called
+/// before any thread starts.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    const ARENAS: libc::c_int = 2;
+    // SAFETY: mallopt only sets an allocator parameter; no thread allocates yet.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, ARENAS);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}

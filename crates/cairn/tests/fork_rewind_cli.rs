@@ -409,3 +409,39 @@ fn markdown_export_has_every_block_kind() {
         .code(2)
         .stderr_has(&["pdf", "jsonl", "md", "html"]);
 }
+
+/// A session another process drives keeps its live context: the rewind needs the
+/// lease, and `--force` takes it.
+#[test]
+fn a_rewind_of_a_session_in_use_is_refused_unless_forced() {
+    let home = TestHome::with_git();
+    let fake = FakeLlm::start([Turn::text("Done.")]).unwrap();
+    let c = Cairn::new(env!("CARGO_BIN_EXE_cairn"), &home).with_fake_openai(&fake);
+    c.run(["run", "--name", "busy", "-p", "Do the thing."])
+        .success();
+    let user_seq = first_user_seq(&home, "busy").to_string();
+    // This test process stands for the `cairn run` that drives the session.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = store(&home);
+        let s = store
+            .session(&SessionName::parse("busy").unwrap())
+            .await
+            .unwrap();
+        let holder = cairn_agent::lease::this_process();
+        store
+            .acquire_lease(s.id, &holder, cairn_agent::lease::STALE_AFTER, false)
+            .await
+            .unwrap();
+    });
+    c.run(["sessions", "rewind", "busy", "--to", &user_seq])
+        .code(1)
+        .stderr_has(&["in use by", "--force"]);
+    assert_eq!(
+        live_texts(&home, "busy"),
+        ["user: Do the thing.", "assistant: Done."]
+    );
+    c.run(["sessions", "rewind", "busy", "--to", &user_seq, "--force"])
+        .success();
+    assert!(live_texts(&home, "busy").is_empty());
+}

@@ -138,6 +138,10 @@ pub(crate) struct RewindArgs {
     /// With --restore-files: overwrite files changed outside cairn too.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Take the session over from a process that drives it (`cairn run`, an
+    /// editor): that process stops writing to the session.
+    #[arg(long)]
+    pub force: bool,
     #[arg(long)]
     pub json: bool,
 }

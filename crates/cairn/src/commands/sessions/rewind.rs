@@ -3,6 +3,7 @@
 
 use std::io::Write;
 
+use cairn_agent::lease::LeaseGuard;
 use cairn_app::rewind::{self, Restored};
 use serde_json::json;
 
@@ -25,7 +26,13 @@ pub(super) async fn run(app: &App, args: RewindArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let rewind_seq = rewind::rewind(store.as_ref(), &session, args.to).await?;
+    // A `cairn run` (or editor) driving the session would go on from the live
+    // context it holds: like any second writer, the rewind needs the session's lease
+    // (`--force` takes it, and that process stops writing to the session).
+    let lease = LeaseGuard::acquire(store.clone(), &session, args.force).await?;
+    let rewind_seq = rewind::rewind(store.as_ref(), &session, args.to).await;
+    lease.release().await?;
+    let rewind_seq = rewind_seq?;
     let root = app.project.path();
     let mut restored = Vec::new();
     if args.restore_files {

@@ -202,11 +202,17 @@ fn convert_blocks(message: &Message, request: &ChatRequest) -> Result<Vec<Value>
             ContentBlock::Text { text } if text.is_empty() => {}
             ContentBlock::Text { text } => out.push(json!({"type": "text", "text": text})),
             // Thinking is only accepted back with the signature Anthropic gave it;
-            // unsigned thinking (from another provider) is dropped.
+            // unsigned thinking, or thinking signed by another provider (Gemini), is
+            // dropped.
             ContentBlock::Thinking {
                 text,
                 signature: Some(signature),
-            } if message.role == Role::Assistant => {
+            } if message.role == Role::Assistant
+                && message
+                    .model
+                    .as_deref()
+                    .is_none_or(|m| m.starts_with("anthropic:")) =>
+            {
                 out.push(json!({"type": "thinking", "thinking": text, "signature": signature}))
             }
             ContentBlock::Thinking { .. } => {}

@@ -130,9 +130,7 @@ impl ChatProvider for GeminiProvider {
                 },
             )
         };
-        ChatStream::new(futures::StreamExt::flatten(futures::stream::once(
-            prepared,
-        )))
+        ChatStream::new(futures::StreamExt::flatten(futures::stream::once(prepared)))
     }
 }
 
@@ -667,16 +665,15 @@ mod tests {
             mime: "image/png".into(),
             data_base64: Some("AQID".into()),
         };
-        let request = ChatRequest::new("gemini:gemini-2.5-flash").with_messages(vec![
-            Message::new(
+        let request =
+            ChatRequest::new("gemini:gemini-2.5-flash").with_messages(vec![Message::new(
                 Role::User,
                 vec![
                     ContentBlock::text("look"),
                     ContentBlock::Image(image),
                     ContentBlock::Video(video),
                 ],
-            ),
-        ]);
+            )]);
         let err = request_body("gemini-2.5-flash", &request, &BTreeMap::new()).unwrap_err();
         assert!(err.to_string().contains("v1"), "{err}");
         let files = BTreeMap::from([("v1".to_owned(), "https://files/v1".to_owned())]);
@@ -762,17 +759,18 @@ mod decoder_tests {
 
     #[test]
     fn blocked_prompt_and_bad_chunks_are_errors() {
-        let fault =
-            run(&[r#"{"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":4}}"#])
-                .unwrap_err();
+        let fault = run(&[
+            r#"{"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":4}}"#,
+        ])
+        .unwrap_err();
         assert_eq!(fault.kind, ErrorKind::BadRequest);
         assert!(fault.message.contains("SAFETY"), "{}", fault.message);
         let fault = run(&[r#"{"candidates":[{"content":{"parts":[{"text":"tru"#]).unwrap_err();
         assert_eq!(fault.kind, ErrorKind::MalformedStream);
         let fault = run(&[r#"{"candidates":[{"content":{"parts":{"text":"x"}}}]}"#]).unwrap_err();
         assert_eq!(fault.kind, ErrorKind::MalformedStream);
-        let fault = run(&[r#"{"error":{"code":500,"message":"boom","status":"INTERNAL"}}"#])
-            .unwrap_err();
+        let fault =
+            run(&[r#"{"error":{"code":500,"message":"boom","status":"INTERNAL"}}"#]).unwrap_err();
         assert_eq!(fault.kind, ErrorKind::Server);
         assert!(fault.message.contains("boom"));
     }

@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use cairn_core::{ContentBlock, MediaBlock};
 use cairn_core::event::ToolResultContent;
+use cairn_core::{ContentBlock, MediaBlock};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
@@ -206,13 +206,19 @@ async fn upload(
             )
         })
     };
-    headers.insert("x-goog-upload-protocol", HeaderValue::from_static("resumable"));
+    headers.insert(
+        "x-goog-upload-protocol",
+        HeaderValue::from_static("resumable"),
+    );
     headers.insert("x-goog-upload-command", HeaderValue::from_static("start"));
     headers.insert(
         "x-goog-upload-header-content-length",
         header(bytes.len().to_string())?,
     );
-    headers.insert("x-goog-upload-header-content-type", header(block.mime.clone())?);
+    headers.insert(
+        "x-goog-upload-header-content-type",
+        header(block.mime.clone())?,
+    );
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let name: String = block.sha256.chars().take(16).collect();
     let started = send(
@@ -265,7 +271,10 @@ async fn upload(
     let deadline = Instant::now() + wait;
     let mut pause = FIRST_POLL;
     loop {
-        let state = file.get("state").and_then(Value::as_str).unwrap_or("ACTIVE");
+        let state = file
+            .get("state")
+            .and_then(Value::as_str)
+            .unwrap_or("ACTIVE");
         match state {
             "ACTIVE" => break,
             "FAILED" => {
@@ -306,7 +315,8 @@ async fn upload(
             options,
             &url,
             &what,
-            http.get(&url).headers(GeminiProvider::key_headers(endpoint)?),
+            http.get(&url)
+                .headers(GeminiProvider::key_headers(endpoint)?),
             wait,
         )
         .await?;

@@ -60,9 +60,7 @@ fn convert(schema: &Value, root: &Value, depth: usize) -> Value {
         return json!({"type": "string"});
     };
     if let Some(target) = map.get("$ref").and_then(Value::as_str) {
-        let resolved = (depth < MAX_DEPTH)
-            .then(|| resolve(root, target))
-            .flatten();
+        let resolved = (depth < MAX_DEPTH).then(|| resolve(root, target)).flatten();
         let mut out = match resolved {
             Some(target) => convert(target, root, depth + 1),
             None => json!({"type": "object"}),
@@ -298,7 +296,14 @@ mod tests {
         let p = parameters(&schema).unwrap();
         let mut all = Vec::new();
         keys(&p, &mut all);
-        for refused in ["$schema", "additionalProperties", "$defs", "$ref", "const", "oneOf"] {
+        for refused in [
+            "$schema",
+            "additionalProperties",
+            "$defs",
+            "$ref",
+            "const",
+            "oneOf",
+        ] {
             assert!(!all.iter().any(|k| k == refused), "{refused} in {p}");
         }
         let props = &p["properties"];
@@ -333,7 +338,10 @@ mod tests {
 
     #[test]
     fn no_arguments_means_no_parameters_and_recursion_stops() {
-        assert_eq!(parameters(&json!({"type": "object", "properties": {}})), None);
+        assert_eq!(
+            parameters(&json!({"type": "object", "properties": {}})),
+            None
+        );
         assert_eq!(parameters(&json!({"type": "object"})), None);
         let recursive = json!({
             "type": "object",

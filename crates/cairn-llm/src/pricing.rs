@@ -258,13 +258,19 @@ mod tests {
         // 100k input + 100k cached = 200k: the base tier (1.25 / 10 / 0.125).
         let base = cost(&pro, &usage(100_000, 10_000, 100_000, 0, 10_000)).unwrap();
         assert!(
-            close(base, (100_000.0 * 1.25 + 20_000.0 * 10.0 + 100_000.0 * 0.125) / 1e6),
+            close(
+                base,
+                (100_000.0 * 1.25 + 20_000.0 * 10.0 + 100_000.0 * 0.125) / 1e6
+            ),
             "{base}"
         );
         // One more token: every token at the long-context tier (2.50 / 15 / 0.25).
         let long = cost(&pro, &usage(100_001, 10_000, 100_000, 0, 10_000)).unwrap();
         assert!(
-            close(long, (100_001.0 * 2.5 + 20_000.0 * 15.0 + 100_000.0 * 0.25) / 1e6),
+            close(
+                long,
+                (100_001.0 * 2.5 + 20_000.0 * 15.0 + 100_000.0 * 0.25) / 1e6
+            ),
             "{long}"
         );
         // Flash has one tier.

@@ -69,11 +69,24 @@ fn one_shot_with_a_tool_call_through_gemini() {
         .iter()
         .map(|d| d["name"].as_str().unwrap())
         .collect();
-    assert!(names.contains(&"read_file") && names.contains(&"shell"), "{names:?}");
+    assert!(
+        names.contains(&"read_file") && names.contains(&"shell"),
+        "{names:?}"
+    );
     let mut keys = Vec::new();
     all_keys(declarations, &mut keys);
-    for refused in ["$schema", "additionalProperties", "$ref", "$defs", "const", "oneOf"] {
-        assert!(!keys.iter().any(|k| k == refused), "{refused} in {declarations}");
+    for refused in [
+        "$schema",
+        "additionalProperties",
+        "$ref",
+        "$defs",
+        "const",
+        "oneOf",
+    ] {
+        assert!(
+            !keys.iter().any(|k| k == refused),
+            "{refused} in {declarations}"
+        );
     }
     // The answer to the call goes back under the call's name, after the thought.
     let contents = requests[1].body["contents"].as_array().unwrap().clone();

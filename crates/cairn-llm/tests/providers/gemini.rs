@@ -89,12 +89,21 @@ async fn streams_thoughts_and_text_with_cached_and_thinking_usage() {
         }
     );
     // Priced: 100 × 1.25 + 900 × 0.125 + (40 + 60) × 10, per million.
-    let cost = pricing::cost(&ModelRef::parse("gemini:gemini-2.5-pro").unwrap(), &response.usage)
-        .unwrap();
-    assert!((cost - (125.0 + 112.5 + 1000.0) / 1e6).abs() < 1e-12, "{cost}");
+    let cost = pricing::cost(
+        &ModelRef::parse("gemini:gemini-2.5-pro").unwrap(),
+        &response.usage,
+    )
+    .unwrap();
+    assert!(
+        (cost - (125.0 + 112.5 + 1000.0) / 1e6).abs() < 1e-12,
+        "{cost}"
+    );
 
     let sent = &fake.requests()[0];
-    assert_eq!(sent.path, "/v1beta/models/gemini-2.5-pro:streamGenerateContent");
+    assert_eq!(
+        sent.path,
+        "/v1beta/models/gemini-2.5-pro:streamGenerateContent"
+    );
     assert_eq!(sent.query, "alt=sse");
     assert_eq!(sent.header("x-goog-api-key"), Some("<redacted>"));
     assert_eq!(sent.key_accepted, Some(true));
@@ -139,7 +148,11 @@ async fn a_tool_call_round_trip_answers_with_a_function_response_of_that_name() 
     let (id, name, input) = response.tool_calls().next().unwrap();
     let id = id.to_owned();
     assert_eq!((name, input), ("read_file", &json!({"path": "src/lib.rs"})));
-    assert!(events.iter().any(|e| matches!(e, StreamEvent::ToolCall { name, .. } if name == "read_file")));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, StreamEvent::ToolCall { name, .. } if name == "read_file"))
+    );
 
     messages.push(response.into_message());
     messages.push(Message::new(
@@ -312,7 +325,11 @@ async fn a_large_video_goes_through_the_files_api_once() {
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].mime, "video/mp4");
     assert!(files[0].bytes == bytes, "the uploaded bytes differ");
-    assert!(files[0].polls >= 2, "waited for ACTIVE: {} polls", files[0].polls);
+    assert!(
+        files[0].polls >= 2,
+        "waited for ACTIVE: {} polls",
+        files[0].polls
+    );
     let requests = fake.requests();
     let start = requests
         .iter()
@@ -326,7 +343,10 @@ async fn a_large_video_goes_through_the_files_api_once() {
     );
     assert_eq!(start.key_accepted, Some(true));
     // The key goes to the API, not to the upload URL.
-    let data = requests.iter().find(|r| r.query.contains("upload_id")).unwrap();
+    let data = requests
+        .iter()
+        .find(|r| r.query.contains("upload_id"))
+        .unwrap();
     assert_eq!(data.header("x-goog-api-key"), None);
     let generate = requests
         .iter()
@@ -389,7 +409,11 @@ async fn schema_keywords_gemini_refuses_are_converted() {
         .with_messages(vec![Message::text(Role::User, "fetch")])
         .with_tools(vec![
             ToolDef::new("fetch", "Fetch a URL", schema),
-            ToolDef::new("now", "The time", json!({"type": "object", "properties": {}})),
+            ToolDef::new(
+                "now",
+                "The time",
+                json!({"type": "object", "properties": {}}),
+            ),
         ]);
     let (_, outcome) = run(&client(&fake, fast_options()), request).await;
     outcome.unwrap();
@@ -397,7 +421,10 @@ async fn schema_keywords_gemini_refuses_are_converted() {
     let mut keys = Vec::new();
     all_keys(&declarations, &mut keys);
     for refused in ["$schema", "additionalProperties", "const", "format"] {
-        assert!(!keys.iter().any(|k| k == refused), "{refused}: {declarations}");
+        assert!(
+            !keys.iter().any(|k| k == refused),
+            "{refused}: {declarations}"
+        );
     }
     assert_eq!(
         declarations[0]["parameters"],
@@ -407,7 +434,10 @@ async fn schema_keywords_gemini_refuses_are_converted() {
             "mode": {"type": "string", "enum": ["fast"]}
         }})
     );
-    assert_eq!(declarations[1], json!({"name": "now", "description": "The time"}));
+    assert_eq!(
+        declarations[1],
+        json!({"name": "now", "description": "The time"})
+    );
 }
 
 #[tokio::test]
@@ -422,12 +452,15 @@ async fn a_malformed_chunk_or_a_blocked_prompt_is_a_clear_error() {
     ])
     .unwrap();
     let client = client(&fake, fast_options());
-    let request =
-        ChatRequest::new("gemini:gemini-2.5-flash").with_messages(vec![Message::text(Role::User, "hi")]);
+    let request = ChatRequest::new("gemini:gemini-2.5-flash")
+        .with_messages(vec![Message::text(Role::User, "hi")]);
     let (_, outcome) = run(&client, request.clone()).await;
     let err = outcome.unwrap_err();
     assert_eq!(err.kind, ErrorKind::MalformedStream, "{err}");
-    assert!(err.to_string().contains("gemini sent a malformed stream"), "{err}");
+    assert!(
+        err.to_string().contains("gemini sent a malformed stream"),
+        "{err}"
+    );
     assert_eq!(err.partial().unwrap().text(), "the an");
 
     let (_, outcome) = run(&client, request).await;

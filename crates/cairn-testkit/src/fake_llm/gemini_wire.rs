@@ -45,7 +45,11 @@ fn parts(reply: &Reply, whole: bool) -> Vec<Value> {
                 if whole {
                     out.push(json!({"text": text}));
                 } else {
-                    out.extend(chunks(text, reply.chunk_size).into_iter().map(|p| json!({"text": p})));
+                    out.extend(
+                        chunks(text, reply.chunk_size)
+                            .into_iter()
+                            .map(|p| json!({"text": p})),
+                    );
                 }
             }
             Part::Thinking { text, signature } => {
@@ -63,7 +67,9 @@ fn parts(reply: &Reply, whole: bool) -> Vec<Value> {
                     out.push(p);
                 }
             }
-            Part::ToolCall { name, arguments, .. } => {
+            Part::ToolCall {
+                name, arguments, ..
+            } => {
                 // The Gemini Developer API sends no call id.
                 let args: Value = serde_json::from_str(arguments).unwrap_or_else(|_| json!({}));
                 out.push(json!({"functionCall": {"name": name, "args": args}}));
@@ -73,7 +79,13 @@ fn parts(reply: &Reply, whole: bool) -> Vec<Value> {
     out
 }
 
-fn response(id: &str, model: &str, parts: Vec<Value>, finish: Option<&str>, usage: Option<Value>) -> Value {
+fn response(
+    id: &str,
+    model: &str,
+    parts: Vec<Value>,
+    finish: Option<&str>,
+    usage: Option<Value>,
+) -> Value {
     let mut candidate = json!({"content": {"parts": parts, "role": "model"}, "index": 0});
     if let Some(finish) = finish {
         candidate["finishReason"] = json!(finish);
@@ -103,14 +115,32 @@ pub(crate) fn stream_frames(reply: &Reply, id: &str, model: &str) -> Vec<String>
     for (i, part) in all.into_iter().enumerate() {
         if i + 1 == count {
             let reason = finish_reason(reply);
-            frames.push(response(id, model, vec![part], Some(&reason), Some(usage(reply))));
+            frames.push(response(
+                id,
+                model,
+                vec![part],
+                Some(&reason),
+                Some(usage(reply)),
+            ));
         } else {
-            frames.push(response(id, model, vec![part], None, Some(prompt_only.clone())));
+            frames.push(response(
+                id,
+                model,
+                vec![part],
+                None,
+                Some(prompt_only.clone()),
+            ));
         }
     }
     if count == 0 {
         let reason = finish_reason(reply);
-        frames.push(response(id, model, vec![json!({"text": ""})], Some(&reason), Some(usage(reply))));
+        frames.push(response(
+            id,
+            model,
+            vec![json!({"text": ""})],
+            Some(&reason),
+            Some(usage(reply)),
+        ));
     }
     frames
         .into_iter()
@@ -130,7 +160,13 @@ pub(crate) fn complete(reply: &Reply, id: &str, model: &str) -> Value {
                       "modelVersion": model, "responseId": id});
     }
     let reason = finish_reason(reply);
-    response(id, model, parts(reply, true), Some(&reason), Some(usage(reply)))
+    response(
+        id,
+        model,
+        parts(reply, true),
+        Some(&reason),
+        Some(usage(reply)),
+    )
 }
 
 /// The canonical status name Google gives an HTTP status.
@@ -166,7 +202,8 @@ pub(crate) fn error_body(error: &ErrorReply) -> Value {
                             "reason": reason, "domain": "googleapis.com",
                             "metadata": {"service": "generativelanguage.googleapis.com"}}));
     }
-    let mut body = json!({"error": {"code": error.status, "message": error.message, "status": status}});
+    let mut body =
+        json!({"error": {"code": error.status, "message": error.message, "status": status}});
     if !details.is_empty() {
         body["error"]["details"] = Value::Array(details);
     }

@@ -265,10 +265,10 @@ fn presented_key(headers: &HeaderMap) -> Option<String> {
         .or_else(|| value("x-goog-api-key"))
         .map(str::to_owned)
         .or_else(|| {
-        value("authorization")
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::to_owned)
-    })
+            value("authorization")
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::to_owned)
+        })
 }
 
 async fn handle(
@@ -590,7 +590,11 @@ fn error_response(wire: Wire, error: &ErrorReply) -> Response {
         .status(StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("content-type", "application/json");
     // Gemini says how long to wait in the body (RetryInfo), not in a header.
-    if let Some(after) = error.retry_after.as_ref().filter(|_| !matches!(wire, Wire::Gemini)) {
+    if let Some(after) = error
+        .retry_after
+        .as_ref()
+        .filter(|_| !matches!(wire, Wire::Gemini))
+    {
         builder = builder.header("retry-after", after.as_str());
     }
     if let Some(ms) = error.retry_after_ms {

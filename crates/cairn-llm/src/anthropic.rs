@@ -434,6 +434,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn thinking_signed_by_another_provider_is_not_sent() {
+        let mut gemini = Message::new(
+            Role::Assistant,
+            vec![
+                ContentBlock::Thinking {
+                    text: "plan".into(),
+                    signature: Some("gemini-signature".into()),
+                },
+                ContentBlock::text("done"),
+            ],
+        );
+        gemini.model = Some("gemini:gemini-2.5-pro".into());
+        let mut own = gemini.clone();
+        own.model = Some("anthropic:claude-sonnet-4-5".into());
+        let request = ChatRequest::new("anthropic:claude-sonnet-4-5")
+            .with_messages(vec![gemini, Message::text(Role::User, "next"), own]);
+        let body = request_body("claude-sonnet-4-5", &request).unwrap();
+        let messages = body["messages"].as_array().unwrap();
+        assert_eq!(messages[0]["content"][0]["type"], "text");
+        assert_eq!(messages[2]["content"][0]["type"], "thinking");
+    }
+
+    #[test]
     fn history_converts_to_messages_with_cache_breakpoints() {
         let mut request = ChatRequest::new("anthropic:claude-sonnet-4-5").with_system("sys");
         request.tools = vec![crate::ToolDef::new(

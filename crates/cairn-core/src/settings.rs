@@ -783,6 +783,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn gemini_key_from_either_variable_google_wins() {
+        let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let gemini = |pairs: &[(&str, &str)]| {
+            env_layer(&env(pairs))
+                .unwrap()
+                .providers
+                .and_then(|p| p.gemini)
+                .map(|p| (p.api_key, p.base_url))
+        };
+        assert_eq!(
+            gemini(&[("GEMINI_API_KEY", "g")]),
+            Some((Some("g".into()), None))
+        );
+        assert_eq!(
+            gemini(&[("GEMINI_API_KEY", "g"), ("GOOGLE_API_KEY", "o")]),
+            Some((Some("o".into()), None))
+        );
+        assert_eq!(
+            gemini(&[("GEMINI_BASE_URL", "http://x"), ("GOOGLE_API_KEY", "o")]),
+            Some((Some("o".into()), Some("http://x".into())))
+        );
+        assert_eq!(
+            gemini(&[("GEMINI_BASE_URL", "http://x")]),
+            Some((None, Some("http://x".into())))
+        );
+        assert_eq!(gemini(&[]), None);
+    }
+
+    #[test]
     fn design_keys_parse() {
         let layer = parse_layer(
             r#"

@@ -448,8 +448,11 @@ mod tests {
         gemini.model = Some("gemini:gemini-2.5-pro".into());
         let mut own = gemini.clone();
         own.model = Some("anthropic:claude-sonnet-4-5".into());
-        let request = ChatRequest::new("anthropic:claude-sonnet-4-5")
-            .with_messages(vec![gemini, Message::text(Role::User, "next"), own]);
+        let request = ChatRequest::new("anthropic:claude-sonnet-4-5").with_messages(vec![
+            gemini,
+            Message::text(Role::User, "next"),
+            own,
+        ]);
         let body = request_body("claude-sonnet-4-5", &request).unwrap();
         let messages = body["messages"].as_array().unwrap();
         assert_eq!(messages[0]["content"][0]["type"], "text");

@@ -285,7 +285,7 @@ async fn handle(
     if path == "/upload/v1beta/files"
         && let Some(id) = query_value(&uri, "upload_id")
     {
-        record(&state, &method, &uri, &headers, Value::Null, false);
+        record(&state, &method, &uri, &headers, Value::Null, Needs::Nothing);
         return finish_upload(&state, &headers, id, &body);
     }
     let route = if path.ends_with("/messages") {
@@ -315,8 +315,12 @@ async fn handle(
         );
     }
     let is_chat = matches!(route, Route::Chat(..));
-    let Some((turn, number)) = record(&state, &method, &uri, &headers, json.clone(), is_chat)
-    else {
+    let needs = if is_chat {
+        Needs::KeyAndTurn
+    } else {
+        Needs::Key
+    };
+    let Some((turn, number)) = record(&state, &method, &uri, &headers, json.clone(), needs) else {
         let wire = match &route {
             Route::Chat(wire, _) => *wire,
             _ => Wire::Gemini,
@@ -381,20 +385,31 @@ fn refused_key(wire: Wire) -> ErrorReply {
     }
 }
 
-/// Record a request. `None` when the key was refused; otherwise, for a model request
-/// (`takes_turn`), the next scripted turn and its number.
+/// What a request needs besides being recorded.
+#[derive(Clone, Copy, PartialEq)]
+enum Needs {
+    /// The bytes of an upload: its upload id is the credential.
+    Nothing,
+    Key,
+    /// A model request: the key and the next scripted turn.
+    KeyAndTurn,
+}
+
+/// Record a request. `None` when the key was refused; otherwise, for a model request,
+/// the next scripted turn and its number.
 fn record(
     state: &AppState,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: Value,
-    takes_turn: bool,
+    needs: Needs,
 ) -> Option<(Option<Turn>, u64)> {
     let mut shared = state.shared.lock().unwrap_or_else(|p| p.into_inner());
     let key_accepted = shared
         .required_key
         .as_ref()
+        .filter(|_| needs != Needs::Nothing)
         .map(|required| presented_key(headers).as_deref() == Some(required.as_str()));
     let recorded = RecordedRequest {
         method: method.to_string(),
@@ -420,7 +435,7 @@ fn record(
     if key_accepted == Some(false) {
         return None;
     }
-    if !takes_turn {
+    if needs != Needs::KeyAndTurn {
         return Some((None, 0));
     }
     shared.served += 1;

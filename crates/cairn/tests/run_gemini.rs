@@ -2,7 +2,7 @@
 //! the scripted fake LLM server speaking Gemini's wire format.
 
 use cairn_testkit::cli::Cairn;
-use cairn_testkit::fake_llm::{FakeLlm, FakeUsage, Reply, Turn};
+use cairn_testkit::fake_llm::{FakeLlm, FakeUsage, Fault, Reply, Turn};
 use cairn_testkit::home::TestHome;
 use serde_json::{Value, json};
 
@@ -157,17 +157,28 @@ fn cached_and_thinking_tokens_are_recorded_priced_and_limited() {
 }
 
 #[test]
-fn a_refused_key_and_a_blocked_prompt_are_plain_errors() {
+fn a_refused_key_a_blocked_prompt_and_a_malformed_chunk_are_plain_errors() {
     let home = TestHome::new();
     let fake = FakeLlm::start([
         Reply::new().prompt_blocked("SAFETY").into(),
-        Turn::text("never"),
+        Reply::new()
+            .text("half an answer")
+            .chunk_size(4)
+            .fault(Fault::Malformed { after_events: 2 })
+            .into(),
+        Turn::text("whole again"),
     ])
     .unwrap();
     let c = cairn(&home, &fake);
     let out = c.run(["run", "--name", "b", "-p", "something"]);
     out.code(1).stderr_has(&["blockReason SAFETY"]);
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    let out = c.run(["run", "--resume", "b", "-p", "try again"]);
+    out.code(1).stderr_has(&["gemini sent a malformed stream"]);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    c.run(["run", "--resume", "b", "-p", "once more"])
+        .success()
+        .stdout_has(&["whole again"]);
 
     fake.require_api_key("another-key");
     let out = c.run(["run", "--resume", "b", "-p", "again"]);

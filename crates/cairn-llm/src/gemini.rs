@@ -239,7 +239,8 @@ pub(crate) fn request_body(
 
 /// An assistant message as `model` parts. Thoughts and their signatures go back
 /// only to Gemini models (another provider's signature would be refused); a
-/// signature recorded on its own belongs to the part after it.
+/// signature recorded on its own belongs to the part after it (or to an empty
+/// text part at the end, as Gemini sent it).
 fn model_parts<'m>(message: &'m Message, call_names: &mut HashMap<&'m str, &'m str>) -> Vec<Value> {
     let from_gemini = message
         .model
@@ -287,6 +288,10 @@ fn model_parts<'m>(message: &'m Message, call_names: &mut HashMap<&'m str, &'m s
             }
             _ => {}
         }
+    }
+    // Gemini may sign the end of an answer on an empty text part; it goes back so.
+    if let Some(sig) = signature {
+        parts.push(json!({"text": "", "thoughtSignature": sig}));
     }
     parts
 }
@@ -567,6 +572,10 @@ mod tests {
                     name: "shell".into(),
                     input: json!({"command": "ls"}),
                 },
+                ContentBlock::Thinking {
+                    text: String::new(),
+                    signature: Some("sig-end".into()),
+                },
             ],
         );
         assistant.model = Some("gemini:gemini-2.5-pro".into());
@@ -608,7 +617,8 @@ mod tests {
                     {"text": "plan", "thought": true},
                     {"functionCall": {"name": "read_file", "args": {"path": "a"}},
                      "thoughtSignature": "sig-1"},
-                    {"functionCall": {"name": "shell", "args": {"command": "ls"}, "id": "g-2"}}
+                    {"functionCall": {"name": "shell", "args": {"command": "ls"}, "id": "g-2"}},
+                    {"text": "", "thoughtSignature": "sig-end"}
                 ]},
                 {"role": "user", "parts": [
                     {"functionResponse": {"name": "read_file", "response": {"error": "no such file"}}},

@@ -290,7 +290,14 @@ async fn upload(
             }
             _ => {}
         }
-        if file_name.is_empty() || !file_name.starts_with("files/") {
+        // `files/{id}`: the id goes into a URL path that carries the key.
+        let valid = file_name.strip_prefix("files/").is_some_and(|id| {
+            !id.is_empty()
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        });
+        if !valid {
             return Err(LlmError::new(
                 ErrorKind::MalformedStream,
                 "gemini",

@@ -141,6 +141,10 @@ fn thinks(model: &str) -> bool {
     let Some(version) = bare.strip_prefix("gemini-") else {
         return false;
     };
+    // `gemini-pro-latest`, `gemini-flash-latest`: aliases of current (thinking) models.
+    if version.ends_with("-latest") && !version.starts_with(|c: char| c.is_ascii_digit()) {
+        return true;
+    }
     let major: String = version.chars().take_while(|c| c.is_ascii_digit()).collect();
     match major.parse::<u32>() {
         Ok(2) => version.starts_with("2.5"),
@@ -547,6 +551,8 @@ mod tests {
         assert!(!thinks("gemini-2.0-flash"));
         assert!(!thinks("gemini-1.5-pro"));
         assert!(!thinks("learnlm-2.0"));
+        assert!(thinks("gemini-flash-latest"));
+        assert!(!thinks("gemini-1.5-flash-latest"));
     }
 
     #[test]

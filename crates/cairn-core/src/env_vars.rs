@@ -19,6 +19,11 @@ pub const ANTHROPIC_BASE_URL: &str = "ANTHROPIC_BASE_URL";
 pub const OLLAMA_BASE_URL: &str = "OLLAMA_BASE_URL";
 pub const OPENROUTER_API_KEY: &str = "OPENROUTER_API_KEY";
 pub const OPENROUTER_BASE_URL: &str = "OPENROUTER_BASE_URL";
+/// Google's SDKs read GEMINI_API_KEY or GOOGLE_API_KEY; when both are set,
+/// GOOGLE_API_KEY wins (ai.google.dev/gemini-api/docs/api-key). cairn does the same.
+pub const GEMINI_API_KEY: &str = "GEMINI_API_KEY";
+pub const GOOGLE_API_KEY: &str = "GOOGLE_API_KEY";
+pub const GEMINI_BASE_URL: &str = "GEMINI_BASE_URL";
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Claude Code's configuration folder (its transcripts are in `projects/` below it).
 pub const CLAUDE_CONFIG_DIR: &str = "CLAUDE_CONFIG_DIR";

@@ -49,6 +49,7 @@ pub struct ProvidersLayer {
     pub anthropic: Option<ProviderLayer>,
     pub ollama: Option<ProviderLayer>,
     pub openrouter: Option<ProviderLayer>,
+    pub gemini: Option<ProviderLayer>,
 }
 
 #[derive(Clone, Default, PartialEq, Deserialize)]
@@ -250,6 +251,7 @@ pub struct Providers {
     pub anthropic: Provider,
     pub ollama: Provider,
     pub openrouter: Provider,
+    pub gemini: Provider,
 }
 
 #[derive(Clone, Default, PartialEq, Serialize)]
@@ -509,6 +511,7 @@ impl Settings {
             apply_provider(&mut self.providers.anthropic, p.anthropic);
             apply_provider(&mut self.providers.ollama, p.ollama);
             apply_provider(&mut self.providers.openrouter, p.openrouter);
+            apply_provider(&mut self.providers.gemini, p.gemini);
         }
         if let Some(pool) = layer.pool {
             set(&mut self.pool_ttl_secs, pool.ttl_secs);
@@ -767,6 +770,10 @@ fn env_layer(env: &[(String, String)]) -> Result<SettingsLayer, Error> {
         anthropic: provider(env_vars::ANTHROPIC_API_KEY, env_vars::ANTHROPIC_BASE_URL),
         ollama: provider("CAIRN_OLLAMA_API_KEY_UNUSED", env_vars::OLLAMA_BASE_URL),
         openrouter: provider(env_vars::OPENROUTER_API_KEY, env_vars::OPENROUTER_BASE_URL),
+        // As Google's SDKs: GOOGLE_API_KEY wins over GEMINI_API_KEY when both are set.
+        gemini: provider(env_vars::GOOGLE_API_KEY, env_vars::GEMINI_BASE_URL)
+            .filter(|layer| layer.api_key.is_some())
+            .or_else(|| provider(env_vars::GEMINI_API_KEY, env_vars::GEMINI_BASE_URL)),
     });
     Ok(layer)
 }
@@ -774,6 +781,40 @@ fn env_layer(env: &[(String, String)]) -> Result<SettingsLayer, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gemini_key_from_either_variable_google_wins() {
+        let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let gemini = |pairs: &[(&str, &str)]| {
+            env_layer(&env(pairs))
+                .unwrap()
+                .providers
+                .and_then(|p| p.gemini)
+                .map(|p| (p.api_key, p.base_url))
+        };
+        assert_eq!(
+            gemini(&[("GEMINI_API_KEY", "g")]),
+            Some((Some("g".into()), None))
+        );
+        assert_eq!(
+            gemini(&[("GEMINI_API_KEY", "g"), ("GOOGLE_API_KEY", "o")]),
+            Some((Some("o".into()), None))
+        );
+        assert_eq!(
+            gemini(&[("GEMINI_BASE_URL", "http://x"), ("GOOGLE_API_KEY", "o")]),
+            Some((Some("o".into()), Some("http://x".into())))
+        );
+        assert_eq!(
+            gemini(&[("GEMINI_BASE_URL", "http://x")]),
+            Some((None, Some("http://x".into())))
+        );
+        assert_eq!(gemini(&[]), None);
+    }
 
     #[test]
     fn design_keys_parse() {

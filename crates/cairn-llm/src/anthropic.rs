@@ -202,11 +202,17 @@ fn convert_blocks(message: &Message, request: &ChatRequest) -> Result<Vec<Value>
             ContentBlock::Text { text } if text.is_empty() => {}
             ContentBlock::Text { text } => out.push(json!({"type": "text", "text": text})),
             // Thinking is only accepted back with the signature Anthropic gave it;
-            // unsigned thinking (from another provider) is dropped.
+            // unsigned thinking, or thinking signed by another provider (Gemini), is
+            // dropped.
             ContentBlock::Thinking {
                 text,
                 signature: Some(signature),
-            } if message.role == Role::Assistant => {
+            } if message.role == Role::Assistant
+                && message
+                    .model
+                    .as_deref()
+                    .is_none_or(|m| m.starts_with("anthropic:")) =>
+            {
                 out.push(json!({"type": "thinking", "thinking": text, "signature": signature}))
             }
             ContentBlock::Thinking { .. } => {}
@@ -426,6 +432,32 @@ fn apply_usage(turn: &mut Turn, usage: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thinking_signed_by_another_provider_is_not_sent() {
+        let mut gemini = Message::new(
+            Role::Assistant,
+            vec![
+                ContentBlock::Thinking {
+                    text: "plan".into(),
+                    signature: Some("gemini-signature".into()),
+                },
+                ContentBlock::text("done"),
+            ],
+        );
+        gemini.model = Some("gemini:gemini-2.5-pro".into());
+        let mut own = gemini.clone();
+        own.model = Some("anthropic:claude-sonnet-4-5".into());
+        let request = ChatRequest::new("anthropic:claude-sonnet-4-5").with_messages(vec![
+            gemini,
+            Message::text(Role::User, "next"),
+            own,
+        ]);
+        let body = request_body("claude-sonnet-4-5", &request).unwrap();
+        let messages = body["messages"].as_array().unwrap();
+        assert_eq!(messages[0]["content"][0]["type"], "text");
+        assert_eq!(messages[2]["content"][0]["type"], "thinking");
+    }
 
     #[test]
     fn history_converts_to_messages_with_cache_breakpoints() {

@@ -230,6 +230,14 @@ impl Turn {
         self.response.stop_reason.as_ref()
     }
 
+    /// Whether the answer so far holds a tool call.
+    pub(crate) fn produced_tool_call(&self) -> bool {
+        self.response
+            .content
+            .iter()
+            .any(|b| matches!(b, ContentBlock::ToolUse { .. }))
+    }
+
     pub(crate) fn set_request_id_if_absent(&mut self, id: &str) {
         if self.response.request_id.is_none() && !id.is_empty() {
             self.response.request_id = Some(id.to_owned());

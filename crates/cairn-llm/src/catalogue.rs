@@ -99,6 +99,35 @@ pub(crate) const PRICES: &[(&str, ModelPrice)] = &[
         "anthropic:claude-3-haiku",
         ModelPrice::new(0.25, 1.25, 0.03, Some(0.30)),
     ),
+    // Gemini (ai.google.dev/gemini-api/docs/pricing, standard paid tier, text/image/
+    // video input; as listed 2026-12-06): implicit caching bills cached input at the
+    // cache price (storage of explicit caches is not modelled); no cache-write charge.
+    // Pro models bill every token of a request at a higher rate once the prompt
+    // exceeds 200k tokens.
+    (
+        "gemini:gemini-3-pro-preview",
+        ModelPrice::new(2.0, 12.0, 0.20, None).above(200_000, 4.0, 18.0, 0.40),
+    ),
+    (
+        "gemini:gemini-3-flash-preview",
+        ModelPrice::new(0.50, 3.0, 0.05, None),
+    ),
+    (
+        "gemini:gemini-2.5-pro",
+        ModelPrice::new(1.25, 10.0, 0.125, None).above(200_000, 2.50, 15.0, 0.25),
+    ),
+    (
+        "gemini:gemini-2.5-flash",
+        ModelPrice::new(0.30, 2.50, 0.03, None),
+    ),
+    (
+        "gemini:gemini-2.5-flash-lite",
+        ModelPrice::new(0.10, 0.40, 0.01, None),
+    ),
+    (
+        "gemini:gemini-2.0-flash",
+        ModelPrice::new(0.10, 0.40, 0.025, None),
+    ),
 ];
 
 /// Context windows (tokens) by model-name prefix, first match wins. Dated snapshots and
@@ -113,6 +142,10 @@ const CONTEXT_WINDOWS: &[(&str, u64)] = &[
     ("o1", 200_000),
     ("codex-mini", 200_000),
     ("claude-", 200_000),
+    // Gemini: 1,048,576 input tokens for 2.0, 2.5 and 3 models (ai.google.dev/gemini-api/docs/models).
+    ("gemini-3", 1_048_576),
+    ("gemini-2.5", 1_048_576),
+    ("gemini-2.0", 1_048_576),
 ];
 
 /// OpenAI's BPE by exact model name (from OpenAI's `tiktoken/model.py`, model →
@@ -370,6 +403,8 @@ mod tests {
         assert_eq!(window("ollama:qwen2.5-coder"), None);
         assert_eq!(window("ollama:gpt-oss:20b"), None);
         assert_eq!(window("openai:mystery"), None);
+        assert_eq!(window("gemini:gemini-2.5-pro"), Some(1_048_576));
+        assert_eq!(window("gemini:gemini-3-pro-preview"), Some(1_048_576));
     }
 
     #[test]

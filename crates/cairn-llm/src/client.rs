@@ -7,6 +7,8 @@ use cairn_core::env_vars;
 use cairn_core::settings::{Provider, Providers, Settings};
 
 use crate::anthropic::AnthropicProvider;
+use crate::gemini::GeminiProvider;
+use crate::gemini_files::UploadCache;
 use crate::openai::OpenAiProvider;
 use crate::{
     Capabilities, ChatProvider, ChatRequest, ChatStream, ErrorKind, LlmError, ModelRef,
@@ -17,6 +19,7 @@ pub(crate) const OPENAI_DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub(crate) const ANTHROPIC_DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 pub(crate) const OLLAMA_DEFAULT_BASE_URL: &str = "http://127.0.0.1:11434/v1";
 pub(crate) const OPENROUTER_DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
+pub(crate) const GEMINI_DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
 
 /// How long to wait at each stage of a request.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,6 +55,8 @@ pub struct LlmClient {
     providers: Providers,
     options: ClientOptions,
     http: reqwest::Client,
+    /// Files already uploaded to Gemini's Files API (large images and videos).
+    gemini_uploads: UploadCache,
 }
 
 impl std::fmt::Debug for LlmClient {
@@ -87,6 +92,7 @@ impl LlmClient {
             providers,
             options,
             http,
+            gemini_uploads: UploadCache::default(),
         })
     }
 
@@ -113,15 +119,20 @@ impl LlmClient {
         if has_key(&self.providers.openai) || self.providers.openai.base_url.is_some() {
             return Ok(ModelRef::new(ProviderKind::OpenAi, "gpt-4.1"));
         }
+        if has_key(&self.providers.gemini) {
+            return Ok(ModelRef::new(ProviderKind::Gemini, "gemini-2.5-pro"));
+        }
         Err(LlmError::new(
             ErrorKind::NotConfigured,
             "",
             format!(
-                "no model provider is configured. Set {} or {} (or put api_key under \
-                 [providers.anthropic] / [providers.openai] in config.toml), set {} for an \
-                 OpenAI-compatible server, or choose a local model with -m ollama:MODEL",
+                "no model provider is configured. Set {}, {} or {} (or put api_key under \
+                 [providers.anthropic] / [providers.openai] / [providers.gemini] in \
+                 config.toml), set {} for an OpenAI-compatible server, or choose a local \
+                 model with -m ollama:MODEL",
                 env_vars::ANTHROPIC_API_KEY,
                 env_vars::OPENAI_API_KEY,
+                env_vars::GEMINI_API_KEY,
                 env_vars::OPENAI_BASE_URL
             ),
         ))
@@ -143,6 +154,12 @@ impl LlmClient {
                 self.http.clone(),
                 endpoint,
                 self.options.clone(),
+            )),
+            ProviderKind::Gemini => Arc::new(GeminiProvider::new(
+                self.http.clone(),
+                endpoint,
+                self.options.clone(),
+                self.gemini_uploads.clone(),
             )),
             _ => Arc::new(OpenAiProvider::new(
                 kind,
@@ -200,6 +217,12 @@ impl LlmClient {
                 env_vars::OPENROUTER_API_KEY,
                 env_vars::OPENROUTER_BASE_URL,
             ),
+            ProviderKind::Gemini => (
+                &self.providers.gemini,
+                GEMINI_DEFAULT_BASE_URL,
+                env_vars::GEMINI_API_KEY,
+                env_vars::GEMINI_BASE_URL,
+            ),
         };
         let api_key = settings.api_key.clone().filter(|k| !k.trim().is_empty());
         let custom_url = settings
@@ -240,6 +263,12 @@ impl LlmClient {
             api_key,
             key_hint: if key_var.is_empty() {
                 format!("[providers.{kind}] api_key")
+            } else if kind == ProviderKind::Gemini {
+                format!(
+                    "{key_var} or {} (which wins when both are set) or [providers.{kind}] \
+                     api_key",
+                    env_vars::GOOGLE_API_KEY
+                )
             } else {
                 format!("{key_var} or [providers.{kind}] api_key")
             },

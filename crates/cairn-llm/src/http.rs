@@ -404,10 +404,12 @@ fn provider_message(body: &str) -> (String, Option<String>) {
         })
         .map(str::to_owned)
         .unwrap_or_else(|| body.trim().to_owned());
+    // OpenAI `code`, Anthropic `type`, Gemini `status` (`RESOURCE_EXHAUSTED`, …).
     let code = error.and_then(|e| {
         e.get("code")
             .and_then(Value::as_str)
             .or_else(|| e.get("type").and_then(Value::as_str))
+            .or_else(|| e.get("status").and_then(Value::as_str))
             .map(str::to_owned)
     });
     let mut message: String = message.chars().take(600).collect();
@@ -426,6 +428,39 @@ fn looks_like_context_overflow(message: &str, code: Option<&str>) -> bool {
         || m.contains("prompt is too long")
         || m.contains("too many tokens")
         || m.contains("maximum context")
+        // Gemini: "The input token count (N) exceeds the maximum number of tokens
+        // allowed (M)."
+        || (m.contains("input token count") && m.contains("exceeds"))
+}
+
+/// Gemini's wait hint: `error.details[]` of type `google.rpc.RetryInfo` with
+/// `retryDelay` such as `"37s"` (it sends no `retry-after` header).
+fn google_retry_delay(body: &str) -> Option<Duration> {
+    let parsed: Value = serde_json::from_str(body).ok()?;
+    parsed
+        .pointer("/error/details")?
+        .as_array()?
+        .iter()
+        .filter_map(|d| d.get("retryDelay").and_then(Value::as_str))
+        .find_map(|delay| {
+            let seconds: f64 = delay.strip_suffix('s')?.trim().parse().ok()?;
+            (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
+        })
+}
+
+/// Gemini refuses a bad key with HTTP 400 `INVALID_ARGUMENT`, reason `API_KEY_INVALID`.
+fn google_key_refused(body: &str) -> bool {
+    let Ok(parsed) = serde_json::from_str::<Value>(body) else {
+        return false;
+    };
+    parsed
+        .pointer("/error/details")
+        .and_then(Value::as_array)
+        .is_some_and(|details| {
+            details
+                .iter()
+                .any(|d| d.get("reason").and_then(Value::as_str) == Some("API_KEY_INVALID"))
+        })
 }
 
 /// Remove the key (whole, or echoed back cut short) and URL credentials from text
@@ -445,9 +480,16 @@ pub(crate) fn status_error(
     let detail = scrub(call, detail);
     let provider = &call.provider;
     let n = status.as_u16();
-    let wait = retry_after(headers, SystemTime::now());
+    let wait = retry_after(headers, SystemTime::now()).or_else(|| google_retry_delay(body));
     let (kind, message) = match n {
         401 | 403 => (
+            ErrorKind::Auth,
+            format!(
+                "{provider} refused the API key (HTTP {n}): {detail}. Check {}",
+                call.key_hint
+            ),
+        ),
+        400 if google_key_refused(body) => (
             ErrorKind::Auth,
             format!(
                 "{provider} refused the API key (HTTP {n}): {detail}. Check {}",

@@ -1,9 +1,10 @@
 //! cairn-llm: talks to language-model providers, and nothing else.
 //!
-//! Two wire formats cover every provider cairn supports:
+//! Three wire formats cover every provider cairn supports:
 //! - OpenAI-compatible chat completions (`openai:`, `openrouter:`, `ollama:`, and any
 //!   compatible server — llama.cpp, vLLM, LM Studio — through `base_url`);
-//! - Anthropic Messages (`anthropic:`).
+//! - Anthropic Messages (`anthropic:`);
+//! - Google's Gemini API (`gemini:`), the one that takes video.
 //!
 //! Models are named `provider:model` ([`ModelRef`], parsed once where the name enters
 //! cairn); what cairn knows about a model (tokenizer, context window, price) is in
@@ -43,6 +44,9 @@ mod assemble;
 mod catalogue;
 mod client;
 mod error;
+mod gemini;
+mod gemini_files;
+mod gemini_schema;
 mod http;
 mod model;
 mod openai;
@@ -57,7 +61,7 @@ mod stream;
 pub use client::{ClientOptions, LlmClient, ProviderCheck, Timeouts};
 pub use error::{ErrorKind, LlmError, TimeoutPhase};
 pub use model::{ModelRef, ProviderKind};
-pub use pricing::{ModelPrice, PriceTable};
+pub use pricing::{LongContextPrice, ModelPrice, PriceTable};
 pub use provider::{Capabilities, ChatProvider};
 pub use request::{ChatRequest, Reasoning, ToolDef};
 pub use response::{ChatResponse, StopReason};

@@ -18,23 +18,28 @@ pub enum ProviderKind {
     Ollama,
     /// Anthropic Messages.
     Anthropic,
+    /// Google's Gemini API (`generativelanguage.googleapis.com`, `GEMINI_API_KEY`).
+    Gemini,
 }
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 4] = [
+    pub const ALL: [ProviderKind; 5] = [
         ProviderKind::OpenAi,
         ProviderKind::Anthropic,
         ProviderKind::Ollama,
         ProviderKind::OpenRouter,
+        ProviderKind::Gemini,
     ];
 
-    /// The prefix used in model names (`openai`, `anthropic`, `ollama`, `openrouter`).
+    /// The prefix used in model names (`openai`, `anthropic`, `ollama`, `openrouter`,
+    /// `gemini`).
     pub fn as_str(&self) -> &'static str {
         match self {
             ProviderKind::OpenAi => "openai",
             ProviderKind::OpenRouter => "openrouter",
             ProviderKind::Ollama => "ollama",
             ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Gemini => "gemini",
         }
     }
 
@@ -44,7 +49,7 @@ impl ProviderKind {
 
     /// True for providers that speak OpenAI chat completions.
     pub fn is_openai_compatible(&self) -> bool {
-        !matches!(self, ProviderKind::Anthropic)
+        !matches!(self, ProviderKind::Anthropic | ProviderKind::Gemini)
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! The built-in table holds list prices of current OpenAI and Anthropic models
 //! (standard tier; Anthropic cache writes at the 5-minute rate, 1.25× input; Anthropic
-//! long-context surcharges above 200k input tokens are not modelled). Config overrides
+//! long-context surcharges above 200k input tokens are not modelled; Gemini's are).
+//! Config overrides
 //! or extends it:
 //!
 //! ```toml
@@ -34,6 +35,19 @@ pub struct ModelPrice {
     pub cache_read: Option<f64>,
     /// Price of a token written to the prompt cache; `None` = the input price.
     pub cache_write: Option<f64>,
+    /// Higher prices for the whole request once its prompt is long (Gemini Pro above
+    /// 200k prompt tokens).
+    pub long_context: Option<LongContextPrice>,
+}
+
+/// The prices that apply instead when a request's prompt (input, cached and cache
+/// written tokens) exceeds `above_prompt_tokens`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LongContextPrice {
+    pub above_prompt_tokens: u64,
+    pub input: f64,
+    pub output: f64,
+    pub cache_read: f64,
 }
 
 impl ModelPrice {
@@ -48,12 +62,42 @@ impl ModelPrice {
             output,
             cache_read: Some(cache_read),
             cache_write,
+            long_context: None,
         }
+    }
+
+    pub(crate) const fn above(
+        mut self,
+        prompt_tokens: u64,
+        input: f64,
+        output: f64,
+        cache_read: f64,
+    ) -> Self {
+        self.long_context = Some(LongContextPrice {
+            above_prompt_tokens: prompt_tokens,
+            input,
+            output,
+            cache_read,
+        });
+        self
     }
 
     /// USD for `usage` (see [`crate::ChatResponse`] for how the counters are split:
     /// they never overlap, and reasoning tokens are billed as output).
     pub fn cost(&self, usage: &Usage) -> f64 {
+        let prompt = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens;
+        if let Some(tier) = self.long_context
+            && prompt > tier.above_prompt_tokens
+        {
+            let long = ModelPrice {
+                input: tier.input,
+                output: tier.output,
+                cache_read: Some(tier.cache_read),
+                cache_write: self.cache_write,
+                long_context: None,
+            };
+            return long.cost(usage);
+        }
         let per_token = |price: f64, tokens: u64| price * tokens as f64 / 1_000_000.0;
         per_token(self.input, usage.input_tokens)
             + per_token(self.output, usage.output_tokens + usage.reasoning_tokens)
@@ -75,6 +119,7 @@ impl From<&Price> for ModelPrice {
             output: p.output,
             cache_read: p.cache_read,
             cache_write: p.cache_write,
+            long_context: None,
         }
     }
 }
@@ -205,6 +250,32 @@ mod tests {
         let c = cost(&m("openai:gpt-4.1"), &usage(1000, 500, 2000, 0, 500)).unwrap();
         // 1000×2 + 1000×8 + 2000×0.5, per million.
         assert!(close(c, (2000.0 + 8000.0 + 1000.0) / 1e6), "{c}");
+    }
+
+    #[test]
+    fn gemini_pro_costs_more_above_200k_prompt_tokens() {
+        let pro = m("gemini:gemini-2.5-pro");
+        // 100k input + 100k cached = 200k: the base tier (1.25 / 10 / 0.125).
+        let base = cost(&pro, &usage(100_000, 10_000, 100_000, 0, 10_000)).unwrap();
+        assert!(
+            close(
+                base,
+                (100_000.0 * 1.25 + 20_000.0 * 10.0 + 100_000.0 * 0.125) / 1e6
+            ),
+            "{base}"
+        );
+        // One more token: every token at the long-context tier (2.50 / 15 / 0.25).
+        let long = cost(&pro, &usage(100_001, 10_000, 100_000, 0, 10_000)).unwrap();
+        assert!(
+            close(
+                long,
+                (100_001.0 * 2.5 + 20_000.0 * 15.0 + 100_000.0 * 0.25) / 1e6
+            ),
+            "{long}"
+        );
+        // Flash has one tier.
+        let flash = cost(&m("gemini:gemini-2.5-flash"), &usage(300_000, 0, 0, 0, 0)).unwrap();
+        assert!(close(flash, 300_000.0 * 0.30 / 1e6), "{flash}");
     }
 
     #[test]

@@ -43,12 +43,13 @@ pub struct Reasoning {
 /// `messages` are cairn's own domain messages, in order. Roles map as follows:
 /// `system` messages are joined (after [`ChatRequest::system`]) into the system prompt;
 /// `user`, `assistant` go as such; `tool` messages carry `tool_result` blocks and go
-/// as OpenAI `tool` messages / Anthropic user `tool_result` blocks. `thinking` blocks
-/// are sent back to Anthropic with their signature and dropped for OpenAI-compatible
-/// servers (which do not accept them). Images are sent inline as base64: the bytes
-/// come from the block's `data_base64` or, failing that, from [`ChatRequest::media`]
-/// keyed by the block's sha256. Videos are refused with [`crate::ErrorKind::Unsupported`]
-/// (neither wire format accepts them).
+/// as OpenAI `tool` messages / Anthropic user `tool_result` blocks / Gemini
+/// `functionResponse` parts. `thinking` blocks go back to the provider that signed them
+/// (Anthropic, Gemini) and are dropped otherwise. Images are sent inline as base64: the
+/// bytes come from the block's `data_base64` or, failing that, from
+/// [`ChatRequest::media`] keyed by the block's sha256. Videos go only to Gemini (inline,
+/// or through its Files API when large); the other wire formats refuse them with
+/// [`crate::ErrorKind::Unsupported`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChatRequest {
     /// `provider:model`, e.g. `openai:gpt-4.1`.
@@ -135,7 +136,7 @@ pub(crate) fn image_base64(
     }
 }
 
-/// Refusal for video blocks: neither wire format takes video.
+/// Refusal for video blocks: the OpenAI and Anthropic wire formats take no video.
 pub(crate) fn video_refused(provider: &str, media: &cairn_core::MediaBlock) -> crate::LlmError {
     crate::LlmError::new(
         crate::ErrorKind::Unsupported,

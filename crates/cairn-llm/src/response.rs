@@ -42,6 +42,21 @@ impl StopReason {
         }
     }
 
+    /// Map a Gemini `finishReason`. Gemini says `STOP` when it asks for tools too, so
+    /// `called` (a functionCall arrived) decides between the two. Safety, recitation
+    /// and blocklist stops are refusals; anything else (`MALFORMED_FUNCTION_CALL`,
+    /// `LANGUAGE`, `OTHER`, …) is kept in Gemini's words, lower-cased.
+    pub fn from_gemini(raw: &str, called: bool) -> StopReason {
+        match raw {
+            "STOP" if called => StopReason::ToolUse,
+            "STOP" => StopReason::EndTurn,
+            "MAX_TOKENS" => StopReason::MaxTokens,
+            "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII"
+            | "IMAGE_SAFETY" => StopReason::Refusal,
+            other => StopReason::Other(other.to_ascii_lowercase()),
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         match self {
             StopReason::EndTurn => "end_turn",

@@ -52,6 +52,14 @@ impl Cairn {
             .env("CAIRN_MODEL", "openai:gpt-4.1")
     }
 
+    /// Talks to `fake` as its Gemini provider, with `gemini:gemini-2.5-flash` as the
+    /// model.
+    pub fn with_fake_gemini(self, fake: &crate::fake_llm::FakeLlm) -> Self {
+        self.env("GEMINI_API_KEY", "test-gemini-key")
+            .env("GEMINI_BASE_URL", fake.gemini_base_url())
+            .env("CAIRN_MODEL", "gemini:gemini-2.5-flash")
+    }
+
     /// Runs in `dir` instead of the project directory.
     pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.cwd = dir.as_ref().to_owned();

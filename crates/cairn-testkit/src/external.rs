@@ -14,7 +14,7 @@ const INSTALL_HINT: &str =
 pub fn test_python() -> PathBuf {
     required_path(
         "CAIRN_TEST_PYTHON",
-        "the Python venv with the official MCP, OpenAI and Anthropic SDKs",
+        "the Python venv with the official MCP, OpenAI, Anthropic and Google GenAI SDKs",
         "$PWD/.venv/bin/python",
     )
 }

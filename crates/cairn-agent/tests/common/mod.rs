@@ -71,6 +71,8 @@ impl Home {
         settings.providers.openai.base_url = Some(fake.openai_base_url());
         settings.providers.anthropic.api_key = Some("test-key".into());
         settings.providers.anthropic.base_url = Some(fake.anthropic_base_url());
+        settings.providers.gemini.api_key = Some("test-key".into());
+        settings.providers.gemini.base_url = Some(fake.gemini_base_url());
         settings.model = Some(model.into());
         settings
     }

@@ -14,3 +14,4 @@ mod named_agents;
 mod spending;
 mod subagents;
 mod tools;
+mod video;

@@ -3,6 +3,7 @@
 mod anthropic;
 mod config;
 mod faults;
+mod gemini;
 mod openai;
 mod retries;
 mod sdk_wire_format;

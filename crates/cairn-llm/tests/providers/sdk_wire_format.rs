@@ -94,3 +94,83 @@ fn official_sdks_parse_the_fake_server() {
         assert!(request.header("anthropic-version").is_some());
     }
 }
+
+/// The fake's Gemini wire format and Files API, checked by Google's `google-genai`
+/// Python SDK (tests/python/llm/check_fake_gemini_wire.py).
+#[test]
+fn google_sdk_parses_the_fake_gemini_server() {
+    let python = python();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/python/llm/check_fake_gemini_wire.py");
+    let reply = || {
+        Turn::from(
+            Reply::new()
+                .thinking("Checking the file.", "c2lnLXB5dGhvbg==")
+                .text("Hello from the fake.")
+                .tool_call(
+                    "unused",
+                    "read_file",
+                    json!({"path": "src/main.rs", "range": [1, 20]}),
+                )
+                .chunk_size(3)
+                .usage(FakeUsage {
+                    input: 100,
+                    output: 20,
+                    cache_read: 50,
+                    cache_write: 0,
+                    reasoning: 7,
+                }),
+        )
+    };
+    let fake = FakeLlm::start([reply(), reply(), Turn::rate_limited("3")]).unwrap();
+    fake.require_api_key("test-gemini-key");
+    let output = Command::new(&python)
+        .arg(&script)
+        .arg(fake.url())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {}: {e}; run scripts/install-test-deps",
+                python.display()
+            )
+        });
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the SDK check failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.starts_with("ok:"), "{stdout}");
+    assert_eq!(fake.remaining(), 0);
+    let sent = fake.requests();
+    let generate: Vec<_> = sent
+        .iter()
+        .filter(|r| r.path.starts_with("/v1beta/models/"))
+        .collect();
+    assert_eq!(generate.len(), 3, "{sent:#?}");
+    assert_eq!(
+        generate[0].path,
+        "/v1beta/models/gemini-2.5-pro:streamGenerateContent"
+    );
+    assert_eq!(generate[0].query, "alt=sse");
+    assert_eq!(
+        generate[1].path,
+        "/v1beta/models/gemini-2.5-pro:generateContent"
+    );
+    assert!(
+        generate[0]
+            .header("x-goog-api-client")
+            .unwrap_or("")
+            .contains("google-genai-sdk"),
+        "{:?}",
+        generate[0].headers
+    );
+    assert!(
+        sent.iter().all(|r| r.key_accepted != Some(false)),
+        "{sent:#?}"
+    );
+    let files = fake.uploaded_files();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].mime, "video/mp4");
+    assert_eq!(files[0].bytes.len(), 12 + 256 * 64);
+}

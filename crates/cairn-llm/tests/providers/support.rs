@@ -10,6 +10,7 @@ use futures::StreamExt;
 
 pub(crate) const OPENAI_KEY: &str = "sk-test-openai-0123456789";
 pub(crate) const ANTHROPIC_KEY: &str = "sk-ant-test-0123456789";
+pub(crate) const GEMINI_KEY: &str = "AIzaSy-test-gemini-0123456789";
 
 /// Short waits so failure tests stay fast.
 pub(crate) fn fast_options() -> ClientOptions {
@@ -28,7 +29,7 @@ pub(crate) fn fast_options() -> ClientOptions {
     }
 }
 
-/// A client whose openai, anthropic and ollama providers all point at `fake`.
+/// A client whose openai, anthropic, ollama and gemini providers all point at `fake`.
 pub(crate) fn client(fake: &FakeLlm, options: ClientOptions) -> LlmClient {
     let providers = Providers {
         openai: Provider {
@@ -44,6 +45,10 @@ pub(crate) fn client(fake: &FakeLlm, options: ClientOptions) -> LlmClient {
             base_url: Some(fake.openai_base_url()),
         },
         openrouter: Provider::default(),
+        gemini: Provider {
+            api_key: Some(GEMINI_KEY.into()),
+            base_url: Some(fake.gemini_base_url()),
+        },
     };
     LlmClient::new(providers, options).unwrap()
 }

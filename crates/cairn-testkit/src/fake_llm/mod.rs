@@ -1,5 +1,5 @@
-//! A scripted fake LLM provider: an HTTP server on 127.0.0.1 that speaks both wire
-//! formats cairn uses, exactly as the real services write them:
+//! A scripted fake LLM provider: an HTTP server on 127.0.0.1 that speaks the three
+//! wire formats cairn uses, exactly as the real services write them:
 //!
 //! - OpenAI chat completions: `POST /v1/chat/completions` (base URL
 //!   [`FakeLlm::openai_base_url`]); SSE `data: {…}` chunks, `data: [DONE]`, usage in a
@@ -7,21 +7,31 @@
 //! - Anthropic Messages: `POST /v1/messages` (base URL
 //!   [`FakeLlm::anthropic_base_url`]); `event: message_start` … `ping` …
 //!   `content_block_*` … `message_delta`, `message_stop`.
+//! - Gemini: `POST /v1beta/models/{model}:streamGenerateContent?alt=sse` (base URL
+//!   [`FakeLlm::gemini_base_url`]); SSE `data: {GenerateContentResponse}` chunks and
+//!   no end marker. Its Files API too: the resumable upload
+//!   (`POST /upload/v1beta/files`, `X-Goog-Upload-*` headers, then the bytes to the
+//!   `x-goog-upload-url` it names) and `GET /v1beta/files/{id}`, which says
+//!   `PROCESSING` for the first [`FakeLlm::set_processing_polls`] polls, then
+//!   `ACTIVE`. Uploaded bytes are kept ([`FakeLlm::uploaded_files`]).
 //!
-//! Both answer non-streamed JSON when the request does not ask for `stream`.
+//! All answer non-streamed JSON when the request does not ask for a stream.
 //! Each request takes the next scripted [`Turn`]; when none is left the server answers
 //! HTTP 500 "no scripted turn left". Every request is recorded ([`FakeLlm::requests`])
 //! with its JSON body and its headers, secret values (`authorization`, `x-api-key`,
-//! `api-key`) replaced by `<redacted>`.
+//! `x-goog-api-key`, `api-key`) replaced by `<redacted>`.
 //!
 //! The server runs on its own thread and runtime, so it serves sync tests (driving the
 //! real binary) and async tests alike; dropping the [`FakeLlm`] stops it.
 
 mod anthropic_wire;
+mod gemini_files;
+mod gemini_wire;
 mod openai_wire;
 mod script;
 mod transcript;
 
+pub use gemini_files::UploadedFile;
 pub use script::{ErrorReply, FakeUsage, Fault, Part, Reply, Turn};
 pub use transcript::{contains_in_order, transcript};
 
@@ -41,6 +51,8 @@ use serde_json::Value;
 pub struct RecordedRequest {
     pub method: String,
     pub path: String,
+    /// The query string (`alt=sse`), empty when there was none.
+    pub query: String,
     /// Lower-case header names; secret values are `<redacted>`.
     pub headers: BTreeMap<String, String>,
     /// The JSON body (`Value::Null` when it was not JSON).
@@ -53,10 +65,15 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
-    /// `openai` or `anthropic`, from the path.
+    /// `openai`, `anthropic` or `gemini`, from the path.
     pub fn wire(&self) -> &'static str {
         if self.path.ends_with("/messages") {
             "anthropic"
+        } else if self.path.contains("generateContent")
+            || self.path.contains("GenerateContent")
+            || self.path.contains("/files")
+        {
+            "gemini"
         } else {
             "openai"
         }
@@ -75,6 +92,10 @@ struct Shared {
     requests: Vec<RecordedRequest>,
     required_key: Option<String>,
     served: u64,
+    /// Started uploads (by upload id) and finished files.
+    uploads: Vec<gemini_files::PendingUpload>,
+    files: Vec<UploadedFile>,
+    processing_polls: u32,
 }
 
 struct AppState {
@@ -96,6 +117,7 @@ impl FakeLlm {
         let state = Arc::new(AppState {
             shared: Mutex::new(Shared {
                 turns: turns.into_iter().collect(),
+                processing_polls: 1,
                 ..Shared::default()
             }),
             started: Instant::now(),
@@ -108,8 +130,10 @@ impl FakeLlm {
             .worker_threads(2)
             .enable_all()
             .build()?;
+        // Videos go through the Files API: far above axum's 2 MB default.
         let app = axum::Router::new()
             .fallback(handle)
+            .layer(axum::extract::DefaultBodyLimit::max(256 * 1024 * 1024))
             .with_state(state.clone());
         let thread = std::thread::Builder::new()
             .name("fake-llm".into())
@@ -155,13 +179,29 @@ impl FakeLlm {
         self.url()
     }
 
+    /// What to set as `GEMINI_BASE_URL` / `base_url` of a Gemini client.
+    pub fn gemini_base_url(&self) -> String {
+        self.url()
+    }
+
+    /// Files uploaded through the Gemini Files API, oldest first.
+    pub fn uploaded_files(&self) -> Vec<UploadedFile> {
+        self.lock().files.clone()
+    }
+
+    /// How many `GET /v1beta/files/{id}` answers say `PROCESSING` before `ACTIVE`
+    /// (default 1).
+    pub fn set_processing_polls(&self, polls: u32) {
+        self.lock().processing_polls = polls;
+    }
+
     /// Queue another turn.
     pub fn push(&self, turn: impl Into<Turn>) {
         self.lock().turns.push_back(turn.into());
     }
 
     /// Answer 401 (in the provider's format) unless requests carry this key
-    /// (`Authorization: Bearer KEY` or `x-api-key: KEY`).
+    /// (`Authorization: Bearer KEY`, `x-api-key: KEY` or `x-goog-api-key: KEY`).
     pub fn require_api_key(&self, key: impl Into<String>) {
         self.lock().required_key = Some(key.into());
     }
@@ -192,20 +232,24 @@ impl Drop for FakeLlm {
     }
 }
 
-const SECRET_HEADERS: [&str; 4] = [
+const SECRET_HEADERS: [&str; 5] = [
     "authorization",
     "x-api-key",
+    "x-goog-api-key",
     "api-key",
     "proxy-authorization",
 ];
 
 fn presented_key(headers: &HeaderMap) -> Option<String> {
     let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    value("x-api-key").map(str::to_owned).or_else(|| {
-        value("authorization")
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::to_owned)
-    })
+    value("x-api-key")
+        .or_else(|| value("x-goog-api-key"))
+        .map(str::to_owned)
+        .or_else(|| {
+            value("authorization")
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::to_owned)
+        })
 }
 
 async fn handle(
@@ -217,75 +261,181 @@ async fn handle(
 ) -> Response {
     let path = uri.path().to_owned();
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let wire = if path.ends_with("/messages") {
-        Wire::Anthropic
+    // The bytes of an upload go to the URL the start answer named; its upload id is
+    // the credential (Google's REST guide sends no key there).
+    if path == "/upload/v1beta/files"
+        && let Some(id) = query_value(&uri, "upload_id")
+    {
+        record(&state, &method, &uri, &headers, Value::Null, Needs::Nothing);
+        return gemini_files::finish_upload(&state, &headers, id, &body);
+    }
+    let route = if path.ends_with("/messages") {
+        Route::Chat(Wire::Anthropic, None)
     } else if path.ends_with("/chat/completions") {
-        Wire::OpenAi
+        Route::Chat(Wire::OpenAi, None)
+    } else if let Some((model, action)) = path
+        .strip_prefix("/v1beta/models/")
+        .and_then(|rest| rest.split_once(':'))
+    {
+        match action {
+            "streamGenerateContent" => Route::Chat(Wire::Gemini, Some((model.to_owned(), true))),
+            "generateContent" => Route::Chat(Wire::Gemini, Some((model.to_owned(), false))),
+            _ => Route::Unknown,
+        }
+    } else if path == "/upload/v1beta/files" && method == Method::POST {
+        Route::UploadStart
+    } else if path.starts_with("/v1beta/files/") && method == Method::GET {
+        Route::FileState(path.trim_start_matches("/v1beta/").to_owned())
     } else {
+        Route::Unknown
+    };
+    if matches!(route, Route::Unknown) {
         return plain(
             StatusCode::NOT_FOUND,
             format!("fake LLM: no endpoint {method} {path}"),
         );
+    }
+    let is_chat = matches!(route, Route::Chat(..));
+    let needs = if is_chat {
+        Needs::KeyAndTurn
+    } else {
+        Needs::Key
     };
-    let (turn, number, key_accepted) = {
-        let mut shared = state.shared.lock().unwrap_or_else(|p| p.into_inner());
-        let key_accepted = shared
-            .required_key
-            .as_ref()
-            .map(|required| presented_key(&headers).as_deref() == Some(required.as_str()));
-        let recorded = RecordedRequest {
-            method: method.to_string(),
-            path: path.clone(),
-            headers: headers
-                .iter()
-                .map(|(name, value)| {
-                    let name = name.as_str().to_ascii_lowercase();
-                    let value = if SECRET_HEADERS.contains(&name.as_str()) {
-                        "<redacted>".to_owned()
-                    } else {
-                        String::from_utf8_lossy(value.as_bytes()).into_owned()
-                    };
-                    (name, value)
-                })
-                .collect(),
-            body: json.clone(),
-            received_at: state.started.elapsed(),
-            key_accepted,
+    let Some((turn, number)) = record(&state, &method, &uri, &headers, json.clone(), needs) else {
+        let wire = match &route {
+            Route::Chat(wire, _) => *wire,
+            _ => Wire::Gemini,
         };
-        shared.requests.push(recorded);
-        if key_accepted == Some(false) {
-            (None, 0, false)
-        } else {
-            shared.served += 1;
-            (shared.turns.pop_front(), shared.served, true)
-        }
+        return error_response(wire, &refused_key(wire));
     };
-    if !key_accepted {
-        let error = ErrorReply {
+    match route {
+        Route::UploadStart => gemini_files::start_upload(&state, &headers, &json),
+        Route::FileState(name) => gemini_files::file_state(&state, &name),
+        Route::Chat(wire, gemini) => {
+            let Some(turn) = turn else {
+                let error = ErrorReply {
+                    status: 500,
+                    message: "fake LLM: no scripted turn left".into(),
+                    ..ErrorReply::default()
+                };
+                return error_response(wire, &error);
+            };
+            match turn {
+                Turn::Error(error) => error_response(wire, &error),
+                Turn::Reply(reply) => {
+                    let (model, streamed) = match gemini {
+                        Some((model, streamed)) => (model, streamed),
+                        None => (
+                            json.get("model")
+                                .and_then(Value::as_str)
+                                .unwrap_or("fake-model")
+                                .to_owned(),
+                            json.get("stream").and_then(Value::as_bool).unwrap_or(false),
+                        ),
+                    };
+                    reply_response(wire, &reply, &model, streamed, &json, number).await
+                }
+            }
+        }
+        Route::Unknown => plain(StatusCode::NOT_FOUND, "fake LLM: no endpoint".into()),
+    }
+}
+
+enum Route {
+    /// A model request; for Gemini the model and whether it streams come from the path.
+    Chat(Wire, Option<(String, bool)>),
+    UploadStart,
+    FileState(String),
+    Unknown,
+}
+
+/// The 401 each service answers a wrong key with (Gemini: 400 `API_KEY_INVALID`).
+fn refused_key(wire: Wire) -> ErrorReply {
+    match wire {
+        Wire::Gemini => ErrorReply {
+            status: 400,
+            message: "API key not valid. Please pass a valid API key.".into(),
+            code: Some("API_KEY_INVALID".into()),
+            ..ErrorReply::default()
+        },
+        _ => ErrorReply {
             status: 401,
             message: "invalid x-api-key / Incorrect API key provided".into(),
             ..ErrorReply::default()
-        };
-        return error_response(wire, &error);
+        },
     }
-    let Some(turn) = turn else {
-        let error = ErrorReply {
-            status: 500,
-            message: "fake LLM: no scripted turn left".into(),
-            ..ErrorReply::default()
-        };
-        return error_response(wire, &error);
+}
+
+/// What a request needs besides being recorded.
+#[derive(Clone, Copy, PartialEq)]
+enum Needs {
+    /// The bytes of an upload: its upload id is the credential.
+    Nothing,
+    Key,
+    /// A model request: the key and the next scripted turn.
+    KeyAndTurn,
+}
+
+/// Record a request. `None` when the key was refused; otherwise, for a model request,
+/// the next scripted turn and its number.
+fn record(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Value,
+    needs: Needs,
+) -> Option<(Option<Turn>, u64)> {
+    let mut shared = state.shared.lock().unwrap_or_else(|p| p.into_inner());
+    let key_accepted = shared
+        .required_key
+        .as_ref()
+        .filter(|_| needs != Needs::Nothing)
+        .map(|required| presented_key(headers).as_deref() == Some(required.as_str()));
+    let recorded = RecordedRequest {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+        query: uri.query().unwrap_or("").to_owned(),
+        headers: headers
+            .iter()
+            .map(|(name, value)| {
+                let name = name.as_str().to_ascii_lowercase();
+                let value = if SECRET_HEADERS.contains(&name.as_str()) {
+                    "<redacted>".to_owned()
+                } else {
+                    String::from_utf8_lossy(value.as_bytes()).into_owned()
+                };
+                (name, value)
+            })
+            .collect(),
+        body,
+        received_at: state.started.elapsed(),
+        key_accepted,
     };
-    match turn {
-        Turn::Error(error) => error_response(wire, &error),
-        Turn::Reply(reply) => reply_response(wire, &reply, &json, number).await,
+    shared.requests.push(recorded);
+    if key_accepted == Some(false) {
+        return None;
     }
+    if needs != Needs::KeyAndTurn {
+        return Some((None, 0));
+    }
+    shared.served += 1;
+    let number = shared.served;
+    Some((shared.turns.pop_front(), number))
+}
+
+fn query_value(uri: &Uri, name: &str) -> Option<u64> {
+    uri.query()?.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then(|| value.parse().ok()).flatten()
+    })
 }
 
 #[derive(Clone, Copy)]
 enum Wire {
     OpenAi,
     Anthropic,
+    Gemini,
 }
 
 fn plain(status: StatusCode, text: String) -> Response {
@@ -298,11 +448,17 @@ fn error_response(wire: Wire, error: &ErrorReply) -> Response {
     let body = match wire {
         Wire::OpenAi => openai_wire::error_body(error),
         Wire::Anthropic => anthropic_wire::error_body(error),
+        Wire::Gemini => gemini_wire::error_body(error),
     };
     let mut builder = Response::builder()
         .status(StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("content-type", "application/json");
-    if let Some(after) = &error.retry_after {
+    // Gemini says how long to wait in the body (RetryInfo), not in a header.
+    if let Some(after) = error
+        .retry_after
+        .as_ref()
+        .filter(|_| !matches!(wire, Wire::Gemini))
+    {
         builder = builder.header("retry-after", after.as_str());
     }
     if let Some(ms) = error.retry_after_ms {
@@ -328,26 +484,26 @@ enum Step {
     Cut,
 }
 
-async fn reply_response(wire: Wire, reply: &Reply, request: &Value, number: u64) -> Response {
+async fn reply_response(
+    wire: Wire,
+    reply: &Reply,
+    model: &str,
+    streamed: bool,
+    request: &Value,
+    number: u64,
+) -> Response {
     if reply.headers_delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(reply.headers_delay_ms)).await;
     }
-    let model = request
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or("fake-model")
-        .to_owned();
-    let streamed = request
-        .get("stream")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
     let id = match wire {
         Wire::OpenAi => format!("chatcmpl-fake{number}"),
         Wire::Anthropic => format!("msg_fake{number}"),
+        Wire::Gemini => format!("gemini-fake{number}"),
     };
     let id_header = match wire {
         Wire::OpenAi => "x-request-id",
         Wire::Anthropic => "request-id",
+        Wire::Gemini => "x-goog-request-id",
     };
     let mut builder = Response::builder().status(StatusCode::OK);
     if let Some(request_id) = &reply.request_id {
@@ -355,8 +511,9 @@ async fn reply_response(wire: Wire, reply: &Reply, request: &Value, number: u64)
     }
     if !streamed {
         let body = match wire {
-            Wire::OpenAi => openai_wire::complete(reply, &id, &model),
-            Wire::Anthropic => anthropic_wire::complete(reply, &id, &model),
+            Wire::OpenAi => openai_wire::complete(reply, &id, model),
+            Wire::Anthropic => anthropic_wire::complete(reply, &id, model),
+            Wire::Gemini => gemini_wire::complete(reply, &id, model),
         };
         return builder
             .header("content-type", "application/json")
@@ -374,9 +531,10 @@ async fn reply_response(wire: Wire, reply: &Reply, request: &Value, number: u64)
                 .pointer("/stream_options/include_usage")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            openai_wire::stream_frames(reply, &id, &model, include_usage)
+            openai_wire::stream_frames(reply, &id, model, include_usage)
         }
-        Wire::Anthropic => anthropic_wire::stream_frames(reply, &id, &model),
+        Wire::Anthropic => anthropic_wire::stream_frames(reply, &id, model),
+        Wire::Gemini => gemini_wire::stream_frames(reply, &id, model),
     };
     let mut steps = Vec::new();
     for (sent, frame) in frames.into_iter().enumerate() {
@@ -385,6 +543,7 @@ async fn reply_response(wire: Wire, reply: &Reply, request: &Value, number: u64)
                 steps.push(Step::Send(match wire {
                     Wire::OpenAi => openai_wire::malformed_frame(&id),
                     Wire::Anthropic => anthropic_wire::malformed_frame(),
+                    Wire::Gemini => gemini_wire::malformed_frame(),
                 }));
                 break;
             }

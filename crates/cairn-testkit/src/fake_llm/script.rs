@@ -60,8 +60,11 @@ impl From<Reply> for Turn {
     }
 }
 
-/// An error answer. The body is `{"error":{"message","type","code"}}` for OpenAI and
-/// `{"type":"error","error":{"type","message"}}` for Anthropic.
+/// An error answer. The body is `{"error":{"message","type","code"}}` for OpenAI,
+/// `{"type":"error","error":{"type","message"}}` for Anthropic and
+/// `{"error":{"code","message","status","details"}}` for Gemini (`error_type` is the
+/// status name, `code` an `ErrorInfo` reason such as `API_KEY_INVALID`, `retry_after`
+/// a `RetryInfo.retryDelay` in seconds instead of a header).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ErrorReply {
     pub status: u16,
@@ -157,6 +160,9 @@ pub struct Reply {
     /// Sent as `x-request-id` (OpenAI) / `request-id` (Anthropic) header; none when
     /// unset, so the client falls back to the body id.
     pub request_id: Option<String>,
+    /// Gemini only: answer with no candidate, just `promptFeedback.blockReason` (e.g.
+    /// `SAFETY`), as Gemini does when it refuses the prompt itself.
+    pub prompt_blocked: Option<String>,
 }
 
 impl Default for Reply {
@@ -174,6 +180,7 @@ impl Default for Reply {
             chunk_delay_ms: 0,
             fault: None,
             request_id: None,
+            prompt_blocked: None,
         }
     }
 }
@@ -257,6 +264,11 @@ impl Reply {
 
     pub fn request_id(mut self, id: impl Into<String>) -> Self {
         self.request_id = Some(id.into());
+        self
+    }
+
+    pub fn prompt_blocked(mut self, reason: impl Into<String>) -> Self {
+        self.prompt_blocked = Some(reason.into());
         self
     }
 

@@ -142,7 +142,8 @@ pub(super) async fn providers(app: &App, network: bool) -> Vec<Check> {
             "provider",
             Status::Warn,
             "no provider is usable: `cairn run` needs one (set ANTHROPIC_API_KEY, \
-             OPENAI_API_KEY or OLLAMA_BASE_URL); the MCP server and the store work without",
+             OPENAI_API_KEY, GEMINI_API_KEY or OLLAMA_BASE_URL); the MCP server and the \
+             store work without",
         ));
     }
     found

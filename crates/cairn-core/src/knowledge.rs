@@ -218,6 +218,7 @@ pub fn parse_remember(input: &str) -> Result<KnowledgeItem> {
         knowledge_kind: kind,
         text: checked_text(text)?,
         pinned: true,
+        scope: Default::default(),
         extra: Default::default(),
     })
 }
@@ -336,6 +337,7 @@ mod tests {
                 knowledge_kind: kind,
                 text: text.into(),
                 pinned,
+                scope: Default::default(),
                 extra: Default::default(),
             }),
         }

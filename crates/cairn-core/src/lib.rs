@@ -42,7 +42,7 @@ pub use checkpoint::{Checkpoint, NewCheckpoint};
 pub use context::LiveContext;
 pub use error::{Error, Result};
 pub use event::{
-    Compaction, ContentBlock, Event, KnowledgeItem, KnowledgeKind, MediaBlock, Message, NewEvent,
+    Compaction, ContentBlock, Event, KnowledgeItem, KnowledgeKind, KnowledgeScope, MediaBlock, Message, NewEvent,
     Payload, Role,
 };
 pub use event_kinds::{

@@ -24,6 +24,7 @@ mod lineage;
 mod media;
 pub mod migrations;
 mod progress_import;
+mod project_knowledge;
 mod project_keys;
 mod rows;
 mod search;

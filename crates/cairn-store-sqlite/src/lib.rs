@@ -22,6 +22,7 @@ mod media;
 pub mod migrations;
 mod options;
 mod progress_import;
+mod project_knowledge;
 mod project_keys;
 mod search;
 mod search_text;

@@ -69,6 +69,7 @@ pub(crate) async fn run(agent: &mut Agent, input: &Value) -> Result<ToolOutput, 
         knowledge_kind: kind,
         text,
         pinned: true,
+        scope: Default::default(),
         extra: Default::default(),
     };
     Ok(ToolOutput::ok(remember_item(agent, item).await?))

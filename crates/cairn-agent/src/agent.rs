@@ -249,12 +249,9 @@ impl Agent {
             });
         }
         self.lease = Some(lease);
-        // O(live context): the latest compaction, what follows it, retained knowledge.
-        let retention = self.options.settings.compression.knowledge_retention;
-        let mut live = self
-            .store
-            .live_context(self.session().id, retention)
-            .await?;
+        // O(live context): the latest compaction, what follows it, retained knowledge
+        // (the project's too).
+        let mut live = self.load_live().await?;
         let repaired = resume::repair_dangling(&self.store, &mut live).await?;
         self.conversation.set_live(live);
         if repaired > 0 {
@@ -501,14 +498,24 @@ impl Agent {
     /// Load the live context again from the store (after knowledge changed or a
     /// compaction was appended); it is measured anew.
     pub(crate) async fn reload_live(&mut self) -> Result<(), AgentError> {
-        let retention = self.options.settings.compression.knowledge_retention;
-        let live = self
-            .store
-            .live_context(self.session().id, retention)
-            .await?;
+        let live = self.load_live().await?;
         self.conversation.set_live(live);
         self.context.invalidate();
         Ok(())
+    }
+
+    /// The session's live context as the store keeps it, with the knowledge of its
+    /// project (the session's own project, whichever checkout this is).
+    async fn load_live(&self) -> Result<LiveContext, AgentError> {
+        let retention = self.options.settings.compression.knowledge_retention;
+        let project = self.session().project.clone();
+        Ok(crate::project_knowledge::live_with_project_knowledge(
+            &self.store,
+            self.session().id,
+            &project,
+            retention,
+        )
+        .await?)
     }
 
     /// Change the session's row in the store; the conversation keeps what it returns.

@@ -44,6 +44,7 @@ pub mod lease;
 pub mod mcp_client;
 pub mod media;
 mod pressure;
+mod project_knowledge;
 pub mod request;
 mod request_size;
 pub mod resume;

@@ -223,6 +223,33 @@ pub fn parse_remember(input: &str) -> Result<KnowledgeItem> {
     })
 }
 
+/// Whether a knowledge event belongs to the project (shared by its sessions).
+pub fn is_project_item(event: &Event) -> bool {
+    matches!(&event.payload, Payload::Knowledge(k) if k.scope == crate::KnowledgeScope::Project)
+}
+
+/// Of a project's knowledge events (any sessions, oldest first), the ones a new
+/// context carries: one event per distinct item (its newest statement), the newest
+/// `retention` distinct items and every pinned one, oldest first.
+pub fn retained_events(events: Vec<Event>, retention: usize) -> Vec<Event> {
+    // Seqs of different sessions collide: number the events by position instead.
+    let numbered = events.iter().enumerate().filter_map(|(i, e)| {
+        KnowledgeRecord::from_event(e).map(|mut r| {
+            r.seqs = vec![i as u64];
+            r
+        })
+    });
+    let mut keep: Vec<usize> = retained(numbered, retention)
+        .iter()
+        .filter_map(|r| r.seqs.last().map(|&i| i as usize))
+        .collect();
+    keep.sort_unstable();
+    let mut events: Vec<Option<Event>> = events.into_iter().map(Some).collect();
+    keep.into_iter()
+        .filter_map(|i| events.get_mut(i).and_then(Option::take))
+        .collect()
+}
+
 /// What `/remember` (or the model's `remember` tool) should do with an item.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RememberAction {

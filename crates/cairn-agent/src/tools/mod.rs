@@ -12,6 +12,7 @@ pub mod delegate;
 mod edit_file;
 mod list_files;
 mod read_file;
+pub mod recall;
 pub mod remember;
 mod search;
 mod shell;
@@ -125,6 +126,7 @@ impl Toolbox {
                 schema_of::<shell::Args>(),
             ),
             remember::definition(),
+            recall::definition(),
             delegate::definition(),
         ]
     }

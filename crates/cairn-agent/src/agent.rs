@@ -152,6 +152,8 @@ pub struct Agent {
     pub(crate) max_requests: usize,
     /// The MCP servers of `[mcp_servers]`, shared with the sub-agents.
     pub(crate) mcp: Arc<crate::mcp_client::McpClients>,
+    /// The project's instruction files (AGENTS.md) in the system prompt.
+    pub(crate) project_files: crate::project_files::ProjectFiles,
 }
 
 impl Agent {
@@ -227,6 +229,7 @@ impl Agent {
             role: None,
             max_requests: crate::turn::MAX_REQUESTS_PER_TURN,
             mcp,
+            project_files: Default::default(),
         }
     }
 
@@ -308,7 +311,7 @@ impl Agent {
                 ),
             });
         }
-        Ok(())
+        crate::session_start::prepare(self, created, ui).await
     }
 
     /// One line from the face: a slash command when it starts with `/`, otherwise a
@@ -381,6 +384,11 @@ impl Agent {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The project's instruction files the system prompt holds.
+    pub fn project_files(&self) -> &crate::project_files::ProjectFiles {
+        &self.project_files
     }
 
     /// The live context as it stands (what the next request is built from).

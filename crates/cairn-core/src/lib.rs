@@ -25,6 +25,7 @@ pub mod list_param;
 pub mod live_messages;
 pub mod local_token;
 pub mod mcp_server_def;
+pub mod memory_settings;
 pub mod name;
 pub mod paths;
 pub mod pool;

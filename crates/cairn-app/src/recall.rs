@@ -99,6 +99,16 @@ pub struct RecalledEvent {
     pub next_offset: Option<usize>,
 }
 
+/// What the MCP `recall` tool answers: a search, or one event.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct RecallResult {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<Recalled>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<RecalledEvent>,
+}
+
 /// Search `session`'s whole history (or its project's sessions) for `query`.
 pub async fn search(
     store: &dyn Store,

@@ -144,6 +144,7 @@ async fn every_tool_declares_object_schemas_in_and_out() {
         "list_sessions",
         "search_sessions",
         "fork_session",
+        "recall",
     ] {
         assert!(names.contains(&wanted), "{wanted} missing from {names:?}");
     }

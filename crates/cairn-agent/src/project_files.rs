@@ -281,11 +281,17 @@ mod tests {
         assert_eq!(cut.files[2].loaded_bytes, 5);
         assert!(cut.files[2].cut && !cut.files[0].cut);
         let prompt = cut.prompt_section().unwrap();
-        assert!(prompt.contains("[cairn] cut: api/v2/AGENTS.md is 26 bytes"), "{prompt}");
+        assert!(
+            prompt.contains("[cairn] cut: api/v2/AGENTS.md is 26 bytes"),
+            "{prompt}"
+        );
 
         // A working directory outside the root adds nothing.
         let other = tempfile::tempdir().unwrap();
-        assert_eq!(ProjectFiles::read(&r, Some(other.path()), 1000).files.len(), 1);
+        assert_eq!(
+            ProjectFiles::read(&r, Some(other.path()), 1000).files.len(),
+            1
+        );
     }
 
     #[test]
@@ -293,15 +299,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("secret.md"), "secret").unwrap();
-        std::os::unix::fs::symlink(outside.path().join("secret.md"), dir.path().join("AGENTS.md"))
-            .unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.md"),
+            dir.path().join("AGENTS.md"),
+        )
+        .unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
         std::fs::write(dir.path().join("sub/AGENTS.md"), b"ok \xff\xfe bad").unwrap();
         let got = ProjectFiles::read(&root(dir.path()), Some(&dir.path().join("sub")), 1000);
         assert!(got.files.is_empty(), "{got:?}");
         assert_eq!(got.refused.len(), 2);
-        assert!(got.refused[0].reason.contains("leading out of the project"), "{:?}", got.refused);
-        assert!(got.refused[1].reason.contains("not UTF-8"), "{:?}", got.refused);
+        assert!(
+            got.refused[0].reason.contains("leading out of the project"),
+            "{:?}",
+            got.refused
+        );
+        assert!(
+            got.refused[1].reason.contains("not UTF-8"),
+            "{:?}",
+            got.refused
+        );
         assert!(got.prompt_section().is_none());
     }
 

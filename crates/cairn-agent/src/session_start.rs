@@ -20,12 +20,18 @@ pub(crate) async fn prepare(
     }
     let memory = agent.options.settings.memory.clone();
     agent.project_files = if memory.project_files {
-        read_files(agent.toolbox.root().to_path_buf(), memory.project_files_max_bytes).await
+        read_files(
+            agent.toolbox.root().to_path_buf(),
+            memory.project_files_max_bytes,
+        )
+        .await
     } else {
         ProjectFiles::default()
     };
     let recorded = latest_recorded(&agent.conversation.live().events);
-    let changed = !agent.project_files.same_as_recorded(agent.conversation.live());
+    let changed = !agent
+        .project_files
+        .same_as_recorded(agent.conversation.live());
     if changed && !(agent.project_files.is_empty() && recorded.is_none()) {
         let event = agent.project_files.event();
         agent.append(vec![event]).await?;

@@ -27,7 +27,9 @@ pub(crate) async fn brief_message(
     else {
         return Ok(None);
     };
-    let age_secs = now.as_second().saturating_sub(newest.created_at.as_second());
+    let age_secs = now
+        .as_second()
+        .saturating_sub(newest.created_at.as_second());
     let max_age_secs = i64::try_from(max_age_hours.saturating_mul(3600)).unwrap_or(i64::MAX);
     if age_secs > max_age_secs {
         return Ok(None);

@@ -329,8 +329,13 @@ fn recall_scope<'de, D: Deserializer<'de>>(
         Value::Null => Ok(None),
         Value::String(s) => crate::recall::RecallScope::parse(&s)
             .map(Some)
-            .ok_or_else(|| D::Error::custom(format!("must be \"session\" or \"project\", got {s:?}"))),
-        other => Err(D::Error::custom(must_be("\"session\" or \"project\"", &other))),
+            .ok_or_else(|| {
+                D::Error::custom(format!("must be \"session\" or \"project\", got {s:?}"))
+            }),
+        other => Err(D::Error::custom(must_be(
+            "\"session\" or \"project\"",
+            &other,
+        ))),
     }
 }
 

@@ -158,7 +158,12 @@ pub async fn search(
     })
 }
 
-async fn excerpt_of(store: &dyn Store, id: Ulid, hit: &SearchHit, query: &str) -> Result<RecallHit> {
+async fn excerpt_of(
+    store: &dyn Store,
+    id: Ulid,
+    hit: &SearchHit,
+    query: &str,
+) -> Result<RecallHit> {
     let event = event_at(store, id, hit.seq).await?;
     let text = event.as_ref().map(event_text).unwrap_or_default();
     let (excerpt, cut) = if text.is_empty() {
@@ -170,10 +175,9 @@ async fn excerpt_of(store: &dyn Store, id: Ulid, hit: &SearchHit, query: &str) -
         session: hit.session.as_str().to_owned(),
         seq: hit.seq,
         at: hit.ts,
-        from: event.as_ref().map_or_else(
-            || hit.role.map_or("event", |r| r.as_str()).to_owned(),
-            from,
-        ),
+        from: event
+            .as_ref()
+            .map_or_else(|| hit.role.map_or("event", |r| r.as_str()).to_owned(), from),
         excerpt,
         cut,
     })

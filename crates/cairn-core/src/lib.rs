@@ -43,8 +43,8 @@ pub use checkpoint::{Checkpoint, NewCheckpoint};
 pub use context::LiveContext;
 pub use error::{Error, Result};
 pub use event::{
-    Compaction, ContentBlock, Event, KnowledgeItem, KnowledgeKind, KnowledgeScope, MediaBlock, Message, NewEvent,
-    Payload, Role,
+    Compaction, ContentBlock, Event, KnowledgeItem, KnowledgeKind, KnowledgeScope, MediaBlock,
+    Message, NewEvent, Payload, Role,
 };
 pub use event_kinds::{
     CommandRecord, CompactionMethod, CompactionTotals, CompressionOutcome, CompressionRecord,

@@ -58,7 +58,11 @@ pub async fn session_search_covers_the_whole_history_of_one_session(t: Fixture) 
     // A fork at seq 2 sees seqs 1..=2 of its parent and its own events, not seq 4.
     let fork = t
         .store
-        .fork_session(s.id, Some(2), NewSession::new(name("side"), s.project.clone()))
+        .fork_session(
+            s.id,
+            Some(2),
+            NewSession::new(name("side"), s.project.clone()),
+        )
         .await
         .unwrap();
     t.store
@@ -73,7 +77,10 @@ pub async fn session_search_covers_the_whole_history_of_one_session(t: Fixture) 
     assert!(parent.is_empty(), "{parent:?}");
     // An unknown session is NotFound.
     let missing = t.store.search_session(ulid::Ulid::new(), "port", 10).await;
-    assert!(matches!(missing, Err(cairn_core::Error::NotFound { .. })), "{missing:?}");
+    assert!(
+        matches!(missing, Err(cairn_core::Error::NotFound { .. })),
+        "{missing:?}"
+    );
 }
 
 /// Project knowledge is found in every session of the project key (oldest first,
@@ -135,11 +142,7 @@ pub async fn project_knowledge_is_shared_by_the_sessions_of_a_project_key(t: Fix
         .set_knowledge_pinned(first.id, 2, true)
         .await
         .unwrap();
-    let found = t
-        .store
-        .project_knowledge(&first.project)
-        .await
-        .unwrap();
+    let found = t.store.project_knowledge(&first.project).await.unwrap();
     match &found[0].event.payload {
         Payload::Knowledge(item) => {
             assert!(item.pinned);

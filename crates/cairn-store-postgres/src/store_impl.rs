@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_core::store::{
-    ImportStream, PoolInstance, ProjectKnowledge, SearchHit, SearchScope, SessionAuthor, SessionUpdate, SizedEvent,
-    StoreStatus,
+    ImportStream, PoolInstance, ProjectKnowledge, SearchHit, SearchScope, SessionAuthor,
+    SessionUpdate, SizedEvent, StoreStatus,
 };
 use cairn_core::{
     Attachment, AttachmentRef, Checkpoint, Event, ImportOrigin, KnownImport, Lease, LeaseHolder,
@@ -228,9 +228,7 @@ impl Store for PostgresStore {
     async fn project_knowledge(&self, project: &Project) -> Result<Vec<ProjectKnowledge>> {
         let project = project.clone();
         self.read(|tx| {
-            Box::pin(async move {
-                crate::project_knowledge::project_knowledge(tx, &project).await
-            })
+            Box::pin(async move { crate::project_knowledge::project_knowledge(tx, &project).await })
         })
         .await
     }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_core::store::{
-    ImportStream, PoolInstance, ProjectKnowledge, SearchHit, SearchScope, SessionAuthor, SessionUpdate, SizedEvent,
-    StoreStatus,
+    ImportStream, PoolInstance, ProjectKnowledge, SearchHit, SearchScope, SessionAuthor,
+    SessionUpdate, SizedEvent, StoreStatus,
 };
 use cairn_core::{
     Attachment, AttachmentRef, Checkpoint, Error, Event, ImportOrigin, KnownImport, Lease,

@@ -73,8 +73,14 @@ fn agents_md_is_loaded_cut_at_the_cap_recorded_shown_and_reloaded_when_changed()
     assert!(system.contains("# Project instructions"), "{system}");
     assert!(system.contains(root_rules), "{system}");
     assert!(!system.contains("shadowed"), "{system}");
-    assert!(system.contains("## services/api/CLAUDE.md\nAPI rule: every handler"), "{system}");
-    assert!(!system.contains(&api_rules), "the cap cuts the second file: {system}");
+    assert!(
+        system.contains("## services/api/CLAUDE.md\nAPI rule: every handler"),
+        "{system}"
+    );
+    assert!(
+        !system.contains(&api_rules),
+        "the cap cuts the second file: {system}"
+    );
     assert!(
         system.contains(&format!(
             "[cairn] cut: services/api/CLAUDE.md is {} bytes; only the first {} are shown",
@@ -174,8 +180,14 @@ fn project_knowledge_of_one_session_is_in_the_next_sessions_first_request() {
     ])
     .success()
     .stdout_has(&["remembered [decision] PostgreSQL 16 is the database: it stays in every session of this project"]);
-    c.run(["run", "--name", "first-b", "-p", "/remember only this session's note"])
-        .success();
+    c.run([
+        "run",
+        "--name",
+        "first-b",
+        "-p",
+        "/remember only this session's note",
+    ])
+    .success();
     c.run(["run", "--resume", "first", "-p", "keep the billing rule"])
         .success();
 
@@ -186,7 +198,10 @@ fn project_knowledge_of_one_session_is_in_the_next_sessions_first_request() {
     let requests = fake.requests();
     let first = requests.last().unwrap().body.to_string();
     assert!(first.contains("PostgreSQL 16 is the database"), "{first}");
-    assert!(first.contains("never touch the legacy billing module"), "{first}");
+    assert!(
+        first.contains("never touch the legacy billing module"),
+        "{first}"
+    );
     assert!(!first.contains("only this session's note"), "{first}");
 
     // /knowledge shows the kinds apart.
@@ -222,7 +237,10 @@ fn a_new_session_starts_with_the_brief_of_a_recent_checkpoint() {
         .success()
         .stderr_has(&["started with the where-was-I brief"]);
     let first = fake.requests()[0].body.to_string();
-    assert!(first.contains("[cairn] Where this project stands"), "{first}");
+    assert!(
+        first.contains("[cairn] Where this project stands"),
+        "{first}"
+    );
     assert!(first.contains("auth-handoff"), "{first}");
     assert!(first.contains("token refresh half done"), "{first}");
     assert!(first.contains("write the retry test"), "{first}");
@@ -285,11 +303,23 @@ fn recall_finds_a_compacted_fact_verbatim_and_reads_one_event_whole() {
     c.run(["run", "--name", "deploy", "-p", fact]).success();
     c.run(["run", "--resume", "deploy", "-p", "write the deploy script"])
         .success();
-    c.run(["run", "--resume", "deploy", "-p", "/done deploy script ready"])
-        .success()
-        .stdout_has(&["compressed the live context (/done)"]);
-    c.run(["run", "--resume", "deploy", "-p", "which port was staging on?"])
-        .success();
+    c.run([
+        "run",
+        "--resume",
+        "deploy",
+        "-p",
+        "/done deploy script ready",
+    ])
+    .success()
+    .stdout_has(&["compressed the live context (/done)"]);
+    c.run([
+        "run",
+        "--resume",
+        "deploy",
+        "-p",
+        "which port was staging on?",
+    ])
+    .success();
 
     let requests = fake.requests();
     // The compressor was told that recall exists.

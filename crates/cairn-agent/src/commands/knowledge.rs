@@ -205,7 +205,10 @@ pub(super) async fn forget(agent: &mut Agent, rest: &str) -> CommandResult {
         None => seqs.iter().map(|&seq| (session, seq)).collect(),
     };
     for (owner, seq) in &owners {
-        agent.store.set_knowledge_pinned(*owner, *seq, false).await?;
+        agent
+            .store
+            .set_knowledge_pinned(*owner, *seq, false)
+            .await?;
     }
     agent.reload_live().await?;
     let item = all.iter().find(|i| i.number == number);

@@ -62,7 +62,11 @@ pub(crate) async fn run(agent: &mut Agent, input: &Value) -> Result<ToolOutput, 
     };
     let session = agent.conversation.session().clone();
     let store = agent.store.clone();
-    let query = args.query.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let query = args
+        .query
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty());
     match (query, args.seq) {
         (Some(_), Some(_)) => Ok(ToolOutput::error(format!(
             "give either `query` or `seq`, not both; {EXPECTED}"
@@ -74,9 +78,9 @@ pub(crate) async fn run(agent: &mut Agent, input: &Value) -> Result<ToolOutput, 
             let offset = usize::try_from(args.offset.unwrap_or(0)).unwrap_or(usize::MAX);
             match recall::event(store.as_ref(), &session, seq, offset, EVENT_BYTES).await {
                 Ok(found) => Ok(ToolOutput::ok(recall::render_event(&found))),
-                Err(e @ (cairn_core::Error::NotFound { .. } | cairn_core::Error::InvalidInput(_))) => {
-                    Ok(ToolOutput::error(e.to_string()))
-                }
+                Err(
+                    e @ (cairn_core::Error::NotFound { .. } | cairn_core::Error::InvalidInput(_)),
+                ) => Ok(ToolOutput::error(e.to_string())),
                 Err(e) => Err(e.into()),
             }
         }

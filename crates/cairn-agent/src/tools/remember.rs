@@ -2,8 +2,8 @@
 //! every future context of the session, as the person does with `/remember`. It needs
 //! the session's store, so the turn loop runs it (not [`super::Toolbox`]).
 
-use cairn_core::{KnowledgeItem, KnowledgeScope};
 use cairn_core::knowledge::{checked_text, parse_kind};
+use cairn_core::{KnowledgeItem, KnowledgeScope};
 use cairn_llm::ToolDef;
 use schemars::JsonSchema;
 use serde::Deserialize;

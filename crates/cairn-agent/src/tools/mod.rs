@@ -303,7 +303,7 @@ mod tests {
     #[test]
     fn schemas_are_derived_inline_and_plain_for_providers() {
         let defs = Toolbox::definitions();
-        assert_eq!(defs.len(), 8);
+        assert_eq!(defs.len(), 9);
         for def in &defs {
             let schema = &def.input_schema;
             assert_eq!(schema["type"], "object", "{}: {schema}", def.name);

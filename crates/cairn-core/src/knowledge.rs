@@ -371,6 +371,29 @@ mod tests {
     }
 
     #[test]
+    fn a_projects_retained_events_are_by_position_not_seq() {
+        // Two sessions' items with equal seqs; the same decision stated twice.
+        let events = vec![
+            knowledge(1, KnowledgeKind::Decision, "use PostgreSQL", false),
+            knowledge(1, KnowledgeKind::Fact, "old fact", true),
+            knowledge(2, KnowledgeKind::Fact, "newer fact", false),
+            knowledge(2, KnowledgeKind::Decision, "Use PostgreSQL.", false),
+        ];
+        let kept = retained_events(events, 1);
+        let texts: Vec<String> = kept
+            .iter()
+            .map(|e| match &e.payload {
+                Payload::Knowledge(k) => k.text.clone(),
+                _ => String::new(),
+            })
+            .collect();
+        // The pinned one always; of the rest only the newest distinct item, in its
+        // newest wording.
+        assert_eq!(texts, ["old fact", "Use PostgreSQL."]);
+        assert!(retained_events(Vec::new(), 5).is_empty());
+    }
+
+    #[test]
     fn duplicates_merge_by_kind_and_normalised_text() {
         let events = vec![
             knowledge(1, KnowledgeKind::Decision, "Use JWT  for auth.", true),

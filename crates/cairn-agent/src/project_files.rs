@@ -4,8 +4,9 @@
 //!
 //! - All files together are cut at `[memory] project_files_max_bytes`; the model is
 //!   told where a file was cut.
-//! - A file that is not a regular file, is not UTF-8, or leads out of the project
-//!   through a symlink is refused (recorded with the reason, never read).
+//! - A file that is not a regular file, is not UTF-8 text (or holds NUL bytes), or
+//!   leads out of the project through a symlink is refused (recorded with the
+//!   reason, never put in the prompt).
 //! - What was loaded (paths, sizes, cut or not, a sha256 of the text loaded) is
 //!   recorded as a `project_files` event. A resumed session reads the files again:
 //!   when they are what its live context last recorded, nothing is added; when one
@@ -239,6 +240,13 @@ fn read_one(root: &Root, raw: &str, left: usize) -> Result<(LoadedFile, String),
             String::from_utf8(bytes).map_err(|e| e.to_string())?
         }
     };
+    // NUL bytes are valid UTF-8 but no instruction file has them (a sparse or binary
+    // file would put kilobytes of them in the prompt).
+    if let Some(at) = text.find('\0') {
+        return Err(format!(
+            "a binary file (a NUL byte at offset {at}), not text"
+        ));
+    }
     let loaded = text.len() as u64;
     Ok((
         LoadedFile {

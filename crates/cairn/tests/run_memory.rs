@@ -139,18 +139,35 @@ fn hostile_instruction_files_are_refused_and_the_session_still_starts() {
     let sub = home.project.join("sub");
     std::fs::create_dir_all(&sub).unwrap();
     std::fs::write(sub.join("AGENTS.md"), b"valid start \xff\xfe not UTF-8").unwrap();
+    // A 4 GiB sparse file (all NUL bytes), and 8 MiB of real text.
+    let deep = sub.join("deep");
+    let more = deep.join("more");
+    std::fs::create_dir_all(&more).unwrap();
+    std::fs::File::create(deep.join("AGENTS.md"))
+        .unwrap()
+        .set_len(4 << 30)
+        .unwrap();
+    std::fs::write(more.join("AGENTS.md"), "huge rule line\n".repeat(600_000)).unwrap();
     let fake = FakeLlm::start([Turn::text("ok")]).unwrap();
+    let started = std::time::Instant::now();
     cairn(&home, &fake)
-        .current_dir(&sub)
+        .current_dir(&more)
         .run(["run", "--name", "hostile", "-p", "hello"])
         .success()
         .stderr_has(&[
             "AGENTS.md not loaded: a symlink leading out of the project",
             "sub/AGENTS.md not loaded: not UTF-8 text",
+            "sub/deep/AGENTS.md not loaded: a binary file",
+            "sub/deep/more/AGENTS.md was cut to 32768 of its 9000000 bytes",
         ]);
+    // Reading at most the cap of each file: no 4 GiB read.
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
     let body = fake.requests()[0].body.to_string();
     assert!(!body.contains("TOP SECRET"), "{body}");
     assert!(!body.contains("valid start"), "{body}");
+    assert!(body.contains("huge rule line"));
+    assert!(body.contains("[cairn] cut: sub/deep/more/AGENTS.md is 9000000 bytes"));
+    assert!(body.len() < 200_000, "{} bytes", body.len());
 }
 
 #[test]

@@ -668,6 +668,43 @@ async fn recall_searches_a_whole_history_reads_one_event_and_refuses_bad_argumen
     assert_eq!(joined, long);
     assert!(rest["event"]["next_offset"].is_null());
 
+    // Scope "project": the other sessions of the project too; not by default.
+    let other = w
+        .store
+        .create_session(NewSession::new(
+            SessionName::parse("other").unwrap(),
+            Project::from_stored("/p/one"),
+        ))
+        .await
+        .unwrap();
+    w.store
+        .append_events(
+            other.id,
+            vec![NewEvent::now(Payload::Message(Message::text(
+                Role::User,
+                "zebra-7 was rebooted",
+            )))],
+        )
+        .await
+        .unwrap();
+    let own = peer
+        .call("recall", json!({ "session": "main", "query": "zebra-7" }))
+        .await;
+    assert_eq!(own["search"]["hits"].as_array().unwrap().len(), 1, "{own}");
+    let project = peer
+        .call(
+            "recall",
+            json!({ "session": "main", "query": "zebra-7", "scope": "project" }),
+        )
+        .await;
+    let sessions: Vec<&str> = project["search"]["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["session"].as_str().unwrap())
+        .collect();
+    assert_eq!(sessions, ["other", "main"], "{project}");
+
     for (arguments, wanted) in [
         (
             json!({ "session": "main", "query": "x", "seq": 1 }),

@@ -152,6 +152,8 @@ pub struct Agent {
     pub(crate) max_requests: usize,
     /// The MCP servers of `[mcp_servers]`, shared with the sub-agents.
     pub(crate) mcp: Arc<crate::mcp_client::McpClients>,
+    /// The project's instruction files (AGENTS.md) in the system prompt.
+    pub(crate) project_files: crate::project_files::ProjectFiles,
 }
 
 impl Agent {
@@ -227,6 +229,7 @@ impl Agent {
             role: None,
             max_requests: crate::turn::MAX_REQUESTS_PER_TURN,
             mcp,
+            project_files: Default::default(),
         }
     }
 
@@ -249,12 +252,9 @@ impl Agent {
             });
         }
         self.lease = Some(lease);
-        // O(live context): the latest compaction, what follows it, retained knowledge.
-        let retention = self.options.settings.compression.knowledge_retention;
-        let mut live = self
-            .store
-            .live_context(self.session().id, retention)
-            .await?;
+        // O(live context): the latest compaction, what follows it, retained knowledge
+        // (the project's too).
+        let mut live = self.load_live().await?;
         let repaired = resume::repair_dangling(&self.store, &mut live).await?;
         self.conversation.set_live(live);
         if repaired > 0 {
@@ -311,7 +311,7 @@ impl Agent {
                 ),
             });
         }
-        Ok(())
+        crate::session_start::prepare(self, created, ui).await
     }
 
     /// One line from the face: a slash command when it starts with `/`, otherwise a
@@ -384,6 +384,11 @@ impl Agent {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The project's instruction files the system prompt holds.
+    pub fn project_files(&self) -> &crate::project_files::ProjectFiles {
+        &self.project_files
     }
 
     /// The live context as it stands (what the next request is built from).
@@ -501,14 +506,24 @@ impl Agent {
     /// Load the live context again from the store (after knowledge changed or a
     /// compaction was appended); it is measured anew.
     pub(crate) async fn reload_live(&mut self) -> Result<(), AgentError> {
-        let retention = self.options.settings.compression.knowledge_retention;
-        let live = self
-            .store
-            .live_context(self.session().id, retention)
-            .await?;
+        let live = self.load_live().await?;
         self.conversation.set_live(live);
         self.context.invalidate();
         Ok(())
+    }
+
+    /// The session's live context as the store keeps it, with the knowledge of its
+    /// project (the session's own project, whichever checkout this is).
+    async fn load_live(&self) -> Result<LiveContext, AgentError> {
+        let retention = self.options.settings.compression.knowledge_retention;
+        let project = self.session().project.clone();
+        Ok(crate::project_knowledge::live_with_project_knowledge(
+            &self.store,
+            self.session().id,
+            &project,
+            retention,
+        )
+        .await?)
     }
 
     /// Change the session's row in the store; the conversation keeps what it returns.

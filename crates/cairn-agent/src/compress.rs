@@ -469,6 +469,7 @@ pub(crate) async fn apply(
             knowledge_kind: entry.kind,
             text: entry.text,
             pinned: false,
+            scope: Default::default(),
             extra,
         }));
     }

@@ -20,10 +20,14 @@ use crate::tools::for_model;
 pub(crate) async fn build(agent: &mut Agent) -> Result<ChatRequest, AgentError> {
     let messages = prepare(live_messages::assemble(agent.conversation.live()));
     let system = if agent.depth == 0 {
-        system_prompt(
+        let mut prompt = system_prompt(
             agent.toolbox.root(),
             agent.conversation.session().name.as_str(),
-        )
+        );
+        if let Some(section) = agent.project_files.prompt_section() {
+            prompt.push_str(&section);
+        }
+        prompt
     } else {
         subagent_system_prompt(
             agent.toolbox.root(),

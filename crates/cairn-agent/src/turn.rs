@@ -599,6 +599,8 @@ async fn run_tools(
             ToolOutput::error(refusal)
         } else if name == crate::tools::remember::REMEMBER {
             crate::tools::remember::run(agent, &input).await?
+        } else if name == crate::tools::recall::RECALL {
+            crate::tools::recall::run(agent, &input).await?
         } else if crate::mcp_client::is_mcp_tool(&name) {
             match mcp_approval(agent, &name, &input, ui).await {
                 Some(refusal) => ToolOutput::error(refusal),

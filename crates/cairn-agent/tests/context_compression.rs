@@ -92,6 +92,7 @@ impl History {
             knowledge_kind: kind,
             text: text.into(),
             pinned,
+            scope: Default::default(),
             extra: Default::default(),
         }))
     }

@@ -180,6 +180,37 @@ pub struct ForkSession {
     pub at_seq: Option<u64>,
 }
 
+/// `recall`: search a cairn chat session's whole history (what compaction replaced
+/// included), or read one of its events whole.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(remote = "Self")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "Recall"))]
+pub struct Recall {
+    /// The cairn chat session (its name); default: the project's most recent session.
+    #[serde(default, deserialize_with = "optional_session_name")]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::session_name"))]
+    pub session: Option<cairn_core::SessionName>,
+    /// Words to find (every word must occur). Give `query` or `seq`.
+    #[serde(default, deserialize_with = "optional_query")]
+    pub query: Option<String>,
+    /// Read this one event (by its seq) whole instead of searching.
+    #[serde(default, deserialize_with = "seq")]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::seq"))]
+    pub seq: Option<u64>,
+    /// With `seq`: the byte to read on from, as a cut result says.
+    #[serde(default, deserialize_with = "seq")]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::seq"))]
+    pub offset: Option<u64>,
+    /// `session` (default: the session's whole history) or `project` (every session of its project).
+    #[serde(default, deserialize_with = "recall_scope")]
+    pub scope: Option<crate::recall::RecallScope>,
+    /// At most this many hits (1–50, default 10).
+    #[serde(default, deserialize_with = "limit")]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::recall_limit"))]
+    pub limit: Option<u32>,
+}
+
 /// The `resume` prompt's arguments.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(remote = "Self")]
@@ -214,6 +245,7 @@ inputs_naming_their_fields!(
     ListSessions,
     SearchSessions,
     ForkSession,
+    Recall,
     Resume,
 );
 
@@ -268,6 +300,43 @@ fn summary<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Erro
 /// A search query: required, not blank, at most 1 KiB.
 fn query<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     required_text(Value::deserialize(deserializer)?, MAX_QUERY_BYTES).map_err(D::Error::custom)
+}
+
+/// An optional search query: blank is none, at most 1 KiB.
+fn optional_query<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    optional_text(Value::deserialize(deserializer)?, MAX_QUERY_BYTES).map_err(D::Error::custom)
+}
+
+/// An optional session name; blank is none.
+fn optional_session_name<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<cairn_core::SessionName>, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::Null => Ok(None),
+        Value::String(s) if s.trim().is_empty() => Ok(None),
+        Value::String(s) => cairn_core::SessionName::parse(s.trim())
+            .map(Some)
+            .map_err(D::Error::custom),
+        other => Err(D::Error::custom(must_be("a session name", &other))),
+    }
+}
+
+/// `session` or `project`.
+fn recall_scope<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<crate::recall::RecallScope>, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::Null => Ok(None),
+        Value::String(s) => crate::recall::RecallScope::parse(&s)
+            .map(Some)
+            .ok_or_else(|| {
+                D::Error::custom(format!("must be \"session\" or \"project\", got {s:?}"))
+            }),
+        other => Err(D::Error::custom(must_be(
+            "\"session\" or \"project\"",
+            &other,
+        ))),
+    }
 }
 
 /// A project directory; blank is the default.
@@ -392,6 +461,15 @@ mod schema {
             "minimum": 1,
             "maximum": super::MAX_LIMIT,
             "default": super::DEFAULT_LIMIT
+        })
+    }
+
+    pub(super) fn recall_limit(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "integer",
+            "minimum": 1,
+            "maximum": crate::recall::MAX_RECALL_LIMIT,
+            "default": crate::recall::DEFAULT_RECALL_LIMIT
         })
     }
 

@@ -12,6 +12,7 @@
 //! - [`sessions`]: the all-sessions listing and the merged search;
 //! - [`pool_status`]: the agent pool (store I/O), [`pool_replay`] (the replay of
 //!   its signals), [`pool_markdown`] (its rendering).
+//! - [`recall`]: a model reads a session's whole history again (search, one event);
 //! - [`inputs`]: the operations' typed inputs (what the MCP tools read their arguments into).
 
 mod claude_code_line;
@@ -33,6 +34,7 @@ pub mod pool_replay;
 pub mod pool_status;
 pub mod progress;
 pub mod progress_transfer;
+pub mod recall;
 pub mod resume_brief;
 pub mod rewind;
 pub mod sessions;

@@ -296,6 +296,7 @@ impl<'v> HistoryBuilder<'v> {
             knowledge_kind: kind,
             text,
             pinned,
+            scope: Default::default(),
             extra: Map::new(),
         }))?;
         Ok(())

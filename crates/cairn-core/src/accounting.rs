@@ -397,6 +397,7 @@ mod tests {
             knowledge_kind: KnowledgeKind::Fact,
             text: "t".into(),
             pinned: true,
+            scope: Default::default(),
             extra: Map::new(),
         });
         let e = effect(1, &item, |_| Ok::<_, Error>(false)).unwrap();

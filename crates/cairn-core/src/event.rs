@@ -469,6 +469,33 @@ impl KnowledgeKind {
     }
 }
 
+/// Whose a knowledge item is: the session's own (the default, not written), or the
+/// project's, which every new session of the project (same project key) starts with.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KnowledgeScope {
+    #[default]
+    Session,
+    Project,
+    /// A scope this version does not know, kept verbatim (treated as the session's).
+    #[serde(untagged)]
+    Unknown(String),
+}
+
+impl KnowledgeScope {
+    pub fn as_str(&self) -> &str {
+        match self {
+            KnowledgeScope::Session => "session",
+            KnowledgeScope::Project => "project",
+            KnowledgeScope::Unknown(raw) => raw,
+        }
+    }
+
+    pub fn is_session(&self) -> bool {
+        *self == KnowledgeScope::Session
+    }
+}
+
 /// A `knowledge` event: one decision, constraint, preference or fact.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KnowledgeItem {
@@ -476,6 +503,9 @@ pub struct KnowledgeItem {
     pub text: String,
     #[serde(default)]
     pub pinned: bool,
+    /// `"project"` for an item of the project; absent for the session's own.
+    #[serde(default, skip_serializing_if = "KnowledgeScope::is_session")]
+    pub scope: KnowledgeScope,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

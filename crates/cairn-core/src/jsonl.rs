@@ -627,6 +627,7 @@ mod tests {
                     knowledge_kind: KnowledgeKind::Decision,
                     text: "use JWT".into(),
                     pinned: true,
+                    scope: Default::default(),
                     extra: Map::new(),
                 }),
             },

@@ -218,8 +218,36 @@ pub fn parse_remember(input: &str) -> Result<KnowledgeItem> {
         knowledge_kind: kind,
         text: checked_text(text)?,
         pinned: true,
+        scope: Default::default(),
         extra: Default::default(),
     })
+}
+
+/// Whether a knowledge event belongs to the project (shared by its sessions).
+pub fn is_project_item(event: &Event) -> bool {
+    matches!(&event.payload, Payload::Knowledge(k) if k.scope == crate::KnowledgeScope::Project)
+}
+
+/// Of a project's knowledge events (any sessions, oldest first), the ones a new
+/// context carries: one event per distinct item (its newest statement), the newest
+/// `retention` distinct items and every pinned one, oldest first.
+pub fn retained_events(events: Vec<Event>, retention: usize) -> Vec<Event> {
+    // Seqs of different sessions collide: number the events by position instead.
+    let numbered = events.iter().enumerate().filter_map(|(i, e)| {
+        KnowledgeRecord::from_event(e).map(|mut r| {
+            r.seqs = vec![i as u64];
+            r
+        })
+    });
+    let mut keep: Vec<usize> = retained(numbered, retention)
+        .iter()
+        .filter_map(|r| r.seqs.last().map(|&i| i as usize))
+        .collect();
+    keep.sort_unstable();
+    let mut events: Vec<Option<Event>> = events.into_iter().map(Some).collect();
+    keep.into_iter()
+        .filter_map(|i| events.get_mut(i).and_then(Option::take))
+        .collect()
 }
 
 /// What `/remember` (or the model's `remember` tool) should do with an item.
@@ -336,9 +364,33 @@ mod tests {
                 knowledge_kind: kind,
                 text: text.into(),
                 pinned,
+                scope: Default::default(),
                 extra: Default::default(),
             }),
         }
+    }
+
+    #[test]
+    fn a_projects_retained_events_are_by_position_not_seq() {
+        // Two sessions' items with equal seqs; the same decision stated twice.
+        let events = vec![
+            knowledge(1, KnowledgeKind::Decision, "use PostgreSQL", false),
+            knowledge(1, KnowledgeKind::Fact, "old fact", true),
+            knowledge(2, KnowledgeKind::Fact, "newer fact", false),
+            knowledge(2, KnowledgeKind::Decision, "Use PostgreSQL.", false),
+        ];
+        let kept = retained_events(events, 1);
+        let texts: Vec<String> = kept
+            .iter()
+            .map(|e| match &e.payload {
+                Payload::Knowledge(k) => k.text.clone(),
+                _ => String::new(),
+            })
+            .collect();
+        // The pinned one always; of the rest only the newest distinct item, in its
+        // newest wording.
+        assert_eq!(texts, ["old fact", "Use PostgreSQL."]);
+        assert!(retained_events(Vec::new(), 5).is_empty());
     }
 
     #[test]

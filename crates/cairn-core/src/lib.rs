@@ -25,6 +25,7 @@ pub mod list_param;
 pub mod live_messages;
 pub mod local_token;
 pub mod mcp_server_def;
+pub mod memory_settings;
 pub mod name;
 pub mod paths;
 pub mod pool;
@@ -42,8 +43,8 @@ pub use checkpoint::{Checkpoint, NewCheckpoint};
 pub use context::LiveContext;
 pub use error::{Error, Result};
 pub use event::{
-    Compaction, ContentBlock, Event, KnowledgeItem, KnowledgeKind, MediaBlock, Message, NewEvent,
-    Payload, Role,
+    Compaction, ContentBlock, Event, KnowledgeItem, KnowledgeKind, KnowledgeScope, MediaBlock,
+    Message, NewEvent, Payload, Role,
 };
 pub use event_kinds::{
     CommandRecord, CompactionMethod, CompactionTotals, CompressionOutcome, CompressionRecord,

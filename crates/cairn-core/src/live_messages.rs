@@ -44,7 +44,9 @@ pub fn compose_preamble(
     if let Some(([first, last], summary)) = summary {
         text.push_str(&format!(
             "[cairn] Earlier parts of this session (events {first}–{last}) were compressed \
-             into the summary below; the full history is kept on disk.\n\n\
+             into the summary below; the full history is kept on disk. The recall tool \
+             reads it back verbatim: recall(query=\"words\") finds where something was \
+             said, recall(seq=N) reads event N whole.\n\n\
              # Summary of earlier work\n{}\n",
             summary.trim_end()
         ));

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent_def::{AgentDef, Delegation, DelegationLayer, check_agents};
 use crate::mcp_server_def::McpServerDef;
+use crate::memory_settings::{MemoryLayer, MemorySettings};
 use crate::paths::{PROJECT_CONFIG_FILE, Paths};
 use crate::{Error, Project, env_vars};
 
@@ -31,6 +32,7 @@ pub struct SettingsLayer {
     pub agents: Option<Vec<AgentDef>>,
     pub delegation: Option<DelegationLayer>,
     pub mcp_servers: Option<BTreeMap<String, McpServerDef>>,
+    pub memory: Option<MemoryLayer>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -235,6 +237,8 @@ pub struct Settings {
     pub delegation: Delegation,
     /// `[mcp_servers.NAME]`: MCP servers whose tools the chat agent offers.
     pub mcp_servers: BTreeMap<String, McpServerDef>,
+    /// `[memory]`: instruction files and the checkpoint brief a session starts with.
+    pub memory: MemorySettings,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -477,6 +481,7 @@ impl Settings {
             agents: Vec::new(),
             delegation: Delegation::default(),
             mcp_servers: BTreeMap::new(),
+            memory: MemorySettings::default(),
         }
     }
 
@@ -557,6 +562,9 @@ impl Settings {
         if let Some(d) = layer.delegation {
             set(&mut self.delegation.max_parallel, d.max_parallel);
             set(&mut self.delegation.max_depth, d.max_depth);
+        }
+        if let Some(memory) = layer.memory {
+            self.memory.apply(memory);
         }
     }
 }
@@ -684,6 +692,12 @@ pub fn read_layer(path: &Path) -> Result<Option<SettingsLayer>, Error> {
     }
     for (name, server) in layer.mcp_servers.iter().flatten() {
         server.check(name).map_err(|message| Error::Config {
+            path: path.to_path_buf(),
+            message,
+        })?;
+    }
+    if let Some(memory) = &layer.memory {
+        memory.check().map_err(|message| Error::Config {
             path: path.to_path_buf(),
             message,
         })?;

@@ -38,6 +38,15 @@ pub struct SearchHit {
     pub snippet: String,
 }
 
+/// A project knowledge item and the session that stated it (`/forget` unpins it there).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProjectKnowledge {
+    pub session_id: Ulid,
+    pub session: SessionName,
+    /// The `knowledge` event, scope `project`.
+    pub event: Event,
+}
+
 /// Changes to a session's metadata; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SessionUpdate {
@@ -290,6 +299,17 @@ pub trait Store: Send + Sync + 'static {
     /// Full-text search over message text, newest first.
     async fn search(&self, query: &str, scope: &SearchScope) -> Result<Vec<SearchHit>>;
 
+    /// Full-text search, as [`Store::search`], over one session's whole history:
+    /// events a compaction replaced or a rewind took back included, and for a fork
+    /// its parent's history up to the fork point (never the parent's later events).
+    /// At most `limit` hits (0: no limit), newest first.
+    async fn search_session(
+        &self,
+        session: Ulid,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<SearchHit>>;
+
     // ---- knowledge ------------------------------------------------------------
 
     /// Every knowledge event of a session, oldest first.
@@ -297,6 +317,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Pins or unpins the knowledge item at `seq`.
     async fn set_knowledge_pinned(&self, session: Ulid, seq: u64, pinned: bool) -> Result<()>;
+
+    /// Every knowledge event of scope `project` in the sessions of `project` (by its
+    /// key, so every checkout of one repository shares them), oldest first, with the
+    /// session that holds each. Pinned flags are as `set_knowledge_pinned` left them.
+    async fn project_knowledge(&self, project: &Project) -> Result<Vec<ProjectKnowledge>>;
 
     // ---- attachments ----------------------------------------------------------
 

@@ -10,6 +10,7 @@ use cairn_app::fork::Forked;
 use cairn_app::inputs::{self, DEFAULT_LIMIT, MAX_LIMIT};
 use cairn_app::pool_status::{self, PoolStatus, SignalReport};
 use cairn_app::progress::{self, Progress, Rounds, Saved};
+use cairn_app::recall::{self, RecallResult};
 use cairn_app::resume_brief::{self, WhereQuery};
 use cairn_app::sessions::{self, SearchResult, SessionList};
 use cairn_app::where_was_i::{self, WhereWasIResult};
@@ -514,6 +515,84 @@ without copying it, to try another approach while the original stays as it is. R
                 })?;
         let out = Forked::of(&fork, &parent);
         respond(out.to_markdown(), &out)
+    }
+
+    #[tool(
+        name = "recall",
+        description = "Read a cairn chat session's history again, verbatim, including the parts its context compression \
+replaced with a summary: `query` searches it (every word must occur; scope \"project\" searches every session of its project) \
+and returns excerpts with seq, session and time; `seq` returns that one event whole (long ones in parts: pass the `offset` the \
+answer names). `session` defaults to the project's most recent chat session.",
+        input_schema = input_schema::<inputs::Recall>(),
+        output_schema = output_schema::<RecallResult>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn recall(
+        &self,
+        Parameters(args): Parameters<inputs::Recall>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let session = match &args.session {
+            Some(name) => self.store().session(name).await.map_err(store_error)?,
+            None => {
+                let project = self.default_project(&ctx).await;
+                self.store()
+                    .most_recent_session(Some(&project))
+                    .await
+                    .map_err(store_error)?
+                    .ok_or_else(|| {
+                        store_error(CoreError::not_found(
+                            "chat session of this project",
+                            format!("{project} (name one with `session`)"),
+                        ))
+                    })?
+            }
+        };
+        match (args.query, args.seq) {
+            (Some(_), Some(_)) => Err(invalid(
+                "seq",
+                "give either `query` or `seq`, not both".to_owned(),
+                None,
+            )),
+            (None, None) => Err(invalid(
+                "query",
+                "missing `query` (words to search for) or `seq` (an event to read)".to_owned(),
+                None,
+            )),
+            (None, Some(seq)) => {
+                let offset = usize::try_from(args.offset.unwrap_or(0)).unwrap_or(usize::MAX);
+                let found = recall::event(self.store(), &session, seq, offset, recall::EVENT_BYTES)
+                    .await
+                    .map_err(|e| match e {
+                        CoreError::NotFound { .. } => core_invalid("seq", e),
+                        CoreError::InvalidInput(_) => core_invalid("offset", e),
+                        other => store_error(other),
+                    })?;
+                let markdown = recall::render_event(&found);
+                respond(
+                    markdown,
+                    &RecallResult {
+                        search: None,
+                        event: Some(found),
+                    },
+                )
+            }
+            (Some(query), None) => {
+                let scope = args.scope.unwrap_or_default();
+                let limit = args.limit.unwrap_or(recall::DEFAULT_RECALL_LIMIT);
+                let found = recall::search(self.store(), &session, &query, scope, limit)
+                    .await
+                    .map_err(store_error)?;
+                let markdown = recall::render_hits(&found);
+                respond(
+                    markdown,
+                    &RecallResult {
+                        search: Some(found),
+                        event: None,
+                    },
+                )
+            }
+        }
     }
 
     #[tool(

@@ -144,6 +144,7 @@ async fn every_tool_declares_object_schemas_in_and_out() {
         "list_sessions",
         "search_sessions",
         "fork_session",
+        "recall",
     ] {
         assert!(names.contains(&wanted), "{wanted} missing from {names:?}");
     }
@@ -594,6 +595,138 @@ async fn fork_session_forks_without_copying_and_refuses_bad_arguments() {
             .request(
                 "tools/call",
                 json!({ "name": "fork_session", "arguments": arguments.clone() }),
+            )
+            .await;
+        let shown = response.to_string();
+        assert!(
+            response["result"]["isError"] == true || response.get("error").is_some(),
+            "{arguments}: {shown}"
+        );
+        assert!(shown.contains(wanted), "{arguments}: {shown}");
+    }
+}
+
+#[tokio::test]
+async fn recall_searches_a_whole_history_reads_one_event_and_refuses_bad_arguments() {
+    use cairn_core::SessionName;
+    use cairn_core::{Compaction, Message, NewEvent, NewSession, Payload, Project, Role};
+    let w = world(None);
+    let session = w
+        .store
+        .create_session(NewSession::new(
+            SessionName::parse("main").unwrap(),
+            Project::from_stored("/p/one"),
+        ))
+        .await
+        .unwrap();
+    let long = format!("the bastion is zebra-7 {}", "padding ".repeat(3000));
+    let mut compaction = Compaction::new([1, 2], "deploy discussed".to_owned());
+    compaction.tokens_before = 100;
+    compaction.tokens_after = 10;
+    let events = vec![
+        NewEvent::now(Payload::Message(Message::text(Role::User, &long))),
+        NewEvent::now(Payload::Message(Message::text(Role::Assistant, "noted"))),
+        NewEvent::now(Payload::Compaction(compaction)),
+    ];
+    w.store.append_events(session.id, events).await.unwrap();
+    let mut peer = connect(&w.factory, "recaller", 4 << 20).await;
+
+    // The search reaches the replaced event; the excerpt is cut around the match.
+    let found = peer
+        .call("recall", json!({ "session": "main", "query": "zebra-7" }))
+        .await;
+    let hit = &found["search"]["hits"][0];
+    assert_eq!(hit["seq"], 1, "{found}");
+    assert_eq!(hit["session"], "main");
+    assert_eq!(hit["cut"], true);
+    assert!(
+        hit["excerpt"]
+            .as_str()
+            .unwrap()
+            .contains("the bastion is zebra-7")
+    );
+
+    // One event whole, in parts.
+    let first = peer
+        .call("recall", json!({ "session": "main", "seq": 1 }))
+        .await;
+    let next = first["event"]["next_offset"]
+        .as_u64()
+        .expect("a long event is cut");
+    assert_eq!(first["event"]["total_bytes"], long.len());
+    let rest = peer
+        .call(
+            "recall",
+            json!({ "session": "main", "seq": "1", "offset": next }),
+        )
+        .await;
+    let joined = format!(
+        "{}{}",
+        first["event"]["text"].as_str().unwrap(),
+        rest["event"]["text"].as_str().unwrap()
+    );
+    assert_eq!(joined, long);
+    assert!(rest["event"]["next_offset"].is_null());
+
+    // Scope "project": the other sessions of the project too; not by default.
+    let other = w
+        .store
+        .create_session(NewSession::new(
+            SessionName::parse("other").unwrap(),
+            Project::from_stored("/p/one"),
+        ))
+        .await
+        .unwrap();
+    w.store
+        .append_events(
+            other.id,
+            vec![NewEvent::now(Payload::Message(Message::text(
+                Role::User,
+                "zebra-7 was rebooted",
+            )))],
+        )
+        .await
+        .unwrap();
+    let own = peer
+        .call("recall", json!({ "session": "main", "query": "zebra-7" }))
+        .await;
+    assert_eq!(own["search"]["hits"].as_array().unwrap().len(), 1, "{own}");
+    let project = peer
+        .call(
+            "recall",
+            json!({ "session": "main", "query": "zebra-7", "scope": "project" }),
+        )
+        .await;
+    let sessions: Vec<&str> = project["search"]["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["session"].as_str().unwrap())
+        .collect();
+    assert_eq!(sessions, ["other", "main"], "{project}");
+
+    for (arguments, wanted) in [
+        (
+            json!({ "session": "main", "query": "x", "seq": 1 }),
+            "not both",
+        ),
+        (json!({ "session": "main" }), "`query`"),
+        (
+            json!({ "session": "main", "query": "x", "scope": "galaxy" }),
+            "`scope`",
+        ),
+        (json!({ "session": "main", "seq": 99 }), "seq 99"),
+        (
+            json!({ "session": "main", "seq": 1, "offset": 999999 }),
+            "past the end",
+        ),
+        (json!({ "session": "../etc", "query": "x" }), "`session`"),
+        (json!({ "session": "nope", "query": "x" }), "nope"),
+    ] {
+        let response = peer
+            .request(
+                "tools/call",
+                json!({ "name": "recall", "arguments": arguments.clone() }),
             )
             .await;
         let shown = response.to_string();

@@ -21,6 +21,7 @@ pub mod events;
 pub mod import;
 pub mod import_origin;
 pub mod lineage;
+pub mod memory;
 pub mod pool_bounds;
 pub mod projects;
 pub mod search;
@@ -199,6 +200,15 @@ macro_rules! store_conformance_tests {
         #[::tokio::test(flavor = "multi_thread")]
         async fn search_is_newest_first_with_highlights_and_scoped_by_project() {
             $crate::search::search_is_newest_first_with_highlights_and_scoped_by_project($fresh())
+                .await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn session_search_covers_the_whole_history_of_one_session() {
+            $crate::memory::session_search_covers_the_whole_history_of_one_session($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn project_knowledge_is_shared_by_the_sessions_of_a_project_key() {
+            $crate::memory::project_knowledge_is_shared_by_the_sessions_of_a_project_key($fresh())
                 .await
         }
         #[::tokio::test(flavor = "multi_thread")]

@@ -55,6 +55,7 @@ pub fn knowledge(text: &str, pinned: bool) -> NewEvent {
         knowledge_kind: KnowledgeKind::Decision,
         text: text.into(),
         pinned,
+        scope: Default::default(),
         extra: Default::default(),
     }))
 }

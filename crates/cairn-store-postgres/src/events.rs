@@ -306,7 +306,7 @@ fn decode_body(kind: String, body: &str) -> Result<Payload, String> {
 }
 
 /// A row of `seq, ts, kind, body` back to an event.
-fn decode(row: &Row) -> R<Event> {
+pub(crate) fn decode(row: &Row) -> R<Event> {
     let seq = get_u64(row, 0)?;
     let ts: String = get(row, 1)?;
     let kind: String = get(row, 2)?;

@@ -25,6 +25,7 @@ mod media;
 pub mod migrations;
 mod progress_import;
 mod project_keys;
+mod project_knowledge;
 mod rows;
 mod search;
 mod search_text;

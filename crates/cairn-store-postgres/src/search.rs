@@ -5,10 +5,13 @@
 use cairn_core::store::{SearchHit, SearchScope};
 use cairn_core::{Project, Role, SessionName};
 use deadpool_postgres::Transaction;
+use tokio_postgres::Row;
+use ulid::Ulid;
 
 use crate::fail::{R, unreadable};
 use crate::rows::{get, get_u64, limit, parse_ts};
 use crate::search_text::{literal_query, mark_cuts};
+use crate::sessions;
 
 /// Snippets: at most 16 words around the hits, hits in brackets as written.
 const HEADLINE_OPTIONS: &str =
@@ -28,6 +31,60 @@ const SEARCH_SQL: &str = "SELECT s.name, s.project, hit.seq, hit.ts, hit.role, \
      JOIN sessions s ON s.id = hit.session \
      ORDER BY hit.id DESC";
 
+/// The same search over the links of one session's fork chain: every event of its
+/// history, replaced or not.
+const SESSION_SEARCH_SQL: &str = "SELECT s.name, s.project, hit.seq, hit.ts, hit.role, \
+         ts_headline('cairn_search', hit.search_text, q.query, $5), hit.search_text, \
+         s.project_key \
+     FROM (SELECT websearch_to_tsquery('cairn_search', $1) AS query) q \
+     CROSS JOIN LATERAL ( \
+         SELECT e.session, e.seq, e.ts, e.role, e.search_text, e.id FROM events e \
+         JOIN unnest($2::BIGINT[], $3::BIGINT[], $4::BIGINT[]) AS link(key, after, upto) \
+           ON e.session = link.key AND e.seq > link.after AND e.seq <= link.upto \
+         WHERE e.search @@ q.query \
+         ORDER BY e.id DESC LIMIT $6) hit \
+     JOIN sessions s ON s.id = hit.session \
+     ORDER BY hit.id DESC";
+
+pub(crate) async fn search_session(
+    tx: &Transaction<'_>,
+    session: Ulid,
+    query: &str,
+    limit_to: u32,
+) -> R<Vec<SearchHit>> {
+    let stored = sessions::by_id(tx, session).await?;
+    let Some(query) = literal_query(query) else {
+        return Ok(Vec::new());
+    };
+    let chain = crate::lineage::chain(tx, &stored).await?;
+    let keys: Vec<i64> = chain.links().iter().map(|l| l.key).collect();
+    let afters: Vec<i64> = chain
+        .links()
+        .iter()
+        .map(|l| i64::try_from(l.after).unwrap_or(i64::MAX))
+        .collect();
+    let uptos: Vec<i64> = chain
+        .links()
+        .iter()
+        .map(|l| i64::try_from(l.upto).unwrap_or(i64::MAX))
+        .collect();
+    let statement = tx.prepare_cached(SESSION_SEARCH_SQL).await?;
+    let rows = tx
+        .query(
+            &statement,
+            &[
+                &query,
+                &keys,
+                &afters,
+                &uptos,
+                &HEADLINE_OPTIONS,
+                &limit(limit_to),
+            ],
+        )
+        .await?;
+    rows.iter().map(hit).collect()
+}
+
 pub(crate) async fn search(
     tx: &Transaction<'_>,
     query: &str,
@@ -44,21 +101,22 @@ pub(crate) async fn search(
             &[&query, &project, &HEADLINE_OPTIONS, &limit(scope.limit)],
         )
         .await?;
-    rows.iter()
-        .map(|row| {
-            let name: String = get(row, 0)?;
-            let role: Option<String> = get(row, 4)?;
-            let headline: String = get(row, 5)?;
-            let text: String = get(row, 6)?;
-            Ok(SearchHit {
-                session: SessionName::parse(&name)
-                    .map_err(|e| unreadable(format!("session name {name:?}: {e}")))?,
-                project: Project::from_parts(get::<String>(row, 1)?, get::<String>(row, 7)?),
-                seq: get_u64(row, 2)?,
-                ts: parse_ts(&get::<String>(row, 3)?)?,
-                role: role.as_deref().and_then(Role::parse),
-                snippet: mark_cuts(&headline, &text),
-            })
-        })
-        .collect()
+    rows.iter().map(hit).collect()
+}
+
+/// A row of `name, project, seq, ts, role, headline, text, project_key`.
+fn hit(row: &Row) -> R<SearchHit> {
+    let name: String = get(row, 0)?;
+    let role: Option<String> = get(row, 4)?;
+    let headline: String = get(row, 5)?;
+    let text: String = get(row, 6)?;
+    Ok(SearchHit {
+        session: SessionName::parse(&name)
+            .map_err(|e| unreadable(format!("session name {name:?}: {e}")))?,
+        project: Project::from_parts(get::<String>(row, 1)?, get::<String>(row, 7)?),
+        seq: get_u64(row, 2)?,
+        ts: parse_ts(&get::<String>(row, 3)?)?,
+        role: role.as_deref().and_then(Role::parse),
+        snippet: mark_cuts(&headline, &text),
+    })
 }

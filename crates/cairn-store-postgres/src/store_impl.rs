@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_core::store::{
-    ImportStream, PoolInstance, SearchHit, SearchScope, SessionAuthor, SessionUpdate, SizedEvent,
-    StoreStatus,
+    ImportStream, PoolInstance, ProjectKnowledge, SearchHit, SearchScope, SessionAuthor,
+    SessionUpdate, SizedEvent, StoreStatus,
 };
 use cairn_core::{
     Attachment, AttachmentRef, Checkpoint, Event, ImportOrigin, KnownImport, Lease, LeaseHolder,
@@ -207,9 +207,30 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn search_session(
+        &self,
+        session: Ulid,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<SearchHit>> {
+        let query = query.to_owned();
+        self.read(|tx| {
+            Box::pin(async move { search::search_session(tx, session, &query, limit).await })
+        })
+        .await
+    }
+
     async fn knowledge(&self, session: Ulid) -> Result<Vec<Event>> {
         self.read(|tx| Box::pin(async move { events::knowledge(tx, session).await }))
             .await
+    }
+
+    async fn project_knowledge(&self, project: &Project) -> Result<Vec<ProjectKnowledge>> {
+        let project = project.clone();
+        self.read(|tx| {
+            Box::pin(async move { crate::project_knowledge::project_knowledge(tx, &project).await })
+        })
+        .await
     }
 
     async fn set_knowledge_pinned(&self, session: Ulid, seq: u64, pinned: bool) -> Result<()> {

@@ -244,7 +244,7 @@ pub(crate) fn import_as(
 }
 
 /// A stored row back to an event.
-fn decode(seq: u64, ts: &str, kind: String, body: &str) -> R<Event> {
+pub(crate) fn decode(seq: u64, ts: &str, kind: String, body: &str) -> R<Event> {
     let payload =
         decode_body(kind, body).map_err(|e| unreadable(format!("event seq {seq}: {e}")))?;
     Ok(Event {

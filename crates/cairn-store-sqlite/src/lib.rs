@@ -23,6 +23,7 @@ pub mod migrations;
 mod options;
 mod progress_import;
 mod project_keys;
+mod project_knowledge;
 mod search;
 mod search_text;
 mod sessions;

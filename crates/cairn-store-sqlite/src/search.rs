@@ -3,10 +3,11 @@
 use cairn_core::store::{SearchHit, SearchScope};
 use cairn_core::{Project, Role, SessionName};
 use rusqlite::{Connection, params};
+use ulid::Ulid;
 
 use crate::fail::{R, unreadable};
 use crate::search_text::literal_query;
-use crate::time;
+use crate::{sessions, time};
 
 /// The FTS rowid is the event's insertion order, so walking it backwards yields
 /// the newest matches first and `LIMIT` stops the walk early: no sort of all
@@ -17,6 +18,17 @@ const SEARCH_SQL: &str = "SELECT s.name, s.project, s.project_key, e.seq, e.ts, 
      FROM event_fts CROSS JOIN events e ON e.id = event_fts.rowid \
      CROSS JOIN sessions s ON s.id = e.session \
      WHERE event_fts MATCH ?1 \
+     ORDER BY event_fts.rowid DESC LIMIT ?2";
+
+/// The same walk, kept to the links of one session's fork chain (`[key, after,
+/// upto]` as JSON): every event of its history, replaced or not.
+const SESSION_SEARCH_SQL: &str = "SELECT s.name, s.project, s.project_key, e.seq, e.ts, e.role, \
+         snippet(event_fts, 0, '[', ']', '…', 16) \
+     FROM event_fts CROSS JOIN events e ON e.id = event_fts.rowid \
+     CROSS JOIN sessions s ON s.id = e.session \
+     WHERE event_fts MATCH ?1 AND EXISTS (SELECT 1 FROM json_each(?3) link \
+         WHERE e.session = link.value ->> 0 AND e.seq > link.value ->> 1 \
+         AND e.seq <= link.value ->> 2) \
      ORDER BY event_fts.rowid DESC LIMIT ?2";
 
 type RawHit = (
@@ -34,15 +46,55 @@ pub(crate) fn search(conn: &Connection, query: &str, scope: &SearchScope) -> R<V
     let Some(fts_query) = literal_query(query, project) else {
         return Ok(Vec::new());
     };
-    let limit = if scope.limit == 0 {
-        -1
-    } else {
-        i64::from(scope.limit)
-    };
     let raws = conn
         .prepare_cached(SEARCH_SQL)?
-        .query_map(params![fts_query, limit], |row| RawHit::try_from(row))?
+        .query_map(params![fts_query, sql_limit(scope.limit)], |row| {
+            RawHit::try_from(row)
+        })?
         .collect::<rusqlite::Result<Vec<RawHit>>>()?;
+    hits(raws)
+}
+
+/// [`search`] over one session's whole history (its fork chain's part of it).
+pub(crate) fn search_session(
+    conn: &Connection,
+    session: Ulid,
+    query: &str,
+    limit: u32,
+) -> R<Vec<SearchHit>> {
+    let stored = sessions::by_id(conn, session)?;
+    let Some(fts_query) = literal_query(query, None) else {
+        return Ok(Vec::new());
+    };
+    let chain = crate::lineage::chain(conn, &stored)?;
+    let links: Vec<[i64; 3]> = chain
+        .links()
+        .iter()
+        .map(|l| {
+            [
+                l.key,
+                i64::try_from(l.after).unwrap_or(i64::MAX),
+                i64::try_from(l.upto).unwrap_or(i64::MAX),
+            ]
+        })
+        .collect();
+    let links = serde_json::to_string(&links)
+        .map_err(|e| unreadable(format!("fork chain of session {session}: {e}")))?;
+    let raws = conn
+        .prepare_cached(SESSION_SEARCH_SQL)?
+        .query_map(params![fts_query, sql_limit(limit), links], |row| {
+            RawHit::try_from(row)
+        })?
+        .collect::<rusqlite::Result<Vec<RawHit>>>()?;
+    hits(raws)
+}
+
+/// `LIMIT` of a search: 0 means none (-1 in SQLite).
+fn sql_limit(limit: u32) -> i64 {
+    if limit == 0 { -1 } else { i64::from(limit) }
+}
+
+fn hits(raws: Vec<RawHit>) -> R<Vec<SearchHit>> {
     raws.into_iter()
         .map(|(name, project, key, seq, ts, role, snippet)| {
             Ok(SearchHit {

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_core::store::{
-    ImportStream, PoolInstance, SearchHit, SearchScope, SessionAuthor, SessionUpdate, SizedEvent,
-    StoreStatus,
+    ImportStream, PoolInstance, ProjectKnowledge, SearchHit, SearchScope, SessionAuthor,
+    SessionUpdate, SizedEvent, StoreStatus,
 };
 use cairn_core::{
     Attachment, AttachmentRef, Checkpoint, Error, Event, ImportOrigin, KnownImport, Lease,
@@ -163,8 +163,25 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn search_session(
+        &self,
+        session: Ulid,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<SearchHit>> {
+        let query = query.to_owned();
+        self.read(move |tx| search::search_session(tx, session, &query, limit))
+            .await
+    }
+
     async fn knowledge(&self, session: Ulid) -> Result<Vec<Event>> {
         self.read(move |tx| events::knowledge(tx, session)).await
+    }
+
+    async fn project_knowledge(&self, project: &Project) -> Result<Vec<ProjectKnowledge>> {
+        let project = project.clone();
+        self.read(move |tx| crate::project_knowledge::project_knowledge(tx, &project))
+            .await
     }
 
     async fn set_knowledge_pinned(&self, session: Ulid, seq: u64, pinned: bool) -> Result<()> {

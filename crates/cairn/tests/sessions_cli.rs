@@ -285,9 +285,9 @@ fn context_is_the_live_context_as_sent() {
     import(&c, &home, "r.jsonl", &rich("rich", &home.project_key()));
     let out = c.run(["sessions", "context", "rich"]);
     out.success();
-    assert_snapshot!(out.stdout, @r"
+    assert_snapshot!(out.stdout, @r#"
     ── preamble (user): compaction at seq 12 of seq 1–9, 7,000 → 600 tokens ──
-    [cairn] Earlier parts of this session (events 1–9) were compressed into the summary below; the full history is kept on disk.
+    [cairn] Earlier parts of this session (events 1–9) were compressed into the summary below; the full history is kept on disk. The recall tool reads it back verbatim: recall(query="words") finds where something was said, recall(seq=N) reads event N whole.
 
     # Summary of earlier work
     JWT auth in place; refresh tokens started; write failed.
@@ -307,7 +307,7 @@ fn context_is_the_live_context_as_sent() {
 
     #14 assistant · 2025-03-01 09:00:14Z · 730 tokens · $0.0050
     Fixed the permissions and wrote refresh.rs.
-    ");
+    "#);
 
     let out = c.run(["sessions", "context", "rich", "--json"]);
     out.success();

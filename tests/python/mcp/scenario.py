@@ -68,9 +68,9 @@ async def scenario(args) -> None:
             names = {t.name for t in (await a.list_tools()).tools}
             expected = {
                 "save_progress", "where_was_i", "get_progress", "pool_signal",
-                "pool_status", "list_sessions", "search_sessions",
+                "pool_status", "list_sessions", "search_sessions", "recall",
             }
-            check("all seven tools listed", expected <= names, names)
+            check("all eight tools listed", expected <= names, names)
             tools = (await a.list_tools()).tools
             check("every tool declares an outputSchema", all(t.output_schema for t in tools), tools)
 

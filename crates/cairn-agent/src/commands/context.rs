@@ -60,6 +60,13 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
         // The compaction boundary and every knowledge item, one line each.
         lines.extend(preamble_lines(agent.conversation.live()));
     }
+    // What the system prompt holds of the project's files (AGENTS.md).
+    if large.is_none() && !whole_history && role.is_none() && !agent.project_files().is_empty() {
+        lines.splice(0..0, agent.project_files().lines());
+        data.push(
+            json!({"seq": Value::Null, "kind": "project_files", "files": agent.project_files()}),
+        );
+    }
     let mut push = |event: &Event, bytes: Option<u64>| {
         if let Some(wanted) = role
             && event.payload.as_message().map(|m| m.role) != Some(wanted)

@@ -135,14 +135,20 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "remember",
-        args: "[decision:|constraint:|preference:|fact:] TEXT",
-        description: "pin a knowledge item to every future context of this session",
-        completes: ArgCompletion::Choice(&["decision:", "constraint:", "preference:", "fact:"]),
+        args: "[--project] [decision:|constraint:|preference:|fact:] TEXT",
+        description: "pin a knowledge item to every future context of this session (--project: of every session of the project)",
+        completes: ArgCompletion::Choice(&[
+            "--project",
+            "decision:",
+            "constraint:",
+            "preference:",
+            "fact:",
+        ]),
     },
     CommandSpec {
         name: "knowledge",
         args: "",
-        description: "list the knowledge items (pinned, live, history only), numbered for /forget",
+        description: "list the knowledge items of the session and of the project (pinned, live, history only), numbered for /forget",
         completes: ArgCompletion::None,
     },
     CommandSpec {

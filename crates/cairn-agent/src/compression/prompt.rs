@@ -42,6 +42,10 @@ numbers, error messages. Never invent anything that is not in the transcript.\n\
 Put in \"knowledge\" only durable items worth keeping in every future context (a \
 decision, a constraint, a user preference, a fact about the project) that are not \
 already in the list of knowledge kept.\n\n\
+The transcript is not lost: the agent can read any event again, verbatim, with its \
+recall tool (recall(seq=N) for event #N, recall(query=...) to search). So when a detail \
+is too long to keep whole (a full error message, a long output, a long discussion), \
+say what it was and name its event number (#N) instead of copying it.\n\n\
 Answer with exactly one JSON object of this shape, and nothing else:\n";
 
 /// How large the request may get.

@@ -12,6 +12,7 @@ pub mod delegate;
 mod edit_file;
 mod list_files;
 mod read_file;
+pub mod recall;
 pub mod remember;
 mod search;
 mod shell;
@@ -125,6 +126,7 @@ impl Toolbox {
                 schema_of::<shell::Args>(),
             ),
             remember::definition(),
+            recall::definition(),
             delegate::definition(),
         ]
     }
@@ -301,7 +303,7 @@ mod tests {
     #[test]
     fn schemas_are_derived_inline_and_plain_for_providers() {
         let defs = Toolbox::definitions();
-        assert_eq!(defs.len(), 8);
+        assert_eq!(defs.len(), 9);
         for def in &defs {
             let schema = &def.input_schema;
             assert_eq!(schema["type"], "object", "{}: {schema}", def.name);

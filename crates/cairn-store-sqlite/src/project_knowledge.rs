@@ -1,0 +1,46 @@
+//! The knowledge of a project: knowledge events of scope `project` in any session
+//! of the project's key, found through the knowledge index (a project holds few).
+
+use cairn_core::store::ProjectKnowledge;
+use cairn_core::{Project, SessionName};
+use rusqlite::{Connection, params};
+use ulid::Ulid;
+
+use crate::events::decode;
+use crate::fail::{R, unreadable};
+
+/// Oldest first: the events' insertion order.
+const PROJECT_KNOWLEDGE_SQL: &str = "SELECT s.ulid, s.name, e.seq, e.ts, e.kind, e.body \
+     FROM sessions s JOIN knowledge k ON k.session = s.id \
+     JOIN events e ON e.session = k.session AND e.seq = k.seq \
+     WHERE s.project_key = ?1 AND json_extract(e.body, '$.scope') = 'project' \
+     ORDER BY e.id";
+
+type Raw = (String, String, u64, String, String, String);
+
+pub(crate) fn project_knowledge(conn: &Connection, project: &Project) -> R<Vec<ProjectKnowledge>> {
+    let raws = conn
+        .prepare_cached(PROJECT_KNOWLEDGE_SQL)?
+        .query_map(params![project.key()], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<Raw>>>()?;
+    raws.into_iter()
+        .map(|(ulid, name, seq, ts, kind, body)| {
+            Ok(ProjectKnowledge {
+                session_id: Ulid::from_string(&ulid)
+                    .map_err(|e| unreadable(format!("session id {ulid:?}: {e}")))?,
+                session: SessionName::parse(&name)
+                    .map_err(|e| unreadable(format!("session name {name:?}: {e}")))?,
+                event: decode(seq, &ts, kind, &body)?,
+            })
+        })
+        .collect()
+}

@@ -15,8 +15,12 @@ use std::time::Duration;
 
 use cairn_core::mcp_server_def::{McpServerDef, expand_env_value};
 use cairn_llm::ToolDef;
+use reqwest::header::{HeaderName, HeaderValue};
 use rmcp::model::CallToolRequestParams;
 use rmcp::service::RunningService;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::common::client_side_sse::FixedInterval;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{RoleClient, ServiceExt};
 use serde::Serialize;
 use serde_json::Value;
@@ -69,8 +73,8 @@ pub struct ServerStatus {
 struct Running {
     service: RunningService<RoleClient, ()>,
     tools: Vec<McpTool>,
-    /// Killed when this is dropped (`kill_on_drop`).
-    _child: tokio::process::Child,
+    /// A stdio server's process, killed when this is dropped (`kill_on_drop`).
+    _child: Option<tokio::process::Child>,
 }
 
 enum State {
@@ -155,7 +159,7 @@ impl McpClients {
         }
         let started = tokio::time::timeout(
             Duration::from_secs(def.startup_timeout_secs()),
-            start_stdio(name, def),
+            start(name, def),
         )
         .await
         .unwrap_or_else(|_| {
@@ -302,13 +306,94 @@ impl McpClients {
     }
 }
 
-async fn start_stdio(name: &str, def: &McpServerDef) -> Result<Running, String> {
-    if def.url.is_some() {
-        return Err(format!(
-            "MCP server {name}: servers over HTTP (url) are not supported by this build yet; \
-             use a stdio command"
-        ));
+async fn start(name: &str, def: &McpServerDef) -> Result<Running, String> {
+    let (service, child) = match &def.url {
+        Some(url) => (start_http(name, url, def).await?, None),
+        None => {
+            let (service, child) = start_stdio(name, def).await?;
+            (service, Some(child))
+        }
+    };
+    let listed = service
+        .list_all_tools()
+        .await
+        .map_err(|e| format!("MCP server {name}: listing its tools failed: {e}"))?;
+    let tools = listed
+        .into_iter()
+        .filter(|t| def.offers(&t.name))
+        .map(|t| McpTool {
+            server: name.to_owned(),
+            name: t.name.to_string(),
+            description: t.description.map(|d| d.to_string()).unwrap_or_default(),
+            input_schema: Value::Object((*t.input_schema).clone()),
+        })
+        // A provider refuses a tool whose name is too long or has other characters.
+        .filter(|t| {
+            let full = t.tool_name();
+            full.len() <= MAX_TOOL_NAME
+                && full
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
+        .collect();
+    Ok(Running {
+        service,
+        tools,
+        _child: child,
+    })
+}
+
+/// A streamable HTTP server: the bearer token and header values are read from the
+/// environment here and go nowhere but into the requests.
+async fn start_http(
+    name: &str,
+    url: &str,
+    def: &McpServerDef,
+) -> Result<RunningService<RoleClient, ()>, String> {
+    let env = |var: &str| std::env::var(var).ok().filter(|v| !v.is_empty());
+    let mut config = StreamableHttpClientTransportConfig::with_uri(url);
+    if let Some(var) = &def.bearer_token_env {
+        let token = env(var).ok_or_else(|| {
+            format!("MCP server {name}: environment variable {var} (bearer_token_env) is not set")
+        })?;
+        config = config.auth_header(token);
     }
+    let mut headers = HashMap::new();
+    let from_env = def.env_http_headers.iter().map(|(header, var)| {
+        env(var).map(|v| (header, v)).ok_or_else(|| {
+            format!(
+                "MCP server {name}: environment variable {var} (env_http_headers.{header}) is \
+                 not set"
+            )
+        })
+    });
+    let literal = def.http_headers.iter().map(|(h, v)| Ok((h, v.clone())));
+    for pair in literal.chain(from_env) {
+        let (header, value) = pair?;
+        let header_name = HeaderName::from_bytes(header.as_bytes())
+            .map_err(|_| format!("MCP server {name}: {header:?} is not a header name"))?;
+        let value = HeaderValue::from_str(&value)
+            .map_err(|_| format!("MCP server {name}: the value of header {header} is not valid"))?;
+        headers.insert(header_name, value);
+    }
+    config = config.custom_headers(headers);
+    // Not retried for long: a server that is down is a quick, clear error.
+    let mut retry = FixedInterval::default();
+    retry.max_times = Some(1);
+    retry.duration = Duration::from_millis(200);
+    config.retry_config = Arc::new(retry);
+    let client = crate::mcp_http::HttpClient::new()
+        .map_err(|e| format!("MCP server {name}: cannot make an HTTP client: {e}"))?;
+    let transport = StreamableHttpClientTransport::with_client(client, config);
+    ().serve(transport).await.map_err(|e| {
+        format!("MCP server {name}: cannot reach {url} (the MCP handshake failed): {e}")
+    })
+}
+
+async fn start_stdio(
+    name: &str,
+    def: &McpServerDef,
+) -> Result<(RunningService<RoleClient, ()>, tokio::process::Child), String> {
     let command = def
         .command
         .as_deref()
@@ -337,33 +422,7 @@ async fn start_stdio(name: &str, def: &McpServerDef) -> Result<Running, String> 
         .serve((stdout, stdin))
         .await
         .map_err(|e| format!("MCP server {name}: the MCP handshake failed: {e}"))?;
-    let listed = service
-        .list_all_tools()
-        .await
-        .map_err(|e| format!("MCP server {name}: listing its tools failed: {e}"))?;
-    let tools = listed
-        .into_iter()
-        .filter(|t| def.offers(&t.name))
-        .map(|t| McpTool {
-            server: name.to_owned(),
-            name: t.name.to_string(),
-            description: t.description.map(|d| d.to_string()).unwrap_or_default(),
-            input_schema: Value::Object((*t.input_schema).clone()),
-        })
-        // A provider refuses a tool whose name is too long or has other characters.
-        .filter(|t| {
-            let full = t.tool_name();
-            full.len() <= MAX_TOOL_NAME
-                && full
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        })
-        .collect();
-    Ok(Running {
-        service,
-        tools,
-        _child: child,
-    })
+    Ok((service, child))
 }
 
 /// A `CallToolResult` (as JSON) as text for the model: text parts as they are, other

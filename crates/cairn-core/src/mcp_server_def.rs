@@ -27,9 +27,22 @@ pub struct McpServerDef {
     pub cwd: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// The environment variable holding the bearer token for `url`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The environment variable holding the bearer token for `url` (Codex spells it
+    /// `bearer_token_env_var`; both are read).
+    #[serde(
+        default,
+        alias = "bearer_token_env_var",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub bearer_token_env: Option<String>,
+    /// Headers sent with every request to `url`, as written (Codex's `http_headers`).
+    /// Not serialised: a person may have put a key in one.
+    #[serde(default, skip_serializing)]
+    pub http_headers: BTreeMap<String, String>,
+    /// Headers sent to `url` whose values come from environment variables: header
+    /// name → variable name (Codex's `env_http_headers`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env_http_headers: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub startup_timeout_secs: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,10 +108,83 @@ impl McpServerDef {
             (Some(command), None) if command.trim().is_empty() => {
                 Err(format!("mcp_servers.{name}: command is empty"))
             }
-            _ => Ok(()),
+            (Some(_), None) => {
+                let http_only = [
+                    ("bearer_token_env", self.bearer_token_env.is_some()),
+                    ("http_headers", !self.http_headers.is_empty()),
+                    ("env_http_headers", !self.env_http_headers.is_empty()),
+                ];
+                match http_only.iter().find(|(_, set)| *set) {
+                    Some((field, _)) => Err(format!(
+                        "mcp_servers.{name}: {field} is for servers over HTTP (url), not for \
+                         a command"
+                    )),
+                    None => Ok(()),
+                }
+            }
+            (None, Some(url)) => self.check_http(name, url),
         }
     }
+
+    fn check_http(&self, name: &str, url: &str) -> Result<(), String> {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!(
+                "mcp_servers.{name}: url must start with http:// or https:// (got {url:?})"
+            ));
+        }
+        let stdio_only = [
+            ("args", !self.args.is_empty()),
+            ("env", !self.env.is_empty()),
+            ("cwd", self.cwd.is_some()),
+        ];
+        if let Some((field, _)) = stdio_only.iter().find(|(_, set)| *set) {
+            return Err(format!(
+                "mcp_servers.{name}: {field} is for servers started as a command, not for a url"
+            ));
+        }
+        for header in self.http_headers.keys().chain(self.env_http_headers.keys()) {
+            let valid = !header.is_empty()
+                && header
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid {
+                return Err(format!(
+                    "mcp_servers.{name}: header name {header:?} may only hold a-z, A-Z, 0-9, - \
+                     and _"
+                ));
+            }
+            if RESERVED_HEADERS
+                .iter()
+                .any(|r| header.eq_ignore_ascii_case(r))
+            {
+                return Err(format!(
+                    "mcp_servers.{name}: header {header} is set by cairn itself (use \
+                     bearer_token_env for Authorization)"
+                ));
+            }
+        }
+        if let Some((header, _)) = self
+            .http_headers
+            .iter()
+            .find(|(_, v)| v.contains(['\r', '\n']))
+        {
+            return Err(format!(
+                "mcp_servers.{name}: http_headers.{header} holds a line break"
+            ));
+        }
+        Ok(())
+    }
 }
+
+/// Headers the MCP transport sets; a configured one would clash.
+const RESERVED_HEADERS: [&str; 6] = [
+    "authorization",
+    "accept",
+    "content-type",
+    "mcp-session-id",
+    "mcp-protocol-version",
+    "last-event-id",
+];
 
 /// `$NAME` (the whole value) from `lookup`; any other value as written. `Err` names the
 /// variable that is not set.

@@ -12,7 +12,7 @@ pub const DEFAULT_TOOL_TIMEOUT_SECS: u64 = 60;
 
 /// One MCP server: a program spoken to over stdio (`command`), or a streamable HTTP
 /// endpoint (`url`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct McpServerDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,6 +60,27 @@ pub struct McpServerDef {
 
 fn yes() -> bool {
     true
+}
+
+/// Empty and enabled, as a table with no keys reads.
+impl Default for McpServerDef {
+    fn default() -> Self {
+        McpServerDef {
+            command: None,
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            cwd: None,
+            url: None,
+            bearer_token_env: None,
+            http_headers: BTreeMap::new(),
+            env_http_headers: BTreeMap::new(),
+            startup_timeout_secs: None,
+            tool_timeout_secs: None,
+            enabled_tools: None,
+            allow_tools: Vec::new(),
+            enabled: true,
+        }
+    }
 }
 
 impl McpServerDef {

@@ -280,6 +280,7 @@ mod tests {
         .unwrap();
         let fs = &servers.servers["fs"];
         assert_eq!(fs.command.as_deref(), Some("fs-mcp"));
+        assert!(fs.enabled);
         assert_eq!(fs.args, ["--ro"]);
         assert_eq!(fs.env["K"], "${K}");
         let docs = &servers.servers["docs"];

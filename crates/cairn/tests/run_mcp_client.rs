@@ -224,3 +224,266 @@ fn a_server_that_cannot_start_is_a_clear_error_and_a_project_may_not_add_servers
         .code(1)
         .stderr_has(&["mcp_servers", "only allowed in your own config.toml"]);
 }
+
+const HTTP_TOKEN: &str = "http-b3arer-s3cret";
+
+/// The tiny server over streamable HTTP on a free loopback port; killed on drop.
+struct HttpServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl HttpServer {
+    fn start() -> HttpServer {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(test_python())
+            .arg(tiny_server())
+            .arg("--http")
+            .env("TINY_HTTP_TOKEN", HTTP_TOKEN)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the HTTP server");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut port = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut port)
+            .expect("the port");
+        let port: u16 = port.trim().parse().expect("a port number");
+        HttpServer {
+            child,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+        }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn http_config(url: &str) -> String {
+    format!(
+        "[mcp_servers.web]\nurl = {url:?}\nbearer_token_env = \"WEB_TOKEN\"\n\
+         http_headers = {{ X-Tiny = \"hello\" }}\ntool_timeout_secs = 3\nallow_tools = [\"*\"]\n"
+    )
+}
+
+#[test]
+fn a_streamable_http_server_is_listed_called_timed_out_and_a_dead_one_is_a_quick_error() {
+    let mut server = HttpServer::start();
+    let home = TestHome::new();
+    home.write_config(&http_config(&server.url));
+    let fake = FakeLlm::start([
+        Reply::new()
+            .tool_call("c1", "mcp__web__shout", json!({"text": "over http"}))
+            .tool_call("c2", "mcp__web__sleepy", json!({"seconds": 30}))
+            .tool_call("c3", "mcp__web__shout", json!({"text": "still there"}))
+            .into(),
+        Turn::text("http done"),
+        Reply::new()
+            .tool_call("c4", "mcp__web__shout", json!({"text": "anyone?"}))
+            .into(),
+        Turn::text("it was down"),
+    ])
+    .unwrap();
+    let c = Cairn::new(BIN, &home)
+        .with_fake_openai(&fake)
+        .env("WEB_TOKEN", HTTP_TOKEN);
+    let tested = c
+        .run(["mcp-servers", "test", "web", "--json"])
+        .success()
+        .json();
+    assert!(
+        tested["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "shout"),
+        "{tested}"
+    );
+    let started = std::time::Instant::now();
+    c.run(["run", "--name", "web", "-p", "use the web tools"])
+        .success()
+        .stdout_has(&["http done"]);
+    assert!(started.elapsed().as_secs() < 25, "{:?}", started.elapsed());
+    let requests = fake.requests();
+    let shout = tool(&requests[0].body, "mcp__web__shout").expect("shout offered over HTTP");
+    assert_eq!(
+        shout["function"]["parameters"]["properties"]["text"]["type"],
+        "string"
+    );
+    let results = tool_results(&requests[1].body);
+    assert_eq!(results[0], "OVER HTTP!");
+    assert!(
+        results[1].contains("did not answer sleepy within 3 s"),
+        "{}",
+        results[1]
+    );
+    assert_eq!(results[2], "STILL THERE!");
+
+    // The token went into the requests and nowhere else.
+    let exported = c.run(["sessions", "export", "web"]);
+    exported.success();
+    assert!(!exported.stdout.contains(HTTP_TOKEN));
+    let listed = c.run(["mcp-servers", "list", "--json"]).success().json();
+    assert_eq!(listed[0]["transport"], "http");
+    assert_eq!(listed[0]["bearer_token_env"], "WEB_TOKEN");
+    assert!(!listed.to_string().contains(HTTP_TOKEN));
+
+    // A server that is down: a clear error at once, not a hung turn.
+    server.stop();
+    let started = std::time::Instant::now();
+    c.run(["run", "--name", "down", "-p", "try again"])
+        .success()
+        .stdout_has(&["it was down"]);
+    assert!(started.elapsed().as_secs() < 15, "{:?}", started.elapsed());
+    let results = tool_results(&fake.requests()[3].body);
+    assert!(
+        results[0].contains("web") && results[0].contains(&server.url),
+        "{}",
+        results[0]
+    );
+}
+
+#[test]
+fn a_wrong_token_or_a_missing_variable_is_named_and_the_token_never_shows() {
+    let server = HttpServer::start();
+    let home = TestHome::new();
+    home.write_config(&http_config(&server.url));
+    let fake = FakeLlm::start([]).unwrap();
+    let wrong = Cairn::new(BIN, &home)
+        .with_fake_openai(&fake)
+        .env("WEB_TOKEN", "not-the-token");
+    let out = wrong.run(["mcp-servers", "test", "web"]);
+    out.code(1).stderr_has(&["web", "Auth required"]);
+    assert!(!out.stderr.contains("not-the-token"), "{}", out.stderr);
+    Cairn::new(BIN, &home)
+        .with_fake_openai(&fake)
+        .run(["mcp-servers", "test", "web"])
+        .code(1)
+        .stderr_has(&["WEB_TOKEN", "bearer_token_env", "not set"]);
+    // A header a person may not set is refused with the field named.
+    home.write_config(&format!(
+        "[mcp_servers.web]\nurl = {:?}\nhttp_headers = {{ Mcp-Session-Id = \"x\" }}\n",
+        server.url
+    ));
+    wrong
+        .run(["mcp-servers", "list"])
+        .code(1)
+        .stderr_has(&["mcp_servers.web", "Mcp-Session-Id"]);
+}
+
+/// `.mcp.json` proposing the tiny server as `proj` (and `tiny`, which the user's
+/// config also names).
+fn write_mcp_json(home: &TestHome, greeting_arg: &str) {
+    let server = json!({
+        "command": test_python().display().to_string(),
+        "args": [tiny_server().display().to_string(), greeting_arg],
+    });
+    let file = json!({"mcpServers": {"proj": server, "tiny": {"command": "/nonexistent/evil"}}});
+    std::fs::write(home.project.join(".mcp.json"), file.to_string()).unwrap();
+}
+
+#[test]
+fn a_projects_mcp_json_is_used_only_after_approval_and_asks_again_when_it_changes() {
+    let home = TestHome::new();
+    home.write_config(&tiny_config("allow_tools = [\"*\"]\n"));
+    write_mcp_json(&home, "--one");
+    let call_both = || -> Turn {
+        Reply::new()
+            .tool_call("p", "mcp__proj__shout", json!({"text": "from the project"}))
+            .tool_call("t", "mcp__tiny__shout", json!({"text": "from the user"}))
+            .into()
+    };
+    let fake = FakeLlm::start([
+        Reply::new()
+            .tool_call("t", "mcp__tiny__shout", json!({"text": "from the user"}))
+            .into(),
+        Turn::text("unapproved"),
+        call_both(),
+        Turn::text("approved"),
+        Turn::text("changed"),
+        Turn::text("denied"),
+    ])
+    .unwrap();
+    let c = cairn(&home, &fake);
+
+    // Not approved: not started, said once, the user's own server works.
+    let out = c.run(["run", "--name", "p1", "--yes", "-p", "go"]);
+    out.success().stderr_has(&[".mcp.json", "not approved", "proj (", "cairn mcp-servers approve"]);
+    assert_eq!(out.stderr.matches("not approved").count(), 1, "{}", out.stderr);
+    assert!(tool(&fake.requests()[0].body, "mcp__proj__shout").is_none());
+    assert_eq!(tool_results(&fake.requests()[1].body), ["FROM THE USER!"]);
+    let listed = c.run(["mcp-servers", "list", "--json"]).success().json();
+    let proj = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "proj")
+        .expect("proj listed");
+    assert_eq!(proj["approval"], "not approved");
+    assert_eq!(proj["source"], "project");
+
+    // Approved: offered and called; the user's `tiny` still wins the name clash;
+    // project tools are not in any allow-list, so one-shot needs --yes.
+    c.run(["mcp-servers", "approve"])
+        .success()
+        .stdout_has(&["Approved", "proj"]);
+    let out = c.run(["run", "--name", "p2", "--yes", "-p", "go"]);
+    out.success();
+    assert!(!out.stderr.contains("not approved"), "{}", out.stderr);
+    assert!(tool(&fake.requests()[2].body, "mcp__proj__shout").is_some());
+    let results = tool_results(&fake.requests()[3].body);
+    assert_eq!(results[0], "FROM THE PROJECT!");
+    assert_eq!(results[1], "FROM THE USER!");
+
+    // The file changed: asked again (here: told again), not started.
+    write_mcp_json(&home, "--two");
+    c.run(["run", "--name", "p3", "-p", "go"])
+        .success()
+        .stderr_has(&["not approved"]);
+    assert!(tool(&fake.requests()[4].body, "mcp__proj__shout").is_none());
+    // Denied: never started, and not mentioned again.
+    c.run(["mcp-servers", "deny"]).success().stdout_has(&["Never"]);
+    let out = c.run(["run", "--name", "p4", "-p", "go"]);
+    out.success();
+    assert!(!out.stderr.contains(".mcp.json"), "{}", out.stderr);
+    assert!(tool(&fake.requests()[5].body, "mcp__proj__shout").is_none());
+    // The decision is cairn's, not the repository's.
+    assert!(home.cairn_home.join("mcp-approvals.json").exists());
+    let in_project: Vec<_> = std::fs::read_dir(&home.project)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(in_project, [std::ffi::OsString::from(".mcp.json")]);
+}
+
+#[test]
+fn a_malformed_mcp_json_is_named_with_its_field_and_the_session_still_runs() {
+    let home = TestHome::new();
+    std::fs::write(
+        home.project.join(".mcp.json"),
+        r#"{"mcpServers": {"bad": {"command": "x", "args": ["ok", 7]}}}"#,
+    )
+    .unwrap();
+    let fake = FakeLlm::start([Turn::text("still here")]).unwrap();
+    let c = cairn(&home, &fake);
+    c.run(["run", "-p", "hi"])
+        .success()
+        .stdout_has(&["still here"])
+        .stderr_has(&[".mcp.json", "mcpServers.bad.args[1]", "must be a string"]);
+    c.run(["mcp-servers", "approve"])
+        .code(1)
+        .stderr_has(&["mcpServers.bad.args[1]"]);
+    std::fs::write(home.project.join(".mcp.json"), "{ not json").unwrap();
+    c.run(["mcp-servers", "list"])
+        .success()
+        .stderr_has(&[".mcp.json", "not valid JSON", "line 1"]);
+}

@@ -26,7 +26,12 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::tools::ToolOutput;
+use crate::media::MediaKind;
+use crate::tools::{ToolExtra, ToolOutput};
+
+/// The `type` of the block that keeps what of an MCP result is neither text nor
+/// image (structured content, audio, blobs).
+pub const MCP_RESULT_BLOCK: &str = "mcp_result";
 
 /// Tool names of MCP servers' tools start with this.
 pub const MCP_TOOL_PREFIX: &str = "mcp__";
@@ -257,11 +262,13 @@ impl McpClients {
                 let is_error = result.is_error.unwrap_or(false);
                 let value = serde_json::to_value(&result).unwrap_or(Value::Null);
                 let text = result_text(&value);
-                if is_error {
+                let mut output = if is_error {
                     ToolOutput::error(text)
                 } else {
                     ToolOutput::ok(text)
-                }
+                };
+                output.extra = result_extra(&value);
+                output
             }
         }
     }
@@ -459,6 +466,58 @@ fn result_text(result: &Value) -> String {
     parts.join("\n")
 }
 
+/// What of a `CallToolResult` (as JSON) is not text, to be stored whole: images
+/// (recognised by their bytes) as images; structured content, audio, blobs and
+/// images that are not one as one kept block.
+fn result_extra(result: &Value) -> Vec<ToolExtra> {
+    use base64::Engine as _;
+    let mut extra = Vec::new();
+    let mut kept_blocks = Vec::new();
+    for block in result["content"].as_array().into_iter().flatten() {
+        match block["type"].as_str() {
+            Some("text") => {}
+            Some("resource") if block["resource"]["text"].is_string() => {}
+            Some("image") => {
+                let image = block["data"]
+                    .as_str()
+                    .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
+                    .and_then(|bytes| match crate::media::sniff(&bytes) {
+                        Some((MediaKind::Image, mime))
+                            if bytes.len() as u64 <= MediaKind::Image.max_bytes() =>
+                        {
+                            Some((mime, bytes))
+                        }
+                        _ => None,
+                    });
+                match image {
+                    Some((mime, bytes)) => extra.push(ToolExtra::Image {
+                        mime: mime.to_owned(),
+                        bytes,
+                    }),
+                    None => kept_blocks.push(block.clone()),
+                }
+            }
+            _ => kept_blocks.push(block.clone()),
+        }
+    }
+    let structured = result
+        .get("structuredContent")
+        .filter(|s| !s.is_null())
+        .cloned();
+    if !kept_blocks.is_empty() || structured.is_some() {
+        let mut kept = serde_json::Map::new();
+        kept.insert("type".into(), Value::from(MCP_RESULT_BLOCK));
+        if !kept_blocks.is_empty() {
+            kept.insert("content".into(), Value::Array(kept_blocks));
+        }
+        if let Some(structured) = structured {
+            kept.insert("structuredContent".into(), structured);
+        }
+        extra.push(ToolExtra::Kept(kept));
+    }
+    extra
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,5 +539,31 @@ mod tests {
             result_text(&json!({"content": [], "structuredContent": {"n": 1}})),
             "{\"n\":1}"
         );
+    }
+
+    #[test]
+    fn images_are_kept_as_images_and_the_rest_whole_in_one_block() {
+        // "\x89PNG\r\n\x1a\n" and one more byte, base64.
+        let png = "iVBORw0KGgoA";
+        let extra = result_extra(&json!({
+            "content": [
+                {"type": "text", "text": "t"},
+                {"type": "image", "mimeType": "image/png", "data": png},
+                {"type": "image", "mimeType": "image/png", "data": "bm90IGFuIGltYWdl"},
+                {"type": "audio", "mimeType": "audio/wav", "data": "AAAA"}
+            ],
+            "structuredContent": {"n": 1}
+        }));
+        assert_eq!(extra.len(), 2, "{extra:?}");
+        assert!(matches!(&extra[0], ToolExtra::Image { mime, bytes }
+            if mime == "image/png" && bytes.starts_with(b"\x89PNG")));
+        let ToolExtra::Kept(kept) = &extra[1] else {
+            panic!("{extra:?}")
+        };
+        assert_eq!(kept["type"], MCP_RESULT_BLOCK);
+        assert_eq!(kept["structuredContent"], json!({"n": 1}));
+        // The block that claimed to be an image and the audio, verbatim.
+        assert_eq!(kept["content"].as_array().unwrap().len(), 2);
+        assert!(result_extra(&json!({"content": [{"type": "text", "text": "t"}]})).is_empty());
     }
 }

@@ -487,3 +487,46 @@ fn a_malformed_mcp_json_is_named_with_its_field_and_the_session_still_runs() {
         .success()
         .stderr_has(&[".mcp.json", "not valid JSON", "line 1"]);
 }
+
+#[test]
+fn text_images_and_structured_content_are_stored_whole_and_cut_for_the_model() {
+    let home = TestHome::new();
+    home.write_config(&tiny_config("allow_tools = [\"gallery\"]\n"));
+    let fake = FakeLlm::start([
+        Reply::new()
+            .tool_call("g", "mcp__tiny__gallery", json!({"words": 12000}))
+            .into(),
+        Turn::text("seen"),
+    ])
+    .unwrap();
+    let c = cairn(&home, &fake);
+    c.run(["run", "--name", "pics", "-p", "show me"]).success();
+    let body = &fake.requests()[1].body;
+    let text = &tool_results(body)[0];
+    assert!(text.contains("left out here"), "cut for the model");
+    assert!(text.len() < 40_000, "{}", text.len());
+    assert!(text.starts_with("w0 w1 ") && text.contains("w11999"));
+    // The image reaches the model (OpenAI: as user content after the tool message).
+    let image_url = body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["content"].as_array().into_iter().flatten())
+        .find_map(|p| p["image_url"]["url"].as_str())
+        .expect("the image sent");
+    assert!(image_url.starts_with("data:image/png;base64,iVBORw0KGgo"), "{image_url}");
+
+    // The session keeps all of it: every word, the image, the structured content.
+    let exported = c.run(["sessions", "export", "pics"]);
+    exported.success();
+    let result = exported
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|e| e.to_string().contains("tool_result"))
+        .expect("the tool result event");
+    let stored = result.to_string();
+    assert!(stored.contains("w5000 w5001"), "whole text stored");
+    assert!(stored.contains("\"image/png\""), "{stored:.300}");
+    assert!(stored.contains("\"structuredContent\":{\"pixels\":1,\"words\":12000}"));
+}

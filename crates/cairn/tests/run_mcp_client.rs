@@ -235,25 +235,61 @@ struct HttpServer {
 
 impl HttpServer {
     fn start() -> HttpServer {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(test_python())
+        let mut python = std::process::Command::new(test_python());
+        python
             .arg(tiny_server())
             .arg("--http")
-            .env("TINY_HTTP_TOKEN", HTTP_TOKEN)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start the HTTP server");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut port = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut port)
-            .expect("the port");
-        let port: u16 = port.trim().parse().expect("a port number");
+            .env("TINY_HTTP_TOKEN", HTTP_TOKEN);
+        let (child, port) = HttpServer::spawn(python, true);
         HttpServer {
             child,
-            url: format!("http://127.0.0.1:{port}/mcp"),
+            url: format!("http://127.0.0.1:{}/mcp", port.trim()),
         }
+    }
+
+    /// `cairn mcp --http` on a free loopback port, behind `token`.
+    fn cairn(home: &TestHome, token: &str) -> HttpServer {
+        let mut cairn = std::process::Command::new(BIN);
+        cairn
+            .args(["mcp", "--http", "127.0.0.1:0", "--token", token])
+            .current_dir(&home.project)
+            .env("CAIRN_HOME", &home.cairn_home)
+            .env("HOME", &home.user_home);
+        let (child, line) = HttpServer::spawn(cairn, false);
+        let url = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .expect("cairn mcp: listening on URL")
+            .to_owned();
+        HttpServer { child, url }
+    }
+
+    /// Start `command` and read its first line from stdout (or stderr).
+    fn spawn(mut command: std::process::Command, stdout: bool) -> (std::process::Child, String) {
+        use std::io::BufRead;
+        use std::process::Stdio;
+        let (out, err) = if stdout {
+            (Stdio::piped(), Stdio::null())
+        } else {
+            (Stdio::null(), Stdio::piped())
+        };
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start the HTTP server");
+        let pipe: Box<dyn std::io::Read> = if stdout {
+            Box::new(child.stdout.take().expect("stdout"))
+        } else {
+            Box::new(child.stderr.take().expect("stderr"))
+        };
+        let mut line = String::new();
+        std::io::BufReader::new(pipe)
+            .read_line(&mut line)
+            .expect("the first line");
+        (child, line)
     }
 
     fn stop(&mut self) {
@@ -529,4 +565,38 @@ fn text_images_and_structured_content_are_stored_whole_and_cut_for_the_model() {
     assert!(stored.contains("w5000 w5001"), "whole text stored");
     assert!(stored.contains("\"image/png\""), "{stored:.300}");
     assert!(stored.contains("\"structuredContent\":{\"pixels\":1,\"words\":12000}"));
+}
+
+#[test]
+fn cairn_mcp_over_http_serves_cairn_run_as_a_tool_server() {
+    let home = TestHome::new();
+    let server = HttpServer::cairn(&home, HTTP_TOKEN);
+    assert!(server.url.starts_with("http://127.0.0.1:"), "{}", server.url);
+    home.write_config(&format!(
+        "[mcp_servers.cairnhttp]\nurl = {:?}\nbearer_token_env_var = \"CAIRN_HTTP\"\n\
+         allow_tools = [\"where_was_i\"]\n",
+        server.url
+    ));
+    let fake = FakeLlm::start([
+        Reply::new()
+            .tool_call("c1", "mcp__cairnhttp__where_was_i", json!({}))
+            .into(),
+        Turn::text("looked over http"),
+    ])
+    .unwrap();
+    let c = Cairn::new(BIN, &home)
+        .with_fake_openai(&fake)
+        .env("CAIRN_HTTP", HTTP_TOKEN);
+    c.run(["mcp-servers", "test", "cairnhttp"])
+        .success()
+        .stdout_has(&["mcp__cairnhttp__save_progress"]);
+    c.run(["run", "--name", "overhttp", "-p", "where was I?"])
+        .success()
+        .stdout_has(&["looked over http"]);
+    let results = tool_results(&fake.requests()[1].body);
+    assert!(
+        !results[0].is_empty() && !results[0].contains("failed"),
+        "{}",
+        results[0]
+    );
 }

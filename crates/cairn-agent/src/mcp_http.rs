@@ -182,7 +182,10 @@ impl StreamableHttpClient for HttpClient {
                 auth_header,
                 custom_headers,
             )
-            .header(ACCEPT, format!("{EVENT_STREAM_MIME_TYPE}, {JSON_MIME_TYPE}"))
+            .header(
+                ACCEPT,
+                format!("{EVENT_STREAM_MIME_TYPE}, {JSON_MIME_TYPE}"),
+            )
             .json(&message)
             .send()
             .await
@@ -219,14 +222,20 @@ impl StreamableHttpClient for HttpClient {
             }
             let body = String::from_utf8_lossy(&body);
             return Err(StreamableHttpError::UnexpectedServerResponse(Cow::Owned(
-                format!("HTTP {status}: {}", body.chars().take(300).collect::<String>()),
+                format!(
+                    "HTTP {status}: {}",
+                    body.chars().take(300).collect::<String>()
+                ),
             )));
         }
         let is_reply = !matches!(message, ClientJsonRpcMessage::Request(_));
         match kind.as_deref() {
-            Some(ct) if ct.starts_with(EVENT_STREAM_MIME_TYPE) => Ok(
-                StreamableHttpPostResponse::Sse(sse_events(response, max_sse_event_size), new_session),
-            ),
+            Some(ct) if ct.starts_with(EVENT_STREAM_MIME_TYPE) => {
+                Ok(StreamableHttpPostResponse::Sse(
+                    sse_events(response, max_sse_event_size),
+                    new_session,
+                ))
+            }
             Some(ct) if ct.starts_with(JSON_MIME_TYPE) => {
                 let body = bounded_body(response, MAX_JSON_BODY).await?;
                 match serde_json::from_slice::<ServerJsonRpcMessage>(&body) {
@@ -303,7 +312,10 @@ impl StreamableHttpClient for HttpClient {
                 auth_header,
                 custom_headers,
             )
-            .header(ACCEPT, format!("{EVENT_STREAM_MIME_TYPE}, {JSON_MIME_TYPE}"));
+            .header(
+                ACCEPT,
+                format!("{EVENT_STREAM_MIME_TYPE}, {JSON_MIME_TYPE}"),
+            );
         if let Some(id) = last_event_id {
             request = request.header(HEADER_LAST_EVENT_ID, id);
         }

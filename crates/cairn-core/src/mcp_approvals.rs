@@ -43,8 +43,9 @@ impl Approvals {
     pub fn load(paths: &Paths) -> Result<Approvals, String> {
         let path = paths.data_dir.join(APPROVALS_FILE);
         let entries = match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text)
-                .map_err(|e| format!("{}: {e}", path.display()))?,
+            Ok(text) => {
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };

@@ -91,10 +91,12 @@ pub fn parse(file: &Path, text: &str) -> Result<ProjectServers, String> {
         match server(entry, &field).map_err(|(f, rule)| at(&f, &rule))? {
             Entry::Server(def) => {
                 def.check(name).map_err(|e| {
-                    let rule = e.strip_prefix(&format!("mcp_servers.{name}: ")).unwrap_or(&e);
+                    let rule = e
+                        .strip_prefix(&format!("mcp_servers.{name}: "))
+                        .unwrap_or(&e);
                     at(&field, rule)
                 })?;
-                servers.insert(name.clone(), def);
+                servers.insert(name.clone(), *def);
             }
             Entry::Skipped(why) => skipped.push(format!("{name}: {why}")),
         }
@@ -108,7 +110,7 @@ pub fn parse(file: &Path, text: &str) -> Result<ProjectServers, String> {
 }
 
 enum Entry {
-    Server(McpServerDef),
+    Server(Box<McpServerDef>),
     Skipped(String),
 }
 
@@ -128,12 +130,12 @@ fn server(entry: &Map<String, Value>, field: &str) -> Result<Entry, (String, Str
         "stdio" => {
             let command = string(entry, field, "command")?
                 .ok_or_else(|| (format!("{field}.command"), "is missing".to_owned()))?;
-            Ok(Entry::Server(McpServerDef {
+            Ok(Entry::Server(Box::new(McpServerDef {
                 command: Some(command),
                 args: strings(entry, field, "args")?,
                 env: string_map(entry, field, "env")?,
                 ..McpServerDef::default()
-            }))
+            })))
         }
         "http" => {
             let url = string(entry, field, "url")?
@@ -168,7 +170,7 @@ fn server(entry: &Map<String, Value>, field: &str) -> Result<Entry, (String, Str
                     }
                 }
             }
-            Ok(Entry::Server(def))
+            Ok(Entry::Server(Box::new(def)))
         }
         "sse" => Ok(Entry::Skipped(
             "type \"sse\" (the old HTTP+SSE transport) is not supported; a server that \
@@ -247,7 +249,11 @@ fn hash(entries: &Map<String, Value>) -> String {
             Value::Object(map) => {
                 let mut keys: Vec<&String> = map.keys().collect();
                 keys.sort();
-                Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&map[k]))).collect())
+                Value::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), sorted(&map[k])))
+                        .collect(),
+                )
             }
             Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
             other => other.clone(),
@@ -287,7 +293,11 @@ mod tests {
         assert_eq!(docs.bearer_token_env.as_deref(), Some("DOCS"));
         assert_eq!(docs.env_http_headers["X-Team"], "TEAM");
         assert_eq!(docs.http_headers["X-Client"], "cairn");
-        assert!(servers.skipped[0].starts_with("old: "), "{:?}", servers.skipped);
+        assert!(
+            servers.skipped[0].starts_with("old: "),
+            "{:?}",
+            servers.skipped
+        );
     }
 
     #[test]
@@ -295,14 +305,26 @@ mod tests {
         for (text, field) in [
             ("[]", "(top level)"),
             ("{}", "mcpServers"),
-            (r#"{"mcpServers": {"a": {"args": []}}}"#, "mcpServers.a.command"),
-            (r#"{"mcpServers": {"a": {"command": "x", "args": [1]}}}"#, "mcpServers.a.args[0]"),
-            (r#"{"mcpServers": {"a": {"type": "ws"}}}"#, "mcpServers.a.type"),
+            (
+                r#"{"mcpServers": {"a": {"args": []}}}"#,
+                "mcpServers.a.command",
+            ),
+            (
+                r#"{"mcpServers": {"a": {"command": "x", "args": [1]}}}"#,
+                "mcpServers.a.args[0]",
+            ),
+            (
+                r#"{"mcpServers": {"a": {"type": "ws"}}}"#,
+                "mcpServers.a.type",
+            ),
             (
                 r#"{"mcpServers": {"a": {"url": "https://x", "headers": {"Authorization": "Bearer abc"}}}}"#,
                 "mcpServers.a.headers.Authorization",
             ),
-            (r#"{"mcpServers": {"a__b": {"command": "x"}}}"#, "mcpServers.a__b"),
+            (
+                r#"{"mcpServers": {"a__b": {"command": "x"}}}"#,
+                "mcpServers.a__b",
+            ),
         ] {
             let e = parsed(text).unwrap_err();
             assert!(e.starts_with("/p/.mcp.json: "), "{e}");

@@ -775,7 +775,11 @@ fn mcp_servers_of_the_project_and_mcp_tool_calls_are_asked_inline() {
     assert_eq!(bodies.len(), 2);
     assert!(bodies[0].contains("mcp__proj__shout"), "{}", bodies[0]);
     assert!(bodies[1].contains("ASKED!"), "{}", bodies[1]);
-    assert!(bodies[1].contains("refused: the user declined"), "{}", bodies[1]);
+    assert!(
+        bodies[1].contains("refused: the user declined"),
+        "{}",
+        bodies[1]
+    );
     tmux.press("C-d");
     tmux.wait_for("Session mcpask is saved.");
 

@@ -453,8 +453,18 @@ fn a_projects_mcp_json_is_used_only_after_approval_and_asks_again_when_it_change
 
     // Not approved: not started, said once, the user's own server works.
     let out = c.run(["run", "--name", "p1", "--yes", "-p", "go"]);
-    out.success().stderr_has(&[".mcp.json", "not approved", "proj (", "cairn mcp-servers approve"]);
-    assert_eq!(out.stderr.matches("not approved").count(), 1, "{}", out.stderr);
+    out.success().stderr_has(&[
+        ".mcp.json",
+        "not approved",
+        "proj (",
+        "cairn mcp-servers approve",
+    ]);
+    assert_eq!(
+        out.stderr.matches("not approved").count(),
+        1,
+        "{}",
+        out.stderr
+    );
     assert!(tool(&fake.requests()[0].body, "mcp__proj__shout").is_none());
     assert_eq!(tool_results(&fake.requests()[1].body), ["FROM THE USER!"]);
     let listed = c.run(["mcp-servers", "list", "--json"]).success().json();
@@ -487,7 +497,9 @@ fn a_projects_mcp_json_is_used_only_after_approval_and_asks_again_when_it_change
         .stderr_has(&["not approved"]);
     assert!(tool(&fake.requests()[4].body, "mcp__proj__shout").is_none());
     // Denied: never started, and not mentioned again.
-    c.run(["mcp-servers", "deny"]).success().stdout_has(&["Never"]);
+    c.run(["mcp-servers", "deny"])
+        .success()
+        .stdout_has(&["Never"]);
     let out = c.run(["run", "--name", "p4", "-p", "go"]);
     out.success();
     assert!(!out.stderr.contains(".mcp.json"), "{}", out.stderr);
@@ -550,7 +562,10 @@ fn text_images_and_structured_content_are_stored_whole_and_cut_for_the_model() {
         .flat_map(|m| m["content"].as_array().into_iter().flatten())
         .find_map(|p| p["image_url"]["url"].as_str())
         .expect("the image sent");
-    assert!(image_url.starts_with("data:image/png;base64,iVBORw0KGgo"), "{image_url}");
+    assert!(
+        image_url.starts_with("data:image/png;base64,iVBORw0KGgo"),
+        "{image_url}"
+    );
 
     // The session keeps all of it: every word, the image, the structured content.
     let exported = c.run(["sessions", "export", "pics"]);
@@ -571,7 +586,11 @@ fn text_images_and_structured_content_are_stored_whole_and_cut_for_the_model() {
 fn cairn_mcp_over_http_serves_cairn_run_as_a_tool_server() {
     let home = TestHome::new();
     let server = HttpServer::cairn(&home, HTTP_TOKEN);
-    assert!(server.url.starts_with("http://127.0.0.1:"), "{}", server.url);
+    assert!(
+        server.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.url
+    );
     home.write_config(&format!(
         "[mcp_servers.cairnhttp]\nurl = {:?}\nbearer_token_env_var = \"CAIRN_HTTP\"\n\
          allow_tools = [\"where_was_i\"]\n",

@@ -89,7 +89,11 @@ pub fn parse(file: &Path, text: &str) -> Result<ProjectServers, String> {
             return Err(at(&field, "must be an object"));
         };
         match server(entry, &field).map_err(|(f, rule)| at(&f, &rule))? {
-            Entry::Server(def) => {
+            Entry::Server(mut def) => {
+                // A project's program runs at the project's root, wherever cairn started.
+                if def.command.is_some() {
+                    def.cwd = file.parent().map(Path::to_path_buf);
+                }
                 def.check(name).map_err(|e| {
                     let rule = e
                         .strip_prefix(&format!("mcp_servers.{name}: "))
@@ -287,6 +291,7 @@ mod tests {
         let fs = &servers.servers["fs"];
         assert_eq!(fs.command.as_deref(), Some("fs-mcp"));
         assert!(fs.enabled);
+        assert_eq!(fs.cwd.as_deref(), Some(Path::new("/p")));
         assert_eq!(fs.args, ["--ro"]);
         assert_eq!(fs.env["K"], "${K}");
         let docs = &servers.servers["docs"];

@@ -335,3 +335,64 @@ impl StreamableHttpClient for HttpClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A loopback server answering one request with `content_type` and `body`.
+    async fn answer_once(content_type: &'static str, body: Vec<u8>) -> reqwest::Response {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = socket.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    return;
+                }
+                request.extend_from_slice(&buf[..n]);
+            }
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(&body).await;
+        });
+        reqwest::get(url).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_sse_event_larger_than_the_limit_ends_the_stream_with_an_error() {
+        let mut body = b"data: small\n\n".to_vec();
+        body.extend(b"data: ");
+        body.extend(vec![b'x'; 5000]);
+        body.extend(b"\n\n");
+        let response = answer_once("text/event-stream", body).await;
+        let events: Vec<_> = sse_events(response, 1024).collect().await;
+        let large = |e: &&std::result::Result<Sse, SseError>| {
+            e.as_ref()
+                .is_ok_and(|e| e.data.as_ref().is_some_and(|d| d.len() > 1024))
+        };
+        assert!(!events.iter().any(|e| large(&e)), "{events:?}");
+        let last = events.last().expect("an item").as_ref().unwrap_err();
+        assert!(
+            last.to_string().contains("larger than 1024 bytes"),
+            "{last}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_larger_than_the_limit_is_refused() {
+        let response = answer_once(JSON_MIME_TYPE, vec![b' '; 100]).await;
+        let error = bounded_body(response, 10).await.unwrap_err();
+        assert!(
+            matches!(error, StreamableHttpError::Client(HttpError::TooLarge(10))),
+            "{error}"
+        );
+    }
+}

@@ -153,6 +153,14 @@ impl McpServerDef {
                 "mcp_servers.{name}: url must start with http:// or https:// (got {url:?})"
             ));
         }
+        let secrets = self.bearer_token_env.is_some() || !self.env_http_headers.is_empty();
+        if secrets && url.starts_with("http://") && !is_loopback_url(url) {
+            return Err(format!(
+                "mcp_servers.{name}: a token (bearer_token_env, env_http_headers) is sent only \
+                 over https://, or over http:// to 127.0.0.1, [::1] or localhost; {url} would \
+                 carry it in clear text"
+            ));
+        }
         let stdio_only = [
             ("args", !self.args.is_empty()),
             ("env", !self.env.is_empty()),
@@ -195,6 +203,19 @@ impl McpServerDef {
         }
         Ok(())
     }
+}
+
+/// Whether an `http://` URL names this machine (127.0.0.1, [::1], localhost).
+fn is_loopback_url(url: &str) -> bool {
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = if host_port.starts_with('[') {
+        host_port.split(']').next().map(|h| format!("{h}]"))
+    } else {
+        host_port.split(':').next().map(str::to_owned)
+    };
+    matches!(host.as_deref(), Some("127.0.0.1" | "[::1]" | "localhost"))
 }
 
 /// Headers the MCP transport sets; a configured one would clash.
@@ -246,6 +267,24 @@ mod tests {
                 .unwrap_err()
                 .contains("MISSING")
         );
+        let http = |url: &str| McpServerDef {
+            url: Some(url.into()),
+            bearer_token_env: Some("T".into()),
+            ..McpServerDef::default()
+        };
+        assert!(http("https://docs.example/mcp").check("d").is_ok());
+        assert!(http("http://127.0.0.1:7777/mcp").check("d").is_ok());
+        assert!(http("http://[::1]:7777/mcp").check("d").is_ok());
+        assert!(http("http://localhost/mcp").check("d").is_ok());
+        for clear in [
+            "http://docs.example/mcp",
+            "http://127.0.0.1.evil.example/mcp",
+        ] {
+            assert!(
+                http(clear).check("d").unwrap_err().contains("clear text"),
+                "{clear}"
+            );
+        }
         let mut allow = stdio.clone();
         allow.allow_tools = vec!["search".into()];
         assert!(allow.allows("search") && !allow.allows("delete"));

@@ -73,7 +73,20 @@ pub(super) fn summary(servers: &ProjectServers) -> Vec<String> {
                 (None, Some(url)) => url.clone(),
                 (None, None) => String::new(),
             };
-            format!("{name} ({})", crate::output::cell(&what, 100))
+            // What it would receive from cairn's environment, by name.
+            let vars: Vec<&str> = def
+                .env
+                .keys()
+                .chain(def.env_http_headers.keys())
+                .map(String::as_str)
+                .chain(def.bearer_token_env.iter().map(|_| "Authorization"))
+                .collect();
+            let what = crate::output::cell(&what, 100);
+            if vars.is_empty() {
+                format!("{name} ({what})")
+            } else {
+                format!("{name} ({what}; with {})", vars.join(", "))
+            }
         })
         .collect()
 }

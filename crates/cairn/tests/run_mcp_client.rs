@@ -1,7 +1,9 @@
 //! cairn as an MCP client: `cairn run` with `[mcp_servers]` offers the servers' tools
 //! as `mcp__<server>__<tool>` and calls them through rmcp's client. The servers are
 //! real: a tiny server on the official Python SDK (`tests/python/mcp_client/`) and
-//! `cairn mcp` itself, both over stdio. The model is the scripted fake LLM.
+//! `cairn mcp` itself, each over stdio and over streamable HTTP (loopback, behind a
+//! bearer token); and a project's `.mcp.json`, used only once approved. The model is
+//! the scripted fake LLM.
 
 use std::path::PathBuf;
 

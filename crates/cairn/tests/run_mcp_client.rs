@@ -257,6 +257,10 @@ impl HttpServer {
             .current_dir(&home.project)
             .env("CAIRN_HOME", &home.cairn_home)
             .env("HOME", &home.user_home);
+        // The suite on PostgreSQL: the store `cairn run` uses too.
+        if let Some(url) = &home.store_url {
+            cairn.env("CAIRN_STORE_URL", url);
+        }
         let (child, line) = HttpServer::spawn(cairn, false);
         let url = line
             .trim()

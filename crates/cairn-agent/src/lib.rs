@@ -42,6 +42,7 @@ mod file_snapshot;
 pub mod frontend;
 pub mod lease;
 pub mod mcp_client;
+mod mcp_http;
 pub mod media;
 mod pressure;
 pub mod project_files;

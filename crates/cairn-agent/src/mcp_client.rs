@@ -15,14 +15,23 @@ use std::time::Duration;
 
 use cairn_core::mcp_server_def::{McpServerDef, expand_env_value};
 use cairn_llm::ToolDef;
+use reqwest::header::{HeaderName, HeaderValue};
 use rmcp::model::CallToolRequestParams;
 use rmcp::service::RunningService;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::common::client_side_sse::FixedInterval;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{RoleClient, ServiceExt};
 use serde::Serialize;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::tools::ToolOutput;
+use crate::media::MediaKind;
+use crate::tools::{ToolExtra, ToolOutput};
+
+/// The `type` of the block that keeps what of an MCP result is neither text nor
+/// image (structured content, audio, blobs).
+pub const MCP_RESULT_BLOCK: &str = "mcp_result";
 
 /// Tool names of MCP servers' tools start with this.
 pub const MCP_TOOL_PREFIX: &str = "mcp__";
@@ -69,8 +78,8 @@ pub struct ServerStatus {
 struct Running {
     service: RunningService<RoleClient, ()>,
     tools: Vec<McpTool>,
-    /// Killed when this is dropped (`kill_on_drop`).
-    _child: tokio::process::Child,
+    /// A stdio server's process, killed when this is dropped (`kill_on_drop`).
+    _child: Option<tokio::process::Child>,
 }
 
 enum State {
@@ -155,7 +164,7 @@ impl McpClients {
         }
         let started = tokio::time::timeout(
             Duration::from_secs(def.startup_timeout_secs()),
-            start_stdio(name, def),
+            start(name, def),
         )
         .await
         .unwrap_or_else(|_| {
@@ -253,11 +262,13 @@ impl McpClients {
                 let is_error = result.is_error.unwrap_or(false);
                 let value = serde_json::to_value(&result).unwrap_or(Value::Null);
                 let text = result_text(&value);
-                if is_error {
+                let mut output = if is_error {
                     ToolOutput::error(text)
                 } else {
                     ToolOutput::ok(text)
-                }
+                };
+                output.extra = result_extra(&value);
+                output
             }
         }
     }
@@ -302,13 +313,94 @@ impl McpClients {
     }
 }
 
-async fn start_stdio(name: &str, def: &McpServerDef) -> Result<Running, String> {
-    if def.url.is_some() {
-        return Err(format!(
-            "MCP server {name}: servers over HTTP (url) are not supported by this build yet; \
-             use a stdio command"
-        ));
+async fn start(name: &str, def: &McpServerDef) -> Result<Running, String> {
+    let (service, child) = match &def.url {
+        Some(url) => (start_http(name, url, def).await?, None),
+        None => {
+            let (service, child) = start_stdio(name, def).await?;
+            (service, Some(child))
+        }
+    };
+    let listed = service
+        .list_all_tools()
+        .await
+        .map_err(|e| format!("MCP server {name}: listing its tools failed: {e}"))?;
+    let tools = listed
+        .into_iter()
+        .filter(|t| def.offers(&t.name))
+        .map(|t| McpTool {
+            server: name.to_owned(),
+            name: t.name.to_string(),
+            description: t.description.map(|d| d.to_string()).unwrap_or_default(),
+            input_schema: Value::Object((*t.input_schema).clone()),
+        })
+        // A provider refuses a tool whose name is too long or has other characters.
+        .filter(|t| {
+            let full = t.tool_name();
+            full.len() <= MAX_TOOL_NAME
+                && full
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
+        .collect();
+    Ok(Running {
+        service,
+        tools,
+        _child: child,
+    })
+}
+
+/// A streamable HTTP server: the bearer token and header values are read from the
+/// environment here and go nowhere but into the requests.
+async fn start_http(
+    name: &str,
+    url: &str,
+    def: &McpServerDef,
+) -> Result<RunningService<RoleClient, ()>, String> {
+    let env = |var: &str| std::env::var(var).ok().filter(|v| !v.is_empty());
+    let mut config = StreamableHttpClientTransportConfig::with_uri(url);
+    if let Some(var) = &def.bearer_token_env {
+        let token = env(var).ok_or_else(|| {
+            format!("MCP server {name}: environment variable {var} (bearer_token_env) is not set")
+        })?;
+        config = config.auth_header(token);
     }
+    let mut headers = HashMap::new();
+    let from_env = def.env_http_headers.iter().map(|(header, var)| {
+        env(var).map(|v| (header, v)).ok_or_else(|| {
+            format!(
+                "MCP server {name}: environment variable {var} (env_http_headers.{header}) is \
+                 not set"
+            )
+        })
+    });
+    let literal = def.http_headers.iter().map(|(h, v)| Ok((h, v.clone())));
+    for pair in literal.chain(from_env) {
+        let (header, value) = pair?;
+        let header_name = HeaderName::from_bytes(header.as_bytes())
+            .map_err(|_| format!("MCP server {name}: {header:?} is not a header name"))?;
+        let value = HeaderValue::from_str(&value)
+            .map_err(|_| format!("MCP server {name}: the value of header {header} is not valid"))?;
+        headers.insert(header_name, value);
+    }
+    config = config.custom_headers(headers);
+    // Not retried for long: a server that is down is a quick, clear error.
+    let mut retry = FixedInterval::default();
+    retry.max_times = Some(1);
+    retry.duration = Duration::from_millis(200);
+    config.retry_config = Arc::new(retry);
+    let client = crate::mcp_http::HttpClient::new()
+        .map_err(|e| format!("MCP server {name}: cannot make an HTTP client: {e}"))?;
+    let transport = StreamableHttpClientTransport::with_client(client, config);
+    ().serve(transport).await.map_err(|e| {
+        format!("MCP server {name}: cannot reach {url} (the MCP handshake failed): {e}")
+    })
+}
+
+async fn start_stdio(
+    name: &str,
+    def: &McpServerDef,
+) -> Result<(RunningService<RoleClient, ()>, tokio::process::Child), String> {
     let command = def
         .command
         .as_deref()
@@ -337,33 +429,7 @@ async fn start_stdio(name: &str, def: &McpServerDef) -> Result<Running, String> 
         .serve((stdout, stdin))
         .await
         .map_err(|e| format!("MCP server {name}: the MCP handshake failed: {e}"))?;
-    let listed = service
-        .list_all_tools()
-        .await
-        .map_err(|e| format!("MCP server {name}: listing its tools failed: {e}"))?;
-    let tools = listed
-        .into_iter()
-        .filter(|t| def.offers(&t.name))
-        .map(|t| McpTool {
-            server: name.to_owned(),
-            name: t.name.to_string(),
-            description: t.description.map(|d| d.to_string()).unwrap_or_default(),
-            input_schema: Value::Object((*t.input_schema).clone()),
-        })
-        // A provider refuses a tool whose name is too long or has other characters.
-        .filter(|t| {
-            let full = t.tool_name();
-            full.len() <= MAX_TOOL_NAME
-                && full
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        })
-        .collect();
-    Ok(Running {
-        service,
-        tools,
-        _child: child,
-    })
+    Ok((service, child))
 }
 
 /// A `CallToolResult` (as JSON) as text for the model: text parts as they are, other
@@ -400,6 +466,58 @@ fn result_text(result: &Value) -> String {
     parts.join("\n")
 }
 
+/// What of a `CallToolResult` (as JSON) is not text, to be stored whole: images
+/// (recognised by their bytes) as images; structured content, audio, blobs and
+/// images that are not one as one kept block.
+fn result_extra(result: &Value) -> Vec<ToolExtra> {
+    use base64::Engine as _;
+    let mut extra = Vec::new();
+    let mut kept_blocks = Vec::new();
+    for block in result["content"].as_array().into_iter().flatten() {
+        match block["type"].as_str() {
+            Some("text") => {}
+            Some("resource") if block["resource"]["text"].is_string() => {}
+            Some("image") => {
+                let image = block["data"]
+                    .as_str()
+                    .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
+                    .and_then(|bytes| match crate::media::sniff(&bytes) {
+                        Some((MediaKind::Image, mime))
+                            if bytes.len() as u64 <= MediaKind::Image.max_bytes() =>
+                        {
+                            Some((mime, bytes))
+                        }
+                        _ => None,
+                    });
+                match image {
+                    Some((mime, bytes)) => extra.push(ToolExtra::Image {
+                        mime: mime.to_owned(),
+                        bytes,
+                    }),
+                    None => kept_blocks.push(block.clone()),
+                }
+            }
+            _ => kept_blocks.push(block.clone()),
+        }
+    }
+    let structured = result
+        .get("structuredContent")
+        .filter(|s| !s.is_null())
+        .cloned();
+    if !kept_blocks.is_empty() || structured.is_some() {
+        let mut kept = serde_json::Map::new();
+        kept.insert("type".into(), Value::from(MCP_RESULT_BLOCK));
+        if !kept_blocks.is_empty() {
+            kept.insert("content".into(), Value::Array(kept_blocks));
+        }
+        if let Some(structured) = structured {
+            kept.insert("structuredContent".into(), structured);
+        }
+        extra.push(ToolExtra::Kept(kept));
+    }
+    extra
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,5 +539,31 @@ mod tests {
             result_text(&json!({"content": [], "structuredContent": {"n": 1}})),
             "{\"n\":1}"
         );
+    }
+
+    #[test]
+    fn images_are_kept_as_images_and_the_rest_whole_in_one_block() {
+        // "\x89PNG\r\n\x1a\n" and one more byte, base64.
+        let png = "iVBORw0KGgoA";
+        let extra = result_extra(&json!({
+            "content": [
+                {"type": "text", "text": "t"},
+                {"type": "image", "mimeType": "image/png", "data": png},
+                {"type": "image", "mimeType": "image/png", "data": "bm90IGFuIGltYWdl"},
+                {"type": "audio", "mimeType": "audio/wav", "data": "AAAA"}
+            ],
+            "structuredContent": {"n": 1}
+        }));
+        assert_eq!(extra.len(), 2, "{extra:?}");
+        assert!(matches!(&extra[0], ToolExtra::Image { mime, bytes }
+            if mime == "image/png" && bytes.starts_with(b"\x89PNG")));
+        let ToolExtra::Kept(kept) = &extra[1] else {
+            panic!("{extra:?}")
+        };
+        assert_eq!(kept["type"], MCP_RESULT_BLOCK);
+        assert_eq!(kept["structuredContent"], json!({"n": 1}));
+        // The block that claimed to be an image and the audio, verbatim.
+        assert_eq!(kept["content"].as_array().unwrap().len(), 2);
+        assert!(result_extra(&json!({"content": [{"type": "text", "text": "t"}]})).is_empty());
     }
 }

@@ -45,16 +45,10 @@ pub(crate) async fn build(agent: &mut Agent) -> Result<ChatRequest, AgentError> 
     let mut request = ChatRequest::new(agent.model.to_string())
         .with_system(system)
         .with_tools(tools);
-    let wanted: Vec<String> = messages
-        .iter()
-        .flat_map(|m| m.content.iter())
-        .filter_map(|b| match b {
-            ContentBlock::Image(m) | ContentBlock::Video(m) if m.data_base64.is_none() => {
-                Some(m.sha256.clone())
-            }
-            _ => None,
-        })
-        .collect();
+    let mut wanted = Vec::new();
+    for message in &messages {
+        stored_media(&message.content, &mut wanted);
+    }
     for sha in wanted {
         if !agent.media_cache.contains_key(&sha) {
             let attachment = agent.store.attachment(&sha).await?;
@@ -66,6 +60,22 @@ pub(crate) async fn build(agent: &mut Agent) -> Result<ChatRequest, AgentError> 
     }
     request.messages = messages;
     Ok(request)
+}
+
+/// The sha256 of every media block stored by reference, tool results' images included.
+fn stored_media(blocks: &[ContentBlock], out: &mut Vec<String>) {
+    for block in blocks {
+        match block {
+            ContentBlock::Image(m) | ContentBlock::Video(m) if m.data_base64.is_none() => {
+                out.push(m.sha256.clone());
+            }
+            ContentBlock::ToolResult {
+                content: ToolResultContent::Blocks(inner),
+                ..
+            } => stored_media(inner, out),
+            _ => {}
+        }
+    }
 }
 
 /// Cut long tool outputs and pair every tool call with a result.

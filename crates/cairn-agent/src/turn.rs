@@ -711,11 +711,12 @@ async fn store_result(
         truncated,
         bytes: output.content.len() as u64,
     };
+    let content = result_content(agent, output.content, output.extra).await?;
     let mut message = Message::new(
         Role::Tool,
         vec![ContentBlock::ToolResult {
             tool_use_id: id.to_owned(),
-            content: ToolResultContent::Text(output.content),
+            content,
             is_error: output.is_error,
         }],
     );
@@ -727,6 +728,32 @@ async fn store_result(
     agent.append_message(message).await?;
     ui.event(event);
     Ok(())
+}
+
+/// A tool's text, with its images (stored as attachments) and kept blocks after it.
+async fn result_content(
+    agent: &Agent,
+    text: String,
+    extra: Vec<crate::tools::ToolExtra>,
+) -> Result<ToolResultContent, AgentError> {
+    if extra.is_empty() {
+        return Ok(ToolResultContent::Text(text));
+    }
+    let mut blocks = vec![ContentBlock::text(text)];
+    for part in extra {
+        blocks.push(match part {
+            crate::tools::ToolExtra::Image { mime, bytes } => {
+                let stored = agent.store.put_attachment(&mime, bytes).await?;
+                ContentBlock::Image(cairn_core::MediaBlock {
+                    sha256: stored.sha256,
+                    mime,
+                    data_base64: None,
+                })
+            }
+            crate::tools::ToolExtra::Kept(map) => ContentBlock::Other(map),
+        });
+    }
+    Ok(ToolResultContent::Blocks(blocks))
 }
 
 fn done(stop_reason: &str) -> AgentEvent {

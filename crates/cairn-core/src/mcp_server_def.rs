@@ -12,7 +12,7 @@ pub const DEFAULT_TOOL_TIMEOUT_SECS: u64 = 60;
 
 /// One MCP server: a program spoken to over stdio (`command`), or a streamable HTTP
 /// endpoint (`url`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct McpServerDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -27,9 +27,22 @@ pub struct McpServerDef {
     pub cwd: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// The environment variable holding the bearer token for `url`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The environment variable holding the bearer token for `url` (Codex spells it
+    /// `bearer_token_env_var`; both are read).
+    #[serde(
+        default,
+        alias = "bearer_token_env_var",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub bearer_token_env: Option<String>,
+    /// Headers sent with every request to `url`, as written (Codex's `http_headers`).
+    /// Not serialised: a person may have put a key in one.
+    #[serde(default, skip_serializing)]
+    pub http_headers: BTreeMap<String, String>,
+    /// Headers sent to `url` whose values come from environment variables: header
+    /// name → variable name (Codex's `env_http_headers`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env_http_headers: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub startup_timeout_secs: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,6 +60,27 @@ pub struct McpServerDef {
 
 fn yes() -> bool {
     true
+}
+
+/// Empty and enabled, as a table with no keys reads.
+impl Default for McpServerDef {
+    fn default() -> Self {
+        McpServerDef {
+            command: None,
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            cwd: None,
+            url: None,
+            bearer_token_env: None,
+            http_headers: BTreeMap::new(),
+            env_http_headers: BTreeMap::new(),
+            startup_timeout_secs: None,
+            tool_timeout_secs: None,
+            enabled_tools: None,
+            allow_tools: Vec::new(),
+            enabled: true,
+        }
+    }
 }
 
 impl McpServerDef {
@@ -95,10 +129,104 @@ impl McpServerDef {
             (Some(command), None) if command.trim().is_empty() => {
                 Err(format!("mcp_servers.{name}: command is empty"))
             }
-            _ => Ok(()),
+            (Some(_), None) => {
+                let http_only = [
+                    ("bearer_token_env", self.bearer_token_env.is_some()),
+                    ("http_headers", !self.http_headers.is_empty()),
+                    ("env_http_headers", !self.env_http_headers.is_empty()),
+                ];
+                match http_only.iter().find(|(_, set)| *set) {
+                    Some((field, _)) => Err(format!(
+                        "mcp_servers.{name}: {field} is for servers over HTTP (url), not for \
+                         a command"
+                    )),
+                    None => Ok(()),
+                }
+            }
+            (None, Some(url)) => self.check_http(name, url),
         }
     }
+
+    fn check_http(&self, name: &str, url: &str) -> Result<(), String> {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!(
+                "mcp_servers.{name}: url must start with http:// or https:// (got {url:?})"
+            ));
+        }
+        let secrets = self.bearer_token_env.is_some() || !self.env_http_headers.is_empty();
+        if secrets && url.starts_with("http://") && !is_loopback_url(url) {
+            return Err(format!(
+                "mcp_servers.{name}: a token (bearer_token_env, env_http_headers) is sent only \
+                 over https://, or over http:// to 127.0.0.1, [::1] or localhost; {url} would \
+                 carry it in clear text"
+            ));
+        }
+        let stdio_only = [
+            ("args", !self.args.is_empty()),
+            ("env", !self.env.is_empty()),
+            ("cwd", self.cwd.is_some()),
+        ];
+        if let Some((field, _)) = stdio_only.iter().find(|(_, set)| *set) {
+            return Err(format!(
+                "mcp_servers.{name}: {field} is for servers started as a command, not for a url"
+            ));
+        }
+        for header in self.http_headers.keys().chain(self.env_http_headers.keys()) {
+            let valid = !header.is_empty()
+                && header
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid {
+                return Err(format!(
+                    "mcp_servers.{name}: header name {header:?} may only hold a-z, A-Z, 0-9, - \
+                     and _"
+                ));
+            }
+            if RESERVED_HEADERS
+                .iter()
+                .any(|r| header.eq_ignore_ascii_case(r))
+            {
+                return Err(format!(
+                    "mcp_servers.{name}: header {header} is set by cairn itself (use \
+                     bearer_token_env for Authorization)"
+                ));
+            }
+        }
+        if let Some((header, _)) = self
+            .http_headers
+            .iter()
+            .find(|(_, v)| v.contains(['\r', '\n']))
+        {
+            return Err(format!(
+                "mcp_servers.{name}: http_headers.{header} holds a line break"
+            ));
+        }
+        Ok(())
+    }
 }
+
+/// Whether an `http://` URL names this machine (127.0.0.1, [::1], localhost).
+fn is_loopback_url(url: &str) -> bool {
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = if host_port.starts_with('[') {
+        host_port.split(']').next().map(|h| format!("{h}]"))
+    } else {
+        host_port.split(':').next().map(str::to_owned)
+    };
+    matches!(host.as_deref(), Some("127.0.0.1" | "[::1]" | "localhost"))
+}
+
+/// Headers the MCP transport sets; a configured one would clash.
+const RESERVED_HEADERS: [&str; 6] = [
+    "authorization",
+    "accept",
+    "content-type",
+    "mcp-session-id",
+    "mcp-protocol-version",
+    "last-event-id",
+];
 
 /// `$NAME` (the whole value) from `lookup`; any other value as written. `Err` names the
 /// variable that is not set.
@@ -139,6 +267,24 @@ mod tests {
                 .unwrap_err()
                 .contains("MISSING")
         );
+        let http = |url: &str| McpServerDef {
+            url: Some(url.into()),
+            bearer_token_env: Some("T".into()),
+            ..McpServerDef::default()
+        };
+        assert!(http("https://docs.example/mcp").check("d").is_ok());
+        assert!(http("http://127.0.0.1:7777/mcp").check("d").is_ok());
+        assert!(http("http://[::1]:7777/mcp").check("d").is_ok());
+        assert!(http("http://localhost/mcp").check("d").is_ok());
+        for clear in [
+            "http://docs.example/mcp",
+            "http://127.0.0.1.evil.example/mcp",
+        ] {
+            assert!(
+                http(clear).check("d").unwrap_err().contains("clear text"),
+                "{clear}"
+            );
+        }
         let mut allow = stdio.clone();
         allow.allow_tools = vec!["search".into()];
         assert!(allow.allows("search") && !allow.allows("delete"));

@@ -332,3 +332,41 @@ fn session_fork_is_advertised_and_forks_without_copying() {
         assert!(store.lease(fork.id).await.unwrap().is_none());
     });
 }
+
+/// An editor cannot be asked: that the project's `.mcp.json` servers are not approved
+/// (so not used: the rule one-shot runs share, tested in run_mcp_client.rs) is said
+/// once in the log however many sessions open.
+#[test]
+fn unapproved_project_mcp_servers_are_mentioned_once_in_the_log() {
+    let home = TestHome::with_git();
+    std::fs::write(
+        home.project.join(".mcp.json"),
+        r#"{"mcpServers": {"proj": {"command": "/nonexistent/proj-mcp"}}}"#,
+    )
+    .unwrap();
+    let fake = FakeLlm::start([]).unwrap();
+    let cwd = home.project.to_string_lossy().into_owned();
+    let new = |id: u64, name: &str| {
+        request(
+            id,
+            "session/new",
+            json!({"cwd": cwd, "mcpServers": [], "_meta": {"cairn": {"name": name}}}),
+        )
+    };
+    let (messages, stderr) = exchange(
+        &home,
+        &fake,
+        "openai:gpt-4.1",
+        &[new(1, "one"), new(2, "two")],
+    );
+    assert!(response(&messages, 1)["result"].is_object(), "{messages:?}");
+    assert!(response(&messages, 2)["result"].is_object(), "{messages:?}");
+    assert_eq!(
+        stderr
+            .matches("proposes MCP servers you have not approved")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("proj (/nonexistent/proj-mcp)"), "{stderr}");
+}

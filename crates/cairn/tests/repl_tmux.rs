@@ -735,3 +735,57 @@ fn agents_of_one_answer_show_a_line_each_and_ctrl_c_stops_them_all() {
     tmux.type_line("go on");
     tmux.wait_for("Back after the interruption.");
 }
+
+/// MCP in the REPL: the project's `.mcp.json` servers are asked about once at the
+/// start (y approves them for the project), and a call to an MCP tool outside
+/// `allow_tools` is asked like a shell command (y runs it, n refuses it).
+#[test]
+fn mcp_servers_of_the_project_and_mcp_tool_calls_are_asked_inline() {
+    let python = cairn_testkit::external::test_python();
+    let tiny = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/python/mcp_client/tiny_server.py");
+    let world = World::new(vec![
+        Reply::new()
+            .tool_call("c1", "mcp__proj__shout", json!({"text": "asked"}))
+            .tool_call("c2", "mcp__proj__has_token", json!({}))
+            .into(),
+        Turn::text("MCP done."),
+    ]);
+    let file = json!({"mcpServers": {"proj": {
+        "command": python.display().to_string(),
+        "args": [tiny.display().to_string()],
+    }}});
+    std::fs::write(world.home.project.join(".mcp.json"), file.to_string()).unwrap();
+    let tmux = world.tmux("mcp");
+    tmux.type_line("cairn run --name mcpask");
+    tmux.wait_for("proposes MCP servers");
+    tmux.wait_for("ne[v]er");
+    tmux.type_text("y");
+    tmux.wait_for("ne[v]er yes");
+    tmux.wait_for("mcpask ›");
+
+    tmux.type_line("shout something");
+    tmux.wait_for("Call tool shout of MCP server proj?");
+    tmux.type_text("y");
+    tmux.wait_for("Call tool has_token of MCP server proj?");
+    tmux.type_text("n");
+    let screen = tmux.wait_for("MCP done.");
+    assert!(screen.contains("↳ error: refused"), "{screen}");
+    let bodies = world.request_bodies();
+    assert_eq!(bodies.len(), 2);
+    assert!(bodies[0].contains("mcp__proj__shout"), "{}", bodies[0]);
+    assert!(bodies[1].contains("ASKED!"), "{}", bodies[1]);
+    assert!(
+        bodies[1].contains("refused: the user declined"),
+        "{}",
+        bodies[1]
+    );
+    tmux.press("C-d");
+    tmux.wait_for("Session mcpask is saved.");
+
+    // Approved once for the project: the next session does not ask.
+    tmux.clear();
+    tmux.type_line("cairn mcp-servers list");
+    let screen = tmux.wait_for("(.mcp.json, approved)");
+    assert!(!screen.contains("proposes"), "{screen}");
+}

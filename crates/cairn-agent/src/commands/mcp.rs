@@ -9,8 +9,9 @@ use crate::agent::Agent;
 pub(super) async fn run(agent: &Agent) -> CommandResult {
     if agent.mcp.is_empty() {
         return Ok(Output::new(
-            "No MCP servers configured. Add [mcp_servers.NAME] with command = \"…\" to your \
-             config.toml; `cairn mcp-servers test NAME` checks one.",
+            "No MCP servers configured. Add [mcp_servers.NAME] with command = \"…\" (or url = \
+             \"…\") to your config.toml, or approve the project's .mcp.json with `cairn \
+             mcp-servers approve`; `cairn mcp-servers test NAME` checks one.",
             json!({ "servers": [] }),
         ));
     }

@@ -50,6 +50,19 @@ pub const MODEL_OUTPUT_LIMIT: usize = 32 * 1024;
 pub struct ToolOutput {
     pub content: String,
     pub is_error: bool,
+    /// What came besides the text (an MCP server's images, structured content),
+    /// stored with the result.
+    pub extra: Vec<ToolExtra>,
+}
+
+/// Part of a tool's result that is not its text.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ToolExtra {
+    /// An image: stored as an attachment and shown to models that take images.
+    Image { mime: String, bytes: Vec<u8> },
+    /// Kept whole in the session and not sent to the model (its text says what
+    /// it is); `type` names it.
+    Kept(serde_json::Map<String, Value>),
 }
 
 impl ToolOutput {
@@ -57,6 +70,7 @@ impl ToolOutput {
         ToolOutput {
             content: content.into(),
             is_error: false,
+            extra: Vec::new(),
         }
     }
 
@@ -64,6 +78,7 @@ impl ToolOutput {
         ToolOutput {
             content: content.into(),
             is_error: true,
+            extra: Vec::new(),
         }
     }
 }

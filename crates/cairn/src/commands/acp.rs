@@ -22,6 +22,7 @@ pub(super) async fn run(app: &App, args: AcpArgs) -> anyhow::Result<()> {
         project: app.project.clone(),
         settings: app.settings.clone(),
         model: args.model,
+        told: Default::default(),
     };
     // Fail now, in the editor's log, when no model can be used at all.
     workspace
@@ -44,6 +45,8 @@ pub(super) struct CliWorkspace {
     pub(super) project: Project,
     pub(super) settings: Settings,
     pub(super) model: Option<String>,
+    /// Projects whose unapproved `.mcp.json` servers were already mentioned.
+    pub(super) told: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Workspace for CliWorkspace {
@@ -62,6 +65,14 @@ impl Workspace for CliWorkspace {
         settings.apply_flags(SettingsLayer {
             model: self.model.clone(),
             ..SettingsLayer::default()
+        });
+        // An editor cannot be asked here: approved `.mcp.json` servers join, others
+        // are mentioned once per project in the log.
+        super::project_servers::without_asking(&self.paths, &project, &mut settings, |note| {
+            let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());
+            if told.insert(project.key().to_owned()) {
+                tracing::warn!("{note}");
+            }
         });
         let llm = LlmClient::from_settings(&settings).map_err(|e| e.to_string())?;
         Ok(AgentOptions {

@@ -10,6 +10,7 @@ mod mcp_servers;
 mod pool;
 mod progress;
 mod progress_transfer;
+mod project_servers;
 mod run;
 mod send;
 mod serve;

@@ -56,6 +56,7 @@ pub(super) async fn run(app: &App, args: ServeArgs) -> anyhow::Result<()> {
         project: app.project.clone(),
         settings: app.settings.clone(),
         model: args.model.clone(),
+        told: Default::default(),
     };
     // Fail now when no model can be used at all.
     workspace

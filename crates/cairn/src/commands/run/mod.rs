@@ -8,7 +8,8 @@ use std::io::{IsTerminal, Read};
 use std::sync::Arc;
 
 use cairn_agent::{AgentError, AgentOptions, SessionTarget};
-use cairn_core::settings::SettingsLayer;
+use cairn_core::mcp_approvals::Decision;
+use cairn_core::settings::{Settings, SettingsLayer};
 use cairn_llm::LlmClient;
 
 use crate::app::App;
@@ -21,7 +22,7 @@ const MAX_STDIN_PROMPT_BYTES: u64 = 16 * 1024 * 1024;
 pub(super) async fn run(app: &App, args: RunArgs) -> anyhow::Result<()> {
     let prompt = one_shot_prompt(&args)?;
     let picker = matches!(args.resume, Some(None));
-    let options = options(app, &args)?;
+    let options = options(app, &args, prompt.is_none()).await?;
     match prompt {
         Some(prompt) => {
             if picker {
@@ -116,8 +117,10 @@ fn one_shot_prompt(args: &RunArgs) -> anyhow::Result<Option<String>> {
     Ok(Some(text))
 }
 
-fn options(app: &App, args: &RunArgs) -> anyhow::Result<AgentOptions> {
+/// `interactive`: the REPL, which may ask about the project's `.mcp.json` servers.
+async fn options(app: &App, args: &RunArgs, interactive: bool) -> anyhow::Result<AgentOptions> {
     let mut settings = app.settings.clone();
+    project_servers(app, &mut settings, interactive).await;
     settings.apply_flags(SettingsLayer {
         model: args.model.as_ref().map(ToString::to_string),
         ..SettingsLayer::default()
@@ -131,6 +134,34 @@ fn options(app: &App, args: &RunArgs) -> anyhow::Result<AgentOptions> {
         force: args.force,
         allow_other_project: args.allow_other_project,
     })
+}
+
+/// Add the project's approved `.mcp.json` servers; the REPL asks about undecided
+/// ones, a one-shot run says once that they are not started.
+async fn project_servers(app: &App, settings: &mut Settings, interactive: bool) {
+    use super::project_servers::{self as servers, Standing};
+    if !interactive {
+        servers::without_asking(&app.paths, &app.project, settings, |note| {
+            eprintln!("note: {note}");
+        });
+        return;
+    }
+    match servers::standing(&app.paths, &app.project) {
+        Standing::Undecided(found) => {
+            let Some(decision) = repl::ask_about_servers(&found).await else {
+                return;
+            };
+            if let Err(e) = servers::decide(&app.paths, &app.project, &found, decision) {
+                eprintln!("warning: {e}; the answer holds for this session only");
+            }
+            if decision == Decision::Approved {
+                servers::merge(settings, &found);
+            }
+        }
+        _ => servers::without_asking(&app.paths, &app.project, settings, |note| {
+            eprintln!("note: {note}");
+        }),
+    }
 }
 
 /// The engine's errors keeping their exit codes (not found 3, usage 2, spending

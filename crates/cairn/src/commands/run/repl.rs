@@ -13,6 +13,7 @@
 //!   prompt goes to stderr (when it is a terminal), lines are read plainly from
 //!   stdin, and stdout gets plain text only: no spinner, no escape code.
 
+mod approve_servers;
 mod completion;
 mod frontend;
 mod picker;
@@ -46,6 +47,13 @@ use crate::output::Style;
 const HISTORY_CAPACITY: usize = 10_000;
 /// Session names offered by `/session <Tab>`.
 const COMPLETION_SESSIONS: u32 = 200;
+
+/// Ask about the project's undecided `.mcp.json` servers (`None`: not this time).
+pub(super) async fn ask_about_servers(
+    servers: &cairn_core::project_mcp::ProjectServers,
+) -> Option<cairn_core::mcp_approvals::Decision> {
+    approve_servers::ask(Style::detect(), servers).await
+}
 
 /// Run the REPL on `target` until `/exit`, Ctrl+D or end of input.
 pub(super) async fn run(

@@ -37,7 +37,7 @@ pub mod store;
 pub mod tokens;
 pub mod usage;
 
-pub use attachment::{Attachment, AttachmentRef};
+pub use attachment::{Attachment, AttachmentGarbage, AttachmentRef};
 pub use checkpoint::{Checkpoint, NewCheckpoint};
 pub use context::LiveContext;
 pub use error::{Error, Result};

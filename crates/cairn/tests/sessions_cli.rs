@@ -65,9 +65,9 @@ fn list_is_per_project_newest_first_and_pages() {
     // Column widths depend on the temp dir's path length; alignment itself is
     // checked in output.rs.
     assert_snapshot!(columns(&scrub(&home, &out.stdout)), @r"
-    NAME | TITLE | PROJECT | MODEL | MESSAGES | TOKENS | COST | LAST ACTIVE
-    beta | Title of beta | [ROOT]/project | openai:gpt-4.1 | 3 | 0 | $0.00 | 2025-03-01
-    alpha | Title of alpha | [ROOT]/project | openai:gpt-4.1 | 2 | 0 | $0.00 | 2025-03-01
+    NAME | TITLE | PROJECT | MODEL | STATUS | MESSAGES | TOKENS | COST | LAST ACTIVE
+    beta | Title of beta | [ROOT]/project | openai:gpt-4.1 | active | 3 | 0 | $0.00 | 2025-03-01
+    alpha | Title of alpha | [ROOT]/project | openai:gpt-4.1 | active | 2 | 0 | $0.00 | 2025-03-01
     ");
 
     // From a subdirectory of the git repository it is the same project.

@@ -261,6 +261,10 @@ pub trait Store: Send + Sync + 'static {
         whole_history: bool,
     ) -> Result<Vec<SizedEvent>>;
 
+    /// Bytes of the session's own stored events (not its parent's shared history,
+    /// nor attachments): what deleting it frees, for `prune` to show.
+    async fn history_bytes(&self, session: Ulid) -> Result<u64>;
+
     /// Creates a session from a complete history held in memory; see
     /// [`Store::import_stream`], which this calls.
     async fn import_session(&self, new: NewSession, events: Vec<Event>) -> Result<Session> {

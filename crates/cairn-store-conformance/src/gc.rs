@@ -122,3 +122,30 @@ pub async fn attachments_put_ahead_of_their_event_are_kept(t: Fixture) {
     );
     assert!(t.store.attachment(&sha256_hex(file)).await.is_ok());
 }
+
+pub async fn history_bytes_count_a_sessions_own_events(t: Fixture) {
+    let s = t.store.create_session(new_session("parent")).await.unwrap();
+    assert_eq!(t.store.history_bytes(s.id).await.unwrap(), 0);
+    t.store
+        .append_events(
+            s.id,
+            vec![text(Role::User, "hello"), text(Role::Assistant, "hi")],
+        )
+        .await
+        .unwrap();
+    let parent_bytes = t.store.history_bytes(s.id).await.unwrap();
+    assert!(parent_bytes > 20, "{parent_bytes}");
+    let fork = t
+        .store
+        .fork_session(s.id, None, new_session("fork"))
+        .await
+        .unwrap();
+    // The fork shares the parent's events without owning them.
+    assert_eq!(t.store.history_bytes(fork.id).await.unwrap(), 0);
+    t.store
+        .append_events(fork.id, vec![text(Role::User, "more")])
+        .await
+        .unwrap();
+    let fork_bytes = t.store.history_bytes(fork.id).await.unwrap();
+    assert!(fork_bytes > 0 && fork_bytes < parent_bytes, "{fork_bytes}");
+}

@@ -278,6 +278,10 @@ macro_rules! store_conformance_tests {
             $crate::gc::unreferenced_attachments_are_collected_and_shared_ones_kept($fresh()).await
         }
         #[::tokio::test(flavor = "multi_thread")]
+        async fn history_bytes_count_a_sessions_own_events() {
+            $crate::gc::history_bytes_count_a_sessions_own_events($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
         async fn attachments_put_ahead_of_their_event_are_kept() {
             $crate::gc::attachments_put_ahead_of_their_event_are_kept($fresh()).await
         }

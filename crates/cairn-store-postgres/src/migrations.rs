@@ -236,7 +236,9 @@ BEGIN
         (SELECT string_agg(v, E'\n') FROM json_array_elements_text(NEW.decisions_made::json) v),
         (SELECT string_agg(v, E'\n') FROM json_array_elements_text(NEW.next_steps::json) v),
         (SELECT string_agg(v, E'\n') FROM json_array_elements_text(NEW.files_touched::json) v));
-    NEW.search := to_tsvector('cairn_search', NEW.search_text);
+    -- Punctuation splits words, as `search_text::index_words` does for events.
+    NEW.search := to_tsvector('cairn_search',
+        regexp_replace(NEW.search_text, '[^[:alnum:]]+', ' ', 'g'));
     RETURN NEW;
 END
 $body$;

@@ -455,6 +455,11 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn history_bytes(&self, session: Ulid) -> Result<u64> {
+        self.read(|tx| Box::pin(async move { authors::history_bytes(tx, session).await }))
+            .await
+    }
+
     async fn session_authors(&self, session: Ulid) -> Result<Vec<SessionAuthor>> {
         self.read(|tx| Box::pin(async move { authors::of_session(tx, session).await }))
             .await

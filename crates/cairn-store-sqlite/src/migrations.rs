@@ -411,6 +411,39 @@ mod tests {
     }
 
     #[test]
+    fn existing_checkpoints_are_indexed_and_new_ones_follow() {
+        let conn = at_version(7);
+        let insert = |id: &str, summary: &str| {
+            conn.execute(
+                "INSERT INTO checkpoints (checkpoint_id, session_id, project, summary, \
+                 files_touched, decisions_made, next_steps, round_id, created_us, project_key) \
+                 VALUES (?1, 'work', '/p', ?2, '[\"src/lib.rs\"]', '[\"use okapi\"]', '[]', '1', 0, '/p')",
+                [id, summary],
+            )
+            .unwrap();
+        };
+        insert("c1", "before the index");
+        assert!(apply_missing(&conn).is_ok());
+        insert("c2", "after the index");
+        let count = |word: &str| -> i64 {
+            let query = crate::search_text::literal_query(word, Some("/p")).unwrap();
+            conn.query_row(
+                "SELECT count(*) FROM checkpoint_fts WHERE checkpoint_fts MATCH ?1",
+                [query],
+                |row| row.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(count("before"), 1);
+        assert_eq!(count("after"), 1);
+        assert_eq!(count("okapi"), 2);
+        assert_eq!(count("lib.rs"), 2);
+        conn.execute("DELETE FROM checkpoints WHERE checkpoint_id = 'c1'", [])
+            .unwrap();
+        assert_eq!(count("okapi"), 1);
+    }
+
+    #[test]
     fn children_of_a_session_are_found_through_the_parent_index() {
         let conn = at_version(MIGRATIONS.len());
         let plan: String = conn

@@ -380,6 +380,11 @@ impl Store for SqliteStore {
         self.read(|tx| copies::status(tx)).await
     }
 
+    async fn history_bytes(&self, session: Ulid) -> Result<u64> {
+        self.read(move |tx| authors::history_bytes(tx, session))
+            .await
+    }
+
     async fn session_authors(&self, session: Ulid) -> Result<Vec<SessionAuthor>> {
         self.read(move |tx| authors::of_session(tx, session)).await
     }

@@ -529,7 +529,7 @@ without copying it, to try another approach while the original stays as it is. R
     ) -> Result<CallToolResult, ErrorData> {
         let query = args.query;
         let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
-        let out = sessions::search(self.store(), &query, limit)
+        let out = sessions::search(self.store(), &query, None, limit)
             .await
             .map_err(|e| match e {
                 CoreError::InvalidInput(_) => core_invalid("query", e),

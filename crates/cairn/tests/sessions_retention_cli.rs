@@ -67,7 +67,10 @@ fn rm_takes_the_attachments_only_its_session_used() {
     let out = c.run(["sessions", "rm", "solo", "--yes"]);
     out.success().stdout_has(&[
         "deleted solo",
-        &format!("removed 1 attachment(s) no other session uses, {} B", other.len()),
+        &format!(
+            "removed 1 attachment(s) no other session uses, {} B",
+            other.len()
+        ),
     ]);
     assert!(!attachment_exists(&home, &other));
     assert!(attachment_exists(&home, PNG));
@@ -155,13 +158,24 @@ fn prune_deletes_old_sessions_and_keeps_those_in_use_or_forked() {
     let elsewhere_dir = home.dir("elsewhere");
     let elsewhere = elsewhere_dir.to_string_lossy().into_owned();
     // Every imported session was last active on 2025-03-01.
-    import(&c, &home, "a.jsonl", &simple("old-a", &here, &["one", "two"]));
+    import(
+        &c,
+        &home,
+        "a.jsonl",
+        &simple("old-a", &here, &["one", "two"]),
+    );
     import(&c, &home, "b.jsonl", &with_image("old-b", &here, PNG));
     import(&c, &home, "p.jsonl", &simple("old-parent", &here, &["one"]));
     import(&c, &home, "l.jsonl", &simple("old-leased", &here, &["one"]));
-    import(&c, &home, "e.jsonl", &simple("old-elsewhere", &elsewhere, &["one"]));
+    import(
+        &c,
+        &home,
+        "e.jsonl",
+        &simple("old-elsewhere", &elsewhere, &["one"]),
+    );
     // A fork made now shares old-parent's history.
-    c.run(["sessions", "fork", "old-parent", "new-fork"]).success();
+    c.run(["sessions", "fork", "old-parent", "new-fork"])
+        .success();
     let holder = LeaseHolder {
         pid: 4242,
         host: "devbox".into(),
@@ -184,7 +198,12 @@ fn prune_deletes_old_sessions_and_keeps_those_in_use_or_forked() {
     let everything = sorted(listed(&c));
 
     let dry = c.run([
-        "sessions", "prune", "--older-than", "90d", "--dry-run", "--json",
+        "sessions",
+        "prune",
+        "--older-than",
+        "90d",
+        "--dry-run",
+        "--json",
     ]);
     dry.success();
     let plan = dry.json();
@@ -195,7 +214,12 @@ fn prune_deletes_old_sessions_and_keeps_those_in_use_or_forked() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|k| (k["name"].as_str().unwrap().into(), k["reason"].as_str().unwrap().into()))
+        .map(|k| {
+            (
+                k["name"].as_str().unwrap().into(),
+                k["reason"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     assert_eq!(
         sorted(kept.iter().map(|k| k.0.clone()).collect()),
@@ -229,7 +253,10 @@ fn prune_deletes_old_sessions_and_keeps_those_in_use_or_forked() {
         .success()
         .stdout_has(&[
             "deleted 2 session(s)",
-            &format!("removed 1 attachment(s) no other session uses, {} B", PNG.len()),
+            &format!(
+                "removed 1 attachment(s) no other session uses, {} B",
+                PNG.len()
+            ),
             "kept old-leased: in use by pid 4242@devbox",
         ]);
     assert_eq!(
@@ -242,7 +269,13 @@ fn prune_deletes_old_sessions_and_keeps_those_in_use_or_forked() {
     // its parent; the leased session stays.
     take_lease();
     let out = c.run([
-        "sessions", "prune", "--all", "--older-than", "2999-01-01", "--yes", "--json",
+        "sessions",
+        "prune",
+        "--all",
+        "--older-than",
+        "2999-01-01",
+        "--yes",
+        "--json",
     ]);
     out.success();
     let done = out.json();

@@ -51,7 +51,8 @@ fn rm_takes_the_attachments_only_its_session_used() {
     let c = cairn(&home);
     let here = home.project_key();
     let other = other_png();
-    import(&c, &home, "a.jsonl", &with_image("alpha", &here, PNG));
+    let imported = import(&c, &home, "a.jsonl", &with_image("alpha", &here, PNG));
+    assert_eq!(imported.stderr, "");
     import(&c, &home, "b.jsonl", &with_image("beta", &here, PNG));
     import(&c, &home, "s.jsonl", &with_image("solo", &here, &other));
 
@@ -116,8 +117,9 @@ fn gc_and_doctor_find_what_an_older_delete_left() {
         .success()
         .stdout_has(&[&format!("would remove 1 orphaned attachment(s), {size} B")]);
 
-    c.run(["sessions", "gc"])
-        .success()
+    let gc = c.run(["sessions", "gc"]);
+    assert_eq!(gc.stderr, "");
+    gc.success()
         .stdout_has(&[&format!("removed 1 orphaned attachment(s), {size} B")]);
     assert!(!attachment_exists(&home, PNG));
     c.run(["sessions", "gc"])
@@ -249,7 +251,10 @@ fn prune_deletes_old_sessions_and_keeps_those_in_use_or_forked() {
         .stderr_has(&["--yes"]);
     assert_eq!(sorted(listed(&c)), everything);
 
-    c.run(["sessions", "prune", "--older-than", "90d", "--yes"])
+    let pruned = c.run(["sessions", "prune", "--older-than", "90d", "--yes"]);
+    // Progress is drawn only at a terminal: nothing of it reaches a pipe.
+    assert_eq!(pruned.stderr, "");
+    pruned
         .success()
         .stdout_has(&[
             "deleted 2 session(s)",

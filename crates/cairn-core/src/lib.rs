@@ -35,6 +35,7 @@ pub mod session;
 pub mod settings;
 pub mod store;
 pub mod tokens;
+pub mod tool_output;
 pub mod usage;
 
 pub use attachment::{Attachment, AttachmentGarbage, AttachmentRef};

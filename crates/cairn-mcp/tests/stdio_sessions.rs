@@ -654,5 +654,14 @@ async fn search_finds_any_checkpoint_through_the_index() {
         .iter()
         .map(|h| h["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["later-200", "later-199", "later-198", "later-197", "later-196"]);
+    assert_eq!(
+        ids,
+        [
+            "later-200",
+            "later-199",
+            "later-198",
+            "later-197",
+            "later-196"
+        ]
+    );
 }

@@ -254,16 +254,14 @@ fn prune_deletes_old_sessions_and_keeps_those_in_use_or_forked() {
     let pruned = c.run(["sessions", "prune", "--older-than", "90d", "--yes"]);
     // Progress is drawn only at a terminal: nothing of it reaches a pipe.
     assert_eq!(pruned.stderr, "");
-    pruned
-        .success()
-        .stdout_has(&[
-            "deleted 2 session(s)",
-            &format!(
-                "removed 1 attachment(s) no other session uses, {} B",
-                PNG.len()
-            ),
-            "kept old-leased: in use by pid 4242@devbox",
-        ]);
+    pruned.success().stdout_has(&[
+        "deleted 2 session(s)",
+        &format!(
+            "removed 1 attachment(s) no other session uses, {} B",
+            PNG.len()
+        ),
+        "kept old-leased: in use by pid 4242@devbox",
+    ]);
     assert_eq!(
         sorted(listed(&c)),
         ["new-fork", "old-elsewhere", "old-leased", "old-parent"]

@@ -82,8 +82,10 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
         } else {
             side_lines.push(line);
         }
-        data.push(json!({"seq": event.seq, "kind": kind, "bytes": bytes, "text": text,
-                         "to_model": to_model}));
+        data.push(
+            json!({"seq": event.seq, "kind": kind, "bytes": bytes, "text": text,
+                         "to_model": to_model}),
+        );
     };
     let scope = if whole_history {
         "whole history"

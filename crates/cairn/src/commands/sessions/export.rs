@@ -31,15 +31,9 @@ async fn export(
 ) -> anyhow::Result<()> {
     match &args.output {
         None => {
-            let out = write_session_as(
-                store,
-                &app.settings,
-                session,
-                format,
-                output::stdout(),
-            )
-            .await
-            .map_err(unwrapped)?;
+            let out = write_session_as(store, &app.settings, session, format, output::stdout())
+                .await
+                .map_err(unwrapped)?;
             drop(out);
         }
         Some(path) => export_to_file_as(store, &app.settings, session, format, path)

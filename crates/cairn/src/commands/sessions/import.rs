@@ -29,7 +29,10 @@ pub(super) async fn run(app: &App, args: ImportArgs) -> anyhow::Result<()> {
         knowledge_retention: app.settings.compression.knowledge_retention,
     };
     let spinner = progress::spinner(
-        format!("importing {}", output::printable(&args.file.to_string_lossy())),
+        format!(
+            "importing {}",
+            output::printable(&args.file.to_string_lossy())
+        ),
         args.json,
     );
     let imported = cairn_app::import_session(store.as_ref(), importer, request).await;

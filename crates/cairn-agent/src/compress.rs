@@ -24,7 +24,8 @@ use cairn_core::{
     CompactionTotals, CompressionOutcome, CompressionRecord, Event, KnowledgeItem, Payload,
     RequestRecord, Usage,
 };
-use cairn_llm::{ChatRequest, ChatResponse, ModelRef};
+use cairn_llm::{ChatRequest, ChatResponse, ModelRef, StreamEvent};
+use futures::StreamExt;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -111,8 +112,9 @@ enum Answer {
     },
     /// No usable summary (`why`); `spent` when a model answered anyway.
     Failed { why: String, spent: Option<Spent> },
-    /// Interrupted before the answer arrived.
-    Cancelled,
+    /// Interrupted before the answer arrived; `estimate` when the provider had
+    /// started answering (it bills what it read and wrote), with usage counted here.
+    Cancelled { estimate: Option<Spent> },
 }
 
 /// What a request to a model cost, to record on the event that results from it.
@@ -198,7 +200,12 @@ pub(crate) async fn compress(
             (Some(summary), Some(spent), drafted)
         }
         Answer::Failed { why, spent } => (None, spent, Err(why)),
-        Answer::Cancelled => return Ok(Compression::Cancelled),
+        Answer::Cancelled { estimate } => {
+            if let Some(estimate) = estimate {
+                record_interrupted_estimate(agent, &estimate).await?;
+            }
+            return Ok(Compression::Cancelled);
+        }
     };
     // The draft to apply, if any; why the extractive fallback ran, if it did.
     let (draft, fallback_why) = match from_model {
@@ -367,13 +374,42 @@ async fn ask_compressor(
         ),
     });
     let max_tokens = u32::try_from(request.max_output_tokens).unwrap_or(u32::MAX);
+    let sent = request.messages.clone();
     let chat = ChatRequest::new(model.to_string())
         .with_messages(request.messages)
         .with_max_tokens(max_tokens);
-    let answered = tokio::select! {
-        biased;
-        _ = cancel.cancelled() => return Ok(Answer::Cancelled),
-        answered = agent.options.llm.complete(chat) => answered,
+    let mut stream = agent.options.llm.stream(chat);
+    // Set once the provider accepted the request (its request id, if any), with the
+    // text it streamed so far: what an interruption is billed for.
+    let mut started: Option<Option<String>> = None;
+    let mut streamed = String::new();
+    let answered = loop {
+        let next = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => {
+                let estimate = started.map(|request_id| {
+                    estimate_interrupted(agent, &model, &sent, &streamed, request_id)
+                });
+                return Ok(Answer::Cancelled { estimate });
+            }
+            next = stream.next() => next,
+        };
+        match next {
+            Some(Ok(StreamEvent::Started { request_id })) => started = Some(request_id),
+            Some(Ok(StreamEvent::TextDelta(text) | StreamEvent::ThinkingDelta(text))) => {
+                streamed.push_str(&text)
+            }
+            Some(Ok(StreamEvent::Finished(response))) => break Ok(response),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => break Err(e),
+            None => {
+                break Err(cairn_llm::LlmError::new(
+                    cairn_llm::ErrorKind::MalformedStream,
+                    "",
+                    "the answer ended without a final event",
+                ));
+            }
+        }
     };
     let response = match answered {
         Ok(response) => response,
@@ -423,6 +459,53 @@ pub(crate) fn spend(
         cost_usd: cost.usd,
         request_id: response.request_id.clone(),
     }
+}
+
+/// The usage of a compressor request interrupted after the provider had started
+/// answering, counted here (the provider never reported it): the request as sent
+/// and the text streamed so far, priced like a reported usage.
+fn estimate_interrupted(
+    agent: &mut Agent,
+    model: &ModelRef,
+    sent: &[cairn_core::Message],
+    streamed: &str,
+    request_id: Option<String>,
+) -> Spent {
+    let counter = model.token_counter();
+    let usage = Usage {
+        input_tokens: counter.count_messages(sent),
+        output_tokens: counter.count_text(streamed),
+        ..Usage::default()
+    };
+    Spent {
+        model: model.to_string(),
+        usage,
+        cost_usd: agent.budget.cost(model, &usage).usd,
+        request_id,
+    }
+}
+
+/// An interrupted compressor request the provider had started answering is billed
+/// all the same: recorded (a `compression` event marked `usage_estimated`, since the
+/// provider's own count never arrived) so it counts toward totals and limits.
+async fn record_interrupted_estimate(agent: &mut Agent, spent: &Spent) -> Result<(), AgentError> {
+    let mut extra = Map::new();
+    extra.insert("usage_estimated".into(), Value::Bool(true));
+    let record = CompressionRecord {
+        outcome: CompressionOutcome::NotApplied,
+        reason: "interrupted after the compressor had started answering; usage estimated"
+            .to_owned(),
+        request: RequestRecord {
+            model: Some(spent.model.clone()),
+            usage: Some(spent.usage),
+            cost_usd: Some(spent.cost_usd),
+            request_id: spent.request_id.clone(),
+        },
+        extra,
+    };
+    agent.append(vec![Payload::Compression(record)]).await?;
+    agent.refresh_session().await?;
+    Ok(())
 }
 
 /// A model answered but its answer could not be used: the request was still paid

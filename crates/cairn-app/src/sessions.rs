@@ -11,9 +11,6 @@ use serde::Serialize;
 
 use cairn_core::display::first_line;
 
-/// Checkpoint session ids whose rounds `search` reads (the most recent ones).
-const CHECKPOINT_SESSIONS_SEARCHED: u32 = 200;
-
 /// What a listed session or a search hit is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -139,18 +136,22 @@ pub struct SearchResult {
     pub hits: Vec<Hit>,
 }
 
-/// Full-text search over chat messages, and a case-insensitive match over the
-/// checkpoints of the most recent session ids, merged newest first.
-pub async fn search(store: &dyn Store, query: &str, limit: u32) -> Result<SearchResult> {
-    let chat_hits = store
-        .search(
-            query,
-            &SearchScope {
-                project: None,
-                limit,
-            },
-        )
-        .await?;
+/// Full-text search over chat messages and over checkpoints (session id,
+/// summary, decisions, next steps, files), both through the store's full-text
+/// index, in `project` or every project, merged newest first by the time of each
+/// (an event's own time, a checkpoint's save time). `limit` 0: every hit.
+pub async fn search(
+    store: &dyn Store,
+    query: &str,
+    project: Option<&Project>,
+    limit: u32,
+) -> Result<SearchResult> {
+    let scope = SearchScope {
+        project: project.cloned(),
+        limit,
+    };
+    let chat_hits = store.search(query, &scope).await?;
+    let checkpoint_hits = store.search_checkpoints(query, &scope).await?;
     let mut hits: Vec<Hit> = chat_hits
         .iter()
         .map(|h| Hit {
@@ -162,33 +163,20 @@ pub async fn search(store: &dyn Store, query: &str, limit: u32) -> Result<Search
             seq: Some(h.seq),
             role: h.role.map(|r| r.as_str().to_owned()),
         })
+        .chain(checkpoint_hits.into_iter().map(|c| Hit {
+            kind: Kind::Checkpoint,
+            id: c.session_id,
+            project: c.project,
+            at: c.created_at,
+            snippet: format!("round {}: {}", c.round_id, c.snippet),
+            seq: None,
+            role: None,
+        }))
         .collect();
-    let needle = query.to_lowercase();
-    // Every round of the most recent session ids, newest first.
-    let sessions = store
-        .recent_checkpoints(None, CHECKPOINT_SESSIONS_SEARCHED)
-        .await?;
-    'sessions: for latest in &sessions {
-        let rounds = store.checkpoints(&latest.session_id).await?;
-        for c in rounds.iter().rev() {
-            if let Some(snippet) = checkpoint_match(c, &needle) {
-                hits.push(Hit {
-                    kind: Kind::Checkpoint,
-                    id: c.session_id.clone(),
-                    project: c.project.clone(),
-                    at: c.created_at,
-                    snippet: format!("round {}: {snippet}", c.round_id),
-                    seq: None,
-                    role: None,
-                });
-                if hits.len() >= 2 * limit as usize {
-                    break 'sessions;
-                }
-            }
-        }
-    }
     newest_first(&mut hits);
-    hits.truncate(limit as usize);
+    if limit > 0 {
+        hits.truncate(limit as usize);
+    }
     Ok(SearchResult {
         query: query.to_owned(),
         hits,
@@ -199,22 +187,6 @@ pub async fn search(store: &dyn Store, query: &str, limit: u32) -> Result<Search
 /// times (`…:00Z` sorts after `…:00.5Z`).
 fn newest_first(hits: &mut [Hit]) {
     hits.sort_by_key(|h| std::cmp::Reverse(h.at));
-}
-
-/// Where a checkpoint matches `needle` (lowercase) in its id, summary,
-/// decisions, next steps or files, as a snippet.
-fn checkpoint_match(c: &Checkpoint, needle: &str) -> Option<String> {
-    let fields = std::iter::once(&c.session_id)
-        .chain(std::iter::once(&c.summary))
-        .chain(&c.decisions_made)
-        .chain(&c.next_steps)
-        .chain(&c.files_touched);
-    for field in fields {
-        if field.to_lowercase().contains(needle) {
-            return Some(first_line(field));
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -252,33 +224,6 @@ mod tests {
             as_text(&hits[1]) > as_text(&hits[0]),
             "the text order differs"
         );
-    }
-
-    #[test]
-    fn checkpoints_match_any_field_case_insensitively() {
-        let c = Checkpoint {
-            checkpoint_id: "c1".into(),
-            session_id: "auth-v2".into(),
-            project: Project::from_stored("/work/app"),
-            summary: "Login works\nmore".into(),
-            files_touched: vec!["src/Auth.rs".into()],
-            decisions_made: vec![],
-            next_steps: vec![],
-            round_id: "1".into(),
-            client: None,
-            instance: None,
-            created_at: Timestamp::UNIX_EPOCH,
-            author: None,
-        };
-        assert_eq!(
-            checkpoint_match(&c, "login").as_deref(),
-            Some("Login works…")
-        );
-        assert_eq!(
-            checkpoint_match(&c, "auth.rs").as_deref(),
-            Some("src/Auth.rs")
-        );
-        assert_eq!(checkpoint_match(&c, "nowhere"), None);
     }
 }
 

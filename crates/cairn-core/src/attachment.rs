@@ -136,3 +136,62 @@ pub struct Attachment {
     pub reference: AttachmentRef,
     pub bytes: Vec<u8>,
 }
+
+/// How long an attachment stored ahead of the event that will refer to it (an
+/// `/image` waiting for the prompt, a file snapshot before its tool result) is
+/// kept without any reference before garbage collection may remove it.
+pub const PENDING_GRACE: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// Attachments no event refers to: how many and their bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentGarbage {
+    pub count: u64,
+    pub bytes: u64,
+}
+
+/// Adds to `out` every attachment key a stored event body (JSON) may refer to:
+/// each JSON string that is exactly 64 lower-case hex digits. Media blocks carry it
+/// as `sha256`, file snapshots as `before`/`after`, and newer kinds may name it
+/// otherwise, so the scan does not depend on field names; a false match only
+/// keeps an attachment, it never loses one.
+pub fn referenced_keys(body: &str, out: &mut std::collections::HashSet<String>) {
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while let Some(offset) = bytes[i..].iter().position(|&b| b == b'"') {
+        let start = i + offset + 1;
+        let end = start + 64;
+        if end < bytes.len()
+            && bytes[end] == b'"'
+            && bytes[start..end]
+                .iter()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            out.insert(body[start..end].to_owned());
+            i = end + 1;
+        } else {
+            i = start;
+        }
+    }
+}
+
+#[cfg(test)]
+mod reference_tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_found_under_any_field_and_nothing_else_is() {
+        let a = "a".repeat(64);
+        let b = "0123456789abcdef".repeat(4);
+        let body = format!(
+            r#"{{"content":[{{"type":"image","sha256":"{a}"}}],"file_snapshot":{{"before":"{b}"}},"text":"{}","x":"{}"}}"#,
+            "A".repeat(64),
+            "f".repeat(65)
+        );
+        let mut found = std::collections::HashSet::new();
+        referenced_keys(&body, &mut found);
+        assert_eq!(found, [a, b].into_iter().collect());
+        referenced_keys("\"", &mut found);
+        referenced_keys("", &mut found);
+        assert_eq!(found.len(), 2);
+    }
+}

@@ -38,9 +38,10 @@ pub mod session;
 pub mod settings;
 pub mod store;
 pub mod tokens;
+pub mod tool_output;
 pub mod usage;
 
-pub use attachment::{Attachment, AttachmentRef};
+pub use attachment::{Attachment, AttachmentGarbage, AttachmentRef};
 pub use checkpoint::{Checkpoint, NewCheckpoint};
 pub use context::LiveContext;
 pub use error::{Error, Result};

@@ -10,9 +10,10 @@ use tokio::sync::broadcast;
 use ulid::Ulid;
 
 use crate::{
-    Attachment, AttachmentRef, Checkpoint, Event, ImportOrigin, KnownImport, Lease, LeaseHolder,
-    LiveContext, NewCheckpoint, NewEvent, NewPoolSignal, NewSession, PoolSignal, Project, Result,
-    Role, Session, SessionFilter, SessionName, SessionStatus, SessionSummary, Timestamp,
+    Attachment, AttachmentGarbage, AttachmentRef, Checkpoint, Event, ImportOrigin, KnownImport,
+    Lease, LeaseHolder, LiveContext, NewCheckpoint, NewEvent, NewPoolSignal, NewSession,
+    PoolSignal, Project, Result, Role, Session, SessionFilter, SessionName, SessionStatus,
+    SessionSummary, Timestamp,
 };
 
 /// The events of an import, read lazily (from a file, say) on the store's writer
@@ -45,6 +46,18 @@ pub struct ProjectKnowledge {
     pub session: SessionName,
     /// The `knowledge` event, scope `project`.
     pub event: Event,
+}
+
+/// A checkpoint (`save_progress`) the full-text search found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointHit {
+    pub session_id: String,
+    pub project: Project,
+    pub round_id: String,
+    pub created_at: Timestamp,
+    /// The matching text (id, summary, decisions, next steps, files) with the hits
+    /// wrapped in `[` and `]`.
+    pub snippet: String,
 }
 
 /// Changes to a session's metadata; `None` leaves a field as it is.
@@ -257,6 +270,10 @@ pub trait Store: Send + Sync + 'static {
         whole_history: bool,
     ) -> Result<Vec<SizedEvent>>;
 
+    /// Bytes of the session's own stored events (not its parent's shared history,
+    /// nor attachments): what deleting it frees, for `prune` to show.
+    async fn history_bytes(&self, session: Ulid) -> Result<u64>;
+
     /// Creates a session from a complete history held in memory; see
     /// [`Store::import_stream`], which this calls.
     async fn import_session(&self, new: NewSession, events: Vec<Event>) -> Result<Session> {
@@ -296,7 +313,8 @@ pub trait Store: Send + Sync + 'static {
         origin: ImportOrigin,
     ) -> Result<Vec<u64>>;
 
-    /// Full-text search over message text, newest first.
+    /// Full-text search over message text, newest first by the events' own times
+    /// (an imported session's events keep theirs), not by when they were stored.
     async fn search(&self, query: &str, scope: &SearchScope) -> Result<Vec<SearchHit>>;
 
     /// Full-text search, as [`Store::search`], over one session's whole history:
@@ -309,6 +327,14 @@ pub trait Store: Send + Sync + 'static {
         query: &str,
         limit: u32,
     ) -> Result<Vec<SearchHit>>;
+
+    /// Full-text search over checkpoints (session id, summary, decisions, next
+    /// steps, files), newest first, with the same query rules as [`Store::search`].
+    async fn search_checkpoints(
+        &self,
+        query: &str,
+        scope: &SearchScope,
+    ) -> Result<Vec<CheckpointHit>>;
 
     // ---- knowledge ------------------------------------------------------------
 
@@ -329,6 +355,14 @@ pub trait Store: Send + Sync + 'static {
     async fn put_attachment(&self, mime: &str, bytes: Vec<u8>) -> Result<AttachmentRef>;
 
     async fn attachment(&self, sha256: &str) -> Result<Attachment>;
+
+    /// The attachments no stored event refers to (a deleted session's, say),
+    /// leaving out those [`Store::put_attachment`] stored within
+    /// [`crate::attachment::PENDING_GRACE`] (their event may still come); with
+    /// `remove`, deletes them in the same transaction. Attachments are shared by
+    /// content, so one still referred to by any session (a fork, another session
+    /// with the same image) is kept.
+    async fn collect_attachments(&self, remove: bool) -> Result<AttachmentGarbage>;
 
     // ---- checkpoints ----------------------------------------------------------
 

@@ -440,11 +440,16 @@ impl<'a> MessagePieces<'a> {
             } => {
                 self.fixed += TOOL_RESULT_OVERHEAD_TOKENS;
                 self.borrowed.push(tool_use_id);
+                // Counted as requests carry it: cut when long (the session keeps
+                // it whole).
                 match content {
-                    ToolResultContent::Text(text) => self.borrowed.push(text),
+                    ToolResultContent::Text(text) => self.add_tool_output(text),
                     ToolResultContent::Blocks(blocks) => {
                         for b in blocks {
-                            self.add_block(b);
+                            match b {
+                                ContentBlock::Text { text } => self.add_tool_output(text),
+                                other => self.add_block(other),
+                            }
                         }
                     }
                 }
@@ -452,6 +457,13 @@ impl<'a> MessagePieces<'a> {
             ContentBlock::Image(_) => self.fixed += IMAGE_TOKENS,
             ContentBlock::Video(_) => self.fixed += VIDEO_TOKENS,
             ContentBlock::Other(map) => self.owned.push(json_text(&Value::Object(map.clone()))),
+        }
+    }
+
+    fn add_tool_output(&mut self, text: &'a str) {
+        match crate::tool_output::for_model(text) {
+            std::borrow::Cow::Borrowed(whole) => self.borrowed.push(whole),
+            std::borrow::Cow::Owned(cut) => self.owned.push(cut),
         }
     }
 
@@ -632,6 +644,43 @@ mod tests {
             }],
         );
         assert!(c.count_message(&result) >= 300, "tool output is counted");
+    }
+
+    /// Issue 14: a long tool output is counted as requests carry it (cut to
+    /// `MODEL_OUTPUT_LIMIT` with a note), not whole, so compression does not start
+    /// early; in text and in blocks alike.
+    #[test]
+    fn long_tool_output_is_counted_as_sent() {
+        let c = TokenCounter::estimate();
+        let long = "line of build output\n".repeat(20_000);
+        let sent = crate::tool_output::for_model(&long).into_owned();
+        assert!(sent.len() < long.len() / 5);
+        let result = |content: ToolResultContent| {
+            Message::new(
+                Role::Tool,
+                vec![ContentBlock::ToolResult {
+                    tool_use_id: "t1".into(),
+                    content,
+                    is_error: false,
+                }],
+            )
+        };
+        // What the request carries: the cut text once (cutting is not repeated).
+        let as_sent = MESSAGE_OVERHEAD_TOKENS
+            + TOOL_RESULT_OVERHEAD_TOKENS
+            + c.count_text("t1")
+            + c.count_text(&sent);
+        assert_eq!(
+            c.count_message(&result(ToolResultContent::Text(long.clone()))),
+            as_sent
+        );
+        assert_eq!(
+            c.count_message(&result(ToolResultContent::Blocks(vec![
+                ContentBlock::Text { text: long }
+            ]))),
+            as_sent
+        );
+        assert!(as_sent < 20_000 * 4 / 5, "{as_sent}");
     }
 
     /// The tables cairn builds from the shipped token lists encode exactly as tiktoken

@@ -608,7 +608,7 @@ answer names). `session` defaults to the project's most recent chat session.",
     ) -> Result<CallToolResult, ErrorData> {
         let query = args.query;
         let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
-        let out = sessions::search(self.store(), &query, limit)
+        let out = sessions::search(self.store(), &query, None, limit)
             .await
             .map_err(|e| match e {
                 CoreError::InvalidInput(_) => core_invalid("query", e),

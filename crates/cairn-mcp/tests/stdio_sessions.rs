@@ -737,3 +737,64 @@ async fn recall_searches_a_whole_history_reads_one_event_and_refuses_bad_argumen
         assert!(shown.contains(wanted), "{arguments}: {shown}");
     }
 }
+
+/// Issue 14: `search_sessions` goes through the checkpoints' full-text index, so
+/// a checkpoint is found however many session ids were saved after it (the old
+/// substring scan read only the latest 200), by its decisions and next steps too,
+/// newest first among chat hits by time.
+#[tokio::test]
+async fn search_finds_any_checkpoint_through_the_index() {
+    let w = world(None);
+    let save = |id: String, decision: &str| cairn_core::NewCheckpoint {
+        session_id: id,
+        project: Project::from_stored("/work/app"),
+        summary: "routine work".into(),
+        files_touched: vec![],
+        decisions_made: vec![decision.into()],
+        next_steps: vec!["ship the wombat importer".into()],
+        round_id: None,
+        client: None,
+        instance: None,
+    };
+    w.store
+        .save_checkpoint(save("oldest".into(), "pick the quokka schema"))
+        .await
+        .unwrap();
+    for i in 0..201 {
+        w.store
+            .save_checkpoint(save(format!("later-{i}"), "nothing special"))
+            .await
+            .unwrap();
+    }
+    let mut peer = connect(&w.factory, "claude-code", 4 << 20).await;
+    let found = peer
+        .call("search_sessions", json!({ "query": "quokka" }))
+        .await;
+    let hits = found["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{found}");
+    assert_eq!(hits[0]["kind"], "checkpoint");
+    assert_eq!(hits[0]["id"], "oldest");
+    assert!(
+        hits[0]["snippet"].as_str().unwrap().contains("[quokka]"),
+        "{found}"
+    );
+    let found = peer
+        .call("search_sessions", json!({ "query": "wombat", "limit": 5 }))
+        .await;
+    let ids: Vec<&str> = found["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "later-200",
+            "later-199",
+            "later-198",
+            "later-197",
+            "later-196"
+        ]
+    );
+}

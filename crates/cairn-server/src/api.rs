@@ -245,7 +245,7 @@ pub(crate) async fn search(
     if query.q.trim().is_empty() {
         return Err(ApiError::bad_request("q: the search query is empty"));
     }
-    let mut result = cairn_app::sessions::search(state.store.as_ref(), &query.q, limit)
+    let mut result = cairn_app::sessions::search(state.store.as_ref(), &query.q, None, limit)
         .await
         .map_err(|e| match e {
             cairn_core::Error::InvalidInput(m) => ApiError::bad_request(format!("q: {m}")),

@@ -18,6 +18,7 @@ pub mod authors;
 pub mod changes;
 pub mod coordination;
 pub mod events;
+pub mod gc;
 pub mod import;
 pub mod import_origin;
 pub mod lineage;
@@ -281,6 +282,26 @@ macro_rules! store_conformance_tests {
         #[::tokio::test(flavor = "multi_thread")]
         async fn events_checkpoints_and_signals_record_their_author() {
             $crate::authors::events_checkpoints_and_signals_record_their_author($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn unreferenced_attachments_are_collected_and_shared_ones_kept() {
+            $crate::gc::unreferenced_attachments_are_collected_and_shared_ones_kept($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn history_bytes_count_a_sessions_own_events() {
+            $crate::gc::history_bytes_count_a_sessions_own_events($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn attachments_put_ahead_of_their_event_are_kept() {
+            $crate::gc::attachments_put_ahead_of_their_event_are_kept($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn search_orders_by_event_time_not_by_insertion() {
+            $crate::search::search_orders_by_event_time_not_by_insertion($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn checkpoints_are_found_by_full_text_search() {
+            $crate::search::checkpoints_are_found_by_full_text_search($fresh()).await
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn two_checkouts_of_one_repository_are_one_project() {

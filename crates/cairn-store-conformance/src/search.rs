@@ -396,3 +396,132 @@ pub async fn snippets_wrap_hits_in_brackets_and_cut_long_text(t: Fixture) {
     let words = cut.trim_matches('…').split_whitespace().count();
     assert!(words <= 16, "{words} words: {cut}");
 }
+
+fn at(seq: u64, ts: &str, text: &str) -> cairn_core::Event {
+    cairn_core::Event {
+        seq,
+        ts: ts.parse().unwrap(),
+        payload: Payload::Message(Message::text(Role::User, text)),
+    }
+}
+
+/// An imported session keeps its events' times; search orders by them, not by
+/// when the rows were stored.
+pub async fn search_orders_by_event_time_not_by_insertion(t: Fixture) {
+    t.store
+        .import_session(
+            new_session("recent"),
+            vec![at(1, "2026-03-01T10:00:00Z", "zebra crossing")],
+        )
+        .await
+        .unwrap();
+    t.store
+        .import_session(
+            new_session("ancient"),
+            vec![
+                at(1, "2019-01-01T00:00:00Z", "zebra stripes"),
+                // An offset: 12:30+02:00 is 10:30Z, later than "recent".
+                at(2, "2026-03-01T12:30:00+02:00", "zebra herd"),
+                at(3, "2026-03-01T10:00:00.5Z", "zebra foal"),
+            ],
+        )
+        .await
+        .unwrap();
+    let hits = scope_all(&t.store, "zebra").await;
+    let found: Vec<(&str, u64)> = hits.iter().map(|h| (h.session.as_str(), h.seq)).collect();
+    assert_eq!(
+        found,
+        vec![
+            ("ancient", 2),
+            ("ancient", 3),
+            ("recent", 1),
+            ("ancient", 1)
+        ]
+    );
+    let limited = t
+        .store
+        .search(
+            "zebra",
+            &SearchScope {
+                project: None,
+                limit: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(limited[0].seq, 2);
+}
+
+pub async fn checkpoints_are_found_by_full_text_search(t: Fixture) {
+    let mut first = checkpoint("auth-v2", "/p/one", None);
+    first.summary = "Login flow works end to end".into();
+    first.decisions_made = vec!["Use RS256 signatures".into()];
+    first.next_steps = vec!["Rotate the signing keys".into()];
+    t.store.save_checkpoint(first).await.unwrap();
+    let mut second = checkpoint("billing", "/p/two", None);
+    second.summary = "Invoices render; signing pending".into();
+    second.files_touched = vec!["lib/invoice.rs".into()];
+    t.store.save_checkpoint(second).await.unwrap();
+
+    let all = SearchScope {
+        project: None,
+        limit: 20,
+    };
+    for (query, session) in [
+        ("login", "auth-v2"),
+        ("rs256", "auth-v2"),
+        ("rotate keys", "auth-v2"),
+        ("src/a.rs", "auth-v2"),
+        ("invoices", "billing"),
+    ] {
+        let hits = t.store.search_checkpoints(query, &all).await.unwrap();
+        let ids: Vec<&str> = hits.iter().map(|h| h.session_id.as_str()).collect();
+        assert_eq!(ids, [session], "{query}");
+    }
+    let hits = t.store.search_checkpoints("Signing", &all).await.unwrap();
+    let ids: Vec<&str> = hits.iter().map(|h| h.session_id.as_str()).collect();
+    assert_eq!(ids, ["billing", "auth-v2"], "newest first");
+    assert!(hits[0].snippet.contains("[signing]"), "{}", hits[0].snippet);
+    assert_eq!(hits[1].project, project("/p/one"));
+    assert_eq!(hits[1].round_id, "1");
+
+    let scoped = t
+        .store
+        .search_checkpoints(
+            "signing",
+            &SearchScope {
+                project: Some(project("/p/one")),
+                limit: 20,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(scoped.len(), 1);
+    assert_eq!(scoped[0].session_id, "auth-v2");
+    let one = SearchScope {
+        project: None,
+        limit: 1,
+    };
+    assert_eq!(
+        t.store
+            .search_checkpoints("signing", &one)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        t.store
+            .search_checkpoints("AND *", &all)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        t.store
+            .search_checkpoints("nowhere", &all)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

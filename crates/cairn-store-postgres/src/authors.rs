@@ -61,3 +61,13 @@ pub(crate) async fn of_session(tx: &Transaction<'_>, session: ulid::Ulid) -> R<V
         })
         .collect()
 }
+
+/// Bytes of the session's own stored events.
+pub(crate) async fn history_bytes(tx: &Transaction<'_>, session: ulid::Ulid) -> R<u64> {
+    let key = sessions::key_of(tx, session).await?;
+    let statement = tx
+        .prepare_cached("SELECT coalesce(sum(bytes), 0)::BIGINT FROM events WHERE session = $1")
+        .await?;
+    let row = tx.query_one(&statement, &[&key]).await?;
+    get_u64(&row, 0)
+}

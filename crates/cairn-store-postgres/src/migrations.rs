@@ -219,8 +219,43 @@ INSERT INTO live_bounds (session, seq, compaction_seq, context_start_seq, gaps)
     WHERE kind = 'compaction' AND json_typeof((body::json) -> 'replaces' -> 1) = 'number';
 "#;
 
+/// Garbage collection and checkpoint search (as SQLite's step 8).
+///
+/// - `attachments.put_us`: when `put_attachment` last stored the bytes ahead of the
+///   event that will refer to them (NULL when they came inline with their event).
+/// - `checkpoints.search_text` / `search`: the id, summary, decisions, next steps
+///   and files, set by a trigger on every insert (existing rows by the UPDATE
+///   below), searched through a GIN index like `events.search`.
+const V5_GC_AND_CHECKPOINT_SEARCH: &str = r#"
+ALTER TABLE attachments ADD COLUMN put_us BIGINT;
+ALTER TABLE checkpoints ADD COLUMN search_text TEXT;
+ALTER TABLE checkpoints ADD COLUMN search TSVECTOR;
+CREATE FUNCTION cairn_checkpoint_search() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+    NEW.search_text := concat_ws(E'\n', NEW.session_id, NEW.summary,
+        (SELECT string_agg(v, E'\n') FROM json_array_elements_text(NEW.decisions_made::json) v),
+        (SELECT string_agg(v, E'\n') FROM json_array_elements_text(NEW.next_steps::json) v),
+        (SELECT string_agg(v, E'\n') FROM json_array_elements_text(NEW.files_touched::json) v));
+    -- Punctuation splits words, as `search_text::index_words` does for events.
+    NEW.search := to_tsvector('cairn_search',
+        regexp_replace(NEW.search_text, '[^[:alnum:]]+', ' ', 'g'));
+    RETURN NEW;
+END
+$body$;
+CREATE TRIGGER checkpoints_search BEFORE INSERT OR UPDATE ON checkpoints
+    FOR EACH ROW EXECUTE FUNCTION cairn_checkpoint_search();
+UPDATE checkpoints SET search_text = NULL;
+CREATE INDEX checkpoints_search ON checkpoints USING GIN (search);
+"#;
+
 /// Every step, in order; `cairn_schema.version` = how many are applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3_PROJECT_KEYS, V4_LINEAGE];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    V1,
+    V2,
+    V3_PROJECT_KEYS,
+    V4_LINEAGE,
+    V5_GC_AND_CHECKPOINT_SEARCH,
+];
 
 /// The step after which the project keys are computed (it needs Rust, not SQL).
 const PROJECT_KEYS_VERSION: i64 = 3;

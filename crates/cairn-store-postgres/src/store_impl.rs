@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_core::store::{
-    ImportStream, PoolInstance, ProjectKnowledge, SearchHit, SearchScope, SessionAuthor,
-    SessionUpdate, SizedEvent, StoreStatus,
+    CheckpointHit, ImportStream, PoolInstance, ProjectKnowledge, SearchHit, SearchScope,
+    SessionAuthor, SessionUpdate, SizedEvent, StoreStatus,
 };
 use cairn_core::{
-    Attachment, AttachmentRef, Checkpoint, Event, ImportOrigin, KnownImport, Lease, LeaseHolder,
-    LiveContext, NewCheckpoint, NewEvent, NewPoolSignal, NewSession, PoolSignal, Project, Result,
-    Session, SessionFilter, SessionName, SessionSummary, Store, StoreChange, Timestamp,
+    Attachment, AttachmentGarbage, AttachmentRef, Checkpoint, Event, ImportOrigin, KnownImport,
+    Lease, LeaseHolder, LiveContext, NewCheckpoint, NewEvent, NewPoolSignal, NewSession,
+    PoolSignal, Project, Result, Session, SessionFilter, SessionName, SessionSummary, Store,
+    StoreChange, Timestamp,
 };
 use tokio::sync::broadcast;
 use ulid::Ulid;
@@ -220,6 +221,18 @@ impl Store for PostgresStore {
         .await
     }
 
+    async fn search_checkpoints(
+        &self,
+        query: &str,
+        scope: &SearchScope,
+    ) -> Result<Vec<CheckpointHit>> {
+        let (query, scope) = (query.to_owned(), scope.clone());
+        self.read(|tx| {
+            Box::pin(async move { search::search_checkpoints(tx, &query, &scope).await })
+        })
+        .await
+    }
+
     async fn knowledge(&self, session: Ulid) -> Result<Vec<Event>> {
         self.read(|tx| Box::pin(async move { events::knowledge(tx, session).await }))
             .await
@@ -243,9 +256,21 @@ impl Store for PostgresStore {
     async fn put_attachment(&self, mime: &str, bytes: Vec<u8>) -> Result<AttachmentRef> {
         let mime = mime.to_owned();
         self.write(None, |tx| {
-            Box::pin(async move { attachments::put(tx, &mime, &bytes).await })
+            Box::pin(async move { attachments::put_pending(tx, &mime, &bytes).await })
         })
         .await
+    }
+
+    async fn collect_attachments(&self, remove: bool) -> Result<AttachmentGarbage> {
+        if remove {
+            self.write(None, |tx| {
+                Box::pin(async move { attachments::collect(tx, true).await })
+            })
+            .await
+        } else {
+            self.read(|tx| Box::pin(async move { attachments::collect(tx, false).await }))
+                .await
+        }
     }
 
     async fn attachment(&self, sha256: &str) -> Result<Attachment> {
@@ -448,6 +473,11 @@ impl Store for PostgresStore {
 
     async fn status(&self) -> Result<StoreStatus> {
         self.read(|tx| Box::pin(async move { copies::status(tx).await }))
+            .await
+    }
+
+    async fn history_bytes(&self, session: Ulid) -> Result<u64> {
+        self.read(|tx| Box::pin(async move { authors::history_bytes(tx, session).await }))
             .await
     }
 

@@ -284,6 +284,9 @@ async fn a_store_of_an_older_version_is_brought_up_to_date_keeping_its_data() {
         ))
         .await
         .unwrap();
+    let mut saved = cairn_store_conformance::support::checkpoint("old-work", "/p/one", None);
+    saved.summary = "Checkpointed before search existed".into();
+    store.save_checkpoint(saved).await.unwrap();
     // Back to version 1: before import origins, project keys, authors and forks' live states existed.
     cluster().psql(
         &database.name,
@@ -294,6 +297,10 @@ async fn a_store_of_an_older_version_is_brought_up_to_date_keeping_its_data() {
          ALTER TABLE pool_signals DROP COLUMN project_key, DROP COLUMN author; \
          ALTER TABLE pool_instances DROP COLUMN project_key; \
          ALTER TABLE events DROP COLUMN author; \
+         ALTER TABLE attachments DROP COLUMN put_us; \
+         DROP TRIGGER checkpoints_search ON checkpoints; \
+         DROP FUNCTION cairn_checkpoint_search(); \
+         ALTER TABLE checkpoints DROP COLUMN search_text, DROP COLUMN search; \
          UPDATE cairn_schema SET version = 1",
     );
     let upgraded = PostgresStore::open(&database.url).unwrap();
@@ -317,4 +324,15 @@ async fn a_store_of_an_older_version_is_brought_up_to_date_keeping_its_data() {
         .await
         .unwrap();
     assert_eq!(fork.fork_seq, Some(0));
+    // Existing checkpoints were indexed by the migration.
+    let scope = cairn_core::SearchScope {
+        project: None,
+        limit: 5,
+    };
+    let hits = upgraded
+        .search_checkpoints("checkpointed", &scope)
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].session_id, "old-work");
 }

@@ -46,3 +46,12 @@ pub(crate) fn of_session(conn: &Connection, session: ulid::Ulid) -> R<Vec<Sessio
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
+
+/// Bytes of the session's own stored events.
+pub(crate) fn history_bytes(conn: &Connection, session: ulid::Ulid) -> R<u64> {
+    let key = sessions::key_of(conn, session)?;
+    let bytes: i64 = conn
+        .prepare_cached("SELECT coalesce(sum(bytes), 0) FROM events WHERE session = ?1")?
+        .query_row([key], |row| row.get(0))?;
+    Ok(u64::try_from(bytes).unwrap_or(0))
+}

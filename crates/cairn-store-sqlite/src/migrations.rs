@@ -235,8 +235,51 @@ INSERT INTO live_bounds (session, seq, compaction_seq, context_start_seq, gaps)
     WHERE kind = 'compaction' AND json_type(body, '$.replaces[1]') = 'integer';
 "#;
 
+/// Garbage collection and checkpoint search.
+///
+/// - `attachments.put_us`: when `put_attachment` last stored the bytes ahead of the
+///   event that will refer to them (NULL when they came inline with their event),
+///   so a collection running meanwhile leaves them alone for a grace period.
+/// - `checkpoint_fts`: the checkpoints' id, summary, decisions, next steps and
+///   files in a full-text index (its own copy of the text: checkpoints are small),
+///   kept by triggers, with the same `scope` token per project as `event_fts`.
+const V8_GC_AND_CHECKPOINT_SEARCH: &str = r#"
+ALTER TABLE attachments ADD COLUMN put_us INTEGER;
+CREATE VIRTUAL TABLE checkpoint_fts USING fts5(
+    text,
+    scope,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE VIEW checkpoint_search_text AS
+    SELECT c.id AS id,
+           c.session_id || char(10) || c.summary
+             || coalesce(char(10) || (SELECT group_concat(value, char(10)) FROM json_each(c.decisions_made)), '')
+             || coalesce(char(10) || (SELECT group_concat(value, char(10)) FROM json_each(c.next_steps)), '')
+             || coalesce(char(10) || (SELECT group_concat(value, char(10)) FROM json_each(c.files_touched)), '')
+             AS text,
+           cairn_project_token(c.project_key) AS scope
+    FROM checkpoints c;
+CREATE TRIGGER checkpoints_into_fts AFTER INSERT ON checkpoints BEGIN
+    INSERT INTO checkpoint_fts (rowid, text, scope)
+        SELECT id, text, scope FROM checkpoint_search_text WHERE id = new.id;
+END;
+CREATE TRIGGER checkpoints_out_of_fts AFTER DELETE ON checkpoints BEGIN
+    DELETE FROM checkpoint_fts WHERE rowid = old.id;
+END;
+INSERT INTO checkpoint_fts (rowid, text, scope) SELECT id, text, scope FROM checkpoint_search_text;
+"#;
+
 /// Every step, in order; `user_version` = how many are applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6_PROJECT_KEYS, V7_LINEAGE];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    V1,
+    V2,
+    V3,
+    V4,
+    V5,
+    V6_PROJECT_KEYS,
+    V7_LINEAGE,
+    V8_GC_AND_CHECKPOINT_SEARCH,
+];
 
 /// The step after which the project keys are computed (it needs Rust, not SQL).
 const PROJECT_KEYS_VERSION: i64 = 6;
@@ -365,6 +408,39 @@ mod tests {
             // Applying again changes nothing and does not fail.
             assert!(apply_missing(&conn).is_ok());
         }
+    }
+
+    #[test]
+    fn existing_checkpoints_are_indexed_and_new_ones_follow() {
+        let conn = at_version(7);
+        let insert = |id: &str, summary: &str| {
+            conn.execute(
+                "INSERT INTO checkpoints (checkpoint_id, session_id, project, summary, \
+                 files_touched, decisions_made, next_steps, round_id, created_us, project_key) \
+                 VALUES (?1, 'work', '/p', ?2, '[\"src/lib.rs\"]', '[\"use okapi\"]', '[]', '1', 0, '/p')",
+                [id, summary],
+            )
+            .unwrap();
+        };
+        insert("c1", "before the index");
+        assert!(apply_missing(&conn).is_ok());
+        insert("c2", "after the index");
+        let count = |word: &str| -> i64 {
+            let query = crate::search_text::literal_query(word, Some("/p")).unwrap();
+            conn.query_row(
+                "SELECT count(*) FROM checkpoint_fts WHERE checkpoint_fts MATCH ?1",
+                [query],
+                |row| row.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(count("before"), 1);
+        assert_eq!(count("after"), 1);
+        assert_eq!(count("okapi"), 2);
+        assert_eq!(count("lib.rs"), 2);
+        conn.execute("DELETE FROM checkpoints WHERE checkpoint_id = 'c1'", [])
+            .unwrap();
+        assert_eq!(count("okapi"), 1);
     }
 
     #[test]

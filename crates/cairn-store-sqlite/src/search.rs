@@ -1,6 +1,6 @@
-//! Full-text search over message text, newest first.
+//! Full-text search over message text and over checkpoints, newest first.
 
-use cairn_core::store::{SearchHit, SearchScope};
+use cairn_core::store::{CheckpointHit, SearchHit, SearchScope};
 use cairn_core::{Project, Role, SessionName};
 use rusqlite::{Connection, params};
 use ulid::Ulid;
@@ -9,16 +9,24 @@ use crate::fail::{R, unreadable};
 use crate::search_text::literal_query;
 use crate::{sessions, time};
 
-/// The FTS rowid is the event's insertion order, so walking it backwards yields
-/// the newest matches first and `LIMIT` stops the walk early: no sort of all
-/// matches. CROSS JOIN keeps the FTS index as the outer loop. The project scope
-/// is part of the MATCH expression (see `literal_query`).
+/// Newest first by the event's own time (`julianday` reads the RFC 3339 text,
+/// offsets included), not by insertion order, which is wrong for imported
+/// sessions; the insertion order breaks ties. This sorts all matches (a top-N
+/// sort under `LIMIT`). CROSS JOIN keeps the FTS index as the outer loop. The
+/// project scope is part of the MATCH expression (see `literal_query`).
 const SEARCH_SQL: &str = "SELECT s.name, s.project, s.project_key, e.seq, e.ts, e.role, \
          snippet(event_fts, 0, '[', ']', '…', 16) \
      FROM event_fts CROSS JOIN events e ON e.id = event_fts.rowid \
      CROSS JOIN sessions s ON s.id = e.session \
      WHERE event_fts MATCH ?1 \
-     ORDER BY event_fts.rowid DESC LIMIT ?2";
+     ORDER BY julianday(e.ts) DESC, e.id DESC LIMIT ?2";
+
+/// Checkpoints are created by cairn (`created_us`), so their time sorts as it is.
+const CHECKPOINT_SEARCH_SQL: &str = "SELECT c.session_id, c.project, c.project_key, \
+         c.round_id, c.created_us, snippet(checkpoint_fts, 0, '[', ']', '…', 16) \
+     FROM checkpoint_fts CROSS JOIN checkpoints c ON c.id = checkpoint_fts.rowid \
+     WHERE checkpoint_fts MATCH ?1 \
+     ORDER BY c.created_us DESC, c.id DESC LIMIT ?2";
 
 /// The same walk, kept to the links of one session's fork chain (`[key, after,
 /// upto]` as JSON): every event of its history, replaced or not.
@@ -108,4 +116,60 @@ fn hits(raws: Vec<RawHit>) -> R<Vec<SearchHit>> {
             })
         })
         .collect()
+}
+
+pub(crate) fn search_checkpoints(
+    conn: &Connection,
+    query: &str,
+    scope: &SearchScope,
+) -> R<Vec<CheckpointHit>> {
+    let project = scope.project.as_ref().map(Project::key);
+    let Some(fts_query) = literal_query(query, project) else {
+        return Ok(Vec::new());
+    };
+    type Raw = (String, String, String, String, i64, Option<String>);
+    let raws = conn
+        .prepare_cached(CHECKPOINT_SEARCH_SQL)?
+        .query_map(params![fts_query, sql_limit(scope.limit)], |row| {
+            Raw::try_from(row)
+        })?
+        .collect::<rusqlite::Result<Vec<Raw>>>()?;
+    raws.into_iter()
+        .map(
+            |(session_id, project, key, round_id, created_us, snippet)| {
+                Ok(CheckpointHit {
+                    session_id,
+                    project: Project::from_parts(project, key),
+                    round_id,
+                    created_at: time::from_micros(created_us)?,
+                    snippet: snippet.unwrap_or_default(),
+                })
+            },
+        )
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    /// What the ORDER BY relies on: SQLite reads RFC 3339 with any number of
+    /// fractional digits and with offsets.
+    #[test]
+    fn julianday_orders_event_times_as_instants() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let order: String = conn
+            .query_row(
+                "SELECT group_concat(t, ' ') FROM (SELECT column1 AS t FROM (VALUES \
+                 ('2025-03-01T10:00:00Z'), ('2025-03-01T10:00:00.5Z'), \
+                 ('2025-03-01T11:30:00+02:00'), ('2025-03-01T09:59:59.123456789Z')) \
+                 ORDER BY julianday(t) DESC)",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            order,
+            "2025-03-01T10:00:00.5Z 2025-03-01T10:00:00Z 2025-03-01T09:59:59.123456789Z \
+             2025-03-01T11:30:00+02:00"
+        );
+    }
 }

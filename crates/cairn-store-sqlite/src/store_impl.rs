@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_core::store::{
-    ImportStream, PoolInstance, ProjectKnowledge, SearchHit, SearchScope, SessionAuthor,
-    SessionUpdate, SizedEvent, StoreStatus,
+    CheckpointHit, ImportStream, PoolInstance, ProjectKnowledge, SearchHit, SearchScope,
+    SessionAuthor, SessionUpdate, SizedEvent, StoreStatus,
 };
 use cairn_core::{
-    Attachment, AttachmentRef, Checkpoint, Error, Event, ImportOrigin, KnownImport, Lease,
-    LeaseHolder, LiveContext, NewCheckpoint, NewEvent, NewPoolSignal, NewSession, PoolSignal,
-    Project, Result, Session, SessionFilter, SessionName, SessionSummary, Store, StoreChange,
-    Timestamp,
+    Attachment, AttachmentGarbage, AttachmentRef, Checkpoint, Error, Event, ImportOrigin,
+    KnownImport, Lease, LeaseHolder, LiveContext, NewCheckpoint, NewEvent, NewPoolSignal,
+    NewSession, PoolSignal, Project, Result, Session, SessionFilter, SessionName, SessionSummary,
+    Store, StoreChange, Timestamp,
 };
 use tokio::sync::broadcast;
 use ulid::Ulid;
@@ -174,6 +174,16 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn search_checkpoints(
+        &self,
+        query: &str,
+        scope: &SearchScope,
+    ) -> Result<Vec<CheckpointHit>> {
+        let (query, scope) = (query.to_owned(), scope.clone());
+        self.read(move |tx| search::search_checkpoints(tx, &query, &scope))
+            .await
+    }
+
     async fn knowledge(&self, session: Ulid) -> Result<Vec<Event>> {
         self.read(move |tx| events::knowledge(tx, session)).await
     }
@@ -193,8 +203,16 @@ impl Store for SqliteStore {
 
     async fn put_attachment(&self, mime: &str, bytes: Vec<u8>) -> Result<AttachmentRef> {
         let mime = mime.to_owned();
-        self.write(move |tx| attachments::put(tx, &mime, &bytes))
+        self.write(move |tx| attachments::put_pending(tx, &mime, &bytes))
             .await
+    }
+
+    async fn collect_attachments(&self, remove: bool) -> Result<AttachmentGarbage> {
+        if remove {
+            self.write(move |tx| attachments::collect(tx, true)).await
+        } else {
+            self.read(move |tx| attachments::collect(tx, false)).await
+        }
     }
 
     async fn attachment(&self, sha256: &str) -> Result<Attachment> {
@@ -377,6 +395,11 @@ impl Store for SqliteStore {
 
     async fn status(&self) -> Result<StoreStatus> {
         self.read(|tx| copies::status(tx)).await
+    }
+
+    async fn history_bytes(&self, session: Ulid) -> Result<u64> {
+        self.read(move |tx| authors::history_bytes(tx, session))
+            .await
     }
 
     async fn session_authors(&self, session: Ulid) -> Result<Vec<SessionAuthor>> {

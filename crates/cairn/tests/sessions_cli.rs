@@ -4,7 +4,7 @@ mod sessions_fixtures;
 
 use cairn_testkit::home::TestHome;
 use insta::assert_snapshot;
-use serde_json::json;
+use serde_json::{Value, json};
 use sessions_fixtures::*;
 
 /// A table with its padding replaced by ` | `, for snapshots.
@@ -65,9 +65,9 @@ fn list_is_per_project_newest_first_and_pages() {
     // Column widths depend on the temp dir's path length; alignment itself is
     // checked in output.rs.
     assert_snapshot!(columns(&scrub(&home, &out.stdout)), @r"
-    NAME | TITLE | PROJECT | MODEL | MESSAGES | TOKENS | COST | LAST ACTIVE
-    beta | Title of beta | [ROOT]/project | openai:gpt-4.1 | 3 | 0 | $0.00 | 2025-03-01
-    alpha | Title of alpha | [ROOT]/project | openai:gpt-4.1 | 2 | 0 | $0.00 | 2025-03-01
+    NAME | TITLE | PROJECT | MODEL | STATUS | MESSAGES | TOKENS | COST | LAST ACTIVE
+    beta | Title of beta | [ROOT]/project | openai:gpt-4.1 | active | 3 | 0 | $0.00 | 2025-03-01
+    alpha | Title of alpha | [ROOT]/project | openai:gpt-4.1 | active | 2 | 0 | $0.00 | 2025-03-01
     ");
 
     // From a subdirectory of the git repository it is the same project.
@@ -562,7 +562,10 @@ fn rm_asks_or_needs_yes() {
         &simple("again", &home.project_key(), &["x"]),
     );
     let v = c.run(["sessions", "rm", "again", "-y", "--json"]).json();
-    assert_eq!(v, json!({"deleted": "again"}));
+    assert_eq!(
+        v,
+        json!({"deleted": "again", "attachments_removed": {"count": 0, "bytes": 0}})
+    );
 }
 
 #[test]
@@ -789,12 +792,79 @@ fn search_finds_text_newest_first() {
         .stderr_has(&["empty"]);
 }
 
+/// Issue 14: hits come newest first by the time of the event (an imported
+/// session keeps its own), and checkpoints are found too, by any of their fields.
+#[test]
+fn search_orders_by_event_time_and_finds_checkpoints() {
+    let home = TestHome::new();
+    let c = cairn(&home);
+    let here = home.project_key();
+    let at = |name: &str, ts: &str, text: &str| {
+        let event = json!({"seq": 1, "ts": ts, "kind": "message", "role": "user",
+                           "content": [{"type": "text", "text": text}]});
+        jsonl(&header(name, &here), &[event])
+    };
+    // Imported newest first: insertion order is the reverse of event time.
+    import(
+        &c,
+        &home,
+        "n.jsonl",
+        &at("newer", "2025-06-01T10:00:00Z", "okapi newer"),
+    );
+    import(
+        &c,
+        &home,
+        "o.jsonl",
+        &at("older", "2024-06-01T10:00:00Z", "okapi older"),
+    );
+    c.run([
+        "progress",
+        "save",
+        "auth-v2",
+        "--summary",
+        "Login works",
+        "--decisions",
+        "okapi tokens rotate daily",
+        "--next",
+        "Write the refresh endpoint",
+    ])
+    .success();
+
+    let v = c.run(["sessions", "search", "okapi", "--json"]).json();
+    let found: Vec<(&str, &str)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["kind"].as_str().unwrap(), h["session"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("checkpoint", "auth-v2"),
+            ("chat", "newer"),
+            ("chat", "older")
+        ]
+    );
+    assert_eq!(v[0]["seq"], Value::Null);
+    assert!(v[0]["snippet"].as_str().unwrap().contains("[okapi]"), "{v}");
+    assert_eq!(v[1]["ts"], "2025-06-01T10:00:00Z");
+
+    // Next steps are searched too; the table marks the checkpoint.
+    c.run(["sessions", "search", "refresh endpoint"])
+        .success()
+        .stdout_has(&["auth-v2", "checkpoint", "[refresh] [endpoint]"]);
+    let v = c
+        .run(["sessions", "search", "okapi", "--limit", "1", "--json"])
+        .json();
+    assert_eq!(v.as_array().unwrap().len(), 1);
+}
+
 #[test]
 fn every_command_has_help_with_an_example() {
     let home = TestHome::new();
     let c = cairn(&home);
     for verb in [
-        "list", "show", "context", "rename", "rm", "export", "import", "search",
+        "list", "show", "context", "rename", "rm", "export", "import", "search", "gc", "prune",
     ] {
         let out = c.run(["sessions", verb, "--help"]);
         out.success();

@@ -67,6 +67,9 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
             json!({"seq": Value::Null, "kind": "project_files", "files": agent.project_files()}),
         );
     }
+    // Slash commands, hints and other side events are kept in the log but never
+    // sent to the model: listed apart, after the conversation.
+    let mut side_lines = Vec::new();
     let mut push = |event: &Event, bytes: Option<u64>| {
         if let Some(wanted) = role
             && event.payload.as_message().map(|m| m.role) != Some(wanted)
@@ -75,12 +78,21 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
         }
         let (kind, text) = describe(event);
         let size = bytes.map(|b| format!(" [{b} B]")).unwrap_or_default();
-        lines.push(format!(
+        let line = format!(
             "#{:<5} {kind:<10}{size} {}",
             event.seq,
             shorten(&text, LINE_CHARS)
-        ));
-        data.push(json!({"seq": event.seq, "kind": kind, "bytes": bytes, "text": text}));
+        );
+        let to_model = reaches_the_model(&event.payload);
+        if to_model {
+            lines.push(line);
+        } else {
+            side_lines.push(line);
+        }
+        data.push(
+            json!({"seq": event.seq, "kind": kind, "bytes": bytes, "text": text,
+                         "to_model": to_model}),
+        );
     };
     let scope = if whole_history {
         "whole history"
@@ -126,7 +138,27 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
         text.push('\n');
         text.push_str(&line);
     }
+    if !side_lines.is_empty() {
+        text.push_str(&format!(
+            "\n── not sent to the model: slash commands, hints and notes ({}) ──",
+            side_lines.len()
+        ));
+        for line in side_lines {
+            text.push('\n');
+            text.push_str(&line);
+        }
+    }
     Ok(Output::new(text, json!({"scope": scope, "events": data})))
+}
+
+/// Whether the event is part of what a request carries: messages, and the
+/// compaction and knowledge that make the preamble. Commands, hints, errors and
+/// compressor notes are the person's and cairn's, not the model's.
+fn reaches_the_model(payload: &Payload) -> bool {
+    matches!(
+        payload,
+        Payload::Message(_) | Payload::Compaction(_) | Payload::Knowledge(_)
+    )
 }
 
 /// A label and one line of text for an event.

@@ -19,7 +19,6 @@ mod shell;
 mod write_at;
 mod write_file;
 
-use std::borrow::Cow;
 use std::path::Path;
 
 use cairn_llm::ToolDef;
@@ -41,9 +40,9 @@ pub const WRITE_FILE: &str = "write_file";
 pub const EDIT_FILE: &str = "edit_file";
 pub const SHELL: &str = "shell";
 
-/// Tool output longer than this (bytes) is cut for the model, keeping the head and
-/// the tail, with a note; the session keeps the whole output.
-pub const MODEL_OUTPUT_LIMIT: usize = 32 * 1024;
+/// How long tool output is cut for the model: in core, so that the context
+/// measure counts what requests carry.
+pub use cairn_core::tool_output::{MODEL_OUTPUT_LIMIT, for_model};
 
 /// What a tool returned.
 #[derive(Clone, Debug, PartialEq)]
@@ -258,40 +257,6 @@ async fn blocking(
     tokio::task::spawn_blocking(move || work(root))
         .await
         .unwrap_or_else(|e| Err(format!("the tool stopped unexpectedly: {e}")))
-}
-
-/// `content` as the model receives it: whole when short, otherwise the head and the
-/// tail around a note saying how much was left out. Deterministic, so a resumed
-/// session sends the same prompt (and hits the provider's prompt cache).
-pub fn for_model(content: &str) -> Cow<'_, str> {
-    if content.len() <= MODEL_OUTPUT_LIMIT {
-        return Cow::Borrowed(content);
-    }
-    let head_end = floor_char_boundary(content, MODEL_OUTPUT_LIMIT * 3 / 4);
-    let tail_start = ceil_char_boundary(content, content.len() - MODEL_OUTPUT_LIMIT / 4);
-    let omitted = tail_start - head_end;
-    Cow::Owned(format!(
-        "{}\n\n[cairn: {omitted} of {} bytes of this output are left out here; the whole \
-         output is stored in the session. Ask for a narrower range or filter if you need \
-         the middle.]\n\n{}",
-        &content[..head_end],
-        content.len(),
-        &content[tail_start..]
-    ))
-}
-
-fn floor_char_boundary(s: &str, mut i: usize) -> usize {
-    while i > 0 && !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
-    while i < s.len() && !s.is_char_boundary(i) {
-        i += 1;
-    }
-    i
 }
 
 /// Whether a file's first bytes look binary (a NUL byte).

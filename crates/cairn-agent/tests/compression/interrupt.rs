@@ -171,3 +171,47 @@ async fn run_reduce_interrupted_keeps_the_live_context() {
     assert_told_interrupted(&ui, "/run reduce");
     assert_eq!(snapshot(&w, &agent, "red").await, before);
 }
+
+/// Issue 14: a compressor request interrupted after the provider started answering
+/// is billed all the same; its usage never arrives, so cairn records an estimate
+/// (the request as sent, the text streamed so far), marked as estimated, and it
+/// counts toward the session's totals. The live context is still unchanged.
+#[tokio::test]
+async fn an_interrupted_answer_already_started_is_recorded_as_an_estimate() {
+    let w = World::new(OPENAI_MODEL);
+    let mut ui = Collect::default();
+    let mut agent = grown(&w, "est", &mut ui).await;
+    let before = snapshot(&w, &agent, "est").await;
+    let cost_before = w.store.session(&named("est")).await.unwrap();
+
+    // Headers and the first words at once, the rest far too slowly.
+    let started = match summary("grow", &["keep it"], &[]) {
+        Turn::Reply(reply) => reply.chunk_size(16).chunk_delay_ms(5_000).into(),
+        other => other,
+    };
+    w.chat.push(started);
+    ui.events.clear();
+    let (outcome, took) = interrupted(&mut agent, &mut ui, "/summarize").await;
+    assert_eq!(outcome, Outcome::Interrupted);
+    assert!(took < Duration::from_secs(4), "not interrupted: {took:?}");
+    assert_eq!(snapshot(&w, &agent, "est").await.live, before.live);
+    assert_eq!(snapshot(&w, &agent, "est").await.compactions, 0);
+
+    let history = w.history("est").await;
+    let record = history
+        .iter()
+        .find_map(|e| match &e.payload {
+            Payload::Compression(c) => Some(c.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no compression event in {history:?}"));
+    assert_eq!(record.extra["usage_estimated"], serde_json::json!(true));
+    assert!(record.reason.contains("estimated"), "{}", record.reason);
+    let usage = record.request.usage.unwrap();
+    assert!(usage.input_tokens > 100, "{usage:?}");
+    let after = w.store.session(&named("est")).await.unwrap();
+    assert_eq!(
+        after.usage.input_tokens,
+        cost_before.usage.input_tokens + usage.input_tokens
+    );
+}

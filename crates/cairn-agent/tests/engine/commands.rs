@@ -124,6 +124,16 @@ async fn list_info_context_help_and_rename() {
         "{context}"
     );
     assert!(context.contains("→ read_file"), "{context}");
+    // The /info just run is listed apart, after the conversation, as not sent.
+    let (conversation, side) = context
+        .split_once("── not sent to the model")
+        .unwrap_or_else(|| panic!("no side section in {context}"));
+    assert!(!conversation.contains("/info"), "{context}");
+    assert!(
+        side.contains("command") && side.contains("/info"),
+        "{context}"
+    );
+    assert!(conversation.contains("read the readme"), "{context}");
     say(&mut agent, &mut ui, "/context tool").await;
     let tools = command_output(&ui);
     assert!(

@@ -53,7 +53,20 @@ pub(crate) enum SessionsCommand {
         cairn sessions import auth-refactor.jsonl --name auth-copy\n  \
         gunzip -c auth.jsonl.gz | cairn sessions import -")]
     Import(ImportArgs),
-    /// Full-text search over message text, newest first.
+    /// Remove attachments no session refers to any more (left by deleted
+    /// sessions); `rm` and `prune` do this themselves.
+    #[command(after_help = "Examples:\n  \
+        cairn sessions gc --dry-run   # count and size only\n  \
+        cairn sessions gc --json")]
+    Gc(GcArgs),
+    /// Delete sessions not active since a time (opt-in retention; cairn never
+    /// deletes on its own). This project's sessions unless --all.
+    #[command(after_help = "Examples:\n  \
+        cairn sessions prune --older-than 90d --dry-run\n  \
+        cairn sessions prune --older-than 2026-01-01 --all --yes")]
+    Prune(PruneArgs),
+    /// Full-text search over messages and checkpoints (save_progress summaries,
+    /// decisions, next steps), newest first by the time of each.
     #[command(after_help = "Examples:\n  \
         cairn sessions search 'refresh token'\n  \
         cairn sessions search jwt --all --limit 50 --json")]
@@ -180,6 +193,35 @@ pub(crate) struct ImportArgs {
     /// Import under this name instead of the one in the file.
     #[arg(long, value_name = "NEW")]
     pub name: Option<SessionName>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GcArgs {
+    /// Count and size what would be removed; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PruneArgs {
+    /// Sessions whose last activity is before this: an age (90d, 12w) or a date
+    /// (2026-01-01).
+    #[arg(long, value_name = "AGE|DATE", value_parser = super::period::instant)]
+    pub older_than: cairn_core::Timestamp,
+    /// Every project's sessions (default: the current project's, or those of the
+    /// project given with the global `--project PATH`).
+    #[arg(long, conflicts_with = "project")]
+    pub all: bool,
+    /// List what would be deleted; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask; required when not at a terminal.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     #[arg(long)]
     pub json: bool,
 }

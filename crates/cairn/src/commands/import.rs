@@ -36,7 +36,7 @@ pub(crate) async fn run(app: &App, command: ImportCommand) -> anyhow::Result<()>
         fallback_project: app.project.clone(),
         knowledge_retention: app.settings.compression.knowledge_retention,
     };
-    let bar = progress_bar(&files);
+    let bar = progress_bar(&files, args.json);
     let done = bar.clone();
     let total = files.len();
     let mut count = 0usize;
@@ -110,9 +110,13 @@ fn default_folders(tool: Tool) -> anyhow::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-/// Files and bytes on stderr, drawn only when stderr is a terminal.
-fn progress_bar(files: &[cairn_app::Found]) -> ProgressBar {
+/// Files and bytes on stderr, drawn only when stderr is a terminal and not with
+/// `--json`.
+fn progress_bar(files: &[cairn_app::Found], json: bool) -> ProgressBar {
     let bytes: u64 = files.iter().map(|f| f.bytes).sum();
+    if json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return ProgressBar::hidden();
+    }
     let bar = ProgressBar::with_draw_target(Some(bytes), ProgressDrawTarget::stderr());
     if let Ok(style) = ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} ({eta})")
     {

@@ -8,7 +8,6 @@ use anyhow::{Context, bail};
 use cairn_app::store_copy::{CopyStep, CopySummary, copy_store};
 use cairn_core::Store;
 use cairn_store::StoreUrl;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::app::App;
@@ -104,10 +103,7 @@ async fn copy(app: &App, args: CopyArgs) -> anyhow::Result<()> {
     }
     let (_, to) = open(app, &args.to, "--to")?;
     let (from_label, to_label) = (from_url.to_string(), to_url.to_string());
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
-        bar.set_style(style);
-    }
+    let bar = crate::progress::bar(0, args.json);
     let mut on_step = |step: CopyStep| match step {
         CopyStep::Total(n) => bar.set_length(n),
         CopyStep::Done(what) => {

@@ -25,11 +25,14 @@ pub(super) async fn store(app: &App) -> Vec<Check> {
             format!("{label}: not created yet (the first session or checkpoint creates it)"),
         )],
         Ok(Some(store)) => match store.count_sessions(None).await {
-            Ok(n) => vec![Check::new(
-                "store",
-                Status::Ok,
-                format!("{label}: opens, {} session(s)", output::grouped(n)),
-            )],
+            Ok(n) => vec![
+                Check::new(
+                    "store",
+                    Status::Ok,
+                    format!("{label}: opens, {} session(s)", output::grouped(n)),
+                ),
+                orphaned_attachments(store.as_ref()).await,
+            ],
             Err(e) => vec![Check::new(
                 "store",
                 Status::Fail,
@@ -41,6 +44,28 @@ pub(super) async fn store(app: &App) -> Vec<Check> {
             Status::Fail,
             format!("{label}: cannot open: {e:#}"),
         )],
+    }
+}
+
+/// Attachments no session refers to any more (left by deleted sessions): a
+/// warning with their count and size, and the command that removes them.
+async fn orphaned_attachments(store: &dyn cairn_core::Store) -> Check {
+    match store.collect_attachments(false).await {
+        Ok(g) if g.count == 0 => Check::new("attachments", Status::Ok, "no orphaned attachments"),
+        Ok(g) => Check::new(
+            "attachments",
+            Status::Warn,
+            format!(
+                "{} orphaned attachment(s), {}: `cairn sessions gc` removes them",
+                output::grouped(g.count),
+                output::bytes(g.bytes)
+            ),
+        ),
+        Err(e) => Check::new(
+            "attachments",
+            Status::Fail,
+            format!("cannot look for orphaned attachments: {e}"),
+        ),
     }
 }
 

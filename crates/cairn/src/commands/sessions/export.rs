@@ -8,7 +8,7 @@ use cairn_app::export::{ExportError, Format, export_to_file_as, write_session_as
 use super::find;
 use crate::app::App;
 use crate::args::sessions::ExportArgs;
-use crate::output;
+use crate::{output, progress};
 
 pub(super) async fn run(app: &App, args: ExportArgs) -> anyhow::Result<()> {
     let name = args.name.clone();
@@ -16,20 +16,27 @@ pub(super) async fn run(app: &App, args: ExportArgs) -> anyhow::Result<()> {
     let session = find(store.as_ref(), &name).await?;
     // clap checked the value against the same list.
     let format = Format::parse(&args.format).unwrap_or(Format::Jsonl);
+    let spinner = progress::spinner(format!("exporting {name}"), false);
+    let done = export(app, &args, store.as_ref(), &session, format).await;
+    spinner.finish_and_clear();
+    done
+}
+
+async fn export(
+    app: &App,
+    args: &ExportArgs,
+    store: &dyn cairn_core::Store,
+    session: &cairn_core::Session,
+    format: Format,
+) -> anyhow::Result<()> {
     match &args.output {
         None => {
-            let out = write_session_as(
-                store.as_ref(),
-                &app.settings,
-                &session,
-                format,
-                output::stdout(),
-            )
-            .await
-            .map_err(unwrapped)?;
+            let out = write_session_as(store, &app.settings, session, format, output::stdout())
+                .await
+                .map_err(unwrapped)?;
             drop(out);
         }
-        Some(path) => export_to_file_as(store.as_ref(), &app.settings, &session, format, path)
+        Some(path) => export_to_file_as(store, &app.settings, session, format, path)
             .await
             .map_err(unwrapped)?,
     }

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::args::sessions::ImportArgs;
-use crate::output;
+use crate::{output, progress};
 
 pub(super) async fn run(app: &App, args: ImportArgs) -> anyhow::Result<()> {
     let name = args.name;
@@ -28,7 +28,16 @@ pub(super) async fn run(app: &App, args: ImportArgs) -> anyhow::Result<()> {
         project: app.project.clone(),
         knowledge_retention: app.settings.compression.knowledge_retention,
     };
-    let imported = cairn_app::import_session(store.as_ref(), importer, request).await?;
+    let spinner = progress::spinner(
+        format!(
+            "importing {}",
+            output::printable(&args.file.to_string_lossy())
+        ),
+        args.json,
+    );
+    let imported = cairn_app::import_session(store.as_ref(), importer, request).await;
+    spinner.finish_and_clear();
+    let imported = imported?;
     let session = imported.session;
     let event_count = imported.events;
     if session.project.is_broad_root() {

@@ -3,8 +3,10 @@
 mod context;
 mod export;
 mod fork;
+mod gc;
 mod import;
 mod list;
+mod prune;
 mod rename;
 mod rewind;
 mod rm;
@@ -29,6 +31,8 @@ pub(super) async fn run(app: &App, command: SessionsCommand) -> anyhow::Result<(
         SessionsCommand::Export(args) => export::run(app, args).await,
         SessionsCommand::Import(args) => import::run(app, args).await,
         SessionsCommand::Search(args) => search::run(app, args).await,
+        SessionsCommand::Gc(args) => gc::run(app, args).await,
+        SessionsCommand::Prune(args) => prune::run(app, args).await,
     }
 }
 

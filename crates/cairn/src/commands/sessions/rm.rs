@@ -1,4 +1,5 @@
-//! `cairn sessions rm NAME [--yes]`: the explicit delete of invariant 2.
+//! `cairn sessions rm NAME [--yes]`: the explicit delete of invariant 2, with the
+//! attachments only the deleted sessions used.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -59,27 +60,41 @@ pub(super) async fn run(app: &App, args: RmArgs) -> anyhow::Result<()> {
         }
         vec![name.clone()]
     };
+    // The sessions are gone whatever happens next; their attachments follow
+    // unless another session shares them.
+    let freed = super::gc::collect(store.as_ref(), true, args.json).await?;
     if args.json {
+        let freed = json!({ "count": freed.count, "bytes": freed.bytes });
         if !args.with_forks {
-            return output::print_json(&json!({ "deleted": name }));
+            return output::print_json(&json!({ "deleted": name, "attachments_removed": freed }));
         }
         let forks: Vec<&str> = deleted
             .iter()
             .filter(|n| **n != name)
             .map(|n| n.as_str())
             .collect();
-        return output::print_json(&json!({ "deleted": name, "forks_deleted": forks }));
+        return output::print_json(
+            &json!({ "deleted": name, "forks_deleted": forks, "attachments_removed": freed }),
+        );
     }
     let mut out = output::stdout();
     for gone in &deleted {
         writeln!(out, "deleted {gone}")?;
+    }
+    if freed.count > 0 {
+        writeln!(
+            out,
+            "removed {} attachment(s) no other session uses, {}",
+            output::grouped(freed.count),
+            output::bytes(freed.bytes)
+        )?;
     }
     out.flush()?;
     Ok(())
 }
 
 /// Asks on stderr, reads one line from the terminal; only y/yes agrees.
-fn confirm(question: &str) -> anyhow::Result<bool> {
+pub(super) fn confirm(question: &str) -> anyhow::Result<bool> {
     let mut err = std::io::stderr().lock();
     err.write_all(question.as_bytes())?;
     err.flush()?;

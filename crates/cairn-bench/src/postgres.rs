@@ -59,6 +59,21 @@ impl BenchServer {
         self.cluster.psql(database, "VACUUM ANALYZE");
     }
 
+    /// WAL bytes written by the whole server so far, and commits in `database`:
+    /// the write load of what ran between two readings.
+    pub(crate) fn write_counters(&self, database: &str) -> (u64, u64) {
+        let sql = format!(
+            "SELECT (SELECT wal_bytes FROM pg_stat_wal), \
+             (SELECT xact_commit FROM pg_stat_database WHERE datname = '{database}')"
+        );
+        let line = self.cluster.psql(ADMIN_DATABASE, &sql);
+        let mut fields = line.trim().split('|').map(|f| f.parse::<u64>().unwrap_or(0));
+        (
+            fields.next().unwrap_or(0),
+            fields.next().unwrap_or(0),
+        )
+    }
+
     /// One line about the server, for the report.
     pub(crate) fn describe(&self) -> String {
         let version = self.cluster.psql(ADMIN_DATABASE, "SHOW server_version");

@@ -273,8 +273,8 @@ fn two_checkouts_on_one_machine_are_one_project_on_sqlite() {
     one_project_from_two_checkouts(laptop, desktop, &[]);
 }
 
-/// Turns each writer process runs (`--name`, then `--resume` twice).
-const TURNS: usize = 3;
+/// Turns each writer process runs (`--name`, then `--resume`).
+const TURNS: usize = 2;
 
 #[test]
 fn four_writers_on_each_of_two_machines_lose_nothing_on_postgresql() {
@@ -333,7 +333,8 @@ fn four_writers_on_each_of_two_machines_lose_nothing_on_postgresql() {
             let export = desktop.run(["sessions", "export", &session]);
             export.success();
             for turn in 0..TURNS {
-                let prompt = format!("{session} turn {turn}");
+                // The user message (the first prompt is also the title).
+                let prompt = format!("\"text\":\"{session} turn {turn}\"");
                 assert_eq!(
                     export.stdout.matches(&prompt).count(),
                     1,

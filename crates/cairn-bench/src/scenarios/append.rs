@@ -44,7 +44,26 @@ pub(crate) fn run(bench: &Bench) -> Result<Vec<Measurement>> {
             Some(url) => args.extend(["normal", "--store-url", url]),
             None => args.push(synchronous),
         }
+        let counters = || {
+            bench
+                .datasets
+                .postgres()
+                .map(|server| server.write_counters("bench_append"))
+        };
+        let before = counters();
         let result: AppendResult = bench.worker(scratch.path(), &args)?;
+        // What each appended event cost the server: WAL bytes and commits.
+        let server_load = match (before, counters()) {
+            (Some((wal0, commits0)), Some((wal1, commits1))) => {
+                let events = (result.prefilled_events + result.warmup + result.latency_us.n) as f64;
+                json!({
+                    "wal_bytes_per_event": wal1.saturating_sub(wal0) as f64 / events,
+                    "commits": commits1.saturating_sub(commits0),
+                    "events": events,
+                })
+            }
+            _ => serde_json::Value::Null,
+        };
         let latency = result.latency_us.clone();
         let (limit, limit_text) = if bench.on_postgres() {
             (PG_P50_LIMIT_US, "p50 < 2 ms")
@@ -76,6 +95,7 @@ pub(crate) fn run(bench: &Bench) -> Result<Vec<Measurement>> {
                 "max_us": result.latency_us.max,
                 "prefilled_events": result.prefilled_events,
                 "mean_event_bytes": result.mean_event_bytes,
+                "server_load": server_load,
             }),
         });
     }

@@ -259,7 +259,9 @@ impl Datasets {
     /// port differs from run to run).
     fn point_home(&self, dataset: Dataset) -> Result<()> {
         match &self.postgres {
-            Some(server) => point_home_at(&self.home(dataset), &server.url(&self.database(dataset))),
+            Some(server) => {
+                point_home_at(&self.home(dataset), &server.url(&self.database(dataset)))
+            }
             None => Ok(()),
         }
     }

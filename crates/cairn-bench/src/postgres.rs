@@ -67,11 +67,11 @@ impl BenchServer {
              (SELECT xact_commit FROM pg_stat_database WHERE datname = '{database}')"
         );
         let line = self.cluster.psql(ADMIN_DATABASE, &sql);
-        let mut fields = line.trim().split('|').map(|f| f.parse::<u64>().unwrap_or(0));
-        (
-            fields.next().unwrap_or(0),
-            fields.next().unwrap_or(0),
-        )
+        let mut fields = line
+            .trim()
+            .split('|')
+            .map(|f| f.parse::<u64>().unwrap_or(0));
+        (fields.next().unwrap_or(0), fields.next().unwrap_or(0))
     }
 
     /// One line about the server, for the report.

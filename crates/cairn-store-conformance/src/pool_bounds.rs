@@ -3,8 +3,8 @@
 //! is per project key (every checkout of one repository), and holds against
 //! writers at once.
 
-use cairn_core::{Project, Timestamp};
 use cairn_core::store::{MAX_POOL_INSTANCES, MAX_POOL_INSTANCES_PER_PROJECT};
+use cairn_core::{Project, Timestamp};
 
 use crate::Fixture;
 use crate::support::*;
@@ -85,8 +85,14 @@ pub async fn a_project_key_keeps_its_most_recently_seen_instances_over_its_check
         .await
         .unwrap();
     assert_eq!(seen.len(), MAX_POOL_INSTANCES_PER_PROJECT);
-    assert!(!names(&seen).contains(&"i00000"), "the least recently seen stays");
-    assert_eq!(seen[0].instance, format!("i{MAX_POOL_INSTANCES_PER_PROJECT:05}"));
+    assert!(
+        !names(&seen).contains(&"i00000"),
+        "the least recently seen stays"
+    );
+    assert_eq!(
+        seen[0].instance,
+        format!("i{MAX_POOL_INSTANCES_PER_PROJECT:05}")
+    );
 }
 
 pub async fn new_instances_at_once_stay_bounded(t: Fixture) {

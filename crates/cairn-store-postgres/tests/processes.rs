@@ -286,9 +286,10 @@ async fn session_with(store: &PostgresStore, name: &str, n: usize) -> ulid::Ulid
 /// Holds the session's row lock from another connection, so that an append to
 /// it waits (in flight) until the lock goes away.
 async fn hold_session_lock(cluster: &TestCluster, database: &str, session: &str) {
-    let (client, connection) = tokio_postgres::connect(&cluster.url(database), tokio_postgres::NoTls)
-        .await
-        .unwrap();
+    let (client, connection) =
+        tokio_postgres::connect(&cluster.url(database), tokio_postgres::NoTls)
+            .await
+            .unwrap();
     tokio::spawn(connection);
     client
         .batch_execute(&format!(

@@ -60,7 +60,8 @@ pub fn cluster() -> &'static TestCluster {
 /// tests that stop or restart the server. Panics with the reason when it cannot
 /// start.
 pub fn private_cluster() -> TestCluster {
-    start(&Settings::throwaway()).unwrap_or_else(|e| panic!("cannot start a PostgreSQL cluster: {e}"))
+    start(&Settings::throwaway())
+        .unwrap_or_else(|e| panic!("cannot start a PostgreSQL cluster: {e}"))
 }
 
 /// Which store the CLI suites run on: `CAIRN_TEST_STORE=postgres` gives every test
@@ -102,7 +103,10 @@ impl TestCluster {
 
     /// A new, empty database on this cluster.
     pub fn create_database(&self, name: &str) -> Result<TestDatabase, String> {
-        check(self.client("createdb").arg(name).output(), &format!("createdb {name}"))?;
+        check(
+            self.client("createdb").arg(name).output(),
+            &format!("createdb {name}"),
+        )?;
         Ok(TestDatabase {
             url: self.url(name),
             name: name.to_owned(),

@@ -614,8 +614,7 @@ mod tests {
             saves: series(save, 1.0),
             reads: series(read, 1.0),
         };
-        let measurements =
-            stdio_measurements(
+        let measurements = stdio_measurements(
             &stdio(5_000.0, 4_000.0),
             &stdio(500.0, 1_000.0),
             "0.14.1",

@@ -76,11 +76,18 @@ impl BenchServer {
 
     /// One line about the server, for the report.
     pub(crate) fn describe(&self) -> String {
-        let version = self.cluster.psql(ADMIN_DATABASE, "SHOW server_version");
+        let show = |setting: &str| {
+            let value = self
+                .cluster
+                .psql(ADMIN_DATABASE, &format!("SHOW {setting}"));
+            value.trim().to_owned()
+        };
         format!(
-            "PostgreSQL {} on 127.0.0.1:{} (fsync on, synchronous_commit on), data in {}",
-            version.trim(),
+            "PostgreSQL {} on 127.0.0.1:{} (fsync {}, synchronous_commit {}), data in {}",
+            show("server_version"),
             self.cluster.port(),
+            show("fsync"),
+            show("synchronous_commit"),
             self.cluster.dir().display()
         )
     }

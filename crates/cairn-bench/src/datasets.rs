@@ -5,6 +5,11 @@
 //! dataset whose generation was interrupted is never used). The key combines the
 //! generator version and a fingerprint of the store's source: a change to either
 //! builds fresh datasets, and the datasets of other keys are removed.
+//!
+//! With `--store postgres` a dataset is a database of the harness's server
+//! (`postgres.rs`), generated through the same `Store` trait; its directory
+//! (`pg-<dataset>`) keeps the manifest and a home whose `config.toml` names the
+//! database.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,6 +27,7 @@ use crate::generate::{
     GeneratedSession, HistoryShape, HistoryStats, LISTING_SESSIONS, QueryCounts, SearchCorpus,
     generate_history, listing_session,
 };
+use crate::postgres::{BenchServer, point_home_at};
 use crate::process::{ProcessSpec, run_once};
 use crate::text::Vocabulary;
 
@@ -84,13 +90,22 @@ pub(crate) struct Manifest {
 pub(crate) struct Datasets {
     root: PathBuf,
     fresh: bool,
+    /// `--store postgres`: the server the datasets live in.
+    postgres: Option<BenchServer>,
+    /// Sessions of 10,000 messages in the search dataset (100: a million).
+    search_sessions: u32,
     /// Datasets already regenerated in this run (so `--fresh` builds each once).
     rebuilt: std::cell::RefCell<Vec<Dataset>>,
 }
 
 impl Datasets {
     /// Opens the cache under `data_dir`, removing datasets of other keys.
-    pub(crate) fn open(data_dir: &Path, fresh: bool) -> Result<Datasets> {
+    pub(crate) fn open(
+        data_dir: &Path,
+        fresh: bool,
+        postgres: bool,
+        search_sessions: u32,
+    ) -> Result<Datasets> {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("cannot create {}", data_dir.display()))?;
         let key = dataset_key();
@@ -105,11 +120,40 @@ impl Datasets {
         let root = data_dir.join(&key);
         std::fs::create_dir_all(&root)?;
         let root = root.canonicalize()?;
+        let postgres = if postgres {
+            Some(BenchServer::start(&root.join("postgres"))?)
+        } else {
+            None
+        };
         Ok(Datasets {
             root,
             fresh,
+            postgres,
+            search_sessions,
             rebuilt: Default::default(),
         })
+    }
+
+    /// The PostgreSQL server of `--store postgres`.
+    pub(crate) fn postgres(&self) -> Option<&BenchServer> {
+        self.postgres.as_ref()
+    }
+
+    /// The dataset's directory name: its own, with the store and size it has.
+    fn dir_name(&self, dataset: Dataset) -> String {
+        let mut name = dataset.dir_name().to_owned();
+        if dataset == Dataset::Search && self.search_sessions != 100 {
+            name = format!("search-{}k", self.search_sessions * 10);
+        }
+        if self.postgres.is_some() {
+            name = format!("pg-{name}");
+        }
+        name
+    }
+
+    /// The database of a dataset on the PostgreSQL server.
+    fn database(&self, dataset: Dataset) -> String {
+        format!("bench_{}", self.dir_name(dataset).replace('-', "_"))
     }
 
     pub(crate) fn root(&self) -> &Path {
@@ -117,7 +161,7 @@ impl Datasets {
     }
 
     pub(crate) fn home(&self, dataset: Dataset) -> PathBuf {
-        self.root.join(dataset.dir_name()).join("home")
+        self.root.join(self.dir_name(dataset)).join("home")
     }
 
     /// A directory for throw-away stores and homes, removed when dropped.
@@ -137,12 +181,23 @@ impl Datasets {
     /// The dataset's manifest, generating the dataset first (in a worker process,
     /// see `process.rs` for why) when it is missing or `--fresh` asked for it.
     pub(crate) fn ensure(&self, dataset: Dataset) -> Result<Manifest> {
-        let dir = self.root.join(dataset.dir_name());
+        let dir = self.root.join(self.dir_name(dataset));
         let manifest_path = dir.join("manifest.json");
         let must_rebuild = self.fresh && !self.rebuilt.borrow().contains(&dataset);
-        if !must_rebuild && let Ok(text) = std::fs::read_to_string(&manifest_path) {
+        // A PostgreSQL dataset is only there while its database is.
+        let database_there = match &self.postgres {
+            Some(server) => server.has_database(&self.database(dataset)),
+            None => true,
+        };
+        if !must_rebuild
+            && database_there
+            && let Ok(text) = std::fs::read_to_string(&manifest_path)
+        {
             match serde_json::from_str::<Manifest>(&text) {
-                Ok(manifest) => return Ok(manifest),
+                Ok(manifest) => {
+                    self.point_home(dataset)?;
+                    return Ok(manifest);
+                }
                 // Written by another harness version: rebuild rather than guess.
                 Err(e) => eprintln!("{}: {e}; regenerating", manifest_path.display()),
             }
@@ -153,7 +208,7 @@ impl Datasets {
         std::fs::create_dir_all(&dir)?;
         eprintln!(
             "generating dataset {} in {} …",
-            dataset.dir_name(),
+            self.dir_name(dataset),
             dir.display()
         );
         let exe = std::env::current_exe().context("locating cairn-bench itself")?;
@@ -168,10 +223,23 @@ impl Datasets {
             &["__generate", "--dataset", &dataset_arg, "--dir"],
         );
         spec.args.push(dir.clone().into_os_string());
+        spec.args.push("--search-sessions".into());
+        spec.args.push(self.search_sessions.to_string().into());
+        if let Some(server) = &self.postgres {
+            let url = server.fresh_database(&self.database(dataset))?;
+            spec.args.push("--store-url".into());
+            spec.args.push(url.into());
+        }
         spec.show_stderr = true;
         let run = run_once(&spec)?;
-        let manifest: Manifest =
+        let mut manifest: Manifest =
             serde_json::from_slice(&run.stdout_head).context("reading the generator's manifest")?;
+        if let Some(server) = &self.postgres {
+            let database = self.database(dataset);
+            server.settle(&database);
+            manifest.store_bytes = server.database_bytes(&database);
+        }
+        self.point_home(dataset)?;
         let tmp = dir.join("manifest.json.tmp");
         std::fs::write(&tmp, serde_json::to_vec_pretty(&manifest)?)?;
         std::fs::rename(&tmp, &manifest_path)?;
@@ -187,11 +255,22 @@ impl Datasets {
         Ok(manifest)
     }
 
+    /// On PostgreSQL, points the dataset's home at its database (the server's
+    /// port differs from run to run).
+    fn point_home(&self, dataset: Dataset) -> Result<()> {
+        match &self.postgres {
+            Some(server) => {
+                point_home_at(&self.home(dataset), &server.url(&self.database(dataset)))
+            }
+            None => Ok(()),
+        }
+    }
+
     /// The 100 MB session exported as session JSONL v1 by `cairn sessions export`,
     /// made once per dataset.
     pub(crate) fn ensure_export(&self, cairn: &Path) -> Result<PathBuf> {
         let manifest = self.ensure(Dataset::Resume100mb)?;
-        let dir = self.root.join(Dataset::Resume100mb.dir_name());
+        let dir = self.root.join(self.dir_name(Dataset::Resume100mb));
         let file = dir.join("export.jsonl");
         if file.exists() {
             return Ok(file);
@@ -250,13 +329,22 @@ impl Datasets {
 
 // ---- the generator worker ------------------------------------------------------------
 
-/// Generates `dataset` into `dir/home` and returns its manifest (worker side).
-pub(crate) async fn generate(dataset: Dataset, dir: &Path) -> Result<Manifest> {
+/// Generates `dataset` into `dir/home` (or the PostgreSQL database at
+/// `store_url`) and returns its manifest (worker side).
+pub(crate) async fn generate(
+    dataset: Dataset,
+    dir: &Path,
+    search_sessions: u32,
+    store_url: Option<&str>,
+) -> Result<Manifest> {
     let started = Instant::now();
     let home = dir.join("home");
     std::fs::create_dir_all(&home)?;
     let store_file = Paths::at(&home).store_file();
-    let store = cairn_store_sqlite::open_store(&store_file, Synchronous::Normal)?;
+    let store = match store_url {
+        Some(url) => cairn_store_postgres::open_store(url)?,
+        None => cairn_store_sqlite::open_store(&store_file, Synchronous::Normal)?,
+    };
     let vocabulary = Arc::new(Vocabulary::standard());
     let mut manifest = Manifest {
         dataset,
@@ -291,7 +379,10 @@ pub(crate) async fn generate(dataset: Dataset, dir: &Path) -> Result<Manifest> {
             import_all(&*store, sessions, 1_000, &mut manifest).await?;
         }
         Dataset::Search => {
-            let corpus = SearchCorpus::one_million();
+            let corpus = SearchCorpus {
+                sessions: search_sessions,
+                ..SearchCorpus::one_million()
+            };
             let (count_tx, count_rx) = std::sync::mpsc::channel();
             let generator_vocabulary = Arc::clone(&vocabulary);
             let sessions = produce(move |send| {

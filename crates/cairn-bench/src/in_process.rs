@@ -58,11 +58,14 @@ pub(crate) fn synchronous_name(synchronous: Synchronous) -> &'static str {
 /// Appends one event at a time to a fresh store in `dir` and times each call.
 /// The events are a generated agent history (user text, tool calls and results with
 /// their heavy-tailed sizes, answers with usage), appended in order.
+/// With `store_url`, the store is that PostgreSQL database instead (its commits
+/// are durable: the server's fsync and synchronous commit are on).
 pub(crate) async fn append_latency(
     dir: &Path,
     samples: usize,
     warmup: usize,
     synchronous: Synchronous,
+    store_url: Option<&str>,
 ) -> Result<AppendResult> {
     let needed = PREFILL_EVENTS + warmup + samples;
     // ≈ 2.5 KB per event in the generated histories; a margin for the variance.
@@ -83,7 +86,10 @@ pub(crate) async fn append_latency(
     }
     let payload = |i: usize| NewEvent::now(events[i % events.len()].payload.clone());
 
-    let store = cairn_store_sqlite::open_store(&Paths::at(dir).store_file(), synchronous)?;
+    let store = match store_url {
+        Some(url) => cairn_store_postgres::open_store(url)?,
+        None => cairn_store_sqlite::open_store(&Paths::at(dir).store_file(), synchronous)?,
+    };
     let session = store
         .create_session(NewSession::new(
             SessionName::parse("append-bench")?,
@@ -116,7 +122,10 @@ pub(crate) async fn append_latency(
         bail!("no append samples were taken (--append-samples 0)");
     };
     Ok(AppendResult {
-        synchronous: synchronous_name(synchronous).to_owned(),
+        synchronous: match store_url {
+            Some(_) => "postgres".to_owned(),
+            None => synchronous_name(synchronous).to_owned(),
+        },
         prefilled_events: PREFILL_EVENTS,
         warmup,
         latency_us,

@@ -18,6 +18,7 @@ mod generate;
 mod in_process;
 mod line_rpc;
 mod machine;
+mod postgres;
 mod process;
 mod report;
 mod rng;
@@ -79,6 +80,20 @@ struct Options {
     /// Where the JSON report is written.
     #[arg(long, global = true, default_value = "target/bench-results.json")]
     out: PathBuf,
+    /// The store measured: `postgres` runs resume, list, search, append and the
+    /// MCP stdio comparison on a PostgreSQL server the harness starts and keeps
+    /// under the data directory (Debian's `postgresql`, as the tests use).
+    #[arg(long, global = true, value_enum, default_value_t = StoreKind::Sqlite)]
+    store: StoreKind,
+    /// Sessions of 10,000 messages in the search dataset (100: a million).
+    #[arg(long, global = true, default_value_t = 100)]
+    search_sessions: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+enum StoreKind {
+    Sqlite,
+    Postgres,
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,6 +128,10 @@ enum Command {
         dataset: Dataset,
         #[arg(long)]
         dir: PathBuf,
+        #[arg(long, default_value_t = 100)]
+        search_sessions: u32,
+        #[arg(long)]
+        store_url: Option<String>,
     },
     #[command(name = "__append", hide = true)]
     AppendWorker {
@@ -124,6 +143,8 @@ enum Command {
         warmup: usize,
         #[arg(long)]
         synchronous: SyncArg,
+        #[arg(long)]
+        store_url: Option<String>,
     },
     #[command(name = "__resume-api", hide = true)]
     ResumeWorker {
@@ -268,8 +289,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             scenarios::serve::worker(args)?;
             return Ok(ExitCode::SUCCESS);
         }
-        Command::Generate { dataset, dir } => {
-            let manifest = runtime()?.block_on(datasets::generate(dataset, &dir))?;
+        Command::Generate {
+            dataset,
+            dir,
+            search_sessions,
+            store_url,
+        } => {
+            let manifest = runtime()?.block_on(datasets::generate(
+                dataset,
+                &dir,
+                search_sessions,
+                store_url.as_deref(),
+            ))?;
             println!("{}", serde_json::to_string(&manifest)?);
             return Ok(ExitCode::SUCCESS);
         }
@@ -278,6 +309,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             samples,
             warmup,
             synchronous,
+            store_url,
         } => {
             let synchronous = match synchronous {
                 SyncArg::Normal => Synchronous::Normal,
@@ -288,6 +320,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 samples,
                 warmup,
                 synchronous,
+                store_url.as_deref(),
             ))?;
             println!("{}", serde_json::to_string(&result)?);
             return Ok(ExitCode::SUCCESS);
@@ -341,7 +374,34 @@ fn measure(options: &Options, scenarios: &[Scenario]) -> Result<ExitCode> {
             "warning: measuring a debug build; figures are not representative (use scripts/bench)"
         );
     }
-    let datasets = Datasets::open(&options.data_dir, options.fresh)?;
+    let on_postgres = options.store == StoreKind::Postgres;
+    let datasets = Datasets::open(
+        &options.data_dir,
+        options.fresh,
+        on_postgres,
+        options.search_sessions,
+    )?;
+    if let Some(server) = datasets.postgres() {
+        eprintln!("store: {}", server.describe());
+    }
+    // What `--store postgres` measures (issue 11); the rest does not depend on the store.
+    let on_store = [
+        Scenario::Resume,
+        Scenario::List,
+        Scenario::Search,
+        Scenario::Append,
+        Scenario::Mcp,
+    ];
+    let scenarios: Vec<Scenario> = if on_postgres {
+        let (kept, left): (Vec<Scenario>, Vec<Scenario>) =
+            scenarios.iter().partition(|s| on_store.contains(s));
+        for scenario in left {
+            eprintln!("{}: not measured on PostgreSQL (skipped)", scenario.name());
+        }
+        kept
+    } else {
+        scenarios.to_vec()
+    };
     let machine = Machine::detect(datasets.root());
     let bench = Bench {
         datasets,
@@ -372,7 +432,7 @@ fn measure(options: &Options, scenarios: &[Scenario]) -> Result<ExitCode> {
     };
     eprintln!("machine: {}", report.machine.line());
     let mut steps: Vec<(&str, Step)> = vec![("baseline", scenarios::baseline)];
-    for scenario in scenarios {
+    for scenario in &scenarios {
         let step: Step = match scenario {
             Scenario::Resume => scenarios::resume::run,
             Scenario::List => scenarios::list::run,
@@ -391,7 +451,15 @@ fn measure(options: &Options, scenarios: &[Scenario]) -> Result<ExitCode> {
     for (name, step) in steps {
         eprintln!("running {name} …");
         match step(&bench) {
-            Ok(measurements) => report.results.extend(measurements),
+            Ok(mut measurements) => {
+                if on_postgres {
+                    for m in &mut measurements {
+                        m.id = format!("pg.{}", m.id);
+                        m.title = format!("{} [PostgreSQL]", m.title);
+                    }
+                }
+                report.results.extend(measurements)
+            }
             Err(e) => {
                 eprintln!("{name} failed: {e:#}");
                 report.failures.push(Failure {

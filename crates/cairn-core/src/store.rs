@@ -70,7 +70,8 @@ pub struct SessionUpdate {
     pub spend_checkpoint_usd: Option<f64>,
 }
 
-/// The most pool instances one project keeps (least recently seen dropped first).
+/// The most pool instances one project (one project key) keeps, least recently
+/// seen dropped first.
 pub const MAX_POOL_INSTANCES_PER_PROJECT: usize = 1_000;
 /// The most pool instances the store keeps over all projects.
 pub const MAX_POOL_INSTANCES: usize = 10_000;
@@ -408,7 +409,8 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// Clients choose instance ids (and projects), so the rows are bounded: when a
     /// touch adds a NEW instance, the least recently seen instances beyond
-    /// [`MAX_POOL_INSTANCES_PER_PROJECT`] in its project, and then beyond
+    /// [`MAX_POOL_INSTANCES_PER_PROJECT`] in its project (by project key: every
+    /// checkout of one repository counts together), and then beyond
     /// [`MAX_POOL_INSTANCES`] in the whole store, are dropped. Touching a known
     /// instance (every tool call) only updates its row. A dropped instance has
     /// been silent longer than the ones kept; it reappears on its next touch.

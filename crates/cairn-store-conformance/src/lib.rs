@@ -237,6 +237,17 @@ macro_rules! store_conformance_tests {
             $crate::pool_bounds::a_project_keeps_its_most_recently_seen_instances($fresh()).await
         }
         #[::tokio::test(flavor = "multi_thread")]
+        async fn a_project_key_keeps_its_most_recently_seen_instances_over_its_checkouts() {
+            $crate::pool_bounds::a_project_key_keeps_its_most_recently_seen_instances_over_its_checkouts(
+                $fresh(),
+            )
+            .await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn new_instances_at_once_stay_bounded() {
+            $crate::pool_bounds::new_instances_at_once_stay_bounded($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
         async fn the_store_keeps_its_most_recently_seen_instances_over_all_projects() {
             $crate::pool_bounds::the_store_keeps_its_most_recently_seen_instances_over_all_projects(
                 $fresh(),

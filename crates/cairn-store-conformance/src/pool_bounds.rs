@@ -1,8 +1,10 @@
 //! Pool instances are bounded: clients choose instance ids (and projects), so a
-//! flood of new ids must not grow the store without limit.
+//! flood of new ids must not grow the store without limit. The bound of a project
+//! is per project key (every checkout of one repository), and holds against
+//! writers at once.
 
-use cairn_core::Timestamp;
 use cairn_core::store::{MAX_POOL_INSTANCES, MAX_POOL_INSTANCES_PER_PROJECT};
+use cairn_core::{Project, Timestamp};
 
 use crate::Fixture;
 use crate::support::*;
@@ -60,4 +62,71 @@ pub async fn the_store_keeps_its_most_recently_seen_instances_over_all_projects(
         );
     }
     assert!(kept.contains(&"i000003"));
+}
+
+pub async fn a_project_key_keeps_its_most_recently_seen_instances_over_its_checkouts(t: Fixture) {
+    let before = Timestamp::now() - jiff::SignedDuration::from_secs(1);
+    let key = "github.com/acme/api";
+    let checkouts = [
+        Project::from_parts("/laptop/api", key),
+        Project::from_parts("/desktop/src/api-2", key),
+    ];
+    // Alternating checkouts: neither path alone reaches the bound, the key does.
+    for n in 0..=MAX_POOL_INSTANCES_PER_PROJECT {
+        let id = format!("i{n:05}");
+        t.store
+            .touch_instance(&checkouts[n % 2], &id, None)
+            .await
+            .unwrap();
+    }
+    let seen = t
+        .store
+        .pool_instances(Some(&checkouts[0]), before)
+        .await
+        .unwrap();
+    assert_eq!(seen.len(), MAX_POOL_INSTANCES_PER_PROJECT);
+    assert!(
+        !names(&seen).contains(&"i00000"),
+        "the least recently seen stays"
+    );
+    assert_eq!(
+        seen[0].instance,
+        format!("i{MAX_POOL_INSTANCES_PER_PROJECT:05}")
+    );
+}
+
+pub async fn new_instances_at_once_stay_bounded(t: Fixture) {
+    let before = Timestamp::now() - jiff::SignedDuration::from_secs(1);
+    let p = project("/p/flood");
+    const WRITERS: usize = 16;
+    let per_writer = MAX_POOL_INSTANCES_PER_PROJECT / 10;
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let store = std::sync::Arc::clone(&t.store);
+        let p = p.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..per_writer {
+                store
+                    .touch_instance(&p, &format!("w{w:02}-{n:04}"), None)
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    // Each writer trims after its own insert; those in flight at once may each
+    // miss the others' newest rows, never more.
+    let seen = t.store.pool_instances(Some(&p), before).await.unwrap();
+    assert!(WRITERS * per_writer > MAX_POOL_INSTANCES_PER_PROJECT);
+    assert!(
+        seen.len() <= MAX_POOL_INSTANCES_PER_PROJECT + WRITERS,
+        "{} instances",
+        seen.len()
+    );
+    // The next new instance trims back to the bound.
+    t.store.touch_instance(&p, "last", None).await.unwrap();
+    let seen = t.store.pool_instances(Some(&p), before).await.unwrap();
+    assert_eq!(seen.len(), MAX_POOL_INSTANCES_PER_PROJECT);
 }

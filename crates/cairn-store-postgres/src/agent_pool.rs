@@ -121,20 +121,23 @@ pub(crate) async fn touch(
     Ok(())
 }
 
-/// Keeps the newest `MAX_POOL_INSTANCES_PER_PROJECT` of the project and the newest
-/// `MAX_POOL_INSTANCES` overall (clients choose instance ids, so rows must not
-/// grow without bound). Both walks are index scans of at most the bound.
+/// Keeps the newest `MAX_POOL_INSTANCES_PER_PROJECT` of the project (by its key:
+/// every checkout of one repository together, as the pool shows them) and the
+/// newest `MAX_POOL_INSTANCES` overall (clients choose instance ids, so rows must
+/// not grow without bound). Both walks are index scans of at most the bound.
+/// Concurrent new instances may each miss the others' rows, so the bound can be
+/// passed by the writers in flight at once; the next new instance trims it back.
 async fn drop_least_recent(tx: &Transaction<'_>, project: &Project) -> R<()> {
     let per_project = i64::try_from(MAX_POOL_INSTANCES_PER_PROJECT).unwrap_or(i64::MAX);
     let overall = i64::try_from(MAX_POOL_INSTANCES).unwrap_or(i64::MAX);
     let statement = tx
         .prepare_cached(
-            "DELETE FROM pool_instances WHERE project = $1 AND instance IN ( \
-                 SELECT instance FROM pool_instances WHERE project = $1 \
+            "DELETE FROM pool_instances WHERE project_key = $1 AND (project, instance) IN ( \
+                 SELECT project, instance FROM pool_instances WHERE project_key = $1 \
                  ORDER BY last_seen_us DESC OFFSET $2)",
         )
         .await?;
-    tx.execute(&statement, &[&project.as_str(), &per_project])
+    tx.execute(&statement, &[&project.key(), &per_project])
         .await?;
     let statement = tx
         .prepare_cached(

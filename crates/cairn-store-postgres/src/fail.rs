@@ -56,10 +56,39 @@ impl Fail {
             Fail::Pg(e) if e.code() == Some(&SqlState::DISK_FULL) => {
                 Error::DiskFull(format!("PostgreSQL {redacted}: {}", describe(&e)))
             }
+            // The server went away under the request (restart, crash, network):
+            // whoever asked must know that nothing of it was confirmed.
+            Fail::Pg(e) if connection_lost(&e) => Error::Storage(format!(
+                "PostgreSQL {redacted}: the connection to the server was lost ({}); \
+                 this request was not confirmed: retry it (a new connection is made)",
+                describe(&e)
+            )),
             Fail::Pg(e) => Error::Storage(format!("PostgreSQL {redacted}: {}", describe(&e))),
             Fail::Pool(e) => Error::Storage(format!("PostgreSQL {redacted}: {}", pool_error(&e))),
         }
     }
+}
+
+/// The connection died under a request: closed, cut by a server shutting down,
+/// or an I/O error on its socket.
+fn connection_lost(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if matches!(
+        e.code(),
+        Some(&SqlState::ADMIN_SHUTDOWN | &SqlState::CRASH_SHUTDOWN | &SqlState::CANNOT_CONNECT_NOW)
+    ) {
+        return true;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if cause.is::<std::io::Error>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// A server error's own message (with its detail), else the client's.

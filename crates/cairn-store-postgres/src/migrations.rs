@@ -248,6 +248,15 @@ UPDATE checkpoints SET search_text = NULL;
 CREATE INDEX checkpoints_search ON checkpoints USING GIN (search);
 "#;
 
+/// Search statistics: with the default target (100) ANALYZE keeps so few of the
+/// `tsvector`'s lexemes that every word outside them is estimated at about 0.1 % of
+/// the events; for a word in a dozen of a million events the planner then walks
+/// the newest-first index through the whole table (0.5 s over 1M messages) instead
+/// of asking the GIN index (5 ms). A larger sample knows rare words for rare.
+const V6_SEARCH_STATISTICS: &str = r#"
+ALTER TABLE events ALTER COLUMN search SET STATISTICS 1000;
+"#;
+
 /// Every step, in order; `cairn_schema.version` = how many are applied.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1,
@@ -255,6 +264,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V3_PROJECT_KEYS,
     V4_LINEAGE,
     V5_GC_AND_CHECKPOINT_SEARCH,
+    V6_SEARCH_STATISTICS,
 ];
 
 /// The step after which the project keys are computed (it needs Rust, not SQL).

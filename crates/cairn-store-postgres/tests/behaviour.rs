@@ -336,3 +336,18 @@ async fn a_store_of_an_older_version_is_brought_up_to_date_keeping_its_data() {
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].session_id, "old-work");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_statistics_keep_rare_words_rare() {
+    // The planner's estimate of a rare word decides between the GIN index and a
+    // walk of the whole table (see migration 6).
+    let database = fresh_database();
+    let store = PostgresStore::open(&database.url).unwrap();
+    store.check().await.unwrap();
+    let target = cluster().psql(
+        &database.name,
+        "SELECT attstattarget FROM pg_attribute \
+         WHERE attrelid = 'events'::regclass AND attname = 'search'",
+    );
+    assert_eq!(target.trim(), "1000");
+}

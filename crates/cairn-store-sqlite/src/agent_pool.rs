@@ -149,18 +149,19 @@ pub(crate) fn touch(
     drop_least_recent(conn, project)
 }
 
-/// Keeps the newest `MAX_POOL_INSTANCES_PER_PROJECT` of the project and the newest
-/// `MAX_POOL_INSTANCES` overall (clients choose instance ids, so rows must not
-/// grow without bound). Both walks are index scans of at most the bound.
+/// Keeps the newest `MAX_POOL_INSTANCES_PER_PROJECT` of the project (by its key:
+/// every checkout of one repository together, as the pool shows them) and the
+/// newest `MAX_POOL_INSTANCES` overall (clients choose instance ids, so rows must
+/// not grow without bound). Both walks are index scans of at most the bound.
 fn drop_least_recent(conn: &Connection, project: &Project) -> R<()> {
     let per_project = i64::try_from(MAX_POOL_INSTANCES_PER_PROJECT).unwrap_or(i64::MAX);
     let overall = i64::try_from(MAX_POOL_INSTANCES).unwrap_or(i64::MAX);
     conn.prepare_cached(
-        "DELETE FROM pool_instances WHERE project = ?1 AND instance IN ( \
-             SELECT instance FROM pool_instances WHERE project = ?1 \
+        "DELETE FROM pool_instances WHERE project_key = ?1 AND (project, instance) IN ( \
+             SELECT project, instance FROM pool_instances WHERE project_key = ?1 \
              ORDER BY last_seen_us DESC LIMIT -1 OFFSET ?2)",
     )?
-    .execute(params![project.as_str(), per_project])?;
+    .execute(params![project.key(), per_project])?;
     conn.prepare_cached(
         "DELETE FROM pool_instances WHERE (project, instance) IN ( \
              SELECT project, instance FROM pool_instances \

@@ -81,6 +81,7 @@ fn run_python_script(
         .env("HOME", &home.user_home)
         .env("LANG", "C.UTF-8")
         .env("PYTHONDONTWRITEBYTECODE", "1")
+        .envs(home.store_env())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();

@@ -60,6 +60,16 @@ impl TestHome {
         home
     }
 
+    /// The environment that points a process at the suite's store: `CAIRN_STORE_URL`
+    /// on PostgreSQL, nothing on SQLite. Tests that start `cairn` with a cleared
+    /// environment add it, or the process would use a SQLite file instead.
+    pub fn store_env(&self) -> Vec<(&'static str, String)> {
+        self.store_url
+            .iter()
+            .map(|url| ("CAIRN_STORE_URL", url.clone()))
+            .collect()
+    }
+
     /// The temp dir everything lives in; extra files can go here.
     pub fn root(&self) -> &Path {
         self.root.path()
@@ -98,6 +108,20 @@ impl TestHome {
         let path = self.root.path().join(name);
         std::fs::write(&path, bytes).expect("write test file");
         path
+    }
+}
+
+impl Drop for TestHome {
+    /// On PostgreSQL, a SQLite file in the home means some process of the test
+    /// fell back to the default store: the test did not run on the store it says.
+    fn drop(&mut self) {
+        if self.store_url.is_some() && !std::thread::panicking() && self.store_file().exists() {
+            panic!(
+                "the suite runs on PostgreSQL, but a process made the SQLite store {} \
+                 (a `cairn` started without `TestHome::store_env`?)",
+                self.store_file().display()
+            );
+        }
     }
 }
 

@@ -47,6 +47,7 @@ impl McpHttpServer {
             .env("CAIRN_HOME", &home.cairn_home)
             .env("HOME", &home.user_home)
             .env("CAIRN_LOG", "warn")
+            .envs(home.store_env())
             .env_remove("CAIRN_TOKEN")
             .env_remove("CAIRN_INSTANCE")
             .stdin(Stdio::null())

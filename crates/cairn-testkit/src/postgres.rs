@@ -8,6 +8,10 @@
 //! PostgreSQL refuses to run as root, so as root `initdb` and `pg_ctl` run as the
 //! `postgres` user (created by the Debian package) through `runuser`, in a directory
 //! that user owns. Clients connect over TCP to 127.0.0.1 with `trust` auth.
+//!
+//! Fault tests take a [`private_cluster`] of their own (so stopping or restarting
+//! it disturbs no other test); the benchmark harness keeps a durable one in its
+//! data directory ([`TestCluster::start_kept`]).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -27,6 +31,10 @@ pub struct TestCluster {
     dir: PathBuf,
     port: u16,
     as_root: bool,
+    /// The `-o` options of `pg_ctl start` (port, socket dir, settings).
+    options: String,
+    /// A kept cluster's directory survives it (the benchmark's datasets).
+    kept: bool,
 }
 
 static CLUSTER: OnceLock<Result<TestCluster, String>> = OnceLock::new();
@@ -42,10 +50,18 @@ pub struct TestDatabase {
 /// The cluster of this process, started on first use. Panics with the reason when
 /// it cannot start (the test fails, it is not skipped).
 pub fn cluster() -> &'static TestCluster {
-    match CLUSTER.get_or_init(start) {
+    match CLUSTER.get_or_init(|| start(&Settings::throwaway())) {
         Ok(cluster) => cluster,
         Err(reason) => panic!("cannot start the test PostgreSQL cluster: {reason}"),
     }
+}
+
+/// A cluster of the caller's own, stopped and removed when the value drops: for
+/// tests that stop or restart the server. Panics with the reason when it cannot
+/// start.
+pub fn private_cluster() -> TestCluster {
+    start(&Settings::throwaway())
+        .unwrap_or_else(|e| panic!("cannot start a PostgreSQL cluster: {e}"))
 }
 
 /// Which store the CLI suites run on: `CAIRN_TEST_STORE=postgres` gives every test
@@ -85,6 +101,60 @@ impl TestCluster {
         format!("postgres://{SERVER_USER}@127.0.0.1:{}/{name}", self.port)
     }
 
+    /// A new, empty database on this cluster.
+    pub fn create_database(&self, name: &str) -> Result<TestDatabase, String> {
+        check(
+            self.client("createdb").arg(name).output(),
+            &format!("createdb {name}"),
+        )?;
+        Ok(TestDatabase {
+            url: self.url(name),
+            name: name.to_owned(),
+        })
+    }
+
+    /// Drops database `name` if it exists.
+    pub fn drop_database(&self, name: &str) -> Result<(), String> {
+        check(
+            self.client("dropdb").args(["--if-exists", name]).output(),
+            &format!("dropdb {name}"),
+        )
+        .map(drop)
+    }
+
+    /// Stops the server (fast shutdown: clients are disconnected, committed data
+    /// stays); [`Self::start_server`] starts it again on the same port.
+    pub fn stop_server(&self) {
+        self.pg_ctl(&["-m", "fast", "-w", "stop"])
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Starts the server stopped by [`Self::stop_server`], on the same port.
+    pub fn start_server(&self) {
+        let log = self.dir.join("server.log");
+        let log = log.to_string_lossy();
+        self.pg_ctl(&["-w", "-t", "30", "-o", &self.options, "-l", &log, "start"])
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// `pg_ctl restart` (fast): every client connection is cut, the server comes
+    /// back on the same port.
+    pub fn restart(&self) {
+        self.stop_server();
+        self.start_server();
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> Result<String, String> {
+        check(
+            self.server_command("pg_ctl")
+                .arg("-D")
+                .arg(self.dir.join("data"))
+                .args(args)
+                .output(),
+            &format!("pg_ctl {}", args.join(" ")),
+        )
+    }
+
     /// `psql -c SQL` against database `name`, as the superuser; its stdout.
     pub fn psql(&self, name: &str, sql: &str) -> String {
         let output = self
@@ -115,21 +185,65 @@ impl TestCluster {
         command
     }
 
+    /// A durable cluster in `dir`, created there on first use and kept after
+    /// it stops (fsync and synchronous commit on, as a production server): the
+    /// benchmark harness keeps its datasets in it between runs.
+    pub fn start_kept(dir: &Path) -> Result<TestCluster, String> {
+        start(&Settings {
+            dir: Some(dir.to_owned()),
+            durable: true,
+        })
+    }
+
+    /// The directory of the cluster (its data, socket and `server.log`).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     fn stop(&self) {
+        // A kept cluster shuts down cleanly; a throwaway one is about to be removed.
+        let mode = if self.kept { "fast" } else { "immediate" };
         let _ = self
             .server_command("pg_ctl")
             .arg("-D")
             .arg(self.dir.join("data"))
-            .args(["-m", "immediate", "-w", "stop"])
+            .args(["-m", mode, "-w", "stop"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !self.kept {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 
     /// A server tool, run as the unprivileged user when we are root.
     fn server_command(&self, tool: &str) -> Command {
         server_command(&self.bin, tool, self.as_root)
+    }
+}
+
+impl Drop for TestCluster {
+    /// Private and kept clusters stop with their value (the process-wide one lives
+    /// in a static and stops at exit).
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// How a cluster is made.
+struct Settings {
+    /// Kept in this directory; `None`: a temp dir removed with the cluster.
+    dir: Option<PathBuf>,
+    /// fsync and synchronous commit on (benchmarks); off for tests.
+    durable: bool,
+}
+
+impl Settings {
+    fn throwaway() -> Settings {
+        Settings {
+            dir: None,
+            durable: false,
+        }
     }
 }
 
@@ -202,41 +316,66 @@ fn server_user_ids() -> Result<(u32, u32), String> {
     Ok((id("-u")?, id("-g")?))
 }
 
-fn start() -> Result<TestCluster, String> {
+fn start(settings: &Settings) -> Result<TestCluster, String> {
     let bin = server_bin()?;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let as_root = unsafe { libc::geteuid() } == 0;
-    let dir = tempfile::Builder::new()
-        .prefix("cairn-pg-")
-        .tempdir()
-        .map_err(|e| format!("temp dir: {e}"))?
-        .keep();
+    let kept = settings.dir.is_some();
+    let dir = match &settings.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            dir.canonicalize()
+                .map_err(|e| format!("{}: {e}", dir.display()))?
+        }
+        None => tempfile::Builder::new()
+            .prefix("cairn-pg-")
+            .tempdir()
+            .map_err(|e| format!("temp dir: {e}"))?
+            .keep(),
+    };
+    let forget = |dir: &Path| {
+        if !kept {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    };
     if as_root {
         let (uid, gid) = server_user_ids()?;
         std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
             .map_err(|e| format!("chown {}: {e}", dir.display()))?;
     }
     let data = dir.join("data");
-    check(
-        server_command(&bin, "initdb", as_root)
+    if kept && data.join("postmaster.pid").is_file() {
+        // Left running by a run that was killed.
+        let _ = server_command(&bin, "pg_ctl", as_root)
             .arg("-D")
             .arg(&data)
-            .args(["-A", "trust", "-U", SERVER_USER, "-E", "UTF8", "--no-sync"])
-            .args(["--locale", "C.UTF-8"])
-            .output(),
-        "initdb",
-    )
-    .inspect_err(|_| {
-        let _ = std::fs::remove_dir_all(&dir);
-    })?;
+            .args(["-m", "fast", "-w", "stop"])
+            .output();
+    }
+    if !data.join("PG_VERSION").is_file() {
+        let mut initdb = server_command(&bin, "initdb", as_root);
+        initdb
+            .arg("-D")
+            .arg(&data)
+            .args(["-A", "trust", "-U", SERVER_USER, "-E", "UTF8"])
+            .args(["--locale", "C.UTF-8"]);
+        if !settings.durable {
+            initdb.arg("--no-sync");
+        }
+        check(initdb.output(), "initdb").inspect_err(|_| forget(&dir))?;
+    }
+    // Durability of the server is not what the tests check: no fsync for them.
+    let durability = if settings.durable {
+        ""
+    } else {
+        " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    };
     // A port picked free may be taken before the server binds it: try a few.
     let mut last_error = String::new();
     for _ in 0..3 {
         let port = free_port()?;
-        // Durability of the server is not what these tests check: no fsync.
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300{durability}",
             dir.display()
         );
         let started = check(
@@ -257,6 +396,8 @@ fn start() -> Result<TestCluster, String> {
                     dir,
                     port,
                     as_root,
+                    options,
+                    kept,
                 };
                 stop_at_exit(&cluster);
                 return Ok(cluster);
@@ -267,7 +408,7 @@ fn start() -> Result<TestCluster, String> {
             }
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    forget(&dir);
     Err(last_error)
 }
 
@@ -279,15 +420,28 @@ fn stop_at_exit(cluster: &TestCluster) {
             cluster.stop();
         }
     }
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
     // SAFETY: registering a plain `extern "C" fn()` is what atexit expects.
-    unsafe {
+    REGISTERED.call_once(|| unsafe {
         libc::atexit(stop_cluster);
+    });
+    // A kept cluster may be started again by the next run as soon as this one
+    // exits: a watchdog would stop that one. A killed run's server is stopped by
+    // the next start instead.
+    if cluster.kept {
+        return;
     }
     let pg_ctl = cluster.bin.join("pg_ctl");
     let script = format!(
         "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
-         if [ -d '{dir}' ]; then {runuser}'{pg_ctl}' -D '{dir}/data' -m immediate stop; \
-         rm -rf '{dir}'; fi",
+         if [ -d '{dir}' ]; then {runuser}'{pg_ctl}' -D '{dir}/data' -m {mode} stop; \
+         {remove}fi",
+        mode = if cluster.kept { "fast" } else { "immediate" },
+        remove = if cluster.kept {
+            String::new()
+        } else {
+            format!("rm -rf '{}'; ", cluster.dir.display())
+        },
         pid = std::process::id(),
         dir = cluster.dir.display(),
         runuser = if cluster.as_root {

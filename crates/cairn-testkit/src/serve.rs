@@ -79,6 +79,7 @@ impl ServeDaemon {
             .env("LANG", "C.UTF-8")
             .env("CAIRN_LOG", "warn,cairn_server=info")
             .envs(fake_env(fake))
+            .envs(home.store_env())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());

@@ -14,8 +14,7 @@ use serde_json::{Value, json};
 use sessions_fixtures::*;
 
 fn store(home: &TestHome) -> std::sync::Arc<dyn Store> {
-    cairn_store_sqlite::open_store(&home.store_file(), cairn_store_sqlite::Synchronous::Normal)
-        .unwrap()
+    home_store(home)
 }
 
 /// The texts of the messages of a session's live context, as `role: text`.

@@ -62,6 +62,7 @@ fn start_server(home: &TestHome) -> Server {
         .current_dir(&home.project)
         .env("CAIRN_HOME", &home.cairn_home)
         .env("HOME", &home.user_home)
+        .envs(home.store_env())
         .env_remove("CAIRN_TOKEN")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

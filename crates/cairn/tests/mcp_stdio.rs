@@ -38,6 +38,7 @@ impl Server {
             .env("HOME", &home.user_home)
             .env("CAIRN_HOME", &home.cairn_home)
             .env("LANG", "C.UTF-8")
+            .envs(home.store_env())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -1,13 +1,14 @@
 //! `cairn run` end to end: the real binary, a private CAIRN_HOME, a fixture project
 //! and the scripted fake LLM server standing in for the provider.
 
+mod sessions_fixtures;
+
 use cairn_testkit::fake_llm::{contains_in_order, transcript};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cairn_core::{ContentBlock, Event, Role, SessionName};
-use cairn_store_sqlite::Synchronous;
 use cairn_testkit::cli::Cairn;
 use cairn_testkit::fake_llm::{ErrorReply, FakeLlm, FakeUsage, Fault, Reply, Turn};
 use cairn_testkit::home::TestHome;
@@ -47,6 +48,7 @@ fn spawn(home: &TestHome, fake: &FakeLlm, cwd: &Path, args: &[&str]) -> Child {
         .env("OPENAI_API_KEY", "test-key")
         .env("OPENAI_BASE_URL", fake.openai_base_url())
         .env("CAIRN_MODEL", "openai:gpt-4.1")
+        .envs(home.store_env())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -70,14 +72,14 @@ fn kill_9(mut child: Child) {
     child.wait().unwrap(); // reap it, so its pid is really gone
 }
 
-/// The session's whole log, read from the store file.
+/// The session's whole log, read from the home's store.
 fn history(home: &TestHome, name: &str) -> Vec<Event> {
     let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let store =
-            cairn_store_sqlite::open_store(&home.store_file(), Synchronous::Normal).unwrap();
+        let store = sessions_fixtures::home_store(home);
         let session = store
             .session(&SessionName::parse(name).unwrap())
             .await

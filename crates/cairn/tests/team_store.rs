@@ -3,7 +3,8 @@
 //! project — `--resume-recent`, `sessions list` and the pool see one project,
 //! and the path each row was written from stays shown. On PostgreSQL the two
 //! checkouts are on two machines (two homes, one database); on SQLite they are
-//! two checkouts on one machine.
+//! two checkouts on one machine. Four `cairn run` processes on each of two
+//! machines write at once: nothing is lost, doubled or out of order.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -270,4 +271,80 @@ fn two_checkouts_on_one_machine_are_one_project_on_sqlite() {
         checkout: other,
     };
     one_project_from_two_checkouts(laptop, desktop, &[]);
+}
+
+/// Turns each writer process runs (`--name`, then `--resume`).
+const TURNS: usize = 2;
+
+#[test]
+fn four_writers_on_each_of_two_machines_lose_nothing_on_postgresql() {
+    let database = fresh_database();
+    let url = database.url.clone();
+    let fake = FakeLlm::start((0..2 * 4 * TURNS).map(|_| Turn::text("ok"))).unwrap();
+    let mut machines = Vec::new();
+    for (name, origin) in [
+        ("laptop", "git@github.com:acme/api.git"),
+        ("desktop", "https://github.com/acme/api"),
+    ] {
+        let home = TestHome::new();
+        let dir = home.dir(&format!("{name}/api"));
+        checkout(&home, &dir, origin);
+        let cairn = Cairn::new(BIN, &home)
+            .current_dir(&dir)
+            .env("CAIRN_STORE_URL", &url)
+            .with_fake_openai(&fake);
+        machines.push((name, home, cairn));
+    }
+    std::thread::scope(|scope| {
+        for (machine, _, cairn) in &machines {
+            for w in 0..4 {
+                let session = format!("{machine}-w{w}");
+                scope.spawn(move || {
+                    for turn in 0..TURNS {
+                        let prompt = format!("{session} turn {turn}");
+                        let start = if turn == 0 { "--name" } else { "--resume" };
+                        cairn.run(["run", start, &session, "-p", &prompt]).success();
+                    }
+                });
+            }
+        }
+    });
+
+    // Every session: seqs 1..=n without a gap or a double, each prompt once.
+    let rows = cairn_testkit::postgres::cluster().psql(
+        &database.name,
+        "SELECT s.name, count(*), count(DISTINCT e.seq), min(e.seq), max(e.seq), \
+         s.project_key FROM sessions s JOIN events e ON e.session = s.id \
+         GROUP BY s.name, s.project_key ORDER BY s.name",
+    );
+    let rows: Vec<Vec<&str>> = rows.lines().map(|l| l.split('|').collect()).collect();
+    assert_eq!(rows.len(), 8, "{rows:?}");
+    for row in &rows {
+        let [_, count, distinct, min, max, key] = row[..] else {
+            panic!("{row:?}")
+        };
+        assert_eq!((count, distinct, min, max), (max, max, "1", max), "{row:?}");
+        assert_eq!(key, "github.com/acme/api");
+    }
+    let (_, _, desktop) = &machines[1];
+    for (machine, _, _) in &machines {
+        for w in 0..4 {
+            let session = format!("{machine}-w{w}");
+            let export = desktop.run(["sessions", "export", &session]);
+            export.success();
+            for turn in 0..TURNS {
+                // The user message (the first prompt is also the title).
+                let prompt = format!("\"text\":\"{session} turn {turn}\"");
+                assert_eq!(
+                    export.stdout.matches(&prompt).count(),
+                    1,
+                    "{prompt}: {}",
+                    export.stdout
+                );
+            }
+        }
+    }
+    // One project: the desktop lists the laptop's sessions too.
+    let listed = desktop.run(["sessions", "list", "--json"]).success().json();
+    assert_eq!(listed.as_array().unwrap().len(), 8, "{listed:#}");
 }

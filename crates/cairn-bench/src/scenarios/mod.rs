@@ -37,6 +37,11 @@ pub(crate) struct Bench {
 }
 
 impl Bench {
+    /// `--store postgres`: the datasets and commands use the harness's server.
+    pub(crate) fn on_postgres(&self) -> bool {
+        self.datasets.postgres().is_some()
+    }
+
     /// `cairn ARGS…` in `home`, from a neutral working directory.
     pub(crate) fn cairn(&self, home: &Path, args: &[&str]) -> Result<ProcessSpec> {
         Ok(ProcessSpec::new(

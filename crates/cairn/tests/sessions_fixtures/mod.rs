@@ -13,6 +13,18 @@ pub(crate) fn cairn(home: &TestHome) -> Cairn {
     Cairn::new(env!("CARGO_BIN_EXE_cairn"), home)
 }
 
+/// The store the home's commands use, opened in this process: its SQLite file,
+/// or the suite's PostgreSQL database (`CAIRN_TEST_STORE=postgres`).
+pub(crate) fn home_store(home: &TestHome) -> std::sync::Arc<dyn cairn_core::Store> {
+    let url = match &home.store_url {
+        Some(url) => cairn_store::StoreUrl::parse(url).expect("the test database's URL"),
+        None => cairn_store::StoreUrl::Sqlite(home.store_file()),
+    };
+    let settings =
+        cairn_core::settings::Settings::defaults(cairn_core::paths::Paths::at(&home.cairn_home));
+    cairn_store::open_store(&url, &settings).expect("open the home's store")
+}
+
 /// Bytes of a tiny PNG (the real 1×1 transparent pixel).
 pub(crate) const PNG: &[u8] = &[
     0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,

@@ -16,7 +16,7 @@ use cairn_testkit::home::TestHome;
 use serde_json::json;
 
 /// Long enough for a debug build on a loaded 2-core machine.
-const WAIT: Duration = Duration::from_secs(20);
+const WAIT: Duration = Duration::from_secs(45);
 
 /// A tmux server of one test, with one 120×40 window running `sh`.
 struct Tmux {

@@ -216,10 +216,12 @@ fn named_agents_run_side_by_side_through_the_binary_and_list_under_their_parent(
     assert_eq!((started.len(), finished.len()), (2, 2), "{events:?}");
     // Both started before either finished: they ran at the same time.
     assert!(started[1] < finished[0], "{events:?}");
-    let agents: Vec<&str> = started
+    // Side by side, either may report its start first.
+    let mut agents: Vec<&str> = started
         .iter()
         .map(|i| events[*i]["agent"].as_str().unwrap())
         .collect();
+    agents.sort_unstable();
     assert_eq!(agents, ["context_gatherer", "reviewer"]);
     let at: Vec<u128> = fake
         .requests()

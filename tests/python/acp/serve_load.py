@@ -30,6 +30,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--project", required=True)
     parser.add_argument("--url", required=True, help="ws://ADDR/acp")
     parser.add_argument("--turns", type=int, default=4, help="turns per client")
+    parser.add_argument("--prefix", default="load", help="the sessions are PREFIX-00 … PREFIX-19")
     return parser.parse_args()
 
 
@@ -127,7 +128,7 @@ async def client_turns(url: str, project: str, name: str, turns: int, start: asy
 async def main_async(args) -> None:
     parsed = urllib.parse.urlparse(args.url)
     host, port = parsed.hostname, parsed.port
-    names = [f"load-{i:02}" for i in range(SESSIONS)]
+    names = [f"{args.prefix}-{i:02}" for i in range(SESSIONS)]
     # The sessions exist before anyone watches them.
     setup = RecordingClient()
     transport = await create_websocket_stream(args.url)

@@ -6,7 +6,7 @@
 
 use cairn_testkit::cli::Cairn;
 use cairn_testkit::external::run_mcp_script;
-use cairn_testkit::fake_llm::{FakeLlm, FakeUsage, Reply, Turn};
+use cairn_testkit::fake_llm::{FakeLlm, Turn};
 use cairn_testkit::home::TestHome;
 use serde_json::{Value, json};
 
@@ -17,22 +17,14 @@ fn cairn(home: &TestHome, fake: &FakeLlm) -> Cairn {
 }
 
 fn summary_turn() -> Turn {
-    let body = json!({
+    Turn::summary(&json!({
         "goal": "write the expression parser",
         "progress": "skeleton written",
         "decisions": ["precedence climbing, not a generator"],
         "files": [{"path": "src/parser.rs", "role": "the parser"}],
         "next_steps": ["add error recovery"],
         "knowledge": [{"kind": "constraint", "text": "parse errors carry line and column"}],
-    });
-    Reply::new()
-        .text(body.to_string())
-        .usage(FakeUsage {
-            input: 800,
-            output: 100,
-            ..FakeUsage::default()
-        })
-        .into()
+    }))
 }
 
 /// `n` numbered words of notes.

@@ -8,7 +8,7 @@
 
 use cairn_testkit::cli::Cairn;
 use cairn_testkit::external::run_mcp_script;
-use cairn_testkit::fake_llm::{FakeLlm, FakeUsage, Reply, Turn};
+use cairn_testkit::fake_llm::{FakeLlm, Reply, Turn};
 use cairn_testkit::home::TestHome;
 use serde_json::{Value, json};
 
@@ -270,22 +270,14 @@ fn a_new_session_starts_with_the_brief_of_a_recent_checkpoint() {
 }
 
 fn summary_turn() -> Turn {
-    let body = json!({
+    Turn::summary(&json!({
         "goal": "set up the staging deploy",
         "progress": "deploy script written",
         "decisions": [],
         "files": [],
         "next_steps": ["run the deploy"],
         "knowledge": [],
-    });
-    Reply::new()
-        .text(body.to_string())
-        .usage(FakeUsage {
-            input: 800,
-            output: 100,
-            ..FakeUsage::default()
-        })
-        .into()
+    }))
 }
 
 fn notes(n: usize) -> String {

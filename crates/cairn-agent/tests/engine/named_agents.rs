@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use cairn_agent::{AgentEvent, Outcome, SessionTarget};
 use cairn_core::agent_def::AgentDef;
-use cairn_core::{ContentBlock, Payload};
 use cairn_testkit::fake_llm::{Reply, Turn};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -17,43 +16,11 @@ use crate::support::*;
 /// the other are at least this far apart at the fake.
 const HOLD_MS: u64 = 800;
 
-fn tool_names(body: &Value) -> Vec<String> {
-    body["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["function"]["name"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 fn system_of(body: &Value) -> String {
     body["messages"][0]["content"]
         .as_str()
         .unwrap_or_default()
         .to_owned()
-}
-
-/// The tool results of a session's log, in order: (text, is_error, message as JSON).
-async fn tool_results(world: &World, name: &str) -> Vec<(String, bool, Value)> {
-    let mut out = Vec::new();
-    for event in world.history(name).await {
-        let Payload::Message(message) = event.payload else {
-            continue;
-        };
-        for block in &message.content {
-            if let ContentBlock::ToolResult {
-                content, is_error, ..
-            } = block
-            {
-                out.push((
-                    content.as_text().to_string(),
-                    *is_error,
-                    serde_json::to_value(&message).unwrap(),
-                ));
-            }
-        }
-    }
-    out
 }
 
 fn agent(name: &str) -> AgentDef {

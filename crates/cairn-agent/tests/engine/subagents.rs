@@ -4,44 +4,12 @@
 use std::time::Duration;
 
 use cairn_agent::{AgentEvent, Outcome, Question, SessionTarget, SpendingLimitKind};
-use cairn_core::{ContentBlock, Payload, Role};
+use cairn_core::Role;
 use cairn_testkit::fake_llm::{Reply, Turn};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::*;
-
-fn tool_names(body: &Value) -> Vec<String> {
-    body["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["function"]["name"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// The tool results of a session's log: (text, is_error, the message's extra fields).
-async fn tool_results(world: &World, name: &str) -> Vec<(String, bool, Value)> {
-    let mut out = Vec::new();
-    for event in world.history(name).await {
-        let Payload::Message(message) = event.payload else {
-            continue;
-        };
-        for block in &message.content {
-            if let ContentBlock::ToolResult {
-                content, is_error, ..
-            } = block
-            {
-                out.push((
-                    content.as_text().to_string(),
-                    *is_error,
-                    serde_json::to_value(&message).unwrap(),
-                ));
-            }
-        }
-    }
-    out
-}
 
 #[tokio::test]
 async fn a_delegated_task_runs_in_a_child_session_with_its_own_context() {

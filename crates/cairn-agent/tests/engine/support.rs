@@ -7,7 +7,7 @@ use std::sync::Arc;
 use cairn_agent::frontend::Collect;
 use cairn_agent::{Agent, AgentEvent, AgentOptions, SessionTarget};
 use cairn_core::settings::{Settings, SettingsLayer};
-use cairn_core::{Event, Project, Store};
+use cairn_core::{ContentBlock, Event, Payload, Project, Store};
 use cairn_testkit::fake_llm::{FakeLlm, Turn};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -163,4 +163,37 @@ pub(crate) fn spending_limit_message<T: std::fmt::Debug>(
         cairn_agent::AgentError::Core(cairn_core::Error::SpendingLimit(message)) => message,
         other => panic!("expected a spending limit: {other}"),
     }
+}
+
+/// The names of the tools a request offered (OpenAI wire).
+pub(crate) fn tool_names(body: &Value) -> Vec<String> {
+    body["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["function"]["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The tool results of a session's log: (text, is_error, the message's extra fields).
+pub(crate) async fn tool_results(world: &World, name: &str) -> Vec<(String, bool, Value)> {
+    let mut out = Vec::new();
+    for event in world.history(name).await {
+        let Payload::Message(message) = event.payload else {
+            continue;
+        };
+        for block in &message.content {
+            if let ContentBlock::ToolResult {
+                content, is_error, ..
+            } = block
+            {
+                out.push((
+                    content.as_text().to_string(),
+                    *is_error,
+                    serde_json::to_value(&message).unwrap(),
+                ));
+            }
+        }
+    }
+    out
 }

@@ -29,16 +29,13 @@ fn reply(tool_id: &str) -> Turn {
     )
 }
 
-#[test]
-fn official_sdks_parse_the_fake_server() {
+/// Runs `tests/python/llm/SCRIPT` against the fake server; it must exit 0 and print
+/// `ok:`.
+fn run_sdk_check(script: &str, fake: &FakeLlm) {
     let python = python();
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/python/llm/check_fake_llm_wire.py");
-    let mut turns: Vec<Turn> = (0..3).map(|_| reply("call_1")).collect();
-    turns.extend((0..3).map(|_| reply("toolu_1")));
-    turns.push(Turn::rate_limited("3"));
-    turns.push(Turn::rate_limited("3"));
-    let fake = FakeLlm::start(turns).unwrap();
+        .join("../../tests/python/llm")
+        .join(script);
     let output = Command::new(&python)
         .arg(&script)
         .arg(fake.url())
@@ -56,6 +53,16 @@ fn official_sdks_parse_the_fake_server() {
         "the SDK check failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.starts_with("ok:"), "{stdout}");
+}
+
+#[test]
+fn official_sdks_parse_the_fake_server() {
+    let mut turns: Vec<Turn> = (0..3).map(|_| reply("call_1")).collect();
+    turns.extend((0..3).map(|_| reply("toolu_1")));
+    turns.push(Turn::rate_limited("3"));
+    turns.push(Turn::rate_limited("3"));
+    let fake = FakeLlm::start(turns).unwrap();
+    run_sdk_check("check_fake_llm_wire.py", &fake);
 
     // The requests really came from the SDKs, in the expected formats.
     let sent = fake.requests();
@@ -99,9 +106,6 @@ fn official_sdks_parse_the_fake_server() {
 /// Python SDK (tests/python/llm/check_fake_gemini_wire.py).
 #[test]
 fn google_sdk_parses_the_fake_gemini_server() {
-    let python = python();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/python/llm/check_fake_gemini_wire.py");
     let reply = || {
         Turn::from(
             Reply::new()
@@ -124,23 +128,7 @@ fn google_sdk_parses_the_fake_gemini_server() {
     };
     let fake = FakeLlm::start([reply(), reply(), Turn::rate_limited("3")]).unwrap();
     fake.require_api_key("test-gemini-key");
-    let output = Command::new(&python)
-        .arg(&script)
-        .arg(fake.url())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {}: {e}; run scripts/install-test-deps",
-                python.display()
-            )
-        });
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the SDK check failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.starts_with("ok:"), "{stdout}");
+    run_sdk_check("check_fake_gemini_wire.py", &fake);
     assert_eq!(fake.remaining(), 0);
     let sent = fake.requests();
     let generate: Vec<_> = sent

@@ -31,6 +31,20 @@ impl Turn {
         Turn::Reply(Reply::new().text(text))
     }
 
+    /// A compressor's answer: `summary` (the structured summary cairn asks for:
+    /// goal, progress, decisions, files, next steps, knowledge) as JSON text, with a
+    /// usage of 800 tokens in and 100 out.
+    pub fn summary(summary: &Value) -> Turn {
+        Reply::new()
+            .text(summary.to_string())
+            .usage(FakeUsage {
+                input: 800,
+                output: 100,
+                ..FakeUsage::default()
+            })
+            .into()
+    }
+
     /// An HTTP error (e.g. 500) with the provider's error body.
     pub fn error(status: u16, message: impl Into<String>) -> Turn {
         Turn::Error(ErrorReply {

@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
+use crate::process::isolated;
+
 /// One child process spoken to in JSON-RPC lines.
 pub(crate) struct LineRpc {
     child: Child,
@@ -37,14 +39,8 @@ impl LineRpc {
         cwd: &Path,
         env: &[(&str, OsString)],
     ) -> Result<Self> {
-        let mut child = Command::new(program)
+        let mut child = Command::from(isolated(program, home, cwd))
             .args(args)
-            .current_dir(cwd)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home)
-            .env(cairn_core::env_vars::CAIRN_HOME, home)
-            .env("LANG", "C.UTF-8")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

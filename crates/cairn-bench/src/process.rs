@@ -67,16 +67,10 @@ impl ProcessSpec {
     }
 
     fn command(&self) -> Command {
-        let mut command = Command::new(&self.program);
+        let mut command = isolated(&self.program, &self.home, &self.cwd);
         command
             .args(&self.args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &self.home)
-            .env(cairn_core::env_vars::CAIRN_HOME, &self.home)
-            .env("LANG", "C.UTF-8")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(&self.cwd)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(if self.show_stderr {
@@ -86,6 +80,21 @@ impl ProcessSpec {
             });
         command
     }
+}
+
+/// `program` set up the way every command of the harness runs: in `cwd`, with `home`
+/// as `HOME` and `CAIRN_HOME` (nothing of the real home is read), and nothing of this
+/// process's environment but `PATH`. (`tokio::process::Command::from` takes it too.)
+pub(crate) fn isolated(program: &Path, home: &Path, cwd: &Path) -> Command {
+    let mut command = Command::new(program);
+    command
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env(cairn_core::env_vars::CAIRN_HOME, home)
+        .env("LANG", "C.UTF-8");
+    command
 }
 
 /// One run of a process.

@@ -31,6 +31,7 @@ use super::{Bench, MS_PER_SECOND, copy_dir};
 use crate::datasets::Dataset;
 use crate::fake_provider::FakeProvider;
 use crate::line_rpc::{LineRpc, resident_bytes};
+use crate::process::isolated;
 use crate::report::{Measurement, Target, Unit};
 use crate::stats::Summary;
 
@@ -404,13 +405,8 @@ async fn fanout(args: &WorkerArgs, answer: &mut WorkerAnswer) -> Result<()> {
         ),
     ];
     // The session exists before anyone watches it.
-    let created = Command::new(&args.cairn)
+    let created = Command::from(isolated(&args.cairn, &home, &args.workdir))
         .args(["run", "--name", FANOUT_SESSION, "-m", MODEL, "-p", "hello"])
-        .current_dir(&args.workdir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &home)
-        .env(cairn_core::env_vars::CAIRN_HOME, &home)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .await?;
@@ -490,7 +486,6 @@ async fn head_seq(client: &reqwest::Client, base: &str) -> Result<u64> {
         .await?;
     session["head_seq"]
         .as_u64()
-        .or_else(|| session["session"]["head_seq"].as_u64())
         .with_context(|| format!("no head_seq in {session}"))
 }
 
@@ -552,14 +547,8 @@ impl Daemon {
         cwd: &Path,
         env: &[(&str, OsString)],
     ) -> Result<Daemon> {
-        let mut child = Command::new(cairn)
+        let mut child = Command::from(isolated(cairn, home, cwd))
             .args(["serve", "--bind", "127.0.0.1:0"])
-            .current_dir(cwd)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home)
-            .env(cairn_core::env_vars::CAIRN_HOME, home)
-            .env("LANG", "C.UTF-8")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -11,6 +11,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use super::{HttpResult, Series, checkpoint_summary, own_cpu};
+use crate::process::isolated;
 
 /// Requests each client sends before the measured ones (connections, caches).
 const WARMUP_PER_CLIENT: usize = 10;
@@ -21,14 +22,8 @@ const BENCH_TOKEN: &str = "cairn-bench-token";
 async fn start_server(cairn: &Path, home: &Path) -> Result<(Child, String)> {
     let project = home.join("project");
     std::fs::create_dir_all(&project)?;
-    let mut child = Command::new(cairn)
+    let mut child = Command::from(isolated(cairn, home, &project))
         .args(["mcp", "--http", "127.0.0.1:0"])
-        .current_dir(&project)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env(cairn_core::env_vars::CAIRN_HOME, home)
-        .env("LANG", "C.UTF-8")
         .env("CAIRN_TOKEN", BENCH_TOKEN)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

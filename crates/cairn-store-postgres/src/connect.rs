@@ -119,12 +119,13 @@ pub(crate) fn tls() -> Result<MakeRustlsConnect> {
 
 /// A pool that connects on first use (nothing is opened here).
 pub(crate) fn pool(config: tokio_postgres::Config, redacted: &str) -> Result<Pool> {
+    // As in libpq, the connect timeout bounds the whole set-up (TCP, TLS and
+    // authentication): a server that accepts and then says nothing is an error
+    // after that long, not twice as long.
     let create = config
         .get_connect_timeout()
         .copied()
-        .unwrap_or(CONNECT_TIMEOUT)
-        // TLS and authentication come after the TCP connect.
-        .saturating_mul(2);
+        .unwrap_or(CONNECT_TIMEOUT);
     let manager = Manager::from_config(
         config,
         tls()?,

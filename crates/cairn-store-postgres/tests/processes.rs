@@ -410,7 +410,8 @@ fn a_server_that_never_answers_is_an_error_within_the_connect_timeout() {
         .block_on(store.list_sessions(&Default::default()))
         .expect_err("nobody answers");
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(4), "took {took:?}: {err}");
+    // connect_timeout=1 bounds the whole set-up, TLS and authentication included.
+    assert!(took < Duration::from_millis(1800), "took {took:?}: {err}");
     let message = err.to_string();
     assert!(
         message.contains("me:***@127.0.0.1") && message.contains("did not answer in time"),

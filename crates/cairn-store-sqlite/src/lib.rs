@@ -27,6 +27,7 @@ mod project_knowledge;
 mod search;
 mod search_text;
 mod sessions;
+mod space;
 mod store_impl;
 mod time;
 

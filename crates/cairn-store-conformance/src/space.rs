@@ -53,7 +53,10 @@ fn assert_consistent(space: &StoreSpace) {
         + space.other
         + space.free;
     assert!(parts <= space.total_bytes, "{space:?}");
-    assert!(space.objects.iter().any(|o| o.name == "events"), "{space:?}");
+    assert!(
+        space.objects.iter().any(|o| o.name == "events"),
+        "{space:?}"
+    );
 }
 
 pub async fn the_store_size_is_shown_by_part(t: Fixture) {
@@ -78,7 +81,10 @@ pub async fn the_store_size_is_shown_by_part(t: Fixture) {
         "the event log holds the 400 KB message: {empty:?} then {full:?}"
     );
     assert!(full.search_index > 0, "{full:?}");
-    assert!(full.total_bytes > empty.total_bytes, "{empty:?} then {full:?}");
+    assert!(
+        full.total_bytes > empty.total_bytes,
+        "{empty:?} then {full:?}"
+    );
 
     // Giving space back after a delete works on every backend (some give none).
     t.store.delete_session(&name("big")).await.unwrap();

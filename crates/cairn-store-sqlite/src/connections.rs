@@ -204,7 +204,9 @@ fn prepare_store(path: &Path, conn: &Connection, synchronous: Synchronous) -> Re
     if version == 0 {
         // Only takes effect before the first table: a new store gives the pages a
         // deletion frees back to the file system (`space::reclaim`).
-        with_retry(path, || Ok(conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL")?))?;
+        with_retry(path, || {
+            Ok(conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL")?)
+        })?;
     }
     let mode: String = with_retry(path, || {
         Ok(conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?)

@@ -105,8 +105,14 @@ mod tests {
         assert_eq!(part_of("events", "events"), "events");
         assert_eq!(part_of("events_by_session_seq", "events"), "event_indexes");
         assert_eq!(part_of("event_fts_data", "event_fts_data"), "search_index");
-        assert_eq!(part_of("checkpoint_fts_idx", "checkpoint_fts_idx"), "search_index");
-        assert_eq!(part_of("sqlite_autoindex_attachments_1", "attachments"), "attachments");
+        assert_eq!(
+            part_of("checkpoint_fts_idx", "checkpoint_fts_idx"),
+            "search_index"
+        );
+        assert_eq!(
+            part_of("sqlite_autoindex_attachments_1", "attachments"),
+            "attachments"
+        );
         assert_eq!(part_of("sessions", "sessions"), "other");
         assert_eq!(part_of("sqlite_schema", "sqlite_schema"), "other");
     }

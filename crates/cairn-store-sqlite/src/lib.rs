@@ -21,6 +21,7 @@ mod lineage;
 mod media;
 pub mod migrations;
 mod options;
+mod phrases;
 mod progress_import;
 mod project_keys;
 mod project_knowledge;

@@ -6,20 +6,38 @@ use rusqlite::{Connection, params};
 use ulid::Ulid;
 
 use crate::fail::{R, unreadable};
-use crate::search_text::literal_query;
+use crate::phrases::holds_all;
+use crate::search_text::{EventQuery, event_query, literal_query};
 use crate::{sessions, time};
 
 /// Newest first by the event's own time (`julianday` reads the RFC 3339 text,
 /// offsets included), not by insertion order, which is wrong for imported
 /// sessions; the insertion order breaks ties. This sorts all matches (a top-N
 /// sort under `LIMIT`). CROSS JOIN keeps the FTS index as the outer loop. The
-/// project scope is part of the MATCH expression (see `literal_query`).
+/// project scope is part of the MATCH expression (see `event_query`).
 const SEARCH_SQL: &str = "SELECT s.name, s.project, s.project_key, e.seq, e.ts, e.role, \
          snippet(event_fts, 0, '[', ']', '…', 16) \
      FROM event_fts CROSS JOIN events e ON e.id = event_fts.rowid \
      CROSS JOIN sessions s ON s.id = e.session \
      WHERE event_fts MATCH ?1 \
      ORDER BY julianday(e.ts) DESC, e.id DESC LIMIT ?2";
+
+/// The candidates of a search with phrases, in [`SEARCH_SQL`]'s order; each is
+/// checked ([`crate::phrases`]) before its hit is read ([`HIT_SQL`]).
+const SEARCH_IDS_SQL: &str = "SELECT e.id \
+     FROM event_fts CROSS JOIN events e ON e.id = event_fts.rowid \
+     WHERE event_fts MATCH ?1 \
+     ORDER BY julianday(e.ts) DESC, e.id DESC";
+
+/// One hit, with its snippet of the same MATCH.
+const HIT_SQL: &str = "SELECT s.name, s.project, s.project_key, e.seq, e.ts, e.role, \
+         snippet(event_fts, 0, '[', ']', '…', 16) \
+     FROM event_fts CROSS JOIN events e ON e.id = event_fts.rowid \
+     CROSS JOIN sessions s ON s.id = e.session \
+     WHERE event_fts MATCH ?1 AND event_fts.rowid = ?2";
+
+/// The searchable text of a candidate, as the index saw it.
+const TEXT_SQL: &str = "SELECT text FROM event_search_text WHERE id = ?1";
 
 /// Checkpoints are created by cairn (`created_us`), so their time sorts as it is.
 const CHECKPOINT_SEARCH_SQL: &str = "SELECT c.session_id, c.project, c.project_key, \
@@ -39,6 +57,14 @@ const SESSION_SEARCH_SQL: &str = "SELECT s.name, s.project, s.project_key, e.seq
          AND e.seq <= link.value ->> 2) \
      ORDER BY event_fts.rowid DESC LIMIT ?2";
 
+/// [`SESSION_SEARCH_SQL`]'s candidates when there are phrases to check.
+const SESSION_SEARCH_IDS_SQL: &str = "SELECT e.id \
+     FROM event_fts CROSS JOIN events e ON e.id = event_fts.rowid \
+     WHERE event_fts MATCH ?1 AND EXISTS (SELECT 1 FROM json_each(?2) link \
+         WHERE e.session = link.value ->> 0 AND e.seq > link.value ->> 1 \
+         AND e.seq <= link.value ->> 2) \
+     ORDER BY event_fts.rowid DESC";
+
 type RawHit = (
     String,
     String,
@@ -51,16 +77,50 @@ type RawHit = (
 
 pub(crate) fn search(conn: &Connection, query: &str, scope: &SearchScope) -> R<Vec<SearchHit>> {
     let project = scope.project.as_ref().map(Project::key);
-    let Some(fts_query) = literal_query(query, project) else {
+    let Some(query) = event_query(query, project)? else {
         return Ok(Vec::new());
     };
-    let raws = conn
-        .prepare_cached(SEARCH_SQL)?
-        .query_map(params![fts_query, sql_limit(scope.limit)], |row| {
-            RawHit::try_from(row)
-        })?
-        .collect::<rusqlite::Result<Vec<RawHit>>>()?;
+    let raws = if query.phrases.is_empty() {
+        conn.prepare_cached(SEARCH_SQL)?
+            .query_map(params![query.fts, sql_limit(scope.limit)], |row| {
+                RawHit::try_from(row)
+            })?
+            .collect::<rusqlite::Result<Vec<RawHit>>>()?
+    } else {
+        let candidates = conn
+            .prepare_cached(SEARCH_IDS_SQL)?
+            .query_map(params![query.fts], |row| row.get(0))?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        with_phrases(conn, &query, candidates, scope.limit)?
+    };
     hits(raws)
+}
+
+/// The hits among `candidates` (in order) whose text holds every phrase of
+/// `query`, at most `limit` (0: all).
+fn with_phrases(
+    conn: &Connection,
+    query: &EventQuery,
+    candidates: Vec<i64>,
+    limit: u32,
+) -> R<Vec<RawHit>> {
+    let mut raws = Vec::new();
+    for id in candidates {
+        if limit > 0 && raws.len() >= limit as usize {
+            break;
+        }
+        let text: String = conn
+            .prepare_cached(TEXT_SQL)?
+            .query_row([id], |row| row.get(0))?;
+        if !holds_all(&text, &query.phrases)? {
+            continue;
+        }
+        let raw = conn
+            .prepare_cached(HIT_SQL)?
+            .query_row(params![query.fts, id], |row| RawHit::try_from(row))?;
+        raws.push(raw);
+    }
+    Ok(raws)
 }
 
 /// [`search`] over one session's whole history (its fork chain's part of it).
@@ -71,7 +131,7 @@ pub(crate) fn search_session(
     limit: u32,
 ) -> R<Vec<SearchHit>> {
     let stored = sessions::by_id(conn, session)?;
-    let Some(fts_query) = literal_query(query, None) else {
+    let Some(query) = event_query(query, None)? else {
         return Ok(Vec::new());
     };
     let chain = crate::lineage::chain(conn, &stored)?;
@@ -88,12 +148,19 @@ pub(crate) fn search_session(
         .collect();
     let links = serde_json::to_string(&links)
         .map_err(|e| unreadable(format!("fork chain of session {session}: {e}")))?;
-    let raws = conn
-        .prepare_cached(SESSION_SEARCH_SQL)?
-        .query_map(params![fts_query, sql_limit(limit), links], |row| {
-            RawHit::try_from(row)
-        })?
-        .collect::<rusqlite::Result<Vec<RawHit>>>()?;
+    let raws = if query.phrases.is_empty() {
+        conn.prepare_cached(SESSION_SEARCH_SQL)?
+            .query_map(params![query.fts, sql_limit(limit), links], |row| {
+                RawHit::try_from(row)
+            })?
+            .collect::<rusqlite::Result<Vec<RawHit>>>()?
+    } else {
+        let candidates = conn
+            .prepare_cached(SESSION_SEARCH_IDS_SQL)?
+            .query_map(params![query.fts, links], |row| row.get(0))?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        with_phrases(conn, &query, candidates, limit)?
+    };
     hits(raws)
 }
 

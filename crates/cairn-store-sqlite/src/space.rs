@@ -74,7 +74,11 @@ pub(crate) fn space(conn: &Connection, store_file: &Path) -> R<StoreSpace> {
 /// transaction (a checkpoint cannot run inside one).
 pub(crate) fn reclaim(conn: &Connection, store_file: &Path) -> R<u64> {
     let before = file_bytes(store_file);
-    conn.execute_batch("PRAGMA incremental_vacuum")?;
+    // Each step of this pragma frees one page: it must be stepped to the end
+    // (`execute_batch` would step it once).
+    let mut vacuum = conn.prepare("PRAGMA incremental_vacuum")?;
+    let mut steps = vacuum.query([])?;
+    while steps.next()?.is_some() {}
     // Busy readers only make the checkpoint partial; the next one finishes it.
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     Ok(before.saturating_sub(file_bytes(store_file)))

@@ -469,6 +469,49 @@ mod tests {
         assert_eq!(count("okapi"), 1);
     }
 
+    /// Issue 15: a 200 KB tool output of a few words repeated costs the message
+    /// index those few words, not a position per word (the positional index of
+    /// step 1 took 53 KB here), and is still found.
+    #[test]
+    fn the_message_index_keeps_words_not_positions() {
+        let conn = v5_store_with_a_session_in("/p");
+        assert!(apply_missing(&conn).is_ok());
+        let output = "fn parse(input) -> Result { token } ".repeat(6_000);
+        let body = serde_json::json!({"role": "tool", "content": [
+            {"type": "tool_result", "tool_use_id": "t1", "content": output}]});
+        conn.execute(
+            "INSERT INTO events (session, seq, kind, role, bytes, ts, body) VALUES (1, 2, \
+             'message', 'tool', 200000, '2026-01-01T00:00:01Z', ?1)",
+            [body.to_string()],
+        )
+        .unwrap();
+        conn.execute_batch(
+            "INSERT INTO event_fts (rowid, text, scope) \
+             SELECT id, text, scope FROM event_search_text WHERE id = last_insert_rowid()",
+        )
+        .unwrap();
+        let index_bytes: i64 = conn
+            .query_row(
+                "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'event_fts%'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert!(index_bytes < 40_000, "{index_bytes} bytes of index");
+        let query = crate::search_text::event_query("parse token", None)
+            .unwrap()
+            .unwrap()
+            .fts;
+        let found: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM event_fts WHERE event_fts MATCH ?1",
+                [query],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, 1);
+    }
+
     #[test]
     fn children_of_a_session_are_found_through_the_parent_index() {
         let conn = at_version(MIGRATIONS.len());

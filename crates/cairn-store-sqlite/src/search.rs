@@ -14,20 +14,12 @@ use crate::{sessions, time};
 /// offsets included), not by insertion order, which is wrong for imported
 /// sessions; the insertion order breaks ties. This sorts all matches (a top-N
 /// sort under `LIMIT`). CROSS JOIN keeps the FTS index as the outer loop. The
-/// project scope is part of the MATCH expression (see `event_query`).
-const SEARCH_SQL: &str = "SELECT s.name, s.project, s.project_key, e.seq, e.ts, e.role, \
-         snippet(event_fts, 0, '[', ']', '…', 16) \
-     FROM event_fts CROSS JOIN events e ON e.id = event_fts.rowid \
-     CROSS JOIN sessions s ON s.id = e.session \
-     WHERE event_fts MATCH ?1 \
-     ORDER BY julianday(e.ts) DESC, e.id DESC LIMIT ?2";
-
-/// The candidates of a search with phrases, in [`SEARCH_SQL`]'s order; each is
-/// checked ([`crate::phrases`]) before its hit is read ([`HIT_SQL`]).
+/// project scope is part of the MATCH expression (see `event_query`). Only ids:
+/// a snippet is made for the hits kept ([`HIT_SQL`]), not for every match.
 const SEARCH_IDS_SQL: &str = "SELECT e.id \
      FROM event_fts CROSS JOIN events e ON e.id = event_fts.rowid \
      WHERE event_fts MATCH ?1 \
-     ORDER BY julianday(e.ts) DESC, e.id DESC";
+     ORDER BY julianday(e.ts) DESC, e.id DESC LIMIT ?2";
 
 /// One hit, with its snippet of the same MATCH.
 const HIT_SQL: &str = "SELECT s.name, s.project, s.project_key, e.seq, e.ts, e.role, \
@@ -48,22 +40,12 @@ const CHECKPOINT_SEARCH_SQL: &str = "SELECT c.session_id, c.project, c.project_k
 
 /// The same walk, kept to the links of one session's fork chain (`[key, after,
 /// upto]` as JSON): every event of its history, replaced or not.
-const SESSION_SEARCH_SQL: &str = "SELECT s.name, s.project, s.project_key, e.seq, e.ts, e.role, \
-         snippet(event_fts, 0, '[', ']', '…', 16) \
-     FROM event_fts CROSS JOIN events e ON e.id = event_fts.rowid \
-     CROSS JOIN sessions s ON s.id = e.session \
-     WHERE event_fts MATCH ?1 AND EXISTS (SELECT 1 FROM json_each(?3) link \
-         WHERE e.session = link.value ->> 0 AND e.seq > link.value ->> 1 \
-         AND e.seq <= link.value ->> 2) \
-     ORDER BY event_fts.rowid DESC LIMIT ?2";
-
-/// [`SESSION_SEARCH_SQL`]'s candidates when there are phrases to check.
 const SESSION_SEARCH_IDS_SQL: &str = "SELECT e.id \
      FROM event_fts CROSS JOIN events e ON e.id = event_fts.rowid \
      WHERE event_fts MATCH ?1 AND EXISTS (SELECT 1 FROM json_each(?2) link \
          WHERE e.session = link.value ->> 0 AND e.seq > link.value ->> 1 \
          AND e.seq <= link.value ->> 2) \
-     ORDER BY event_fts.rowid DESC";
+     ORDER BY event_fts.rowid DESC LIMIT ?3";
 
 type RawHit = (
     String,
@@ -80,25 +62,30 @@ pub(crate) fn search(conn: &Connection, query: &str, scope: &SearchScope) -> R<V
     let Some(query) = event_query(query, project)? else {
         return Ok(Vec::new());
     };
-    let raws = if query.phrases.is_empty() {
-        conn.prepare_cached(SEARCH_SQL)?
-            .query_map(params![query.fts, sql_limit(scope.limit)], |row| {
-                RawHit::try_from(row)
-            })?
-            .collect::<rusqlite::Result<Vec<RawHit>>>()?
-    } else {
-        let candidates = conn
-            .prepare_cached(SEARCH_IDS_SQL)?
-            .query_map(params![query.fts], |row| row.get(0))?
-            .collect::<rusqlite::Result<Vec<i64>>>()?;
-        with_phrases(conn, &query, candidates, scope.limit)?
-    };
+    // With phrases to check, some candidates may fail: no limit on them.
+    let candidates = conn
+        .prepare_cached(SEARCH_IDS_SQL)?
+        .query_map(
+            params![query.fts, candidate_limit(&query, scope.limit)],
+            |row| row.get(0),
+        )?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    let raws = kept_hits(conn, &query, candidates, scope.limit)?;
     hits(raws)
 }
 
+/// `LIMIT` of the candidates: the search's, or none when phrases are checked.
+fn candidate_limit(query: &EventQuery, limit: u32) -> i64 {
+    if query.phrases.is_empty() {
+        sql_limit(limit)
+    } else {
+        -1
+    }
+}
+
 /// The hits among `candidates` (in order) whose text holds every phrase of
-/// `query`, at most `limit` (0: all).
-fn with_phrases(
+/// `query`, at most `limit` (0: all), each with its snippet.
+fn kept_hits(
     conn: &Connection,
     query: &EventQuery,
     candidates: Vec<i64>,
@@ -109,11 +96,13 @@ fn with_phrases(
         if limit > 0 && raws.len() >= limit as usize {
             break;
         }
-        let text: String = conn
-            .prepare_cached(TEXT_SQL)?
-            .query_row([id], |row| row.get(0))?;
-        if !holds_all(&text, &query.phrases)? {
-            continue;
+        if !query.phrases.is_empty() {
+            let text: String = conn
+                .prepare_cached(TEXT_SQL)?
+                .query_row([id], |row| row.get(0))?;
+            if !holds_all(&text, &query.phrases)? {
+                continue;
+            }
         }
         let raw = conn
             .prepare_cached(HIT_SQL)?
@@ -148,19 +137,14 @@ pub(crate) fn search_session(
         .collect();
     let links = serde_json::to_string(&links)
         .map_err(|e| unreadable(format!("fork chain of session {session}: {e}")))?;
-    let raws = if query.phrases.is_empty() {
-        conn.prepare_cached(SESSION_SEARCH_SQL)?
-            .query_map(params![query.fts, sql_limit(limit), links], |row| {
-                RawHit::try_from(row)
-            })?
-            .collect::<rusqlite::Result<Vec<RawHit>>>()?
-    } else {
-        let candidates = conn
-            .prepare_cached(SESSION_SEARCH_IDS_SQL)?
-            .query_map(params![query.fts, links], |row| row.get(0))?
-            .collect::<rusqlite::Result<Vec<i64>>>()?;
-        with_phrases(conn, &query, candidates, limit)?
-    };
+    let candidates = conn
+        .prepare_cached(SESSION_SEARCH_IDS_SQL)?
+        .query_map(
+            params![query.fts, links, candidate_limit(&query, limit)],
+            |row| row.get(0),
+        )?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    let raws = kept_hits(conn, &query, candidates, limit)?;
     hits(raws)
 }
 

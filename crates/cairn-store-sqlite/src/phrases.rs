@@ -87,9 +87,9 @@ mod tests {
 
     #[test]
     fn phrases_need_their_tokens_next_to_each_other_in_order() {
-        let refresh_token = vec!["refresh".to_owned(), "token".to_owned()];
-        assert!(holds_all("rotate the refresh-token daily", &[refresh_token.clone()]).unwrap());
-        assert!(!holds_all("token refresh happens", &[refresh_token.clone()]).unwrap());
-        assert!(!holds_all("refresh the token", &[refresh_token]).unwrap());
+        let refresh_token = [vec!["refresh".to_owned(), "token".to_owned()]];
+        assert!(holds_all("rotate the refresh-token daily", &refresh_token).unwrap());
+        assert!(!holds_all("token refresh happens", &refresh_token).unwrap());
+        assert!(!holds_all("refresh the token", &refresh_token).unwrap());
     }
 }

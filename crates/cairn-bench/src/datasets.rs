@@ -23,6 +23,7 @@ use cairn_store_sqlite::Synchronous;
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
+use crate::code::CodeCorpus;
 use crate::generate::{
     GeneratedSession, HistoryShape, HistoryStats, LISTING_SESSIONS, QueryCounts, SearchCorpus,
     generate_history, listing_session,
@@ -31,8 +32,9 @@ use crate::postgres::{BenchServer, point_home_at};
 use crate::process::{ProcessSpec, run_once};
 use crate::text::Vocabulary;
 
-/// Bump when the generator's output changes.
-pub(crate) const GENERATOR_VERSION: u32 = 1;
+/// Bump when the generator's output changes. (2: tool outputs that show code are
+/// slices of real source files, `code.rs`; a dataset depends on that corpus too.)
+pub(crate) const GENERATOR_VERSION: u32 = 2;
 
 pub(crate) fn dataset_key() -> String {
     format!(
@@ -345,7 +347,7 @@ pub(crate) async fn generate(
         Some(url) => cairn_store_postgres::open_store(url)?,
         None => cairn_store_sqlite::open_store(&store_file, Synchronous::Normal)?,
     };
-    let vocabulary = Arc::new(Vocabulary::standard());
+    let vocabulary = Arc::new(Vocabulary::standard().with_code(CodeCorpus::from_env()?));
     let mut manifest = Manifest {
         dataset,
         key: dataset_key(),

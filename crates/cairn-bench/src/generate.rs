@@ -410,9 +410,13 @@ impl<'v> HistoryBuilder<'v> {
         match tool {
             "read_file" => {
                 let size = self.tool_output_size() as usize;
-                self.vocabulary.code(&mut self.rng, &mut out, size);
+                self.vocabulary.file_content(&mut self.rng, &mut out, size);
             }
-            "search" | "shell" => {
+            "search" => {
+                let size = self.tool_output_size() as usize;
+                self.vocabulary.search_output(&mut self.rng, &mut out, size);
+            }
+            "shell" => {
                 let size = self.tool_output_size() as usize;
                 self.vocabulary.log(&mut self.rng, &mut out, size);
             }

@@ -11,6 +11,7 @@ use cairn_core::{NewEvent, NewSession, Project, SessionName};
 use cairn_store_sqlite::Synchronous;
 use serde::{Deserialize, Serialize};
 
+use crate::code::CodeCorpus;
 use crate::generate::{HistoryShape, KB, MB, generate_history};
 use crate::stats::Summary;
 use crate::text::Vocabulary;
@@ -79,7 +80,10 @@ pub(crate) async fn append_latency(
         seed: 7,
         tail_seed: 7,
     };
-    let history = generate_history(&shape, &Vocabulary::standard())?;
+    let history = generate_history(
+        &shape,
+        &Vocabulary::standard().with_code(CodeCorpus::from_env()?),
+    )?;
     let events = history.events;
     if events.is_empty() {
         bail!("the generator made no events for the append benchmark");
@@ -147,7 +151,10 @@ pub(crate) struct ImportResult {
 /// Imports the 100 MB session into a fresh store `runs` times, timing only the
 /// `import_session` call (the events are generated in memory beforehand).
 pub(crate) async fn import_throughput(dir: &Path, runs: usize) -> Result<ImportResult> {
-    let session = generate_history(&HistoryShape::resume_100mb(), &Vocabulary::standard())?;
+    let session = generate_history(
+        &HistoryShape::resume_100mb(),
+        &Vocabulary::standard().with_code(CodeCorpus::from_env()?),
+    )?;
     let mut seconds = Vec::with_capacity(runs);
     let mut cpu_seconds = Vec::with_capacity(runs);
     for run in 0..runs {

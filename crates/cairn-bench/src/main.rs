@@ -12,8 +12,10 @@
 //! `__first-count` subcommands of this binary.
 
 mod claude_code;
+mod code;
 mod datasets;
 mod fake_provider;
+mod fts_options;
 mod generate;
 mod in_process;
 mod line_rpc;
@@ -88,6 +90,10 @@ struct Options {
     /// Sessions of 10,000 messages in the search dataset (100: a million).
     #[arg(long, global = true, default_value_t = 100)]
     search_sessions: u32,
+    /// Where generated tool outputs take real source code from (`.rs` files, any
+    /// depth; repeatable) [default: the cargo registry's sources and this repository].
+    #[arg(long, global = true, value_name = "DIR")]
+    code_dir: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
@@ -116,6 +122,12 @@ enum Command {
     Context,
     /// The dashboard's sessions page rendered in Chromium over 10,000 sessions.
     Dashboard,
+    /// Bytes on disk of the 100 MB and 1 MB sessions and 1,000 small ones, by part.
+    Footprint {
+        /// Also measure the 100 MB session's full-text index under other FTS5 options.
+        #[arg(long)]
+        fts_options: bool,
+    },
     /// `cairn mcp` vs mcp-memory-keeper over stdio, HTTP at 32 clients, idle RSS.
     Mcp(scenarios::mcp::McpOptions),
     /// `sessions fork` and `sessions rewind`, 100 MB history vs 1 MB.
@@ -154,6 +166,13 @@ enum Command {
         session: String,
         #[arg(long)]
         runs: usize,
+    },
+    #[command(name = "__footprint", hide = true)]
+    FootprintWorker {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        fts_options: bool,
     },
     #[command(name = "__serve", hide = true)]
     ServeWorker(scenarios::serve::WorkerArgs),
@@ -205,6 +224,7 @@ enum Scenario {
     Dashboard,
     Serve,
     Fork,
+    Footprint,
 }
 
 impl Scenario {
@@ -221,6 +241,7 @@ impl Scenario {
             Scenario::Dashboard => "dashboard",
             Scenario::Serve => "serve",
             Scenario::Fork => "fork",
+            Scenario::Footprint => "footprint",
         }
     }
 }
@@ -250,6 +271,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Scenario::Dashboard,
             Scenario::Serve,
             Scenario::Fork,
+            Scenario::Footprint,
         ],
         Command::Resume => vec![Scenario::Resume],
         Command::List => vec![Scenario::List],
@@ -281,6 +303,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::McpWorker(args) => return scenarios::mcp::worker(args),
         Command::Fork => vec![Scenario::Fork],
+        Command::Footprint { fts_options } => {
+            let _ = scenarios::footprint::FTS_OPTIONS.set(fts_options);
+            vec![Scenario::Footprint]
+        }
+        Command::FootprintWorker { dir, fts_options } => {
+            let result = runtime()?.block_on(scenarios::footprint::measure(&dir, fts_options))?;
+            println!("{}", serde_json::to_string(&result)?);
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Serve(options) => {
             scenarios::serve::configure(options);
             vec![Scenario::Serve]
@@ -374,6 +405,13 @@ fn measure(options: &Options, scenarios: &[Scenario]) -> Result<ExitCode> {
             "warning: measuring a debug build; figures are not representative (use scripts/bench)"
         );
     }
+    let code_dirs = if options.code_dir.is_empty() {
+        code::CodeCorpus::default_dirs()
+    } else {
+        options.code_dir.clone()
+    };
+    let joined = std::env::join_paths(&code_dirs).context("--code-dir")?;
+    let _ = code::CODE_DIRS.set(joined);
     let on_postgres = options.store == StoreKind::Postgres;
     let datasets = Datasets::open(
         &options.data_dir,
@@ -445,6 +483,7 @@ fn measure(options: &Options, scenarios: &[Scenario]) -> Result<ExitCode> {
             Scenario::Dashboard => scenarios::dashboard::run,
             Scenario::Serve => scenarios::serve::run,
             Scenario::Fork => scenarios::fork::run,
+            Scenario::Footprint => scenarios::footprint::run,
         };
         steps.push((scenario.name(), step));
     }

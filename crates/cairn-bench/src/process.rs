@@ -94,6 +94,10 @@ pub(crate) fn isolated(program: &Path, home: &Path, cwd: &Path) -> Command {
         .env("HOME", home)
         .env(cairn_core::env_vars::CAIRN_HOME, home)
         .env("LANG", "C.UTF-8");
+    // The harness's own workers generate tool outputs from this code corpus.
+    if let Some(dirs) = crate::code::CODE_DIRS.get() {
+        command.env(crate::code::CODE_DIRS_VAR, dirs);
+    }
     command
 }
 

@@ -16,6 +16,7 @@ pub(crate) enum Unit {
     MegabytesPerSecond,
     Ratio,
     Megabytes,
+    Kilobytes,
 }
 
 impl Unit {
@@ -26,6 +27,7 @@ impl Unit {
             Unit::MegabytesPerSecond => format!("{value:.1} MB/s"),
             Unit::Ratio => format!("{value:.2}×"),
             Unit::Megabytes => format!("{value:.1} MB"),
+            Unit::Kilobytes => format!("{value:.1} KB"),
         }
     }
 }

@@ -10,6 +10,7 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
+use crate::code::CodeCorpus;
 use crate::rng::Rng;
 
 /// Injected into a known share of the search dataset's messages.
@@ -24,6 +25,8 @@ pub(crate) struct Vocabulary {
     words: Vec<String>,
     /// Cumulative Zipf weights, normalised to end at 1.0.
     cumulative: Vec<f64>,
+    /// Real source code for file reads and search results; synthetic code without.
+    corpus: Option<CodeCorpus>,
 }
 
 impl Vocabulary {
@@ -51,12 +54,52 @@ impl Vocabulary {
         for weight in &mut cumulative {
             *weight /= total;
         }
-        Vocabulary { words, cumulative }
+        Vocabulary {
+            words,
+            cumulative,
+            corpus: None,
+        }
     }
 
     /// The standard vocabulary of every dataset.
     pub(crate) fn standard() -> Self {
         Vocabulary::new(20_000, 0x5eed_0001)
+    }
+
+    /// Tool outputs that show code take it from `corpus` (see `code.rs`).
+    pub(crate) fn with_code(mut self, corpus: Option<CodeCorpus>) -> Self {
+        self.corpus = corpus;
+        self
+    }
+
+    /// What a file read shows: a slice of real code when there is a corpus.
+    pub(crate) fn file_content(&self, rng: &mut Rng, out: &mut String, bytes: usize) {
+        match &self.corpus {
+            Some(corpus) => corpus.slice(rng, out, bytes),
+            None => self.code(rng, out, bytes),
+        }
+    }
+
+    /// What a code search shows: `path:line: code` lines of real code when there
+    /// is a corpus, build and grep output lines without.
+    pub(crate) fn search_output(&self, rng: &mut Rng, out: &mut String, bytes: usize) {
+        let Some(corpus) = &self.corpus else {
+            return self.log(rng, out, bytes);
+        };
+        let mut code = String::new();
+        corpus.slice(rng, &mut code, bytes);
+        let path = self.path(rng);
+        let mut line_no = rng.range(1, 900);
+        for line in code.lines() {
+            if rng.chance(0.1) {
+                line_no += rng.range(5, 200);
+            }
+            let _ = writeln!(out, "{path}:{line_no}: {line}");
+            line_no += 1;
+            if out.len() >= bytes {
+                break;
+            }
+        }
     }
 
     /// The word of the given frequency rank (0 is the most frequent).

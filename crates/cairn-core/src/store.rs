@@ -149,6 +149,36 @@ pub struct StoreStatus {
     pub pool_signals: u64,
 }
 
+/// Where a store's bytes go, by part (`cairn doctor`, `cairn store status`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreSpace {
+    /// Bytes on disk: the SQLite file and its WAL, or the PostgreSQL database.
+    pub total_bytes: u64,
+    /// The event log (rows, and their out-of-line storage).
+    pub events: u64,
+    /// The indexes of the event log (by session and seq).
+    pub event_indexes: u64,
+    /// The full-text indexes (messages and checkpoints).
+    pub search_index: u64,
+    pub attachments: u64,
+    /// Every other table and index (sessions, checkpoints, pool, leases, schema).
+    pub other: u64,
+    /// Space the store holds but no longer uses (SQLite's free pages); reused by
+    /// later writes, given back by [`Store::reclaim_space`] where the backend can.
+    pub free: u64,
+    /// Every table and index with its part, largest first.
+    pub objects: Vec<SpaceObject>,
+}
+
+/// One table or index of [`StoreSpace`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpaceObject {
+    pub name: String,
+    /// `events`, `event_indexes`, `search_index`, `attachments` or `other`.
+    pub part: String,
+    pub bytes: u64,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     // ---- sessions -------------------------------------------------------------
@@ -476,6 +506,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Which backend, schema version, size and counts.
     async fn status(&self) -> Result<StoreStatus>;
+
+    /// The store's size by part ([`StoreSpace`]). Reads every page of a SQLite
+    /// store: for `doctor` and `store status`, not for hot paths.
+    async fn space(&self) -> Result<StoreSpace>;
+
+    /// Gives space freed by deletions (`rm`, prune, gc) back to the file system
+    /// where the backend can do so without rewriting the store; returns the bytes
+    /// given back (0 when there was nothing to give or the backend cannot).
+    async fn reclaim_space(&self) -> Result<u64>;
 
     // ---- authors --------------------------------------------------------------------
 

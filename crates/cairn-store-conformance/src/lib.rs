@@ -27,6 +27,7 @@ pub mod pool_bounds;
 pub mod projects;
 pub mod search;
 pub mod sessions;
+pub mod space;
 pub mod support;
 
 /// A fresh store for one test, and a way to open the same store again (to check
@@ -64,6 +65,10 @@ impl Fixture {
 #[macro_export]
 macro_rules! store_conformance_tests {
     ($fresh:path) => {
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn the_store_size_is_shown_by_part() {
+            $crate::space::the_store_size_is_shown_by_part($fresh()).await
+        }
         #[::tokio::test(flavor = "multi_thread")]
         async fn imported_progress_keeps_ids_rounds_and_times_and_imports_once() {
             $crate::lineage::imported_progress_keeps_ids_rounds_and_times_and_imports_once($fresh()).await

@@ -30,6 +30,7 @@ mod rows;
 mod search;
 mod search_text;
 mod sessions;
+mod space;
 mod store_impl;
 
 use std::future::Future;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cairn_core::store::{
     CheckpointHit, ImportStream, PoolInstance, ProjectKnowledge, SearchHit, SearchScope,
-    SessionAuthor, SessionUpdate, SizedEvent, StoreStatus,
+    SessionAuthor, SessionUpdate, SizedEvent, StoreSpace, StoreStatus,
 };
 use cairn_core::{
     Attachment, AttachmentGarbage, AttachmentRef, Checkpoint, Event, ImportOrigin, KnownImport,
@@ -19,7 +19,7 @@ use ulid::Ulid;
 
 use crate::{
     PostgresStore, agent_pool, attachments, authors, checkpoints, copies, events, import_origins,
-    leases, search, sessions,
+    leases, search, sessions, space,
 };
 
 /// How often a write that met a deadlock is run again before giving up.
@@ -474,6 +474,17 @@ impl Store for PostgresStore {
     async fn status(&self) -> Result<StoreStatus> {
         self.read(|tx| Box::pin(async move { copies::status(tx).await }))
             .await
+    }
+
+    async fn space(&self) -> Result<StoreSpace> {
+        self.read(|tx| Box::pin(async move { space::space(tx).await }))
+            .await
+    }
+
+    /// PostgreSQL's autovacuum makes freed space reusable; giving it back to the
+    /// file system takes `VACUUM FULL`, which locks every table: an operator's call.
+    async fn reclaim_space(&self) -> Result<u64> {
+        Ok(0)
     }
 
     async fn history_bytes(&self, session: Ulid) -> Result<u64> {

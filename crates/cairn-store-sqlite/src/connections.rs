@@ -70,6 +70,13 @@ impl Connections {
         })
     }
 
+    /// Runs `work` on the writer connection outside any transaction (for pragmas
+    /// that cannot run inside one, like a WAL checkpoint), retried while busy.
+    pub(crate) fn on_writer<T>(&self, mut work: impl FnMut(&Connection) -> R<T>) -> Result<T> {
+        let conn = lock(&self.writer);
+        with_retry(&self.path, || work(&conn))
+    }
+
     /// SQLite's `data_version` as the writer connection sees it: it changes when
     /// another connection (another process) committed.
     pub(crate) fn data_version(&self) -> Result<i64> {
@@ -193,6 +200,13 @@ fn prepare_store(path: &Path, conn: &Connection, synchronous: Synchronous) -> Re
     }
     if version == 0 && foreign_tables > 0 {
         return Err(foreign_store(path));
+    }
+    if version == 0 {
+        // Only takes effect before the first table: a new store gives the pages a
+        // deletion frees back to the file system (`space::reclaim`).
+        with_retry(path, || {
+            Ok(conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL")?)
+        })?;
     }
     let mode: String = with_retry(path, || {
         Ok(conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?)

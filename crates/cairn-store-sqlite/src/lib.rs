@@ -21,12 +21,14 @@ mod lineage;
 mod media;
 pub mod migrations;
 mod options;
+mod phrases;
 mod progress_import;
 mod project_keys;
 mod project_knowledge;
 mod search;
 mod search_text;
 mod sessions;
+mod space;
 mod store_impl;
 mod time;
 

@@ -6,20 +6,30 @@ use rusqlite::{Connection, params};
 use ulid::Ulid;
 
 use crate::fail::{R, unreadable};
-use crate::search_text::literal_query;
+use crate::phrases::holds_all;
+use crate::search_text::{EventQuery, event_query, literal_query};
 use crate::{sessions, time};
 
 /// Newest first by the event's own time (`julianday` reads the RFC 3339 text,
 /// offsets included), not by insertion order, which is wrong for imported
 /// sessions; the insertion order breaks ties. This sorts all matches (a top-N
 /// sort under `LIMIT`). CROSS JOIN keeps the FTS index as the outer loop. The
-/// project scope is part of the MATCH expression (see `literal_query`).
-const SEARCH_SQL: &str = "SELECT s.name, s.project, s.project_key, e.seq, e.ts, e.role, \
+/// project scope is part of the MATCH expression (see `event_query`). Only ids:
+/// a snippet is made for the hits kept ([`HIT_SQL`]), not for every match.
+const SEARCH_IDS_SQL: &str = "SELECT e.id \
+     FROM event_fts CROSS JOIN events e ON e.id = event_fts.rowid \
+     WHERE event_fts MATCH ?1 \
+     ORDER BY julianday(e.ts) DESC, e.id DESC LIMIT ?2";
+
+/// One hit, with its snippet of the same MATCH.
+const HIT_SQL: &str = "SELECT s.name, s.project, s.project_key, e.seq, e.ts, e.role, \
          snippet(event_fts, 0, '[', ']', '…', 16) \
      FROM event_fts CROSS JOIN events e ON e.id = event_fts.rowid \
      CROSS JOIN sessions s ON s.id = e.session \
-     WHERE event_fts MATCH ?1 \
-     ORDER BY julianday(e.ts) DESC, e.id DESC LIMIT ?2";
+     WHERE event_fts MATCH ?1 AND event_fts.rowid = ?2";
+
+/// The searchable text of a candidate, as the index saw it.
+const TEXT_SQL: &str = "SELECT text FROM event_search_text WHERE id = ?1";
 
 /// Checkpoints are created by cairn (`created_us`), so their time sorts as it is.
 const CHECKPOINT_SEARCH_SQL: &str = "SELECT c.session_id, c.project, c.project_key, \
@@ -30,14 +40,12 @@ const CHECKPOINT_SEARCH_SQL: &str = "SELECT c.session_id, c.project, c.project_k
 
 /// The same walk, kept to the links of one session's fork chain (`[key, after,
 /// upto]` as JSON): every event of its history, replaced or not.
-const SESSION_SEARCH_SQL: &str = "SELECT s.name, s.project, s.project_key, e.seq, e.ts, e.role, \
-         snippet(event_fts, 0, '[', ']', '…', 16) \
+const SESSION_SEARCH_IDS_SQL: &str = "SELECT e.id \
      FROM event_fts CROSS JOIN events e ON e.id = event_fts.rowid \
-     CROSS JOIN sessions s ON s.id = e.session \
-     WHERE event_fts MATCH ?1 AND EXISTS (SELECT 1 FROM json_each(?3) link \
+     WHERE event_fts MATCH ?1 AND EXISTS (SELECT 1 FROM json_each(?2) link \
          WHERE e.session = link.value ->> 0 AND e.seq > link.value ->> 1 \
          AND e.seq <= link.value ->> 2) \
-     ORDER BY event_fts.rowid DESC LIMIT ?2";
+     ORDER BY event_fts.rowid DESC LIMIT ?3";
 
 type RawHit = (
     String,
@@ -51,16 +59,57 @@ type RawHit = (
 
 pub(crate) fn search(conn: &Connection, query: &str, scope: &SearchScope) -> R<Vec<SearchHit>> {
     let project = scope.project.as_ref().map(Project::key);
-    let Some(fts_query) = literal_query(query, project) else {
+    let Some(query) = event_query(query, project)? else {
         return Ok(Vec::new());
     };
-    let raws = conn
-        .prepare_cached(SEARCH_SQL)?
-        .query_map(params![fts_query, sql_limit(scope.limit)], |row| {
-            RawHit::try_from(row)
-        })?
-        .collect::<rusqlite::Result<Vec<RawHit>>>()?;
+    // With phrases to check, some candidates may fail: no limit on them.
+    let candidates = conn
+        .prepare_cached(SEARCH_IDS_SQL)?
+        .query_map(
+            params![query.fts, candidate_limit(&query, scope.limit)],
+            |row| row.get(0),
+        )?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    let raws = kept_hits(conn, &query, candidates, scope.limit)?;
     hits(raws)
+}
+
+/// `LIMIT` of the candidates: the search's, or none when phrases are checked.
+fn candidate_limit(query: &EventQuery, limit: u32) -> i64 {
+    if query.phrases.is_empty() {
+        sql_limit(limit)
+    } else {
+        -1
+    }
+}
+
+/// The hits among `candidates` (in order) whose text holds every phrase of
+/// `query`, at most `limit` (0: all), each with its snippet.
+fn kept_hits(
+    conn: &Connection,
+    query: &EventQuery,
+    candidates: Vec<i64>,
+    limit: u32,
+) -> R<Vec<RawHit>> {
+    let mut raws = Vec::new();
+    for id in candidates {
+        if limit > 0 && raws.len() >= limit as usize {
+            break;
+        }
+        if !query.phrases.is_empty() {
+            let text: String = conn
+                .prepare_cached(TEXT_SQL)?
+                .query_row([id], |row| row.get(0))?;
+            if !holds_all(&text, &query.phrases)? {
+                continue;
+            }
+        }
+        let raw = conn
+            .prepare_cached(HIT_SQL)?
+            .query_row(params![query.fts, id], |row| RawHit::try_from(row))?;
+        raws.push(raw);
+    }
+    Ok(raws)
 }
 
 /// [`search`] over one session's whole history (its fork chain's part of it).
@@ -71,7 +120,7 @@ pub(crate) fn search_session(
     limit: u32,
 ) -> R<Vec<SearchHit>> {
     let stored = sessions::by_id(conn, session)?;
-    let Some(fts_query) = literal_query(query, None) else {
+    let Some(query) = event_query(query, None)? else {
         return Ok(Vec::new());
     };
     let chain = crate::lineage::chain(conn, &stored)?;
@@ -88,12 +137,14 @@ pub(crate) fn search_session(
         .collect();
     let links = serde_json::to_string(&links)
         .map_err(|e| unreadable(format!("fork chain of session {session}: {e}")))?;
-    let raws = conn
-        .prepare_cached(SESSION_SEARCH_SQL)?
-        .query_map(params![fts_query, sql_limit(limit), links], |row| {
-            RawHit::try_from(row)
-        })?
-        .collect::<rusqlite::Result<Vec<RawHit>>>()?;
+    let candidates = conn
+        .prepare_cached(SESSION_SEARCH_IDS_SQL)?
+        .query_map(
+            params![query.fts, links, candidate_limit(&query, limit)],
+            |row| row.get(0),
+        )?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    let raws = kept_hits(conn, &query, candidates, limit)?;
     hits(raws)
 }
 

@@ -14,6 +14,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 pub(crate) const TEXT_FUNCTION: &str = "cairn_search_text";
+/// The tokenizer of every full-text index (and of `phrases.rs`).
+pub(crate) const TOKENIZER: &str = "unicode61 remove_diacritics 2";
 pub(crate) const PROJECT_FUNCTION: &str = "cairn_project_token";
 
 /// One FTS token standing for a project: `p` + 32 hex digits of its sha256.
@@ -69,6 +71,50 @@ pub(crate) fn literal_query(user_text: &str, project: Option<&str>) -> Option<St
     Some(phrases.join(" AND "))
 }
 
+/// A search of the message index (`detail=none`: no columns, no positions in
+/// queries): every token of every word and the project's token must occur; the
+/// words of more than one token must also occur as phrases, which the caller
+/// checks on each candidate ([`crate::phrases::holds_all`]).
+pub(crate) struct EventQuery {
+    pub fts: String,
+    pub phrases: Vec<Vec<String>>,
+}
+
+/// [`literal_query`]'s rules for the message index. The project token can only
+/// match the `scope` column: no text holds `p` and 32 hex digits of a sha256.
+pub(crate) fn event_query(
+    user_text: &str,
+    project: Option<&str>,
+) -> rusqlite::Result<Option<EventQuery>> {
+    let mut terms: Vec<String> = Vec::new();
+    let mut phrases = Vec::new();
+    for word in user_text
+        .split_whitespace()
+        .filter(|word| word.chars().any(char::is_alphanumeric))
+    {
+        let tokens = crate::phrases::tokens(word)?;
+        for token in &tokens {
+            let term = crate::phrases::phrase(std::slice::from_ref(token));
+            if !terms.contains(&term) {
+                terms.push(term);
+            }
+        }
+        if tokens.len() > 1 {
+            phrases.push(tokens);
+        }
+    }
+    if terms.is_empty() {
+        return Ok(None);
+    }
+    if let Some(project) = project {
+        terms.push(format!("\"{}\"", project_token(project)));
+    }
+    Ok(Some(EventQuery {
+        fts: terms.join(" AND "),
+        phrases,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +134,21 @@ mod tests {
         let scoped = literal_query("x", Some("/p/one")).unwrap();
         assert!(scoped.ends_with(&format!(r#"AND scope : "{}""#, project_token("/p/one"))));
         assert_ne!(project_token("/p/one"), project_token("/p/one/sub"));
+    }
+
+    #[test]
+    fn event_queries_ask_for_every_token_and_keep_the_phrases() {
+        let q = event_query(r#"Refresh-token "AND" café lib.rs token"#, Some("/p"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            q.fts,
+            format!(
+                r#""refresh" AND "token" AND "and" AND "cafe" AND "lib" AND "rs" AND "{}""#,
+                project_token("/p")
+            )
+        );
+        assert_eq!(q.phrases, [vec!["refresh", "token"], vec!["lib", "rs"]]);
+        assert!(event_query(" * ( ) ", None).unwrap().is_none());
     }
 }

@@ -2,12 +2,13 @@
 //! write transaction on the blocking pool; a write announces its change once it
 //! has committed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_core::store::{
     CheckpointHit, ImportStream, PoolInstance, ProjectKnowledge, SearchHit, SearchScope,
-    SessionAuthor, SessionUpdate, SizedEvent, StoreStatus,
+    SessionAuthor, SessionUpdate, SizedEvent, StoreSpace, StoreStatus,
 };
 use cairn_core::{
     Attachment, AttachmentGarbage, AttachmentRef, Checkpoint, Error, Event, ImportOrigin,
@@ -20,7 +21,7 @@ use ulid::Ulid;
 
 use crate::{
     SqliteStore, agent_pool, attachments, authors, checkpoints, copies, events, import_origins,
-    leases, search, sessions,
+    leases, search, sessions, space,
 };
 
 #[async_trait]
@@ -395,6 +396,21 @@ impl Store for SqliteStore {
 
     async fn status(&self) -> Result<StoreStatus> {
         self.read(|tx| copies::status(tx)).await
+    }
+
+    async fn space(&self) -> Result<StoreSpace> {
+        let path = self.path().to_path_buf();
+        self.read(move |tx| space::space(tx, &path)).await
+    }
+
+    async fn reclaim_space(&self) -> Result<u64> {
+        let connections = Arc::clone(&self.connections);
+        tokio::task::spawn_blocking(move || {
+            let path = connections.path().to_path_buf();
+            connections.on_writer(|conn| space::reclaim(conn, &path))
+        })
+        .await
+        .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
     }
 
     async fn history_bytes(&self, session: Ulid) -> Result<u64> {

@@ -4,6 +4,7 @@
 pub(crate) mod append;
 pub(crate) mod context;
 pub(crate) mod dashboard;
+pub(crate) mod footprint;
 pub(crate) mod fork;
 pub(crate) mod import;
 pub(crate) mod list;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use cairn_app::store_copy::{CopyStep, CopySummary, copy_store};
 use cairn_core::Store;
+use cairn_core::store::StoreSpace;
 use cairn_store::StoreUrl;
 use serde::Serialize;
 
@@ -27,13 +28,18 @@ struct StatusOut {
     store: String,
     #[serde(flatten)]
     status: cairn_core::store::StoreStatus,
+    /// The size by part.
+    space: StoreSpace,
 }
 
 async fn status(app: &App, json: bool) -> anyhow::Result<()> {
-    let status = app.store().await?.status().await?;
+    let store = app.store().await?;
+    let status = store.status().await?;
+    let space = store.space().await?;
     let out = StatusOut {
         store: app.store_label(),
         status,
+        space,
     };
     if json {
         return output::print_json(&out);
@@ -43,6 +49,7 @@ async fn status(app: &App, json: bool) -> anyhow::Result<()> {
     writeln!(w, "store:          {} ({})", out.store, s.backend)?;
     writeln!(w, "schema version: {}", s.schema_version)?;
     writeln!(w, "size:           {}", human_bytes(s.size_bytes))?;
+    writeln!(w, "  by part:      {}", space_parts(&out.space))?;
     writeln!(w, "sessions:       {}", s.sessions)?;
     writeln!(w, "events:         {}", s.events)?;
     writeln!(w, "attachments:    {}", s.attachments)?;
@@ -50,6 +57,31 @@ async fn status(app: &App, json: bool) -> anyhow::Result<()> {
     writeln!(w, "pool signals:   {}", s.pool_signals)?;
     w.flush()?;
     Ok(())
+}
+
+/// `12.3 MiB on disk: events 10.1 MiB, …` for `doctor`.
+pub(crate) fn space_summary(space: &StoreSpace) -> String {
+    format!(
+        "{} on disk: {}",
+        human_bytes(space.total_bytes),
+        space_parts(space)
+    )
+}
+
+/// The parts of the store with their sizes, in a line.
+fn space_parts(space: &StoreSpace) -> String {
+    [
+        ("events", space.events),
+        ("event indexes", space.event_indexes),
+        ("full-text index", space.search_index),
+        ("attachments", space.attachments),
+        ("other", space.other),
+        ("free", space.free),
+    ]
+    .iter()
+    .map(|(part, bytes)| format!("{part} {}", human_bytes(*bytes)))
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 fn human_bytes(bytes: u64) -> String {

@@ -32,6 +32,7 @@ pub(super) async fn store(app: &App) -> Vec<Check> {
                     format!("{label}: opens, {} session(s)", output::grouped(n)),
                 ),
                 orphaned_attachments(store.as_ref()).await,
+                size(store.as_ref()).await,
             ],
             Err(e) => vec![Check::new(
                 "store",
@@ -65,6 +66,25 @@ async fn orphaned_attachments(store: &dyn cairn_core::Store) -> Check {
             "attachments",
             Status::Fail,
             format!("cannot look for orphaned attachments: {e}"),
+        ),
+    }
+}
+
+/// Where the store's bytes go (events, indexes, attachments, free pages).
+async fn size(store: &dyn cairn_core::Store) -> Check {
+    match store.space().await {
+        Ok(space) => Check {
+            space: Some(space.clone()),
+            ..Check::new(
+                "size",
+                Status::Ok,
+                crate::commands::store::space_summary(&space),
+            )
+        },
+        Err(e) => Check::new(
+            "size",
+            Status::Warn,
+            format!("cannot measure the store: {e}"),
         ),
     }
 }

@@ -25,10 +25,13 @@ pub(crate) enum Status {
 
 #[derive(Debug, Serialize)]
 pub(crate) struct Check {
-    /// `store`, `config`, `provider`, `mcp-client`, `disk`.
+    /// `store`, `attachments`, `size`, `config`, `provider`, `mcp-client`, `disk`.
     pub area: &'static str,
     pub status: Status,
     pub detail: String,
+    /// The store's size by part, on the `size` check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub space: Option<cairn_core::store::StoreSpace>,
 }
 
 impl Check {
@@ -37,6 +40,7 @@ impl Check {
             area,
             status,
             detail: detail.into(),
+            space: None,
         }
     }
 }

@@ -53,6 +53,8 @@ pub(super) async fn run(app: &App, args: GcArgs) -> anyhow::Result<()> {
 }
 
 /// One collection, with a spinner while the store looks through every event.
+/// A removing one (`gc`, and after `rm` and `prune`) then gives the pages the
+/// deletions freed back to the file system.
 pub(super) async fn collect(
     store: &dyn Store,
     remove: bool,
@@ -61,5 +63,12 @@ pub(super) async fn collect(
     let spinner = progress::spinner("looking for orphaned attachments".into(), json);
     let garbage = store.collect_attachments(remove).await;
     spinner.finish_and_clear();
-    Ok(garbage?)
+    let garbage = garbage?;
+    if remove {
+        // What was deleted stays deleted; the space only comes back later then.
+        if let Err(e) = store.reclaim_space().await {
+            eprintln!("warning: the freed space stays in the store for now: {e}");
+        }
+    }
+    Ok(garbage)
 }

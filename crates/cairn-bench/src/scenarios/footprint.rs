@@ -1,0 +1,241 @@
+//! Footprint (issue 15): bytes on disk of the 100 MB-history session, the 1 MB one
+//! and 1,000 small sessions, each imported into a fresh store whose tool outputs
+//! are real source code (`code.rs`). After the store is closed (its WAL
+//! checkpointed into the file), the file's size and, from the store's own
+//! breakdown (`Store::space`, SQLite's `dbstat`), the bytes of each part: events,
+//! their indexes, the full-text index, attachments, the rest, free pages.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use cairn_core::Store;
+use cairn_core::store::StoreSpace;
+use cairn_store_sqlite::{SqliteStore, Synchronous};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{BYTES_PER_MB, Bench};
+use crate::code::CodeCorpus;
+use crate::fts_options::FtsOption;
+use crate::generate::{
+    GeneratedSession, HistoryShape, HistoryStats, generate_history, listing_session,
+};
+use crate::report::{Measurement, Target, Unit};
+use crate::stats::Summary;
+use crate::text::Vocabulary;
+
+/// `cairn-bench footprint --fts-options`: also index the 100 MB session's text
+/// under other FTS5 options (a few minutes more).
+pub(crate) static FTS_OPTIONS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// The small sessions measured together (each store's fixed cost shared out).
+pub(crate) const SMALL_SESSIONS: u32 = 1_000;
+/// Issue 15's goals.
+const LIMIT_100MB_MB: f64 = 30.0;
+const LIMIT_SMALL_KB: f64 = 15.0;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Footprint {
+    corpus: String,
+    /// The size of a store with no session (schema only).
+    empty_bytes: u64,
+    cases: Vec<Case>,
+    /// The full-text index of the 100 MB session under other FTS5 options.
+    fts_options: Vec<FtsOption>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Case {
+    id: String,
+    title: String,
+    sessions: u64,
+    stats: HistoryStats,
+    space: StoreSpace,
+}
+
+pub(crate) fn run(bench: &Bench) -> Result<Vec<Measurement>> {
+    let scratch = bench.datasets.scratch()?;
+    let dir = scratch.path().to_string_lossy().into_owned();
+    let mut args = vec!["__footprint", "--dir", &dir];
+    if FTS_OPTIONS.get().copied().unwrap_or(false) {
+        args.push("--fts-options");
+    }
+    let footprint: Footprint = bench.worker(scratch.path(), &args)?;
+    eprintln!("  code corpus: {}", footprint.corpus);
+    let mut out = Vec::new();
+    for option in &footprint.fts_options {
+        out.push(figure(
+            &format!("footprint.fts.{}", option.name.replace([' ', ','], "_")),
+            &format!(
+                "footprint: 100 MB history's full-text index, {}",
+                option.name
+            ),
+            Unit::Megabytes,
+            option.bytes as f64 / BYTES_PER_MB,
+            Vec::new(),
+            json!({ "options": option.options }),
+        ));
+    }
+    for case in &footprint.cases {
+        let space = &case.space;
+        let jsonl_mb = case.stats.jsonl_bytes as f64 / BYTES_PER_MB;
+        let details = json!({
+            "sessions": case.sessions,
+            "events": case.stats.events,
+            "jsonl_mb": jsonl_mb,
+            "empty_store_bytes": footprint.empty_bytes,
+            "code_corpus": footprint.corpus,
+            "space": space,
+        });
+        let total_mb = space.total_bytes as f64 / BYTES_PER_MB;
+        if case.id == "small" {
+            let per_session_kb = space.total_bytes.saturating_sub(footprint.empty_bytes) as f64
+                / case.sessions.max(1) as f64
+                / 1_000.0;
+            out.push(figure(
+                "footprint.small.per_session",
+                &format!(
+                    "footprint: each of {} small sessions (store less the empty one)",
+                    case.sessions
+                ),
+                Unit::Kilobytes,
+                per_session_kb,
+                vec![Target::at_most(
+                    format!("≤ {LIMIT_SMALL_KB} KB"),
+                    per_session_kb,
+                    LIMIT_SMALL_KB,
+                )],
+                details.clone(),
+            ));
+        }
+        let targets = if case.id == "100mb" {
+            vec![Target::at_most(
+                format!("≤ {LIMIT_100MB_MB} MB"),
+                total_mb,
+                LIMIT_100MB_MB,
+            )]
+        } else {
+            Vec::new()
+        };
+        out.push(figure(
+            &format!("footprint.{}.total", case.id),
+            &format!(
+                "footprint: {} ({jsonl_mb:.1} MB JSONL), on disk",
+                case.title
+            ),
+            Unit::Megabytes,
+            total_mb,
+            targets,
+            details,
+        ));
+        for (part, bytes) in [
+            ("events", space.events),
+            ("event indexes", space.event_indexes),
+            ("full-text index", space.search_index),
+            ("attachments", space.attachments),
+            ("other", space.other),
+            ("free pages", space.free),
+        ] {
+            out.push(figure(
+                &format!("footprint.{}.{}", case.id, part.replace(' ', "_")),
+                &format!("footprint: {}, {part}", case.title),
+                Unit::Megabytes,
+                bytes as f64 / BYTES_PER_MB,
+                Vec::new(),
+                json!({}),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn figure(
+    id: &str,
+    title: &str,
+    unit: Unit,
+    value: f64,
+    targets: Vec<Target>,
+    details: serde_json::Value,
+) -> Measurement {
+    let headline = !targets.is_empty();
+    Measurement {
+        id: id.into(),
+        title: title.into(),
+        command: None,
+        unit,
+        value: Summary::of(&[value]).unwrap_or_else(|| unreachable!("one value")),
+        peak_rss_mb: None,
+        cpu_ms: None,
+        targets,
+        headline,
+        details,
+    }
+}
+
+// ---- the worker ------------------------------------------------------------------
+
+/// Builds the three stores under `dir` and measures them (worker side).
+pub(crate) async fn measure(dir: &Path, with_fts_options: bool) -> Result<Footprint> {
+    let mut fts_options = Vec::new();
+    let corpus = CodeCorpus::from_env()?.context("the harness names no code corpus")?;
+    let description = corpus.describe();
+    let vocabulary = Vocabulary::standard().with_code(Some(corpus));
+    let empty = settle(&dir.join("empty"), Vec::new()).await?;
+    let mut cases = Vec::new();
+    for (id, title, shape) in [
+        ("100mb", "100 MB history", HistoryShape::resume_100mb()),
+        ("1mb", "1 MB history", HistoryShape::resume_1mb()),
+    ] {
+        eprintln!("  footprint: {title} …");
+        let session = generate_history(&shape, &vocabulary)?;
+        let stats = session.stats.clone();
+        if id == "100mb" && with_fts_options {
+            fts_options = crate::fts_options::measure(&session.events, dir)?;
+        }
+        let space = settle(&dir.join(id), vec![session]).await?;
+        cases.push(Case {
+            id: id.into(),
+            title: title.into(),
+            sessions: 1,
+            stats,
+            space,
+        });
+    }
+    eprintln!("  footprint: {SMALL_SESSIONS} small sessions …");
+    let mut sessions = Vec::new();
+    let mut stats = HistoryStats::default();
+    for index in 0..SMALL_SESSIONS {
+        let session = listing_session(index, &vocabulary)?;
+        stats.add(&session.stats);
+        sessions.push(session);
+    }
+    let space = settle(&dir.join("small"), sessions).await?;
+    cases.push(Case {
+        id: "small".into(),
+        title: format!("{SMALL_SESSIONS} small sessions"),
+        sessions: u64::from(SMALL_SESSIONS),
+        stats,
+        space,
+    });
+    Ok(Footprint {
+        corpus: description,
+        empty_bytes: empty.total_bytes,
+        cases,
+        fts_options,
+    })
+}
+
+/// Imports `sessions` into a fresh store in `dir`, closes it (checkpointing its
+/// WAL into the file) and reads its breakdown.
+async fn settle(dir: &Path, sessions: Vec<GeneratedSession>) -> Result<StoreSpace> {
+    std::fs::create_dir_all(dir)?;
+    let file = dir.join("cairn.db");
+    {
+        let store = SqliteStore::open(&file, Synchronous::Normal)?;
+        for session in sessions {
+            store.import_session(session.new, session.events).await?;
+        }
+    }
+    let store = SqliteStore::open(&file, Synchronous::Normal)?;
+    Ok(store.space().await?)
+}

@@ -1,0 +1,95 @@
+//! Words of more than one token (`refresh-token`, `lib.rs`) must match as phrases:
+//! their tokens next to each other, in order. The message index keeps no token
+//! positions (`detail=none`, a quarter of the size of a positional index), so a
+//! search asks it for the events holding every token and checks the phrases of
+//! each candidate here, with FTS5's own tokenizer: a one-row positional index in
+//! memory (one per thread, reused), so what "a token" is never differs from the
+//! message index.
+
+use std::cell::RefCell;
+
+use rusqlite::Connection;
+
+use crate::search_text::TOKENIZER;
+
+thread_local! {
+    static SCRATCH: RefCell<Option<Connection>> = const { RefCell::new(None) };
+}
+
+fn with_scratch<T>(work: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    SCRATCH.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let conn = match slot.take() {
+            Some(conn) => conn,
+            None => {
+                let conn = Connection::open_in_memory()?;
+                conn.execute_batch(&format!(
+                    "CREATE VIRTUAL TABLE one USING fts5(text, tokenize = '{TOKENIZER}'); \
+                     CREATE VIRTUAL TABLE one_terms USING fts5vocab(one, 'instance');"
+                ))?;
+                conn
+            }
+        };
+        let result = work(&conn);
+        *slot = Some(conn);
+        result
+    })
+}
+
+fn put(conn: &Connection, text: &str) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM one", [])?;
+    conn.execute("INSERT INTO one (rowid, text) VALUES (1, ?1)", [text])?;
+    Ok(())
+}
+
+/// The tokens FTS5 makes of `word` (folded: lower case, no diacritics), in order.
+pub(crate) fn tokens(word: &str) -> rusqlite::Result<Vec<String>> {
+    with_scratch(|conn| {
+        put(conn, word)?;
+        conn.prepare_cached("SELECT term FROM one_terms ORDER BY offset")?
+            .query_map([], |row| row.get(0))?
+            .collect()
+    })
+}
+
+/// `"a b"`: the tokens as one FTS5 phrase (tokens never hold a quote, but a
+/// quote would be doubled).
+pub(crate) fn phrase(tokens: &[String]) -> String {
+    format!("\"{}\"", tokens.join(" ").replace('"', "\"\""))
+}
+
+/// Whether `text` holds every phrase (each a list of tokens).
+pub(crate) fn holds_all(text: &str, phrases: &[Vec<String>]) -> rusqlite::Result<bool> {
+    let query = phrases
+        .iter()
+        .map(|p| phrase(p))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    with_scratch(|conn| {
+        put(conn, text)?;
+        conn.prepare_cached("SELECT count(*) FROM one WHERE one MATCH ?1")?
+            .query_row([query.as_str()], |row| row.get::<_, i64>(0))
+            .map(|n| n > 0)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_and_fold_as_the_index_does() {
+        assert_eq!(tokens("Refresh-Token").unwrap(), ["refresh", "token"]);
+        assert_eq!(tokens("CAFÉ").unwrap(), ["cafe"]);
+        assert_eq!(tokens("lib.rs").unwrap(), ["lib", "rs"]);
+        assert!(tokens("--").unwrap().is_empty());
+    }
+
+    #[test]
+    fn phrases_need_their_tokens_next_to_each_other_in_order() {
+        let refresh_token = [vec!["refresh".to_owned(), "token".to_owned()]];
+        assert!(holds_all("rotate the refresh-token daily", &refresh_token).unwrap());
+        assert!(!holds_all("token refresh happens", &refresh_token).unwrap());
+        assert!(!holds_all("refresh the token", &refresh_token).unwrap());
+    }
+}

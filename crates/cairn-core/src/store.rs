@@ -477,6 +477,15 @@ pub trait Store: Send + Sync + 'static {
     /// Which backend, schema version, size and counts.
     async fn status(&self) -> Result<StoreStatus>;
 
+    /// Rewrites the session's own events that an older version stored in a larger
+    /// form into the form new writes use (`cairn store compact`), all in one
+    /// transaction: an interruption leaves the session as it was, and running it
+    /// again continues. What every read returns is unchanged. How many events were
+    /// rewritten; 0 for a backend with nothing to convert.
+    async fn compact_session(&self, _session: Ulid) -> Result<u64> {
+        Ok(0)
+    }
+
     // ---- authors --------------------------------------------------------------------
 
     /// Who wrote the session's events (`user@host`, recorded by the store with each

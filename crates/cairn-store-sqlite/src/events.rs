@@ -483,15 +483,49 @@ pub(crate) fn set_knowledge_pinned(
     let mut fields: Map<String, Value> = serde_json::from_str(&body)
         .map_err(|e| unreadable(format!("event seq {seq}: body is not a JSON object: {e}")))?;
     fields.insert("pinned".into(), Value::Bool(pinned));
-    rewrite_body(conn, key, seq, Value::Object(fields).to_string())?;
+    let body = Value::Object(fields).to_string();
+    if !rewrite_body(conn, key, seq, body.clone())? {
+        conn.prepare_cached(
+            "UPDATE events SET body = ?1, bytes = ?2, payload = NULL, payload_at = NULL \
+             WHERE session = ?3 AND seq = ?4",
+        )?
+        .execute(params![body, body.len() as u64, key, seq])?;
+    }
     payloads::release(conn, &Vec::from_iter(old_payload))
+}
+
+/// Stores the session's own large bodies that are still plain text (written
+/// before `payloads` existed) the way [`insert_event`] does now. The text each
+/// gives back, and so the full-text index, is unchanged. How many were rewritten.
+pub(crate) fn compact(conn: &Connection, session: Ulid) -> R<u64> {
+    let key = sessions::by_id(conn, session)?.key;
+    let plain = conn
+        .prepare_cached(
+            "SELECT seq, body FROM events WHERE session = ?1 AND payload IS NULL \
+             AND typeof(body) = 'text' AND length(CAST(body AS BLOB)) >= ?2",
+        )?
+        .query_map(params![key, payloads::LARGE as u64], |row| {
+            Ok((row.get::<_, u64>(0)?, row.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut rewritten = 0;
+    for (seq, body) in plain {
+        if rewrite_body(conn, key, seq, body)? {
+            rewritten += 1;
+        }
+    }
+    Ok(rewritten)
 }
 
 /// Replaces the stored body of one event (same text to the index); the caller
 /// releases the payload it referred to before.
-pub(crate) fn rewrite_body(conn: &Connection, key: i64, seq: u64, body: String) -> R<()> {
+/// `false` (and nothing written) when the new form is the plain text it was.
+pub(crate) fn rewrite_body(conn: &Connection, key: i64, seq: u64, body: String) -> R<bool> {
     let bytes = body.len() as u64;
     let stored = payloads::store(conn, body)?;
+    if stored.payload.is_none() && matches!(stored.body, payloads::Column::Text(_)) {
+        return Ok(false);
+    }
     conn.prepare_cached(
         "UPDATE events SET body = ?1, bytes = ?2, payload = ?3, payload_at = ?4 \
          WHERE session = ?5 AND seq = ?6",
@@ -504,5 +538,5 @@ pub(crate) fn rewrite_body(conn: &Connection, key: i64, seq: u64, body: String) 
         key,
         seq
     ])?;
-    Ok(())
+    Ok(true)
 }

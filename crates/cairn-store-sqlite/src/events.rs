@@ -46,9 +46,15 @@ fn insert_event(
         Payload::Message(m) => (Some(m.role.as_str()), m.request_id.as_deref()),
         _ => (None, None),
     };
-    // Computed from the stored body, exactly as the index's content view computes
-    // it when FTS5 later reads it back (snippets, deletes).
-    let text = stored_event_text(payload.kind(), &body);
+    // What the index's content view computes from the stored body when FTS5 reads
+    // it back (snippets, deletes). A typed payload decodes from its body to itself
+    // (the log is lossless), so its own text is that, without parsing the body
+    // again; an untyped one may decode to a typed one, so it goes the long way.
+    let text = match payload {
+        Payload::Other { .. } => stored_event_text(payload.kind(), &body),
+        typed => typed.searchable_text(),
+    };
+    debug_assert_eq!(text, stored_event_text(payload.kind(), &body));
     let bytes = body.len() as u64;
     let stored = payloads::store(conn, body)?;
     conn.prepare_cached(

@@ -3,7 +3,7 @@
 //! per content), and removing one session never takes what another still shows.
 
 use cairn_core::event::ToolResultContent;
-use cairn_core::{ContentBlock, Event, KnowledgeKind, KnowledgeItem, Message, Payload, Role};
+use cairn_core::{ContentBlock, Event, KnowledgeItem, KnowledgeKind, Message, Payload, Role};
 
 use crate::Fixture;
 use crate::support::*;
@@ -38,7 +38,10 @@ pub async fn a_large_payload_round_trips_byte_identical(t: Fixture) {
     let other = source_text(200, "b");
     let two_large_blocks = Payload::Message(Message::new(
         Role::Assistant,
-        vec![ContentBlock::text(other.clone()), ContentBlock::text(big.clone())],
+        vec![
+            ContentBlock::text(other.clone()),
+            ContentBlock::text(big.clone()),
+        ],
     ));
     let long_knowledge = Payload::Knowledge(KnowledgeItem {
         knowledge_kind: KnowledgeKind::Decision,

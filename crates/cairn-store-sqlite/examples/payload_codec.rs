@@ -19,7 +19,9 @@ fn main() {
     let read = |path: &str| std::fs::read_to_string(path).expect("readable corpus");
     let literals = read(literals);
     let small = read(small);
-    let dict = args.get(3).map(|path| std::fs::read(path).expect("readable dictionary"));
+    let dict = args
+        .get(3)
+        .map(|path| std::fs::read(path).expect("readable dictionary"));
     let literals: Vec<&str> = literals.lines().collect();
     let small: Vec<&str> = small.lines().collect();
     println!("| corpus | level | dict | ratio | compress MB/s | decompress MB/s |");

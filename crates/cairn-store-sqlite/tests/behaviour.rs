@@ -266,11 +266,21 @@ async fn the_same_file_read_ten_times_is_stored_once_and_compressed() {
         payload_bytes * 3 < raw,
         "compressed: {payload_bytes} of {raw} bytes"
     );
-    assert!(body_bytes < 10 * 200, "the bodies keep only a reference: {body_bytes}");
+    assert!(
+        body_bytes < 10 * 200,
+        "the bodies keep only a reference: {body_bytes}"
+    );
     let history = t.store.events_after(session.id, 0, 0).await.unwrap();
     let payloads: Vec<Payload> = history.into_iter().map(|e| e.payload).collect();
     let expected: Vec<Payload> = reads.into_iter().map(|e| e.payload).collect();
     assert_eq!(payloads, expected);
-    t.store.delete_session(&SessionName::parse("reads").unwrap()).await.unwrap();
-    assert_eq!(stored_payload_sizes(&t.path), (0, 0, 0), "freed with its last event");
+    t.store
+        .delete_session(&SessionName::parse("reads").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        stored_payload_sizes(&t.path),
+        (0, 0, 0),
+        "freed with its last event"
+    );
 }

@@ -116,7 +116,11 @@ fn an_old_store_exports_the_same_after_compact_and_a_second_run_does_nothing() {
     assert!(payloads_written >= 2, "{payloads_written}");
     let old = store_bodies_the_old_way(&home) as i64;
     assert!(old >= 4, "{old}");
-    assert_eq!(forms(&home), (old, 0), "the store is as an older cairn left it");
+    assert_eq!(
+        forms(&home),
+        (old, 0),
+        "the store is as an older cairn left it"
+    );
     assert_eq!([export(&c, "rich-one"), export(&c, "big")], before);
 
     let first = compact(&c);

@@ -274,6 +274,10 @@ async fn the_same_file_read_ten_times_is_stored_once_and_compressed() {
     let payloads: Vec<Payload> = history.into_iter().map(|e| e.payload).collect();
     let expected: Vec<Payload> = reads.into_iter().map(|e| e.payload).collect();
     assert_eq!(payloads, expected);
+    // The full-text index reads the outputs back through the payload: what it
+    // recomputes is what it indexed.
+    let checked = SqliteStore::open(&t.path, Synchronous::Normal).unwrap();
+    checked.check_integrity().await.unwrap();
     t.store
         .delete_session(&SessionName::parse("reads").unwrap())
         .await

@@ -515,6 +515,14 @@ pub trait Store: Send + Sync + 'static {
     /// where the backend can do so without rewriting the store; returns the bytes
     /// given back (0 when there was nothing to give or the backend cannot).
     async fn reclaim_space(&self) -> Result<u64>;
+    /// Rewrites the session's own events that an older version stored in a larger
+    /// form into the form new writes use (`cairn store compact`), all in one
+    /// transaction: an interruption leaves the session as it was, and running it
+    /// again continues. What every read returns is unchanged. How many events were
+    /// rewritten; 0 for a backend with nothing to convert.
+    async fn compact_session(&self, _session: Ulid) -> Result<u64> {
+        Ok(0)
+    }
 
     // ---- authors --------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ pub mod import;
 pub mod import_origin;
 pub mod lineage;
 pub mod memory;
+pub mod payloads;
 pub mod pool_bounds;
 pub mod projects;
 pub mod search;
@@ -306,6 +307,14 @@ macro_rules! store_conformance_tests {
         #[::tokio::test(flavor = "multi_thread")]
         async fn history_bytes_count_a_sessions_own_events() {
             $crate::gc::history_bytes_count_a_sessions_own_events($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn a_large_payload_round_trips_byte_identical() {
+            $crate::payloads::a_large_payload_round_trips_byte_identical($fresh()).await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn removing_one_of_two_sessions_sharing_a_payload_keeps_the_other() {
+            $crate::payloads::removing_one_of_two_sessions_sharing_a_payload_keeps_the_other($fresh()).await
         }
         #[::tokio::test(flavor = "multi_thread")]
         async fn attachments_put_ahead_of_their_event_are_kept() {

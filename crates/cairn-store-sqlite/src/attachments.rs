@@ -56,11 +56,19 @@ pub(crate) fn put_pending(conn: &Connection, mime: &str, bytes: &[u8]) -> R<Atta
 /// not a hot path); the caller's write transaction keeps appends out meanwhile.
 pub(crate) fn collect(conn: &Connection, remove: bool) -> R<AttachmentGarbage> {
     let mut referenced = HashSet::new();
-    let mut bodies = conn.prepare("SELECT body FROM events")?;
+    let mut bodies = conn.prepare(&format!(
+        "SELECT e.seq, {} FROM events e LEFT JOIN payloads p ON p.id = e.payload",
+        crate::events::BODY_COLUMNS
+    ))?;
     let mut rows = bodies.query([])?;
     while let Some(row) = rows.next()? {
-        let body = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
-        referenced_keys(body, &mut referenced);
+        let body = crate::events::body_at(row, 1, row.get(0)?)?;
+        referenced_keys(&body, &mut referenced);
+    }
+    if remove {
+        // Payloads are released with the events that used them; this catches
+        // any a failed or older removal left.
+        crate::payloads::sweep(conn)?;
     }
     let grace = i64::try_from(PENDING_GRACE.as_micros()).unwrap_or(i64::MAX);
     let before = time::micros(time::now()).saturating_sub(grace);

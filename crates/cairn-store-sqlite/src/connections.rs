@@ -178,6 +178,7 @@ fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
         .map_err(|e| sql_error(path, e))?;
     search_text::register(&conn).map_err(|e| sql_error(path, e))?;
+    crate::payloads::register(&conn).map_err(|e| sql_error(path, e))?;
     Ok(conn)
 }
 

@@ -14,6 +14,7 @@ use ulid::Ulid;
 
 use crate::fail::{R, unreadable};
 use crate::media::without_inline_media;
+use crate::payloads;
 use crate::search_text::{project_token, stored_event_text};
 use crate::sessions::{self, StoredSession};
 use crate::time;
@@ -45,25 +46,35 @@ fn insert_event(
         Payload::Message(m) => (Some(m.role.as_str()), m.request_id.as_deref()),
         _ => (None, None),
     };
+    // What the index's content view computes from the stored body when FTS5 reads
+    // it back (snippets, deletes). A typed payload decodes from its body to itself
+    // (the log is lossless), so its own text is that, without parsing the body
+    // again; an untyped one may decode to a typed one, so it goes the long way.
+    let text = match payload {
+        Payload::Other { .. } => stored_event_text(payload.kind(), &body),
+        typed => typed.searchable_text(),
+    };
+    debug_assert_eq!(text, stored_event_text(payload.kind(), &body));
+    let bytes = body.len() as u64;
+    let stored = payloads::store(conn, body)?;
     conn.prepare_cached(
-        "INSERT INTO events (session, seq, kind, role, bytes, request_id, ts, body, author) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO events (session, seq, kind, role, bytes, request_id, ts, body, author, \
+         payload, payload_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         session_key,
         seq,
         payload.kind(),
         role,
-        body.len() as u64,
+        bytes,
         request_id,
         ts.to_string(),
-        body,
+        stored.body,
         cairn_core::author::current(),
+        stored.payload,
+        stored.payload_at,
     ])?;
     let row_id = conn.last_insert_rowid();
-    // Computed from the stored row, exactly as the index's content view computes it
-    // when FTS5 later reads it back (snippets, deletes).
-    let text = stored_event_text(payload.kind(), &body);
     if !text.is_empty() {
         conn.prepare_cached("INSERT INTO event_fts (rowid, text, scope) VALUES (?1, ?2, ?3)")?
             .execute(params![row_id, text, project_token])?;
@@ -270,10 +281,18 @@ fn decode_body(kind: String, body: &str) -> Result<Payload, String> {
     typed.map_err(|e| format!("{kind} event: {e}"))
 }
 
-type RawEvent = (u64, String, String, String);
+/// The columns that give back an event's JSON body, for `events e LEFT JOIN
+/// payloads p ON p.id = e.payload`; read with [`body_at`].
+pub(crate) const BODY_COLUMNS: &str = "e.body, e.payload_at, p.data";
 
-fn raw_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+/// The JSON body of a row whose [`BODY_COLUMNS`] start at column `index`.
+pub(crate) fn body_at(row: &rusqlite::Row<'_>, index: usize, seq: u64) -> R<String> {
+    payloads::restore(
+        row.get_ref(index)?,
+        row.get(index + 1)?,
+        Some(row.get_ref(index + 2)?),
+    )
+    .map_err(|e| unreadable(format!("event seq {seq}: {e}")))
 }
 
 /// Reads the events of `ranges` of a history, across its fork chain, oldest first:
@@ -298,18 +317,18 @@ fn read_ranges(
             }
             left
         };
-        let rows = conn
-            .prepare_cached(
-                "SELECT seq, ts, kind, body, bytes FROM events \
-                 WHERE session = ?1 AND seq >= ?2 AND seq <= ?3 AND bytes >= ?4 \
-                 AND (?5 = 0 OR kind NOT IN ('compaction', 'rewind')) ORDER BY seq LIMIT ?6",
-            )?
-            .query_map(params![key, from, to, min_bytes, live_only, left], |row| {
-                Ok((raw_event(row)?, row.get::<_, u64>(4)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        for ((seq, ts, kind, body), bytes) in rows {
-            out.push((decode(seq, &ts, kind, &body)?, bytes));
+        let mut statement = conn.prepare_cached(&format!(
+            "SELECT e.seq, e.ts, e.kind, e.bytes, {BODY_COLUMNS} \
+             FROM events e LEFT JOIN payloads p ON p.id = e.payload \
+             WHERE e.session = ?1 AND e.seq >= ?2 AND e.seq <= ?3 AND e.bytes >= ?4 \
+             AND (?5 = 0 OR e.kind NOT IN ('compaction', 'rewind')) ORDER BY e.seq LIMIT ?6"
+        ))?;
+        let mut rows = statement.query(params![key, from, to, min_bytes, live_only, left])?;
+        while let Some(row) = rows.next()? {
+            let seq: u64 = row.get(0)?;
+            let body = body_at(row, 4, seq)?;
+            let event = decode(seq, &row.get::<_, String>(1)?, row.get(2)?, &body)?;
+            out.push((event, row.get(3)?));
         }
     }
     Ok(out)
@@ -456,14 +475,74 @@ pub(crate) fn set_knowledge_pinned(
             Error::not_found("knowledge item", format!("seq {seq} of session {session}")).into(),
         );
     }
-    let body: String = conn
-        .prepare_cached("SELECT body FROM events WHERE session = ?1 AND seq = ?2")?
-        .query_row(params![key, seq], |row| row.get(0))?;
+    let (body, old_payload) = {
+        let mut statement = conn.prepare_cached(&format!(
+            "SELECT e.payload, {BODY_COLUMNS} FROM events e \
+             LEFT JOIN payloads p ON p.id = e.payload WHERE e.session = ?1 AND e.seq = ?2"
+        ))?;
+        let mut rows = statement.query(params![key, seq])?;
+        let row = rows
+            .next()?
+            .ok_or_else(|| unreadable(format!("event seq {seq}: indexed but not stored")))?;
+        (body_at(row, 1, seq)?, row.get::<_, Option<i64>>(0)?)
+    };
     let mut fields: Map<String, Value> = serde_json::from_str(&body)
         .map_err(|e| unreadable(format!("event seq {seq}: body is not a JSON object: {e}")))?;
     fields.insert("pinned".into(), Value::Bool(pinned));
     let body = Value::Object(fields).to_string();
-    conn.prepare_cached("UPDATE events SET body = ?1, bytes = ?2 WHERE session = ?3 AND seq = ?4")?
+    if !rewrite_body(conn, key, seq, body.clone())? {
+        conn.prepare_cached(
+            "UPDATE events SET body = ?1, bytes = ?2, payload = NULL, payload_at = NULL \
+             WHERE session = ?3 AND seq = ?4",
+        )?
         .execute(params![body, body.len() as u64, key, seq])?;
-    Ok(())
+    }
+    payloads::release(conn, &Vec::from_iter(old_payload))
+}
+
+/// Stores the session's own large bodies that are still plain text (written
+/// before `payloads` existed) the way [`insert_event`] does now. The text each
+/// gives back, and so the full-text index, is unchanged. How many were rewritten.
+pub(crate) fn compact(conn: &Connection, session: Ulid) -> R<u64> {
+    let key = sessions::by_id(conn, session)?.key;
+    let plain = conn
+        .prepare_cached(
+            "SELECT seq, body FROM events WHERE session = ?1 AND payload IS NULL \
+             AND typeof(body) = 'text' AND length(CAST(body AS BLOB)) >= ?2",
+        )?
+        .query_map(params![key, payloads::LARGE as u64], |row| {
+            Ok((row.get::<_, u64>(0)?, row.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut rewritten = 0;
+    for (seq, body) in plain {
+        if rewrite_body(conn, key, seq, body)? {
+            rewritten += 1;
+        }
+    }
+    Ok(rewritten)
+}
+
+/// Replaces the stored body of one event (same text to the index); the caller
+/// releases the payload it referred to before.
+/// `false` (and nothing written) when the new form is the plain text it was.
+pub(crate) fn rewrite_body(conn: &Connection, key: i64, seq: u64, body: String) -> R<bool> {
+    let bytes = body.len() as u64;
+    let stored = payloads::store(conn, body)?;
+    if stored.payload.is_none() && matches!(stored.body, payloads::Column::Text(_)) {
+        return Ok(false);
+    }
+    conn.prepare_cached(
+        "UPDATE events SET body = ?1, bytes = ?2, payload = ?3, payload_at = ?4 \
+         WHERE session = ?5 AND seq = ?6",
+    )?
+    .execute(params![
+        stored.body,
+        bytes,
+        stored.payload,
+        stored.payload_at,
+        key,
+        seq
+    ])?;
+    Ok(true)
 }

@@ -21,6 +21,7 @@ mod lineage;
 mod media;
 pub mod migrations;
 mod options;
+mod payloads;
 mod phrases;
 mod progress_import;
 mod project_keys;

@@ -269,8 +269,31 @@ END;
 INSERT INTO checkpoint_fts (rowid, text, scope) SELECT id, text, scope FROM checkpoint_search_text;
 "#;
 
-/// Issue 15, a proportionate message index (for the lead: planned as step 10,
-/// after the compression step 9 of another branch). The index keeps which events
+/// Event bodies stored smaller (`crate::payloads`): a large body's longest string
+/// literal moves to `payloads`, content-addressed (sha256) so identical ones are
+/// stored once, and compressed; what remains of a large body is compressed in
+/// place (a BLOB in `events.body`). The index's content view reads bodies back
+/// through `cairn_event_body`. Rows written before stay as they are (TEXT, no
+/// payload) and read as before; `cairn store compact` converts them.
+const V9_PAYLOADS: &str = r#"
+CREATE TABLE payloads (
+    id INTEGER PRIMARY KEY,
+    sha256 BLOB NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    data BLOB NOT NULL
+);
+ALTER TABLE events ADD COLUMN payload INTEGER;
+ALTER TABLE events ADD COLUMN payload_at INTEGER;
+CREATE INDEX events_by_payload ON events (payload) WHERE payload IS NOT NULL;
+DROP VIEW event_search_text;
+CREATE VIEW event_search_text AS
+    SELECT e.id AS id, e.session AS session,
+           cairn_search_text(e.kind, cairn_event_body(e.body, e.payload_at, p.data)) AS text,
+           cairn_project_token(s.project_key) AS scope
+    FROM events e JOIN sessions s ON s.id = e.session LEFT JOIN payloads p ON p.id = e.payload;
+"#;
+
+/// Issue 15, a proportionate message index. The index keeps which events
 /// hold a token, not where (`detail=none`) nor how long each event is
 /// (`columnsize=0`): 7.2 MB instead of 27.9 MB for the 100 MB benchmark history
 /// (BENCHMARKS.md). Searches ask for every token and check the phrases of words
@@ -301,6 +324,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V6_PROJECT_KEYS,
     V7_LINEAGE,
     V8_GC_AND_CHECKPOINT_SEARCH,
+    V9_PAYLOADS,
     V10_PROPORTIONATE_SEARCH_INDEX,
 ];
 
@@ -337,6 +361,7 @@ mod tests {
     fn at_version(steps: usize) -> Connection {
         let conn = Connection::open_in_memory().unwrap();
         crate::search_text::register(&conn).unwrap();
+        crate::payloads::register(&conn).unwrap();
         for (index, step) in MIGRATIONS[..steps].iter().enumerate() {
             conn.execute_batch(step).unwrap();
             conn.execute_batch(&format!("PRAGMA user_version = {}", index + 1))

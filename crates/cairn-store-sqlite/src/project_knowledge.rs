@@ -10,10 +10,13 @@ use crate::events::decode;
 use crate::fail::{R, unreadable};
 
 /// Oldest first: the events' insertion order.
-const PROJECT_KNOWLEDGE_SQL: &str = "SELECT s.ulid, s.name, e.seq, e.ts, e.kind, e.body \
+/// Bodies are read back whole (`crate::payloads`) before their scope is looked at.
+const PROJECT_KNOWLEDGE_SQL: &str = "SELECT s.ulid, s.name, e.seq, e.ts, e.kind, \
+         cairn_event_body(e.body, e.payload_at, p.data) AS whole \
      FROM sessions s JOIN knowledge k ON k.session = s.id \
      JOIN events e ON e.session = k.session AND e.seq = k.seq \
-     WHERE s.project_key = ?1 AND json_extract(e.body, '$.scope') = 'project' \
+     LEFT JOIN payloads p ON p.id = e.payload \
+     WHERE s.project_key = ?1 AND json_extract(whole, '$.scope') = 'project' \
      ORDER BY e.id";
 
 type Raw = (String, String, u64, String, String, String);

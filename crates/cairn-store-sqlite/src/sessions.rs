@@ -273,6 +273,7 @@ pub(crate) fn delete(conn: &Connection, name: &SessionName) -> R<()> {
          WHERE session = ?1 AND text <> ''",
     )?
     .execute([key])?;
+    let payloads = crate::payloads::of_session(conn, key)?;
     for sql in [
         "DELETE FROM events WHERE session = ?1",
         "DELETE FROM knowledge WHERE session = ?1",
@@ -284,7 +285,8 @@ pub(crate) fn delete(conn: &Connection, name: &SessionName) -> R<()> {
     ] {
         conn.prepare_cached(sql)?.execute([key])?;
     }
-    Ok(())
+    // Identical payloads are stored once: freed only when no event uses them.
+    crate::payloads::release(conn, &payloads)
 }
 
 pub(crate) fn update(conn: &Connection, id: Ulid, update: &SessionUpdate) -> R<Session> {

@@ -16,9 +16,10 @@ use crate::fail::R;
 fn part_of(name: &str, table: &str) -> &'static str {
     if table.contains("_fts") || name.contains("_fts") {
         "search_index"
-    } else if table == "events" && name == "events" {
+    } else if (table == "events" || table == "payloads") && name == table {
+        // Bodies kept once in `payloads` are part of the events they belong to.
         "events"
-    } else if table == "events" {
+    } else if table == "events" || table == "payloads" {
         "event_indexes"
     } else if table == "attachments" {
         "attachments"

@@ -208,6 +208,10 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn compact_session(&self, session: Ulid) -> Result<u64> {
+        self.write(move |tx| events::compact(tx, session)).await
+    }
+
     async fn collect_attachments(&self, remove: bool) -> Result<AttachmentGarbage> {
         if remove {
             self.write(move |tx| attachments::collect(tx, true)).await

@@ -232,3 +232,59 @@ async fn an_empty_file_becomes_a_store() {
     let store = open_store(&path, Synchronous::Normal).unwrap();
     store.create_session(new_session("fresh")).await.unwrap();
 }
+
+/// (payload rows, their stored bytes, events' stored body bytes) in the file.
+fn stored_payload_sizes(path: &Path) -> (i64, i64, i64) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row(
+        "SELECT (SELECT count(*) FROM payloads), \
+         (SELECT coalesce(sum(length(CAST(data AS BLOB))), 0) FROM payloads), \
+         (SELECT coalesce(sum(length(CAST(body AS BLOB))), 0) FROM events)",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_file_read_ten_times_is_stored_once_and_compressed() {
+    use cairn_store_conformance::payloads::{source_text, tool_output};
+    let t = temp_store();
+    let output = source_text(2000, "x");
+    let session = t.store.create_session(new_session("reads")).await.unwrap();
+    let reads: Vec<NewEvent> = (0..10)
+        .map(|i| NewEvent::now(tool_output(&format!("toolu_{i}"), &output)))
+        .collect();
+    t.store
+        .append_events(session.id, reads.clone())
+        .await
+        .unwrap();
+    let (rows, payload_bytes, body_bytes) = stored_payload_sizes(&t.path);
+    assert_eq!(rows, 1, "ten identical outputs, one payload");
+    let raw = serde_json::to_string(&output).unwrap().len() as i64;
+    assert!(
+        payload_bytes * 3 < raw,
+        "compressed: {payload_bytes} of {raw} bytes"
+    );
+    assert!(
+        body_bytes < 10 * 200,
+        "the bodies keep only a reference: {body_bytes}"
+    );
+    let history = t.store.events_after(session.id, 0, 0).await.unwrap();
+    let payloads: Vec<Payload> = history.into_iter().map(|e| e.payload).collect();
+    let expected: Vec<Payload> = reads.into_iter().map(|e| e.payload).collect();
+    assert_eq!(payloads, expected);
+    // The full-text index reads the outputs back through the payload: what it
+    // recomputes is what it indexed.
+    let checked = SqliteStore::open(&t.path, Synchronous::Normal).unwrap();
+    checked.check_integrity().await.unwrap();
+    t.store
+        .delete_session(&SessionName::parse("reads").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        stored_payload_sizes(&t.path),
+        (0, 0, 0),
+        "freed with its last event"
+    );
+}

@@ -15,6 +15,16 @@ pub(crate) enum StoreCommand {
         cairn store copy --to postgres://ann@db.example.com/cairn\n  \
         cairn store copy --from postgres://ann@db.example.com/cairn --to sqlite:///home/ann/backup.db")]
     Copy(CopyArgs),
+    /// Store the events an older cairn wrote in today's smaller form (large payloads
+    /// compressed, identical ones kept once). Each session is converted in one
+    /// transaction; Ctrl-C stops after the session in progress, and running the
+    /// command again continues where it stopped. What every command shows is
+    /// unchanged.
+    #[command(after_help = "Example:\n  cairn store compact")]
+    Compact {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

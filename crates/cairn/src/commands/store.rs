@@ -1,13 +1,14 @@
-//! `cairn store status|copy`: thin faces over the store's status and the copy
-//! use case (`cairn_app::store_copy`).
+//! `cairn store status|copy|compact`: thin faces over the store's status, the
+//! copy use case (`cairn_app::store_copy`) and the store's own compaction.
 
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, bail};
 use cairn_app::store_copy::{CopyStep, CopySummary, copy_store};
-use cairn_core::Store;
 use cairn_core::store::StoreSpace;
+use cairn_core::{SessionFilter, Store};
 use cairn_store::StoreUrl;
 use serde::Serialize;
 
@@ -19,6 +20,7 @@ pub(crate) async fn run(app: &App, command: StoreCommand) -> anyhow::Result<()> 
     match command {
         StoreCommand::Status { json } => status(app, json).await,
         StoreCommand::Copy(args) => copy(app, args).await,
+        StoreCommand::Compact { json } => compact(app, json).await,
     }
 }
 
@@ -181,5 +183,75 @@ async fn copy(app: &App, args: CopyArgs) -> anyhow::Result<()> {
         )?;
     }
     w.flush()?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct CompactOut {
+    sessions: u64,
+    sessions_compacted: u64,
+    events_rewritten: u64,
+    /// Ctrl-C stopped it before the last session; run it again to continue.
+    interrupted: bool,
+}
+
+/// Every session in turn, each in its own transaction (the store's); Ctrl-C is
+/// noticed between sessions, so the one in progress is finished, never cut.
+async fn compact(app: &App, json: bool) -> anyhow::Result<()> {
+    let store = app.store().await?;
+    let listed = store
+        .list_sessions(&SessionFilter {
+            project: None,
+            limit: 0,
+            offset: 0,
+        })
+        .await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let on_ctrl_c = {
+        let stop = Arc::clone(&stop);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.store(true, Ordering::SeqCst);
+            }
+        })
+    };
+    let bar = crate::progress::bar(listed.len() as u64, json);
+    let mut out = CompactOut {
+        sessions: listed.len() as u64,
+        sessions_compacted: 0,
+        events_rewritten: 0,
+        interrupted: false,
+    };
+    for listed in &listed {
+        if stop.load(Ordering::SeqCst) {
+            out.interrupted = true;
+            break;
+        }
+        bar.set_message(format!("session {}", listed.name));
+        let session = store.session(&listed.name).await?;
+        let rewritten = store
+            .compact_session(session.id)
+            .await
+            .with_context(|| format!("compacting session {}", listed.name))?;
+        out.events_rewritten += rewritten;
+        out.sessions_compacted += u64::from(rewritten > 0);
+        bar.inc(1);
+    }
+    on_ctrl_c.abort();
+    bar.finish_and_clear();
+    if json {
+        output::print_json(&out)?;
+    } else {
+        let mut w = output::stdout();
+        writeln!(
+            w,
+            "compacted {} events in {} of {} sessions",
+            out.events_rewritten, out.sessions_compacted, out.sessions
+        )?;
+        w.flush()?;
+    }
+    if out.interrupted {
+        bail!("interrupted; run `cairn store compact` again to continue");
+    }
     Ok(())
 }

@@ -16,7 +16,8 @@ fn on_sqlite(home: &TestHome) -> Cairn {
     cairn(home).env("CAIRN_STORE_URL", &url)
 }
 
-/// Text no compressor shrinks much: hex digits of a mixing sequence.
+/// Text a compressor shrinks only to about half (4 bits of entropy per byte): hex
+/// digits of a mixing sequence. The store keeps large bodies zstd-compressed.
 fn incompressible(seed: u64, bytes: usize) -> String {
     let mut state = seed;
     let mut out = String::with_capacity(bytes + 16);
@@ -61,6 +62,8 @@ fn rm_of_a_large_session_shrinks_the_store_file() {
         "keep.jsonl",
         &simple("keep", "/work/api", &["one", "two"]),
     );
+    // 4 MB of text, about 2.2 MB of it in events (and as much again in the
+    // index of its unique words, whose deletions FTS5 folds in at later merges).
     import(&c, &home, "big.jsonl", &large("big", 20));
     let before = on_disk(&home);
     assert!(
@@ -71,8 +74,8 @@ fn rm_of_a_large_session_shrinks_the_store_file() {
     c.run(["sessions", "rm", "big", "--yes"]).success();
     let after = on_disk(&home);
     assert!(
-        after < before - 3_500_000,
-        "rm gave the 4 MB back: {before} bytes before, {after} after"
+        after < before - 2_000_000,
+        "rm gave the session's bodies back: {before} bytes before, {after} after"
     );
     // What was kept is intact.
     c.run(["sessions", "show", "keep"]).success();
@@ -97,7 +100,8 @@ fn doctor_and_store_status_show_the_size_by_part() {
         .clone();
     assert_eq!(size["status"], "ok");
     let events = size["space"]["events"].as_u64().unwrap();
-    assert!(events >= 1_000_000, "{size}");
+    // 1 MB of hex text, stored compressed to about half.
+    assert!(events >= 450_000, "{size}");
     assert!(
         size["space"]["search_index"].as_u64().unwrap() > 0,
         "{size}"
@@ -115,7 +119,7 @@ fn doctor_and_store_status_show_the_size_by_part() {
 
     let status = c.run(["store", "status", "--json"]).success().json();
     assert!(
-        status["space"]["events"].as_u64().unwrap() >= 1_000_000,
+        status["space"]["events"].as_u64().unwrap() >= 450_000,
         "{status}"
     );
     assert!(

@@ -224,10 +224,7 @@ impl ContextManager {
             })
             // A report that still describes the context's start: the fixed part was
             // not learnt when the turn ended without counting.
-            .or_else(|| {
-                self.valid_report(live)
-                    .map(|r| (r.events, r.prompt_tokens))
-            });
+            .or_else(|| self.valid_report(live).map(|r| (r.events, r.prompt_tokens)));
         let measure = self.measure(live);
         match fresh {
             Some((sent, reported)) if reported > 0 => {
@@ -258,9 +255,9 @@ impl ContextManager {
         let Some(window) = self.window else {
             return false;
         };
-        // Only a count that needs a table build is worth deferring (asking for the
-        // counter's accuracy would build it).
-        !self.counter().is_ready()
+        // Only a BPE count is worth deferring (asking for the counter's accuracy, as
+        // this did, built the BPE: a second of CPU before the first byte).
+        self.counter().method() != tokens::Method::BytesHeuristic
             && FIXED_PART_ALLOWANCE + ContextMeasure::bound(live) < window / 10 * 9
     }
 

@@ -47,3 +47,30 @@ pub(crate) fn project_knowledge(conn: &Connection, project: &Project) -> R<Vec<P
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each knowledge event is looked up by its key: the plan never walks a session's
+    /// events (parsing every body on the way), so the cost follows the project's
+    /// knowledge, not its history.
+    #[test]
+    fn project_knowledge_looks_up_only_the_indexed_events() {
+        let conn = Connection::open_in_memory().unwrap();
+        crate::search_text::register(&conn).unwrap();
+        crate::migrations::apply_missing(&conn).unwrap();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {PROJECT_KNOWLEDGE_SQL}"))
+            .unwrap()
+            .query_map(["key"], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let events = plan
+            .iter()
+            .find(|step| step.starts_with("SEARCH e "))
+            .unwrap_or_else(|| panic!("no step reads events: {plan:?}"));
+        assert!(events.contains("seq=?"), "{plan:?}");
+    }
+}

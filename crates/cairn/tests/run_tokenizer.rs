@@ -121,6 +121,12 @@ fn a_resumed_run_whose_bound_nears_the_window_is_counted_before_it_is_sent() {
     // The level was relieved before the turn's request: it carries the summary, not
     // the notes.
     let sent = requests[2].body.to_string();
-    assert!(sent.contains("go on") && sent.contains("summarized notes"), "{sent}");
-    assert!(!sent.contains("note13999"), "the request went before the count");
+    assert!(
+        sent.contains("go on") && sent.contains("summarized notes"),
+        "{sent}"
+    );
+    assert!(
+        !sent.contains("note13999"),
+        "the request went before the count"
+    );
 }

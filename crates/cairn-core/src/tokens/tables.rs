@@ -64,7 +64,9 @@ pub(super) fn o200k() -> Option<&'static Tokenizer> {
 
 /// The cl100k_base tokenizer, built on first use; `None` if it could not be built.
 pub(super) fn cl100k() -> Option<&'static Tokenizer> {
-    get_or_build(&CL100K, || build("cl100k_base", CL100K_LIST, &CL100K_PATTERNS))
+    get_or_build(&CL100K, || {
+        build("cl100k_base", CL100K_LIST, &CL100K_PATTERNS)
+    })
 }
 
 /// Whether the o200k (`o200k`: true) or cl100k table was built (or its build failed)

@@ -39,8 +39,8 @@ const MARKER: &str = "bench-marker-7f3a";
 const MODEL: &str = "openai:gpt-4.1";
 
 /// A model counted with the bytes heuristic (no BPE tables), on the same
-/// OpenAI-compatible wire; a local model has no window, so nothing is compressed.
-const NO_BPE_MODEL: &str = "ollama:llama3.1";
+/// OpenAI-compatible wire, whose window (1M tokens) also holds the live context.
+const NO_BPE_MODEL: &str = "openrouter:google/gemini-2.5-flash";
 
 struct Side<'a> {
     dataset: Dataset,
@@ -213,8 +213,9 @@ fn one_run(
             cairn_core::env_vars::OPENAI_BASE_URL,
             &format!("{}/v1", provider.base_url()),
         )
+        .with_env(cairn_core::env_vars::OPENROUTER_API_KEY, "bench-key")
         .with_env(
-            cairn_core::env_vars::OLLAMA_BASE_URL,
+            cairn_core::env_vars::OPENROUTER_BASE_URL,
             &format!("{}/v1", provider.base_url()),
         )
         .with_env(cairn_core::env_vars::NO_COLOR, "1");

@@ -1,5 +1,6 @@
 //! What happens after every turn: the session's live-context size is brought up to
-//! date. This is also where compression plugs in: once `live_tokens` is known, the
+//! date: the provider's figure for the last request plus what came after it, bounded
+//! without a tokenizer while that is far from every pressure level, else counted. This is also where compression plugs in: once `live_tokens` is known, the
 //! pressure levels of `[compression]` are checked and, when one is reached, the live
 //! context is compacted (see `crate::compression`).
 
@@ -10,7 +11,13 @@ use crate::context_manager::off_workers;
 use crate::{AgentError, Frontend};
 
 pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Result<(), AgentError> {
-    let _ = &ui;
+    agent.sync_context()?;
+    if let Some(figure) = agent.context.uncounted_figure(agent.conversation.live())
+        && agent.context.pressure_after_turn(figure).is_none()
+    {
+        agent.store_live_tokens(figure).await?;
+        return crate::pressure::after_turn(agent, ui).await;
+    }
     let counter = agent.model.token_counter();
     let reported = agent
         .last_request

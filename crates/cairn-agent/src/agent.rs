@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use cairn_core::settings::Settings;
 use cairn_core::store::SessionUpdate;
-use cairn_core::tokens;
 use cairn_core::{
     CommandRecord, Event, LiveContext, Message, NewEvent, Payload, Project, Session, SessionName,
     Store, Usage,
@@ -279,8 +278,8 @@ impl Agent {
         self.last_request = None;
         let (subagents, children) = crate::subagent::totals(&self.store, self.session().id).await?;
         self.budget.attached(subagents, children);
-        // Loading the tokenizer takes a moment; do it while the person reads the recap.
-        tokens::warm_up(self.model.token_counter());
+        // No tokenizer is loaded here: while the provider reports prompt sizes, none
+        // is needed (see `ContextManager::uncounted_figure`).
         let session = self.conversation.session();
         let recap = (!created).then(|| resume::recap(session, self.conversation.live()));
         ui.event(AgentEvent::SessionOpened {

@@ -5,7 +5,11 @@
 //! does the compressing.
 //!
 //! Exact counts of a large context take a tokenizer tens of milliseconds: they run
-//! off the async workers ([`off_workers`]).
+//! off the async workers ([`off_workers`]). Building an OpenAI tokenizer costs about
+//! a second of CPU and ~60 MB, so while the provider reports each request's prompt
+//! size, that figure plus a byte bound of what came after it decides instead
+//! ([`ContextManager::uncounted_figure`]); the tokenizer is built only when a figure
+//! nears a pressure level or the window.
 
 use crate::compression::{
     ContextMeasure, Hint, HintState, PressureHit, effective_levels, manual_target, next_hint,
@@ -54,8 +58,20 @@ pub(crate) struct ContextManager {
     /// turn ends; after it those results can be summarized too.
     turn_retry_above: Option<u64>,
     /// The first request of this session in this process went without an exact count
-    /// (see [`ContextManager::defer_first_count`]); every later one is counted.
+    /// (see [`ContextManager::defer_first_count`]).
     first_count_deferred: bool,
+    /// The provider's prompt size for the newest request that reported one.
+    report: Option<Report>,
+}
+
+/// A prompt size the provider reported, and which live events that request carried.
+#[derive(Clone, Copy, Debug)]
+struct Report {
+    /// The request carried the first `events` events of the live context…
+    events: usize,
+    /// …the last of them this one (0: none), so a changed context is noticed.
+    last_seq: u64,
+    prompt_tokens: u64,
 }
 
 impl ContextManager {
@@ -75,7 +91,7 @@ impl ContextManager {
         }
         if self.counter.is_none() || self.model.as_ref() != Some(model) {
             let counter = model.token_counter();
-            tokens::warm_up(counter);
+            self.report = None;
             self.window = model.context_window();
             self.levels = effective_levels(&settings.compression, self.window)?;
             self.counter = Some(counter);
@@ -98,6 +114,56 @@ impl ContextManager {
     /// The knowledge block or the live context changed behind the measure's back.
     pub(crate) fn invalidate(&mut self) {
         self.stale = true;
+        self.report = None;
+    }
+
+    /// The provider reported `prompt_tokens` for a request that carried the first
+    /// `events_sent` events of `live`.
+    pub(crate) fn reported(&mut self, live: &LiveContext, events_sent: usize, prompt_tokens: u64) {
+        self.report = (prompt_tokens > 0).then(|| Report {
+            events: events_sent,
+            last_seq: last_seq_of(&live.events[..events_sent.min(live.events.len())]),
+            prompt_tokens,
+        });
+    }
+
+    /// The last report, if it still describes the start of `live` (no compaction,
+    /// reload or knowledge change since).
+    fn valid_report(&self, live: &LiveContext) -> Option<Report> {
+        self.report.filter(|r| {
+            r.events <= live.events.len() && last_seq_of(&live.events[..r.events]) == r.last_seq
+        })
+    }
+
+    /// At least as many tokens as the next request would carry, found without
+    /// building the tokenizer: the provider's figure for the last request plus a byte
+    /// bound of every message added since. `None` when the tokenizer is built already
+    /// (counting is then cheap and exact) or no fresh figure was reported.
+    pub(crate) fn uncounted_figure(&self, live: &LiveContext) -> Option<u64> {
+        if self.counter().is_ready() {
+            return None;
+        }
+        let report = self.valid_report(live)?;
+        let added: u64 = live.events[report.events..]
+            .iter()
+            .filter_map(|e| e.payload.as_message())
+            .map(TokenCounter::message_bound)
+            .sum();
+        Some(report.prompt_tokens + added)
+    }
+
+    /// Start building the tokenizer in the background when `figure` is past four
+    /// fifths of where an exact count will be needed (the lowest level, or nine tenths
+    /// of the window), so that count does not wait for the build.
+    pub(crate) fn warm_up_near(&self, figure: u64) {
+        let lowest = self.levels.first().map(|l| l.threshold);
+        let needed_at = [lowest, self.window.map(|w| w / 10 * 9)]
+            .into_iter()
+            .flatten()
+            .min();
+        if needed_at.is_some_and(|at| figure >= at / 5 * 4) {
+            tokens::warm_up(self.counter());
+        }
     }
 
     /// The levels in force for the current model (sorted by threshold).
@@ -150,11 +216,15 @@ impl ContextManager {
         // The newest request, if its answer is newer than what was last accounted for.
         // (An older `last_request` may point into a context that has been compressed
         // since; its figure no longer describes anything.)
-        let fresh = last.filter(|&(sent, _)| {
-            live.events
-                .get(sent)
-                .is_some_and(|answer| answer.seq > accounted)
-        });
+        let fresh = last
+            .filter(|&(sent, _)| {
+                live.events
+                    .get(sent)
+                    .is_some_and(|answer| answer.seq > accounted)
+            })
+            // A report that still describes the context's start: the fixed part was
+            // not learnt when the turn ended without counting.
+            .or_else(|| self.valid_report(live).map(|r| (r.events, r.prompt_tokens)));
         let measure = self.measure(live);
         match fresh {
             Some((sent, reported)) if reported > 0 => {
@@ -171,11 +241,11 @@ impl ContextManager {
     }
 
     /// Whether the first request of a resumed session may go before the exact count.
-    /// Loading an OpenAI tokenizer and counting a large context takes about a tenth of
-    /// a second, all of it before the first byte reaches the provider. When a bound
-    /// made without the tokenizer shows the request is far inside the window, it goes
-    /// at once and the count (which the tokenizer, loading meanwhile, makes cheap)
-    /// happens when the answer is in: a pressure level reached is then relieved after
+    /// Building an OpenAI tokenizer and counting a large context takes about a second
+    /// of CPU, all of it before the first byte reaches the provider. When a bound made
+    /// without the tokenizer shows the request is far inside the window, it goes at
+    /// once; when the answer is in, the prompt size the provider reports (or, with
+    /// none, an exact count) decides: a pressure level reached is then relieved after
     /// this first request instead of before it. Once per session and process.
     pub(crate) fn defer_first_count(&mut self, live: &LiveContext) -> bool {
         if self.first_count_deferred || self.measure.is_some() {
@@ -185,7 +255,9 @@ impl ContextManager {
         let Some(window) = self.window else {
             return false;
         };
-        self.counter().accuracy() == tokens::Accuracy::Exact
+        // Only a BPE count is worth deferring (asking for the counter's accuracy, as
+        // this did, built the BPE: a second of CPU before the first byte).
+        self.counter().method() != tokens::Method::BytesHeuristic
             && FIXED_PART_ALLOWANCE + ContextMeasure::bound(live) < window / 10 * 9
     }
 
@@ -198,6 +270,7 @@ impl ContextManager {
 
     /// A compaction made `live` the new live context: a new cycle of hints, no wait.
     pub(crate) fn compacted(&mut self, live: &LiveContext) {
+        self.report = None;
         self.measure(live);
         self.hints.reset();
         self.retry_above = None;
@@ -316,6 +389,10 @@ pub(crate) fn off_workers<T>(count: impl FnOnce() -> T) -> T {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(count),
         _ => count(),
     }
+}
+
+fn last_seq_of(events: &[cairn_core::Event]) -> u64 {
+    events.last().map_or(0, |e| e.seq)
 }
 
 /// The hints shown since the latest compaction, which starts a new cycle: the `hint`

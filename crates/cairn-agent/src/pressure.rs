@@ -19,15 +19,26 @@ use crate::{AgentError, AgentEvent, Frontend};
 /// nears the next level.
 pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Result<(), AgentError> {
     agent.sync_context()?;
-    agent.context.refresh(agent.conversation.live());
-    let calibrated = agent
-        .context
-        .calibrate(last_sent(agent), agent.conversation.live());
-    // With a fresh provider figure, `after_turn` stored it plus what came after it.
-    let live_tokens = if calibrated {
-        agent.conversation.session().live_tokens
-    } else {
-        agent.context.measure(agent.conversation.live()).total()
+    let live_tokens = match agent.context.uncounted_figure(agent.conversation.live()) {
+        // Far from every level by the provider's figure: `after_turn` stored it, and
+        // no tokenizer is needed.
+        Some(figure) if agent.context.pressure_after_turn(figure).is_none() => {
+            agent.context.warm_up_near(figure);
+            figure
+        }
+        _ => {
+            agent.context.refresh(agent.conversation.live());
+            let calibrated = agent
+                .context
+                .calibrate(last_sent(agent), agent.conversation.live());
+            // With a fresh provider figure, `after_turn` stored it plus what came
+            // after it.
+            if calibrated {
+                agent.conversation.session().live_tokens
+            } else {
+                agent.context.measure(agent.conversation.live()).total()
+            }
+        }
     };
     agent.store_live_tokens(live_tokens).await?;
     agent.context.turn_ended(agent.conversation.live());
@@ -77,6 +88,14 @@ pub(crate) async fn before_request(
 ) -> Result<BeforeRequest, AgentError> {
     agent.sync_context()?;
     if agent.context.defer_first_count(agent.conversation.live()) {
+        return Ok(BeforeRequest::Send);
+    }
+    // The provider's figure for the last request plus a bound of what was added
+    // since reaches no level: no count, no tokenizer.
+    if let Some(figure) = agent.context.uncounted_figure(agent.conversation.live())
+        && agent.context.pressure_before_request(figure).is_none()
+    {
+        agent.context.warm_up_near(figure);
         return Ok(BeforeRequest::Send);
     }
     agent.context.refresh(agent.conversation.live());

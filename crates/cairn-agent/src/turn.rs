@@ -459,6 +459,11 @@ async fn record_answer(
             priced: cost.priced,
             events_before_answer,
         });
+        agent.context.reported(
+            agent.conversation.live(),
+            events_before_answer,
+            cairn_core::tokens::prompt_tokens(&usage),
+        );
     }
     if let Some(note) = cost.note {
         ui.event(AgentEvent::Notice { message: note });

@@ -5,8 +5,9 @@
 //! byte for byte the files OpenAI publishes); `bpe-openai`'s own prebuilt tables (the
 //! encoder's automata, serialized: 32 MB and 15 MB) would more than double the
 //! binary (64 MB stripped, against 20 MB). Building a table takes about a second of
-//! CPU (o200k, release build), once per process and only for a model counted exactly,
-//! on whichever thread asks first (the agent asks from a background thread, see
+//! CPU (o200k, release build), once per process and only for a model counted exactly
+//! when a count is needed (the agent goes by the provider's figures while it can), on
+//! whichever thread asks first (the agent may ask from a background thread, see
 //! `tokens::warm_up`); every other thread that needs it meanwhile waits for that build.
 
 use std::io::Read;
@@ -53,16 +54,25 @@ const CL100K_PATTERNS: [(&str, bool); 3] = [
     ("\\s+", false),
 ];
 
+static O200K: OnceLock<Option<Tokenizer>> = OnceLock::new();
+static CL100K: OnceLock<Option<Tokenizer>> = OnceLock::new();
+
 /// The o200k_base tokenizer, built on first use; `None` if it could not be built.
 pub(super) fn o200k() -> Option<&'static Tokenizer> {
-    static TABLE: OnceLock<Option<Tokenizer>> = OnceLock::new();
-    get_or_build(&TABLE, || build(O200K_LIST, &O200K_PATTERNS))
+    get_or_build(&O200K, || build("o200k_base", O200K_LIST, &O200K_PATTERNS))
 }
 
 /// The cl100k_base tokenizer, built on first use; `None` if it could not be built.
 pub(super) fn cl100k() -> Option<&'static Tokenizer> {
-    static TABLE: OnceLock<Option<Tokenizer>> = OnceLock::new();
-    get_or_build(&TABLE, || build(CL100K_LIST, &CL100K_PATTERNS))
+    get_or_build(&CL100K, || {
+        build("cl100k_base", CL100K_LIST, &CL100K_PATTERNS)
+    })
+}
+
+/// Whether the o200k (`o200k`: true) or cl100k table was built (or its build failed)
+/// in this process, without building it.
+pub(super) fn settled(o200k: bool) -> bool {
+    if o200k { &O200K } else { &CL100K }.get().is_some()
 }
 
 /// The table in `slot`, built by `build` if no thread has built it yet. Building, or
@@ -86,7 +96,9 @@ fn get_or_build(
 /// A tokenizer from a gzip'd `.tiktoken` list and its pre-tokenizer. The lists are
 /// part of the binary and the tests build both, so `None` means a damaged binary;
 /// counting then falls back to the estimate, labelled as such.
-fn build(list: &[u8], patterns: &[(&str, bool)]) -> Option<Tokenizer> {
+fn build(name: &str, list: &[u8], patterns: &[(&str, bool)]) -> Option<Tokenizer> {
+    // Said at debug level: it explains a pause of about a second (and ~60 MB).
+    tracing::debug!("building the {name} tokenizer tables");
     let mut text = String::new();
     flate2::read::GzDecoder::new(list)
         .read_to_string(&mut text)
@@ -103,8 +115,14 @@ pub(super) mod tests {
     /// Both tokenizers, built afresh (not the process-wide ones).
     pub(in crate::tokens) fn fresh() -> [(Tokenizer, &'static str); 2] {
         [
-            (build(O200K_LIST, &O200K_PATTERNS).unwrap(), "o200k_base"),
-            (build(CL100K_LIST, &CL100K_PATTERNS).unwrap(), "cl100k_base"),
+            (
+                build("o200k_base", O200K_LIST, &O200K_PATTERNS).unwrap(),
+                "o200k_base",
+            ),
+            (
+                build("cl100k_base", CL100K_LIST, &CL100K_PATTERNS).unwrap(),
+                "cl100k_base",
+            ),
         ]
     }
 
@@ -138,7 +156,7 @@ pub(super) mod tests {
                 other_task_ran
                     .recv_timeout(std::time::Duration::from_secs(10))
                     .ok()?;
-                build(CL100K_LIST, &CL100K_PATTERNS)
+                build("cl100k_base", CL100K_LIST, &CL100K_PATTERNS)
             })
             .is_some()
         });

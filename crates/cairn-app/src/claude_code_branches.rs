@@ -38,11 +38,8 @@ pub(crate) struct Plan {
 
 /// Splits the lines off `live` (the live branch's lines) into branches.
 pub(crate) fn split(nodes: &[TreeNode], live: &[usize]) -> Plan {
-    let by_uuid: HashMap<&str, usize> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.uuid, i))
-        .collect();
+    let by_uuid: HashMap<&str, usize> =
+        nodes.iter().enumerate().map(|(i, n)| (n.uuid, i)).collect();
     let on_live: HashSet<usize> = live.iter().copied().collect();
     // The branch each line belongs to, and its place in that branch.
     let mut owner: Vec<Option<Owner>> = vec![None; nodes.len()];
@@ -139,7 +136,11 @@ mod tests {
             .collect();
         assert_eq!(
             shape,
-            [(None, 1, vec![2, 3]), (None, 4, vec![5]), (Some(0), 2, vec![6])]
+            [
+                (None, 1, vec![2, 3]),
+                (None, 4, vec![5]),
+                (Some(0), 2, vec![6])
+            ]
         );
         assert!(plan.unconnected.is_empty());
     }

@@ -32,9 +32,7 @@ use serde_json::{Map, Value};
 use crate::claude_code_branches::{Plan, TreeNode, split};
 use crate::claude_code_line::LineMeta;
 use crate::import_transcripts::agent_parent;
-use crate::transcript::{
-    Branch, EventLog, Lines, Transcript, cost, count, image, timestamp,
-};
+use crate::transcript::{Branch, EventLog, Lines, Transcript, cost, count, image, timestamp};
 
 pub const SOURCE: &str = "claude-code";
 
@@ -174,13 +172,7 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
     );
     let model = convert.state.model.clone();
     let events = convert.log.events;
-    let branches = convert_branches(
-        prices,
-        &mut nodes,
-        &plan,
-        &mut lines,
-        &mut snapshots,
-    );
+    let branches = convert_branches(prices, &mut nodes, &plan, &mut lines, &mut snapshots);
     let created_at = events
         .first()
         .map(|e| e.ts)

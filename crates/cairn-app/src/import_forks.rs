@@ -141,9 +141,7 @@ pub(crate) async fn fork_with_events(
     origin: ImportOrigin,
 ) -> cairn_core::Result<Session> {
     let left_empty = store.forks(parent.id).await?.into_iter().find(|f| {
-        f.fork_seq == Some(fork_seq)
-            && f.head_seq == fork_seq
-            && f.name.as_str().starts_with(base)
+        f.fork_seq == Some(fork_seq) && f.head_seq == fork_seq && f.name.as_str().starts_with(base)
     });
     let fork = match left_empty {
         Some(fork) => fork,
@@ -206,7 +204,10 @@ fn same_event(a: &Payload, b: &Payload) -> bool {
         (Payload::Message(a), Payload::Message(b)) => {
             a.role == b.role
                 && a.content.len() == b.content.len()
-                && a.content.iter().zip(&b.content).all(|(x, y)| same_block(x, y))
+                && a.content
+                    .iter()
+                    .zip(&b.content)
+                    .all(|(x, y)| same_block(x, y))
         }
         (Payload::Compaction(a), Payload::Compaction(b)) => {
             a.replaces == b.replaces && a.summary == b.summary

@@ -36,7 +36,7 @@ fn outcomes(summary: &Value) -> Vec<(String, String, String, bool)> {
                 s["action"].as_str().unwrap().to_owned(),
                 s["session"].as_str().unwrap_or("-").to_owned(),
                 s["parent"].as_str().unwrap_or("-").to_owned(),
-                s["fork"].as_bool().unwrap(),
+                s["fork"].as_bool().unwrap_or(false),
             )
         })
         .collect()

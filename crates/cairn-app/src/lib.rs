@@ -36,6 +36,7 @@ pub mod pool_replay;
 pub mod pool_status;
 pub mod progress;
 pub mod progress_transfer;
+mod read_ahead;
 pub mod recall;
 pub mod resume_brief;
 pub mod rewind;

@@ -10,11 +10,9 @@ use cairn_core::{Error, Event};
 /// Events parsed ahead of the store at most (each is one line of the file).
 const AHEAD: usize = 64;
 
-enum Item {
-    Event(cairn_core::Result<Event>),
-    /// The input ended: without it, a reader that died would look like the end.
-    End,
-}
+/// An event, or `None`: the input ended (without it, a reader that died would
+/// look like the end).
+type Item = Option<cairn_core::Result<Event>>;
 
 /// `events`, produced on another thread.
 pub(crate) fn read_ahead<I>(events: I) -> ImportStream
@@ -41,11 +39,11 @@ where
     for event in events {
         let failed = event.is_err();
         // The store stopped reading (it failed): nothing more is wanted.
-        if tx.send(Item::Event(event)).is_err() || failed {
+        if tx.send(Some(event)).is_err() || failed {
             return;
         }
     }
-    let _ = tx.send(Item::End);
+    let _ = tx.send(None);
 }
 
 struct Queue {
@@ -61,11 +59,11 @@ impl Iterator for Queue {
             return None;
         }
         match self.rx.recv() {
-            Ok(Item::Event(event)) => {
+            Ok(Some(event)) => {
                 self.done = event.is_err();
                 Some(event)
             }
-            Ok(Item::End) => {
+            Ok(None) => {
                 self.done = true;
                 None
             }

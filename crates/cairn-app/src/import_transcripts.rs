@@ -184,17 +184,8 @@ pub async fn import_transcripts(
     progress: &mut (dyn FnMut(&Found) + Send),
 ) -> cairn_core::Result<Summary> {
     let mut summary = Summary::default();
-    let mut ahead: Option<ReadAhead> = None;
-    for (i, found) in files.iter().enumerate() {
-        // The read of this file, when it was started while the one before was stored.
-        let read = ahead
-            .take()
-            .filter(|a| a.path == found.path)
-            .map(ReadAhead::finish);
-        if let Some(next) = files.get(i + 1) {
-            ahead = read_ahead(store, next, request).await?;
-        }
-        let outcomes = match import_one(store, &found.path, request, &mut summary, read).await {
+    for found in files {
+        let outcomes = match import_one(store, &found.path, request, &mut summary).await {
             Ok(outcomes) => outcomes,
             Err(FileError::Store(e)) => return Err(e),
             Err(FileError::File(reason)) => {
@@ -218,48 +209,6 @@ pub async fn import_transcripts(
     Ok(summary)
 }
 
-/// A transcript read and converted on a thread of its own while the one before it
-/// is written to the store (the two overlap on two cores). Only for a transcript
-/// never imported: one already known may need no reading at all.
-struct ReadAhead {
-    path: PathBuf,
-    thread: std::thread::JoinHandle<Result<Transcript, String>>,
-}
-
-impl ReadAhead {
-    fn finish(self) -> Result<Transcript, String> {
-        let shown = self.path.display().to_string();
-        self.thread
-            .join()
-            .unwrap_or_else(|_| Err(format!("{shown}: reading it failed (the reader stopped)")))
-    }
-}
-
-async fn read_ahead(
-    store: &dyn Store,
-    found: &Found,
-    request: &TranscriptImport,
-) -> cairn_core::Result<Option<ReadAhead>> {
-    let Ok(original_id) = identify(request.tool, &found.path) else {
-        return Ok(None);
-    };
-    if store
-        .import_origin(request.tool.source(), &original_id)
-        .await?
-        .is_some()
-    {
-        return Ok(None);
-    }
-    let (tool, path, prices) = (request.tool, found.path.clone(), request.prices.clone());
-    let spawned = std::thread::Builder::new()
-        .name("import-read".into())
-        .spawn(move || tool.read(&path, &prices));
-    Ok(spawned.ok().map(|thread| ReadAhead {
-        path: found.path.clone(),
-        thread,
-    }))
-}
-
 enum FileError {
     /// This file cannot be imported; the others still can.
     File(String),
@@ -278,7 +227,6 @@ async fn import_one(
     path: &Path,
     request: &TranscriptImport,
     summary: &mut Summary,
-    read: Option<Result<Transcript, String>>,
 ) -> Result<Vec<Outcome>, FileError> {
     let shown = path.display().to_string();
     let source = request.tool.source();
@@ -351,11 +299,10 @@ async fn import_one(
         return Ok(outcomes);
     }
 
-    let mut transcript = match read {
-        Some(read) => read,
-        None => request.tool.read(path, &request.prices),
-    }
-    .map_err(FileError::File)?;
+    let mut transcript = request
+        .tool
+        .read(path, &request.prices)
+        .map_err(FileError::File)?;
     summary.lines(&transcript.skipped, transcript.problems.clone());
     let parent = match &transcript.parent_original_id {
         Some(parent_id) => store.import_origin(source, parent_id).await?,

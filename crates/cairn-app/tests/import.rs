@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use cairn_app::{ImportRequest, Importer, JsonlV1, import_session};
+use cairn_app::{ImportRequest, JsonlV1, import_session};
 use cairn_core::tokens::TokenCounter;
 use cairn_core::{NewEvent, Payload, Role, Store};
 use cairn_store_conformance::support::{compaction, knowledge, message, new_session, project};

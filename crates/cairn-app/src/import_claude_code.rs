@@ -29,9 +29,10 @@ use cairn_core::{
 use cairn_llm::{ModelRef, PriceTable, ProviderKind};
 use serde_json::{Map, Value};
 
+use crate::claude_code_branches::{Plan, TreeNode, split};
 use crate::claude_code_line::LineMeta;
 use crate::import_transcripts::agent_parent;
-use crate::transcript::{EventLog, Lines, Transcript, cost, count, image, timestamp};
+use crate::transcript::{Branch, EventLog, Lines, Transcript, cost, count, image, timestamp};
 
 pub const SOURCE: &str = "claude-code";
 
@@ -148,60 +149,31 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
     } else {
         (stem.clone(), None)
     };
-    let mut convert = Convert {
-        prices,
-        log: EventLog::default(),
-        calls: HashSet::new(),
-        pending_compaction: None,
-        model: None,
-        last_ts: None,
-    };
-    let on_branch: HashSet<usize> = branch.iter().copied().collect();
-    for (index, node) in nodes.iter().enumerate() {
-        if on_branch.contains(&index) {
-            continue;
-        }
+    let plan = split_branches(&nodes, &branch);
+    for &index in &plan.unconnected {
+        let node = &nodes[index];
         if matches!(node.kind.as_str(), "user" | "assistant") {
             lines
                 .skipped
-                .add("off the live branch (an abandoned edit or retry)");
+                .add("off the live branch and not connected to it");
         } else if !is_message_kind(&node.kind) {
             lines.skipped.add(skip_reason(&node.kind));
         }
     }
-    let mut i = 0;
-    while i < branch.len() {
-        let link = &nodes[branch[i]];
-        // Consecutive assistant lines of one response are one message.
-        let group_end = match link.message_id.as_deref() {
-            Some(id) if link.kind == "assistant" => {
-                let mut end = i + 1;
-                while end < branch.len()
-                    && nodes[branch[end]].kind == "assistant"
-                    && nodes[branch[end]].message_id.as_deref() == Some(id)
-                {
-                    end += 1;
-                }
-                end
-            }
-            _ => i + 1,
-        };
-        let mut group: Vec<Node> = Vec::with_capacity(group_end - i);
-        for &n in &branch[i..group_end] {
-            let link = &mut nodes[n];
-            if is_message_kind(&link.kind) {
-                group.extend(parse(link, &mut lines));
-            } else {
-                lines.skipped.add(skip_reason(&link.kind));
-            }
-        }
-        let group: Vec<&Node> = group.iter().collect();
-        convert.node_group(&group, &mut lines);
-        i = group_end;
-    }
-    let created_at = convert
-        .log
-        .events
+    let mut convert = Convert::new(prices, State::default(), 0);
+    let mut snapshots: HashMap<usize, (State, u64)> = HashMap::new();
+    convert_path(
+        &mut nodes,
+        &branch,
+        &mut convert,
+        &mut lines,
+        &plan.joins,
+        &mut snapshots,
+    );
+    let model = convert.state.model.clone();
+    let events = convert.log.events;
+    let branches = convert_branches(prices, &mut nodes, &plan, &mut lines, &mut snapshots);
+    let created_at = events
         .first()
         .map(|e| e.ts)
         .or_else(|| {
@@ -226,7 +198,7 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
     let name = default_name("cc", created_at, &short_id)?;
     let mut header = Header::new(&name, project, created_at);
     header.title = title;
-    header.model = convert.model.map(|m| m.to_string());
+    header.model = model.map(|m| m.to_string());
     let fingerprint = lines.fingerprint();
     Ok(Transcript {
         path: path.to_owned(),
@@ -234,12 +206,14 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
         original_id,
         header,
         cwd,
-        events: convert.log.events,
+        events,
         consumed: lines.consumed(),
         fingerprint,
         skipped: lines.skipped,
         problems: lines.problems,
         parent_original_id,
+        forked_from: None,
+        branches,
     })
 }
 
@@ -372,10 +346,111 @@ fn live_branch(nodes: &[Link], lines: &mut Lines) -> Vec<usize> {
     branch
 }
 
-struct Convert<'a> {
-    prices: &'a PriceTable,
-    log: EventLog,
-    /// Tool call ids seen so far on the branch.
+/// The branches off the live one (`live`: its lines, root first).
+fn split_branches(nodes: &[Link], live: &[usize]) -> Plan {
+    let tree: Vec<TreeNode> = nodes
+        .iter()
+        .map(|n| TreeNode {
+            uuid: &n.uuid,
+            up: n.parent.as_deref().or(n.logical_parent.as_deref()),
+            is_message: is_message_kind(&n.kind),
+        })
+        .collect();
+    split(&tree, live)
+}
+
+/// Converts the lines of `path` (root side first) into `convert`; after each
+/// line some branch leaves from (`joins`), keeps the state and seq there.
+fn convert_path(
+    nodes: &mut [Link],
+    path: &[usize],
+    convert: &mut Convert,
+    lines: &mut Lines,
+    joins: &HashSet<usize>,
+    snapshots: &mut HashMap<usize, (State, u64)>,
+) {
+    let mut i = 0;
+    while i < path.len() {
+        let link = &nodes[path[i]];
+        // Consecutive assistant lines of one response are one message.
+        let group_end = match link.message_id.as_deref() {
+            Some(id) if link.kind == "assistant" => {
+                let mut end = i + 1;
+                while end < path.len()
+                    && nodes[path[end]].kind == "assistant"
+                    && nodes[path[end]].message_id.as_deref() == Some(id)
+                {
+                    end += 1;
+                }
+                end
+            }
+            _ => i + 1,
+        };
+        let mut group: Vec<Node> = Vec::with_capacity(group_end - i);
+        for &n in &path[i..group_end] {
+            let link = &mut nodes[n];
+            if is_message_kind(&link.kind) {
+                group.extend(parse(link, lines));
+            } else {
+                lines.skipped.add(skip_reason(&link.kind));
+            }
+        }
+        let group: Vec<&Node> = group.iter().collect();
+        convert.node_group(&group, lines);
+        for &n in &path[i..group_end] {
+            if joins.contains(&n) {
+                snapshots.insert(n, (convert.state.clone(), convert.log.head()));
+            }
+        }
+        i = group_end;
+    }
+}
+
+/// Converts each branch of `plan` from the state where it leaves its parent. A
+/// branch with nothing to keep is dropped; its own branches then leave its parent.
+fn convert_branches(
+    prices: &PriceTable,
+    nodes: &mut [Link],
+    plan: &Plan,
+    lines: &mut Lines,
+    snapshots: &mut HashMap<usize, (State, u64)>,
+) -> Vec<Branch> {
+    let mut out: Vec<Branch> = Vec::new();
+    // Per planned branch: the branch of `out` its events went to (or its
+    // nearest ancestor's when it had none; `None`: the live branch).
+    let mut kept: Vec<Option<usize>> = Vec::with_capacity(plan.branches.len());
+    for planned in &plan.branches {
+        let (state, fork_seq) = snapshots.get(&planned.join).cloned().unwrap_or_default();
+        let mut convert = Convert::new(prices, state, fork_seq);
+        convert_path(
+            nodes,
+            &planned.nodes,
+            &mut convert,
+            lines,
+            &plan.joins,
+            snapshots,
+        );
+        let parent = planned.parent.and_then(|p| kept.get(p).copied().flatten());
+        if convert.log.events.is_empty() {
+            kept.push(parent);
+            continue;
+        }
+        out.push(Branch {
+            id: nodes[planned.nodes[0]].uuid.clone(),
+            parent,
+            fork_seq,
+            events: convert.log.events,
+        });
+        kept.push(Some(out.len() - 1));
+    }
+    out
+}
+
+/// What converting a path carries from one line to the next, besides its events:
+/// copied where a branch leaves, so the branch goes on from there.
+#[derive(Clone, Default)]
+struct State {
+    /// Tool call ids seen so far on the path.
     calls: HashSet<String>,
     /// A compact boundary waiting for its summary: (pre-compaction tokens).
     pending_compaction: Option<u64>,
@@ -383,12 +458,28 @@ struct Convert<'a> {
     last_ts: Option<Timestamp>,
 }
 
+struct Convert<'a> {
+    prices: &'a PriceTable,
+    log: EventLog,
+    state: State,
+}
+
+impl<'a> Convert<'a> {
+    fn new(prices: &'a PriceTable, state: State, base: u64) -> Self {
+        Convert {
+            prices,
+            log: EventLog::after(base),
+            state,
+        }
+    }
+}
+
 impl Convert<'_> {
     fn ts(&mut self, node: &Node) -> Timestamp {
         let ts = timestamp(node.entry.get("timestamp"))
-            .or(self.last_ts)
+            .or(self.state.last_ts)
             .unwrap_or_else(Timestamp::now);
-        self.last_ts = Some(ts);
+        self.state.last_ts = Some(ts);
         ts
     }
 
@@ -414,7 +505,7 @@ impl Convert<'_> {
                 .get("compactMetadata")
                 .map(|m| count(m, "preTokens"))
                 .unwrap_or(0);
-            self.pending_compaction = Some(pre);
+            self.state.pending_compaction = Some(pre);
             return;
         }
         lines.skipped.add(format!(
@@ -434,7 +525,7 @@ impl Convert<'_> {
             return;
         };
         let is_summary = node.entry.get("isCompactSummary").and_then(Value::as_bool) == Some(true);
-        if let Some(tokens_before) = self.pending_compaction.take() {
+        if let Some(tokens_before) = self.state.pending_compaction.take() {
             if is_summary && self.log.head() > 0 {
                 let summary = plain_text(message.get("content"));
                 self.log.push(
@@ -488,7 +579,7 @@ impl Convert<'_> {
                         .get("tool_use_id")
                         .and_then(Value::as_str)
                         .unwrap_or("");
-                    if !self.calls.contains(id) {
+                    if !self.state.calls.contains(id) {
                         lines.problem(
                             line,
                             "tool result without call",
@@ -581,7 +672,7 @@ impl Convert<'_> {
         message.model = model.as_ref().map(ToString::to_string);
         message.request_id = request_id;
         if model.is_some() {
-            self.model = model;
+            self.state.model = model;
         }
         self.log.push(ts, Payload::Message(message));
     }
@@ -626,7 +717,7 @@ impl Convert<'_> {
                     lines.problem(line, "tool_use without id or name", "block skipped");
                     return;
                 };
-                if !self.calls.insert(id.to_owned()) {
+                if !self.state.calls.insert(id.to_owned()) {
                     lines.skipped.add("duplicate tool_use");
                     return;
                 }

@@ -15,6 +15,10 @@
 //!   inside output; cairn's counters do not overlap, so both are split out.
 //! - `compacted` replaces the history with its summary; its
 //!   `replacement_history`, when present, is the new live context.
+//! - A forked rollout (`codex fork`, or editing an earlier message) names its
+//!   parent in its `session_meta` (`forked_from_id`, codex-rs/protocol
+//!   `SessionMeta`) and then replays the parent's rollout items up to the fork
+//!   point, the parent's own `session_meta` among them, before its own lines.
 //! - Early rollouts had no wrapper: a bare session meta line, then bare items.
 
 use std::collections::HashSet;
@@ -107,6 +111,7 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
         usage_from: 1,
     };
     let mut session_id: Option<String> = None;
+    let mut forked_from: Option<String> = None;
     let mut cwd: Option<String> = None;
     let mut created_at: Option<Timestamp> = None;
     let mut last_ts: Option<Timestamp> = None;
@@ -121,6 +126,13 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
         let payload = entry.remove("payload");
         match (kind.as_deref(), payload) {
             (Some("session_meta"), Some(meta)) => {
+                // A forked rollout replays its parent's lines, the parent's own
+                // session meta among them: only the first meta is this rollout's.
+                if session_id.is_none() {
+                    forked_from = str_field(&meta, "forked_from_id");
+                } else {
+                    lines.skipped.add("session meta of the replayed parent");
+                }
                 session_id = session_id.or_else(|| str_field(&meta, "id"));
                 cwd = cwd.or_else(|| str_field(&meta, "cwd"));
                 created_at = created_at
@@ -195,6 +207,8 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
         skipped: lines.skipped,
         problems: lines.problems,
         parent_original_id: None,
+        forked_from,
+        branches: Vec::new(),
     })
 }
 

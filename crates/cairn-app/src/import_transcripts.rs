@@ -8,11 +8,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use cairn_core::store::SessionUpdate;
-use cairn_core::{Error, NewEvent, NewSession, Project, SessionName, Store};
+use cairn_core::{Error, NewSession, Project, Session, SessionName, Store};
 use cairn_llm::PriceTable;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::import_forks::{fork_with_events, import_branches, own_events, replayed_prefix};
 use crate::live_tokens::live_tokens;
 use crate::transcript::{Lines, Skipped, Transcript};
 use crate::{import_claude_code, import_codex};
@@ -133,7 +134,10 @@ pub struct Outcome {
     pub original_id: Option<String>,
     /// Events written (or, in a dry run, that would be).
     pub events: u64,
+    /// The session it is a sub-agent of, or (with `fork`) a fork of.
     pub parent: Option<String>,
+    /// A fork (a Claude Code branch, a forked Codex rollout), not a sub-agent.
+    pub fork: bool,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -146,6 +150,9 @@ pub struct Summary {
     pub lines_skipped: std::collections::BTreeMap<String, u64>,
     /// `file:line: reason: detail`, for each line that could not be used.
     pub problems: Vec<String>,
+    /// What the person should know about how a transcript was imported (a
+    /// forked rollout whose parent is not imported, …).
+    pub notes: Vec<String>,
     pub sessions: Vec<Outcome>,
 }
 
@@ -178,22 +185,25 @@ pub async fn import_transcripts(
 ) -> cairn_core::Result<Summary> {
     let mut summary = Summary::default();
     for found in files {
-        let outcome = match import_one(store, &found.path, request, &mut summary).await {
-            Ok(outcome) => outcome,
+        let outcomes = match import_one(store, &found.path, request, &mut summary).await {
+            Ok(outcomes) => outcomes,
             Err(FileError::Store(e)) => return Err(e),
             Err(FileError::File(reason)) => {
                 summary.problems.push(reason);
-                Outcome {
+                vec![Outcome {
                     path: found.path.display().to_string(),
                     action: "failed",
                     session: None,
                     original_id: None,
                     events: 0,
                     parent: None,
-                }
+                    fork: false,
+                }]
             }
         };
-        summary.record(outcome);
+        for outcome in outcomes {
+            summary.record(outcome);
+        }
         progress(found);
     }
     Ok(summary)
@@ -217,7 +227,7 @@ async fn import_one(
     path: &Path,
     request: &TranscriptImport,
     summary: &mut Summary,
-) -> Result<Outcome, FileError> {
+) -> Result<Vec<Outcome>, FileError> {
     let shown = path.display().to_string();
     let source = request.tool.source();
     let original_id = identify(request.tool, path).map_err(FileError::File)?;
@@ -230,6 +240,7 @@ async fn import_one(
             original_id: Some(original_id.clone()),
             events,
             parent: None,
+            fork: false,
         };
         let mut lines = Lines::open(path).map_err(FileError::File)?;
         let same = lines
@@ -245,10 +256,10 @@ async fn import_one(
                  alone: `cairn sessions rm {}` and import again to take it as it is now",
                 session.name, session.name
             ));
-            return Ok(outcome("changed", 0));
+            return Ok(vec![outcome("changed", 0)]);
         }
         if lines.next_line().is_none() {
-            return Ok(outcome("unchanged", 0));
+            return Ok(vec![outcome("unchanged", 0)]);
         }
         drop(lines);
         let transcript = request
@@ -256,15 +267,7 @@ async fn import_one(
             .read(path, &request.prices)
             .map_err(FileError::File)?;
         let already = known.origin.imported_events as usize;
-        let new: Vec<NewEvent> = transcript
-            .events
-            .iter()
-            .skip(already)
-            .map(|e| NewEvent {
-                ts: Some(e.ts),
-                payload: e.payload.clone(),
-            })
-            .collect();
+        let new = own_events(&transcript.events, already as u64);
         let written = new.len() as u64;
         let origin = transcript.origin(already.max(transcript.events.len()) as u64);
         let problems = transcript
@@ -276,14 +279,27 @@ async fn import_one(
         // Only problems of the new lines are news; the skip counts of a grown file
         // are not repeated.
         summary.lines(&Skipped::default(), problems);
+        let mut outcomes = vec![outcome("updated", written)];
         if !request.dry_run {
+            // Also with no new event: the origin then records the lines read.
             store.append_imported(session.id, new, origin).await?;
             refresh_live_tokens(store, session.id, request.knowledge_retention).await?;
         }
-        return Ok(outcome("updated", written));
+        let branches = import_branches(
+            store,
+            &transcript,
+            Some(session.id),
+            session.name.as_str(),
+            request.dry_run,
+            &mut summary.problems,
+        )
+        .await?;
+        refresh_branches(store, &branches, request).await?;
+        outcomes.extend(branches);
+        return Ok(outcomes);
     }
 
-    let transcript = request
+    let mut transcript = request
         .tool
         .read(path, &request.prices)
         .map_err(FileError::File)?;
@@ -298,16 +314,53 @@ async fn import_one(
     };
     let name = free_name(store, &transcript).await?;
     let events = transcript.events.len() as u64;
-    let outcome = Outcome {
+    // A forked rollout goes under the import of the conversation it replays.
+    let fork_of = match &transcript.forked_from {
+        Some(from) => forked_parent(store, &transcript, from, &mut summary.notes).await?,
+        None => None,
+    };
+    let mut outcome = Outcome {
         path: shown,
         action: "imported",
         session: Some(name.to_string()),
         original_id: Some(transcript.original_id.clone()),
         events,
         parent: parent_name,
+        fork: false,
     };
+    if let Some((fork_parent, shared)) = &fork_of {
+        outcome.parent = Some(fork_parent.name.to_string());
+        outcome.fork = true;
+        outcome.events = events - shared;
+    }
     if request.dry_run {
-        return Ok(outcome);
+        let branches = import_branches(
+            store,
+            &transcript,
+            None,
+            name.as_str(),
+            true,
+            &mut summary.problems,
+        )
+        .await?;
+        return Ok(std::iter::once(outcome).chain(branches).collect());
+    }
+    let origin = transcript.origin(events);
+    if let Some((fork_parent, shared)) = fork_of {
+        let own = own_events(&transcript.events, shared);
+        let fork = fork_with_events(
+            store,
+            &fork_parent,
+            shared,
+            name.as_str(),
+            &transcript,
+            own,
+            origin,
+        )
+        .await?;
+        refresh_live_tokens(store, fork.id, request.knowledge_retention).await?;
+        outcome.session = Some(fork.name.to_string());
+        return Ok(vec![outcome]);
     }
     let project = if transcript.header.project.as_str().is_empty() {
         request.fallback_project.clone()
@@ -323,11 +376,69 @@ async fn import_one(
         fork_seq: None,
         created_at: Some(transcript.header.created_at),
     };
-    let origin = transcript.origin(events);
-    let stream = Box::new(transcript.events.into_iter().map(Ok));
+    let events = std::mem::take(&mut transcript.events);
+    let stream = Box::new(events.into_iter().map(Ok));
     let session = store.import_stream_from(new, stream, origin).await?;
     refresh_live_tokens(store, session.id, request.knowledge_retention).await?;
-    Ok(outcome)
+    let branches = import_branches(
+        store,
+        &transcript,
+        Some(session.id),
+        session.name.as_str(),
+        false,
+        &mut summary.problems,
+    )
+    .await?;
+    refresh_branches(store, &branches, request).await?;
+    Ok(std::iter::once(outcome).chain(branches).collect())
+}
+
+/// The imported session a forked rollout forks and how many of its events the
+/// rollout replays; `None` (and a note) when it is to be imported standalone.
+async fn forked_parent(
+    store: &dyn Store,
+    transcript: &Transcript,
+    from: &str,
+    notes: &mut Vec<String>,
+) -> cairn_core::Result<Option<(Session, u64)>> {
+    let shown = transcript.path.display();
+    let Some(known) = store.import_origin(transcript.source, from).await? else {
+        notes.push(format!(
+            "{shown}: forked from conversation {from}, which is not imported: imported \
+             standalone, with the history it replays; to have it as a fork, import its \
+             parent, `cairn sessions rm` this one and import it again"
+        ));
+        return Ok(None);
+    };
+    let parent = store.session_by_id(known.session).await?;
+    let shared = replayed_prefix(store, &parent, &transcript.events).await?;
+    if shared == 0 {
+        notes.push(format!(
+            "{shown}: forked from conversation {from} (imported as {}) but replays none \
+             of its events: imported standalone",
+            parent.name
+        ));
+        return Ok(None);
+    }
+    Ok(Some((parent, shared)))
+}
+
+/// Keeps the index's live-context size of the forks an import made or grew.
+async fn refresh_branches(
+    store: &dyn Store,
+    branches: &[Outcome],
+    request: &TranscriptImport,
+) -> cairn_core::Result<()> {
+    if request.dry_run {
+        return Ok(());
+    }
+    for outcome in branches {
+        if let Some(name) = &outcome.session {
+            let session = store.session(&SessionName::parse(name)?).await?;
+            refresh_live_tokens(store, session.id, request.knowledge_retention).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The line number of a `file:line: …` problem of `shown`.

@@ -16,9 +16,10 @@ pub struct Survey {
     pub referenced: Vec<(String, u64)>,
 }
 
-/// A session to import, read twice: once to check every item (so a bad source
-/// names its first bad line and imports nothing), then once more as the stream
-/// the store writes in one transaction. Memory stays O(largest item).
+/// A session to import, read twice: once to survey it (what the store must already
+/// hold), then once more as the stream the store writes in one transaction, which
+/// a bad item rolls back (so a bad source names its first bad line and imports
+/// nothing). Memory stays O(largest item).
 pub trait Importer: Send {
     /// What messages call the source: a file's path as given, or `-`.
     fn source(&self) -> &str;
@@ -26,7 +27,8 @@ pub trait Importer: Send {
     /// The session's metadata, as the source gives it.
     fn header(&self) -> &Header;
 
-    /// Reads the whole source, checking every item; errors name the source and line.
+    /// Reads the whole source for what the store must already hold (media
+    /// referenced without their bytes); errors name the source and line.
     fn survey(&mut self) -> cairn_core::Result<Survey>;
 
     /// The events from the start, media bytes inline (`data_base64`), for

@@ -15,6 +15,7 @@
 //! - [`recall`]: a model reads a session's whole history again (search, one event);
 //! - [`inputs`]: the operations' typed inputs (what the MCP tools read their arguments into).
 
+mod claude_code_branches;
 mod claude_code_line;
 pub mod export;
 pub mod export_readable;
@@ -23,6 +24,7 @@ pub mod fork;
 pub mod import;
 pub mod import_claude_code;
 pub mod import_codex;
+mod import_forks;
 pub mod import_transcripts;
 pub mod importer;
 pub mod inputs;
@@ -34,6 +36,7 @@ pub mod pool_replay;
 pub mod pool_status;
 pub mod progress;
 pub mod progress_transfer;
+mod read_ahead;
 pub mod recall;
 pub mod resume_brief;
 pub mod rewind;

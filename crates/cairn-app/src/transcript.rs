@@ -292,6 +292,27 @@ pub struct Transcript {
     pub fingerprint: String,
     /// For a sub-agent transcript: the original id of its parent session.
     pub parent_original_id: Option<String>,
+    /// Codex: the original id of the conversation this rollout was forked from
+    /// (its file starts by replaying that conversation's history).
+    pub forked_from: Option<String>,
+    /// Claude Code: the branches of the conversation tree off the live one,
+    /// parents before their own branches; each becomes a fork.
+    pub branches: Vec<Branch>,
+}
+
+/// A branch of a conversation that the live one left (an edited message, a
+/// retry): the events it does not share with the branch it leaves.
+#[derive(Debug)]
+pub struct Branch {
+    /// Stable while the transcript grows: the uuid of the branch's first own line.
+    pub id: String,
+    /// The branch it leaves: `None` for the live one (the imported session),
+    /// else an index into [`Transcript::branches`] (always a lower one).
+    pub parent: Option<usize>,
+    /// The parent's last event the branch shares.
+    pub fork_seq: u64,
+    /// Its own events, seqs from `fork_seq + 1`.
+    pub events: Vec<Event>,
 }
 
 impl Transcript {
@@ -329,21 +350,30 @@ impl Importer for Transcript {
     }
 }
 
-/// Collects events with dense seqs.
+/// Collects events with dense seqs, from `base + 1` (a branch's own events
+/// follow the history it shares).
 #[derive(Default)]
 pub struct EventLog {
     pub events: Vec<Event>,
+    pub base: u64,
 }
 
 impl EventLog {
+    pub fn after(base: u64) -> Self {
+        EventLog {
+            events: Vec::new(),
+            base,
+        }
+    }
+
     pub fn push(&mut self, ts: Timestamp, payload: Payload) -> u64 {
-        let seq = self.events.len() as u64 + 1;
+        let seq = self.head() + 1;
         self.events.push(Event { seq, ts, payload });
         seq
     }
 
     pub fn head(&self) -> u64 {
-        self.events.len() as u64
+        self.base + self.events.len() as u64
     }
 }
 

@@ -351,7 +351,7 @@ impl<R: BufRead> Reader<R> {
 /// What serde's types do not say about a message: costs are finite and not negative
 /// (a negative one would switch the spending limit off), token counts are plausible,
 /// and media blocks name a supported type by a real sha256.
-fn check_message(message: &crate::Message) -> Result<(), String> {
+pub fn check_message(message: &crate::Message) -> Result<(), String> {
     if let Some(cost) = message.cost_usd
         && !(cost.is_finite() && cost >= 0.0)
     {

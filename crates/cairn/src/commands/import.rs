@@ -58,6 +58,7 @@ pub(crate) async fn run(app: &App, command: ImportCommand) -> anyhow::Result<()>
             "failed": summary.failed,
             "lines_skipped": summary.lines_skipped,
             "problems": summary.problems,
+            "notes": summary.notes,
             "sessions": summary.sessions,
         }))?;
     } else {
@@ -127,6 +128,9 @@ fn progress_bar(files: &[cairn_app::Found], json: bool) -> ProgressBar {
 }
 
 fn print_problems(summary: &Summary) {
+    for note in &summary.notes {
+        eprintln!("note: {}", output::printable(note));
+    }
     for problem in summary.problems.iter().take(PROBLEMS_SHOWN) {
         eprintln!("warning: {}", output::printable(problem));
     }
@@ -150,7 +154,10 @@ fn print_summary(summary: &Summary, args: &ImportToolArgs) -> anyhow::Result<()>
         let parent = session
             .parent
             .as_deref()
-            .map(|p| format!(" (sub-agent of {p})"))
+            .map(|p| {
+                let relation = if session.fork { "fork" } else { "sub-agent" };
+                format!(" ({relation} of {})", output::printable(p))
+            })
             .unwrap_or_default();
         writeln!(
             out,

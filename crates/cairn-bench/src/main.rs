@@ -159,6 +159,9 @@ enum Command {
     ServeWorker(scenarios::serve::WorkerArgs),
     #[command(name = "__mcp", hide = true)]
     McpWorker(scenarios::mcp::WorkerArgs),
+    /// A stdio JSON-RPC server that only answers: the clients' own cost.
+    #[command(name = "__mcp-echo", hide = true)]
+    McpEcho,
     #[command(name = "__first-count", hide = true)]
     FirstCountWorker {
         #[arg(long)]
@@ -280,6 +283,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             vec![Scenario::Mcp]
         }
         Command::McpWorker(args) => return scenarios::mcp::worker(args),
+        Command::McpEcho => {
+            scenarios::mcp::echo_server::serve()?;
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Fork => vec![Scenario::Fork],
         Command::Serve(options) => {
             scenarios::serve::configure(options);

@@ -85,7 +85,21 @@ where
 
 /// Pings, then `n` `save_progress` calls, then `n` latest `get_progress` reads.
 pub(super) async fn cairn_series(cairn: &Path, home: &Path, n: usize) -> Result<StdioResult> {
-    let mut server = StdioServer::start(cairn, &["mcp"], home).await?;
+    let server = StdioServer::start(cairn, &["mcp"], home).await?;
+    cairn_workload(server, n, true).await
+}
+
+/// cairn's workload against the echo server (`cairn-bench __mcp-echo`): what
+/// this client and the pipes cost by themselves.
+pub(super) async fn echo_series(home: &Path, n: usize) -> Result<StdioResult> {
+    let harness = std::env::current_exe().context("locating cairn-bench itself")?;
+    let server = StdioServer::start(&harness, &["__mcp-echo"], home).await?;
+    cairn_workload(server, n, false).await
+}
+
+/// `check`: the reads must return the newest round (the echo server returns
+/// the request instead).
+async fn cairn_workload(mut server: StdioServer, n: usize, check: bool) -> Result<StdioResult> {
     let pings = timed(n, &mut server, async |s, _| {
         s.request("ping", json!({})).await.map(drop)
     })
@@ -109,7 +123,7 @@ pub(super) async fn cairn_series(cairn: &Path, home: &Path, n: usize) -> Result<
         let result = s
             .call("get_progress", json!({ "session_id": "bench-auth" }))
             .await?;
-        if result["structuredContent"]["checkpoints"][0]["round_id"] != newest {
+        if check && result["structuredContent"]["checkpoints"][0]["round_id"] != newest {
             bail!("get_progress did not return the newest round {newest}: {result}");
         }
         Ok(())

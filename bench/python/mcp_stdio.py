@@ -5,13 +5,14 @@ workload as the harness's Rust client (cairn-bench `mcp`), from Python.
 
 Starts PROGRAM (in this process's environment and working directory), runs the
 handshake, then N pings, N saves and N latest reads, one request at a time, and
-prints one JSON object: for each series its total seconds and the latency of every
-call in microseconds. `echo` is a server that answers every request at once
+prints one JSON object: for each series its total seconds, the latency of every
+call in microseconds and the CPU seconds the server spent. `echo` is a server that answers every request at once
 (cairn-bench's own): what the client and the pipes cost by themselves.
 """
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -60,14 +61,26 @@ class Client:
         self.proc.wait()
 
 
-def timed(n, op):
+def cpu_seconds(pid):
+    """User + system CPU time of a process, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(client, n, op):
     latencies = []
+    cpu = cpu_seconds(client.proc.pid)
     start = time.perf_counter_ns()
     for i in range(n):
         t = time.perf_counter_ns()
         op(i)
         latencies.append((time.perf_counter_ns() - t) // 1000)
-    return {"seconds": (time.perf_counter_ns() - start) / 1e9, "latencies_us": latencies}
+    return {
+        "seconds": (time.perf_counter_ns() - start) / 1e9,
+        "latencies_us": latencies,
+        "server_cpu_seconds": cpu_seconds(client.proc.pid) - cpu,
+    }
 
 
 def cairn_ops(client, n, check):
@@ -138,9 +151,9 @@ def main():
     # encoding of them is part of what it costs.
     ops = peer_ops if args.server == "peer" else cairn_ops
     save, read = ops(client, args.ops, check=args.server != "echo")
-    pings = timed(args.ops, lambda _: client.request("ping", {}))
-    saves = timed(args.ops, save)
-    reads = timed(args.ops, read)
+    pings = timed(client, args.ops, lambda _: client.request("ping", {}))
+    saves = timed(client, args.ops, save)
+    reads = timed(client, args.ops, read)
     client.close()
     json.dump({"pings": pings, "saves": saves, "reads": reads}, sys.stdout)
 

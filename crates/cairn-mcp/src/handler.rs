@@ -898,3 +898,16 @@ signal completed, blocked or handoff when that changes.",
         Ok(CompleteResult::new(info))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_short_tool_is_a_tool() {
+        let tools = CairnMcp::tool_router();
+        for name in SHORT_TOOLS {
+            assert!(tools.has_route(name), "{name} is not one of cairn's tools");
+        }
+    }
+}

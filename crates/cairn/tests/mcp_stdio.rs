@@ -423,7 +423,10 @@ fn saves_and_reads_are_answered_on_the_server_s_own_thread() {
             json!({ "session_id": "one-thread", "summary": format!("round {round}") }),
         );
         let progress = server.call("get_progress", json!({ "session_id": "one-thread" }));
-        assert_eq!(progress["checkpoints"][0]["summary"], format!("round {round}"));
+        assert_eq!(
+            progress["checkpoints"][0]["summary"],
+            format!("round {round}")
+        );
     }
     server.request("ping", json!({}));
     let after = server.threads();

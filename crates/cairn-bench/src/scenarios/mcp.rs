@@ -141,6 +141,10 @@ pub(crate) struct Series {
     pub seconds: f64,
     pub ops_per_sec: f64,
     pub latency_ms: Summary,
+    /// CPU (user + system) the server spent per call, µs, when it was read
+    /// (from `/proc`, in clock ticks: good to about 10 ms over the series).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_cpu_us: Option<f64>,
 }
 
 impl Series {
@@ -154,7 +158,13 @@ impl Series {
             seconds: total.as_secs_f64(),
             ops_per_sec: latencies.len() as f64 / total.as_secs_f64().max(f64::MIN_POSITIVE),
             latency_ms: Summary::of(&ms).unwrap_or_else(|| Summary::single(0.0)),
+            server_cpu_us: None,
         }
+    }
+
+    fn with_server_cpu(mut self, cpu: Duration) -> Series {
+        self.server_cpu_us = Some(cpu.as_secs_f64() * 1e6 / (self.ops.max(1) as f64));
+        self
     }
 }
 
@@ -542,10 +552,12 @@ fn mean_seconds(s: &Series) -> f64 {
     s.seconds / (s.ops.max(1) as f64)
 }
 
-/// What the server adds to a call on average: the mean latency minus the
-/// client's own (the echo server's), never below a microsecond.
-fn server_seconds(s: &Series, echo: &Series) -> f64 {
-    (mean_seconds(s) - mean_seconds(echo)).max(1e-6)
+/// What the server adds to a typical call: the median latency minus the
+/// client's own (the echo server's median), never below a microsecond.
+/// Medians, because a few preempted calls move a mean of 2,000 by more than
+/// the client costs on a busy machine.
+fn server_ms(s: &Series, echo: &Series) -> f64 {
+    (s.latency_ms.median - echo.latency_ms.median).max(1e-3)
 }
 
 fn stdio_measurements(run: &StdioRun, peer_version: &str, ratio_limit: f64) -> Vec<Measurement> {
@@ -558,21 +570,23 @@ fn stdio_measurements(run: &StdioRun, peer_version: &str, ratio_limit: f64) -> V
         unit: Unit::Milliseconds,
         value: s.latency_ms.clone(),
         peak_rss_mb: None,
-        cpu_ms: None,
+        // The server's CPU per call (the echo server's, for the client alone).
+        cpu_ms: s.server_cpu_us.map(|us| Summary::single(us / 1_000.0)),
         targets: Vec::new(),
         headline: false,
         details: json!({
             "ops": s.ops, "seconds": s.seconds, "ops_per_sec": s.ops_per_sec,
             "mean_ms": mean_seconds(s) * MS_PER_SECOND,
             "p99_ms": s.latency_ms.p99,
+            "server_cpu_us": s.server_cpu_us,
         }),
     };
     let ratio = |id: &str, what: &str, ours: &Series, theirs: &Series, echo: &Series| {
         let value = ours.ops_per_sec / theirs.ops_per_sec.max(f64::MIN_POSITIVE);
-        let (our_server, their_server) = (server_seconds(ours, echo), server_seconds(theirs, echo));
+        let (our_server, their_server) = (server_ms(ours, echo), server_ms(theirs, echo));
         let server_side = their_server / our_server;
-        let ratio_measurement = |id: String, title: String, value: f64, headline: bool| {
-            Measurement {
+        let ratio_measurement =
+            |id: String, title: String, value: f64, headline: bool| Measurement {
                 id,
                 title,
                 command: None,
@@ -589,13 +603,14 @@ fn stdio_measurements(run: &StdioRun, peer_version: &str, ratio_limit: f64) -> V
                     "client": client,
                     "cairn_ops_per_sec": ours.ops_per_sec,
                     "peer_ops_per_sec": theirs.ops_per_sec,
-                    "client_mean_ms": mean_seconds(echo) * MS_PER_SECOND,
-                    "cairn_server_mean_ms": our_server * MS_PER_SECOND,
-                    "peer_server_mean_ms": their_server * MS_PER_SECOND,
+                    "client_p50_ms": echo.latency_ms.median,
+                    "cairn_server_p50_ms": our_server,
+                    "peer_server_p50_ms": their_server,
+                    "cairn_server_cpu_us": ours.server_cpu_us,
+                    "peer_server_cpu_us": theirs.server_cpu_us,
                     "peer": format!("{PEER_PACKAGE} {peer_version}"),
                 }),
-            }
-        };
+            };
         [
             ratio_measurement(
                 format!("{prefix}.{id}"),
@@ -606,9 +621,9 @@ fn stdio_measurements(run: &StdioRun, peer_version: &str, ratio_limit: f64) -> V
             ratio_measurement(
                 format!("{prefix}.{id}_server"),
                 format!(
-                    "mcp stdio: {what}, server time per call (latency minus the client's \
+                    "mcp stdio: {what}, server time per call (p50 minus the client's \
                      {:.3} ms), {PEER_PACKAGE} / cairn ({client} client)",
-                    mean_seconds(echo) * MS_PER_SECOND
+                    echo.latency_ms.median
                 ),
                 server_side,
                 true,
@@ -761,15 +776,22 @@ mod tests {
             seconds: 100.0 / ops_per_sec,
             ops_per_sec,
             latency_ms,
+            server_cpu_us: None,
         }
     }
 
     #[test]
     fn stdio_ratios_are_held_to_ten_times_the_peer_with_and_without_the_client() {
+        // Every call of a series takes the same time: median = mean.
+        let steady = |ops_per_sec: f64| {
+            let mut s = series(ops_per_sec, 1.0);
+            s.latency_ms = Summary::single(MS_PER_SECOND / ops_per_sec);
+            s
+        };
         let stdio = |save: f64, read: f64| StdioResult {
-            pings: series(10_000.0, 0.1),
-            saves: series(save, 1.0),
-            reads: series(read, 1.0),
+            pings: steady(10_000.0),
+            saves: steady(save),
+            reads: steady(read),
         };
         // Per call: client alone 0.1 ms; cairn 0.2 ms saves, 0.25 ms reads;
         // the peer 2 ms saves, 1 ms reads.
@@ -787,9 +809,16 @@ mod tests {
         assert_eq!(verdict("mcp.stdio_python.save_ratio"), (10.0, "PASS"));
         assert_eq!(verdict("mcp.stdio_python.read_ratio"), (4.0, "MISS"));
         // Without the client's 0.1 ms: 1.9 / 0.1 and 0.9 / 0.15.
-        assert_eq!(verdict("mcp.stdio_python.save_ratio_server"), (19.0, "PASS"));
+        assert_eq!(
+            verdict("mcp.stdio_python.save_ratio_server"),
+            (19.0, "PASS")
+        );
         assert_eq!(verdict("mcp.stdio_python.read_ratio_server"), (6.0, "MISS"));
-        assert!(measurements.iter().any(|m| m.id == "mcp.stdio_python.echo.save"));
+        assert!(
+            measurements
+                .iter()
+                .any(|m| m.id == "mcp.stdio_python.echo.save")
+        );
     }
 
     #[test]

@@ -52,6 +52,7 @@ fn script() -> PathBuf {
 struct ScriptSeries {
     seconds: f64,
     latencies_us: Vec<u64>,
+    server_cpu_seconds: f64,
 }
 
 impl ScriptSeries {
@@ -62,6 +63,7 @@ impl ScriptSeries {
             .map(|us| Duration::from_micros(*us))
             .collect();
         Series::new(Duration::from_secs_f64(self.seconds), &latencies)
+            .with_server_cpu(Duration::from_secs_f64(self.server_cpu_seconds.max(0.0)))
     }
 }
 
@@ -109,8 +111,8 @@ pub(super) async fn series(
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    let answer: ScriptAnswer = serde_json::from_slice(&output.stdout)
-        .context("reading the Python client's answer")?;
+    let answer: ScriptAnswer =
+        serde_json::from_slice(&output.stdout).context("reading the Python client's answer")?;
     Ok(StdioResult {
         pings: answer.pings.series(),
         saves: answer.saves.series(),

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Value, json};
 
+use super::http_client::process_cpu_of;
 use super::{Series, StdioResult, checkpoint_summary};
 use crate::line_rpc::{LineRpc, resident_bytes};
 
@@ -73,6 +74,8 @@ async fn timed<F>(n: usize, server: &mut StdioServer, mut op: F) -> Result<Serie
 where
     F: AsyncFnMut(&mut StdioServer, usize) -> Result<()>,
 {
+    let pid = server.rpc.pid().context("the server has exited")?;
+    let cpu_before = process_cpu_of(pid)?;
     let mut latencies = Vec::with_capacity(n);
     let start = Instant::now();
     for i in 0..n {
@@ -80,7 +83,9 @@ where
         op(server, i).await?;
         latencies.push(t.elapsed());
     }
-    Ok(Series::new(start.elapsed(), &latencies))
+    let elapsed = start.elapsed();
+    let cpu = process_cpu_of(pid)?.saturating_sub(cpu_before);
+    Ok(Series::new(elapsed, &latencies).with_server_cpu(cpu))
 }
 
 /// Pings, then `n` `save_progress` calls, then `n` latest `get_progress` reads.

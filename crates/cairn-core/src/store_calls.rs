@@ -33,7 +33,8 @@ mod tests {
         assert!(!wants_calling_thread());
         assert!(on_calling_thread(async { wants_calling_thread() }).await);
         // A spawned task is not inside its spawner's scope.
-        let spawned = on_calling_thread(async { tokio::spawn(async { wants_calling_thread() }) });
-        assert!(!spawned.await.await.unwrap());
+        let spawned =
+            on_calling_thread(async { tokio::spawn(async { wants_calling_thread() }).await });
+        assert!(!spawned.await.unwrap());
     }
 }

@@ -314,9 +314,9 @@ async fn check_request(State(guard): State<Guard>, request: Request, next: Next)
     let method = peek.method.as_deref();
     let admission = match (&session, method) {
         (None, Some("initialize")) => {
-            let client = peek
-                .params
-                .and_then(|p| p.client_info)
+            let client = serde_json::from_slice::<InitializePeek<'_>>(&bytes)
+                .ok()
+                .and_then(|i| i.params.client_info)
                 .and_then(|c| c.name)
                 .unwrap_or_default();
             let client = client
@@ -367,8 +367,13 @@ struct Peek<'a> {
     #[serde(borrow)]
     method: Option<Cow<'a, str>>,
     id: Option<Value>,
+}
+
+/// The client's name in an `initialize` request.
+#[derive(Deserialize)]
+struct InitializePeek<'a> {
     #[serde(borrow)]
-    params: Option<PeekParams<'a>>,
+    params: PeekParams<'a>,
 }
 
 #[derive(Deserialize)]

@@ -178,6 +178,9 @@ enum Command {
     ServeWorker(scenarios::serve::WorkerArgs),
     #[command(name = "__mcp", hide = true)]
     McpWorker(scenarios::mcp::WorkerArgs),
+    /// A stdio JSON-RPC server that only answers: the clients' own cost.
+    #[command(name = "__mcp-echo", hide = true)]
+    McpEcho,
     #[command(name = "__first-count", hide = true)]
     FirstCountWorker {
         #[arg(long)]
@@ -302,6 +305,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             vec![Scenario::Mcp]
         }
         Command::McpWorker(args) => return scenarios::mcp::worker(args),
+        Command::McpEcho => {
+            scenarios::mcp::echo_server::serve()?;
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Fork => vec![Scenario::Fork],
         Command::Footprint { fts_options } => {
             let _ = scenarios::footprint::FTS_OPTIONS.set(fts_options);

@@ -37,6 +37,7 @@ pub mod scrub;
 pub mod session;
 pub mod settings;
 pub mod store;
+pub mod store_calls;
 pub mod tokens;
 pub mod tool_output;
 pub mod usage;

@@ -14,6 +14,7 @@ use cairn_app::recall::{self, RecallResult};
 use cairn_app::resume_brief::{self, WhereQuery};
 use cairn_app::sessions::{self, SearchResult, SessionList};
 use cairn_app::where_was_i::{self, WhereWasIResult};
+use cairn_core::store_calls;
 use cairn_core::{Error as CoreError, NewCheckpoint, NewPoolSignal, Project, Store, Timestamp};
 use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -44,6 +45,16 @@ const TOUCH_EVERY: Duration = Duration::from_secs(15);
 pub(crate) const INSTANCE_HEADER: &str = "cairn-instance";
 /// Entries of the "last written" map before stale ones are dropped.
 const MAX_TOUCHED: usize = 1024;
+/// Tools whose store calls are short (an indexed row or a bounded page): over
+/// stdio they run on the calling thread. Search, recall and fork can take long.
+const SHORT_TOOLS: &[&str] = &[
+    "save_progress",
+    "get_progress",
+    "where_was_i",
+    "pool_signal",
+    "pool_status",
+    "list_sessions",
+];
 
 /// What every connection of one server shares.
 pub struct McpConfig {
@@ -779,7 +790,19 @@ signal completed, blocked or handoff when that changes.",
                 None,
             ));
         }
-        match tools.call(ToolCallContext::new(self, request, ctx)).await {
+        // Over stdio, short tools run their store calls on the runtime's own
+        // thread: the hand-off to the blocking pool and back cost more than
+        // their transaction. HTTP serves many clients on few workers: it keeps
+        // the pool, as do the tools that can take long.
+        let over_http = ctx.extensions.get::<axum::http::request::Parts>().is_some();
+        let inline = !over_http && SHORT_TOOLS.contains(&request.name.as_ref());
+        let call = tools.call(ToolCallContext::new(self, request, ctx));
+        let result = if inline {
+            store_calls::on_calling_thread(call).await
+        } else {
+            call.await
+        };
+        match result {
             // Bad arguments are a tool result the model can read and correct
             // (MCP 2025-11-25); protocol errors stay JSON-RPC errors.
             Err(error) if error.code == ErrorCode::INVALID_PARAMS => {
@@ -873,5 +896,18 @@ signal completed, blocked or handoff when that changes.",
         )
         .map_err(|e| ErrorData::internal_error(e, None))?;
         Ok(CompleteResult::new(info))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_short_tool_is_a_tool() {
+        let tools = CairnMcp::tool_router();
+        for name in SHORT_TOOLS {
+            assert!(tools.has_route(name), "{name} is not one of cairn's tools");
+        }
     }
 }

@@ -12,6 +12,7 @@
 //!
 //! [`router`] is what `cairn serve` mounts; [`serve_http`] runs it alone.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,7 @@ use cairn_core::settings::McpHttpLimits;
 use rmcp::model::ClientJsonRpcMessage;
 use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, SessionConfig};
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -296,46 +298,28 @@ async fn check_request(State(guard): State<Guard>, request: Request, next: Next)
             );
         }
     };
-    let value = match serde_json::from_slice::<Value>(&bytes) {
-        Ok(value) => value,
-        Err(e) => {
-            return rpc_error(
-                StatusCode::BAD_REQUEST,
-                -32700,
-                format!("parse error: the body is not JSON ({e})"),
-                json!({ "field": "body" }),
-            );
-        }
-    };
-    // JSON that is not one JSON-RPC message: the SDK would answer 415 text.
-    if let Err(e) = serde_json::from_value::<ClientJsonRpcMessage>(value.clone()) {
-        let id = match value.get("id") {
-            Some(id @ (Value::String(_) | Value::Number(_))) => id.clone(),
-            _ => Value::Null,
-        };
-        return rpc_error_for(
-            id,
-            StatusCode::BAD_REQUEST,
-            -32600,
-            format!(
-                "invalid request: the body is JSON but not a JSON-RPC 2.0 request, notification \
-                 or response of MCP ({e})"
-            ),
-            json!({ "field": "body" }),
-        );
+    // One typed parse of the body on the way in; the slow path below only
+    // words the refusal of a body that is not a message.
+    if serde_json::from_slice::<ClientJsonRpcMessage>(&bytes).is_err()
+        && let Some(refusal) = refuse_body(&bytes)
+    {
+        return refusal;
     }
+    let peek = serde_json::from_slice::<Peek<'_>>(&bytes).unwrap_or_default();
     let session = parts
         .headers
         .get(SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let method = value.get("method").and_then(Value::as_str);
+    let method = peek.method.as_deref();
     let admission = match (&session, method) {
         (None, Some("initialize")) => {
-            let client = value
-                .pointer("/params/clientInfo/name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
+            let client = serde_json::from_slice::<InitializePeek<'_>>(&bytes)
+                .ok()
+                .and_then(|i| i.params.client_info)
+                .and_then(|c| c.name)
+                .unwrap_or_default();
+            let client = client
                 .trim()
                 .chars()
                 .take(MAX_CLIENT_NAME_CHARS)
@@ -344,7 +328,7 @@ async fn check_request(State(guard): State<Guard>, request: Request, next: Next)
                 Ok(admission) => Some(admission),
                 Err(refused) => {
                     let mut response = rpc_error_for(
-                        value.get("id").cloned().unwrap_or(Value::Null),
+                        peek.id.unwrap_or(Value::Null),
                         StatusCode::SERVICE_UNAVAILABLE,
                         -32000,
                         refused.to_string(),
@@ -375,6 +359,64 @@ async fn check_request(State(guard): State<Guard>, request: Request, next: Next)
         admission.opened(id);
     }
     response
+}
+
+/// What the gate needs of a JSON-RPC message (its other fields are skipped).
+#[derive(Default, Deserialize)]
+struct Peek<'a> {
+    #[serde(borrow)]
+    method: Option<Cow<'a, str>>,
+    id: Option<Value>,
+}
+
+/// The client's name in an `initialize` request.
+#[derive(Deserialize)]
+struct InitializePeek<'a> {
+    #[serde(borrow)]
+    params: PeekParams<'a>,
+}
+
+#[derive(Deserialize)]
+struct PeekParams<'a> {
+    #[serde(borrow, rename = "clientInfo")]
+    client_info: Option<PeekClient<'a>>,
+}
+
+#[derive(Deserialize)]
+struct PeekClient<'a> {
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+}
+
+/// The refusal of a body that is not one MCP JSON-RPC message.
+fn refuse_body(bytes: &[u8]) -> Option<Response> {
+    let value = match serde_json::from_slice::<Value>(bytes) {
+        Ok(value) => value,
+        Err(e) => {
+            return Some(rpc_error(
+                StatusCode::BAD_REQUEST,
+                -32700,
+                format!("parse error: the body is not JSON ({e})"),
+                json!({ "field": "body" }),
+            ));
+        }
+    };
+    // JSON that is not one JSON-RPC message: the SDK would answer 415 text.
+    let problem = serde_json::from_value::<ClientJsonRpcMessage>(value.clone()).err()?;
+    let id = match value.get("id") {
+        Some(id @ (Value::String(_) | Value::Number(_))) => id.clone(),
+        _ => Value::Null,
+    };
+    Some(rpc_error_for(
+        id,
+        StatusCode::BAD_REQUEST,
+        -32600,
+        format!(
+            "invalid request: the body is JSON but not a JSON-RPC 2.0 request, notification \
+             or response of MCP ({problem})"
+        ),
+        json!({ "field": "body" }),
+    ))
 }
 
 /// Constant-time comparison of the presented bearer token.

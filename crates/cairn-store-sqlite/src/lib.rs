@@ -4,7 +4,9 @@
 //! knowledge, attachments, checkpoints, the agent pool and leases. Several cairn
 //! processes may use it at once: writes take `BEGIN IMMEDIATE` and whole
 //! transactions are retried while another process holds the lock. Blocking SQLite
-//! work runs on tokio's blocking pool, so any runtime flavour can call it.
+//! work runs on tokio's blocking pool, so any runtime flavour can call it, or on
+//! the calling thread when the caller asked for that
+//! (`cairn_core::store_calls::on_calling_thread`).
 
 mod agent_pool;
 mod attachments;
@@ -123,6 +125,9 @@ impl SqliteStore {
         F: FnMut(&Transaction<'_>) -> R<T> + Send + 'static,
     {
         let connections = Arc::clone(&self.connections);
+        if cairn_core::store_calls::wants_calling_thread() {
+            return connections.read(work);
+        }
         tokio::task::spawn_blocking(move || connections.read(work))
             .await
             .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
@@ -134,8 +139,32 @@ impl SqliteStore {
         F: FnMut(&Transaction<'_>) -> R<T> + Send + 'static,
     {
         let connections = Arc::clone(&self.connections);
+        if cairn_core::store_calls::wants_calling_thread() {
+            return connections.write(work);
+        }
         tokio::task::spawn_blocking(move || connections.write(work))
             .await
             .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::thread::{ThreadId, current};
+
+    use cairn_core::store_calls::on_calling_thread;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn transactions_run_on_the_calling_thread_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("store.db"), Synchronous::Normal).unwrap();
+        let here = current().id();
+        let thread = |_: &Transaction<'_>| -> R<ThreadId> { Ok(current().id()) };
+        assert_ne!(store.read(thread).await.unwrap(), here);
+        assert_ne!(store.write(thread).await.unwrap(), here);
+        assert_eq!(on_calling_thread(store.read(thread)).await.unwrap(), here);
+        assert_eq!(on_calling_thread(store.write(thread)).await.unwrap(), here);
     }
 }

@@ -26,11 +26,17 @@ fn main() -> std::process::ExitCode {
         eprintln!("error: cannot open the log file: {e}");
         return std::process::ExitCode::from(1);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    // `cairn mcp` over stdio answers one client: on one thread, a request crosses
+    // no thread between stdin and stdout (BENCHMARKS.md, issue 14).
+    let one_thread = matches!(&cli.command, args::Command::Mcp(mcp) if mcp.http.is_none());
+    let mut builder = if one_thread {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(2);
+        builder
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -2,7 +2,8 @@
 //! (issue 8, items 12 and 23): every request gets exactly one reply carrying its
 //! id, however malformed; a flood of large reads from a client that does not
 //! read its replies stays bounded (the server stops reading stdin); the topics
-//! of a connection that closed are released at once.
+//! of a connection that closed are released at once; saves and reads are
+//! answered without handing work to other threads (issue 14).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -154,6 +155,13 @@ impl Server {
             assert!(Instant::now() < deadline, "cairn mcp did not exit on EOF");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// How many threads the server process has now.
+    fn threads(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/task", self.child.id()))
+            .expect("read /proc/PID/task")
+            .count()
     }
 
     /// The peak resident memory of the server process, in bytes.
@@ -399,4 +407,37 @@ fn topics_of_a_closed_stdio_connection_are_released() {
     );
     assert!(open.iter().any(|(topic, _)| *topic == "docs"), "{status}");
     beta.close();
+}
+
+#[test]
+fn saves_and_reads_are_answered_on_the_server_s_own_thread() {
+    // Each hand-off to another thread (a worker of a multi-thread runtime, the
+    // blocking pool) costs two wake-ups per call, more than a short
+    // transaction: over stdio, one thread reads, runs the tool and writes.
+    let home = TestHome::new();
+    let mut server = Server::start(&home, "threads");
+    let before = server.threads();
+    for round in 0..20 {
+        server.call(
+            "save_progress",
+            json!({ "session_id": "one-thread", "summary": format!("round {round}") }),
+        );
+        let progress = server.call("get_progress", json!({ "session_id": "one-thread" }));
+        assert_eq!(
+            progress["checkpoints"][0]["summary"],
+            format!("round {round}")
+        );
+    }
+    server.request("ping", json!({}));
+    let after = server.threads();
+    assert!(
+        before <= 2,
+        "cairn mcp over stdio runs {before} threads after the handshake: a runtime with \
+         workers besides the main thread"
+    );
+    assert_eq!(
+        after, before,
+        "saves and reads started threads (the blocking pool): {before} before, {after} after"
+    );
+    server.close();
 }

@@ -238,7 +238,7 @@ pub(super) async fn load(
 }
 
 /// User + system CPU time of another process, from `/proc/PID/stat`.
-fn process_cpu_of(pid: u32) -> Result<Duration> {
+pub(super) fn process_cpu_of(pid: u32) -> Result<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .context("reading /proc/PID/stat (Linux only)")?;
     let fields: Vec<&str> = stat

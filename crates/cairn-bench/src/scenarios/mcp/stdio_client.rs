@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Value, json};
 
+use super::http_client::process_cpu_of;
 use super::{Series, StdioResult, checkpoint_summary};
 use crate::line_rpc::{LineRpc, resident_bytes};
 
@@ -73,6 +74,8 @@ async fn timed<F>(n: usize, server: &mut StdioServer, mut op: F) -> Result<Serie
 where
     F: AsyncFnMut(&mut StdioServer, usize) -> Result<()>,
 {
+    let pid = server.rpc.pid().context("the server has exited")?;
+    let cpu_before = process_cpu_of(pid)?;
     let mut latencies = Vec::with_capacity(n);
     let start = Instant::now();
     for i in 0..n {
@@ -80,12 +83,28 @@ where
         op(server, i).await?;
         latencies.push(t.elapsed());
     }
-    Ok(Series::new(start.elapsed(), &latencies))
+    let elapsed = start.elapsed();
+    let cpu = process_cpu_of(pid)?.saturating_sub(cpu_before);
+    Ok(Series::new(elapsed, &latencies).with_server_cpu(cpu))
 }
 
 /// Pings, then `n` `save_progress` calls, then `n` latest `get_progress` reads.
 pub(super) async fn cairn_series(cairn: &Path, home: &Path, n: usize) -> Result<StdioResult> {
-    let mut server = StdioServer::start(cairn, &["mcp"], home).await?;
+    let server = StdioServer::start(cairn, &["mcp"], home).await?;
+    cairn_workload(server, n, true).await
+}
+
+/// cairn's workload against the echo server (`cairn-bench __mcp-echo`): what
+/// this client and the pipes cost by themselves.
+pub(super) async fn echo_series(home: &Path, n: usize) -> Result<StdioResult> {
+    let harness = std::env::current_exe().context("locating cairn-bench itself")?;
+    let server = StdioServer::start(&harness, &["__mcp-echo"], home).await?;
+    cairn_workload(server, n, false).await
+}
+
+/// `check`: the reads must return the newest round (the echo server returns
+/// the request instead).
+async fn cairn_workload(mut server: StdioServer, n: usize, check: bool) -> Result<StdioResult> {
     let pings = timed(n, &mut server, async |s, _| {
         s.request("ping", json!({})).await.map(drop)
     })
@@ -109,7 +128,7 @@ pub(super) async fn cairn_series(cairn: &Path, home: &Path, n: usize) -> Result<
         let result = s
             .call("get_progress", json!({ "session_id": "bench-auth" }))
             .await?;
-        if result["structuredContent"]["checkpoints"][0]["round_id"] != newest {
+        if check && result["structuredContent"]["checkpoints"][0]["round_id"] != newest {
             bail!("get_progress did not return the newest round {newest}: {result}");
         }
         Ok(())

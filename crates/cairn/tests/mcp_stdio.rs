@@ -31,6 +31,21 @@ struct Server {
 
 impl Server {
     fn start(home: &TestHome, client: &str) -> Server {
+        Self::start_with_store(home, client, home.store_env())
+    }
+
+    /// On a SQLite file of its own, whatever store the suite runs on (not the
+    /// home's default file, which on PostgreSQL would mean a fallback).
+    fn start_on_sqlite(home: &TestHome, client: &str) -> Server {
+        let url = format!("sqlite://{}", home.root().join("own.db").display());
+        Self::start_with_store(home, client, vec![("CAIRN_STORE_URL", url)])
+    }
+
+    fn start_with_store(
+        home: &TestHome,
+        client: &str,
+        store_env: Vec<(&'static str, String)>,
+    ) -> Server {
         let mut child = Command::new(CAIRN)
             .arg("mcp")
             .current_dir(&home.project)
@@ -39,7 +54,7 @@ impl Server {
             .env("HOME", &home.user_home)
             .env("CAIRN_HOME", &home.cairn_home)
             .env("LANG", "C.UTF-8")
-            .envs(home.store_env())
+            .envs(store_env)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -414,8 +429,9 @@ fn saves_and_reads_are_answered_on_the_server_s_own_thread() {
     // Each hand-off to another thread (a worker of a multi-thread runtime, the
     // blocking pool) costs two wake-ups per call, more than a short
     // transaction: over stdio, one thread reads, runs the tool and writes.
+    // SQLite's: PostgreSQL's client is async but resolves host names on a thread.
     let home = TestHome::new();
-    let mut server = Server::start(&home, "threads");
+    let mut server = Server::start_on_sqlite(&home, "threads");
     let before = server.threads();
     for round in 0..20 {
         server.call(

@@ -524,6 +524,15 @@ pub trait Store: Send + Sync + 'static {
         Ok(0)
     }
 
+    /// Rewrites the whole store compactly (after `compact_session` has run over
+    /// it): half-empty pages are packed and a store made before incremental
+    /// vacuum switches to it, so later deletions give space back. Needs about the
+    /// store's size in free disk while it runs. The bytes given back; 0 for a
+    /// backend that leaves this to its operator.
+    async fn repack(&self) -> Result<u64> {
+        Ok(0)
+    }
+
     // ---- authors --------------------------------------------------------------------
 
     /// Who wrote the session's events (`user@host`, recorded by the store with each

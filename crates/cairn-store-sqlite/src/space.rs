@@ -85,6 +85,16 @@ pub(crate) fn reclaim(conn: &Connection, store_file: &Path) -> R<u64> {
     Ok(before.saturating_sub(file_bytes(store_file)))
 }
 
+/// Rewrites the file (`VACUUM`), switching a store made before incremental
+/// vacuum to it (the mode changes only through a rewrite), then truncates the
+/// WAL the rewrite went through; returns the bytes the file shrank by.
+pub(crate) fn repack(conn: &Connection, store_file: &Path) -> R<u64> {
+    let before = file_bytes(store_file);
+    conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(before.saturating_sub(file_bytes(store_file)))
+}
+
 /// The store file and its WAL, as the file system counts them.
 pub(crate) fn file_bytes(store_file: &Path) -> u64 {
     ["", "-wal"]

@@ -417,6 +417,16 @@ impl Store for SqliteStore {
         .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
     }
 
+    async fn repack(&self) -> Result<u64> {
+        let connections = Arc::clone(&self.connections);
+        tokio::task::spawn_blocking(move || {
+            let path = connections.path().to_path_buf();
+            connections.on_writer(|conn| space::repack(conn, &path))
+        })
+        .await
+        .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
+    }
+
     async fn history_bytes(&self, session: Ulid) -> Result<u64> {
         self.read(move |tx| authors::history_bytes(tx, session))
             .await

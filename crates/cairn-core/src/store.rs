@@ -170,6 +170,25 @@ pub struct StoreSpace {
     pub objects: Vec<SpaceObject>,
 }
 
+impl StoreSpace {
+    /// Counts one table or index in its part (`events`, `event_indexes`,
+    /// `search_index`, `attachments`; anything else is `other`).
+    pub fn add(&mut self, name: String, part: &str, bytes: u64) {
+        match part {
+            "events" => self.events += bytes,
+            "event_indexes" => self.event_indexes += bytes,
+            "search_index" => self.search_index += bytes,
+            "attachments" => self.attachments += bytes,
+            _ => self.other += bytes,
+        }
+        self.objects.push(SpaceObject {
+            name,
+            part: part.to_owned(),
+            bytes,
+        });
+    }
+}
+
 /// One table or index of [`StoreSpace`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpaceObject {

@@ -2,7 +2,7 @@
 //! of cairn's schema, grouped by part. Message search lives in the `events.search`
 //! column (counted with the events) and its GIN index (the search index).
 
-use cairn_core::store::{SpaceObject, StoreSpace};
+use cairn_core::store::StoreSpace;
 use deadpool_postgres::Transaction;
 
 use crate::fail::R;
@@ -50,18 +50,7 @@ pub(crate) async fn space(tx: &Transaction<'_>) -> R<StoreSpace> {
         let table: String = get(row, 1)?;
         let bytes = get_u64(row, 2)?;
         let part = part_of(&name, &table);
-        match part {
-            "events" => space.events += bytes,
-            "event_indexes" => space.event_indexes += bytes,
-            "search_index" => space.search_index += bytes,
-            "attachments" => space.attachments += bytes,
-            _ => space.other += bytes,
-        }
-        space.objects.push(SpaceObject {
-            name,
-            part: part.to_owned(),
-            bytes,
-        });
+        space.add(name, part, bytes);
     }
     Ok(space)
 }

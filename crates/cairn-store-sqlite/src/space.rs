@@ -3,11 +3,12 @@
 //! New stores are created with `auto_vacuum = INCREMENTAL` (see `connections.rs`):
 //! pages a deletion frees stay in the file as free pages until
 //! [`reclaim`] moves the used pages down and truncates the file. A store created
-//! before that keeps `auto_vacuum = NONE` until a one-time `VACUUM` switches it.
+//! before that keeps `auto_vacuum = NONE` until [`repack`] (`cairn store compact`)
+//! rewrites it.
 
 use std::path::Path;
 
-use cairn_core::store::{SpaceObject, StoreSpace};
+use cairn_core::store::StoreSpace;
 use rusqlite::Connection;
 
 use crate::fail::R;
@@ -54,18 +55,7 @@ pub(crate) fn space(conn: &Connection, store_file: &Path) -> R<StoreSpace> {
     for (name, table, bytes) in rows {
         let part = part_of(&name, &table);
         let bytes = to_u64(bytes);
-        match part {
-            "events" => space.events += bytes,
-            "event_indexes" => space.event_indexes += bytes,
-            "search_index" => space.search_index += bytes,
-            "attachments" => space.attachments += bytes,
-            _ => space.other += bytes,
-        }
-        space.objects.push(SpaceObject {
-            name,
-            part: part.to_owned(),
-            bytes,
-        });
+        space.add(name, part, bytes);
     }
     Ok(space)
 }

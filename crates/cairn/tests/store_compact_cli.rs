@@ -13,11 +13,6 @@ use rusqlite::types::ValueRef;
 use serde_json::Value;
 use sessions_fixtures::*;
 
-fn on_sqlite(home: &TestHome) -> Cairn {
-    let url = format!("sqlite://{}", home.store_file().display());
-    cairn(home).env("CAIRN_STORE_URL", &url)
-}
-
 fn export(c: &Cairn, name: &str) -> String {
     let out = c.run(["sessions", "export", name]);
     out.success();

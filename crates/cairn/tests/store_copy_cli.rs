@@ -10,13 +10,6 @@ use cairn_testkit::postgres::fresh_database;
 use serde_json::Value;
 use sessions_fixtures::*;
 
-/// `cairn` on the home's SQLite file, whatever store the suite runs on: these tests
-/// name their stores themselves.
-fn on_sqlite(home: &TestHome) -> (Cairn, String) {
-    let url = format!("sqlite://{}", home.store_file().display());
-    (cairn(home).env("CAIRN_STORE_URL", &url), url)
-}
-
 fn export(c: &Cairn, store: &str, name: &str) -> String {
     let out = c.run(["--store", store, "sessions", "export", name]);
     out.success();
@@ -32,7 +25,7 @@ fn copy(c: &Cairn, from: &str, to: &str) -> Value {
 #[test]
 fn sqlite_to_postgresql_to_sqlite_gives_identical_exports_and_runs_again() {
     let home = TestHome::new();
-    let (c, sqlite_a) = on_sqlite(&home);
+    let (c, sqlite_a) = (on_sqlite(&home), sqlite_url(&home));
     import(&c, &home, "rich.jsonl", &rich("rich-one", "/work/api"));
     import(
         &c,
@@ -129,7 +122,7 @@ fn sqlite_to_postgresql_to_sqlite_gives_identical_exports_and_runs_again() {
 #[test]
 fn a_name_taken_by_another_session_is_reported_and_kept() {
     let home = TestHome::new();
-    let (c, sqlite_a) = on_sqlite(&home);
+    let (c, sqlite_a) = (on_sqlite(&home), sqlite_url(&home));
     import(
         &c,
         &home,
@@ -166,7 +159,7 @@ fn a_name_taken_by_another_session_is_reported_and_kept() {
 #[test]
 fn status_names_the_sqlite_store_and_counts() {
     let home = TestHome::new();
-    let (c, _) = on_sqlite(&home);
+    let c = on_sqlite(&home);
     import(
         &c,
         &home,

@@ -4,17 +4,9 @@
 
 mod sessions_fixtures;
 
-use cairn_testkit::cli::Cairn;
 use cairn_testkit::home::TestHome;
 use serde_json::Value;
 use sessions_fixtures::*;
-
-/// `cairn` on the home's SQLite file, whatever store the suite runs on: file
-/// sizes are SQLite's.
-fn on_sqlite(home: &TestHome) -> Cairn {
-    let url = format!("sqlite://{}", home.store_file().display());
-    cairn(home).env("CAIRN_STORE_URL", &url)
-}
 
 /// Text a compressor shrinks only to about half (4 bits of entropy per byte): hex
 /// digits of a mixing sequence. The store keeps large bodies zstd-compressed.

@@ -13,6 +13,17 @@ pub(crate) fn cairn(home: &TestHome) -> Cairn {
     Cairn::new(env!("CARGO_BIN_EXE_cairn"), home)
 }
 
+/// The URL of the home's SQLite file.
+pub(crate) fn sqlite_url(home: &TestHome) -> String {
+    format!("sqlite://{}", home.store_file().display())
+}
+
+/// `cairn` on the home's SQLite file, whatever store the suite runs on: for tests
+/// of what only SQLite has (file sizes, row forms) or that name their stores.
+pub(crate) fn on_sqlite(home: &TestHome) -> Cairn {
+    cairn(home).env("CAIRN_STORE_URL", sqlite_url(home))
+}
+
 /// The store the home's commands use, opened in this process: its SQLite file,
 /// or the suite's PostgreSQL database (`CAIRN_TEST_STORE=postgres`).
 pub(crate) fn home_store(home: &TestHome) -> std::sync::Arc<dyn cairn_core::Store> {

@@ -39,7 +39,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cairn_core::{Error, Result, Store, StoreChange};
-use rusqlite::Transaction;
+use rusqlite::{Connection, Transaction};
 
 use crate::changes::Changes;
 use crate::connections::Connections;
@@ -145,6 +145,23 @@ impl SqliteStore {
         tokio::task::spawn_blocking(move || connections.write(work))
             .await
             .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
+    }
+
+    /// Runs `work` on the writer connection outside any transaction (vacuum and
+    /// checkpoints cannot run inside one), on a blocking thread, with the store
+    /// file's path.
+    async fn outside_transaction<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Connection, &Path) -> R<T> + Send + 'static,
+    {
+        let connections = Arc::clone(&self.connections);
+        tokio::task::spawn_blocking(move || {
+            let path = connections.path().to_path_buf();
+            connections.on_writer(|conn| work(conn, &path))
+        })
+        .await
+        .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
     }
 }
 

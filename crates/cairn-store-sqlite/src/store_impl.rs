@@ -2,7 +2,6 @@
 //! write transaction on the blocking pool; a write announces its change once it
 //! has committed.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -408,23 +407,11 @@ impl Store for SqliteStore {
     }
 
     async fn reclaim_space(&self) -> Result<u64> {
-        let connections = Arc::clone(&self.connections);
-        tokio::task::spawn_blocking(move || {
-            let path = connections.path().to_path_buf();
-            connections.on_writer(|conn| space::reclaim(conn, &path))
-        })
-        .await
-        .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
+        self.outside_transaction(space::reclaim).await
     }
 
     async fn repack(&self) -> Result<u64> {
-        let connections = Arc::clone(&self.connections);
-        tokio::task::spawn_blocking(move || {
-            let path = connections.path().to_path_buf();
-            connections.on_writer(|conn| space::repack(conn, &path))
-        })
-        .await
-        .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
+        self.outside_transaction(space::repack).await
     }
 
     async fn history_bytes(&self, session: Ulid) -> Result<u64> {

@@ -325,6 +325,11 @@ macro_rules! store_conformance_tests {
             $crate::search::search_orders_by_event_time_not_by_insertion($fresh()).await
         }
         #[::tokio::test(flavor = "multi_thread")]
+        async fn a_word_with_many_matches_is_still_newest_first_by_event_time() {
+            $crate::search::a_word_with_many_matches_is_still_newest_first_by_event_time($fresh())
+                .await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
         async fn checkpoints_are_found_by_full_text_search() {
             $crate::search::checkpoints_are_found_by_full_text_search($fresh()).await
         }

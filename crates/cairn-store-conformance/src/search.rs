@@ -452,6 +452,75 @@ pub async fn search_orders_by_event_time_not_by_insertion(t: Fixture) {
     assert_eq!(limited[0].seq, 2);
 }
 
+/// A word in thousands of events (SQLite then walks events by time instead of
+/// sorting every match): still newest first by event time, within the project
+/// scope, and phrases still checked.
+pub async fn a_word_with_many_matches_is_still_newest_first_by_event_time(t: Fixture) {
+    const EVENTS: u64 = 2_400;
+    // A fixed shuffle of the times: event i happens at minute `(i * 7919) % EVENTS`.
+    let minute = |i: u64| (i * 7_919) % EVENTS;
+    let events = (0..EVENTS)
+        .map(|i| {
+            let ts = Timestamp::from_second(1_700_000_000 + 60 * minute(i) as i64).unwrap();
+            let text = if i % 3 == 0 {
+                "walrus-tusk seen"
+            } else {
+                "tusk of a walrus"
+            };
+            cairn_core::Event {
+                seq: i + 1,
+                ts,
+                payload: message(Role::User, text),
+            }
+        })
+        .collect();
+    t.store
+        .import_session(new_session("herd"), events)
+        .await
+        .unwrap();
+    // Newer, but in another project: out of scope.
+    let mut elsewhere = new_session("elsewhere");
+    elsewhere.project = project("/p/two");
+    let late = cairn_core::Event {
+        seq: 1,
+        ts: Timestamp::from_second(1_800_000_000).unwrap(),
+        payload: message(Role::User, "walrus-tusk elsewhere"),
+    };
+    t.store.import_session(elsewhere, vec![late]).await.unwrap();
+
+    let newest = |wanted: &dyn Fn(u64) -> bool, n: usize| {
+        let mut seqs: Vec<(u64, u64)> = (0..EVENTS)
+            .filter(|i| wanted(*i))
+            .map(|i| (minute(i), i + 1))
+            .collect();
+        seqs.sort_unstable_by(|a, b| b.cmp(a));
+        seqs.into_iter()
+            .take(n)
+            .map(|(_, seq)| seq)
+            .collect::<Vec<u64>>()
+    };
+    let in_one = |query: &'static str, limit: u32| {
+        let store = t.store.clone();
+        async move {
+            let scope = SearchScope {
+                project: Some(project("/p/one")),
+                limit,
+            };
+            let hits = store.search(query, &scope).await.unwrap();
+            assert!(
+                hits.iter().all(|h| h.session.as_str() == "herd"),
+                "{hits:?}"
+            );
+            hits.iter().map(|h| h.seq).collect::<Vec<u64>>()
+        }
+    };
+    assert_eq!(in_one("walrus", 7).await, newest(&|_| true, 7));
+    assert_eq!(in_one("walrus-tusk", 5).await, newest(&|i| i % 3 == 0, 5));
+    let every = in_one("walrus", 0).await;
+    assert_eq!(every.len(), EVENTS as usize);
+    assert_eq!(every[..7], newest(&|_| true, 7)[..]);
+}
+
 pub async fn checkpoints_are_found_by_full_text_search(t: Fixture) {
     let mut first = checkpoint("auth-v2", "/p/one", None);
     first.summary = "Login flow works end to end".into();

@@ -314,6 +314,12 @@ INSERT INTO event_fts (event_fts, rank) VALUES ('hashsize', 8388608);
 INSERT INTO event_fts (event_fts) VALUES ('rebuild');
 "#;
 
+/// Search, newest first, of a word with many matches walks events by time
+/// (`search.rs`) instead of reading and sorting every match's row.
+const V11_EVENTS_BY_TIME: &str = r#"
+CREATE INDEX events_by_time ON events (julianday(ts));
+"#;
+
 /// Every step, in order; `user_version` = how many are applied.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1,
@@ -326,6 +332,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V8_GC_AND_CHECKPOINT_SEARCH,
     V9_PAYLOADS,
     V10_PROPORTIONATE_SEARCH_INDEX,
+    V11_EVENTS_BY_TIME,
 ];
 
 /// The step after which the project keys are computed (it needs Rust, not SQL).
@@ -562,5 +569,23 @@ mod tests {
             )
             .unwrap();
         assert!(plan.contains("pool_instances_by_project_time"), "{plan}");
+    }
+
+    #[test]
+    fn events_are_walked_newest_first_through_the_time_index() {
+        let conn = at_version(MIGRATIONS.len());
+        let plan = conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                crate::search::NEWEST_IDS_SQL
+            ))
+            .unwrap()
+            .query_map([], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap()
+            .join("; ");
+        assert!(plan.contains("events_by_time"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
     }
 }

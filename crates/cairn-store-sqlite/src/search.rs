@@ -13,13 +13,28 @@ use crate::{sessions, time};
 /// Newest first by the event's own time (`julianday` reads the RFC 3339 text,
 /// offsets included), not by insertion order, which is wrong for imported
 /// sessions; the insertion order breaks ties. This sorts all matches (a top-N
-/// sort under `LIMIT`). CROSS JOIN keeps the FTS index as the outer loop. The
-/// project scope is part of the MATCH expression (see `event_query`). Only ids:
-/// a snippet is made for the hits kept ([`HIT_SQL`]), not for every match.
+/// sort under `LIMIT`), reading each match's row: the way for a word with few
+/// matches. CROSS JOIN keeps the FTS index as the outer loop. The project scope
+/// is part of the MATCH expression (see `event_query`). Only ids: a snippet is
+/// made for the hits kept ([`HIT_SQL`]), not for every match.
 const SEARCH_IDS_SQL: &str = "SELECT e.id \
      FROM event_fts CROSS JOIN events e ON e.id = event_fts.rowid \
      WHERE event_fts MATCH ?1 \
      ORDER BY julianday(e.ts) DESC, e.id DESC LIMIT ?2";
+
+/// Every match's id, from the index alone (ascending).
+const MATCH_IDS_SQL: &str = "SELECT rowid FROM event_fts WHERE event_fts MATCH ?1";
+
+/// Every event newest first, in the order of [`SEARCH_IDS_SQL`], read from the
+/// `events_by_time` index: the way for a word with many matches, whose newest
+/// hits are found after a few of its entries.
+pub(crate) const NEWEST_IDS_SQL: &str =
+    "SELECT id FROM events ORDER BY julianday(ts) DESC, id DESC";
+
+/// Above this many matches the walk of [`NEWEST_IDS_SQL`] wins: sorting reads
+/// one row per match at random, the walk reads index entries in order, about
+/// `events / matches` of them per hit kept.
+const WALK_ABOVE_MATCHES: usize = 1_000;
 
 /// One hit, with its snippet of the same MATCH.
 const HIT_SQL: &str = "SELECT s.name, s.project, s.project_key, e.seq, e.ts, e.role, \
@@ -62,6 +77,13 @@ pub(crate) fn search(conn: &Connection, query: &str, scope: &SearchScope) -> R<V
     let Some(query) = event_query(query, project)? else {
         return Ok(Vec::new());
     };
+    let matches = conn
+        .prepare_cached(MATCH_IDS_SQL)?
+        .query_map([&query.fts], |row| row.get(0))?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    if scope.limit > 0 && matches.len() > WALK_ABOVE_MATCHES {
+        return newest_of(conn, &query, &matches, scope.limit);
+    }
     // With phrases to check, some candidates may fail: no limit on them.
     let candidates = conn
         .prepare_cached(SEARCH_IDS_SQL)?
@@ -70,10 +92,31 @@ pub(crate) fn search(conn: &Connection, query: &str, scope: &SearchScope) -> R<V
             |row| row.get(0),
         )?
         .collect::<rusqlite::Result<Vec<i64>>>()?;
-    let raws = kept_hits(conn, &query, candidates, scope.limit)?;
-    hits(raws)
+    hits(kept_hits(
+        conn,
+        &query,
+        candidates.into_iter().map(Ok),
+        scope.limit,
+    )?)
 }
 
+/// The newest `limit` hits among `matches` (sorted ascending), walking every
+/// event newest first until enough are kept.
+fn newest_of(
+    conn: &Connection,
+    query: &EventQuery,
+    matches: &[i64],
+    limit: u32,
+) -> R<Vec<SearchHit>> {
+    let mut newest = conn.prepare_cached(NEWEST_IDS_SQL)?;
+    let candidates = newest
+        .query_map([], |row| row.get::<_, i64>(0))?
+        .filter(|id| {
+            id.as_ref()
+                .map_or(true, |id| matches.binary_search(id).is_ok())
+        });
+    hits(kept_hits(conn, query, candidates, limit)?)
+}
 /// `LIMIT` of the candidates: the search's, or none when phrases are checked.
 fn candidate_limit(query: &EventQuery, limit: u32) -> i64 {
     if query.phrases.is_empty() {
@@ -83,16 +126,17 @@ fn candidate_limit(query: &EventQuery, limit: u32) -> i64 {
     }
 }
 
-/// The hits among `candidates` (in order) whose text holds every phrase of
-/// `query`, at most `limit` (0: all), each with its snippet.
+/// The hits among `candidates` (in order, read as needed) whose text holds
+/// every phrase of `query`, at most `limit` (0: all), each with its snippet.
 fn kept_hits(
     conn: &Connection,
     query: &EventQuery,
-    candidates: Vec<i64>,
+    candidates: impl Iterator<Item = rusqlite::Result<i64>>,
     limit: u32,
 ) -> R<Vec<RawHit>> {
     let mut raws = Vec::new();
     for id in candidates {
+        let id = id?;
         if limit > 0 && raws.len() >= limit as usize {
             break;
         }
@@ -144,8 +188,12 @@ pub(crate) fn search_session(
             |row| row.get(0),
         )?
         .collect::<rusqlite::Result<Vec<i64>>>()?;
-    let raws = kept_hits(conn, &query, candidates, limit)?;
-    hits(raws)
+    hits(kept_hits(
+        conn,
+        &query,
+        candidates.into_iter().map(Ok),
+        limit,
+    )?)
 }
 
 /// `LIMIT` of a search: 0 means none (-1 in SQLite).

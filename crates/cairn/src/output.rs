@@ -176,17 +176,19 @@ pub(crate) fn compact_number(n: u64) -> String {
     }
 }
 
-/// 512 B, 12.0 KiB, 3.4 MiB.
+/// 512 B, 12.0 KiB, 3.4 MiB, 1.2 GiB.
 pub(crate) fn bytes(n: u64) -> String {
-    const KIB: f64 = 1024.0;
-    let f = n as f64;
-    if f < KIB {
-        format!("{n} B")
-    } else if f < KIB * KIB {
-        format!("{:.1} KiB", f / KIB)
-    } else {
-        format!("{:.1} MiB", f / (KIB * KIB))
+    const UNITS: [&str; 3] = ["KiB", "MiB", "GiB"];
+    if n < 1024 {
+        return format!("{n} B");
     }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// A plain-text table: a header row, columns padded to their widest cell.

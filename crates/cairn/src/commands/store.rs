@@ -50,7 +50,7 @@ async fn status(app: &App, json: bool) -> anyhow::Result<()> {
     let mut w = output::stdout();
     writeln!(w, "store:          {} ({})", out.store, s.backend)?;
     writeln!(w, "schema version: {}", s.schema_version)?;
-    writeln!(w, "size:           {}", human_bytes(s.size_bytes))?;
+    writeln!(w, "size:           {}", output::bytes(s.size_bytes))?;
     writeln!(w, "  by part:      {}", space_parts(&out.space))?;
     writeln!(w, "sessions:       {}", s.sessions)?;
     writeln!(w, "events:         {}", s.events)?;
@@ -65,7 +65,7 @@ async fn status(app: &App, json: bool) -> anyhow::Result<()> {
 pub(crate) fn space_summary(space: &StoreSpace) -> String {
     format!(
         "{} on disk: {}",
-        human_bytes(space.total_bytes),
+        output::bytes(space.total_bytes),
         space_parts(space)
     )
 }
@@ -81,24 +81,9 @@ fn space_parts(space: &StoreSpace) -> String {
         ("free", space.free),
     ]
     .iter()
-    .map(|(part, bytes)| format!("{part} {}", human_bytes(*bytes)))
+    .map(|(part, bytes)| format!("{part} {}", output::bytes(*bytes)))
     .collect::<Vec<_>>()
     .join(", ")
-}
-
-fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 /// Opens another store; the `[store]` options of the config are for the store in
@@ -261,7 +246,7 @@ async fn compact(app: &App, json: bool) -> anyhow::Result<()> {
             out.events_rewritten,
             out.sessions_compacted,
             out.sessions,
-            human_bytes(out.bytes_given_back)
+            output::bytes(out.bytes_given_back)
         )?;
         w.flush()?;
     }

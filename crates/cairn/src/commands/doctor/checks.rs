@@ -230,7 +230,7 @@ pub(super) fn disk(app: &App) -> Vec<Check> {
             vec![Check::new(
                 "disk",
                 status,
-                format!("{}: {} free", dir.display(), human_bytes(free)),
+                format!("{}: {} free", dir.display(), output::bytes(free)),
             )]
         }
         Err(e) => vec![Check::new(
@@ -245,15 +245,4 @@ fn existing_ancestor(path: &Path) -> &Path {
     path.ancestors()
         .find(|p| p.exists())
         .unwrap_or_else(|| Path::new("/"))
-}
-
-fn human_bytes(n: u64) -> String {
-    const GIB: f64 = (1u64 << 30) as f64;
-    const MIB: f64 = (1u64 << 20) as f64;
-    let n = n as f64;
-    if n >= GIB {
-        format!("{:.1} GiB", n / GIB)
-    } else {
-        format!("{:.0} MiB", n / MIB)
-    }
 }

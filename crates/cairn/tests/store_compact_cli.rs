@@ -145,7 +145,7 @@ fn an_old_store_exports_the_same_after_compact_and_a_second_run_does_nothing() {
 
     // Search still reads the text inside the compacted bodies.
     let hits = c
-        .run(["sessions", "search", "human_bytes", "--json"])
+        .run(["sessions", "search", "copy_store", "--json"])
         .success()
         .json();
     assert_eq!(hits.as_array().map(Vec::len), Some(4), "{hits:#}");

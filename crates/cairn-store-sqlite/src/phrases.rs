@@ -58,18 +58,43 @@ pub(crate) fn phrase(tokens: &[String]) -> String {
     format!("\"{}\"", tokens.join(" ").replace('"', "\"\""))
 }
 
-/// Whether `text` holds every phrase (each a list of tokens).
-pub(crate) fn holds_all(text: &str, phrases: &[Vec<String>]) -> rusqlite::Result<bool> {
-    let query = phrases
-        .iter()
-        .map(|p| phrase(p))
-        .collect::<Vec<_>>()
-        .join(" AND ");
+/// The snippet of `text` for `terms` (an FTS5 query of its tokens: what the
+/// message index matched), `None` when `text` lacks one of `phrases`: one
+/// tokenization of `text` for both. The snippet is made here, not by the message
+/// index: there, `snippet()` of one row first walks the query's whole doclist to
+/// reach it (measured: half the CPU of a search for a word in 20,000 events).
+pub(crate) fn snippet_if_holds(
+    text: &str,
+    phrases: &[Vec<String>],
+    terms: &str,
+) -> rusqlite::Result<Option<String>> {
     with_scratch(|conn| {
         put(conn, text)?;
-        conn.prepare_cached("SELECT count(*) FROM one WHERE one MATCH ?1")?
-            .query_row([query.as_str()], |row| row.get::<_, i64>(0))
-            .map(|n| n > 0)
+        if !phrases.is_empty() {
+            let all = phrases
+                .iter()
+                .map(|p| phrase(p))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let holds = conn
+                .prepare_cached("SELECT count(*) FROM one WHERE one MATCH ?1")?
+                .query_row([all.as_str()], |row| row.get::<_, i64>(0))?;
+            if holds == 0 {
+                return Ok(None);
+            }
+        }
+        let snippet = conn
+            .prepare_cached(
+                "SELECT snippet(one, 0, '[', ']', '…', 16) FROM one WHERE one MATCH ?1",
+            )?
+            .query_row([terms], |row| row.get::<_, Option<String>>(0))
+            .or_else(|e| match e {
+                // A text none of whose tokens the query holds (it cannot come
+                // from the index, but a damaged row must not fail the search).
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        Ok(Some(snippet.unwrap_or_default()))
     })
 }
 
@@ -88,8 +113,13 @@ mod tests {
     #[test]
     fn phrases_need_their_tokens_next_to_each_other_in_order() {
         let refresh_token = [vec!["refresh".to_owned(), "token".to_owned()]];
-        assert!(holds_all("rotate the refresh-token daily", &refresh_token).unwrap());
-        assert!(!holds_all("token refresh happens", &refresh_token).unwrap());
-        assert!(!holds_all("refresh the token", &refresh_token).unwrap());
+        let terms = r#""refresh" AND "token""#;
+        let snippet = |text| snippet_if_holds(text, &refresh_token, terms).unwrap();
+        assert_eq!(
+            snippet("rotate the refresh-token daily").as_deref(),
+            Some("rotate the [refresh]-[token] daily")
+        );
+        assert_eq!(snippet("token refresh happens"), None);
+        assert_eq!(snippet("refresh the token"), None);
     }
 }

@@ -6,7 +6,7 @@ use rusqlite::{Connection, params};
 use ulid::Ulid;
 
 use crate::fail::{R, unreadable};
-use crate::phrases::holds_all;
+use crate::phrases::snippet_if_holds;
 use crate::search_text::{EventQuery, event_query, literal_query};
 use crate::{sessions, time};
 
@@ -36,12 +36,9 @@ pub(crate) const NEWEST_IDS_SQL: &str =
 /// `events / matches` of them per hit kept.
 const WALK_ABOVE_MATCHES: usize = 1_000;
 
-/// One hit, with its snippet of the same MATCH.
-const HIT_SQL: &str = "SELECT s.name, s.project, s.project_key, e.seq, e.ts, e.role, \
-         snippet(event_fts, 0, '[', ']', '…', 16) \
-     FROM event_fts CROSS JOIN events e ON e.id = event_fts.rowid \
-     CROSS JOIN sessions s ON s.id = e.session \
-     WHERE event_fts MATCH ?1 AND event_fts.rowid = ?2";
+/// Where a hit is: its session and place.
+const HIT_SQL: &str = "SELECT s.name, s.project, s.project_key, e.seq, e.ts, e.role \
+     FROM events e CROSS JOIN sessions s ON s.id = e.session WHERE e.id = ?1";
 
 /// The searchable text of a candidate, as the index saw it.
 const TEXT_SQL: &str = "SELECT text FROM event_search_text WHERE id = ?1";
@@ -62,15 +59,7 @@ const SESSION_SEARCH_IDS_SQL: &str = "SELECT e.id \
          AND e.seq <= link.value ->> 2) \
      ORDER BY event_fts.rowid DESC LIMIT ?3";
 
-type RawHit = (
-    String,
-    String,
-    String,
-    u64,
-    String,
-    Option<String>,
-    Option<String>,
-);
+type RawHit = (String, String, String, u64, String, Option<String>, String);
 
 pub(crate) fn search(conn: &Connection, query: &str, scope: &SearchScope) -> R<Vec<SearchHit>> {
     let project = scope.project.as_ref().map(Project::key);
@@ -140,17 +129,23 @@ fn kept_hits(
         if limit > 0 && raws.len() >= limit as usize {
             break;
         }
-        if !query.phrases.is_empty() {
-            let text: String = conn
-                .prepare_cached(TEXT_SQL)?
-                .query_row([id], |row| row.get(0))?;
-            if !holds_all(&text, &query.phrases)? {
-                continue;
-            }
-        }
-        let raw = conn
-            .prepare_cached(HIT_SQL)?
-            .query_row(params![query.fts, id], |row| RawHit::try_from(row))?;
+        let text: String = conn
+            .prepare_cached(TEXT_SQL)?
+            .query_row([id], |row| row.get(0))?;
+        let Some(snippet) = snippet_if_holds(&text, &query.phrases, &query.terms)? else {
+            continue;
+        };
+        let raw = conn.prepare_cached(HIT_SQL)?.query_row([id], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+                snippet,
+            ))
+        })?;
         raws.push(raw);
     }
     Ok(raws)
@@ -211,7 +206,7 @@ fn hits(raws: Vec<RawHit>) -> R<Vec<SearchHit>> {
                 seq,
                 ts: time::parse(&ts)?,
                 role: role.as_deref().and_then(Role::parse),
-                snippet: snippet.unwrap_or_default(),
+                snippet,
             })
         })
         .collect()

@@ -78,6 +78,8 @@ pub(crate) fn literal_query(user_text: &str, project: Option<&str>) -> Option<St
 pub(crate) struct EventQuery {
     pub fts: String,
     pub phrases: Vec<Vec<String>>,
+    /// The text's part of `fts` (every token, no project): what a snippet shows.
+    pub terms: String,
 }
 
 /// [`literal_query`]'s rules for the message index. The project token can only
@@ -106,12 +108,15 @@ pub(crate) fn event_query(
     if terms.is_empty() {
         return Ok(None);
     }
-    if let Some(project) = project {
-        terms.push(format!("\"{}\"", project_token(project)));
-    }
+    let text_terms = terms.join(" AND ");
+    let fts = match project {
+        Some(project) => format!("{text_terms} AND \"{}\"", project_token(project)),
+        None => text_terms.clone(),
+    };
     Ok(Some(EventQuery {
-        fts: terms.join(" AND "),
+        fts,
         phrases,
+        terms: text_terms,
     }))
 }
 

@@ -23,8 +23,12 @@ fn with_scratch<T>(work: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> rus
             Some(conn) => conn,
             None => {
                 let conn = Connection::open_in_memory()?;
+                // External content, so that emptying the index is one command
+                // ('delete-all') instead of tokenizing the previous text again.
                 conn.execute_batch(&format!(
-                    "CREATE VIRTUAL TABLE one USING fts5(text, tokenize = '{TOKENIZER}'); \
+                    "CREATE TABLE doc (id INTEGER PRIMARY KEY, text TEXT NOT NULL); \
+                     CREATE VIRTUAL TABLE one USING fts5(text, content = 'doc', \
+                         content_rowid = 'id', tokenize = '{TOKENIZER}'); \
                      CREATE VIRTUAL TABLE one_terms USING fts5vocab(one, 'instance');"
                 ))?;
                 conn
@@ -37,8 +41,12 @@ fn with_scratch<T>(work: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> rus
 }
 
 fn put(conn: &Connection, text: &str) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM one", [])?;
-    conn.execute("INSERT INTO one (rowid, text) VALUES (1, ?1)", [text])?;
+    conn.prepare_cached("INSERT INTO one (one) VALUES ('delete-all')")?
+        .execute([])?;
+    conn.prepare_cached("INSERT OR REPLACE INTO doc (id, text) VALUES (1, ?1)")?
+        .execute([text])?;
+    conn.prepare_cached("INSERT INTO one (rowid, text) VALUES (1, ?1)")?
+        .execute([text])?;
     Ok(())
 }
 

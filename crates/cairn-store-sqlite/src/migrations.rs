@@ -314,6 +314,17 @@ INSERT INTO event_fts (event_fts, rank) VALUES ('hashsize', 8388608);
 INSERT INTO event_fts (event_fts) VALUES ('rebuild');
 "#;
 
+/// Small bodies compressed with a zstd dictionary trained on the store's own
+/// bodies (`crate::dictionary`), kept here under its zstd dictionary id, which
+/// each frame made with it names. Rows written before stay as they are and read
+/// as before; `cairn store compact` converts them.
+const V11_BODY_DICTIONARIES: &str = r#"
+CREATE TABLE dictionaries (
+    id INTEGER PRIMARY KEY,
+    data BLOB NOT NULL
+);
+"#;
+
 /// Every step, in order; `user_version` = how many are applied.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1,
@@ -326,6 +337,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V8_GC_AND_CHECKPOINT_SEARCH,
     V9_PAYLOADS,
     V10_PROPORTIONATE_SEARCH_INDEX,
+    V11_BODY_DICTIONARIES,
 ];
 
 /// The step after which the project keys are computed (it needs Rust, not SQL).

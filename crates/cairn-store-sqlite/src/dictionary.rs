@@ -61,8 +61,26 @@ fn file_of(conn: &Connection) -> Option<String> {
 }
 
 /// The dictionary new bodies are compressed with, trained first when the store
-/// has grown enough and holds none; `None` while it has none.
+/// has grown enough and holds none (the bodies it is trained on are rewritten
+/// with it); `None` while it has none.
 pub(crate) fn for_writing(conn: &Connection) -> R<Option<(u32, Raw)>> {
+    current(conn, Training::RewriteSamples)
+}
+
+/// The same for `cairn store compact`, which rewrites every session's bodies
+/// itself (and counts them): looks at the store now, and trains without
+/// rewriting.
+pub(crate) fn for_compact(conn: &Connection) -> R<Option<(u32, Raw)>> {
+    current(conn, Training::Only)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Training {
+    RewriteSamples,
+    Only,
+}
+
+fn current(conn: &Connection, training: Training) -> R<Option<(u32, Raw)>> {
     let Some(file) = file_of(conn) else {
         return Ok(None);
     };
@@ -71,7 +89,7 @@ pub(crate) fn for_writing(conn: &Connection) -> R<Option<(u32, Raw)>> {
         let entry = known.entry(file.clone()).or_default();
         match entry.current {
             Some(id) => entry.by_id.get(&id).map(|raw| (id, raw.clone())),
-            None if entry.until_check > 0 => {
+            None if entry.until_check > 0 && training == Training::RewriteSamples => {
                 entry.until_check -= 1;
                 return Ok(None);
             }
@@ -87,7 +105,7 @@ pub(crate) fn for_writing(conn: &Connection) -> R<Option<(u32, Raw)>> {
     }
     let found = match newest(conn)? {
         Some(found) => Some(found),
-        None => train(conn)?,
+        None => train(conn, training)?,
     };
     if let Some((id, raw)) = &found {
         let mut known = known();
@@ -151,8 +169,8 @@ fn newest(conn: &Connection) -> R<Option<(u32, Raw)>> {
 }
 
 /// Trains a dictionary on the newest plain bodies when the store holds enough
-/// events, stores it and rewrites those bodies with it.
-fn train(conn: &Connection) -> R<Option<(u32, Raw)>> {
+/// events, stores it and (unless `Only`) rewrites those bodies with it.
+fn train(conn: &Connection, training: Training) -> R<Option<(u32, Raw)>> {
     let events: i64 = conn
         .prepare_cached("SELECT coalesce(max(id), 0) FROM events")?
         .query_row([], |row| row.get(0))?;
@@ -176,6 +194,9 @@ fn train(conn: &Connection) -> R<Option<(u32, Raw)>> {
     };
     let raw = Raw::from(trained);
     keep_stored(conn, id.get(), &raw)?;
+    if training == Training::Only {
+        return Ok(Some((id.get(), raw)));
+    }
     let mut update = conn.prepare_cached("UPDATE events SET body = ?1 WHERE id = ?2")?;
     for (row, body) in &samples {
         if let Some(frame) = crate::payloads::compress_with(&raw, body.as_bytes()) {

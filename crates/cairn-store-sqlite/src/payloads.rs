@@ -186,7 +186,7 @@ fn recompress(
 /// Rewrites the bodies of session `key` written in an older form with the
 /// store's dictionary ([`recompress`]); how many.
 pub(crate) fn with_dictionary(conn: &Connection, key: i64) -> R<u64> {
-    let Some((_, raw)) = crate::dictionary::for_writing(conn)? else {
+    let Some((_, raw)) = crate::dictionary::for_compact(conn)? else {
         return Ok(0);
     };
     let mut rewritten = Vec::new();

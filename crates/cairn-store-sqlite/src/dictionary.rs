@@ -54,10 +54,8 @@ fn known() -> std::sync::MutexGuard<'static, HashMap<String, Known>> {
 
 /// The cache key of `conn`'s store; none for an in-memory database, which
 /// never gets a dictionary.
-fn file_of(conn: &Connection) -> Option<String> {
-    conn.path()
-        .filter(|path| !path.is_empty())
-        .map(str::to_owned)
+fn file_of(conn: &Connection) -> Option<&str> {
+    conn.path().filter(|path| !path.is_empty())
 }
 
 /// The dictionary new bodies are compressed with, trained first when the store
@@ -86,7 +84,12 @@ fn current(conn: &Connection, training: Training) -> R<Option<(u32, Raw)>> {
     };
     let cached = {
         let mut known = known();
-        let entry = known.entry(file.clone()).or_default();
+        if !known.contains_key(file) {
+            known.insert(file.to_owned(), Known::default());
+        }
+        let Some(entry) = known.get_mut(file) else {
+            return Ok(None);
+        };
         match entry.current {
             Some(id) => entry.by_id.get(&id).map(|raw| (id, raw.clone())),
             None if entry.until_check > 0 && training == Training::RewriteSamples => {
@@ -109,7 +112,7 @@ fn current(conn: &Connection, training: Training) -> R<Option<(u32, Raw)>> {
     };
     if let Some((id, raw)) = &found {
         let mut known = known();
-        let entry = known.entry(file).or_default();
+        let entry = known.entry(file.to_owned()).or_default();
         entry.by_id.insert(*id, raw.clone());
         entry.current = Some(*id);
     }
@@ -119,7 +122,7 @@ fn current(conn: &Connection, training: Training) -> R<Option<(u32, Raw)>> {
 /// The dictionary `id` a stored frame names.
 pub(crate) fn for_reading(conn: &Connection, id: u32) -> Result<Raw, String> {
     let file = file_of(conn);
-    if let Some(file) = &file
+    if let Some(file) = file
         && let Some(raw) = known().get(file).and_then(|entry| entry.by_id.get(&id))
     {
         return Ok(raw.clone());
@@ -136,7 +139,7 @@ pub(crate) fn for_reading(conn: &Connection, id: u32) -> Result<Raw, String> {
         .into();
     if let Some(file) = file {
         known()
-            .entry(file)
+            .entry(file.to_owned())
             .or_default()
             .by_id
             .insert(id, raw.clone());
@@ -181,8 +184,11 @@ fn train(conn: &Connection, training: Training) -> R<Option<(u32, Raw)>> {
         .prepare_cached(
             "SELECT id, body FROM events WHERE typeof(body) = 'text' ORDER BY id DESC LIMIT ?1",
         )?
-        .query_map([SAMPLES], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?
+        .query_map([SAMPLES], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let started = std::time::Instant::now();
     let texts: Vec<&[u8]> = samples.iter().map(|(_, body)| body.as_bytes()).collect();
     // Too few or too alike samples: zstd says so; the store stays without one
     // until the next look.
@@ -193,6 +199,12 @@ fn train(conn: &Connection, training: Training) -> R<Option<(u32, Raw)>> {
         return Ok(None);
     };
     let raw = Raw::from(trained);
+    tracing::debug!(
+        "trained zstd dictionary {id} ({} bytes) on {} bodies in {:?}",
+        raw.len(),
+        texts.len(),
+        started.elapsed()
+    );
     keep_stored(conn, id.get(), &raw)?;
     if training == Training::Only {
         return Ok(Some((id.get(), raw)));

@@ -499,7 +499,10 @@ pub(crate) fn set_knowledge_pinned(
         let row = rows
             .next()?
             .ok_or_else(|| unreadable(format!("event seq {seq}: indexed but not stored")))?;
-        (body_at(conn, row, 1, key, seq)?, row.get::<_, Option<i64>>(0)?)
+        (
+            body_at(conn, row, 1, key, seq)?,
+            row.get::<_, Option<i64>>(0)?,
+        )
     };
     let mut fields: Map<String, Value> = serde_json::from_str(&body)
         .map_err(|e| unreadable(format!("event seq {seq}: body is not a JSON object: {e}")))?;

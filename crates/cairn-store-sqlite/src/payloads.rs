@@ -230,7 +230,10 @@ const LOADED_DICTIONARIES: usize = 4;
 pub(crate) fn compress_with(raw: &Raw, text: &[u8]) -> Option<Vec<u8>> {
     DICTIONARY_COMPRESSOR.with(|cell| {
         let mut cell = cell.borrow_mut();
-        if cell.as_ref().is_none_or(|(loaded, _)| !Arc::ptr_eq(loaded, raw)) {
+        if cell
+            .as_ref()
+            .is_none_or(|(loaded, _)| !Arc::ptr_eq(loaded, raw))
+        {
             let mut compressor = zstd::bulk::Compressor::with_dictionary(LEVEL, raw).ok()?;
             // 4 bytes a body: a damaged frame is an error, not other text.
             compressor

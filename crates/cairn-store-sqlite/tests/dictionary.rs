@@ -15,13 +15,31 @@ use cairn_store_sqlite::{SqliteStore, Synchronous, open_store};
 const EVENTS: usize = 2_200;
 
 const WORDS: &[&str] = &[
-    "lease", "refresh", "token", "rotate", "parser", "module", "config", "retry", "socket",
-    "bounded", "queue", "migration", "index", "cursor", "snapshot", "checksum",
+    "lease",
+    "refresh",
+    "token",
+    "rotate",
+    "parser",
+    "module",
+    "config",
+    "retry",
+    "socket",
+    "bounded",
+    "queue",
+    "migration",
+    "index",
+    "cursor",
+    "snapshot",
+    "checksum",
 ];
 
 fn message(i: usize) -> NewEvent {
     let pick = |k: usize| WORDS[(i * 7 + k * 13) % WORDS.len()];
-    let role = if i % 2 == 0 { Role::User } else { Role::Assistant };
+    let role = if i % 2 == 0 {
+        Role::User
+    } else {
+        Role::Assistant
+    };
     let text = format!(
         "Step {i}: check the {} {} before the {} {} (try {}).",
         pick(1),

@@ -18,8 +18,22 @@ use sessions_fixtures::*;
 const EVENTS: usize = 2_200;
 
 const WORDS: &[&str] = &[
-    "lease", "refresh", "token", "rotate", "parser", "module", "config", "retry", "socket",
-    "bounded", "queue", "migration", "index", "cursor", "snapshot", "checksum",
+    "lease",
+    "refresh",
+    "token",
+    "rotate",
+    "parser",
+    "module",
+    "config",
+    "retry",
+    "socket",
+    "bounded",
+    "queue",
+    "migration",
+    "index",
+    "cursor",
+    "snapshot",
+    "checksum",
 ];
 
 /// Varied short messages, like a long chat's.
@@ -163,10 +177,7 @@ fn a_growing_store_trains_a_dictionary_and_an_older_one_gets_it_from_compact_wit
     assert_eq!(dictionaries, 0);
     assert!(plain as usize >= converted, "{plain}");
 
-    let compacted = c
-        .run(["store", "compact", "--json"])
-        .success()
-        .json();
+    let compacted = c.run(["store", "compact", "--json"]).success().json();
     assert_eq!(compacted["interrupted"], false, "{compacted:#}");
     let rewritten = compacted["events_rewritten"].as_u64().unwrap() as usize;
     assert!(rewritten > 2 * EVENTS * 9 / 10, "{compacted:#}");
@@ -236,7 +247,9 @@ fn a_damaged_frame_or_a_missing_dictionary_names_the_session_and_the_event() {
     // A frame whose header claims far more than it could hold, then one whose
     // compressed bytes are garbage.
     let frame: Vec<u8> = conn
-        .query_row("SELECT body FROM events WHERE id = ?1", [id], |row| row.get(0))
+        .query_row("SELECT body FROM events WHERE id = ?1", [id], |row| {
+            row.get(0)
+        })
         .unwrap();
     let mut huge = frame.clone();
     let descriptor = huge[4];

@@ -35,7 +35,7 @@ const WORDS: &[&str] = &[
 
 fn message(i: usize) -> NewEvent {
     let pick = |k: usize| WORDS[(i * 7 + k * 13) % WORDS.len()];
-    let role = if i % 2 == 0 {
+    let role = if i.is_multiple_of(2) {
         Role::User
     } else {
         Role::Assistant

@@ -1,15 +1,18 @@
 //! Event bodies on disk. A body (the event's JSON without seq/ts/kind) is kept:
 //!
-//! - below [`LARGE`] bytes: as it is, TEXT in `events.body`;
+//! - below [`LARGE`] bytes: as it is, TEXT in `events.body`, or, once the store
+//!   has its dictionary (`crate::dictionary`), a frame made with it;
 //! - larger: its longest JSON string literal (a tool output, a long message),
 //!   when that is itself at least [`LARGE`], moves to `payloads`, keyed by the
 //!   sha256 of the literal, so the same file read ten times, or the same output in
 //!   two imports, is stored once. The body keeps an empty literal `""` at byte
 //!   `events.payload_at` in its place and `events.payload` names the row;
-//! - what remains of the body, when still at least [`LARGE`], is compressed.
+//! - what remains of the body, when still at least [`LARGE`], is compressed
+//!   (with the dictionary when there is one, as a short remainder is).
 //!
 //! The storage class is the codec, in both tables: TEXT is plain JSON, a BLOB is
-//! one zstd frame of it (zstd frames carry their own magic number and checksum).
+//! one zstd frame of it (a frame carries its magic number and, when made with a
+//! dictionary, that dictionary's id and a checksum of the text).
 //! No flag column can disagree with the bytes, and a row written before this
 //! scheme (TEXT, no payload) reads as it always did. A literal that zstd does not
 //! shrink stays TEXT.

@@ -57,12 +57,12 @@ pub(crate) fn put_pending(conn: &Connection, mime: &str, bytes: &[u8]) -> R<Atta
 pub(crate) fn collect(conn: &Connection, remove: bool) -> R<AttachmentGarbage> {
     let mut referenced = HashSet::new();
     let mut bodies = conn.prepare(&format!(
-        "SELECT e.seq, {} FROM events e LEFT JOIN payloads p ON p.id = e.payload",
+        "SELECT e.session, e.seq, {} FROM events e LEFT JOIN payloads p ON p.id = e.payload",
         crate::events::BODY_COLUMNS
     ))?;
     let mut rows = bodies.query([])?;
     while let Some(row) = rows.next()? {
-        let body = crate::events::body_at(row, 1, row.get(0)?)?;
+        let body = crate::events::body_at(conn, row, 2, row.get(0)?, row.get(1)?)?;
         referenced_keys(&body, &mut referenced);
     }
     if remove {

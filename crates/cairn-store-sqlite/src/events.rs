@@ -285,14 +285,29 @@ fn decode_body(kind: String, body: &str) -> Result<Payload, String> {
 /// payloads p ON p.id = e.payload`; read with [`body_at`].
 pub(crate) const BODY_COLUMNS: &str = "e.body, e.payload_at, p.data";
 
-/// The JSON body of a row whose [`BODY_COLUMNS`] start at column `index`.
-pub(crate) fn body_at(row: &rusqlite::Row<'_>, index: usize, seq: u64) -> R<String> {
+/// The JSON body of a row of session `key` whose [`BODY_COLUMNS`] start at
+/// column `index`; an error names the session and the event.
+pub(crate) fn body_at(
+    conn: &Connection,
+    row: &rusqlite::Row<'_>,
+    index: usize,
+    key: i64,
+    seq: u64,
+) -> R<String> {
     payloads::restore(
+        conn,
         row.get_ref(index)?,
         row.get(index + 1)?,
         Some(row.get_ref(index + 2)?),
     )
-    .map_err(|e| unreadable(format!("event seq {seq}: {e}")))
+    .map_err(|e| {
+        let session = conn
+            .query_row("SELECT ulid FROM sessions WHERE id = ?1", [key], |row| {
+                row.get::<_, String>(0)
+            })
+            .unwrap_or_else(|_| format!("#{key}"));
+        unreadable(format!("session {session}, event seq {seq}: {e}"))
+    })
 }
 
 /// Reads the events of `ranges` of a history, across its fork chain, oldest first:
@@ -326,7 +341,7 @@ fn read_ranges(
         let mut rows = statement.query(params![key, from, to, min_bytes, live_only, left])?;
         while let Some(row) = rows.next()? {
             let seq: u64 = row.get(0)?;
-            let body = body_at(row, 4, seq)?;
+            let body = body_at(conn, row, 4, key, seq)?;
             let event = decode(seq, &row.get::<_, String>(1)?, row.get(2)?, &body)?;
             out.push((event, row.get(3)?));
         }
@@ -484,7 +499,10 @@ pub(crate) fn set_knowledge_pinned(
         let row = rows
             .next()?
             .ok_or_else(|| unreadable(format!("event seq {seq}: indexed but not stored")))?;
-        (body_at(row, 1, seq)?, row.get::<_, Option<i64>>(0)?)
+        (
+            body_at(conn, row, 1, key, seq)?,
+            row.get::<_, Option<i64>>(0)?,
+        )
     };
     let mut fields: Map<String, Value> = serde_json::from_str(&body)
         .map_err(|e| unreadable(format!("event seq {seq}: body is not a JSON object: {e}")))?;
@@ -501,8 +519,9 @@ pub(crate) fn set_knowledge_pinned(
 }
 
 /// Stores the session's own large bodies that are still plain text (written
-/// before `payloads` existed) the way [`insert_event`] does now. The text each
-/// gives back, and so the full-text index, is unchanged. How many were rewritten.
+/// before `payloads` existed) the way [`insert_event`] does now, and its bodies
+/// written before the store had a dictionary with it. The text each gives back,
+/// and so the full-text index, is unchanged. How many were rewritten.
 pub(crate) fn compact(conn: &Connection, session: Ulid) -> R<u64> {
     let key = sessions::by_id(conn, session)?.key;
     let plain = conn
@@ -520,7 +539,7 @@ pub(crate) fn compact(conn: &Connection, session: Ulid) -> R<u64> {
             rewritten += 1;
         }
     }
-    Ok(rewritten)
+    Ok(rewritten + payloads::with_dictionary(conn, key)?)
 }
 
 /// Replaces the stored body of one event (same text to the index); the caller

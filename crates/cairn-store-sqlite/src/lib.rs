@@ -15,6 +15,7 @@ mod changes;
 mod checkpoints;
 mod connections;
 mod copies;
+mod dictionary;
 mod events;
 mod fail;
 mod import_origins;

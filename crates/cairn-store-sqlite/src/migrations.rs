@@ -320,6 +320,17 @@ const V11_EVENTS_BY_TIME: &str = r#"
 CREATE INDEX events_by_time ON events (julianday(ts));
 "#;
 
+/// Small bodies compressed with a zstd dictionary trained on the store's own
+/// bodies (`crate::dictionary`), kept here under its zstd dictionary id, which
+/// each frame made with it names. Rows written before stay as they are and read
+/// as before; `cairn store compact` converts them.
+const V12_BODY_DICTIONARIES: &str = r#"
+CREATE TABLE dictionaries (
+    id INTEGER PRIMARY KEY,
+    data BLOB NOT NULL
+);
+"#;
+
 /// Every step, in order; `user_version` = how many are applied.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1,
@@ -333,6 +344,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V9_PAYLOADS,
     V10_PROPORTIONATE_SEARCH_INDEX,
     V11_EVENTS_BY_TIME,
+    V12_BODY_DICTIONARIES,
 ];
 
 /// The step after which the project keys are computed (it needs Rust, not SQL).

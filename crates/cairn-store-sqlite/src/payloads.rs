@@ -1,15 +1,18 @@
 //! Event bodies on disk. A body (the event's JSON without seq/ts/kind) is kept:
 //!
-//! - below [`LARGE`] bytes: as it is, TEXT in `events.body`;
+//! - below [`LARGE`] bytes: as it is, TEXT in `events.body`, or, once the store
+//!   has its dictionary (`crate::dictionary`), a frame made with it;
 //! - larger: its longest JSON string literal (a tool output, a long message),
 //!   when that is itself at least [`LARGE`], moves to `payloads`, keyed by the
 //!   sha256 of the literal, so the same file read ten times, or the same output in
 //!   two imports, is stored once. The body keeps an empty literal `""` at byte
 //!   `events.payload_at` in its place and `events.payload` names the row;
-//! - what remains of the body, when still at least [`LARGE`], is compressed.
+//! - what remains of the body, when still at least [`LARGE`], is compressed
+//!   (with the dictionary when there is one, as a short remainder is).
 //!
 //! The storage class is the codec, in both tables: TEXT is plain JSON, a BLOB is
-//! one zstd frame of it (zstd frames carry their own magic number and checksum).
+//! one zstd frame of it (a frame carries its magic number and, when made with a
+//! dictionary, that dictionary's id and a checksum of the text).
 //! No flag column can disagree with the bytes, and a row written before this
 //! scheme (TEXT, no payload) reads as it always did. A literal that zstd does not
 //! shrink stays TEXT.
@@ -21,12 +24,14 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::ops::Range;
+use std::sync::Arc;
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use sha2::{Digest, Sha256};
 
+use crate::dictionary::Raw;
 use crate::fail::R;
 
 /// Bodies and literals from this size up are compressed / moved out. Measured
@@ -67,7 +72,7 @@ pub(crate) struct StoredBody {
 pub(crate) fn store(conn: &Connection, json: String) -> R<StoredBody> {
     if json.len() < LARGE {
         return Ok(StoredBody {
-            body: Column::Text(json),
+            body: encode_body(conn, json)?,
             payload: None,
             payload_at: None,
         });
@@ -83,11 +88,7 @@ pub(crate) fn store(conn: &Connection, json: String) -> R<StoredBody> {
         }
         _ => (json, None, None),
     };
-    let body = if skeleton.len() >= LARGE {
-        encode(skeleton)
-    } else {
-        Column::Text(skeleton)
-    };
+    let body = encode_body(conn, skeleton)?;
     Ok(StoredBody {
         body,
         payload,
@@ -151,6 +152,150 @@ thread_local! {
         const { RefCell::new(None) };
 }
 
+/// What `events.body` keeps of a body (or what remains of it once its long
+/// literal moved out): a frame made with the store's dictionary
+/// (`crate::dictionary`) when it has one and that is smaller; else, from
+/// [`LARGE`] up, a frame without; else the text.
+fn encode_body(conn: &Connection, text: String) -> R<Column> {
+    if let Some((_, raw)) = crate::dictionary::for_writing(conn)?
+        && let Some(frame) = compress_with(&raw, text.as_bytes())
+    {
+        return Ok(Column::Blob(frame));
+    }
+    Ok(if text.len() >= LARGE {
+        encode(text)
+    } else {
+        Column::Text(text)
+    })
+}
+
+/// A stored body written in an older form (plain, or a frame without a
+/// dictionary), stored with the store's dictionary; `None` when it has none or
+/// that is not smaller.
+fn recompress(
+    conn: &Connection,
+    raw: &Raw,
+    stored: ValueRef<'_>,
+) -> Result<Option<Vec<u8>>, String> {
+    let stored_len = match stored {
+        ValueRef::Text(text) => text.len(),
+        ValueRef::Blob(frame) if frame_dictionary(frame).is_none() => frame.len(),
+        _ => return Ok(None),
+    };
+    let text = decode(conn, stored)?;
+    Ok(compress_with(raw, text.as_bytes()).filter(|frame| frame.len() < stored_len))
+}
+
+/// Rewrites the bodies of session `key` written in an older form with the
+/// store's dictionary ([`recompress`]); how many.
+pub(crate) fn with_dictionary(conn: &Connection, key: i64) -> R<u64> {
+    let Some((_, raw)) = crate::dictionary::for_compact(conn)? else {
+        return Ok(0);
+    };
+    let mut rewritten = Vec::new();
+    {
+        let mut select =
+            conn.prepare_cached("SELECT id, seq, body FROM events WHERE session = ?1")?;
+        let mut rows = select.query([key])?;
+        while let Some(row) = rows.next()? {
+            let frame = recompress(conn, &raw, row.get_ref(2)?).map_err(|e| {
+                let seq = row.get::<_, i64>(1).unwrap_or_default();
+                crate::fail::unreadable(format!("session #{key}, event seq {seq}: {e}"))
+            })?;
+            if let Some(frame) = frame {
+                rewritten.push((row.get::<_, i64>(0)?, frame));
+            }
+        }
+    }
+    let mut update = conn.prepare_cached("UPDATE events SET body = ?1 WHERE id = ?2")?;
+    for (id, frame) in &rewritten {
+        update.execute(params![frame, id])?;
+    }
+    Ok(rewritten.len() as u64)
+}
+
+thread_local! {
+    /// The last dictionary compressed with, loaded in its context (loading
+    /// builds tables: once, not per body).
+    static DICTIONARY_COMPRESSOR: RefCell<Option<(Raw, zstd::bulk::Compressor<'static>)>> =
+        const { RefCell::new(None) };
+    /// The same for decompression, a few dictionaries (a process may read several
+    /// stores).
+    static DICTIONARY_DECOMPRESSORS: RefCell<Vec<(Raw, zstd::bulk::Decompressor<'static>)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// Dictionaries a thread keeps loaded for decompression.
+const LOADED_DICTIONARIES: usize = 4;
+
+/// `text` as a zstd frame made with dictionary `raw` (the frame names it), when
+/// smaller than the text.
+pub(crate) fn compress_with(raw: &Raw, text: &[u8]) -> Option<Vec<u8>> {
+    DICTIONARY_COMPRESSOR.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell
+            .as_ref()
+            .is_none_or(|(loaded, _)| !Arc::ptr_eq(loaded, raw))
+        {
+            let mut compressor = zstd::bulk::Compressor::with_dictionary(LEVEL, raw).ok()?;
+            // 4 bytes a body: a damaged frame is an error, not other text.
+            compressor
+                .set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))
+                .ok()?;
+            *cell = Some((raw.clone(), compressor));
+        }
+        let (_, compressor) = cell.as_mut()?;
+        compressor
+            .compress(text)
+            .ok()
+            .filter(|frame| frame.len() < text.len())
+    })
+}
+
+/// The dictionary id a frame names, if any.
+fn frame_dictionary(frame: &[u8]) -> Option<u32> {
+    zstd::zstd_safe::get_dict_id_from_frame(frame).map(|id| id.get())
+}
+
+/// Largest expansion a valid zstd frame can declare: a 4-byte block (header and
+/// one byte repeated) stands for at most 128 KiB. A damaged header claiming
+/// more is refused before anything is allocated for it.
+const MAX_EXPANSION: usize = 128 * 1024 / 4;
+
+/// A frame made with dictionary `id`, decompressed.
+fn decode_with(conn: &Connection, id: u32, frame: &[u8]) -> Result<Vec<u8>, String> {
+    let raw = crate::dictionary::for_reading(conn, id)?;
+    let size = match zstd::zstd_safe::get_frame_content_size(frame) {
+        Ok(Some(size)) => usize::try_from(size).unwrap_or(usize::MAX),
+        _ => return Err("stored zstd frame is damaged: no content size".into()),
+    };
+    if size > frame.len().saturating_mul(MAX_EXPANSION) {
+        return Err(format!(
+            "stored zstd frame is damaged: it declares {size} bytes in {}",
+            frame.len()
+        ));
+    }
+    DICTIONARY_DECOMPRESSORS.with(|cell| {
+        let mut loaded = cell.borrow_mut();
+        let index = match loaded.iter().position(|(r, _)| Arc::ptr_eq(r, &raw)) {
+            Some(index) => index,
+            None => {
+                let decompressor = zstd::bulk::Decompressor::with_dictionary(&raw)
+                    .map_err(|e| format!("zstd dictionary {id} is damaged: {e}"))?;
+                if loaded.len() >= LOADED_DICTIONARIES {
+                    loaded.remove(0);
+                }
+                loaded.push((raw.clone(), decompressor));
+                loaded.len() - 1
+            }
+        };
+        loaded[index]
+            .1
+            .decompress(frame, size)
+            .map_err(|e| format!("stored zstd frame (dictionary {id}) is damaged: {e}"))
+    })
+}
+
 /// `text` as a zstd frame, or as it is when that is not smaller.
 fn encode(text: String) -> Column {
     let compressed = COMPRESSOR.with(|cell| {
@@ -167,14 +312,17 @@ fn encode(text: String) -> Column {
 }
 
 /// A TEXT-or-BLOB column's JSON text.
-fn decode(value: ValueRef<'_>) -> Result<Cow<'_, str>, String> {
+fn decode<'a>(conn: &Connection, value: ValueRef<'a>) -> Result<Cow<'a, str>, String> {
     match value {
         ValueRef::Text(bytes) => std::str::from_utf8(bytes)
             .map(Cow::Borrowed)
             .map_err(|e| format!("stored text is not UTF-8: {e}")),
         ValueRef::Blob(frame) => {
-            let bytes = zstd::stream::decode_all(frame)
-                .map_err(|e| format!("stored zstd frame is damaged: {e}"))?;
+            let bytes = match frame_dictionary(frame) {
+                Some(id) => decode_with(conn, id, frame)?,
+                None => zstd::stream::decode_all(frame)
+                    .map_err(|e| format!("stored zstd frame is damaged: {e}"))?,
+            };
             String::from_utf8(bytes)
                 .map(Cow::Owned)
                 .map_err(|e| format!("decompressed text is not UTF-8: {e}"))
@@ -186,11 +334,12 @@ fn decode(value: ValueRef<'_>) -> Result<Cow<'_, str>, String> {
 /// The JSON body of a row: `body` with the payload literal `data` spliced back at
 /// `payload_at` (both absent for a row that has none).
 pub(crate) fn restore(
+    conn: &Connection,
     body: ValueRef<'_>,
     payload_at: Option<u64>,
     data: Option<ValueRef<'_>>,
 ) -> Result<String, String> {
-    let skeleton = decode(body)?;
+    let skeleton = decode(conn, body)?;
     let Some(at) = payload_at else {
         return Ok(skeleton.into_owned());
     };
@@ -198,7 +347,7 @@ pub(crate) fn restore(
         Some(ValueRef::Null) | None => return Err("its payload row is missing".into()),
         Some(data) => data,
     };
-    let literal = decode(data)?;
+    let literal = decode(conn, data)?;
     let at = usize::try_from(at).map_err(|_| format!("payload offset {at} is out of range"))?;
     if skeleton.get(at..at + 2) != Some("\"\"") {
         return Err(format!("payload offset {at} is not an empty string"));
@@ -246,7 +395,10 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
         | FunctionFlags::SQLITE_INNOCUOUS;
     conn.create_scalar_function(BODY_FUNCTION, 3, flags, |ctx| {
         let at: Option<u64> = ctx.get(1)?;
-        Ok(restore(ctx.get_raw(0), at, Some(ctx.get_raw(2))).unwrap_or_default())
+        // SAFETY: the handle is used only during this call, on the thread running
+        // it, to read the dictionary a frame names (a nested read SQLite allows).
+        let conn = unsafe { ctx.get_connection() }?;
+        Ok(restore(&conn, ctx.get_raw(0), at, Some(ctx.get_raw(2))).unwrap_or_default())
     })
 }
 

@@ -1,0 +1,219 @@
+//! A zstd dictionary trained on the store's own event bodies, for the small ones:
+//! the JSON keys, roles, types and usage fields that every body repeats are most
+//! of a short body, and a frame on its own cannot learn them (BENCHMARKS.md,
+//! "Store less").
+//!
+//! - Trained once the store holds [`TRAIN_AT`] events, from its newest plain
+//!   bodies, which are rewritten with it in the same transaction (each gives back
+//!   the same text, so the full-text index is unchanged). `cairn store compact`
+//!   converts the older ones.
+//! - Kept in `dictionaries`, keyed by its zstd dictionary id, which every frame
+//!   made with it carries in its header: a body names its dictionary and no
+//!   column can disagree. Never deleted: a store has one, of [`SIZE`] at most.
+//! - Cached per process and store file. Before a frame naming it is written the
+//!   row is checked to be there, so a training whose transaction rolled back
+//!   (the cache keeps it) puts it back instead of leaving frames without it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::fail::R;
+
+/// Events the store must hold before a dictionary is trained: enough bodies for
+/// one that pays (zstd wants about 100× its size of samples; fewer still help).
+pub(crate) const TRAIN_AT: i64 = 2_000;
+/// The newest plain bodies trained on (and rewritten with it).
+const SAMPLES: i64 = 4_000;
+/// Largest dictionary trained (BENCHMARKS.md: 32 KiB gives most of what 110 KiB
+/// does on these bodies).
+const SIZE: usize = 32 * 1024;
+/// Writes between two looks at the store for a dictionary while it has none (a
+/// look is two indexed reads).
+const CHECK_EVERY: u32 = 256;
+
+/// A dictionary's bytes as stored (the zstd dictionary format).
+pub(crate) type Raw = Arc<[u8]>;
+
+#[derive(Default)]
+struct Known {
+    by_id: HashMap<u32, Raw>,
+    /// The one new bodies are compressed with.
+    current: Option<u32>,
+    /// Writes left before the store is looked at again while `current` is none.
+    until_check: u32,
+}
+
+/// Per store file (its path).
+static KNOWN: LazyLock<Mutex<HashMap<String, Known>>> = LazyLock::new(Mutex::default);
+
+fn known() -> std::sync::MutexGuard<'static, HashMap<String, Known>> {
+    KNOWN.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The cache key of `conn`'s store; none for an in-memory database, which
+/// never gets a dictionary.
+fn file_of(conn: &Connection) -> Option<&str> {
+    conn.path().filter(|path| !path.is_empty())
+}
+
+/// The dictionary new bodies are compressed with, trained first when the store
+/// has grown enough and holds none (the bodies it is trained on are rewritten
+/// with it); `None` while it has none.
+pub(crate) fn for_writing(conn: &Connection) -> R<Option<(u32, Raw)>> {
+    current(conn, Training::RewriteSamples)
+}
+
+/// The same for `cairn store compact`, which rewrites every session's bodies
+/// itself (and counts them): looks at the store now, and trains without
+/// rewriting.
+pub(crate) fn for_compact(conn: &Connection) -> R<Option<(u32, Raw)>> {
+    current(conn, Training::Only)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Training {
+    RewriteSamples,
+    Only,
+}
+
+fn current(conn: &Connection, training: Training) -> R<Option<(u32, Raw)>> {
+    let Some(file) = file_of(conn) else {
+        return Ok(None);
+    };
+    let cached = {
+        let mut known = known();
+        if !known.contains_key(file) {
+            known.insert(file.to_owned(), Known::default());
+        }
+        let Some(entry) = known.get_mut(file) else {
+            return Ok(None);
+        };
+        match entry.current {
+            Some(id) => entry.by_id.get(&id).map(|raw| (id, raw.clone())),
+            None if entry.until_check > 0 && training == Training::RewriteSamples => {
+                entry.until_check -= 1;
+                return Ok(None);
+            }
+            None => {
+                entry.until_check = CHECK_EVERY;
+                None
+            }
+        }
+    };
+    if let Some((id, raw)) = cached {
+        keep_stored(conn, id, &raw)?;
+        return Ok(Some((id, raw)));
+    }
+    let found = match newest(conn)? {
+        Some(found) => Some(found),
+        None => train(conn, training)?,
+    };
+    if let Some((id, raw)) = &found {
+        let mut known = known();
+        let entry = known.entry(file.to_owned()).or_default();
+        entry.by_id.insert(*id, raw.clone());
+        entry.current = Some(*id);
+    }
+    Ok(found)
+}
+
+/// The dictionary `id` a stored frame names.
+pub(crate) fn for_reading(conn: &Connection, id: u32) -> Result<Raw, String> {
+    let file = file_of(conn);
+    if let Some(file) = file
+        && let Some(raw) = known().get(file).and_then(|entry| entry.by_id.get(&id))
+    {
+        return Ok(raw.clone());
+    }
+    let raw: Raw = conn
+        .prepare_cached("SELECT data FROM dictionaries WHERE id = ?1")
+        .and_then(|mut statement| {
+            statement
+                .query_row([id], |row| row.get::<_, Vec<u8>>(0))
+                .optional()
+        })
+        .map_err(|e| format!("cannot read zstd dictionary {id}: {e}"))?
+        .ok_or_else(|| format!("it names zstd dictionary {id}, which the store does not hold"))?
+        .into();
+    if let Some(file) = file {
+        known()
+            .entry(file.to_owned())
+            .or_default()
+            .by_id
+            .insert(id, raw.clone());
+    }
+    Ok(raw)
+}
+
+/// Puts the dictionary back if the transaction that stored it rolled back.
+fn keep_stored(conn: &Connection, id: u32, raw: &Raw) -> R<()> {
+    let stored = conn
+        .prepare_cached("SELECT 1 FROM dictionaries WHERE id = ?1")?
+        .query_row([id], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if !stored {
+        conn.prepare_cached("INSERT INTO dictionaries (id, data) VALUES (?1, ?2)")?
+            .execute(params![id, &raw[..]])?;
+    }
+    Ok(())
+}
+
+/// The newest dictionary of the store (another process may have trained one).
+fn newest(conn: &Connection) -> R<Option<(u32, Raw)>> {
+    Ok(conn
+        .prepare_cached("SELECT id, data FROM dictionaries ORDER BY rowid DESC LIMIT 1")?
+        .query_row([], |row| {
+            Ok((row.get::<_, u32>(0)?, Raw::from(row.get::<_, Vec<u8>>(1)?)))
+        })
+        .optional()?)
+}
+
+/// Trains a dictionary on the newest plain bodies when the store holds enough
+/// events, stores it and (unless `Only`) rewrites those bodies with it.
+fn train(conn: &Connection, training: Training) -> R<Option<(u32, Raw)>> {
+    let events: i64 = conn
+        .prepare_cached("SELECT coalesce(max(id), 0) FROM events")?
+        .query_row([], |row| row.get(0))?;
+    if events < TRAIN_AT {
+        return Ok(None);
+    }
+    let samples = conn
+        .prepare_cached(
+            "SELECT id, body FROM events WHERE typeof(body) = 'text' ORDER BY id DESC LIMIT ?1",
+        )?
+        .query_map([SAMPLES], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let started = std::time::Instant::now();
+    let texts: Vec<&[u8]> = samples.iter().map(|(_, body)| body.as_bytes()).collect();
+    // Too few or too alike samples: zstd says so; the store stays without one
+    // until the next look.
+    let Ok(trained) = zstd::dict::from_samples(&texts, SIZE) else {
+        return Ok(None);
+    };
+    let Some(id) = zstd::zstd_safe::get_dict_id_from_dict(&trained) else {
+        return Ok(None);
+    };
+    let raw = Raw::from(trained);
+    tracing::debug!(
+        "trained zstd dictionary {id} ({} bytes) on {} bodies in {:?}",
+        raw.len(),
+        texts.len(),
+        started.elapsed()
+    );
+    keep_stored(conn, id.get(), &raw)?;
+    if training == Training::Only {
+        return Ok(Some((id.get(), raw)));
+    }
+    let mut update = conn.prepare_cached("UPDATE events SET body = ?1 WHERE id = ?2")?;
+    for (row, body) in &samples {
+        if let Some(frame) = crate::payloads::compress_with(&raw, body.as_bytes()) {
+            update.execute(params![frame, row])?;
+        }
+    }
+    Ok(Some((id.get(), raw)))
+}

@@ -19,14 +19,8 @@ pub(crate) async fn live_with_project_knowledge(
     project: &Project,
     retention: usize,
 ) -> Result<LiveContext, Error> {
-    // Two reads that do not depend on each other, side by side: the project's items
-    // are looked up one by one through the knowledge index, so with a long history
-    // they cost about as much as the live context (issue 14, BENCHMARKS.md).
-    let (live, shared) = tokio::join!(
-        store.live_context(session, retention),
-        project_events(store, project)
-    );
-    let (mut live, shared) = (live?, shared?);
+    let mut live = store.live_context(session, retention).await?;
+    let shared = project_events(store, project).await?;
     if !shared.is_empty() {
         let mut knowledge = retained_events(shared, retention);
         knowledge.append(&mut live.knowledge);

@@ -67,13 +67,15 @@ pub(crate) struct Call {
 /// request is megabytes, and a `Value` of it costs several times its text (issue
 /// 14: the request used to live as a `Value` for the whole call, beside its bytes).
 pub(crate) fn json_body(provider: &str, value: Value) -> Result<bytes::Bytes, LlmError> {
-    serde_json::to_vec(&value).map(bytes::Bytes::from).map_err(|e| {
-        LlmError::new(
-            ErrorKind::BadRequest,
-            provider,
-            format!("cannot encode the request: {e}"),
-        )
-    })
+    serde_json::to_vec(&value)
+        .map(bytes::Bytes::from)
+        .map_err(|e| {
+            LlmError::new(
+                ErrorKind::BadRequest,
+                provider,
+                format!("cannot encode the request: {e}"),
+            )
+        })
 }
 
 /// Start the call; the returned stream drives it (no task is spawned, so dropping

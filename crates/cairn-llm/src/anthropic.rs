@@ -49,7 +49,11 @@ impl ChatProvider for AnthropicProvider {
     }
 
     fn stream(&self, model: &ModelRef, request: ChatRequest) -> ChatStream {
-        let body = match request_body(&model.model, &request) {
+        let body = request_body(&model.model, &request).and_then(|value| {
+            drop(request);
+            http::json_body(self.name(), value)
+        });
+        let body = match body {
             Ok(body) => body,
             Err(error) => return ChatStream::failed(error),
         };

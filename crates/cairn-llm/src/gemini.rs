@@ -107,7 +107,11 @@ impl ChatProvider for GeminiProvider {
                 Ok(files) => files,
                 Err(error) => return ChatStream::failed(error),
             };
-            let body = match request_body(&model.model, &request, &files) {
+            let body = request_body(&model.model, &request, &files).and_then(|value| {
+                drop(request);
+                http::json_body("gemini", value)
+            });
+            let body = match body {
                 Ok(body) => body,
                 Err(error) => return ChatStream::failed(error),
             };

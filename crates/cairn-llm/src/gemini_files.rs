@@ -382,7 +382,7 @@ async fn send(
         model: String::new(),
         url: url.to_owned(),
         headers: HeaderMap::new(),
-        body: Value::Null,
+        body: bytes::Bytes::new(),
         key_hint: endpoint.key_hint.clone(),
         secret: endpoint.api_key.clone(),
         request_id_header: "x-goog-request-id",

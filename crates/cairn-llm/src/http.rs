@@ -51,7 +51,8 @@ pub(crate) struct Call {
     pub url: String,
     /// Already holds the auth header; never logged.
     pub headers: HeaderMap,
-    pub body: Value,
+    /// The JSON body, serialised once (see [`json_body`]); every attempt sends it.
+    pub body: bytes::Bytes,
     /// Names the variables to check when the key is refused.
     pub key_hint: String,
     /// The key, so it can be scrubbed from any text the provider sends back.
@@ -60,6 +61,21 @@ pub(crate) struct Call {
     pub request_id_header: &'static str,
     pub options: ClientOptions,
     pub new_decoder: fn() -> Box<dyn StreamDecoder>,
+}
+
+/// `value` serialised as the body of a [`Call`], and dropped: a resumed session's
+/// request is megabytes, and a `Value` of it costs several times its text (issue
+/// 14: the request used to live as a `Value` for the whole call, beside its bytes).
+pub(crate) fn json_body(provider: &str, value: Value) -> Result<bytes::Bytes, LlmError> {
+    serde_json::to_vec(&value)
+        .map(bytes::Bytes::from)
+        .map_err(|e| {
+            LlmError::new(
+                ErrorKind::BadRequest,
+                provider,
+                format!("cannot encode the request: {e}"),
+            )
+        })
 }
 
 /// Start the call; the returned stream drives it (no task is spawned, so dropping
@@ -156,7 +172,8 @@ async fn attempt_once(
     let request = http
         .post(&call.url)
         .headers(call.headers.clone())
-        .json(&call.body)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(call.body.clone())
         .send();
     let response = match tokio::time::timeout(timeouts.first_byte, request).await {
         Err(_) => {

@@ -56,7 +56,13 @@ impl ChatProvider for OpenAiProvider {
 
     fn stream(&self, model: &ModelRef, request: ChatRequest) -> ChatStream {
         let official = self.endpoint.base_url == OPENAI_DEFAULT_BASE_URL;
-        let body = match request_body(self.name(), &model.model, &request, official) {
+        // The request's messages go before its JSON is serialised: one copy of the
+        // live context less at the peak.
+        let body = request_body(self.name(), &model.model, &request, official).and_then(|value| {
+            drop(request);
+            http::json_body(self.name(), value)
+        });
+        let body = match body {
             Ok(body) => body,
             Err(error) => return ChatStream::failed(error),
         };

@@ -28,6 +28,10 @@ const RSS_LIMIT_MB: f64 = 40.0;
 /// The same with a model that needs no BPE.
 const NO_BPE_RSS_LIMIT_MB: f64 = 25.0;
 
+/// How long a request that cairn got the answer to may take to be noted by the
+/// provider's thread (it is noted after answering).
+const ANSWERED_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// In every request the prompt carries it, so the harness knows the request it
 /// timed is the turn's own (and that the whole history went with it).
 const MARKER: &str = "bench-marker-7f3a";
@@ -222,7 +226,7 @@ fn one_run(
     // Left over from an earlier run that failed half-way: not this run's.
     provider.take();
     let run = run_once(&spec)?;
-    let requests = provider.take();
+    let requests = provider.take_answered(ANSWERED_WAIT);
     let Some(request) = requests.into_iter().next() else {
         bail!("`{}` exited without sending a request", spec.display());
     };

@@ -150,3 +150,31 @@ async fn x_should_retry_false_stops_retries() {
     assert_eq!(outcome.unwrap_err().kind, ErrorKind::Server);
     assert_eq!(fake.requests().len(), 1);
 }
+
+/// The body is serialised once per call and sent as bytes on every attempt (issue 14):
+/// each wire's retry carries the same JSON, still declared as JSON.
+#[tokio::test]
+async fn every_attempt_sends_the_same_json_body_on_each_wire() {
+    for model in [
+        "openai:gpt-4.1",
+        "anthropic:claude-sonnet-4-5",
+        "gemini:gemini-2.5-flash",
+    ] {
+        let fake = FakeLlm::start([Turn::error(503, "busy"), Turn::text("second try")]).unwrap();
+        let client = client(&fake, fast_options());
+        let (_, outcome) = run(&client, hi(model)).await;
+        assert_eq!(outcome.unwrap().text(), "second try", "{model}");
+        let sent = fake.requests();
+        assert_eq!(sent.len(), 2, "{model}");
+        for request in &sent {
+            assert_eq!(
+                request.header("content-type"),
+                Some("application/json"),
+                "{model}"
+            );
+            assert!(request.body.is_object(), "{model}: {:?}", request.body);
+        }
+        assert_eq!(sent[0].body, sent[1].body, "{model}");
+        assert!(sent[0].body.to_string().contains("\"hi\""), "{model}");
+    }
+}

@@ -10,7 +10,7 @@
 use serde_json::{Map, Value};
 
 use crate::event_kinds::RequestRecord;
-use crate::{Error, KnowledgeKind, Payload, Session, Timestamp, Usage};
+use crate::{Error, KnowledgeKind, KnowledgeScope, Payload, Session, Timestamp, Usage};
 
 /// Per-request token counts beyond this are refused: they can only come from a
 /// broken or hostile file, and would overflow the session's totals.
@@ -21,6 +21,9 @@ pub const MAX_TOKENS_PER_REQUEST: u64 = 1_000_000_000_000;
 pub struct KnowledgeRow {
     pub kind: KnowledgeKind,
     pub pinned: bool,
+    /// Scope `project`: part of the project's knowledge (`Store::project_knowledge`
+    /// finds these rows without reading the session's other knowledge events).
+    pub project_wide: bool,
 }
 
 /// What one event adds to its session, and what the backend must remember.
@@ -78,6 +81,7 @@ pub fn effect<E: From<Error>>(
             effect.knowledge = Some(KnowledgeRow {
                 kind: item.knowledge_kind,
                 pinned: item.pinned,
+                project_wide: item.scope == KnowledgeScope::Project,
             });
             Charge::default()
         }
@@ -405,7 +409,8 @@ mod tests {
             e.knowledge,
             Some(KnowledgeRow {
                 kind: KnowledgeKind::Fact,
-                pinned: true
+                pinned: true,
+                project_wide: false
             })
         );
         let delta = run(&[

@@ -102,7 +102,8 @@ async fn insert_event(
     if let Some(row) = &effect.knowledge {
         let statement = tx
             .prepare_cached(
-                "INSERT INTO knowledge (session, seq, kind, pinned) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO knowledge (session, seq, kind, pinned, project_wide) \
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .await?;
         tx.execute(
@@ -112,6 +113,7 @@ async fn insert_event(
                 &big(seq, "seq")?,
                 &row.kind.as_str(),
                 &row.pinned,
+                &row.project_wide,
             ],
         )
         .await?;

@@ -257,6 +257,14 @@ const V6_SEARCH_STATISTICS: &str = r#"
 ALTER TABLE events ALTER COLUMN search SET STATISTICS 1000;
 "#;
 
+/// A project's knowledge is found from the knowledge index alone (the SQLite
+/// store's step 13): no knowledge event's body is read for its scope.
+const V7_PROJECT_WIDE_KNOWLEDGE: &str = r#"
+ALTER TABLE knowledge ADD COLUMN project_wide BOOLEAN NOT NULL DEFAULT FALSE;
+UPDATE knowledge k SET project_wide = TRUE FROM events e
+    WHERE e.session = k.session AND e.seq = k.seq AND (e.body::jsonb) ->> 'scope' = 'project';
+"#;
+
 /// Every step, in order; `cairn_schema.version` = how many are applied.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1,
@@ -265,6 +273,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V4_LINEAGE,
     V5_GC_AND_CHECKPOINT_SEARCH,
     V6_SEARCH_STATISTICS,
+    V7_PROJECT_WIDE_KNOWLEDGE,
 ];
 
 /// The step after which the project keys are computed (it needs Rust, not SQL).

@@ -14,7 +14,7 @@ use crate::rows::get;
 const PROJECT_KNOWLEDGE_SQL: &str = "SELECT e.seq, e.ts, e.kind, e.body, s.ulid, s.name \
      FROM sessions s JOIN knowledge k ON k.session = s.id \
      JOIN events e ON e.session = k.session AND e.seq = k.seq \
-     WHERE s.project_key = $1 AND (e.body::jsonb) ->> 'scope' = 'project' \
+     WHERE s.project_key = $1 AND k.project_wide \
      ORDER BY e.id";
 
 pub(crate) async fn project_knowledge(

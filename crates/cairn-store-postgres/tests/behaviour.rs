@@ -25,7 +25,10 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use cairn_core::event::Message;
-use cairn_core::{Error, NewEvent, NewSession, Payload, Project, Role, SessionName, StoreChange};
+use cairn_core::{
+    Error, KnowledgeItem, KnowledgeKind, KnowledgeScope, NewEvent, NewSession, Payload, Project,
+    Role, SessionName, StoreChange,
+};
 use cairn_store_postgres::PostgresStore;
 use cairn_store_postgres::migrations::LATEST_VERSION;
 use cairn_testkit::postgres::cluster;
@@ -287,7 +290,21 @@ async fn a_store_of_an_older_version_is_brought_up_to_date_keeping_its_data() {
     let mut saved = cairn_store_conformance::support::checkpoint("old-work", "/p/one", None);
     saved.summary = "Checkpointed before search existed".into();
     store.save_checkpoint(saved).await.unwrap();
-    // Back to version 1: before import origins, project keys, authors and forks' live states existed.
+    store
+        .append_events(
+            s.id,
+            vec![NewEvent::now(Payload::Knowledge(KnowledgeItem {
+                knowledge_kind: KnowledgeKind::Decision,
+                text: "tabs in this repo".into(),
+                pinned: false,
+                scope: KnowledgeScope::Project,
+                extra: Default::default(),
+            }))],
+        )
+        .await
+        .unwrap();
+    // Back to version 1: before import origins, project keys, authors, forks' live
+    // states and the knowledge index's scopes existed.
     cluster().psql(
         &database.name,
         "DROP TABLE import_origins; DROP TABLE session_authors; DROP TABLE live_bounds; \
@@ -301,6 +318,7 @@ async fn a_store_of_an_older_version_is_brought_up_to_date_keeping_its_data() {
          DROP TRIGGER checkpoints_search ON checkpoints; \
          DROP FUNCTION cairn_checkpoint_search(); \
          ALTER TABLE checkpoints DROP COLUMN search_text, DROP COLUMN search; \
+         ALTER TABLE knowledge DROP COLUMN project_wide; \
          UPDATE cairn_schema SET version = 1",
     );
     let upgraded = PostgresStore::open(&database.url).unwrap();
@@ -323,7 +341,7 @@ async fn a_store_of_an_older_version_is_brought_up_to_date_keeping_its_data() {
         .fork_session(s.id, None, new_session("old-fork"))
         .await
         .unwrap();
-    assert_eq!(fork.fork_seq, Some(0));
+    assert_eq!(fork.fork_seq, Some(1), "after its one event");
     // Existing checkpoints were indexed by the migration.
     let scope = cairn_core::SearchScope {
         project: None,
@@ -335,6 +353,13 @@ async fn a_store_of_an_older_version_is_brought_up_to_date_keeping_its_data() {
         .unwrap();
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].session_id, "old-work");
+    // The knowledge index learnt each event's scope from its body.
+    let knowledge = upgraded
+        .project_knowledge(&Project::from_stored("/p/one"))
+        .await
+        .unwrap();
+    assert_eq!(knowledge.len(), 1);
+    assert_eq!(knowledge[0].session, s.name);
 }
 
 #[tokio::test(flavor = "multi_thread")]

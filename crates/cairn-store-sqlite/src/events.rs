@@ -85,9 +85,16 @@ fn insert_event(
     }
     if let Some(row) = effect.knowledge {
         conn.prepare_cached(
-            "INSERT INTO knowledge (session, seq, kind, pinned) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO knowledge (session, seq, kind, pinned, project_wide) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
-        .execute(params![session_key, seq, row.kind.as_str(), row.pinned])?;
+        .execute(params![
+            session_key,
+            seq,
+            row.kind.as_str(),
+            row.pinned,
+            row.project_wide
+        ])?;
     }
     totals.add(seq, ts, &effect);
     Ok(())

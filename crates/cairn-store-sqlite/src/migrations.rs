@@ -331,6 +331,18 @@ CREATE TABLE dictionaries (
 );
 "#;
 
+/// Issue 14: a project's knowledge is found from the knowledge index alone; the
+/// scope was read from each knowledge event's body, every one of a long session's
+/// (376 page reads on the benchmark's 100 MB history, most of them session-scoped).
+const V13_PROJECT_WIDE_KNOWLEDGE: &str = r#"
+ALTER TABLE knowledge ADD COLUMN project_wide INTEGER NOT NULL DEFAULT 0;
+UPDATE knowledge SET project_wide = 1 WHERE EXISTS (
+    SELECT 1 FROM events e LEFT JOIN payloads p ON p.id = e.payload
+    WHERE e.session = knowledge.session AND e.seq = knowledge.seq
+      AND json_extract(cairn_event_body(e.body, e.payload_at, p.data), '$.scope') = 'project'
+);
+"#;
+
 /// Every step, in order; `user_version` = how many are applied.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1,
@@ -345,6 +357,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V10_PROPORTIONATE_SEARCH_INDEX,
     V11_EVENTS_BY_TIME,
     V12_BODY_DICTIONARIES,
+    V13_PROJECT_WIDE_KNOWLEDGE,
 ];
 
 /// The step after which the project keys are computed (it needs Rust, not SQL).

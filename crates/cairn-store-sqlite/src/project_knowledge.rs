@@ -13,13 +13,13 @@ use crate::fail::{R, unreadable};
 /// loops: left to itself SQLite walked every event of the project's sessions and
 /// parsed each body for `scope` before looking the event up in the index (O(history):
 /// 40,000 events, a third of a second, on every `cairn run` of a long session).
-/// Bodies are read back whole (`crate::payloads`) before their scope is looked at.
+/// The scope is the index's (`project_wide`): only project-wide events are read.
 const PROJECT_KNOWLEDGE_SQL: &str = "SELECT s.ulid, s.name, e.seq, e.ts, e.kind, \
-         cairn_event_body(e.body, e.payload_at, p.data) AS whole \
+         cairn_event_body(e.body, e.payload_at, p.data) \
      FROM sessions s CROSS JOIN knowledge k ON k.session = s.id \
      CROSS JOIN events e ON e.session = k.session AND e.seq = k.seq \
      LEFT JOIN payloads p ON p.id = e.payload \
-     WHERE s.project_key = ?1 AND json_extract(whole, '$.scope') = 'project' \
+     WHERE s.project_key = ?1 AND k.project_wide \
      ORDER BY e.id";
 
 type Raw = (String, String, u64, String, String, String);

@@ -288,3 +288,61 @@ async fn the_same_file_read_ten_times_is_stored_once_and_compressed() {
         "freed with its last event"
     );
 }
+
+/// A store from before the knowledge index knew scopes (schema 12) gets them from
+/// the bodies when it opens: its project knowledge is found as before.
+#[tokio::test(flavor = "multi_thread")]
+async fn knowledge_scopes_of_an_older_store_are_read_from_the_bodies_once() {
+    use cairn_core::{KnowledgeItem, KnowledgeKind, KnowledgeScope};
+    let item = |text: &str, scope| {
+        NewEvent::now(Payload::Knowledge(KnowledgeItem {
+            knowledge_kind: KnowledgeKind::Decision,
+            text: text.into(),
+            pinned: false,
+            scope,
+            extra: Default::default(),
+        }))
+    };
+    let t = temp_store();
+    let s = t.store.create_session(new_session("older")).await.unwrap();
+    t.store
+        .append_events(
+            s.id,
+            vec![
+                item("tabs, not spaces, in this repo", KnowledgeScope::Project),
+                item("this session only", KnowledgeScope::Session),
+            ],
+        )
+        .await
+        .unwrap();
+    drop(t.store);
+    let conn = rusqlite::Connection::open(&t.path).unwrap();
+    // Dropping a column re-reads the schema, whose triggers name cairn's functions:
+    // stand-ins, never called here.
+    for (name, args) in [
+        ("cairn_project_token", 1),
+        ("cairn_search_text", 2),
+        ("cairn_event_body", 3),
+    ] {
+        conn.create_scalar_function(name, args, Default::default(), |_| Ok(String::new()))
+            .unwrap();
+    }
+    conn.execute_batch("ALTER TABLE knowledge DROP COLUMN project_wide; PRAGMA user_version = 12;")
+        .unwrap();
+    drop(conn);
+
+    let store = open_store(&t.path, Synchronous::Normal).unwrap();
+    let found = store
+        .project_knowledge(&Project::from_stored("/p/one"))
+        .await
+        .unwrap();
+    let texts: Vec<String> = found
+        .iter()
+        .map(|k| match &k.event.payload {
+            Payload::Knowledge(item) => item.text.clone(),
+            other => panic!("not knowledge: {other:?}"),
+        })
+        .collect();
+    assert_eq!(texts, ["tabs, not spaces, in this repo"]);
+    let _keep = &t.dir;
+}

@@ -27,8 +27,7 @@ pub(crate) struct PreparedEvent<'p> {
     pub media: Vec<InlineMedia>,
     /// The size of the JSON body, before splitting and compression.
     pub bytes: u64,
-    /// What the full-text index gets (empty: no index row): the event's text
-    /// with each word once ([`distinct_words`]).
+    /// What the full-text index gets (empty: no index row).
     pub text: String,
     pub body: SplitBody,
 }
@@ -65,7 +64,7 @@ pub(crate) fn prepare(
         payload,
         media,
         bytes: body.len() as u64,
-        text: distinct_words(text),
+        text,
         body: payloads::split(body),
     })
 }
@@ -97,46 +96,3 @@ where
     )
 }
 
-/// Texts shorter than this go to the index as they are: too few repeats to pay.
-const DEDUP_FROM: usize = 512;
-
-/// `text` with each whitespace-separated word once, in first-seen order. The
-/// message index is `detail=none`: it keeps which events hold a token, not how
-/// often nor where, so repeats only cost the writer's thread work (FTS5 hashes
-/// every token it is given: the import's largest cost, BENCHMARKS.md). unicode61
-/// never makes a token across whitespace, so the tokens, and the index, are the
-/// same as the whole text's: the content view, which gives FTS5 the whole text
-/// for snippets and deletes, stays consistent with what was indexed.
-fn distinct_words(text: String) -> String {
-    if text.len() < DEDUP_FROM {
-        return text;
-    }
-    let mut seen: HashSet<&str, foldhash::fast::RandomState> = HashSet::default();
-    let mut out = String::with_capacity(text.len() / 2);
-    for word in text.split_whitespace() {
-        if seen.insert(word) {
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            out.push_str(word);
-        }
-    }
-    // A text of only whitespace has a row (of no tokens) in the index, which a
-    // delete of the session removes: it stays as it is.
-    if out.is_empty() { text } else { out }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn distinct_words_keep_every_word_once() {
-        let long = "fn main() {\n    let x = 1;\n    let y = x;\n}\n".repeat(40);
-        assert_eq!(distinct_words(long), "fn main() { let x = 1; y x; }");
-        let short = "a a a".to_owned();
-        assert_eq!(distinct_words(short.clone()), short);
-        let blank = " \t".repeat(600);
-        assert_eq!(distinct_words(blank.clone()), blank);
-    }
-}

@@ -17,7 +17,7 @@ use crate::search_text::stored_event_text;
 
 /// Events prepared ahead of the writer at most. Each holds its payload, its index
 /// text and its compressed body: a few times the event's size.
-const AHEAD: usize = 16;
+const AHEAD: usize = 4;
 
 pub(crate) struct PreparedEvent<'p> {
     pub seq: u64,
@@ -95,4 +95,3 @@ where
         prepared,
     )
 }
-

@@ -6,6 +6,7 @@
 
 pub mod accounting;
 pub mod agent_def;
+pub mod ahead;
 pub mod attachment;
 pub mod author;
 pub mod checkpoint;

@@ -11,11 +11,10 @@ use crate::migrations::user_version;
 use crate::sessions;
 use crate::time;
 
-pub(crate) fn import_session(
-    conn: &Connection,
-    session: &Session,
-    events: impl Iterator<Item = cairn_core::Result<Event>>,
-) -> R<Session> {
+pub(crate) fn import_session<I>(conn: &Connection, session: &Session, events: I) -> R<Session>
+where
+    I: Iterator<Item = cairn_core::Result<Event>> + Send + 'static,
+{
     let taken = conn
         .prepare_cached("SELECT 1 FROM sessions WHERE ulid = ?1")?
         .exists([session.id.to_string()])?;

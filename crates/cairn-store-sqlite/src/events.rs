@@ -3,8 +3,10 @@
 //! What each event adds to the totals is computed by `cairn_core::accounting`; this
 //! file only stores the event, its index rows and those figures.
 
+use std::borrow::Cow;
+
 use cairn_core::accounting::{self, TotalsDelta};
-use cairn_core::event::{decode_payload, encode_payload};
+use cairn_core::event::decode_payload;
 use cairn_core::lineage::{self, Boundary, Chain, LiveState};
 use cairn_core::store::SizedEvent;
 use cairn_core::{Error, Event, LiveContext, NewEvent, NewSession, Payload, Session, Timestamp};
@@ -13,50 +15,47 @@ use serde_json::{Map, Value};
 use ulid::Ulid;
 
 use crate::fail::{R, unreadable};
-use crate::media::without_inline_media;
 use crate::payloads;
-use crate::search_text::{project_token, stored_event_text};
+use crate::prepared::{PreparedEvent, prepare, prepare_ahead};
+use crate::search_text::project_token;
 use crate::sessions::{self, StoredSession};
 use crate::time;
 
-/// Inserts one event with its index rows and adds it to `totals`.
-fn insert_event(
+/// Inserts one prepared event with its index rows and adds it to `totals`; gives
+/// back its payload (as stored) for the caller's lineage step.
+fn insert_event<'p>(
     conn: &Connection,
     session_key: i64,
     project_token: &str,
-    seq: u64,
-    ts: Timestamp,
-    payload: &Payload,
+    event: PreparedEvent<'p>,
     totals: &mut TotalsDelta,
-) -> R<()> {
-    let payload = without_inline_media(conn, seq, payload)?;
-    let payload = payload.as_ref();
+) -> R<Cow<'p, Payload>> {
+    let PreparedEvent {
+        seq,
+        ts,
+        payload,
+        media,
+        bytes,
+        text,
+        body,
+    } = event;
+    for m in media {
+        crate::attachments::put(conn, &m.mime, &m.bytes)?;
+    }
     // What the event adds to the session is core's decision (and its checks); this
     // file stores the event and that effect.
-    let effect = accounting::effect(seq, payload, |request| -> R<bool> {
+    let effect = accounting::effect(seq, &payload, |request| -> R<bool> {
         Ok(conn
             .prepare_cached("SELECT 1 FROM request_ids WHERE session = ?1 AND request_id = ?2")?
             .query_row(params![session_key, request], |_| Ok(()))
             .optional()?
             .is_some())
     })?;
-    let body = serde_json::to_string(&encode_payload(payload))
-        .map_err(|e| Error::invalid(format!("event seq {seq}: cannot encode: {e}")))?;
-    let (role, request_id) = match payload {
+    let (role, request_id) = match payload.as_ref() {
         Payload::Message(m) => (Some(m.role.as_str()), m.request_id.as_deref()),
         _ => (None, None),
     };
-    // What the index's content view computes from the stored body when FTS5 reads
-    // it back (snippets, deletes). A typed payload decodes from its body to itself
-    // (the log is lossless), so its own text is that, without parsing the body
-    // again; an untyped one may decode to a typed one, so it goes the long way.
-    let text = match payload {
-        Payload::Other { .. } => stored_event_text(payload.kind(), &body),
-        typed => typed.searchable_text(),
-    };
-    debug_assert_eq!(text, stored_event_text(payload.kind(), &body));
-    let bytes = body.len() as u64;
-    let stored = payloads::store(conn, body)?;
+    let stored = payloads::write(conn, body)?;
     conn.prepare_cached(
         "INSERT INTO events (session, seq, kind, role, bytes, request_id, ts, body, author, \
          payload, payload_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -97,7 +96,7 @@ fn insert_event(
         ])?;
     }
     totals.add(seq, ts, &effect);
-    Ok(())
+    Ok(payload)
 }
 
 fn apply_totals(conn: &Connection, session_key: i64, totals: &TotalsDelta) -> R<()> {
@@ -149,16 +148,9 @@ pub(crate) fn append(conn: &Connection, session: Ulid, events: &[NewEvent]) -> R
     for event in events {
         seq += 1;
         let ts = event.ts.unwrap_or_else(Timestamp::now);
-        insert_event(
-            conn,
-            stored.key,
-            &scope,
-            seq,
-            ts,
-            &event.payload,
-            &mut totals,
-        )?;
-        live.follow(conn, &stored, seq, &event.payload)?;
+        let prepared = prepare(seq, ts, Cow::Borrowed(&event.payload))?;
+        let payload = insert_event(conn, stored.key, &scope, prepared, &mut totals)?;
+        live.follow(conn, &stored, seq, &payload)?;
         seqs.push(seq);
     }
     apply_totals(conn, stored.key, &totals)?;
@@ -212,12 +204,12 @@ impl Boundaries {
 
 /// Writes a whole history read from `events` into a new session. Runs inside the
 /// caller's transaction: an error anywhere (from the stream included) rolls back
-/// the session, its events and the attachments its media blocks carried.
-pub(crate) fn import(
-    conn: &Connection,
-    new: &NewSession,
-    events: impl Iterator<Item = cairn_core::Result<Event>>,
-) -> R<Session> {
+/// the session, its events and the attachments its media blocks carried. The
+/// events are prepared on a thread of their own ([`prepare_ahead`]).
+pub(crate) fn import<I>(conn: &Connection, new: &NewSession, events: I) -> R<Session>
+where
+    I: Iterator<Item = cairn_core::Result<Event>> + Send + 'static,
+{
     if new.fork_seq.is_some() {
         return Err(Error::invalid(format!(
             "session {}: an import is a standalone session; it cannot be a fork",
@@ -229,31 +221,22 @@ pub(crate) fn import(
 }
 
 /// [`import`] under a given session id (a copy from another store).
-pub(crate) fn import_as(
-    conn: &Connection,
-    new: &NewSession,
-    id: Ulid,
-    events: impl Iterator<Item = cairn_core::Result<Event>>,
-) -> R<Session> {
+pub(crate) fn import_as<I>(conn: &Connection, new: &NewSession, id: Ulid, events: I) -> R<Session>
+where
+    I: Iterator<Item = cairn_core::Result<Event>> + Send + 'static,
+{
     let stored = sessions::create_as(conn, new, id)?;
     let mut totals = TotalsDelta::default();
     let scope = project_token(stored.session.project.key());
     let mut written = 0;
     let mut live = Boundaries::new(&stored);
-    for (expected, event) in (1..).zip(events) {
+    for (expected, event) in (1..).zip(prepare_ahead(events)) {
         let event = event?;
         written = expected;
         cairn_core::accounting::check_next_seq(event.seq, expected)?;
-        insert_event(
-            conn,
-            stored.key,
-            &scope,
-            event.seq,
-            event.ts,
-            &event.payload,
-            &mut totals,
-        )?;
-        live.follow(conn, &stored, event.seq, &event.payload)?;
+        let seq = event.seq;
+        let payload = insert_event(conn, stored.key, &scope, event, &mut totals)?;
+        live.follow(conn, &stored, seq, &payload)?;
     }
     apply_totals(conn, stored.key, &totals)?;
     crate::authors::record(conn, stored.key, written, written)?;

@@ -70,48 +70,112 @@ pub(crate) struct StoredBody {
 /// Splits and compresses `json` as described above, storing its large literal in
 /// `payloads` (once per distinct literal).
 pub(crate) fn store(conn: &Connection, json: String) -> R<StoredBody> {
-    if json.len() < LARGE {
-        return Ok(StoredBody {
-            body: encode_body(conn, json)?,
-            payload: None,
-            payload_at: None,
-        });
+    write(conn, split(json))
+}
+
+/// A body split, not yet written: [`split`] needs no connection, so an import
+/// runs it ahead of the writer; [`write`] compresses the skeleton (with the
+/// store's dictionary, which only the writer knows) and stores it.
+pub(crate) struct SplitBody {
+    body: String,
+    literal: Option<Literal>,
+    payload_at: Option<u64>,
+}
+
+/// The large literal of a [`SplitBody`], keyed by its sha256; compressed on
+/// [`Literal::encode`], or by [`write`] when it is new to the store.
+pub(crate) struct Literal {
+    sha256: [u8; 32],
+    size: u64,
+    data: LiteralData,
+}
+
+enum LiteralData {
+    Plain(String),
+    Encoded(Column),
+}
+
+impl SplitBody {
+    /// The literal it moves to `payloads`, if any.
+    pub(crate) fn literal_mut(&mut self) -> Option<&mut Literal> {
+        self.literal.as_mut()
     }
-    let (skeleton, payload, payload_at) = match longest_literal(json.as_bytes()) {
+}
+
+impl Literal {
+    pub(crate) fn sha256(&self) -> &[u8; 32] {
+        &self.sha256
+    }
+
+    /// Compresses the literal now (off the writer), as [`write`] would.
+    pub(crate) fn encode(&mut self) {
+        if let LiteralData::Plain(text) = &mut self.data {
+            self.data = LiteralData::Encoded(encode(std::mem::take(text)));
+        }
+    }
+}
+
+/// `json` split as described above: its large literal (still plain) cut out.
+pub(crate) fn split(json: String) -> SplitBody {
+    if json.len() < LARGE {
+        return SplitBody {
+            body: json,
+            literal: None,
+            payload_at: None,
+        };
+    }
+    let (skeleton, literal, payload_at) = match longest_literal(json.as_bytes()) {
         Some(range) if range.len() >= LARGE => {
-            let id = put(conn, &json[range.clone()])?;
+            let text = &json[range.clone()];
+            let literal = Literal {
+                sha256: Sha256::digest(text.as_bytes()).into(),
+                size: text.len() as u64,
+                data: LiteralData::Plain(text.to_owned()),
+            };
             let mut skeleton = String::with_capacity(json.len() - range.len() + 2);
             skeleton.push_str(&json[..range.start]);
             skeleton.push_str("\"\"");
             skeleton.push_str(&json[range.end..]);
-            (skeleton, Some(id), Some(range.start as u64))
+            (skeleton, Some(literal), Some(range.start as u64))
         }
         _ => (json, None, None),
     };
-    let body = encode_body(conn, skeleton)?;
-    Ok(StoredBody {
-        body,
-        payload,
+    SplitBody {
+        body: skeleton,
+        literal,
         payload_at,
+    }
+}
+
+/// Compresses a split body's skeleton and stores its literal in `payloads` (once per
+/// distinct literal).
+pub(crate) fn write(conn: &Connection, split: SplitBody) -> R<StoredBody> {
+    let payload = match split.literal {
+        Some(literal) => Some(put(conn, literal)?),
+        None => None,
+    };
+    Ok(StoredBody {
+        body: encode_body(conn, split.body)?,
+        payload,
+        payload_at: split.payload_at,
     })
 }
 
 /// The id of the payload row holding `literal`, inserted when new.
-fn put(conn: &Connection, literal: &str) -> R<i64> {
-    let sha256 = Sha256::digest(literal.as_bytes());
+fn put(conn: &Connection, literal: Literal) -> R<i64> {
     let existing = conn
         .prepare_cached("SELECT id FROM payloads WHERE sha256 = ?1")?
-        .query_row([sha256.as_slice()], |row| row.get(0))
+        .query_row([literal.sha256.as_slice()], |row| row.get(0))
         .optional()?;
     if let Some(id) = existing {
         return Ok(id);
     }
+    let data = match literal.data {
+        LiteralData::Plain(text) => encode(text),
+        LiteralData::Encoded(column) => column,
+    };
     conn.prepare_cached("INSERT INTO payloads (sha256, size, data) VALUES (?1, ?2, ?3)")?
-        .execute(params![
-            sha256.as_slice(),
-            literal.len() as u64,
-            encode(literal.to_owned())
-        ])?;
+        .execute(params![literal.sha256.as_slice(), literal.size, data])?;
     Ok(conn.last_insert_rowid())
 }
 

@@ -346,3 +346,57 @@ async fn knowledge_scopes_of_an_older_store_are_read_from_the_bodies_once() {
     assert_eq!(texts, ["tabs, not spaces, in this repo"]);
     let _keep = &t.dir;
 }
+
+/// An import prepares its events (bodies split and compressed, index text) on a
+/// thread ahead of the writer, and compresses a literal once per import: the
+/// repeats reach the writer plain and must find the stored copy. A failure on
+/// that thread (a gap in the seqs) leaves nothing, payloads included.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_prepared_ahead_stores_a_repeated_file_once_or_nothing() {
+    use cairn_core::{Event, Timestamp};
+    use cairn_store_conformance::payloads::{source_text, tool_output};
+    let t = temp_store();
+    let output = source_text(2000, "x");
+    let history: Vec<Event> = (1..=40)
+        .map(|seq| Event {
+            seq,
+            ts: Timestamp::UNIX_EPOCH,
+            payload: tool_output(&format!("toolu_{seq}"), &output),
+        })
+        .collect();
+    let mut gapped = history.clone();
+    gapped[30].seq = 99;
+    let err = t
+        .store
+        .import_session(new_session("gapped"), gapped)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("seq 99"), "{err}");
+    assert_eq!(stored_payload_sizes(&t.path), (0, 0, 0), "nothing was kept");
+    let err = t
+        .store
+        .session(&SessionName::parse("gapped").unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err}");
+
+    let session = t
+        .store
+        .import_session(new_session("reads"), history.clone())
+        .await
+        .unwrap();
+    assert_eq!(session.head_seq, 40);
+    let (rows, payload_bytes, _) = stored_payload_sizes(&t.path);
+    assert_eq!(rows, 1, "forty identical outputs, one payload");
+    let raw = serde_json::to_string(&output).unwrap().len() as i64;
+    assert!(
+        payload_bytes * 3 < raw,
+        "compressed: {payload_bytes} of {raw}"
+    );
+    let back = t.store.events_after(session.id, 0, 0).await.unwrap();
+    assert_eq!(back, history);
+    let hits = t.store.search_session(session.id, "let", 0).await.unwrap();
+    assert_eq!(hits.len(), 40, "every event indexed");
+    let checked = SqliteStore::open(&t.path, Synchronous::Normal).unwrap();
+    checked.check_integrity().await.unwrap();
+}

@@ -1,0 +1,97 @@
+//! An event made ready for the writer: everything of its insert that needs no
+//! connection (inline media taken out, the body serialised, split and compressed,
+//! the full-text index's text). An import prepares its events on a thread of its
+//! own, ahead of the writer, so the writer's thread only runs the SQL: the import's
+//! speed is bound by that one thread (BENCHMARKS.md, "Import speed").
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use cairn_core::ahead::{Ahead, ahead};
+use cairn_core::attachment::{InlineMedia, take_inline_media};
+use cairn_core::event::encode_payload;
+use cairn_core::{Error, Event, Payload, Timestamp};
+
+use crate::payloads::{self, SplitBody};
+use crate::search_text::stored_event_text;
+
+/// Events prepared ahead of the writer at most. Each holds its payload, its index
+/// text and its compressed body: a few times the event's size.
+const AHEAD: usize = 4;
+
+pub(crate) struct PreparedEvent<'p> {
+    pub seq: u64,
+    pub ts: Timestamp,
+    /// The payload as stored: its inline media are in `media`.
+    pub payload: Cow<'p, Payload>,
+    pub media: Vec<InlineMedia>,
+    /// The size of the JSON body, before splitting and compression.
+    pub bytes: u64,
+    /// What the full-text index gets (empty: no index row).
+    pub text: String,
+    pub body: SplitBody,
+}
+
+/// Prepares the event at `seq`.
+pub(crate) fn prepare(
+    seq: u64,
+    ts: Timestamp,
+    payload: Cow<'_, Payload>,
+) -> cairn_core::Result<PreparedEvent<'_>> {
+    let (taken, media) = {
+        let (stored, media) = take_inline_media(seq, &payload)?;
+        let taken = match stored {
+            Cow::Owned(stored) => Some(stored),
+            Cow::Borrowed(_) => None,
+        };
+        (taken, media)
+    };
+    let payload = taken.map_or(payload, Cow::Owned);
+    let body = serde_json::to_string(&encode_payload(&payload))
+        .map_err(|e| Error::invalid(format!("event seq {seq}: cannot encode: {e}")))?;
+    // What the index's content view computes from the stored body when FTS5 reads
+    // it back (snippets, deletes). A typed payload decodes from its body to itself
+    // (the log is lossless), so its own text is that, without parsing the body
+    // again; an untyped one may decode to a typed one, so it goes the long way.
+    let text = match payload.as_ref() {
+        Payload::Other { .. } => stored_event_text(payload.kind(), &body),
+        typed => typed.searchable_text(),
+    };
+    debug_assert_eq!(text, stored_event_text(payload.kind(), &body));
+    Ok(PreparedEvent {
+        seq,
+        ts,
+        payload,
+        media,
+        bytes: body.len() as u64,
+        text,
+        body: payloads::split(body),
+    })
+}
+
+/// The events of an import, checked dense from seq 1 and prepared on a thread of
+/// their own ahead of the writer. A literal seen earlier in the same import is
+/// left uncompressed: the writer finds it stored already and drops it.
+pub(crate) fn prepare_ahead<I>(events: I) -> Ahead<PreparedEvent<'static>>
+where
+    I: Iterator<Item = cairn_core::Result<Event>> + Send + 'static,
+{
+    let mut seen = HashSet::new();
+    let prepared = (1..).zip(events).map(move |(expected, event)| {
+        let event = event?;
+        cairn_core::accounting::check_next_seq(event.seq, expected)?;
+        let mut prepared = prepare(event.seq, event.ts, Cow::Owned(event.payload))?;
+        if let Some(literal) = prepared.body.literal_mut()
+            && seen.insert(*literal.sha256())
+        {
+            literal.encode();
+        }
+        Ok(prepared)
+    });
+    ahead(
+        "import-prepare",
+        "the import's preparing thread",
+        AHEAD,
+        prepared,
+    )
+}

@@ -239,3 +239,152 @@ fn a_flood_of_instance_ids_keeps_a_bounded_number_of_pool_instances() {
         .len();
     assert_eq!(instances, MAX_POOL_INSTANCES_PER_PROJECT, "{last}");
 }
+
+/// A server on its own SQLite file (the thread claims are SQLite's), with an
+/// initialized session; returns the server, its session id and the file.
+fn sqlite_server_with_session(home: &mut TestHome) -> (McpHttpServer, String, std::path::PathBuf) {
+    let file = home.root().join("own.db");
+    home.store_url = Some(format!("sqlite://{}", file.display()));
+    let server = McpHttpServer::start(CAIRN, home, "127.0.0.1:0", Some(TOKEN), &[]);
+    let reply = server.initialize("threads-client");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let session = reply
+        .header("mcp-session-id")
+        .expect("a session id")
+        .to_owned();
+    initialized(&server, &session);
+    (server, session, file)
+}
+
+/// `tools/call` in `session`; the tool's structured result.
+fn call_tool(server: &McpHttpServer, session: &str, tool: &str, arguments: Value) -> Value {
+    let body = json!({
+        "jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": { "name": tool, "arguments": arguments }
+    });
+    let reply = server.post(
+        &body.to_string(),
+        &[
+            ("Mcp-Session-Id", session),
+            ("Mcp-Protocol-Version", "2025-06-18"),
+        ],
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let message = reply.json();
+    assert_eq!(message["result"]["isError"], json!(false), "{message}");
+    message["result"]["structuredContent"].clone()
+}
+
+#[cfg(target_os = "linux")]
+fn threads_of(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("read /proc/PID/task")
+        .count()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn saves_and_reads_over_http_run_on_the_workers_while_the_store_is_free() {
+    // A hand-off to the blocking pool and back costs more than a short
+    // transaction; with the store free, short tools need no other thread.
+    let mut home = TestHome::new();
+    let (server, session, _) = sqlite_server_with_session(&mut home);
+    let before = threads_of(server.pid());
+    for round in 0..10 {
+        let summary = format!("round {round}");
+        call_tool(
+            &server,
+            &session,
+            "save_progress",
+            json!({ "session_id": "http-threads", "summary": summary }),
+        );
+        let progress = call_tool(
+            &server,
+            &session,
+            "get_progress",
+            json!({ "session_id": "http-threads" }),
+        );
+        assert_eq!(progress["checkpoints"][0]["summary"], json!(summary));
+    }
+    let after = threads_of(server.pid());
+    assert_eq!(
+        after, before,
+        "saves and reads over HTTP started threads (the blocking pool): {before} before, {after} after"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn saves_waiting_for_another_process_s_lock_leave_the_workers_free() {
+    // Another process holds the store's write lock: the saves wait for it on
+    // the blocking pool, never on an async worker, so reads go on meanwhile.
+    let mut home = TestHome::new();
+    let (server, session, file) = sqlite_server_with_session(&mut home);
+    call_tool(
+        &server,
+        &session,
+        "save_progress",
+        json!({ "session_id": "locked", "summary": "before the lock" }),
+    );
+    let holder = rusqlite::Connection::open(&file).expect("open the store");
+    holder
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let server = std::sync::Arc::new(server);
+    let threads_before = threads_of(server.pid());
+    // More waiting saves than the server has workers.
+    let saves: Vec<_> = (0..4)
+        .map(|n| {
+            let (server, session) = (std::sync::Arc::clone(&server), session.clone());
+            std::thread::spawn(move || {
+                call_tool(
+                    &server,
+                    &session,
+                    "save_progress",
+                    json!({ "session_id": "locked", "summary": format!("waited {n}") }),
+                )
+            })
+        })
+        .collect();
+    // The saves reach the store and wait on its lock on pool threads.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while threads_of(server.pid()) <= threads_before {
+        assert!(
+            Instant::now() < deadline,
+            "no save went to the blocking pool to wait for the lock"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let started = Instant::now();
+    let progress = call_tool(
+        &server,
+        &session,
+        "get_progress",
+        json!({ "session_id": "locked" }),
+    );
+    assert_eq!(
+        progress["checkpoints"][0]["summary"],
+        json!("before the lock")
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "a read waited {:?} behind saves waiting for a lock",
+        started.elapsed()
+    );
+    assert!(
+        saves.iter().all(|s| !s.is_finished()),
+        "a save finished while another process held the lock"
+    );
+    holder.execute_batch("ROLLBACK").expect("release the lock");
+    for save in saves {
+        let saved = save.join().expect("a save thread");
+        assert_eq!(saved["session_id"], json!("locked"), "{saved}");
+    }
+    let all = call_tool(
+        &server,
+        &session,
+        "get_progress",
+        json!({ "session_id": "locked", "latest": false }),
+    );
+    assert_eq!(all["checkpoints"].as_array().map(Vec::len), Some(5), "{all}");
+}

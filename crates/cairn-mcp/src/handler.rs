@@ -45,9 +45,8 @@ const TOUCH_EVERY: Duration = Duration::from_secs(15);
 pub(crate) const INSTANCE_HEADER: &str = "cairn-instance";
 /// Entries of the "last written" map before stale ones are dropped.
 const MAX_TOUCHED: usize = 1024;
-/// Tools whose store calls are short (an indexed row or a bounded page): they
-/// run on the calling thread (over HTTP, while the store is free). Search,
-/// recall and fork can take long.
+/// Tools whose store calls are short (an indexed row or a bounded page): over
+/// stdio they run on the calling thread. Search, recall and fork can take long.
 const SHORT_TOOLS: &[&str] = &[
     "save_progress",
     "get_progress",
@@ -791,18 +790,17 @@ signal completed, blocked or handoff when that changes.",
                 None,
             ));
         }
-        // Short tools run their store calls on the runtime's own thread: the
-        // hand-off to the blocking pool and back cost more than their
-        // transaction. Over HTTP (many clients on few workers) only while the
-        // store is free: a write that would wait for a lock goes to the pool.
-        // Tools that can take long keep the pool.
+        // Over stdio, short tools run their store calls on the runtime's own
+        // thread: the hand-off to the blocking pool and back cost more than
+        // their transaction. HTTP serves many clients on few workers: it keeps
+        // the pool, as do the tools that can take long.
         let over_http = ctx.extensions.get::<axum::http::request::Parts>().is_some();
-        let short = SHORT_TOOLS.contains(&request.name.as_ref());
+        let inline = !over_http && SHORT_TOOLS.contains(&request.name.as_ref());
         let call = tools.call(ToolCallContext::new(self, request, ctx));
-        let result = match (short, over_http) {
-            (true, false) => store_calls::on_calling_thread(call).await,
-            (true, true) => store_calls::on_calling_thread_when_free(call).await,
-            (false, _) => call.await,
+        let result = if inline {
+            store_calls::on_calling_thread(call).await
+        } else {
+            call.await
         };
         match result {
             // Bad arguments are a tool result the model can read and correct

@@ -8,7 +8,7 @@ use std::fs::{DirBuilder, OpenOptions};
 use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use cairn_core::{Error, Result};
@@ -76,37 +76,6 @@ impl Connections {
             tx.commit()?;
             Ok(value)
         })
-    }
-
-    /// Runs `work` in one `BEGIN IMMEDIATE` transaction if that needs no wait:
-    /// `None` when the writer connection is in use by another thread or
-    /// another connection holds the write lock (nothing was done then).
-    pub(crate) fn write_if_free<T>(
-        &self,
-        work: &mut impl FnMut(&Transaction<'_>) -> R<T>,
-    ) -> Option<Result<T>> {
-        let mut conn = match self.writer.try_lock() {
-            Ok(conn) => conn,
-            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-            Err(TryLockError::WouldBlock) => return None,
-        };
-        // No busy wait: a lock held elsewhere sends the call to the pool.
-        if let Err(e) = conn.busy_timeout(Duration::ZERO) {
-            return Some(Err(sql_error(&self.path, e)));
-        }
-        let attempt: R<T> = (|| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = work(&tx)?;
-            tx.commit()?;
-            Ok(value)
-        })();
-        if let Err(e) = conn.busy_timeout(BUSY_TIMEOUT) {
-            return Some(Err(sql_error(&self.path, e)));
-        }
-        match attempt {
-            Err(fail) if fail.is_busy() => None,
-            other => Some(other.map_err(|fail| fail.into_error(&self.path))),
-        }
     }
 
     /// Runs `work` on the writer connection outside any transaction (for pragmas

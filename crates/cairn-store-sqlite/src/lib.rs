@@ -39,7 +39,6 @@ mod wal_checkpoints;
 use std::path::Path;
 use std::sync::Arc;
 
-use cairn_core::store_calls::CallingThread;
 use cairn_core::{Error, Result, Store, StoreChange};
 use rusqlite::{Connection, Transaction};
 
@@ -127,8 +126,6 @@ impl SqliteStore {
         F: FnMut(&Transaction<'_>) -> R<T> + Send + 'static,
     {
         let connections = Arc::clone(&self.connections);
-        // WAL readers never wait for the writer: a read is as short here as
-        // on the pool, whichever way the caller asked.
         if cairn_core::store_calls::wants_calling_thread() {
             return connections.read(work);
         }
@@ -137,20 +134,14 @@ impl SqliteStore {
             .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
     }
 
-    async fn write<T, F>(&self, mut work: F) -> Result<T>
+    async fn write<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnMut(&Transaction<'_>) -> R<T> + Send + 'static,
     {
         let connections = Arc::clone(&self.connections);
-        match cairn_core::store_calls::calling_thread() {
-            Some(CallingThread::Always) => return connections.write(work),
-            Some(CallingThread::WhenFree) => {
-                if let Some(done) = connections.write_if_free(&mut work) {
-                    return done;
-                }
-            }
-            None => {}
+        if cairn_core::store_calls::wants_calling_thread() {
+            return connections.write(work);
         }
         tokio::task::spawn_blocking(move || connections.write(work))
             .await
@@ -179,7 +170,7 @@ impl SqliteStore {
 mod tests {
     use std::thread::{ThreadId, current};
 
-    use cairn_core::store_calls::{on_calling_thread, on_calling_thread_when_free};
+    use cairn_core::store_calls::on_calling_thread;
 
     use super::*;
 
@@ -193,31 +184,5 @@ mod tests {
         assert_ne!(store.write(thread).await.unwrap(), here);
         assert_eq!(on_calling_thread(store.read(thread)).await.unwrap(), here);
         assert_eq!(on_calling_thread(store.write(thread)).await.unwrap(), here);
-    }
-
-    #[tokio::test]
-    async fn when_free_writes_wait_for_a_lock_on_the_pool_not_on_the_calling_thread() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store.db");
-        let store = SqliteStore::open(&path, Synchronous::Normal).unwrap();
-        let here = current().id();
-        let thread = |_: &Transaction<'_>| -> R<ThreadId> { Ok(current().id()) };
-        assert_eq!(on_calling_thread_when_free(store.read(thread)).await.unwrap(), here);
-        assert_eq!(on_calling_thread_when_free(store.write(thread)).await.unwrap(), here);
-        // Another connection (another process) holds the write lock.
-        let holder = Connection::open(&path).unwrap();
-        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let mut write = Box::pin(on_calling_thread_when_free(store.write(thread)));
-        // Its first poll finds the lock taken and hands the write to the pool.
-        tokio::select! {
-            biased;
-            _ = &mut write => panic!("a write finished while another connection held the lock"),
-            () = std::future::ready(()) => {}
-        }
-        // Reads are not held up by the lock, and stay on the calling thread.
-        assert_eq!(on_calling_thread_when_free(store.read(thread)).await.unwrap(), here);
-        holder.execute_batch("ROLLBACK").unwrap();
-        let ran_on = write.await.unwrap();
-        assert_ne!(ran_on, here, "the write waited for the lock on the calling thread");
     }
 }

@@ -87,6 +87,8 @@ pub(crate) fn save(conn: &Connection, new: &NewCheckpoint) -> R<Checkpoint> {
     // Numeric rounds (given or assigned) feed the next assignment.
     let round_no: Option<i64> = round_id.trim().parse().ok();
     let checkpoint_id = Ulid::new().to_string();
+    let created_at = time::now();
+    let author = cairn_core::author::current();
     conn.prepare_cached(
         "INSERT INTO checkpoints (checkpoint_id, session_id, project, summary, files_touched, \
          decisions_made, next_steps, round_id, round_no, client, instance, created_us, \
@@ -105,15 +107,26 @@ pub(crate) fn save(conn: &Connection, new: &NewCheckpoint) -> R<Checkpoint> {
         round_no,
         new.client,
         new.instance,
-        time::micros(time::now()),
+        time::micros(created_at),
         new.project.key(),
-        cairn_core::author::current(),
+        author,
     ])?;
-    let sql = format!("SELECT {COLUMNS} FROM checkpoints WHERE id = ?1");
-    collect(conn, &sql, [conn.last_insert_rowid()])?
-        .into_iter()
-        .next()
-        .ok_or_else(|| unreadable("checkpoint vanished after insert"))
+    // The row holds exactly what was given (the time at microseconds, as
+    // stored): no need to read it back.
+    Ok(Checkpoint {
+        checkpoint_id,
+        session_id: new.session_id.clone(),
+        project: new.project.clone(),
+        summary: new.summary.clone(),
+        files_touched: new.files_touched.clone(),
+        decisions_made: new.decisions_made.clone(),
+        next_steps: new.next_steps.clone(),
+        round_id,
+        client: new.client.clone(),
+        instance: new.instance.clone(),
+        created_at,
+        author: Some(author.to_owned()),
+    })
 }
 
 pub(crate) fn of_session(conn: &Connection, session_id: &str) -> R<Vec<Checkpoint>> {

@@ -8,7 +8,7 @@ use std::fs::{DirBuilder, OpenOptions};
 use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use cairn_core::{Error, Result};
@@ -19,6 +19,7 @@ use crate::fail::{R, sql_error};
 use crate::migrations::{LATEST_VERSION, apply_missing, user_version};
 use crate::options::Synchronous;
 use crate::search_text;
+use crate::wal_checkpoints::Checkpointer;
 
 /// How long SQLite itself waits for a lock before reporting busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -35,6 +36,7 @@ pub(crate) struct Connections {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    checkpointer: Arc<Checkpointer>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -46,12 +48,18 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Connections {
     pub(crate) fn open(path: &Path, synchronous: Synchronous) -> Result<Self> {
         create_private_file(path)?;
-        let writer = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        let mut writer = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         prepare_store(path, &writer, synchronous)?;
+        // Commits leave WAL checkpoints to a thread of their own.
+        let checkpointer = Arc::new(Checkpointer::default());
+        checkpointer
+            .install(&mut writer, path, JOURNAL_SIZE_LIMIT)
+            .map_err(|e| sql_error(path, e))?;
         Ok(Connections {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
+            checkpointer,
         })
     }
 
@@ -108,6 +116,23 @@ impl Connections {
             idle.push(conn);
         }
         result
+    }
+}
+
+impl Drop for Connections {
+    fn drop(&mut self) {
+        // The checkpoint thread ends (and closes its connection) before the
+        // writer closes, so the last connection to close is still this
+        // process's writer or a reader, which checkpoints and removes the WAL
+        // as SQLite always does.
+        let writer = self
+            .writer
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        let _ = writer.wal_hook(
+            None::<fn(&mut rusqlite::hooks::Wal, std::os::raw::c_int) -> rusqlite::Result<()>>,
+        );
+        self.checkpointer.join();
     }
 }
 
@@ -296,5 +321,42 @@ mod tests {
         }
         let statement = conn.prepare_cached(sql).unwrap();
         assert_eq!(statement.get_status(StatementStatus::RePrepare), 0);
+    }
+
+    #[test]
+    fn commits_leave_wal_checkpoints_to_their_own_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cairn.db");
+        let connections = Connections::open(&path, Synchronous::Normal)
+            .map_err(|e| e.to_string())
+            .unwrap();
+        let write = |sql: &str| {
+            connections
+                .write(|tx| Ok(tx.execute_batch(sql)?))
+                .map_err(|e| e.to_string())
+                .unwrap();
+        };
+        write("CREATE TABLE scratch (b BLOB)");
+        let file_before = std::fs::metadata(&path).unwrap().len();
+        // 1,500 pages of commits: past the 1,000 that ask for a checkpoint.
+        for _ in 0..60 {
+            write("INSERT INTO scratch VALUES (zeroblob(100000))");
+        }
+        assert!(
+            connections.checkpointer.is_running(),
+            "no checkpoint thread after 1,500 pages of commits"
+        );
+        // It copies the pages into the store file beside the writer.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::fs::metadata(&path).unwrap().len() < file_before + 3_000_000 {
+            assert!(
+                Instant::now() < deadline,
+                "the WAL was not checkpointed into the store file"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // Closing the store still checkpoints and removes the WAL.
+        drop(connections);
+        assert!(!dir.path().join("cairn.db-wal").exists());
     }
 }

@@ -35,6 +35,7 @@ mod sessions;
 mod space;
 mod store_impl;
 mod time;
+mod wal_checkpoints;
 
 use std::path::Path;
 use std::sync::Arc;

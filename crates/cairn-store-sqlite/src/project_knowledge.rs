@@ -27,16 +27,7 @@ type Raw = (String, String, u64, String, String, String);
 pub(crate) fn project_knowledge(conn: &Connection, project: &Project) -> R<Vec<ProjectKnowledge>> {
     let raws = conn
         .prepare_cached(PROJECT_KNOWLEDGE_SQL)?
-        .query_map(params![project.key()], |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-            ))
-        })?
+        .query_map(params![project.key()], |row| Raw::try_from(row))?
         .collect::<rusqlite::Result<Vec<Raw>>>()?;
     raws.into_iter()
         .map(|(ulid, name, seq, ts, kind, body)| {

@@ -59,6 +59,9 @@ const SESSION_SEARCH_IDS_SQL: &str = "SELECT e.id \
          AND e.seq <= link.value ->> 2) \
      ORDER BY event_fts.rowid DESC LIMIT ?3";
 
+/// A hit's session and place ([`HIT_SQL`]).
+type HitPlace = (String, String, String, u64, String, Option<String>);
+
 type RawHit = (String, String, String, u64, String, Option<String>, String);
 
 pub(crate) fn search(conn: &Connection, query: &str, scope: &SearchScope) -> R<Vec<SearchHit>> {
@@ -135,18 +138,10 @@ fn kept_hits(
         let Some(snippet) = snippet_if_holds(&text, &query.phrases, &query.terms)? else {
             continue;
         };
-        let raw = conn.prepare_cached(HIT_SQL)?.query_row([id], |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-                snippet,
-            ))
-        })?;
-        raws.push(raw);
+        let (name, project, key, seq, ts, role) = conn
+            .prepare_cached(HIT_SQL)?
+            .query_row([id], |row| HitPlace::try_from(row))?;
+        raws.push((name, project, key, seq, ts, role, snippet));
     }
     Ok(raws)
 }

@@ -6,7 +6,7 @@
 
 use cairn_testkit::cli::Cairn;
 use cairn_testkit::external::run_mcp_script;
-use cairn_testkit::fake_llm::{FakeLlm, Turn};
+use cairn_testkit::fake_llm::{FakeLlm, Turn, notes};
 use cairn_testkit::home::TestHome;
 use serde_json::{Value, json};
 
@@ -25,14 +25,6 @@ fn summary_turn() -> Turn {
         "next_steps": ["add error recovery"],
         "knowledge": [{"kind": "constraint", "text": "parse errors carry line and column"}],
     }))
-}
-
-/// `n` numbered words of notes.
-fn notes(n: usize) -> String {
-    (0..n)
-        .map(|i| format!("note{i}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[test]

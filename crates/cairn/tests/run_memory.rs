@@ -8,7 +8,7 @@
 
 use cairn_testkit::cli::Cairn;
 use cairn_testkit::external::run_mcp_script;
-use cairn_testkit::fake_llm::{FakeLlm, Reply, Turn};
+use cairn_testkit::fake_llm::{FakeLlm, Reply, Turn, notes};
 use cairn_testkit::home::TestHome;
 use serde_json::{Value, json};
 
@@ -278,13 +278,6 @@ fn summary_turn() -> Turn {
         "next_steps": ["run the deploy"],
         "knowledge": [],
     }))
-}
-
-fn notes(n: usize) -> String {
-    (0..n)
-        .map(|i| format!("note{i}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! the real binary: the build says so at debug level (`CAIRN_LOG`).
 
 use cairn_testkit::cli::Cairn;
-use cairn_testkit::fake_llm::{FakeLlm, FakeUsage, Reply, Turn};
+use cairn_testkit::fake_llm::{FakeLlm, FakeUsage, Reply, Turn, notes};
 use cairn_testkit::home::TestHome;
 use serde_json::json;
 
@@ -31,14 +31,6 @@ fn answer(text: &str, prompt: u64) -> Turn {
             ..FakeUsage::default()
         })
         .into()
-}
-
-/// `n` numbered words of notes.
-fn notes(n: usize) -> String {
-    (0..n)
-        .map(|i| format!("note{i}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[test]

@@ -587,3 +587,12 @@ async fn reply_response(
             )
         })
 }
+
+/// `n` numbered words (`note0 note1 …`): filler that makes a reply or a context
+/// large by a known amount, different word by word.
+pub fn notes(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("note{i}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -22,8 +22,9 @@ const SEARCH_IDS_SQL: &str = "SELECT e.id \
      WHERE event_fts MATCH ?1 \
      ORDER BY julianday(e.ts) DESC, e.id DESC LIMIT ?2";
 
-/// Every match's id, from the index alone (ascending).
-const MATCH_IDS_SQL: &str = "SELECT rowid FROM event_fts WHERE event_fts MATCH ?1";
+/// Every match's id, from the index alone, ascending (the walk's binary search
+/// relies on the order).
+const MATCH_IDS_SQL: &str = "SELECT rowid FROM event_fts WHERE event_fts MATCH ?1 ORDER BY rowid";
 
 /// Every event newest first, in the order of [`SEARCH_IDS_SQL`], read from the
 /// `events_by_time` index: the way for a word with many matches, whose newest

@@ -27,8 +27,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const RETRY_BUDGET: Duration = Duration::from_secs(120);
 const FIRST_BACKOFF: Duration = Duration::from_millis(2);
 const MAX_BACKOFF: Duration = Duration::from_millis(250);
-/// Idle reader connections kept for reuse.
-const MAX_IDLE_READERS: usize = 4;
+/// Reader connections kept for reuse; also how many reads run at once (`SqliteStore`
+/// queues the rest), so a burst of reads reuses these instead of opening new ones.
+pub(crate) const MAX_IDLE_READERS: usize = 4;
 /// Truncate the WAL back to this size after checkpoints (a big import grows it).
 const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 

@@ -42,6 +42,7 @@ use std::sync::Arc;
 
 use cairn_core::{Error, Result, Store, StoreChange};
 use rusqlite::{Connection, Transaction};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::changes::Changes;
 use crate::connections::Connections;
@@ -50,12 +51,17 @@ use crate::fail::R;
 pub use crate::changes::WATCH_INTERVAL;
 pub use crate::options::{SqliteOptions, Synchronous};
 
-/// The SQLite store. Cheap to clone; clones share the connections and the change
-/// feed.
+/// The SQLite store. Cheap to clone; clones share the connections, the change
+/// feed and the limits on calls in flight.
 #[derive(Clone)]
 pub struct SqliteStore {
     connections: Arc<Connections>,
     changes: Arc<Changes>,
+    /// Calls beyond these wait as tasks, not as blocking threads: 200 readers at
+    /// once (a daemon's watchers) otherwise took 200 threads and opened 200
+    /// connections, and the allocator kept what they had used.
+    reads_in_flight: Arc<Semaphore>,
+    writes_in_flight: Arc<Semaphore>,
 }
 
 /// Opens (creating it, private to the user, when absent) the store at `path`.
@@ -71,6 +77,9 @@ impl SqliteStore {
         Ok(SqliteStore {
             connections: Arc::new(Connections::open(path, synchronous)?),
             changes: Arc::new(Changes::new()),
+            reads_in_flight: Arc::new(Semaphore::new(connections::MAX_IDLE_READERS)),
+            // The writer connection takes one write at a time anyway.
+            writes_in_flight: Arc::new(Semaphore::new(1)),
         })
     }
 
@@ -130,9 +139,13 @@ impl SqliteStore {
         if cairn_core::store_calls::wants_calling_thread() {
             return connections.read(work);
         }
-        tokio::task::spawn_blocking(move || connections.read(work))
-            .await
-            .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
+        let turn = in_flight(&self.reads_in_flight).await?;
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            connections.read(work)
+        })
+        .await
+        .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
     }
 
     async fn write<T, F>(&self, work: F) -> Result<T>
@@ -144,9 +157,13 @@ impl SqliteStore {
         if cairn_core::store_calls::wants_calling_thread() {
             return connections.write(work);
         }
-        tokio::task::spawn_blocking(move || connections.write(work))
-            .await
-            .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
+        let turn = in_flight(&self.writes_in_flight).await?;
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            connections.write(work)
+        })
+        .await
+        .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
     }
 
     /// Runs `work` on the writer connection outside any transaction (vacuum and
@@ -158,13 +175,24 @@ impl SqliteStore {
         F: Fn(&Connection, &Path) -> R<T> + Send + 'static,
     {
         let connections = Arc::clone(&self.connections);
+        let turn = in_flight(&self.writes_in_flight).await?;
         tokio::task::spawn_blocking(move || {
+            let _turn = turn;
             let path = connections.path().to_path_buf();
             connections.on_writer(|conn| work(conn, &path))
         })
         .await
         .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
     }
+}
+
+/// Waits for a turn among the calls in flight; the turn ends when the blocking work
+/// does, even if the caller stopped waiting for it.
+async fn in_flight(limit: &Arc<Semaphore>) -> Result<OwnedSemaphorePermit> {
+    Arc::clone(limit)
+        .acquire_owned()
+        .await
+        .map_err(|e| Error::Storage(format!("store task failed: {e}")))
 }
 
 #[cfg(test)]
@@ -185,5 +213,48 @@ mod tests {
         assert_ne!(store.write(thread).await.unwrap(), here);
         assert_eq!(on_calling_thread(store.read(thread)).await.unwrap(), here);
         assert_eq!(on_calling_thread(store.write(thread)).await.unwrap(), here);
+    }
+
+    /// A burst of calls waits for turns instead of taking a blocking thread (and, for
+    /// reads, a connection) each.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_of_calls_runs_a_bounded_few_at_a_time() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("store.db"), Synchronous::Normal).unwrap();
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let call = |running: Arc<AtomicUsize>, most: Arc<AtomicUsize>| {
+            move |_: &Transaction<'_>| -> R<()> {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                running.fetch_sub(1, Ordering::SeqCst);
+                Ok(())
+            }
+        };
+        let mut calls = tokio::task::JoinSet::new();
+        for i in 0..48 {
+            let store = store.clone();
+            let work = call(running.clone(), most.clone());
+            calls.spawn(async move {
+                if i % 4 == 0 {
+                    store.write(work).await
+                } else {
+                    store.read(work).await
+                }
+            });
+        }
+        while let Some(done) = calls.join_next().await {
+            done.unwrap().unwrap();
+        }
+        let most = most.load(Ordering::SeqCst);
+        // At most every reader and the writer at once (and so no reader connection
+        // beyond those kept for reuse is ever opened).
+        assert!(
+            most <= connections::MAX_IDLE_READERS + 1,
+            "{most} calls ran at once"
+        );
+        assert!(most >= 2, "reads no longer run side by side: {most}");
     }
 }

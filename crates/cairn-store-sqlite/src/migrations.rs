@@ -343,6 +343,45 @@ UPDATE knowledge SET project_wide = 1 WHERE EXISTS (
 );
 "#;
 
+/// A save writes fewer pages (issue 14: each `save_progress` wrote about 15 pages
+/// to the WAL). The checkpoints' index reads its text from the same view it is
+/// built from instead of keeping a copy and each text's length, and the index by
+/// project path goes: every query asks by project key. Checkpoints are never
+/// updated, so the view gives a delete the values that were indexed. The view's
+/// text comes from a function (`search_text::checkpoint_text`, the same lines as
+/// before): FTS5 cannot read a content view that calls `json_each`. Running it
+/// again (a test rewinding the version) rebuilds the same.
+const V14_LEANER_CHECKPOINT_WRITES: &str = r#"
+DROP INDEX IF EXISTS checkpoints_by_project;
+DROP TRIGGER IF EXISTS checkpoints_into_fts;
+DROP TRIGGER IF EXISTS checkpoints_out_of_fts;
+DROP TABLE IF EXISTS checkpoint_fts;
+DROP VIEW IF EXISTS checkpoint_search_text;
+CREATE VIEW checkpoint_search_text AS
+    SELECT c.id AS id,
+           cairn_checkpoint_text(c.session_id, c.summary, c.decisions_made, c.next_steps,
+                                 c.files_touched) AS text,
+           cairn_project_token(c.project_key) AS scope
+    FROM checkpoints c;
+CREATE VIRTUAL TABLE checkpoint_fts USING fts5(
+    text,
+    scope,
+    content = 'checkpoint_search_text',
+    content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2',
+    columnsize = 0
+);
+CREATE TRIGGER checkpoints_into_fts AFTER INSERT ON checkpoints BEGIN
+    INSERT INTO checkpoint_fts (rowid, text, scope)
+        SELECT id, text, scope FROM checkpoint_search_text WHERE id = new.id;
+END;
+CREATE TRIGGER checkpoints_out_of_fts BEFORE DELETE ON checkpoints BEGIN
+    INSERT INTO checkpoint_fts (checkpoint_fts, rowid, text, scope)
+        SELECT 'delete', id, text, scope FROM checkpoint_search_text WHERE id = old.id;
+END;
+INSERT INTO checkpoint_fts (checkpoint_fts) VALUES ('rebuild');
+"#;
+
 /// Every step, in order; `user_version` = how many are applied.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1,
@@ -358,6 +397,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V11_EVENTS_BY_TIME,
     V12_BODY_DICTIONARIES,
     V13_PROJECT_WIDE_KNOWLEDGE,
+    V14_LEANER_CHECKPOINT_WRITES,
 ];
 
 /// The step after which the project keys are computed (it needs Rust, not SQL).
@@ -524,6 +564,77 @@ mod tests {
         conn.execute("DELETE FROM checkpoints WHERE checkpoint_id = 'c1'", [])
             .unwrap();
         assert_eq!(count("okapi"), 1);
+    }
+
+    /// Step 14 indexes the same text the view of step 8 gave (so snippets and
+    /// searches read as before), keeps no copy of it, and a deleted checkpoint
+    /// leaves the index.
+    #[test]
+    fn the_checkpoint_index_reads_the_same_text_without_a_copy() {
+        let conn = at_version(13);
+        for (id, decisions, next, files) in [
+            (
+                "c1",
+                r#"["use okapi","keep \"quotes\""]"#,
+                "[]",
+                r#"["src/lib.rs"]"#,
+            ),
+            ("c2", "[]", r#"["write tests"]"#, "[]"),
+            ("c3", "[]", "[]", "[]"),
+        ] {
+            conn.execute(
+                "INSERT INTO checkpoints (checkpoint_id, session_id, project, summary, \
+                 files_touched, decisions_made, next_steps, round_id, created_us, project_key) \
+                 VALUES (?1, 'work', '/p', 'did ' || ?1, ?4, ?2, ?3, '1', 0, '/p')",
+                [id, decisions, next, files],
+            )
+            .unwrap();
+        }
+        let texts = |conn: &Connection| -> Vec<String> {
+            conn.prepare("SELECT text FROM checkpoint_search_text ORDER BY id")
+                .unwrap()
+                .query_map([], |row| row.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        let before = texts(&conn);
+        assert!(apply_missing(&conn).is_ok());
+        assert_eq!(texts(&conn), before);
+        let tables = |like: &str| -> i64 {
+            conn.query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name LIKE ?1",
+                [like],
+                |row| row.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(tables("checkpoint_fts_content"), 0);
+        assert_eq!(tables("checkpoint_fts_docsize"), 0);
+        assert_eq!(tables("checkpoints_by_project"), 0);
+        let hits = |word: &str| -> Vec<String> {
+            let query = crate::search_text::literal_query(word, Some("/p")).unwrap();
+            conn.prepare(
+                "SELECT snippet(checkpoint_fts, 0, '[', ']', '…', 16) FROM checkpoint_fts \
+                 WHERE checkpoint_fts MATCH ?1 ORDER BY rowid",
+            )
+            .unwrap()
+            .query_map([query], |row| row.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+        };
+        assert_eq!(hits("quotes").len(), 1);
+        assert!(hits("okapi")[0].contains("[okapi]"), "{:?}", hits("okapi"));
+        assert_eq!(hits("did").len(), 3);
+        conn.execute("DELETE FROM checkpoints WHERE checkpoint_id = 'c2'", [])
+            .unwrap();
+        assert_eq!(hits("did").len(), 2);
+        assert!(hits("tests").is_empty());
+        conn.execute_batch(
+            "INSERT INTO checkpoint_fts (checkpoint_fts) VALUES ('integrity-check')",
+        )
+        .unwrap();
     }
 
     /// Issue 15: a 200 KB tool output of a few words repeated costs the message

@@ -17,6 +17,7 @@ pub(crate) const TEXT_FUNCTION: &str = "cairn_search_text";
 /// The tokenizer of every full-text index (and of `phrases.rs`).
 pub(crate) const TOKENIZER: &str = "unicode61 remove_diacritics 2";
 pub(crate) const PROJECT_FUNCTION: &str = "cairn_project_token";
+pub(crate) const CHECKPOINT_FUNCTION: &str = "cairn_checkpoint_text";
 
 /// One FTS token standing for a project: `p` + 32 hex digits of its sha256.
 pub(crate) fn project_token(project: &str) -> String {
@@ -35,6 +36,31 @@ pub(crate) fn stored_event_text(kind: &str, body: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The searchable text of a checkpoint: its session id, summary, then its decisions,
+/// next steps and files (each a JSON array of strings, as stored), one per line.
+/// A column that is not such an array is taken as it is.
+pub(crate) fn checkpoint_text(session_id: &str, summary: &str, lists: [&str; 3]) -> String {
+    let mut text = format!("{session_id}\n{summary}");
+    for list in lists {
+        match serde_json::from_str::<Vec<Value>>(list) {
+            Ok(items) => {
+                for item in items {
+                    text.push('\n');
+                    match item {
+                        Value::String(item) => text.push_str(&item),
+                        other => text.push_str(&other.to_string()),
+                    }
+                }
+            }
+            Err(_) => {
+                text.push('\n');
+                text.push_str(list);
+            }
+        }
+    }
+    text
+}
+
 /// Every connection registers these before touching the FTS index.
 pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8
@@ -48,6 +74,14 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function(PROJECT_FUNCTION, 1, flags, |ctx| {
         let project: String = ctx.get(0)?;
         Ok(project_token(&project))
+    })?;
+    conn.create_scalar_function(CHECKPOINT_FUNCTION, 5, flags, |ctx| {
+        let column = |i: usize| ctx.get::<String>(i);
+        Ok(checkpoint_text(
+            &column(0)?,
+            &column(1)?,
+            [&column(2)?, &column(3)?, &column(4)?],
+        ))
     })
 }
 

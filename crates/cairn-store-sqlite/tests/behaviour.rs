@@ -323,6 +323,7 @@ async fn knowledge_scopes_of_an_older_store_are_read_from_the_bodies_once() {
         ("cairn_project_token", 1),
         ("cairn_search_text", 2),
         ("cairn_event_body", 3),
+        ("cairn_checkpoint_text", 5),
     ] {
         conn.create_scalar_function(name, args, Default::default(), |_| Ok(String::new()))
             .unwrap();

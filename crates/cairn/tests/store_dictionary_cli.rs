@@ -157,6 +157,7 @@ fn store_bodies_without_dictionary(home: &TestHome) -> usize {
         ("cairn_project_token", 1),
         ("cairn_search_text", 2),
         ("cairn_event_body", 3),
+        ("cairn_checkpoint_text", 5),
     ] {
         conn.create_scalar_function(name, args, Default::default(), |_| Ok(String::new()))
             .unwrap();

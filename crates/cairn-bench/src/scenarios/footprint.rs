@@ -3,7 +3,10 @@
 //! are real source code (`code.rs`). After the store is closed (its WAL
 //! checkpointed into the file), the file's size and, from the store's own
 //! breakdown (`Store::space`, SQLite's `dbstat`), the bytes of each part: events,
-//! their indexes, the full-text index, attachments, the rest, free pages.
+//! their indexes, the full-text index, attachments, the rest, free pages. Next to
+//! each, the same events in octomind's log format (issue 15's peer: a file per
+//! session, one zstd frame per JSONL line, no index), so the comparison is made on
+//! the same data in one run.
 
 use std::path::Path;
 
@@ -51,6 +54,25 @@ struct Case {
     sessions: u64,
     stats: HistoryStats,
     space: StoreSpace,
+    /// The sessions in octomind's log format, on disk.
+    log_bytes: u64,
+}
+
+/// octomind 0.68 keeps a session as a log file of JSONL lines, each compressed on
+/// its own with zstd; its default level is taken.
+const LOG_LEVEL: i32 = 3;
+/// A file takes whole blocks of the file system (ext4 here).
+const FILE_BLOCK: u64 = 4096;
+
+/// The bytes on disk of `events` as a log file in octomind's format.
+fn log_bytes(events: &[cairn_core::Event]) -> Result<u64> {
+    let mut total = 0;
+    for event in events {
+        let mut line = serde_json::to_vec(event)?;
+        line.push(b'\n');
+        total += zstd::bulk::compress(&line, LOG_LEVEL)?.len() as u64;
+    }
+    Ok(total.div_ceil(FILE_BLOCK) * FILE_BLOCK)
 }
 
 pub(crate) fn run(bench: &Bench) -> Result<Vec<Measurement>> {
@@ -88,6 +110,19 @@ pub(crate) fn run(bench: &Bench) -> Result<Vec<Measurement>> {
             "space": space,
         });
         let total_mb = space.total_bytes as f64 / BYTES_PER_MB;
+        let log_mb = case.log_bytes as f64 / BYTES_PER_MB;
+        out.push(figure(
+            &format!("footprint.{}.log_format", case.id),
+            &format!(
+                "footprint: {}, octomind's log files (zstd per line, no index); cairn / it: {:.2}×",
+                case.title,
+                total_mb / log_mb.max(f64::MIN_POSITIVE)
+            ),
+            Unit::Megabytes,
+            log_mb,
+            Vec::new(),
+            json!({ "zstd_level": LOG_LEVEL }),
+        ));
         if case.id == "small" {
             let per_session_kb = space.total_bytes.saturating_sub(footprint.empty_bytes) as f64
                 / case.sessions.max(1) as f64
@@ -189,6 +224,7 @@ pub(crate) async fn measure(dir: &Path, with_fts_options: bool) -> Result<Footpr
         eprintln!("  footprint: {title} …");
         let session = generate_history(&shape, &vocabulary)?;
         let stats = session.stats.clone();
+        let log_bytes = log_bytes(&session.events)?;
         if id == "100mb" && with_fts_options {
             fts_options = crate::fts_options::measure(&session.events, dir)?;
         }
@@ -199,14 +235,17 @@ pub(crate) async fn measure(dir: &Path, with_fts_options: bool) -> Result<Footpr
             sessions: 1,
             stats,
             space,
+            log_bytes,
         });
     }
     eprintln!("  footprint: {SMALL_SESSIONS} small sessions …");
     let mut sessions = Vec::new();
     let mut stats = HistoryStats::default();
+    let mut small_log_bytes = 0;
     for index in 0..SMALL_SESSIONS {
         let session = listing_session(index, &vocabulary)?;
         stats.add(&session.stats);
+        small_log_bytes += log_bytes(&session.events)?;
         sessions.push(session);
     }
     let space = settle(&dir.join("small"), sessions).await?;
@@ -216,6 +255,7 @@ pub(crate) async fn measure(dir: &Path, with_fts_options: bool) -> Result<Footpr
         sessions: u64::from(SMALL_SESSIONS),
         stats,
         space,
+        log_bytes: small_log_bytes,
     });
     Ok(Footprint {
         corpus: description,

@@ -505,6 +505,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn frames_without_a_dictionary_decode_with_or_without_a_declared_size() {
+        let text = "fn main() {}\n".repeat(500);
+        let Column::Blob(sized) = encode(text.clone()) else {
+            panic!("not compressed")
+        };
+        // A streamed frame (another writer) need not declare its size.
+        let mut streamed = zstd::stream::Encoder::new(Vec::new(), LEVEL).unwrap();
+        std::io::Write::write_all(&mut streamed, text.as_bytes()).unwrap();
+        let streamed = streamed.finish().unwrap();
+        assert_eq!(
+            zstd::zstd_safe::get_frame_content_size(&streamed).unwrap(),
+            None
+        );
+        for frame in [&sized, &sized, &streamed] {
+            assert_eq!(decode_plain(frame).unwrap(), text.as_bytes());
+        }
+        // A header claiming more than any frame of this length can hold.
+        let mut damaged = sized.clone();
+        damaged.truncate(12);
+        assert!(decode_plain(&damaged).is_err());
+    }
+
+    #[test]
     fn the_longest_literal_is_found_past_escapes() {
         let json = br#"{"a":"x\"y","b":"\\","long":"0123456789\"\\"}"#;
         let range = longest_literal(json).unwrap();

@@ -56,7 +56,7 @@ impl Connections {
     pub(crate) fn open(path: &Path, synchronous: Synchronous) -> Result<Self> {
         create_private_file(path)?;
         let first = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-        prepare_store(path, &first)?;
+        prepare_store(path, &first, synchronous)?;
         let reader = into_reader(path, first)?;
         Ok(Connections {
             path: path.to_path_buf(),
@@ -247,7 +247,7 @@ fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
 
 /// Checks the file is ours (and not newer than this code), switches it to WAL and
 /// brings its schema up to date. Cheap when nothing is to be done: two pragmas.
-fn prepare_store(path: &Path, conn: &Connection) -> Result<()> {
+fn prepare_store(path: &Path, conn: &Connection, synchronous: Synchronous) -> Result<()> {
     // Reading the header first: a file that is not a database fails here, before
     // anything could write to it. Version and tables are read in one snapshot: read
     // apart, another process finishing its migration in between would make a fresh
@@ -283,6 +283,8 @@ fn prepare_store(path: &Path, conn: &Connection) -> Result<()> {
         })?;
     }
     if version < LATEST_VERSION {
+        // Migrations write (and sort, for new indexes) as the writer would.
+        configure_writer(path, conn, synchronous)?;
         with_retry(path, || {
             // IMMEDIATE: two processes migrating a new store at once serialize, and
             // the second finds the steps applied.

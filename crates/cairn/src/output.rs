@@ -288,7 +288,10 @@ mod tests {
         // Past the ASCII fast path: DEL, C1 controls and bidi controls, in text
         // long enough to span several blocks of the byte scan.
         let long = "x".repeat(100);
-        assert_eq!(printable(&format!("{long}\x7f")), format!("{long}\\u{{7f}}"));
+        assert_eq!(
+            printable(&format!("{long}\x7f")),
+            format!("{long}\\u{{7f}}")
+        );
         assert_eq!(
             printable(&format!("é{long}\u{9b}")),
             format!("é{long}\\u{{9b}}")

@@ -3,6 +3,11 @@
 //! connections, which WAL lets run beside the writer. Every transaction is retried
 //! as a whole with backoff when another process holds a lock, so "database is
 //! locked" never reaches a user.
+//!
+//! The connection that checks and migrates the file on open becomes the first
+//! reader; the writer is opened on the first write. A command that only reads
+//! (`sessions context`, a resume's first look) opens, and reads the schema of,
+//! one connection instead of two.
 
 use std::fs::{DirBuilder, OpenOptions};
 use std::io::ErrorKind;
@@ -35,7 +40,9 @@ const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
 pub(crate) struct Connections {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    synchronous: Synchronous,
+    /// Opened on first use ([`Connections::writer`]).
+    writer: Mutex<Option<Connection>>,
     readers: Mutex<Vec<Connection>>,
     checkpointer: Arc<Checkpointer>,
 }
@@ -49,19 +56,32 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Connections {
     pub(crate) fn open(path: &Path, synchronous: Synchronous) -> Result<Self> {
         create_private_file(path)?;
-        let mut writer = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-        prepare_store(path, &writer, synchronous)?;
-        // Commits leave WAL checkpoints to a thread of their own.
-        let checkpointer = Arc::new(Checkpointer::default());
-        checkpointer
-            .install(&mut writer, path, JOURNAL_SIZE_LIMIT)
-            .map_err(|e| sql_error(path, e))?;
+        let first = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        prepare_store(path, &first, synchronous)?;
+        let reader = into_reader(path, first)?;
         Ok(Connections {
             path: path.to_path_buf(),
-            writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
-            checkpointer,
+            synchronous,
+            writer: Mutex::new(None),
+            readers: Mutex::new(vec![reader]),
+            checkpointer: Arc::new(Checkpointer::default()),
         })
+    }
+
+    /// The writer connection, opened (with its per-connection settings and the
+    /// checkpoint hook) on first use.
+    fn writer(&self) -> Result<MutexGuard<'_, Option<Connection>>> {
+        let mut slot = lock(&self.writer);
+        if slot.is_none() {
+            let mut writer = open_connection(&self.path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+            configure_writer(&self.path, &writer, self.synchronous)?;
+            // Commits leave WAL checkpoints to a thread of their own.
+            self.checkpointer
+                .install(&mut writer, &self.path, JOURNAL_SIZE_LIMIT)
+                .map_err(|e| sql_error(&self.path, e))?;
+            *slot = Some(writer);
+        }
+        Ok(slot)
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -70,7 +90,8 @@ impl Connections {
 
     /// Runs `work` in one `BEGIN IMMEDIATE` transaction, retried while busy.
     pub(crate) fn write<T>(&self, mut work: impl FnMut(&Transaction<'_>) -> R<T>) -> Result<T> {
-        let mut conn = lock(&self.writer);
+        let mut slot = self.writer()?;
+        let conn = opened(&mut slot, &self.path)?;
         with_retry(&self.path, || {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let value = work(&tx)?;
@@ -82,14 +103,16 @@ impl Connections {
     /// Runs `work` on the writer connection outside any transaction (for pragmas
     /// that cannot run inside one, like a WAL checkpoint), retried while busy.
     pub(crate) fn on_writer<T>(&self, mut work: impl FnMut(&Connection) -> R<T>) -> Result<T> {
-        let conn = lock(&self.writer);
-        with_retry(&self.path, || work(&conn))
+        let mut slot = self.writer()?;
+        let conn = opened(&mut slot, &self.path)?;
+        with_retry(&self.path, || work(conn))
     }
 
     /// SQLite's `data_version` as the writer connection sees it: it changes when
     /// another connection (another process) committed.
     pub(crate) fn data_version(&self) -> Result<i64> {
-        lock(&self.writer)
+        let mut slot = self.writer()?;
+        opened(&mut slot, &self.path)?
             .query_row("PRAGMA data_version", [], |row| row.get(0))
             .map_err(|e| sql_error(&self.path, e))
     }
@@ -99,12 +122,10 @@ impl Connections {
         let idle = lock(&self.readers).pop();
         let mut conn = match idle {
             Some(conn) => conn,
-            None => {
-                let conn = open_connection(&self.path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-                conn.execute_batch("PRAGMA query_only = ON")
-                    .map_err(|e| sql_error(&self.path, e))?;
-                conn
-            }
+            None => into_reader(
+                &self.path,
+                open_connection(&self.path, OpenFlags::SQLITE_OPEN_READ_WRITE)?,
+            )?,
         };
         let result = with_retry(&self.path, || {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
@@ -130,11 +151,28 @@ impl Drop for Connections {
             .writer
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner);
-        let _ = writer.wal_hook(
-            None::<fn(&mut rusqlite::hooks::Wal, std::os::raw::c_int) -> rusqlite::Result<()>>,
-        );
+        if let Some(writer) = writer {
+            let _ = writer.wal_hook(
+                None::<fn(&mut rusqlite::hooks::Wal, std::os::raw::c_int) -> rusqlite::Result<()>>,
+            );
+        }
         self.checkpointer.join();
     }
+}
+
+/// The connection in a slot [`Connections::writer`] filled.
+fn opened<'a>(slot: &'a mut Option<Connection>, path: &Path) -> Result<&'a mut Connection> {
+    slot.as_mut().ok_or_else(|| Error::StoreUnusable {
+        path: path.to_path_buf(),
+        message: "its writer connection is not open".into(),
+    })
+}
+
+/// A connection that can only read (SQLite refuses its writes).
+fn into_reader(path: &Path, conn: Connection) -> Result<Connection> {
+    conn.execute_batch("PRAGMA query_only = ON")
+        .map_err(|e| sql_error(path, e))?;
+    Ok(conn)
 }
 
 fn with_retry<T>(path: &Path, mut attempt: impl FnMut() -> R<T>) -> Result<T> {
@@ -209,7 +247,7 @@ fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
 }
 
 /// Checks the file is ours (and not newer than this code), switches it to WAL and
-/// brings its schema up to date. Cheap when nothing is to be done: three pragmas.
+/// brings its schema up to date. Cheap when nothing is to be done: two pragmas.
 fn prepare_store(path: &Path, conn: &Connection, synchronous: Synchronous) -> Result<()> {
     // Reading the header first: a file that is not a database fails here, before
     // anything could write to it. Version and tables are read in one snapshot: read
@@ -245,16 +283,9 @@ fn prepare_store(path: &Path, conn: &Connection, synchronous: Synchronous) -> Re
             })?)
         })?;
     }
-    let sync = match synchronous {
-        Synchronous::Normal => "NORMAL",
-        Synchronous::Full => "FULL",
-    };
-    conn.execute_batch(&format!(
-        "PRAGMA synchronous = {sync}; PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}; \
-         PRAGMA temp_store = MEMORY;"
-    ))
-    .map_err(|e| sql_error(path, e))?;
     if version < LATEST_VERSION {
+        // Migrations write (and sort, for new indexes) as the writer would.
+        configure_writer(path, conn, synchronous)?;
         with_retry(path, || {
             // IMMEDIATE: two processes migrating a new store at once serialize, and
             // the second finds the steps applied.
@@ -272,6 +303,19 @@ fn prepare_store(path: &Path, conn: &Connection, synchronous: Synchronous) -> Re
         })??;
     }
     Ok(())
+}
+
+/// The writer's own settings (each is per connection).
+fn configure_writer(path: &Path, conn: &Connection, synchronous: Synchronous) -> Result<()> {
+    let sync = match synchronous {
+        Synchronous::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = {sync}; PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}; \
+         PRAGMA temp_store = MEMORY;"
+    ))
+    .map_err(|e| sql_error(path, e))
 }
 
 fn table_count(conn: &Connection) -> rusqlite::Result<i64> {
@@ -313,7 +357,8 @@ mod tests {
         let connections = Connections::open(&dir.path().join("cairn.db"), Synchronous::Normal)
             .map_err(|e| e.to_string())
             .unwrap();
-        let conn = lock(&connections.writer);
+        let mut slot = connections.writer().map_err(|e| e.to_string()).unwrap();
+        let conn = slot.as_mut().unwrap();
         let sql = "SELECT checkpoint_id FROM checkpoints WHERE session_id = ?1 \
                    ORDER BY round_no DESC LIMIT 1";
         for i in 0..100 {
@@ -322,6 +367,53 @@ mod tests {
         }
         let statement = conn.prepare_cached(sql).unwrap();
         assert_eq!(statement.get_status(StatementStatus::RePrepare), 0);
+    }
+
+    #[test]
+    fn reads_use_the_connection_that_opened_the_store_and_the_writer_waits_for_a_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cairn.db");
+        // A store with a table, made by an earlier process.
+        drop(Connections::open(&path, Synchronous::Full).map_err(|e| e.to_string()));
+        let connections = Connections::open(&path, Synchronous::Full)
+            .map_err(|e| e.to_string())
+            .unwrap();
+        let version = |conn: &Connection| {
+            conn.query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))
+                .unwrap()
+        };
+        let read = connections
+            .read(|tx| Ok(version(tx)))
+            .map_err(|e| e.to_string())
+            .unwrap();
+        assert_eq!(read, LATEST_VERSION);
+        assert_eq!(
+            lock(&connections.readers).len(),
+            1,
+            "a second reader opened"
+        );
+        assert!(
+            lock(&connections.writer).is_none(),
+            "a read opened the writer"
+        );
+        // The reader cannot write, even outside `read`'s transactions.
+        let refused = connections
+            .read(|tx| Ok(tx.execute_batch("CREATE TABLE scratch (x)").is_err()))
+            .map_err(|e| e.to_string())
+            .unwrap();
+        assert!(refused, "the first connection accepted a write");
+        connections
+            .write(|tx| Ok(tx.execute_batch("CREATE TABLE scratch (x)")?))
+            .map_err(|e| e.to_string())
+            .unwrap();
+        // The writer has the settings it was opened with.
+        let synchronous = connections
+            .on_writer(|conn| {
+                Ok(conn.query_row("PRAGMA synchronous", [], |row| row.get::<_, i64>(0))?)
+            })
+            .map_err(|e| e.to_string())
+            .unwrap();
+        assert_eq!(synchronous, 2_i64, "synchronous = FULL on the writer");
     }
 
     #[test]

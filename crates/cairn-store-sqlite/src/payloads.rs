@@ -360,6 +360,41 @@ fn decode_with(conn: &Connection, id: u32, frame: &[u8]) -> Result<Vec<u8>, Stri
     })
 }
 
+thread_local! {
+    /// One decompression context per thread for frames made without a
+    /// dictionary: a streaming decoder per frame allocated its context and a
+    /// 128 KiB input buffer again for every payload a resume reads.
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { RefCell::new(None) };
+}
+
+/// A frame made without a dictionary, decompressed into one allocation of the
+/// size its header declares (frames this code writes always declare it; one
+/// that does not is streamed).
+fn decode_plain(frame: &[u8]) -> Result<Vec<u8>, String> {
+    let damaged = |e: std::io::Error| format!("stored zstd frame is damaged: {e}");
+    let size = match zstd::zstd_safe::get_frame_content_size(frame) {
+        Ok(Some(size)) => usize::try_from(size).unwrap_or(usize::MAX),
+        _ => return zstd::stream::decode_all(frame).map_err(damaged),
+    };
+    if size > frame.len().saturating_mul(MAX_EXPANSION) {
+        return Err(format!(
+            "stored zstd frame is damaged: it declares {size} bytes in {}",
+            frame.len()
+        ));
+    }
+    DECOMPRESSOR.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.is_none() {
+            *cell = Some(zstd::bulk::Decompressor::new().map_err(damaged)?);
+        }
+        match cell.as_mut() {
+            Some(decompressor) => decompressor.decompress(frame, size).map_err(damaged),
+            None => zstd::stream::decode_all(frame).map_err(damaged),
+        }
+    })
+}
+
 /// `text` as a zstd frame, or as it is when that is not smaller.
 fn encode(text: String) -> Column {
     let compressed = COMPRESSOR.with(|cell| {
@@ -384,8 +419,7 @@ fn decode<'a>(conn: &Connection, value: ValueRef<'a>) -> Result<Cow<'a, str>, St
         ValueRef::Blob(frame) => {
             let bytes = match frame_dictionary(frame) {
                 Some(id) => decode_with(conn, id, frame)?,
-                None => zstd::stream::decode_all(frame)
-                    .map_err(|e| format!("stored zstd frame is damaged: {e}"))?,
+                None => decode_plain(frame)?,
             };
             String::from_utf8(bytes)
                 .map(Cow::Owned)
@@ -469,6 +503,29 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frames_without_a_dictionary_decode_with_or_without_a_declared_size() {
+        let text = "fn main() {}\n".repeat(500);
+        let Column::Blob(sized) = encode(text.clone()) else {
+            panic!("not compressed")
+        };
+        // A streamed frame (another writer) need not declare its size.
+        let mut streamed = zstd::stream::Encoder::new(Vec::new(), LEVEL).unwrap();
+        std::io::Write::write_all(&mut streamed, text.as_bytes()).unwrap();
+        let streamed = streamed.finish().unwrap();
+        assert_eq!(
+            zstd::zstd_safe::get_frame_content_size(&streamed).unwrap(),
+            None
+        );
+        for frame in [&sized, &sized, &streamed] {
+            assert_eq!(decode_plain(frame).unwrap(), text.as_bytes());
+        }
+        // A header claiming more than any frame of this length can hold.
+        let mut damaged = sized.clone();
+        damaged.truncate(12);
+        assert!(decode_plain(&damaged).is_err());
+    }
 
     #[test]
     fn the_longest_literal_is_found_past_escapes() {

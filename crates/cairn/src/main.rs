@@ -29,6 +29,14 @@ fn main() -> std::process::ExitCode {
     // `cairn mcp` over stdio answers one client: on one thread, a request crosses
     // no thread between stdin and stdout (BENCHMARKS.md, issue 14).
     let one_thread = matches!(&cli.command, args::Command::Mcp(mcp) if mcp.http.is_none());
+    // A resume's read (`sessions context`) has nothing to run beside its store
+    // calls: it starts no worker or pool thread and reads on the main thread
+    // (BENCHMARKS.md, "Resume in 6 ms").
+    let store_on_main = matches!(
+        &cli.command,
+        args::Command::Sessions(args::sessions::SessionsCommand::Context(_))
+    );
+    let one_thread = one_thread || store_on_main;
     let mut builder = if one_thread {
         tokio::runtime::Builder::new_current_thread()
     } else {
@@ -45,7 +53,12 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async move {
         let app = app::App::new(cli.project.as_deref(), cli.store.as_deref())?;
-        commands::dispatch(&app, cli.command).await
+        let command = commands::dispatch(&app, cli.command);
+        if store_on_main {
+            cairn_core::store_calls::on_calling_thread(command).await
+        } else {
+            command.await
+        }
     });
     exit::report(result)
 }

@@ -100,7 +100,9 @@ impl Style {
 /// other than newline and tab, and bidi controls, are shown escaped, so stored text
 /// cannot move the cursor, change colours or reorder what is shown.
 pub(crate) fn printable(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_unsafe) {
+    // Most text is printable ASCII: a byte scan settles it without decoding
+    // characters (`sessions context` passes a megabyte through here).
+    if all_safe_ascii(text) || !text.chars().any(is_unsafe) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -112,6 +114,18 @@ pub(crate) fn printable(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Whether every byte is printable ASCII, newline or tab; checked 64 bytes at
+/// a time without an early exit inside a block, which the compiler vectorises.
+fn all_safe_ascii(text: &str) -> bool {
+    text.as_bytes()
+        .chunks(64)
+        .all(|block| block.iter().fold(true, |ok, &b| ok & is_safe_ascii(b)))
+}
+
+fn is_safe_ascii(b: u8) -> bool {
+    (b' '..0x7f).contains(&b) || b == b'\n' || b == b'\t'
 }
 
 fn is_unsafe(c: char) -> bool {
@@ -271,6 +285,20 @@ mod tests {
     fn control_characters_are_escaped() {
         assert_eq!(printable("plain\ttext\n"), "plain\ttext\n");
         assert_eq!(printable("a\x1b[31mred"), "a\\u{1b}[31mred");
+        // Past the ASCII fast path: DEL, C1 controls and bidi controls, in text
+        // long enough to span several blocks of the byte scan.
+        let long = "x".repeat(100);
+        assert_eq!(
+            printable(&format!("{long}\x7f")),
+            format!("{long}\\u{{7f}}")
+        );
+        assert_eq!(
+            printable(&format!("é{long}\u{9b}")),
+            format!("é{long}\\u{{9b}}")
+        );
+        assert_eq!(printable("a\u{202e}b"), "a\\u{202e}b");
+        assert_eq!(printable("naïve — ok\n"), "naïve — ok\n");
+        assert!(matches!(printable(&long), Cow::Borrowed(_)));
         assert_eq!(cell("two\nlines", 20), "two lines");
         assert_eq!(cell("a very long title", 8), "a very …");
         assert_eq!(truncate_left("/home/me/src/api", 8), "…src/api");

@@ -275,6 +275,16 @@ fn unknown_and_refused_names_exit_3_and_2() {
 }
 
 #[test]
+fn context_on_a_store_never_created_says_not_found_and_creates_nothing() {
+    let home = TestHome::new();
+    let c = cairn(&home);
+    c.run(["sessions", "context", "nope"])
+        .code(3)
+        .stderr_has(&["not found", "nope"]);
+    assert!(!home.store_file().exists(), "context created the store");
+}
+
+#[test]
 fn context_is_the_live_context_as_sent() {
     let home = TestHome::new();
     let c = cairn(&home);

@@ -7,7 +7,7 @@
 
 use std::io::Write;
 
-use cairn_core::{ContentBlock, Event, LiveContext, Payload, Role, Session, live_messages};
+use cairn_core::{ContentBlock, Error, Event, LiveContext, Payload, Role, Session, live_messages};
 use serde_json::json;
 
 use super::find;
@@ -21,7 +21,10 @@ const PAGE: u32 = 500;
 pub(super) async fn run(app: &App, args: ContextArgs) -> anyhow::Result<()> {
     let name = args.name.clone();
     let role = args.role;
-    let store = app.store().await?;
+    // Reading a store that was never created would create it (and its folder).
+    let Some(store) = app.existing_store().await? else {
+        return Err(Error::not_found("session", name.to_string()).into());
+    };
     let session = find(store.as_ref(), &name).await?;
     let mut printer = Printer {
         out: output::stdout(),

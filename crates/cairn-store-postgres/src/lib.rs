@@ -22,6 +22,7 @@ mod import_origins;
 mod leases;
 mod lineage;
 mod media;
+mod payloads;
 pub mod migrations;
 mod progress_import;
 mod project_keys;

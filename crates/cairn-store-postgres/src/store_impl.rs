@@ -487,6 +487,13 @@ impl Store for PostgresStore {
         Ok(0)
     }
 
+    async fn compact_session(&self, session: Ulid) -> Result<u64> {
+        self.write(None, |tx| {
+            Box::pin(async move { events::compact(tx, session).await })
+        })
+        .await
+    }
+
     async fn history_bytes(&self, session: Ulid) -> Result<u64> {
         self.read(|tx| Box::pin(async move { authors::history_bytes(tx, session).await }))
             .await

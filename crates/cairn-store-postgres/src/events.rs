@@ -594,7 +594,7 @@ pub(crate) async fn compact(tx: &Transaction<'_>, session: Ulid) -> R<u64> {
     let statement = tx
         .prepare_cached(
             "SELECT seq, body FROM events WHERE session = $1 AND payload IS NULL \
-             AND octet_length(body) >= $2 ORDER BY seq",
+             AND octet_length(body) >= $2::BIGINT ORDER BY seq",
         )
         .await?;
     let large = i64::try_from(cairn_core::body_codec::LARGE).unwrap_or(i64::MAX);

@@ -121,7 +121,7 @@ async fn a_deletion_never_frees_a_payload_another_store_is_starting_to_use() {
     let database = fresh_database();
     let deleter: Arc<dyn Store> = Arc::new(PostgresStore::open(&database.url).unwrap());
     let writer: Arc<dyn Store> = Arc::new(PostgresStore::open(&database.url).unwrap());
-    const ROUNDS: usize = 30;
+    const ROUNDS: usize = 60;
     for round in 0..ROUNDS {
         let old = deleter
             .create_session(new_session(&format!("old-{round}")))

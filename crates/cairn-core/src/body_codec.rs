@@ -94,9 +94,30 @@ pub fn compress(text: &[u8]) -> Option<Vec<u8>> {
     .filter(|frame| frame.len() < text.len())
 }
 
+thread_local! {
+    /// One decompression context per thread, as for [`COMPRESSOR`]: a resume
+    /// decodes hundreds of payloads.
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { RefCell::new(None) };
+}
+
 /// A frame made by [`compress`], decompressed.
 pub fn decompress(frame: &[u8]) -> Result<Vec<u8>, String> {
-    zstd::stream::decode_all(frame).map_err(|e| format!("stored zstd frame is damaged: {e}"))
+    let damaged = |e: std::io::Error| format!("stored zstd frame is damaged: {e}");
+    let Ok(size) = declared_size(frame) else {
+        // No usable size in the header: the streaming decoder finds out.
+        return zstd::stream::decode_all(frame).map_err(damaged);
+    };
+    DECOMPRESSOR.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.is_none() {
+            *cell = Some(zstd::bulk::Decompressor::new().map_err(damaged)?);
+        }
+        match cell.as_mut() {
+            Some(decompressor) => decompressor.decompress(frame, size).map_err(damaged),
+            None => zstd::stream::decode_all(frame).map_err(damaged),
+        }
+    })
 }
 
 /// Largest expansion a valid zstd frame can declare: a 4-byte block (header and

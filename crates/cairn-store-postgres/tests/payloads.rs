@@ -245,3 +245,34 @@ async fn an_old_store_reads_the_same_after_its_migration_and_after_compact() {
     assert_eq!(hits.len(), 4);
     assert!(hits[0].snippet.contains("[without]_[inline]_[media]"), "{hits:?}");
 }
+
+/// Two stores append the same new outputs in opposite orders, at once: each may
+/// wait for the other's insert of a payload (a deadlock PostgreSQL breaks by
+/// cancelling one); both appends succeed and each output is stored once.
+#[tokio::test(flavor = "multi_thread")]
+async fn appends_storing_the_same_new_outputs_in_opposite_orders_both_succeed() {
+    let database = fresh_database();
+    let one: Arc<dyn Store> = Arc::new(PostgresStore::open(&database.url).unwrap());
+    let two: Arc<dyn Store> = Arc::new(PostgresStore::open(&database.url).unwrap());
+    let a = one.create_session(new_session("a")).await.unwrap();
+    let b = two.create_session(new_session("b")).await.unwrap();
+    const ROUNDS: usize = 6;
+    for round in 0..ROUNDS {
+        let (x, y) = (100 + 2 * round, 101 + 2 * round);
+        let forward = {
+            let one = one.clone();
+            tokio::spawn(async move { one.append_events(a.id, chat(&[x, y])).await })
+        };
+        let backward = {
+            let two = two.clone();
+            tokio::spawn(async move { two.append_events(b.id, chat(&[y, x])).await })
+        };
+        forward.await.unwrap().unwrap();
+        backward.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        count(&database.name, "SELECT count(*) FROM payloads"),
+        2 * ROUNDS as i64
+    );
+    assert_eq!(export(&*one, a.id).await.matches("// read 1").count(), 4 * ROUNDS);
+}

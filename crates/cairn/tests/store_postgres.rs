@@ -187,7 +187,7 @@ fn a_damaged_payload_is_an_error_naming_the_session_and_the_event() {
     before.success();
 
     // Make the intact session's copy its own, then damage the other one's: a frame
-    // claiming far more than it holds, garbage, and bytes cut short.
+    // cut short, one claiming far more than it holds, and garbage.
     psql(
         "INSERT INTO payloads (sha256, size, data) SELECT '\\x00', size, data FROM payloads; \
          UPDATE events SET payload = (SELECT id FROM payloads WHERE sha256 = '\\x00') \
@@ -195,9 +195,9 @@ fn a_damaged_payload_is_an_error_naming_the_session_and_the_event() {
          AND payload IS NOT NULL",
     );
     for data in [
+        "substring(data from 1 for octet_length(data) - 8)",
         "'\\x28b52ffd00ffffffffffffff7f'::bytea",
         "'\\x0102030405'::bytea",
-        "substring(data from 1 for octet_length(data) - 8)",
     ] {
         psql(&format!(
             "UPDATE payloads SET data = {data} WHERE sha256 <> '\\x00'"

@@ -84,14 +84,15 @@ thread_local! {
 
 /// `text` as a zstd frame (no dictionary), when that is smaller.
 pub fn compress(text: &[u8]) -> Option<Vec<u8>> {
-    COMPRESSOR.with(|cell| {
-        let mut cell = cell.borrow_mut();
-        if cell.is_none() {
-            *cell = zstd::bulk::Compressor::new(LEVEL).ok();
-        }
-        cell.as_mut()?.compress(text).ok()
-    })
-    .filter(|frame| frame.len() < text.len())
+    COMPRESSOR
+        .with(|cell| {
+            let mut cell = cell.borrow_mut();
+            if cell.is_none() {
+                *cell = zstd::bulk::Compressor::new(LEVEL).ok();
+            }
+            cell.as_mut()?.compress(text).ok()
+        })
+        .filter(|frame| frame.len() < text.len())
 }
 
 thread_local! {

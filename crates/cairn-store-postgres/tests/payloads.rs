@@ -145,7 +145,11 @@ async fn a_deletion_never_frees_a_payload_another_store_is_starting_to_use() {
         };
         delete.await.unwrap().unwrap();
         let new = write.await.unwrap().unwrap();
-        assert!(export(&*writer, new).await.contains(&format!("// read {round}")));
+        assert!(
+            export(&*writer, new)
+                .await
+                .contains(&format!("// read {round}"))
+        );
     }
     // Each output is kept once, for the session still using it; a sweep keeps it.
     writer.collect_attachments(true).await.unwrap();
@@ -156,7 +160,11 @@ async fn a_deletion_never_frees_a_payload_another_store_is_starting_to_use() {
     for round in 0..ROUNDS {
         let name = SessionName::parse(&format!("new-{round}")).unwrap();
         let session = writer.session(&name).await.unwrap();
-        assert!(export(&*writer, session.id).await.contains(&format!("// read {round}")));
+        assert!(
+            export(&*writer, session.id)
+                .await
+                .contains(&format!("// read {round}"))
+        );
     }
 }
 
@@ -209,10 +217,7 @@ async fn an_old_store_reads_the_same_after_its_migration_and_after_compact() {
     store.append_events(b.id, chat(&[2, 3])).await.unwrap();
     let before = [export(&store, a.id).await, export(&store, b.id).await];
     back_to_version_7(&database.url).await;
-    let old_bytes = count(
-        &database.name,
-        "SELECT sum(octet_length(body)) FROM events",
-    );
+    let old_bytes = count(&database.name, "SELECT sum(octet_length(body)) FROM events");
 
     let upgraded = PostgresStore::open(&database.url).unwrap();
     assert_eq!(
@@ -230,20 +235,17 @@ async fn an_old_store_reads_the_same_after_its_migration_and_after_compact() {
     assert_eq!(count(&database.name, "SELECT count(*) FROM payloads"), 3);
     let compacted = [export(&upgraded, a.id).await, export(&upgraded, b.id).await];
     assert_eq!(compacted, before);
-    assert!(
-        count(
-            &database.name,
-            "SELECT sum(octet_length(body)) FROM events"
-        ) * 10
-            < old_bytes
-    );
+    assert!(count(&database.name, "SELECT sum(octet_length(body)) FROM events") * 10 < old_bytes);
     // Search still finds a moved-out output, with its snippet.
     let hits = upgraded
         .search_session(b.id, "without_inline_media", 0)
         .await
         .unwrap();
     assert_eq!(hits.len(), 4);
-    assert!(hits[0].snippet.contains("[without]_[inline]_[media]"), "{hits:?}");
+    assert!(
+        hits[0].snippet.contains("[without]_[inline]_[media]"),
+        "{hits:?}"
+    );
 }
 
 /// Two stores append the same new outputs in opposite orders, at once: each may
@@ -274,5 +276,8 @@ async fn appends_storing_the_same_new_outputs_in_opposite_orders_both_succeed() 
         count(&database.name, "SELECT count(*) FROM payloads"),
         2 * ROUNDS as i64
     );
-    assert_eq!(export(&*one, a.id).await.matches("// read 1").count(), 4 * ROUNDS);
+    assert_eq!(
+        export(&*one, a.id).await.matches("// read 1").count(),
+        4 * ROUNDS
+    );
 }

@@ -93,5 +93,8 @@ pub(crate) async fn collect(tx: &Transaction<'_>, remove: bool) -> R<AttachmentG
         tx.execute("DELETE FROM attachments WHERE sha256 = ANY($1)", &[&keys])
             .await?;
     }
+    if remove {
+        crate::payloads::sweep(tx).await?;
+    }
     Ok(garbage)
 }

@@ -13,6 +13,7 @@ use ulid::Ulid;
 
 use crate::fail::{R, unreadable};
 use crate::media::without_inline_media;
+use crate::payloads;
 use crate::rows::{big, get, get_u64, micros, parse_ts};
 use crate::search_text::index_words;
 use crate::sessions::{self, StoredSession};
@@ -67,13 +68,15 @@ async fn insert_event(
     // PostgreSQL text cannot hold NUL; it separates words like any other control.
     let text = payload.searchable_text().replace('\0', " ");
     let search_text = (!text.is_empty()).then_some(text.as_str());
+    let bytes = body.len() as i64;
+    let stored = payloads::store(tx, body).await?;
     let statement = tx
         .prepare_cached(
             "INSERT INTO events (session, seq, kind, role, bytes, request_id, ts, body, \
-             search_text, search, author) \
+             search_text, search, author, payload, payload_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
                      CASE WHEN $9::TEXT IS NULL THEN NULL \
-                          ELSE to_tsvector('cairn_search', $10::TEXT) END, $11)",
+                          ELSE to_tsvector('cairn_search', $10::TEXT) END, $11, $12, $13)",
         )
         .await?;
     tx.execute(
@@ -83,13 +86,15 @@ async fn insert_event(
             &big(seq, "seq")?,
             &payload.kind(),
             &role,
-            &(body.len() as i64),
+            &bytes,
             &request_id,
             &ts.to_string(),
-            &body,
+            &stored.body,
             &search_text,
             &index_words(&text),
             &cairn_core::author::current(),
+            &stored.payload,
+            &stored.payload_at,
         ],
     )
     .await?;
@@ -307,14 +312,25 @@ fn decode_body(kind: String, body: &str) -> Result<Payload, String> {
     typed.map_err(|e| format!("{kind} event: {e}"))
 }
 
-/// A row of `seq, ts, kind, body` back to an event.
+/// The columns [`decode`] reads, from `events e` joined with [`PAYLOAD_JOIN`];
+/// the session's id follows them.
+pub(crate) const EVENT_COLUMNS: &str = "e.seq, e.ts, e.kind, e.body, e.payload_at, p.data";
+
+/// The payload row of an event, if it has one.
+pub(crate) const PAYLOAD_JOIN: &str = "LEFT JOIN payloads p ON p.id = e.payload";
+
+/// A row of [`EVENT_COLUMNS`] and the session's id back to an event; a damaged
+/// row is an error naming the session and the event.
 pub(crate) fn decode(row: &Row) -> R<Event> {
     let seq = get_u64(row, 0)?;
     let ts: String = get(row, 1)?;
     let kind: String = get(row, 2)?;
-    let body: String = get(row, 3)?;
-    let payload =
-        decode_body(kind, &body).map_err(|e| unreadable(format!("event seq {seq}: {e}")))?;
+    let payload = payloads::restore(get(row, 3)?, get(row, 4)?, get(row, 5)?)
+        .and_then(|body| decode_body(kind, &body))
+        .map_err(|e| {
+            let session = get::<String>(row, 6).unwrap_or_default();
+            unreadable(format!("session {session}, event seq {seq}: {e}"))
+        })?;
     Ok(Event {
         seq,
         ts: parse_ts(&ts)?,
@@ -334,11 +350,12 @@ async fn read_ranges(
     page: u32,
 ) -> R<Vec<(Event, u64)>> {
     let statement = tx
-        .prepare_cached(
-            "SELECT seq, ts, kind, body, bytes FROM events \
-             WHERE session = $1 AND seq >= $2 AND seq <= $3 AND bytes >= $4 \
-             AND (NOT $5 OR kind NOT IN ('compaction', 'rewind')) ORDER BY seq LIMIT $6",
-        )
+        .prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS}, (SELECT ulid FROM sessions WHERE id = $1), e.bytes \
+             FROM events e {PAYLOAD_JOIN} \
+             WHERE e.session = $1 AND e.seq >= $2 AND e.seq <= $3 AND e.bytes >= $4 \
+             AND (NOT $5 OR e.kind NOT IN ('compaction', 'rewind')) ORDER BY e.seq LIMIT $6"
+        ))
         .await?;
     let min_bytes = i64::try_from(min_bytes).unwrap_or(i64::MAX);
     let mut out = Vec::new();
@@ -366,7 +383,7 @@ async fn read_ranges(
             )
             .await?;
         for row in &rows {
-            out.push((decode(row)?, get_u64(row, 4)?));
+            out.push((decode(row)?, get_u64(row, 7)?));
         }
     }
     Ok(out)
@@ -522,18 +539,84 @@ pub(crate) async fn set_knowledge_pinned(
         );
     }
     let statement = tx
-        .prepare_cached("SELECT body FROM events WHERE session = $1 AND seq = $2 FOR UPDATE")
+        .prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS}, (SELECT ulid FROM sessions WHERE id = $1), e.payload \
+             FROM events e {PAYLOAD_JOIN} WHERE e.session = $1 AND e.seq = $2 FOR UPDATE OF e"
+        ))
         .await?;
     let row = tx.query_one(&statement, &[&key, &seq_key]).await?;
-    let body: String = get(&row, 0)?;
+    let old_payload: Option<i64> = get(&row, 7)?;
+    let body = payloads::restore(get(&row, 3)?, get(&row, 4)?, get(&row, 5)?).map_err(|e| {
+        let session = get::<String>(&row, 6).unwrap_or_default();
+        unreadable(format!("session {session}, event seq {seq}: {e}"))
+    })?;
     let mut fields: Map<String, Value> = serde_json::from_str(&body)
         .map_err(|e| unreadable(format!("event seq {seq}: body is not a JSON object: {e}")))?;
     fields.insert("pinned".into(), Value::Bool(pinned));
     let body = Value::Object(fields).to_string();
-    let statement = tx
-        .prepare_cached("UPDATE events SET body = $1, bytes = $2 WHERE session = $3 AND seq = $4")
-        .await?;
-    tx.execute(&statement, &[&body, &(body.len() as i64), &key, &seq_key])
-        .await?;
+    rewrite_body(tx, key, seq_key, body).await?;
+    payloads::release(tx, &Vec::from_iter(old_payload)).await?;
     Ok(())
+}
+
+/// Stores `body` as the body of one event the way [`insert_event`] does (the
+/// caller releases the payload it referred to before).
+async fn rewrite_body(tx: &Transaction<'_>, key: i64, seq: i64, body: String) -> R<()> {
+    let bytes = body.len() as i64;
+    let stored = payloads::store(tx, body).await?;
+    let statement = tx
+        .prepare_cached(
+            "UPDATE events SET body = $1, bytes = $2, payload = $3, payload_at = $4 \
+             WHERE session = $5 AND seq = $6",
+        )
+        .await?;
+    tx.execute(
+        &statement,
+        &[
+            &stored.body,
+            &bytes,
+            &stored.payload,
+            &stored.payload_at,
+            &key,
+            &seq,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Moves the large literals of the session's own bodies written before
+/// `payloads` existed out to it, as [`insert_event`] does now (the text each
+/// event gives back, and its search text, are unchanged). How many were
+/// rewritten.
+pub(crate) async fn compact(tx: &Transaction<'_>, session: Ulid) -> R<u64> {
+    let key = sessions::lock_by_id(tx, session).await?.key;
+    let statement = tx
+        .prepare_cached(
+            "SELECT seq, body FROM events WHERE session = $1 AND payload IS NULL \
+             AND octet_length(body) >= $2::BIGINT ORDER BY seq",
+        )
+        .await?;
+    let large = i64::try_from(cairn_core::body_codec::LARGE).unwrap_or(i64::MAX);
+    let mut rewritten = 0;
+    for row in tx.query(&statement, &[&key, &large]).await? {
+        let seq: i64 = get(&row, 0)?;
+        let body: String = get(&row, 1)?;
+        let split = cairn_core::body_codec::split(body);
+        let Some((literal, at)) = split.literal else {
+            continue;
+        };
+        let payload = payloads::put(tx, &literal).await?;
+        let statement = tx
+            .prepare_cached(
+                "UPDATE events SET body = $1, payload = $2, payload_at = $3 \
+                 WHERE session = $4 AND seq = $5",
+            )
+            .await?;
+        let at = big(at, "payload offset")?;
+        tx.execute(&statement, &[&split.skeleton, &payload, &at, &key, &seq])
+            .await?;
+        rewritten += 1;
+    }
+    Ok(rewritten)
 }

@@ -23,6 +23,7 @@ mod leases;
 mod lineage;
 mod media;
 pub mod migrations;
+mod payloads;
 mod progress_import;
 mod project_keys;
 mod project_knowledge;

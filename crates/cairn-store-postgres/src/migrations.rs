@@ -265,6 +265,25 @@ UPDATE knowledge k SET project_wide = TRUE FROM events e
     WHERE e.session = k.session AND e.seq = k.seq AND (e.body::jsonb) ->> 'scope' = 'project';
 "#;
 
+/// Large literals of event bodies stored once, zstd-compressed by the client
+/// (`crate::payloads`): TOAST's pglz compresses a tool output about a third less
+/// than zstd, and stores every copy of it (BENCHMARKS.md, "Payload compression
+/// (issue 15)"). `data` is compressed already: TOAST moves it out of line
+/// without compressing it again. Existing rows stay as they are and read as
+/// before; `cairn store compact` converts them.
+const V8_PAYLOADS: &str = r#"
+CREATE TABLE payloads (
+    id BIGSERIAL PRIMARY KEY,
+    sha256 BYTEA NOT NULL UNIQUE,
+    size BIGINT NOT NULL,
+    data BYTEA NOT NULL
+);
+ALTER TABLE payloads ALTER COLUMN data SET STORAGE EXTERNAL;
+ALTER TABLE events ADD COLUMN payload BIGINT REFERENCES payloads (id);
+ALTER TABLE events ADD COLUMN payload_at BIGINT;
+CREATE INDEX events_by_payload ON events (payload) WHERE payload IS NOT NULL;
+"#;
+
 /// Every step, in order; `cairn_schema.version` = how many are applied.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1,
@@ -274,6 +293,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V5_GC_AND_CHECKPOINT_SEARCH,
     V6_SEARCH_STATISTICS,
     V7_PROJECT_WIDE_KNOWLEDGE,
+    V8_PAYLOADS,
 ];
 
 /// The step after which the project keys are computed (it needs Rust, not SQL).

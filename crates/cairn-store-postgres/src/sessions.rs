@@ -291,16 +291,19 @@ pub(crate) async fn rename(
 }
 
 /// Deletes the session; its events, search entries, knowledge, request ids and
-/// lease go with it (`ON DELETE CASCADE`).
+/// lease go with it (`ON DELETE CASCADE`), and the payloads no other event
+/// refers to.
 pub(crate) async fn delete(tx: &Transaction<'_>, name: &SessionName) -> R<()> {
     let stored = by_name(tx, name).await?;
     crate::lineage::check_no_forks(tx, &stored).await?;
+    let payloads = crate::payloads::of_session(tx, stored.key).await?;
     let statement = tx
         .prepare_cached("DELETE FROM sessions WHERE name = $1")
         .await?;
     if tx.execute(&statement, &[&name.as_str()]).await? == 0 {
         return Err(not_found(name.as_str()));
     }
+    crate::payloads::release(tx, &payloads).await?;
     Ok(())
 }
 

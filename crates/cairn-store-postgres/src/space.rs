@@ -1,5 +1,6 @@
 //! Where the database's bytes go: every table (with its TOAST storage) and index
-//! of cairn's schema, grouped by part. Message search lives in the `events.search`
+//! of cairn's schema, grouped by part (the payloads of event bodies count with
+//! the events). Message search lives in the `events.search`
 //! column (counted with the events) and its GIN index (the search index).
 
 use cairn_core::store::StoreSpace;
@@ -12,9 +13,9 @@ use crate::rows::{get, get_u64};
 fn part_of(name: &str, table: &str) -> &'static str {
     if name.ends_with("_search") {
         "search_index"
-    } else if table == "events" && name == "events" {
+    } else if (table == "events" || table == "payloads") && name == table {
         "events"
-    } else if table == "events" {
+    } else if table == "events" || table == "payloads" {
         "event_indexes"
     } else if table == "attachments" {
         "attachments"
@@ -63,6 +64,8 @@ mod tests {
     fn tables_and_indexes_fall_into_their_parts() {
         assert_eq!(part_of("events", "events"), "events");
         assert_eq!(part_of("events_pkey", "events"), "event_indexes");
+        assert_eq!(part_of("payloads", "payloads"), "events");
+        assert_eq!(part_of("payloads_sha256_key", "payloads"), "event_indexes");
         assert_eq!(part_of("events_search", "events"), "search_index");
         assert_eq!(part_of("checkpoints_search", "checkpoints"), "search_index");
         assert_eq!(part_of("attachments_pkey", "attachments"), "attachments");

@@ -97,11 +97,21 @@ impl Store for PostgresStore {
             self.session_by_id(session).await?;
             return Ok(Vec::new());
         }
-        let seqs = self
-            .run(self.write_raw(true, |tx| {
-                Box::pin(async move { events::append(tx, session, &new_events).await })
-            }))
-            .await?;
+        // Two appends storing the same new payloads in opposite orders can deadlock
+        // (each waits for the other's insert); the one PostgreSQL cancels runs again.
+        let mut attempt = 0;
+        let seqs = loop {
+            let batch = new_events.clone();
+            let result = self
+                .write_raw(true, |tx| {
+                    Box::pin(async move { events::append(tx, session, &batch).await })
+                })
+                .await;
+            match result {
+                Err(e) if e.is_retryable() && attempt < DEADLOCK_RETRIES => attempt += 1,
+                other => break self.run(async { other }).await?,
+            }
+        };
         if let Some(&head_seq) = seqs.last() {
             self.announce(StoreChange::SessionAppended { session, head_seq });
         }
@@ -485,6 +495,13 @@ impl Store for PostgresStore {
     /// file system takes `VACUUM FULL`, which locks every table: an operator's call.
     async fn reclaim_space(&self) -> Result<u64> {
         Ok(0)
+    }
+
+    async fn compact_session(&self, session: Ulid) -> Result<u64> {
+        self.write(None, |tx| {
+            Box::pin(async move { events::compact(tx, session).await })
+        })
+        .await
     }
 
     async fn history_bytes(&self, session: Ulid) -> Result<u64> {

@@ -23,25 +23,23 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::ops::Range;
 use std::sync::Arc;
+
+use cairn_core::body_codec;
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
-use sha2::{Digest, Sha256};
 
 use crate::dictionary::Raw;
 use crate::fail::R;
 
-/// Bodies and literals from this size up are compressed / moved out. Measured
-/// (BENCHMARKS.md, "payload compression"): below 1 KiB zstd saves little on
-/// JSON message text and costs a frame header and a decode per row.
-pub(crate) const LARGE: usize = 1024;
+/// Bodies and literals from this size up are compressed / moved out
+/// (`cairn_core::body_codec`, which both stores share).
+pub(crate) const LARGE: usize = body_codec::LARGE;
 
-/// zstd level: the best compress speed / ratio trade on real source code and
-/// message bodies among 1/3/6/9 (BENCHMARKS.md, "payload compression").
-const LEVEL: i32 = 3;
+/// zstd level (`cairn_core::body_codec`).
+const LEVEL: i32 = body_codec::LEVEL;
 
 pub(crate) const BODY_FUNCTION: &str = "cairn_event_body";
 
@@ -117,31 +115,20 @@ impl Literal {
 
 /// `json` split as described above: its large literal (still plain) cut out.
 pub(crate) fn split(json: String) -> SplitBody {
-    if json.len() < LARGE {
-        return SplitBody {
-            body: json,
-            literal: None,
-            payload_at: None,
-        };
-    }
-    let (skeleton, literal, payload_at) = match longest_literal(json.as_bytes()) {
-        Some(range) if range.len() >= LARGE => {
-            let text = &json[range.clone()];
-            let literal = Literal {
-                sha256: Sha256::digest(text.as_bytes()).into(),
+    let split = body_codec::split(json);
+    let (literal, payload_at) = match split.literal {
+        Some((text, at)) => (
+            Some(Literal {
+                sha256: body_codec::sha256(&text),
                 size: text.len() as u64,
-                data: LiteralData::Plain(text.to_owned()),
-            };
-            let mut skeleton = String::with_capacity(json.len() - range.len() + 2);
-            skeleton.push_str(&json[..range.start]);
-            skeleton.push_str("\"\"");
-            skeleton.push_str(&json[range.end..]);
-            (skeleton, Some(literal), Some(range.start as u64))
-        }
-        _ => (json, None, None),
+                data: LiteralData::Plain(text),
+            }),
+            Some(at),
+        ),
+        None => (None, None),
     };
     SplitBody {
-        body: skeleton,
+        body: split.skeleton,
         literal,
         payload_at,
     }
@@ -207,13 +194,6 @@ pub(crate) fn sweep(conn: &Connection) -> R<usize> {
         "DELETE FROM payloads WHERE NOT EXISTS (SELECT 1 FROM events WHERE payload = payloads.id)",
         [],
     )?)
-}
-
-thread_local! {
-    /// One compression context per thread: making one per call allocates its
-    /// tables again every time.
-    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> =
-        const { RefCell::new(None) };
 }
 
 /// What `events.body` keeps of a body (or what remains of it once its long
@@ -321,24 +301,10 @@ fn frame_dictionary(frame: &[u8]) -> Option<u32> {
     zstd::zstd_safe::get_dict_id_from_frame(frame).map(|id| id.get())
 }
 
-/// Largest expansion a valid zstd frame can declare: a 4-byte block (header and
-/// one byte repeated) stands for at most 128 KiB. A damaged header claiming
-/// more is refused before anything is allocated for it.
-const MAX_EXPANSION: usize = 128 * 1024 / 4;
-
 /// A frame made with dictionary `id`, decompressed.
 fn decode_with(conn: &Connection, id: u32, frame: &[u8]) -> Result<Vec<u8>, String> {
     let raw = crate::dictionary::for_reading(conn, id)?;
-    let size = match zstd::zstd_safe::get_frame_content_size(frame) {
-        Ok(Some(size)) => usize::try_from(size).unwrap_or(usize::MAX),
-        _ => return Err("stored zstd frame is damaged: no content size".into()),
-    };
-    if size > frame.len().saturating_mul(MAX_EXPANSION) {
-        return Err(format!(
-            "stored zstd frame is damaged: it declares {size} bytes in {}",
-            frame.len()
-        ));
-    }
+    let size = body_codec::declared_size(frame)?;
     DICTIONARY_DECOMPRESSORS.with(|cell| {
         let mut loaded = cell.borrow_mut();
         let index = match loaded.iter().position(|(r, _)| Arc::ptr_eq(r, &raw)) {
@@ -360,53 +326,11 @@ fn decode_with(conn: &Connection, id: u32, frame: &[u8]) -> Result<Vec<u8>, Stri
     })
 }
 
-thread_local! {
-    /// One decompression context per thread for frames made without a
-    /// dictionary: a streaming decoder per frame allocated its context and a
-    /// 128 KiB input buffer again for every payload a resume reads.
-    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
-        const { RefCell::new(None) };
-}
-
-/// A frame made without a dictionary, decompressed into one allocation of the
-/// size its header declares (frames this code writes always declare it; one
-/// that does not is streamed).
-fn decode_plain(frame: &[u8]) -> Result<Vec<u8>, String> {
-    let damaged = |e: std::io::Error| format!("stored zstd frame is damaged: {e}");
-    let size = match zstd::zstd_safe::get_frame_content_size(frame) {
-        Ok(Some(size)) => usize::try_from(size).unwrap_or(usize::MAX),
-        _ => return zstd::stream::decode_all(frame).map_err(damaged),
-    };
-    if size > frame.len().saturating_mul(MAX_EXPANSION) {
-        return Err(format!(
-            "stored zstd frame is damaged: it declares {size} bytes in {}",
-            frame.len()
-        ));
-    }
-    DECOMPRESSOR.with(|cell| {
-        let mut cell = cell.borrow_mut();
-        if cell.is_none() {
-            *cell = Some(zstd::bulk::Decompressor::new().map_err(damaged)?);
-        }
-        match cell.as_mut() {
-            Some(decompressor) => decompressor.decompress(frame, size).map_err(damaged),
-            None => zstd::stream::decode_all(frame).map_err(damaged),
-        }
-    })
-}
-
 /// `text` as a zstd frame, or as it is when that is not smaller.
 fn encode(text: String) -> Column {
-    let compressed = COMPRESSOR.with(|cell| {
-        let mut cell = cell.borrow_mut();
-        if cell.is_none() {
-            *cell = zstd::bulk::Compressor::new(LEVEL).ok();
-        }
-        cell.as_mut()?.compress(text.as_bytes()).ok()
-    });
-    match compressed {
-        Some(bytes) if bytes.len() < text.len() => Column::Blob(bytes),
-        _ => Column::Text(text),
+    match body_codec::compress(text.as_bytes()) {
+        Some(frame) => Column::Blob(frame),
+        None => Column::Text(text),
     }
 }
 
@@ -419,7 +343,7 @@ fn decode<'a>(conn: &Connection, value: ValueRef<'a>) -> Result<Cow<'a, str>, St
         ValueRef::Blob(frame) => {
             let bytes = match frame_dictionary(frame) {
                 Some(id) => decode_with(conn, id, frame)?,
-                None => decode_plain(frame)?,
+                None => body_codec::decompress(frame)?,
             };
             String::from_utf8(bytes)
                 .map(Cow::Owned)
@@ -446,43 +370,7 @@ pub(crate) fn restore(
         Some(data) => data,
     };
     let literal = decode(conn, data)?;
-    let at = usize::try_from(at).map_err(|_| format!("payload offset {at} is out of range"))?;
-    if skeleton.get(at..at + 2) != Some("\"\"") {
-        return Err(format!("payload offset {at} is not an empty string"));
-    }
-    let mut out = String::with_capacity(skeleton.len() + literal.len());
-    out.push_str(&skeleton[..at]);
-    out.push_str(&literal);
-    out.push_str(&skeleton[at + 2..]);
-    Ok(out)
-}
-
-/// The byte range (quotes included) of the longest string literal of a JSON text.
-fn longest_literal(json: &[u8]) -> Option<Range<usize>> {
-    let mut best: Option<Range<usize>> = None;
-    let mut i = 0;
-    while let Some(offset) = memchr::memchr(b'"', &json[i..]) {
-        let start = i + offset;
-        let mut end = start + 1;
-        loop {
-            match memchr::memchr2(b'"', b'\\', &json[end..]) {
-                Some(found) if json[end + found] == b'\\' => end += found + 2,
-                Some(found) => {
-                    end += found + 1;
-                    break;
-                }
-                None => return best, // not JSON; keep what was found
-            }
-            if end >= json.len() {
-                return best;
-            }
-        }
-        if best.as_ref().is_none_or(|b| end - start > b.len()) {
-            best = Some(start..end);
-        }
-        i = end;
-    }
-    best
+    body_codec::splice(&skeleton, at, &literal)
 }
 
 /// Registers `cairn_event_body(body, payload_at, data)`; empty for a damaged row,
@@ -498,41 +386,4 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
         let conn = unsafe { ctx.get_connection() }?;
         Ok(restore(&conn, ctx.get_raw(0), at, Some(ctx.get_raw(2))).unwrap_or_default())
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn frames_without_a_dictionary_decode_with_or_without_a_declared_size() {
-        let text = "fn main() {}\n".repeat(500);
-        let Column::Blob(sized) = encode(text.clone()) else {
-            panic!("not compressed")
-        };
-        // A streamed frame (another writer) need not declare its size.
-        let mut streamed = zstd::stream::Encoder::new(Vec::new(), LEVEL).unwrap();
-        std::io::Write::write_all(&mut streamed, text.as_bytes()).unwrap();
-        let streamed = streamed.finish().unwrap();
-        assert_eq!(
-            zstd::zstd_safe::get_frame_content_size(&streamed).unwrap(),
-            None
-        );
-        for frame in [&sized, &sized, &streamed] {
-            assert_eq!(decode_plain(frame).unwrap(), text.as_bytes());
-        }
-        // A header claiming more than any frame of this length can hold.
-        let mut damaged = sized.clone();
-        damaged.truncate(12);
-        assert!(decode_plain(&damaged).is_err());
-    }
-
-    #[test]
-    fn the_longest_literal_is_found_past_escapes() {
-        let json = br#"{"a":"x\"y","b":"\\","long":"0123456789\"\\"}"#;
-        let range = longest_literal(json).unwrap();
-        assert_eq!(&json[range], br#""0123456789\"\\""#);
-        assert_eq!(longest_literal(b"{}"), None);
-        assert_eq!(longest_literal(br#"{"open"#), None);
-    }
 }

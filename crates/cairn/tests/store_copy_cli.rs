@@ -27,11 +27,13 @@ fn sqlite_to_postgresql_to_sqlite_gives_identical_exports_and_runs_again() {
     let home = TestHome::new();
     let (c, sqlite_a) = (on_sqlite(&home), sqlite_url(&home));
     import(&c, &home, "rich.jsonl", &rich("rich-one", "/work/api"));
+    // A tool output read twice: one payload row on either store.
+    let output = "fn main() { println!(\"hi\"); }\n".repeat(100);
     import(
         &c,
         &home,
         "plain.jsonl",
-        &simple("plain", "/work/web", &["hi", "hello"]),
+        &simple("plain", "/work/web", &["hi", &output, "hello", &output]),
     );
     c.run([
         "progress",

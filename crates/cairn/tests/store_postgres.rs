@@ -159,3 +159,63 @@ fn a_project_file_may_not_choose_the_store() {
         "0"
     );
 }
+
+/// A tool output stored once in `payloads` then damaged on the server (another
+/// program's write, a restored backup): reading the session is an error naming
+/// the session and the event, never a panic nor other text; `gc` and reading
+/// another session still work.
+#[test]
+fn a_damaged_payload_is_an_error_naming_the_session_and_the_event() {
+    let database = fresh_database();
+    let home = TestHome::new();
+    let c = cairn(&home).env("CAIRN_STORE_URL", &database.url);
+    let output = "fn main() { println!(\"hello\"); }\n".repeat(100);
+    for name in ["damaged", "intact"] {
+        import(
+            &c,
+            &home,
+            &format!("{name}.jsonl"),
+            &simple(name, "/work/api", &["read main.rs", &output, "done"]),
+        )
+        .success();
+    }
+    let psql = |sql: &str| cluster().psql(&database.name, sql).trim().to_owned();
+    assert_eq!(psql("SELECT count(*) FROM payloads"), "1");
+    let ulid = psql("SELECT ulid FROM sessions WHERE name = 'damaged'");
+    let export = |name: &str| c.run(["sessions", "export", name]);
+    let before = export("intact");
+    before.success();
+
+    // Make the intact session's copy its own, then damage the other one's: a frame
+    // cut short, one claiming far more than it holds, and garbage.
+    psql(
+        "INSERT INTO payloads (sha256, size, data) SELECT '\\x00', size, data FROM payloads; \
+         UPDATE events SET payload = (SELECT id FROM payloads WHERE sha256 = '\\x00') \
+         WHERE session = (SELECT id FROM sessions WHERE name = 'intact') \
+         AND payload IS NOT NULL",
+    );
+    for data in [
+        "substring(data from 1 for octet_length(data) - 8)",
+        "'\\x28b52ffd00ffffffffffffff7f'::bytea",
+        "'\\x0102030405'::bytea",
+    ] {
+        psql(&format!(
+            "UPDATE payloads SET data = {data} WHERE sha256 <> '\\x00'"
+        ));
+        let out = export("damaged");
+        assert_ne!(out.code, Some(0), "{}", out.stdout);
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+        for expected in [ulid.as_str(), "event seq 2", "damaged"] {
+            assert!(
+                out.stderr.contains(expected),
+                "`{expected}` missing from: {}",
+                out.stderr
+            );
+        }
+    }
+    let after = export("intact");
+    after.success();
+    assert_eq!(after.stdout, before.stdout);
+    c.run(["sessions", "rm", "damaged", "--yes"]).success();
+    assert_eq!(psql("SELECT count(*) FROM payloads"), "1");
+}

@@ -6,11 +6,11 @@ use cairn_core::Event;
 use cairn_core::ahead::{Batches, ahead};
 use cairn_core::store::ImportStream;
 
-/// Parsed ahead of the store at most: two batches of about 512 KB of lines (or 256
+/// Parsed ahead of the store at most: two batches of about 256 KB of lines (or 256
 /// events), handed over whole (one hand-over per event cost a wake-up each).
 const AHEAD: Batches = Batches {
     depth: 2,
-    bytes: 512 << 10,
+    bytes: 256 << 10,
     items: 256,
 };
 

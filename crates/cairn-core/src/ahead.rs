@@ -161,9 +161,10 @@ mod tests {
                 items: 1000,
             },
         ] {
-            let items: Vec<u32> = ahead("t", "the test's thread", batches, weight, (1..=200).map(Ok))
-                .map(|r| r.unwrap())
-                .collect();
+            let items: Vec<u32> =
+                ahead("t", "the test's thread", batches, weight, (1..=200).map(Ok))
+                    .map(|r| r.unwrap())
+                    .collect();
             assert_eq!(items, (1..=200).collect::<Vec<_>>());
             let items: Vec<Result<u32>> = ahead(
                 "t",
@@ -235,7 +236,8 @@ mod tests {
             }
             Ok(n)
         });
-        let items: Vec<Result<u32>> = ahead("t", "the test's thread", SINGLE, weight, dying).collect();
+        let items: Vec<Result<u32>> =
+            ahead("t", "the test's thread", SINGLE, weight, dying).collect();
         assert_eq!(items.len(), 3);
         assert!(
             items[2]

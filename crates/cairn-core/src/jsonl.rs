@@ -744,6 +744,20 @@ mod tests {
         assert!(reason.contains("seq 3 follows seq 1"), "{reason}");
     }
 
+    /// Blank is what `str::trim` calls blank, not only ASCII white space: the
+    /// reader skips these lines without holding on to them.
+    #[test]
+    fn lines_of_unicode_white_space_are_blank_too() {
+        let text = format!(
+            "{HEADER}\n\u{b}\n\u{a0}\u{2028} \n{}\n{}\n",
+            line(1, "a"),
+            line(3, "c")
+        );
+        let (n, reason) = error_of(text.as_bytes());
+        assert_eq!(n, 5, "{reason}");
+        assert!(reason.contains("seq 3 follows seq 1"), "{reason}");
+    }
+
     #[test]
     fn empty_file_has_no_header() {
         let (n, reason) = error_of(b"");

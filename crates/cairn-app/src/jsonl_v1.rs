@@ -156,10 +156,15 @@ impl Importer for JsonlV1 {
 
     fn into_events(mut self: Box<Self>) -> cairn_core::Result<ImportStream> {
         let input = reader_from_start(&mut self.file, &self.shown)?;
-        let reader = Reader::new(input).map_err(|e| e.into_error(&self.shown))?;
+        let mut reader = Reader::new(input).map_err(|e| e.into_error(&self.shown))?;
         let shown = self.shown;
-        Ok(read_ahead(
-            reader.map(move |item| item.map_err(|e| e.into_error(&shown))),
-        ))
+        let events = std::iter::from_fn(move || {
+            let item = match reader.next_event() {
+                Ok(event) => Ok((event?, reader.line_bytes())),
+                Err(e) => Err(e.into_error(&shown)),
+            };
+            Some(item)
+        });
+        Ok(read_ahead(events))
     }
 }

@@ -270,6 +270,11 @@ impl<R: BufRead> Reader<R> {
         self.lines.line
     }
 
+    /// Length of the last line read, in bytes (what its event weighs in a queue).
+    pub fn line_bytes(&self) -> usize {
+        self.lines.buf.len()
+    }
+
     /// The next event, checked against those before it; `None` at the end.
     pub fn next_event(&mut self) -> Result<Option<Event>, JsonlError> {
         if self.done {
@@ -283,18 +288,16 @@ impl<R: BufRead> Reader<R> {
     }
 
     fn read_event(&mut self) -> Result<Option<Event>, JsonlError> {
-        let Some(object) = self.lines.next_object()? else {
+        let Some((line, text, ended)) = self.lines.next_text()? else {
             return Ok(None);
         };
-        let line = self.lines.line;
-        if object.get("format").is_some() && object.get("seq").is_none() {
-            return Err(JsonlError::at(
-                line,
-                "a second header; a file holds one session",
-            ));
-        }
-        let event: Event = serde_json::from_value(Value::Object(object))
-            .map_err(|e| JsonlError::at(line, e.to_string()))?;
+        // Straight into the event: one parse of the line. A line that does not
+        // parse is parsed again as a `Value` for the reason the error gives (not
+        // JSON, not an object, a second header, which field), as it always was.
+        let event: Event = match serde_json::from_str(text) {
+            Ok(event) => event,
+            Err(direct) => return Err(refused(line, text, ended, &direct)),
+        };
         match self.last {
             None if event.seq != 1 => {
                 return Err(JsonlError::at(
@@ -345,6 +348,41 @@ impl<R: BufRead> Reader<R> {
         }
         self.last = Some((event.seq, line));
         Ok(Some(event))
+    }
+}
+
+/// Why line `line` (`text`, which did not parse as an event) is refused: the
+/// reason the old two-step parse gave (a `Value` first, then the event).
+fn refused(line: u64, text: &str, ended: bool, direct: &serde_json::Error) -> JsonlError {
+    let object = match object_of(line, text, ended) {
+        Ok(object) => object,
+        Err(e) => return e,
+    };
+    if object.get("format").is_some() && object.get("seq").is_none() {
+        return JsonlError::at(line, "a second header; a file holds one session");
+    }
+    match serde_json::from_value::<Event>(Value::Object(object)) {
+        Err(e) => JsonlError::at(line, e.to_string()),
+        // Both parses read the same map; should they ever differ, the direct
+        // parse's reason is the one that refused the line.
+        Ok(_) => JsonlError::at(line, direct.to_string()),
+    }
+}
+
+/// Line `line` as a JSON object; `ended`: it ended with a newline.
+fn object_of(line: u64, text: &str, ended: bool) -> Result<Map<String, Value>, JsonlError> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(JsonlError::at(
+            line,
+            format!("expected a JSON object, found {}", json_kind(&other)),
+        )),
+        Err(e) if e.is_eof() && !ended => Err(JsonlError::at(
+            line,
+            "truncated: the last line ends before its JSON object is complete \
+             (was the file cut short?)",
+        )),
+        Err(e) => Err(JsonlError::at(line, format!("not JSON: {e}"))),
     }
 }
 
@@ -429,6 +467,15 @@ struct Lines<R> {
 impl<R: BufRead> Lines<R> {
     /// The next non-blank line as a JSON object.
     fn next_object(&mut self) -> Result<Option<Map<String, Value>>, JsonlError> {
+        let Some((line, text, ended)) = self.next_text()? else {
+            return Ok(None);
+        };
+        object_of(line, text, ended).map(Some)
+    }
+
+    /// The next non-blank line: its number, its text (checked for length and
+    /// UTF-8, without its line end) and whether it ended with a newline.
+    fn next_text(&mut self) -> Result<Option<(u64, &str, bool)>, JsonlError> {
         loop {
             self.buf.clear();
             let limit = self.max_line as u64 + 1;
@@ -456,7 +503,11 @@ impl<R: BufRead> Lines<R> {
             if body.last() == Some(&b'\r') {
                 body = &body[..body.len() - 1];
             }
-            let text = std::str::from_utf8(body).map_err(|e| {
+            if is_blank(body) {
+                continue;
+            }
+            let body_len = body.len();
+            let text = std::str::from_utf8(&self.buf[..body_len]).map_err(|e| {
                 JsonlError::at(
                     line,
                     format!(
@@ -465,23 +516,19 @@ impl<R: BufRead> Lines<R> {
                     ),
                 )
             })?;
-            if text.trim().is_empty() {
-                continue;
-            }
-            return match serde_json::from_str::<Value>(text) {
-                Ok(Value::Object(map)) => Ok(Some(map)),
-                Ok(other) => Err(JsonlError::at(
-                    line,
-                    format!("expected a JSON object, found {}", json_kind(&other)),
-                )),
-                Err(e) if e.is_eof() && !ended => Err(JsonlError::at(
-                    line,
-                    "truncated: the last line ends before its JSON object is complete \
-                     (was the file cut short?)",
-                )),
-                Err(e) => Err(JsonlError::at(line, format!("not JSON: {e}"))),
-            };
+            return Ok(Some((line, text, ended)));
         }
+    }
+}
+
+/// Whether a line is only white space (as `str::trim` sees it), without keeping a
+/// borrow of it: a line starting with a printable ASCII character (every JSON
+/// object does) is not; any other is checked in full.
+fn is_blank(body: &[u8]) -> bool {
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => true,
+        Some(b) if b.is_ascii_graphic() => false,
+        Some(_) => std::str::from_utf8(body).is_ok_and(|text| text.trim().is_empty()),
     }
 }
 
@@ -694,6 +741,20 @@ mod tests {
         let text = format!("{HEADER}\r\n\n{}\r\n{}\n", line(1, "a"), line(3, "c"));
         let (n, reason) = error_of(text.as_bytes());
         assert_eq!(n, 4, "{reason}");
+        assert!(reason.contains("seq 3 follows seq 1"), "{reason}");
+    }
+
+    /// Blank is what `str::trim` calls blank, not only ASCII white space: the
+    /// reader skips these lines without holding on to them.
+    #[test]
+    fn lines_of_unicode_white_space_are_blank_too() {
+        let text = format!(
+            "{HEADER}\n\u{b}\n\u{a0}\u{2028} \n{}\n{}\n",
+            line(1, "a"),
+            line(3, "c")
+        );
+        let (n, reason) = error_of(text.as_bytes());
+        assert_eq!(n, 5, "{reason}");
         assert!(reason.contains("seq 3 follows seq 1"), "{reason}");
     }
 

@@ -37,3 +37,15 @@ fn tiktoken_rs_is_not_in_the_shipped_binary() {
         "tiktoken-rs is a dependency of the shipped binary; keep it a dev-dependency"
     );
 }
+
+/// bpe-openai's build script builds and serializes three BPE tables (70 MB, 12 s of
+/// CPU unoptimised) on every first build, tables cairn never reads: it builds its own
+/// from the token lists (issue 14: the README's first build in five minutes).
+#[test]
+fn no_dependency_builds_bpe_tables_at_build_time() {
+    let crates = shipped_crates();
+    assert!(
+        !crates.iter().any(|c| c == "bpe-openai"),
+        "bpe-openai is back in the tree; cairn-core's tokens/tokenizer.rs does its part"
+    );
+}

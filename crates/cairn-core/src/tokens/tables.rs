@@ -14,19 +14,18 @@ use std::io::Read;
 use std::sync::OnceLock;
 
 use bpe::byte_pair_encoding::{BytePairEncoding, read_tiktoken};
-
-use super::tokenizer::Tokenizer;
+use bpe_openai::Tokenizer;
 
 /// OpenAI's `o200k_base.tiktoken` (sha256 446a9538…cf1a2d), gzip'd.
 const O200K_LIST: &[u8] = include_bytes!("../../data/o200k_base.tiktoken.gz");
 /// OpenAI's `cl100k_base.tiktoken` (sha256 223921b7…65b2a7), gzip'd.
 const CL100K_LIST: &[u8] = include_bytes!("../../data/cl100k_base.tiktoken.gz");
 
-/// The hash factor `bpe-openai` built both tables with: under it no two tokens of
+/// The hash factor `bpe-openai` builds both tables with: under it no two tokens of
 /// either list share a hash (a collision would make the build fail).
 const HASH_FACTOR: u64 = 17_846_336_922_010_275_747;
 
-/// tiktoken's o200k pre-tokenizer, as `bpe-openai` rewrote it for a regex engine
+/// tiktoken's o200k pre-tokenizer, as `bpe-openai` rewrites it for a regex engine
 /// without look-around: `\s+(?!\S)` becomes a match of `\s+\s` whose last character
 /// the splitter gives back.
 const O200K_PATTERNS: [(&str, bool); 3] = [
@@ -106,7 +105,7 @@ fn build(name: &str, list: &[u8], patterns: &[(&str, bool)]) -> Option<Tokenizer
         .ok()?;
     let tokens = read_tiktoken(&text).ok()?;
     let bpe = BytePairEncoding::from_dictionary(tokens, Some(HASH_FACTOR));
-    Tokenizer::new_lookahead(bpe, patterns).ok()
+    Tokenizer::new_lookahead(bpe, patterns, false).ok()
 }
 
 #[cfg(test)]

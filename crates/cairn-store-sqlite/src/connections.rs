@@ -23,7 +23,6 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use crate::fail::{R, sql_error};
 use crate::migrations::{LATEST_VERSION, apply_missing, user_version};
 use crate::options::Synchronous;
-use crate::search_text;
 use crate::wal_checkpoints::Checkpointer;
 
 /// How long SQLite itself waits for a lock before reporting busy.
@@ -241,8 +240,7 @@ fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
     // equality and range lookups on indexes; no plan gains from the values.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
         .map_err(|e| sql_error(path, e))?;
-    search_text::register(&conn).map_err(|e| sql_error(path, e))?;
-    crate::payloads::register(&conn).map_err(|e| sql_error(path, e))?;
+    crate::register_sql_functions(&conn).map_err(|e| sql_error(path, e))?;
     Ok(conn)
 }
 

@@ -42,7 +42,7 @@ use std::sync::Arc;
 
 use cairn_core::{Error, Result, Store, StoreChange};
 use rusqlite::{Connection, Transaction};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 
 use crate::changes::Changes;
 use crate::connections::Connections;
@@ -62,6 +62,15 @@ pub struct SqliteStore {
     /// connections, and the allocator kept what they had used.
     reads_in_flight: Arc<Semaphore>,
     writes_in_flight: Arc<Semaphore>,
+}
+
+/// Registers on `conn` the SQL functions the store's schema names (in views,
+/// triggers and the full-text indexes' content), which every connection of the
+/// store has; a program that opens the file with plain SQLite needs them before it
+/// changes the schema (tests that take a store back to an older version do).
+pub fn register_sql_functions(conn: &Connection) -> rusqlite::Result<()> {
+    search_text::register(conn)?;
+    payloads::register(conn)
 }
 
 /// Opens (creating it, private to the user, when absent) the store at `path`.
@@ -135,17 +144,11 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnMut(&Transaction<'_>) -> R<T> + Send + 'static,
     {
-        let connections = Arc::clone(&self.connections);
         if cairn_core::store_calls::wants_calling_thread() {
-            return connections.read(work);
+            return self.connections.read(work);
         }
-        let turn = in_flight(&self.reads_in_flight).await?;
-        tokio::task::spawn_blocking(move || {
-            let _turn = turn;
-            connections.read(work)
-        })
-        .await
-        .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
+        self.on_blocking_thread(&self.reads_in_flight, move |c| c.read(work))
+            .await
     }
 
     async fn write<T, F>(&self, work: F) -> Result<T>
@@ -153,17 +156,11 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnMut(&Transaction<'_>) -> R<T> + Send + 'static,
     {
-        let connections = Arc::clone(&self.connections);
         if cairn_core::store_calls::wants_calling_thread() {
-            return connections.write(work);
+            return self.connections.write(work);
         }
-        let turn = in_flight(&self.writes_in_flight).await?;
-        tokio::task::spawn_blocking(move || {
-            let _turn = turn;
-            connections.write(work)
-        })
-        .await
-        .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
+        self.on_blocking_thread(&self.writes_in_flight, move |c| c.write(work))
+            .await
     }
 
     /// Runs `work` on the writer connection outside any transaction (vacuum and
@@ -174,25 +171,35 @@ impl SqliteStore {
         T: Send + 'static,
         F: Fn(&Connection, &Path) -> R<T> + Send + 'static,
     {
+        self.on_blocking_thread(&self.writes_in_flight, move |c| {
+            let path = c.path().to_path_buf();
+            c.on_writer(|conn| work(conn, &path))
+        })
+        .await
+    }
+
+    /// Runs `work` on a blocking thread once `limit` gives it a turn; the turn ends
+    /// when the work does, even if the caller stopped waiting for it.
+    async fn on_blocking_thread<T>(
+        &self,
+        limit: &Arc<Semaphore>,
+        work: impl FnOnce(&Connections) -> Result<T> + Send + 'static,
+    ) -> Result<T>
+    where
+        T: Send + 'static,
+    {
         let connections = Arc::clone(&self.connections);
-        let turn = in_flight(&self.writes_in_flight).await?;
+        let turn = Arc::clone(limit)
+            .acquire_owned()
+            .await
+            .map_err(|e| Error::Storage(format!("store task failed: {e}")))?;
         tokio::task::spawn_blocking(move || {
             let _turn = turn;
-            let path = connections.path().to_path_buf();
-            connections.on_writer(|conn| work(conn, &path))
+            work(&connections)
         })
         .await
         .map_err(|e| Error::Storage(format!("store task failed: {e}")))?
     }
-}
-
-/// Waits for a turn among the calls in flight; the turn ends when the blocking work
-/// does, even if the caller stopped waiting for it.
-async fn in_flight(limit: &Arc<Semaphore>) -> Result<OwnedSemaphorePermit> {
-    Arc::clone(limit)
-        .acquire_owned()
-        .await
-        .map_err(|e| Error::Storage(format!("store task failed: {e}")))
 }
 
 #[cfg(test)]

@@ -432,8 +432,7 @@ mod tests {
 
     fn at_version(steps: usize) -> Connection {
         let conn = Connection::open_in_memory().unwrap();
-        crate::search_text::register(&conn).unwrap();
-        crate::payloads::register(&conn).unwrap();
+        crate::register_sql_functions(&conn).unwrap();
         for (index, step) in MIGRATIONS[..steps].iter().enumerate() {
             conn.execute_batch(step).unwrap();
             conn.execute_batch(&format!("PRAGMA user_version = {}", index + 1))

@@ -52,8 +52,7 @@ mod tests {
     #[test]
     fn project_knowledge_looks_up_only_the_indexed_events() {
         let conn = Connection::open_in_memory().unwrap();
-        crate::search_text::register(&conn).unwrap();
-        crate::payloads::register(&conn).unwrap();
+        crate::register_sql_functions(&conn).unwrap();
         assert!(crate::migrations::apply_missing(&conn).is_ok());
         let plan: Vec<String> = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {PROJECT_KNOWLEDGE_SQL}"))

@@ -317,17 +317,9 @@ async fn knowledge_scopes_of_an_older_store_are_read_from_the_bodies_once() {
         .unwrap();
     drop(t.store);
     let conn = rusqlite::Connection::open(&t.path).unwrap();
-    // Dropping a column re-reads the schema, whose triggers name cairn's functions:
-    // stand-ins, never called here.
-    for (name, args) in [
-        ("cairn_project_token", 1),
-        ("cairn_search_text", 2),
-        ("cairn_event_body", 3),
-        ("cairn_checkpoint_text", 5),
-    ] {
-        conn.create_scalar_function(name, args, Default::default(), |_| Ok(String::new()))
-            .unwrap();
-    }
+    // Dropping a column re-reads the schema, whose views and triggers name cairn's
+    // functions.
+    cairn_store_sqlite::register_sql_functions(&conn).unwrap();
     conn.execute_batch("ALTER TABLE knowledge DROP COLUMN project_wide; PRAGMA user_version = 12;")
         .unwrap();
     drop(conn);

@@ -151,17 +151,9 @@ fn store_bodies_without_dictionary(home: &TestHome) -> usize {
         )
         .unwrap();
     }
-    // Dropping a column re-reads the schema, whose triggers name cairn's
-    // functions: stand-ins, never called here.
-    for (name, args) in [
-        ("cairn_project_token", 1),
-        ("cairn_search_text", 2),
-        ("cairn_event_body", 3),
-        ("cairn_checkpoint_text", 5),
-    ] {
-        conn.create_scalar_function(name, args, Default::default(), |_| Ok(String::new()))
-            .unwrap();
-    }
+    // Dropping a column re-reads the schema, whose views and triggers name
+    // cairn's functions.
+    cairn_store_sqlite::register_sql_functions(&conn).unwrap();
     conn.execute_batch(
         "DROP TABLE dictionaries; DROP INDEX events_by_time; \
          ALTER TABLE knowledge DROP COLUMN project_wide; PRAGMA user_version = 10;",

@@ -10,45 +10,18 @@ use cairn_core::event::Message;
 use cairn_core::store::SearchScope;
 use cairn_core::{NewEvent, NewSession, Payload, Project, Role, SessionName, Store};
 use cairn_store_sqlite::{SqliteStore, Synchronous, open_store};
+use cairn_testkit::chat_text::step;
 
 /// More than the store holds before it trains its dictionary (2,000).
 const EVENTS: usize = 2_200;
 
-const WORDS: &[&str] = &[
-    "lease",
-    "refresh",
-    "token",
-    "rotate",
-    "parser",
-    "module",
-    "config",
-    "retry",
-    "socket",
-    "bounded",
-    "queue",
-    "migration",
-    "index",
-    "cursor",
-    "snapshot",
-    "checksum",
-];
-
 fn message(i: usize) -> NewEvent {
-    let pick = |k: usize| WORDS[(i * 7 + k * 13) % WORDS.len()];
     let role = if i.is_multiple_of(2) {
         Role::User
     } else {
         Role::Assistant
     };
-    let text = format!(
-        "Step {i}: check the {} {} before the {} {} (try {}).",
-        pick(1),
-        pick(2),
-        pick(3),
-        pick(4),
-        i % 17
-    );
-    NewEvent::now(Payload::Message(Message::text(role, text)))
+    NewEvent::now(Payload::Message(Message::text(role, step(i, 0))))
 }
 
 /// (dictionaries, bodies stored as text, bodies in frames naming a dictionary).

@@ -1,4 +1,5 @@
 //! Test helpers shared by cairn's crates.
+pub mod chat_text;
 pub mod cli;
 pub mod external;
 pub mod fake_llm;

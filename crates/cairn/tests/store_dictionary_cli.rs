@@ -9,6 +9,7 @@ mod sessions_fixtures;
 
 use std::io::Read;
 
+use cairn_testkit::chat_text::step;
 use cairn_testkit::cli::Cairn;
 use cairn_testkit::home::TestHome;
 use rusqlite::types::ValueRef;
@@ -17,40 +18,9 @@ use sessions_fixtures::*;
 /// More events than a store holds before it trains its dictionary (2,000).
 const EVENTS: usize = 2_200;
 
-const WORDS: &[&str] = &[
-    "lease",
-    "refresh",
-    "token",
-    "rotate",
-    "parser",
-    "module",
-    "config",
-    "retry",
-    "socket",
-    "bounded",
-    "queue",
-    "migration",
-    "index",
-    "cursor",
-    "snapshot",
-    "checksum",
-];
-
 /// Varied short messages, like a long chat's.
 fn texts(salt: usize) -> Vec<String> {
-    (0..EVENTS)
-        .map(|i| {
-            let pick = |k: usize| WORDS[(i * 7 + k * 13 + salt) % WORDS.len()];
-            format!(
-                "Step {i}: check the {} {} before the {} {} (try {}).",
-                pick(1),
-                pick(2),
-                pick(3),
-                pick(4),
-                i % 17
-            )
-        })
-        .collect()
+    (0..EVENTS).map(|i| step(i, salt)).collect()
 }
 
 fn import_chat(c: &Cairn, home: &TestHome, name: &str, salt: usize) {

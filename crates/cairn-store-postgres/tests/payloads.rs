@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use cairn_core::body_codec;
 use cairn_core::event::{Message, encode_payload};
-use cairn_core::{NewEvent, NewSession, Payload, Project, Role, SessionName, Store};
+use cairn_core::{NewEvent, NewSession, Payload, Project, Role, Session, SessionName, Store};
 use cairn_store_postgres::PostgresStore;
 use cairn_testkit::postgres::{cluster, fresh_database};
 use ulid::Ulid;
@@ -54,6 +54,15 @@ async fn export(store: &dyn Store, id: Ulid) -> String {
     out
 }
 
+/// Session "a" with outputs 1 and 2, session "b" with outputs 2 and 3.
+async fn two_sessions_sharing_output_2(store: &dyn Store) -> (Session, Session) {
+    let a = store.create_session(new_session("a")).await.unwrap();
+    store.append_events(a.id, chat(&[1, 2])).await.unwrap();
+    let b = store.create_session(new_session("b")).await.unwrap();
+    store.append_events(b.id, chat(&[2, 3])).await.unwrap();
+    (a, b)
+}
+
 fn count(database: &str, sql: &str) -> i64 {
     cluster().psql(database, sql).trim().parse().unwrap()
 }
@@ -62,10 +71,7 @@ fn count(database: &str, sql: &str) -> i64 {
 async fn identical_outputs_are_stored_once_and_freed_with_their_last_session() {
     let database = fresh_database();
     let store = PostgresStore::open(&database.url).unwrap();
-    let a = store.create_session(new_session("a")).await.unwrap();
-    store.append_events(a.id, chat(&[1, 2])).await.unwrap();
-    let b = store.create_session(new_session("b")).await.unwrap();
-    store.append_events(b.id, chat(&[2, 3])).await.unwrap();
+    let (a, b) = two_sessions_sharing_output_2(&store).await;
     let fork = store
         .fork_session(a.id, None, new_session("a-fork"))
         .await
@@ -211,10 +217,7 @@ async fn back_to_version_7(url: &str) {
 async fn an_old_store_reads_the_same_after_its_migration_and_after_compact() {
     let database = fresh_database();
     let store = PostgresStore::open(&database.url).unwrap();
-    let a = store.create_session(new_session("a")).await.unwrap();
-    store.append_events(a.id, chat(&[1, 2])).await.unwrap();
-    let b = store.create_session(new_session("b")).await.unwrap();
-    store.append_events(b.id, chat(&[2, 3])).await.unwrap();
+    let (a, b) = two_sessions_sharing_output_2(&store).await;
     let before = [export(&store, a.id).await, export(&store, b.id).await];
     back_to_version_7(&database.url).await;
     let old_bytes = count(&database.name, "SELECT sum(octet_length(body)) FROM events");

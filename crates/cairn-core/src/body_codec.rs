@@ -102,22 +102,20 @@ thread_local! {
         const { RefCell::new(None) };
 }
 
-/// A frame made by [`compress`], decompressed.
+/// A frame made by [`compress`], decompressed into one allocation of the size it
+/// declares; a frame that declares none (a streaming writer's) is streamed.
 pub fn decompress(frame: &[u8]) -> Result<Vec<u8>, String> {
     let damaged = |e: std::io::Error| format!("stored zstd frame is damaged: {e}");
-    let Ok(size) = declared_size(frame) else {
-        // No usable size in the header: the streaming decoder finds out.
+    let Some(size) = declared_size(frame)? else {
         return zstd::stream::decode_all(frame).map_err(damaged);
     };
     DECOMPRESSOR.with(|cell| {
         let mut cell = cell.borrow_mut();
-        if cell.is_none() {
-            *cell = Some(zstd::bulk::Decompressor::new().map_err(damaged)?);
-        }
-        match cell.as_mut() {
-            Some(decompressor) => decompressor.decompress(frame, size).map_err(damaged),
-            None => zstd::stream::decode_all(frame).map_err(damaged),
-        }
+        let decompressor = match &mut *cell {
+            Some(decompressor) => decompressor,
+            empty => empty.insert(zstd::bulk::Decompressor::new().map_err(damaged)?),
+        };
+        decompressor.decompress(frame, size).map_err(damaged)
     })
 }
 
@@ -126,12 +124,14 @@ pub fn decompress(frame: &[u8]) -> Result<Vec<u8>, String> {
 /// more is refused before anything is allocated for it.
 const MAX_EXPANSION: usize = 128 * 1024 / 4;
 
-/// The size a frame declares it decompresses to, refused when it has none or
-/// one no valid frame of its length can have.
-pub fn declared_size(frame: &[u8]) -> Result<usize, String> {
+/// The size a frame declares it decompresses to (`None` when it declares none),
+/// refused when the header is not a zstd frame's or declares more than any valid
+/// frame of its length can hold.
+pub fn declared_size(frame: &[u8]) -> Result<Option<usize>, String> {
     let size = match zstd::zstd_safe::get_frame_content_size(frame) {
         Ok(Some(size)) => usize::try_from(size).unwrap_or(usize::MAX),
-        _ => return Err("stored zstd frame is damaged: no content size".into()),
+        Ok(None) => return Ok(None),
+        Err(_) => return Err("stored zstd frame is damaged: not a zstd frame".into()),
     };
     if size > frame.len().saturating_mul(MAX_EXPANSION) {
         return Err(format!(
@@ -139,7 +139,7 @@ pub fn declared_size(frame: &[u8]) -> Result<usize, String> {
             frame.len()
         ));
     }
-    Ok(size)
+    Ok(Some(size))
 }
 
 /// The byte range (quotes included) of the longest string literal of a JSON text.
@@ -193,6 +193,19 @@ mod tests {
         let mut damaged = sized.clone();
         damaged.truncate(12);
         assert!(decompress(&damaged).is_err());
+        // A header declaring 1 TiB in 13 bytes is refused before any allocation.
+        let mut forged = vec![0x28, 0xb5, 0x2f, 0xfd, 0xe0];
+        forged.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        let error = decompress(&forged).unwrap_err();
+        assert!(
+            error.contains("declares 1099511627776 bytes in 13"),
+            "{error}"
+        );
+        assert!(
+            decompress(b"garbage")
+                .unwrap_err()
+                .contains("not a zstd frame")
+        );
     }
 
     #[test]

@@ -94,7 +94,6 @@ fn decode(data: &[u8]) -> Result<String, String> {
     let bytes = if data.first() == Some(&b'"') {
         data.to_vec()
     } else {
-        body_codec::declared_size(data)?;
         body_codec::decompress(data)?
     };
     String::from_utf8(bytes).map_err(|e| format!("decompressed payload is not UTF-8: {e}"))

@@ -304,7 +304,10 @@ fn frame_dictionary(frame: &[u8]) -> Option<u32> {
 /// A frame made with dictionary `id`, decompressed.
 fn decode_with(conn: &Connection, id: u32, frame: &[u8]) -> Result<Vec<u8>, String> {
     let raw = crate::dictionary::for_reading(conn, id)?;
-    let size = body_codec::declared_size(frame)?;
+    // Frames made with a dictionary are this store's own: they always declare it.
+    let size = body_codec::declared_size(frame)?.ok_or_else(|| {
+        format!("stored zstd frame (dictionary {id}) is damaged: no content size")
+    })?;
     DICTIONARY_DECOMPRESSORS.with(|cell| {
         let mut loaded = cell.borrow_mut();
         let index = match loaded.iter().position(|(r, _)| Arc::ptr_eq(r, &raw)) {

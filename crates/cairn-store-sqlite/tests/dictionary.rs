@@ -4,13 +4,12 @@
 //! frame names it. (Other processes reading them: `cairn`'s
 //! `tests/store_dictionary_cli.rs`.)
 
-use std::path::Path;
-
 use cairn_core::event::Message;
 use cairn_core::store::SearchScope;
 use cairn_core::{NewEvent, NewSession, Payload, Project, Role, SessionName, Store};
 use cairn_store_sqlite::{SqliteStore, Synchronous, open_store};
 use cairn_testkit::chat_text::step;
+use cairn_testkit::store_bodies::forms;
 
 /// More than the store holds before it trains its dictionary (2,000).
 const EVENTS: usize = 2_200;
@@ -22,30 +21,6 @@ fn message(i: usize) -> NewEvent {
         Role::Assistant
     };
     NewEvent::now(Payload::Message(Message::text(role, step(i, 0))))
-}
-
-/// (dictionaries, bodies stored as text, bodies in frames naming a dictionary).
-fn forms(path: &Path) -> (i64, i64, i64) {
-    let conn = rusqlite::Connection::open(path).unwrap();
-    let dictionaries = conn
-        .query_row("SELECT count(*) FROM dictionaries", [], |row| row.get(0))
-        .unwrap();
-    let mut plain = 0;
-    let mut with_dictionary = 0;
-    let mut statement = conn.prepare("SELECT body FROM events").unwrap();
-    let mut rows = statement.query([]).unwrap();
-    while let Some(row) = rows.next().unwrap() {
-        match row.get_ref(0).unwrap() {
-            rusqlite::types::ValueRef::Text(_) => plain += 1,
-            rusqlite::types::ValueRef::Blob(frame)
-                if zstd::zstd_safe::get_dict_id_from_frame(frame).is_some() =>
-            {
-                with_dictionary += 1
-            }
-            _ => {}
-        }
-    }
-    (dictionaries, plain, with_dictionary)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,3 +7,4 @@ pub mod home;
 pub mod mcp_http;
 pub mod postgres;
 pub mod serve;
+pub mod store_bodies;

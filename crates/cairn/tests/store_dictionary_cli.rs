@@ -12,6 +12,7 @@ use std::io::Read;
 use cairn_testkit::chat_text::step;
 use cairn_testkit::cli::Cairn;
 use cairn_testkit::home::TestHome;
+use cairn_testkit::store_bodies::{dictionary_of, forms};
 use rusqlite::types::ValueRef;
 use sessions_fixtures::*;
 
@@ -43,40 +44,6 @@ fn export(c: &Cairn, name: &str) -> String {
 
 fn open(home: &TestHome) -> rusqlite::Connection {
     rusqlite::Connection::open(home.store_file()).unwrap()
-}
-
-/// (the store's dictionaries, bodies stored as plain text, bodies compressed
-/// with a dictionary).
-fn forms(home: &TestHome) -> (i64, i64, i64) {
-    let conn = open(home);
-    let dictionaries = conn
-        .query_row("SELECT count(*) FROM dictionaries", [], |row| row.get(0))
-        .unwrap_or(-1);
-    let mut plain = 0;
-    let mut with_dictionary = 0;
-    let mut statement = conn.prepare("SELECT body FROM events").unwrap();
-    let mut rows = statement.query([]).unwrap();
-    while let Some(row) = rows.next().unwrap() {
-        match row.get_ref(0).unwrap() {
-            ValueRef::Text(_) => plain += 1,
-            ValueRef::Blob(frame) if dictionary_of(frame) != 0 => with_dictionary += 1,
-            _ => {}
-        }
-    }
-    (dictionaries, plain, with_dictionary)
-}
-
-/// The dictionary id in a zstd frame header (0: none), read by hand.
-fn dictionary_of(frame: &[u8]) -> u32 {
-    let descriptor = frame[4];
-    let single_segment = descriptor & 0x20 != 0;
-    let at = if single_segment { 5 } else { 6 };
-    match descriptor & 0x03 {
-        0 => 0,
-        1 => u32::from(frame[at]),
-        2 => u32::from(u16::from_le_bytes([frame[at], frame[at + 1]])),
-        _ => u32::from_le_bytes(frame[at..at + 4].try_into().unwrap()),
-    }
 }
 
 /// Rewrites the store as cairn left it before dictionaries, the time index and
@@ -137,7 +104,7 @@ fn a_growing_store_trains_a_dictionary_and_an_older_one_gets_it_from_compact_wit
     let home = TestHome::new();
     let c = on_sqlite(&home);
     import_chat(&c, &home, "long-chat", 0);
-    let (dictionaries, plain, with_dictionary) = forms(&home);
+    let (dictionaries, plain, with_dictionary) = forms(&home.store_file());
     assert_eq!(dictionaries, 1, "trained once the store grew");
     assert!(
         with_dictionary as usize > EVENTS * 9 / 10 && plain < 100,
@@ -150,7 +117,7 @@ fn a_growing_store_trains_a_dictionary_and_an_older_one_gets_it_from_compact_wit
     assert!(converted > 2 * EVENTS * 9 / 10, "{converted}");
     // Opening migrates the schema; the rows keep their older form meanwhile.
     assert_eq!([export(&c, "long-chat"), export(&c, "other-chat")], before);
-    let (dictionaries, plain, _) = forms(&home);
+    let (dictionaries, plain, _) = forms(&home.store_file());
     assert_eq!(dictionaries, 0);
     assert!(plain as usize >= converted, "{plain}");
 
@@ -158,7 +125,7 @@ fn a_growing_store_trains_a_dictionary_and_an_older_one_gets_it_from_compact_wit
     assert_eq!(compacted["interrupted"], false, "{compacted:#}");
     let rewritten = compacted["events_rewritten"].as_u64().unwrap() as usize;
     assert!(rewritten > 2 * EVENTS * 9 / 10, "{compacted:#}");
-    let (dictionaries, plain, with_dictionary) = forms(&home);
+    let (dictionaries, plain, with_dictionary) = forms(&home.store_file());
     assert_eq!(dictionaries, 1);
     assert!(
         plain < 50 && with_dictionary as usize > 2 * EVENTS * 9 / 10,

@@ -16,7 +16,6 @@ use serde_json::Value;
 use crate::import_forks::{fork_with_events, import_branches, own_events, replayed_prefix};
 use crate::live_tokens::live_tokens;
 use crate::transcript::{Lines, Skipped, Transcript};
-use crate::transcript_ahead::import_then_read;
 use crate::{import_claude_code, import_codex};
 
 /// Which tool's transcripts.
@@ -185,21 +184,8 @@ pub async fn import_transcripts(
     progress: &mut (dyn FnMut(&Found) + Send),
 ) -> cairn_core::Result<Summary> {
     let mut summary = Summary::default();
-    // The transcript read while the store wrote the one before (`transcript_ahead`).
-    let mut ready = None;
-    for (n, found) in files.iter().enumerate() {
-        let next = match files.get(n + 1) {
-            Some(next) if is_new(store, request.tool, &next.path).await? => Some(next),
-            _ => None,
-        };
-        let mut reading = Reading {
-            ready: ready.take(),
-            next: next.map(|f| f.path.as_path()),
-            next_read: None,
-        };
-        let imported = import_one(store, &found.path, request, &mut summary, &mut reading).await;
-        ready = reading.next_read;
-        let outcomes = match imported {
+    for found in files {
+        let outcomes = match import_one(store, &found.path, request, &mut summary).await {
             Ok(outcomes) => outcomes,
             Err(FileError::Store(e)) => return Err(e),
             Err(FileError::File(reason)) => {
@@ -223,29 +209,6 @@ pub async fn import_transcripts(
     Ok(summary)
 }
 
-/// A file's reading, one ahead of the store (`transcript_ahead`).
-struct Reading<'a> {
-    /// This file's transcript, read while the store wrote the file before.
-    ready: Option<Result<Transcript, String>>,
-    /// The next file, to read while this one is written (only a file new to the
-    /// store: a known one may need no reading at all).
-    next: Option<&'a Path>,
-    /// What was read of `next`.
-    next_read: Option<Result<Transcript, String>>,
-}
-
-/// Whether `path` has never been imported (as far as it can be told before reading
-/// it: a file whose id cannot be found is left to its own import to report).
-async fn is_new(store: &dyn Store, tool: Tool, path: &Path) -> cairn_core::Result<bool> {
-    let Ok(original_id) = identify(tool, path) else {
-        return Ok(false);
-    };
-    Ok(store
-        .import_origin(tool.source(), &original_id)
-        .await?
-        .is_none())
-}
-
 enum FileError {
     /// This file cannot be imported; the others still can.
     File(String),
@@ -264,7 +227,6 @@ async fn import_one(
     path: &Path,
     request: &TranscriptImport,
     summary: &mut Summary,
-    reading: &mut Reading<'_>,
 ) -> Result<Vec<Outcome>, FileError> {
     let shown = path.display().to_string();
     let source = request.tool.source();
@@ -337,11 +299,10 @@ async fn import_one(
         return Ok(outcomes);
     }
 
-    let mut transcript = match reading.ready.take() {
-        Some(read) => read,
-        None => request.tool.read(path, &request.prices),
-    }
-    .map_err(FileError::File)?;
+    let mut transcript = request
+        .tool
+        .read(path, &request.prices)
+        .map_err(FileError::File)?;
     summary.lines(&transcript.skipped, transcript.problems.clone());
     let parent = match &transcript.parent_original_id {
         Some(parent_id) => store.import_origin(source, parent_id).await?,
@@ -416,12 +377,8 @@ async fn import_one(
         created_at: Some(transcript.header.created_at),
     };
     let events = std::mem::take(&mut transcript.events);
-    let read_next = reading
-        .next
-        .map(|next| move || request.tool.read(next, &request.prices));
-    let (session, next_read) = import_then_read(store, new, events, origin, read_next).await;
-    reading.next_read = next_read;
-    let session = session?;
+    let stream = Box::new(events.into_iter().map(Ok));
+    let session = store.import_stream_from(new, stream, origin).await?;
     refresh_live_tokens(store, session.id, request.knowledge_retention).await?;
     let branches = import_branches(
         store,

@@ -43,7 +43,6 @@ pub mod rewind;
 pub mod sessions;
 pub mod store_copy;
 pub mod transcript;
-mod transcript_ahead;
 pub mod usage;
 pub mod where_was_i;
 

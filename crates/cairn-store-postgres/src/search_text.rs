@@ -4,9 +4,23 @@
 //! hyphenated words) never make the index and the query disagree. Case and
 //! diacritics are folded by the `cairn_search` configuration (`unaccent`, `simple`).
 
+use cairn_core::Payload;
+
 /// The words of `text`, joined by spaces: what `to_tsvector` indexes.
 pub(crate) fn index_words(text: &str) -> String {
     words(text).collect::<Vec<_>>().join(" ")
+}
+
+/// The searchable text of an event, as snippets show it: PostgreSQL text cannot
+/// hold NUL, which separates words like any other control.
+pub(crate) fn event_text(payload: &Payload) -> String {
+    payload.searchable_text().replace('\0', " ")
+}
+
+/// What the index keeps of an event: the words of its text; `None` without text.
+pub(crate) fn event_words(payload: &Payload) -> Option<String> {
+    let text = event_text(payload);
+    (!text.is_empty()).then(|| index_words(&text))
 }
 
 fn words(text: &str) -> impl Iterator<Item = &str> {

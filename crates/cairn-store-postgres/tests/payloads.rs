@@ -207,7 +207,8 @@ async fn back_to_version_7(url: &str) {
         .batch_execute(
             "DROP INDEX events_by_payload; \
              ALTER TABLE events DROP COLUMN payload, DROP COLUMN payload_at; \
-             DROP TABLE payloads; UPDATE cairn_schema SET version = 7",
+             DROP TABLE payloads; ALTER TABLE events ADD COLUMN search_text TEXT; \
+             UPDATE cairn_schema SET version = 7",
         )
         .await
         .unwrap();

@@ -16,7 +16,7 @@ use ulid::Ulid;
 use crate::events::{EVENT_COLUMNS, PAYLOAD_JOIN, decode};
 use crate::fail::{R, unreadable};
 use crate::rows::{from_micros, get, get_u64, limit, parse_ts};
-use crate::search_text::{event_text, index_words, literal_query, mark_cuts};
+use crate::search_text::{event_text, index_words, literal_query, mark_cuts, may_hold, phrases_of};
 use crate::sessions;
 
 /// Snippets: at most 16 words around the hits, hits in brackets as written.
@@ -47,12 +47,14 @@ const SESSION_SEARCH_IDS_SQL: &str = "SELECT e.id FROM events e \
 
 /// Whether each candidate's text holds the exact query (only asked when it has
 /// phrases: otherwise the index's match is the answer), and the snippet of those
-/// that do; in the candidates' order.
+/// that do; in the candidates' order. `OFFSET 0` keeps `held` computed once
+/// (pulled up, the subquery's expression would be evaluated for each use).
 const CHECK_SQL: &str = "SELECT held, CASE WHEN held \
          THEN ts_headline('cairn_search', c.text, $1::TEXT::TSQUERY, $3) END \
      FROM (SELECT text, n, NOT $2::BOOLEAN \
                OR to_tsvector('cairn_search', words) @@ $1::TEXT::TSQUERY AS held \
-           FROM unnest($4::TEXT[], $5::TEXT[]) WITH ORDINALITY AS c(text, words, n)) c \
+           FROM unnest($4::TEXT[], $5::TEXT[]) WITH ORDINALITY AS c(text, words, n) \
+           OFFSET 0) c \
      ORDER BY n";
 
 /// Candidates read and checked per round trip when every hit is wanted.
@@ -62,6 +64,8 @@ const BATCH: usize = 100;
 struct TsQuery {
     exact: String,
     loose: String,
+    /// The phrases of `exact` as far as they are read here, for [`may_hold`].
+    phrases: Option<Vec<Vec<String>>>,
 }
 
 impl TsQuery {
@@ -77,8 +81,10 @@ async fn ts_query(tx: &Transaction<'_>, user_text: &str) -> R<Option<TsQuery>> {
     };
     let statement = tx.prepare_cached(QUERY_SQL).await?;
     let row = tx.query_one(&statement, &[&literal]).await?;
+    let exact: String = get(&row, 0)?;
     Ok(Some(TsQuery {
-        exact: get(&row, 0)?,
+        phrases: phrases_of(&exact),
+        exact,
         loose: get(&row, 1)?,
     }))
 }
@@ -220,7 +226,13 @@ async fn kept_hits(
     while !rest.is_empty() && hits.len() < wanted {
         let (batch, after) = rest.split_at((wanted - hits.len()).min(BATCH).min(rest.len()));
         rest = after;
-        let candidates = candidates(tx, batch).await?;
+        let mut candidates = candidates(tx, batch).await?;
+        if let Some(phrases) = &query.phrases {
+            candidates.retain(|(_, text)| may_hold(text, phrases));
+        }
+        if candidates.is_empty() {
+            continue;
+        }
         let headlines = check(tx, query, &candidates).await?;
         for ((mut hit, text), headline) in candidates.into_iter().zip(headlines) {
             if let Some(headline) = headline {

@@ -2,30 +2,18 @@
 //! (migration 9): a store written before it finds the same hits, with the same
 //! snippets, after its migration, and exports the same events.
 
-use cairn_core::event::{Message, encode_payload};
+use cairn_core::event::Message;
 use cairn_core::{NewEvent, NewSession, Payload, Project, Role, SessionName, Store};
 use cairn_store_postgres::PostgresStore;
 use cairn_store_postgres::migrations::LATEST_VERSION;
 use cairn_testkit::postgres::{cluster, fresh_database};
 use ulid::Ulid;
 
+mod support;
+use support::export;
+
 fn message(role: Role, text: &str) -> NewEvent {
     NewEvent::now(Payload::Message(Message::text(role, text)))
-}
-
-/// Every event of a session as it would be exported: seq, time, kind and body.
-async fn export(store: &dyn Store, id: Ulid) -> String {
-    let mut out = String::new();
-    for event in store.events_after(id, 0, 0).await.unwrap() {
-        let body = serde_json::to_string(&encode_payload(&event.payload)).unwrap();
-        out.push_str(&format!(
-            "{} {} {} {body}\n",
-            event.seq,
-            event.ts,
-            event.payload.kind()
-        ));
-    }
-    out
 }
 
 /// Each query's hits as `seq snippet` lines.

@@ -15,7 +15,6 @@ use crate::fail::{R, unreadable};
 use crate::media::without_inline_media;
 use crate::payloads;
 use crate::rows::{big, get, get_u64, micros, parse_ts};
-use crate::search_text::index_words;
 use crate::sessions::{self, StoredSession};
 
 /// What the event adds to its session, asked of the accounting rules; a provider
@@ -65,18 +64,17 @@ async fn insert_event(
         _ => (None, None),
     };
     let effect = charge(tx, session_key, seq, payload).await?;
-    // PostgreSQL text cannot hold NUL; it separates words like any other control.
-    let text = payload.searchable_text().replace('\0', " ");
-    let search_text = (!text.is_empty()).then_some(text.as_str());
+    let words = crate::search_text::event_words(payload);
     let bytes = body.len() as i64;
     let stored = payloads::store(tx, body).await?;
+    // The vector without positions (`strip`): phrases are checked on each
+    // candidate's text when searching (see `search.rs`).
     let statement = tx
         .prepare_cached(
             "INSERT INTO events (session, seq, kind, role, bytes, request_id, ts, body, \
-             search_text, search, author, payload, payload_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-                     CASE WHEN $9::TEXT IS NULL THEN NULL \
-                          ELSE to_tsvector('cairn_search', $10::TEXT) END, $11, $12, $13)",
+             search, author, payload, payload_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+                     strip(to_tsvector('cairn_search', $9::TEXT)), $10, $11, $12)",
         )
         .await?;
     tx.execute(
@@ -90,8 +88,7 @@ async fn insert_event(
             &request_id,
             &ts.to_string(),
             &stored.body,
-            &search_text,
-            &index_words(&text),
+            &words,
             &cairn_core::author::current(),
             &stored.payload,
             &stored.payload_at,

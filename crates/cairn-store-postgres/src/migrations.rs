@@ -284,6 +284,19 @@ ALTER TABLE events ADD COLUMN payload_at BIGINT;
 CREATE INDEX events_by_payload ON events (payload) WHERE payload IS NOT NULL;
 "#;
 
+/// Search columns of a proportionate size (BENCHMARKS.md, "PostgreSQL: search
+/// without a copy of the text"): the searchable text was kept only for
+/// `ts_headline`, and it is in the bodies already (the client reads it from
+/// there); the vector keeps no positions (`strip`): phrases are checked on each
+/// candidate's text. `ALTER … TYPE … USING` rewrites the table, so the space of
+/// both comes back at once; the rewrite resets nothing of migration 6, which is
+/// set again to be sure.
+const V9_SEARCH_WITHOUT_TEXT: &str = r#"
+ALTER TABLE events DROP COLUMN search_text,
+    ALTER COLUMN search TYPE TSVECTOR USING strip(search);
+ALTER TABLE events ALTER COLUMN search SET STATISTICS 1000;
+"#;
+
 /// Every step, in order; `cairn_schema.version` = how many are applied.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1,
@@ -294,6 +307,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V6_SEARCH_STATISTICS,
     V7_PROJECT_WIDE_KNOWLEDGE,
     V8_PAYLOADS,
+    V9_SEARCH_WITHOUT_TEXT,
 ];
 
 /// The step after which the project keys are computed (it needs Rust, not SQL).

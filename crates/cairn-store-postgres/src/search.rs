@@ -1,6 +1,11 @@
-//! Full-text search over message text with PostgreSQL's own text search: the
-//! `events.search` vector (GIN index), `websearch_to_tsquery` over a literal form
-//! of what the person typed, `ts_headline` snippets; newest first.
+//! Full-text search over message text with PostgreSQL's own text search, newest
+//! first. `events.search` keeps which words an event holds, not where (`strip`,
+//! migration 9), and no copy of the text is stored: the GIN index gives the
+//! candidates holding every word; their text comes from their bodies, read here;
+//! the server, with the index's own parser, checks on that text the words of more
+//! than one token (`refresh-token`: a phrase) and makes the `ts_headline` snippet.
+//! Checkpoints keep their text and a positional vector (`search_text` and
+//! `search` of `checkpoints`: small).
 
 use cairn_core::store::{CheckpointHit, SearchHit, SearchScope};
 use cairn_core::{Project, Role, SessionName};
@@ -8,30 +13,90 @@ use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
 use ulid::Ulid;
 
+use crate::events::{EVENT_COLUMNS, PAYLOAD_JOIN, decode};
 use crate::fail::{R, unreadable};
 use crate::rows::{from_micros, get, get_u64, limit, parse_ts};
-use crate::search_text::{literal_query, mark_cuts};
+use crate::search_text::{event_text, index_words, literal_query, mark_cuts, may_hold, phrases_of};
 use crate::sessions;
 
 /// Snippets: at most 16 words around the hits, hits in brackets as written.
 const HEADLINE_OPTIONS: &str =
     "StartSel=[, StopSel=], MaxWords=16, MinWords=6, ShortWord=0, HighlightAll=false";
 
+/// The query as the server reads what a person typed ([`literal_query`]):
+/// `exact`, phrases and all, and `loose`, every word of each phrase required
+/// anywhere (`<->` as `&`): what a vector without positions can answer (it never
+/// matches a phrase). Lexemes are letters and digits only, so the operators are
+/// the only `<…>` in the text.
+const QUERY_SQL: &str = "SELECT q::TEXT, regexp_replace(q::TEXT, '<(-|[0-9]+)>', '&', 'g') \
+     FROM websearch_to_tsquery('cairn_search', $1) q";
+
 /// Newest first by the event's own time (the RFC 3339 text read as
 /// `timestamptz`; an imported session's events keep theirs), insertion order
-/// breaking ties; the snippet is computed only for the rows the limit keeps.
-const SEARCH_SQL: &str = "SELECT s.name, s.project, hit.seq, hit.ts, hit.role, \
-         ts_headline('cairn_search', hit.search_text, q.query, $3), hit.search_text, \
-         s.project_key \
-     FROM (SELECT websearch_to_tsquery('cairn_search', $1) AS query) q \
-     CROSS JOIN LATERAL ( \
-         SELECT e.session, e.seq, e.ts, e.role, e.search_text, e.id, \
-                e.ts::timestamptz AS at FROM events e \
-         JOIN sessions s2 ON s2.id = e.session \
-         WHERE e.search @@ q.query AND ($2::TEXT IS NULL OR s2.project_key = $2) \
-         ORDER BY at DESC, e.id DESC LIMIT $4) hit \
-     JOIN sessions s ON s.id = hit.session \
-     ORDER BY hit.at DESC, hit.id DESC";
+/// breaking ties. Ids only: the text of the hits kept is read afterwards.
+const SEARCH_IDS_SQL: &str = "SELECT e.id FROM events e JOIN sessions s ON s.id = e.session \
+     WHERE e.search @@ $1::TEXT::TSQUERY AND ($2::TEXT IS NULL OR s.project_key = $2) \
+     ORDER BY e.ts::timestamptz DESC, e.id DESC LIMIT $3";
+
+/// The same over the links of one session's fork chain: every event of its
+/// history, replaced or not.
+const SESSION_SEARCH_IDS_SQL: &str = "SELECT e.id FROM events e \
+     JOIN unnest($2::BIGINT[], $3::BIGINT[], $4::BIGINT[]) AS link(key, after, upto) \
+       ON e.session = link.key AND e.seq > link.after AND e.seq <= link.upto \
+     WHERE e.search @@ $1::TEXT::TSQUERY ORDER BY e.id DESC LIMIT $5";
+
+/// Whether each candidate's text holds the exact query (only asked when it has
+/// phrases: otherwise the index's match is the answer), and the snippet of those
+/// that do; in the candidates' order. `OFFSET 0` keeps `held` computed once
+/// (pulled up, the subquery's expression would be evaluated for each use).
+const CHECK_SQL: &str = "SELECT held, CASE WHEN held \
+         THEN ts_headline('cairn_search', c.text, $1::TEXT::TSQUERY, $3) END \
+     FROM (SELECT text, n, NOT $2::BOOLEAN \
+               OR to_tsvector('cairn_search', words) @@ $1::TEXT::TSQUERY AS held \
+           FROM unnest($4::TEXT[], $5::TEXT[]) WITH ORDINALITY AS c(text, words, n) \
+           OFFSET 0) c \
+     ORDER BY n";
+
+/// Candidates read and checked per round trip when every hit is wanted.
+const BATCH: usize = 100;
+
+/// A person's query, as [`QUERY_SQL`] gives it.
+struct TsQuery {
+    exact: String,
+    loose: String,
+    /// The phrases of `exact` as far as they are read here, for [`may_hold`].
+    phrases: Option<Vec<Vec<String>>>,
+}
+
+impl TsQuery {
+    fn phrased(&self) -> bool {
+        self.exact != self.loose
+    }
+}
+
+/// `None` when nothing searchable is left of `user_text`.
+async fn ts_query(tx: &Transaction<'_>, user_text: &str) -> R<Option<TsQuery>> {
+    let Some(literal) = literal_query(user_text) else {
+        return Ok(None);
+    };
+    let statement = tx.prepare_cached(QUERY_SQL).await?;
+    let row = tx.query_one(&statement, &[&literal]).await?;
+    let exact: String = get(&row, 0)?;
+    Ok(Some(TsQuery {
+        phrases: phrases_of(&exact),
+        exact,
+        loose: get(&row, 1)?,
+    }))
+}
+
+/// `LIMIT` of the candidates: the search's, or none when phrases may reject some.
+fn candidate_limit(query: &TsQuery, limit_to: u32) -> Option<i64> {
+    if query.phrased() {
+        None
+    } else {
+        limit(limit_to)
+    }
+}
 
 /// Checkpoints are created by cairn (`created_us`), so their time sorts as it is.
 const CHECKPOINT_SEARCH_SQL: &str = "SELECT hit.session_id, hit.project, hit.project_key, \
@@ -75,21 +140,7 @@ pub(crate) async fn search_checkpoints(
         .collect()
 }
 
-/// The same search over the links of one session's fork chain: every event of its
-/// history, replaced or not.
-const SESSION_SEARCH_SQL: &str = "SELECT s.name, s.project, hit.seq, hit.ts, hit.role, \
-         ts_headline('cairn_search', hit.search_text, q.query, $5), hit.search_text, \
-         s.project_key \
-     FROM (SELECT websearch_to_tsquery('cairn_search', $1) AS query) q \
-     CROSS JOIN LATERAL ( \
-         SELECT e.session, e.seq, e.ts, e.role, e.search_text, e.id FROM events e \
-         JOIN unnest($2::BIGINT[], $3::BIGINT[], $4::BIGINT[]) AS link(key, after, upto) \
-           ON e.session = link.key AND e.seq > link.after AND e.seq <= link.upto \
-         WHERE e.search @@ q.query \
-         ORDER BY e.id DESC LIMIT $6) hit \
-     JOIN sessions s ON s.id = hit.session \
-     ORDER BY hit.id DESC";
-
+/// The same search over the links of one session's fork chain.
 pub(crate) async fn search_session(
     tx: &Transaction<'_>,
     session: Ulid,
@@ -97,7 +148,7 @@ pub(crate) async fn search_session(
     limit_to: u32,
 ) -> R<Vec<SearchHit>> {
     let stored = sessions::by_id(tx, session).await?;
-    let Some(query) = literal_query(query) else {
+    let Some(query) = ts_query(tx, query).await? else {
         return Ok(Vec::new());
     };
     let chain = crate::lineage::chain(tx, &stored).await?;
@@ -112,21 +163,21 @@ pub(crate) async fn search_session(
         .iter()
         .map(|l| i64::try_from(l.upto).unwrap_or(i64::MAX))
         .collect();
-    let statement = tx.prepare_cached(SESSION_SEARCH_SQL).await?;
-    let rows = tx
-        .query(
+    let statement = tx.prepare_cached(SESSION_SEARCH_IDS_SQL).await?;
+    let ids = ids_of(
+        tx.query(
             &statement,
             &[
-                &query,
+                &query.loose,
                 &keys,
                 &afters,
                 &uptos,
-                &HEADLINE_OPTIONS,
-                &limit(limit_to),
+                &candidate_limit(&query, limit_to),
             ],
         )
-        .await?;
-    rows.iter().map(hit).collect()
+        .await?,
+    )?;
+    kept_hits(tx, &query, &ids, limit_to).await
 }
 
 pub(crate) async fn search(
@@ -134,33 +185,139 @@ pub(crate) async fn search(
     query: &str,
     scope: &SearchScope,
 ) -> R<Vec<SearchHit>> {
-    let Some(query) = literal_query(query) else {
+    let Some(query) = ts_query(tx, query).await? else {
         return Ok(Vec::new());
     };
     let project = scope.project.as_ref().map(Project::key);
-    let statement = tx.prepare_cached(SEARCH_SQL).await?;
+    let statement = tx.prepare_cached(SEARCH_IDS_SQL).await?;
+    let ids = ids_of(
+        tx.query(
+            &statement,
+            &[
+                &query.loose,
+                &project,
+                &candidate_limit(&query, scope.limit),
+            ],
+        )
+        .await?,
+    )?;
+    kept_hits(tx, &query, &ids, scope.limit).await
+}
+
+fn ids_of(rows: Vec<Row>) -> R<Vec<i64>> {
+    rows.iter().map(|row| get(row, 0)).collect()
+}
+
+/// The hits among `ids` (in order) whose text holds `query`, at most `limit_to`
+/// (0: all), each with its snippet; read and checked a batch at a time.
+async fn kept_hits(
+    tx: &Transaction<'_>,
+    query: &TsQuery,
+    ids: &[i64],
+    limit_to: u32,
+) -> R<Vec<SearchHit>> {
+    let wanted = if limit_to == 0 {
+        usize::MAX
+    } else {
+        limit_to as usize
+    };
+    let mut hits = Vec::new();
+    let mut rest = ids;
+    while !rest.is_empty() && hits.len() < wanted {
+        let (batch, after) = rest.split_at((wanted - hits.len()).min(BATCH).min(rest.len()));
+        rest = after;
+        let mut candidates = candidates(tx, batch).await?;
+        if let Some(phrases) = &query.phrases {
+            candidates.retain(|(_, text)| may_hold(text, phrases));
+        }
+        if candidates.is_empty() {
+            continue;
+        }
+        let headlines = check(tx, query, &candidates).await?;
+        for ((mut hit, text), headline) in candidates.into_iter().zip(headlines) {
+            if let Some(headline) = headline {
+                hit.snippet = mark_cuts(&headline, &text);
+                hits.push(hit);
+            }
+        }
+    }
+    Ok(hits)
+}
+
+/// Where each event of `ids` is, with its searchable text (empty when its body
+/// cannot be read, so a damaged row never breaks a search); in the order of `ids`,
+/// without those deleted meanwhile.
+async fn candidates(tx: &Transaction<'_>, ids: &[i64]) -> R<Vec<(SearchHit, String)>> {
+    let statement = tx
+        .prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS}, s.ulid, e.id, s.name, s.project, s.project_key, e.role \
+             FROM events e {PAYLOAD_JOIN} JOIN sessions s ON s.id = e.session \
+             WHERE e.id = ANY($1)"
+        ))
+        .await?;
+    let rows = tx.query(&statement, &[&ids]).await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let mut found = None;
+        for row in &rows {
+            if get::<i64>(row, 7)? == *id {
+                found = Some(row);
+                break;
+            }
+        }
+        let Some(row) = found else {
+            continue;
+        };
+        let text = decode(row)
+            .map(|event| event_text(&event.payload))
+            .unwrap_or_default();
+        let name: String = get(row, 8)?;
+        let role: Option<String> = get(row, 11)?;
+        let hit = SearchHit {
+            session: SessionName::parse(&name)
+                .map_err(|e| unreadable(format!("session name {name:?}: {e}")))?,
+            project: Project::from_parts(get::<String>(row, 9)?, get::<String>(row, 10)?),
+            seq: get_u64(row, 0)?,
+            ts: parse_ts(&get::<String>(row, 1)?)?,
+            role: role.as_deref().and_then(Role::parse),
+            snippet: String::new(),
+        };
+        out.push((hit, text));
+    }
+    Ok(out)
+}
+
+/// [`CHECK_SQL`] over `candidates`: the `ts_headline` of each that holds the
+/// query's phrases, `None` for the others.
+async fn check(
+    tx: &Transaction<'_>,
+    query: &TsQuery,
+    candidates: &[(SearchHit, String)],
+) -> R<Vec<Option<String>>> {
+    let phrased = query.phrased();
+    let texts: Vec<&str> = candidates.iter().map(|(_, text)| text.as_str()).collect();
+    let words: Vec<String> = candidates
+        .iter()
+        .map(|(_, text)| {
+            if phrased {
+                index_words(text)
+            } else {
+                String::new()
+            }
+        })
+        .collect();
+    let statement = tx.prepare_cached(CHECK_SQL).await?;
     let rows = tx
         .query(
             &statement,
-            &[&query, &project, &HEADLINE_OPTIONS, &limit(scope.limit)],
+            &[&query.exact, &phrased, &HEADLINE_OPTIONS, &texts, &words],
         )
         .await?;
-    rows.iter().map(hit).collect()
-}
-
-/// A row of `name, project, seq, ts, role, headline, text, project_key`.
-fn hit(row: &Row) -> R<SearchHit> {
-    let name: String = get(row, 0)?;
-    let role: Option<String> = get(row, 4)?;
-    let headline: String = get(row, 5)?;
-    let text: String = get(row, 6)?;
-    Ok(SearchHit {
-        session: SessionName::parse(&name)
-            .map_err(|e| unreadable(format!("session name {name:?}: {e}")))?,
-        project: Project::from_parts(get::<String>(row, 1)?, get::<String>(row, 7)?),
-        seq: get_u64(row, 2)?,
-        ts: parse_ts(&get::<String>(row, 3)?)?,
-        role: role.as_deref().and_then(Role::parse),
-        snippet: mark_cuts(&headline, &text),
-    })
+    rows.iter()
+        .map(|row| {
+            let held: Option<bool> = get(row, 0)?;
+            let headline: Option<String> = get(row, 1)?;
+            Ok(headline.filter(|_| held == Some(true)))
+        })
+        .collect()
 }

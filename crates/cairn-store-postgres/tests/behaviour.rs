@@ -320,6 +320,7 @@ async fn a_store_of_an_older_version_is_brought_up_to_date_keeping_its_data() {
          ALTER TABLE checkpoints DROP COLUMN search_text, DROP COLUMN search; \
          ALTER TABLE knowledge DROP COLUMN project_wide; \
          ALTER TABLE events DROP COLUMN payload, DROP COLUMN payload_at; DROP TABLE payloads; \
+         ALTER TABLE events ADD COLUMN search_text TEXT; \
          UPDATE cairn_schema SET version = 1",
     );
     let upgraded = PostgresStore::open(&database.url).unwrap();

@@ -6,11 +6,13 @@
 use std::sync::Arc;
 
 use cairn_core::body_codec;
-use cairn_core::event::{Message, encode_payload};
+use cairn_core::event::Message;
 use cairn_core::{NewEvent, NewSession, Payload, Project, Role, Session, SessionName, Store};
 use cairn_store_postgres::PostgresStore;
 use cairn_testkit::postgres::{cluster, fresh_database};
-use ulid::Ulid;
+
+mod support;
+use support::export;
 
 fn new_session(raw: &str) -> NewSession {
     NewSession::new(
@@ -37,21 +39,6 @@ fn chat(ids: &[usize]) -> Vec<NewEvent> {
         events.push(message(Role::Tool, &output(i)));
     }
     events
-}
-
-/// Every event of a session as it would be exported: seq, time, kind and body.
-async fn export(store: &dyn Store, id: Ulid) -> String {
-    let mut out = String::new();
-    for event in store.events_after(id, 0, 0).await.unwrap() {
-        let body = serde_json::to_string(&encode_payload(&event.payload)).unwrap();
-        out.push_str(&format!(
-            "{} {} {} {body}\n",
-            event.seq,
-            event.ts,
-            event.payload.kind()
-        ));
-    }
-    out
 }
 
 /// Session "a" with outputs 1 and 2, session "b" with outputs 2 and 3.
@@ -207,7 +194,8 @@ async fn back_to_version_7(url: &str) {
         .batch_execute(
             "DROP INDEX events_by_payload; \
              ALTER TABLE events DROP COLUMN payload, DROP COLUMN payload_at; \
-             DROP TABLE payloads; UPDATE cairn_schema SET version = 7",
+             DROP TABLE payloads; ALTER TABLE events ADD COLUMN search_text TEXT; \
+             UPDATE cairn_schema SET version = 7",
         )
         .await
         .unwrap();

@@ -47,3 +47,38 @@ fn the_binary_carries_token_lists_not_built_tables() {
         "the token lists are missing: {mb:.1} MB of read-only data"
     );
 }
+
+/// The glibc the test runs on, as build.rs reads it (major, minor).
+#[cfg(target_env = "gnu")]
+fn glibc() -> (u32, u32) {
+    unsafe extern "C" {
+        fn gnu_get_libc_version() -> *const std::ffi::c_char;
+    }
+    // SAFETY: glibc returns a pointer to a static NUL-terminated string.
+    let version = unsafe { std::ffi::CStr::from_ptr(gnu_get_libc_version()) };
+    let version = version.to_str().expect("an ASCII version");
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
+/// On glibc 2.36 or newer the binary's relative relocations are packed (DT_RELR):
+/// the classic table of the `dist` binary was 0.7 MB (29,458 entries), read by the
+/// loader at every start (BENCHMARKS.md, "Start-up: the fixed cost").
+#[cfg(target_env = "gnu")]
+#[test]
+fn relative_relocations_are_packed_where_glibc_reads_them() {
+    if glibc() < (2, 36) {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_cairn");
+    let packed = elf_section_size(bin, ".relr.dyn");
+    assert!(
+        packed.is_some(),
+        "the cairn binary has no .relr.dyn section"
+    );
+    let classic = elf_section_size(bin, ".rela.dyn").unwrap_or(0);
+    assert!(
+        classic < 64 * 1024,
+        "the cairn binary still has {classic} bytes of classic relocations"
+    );
+}

@@ -17,10 +17,10 @@
 //! Payloads (the long literals, `crate::payloads`) get a dictionary of their own
 //! (listed in `payload_dictionaries`, migration 15), larger and trained on their text: the
 //! words and code idioms that many tool outputs and long messages share
-//! (BENCHMARKS.md, "Store less: the payloads' own dictionary"). It is trained
-//! once per store, by the first import that brings [`PAYLOAD_SAMPLES`] bytes of
-//! literals (on a thread of its own, off the writer: `crate::prepared`), or by
-//! `cairn store compact` from the stored payloads; appends use it once it exists.
+//! (BENCHMARKS.md, "Store less: payloads with a dictionary of their own"). It
+//! is trained once per store by `cairn store compact`, on the newest
+//! [`PAYLOAD_SAMPLES`] bytes of stored literals; imports and appends use it once
+//! it exists (an import training it cost too much: `crate::prepared`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
@@ -43,7 +43,7 @@ const CHECK_EVERY: u32 = 256;
 
 /// Bytes of literal text a payload dictionary is trained on (BENCHMARKS.md: the
 /// first 5 MB of the 100 MB session's literals give most of what all of them do).
-pub(crate) const PAYLOAD_SAMPLES: usize = 4 << 20;
+const PAYLOAD_SAMPLES: usize = 4 << 20;
 /// Largest payload dictionary (BENCHMARKS.md: 128 KiB gives most of what 1 MiB
 /// does, and a resume that reads a payload loads it whole).
 const PAYLOAD_SIZE: usize = 128 * 1024;
@@ -232,15 +232,6 @@ pub(crate) fn for_payloads(conn: &Connection) -> R<Option<(u32, Raw)>> {
     Ok(found)
 }
 
-/// What an import compresses its new literals with: the store's payload
-/// dictionary, and whether it may train one (the store has none and is a file:
-/// an in-memory database never gets a dictionary).
-pub(crate) fn for_import(conn: &Connection) -> R<(Option<(u32, Raw)>, bool)> {
-    let found = for_payloads(conn)?;
-    let train = found.is_none() && file_of(conn).is_some();
-    Ok((found, train))
-}
-
 fn remember_for_payloads(file: &str, id: u32, raw: &Raw) {
     let mut known = known();
     let entry = known.entry(file.to_owned()).or_default();
@@ -248,8 +239,8 @@ fn remember_for_payloads(file: &str, id: u32, raw: &Raw) {
     entry.payloads = Some(id);
 }
 
-/// Stores a payload dictionary an import trained (or checks it is still there)
-/// and makes it the store's.
+/// Checks the payload dictionary an import used is still stored (puts it back
+/// otherwise) and makes it the store's.
 pub(crate) fn keep_for_payloads(conn: &Connection, id: u32, raw: &Raw) -> R<()> {
     keep_stored(conn, id, raw, Purpose::Payloads)?;
     if let Some(file) = file_of(conn) {
@@ -260,7 +251,7 @@ pub(crate) fn keep_for_payloads(conn: &Connection, id: u32, raw: &Raw) -> R<()> 
 
 /// A payload dictionary trained on `samples` (literal texts); `None` when zstd
 /// finds them too few or too alike.
-pub(crate) fn train_for_payloads(samples: &[String]) -> Option<(u32, Raw)> {
+fn train_for_payloads(samples: &[String]) -> Option<(u32, Raw)> {
     let started = std::time::Instant::now();
     let trained = zstd::dict::from_samples(samples, PAYLOAD_SIZE).ok()?;
     let id = zstd::zstd_safe::get_dict_id_from_dict(&trained)?;

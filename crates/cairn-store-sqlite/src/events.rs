@@ -238,8 +238,8 @@ where
     let scope = project_token(stored.session.project.key());
     let mut written = 0;
     let mut live = Boundaries::new(&stored);
-    let (dictionary, train) = crate::dictionary::for_import(conn)?;
-    for (expected, event) in (1..).zip(prepare_ahead(events, dictionary, train)) {
+    let dictionary = crate::dictionary::for_payloads(conn)?;
+    for (expected, event) in (1..).zip(prepare_ahead(events, dictionary)) {
         let event = event?;
         written = expected;
         cairn_core::accounting::check_next_seq(event.seq, expected)?;

@@ -110,14 +110,6 @@ impl Literal {
         &self.sha256
     }
 
-    /// The literal's text while it is not compressed yet.
-    pub(crate) fn plain(&self) -> Option<&str> {
-        match &self.data {
-            LiteralData::Plain(text) => Some(text),
-            LiteralData::Encoded(_) => None,
-        }
-    }
-
     /// Compresses the literal now (off the writer), with payload dictionary
     /// `dictionary` when given (and smaller), else on its own; `announce`: the
     /// writer stores that dictionary with this literal.

@@ -12,7 +12,7 @@ use cairn_core::attachment::{InlineMedia, take_inline_media};
 use cairn_core::event::encode_payload;
 use cairn_core::{Error, Event, Payload, Timestamp};
 
-use crate::dictionary::{PAYLOAD_SAMPLES, Raw, train_for_payloads};
+use crate::dictionary::Raw;
 use crate::payloads::{self, Literal, SplitBody};
 use crate::search_text::stored_event_text;
 
@@ -89,19 +89,20 @@ pub(crate) fn prepare(
 /// The events of an import, checked dense from seq 1 and prepared on a thread of
 /// their own ahead of the writer. A literal seen earlier in the same import is
 /// left uncompressed: the writer finds it stored already and drops it. The
-/// others are compressed by a [`LiteralCoder`] starting from the store's payload
-/// dictionary (`dictionary`); `train`: when the store has none, the import may
-/// train it.
+/// others are compressed by a [`LiteralCoder`] with the store's payload
+/// dictionary (`dictionary`), if any.
 pub(crate) fn prepare_ahead<I>(
     events: I,
     dictionary: Option<(u32, Raw)>,
-    train: bool,
 ) -> Ahead<PreparedEvent<'static>>
 where
     I: Iterator<Item = cairn_core::Result<Event>> + Send + 'static,
 {
     let mut seen = HashSet::new();
-    let mut coder = LiteralCoder::new(dictionary, train);
+    let mut coder = LiteralCoder {
+        dictionary,
+        announced: false,
+    };
     let prepared = (1..).zip(events).map(move |(expected, event)| {
         let event = event?;
         cairn_core::accounting::check_next_seq(event.seq, expected)?;
@@ -123,74 +124,22 @@ where
 }
 
 /// How an import's preparing thread compresses new literals: with the store's
-/// payload dictionary; when the store has none (and may get one), without one
-/// while the first [`PAYLOAD_SAMPLES`] bytes of literals train one on a thread
-/// of its own, so neither this thread nor the writer waits for the training;
-/// then with it. The first literal made with it carries it to the writer, which
-/// stores it (`payloads::write`).
+/// payload dictionary when it has one (the first literal made with it carries
+/// it to the writer, which checks it is stored: `payloads::write`), else each
+/// on its own. An import does not train one: training on 4 MiB of literals
+/// cost the 100 MB import a fifth more CPU and 15 MB more memory
+/// (BENCHMARKS.md); `cairn store compact` does.
 struct LiteralCoder {
     dictionary: Option<(u32, Raw)>,
     /// Whether a literal has carried the dictionary to the writer yet.
     announced: bool,
-    samples: Vec<String>,
-    sampled: usize,
-    training: Training,
-}
-
-enum Training {
-    /// Collecting samples.
-    Sampling,
-    Running(std::thread::JoinHandle<Option<(u32, Raw)>>),
-    /// Done, failed, or not to be done.
-    Over,
 }
 
 impl LiteralCoder {
-    fn new(dictionary: Option<(u32, Raw)>, train: bool) -> Self {
-        let training = if dictionary.is_none() && train {
-            Training::Sampling
-        } else {
-            Training::Over
-        };
-        LiteralCoder {
-            dictionary,
-            announced: false,
-            samples: Vec::new(),
-            sampled: 0,
-            training,
-        }
-    }
-
     fn encode(&mut self, literal: &mut Literal) {
-        self.follow_training(literal);
         let announce = !self.announced;
         if literal.encode(self.dictionary.as_ref(), announce) && announce {
             self.announced = true;
-        }
-    }
-
-    fn follow_training(&mut self, literal: &Literal) {
-        match &self.training {
-            Training::Sampling => {
-                let Some(text) = literal.plain() else { return };
-                self.sampled += text.len();
-                self.samples.push(text.to_owned());
-                if self.sampled >= PAYLOAD_SAMPLES {
-                    let samples = std::mem::take(&mut self.samples);
-                    self.training = std::thread::Builder::new()
-                        .name("payload-dictionary".into())
-                        .spawn(move || train_for_payloads(&samples))
-                        .map_or(Training::Over, Training::Running);
-                }
-            }
-            Training::Running(handle) if handle.is_finished() => {
-                if let Training::Running(handle) =
-                    std::mem::replace(&mut self.training, Training::Over)
-                {
-                    self.dictionary = handle.join().ok().flatten();
-                }
-            }
-            Training::Running(_) | Training::Over => {}
         }
     }
 }

@@ -13,6 +13,14 @@
 //! - Cached per process and store file. Before a frame naming it is written the
 //!   row is checked to be there, so a training whose transaction rolled back
 //!   (the cache keeps it) puts it back instead of leaving frames without it.
+//!
+//! Payloads (the long literals, `crate::payloads`) get a dictionary of their own
+//! (listed in `payload_dictionaries`, migration 15), larger and trained on their text: the
+//! words and code idioms that many tool outputs and long messages share
+//! (BENCHMARKS.md, "Store less: payloads with a dictionary of their own"). It
+//! is trained once per store by `cairn store compact`, on the newest
+//! [`PAYLOAD_SAMPLES`] bytes of stored literals; imports and appends use it once
+//! it exists (an import training it cost too much: `crate::prepared`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
@@ -33,14 +41,31 @@ const SIZE: usize = 32 * 1024;
 /// look is two indexed reads).
 const CHECK_EVERY: u32 = 256;
 
+/// Bytes of literal text a payload dictionary is trained on (BENCHMARKS.md: the
+/// first 5 MB of the 100 MB session's literals give most of what all of them do).
+const PAYLOAD_SAMPLES: usize = 4 << 20;
+/// Largest payload dictionary (BENCHMARKS.md: 128 KiB gives most of what 1 MiB
+/// does, and a resume that reads a payload loads it whole).
+const PAYLOAD_SIZE: usize = 128 * 1024;
+
 /// A dictionary's bytes as stored (the zstd dictionary format).
 pub(crate) type Raw = Arc<[u8]>;
+
+/// What a dictionary is for (a payload dictionary's id is listed in
+/// `payload_dictionaries`).
+#[derive(Clone, Copy, PartialEq)]
+enum Purpose {
+    Bodies,
+    Payloads,
+}
 
 #[derive(Default)]
 struct Known {
     by_id: HashMap<u32, Raw>,
     /// The one new bodies are compressed with.
     current: Option<u32>,
+    /// The one new payloads are compressed with.
+    payloads: Option<u32>,
     /// Writes left before the store is looked at again while `current` is none.
     until_check: u32,
 }
@@ -103,10 +128,10 @@ fn current(conn: &Connection, training: Training) -> R<Option<(u32, Raw)>> {
         }
     };
     if let Some((id, raw)) = cached {
-        keep_stored(conn, id, &raw)?;
+        keep_stored(conn, id, &raw, Purpose::Bodies)?;
         return Ok(Some((id, raw)));
     }
-    let found = match newest(conn)? {
+    let found = match newest(conn, Purpose::Bodies)? {
         Some(found) => Some(found),
         None => train(conn, training)?,
     };
@@ -148,7 +173,7 @@ pub(crate) fn for_reading(conn: &Connection, id: u32) -> Result<Raw, String> {
 }
 
 /// Puts the dictionary back if the transaction that stored it rolled back.
-fn keep_stored(conn: &Connection, id: u32, raw: &Raw) -> R<()> {
+fn keep_stored(conn: &Connection, id: u32, raw: &Raw, purpose: Purpose) -> R<()> {
     let stored = conn
         .prepare_cached("SELECT 1 FROM dictionaries WHERE id = ?1")?
         .query_row([id], |_| Ok(()))
@@ -157,18 +182,116 @@ fn keep_stored(conn: &Connection, id: u32, raw: &Raw) -> R<()> {
     if !stored {
         conn.prepare_cached("INSERT INTO dictionaries (id, data) VALUES (?1, ?2)")?
             .execute(params![id, &raw[..]])?;
+        if purpose == Purpose::Payloads {
+            conn.prepare_cached("INSERT OR IGNORE INTO payload_dictionaries (id) VALUES (?1)")?
+                .execute([id])?;
+        }
     }
     Ok(())
 }
 
-/// The newest dictionary of the store (another process may have trained one).
-fn newest(conn: &Connection) -> R<Option<(u32, Raw)>> {
+/// The newest dictionary of the store for `purpose` (another process may have
+/// trained one).
+fn newest(conn: &Connection, purpose: Purpose) -> R<Option<(u32, Raw)>> {
+    let sql = match purpose {
+        Purpose::Bodies => {
+            "SELECT id, data FROM dictionaries \
+             WHERE id NOT IN (SELECT id FROM payload_dictionaries) ORDER BY rowid DESC LIMIT 1"
+        }
+        Purpose::Payloads => {
+            "SELECT id, data FROM dictionaries \
+             WHERE id IN (SELECT id FROM payload_dictionaries) ORDER BY rowid DESC LIMIT 1"
+        }
+    };
     Ok(conn
-        .prepare_cached("SELECT id, data FROM dictionaries ORDER BY rowid DESC LIMIT 1")?
+        .prepare_cached(sql)?
         .query_row([], |row| {
             Ok((row.get::<_, u32>(0)?, Raw::from(row.get::<_, Vec<u8>>(1)?)))
         })
         .optional()?)
+}
+
+/// The store's payload dictionary, if it has one (checked to be stored, as a
+/// body dictionary is before use).
+pub(crate) fn for_payloads(conn: &Connection) -> R<Option<(u32, Raw)>> {
+    let Some(file) = file_of(conn) else {
+        return Ok(None);
+    };
+    let cached = known().get(file).and_then(|entry| {
+        let id = entry.payloads?;
+        Some((id, entry.by_id.get(&id)?.clone()))
+    });
+    if let Some((id, raw)) = cached {
+        keep_stored(conn, id, &raw, Purpose::Payloads)?;
+        return Ok(Some((id, raw)));
+    }
+    let found = newest(conn, Purpose::Payloads)?;
+    if let Some((id, raw)) = &found {
+        remember_for_payloads(file, *id, raw);
+    }
+    Ok(found)
+}
+
+fn remember_for_payloads(file: &str, id: u32, raw: &Raw) {
+    let mut known = known();
+    let entry = known.entry(file.to_owned()).or_default();
+    entry.by_id.insert(id, raw.clone());
+    entry.payloads = Some(id);
+}
+
+/// Checks the payload dictionary an import used is still stored (puts it back
+/// otherwise) and makes it the store's.
+pub(crate) fn keep_for_payloads(conn: &Connection, id: u32, raw: &Raw) -> R<()> {
+    keep_stored(conn, id, raw, Purpose::Payloads)?;
+    if let Some(file) = file_of(conn) {
+        remember_for_payloads(file, id, raw);
+    }
+    Ok(())
+}
+
+/// A payload dictionary trained on `samples` (literal texts); `None` when zstd
+/// finds them too few or too alike.
+fn train_for_payloads(samples: &[String]) -> Option<(u32, Raw)> {
+    let started = std::time::Instant::now();
+    let trained = zstd::dict::from_samples(samples, PAYLOAD_SIZE).ok()?;
+    let id = zstd::zstd_safe::get_dict_id_from_dict(&trained)?;
+    tracing::debug!(
+        "trained payload dictionary {id} ({} bytes) on {} literals in {:?}",
+        trained.len(),
+        samples.len(),
+        started.elapsed()
+    );
+    Some((id.get(), Raw::from(trained)))
+}
+
+/// The payload dictionary `cairn store compact` converts payloads with: the
+/// store's, or one trained now on its newest payloads (and stored).
+pub(crate) fn for_payloads_compact(conn: &Connection) -> R<Option<(u32, Raw)>> {
+    if let Some(found) = for_payloads(conn)? {
+        return Ok(Some(found));
+    }
+    let mut samples = Vec::new();
+    let mut bytes = 0;
+    {
+        let mut select = conn.prepare_cached("SELECT data FROM payloads ORDER BY id DESC")?;
+        let mut rows = select.query([])?;
+        while bytes < PAYLOAD_SAMPLES
+            && let Some(row) = rows.next()?
+        {
+            let text = crate::payloads::text_of(conn, row.get_ref(0)?)
+                .map_err(|e| crate::fail::unreadable(format!("a stored payload: {e}")))?;
+            bytes += text.len();
+            samples.push(text);
+        }
+    }
+    if bytes < PAYLOAD_SAMPLES {
+        return Ok(None);
+    }
+    let Some((id, raw)) = train_for_payloads(&samples) else {
+        return Ok(None);
+    };
+    keep_for_payloads(conn, id, &raw)?;
+    Ok(Some((id, raw)))
 }
 
 /// Trains a dictionary on the newest plain bodies when the store holds enough
@@ -205,7 +328,7 @@ fn train(conn: &Connection, training: Training) -> R<Option<(u32, Raw)>> {
         texts.len(),
         started.elapsed()
     );
-    keep_stored(conn, id.get(), &raw)?;
+    keep_stored(conn, id.get(), &raw, Purpose::Bodies)?;
     if training == Training::Only {
         return Ok(Some((id.get(), raw)));
     }

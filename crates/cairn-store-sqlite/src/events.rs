@@ -23,11 +23,19 @@ use crate::time;
 
 /// Inserts one prepared event with its index rows and adds it to `totals`; gives
 /// back its payload (as stored) for the caller's lineage step.
+///
+/// Two columns are kept smaller than the event (issue 15): `author` is written on
+/// the first event of each append or import only, NULL on the others of the same
+/// call (an event's author is that of the nearest earlier row of its session
+/// that has one; `session_authors` keeps the counts), and `request_id` is no
+/// longer written (nothing reads it; the body holds the message's request id,
+/// and `request_ids` the session's set).
 fn insert_event<'p>(
     conn: &Connection,
     session_key: i64,
     project_token: &str,
     event: PreparedEvent<'p>,
+    first_of_call: bool,
     totals: &mut TotalsDelta,
 ) -> R<Cow<'p, Payload>> {
     let PreparedEvent {
@@ -51,14 +59,14 @@ fn insert_event<'p>(
             .optional()?
             .is_some())
     })?;
-    let (role, request_id) = match payload.as_ref() {
-        Payload::Message(m) => (Some(m.role.as_str()), m.request_id.as_deref()),
-        _ => (None, None),
+    let role = match payload.as_ref() {
+        Payload::Message(m) => Some(m.role.as_str()),
+        _ => None,
     };
     let stored = payloads::write(conn, body)?;
     conn.prepare_cached(
-        "INSERT INTO events (session, seq, kind, role, bytes, request_id, ts, body, author, \
-         payload, payload_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO events (session, seq, kind, role, bytes, ts, body, author, \
+         payload, payload_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         session_key,
@@ -66,10 +74,9 @@ fn insert_event<'p>(
         payload.kind(),
         role,
         bytes,
-        request_id,
         ts.to_string(),
         stored.body,
-        cairn_core::author::current(),
+        first_of_call.then(cairn_core::author::current),
         stored.payload,
         stored.payload_at,
     ])?;
@@ -149,7 +156,8 @@ pub(crate) fn append(conn: &Connection, session: Ulid, events: &[NewEvent]) -> R
         seq += 1;
         let ts = event.ts.unwrap_or_else(Timestamp::now);
         let prepared = prepare(seq, ts, Cow::Borrowed(&event.payload))?;
-        let payload = insert_event(conn, stored.key, &scope, prepared, &mut totals)?;
+        let first = seq == stored.session.head_seq + 1;
+        let payload = insert_event(conn, stored.key, &scope, prepared, first, &mut totals)?;
         live.follow(conn, &stored, seq, &payload)?;
         seqs.push(seq);
     }
@@ -230,12 +238,13 @@ where
     let scope = project_token(stored.session.project.key());
     let mut written = 0;
     let mut live = Boundaries::new(&stored);
-    for (expected, event) in (1..).zip(prepare_ahead(events)) {
+    let dictionary = crate::dictionary::for_payloads(conn)?;
+    for (expected, event) in (1..).zip(prepare_ahead(events, dictionary)) {
         let event = event?;
         written = expected;
         cairn_core::accounting::check_next_seq(event.seq, expected)?;
         let seq = event.seq;
-        let payload = insert_event(conn, stored.key, &scope, event, &mut totals)?;
+        let payload = insert_event(conn, stored.key, &scope, event, expected == 1, &mut totals)?;
         live.follow(conn, &stored, seq, &payload)?;
     }
     apply_totals(conn, stored.key, &totals)?;
@@ -529,7 +538,9 @@ pub(crate) fn compact(conn: &Connection, session: Ulid) -> R<u64> {
             rewritten += 1;
         }
     }
-    Ok(rewritten + payloads::with_dictionary(conn, key)?)
+    Ok(rewritten
+        + payloads::with_dictionary(conn, key)?
+        + payloads::payloads_with_dictionary(conn, key)?)
 }
 
 /// Replaces the stored body of one event (same text to the index); the caller

@@ -382,6 +382,16 @@ END;
 INSERT INTO checkpoint_fts (checkpoint_fts) VALUES ('rebuild');
 "#;
 
+/// Issue 15: payloads (the long literals) get a zstd dictionary of their own,
+/// kept in `dictionaries` beside the body dictionary (a frame names either by
+/// id) and listed here (`crate::dictionary`). Dictionaries before are body
+/// dictionaries; payloads written before stay as they are and read as before;
+/// `cairn store compact` converts them. Running it again (a test rewinding the
+/// version) changes nothing.
+const V15_PAYLOAD_DICTIONARY: &str = r#"
+CREATE TABLE IF NOT EXISTS payload_dictionaries (id INTEGER PRIMARY KEY);
+"#;
+
 /// Every step, in order; `user_version` = how many are applied.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1,
@@ -398,6 +408,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V12_BODY_DICTIONARIES,
     V13_PROJECT_WIDE_KNOWLEDGE,
     V14_LEANER_CHECKPOINT_WRITES,
+    V15_PAYLOAD_DICTIONARY,
 ];
 
 /// The step after which the project keys are computed (it needs Rust, not SQL).

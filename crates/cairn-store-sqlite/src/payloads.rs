@@ -6,7 +6,9 @@
 //!   when that is itself at least [`LARGE`], moves to `payloads`, keyed by the
 //!   sha256 of the literal, so the same file read ten times, or the same output in
 //!   two imports, is stored once. The body keeps an empty literal `""` at byte
-//!   `events.payload_at` in its place and `events.payload` names the row;
+//!   `events.payload_at` in its place and `events.payload` names the row. It is
+//!   compressed with the store's payload dictionary when it has one
+//!   (`crate::dictionary`), else on its own;
 //! - what remains of the body, when still at least [`LARGE`], is compressed
 //!   (with the dictionary when there is one, as a short remainder is).
 //!
@@ -86,6 +88,9 @@ pub(crate) struct Literal {
     sha256: [u8; 32],
     size: u64,
     data: LiteralData,
+    /// The payload dictionary it was compressed with, for the writer to store
+    /// (set on the first literal of an import that uses it).
+    dictionary: Option<(u32, Raw)>,
 }
 
 enum LiteralData {
@@ -105,11 +110,23 @@ impl Literal {
         &self.sha256
     }
 
-    /// Compresses the literal now (off the writer), as [`write`] would.
-    pub(crate) fn encode(&mut self) {
-        if let LiteralData::Plain(text) = &mut self.data {
-            self.data = LiteralData::Encoded(encode(std::mem::take(text)));
+    /// Compresses the literal now (off the writer), with payload dictionary
+    /// `dictionary` when given (and smaller), else on its own; `announce`: the
+    /// writer stores that dictionary with this literal.
+    /// Whether the dictionary was used (a literal it does not shrink is not).
+    pub(crate) fn encode(&mut self, dictionary: Option<&(u32, Raw)>, announce: bool) -> bool {
+        let LiteralData::Plain(text) = &mut self.data else {
+            return false;
+        };
+        let text = std::mem::take(text);
+        let framed =
+            dictionary.and_then(|(_, raw)| compress_with(raw, text.as_bytes()).map(Column::Blob));
+        let used = framed.is_some();
+        if used && announce {
+            self.dictionary = dictionary.cloned();
         }
+        self.data = LiteralData::Encoded(framed.unwrap_or_else(|| encode(text)));
+        used
     }
 }
 
@@ -122,6 +139,7 @@ pub(crate) fn split(json: String) -> SplitBody {
                 sha256: body_codec::sha256(&text),
                 size: text.len() as u64,
                 data: LiteralData::Plain(text),
+                dictionary: None,
             }),
             Some(at),
         ),
@@ -150,6 +168,9 @@ pub(crate) fn write(conn: &Connection, split: SplitBody) -> R<StoredBody> {
 
 /// The id of the payload row holding `literal`, inserted when new.
 fn put(conn: &Connection, literal: Literal) -> R<i64> {
+    if let Some((id, raw)) = &literal.dictionary {
+        crate::dictionary::keep_for_payloads(conn, *id, raw)?;
+    }
     let existing = conn
         .prepare_cached("SELECT id FROM payloads WHERE sha256 = ?1")?
         .query_row([literal.sha256.as_slice()], |row| row.get(0))
@@ -158,7 +179,7 @@ fn put(conn: &Connection, literal: Literal) -> R<i64> {
         return Ok(id);
     }
     let data = match literal.data {
-        LiteralData::Plain(text) => encode(text),
+        LiteralData::Plain(text) => encode_literal(conn, text)?,
         LiteralData::Encoded(column) => column,
     };
     conn.prepare_cached("INSERT INTO payloads (sha256, size, data) VALUES (?1, ?2, ?3)")?
@@ -213,6 +234,63 @@ fn encode_body(conn: &Connection, text: String) -> R<Column> {
     })
 }
 
+/// A literal compressed on the writer (an append's, or one `compact` moves out):
+/// with the store's payload dictionary when it has one and that is smaller.
+fn encode_literal(conn: &Connection, text: String) -> R<Column> {
+    if let Some((_, raw)) = crate::dictionary::for_payloads(conn)?
+        && let Some(frame) = compress_with(&raw, text.as_bytes())
+    {
+        return Ok(Column::Blob(frame));
+    }
+    Ok(encode(text))
+}
+
+/// Rewrites the payloads the events of session `key` refer to that were not
+/// compressed with the store's payload dictionary (`cairn store compact`),
+/// training one first when the store holds enough payloads and has none; how
+/// many. Shared payloads are converted once (by the first session).
+pub(crate) fn payloads_with_dictionary(conn: &Connection, key: i64) -> R<u64> {
+    let Some((dictionary, raw)) = crate::dictionary::for_payloads_compact(conn)? else {
+        return Ok(0);
+    };
+    let mut rewritten = Vec::new();
+    {
+        let mut select = conn.prepare_cached(
+            "SELECT id, data FROM payloads WHERE id IN \
+             (SELECT payload FROM events WHERE session = ?1 AND payload IS NOT NULL)",
+        )?;
+        let mut rows = select.query([key])?;
+        while let Some(row) = rows.next()? {
+            let stored = row.get_ref(1)?;
+            let stored_len = match stored {
+                ValueRef::Blob(frame) if frame_dictionary(frame) == Some(dictionary) => continue,
+                ValueRef::Blob(frame) => frame.len(),
+                ValueRef::Text(text) => text.len(),
+                _ => continue,
+            };
+            let id = row.get::<_, i64>(0)?;
+            let text = decode(conn, stored).map_err(|e| {
+                crate::fail::unreadable(format!("session #{key}, payload #{id}: {e}"))
+            })?;
+            if let Some(frame) =
+                compress_with(&raw, text.as_bytes()).filter(|frame| frame.len() < stored_len)
+            {
+                rewritten.push((id, frame));
+            }
+        }
+    }
+    let mut update = conn.prepare_cached("UPDATE payloads SET data = ?1 WHERE id = ?2")?;
+    for (id, frame) in &rewritten {
+        update.execute(params![frame, id])?;
+    }
+    Ok(rewritten.len() as u64)
+}
+
+/// The text of a stored payload's `data`.
+pub(crate) fn text_of(conn: &Connection, data: ValueRef<'_>) -> Result<String, String> {
+    decode(conn, data).map(Cow::into_owned)
+}
+
 /// A stored body written in an older form (plain, or a frame without a
 /// dictionary), stored with the store's dictionary; `None` when it has none or
 /// that is not smaller.
@@ -259,10 +337,11 @@ pub(crate) fn with_dictionary(conn: &Connection, key: i64) -> R<u64> {
 }
 
 thread_local! {
-    /// The last dictionary compressed with, loaded in its context (loading
-    /// builds tables: once, not per body).
-    static DICTIONARY_COMPRESSOR: RefCell<Option<(Raw, zstd::bulk::Compressor<'static>)>> =
-        const { RefCell::new(None) };
+    /// The last dictionaries compressed with, each loaded in its context (loading
+    /// builds tables: once, not per body); two: a writer uses the body and the
+    /// payload dictionary in turn.
+    static DICTIONARY_COMPRESSORS: RefCell<Vec<(Raw, zstd::bulk::Compressor<'static>)>> =
+        const { RefCell::new(Vec::new()) };
     /// The same for decompression, a few dictionaries (a process may read several
     /// stores).
     static DICTIONARY_DECOMPRESSORS: RefCell<Vec<(Raw, zstd::bulk::Decompressor<'static>)>> =
@@ -271,25 +350,31 @@ thread_local! {
 
 /// Dictionaries a thread keeps loaded for decompression.
 const LOADED_DICTIONARIES: usize = 4;
+/// Dictionaries a thread keeps loaded for compression.
+const LOADED_FOR_COMPRESSION: usize = 2;
 
 /// `text` as a zstd frame made with dictionary `raw` (the frame names it), when
 /// smaller than the text.
 pub(crate) fn compress_with(raw: &Raw, text: &[u8]) -> Option<Vec<u8>> {
-    DICTIONARY_COMPRESSOR.with(|cell| {
-        let mut cell = cell.borrow_mut();
-        if cell
-            .as_ref()
-            .is_none_or(|(loaded, _)| !Arc::ptr_eq(loaded, raw))
-        {
-            let mut compressor = zstd::bulk::Compressor::with_dictionary(LEVEL, raw).ok()?;
-            // 4 bytes a body: a damaged frame is an error, not other text.
-            compressor
-                .set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))
-                .ok()?;
-            *cell = Some((raw.clone(), compressor));
-        }
-        let (_, compressor) = cell.as_mut()?;
-        compressor
+    DICTIONARY_COMPRESSORS.with(|cell| {
+        let mut loaded = cell.borrow_mut();
+        let index = match loaded.iter().position(|(r, _)| Arc::ptr_eq(r, raw)) {
+            Some(index) => index,
+            None => {
+                let mut compressor = zstd::bulk::Compressor::with_dictionary(LEVEL, raw).ok()?;
+                // 4 bytes a body: a damaged frame is an error, not other text.
+                compressor
+                    .set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))
+                    .ok()?;
+                if loaded.len() >= LOADED_FOR_COMPRESSION {
+                    loaded.remove(0);
+                }
+                loaded.push((raw.clone(), compressor));
+                loaded.len() - 1
+            }
+        };
+        loaded[index]
+            .1
             .compress(text)
             .ok()
             .filter(|frame| frame.len() < text.len())

@@ -12,7 +12,8 @@ use cairn_core::attachment::{InlineMedia, take_inline_media};
 use cairn_core::event::encode_payload;
 use cairn_core::{Error, Event, Payload, Timestamp};
 
-use crate::payloads::{self, SplitBody};
+use crate::dictionary::Raw;
+use crate::payloads::{self, Literal, SplitBody};
 use crate::search_text::stored_event_text;
 
 /// How far the preparing thread runs ahead of the writer: two batches queued, each
@@ -87,12 +88,21 @@ pub(crate) fn prepare(
 
 /// The events of an import, checked dense from seq 1 and prepared on a thread of
 /// their own ahead of the writer. A literal seen earlier in the same import is
-/// left uncompressed: the writer finds it stored already and drops it.
-pub(crate) fn prepare_ahead<I>(events: I) -> Ahead<PreparedEvent<'static>>
+/// left uncompressed: the writer finds it stored already and drops it. The
+/// others are compressed by a [`LiteralCoder`] with the store's payload
+/// dictionary (`dictionary`), if any.
+pub(crate) fn prepare_ahead<I>(
+    events: I,
+    dictionary: Option<(u32, Raw)>,
+) -> Ahead<PreparedEvent<'static>>
 where
     I: Iterator<Item = cairn_core::Result<Event>> + Send + 'static,
 {
     let mut seen = HashSet::new();
+    let mut coder = LiteralCoder {
+        dictionary,
+        announced: false,
+    };
     let prepared = (1..).zip(events).map(move |(expected, event)| {
         let event = event?;
         cairn_core::accounting::check_next_seq(event.seq, expected)?;
@@ -100,7 +110,7 @@ where
         if let Some(literal) = prepared.body.literal_mut()
             && seen.insert(*literal.sha256())
         {
-            literal.encode();
+            coder.encode(literal);
         }
         Ok(prepared)
     });
@@ -111,4 +121,25 @@ where
         PreparedEvent::weight,
         prepared,
     )
+}
+
+/// How an import's preparing thread compresses new literals: with the store's
+/// payload dictionary when it has one (the first literal made with it carries
+/// it to the writer, which checks it is stored: `payloads::write`), else each
+/// on its own. An import does not train one: training on 4 MiB of literals
+/// cost the 100 MB import a fifth more CPU and 15 MB more memory
+/// (BENCHMARKS.md); `cairn store compact` does.
+struct LiteralCoder {
+    dictionary: Option<(u32, Raw)>,
+    /// Whether a literal has carried the dictionary to the writer yet.
+    announced: bool,
+}
+
+impl LiteralCoder {
+    fn encode(&mut self, literal: &mut Literal) {
+        let announce = !self.announced;
+        if literal.encode(self.dictionary.as_ref(), announce) && announce {
+            self.announced = true;
+        }
+    }
 }

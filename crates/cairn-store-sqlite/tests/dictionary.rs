@@ -85,3 +85,101 @@ async fn appends_train_a_dictionary_once_the_store_has_grown_and_read_back_the_s
     assert_eq!(forms(&path).0, 1);
     assert_eq!(read(&store).await.len(), EVENTS + 1);
 }
+
+/// The ids the store lists as payload dictionaries, and its payloads as (made
+/// with one of them, not).
+fn payload_forms(path: &std::path::Path) -> (Vec<u32>, usize, usize) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let listed: Vec<u32> = conn
+        .prepare("SELECT id FROM payload_dictionaries")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let (mut with, mut without) = (0, 0);
+    let mut statement = conn.prepare("SELECT data FROM payloads").unwrap();
+    let mut rows = statement.query([]).unwrap();
+    while let Some(row) = rows.next().unwrap() {
+        match row.get_ref(0).unwrap() {
+            rusqlite::types::ValueRef::Blob(frame)
+                if listed.contains(&cairn_testkit::store_bodies::dictionary_of(frame)) =>
+            {
+                with += 1
+            }
+            _ => without += 1,
+        }
+    }
+    (listed, with, without)
+}
+
+/// Tool outputs of about 25 KB, each a different file (more than the 4 MiB of
+/// literals a payload dictionary is trained on, over the lot).
+fn tool_outputs(first: u64, count: u64) -> Vec<cairn_core::Event> {
+    use cairn_store_conformance::payloads::{source_text, tool_output};
+    (1..=count)
+        .map(|seq| cairn_core::Event {
+            seq,
+            ts: cairn_core::Timestamp::UNIX_EPOCH,
+            payload: tool_output(
+                &format!("toolu_{seq}"),
+                &source_text(250, &format!("file{}", first + seq)),
+            ),
+        })
+        .collect()
+}
+
+/// Issue 15: payloads get a dictionary of their own. An import into a store
+/// without one does not train it; `cairn store compact` does, and converts
+/// every payload made without it; the next import uses it from its first
+/// literal.
+/// Every event reads back as written, and stays searchable.
+#[tokio::test(flavor = "multi_thread")]
+async fn payloads_get_a_dictionary_of_their_own_and_read_back_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cairn.db");
+    let store = open_store(&path, Synchronous::Normal).unwrap();
+    let first = tool_outputs(0, 220);
+    let new = |name: &str| {
+        NewSession::new(
+            SessionName::parse(name).unwrap(),
+            Project::from_stored("/p/one"),
+        )
+    };
+    let one = store
+        .import_session(new("one"), first.clone())
+        .await
+        .unwrap();
+    assert_eq!(payload_forms(&path), (Vec::new(), 0, 220));
+
+    let compacted = store.compact_session(one.id).await.unwrap();
+    let (listed, with, without) = payload_forms(&path);
+    assert_eq!(
+        listed.len(),
+        1,
+        "compact trained one when the import had not"
+    );
+    assert_eq!((with, without), (220, 0), "{compacted} rewritten");
+    assert_eq!(store.events_after(one.id, 0, 0).await.unwrap(), first);
+
+    let second = tool_outputs(1_000, 30);
+    let two = store
+        .import_session(new("two"), second.clone())
+        .await
+        .unwrap();
+    let (again, with, without) = payload_forms(&path);
+    assert_eq!(again, listed, "the store keeps one payload dictionary");
+    assert_eq!((with, without), (250, 0));
+    assert_eq!(store.events_after(two.id, 0, 0).await.unwrap(), second);
+    // A body dictionary is not taken for the payloads' one, nor the reverse.
+    let (bodies, _, _) = forms(&path);
+    assert_eq!(bodies, 1, "only the payload dictionary is stored");
+
+    let hits = store.search_session(two.id, "let", 0).await.unwrap();
+    assert_eq!(hits.len(), 30, "every event indexed");
+    SqliteStore::open(&path, Synchronous::Normal)
+        .unwrap()
+        .check_integrity()
+        .await
+        .unwrap();
+}

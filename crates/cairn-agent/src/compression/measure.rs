@@ -3,9 +3,9 @@
 //! and then [`ContextMeasure::push`]es each new event.
 
 use cairn_core::knowledge::render_block;
-use cairn_core::live_messages::{preamble, retained_knowledge};
+use cairn_core::live_messages::{compose_preamble, preamble, retained_knowledge};
 use cairn_core::tokens::{Accuracy, MESSAGE_OVERHEAD_TOKENS, TokenCounter};
-use cairn_core::{Event, LiveContext};
+use cairn_core::{Event, LiveContext, Message, Payload, Role};
 
 /// The tokens one live event adds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,8 +30,17 @@ pub struct ContextMeasure {
 
 impl ContextMeasure {
     pub fn measure(counter: &TokenCounter, live: &LiveContext) -> Self {
-        let preamble_tokens = preamble(live).map_or(0, |m| counter.count_message(&m));
-        let knowledge_tokens = render_block(&retained_knowledge(live))
+        // The retained knowledge is deduplicated once for both figures: a long
+        // history carries hundreds of pinned items (BENCHMARKS.md, "The resume ratio").
+        let knowledge = retained_knowledge(live);
+        let summary = match live.compaction.as_ref().map(|e| &e.payload) {
+            Some(Payload::Compaction(c)) => Some((c.replaces, c.summary.as_str())),
+            _ => None,
+        };
+        let preamble_tokens = compose_preamble(summary, &knowledge).map_or(0, |text| {
+            counter.count_message(&Message::text(Role::User, text))
+        });
+        let knowledge_tokens = render_block(&knowledge)
             .map_or(0, |b| counter.count_text(&b) + MESSAGE_OVERHEAD_TOKENS);
         let events = counter
             .count_each_event(&live.events)

@@ -250,40 +250,17 @@ fn encode_literal(conn: &Connection, text: String) -> R<Column> {
 /// training one first when the store holds enough payloads and has none; how
 /// many. Shared payloads are converted once (by the first session).
 pub(crate) fn payloads_with_dictionary(conn: &Connection, key: i64) -> R<u64> {
-    let Some((dictionary, raw)) = crate::dictionary::for_payloads_compact(conn)? else {
+    let Some(dictionary) = crate::dictionary::for_payloads_compact(conn)? else {
         return Ok(0);
     };
-    let mut rewritten = Vec::new();
-    {
-        let mut select = conn.prepare_cached(
-            "SELECT id, data FROM payloads WHERE id IN \
-             (SELECT payload FROM events WHERE session = ?1 AND payload IS NOT NULL)",
-        )?;
-        let mut rows = select.query([key])?;
-        while let Some(row) = rows.next()? {
-            let stored = row.get_ref(1)?;
-            let stored_len = match stored {
-                ValueRef::Blob(frame) if frame_dictionary(frame) == Some(dictionary) => continue,
-                ValueRef::Blob(frame) => frame.len(),
-                ValueRef::Text(text) => text.len(),
-                _ => continue,
-            };
-            let id = row.get::<_, i64>(0)?;
-            let text = decode(conn, stored).map_err(|e| {
-                crate::fail::unreadable(format!("session #{key}, payload #{id}: {e}"))
-            })?;
-            if let Some(frame) =
-                compress_with(&raw, text.as_bytes()).filter(|frame| frame.len() < stored_len)
-            {
-                rewritten.push((id, frame));
-            }
-        }
-    }
-    let mut update = conn.prepare_cached("UPDATE payloads SET data = ?1 WHERE id = ?2")?;
-    for (id, frame) in &rewritten {
-        update.execute(params![frame, id])?;
-    }
-    Ok(rewritten.len() as u64)
+    recompress_rows(
+        conn,
+        key,
+        &dictionary,
+        "SELECT id, data, 'payload #' || id FROM payloads WHERE id IN \
+         (SELECT payload FROM events WHERE session = ?1 AND payload IS NOT NULL)",
+        "UPDATE payloads SET data = ?1 WHERE id = ?2",
+    )
 }
 
 /// The text of a stored payload's `data`.
@@ -291,17 +268,17 @@ pub(crate) fn text_of(conn: &Connection, data: ValueRef<'_>) -> Result<String, S
     decode(conn, data).map(Cow::into_owned)
 }
 
-/// A stored body written in an older form (plain, or a frame without a
-/// dictionary), stored with the store's dictionary; `None` when it has none or
-/// that is not smaller.
+/// A stored text written in an older form (plain, or a frame not made with
+/// dictionary `id`), compressed with that dictionary; `None` when that is not
+/// smaller.
 fn recompress(
     conn: &Connection,
-    raw: &Raw,
+    (id, raw): &(u32, Raw),
     stored: ValueRef<'_>,
 ) -> Result<Option<Vec<u8>>, String> {
     let stored_len = match stored {
         ValueRef::Text(text) => text.len(),
-        ValueRef::Blob(frame) if frame_dictionary(frame).is_none() => frame.len(),
+        ValueRef::Blob(frame) if frame_dictionary(frame) != Some(*id) => frame.len(),
         _ => return Ok(None),
     };
     let text = decode(conn, stored)?;
@@ -311,25 +288,43 @@ fn recompress(
 /// Rewrites the bodies of session `key` written in an older form with the
 /// store's dictionary ([`recompress`]); how many.
 pub(crate) fn with_dictionary(conn: &Connection, key: i64) -> R<u64> {
-    let Some((_, raw)) = crate::dictionary::for_compact(conn)? else {
+    let Some(dictionary) = crate::dictionary::for_compact(conn)? else {
         return Ok(0);
     };
+    recompress_rows(
+        conn,
+        key,
+        &dictionary,
+        "SELECT id, body, 'event seq ' || seq FROM events WHERE session = ?1",
+        "UPDATE events SET body = ?1 WHERE id = ?2",
+    )
+}
+
+/// Rewrites with `dictionary` the texts `select` gives for session `key`
+/// (rows of id, stored text, what to call it in an error) and `update` stores
+/// (frame, id); how many.
+fn recompress_rows(
+    conn: &Connection,
+    key: i64,
+    dictionary: &(u32, Raw),
+    select: &str,
+    update: &str,
+) -> R<u64> {
     let mut rewritten = Vec::new();
     {
-        let mut select =
-            conn.prepare_cached("SELECT id, seq, body FROM events WHERE session = ?1")?;
+        let mut select = conn.prepare_cached(select)?;
         let mut rows = select.query([key])?;
         while let Some(row) = rows.next()? {
-            let frame = recompress(conn, &raw, row.get_ref(2)?).map_err(|e| {
-                let seq = row.get::<_, i64>(1).unwrap_or_default();
-                crate::fail::unreadable(format!("session #{key}, event seq {seq}: {e}"))
+            let frame = recompress(conn, dictionary, row.get_ref(1)?).map_err(|e| {
+                let what = row.get::<_, String>(2).unwrap_or_default();
+                crate::fail::unreadable(format!("session #{key}, {what}: {e}"))
             })?;
             if let Some(frame) = frame {
                 rewritten.push((row.get::<_, i64>(0)?, frame));
             }
         }
     }
-    let mut update = conn.prepare_cached("UPDATE events SET body = ?1 WHERE id = ?2")?;
+    let mut update = conn.prepare_cached(update)?;
     for (id, frame) in &rewritten {
         update.execute(params![frame, id])?;
     }

@@ -4,7 +4,7 @@
 //! pressure levels of `[compression]` are checked and, when one is reached, the live
 //! context is compacted (see `crate::compression`).
 
-use cairn_core::tokens;
+use cairn_core::tokens::{self, TokenCounter};
 
 use crate::agent::Agent;
 use crate::context_manager::off_workers;
@@ -44,4 +44,38 @@ pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Resu
     agent.store_live_tokens(count.tokens).await?;
     // Hints and compression when a pressure level is reached.
     crate::pressure::after_turn(agent, ui).await
+}
+
+/// After a turn whose request failed before any size was reported in this process (a
+/// refused key, a 400, an unreachable provider). The live context grew only by what
+/// the turn added (the person's message), so the session's stored size plus a byte
+/// bound of that is kept, as [`after_turn`] does after a reported request. Counting
+/// exactly would build the tokenizer (about a second of CPU and 80 MB for o200k) for a
+/// figure nobody waits on. Compression and hints wait for a turn that reaches the
+/// provider, unless even this figure reaches a pressure level: then the turn is
+/// accounted for as any other.
+pub(crate) async fn after_failed_turn(
+    agent: &mut Agent,
+    ui: &mut dyn Frontend,
+    last_seq_before: u64,
+) -> Result<(), AgentError> {
+    agent.sync_context()?;
+    let live = agent.conversation.live();
+    if agent.context.counter().is_ready() || agent.context.uncounted_figure(live).is_some() {
+        return after_turn(agent, ui).await;
+    }
+    let added: u64 = live
+        .events
+        .iter()
+        .filter(|e| e.seq > last_seq_before)
+        .filter_map(|e| e.payload.as_message())
+        .map(TokenCounter::message_bound)
+        .sum();
+    let figure = agent.conversation.session().live_tokens + added;
+    if agent.context.pressure_after_turn(figure).is_some() {
+        return after_turn(agent, ui).await;
+    }
+    agent.store_live_tokens(figure).await?;
+    agent.context.turn_ended(agent.conversation.live());
+    Ok(())
 }

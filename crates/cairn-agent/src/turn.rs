@@ -9,7 +9,7 @@ use cairn_core::store::SessionUpdate;
 use cairn_core::{
     ContentBlock, ErrorRecord, Message, Payload, Role, SessionStatus, SubagentRecord,
 };
-use cairn_llm::{ChatResponse, LlmError, StopReason, StreamEvent};
+use cairn_llm::{ChatResponse, ErrorKind, LlmError, StopReason, StreamEvent};
 use futures::StreamExt;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -64,6 +64,7 @@ pub(crate) async fn run(
         .is_none()
         .then(|| crate::resume::shorten(&text, TITLE_CHARS));
     content.push(ContentBlock::Text { text });
+    let last_seq_before = agent.conversation.live().events.last().map_or(0, |e| e.seq);
     agent
         .append_message(Message::new(Role::User, content))
         .await?;
@@ -87,15 +88,16 @@ pub(crate) async fn run(
         let outcome = requests(agent, &mut held, cancel).await;
         (outcome, held.done)
     };
-    // Sizes are kept current whatever happened, as long as the store works.
-    let after = if outcome.is_ok()
-        || matches!(
-            &outcome,
-            Err(AgentError::Core(cairn_core::Error::SpendingLimit(_)))
-        ) {
-        after_turn::after_turn(agent, ui).await
-    } else {
-        Ok(())
+    // Sizes are kept current whatever happened, as long as the store works. A context
+    // the provider found too long is counted (and compressed) like any other.
+    let after = match &outcome {
+        Ok(Outcome::Failed { kind }) if kind != ErrorKind::ContextTooLong.as_str() => {
+            after_turn::after_failed_turn(agent, ui, last_seq_before).await
+        }
+        Ok(_) | Err(AgentError::Core(cairn_core::Error::SpendingLimit(_))) => {
+            after_turn::after_turn(agent, ui).await
+        }
+        Err(_) => Ok(()),
     };
     if let Some(done) = done {
         ui.event(done);

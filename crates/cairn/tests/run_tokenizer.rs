@@ -6,7 +6,7 @@
 //! the real binary: the build says so at debug level (`CAIRN_LOG`).
 
 use cairn_testkit::cli::Cairn;
-use cairn_testkit::fake_llm::{FakeLlm, FakeUsage, Reply, Turn, notes};
+use cairn_testkit::fake_llm::{ErrorReply, FakeLlm, FakeUsage, Reply, Turn, notes};
 use cairn_testkit::home::TestHome;
 use serde_json::json;
 
@@ -76,6 +76,47 @@ fn a_resumed_run_far_from_the_window_never_builds_the_tokenizer() {
     let live = shown["live_tokens"].as_u64().unwrap();
     assert!(
         (9_200..9_200 + 200).contains(&live),
+        "live_tokens {live}: {shown}"
+    );
+}
+
+/// A request the provider refuses (400: nothing to retry).
+fn refused() -> Turn {
+    Turn::Error(ErrorReply {
+        status: 400,
+        message: "unsupported parameter".into(),
+        ..ErrorReply::default()
+    })
+}
+
+#[test]
+fn a_refused_request_does_not_build_the_tokenizer() {
+    let home = TestHome::with_git();
+    let fake = FakeLlm::start([refused(), answer("noted", 9_000), refused()]).unwrap();
+    let c = cairn(&home, &fake);
+    // A new session whose first request fails: no figure was ever reported.
+    let first = c.run(["run", "--name", "refused", "-p", "hello there"]);
+    first.code(1).stderr_has(&["400"]);
+    assert!(
+        !first.stderr.contains(BUILT),
+        "a refused first request built the tokenizer:\n{}",
+        first.stderr
+    );
+    let shown = c.run(["sessions", "show", "refused", "--json"]).json();
+    let live = shown["live_tokens"].as_u64().unwrap();
+    // The byte bound of the one message (11 bytes and its framing).
+    assert!((11..64).contains(&live), "live_tokens {live}: {shown}");
+
+    c.run(["run", "--resume", "refused", "-p", "again"])
+        .success();
+    // A resumed session whose request fails: its stored figure plus the new message.
+    let failed = c.run(["run", "--resume", "refused", "-p", "and once more"]);
+    failed.code(1).stderr_has(&["400"]);
+    assert!(!failed.stderr.contains(BUILT), "{}", failed.stderr);
+    let shown = c.run(["sessions", "show", "refused", "--json"]).json();
+    let live = shown["live_tokens"].as_u64().unwrap();
+    assert!(
+        (9_000 + 13..9_000 + 200).contains(&live),
         "live_tokens {live}: {shown}"
     );
 }

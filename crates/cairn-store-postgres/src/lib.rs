@@ -24,6 +24,8 @@ mod lineage;
 mod media;
 pub mod migrations;
 mod payloads;
+#[cfg(test)]
+mod phrase_verdict_agrees;
 mod progress_import;
 mod project_keys;
 mod project_knowledge;

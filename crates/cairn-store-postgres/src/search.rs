@@ -1,9 +1,11 @@
 //! Full-text search over message text with PostgreSQL's own text search, newest
 //! first. `events.search` keeps which words an event holds, not where (`strip`,
 //! migration 9), and no copy of the text is stored: the GIN index gives the
-//! candidates holding every word; their text comes from their bodies, read here;
-//! the server, with the index's own parser, checks on that text the words of more
-//! than one token (`refresh-token`: a phrase) and makes the `ts_headline` snippet.
+//! candidates holding every word; their text comes from their bodies, read here.
+//! The words of more than one token (`refresh-token`: a phrase) are checked on
+//! that text by the client when it can number the words as the index's parser
+//! does (`search_text::phrase_verdict`), otherwise by the server with that
+//! parser; the server makes the `ts_headline` snippet.
 //! Checkpoints keep their text and a positional vector (`search_text` and
 //! `search` of `checkpoints`: small).
 
@@ -16,7 +18,9 @@ use ulid::Ulid;
 use crate::events::{EVENT_COLUMNS, PAYLOAD_JOIN, decode};
 use crate::fail::{R, unreadable};
 use crate::rows::{from_micros, get, get_u64, limit, parse_ts};
-use crate::search_text::{event_text, index_words, literal_query, mark_cuts, may_hold, phrases_of};
+use crate::search_text::{
+    PhraseVerdict, event_text, index_words, literal_query, mark_cuts, phrase_verdict, phrases_of,
+};
 use crate::sessions;
 
 /// Snippets: at most 16 words around the hits, hits in brackets as written.
@@ -28,7 +32,7 @@ const HEADLINE_OPTIONS: &str =
 /// anywhere (`<->` as `&`): what a vector without positions can answer (it never
 /// matches a phrase). Lexemes are letters and digits only, so the operators are
 /// the only `<…>` in the text.
-const QUERY_SQL: &str = "SELECT q::TEXT, regexp_replace(q::TEXT, '<(-|[0-9]+)>', '&', 'g') \
+pub(crate) const QUERY_SQL: &str = "SELECT q::TEXT, regexp_replace(q::TEXT, '<(-|[0-9]+)>', '&', 'g') \
      FROM websearch_to_tsquery('cairn_search', $1) q";
 
 /// Newest first by the event's own time (the RFC 3339 text read as
@@ -45,15 +49,17 @@ const SESSION_SEARCH_IDS_SQL: &str = "SELECT e.id FROM events e \
        ON e.session = link.key AND e.seq > link.after AND e.seq <= link.upto \
      WHERE e.search @@ $1::TEXT::TSQUERY ORDER BY e.id DESC LIMIT $5";
 
-/// Whether each candidate's text holds the exact query (only asked when it has
-/// phrases: otherwise the index's match is the answer), and the snippet of those
-/// that do; in the candidates' order. `OFFSET 0` keeps `held` computed once
-/// (pulled up, the subquery's expression would be evaluated for each use).
+/// Whether each candidate's text holds the exact query (only asked of those
+/// whose `ask` is set: the others are known to, by the index's match or the
+/// client's check), and the snippet of those that do; in the candidates' order.
+/// `OFFSET 0` keeps `held` computed once (pulled up, the subquery's expression
+/// would be evaluated for each use).
 const CHECK_SQL: &str = "SELECT held, CASE WHEN held \
-         THEN ts_headline('cairn_search', c.text, $1::TEXT::TSQUERY, $3) END \
-     FROM (SELECT text, n, NOT $2::BOOLEAN \
+         THEN ts_headline('cairn_search', c.text, $1::TEXT::TSQUERY, $2) END \
+     FROM (SELECT text, n, NOT ask \
                OR to_tsvector('cairn_search', words) @@ $1::TEXT::TSQUERY AS held \
-           FROM unnest($4::TEXT[], $5::TEXT[]) WITH ORDINALITY AS c(text, words, n) \
+           FROM unnest($3::TEXT[], $4::TEXT[], $5::BOOLEAN[]) \
+             WITH ORDINALITY AS c(text, words, ask, n) \
            OFFSET 0) c \
      ORDER BY n";
 
@@ -64,7 +70,7 @@ const BATCH: usize = 100;
 struct TsQuery {
     exact: String,
     loose: String,
-    /// The phrases of `exact` as far as they are read here, for [`may_hold`].
+    /// The phrases of `exact` as far as they are read here, for [`phrase_verdict`].
     phrases: Option<Vec<Vec<String>>>,
 }
 
@@ -226,15 +232,31 @@ async fn kept_hits(
     while !rest.is_empty() && hits.len() < wanted {
         let (batch, after) = rest.split_at((wanted - hits.len()).min(BATCH).min(rest.len()));
         rest = after;
-        let mut candidates = candidates(tx, batch).await?;
-        if let Some(phrases) = &query.phrases {
-            candidates.retain(|(_, text)| may_hold(text, phrases));
-        }
+        let candidates: Vec<Candidate> = candidates(tx, batch)
+            .await?
+            .into_iter()
+            .filter_map(|(hit, text)| {
+                let ask_server = match (&query.phrases, query.phrased()) {
+                    (_, false) => false,
+                    (None, true) => true,
+                    (Some(phrases), true) => match phrase_verdict(&text, phrases) {
+                        PhraseVerdict::Held => false,
+                        PhraseVerdict::NotHeld => return None,
+                        PhraseVerdict::AskServer => true,
+                    },
+                };
+                Some(Candidate {
+                    hit,
+                    text,
+                    ask_server,
+                })
+            })
+            .collect();
         if candidates.is_empty() {
             continue;
         }
         let headlines = check(tx, query, &candidates).await?;
-        for ((mut hit, text), headline) in candidates.into_iter().zip(headlines) {
+        for (Candidate { mut hit, text, .. }, headline) in candidates.into_iter().zip(headlines) {
             if let Some(headline) = headline {
                 hit.snippet = mark_cuts(&headline, &text);
                 hits.push(hit);
@@ -287,30 +309,37 @@ async fn candidates(tx: &Transaction<'_>, ids: &[i64]) -> R<Vec<(SearchHit, Stri
     Ok(out)
 }
 
+/// A candidate that may hold the query, and whether only the server can tell.
+struct Candidate {
+    hit: SearchHit,
+    text: String,
+    ask_server: bool,
+}
+
 /// [`CHECK_SQL`] over `candidates`: the `ts_headline` of each that holds the
 /// query's phrases, `None` for the others.
 async fn check(
     tx: &Transaction<'_>,
     query: &TsQuery,
-    candidates: &[(SearchHit, String)],
+    candidates: &[Candidate],
 ) -> R<Vec<Option<String>>> {
-    let phrased = query.phrased();
-    let texts: Vec<&str> = candidates.iter().map(|(_, text)| text.as_str()).collect();
+    let texts: Vec<&str> = candidates.iter().map(|c| c.text.as_str()).collect();
     let words: Vec<String> = candidates
         .iter()
-        .map(|(_, text)| {
-            if phrased {
-                index_words(text)
+        .map(|c| {
+            if c.ask_server {
+                index_words(&c.text)
             } else {
                 String::new()
             }
         })
         .collect();
+    let asks: Vec<bool> = candidates.iter().map(|c| c.ask_server).collect();
     let statement = tx.prepare_cached(CHECK_SQL).await?;
     let rows = tx
         .query(
             &statement,
-            &[&query.exact, &phrased, &HEADLINE_OPTIONS, &texts, &words],
+            &[&query.exact, &HEADLINE_OPTIONS, &texts, &words, &asks],
         )
         .await?;
     rows.iter()

@@ -65,8 +65,123 @@ pub(crate) fn phrases_of(tsquery: &str) -> Option<Vec<Vec<String>>> {
     Some(phrases)
 }
 
-/// Lexemes of this many bytes or more are left out of a vector by PostgreSQL.
-const TOO_LONG: usize = 2048;
+/// Words of this many bytes or more are left out of a vector by PostgreSQL
+/// (`MAXSTRLEN`), without taking a position.
+pub(crate) const TOO_LONG: usize = 2047;
+
+/// The last position a vector records (`MAXENTRYPOS - 1`): every later word is
+/// placed there too.
+const LAST_POSITION: u32 = 16_383;
+
+/// Positions a vector keeps of one lexeme (`MAXNUMPOS - 1`): the first ones.
+const POSITIONS_KEPT: usize = 255;
+
+/// Texts longer than this are left to the server: its vector of them might pass
+/// its 1 MB limit (each word of `n` bytes costs at most `n + 4` there, and takes
+/// at least `n + 1` here) and fail, which the client would not.
+const LONGEST_DECIDED: usize = (1 << 20) / 3;
+
+/// What the client can tell, before asking the server, of whether a text holds a
+/// query's phrases: that the words of each are next to each other in the text
+/// ([`may_hold`], which an ASCII text answers exactly), and that
+/// `to_tsvector('cairn_search', words) @@ query` is true (which, past the
+/// vector's limits, is not the same). A hit needs both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PhraseVerdict {
+    Held,
+    NotHeld,
+    /// Only the server can tell.
+    AskServer,
+}
+
+/// [`PhraseVerdict`] of `text` for `phrases` (lexemes in order, next to each
+/// other). Decided here when every word of the text is ASCII: the server's parser
+/// makes each of them one token whose lexeme is the word lower-cased (a test
+/// holds the server to that; [`one_token`] names the exception), so the client
+/// can number them as it does, with its
+/// limits: words too long to index take no position, positions stop at
+/// [`LAST_POSITION`], a lexeme keeps its first [`POSITIONS_KEPT`]. A text with
+/// any other word is left to the server unless [`may_hold`] rules it out.
+pub(crate) fn phrase_verdict(text: &str, phrases: &[Vec<String>]) -> PhraseVerdict {
+    let undecided = || {
+        if may_hold(text, phrases) {
+            PhraseVerdict::AskServer
+        } else {
+            PhraseVerdict::NotHeld
+        }
+    };
+    if text.len() > LONGEST_DECIDED {
+        return undecided();
+    }
+    let mut lexemes: Vec<&str> = phrases.iter().flatten().map(String::as_str).collect();
+    lexemes.sort_unstable();
+    lexemes.dedup();
+    // Per lexeme: where it is in the text, and where the server's vector has it.
+    let mut in_text: Vec<Vec<u32>> = vec![Vec::new(); lexemes.len()];
+    let mut in_vector: Vec<Vec<u32>> = vec![Vec::new(); lexemes.len()];
+    let mut position = 0u32;
+    for word in words(text) {
+        if !word.is_ascii() || !one_token(word) {
+            return undecided();
+        }
+        if word.len() >= TOO_LONG {
+            continue;
+        }
+        position = position.saturating_add(1);
+        let kept_at = position.min(LAST_POSITION);
+        for (i, lexeme) in lexemes.iter().enumerate() {
+            if !word.eq_ignore_ascii_case(lexeme) {
+                continue;
+            }
+            in_text[i].push(position);
+            let kept = &mut in_vector[i];
+            if kept.len() < POSITIONS_KEPT && kept.last() != Some(&kept_at) {
+                kept.push(kept_at);
+            }
+        }
+    }
+    let held = |positions: &[Vec<u32>]| {
+        let of = |lexeme: &str| {
+            lexemes
+                .binary_search(&lexeme)
+                .map_or(&[][..], |i| positions[i].as_slice())
+        };
+        phrases.iter().all(|phrase| {
+            let Some((first, rest)) = phrase.split_first() else {
+                return true;
+            };
+            of(first).iter().any(|&start| {
+                rest.iter()
+                    .zip(1u32..)
+                    .all(|(lexeme, offset)| of(lexeme).binary_search(&(start + offset)).is_ok())
+            })
+        })
+    };
+    if held(&in_text) && held(&in_vector) {
+        PhraseVerdict::Held
+    } else {
+        PhraseVerdict::NotHeld
+    }
+}
+
+/// Whether PostgreSQL's parser reads an ASCII word as one token: every one but a
+/// number in scientific notation run into letters (`1e5x` is `1e5` and `x`).
+pub(crate) fn one_token(word: &str) -> bool {
+    let bytes = word.as_bytes();
+    let digits = |from: usize| {
+        bytes
+            .iter()
+            .skip(from)
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    let mantissa = digits(0);
+    if mantissa == 0 || !matches!(bytes.get(mantissa), Some(b'e' | b'E')) {
+        return true;
+    }
+    let exponent = digits(mantissa + 1);
+    exponent == 0 || mantissa + 1 + exponent == bytes.len()
+}
 
 /// Whether `text` may hold every one of `phrases` (lexemes in order, next to
 /// each other): `false` only when it surely does not, so that most candidates
@@ -146,6 +261,40 @@ mod tests {
         let long = "a".repeat(TOO_LONG);
         assert!(may_hold(&format!("refresh {long} token"), &refresh_token));
         assert!(may_hold("anything", &[]));
+    }
+
+    #[test]
+    fn an_ascii_text_is_decided_by_the_vectors_own_numbering() {
+        let std_sync = [vec!["std".to_owned(), "sync".to_owned()]];
+        let verdict = |text: &str| phrase_verdict(text, &std_sync);
+        assert_eq!(verdict("use std::sync::Arc;"), PhraseVerdict::Held);
+        assert_eq!(verdict("use std::fs::{sync};"), PhraseVerdict::NotHeld);
+        // Past the last position every word sits at it: not next to each other.
+        let filler = "w ".repeat(16_382);
+        assert_eq!(
+            verdict(&format!("{filler}std sync")),
+            PhraseVerdict::NotHeld
+        );
+        // …so the server finds a word after it next to the word placed just
+        // before it: not a hit, the words are not next to each other.
+        let short = "w ".repeat(16_381);
+        assert_eq!(
+            verdict(&format!("{short}std w sync")),
+            PhraseVerdict::NotHeld
+        );
+        assert_eq!(verdict(&format!("{short}std sync")), PhraseVerdict::Held);
+        // Only a lexeme's first 255 positions are kept.
+        let many = "std x ".repeat(255);
+        assert_eq!(verdict(&format!("{many}std sync")), PhraseVerdict::NotHeld);
+        let long = "a".repeat(TOO_LONG);
+        assert_eq!(verdict(&format!("std {long} sync")), PhraseVerdict::Held);
+        // A word the parser splits leaves it to the server, unless ruled out.
+        assert_eq!(verdict("std sync 1e5x"), PhraseVerdict::AskServer);
+        assert!(one_token("1e5") && one_token("1ex") && one_token("x1e5x"));
+        assert!(!one_token("1e5x") && !one_token("12E34e5"));
+        // A word this side cannot number leaves it to the server, unless ruled out.
+        assert_eq!(verdict("std sync tökén"), PhraseVerdict::AskServer);
+        assert_eq!(verdict("sync tökén x std"), PhraseVerdict::NotHeld);
     }
 
     #[test]

@@ -509,7 +509,8 @@ pub(crate) fn set_knowledge_pinned(
     let body = Value::Object(fields).to_string();
     if !rewrite_body(conn, key, seq, body.clone())? {
         conn.prepare_cached(
-            "UPDATE events SET body = ?1, bytes = ?2, payload = NULL, payload_at = NULL \
+            "UPDATE events SET body = ?1, bytes = ?2, payload = NULL, payload_at = NULL, \
+             zstd_level = NULL \
              WHERE session = ?3 AND seq = ?4",
         )?
         .execute(params![body, body.len() as u64, key, seq])?;
@@ -518,9 +519,10 @@ pub(crate) fn set_knowledge_pinned(
 }
 
 /// Stores the session's own large bodies that are still plain text (written
-/// before `payloads` existed) the way [`insert_event`] does now, and its bodies
-/// written before the store had a dictionary with it. The text each gives back,
-/// and so the full-text index, is unchanged. How many were rewritten.
+/// before `payloads` existed) the way [`insert_event`] does now, then its bodies
+/// and payloads with the store's dictionaries at `payloads::COMPACT_LEVEL`, a
+/// stronger level than writes use. The text each gives back, and so the
+/// full-text index, is unchanged. How many were rewritten.
 pub(crate) fn compact(conn: &Connection, session: Ulid) -> R<u64> {
     let key = sessions::by_id(conn, session)?.key;
     let plain = conn
@@ -553,7 +555,8 @@ pub(crate) fn rewrite_body(conn: &Connection, key: i64, seq: u64, body: String) 
         return Ok(false);
     }
     conn.prepare_cached(
-        "UPDATE events SET body = ?1, bytes = ?2, payload = ?3, payload_at = ?4 \
+        "UPDATE events SET body = ?1, bytes = ?2, payload = ?3, payload_at = ?4, \
+         zstd_level = NULL \
          WHERE session = ?5 AND seq = ?6",
     )?
     .execute(params![

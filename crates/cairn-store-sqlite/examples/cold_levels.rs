@@ -1,6 +1,7 @@
 //! Measures what a stronger zstd level gives on a store's payloads and bodies,
-//! for the level `cairn store compact` recompresses cold rows at
-//! (`src/payloads.rs`, BENCHMARKS.md "Store less: cold rows at a stronger level"):
+//! for the level `cairn store compact` recompresses rows at
+//! (`src/payloads.rs`, BENCHMARKS.md, "Store less: `store compact` at a stronger zstd
+//! level"):
 //!
 //! `cargo run --release -p cairn-store-sqlite --example cold_levels -- STORE.db`
 //!
@@ -17,15 +18,8 @@ use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 use zstd::zstd_safe::CParameter;
 
-fn cpu_seconds() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `t` is a valid timespec for the call to fill.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    t.tv_sec as f64 + t.tv_nsec as f64 / 1e9
-}
+mod cpu_time;
+use cpu_time::cpu_seconds;
 
 fn main() {
     let Some(path) = std::env::args().nth(1) else {

@@ -113,6 +113,13 @@ fn payload_forms(path: &std::path::Path) -> (Vec<u32>, usize, usize) {
     (listed, with, without)
 }
 
+fn new_session(name: &str) -> NewSession {
+    NewSession::new(
+        SessionName::parse(name).unwrap(),
+        Project::from_stored("/p/one"),
+    )
+}
+
 /// Tool outputs of about 25 KB, each a different file (more than the 4 MiB of
 /// literals a payload dictionary is trained on, over the lot).
 fn tool_outputs(first: u64, count: u64) -> Vec<cairn_core::Event> {
@@ -140,14 +147,8 @@ async fn payloads_get_a_dictionary_of_their_own_and_read_back_the_same() {
     let path = dir.path().join("cairn.db");
     let store = open_store(&path, Synchronous::Normal).unwrap();
     let first = tool_outputs(0, 220);
-    let new = |name: &str| {
-        NewSession::new(
-            SessionName::parse(name).unwrap(),
-            Project::from_stored("/p/one"),
-        )
-    };
     let one = store
-        .import_session(new("one"), first.clone())
+        .import_session(new_session("one"), first.clone())
         .await
         .unwrap();
     assert_eq!(payload_forms(&path), (Vec::new(), 0, 220));
@@ -164,7 +165,7 @@ async fn payloads_get_a_dictionary_of_their_own_and_read_back_the_same() {
 
     let second = tool_outputs(1_000, 30);
     let two = store
-        .import_session(new("two"), second.clone())
+        .import_session(new_session("two"), second.clone())
         .await
         .unwrap();
     let (again, with, without) = payload_forms(&path);
@@ -206,14 +207,8 @@ async fn compact_recompresses_payloads_written_with_the_dictionary_smaller() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cairn.db");
     let store = open_store(&path, Synchronous::Normal).unwrap();
-    let new = |name: &str| {
-        NewSession::new(
-            SessionName::parse(name).unwrap(),
-            Project::from_stored("/p/one"),
-        )
-    };
     let one = store
-        .import_session(new("one"), tool_outputs(0, 220))
+        .import_session(new_session("one"), tool_outputs(0, 220))
         .await
         .unwrap();
     store.compact_session(one.id).await.unwrap();
@@ -221,7 +216,7 @@ async fn compact_recompresses_payloads_written_with_the_dictionary_smaller() {
     // compact trained, at the level of every write.
     let second = tool_outputs(1_000, 60);
     let two = store
-        .import_session(new("two"), second.clone())
+        .import_session(new_session("two"), second.clone())
         .await
         .unwrap();
     assert_eq!(

@@ -527,22 +527,33 @@ pub(crate) fn compact(conn: &Connection, session: Ulid) -> R<u64> {
     let key = sessions::by_id(conn, session)?.key;
     let plain = conn
         .prepare_cached(
-            "SELECT seq, body FROM events WHERE session = ?1 AND payload IS NULL \
+            "SELECT id, seq, body FROM events WHERE session = ?1 AND payload IS NULL \
              AND typeof(body) = 'text' AND length(CAST(body AS BLOB)) >= ?2",
         )?
         .query_map(params![key, payloads::LARGE as u64], |row| {
-            Ok((row.get::<_, u64>(0)?, row.get::<_, String>(1)?))
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, u64>(1)?,
+                row.get::<_, String>(2)?,
+            ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut rewritten = 0;
-    for (seq, body) in plain {
+    // An event is counted once, whichever of its parts was rewritten.
+    let mut rewritten = std::collections::HashSet::new();
+    for (id, seq, body) in plain {
         if rewrite_body(conn, key, seq, body)? {
-            rewritten += 1;
+            rewritten.insert(id);
         }
     }
-    Ok(rewritten
-        + payloads::with_dictionary(conn, key)?
-        + payloads::payloads_with_dictionary(conn, key)?)
+    rewritten.extend(payloads::with_dictionary(conn, key)?);
+    let mut referring =
+        conn.prepare_cached("SELECT id FROM events WHERE session = ?1 AND payload = ?2")?;
+    for payload in payloads::payloads_with_dictionary(conn, key)? {
+        for id in referring.query_map(params![key, payload], |row| row.get::<_, i64>(0))? {
+            rewritten.insert(id?);
+        }
+    }
+    Ok(rewritten.len() as u64)
 }
 
 /// Replaces the stored body of one event (same text to the index); the caller

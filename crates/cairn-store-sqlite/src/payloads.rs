@@ -257,10 +257,10 @@ fn encode_literal(conn: &Connection, text: String) -> R<Column> {
 /// payloads the events of session `key` refer to that compact has not brought
 /// to that level yet (`cairn store compact`), training the dictionary first
 /// when the store holds enough payloads and has none; how many. Shared payloads
-/// are converted once (by the first session).
-pub(crate) fn payloads_with_dictionary(conn: &Connection, key: i64) -> R<u64> {
+/// are converted once (by the first session). The ids of the payloads rewritten.
+pub(crate) fn payloads_with_dictionary(conn: &Connection, key: i64) -> R<Vec<i64>> {
     let Some(dictionary) = crate::dictionary::for_payloads_compact(conn)? else {
-        return Ok(0);
+        return Ok(Vec::new());
     };
     recompress_rows(conn, key, &dictionary, Rows::Payloads)
 }
@@ -288,10 +288,10 @@ fn recompress(
 
 /// Rewrites, with the store's body dictionary at [`COMPACT_LEVEL`], the bodies
 /// of session `key` that compact has not brought to that level yet
-/// ([`recompress`]); how many.
-pub(crate) fn with_dictionary(conn: &Connection, key: i64) -> R<u64> {
+/// ([`recompress`]); the ids of the events rewritten.
+pub(crate) fn with_dictionary(conn: &Connection, key: i64) -> R<Vec<i64>> {
     let Some(dictionary) = crate::dictionary::for_compact(conn)? else {
-        return Ok(0);
+        return Ok(Vec::new());
     };
     recompress_rows(conn, key, &dictionary, Rows::Bodies)
 }
@@ -342,8 +342,13 @@ impl Rows {
 /// Compresses with `dictionary` at [`COMPACT_LEVEL`] the `rows` of session `key`
 /// not tried at that level yet, stores each frame that is smaller than the row,
 /// and records the level on every row tried, so the next compact skips them;
-/// how many were rewritten.
-fn recompress_rows(conn: &Connection, key: i64, dictionary: &(u32, Raw), rows: Rows) -> R<u64> {
+/// the ids of the rows rewritten.
+fn recompress_rows(
+    conn: &Connection,
+    key: i64,
+    dictionary: &(u32, Raw),
+    rows: Rows,
+) -> R<Vec<i64>> {
     let mut rewritten = Vec::new();
     let mut kept = Vec::new();
     {
@@ -369,7 +374,7 @@ fn recompress_rows(conn: &Connection, key: i64, dictionary: &(u32, Raw), rows: R
     for id in &kept {
         tried.execute(params![COMPACT_LEVEL, id])?;
     }
-    Ok(rewritten.len() as u64)
+    Ok(rewritten.into_iter().map(|(id, _)| id).collect())
 }
 
 thread_local! {

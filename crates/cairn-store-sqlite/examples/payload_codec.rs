@@ -8,17 +8,8 @@
 //! line; DICT: a zstd dictionary (`zstd --train`) tried on the small bodies.
 //! Every item is compressed on its own, as the store does.
 
-/// This thread's CPU seconds: the machine is shared, wall time would measure the
-/// other processes too.
-fn cpu_seconds() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `t` is a valid timespec for the call to fill.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    t.tv_sec as f64 + t.tv_nsec as f64 / 1e9
-}
+mod cpu_time;
+use cpu_time::cpu_seconds;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

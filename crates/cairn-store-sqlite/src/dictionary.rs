@@ -332,7 +332,8 @@ fn train(conn: &Connection, training: Training) -> R<Option<(u32, Raw)>> {
     if training == Training::Only {
         return Ok(Some((id.get(), raw)));
     }
-    let mut update = conn.prepare_cached("UPDATE events SET body = ?1 WHERE id = ?2")?;
+    let mut update =
+        conn.prepare_cached("UPDATE events SET body = ?1, zstd_level = NULL WHERE id = ?2")?;
     for (row, body) in &samples {
         if let Some(frame) = crate::payloads::compress_with(&raw, body.as_bytes()) {
             update.execute(params![frame, row])?;

@@ -509,7 +509,8 @@ pub(crate) fn set_knowledge_pinned(
     let body = Value::Object(fields).to_string();
     if !rewrite_body(conn, key, seq, body.clone())? {
         conn.prepare_cached(
-            "UPDATE events SET body = ?1, bytes = ?2, payload = NULL, payload_at = NULL \
+            "UPDATE events SET body = ?1, bytes = ?2, payload = NULL, payload_at = NULL, \
+             zstd_level = NULL \
              WHERE session = ?3 AND seq = ?4",
         )?
         .execute(params![body, body.len() as u64, key, seq])?;
@@ -518,29 +519,41 @@ pub(crate) fn set_knowledge_pinned(
 }
 
 /// Stores the session's own large bodies that are still plain text (written
-/// before `payloads` existed) the way [`insert_event`] does now, and its bodies
-/// written before the store had a dictionary with it. The text each gives back,
-/// and so the full-text index, is unchanged. How many were rewritten.
+/// before `payloads` existed) the way [`insert_event`] does now, then its bodies
+/// and payloads with the store's dictionaries at `payloads::COMPACT_LEVEL`, a
+/// stronger level than writes use. The text each gives back, and so the
+/// full-text index, is unchanged. How many were rewritten.
 pub(crate) fn compact(conn: &Connection, session: Ulid) -> R<u64> {
     let key = sessions::by_id(conn, session)?.key;
     let plain = conn
         .prepare_cached(
-            "SELECT seq, body FROM events WHERE session = ?1 AND payload IS NULL \
+            "SELECT id, seq, body FROM events WHERE session = ?1 AND payload IS NULL \
              AND typeof(body) = 'text' AND length(CAST(body AS BLOB)) >= ?2",
         )?
         .query_map(params![key, payloads::LARGE as u64], |row| {
-            Ok((row.get::<_, u64>(0)?, row.get::<_, String>(1)?))
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, u64>(1)?,
+                row.get::<_, String>(2)?,
+            ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut rewritten = 0;
-    for (seq, body) in plain {
+    // An event is counted once, whichever of its parts was rewritten.
+    let mut rewritten = std::collections::HashSet::new();
+    for (id, seq, body) in plain {
         if rewrite_body(conn, key, seq, body)? {
-            rewritten += 1;
+            rewritten.insert(id);
         }
     }
-    Ok(rewritten
-        + payloads::with_dictionary(conn, key)?
-        + payloads::payloads_with_dictionary(conn, key)?)
+    rewritten.extend(payloads::with_dictionary(conn, key)?);
+    let mut referring =
+        conn.prepare_cached("SELECT id FROM events WHERE session = ?1 AND payload = ?2")?;
+    for payload in payloads::payloads_with_dictionary(conn, key)? {
+        for id in referring.query_map(params![key, payload], |row| row.get::<_, i64>(0))? {
+            rewritten.insert(id?);
+        }
+    }
+    Ok(rewritten.len() as u64)
 }
 
 /// Replaces the stored body of one event (same text to the index); the caller
@@ -553,7 +566,8 @@ pub(crate) fn rewrite_body(conn: &Connection, key: i64, seq: u64, body: String) 
         return Ok(false);
     }
     conn.prepare_cached(
-        "UPDATE events SET body = ?1, bytes = ?2, payload = ?3, payload_at = ?4 \
+        "UPDATE events SET body = ?1, bytes = ?2, payload = ?3, payload_at = ?4, \
+         zstd_level = NULL \
          WHERE session = ?5 AND seq = ?6",
     )?
     .execute(params![

@@ -392,6 +392,14 @@ const V15_PAYLOAD_DICTIONARY: &str = r#"
 CREATE TABLE IF NOT EXISTS payload_dictionaries (id INTEGER PRIMARY KEY);
 "#;
 
+/// Issue 15: `cairn store compact` recompresses payloads and bodies at a stronger
+/// zstd level than writes use (`crate::payloads`) and records on each row the
+/// level it last tried there, so that the next run skips the row; NULL on what a
+/// write stored. The columns are added in Rust ([`add_zstd_level`]): SQLite has
+/// no `ADD COLUMN IF NOT EXISTS`, and a test rewinding the version runs this step
+/// again.
+const V16_ZSTD_LEVEL: &str = "-- columns added by add_zstd_level";
+
 /// Every step, in order; `user_version` = how many are applied.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1,
@@ -409,10 +417,13 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V13_PROJECT_WIDE_KNOWLEDGE,
     V14_LEANER_CHECKPOINT_WRITES,
     V15_PAYLOAD_DICTIONARY,
+    V16_ZSTD_LEVEL,
 ];
 
 /// The step after which the project keys are computed (it needs Rust, not SQL).
 const PROJECT_KEYS_VERSION: i64 = 6;
+/// The step that adds the `zstd_level` columns ([`V16_ZSTD_LEVEL`]).
+const ZSTD_LEVEL_VERSION: i64 = 16;
 
 pub(crate) const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -431,7 +442,27 @@ pub(crate) fn apply_missing(conn: &Connection) -> R<()> {
             if version == PROJECT_KEYS_VERSION {
                 crate::project_keys::backfill(conn)?;
             }
+            if version == ZSTD_LEVEL_VERSION {
+                add_zstd_level(conn)?;
+            }
             conn.execute_batch(&format!("PRAGMA user_version = {version}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// `zstd_level` on `events` and `payloads`, unless there already.
+fn add_zstd_level(conn: &Connection) -> R<()> {
+    for table in ["events", "payloads"] {
+        let present: i64 = conn.query_row(
+            "SELECT count(*) FROM pragma_table_info(?1) WHERE name = 'zstd_level'",
+            [table],
+            |row| row.get(0),
+        )?;
+        if present == 0 {
+            conn.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN zstd_level INTEGER"
+            ))?;
         }
     }
     Ok(())

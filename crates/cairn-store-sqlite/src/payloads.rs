@@ -40,8 +40,16 @@ use crate::fail::R;
 /// (`cairn_core::body_codec`, which both stores share).
 pub(crate) const LARGE: usize = body_codec::LARGE;
 
-/// zstd level (`cairn_core::body_codec`).
+/// zstd level of writes (`cairn_core::body_codec`).
 const LEVEL: i32 = body_codec::LEVEL;
+
+/// zstd level `cairn store compact` recompresses bodies and payloads at, with
+/// the store's dictionaries (BENCHMARKS.md, "Store less: `store compact` at a
+/// stronger zstd level"): on the 100 MB history's payloads 15.5 % fewer bytes than level 3
+/// for 13 s of CPU, where 19 gives 15.9 % for 20 s and 9 gives 10.8 %;
+/// decompression is as fast at every level, so a resume does not notice.
+/// `zstd_level` on a row records the level compact last tried it at.
+pub(crate) const COMPACT_LEVEL: i32 = 15;
 
 pub(crate) const BODY_FUNCTION: &str = "cairn_event_body";
 
@@ -245,22 +253,16 @@ fn encode_literal(conn: &Connection, text: String) -> R<Column> {
     Ok(encode(text))
 }
 
-/// Rewrites the payloads the events of session `key` refer to that were not
-/// compressed with the store's payload dictionary (`cairn store compact`),
-/// training one first when the store holds enough payloads and has none; how
-/// many. Shared payloads are converted once (by the first session).
-pub(crate) fn payloads_with_dictionary(conn: &Connection, key: i64) -> R<u64> {
+/// Rewrites, with the store's payload dictionary at [`COMPACT_LEVEL`], the
+/// payloads the events of session `key` refer to that compact has not brought
+/// to that level yet (`cairn store compact`), training the dictionary first
+/// when the store holds enough payloads and has none; how many. Shared payloads
+/// are converted once (by the first session). The ids of the payloads rewritten.
+pub(crate) fn payloads_with_dictionary(conn: &Connection, key: i64) -> R<Vec<i64>> {
     let Some(dictionary) = crate::dictionary::for_payloads_compact(conn)? else {
-        return Ok(0);
+        return Ok(Vec::new());
     };
-    recompress_rows(
-        conn,
-        key,
-        &dictionary,
-        "SELECT id, data, 'payload #' || id FROM payloads WHERE id IN \
-         (SELECT payload FROM events WHERE session = ?1 AND payload IS NOT NULL)",
-        "UPDATE payloads SET data = ?1 WHERE id = ?2",
-    )
+    recompress_rows(conn, key, &dictionary, Rows::Payloads)
 }
 
 /// The text of a stored payload's `data`.
@@ -268,74 +270,117 @@ pub(crate) fn text_of(conn: &Connection, data: ValueRef<'_>) -> Result<String, S
     decode(conn, data).map(Cow::into_owned)
 }
 
-/// A stored text written in an older form (plain, or a frame not made with
-/// dictionary `id`), compressed with that dictionary; `None` when that is not
-/// smaller.
+/// A stored text (plain, or any frame) compressed with dictionary `raw` at
+/// [`COMPACT_LEVEL`]; `None` when that is not smaller than what is stored.
 fn recompress(
     conn: &Connection,
-    (id, raw): &(u32, Raw),
+    (_, raw): &(u32, Raw),
     stored: ValueRef<'_>,
 ) -> Result<Option<Vec<u8>>, String> {
     let stored_len = match stored {
         ValueRef::Text(text) => text.len(),
-        ValueRef::Blob(frame) if frame_dictionary(frame) != Some(*id) => frame.len(),
+        ValueRef::Blob(frame) => frame.len(),
         _ => return Ok(None),
     };
     let text = decode(conn, stored)?;
-    Ok(compress_with(raw, text.as_bytes()).filter(|frame| frame.len() < stored_len))
+    Ok(compress_at(raw, text.as_bytes(), COMPACT_LEVEL).filter(|frame| frame.len() < stored_len))
 }
 
-/// Rewrites the bodies of session `key` written in an older form with the
-/// store's dictionary ([`recompress`]); how many.
-pub(crate) fn with_dictionary(conn: &Connection, key: i64) -> R<u64> {
+/// Rewrites, with the store's body dictionary at [`COMPACT_LEVEL`], the bodies
+/// of session `key` that compact has not brought to that level yet
+/// ([`recompress`]); the ids of the events rewritten.
+pub(crate) fn with_dictionary(conn: &Connection, key: i64) -> R<Vec<i64>> {
     let Some(dictionary) = crate::dictionary::for_compact(conn)? else {
-        return Ok(0);
+        return Ok(Vec::new());
     };
-    recompress_rows(
-        conn,
-        key,
-        &dictionary,
-        "SELECT id, body, 'event seq ' || seq FROM events WHERE session = ?1",
-        "UPDATE events SET body = ?1 WHERE id = ?2",
-    )
+    recompress_rows(conn, key, &dictionary, Rows::Bodies)
 }
 
-/// Rewrites with `dictionary` the texts `select` gives for session `key`
-/// (rows of id, stored text, what to call it in an error) and `update` stores
-/// (frame, id); how many.
+/// The rows [`recompress_rows`] goes through.
+#[derive(Clone, Copy)]
+enum Rows {
+    /// `events.body` of the session.
+    Bodies,
+    /// `payloads.data` its events refer to.
+    Payloads,
+}
+
+impl Rows {
+    /// Rows of id, stored text, what to call it in an error; `?1` the session,
+    /// `?2` the level they are wanted at.
+    fn select(self) -> &'static str {
+        match self {
+            Rows::Bodies => {
+                "SELECT id, body, 'event seq ' || seq FROM events WHERE session = ?1 \
+                 AND (zstd_level IS NULL OR zstd_level < ?2)"
+            }
+            Rows::Payloads => {
+                "SELECT id, data, 'payload #' || id FROM payloads WHERE id IN \
+                 (SELECT payload FROM events WHERE session = ?1 AND payload IS NOT NULL) \
+                 AND (zstd_level IS NULL OR zstd_level < ?2)"
+            }
+        }
+    }
+
+    /// Stores frame `?1` made at level `?2` in row `?3`.
+    fn update(self) -> &'static str {
+        match self {
+            Rows::Bodies => "UPDATE events SET body = ?1, zstd_level = ?2 WHERE id = ?3",
+            Rows::Payloads => "UPDATE payloads SET data = ?1, zstd_level = ?2 WHERE id = ?3",
+        }
+    }
+
+    /// Records that row `?2` was tried at level `?1` (and kept as it was).
+    fn tried(self) -> &'static str {
+        match self {
+            Rows::Bodies => "UPDATE events SET zstd_level = ?1 WHERE id = ?2",
+            Rows::Payloads => "UPDATE payloads SET zstd_level = ?1 WHERE id = ?2",
+        }
+    }
+}
+
+/// Compresses with `dictionary` at [`COMPACT_LEVEL`] the `rows` of session `key`
+/// not tried at that level yet, stores each frame that is smaller than the row,
+/// and records the level on every row tried, so the next compact skips them;
+/// the ids of the rows rewritten.
 fn recompress_rows(
     conn: &Connection,
     key: i64,
     dictionary: &(u32, Raw),
-    select: &str,
-    update: &str,
-) -> R<u64> {
+    rows: Rows,
+) -> R<Vec<i64>> {
     let mut rewritten = Vec::new();
+    let mut kept = Vec::new();
     {
-        let mut select = conn.prepare_cached(select)?;
-        let mut rows = select.query([key])?;
-        while let Some(row) = rows.next()? {
+        let mut select = conn.prepare_cached(rows.select())?;
+        let mut found = select.query(params![key, COMPACT_LEVEL])?;
+        while let Some(row) = found.next()? {
             let frame = recompress(conn, dictionary, row.get_ref(1)?).map_err(|e| {
                 let what = row.get::<_, String>(2).unwrap_or_default();
                 crate::fail::unreadable(format!("session #{key}, {what}: {e}"))
             })?;
-            if let Some(frame) = frame {
-                rewritten.push((row.get::<_, i64>(0)?, frame));
+            let id = row.get::<_, i64>(0)?;
+            match frame {
+                Some(frame) => rewritten.push((id, frame)),
+                None => kept.push(id),
             }
         }
     }
-    let mut update = conn.prepare_cached(update)?;
+    let mut update = conn.prepare_cached(rows.update())?;
     for (id, frame) in &rewritten {
-        update.execute(params![frame, id])?;
+        update.execute(params![frame, COMPACT_LEVEL, id])?;
     }
-    Ok(rewritten.len() as u64)
+    let mut tried = conn.prepare_cached(rows.tried())?;
+    for id in &kept {
+        tried.execute(params![COMPACT_LEVEL, id])?;
+    }
+    Ok(rewritten.into_iter().map(|(id, _)| id).collect())
 }
 
 thread_local! {
-    /// The last dictionaries compressed with, each loaded in its context (loading
-    /// builds tables: once, not per body); two: a writer uses the body and the
-    /// payload dictionary in turn.
-    static DICTIONARY_COMPRESSORS: RefCell<Vec<(Raw, zstd::bulk::Compressor<'static>)>> =
+    /// The last dictionaries compressed with, each loaded in its context at a
+    /// level (loading builds tables: once, not per body).
+    static DICTIONARY_COMPRESSORS: RefCell<Vec<(Raw, i32, zstd::bulk::Compressor<'static>)>> =
         const { RefCell::new(Vec::new()) };
     /// The same for decompression, a few dictionaries (a process may read several
     /// stores).
@@ -345,18 +390,28 @@ thread_local! {
 
 /// Dictionaries a thread keeps loaded for decompression.
 const LOADED_DICTIONARIES: usize = 4;
-/// Dictionaries a thread keeps loaded for compression.
-const LOADED_FOR_COMPRESSION: usize = 2;
+/// Dictionary contexts a thread keeps loaded for compression: a writer uses the
+/// body and the payload dictionary in turn, and `store compact` each of them at
+/// two levels.
+const LOADED_FOR_COMPRESSION: usize = 4;
 
-/// `text` as a zstd frame made with dictionary `raw` (the frame names it), when
-/// smaller than the text.
+/// `text` as a zstd frame made with dictionary `raw` (the frame names it) at the
+/// writers' level, when smaller than the text.
 pub(crate) fn compress_with(raw: &Raw, text: &[u8]) -> Option<Vec<u8>> {
+    compress_at(raw, text, LEVEL)
+}
+
+/// The same at zstd level `level`.
+fn compress_at(raw: &Raw, text: &[u8], level: i32) -> Option<Vec<u8>> {
     DICTIONARY_COMPRESSORS.with(|cell| {
         let mut loaded = cell.borrow_mut();
-        let index = match loaded.iter().position(|(r, _)| Arc::ptr_eq(r, raw)) {
+        let found = loaded
+            .iter()
+            .position(|(r, at, _)| Arc::ptr_eq(r, raw) && *at == level);
+        let index = match found {
             Some(index) => index,
             None => {
-                let mut compressor = zstd::bulk::Compressor::with_dictionary(LEVEL, raw).ok()?;
+                let mut compressor = zstd::bulk::Compressor::with_dictionary(level, raw).ok()?;
                 // 4 bytes a body: a damaged frame is an error, not other text.
                 compressor
                     .set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))
@@ -364,12 +419,12 @@ pub(crate) fn compress_with(raw: &Raw, text: &[u8]) -> Option<Vec<u8>> {
                 if loaded.len() >= LOADED_FOR_COMPRESSION {
                     loaded.remove(0);
                 }
-                loaded.push((raw.clone(), compressor));
+                loaded.push((raw.clone(), level, compressor));
                 loaded.len() - 1
             }
         };
         loaded[index]
-            .1
+            .2
             .compress(text)
             .ok()
             .filter(|frame| frame.len() < text.len())

@@ -113,6 +113,13 @@ fn payload_forms(path: &std::path::Path) -> (Vec<u32>, usize, usize) {
     (listed, with, without)
 }
 
+fn new_session(name: &str) -> NewSession {
+    NewSession::new(
+        SessionName::parse(name).unwrap(),
+        Project::from_stored("/p/one"),
+    )
+}
+
 /// Tool outputs of about 25 KB, each a different file (more than the 4 MiB of
 /// literals a payload dictionary is trained on, over the lot).
 fn tool_outputs(first: u64, count: u64) -> Vec<cairn_core::Event> {
@@ -140,14 +147,8 @@ async fn payloads_get_a_dictionary_of_their_own_and_read_back_the_same() {
     let path = dir.path().join("cairn.db");
     let store = open_store(&path, Synchronous::Normal).unwrap();
     let first = tool_outputs(0, 220);
-    let new = |name: &str| {
-        NewSession::new(
-            SessionName::parse(name).unwrap(),
-            Project::from_stored("/p/one"),
-        )
-    };
     let one = store
-        .import_session(new("one"), first.clone())
+        .import_session(new_session("one"), first.clone())
         .await
         .unwrap();
     assert_eq!(payload_forms(&path), (Vec::new(), 0, 220));
@@ -164,7 +165,7 @@ async fn payloads_get_a_dictionary_of_their_own_and_read_back_the_same() {
 
     let second = tool_outputs(1_000, 30);
     let two = store
-        .import_session(new("two"), second.clone())
+        .import_session(new_session("two"), second.clone())
         .await
         .unwrap();
     let (again, with, without) = payload_forms(&path);
@@ -177,6 +178,70 @@ async fn payloads_get_a_dictionary_of_their_own_and_read_back_the_same() {
 
     let hits = store.search_session(two.id, "let", 0).await.unwrap();
     assert_eq!(hits.len(), 30, "every event indexed");
+    SqliteStore::open(&path, Synchronous::Normal)
+        .unwrap()
+        .check_integrity()
+        .await
+        .unwrap();
+}
+
+/// Bytes of the payloads the store holds, and how many of them `cairn store
+/// compact` has brought to its level (`zstd_level` set).
+fn payload_bytes(path: &std::path::Path) -> (i64, i64) {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row(
+            "SELECT sum(length(data)), count(zstd_level) FROM payloads",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap()
+}
+
+/// Issue 15: `cairn store compact` recompresses the payloads an import wrote
+/// with the store's payload dictionary (at the writers' fast level) at a
+/// stronger level: they get smaller and read back the same, and a second run
+/// has nothing left to do.
+#[tokio::test(flavor = "multi_thread")]
+async fn compact_recompresses_payloads_written_with_the_dictionary_smaller() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cairn.db");
+    let store = open_store(&path, Synchronous::Normal).unwrap();
+    let one = store
+        .import_session(new_session("one"), tool_outputs(0, 220))
+        .await
+        .unwrap();
+    store.compact_session(one.id).await.unwrap();
+    // The second import compresses its literals with the dictionary the first
+    // compact trained, at the level of every write.
+    let second = tool_outputs(1_000, 60);
+    let two = store
+        .import_session(new_session("two"), second.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        payload_forms(&path).1,
+        280,
+        "every payload uses the dictionary"
+    );
+    let (imported, _) = payload_bytes(&path);
+
+    let rewritten = store.compact_session(two.id).await.unwrap();
+    assert_eq!(rewritten, 60, "each of the second import's payloads");
+    let (compacted, at_level) = payload_bytes(&path);
+    assert!(
+        compacted < imported - imported / 50,
+        "{imported} → {compacted} bytes: a stronger level saves more than 2 %"
+    );
+    assert_eq!(at_level, 280);
+    assert_eq!(payload_forms(&path).1, 280, "still with the dictionary");
+    assert_eq!(store.events_after(two.id, 0, 0).await.unwrap(), second);
+
+    assert_eq!(store.compact_session(two.id).await.unwrap(), 0);
+    assert_eq!(store.compact_session(one.id).await.unwrap(), 0);
+    assert_eq!(payload_bytes(&path), (compacted, at_level));
+    let hits = store.search_session(two.id, "let", 0).await.unwrap();
+    assert_eq!(hits.len(), 60, "every event still indexed");
     SqliteStore::open(&path, Synchronous::Normal)
         .unwrap()
         .check_integrity()

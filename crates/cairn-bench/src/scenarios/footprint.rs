@@ -6,7 +6,8 @@
 //! their indexes, the full-text index, attachments, the rest, free pages. Next to
 //! each, the same events in octomind's log format (issue 15's peer: a file per
 //! session, one zstd frame per JSONL line, no index), so the comparison is made on
-//! the same data in one run.
+//! the same data in one run. Then the same after `cairn store compact` (every
+//! session's `Store::compact_session`, then `Store::repack`), with its CPU time.
 
 use std::path::Path;
 
@@ -23,6 +24,7 @@ use crate::fts_options::FtsOption;
 use crate::generate::{
     GeneratedSession, HistoryShape, HistoryStats, generate_history, listing_session,
 };
+use crate::in_process::process_cpu;
 use crate::report::{Measurement, Target, Unit};
 use crate::stats::Summary;
 use crate::text::Vocabulary;
@@ -54,8 +56,18 @@ struct Case {
     sessions: u64,
     stats: HistoryStats,
     space: StoreSpace,
+    /// The same store after `cairn store compact`.
+    #[serde(default)]
+    compacted: Option<Compacted>,
     /// The sessions in octomind's log format, on disk.
     log_bytes: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Compacted {
+    space: StoreSpace,
+    /// CPU time of the worker process while it compacted (all its threads).
+    cpu_ms: f64,
 }
 
 /// octomind 0.68 keeps a session as a log file of JSONL lines, each compressed on
@@ -163,6 +175,27 @@ pub(crate) fn run(bench: &Bench) -> Result<Vec<Measurement>> {
             targets,
             details,
         ));
+        if let Some(compacted) = &case.compacted {
+            let compacted_mb = compacted.space.total_bytes as f64 / BYTES_PER_MB;
+            out.push(figure(
+                &format!("footprint.{}.compacted", case.id),
+                &format!(
+                    "footprint: {}, after `store compact` ({:.0} ms CPU): events {:.2}, \
+                     event indexes {:.2}, full-text index {:.2}, other {:.2}, free {:.2} MB",
+                    case.title,
+                    compacted.cpu_ms,
+                    compacted.space.events as f64 / BYTES_PER_MB,
+                    compacted.space.event_indexes as f64 / BYTES_PER_MB,
+                    compacted.space.search_index as f64 / BYTES_PER_MB,
+                    compacted.space.other as f64 / BYTES_PER_MB,
+                    compacted.space.free as f64 / BYTES_PER_MB,
+                ),
+                Unit::Megabytes,
+                compacted_mb,
+                Vec::new(),
+                json!({ "space": compacted.space, "cpu_ms": compacted.cpu_ms }),
+            ));
+        }
         for (part, bytes) in [
             ("events", space.events),
             ("event indexes", space.event_indexes),
@@ -215,7 +248,7 @@ pub(crate) async fn measure(dir: &Path, with_fts_options: bool) -> Result<Footpr
     let corpus = CodeCorpus::from_env()?.context("the harness names no code corpus")?;
     let description = corpus.describe();
     let vocabulary = Vocabulary::standard().with_code(Some(corpus));
-    let empty = settle(&dir.join("empty"), Vec::new()).await?;
+    let (empty, _) = settle(&dir.join("empty"), Vec::new()).await?;
     let mut cases = Vec::new();
     for (id, title, shape) in [
         ("100mb", "100 MB history", HistoryShape::resume_100mb()),
@@ -228,13 +261,14 @@ pub(crate) async fn measure(dir: &Path, with_fts_options: bool) -> Result<Footpr
         if id == "100mb" && with_fts_options {
             fts_options = crate::fts_options::measure(&session.events, dir)?;
         }
-        let space = settle(&dir.join(id), vec![session]).await?;
+        let (space, compacted) = settle(&dir.join(id), vec![session]).await?;
         cases.push(Case {
             id: id.into(),
             title: title.into(),
             sessions: 1,
             stats,
             space,
+            compacted: Some(compacted),
             log_bytes,
         });
     }
@@ -248,13 +282,14 @@ pub(crate) async fn measure(dir: &Path, with_fts_options: bool) -> Result<Footpr
         small_log_bytes += log_bytes(&session.events)?;
         sessions.push(session);
     }
-    let space = settle(&dir.join("small"), sessions).await?;
+    let (space, compacted) = settle(&dir.join("small"), sessions).await?;
     cases.push(Case {
         id: "small".into(),
         title: format!("{SMALL_SESSIONS} small sessions"),
         sessions: u64::from(SMALL_SESSIONS),
         stats,
         space,
+        compacted: Some(compacted),
         log_bytes: small_log_bytes,
     });
     Ok(Footprint {
@@ -266,16 +301,32 @@ pub(crate) async fn measure(dir: &Path, with_fts_options: bool) -> Result<Footpr
 }
 
 /// Imports `sessions` into a fresh store in `dir`, closes it (checkpointing its
-/// WAL into the file) and reads its breakdown.
-async fn settle(dir: &Path, sessions: Vec<GeneratedSession>) -> Result<StoreSpace> {
+/// WAL into the file) and reads its breakdown; then compacts it as `cairn store
+/// compact` does and reads it again.
+async fn settle(dir: &Path, sessions: Vec<GeneratedSession>) -> Result<(StoreSpace, Compacted)> {
     std::fs::create_dir_all(dir)?;
     let file = dir.join("cairn.db");
+    let mut ids = Vec::new();
     {
         let store = SqliteStore::open(&file, Synchronous::Normal)?;
         for session in sessions {
-            store.import_session(session.new, session.events).await?;
+            ids.push(store.import_session(session.new, session.events).await?.id);
         }
     }
+    let imported = {
+        let store = SqliteStore::open(&file, Synchronous::Normal)?;
+        store.space().await?
+    };
+    let cpu_before = process_cpu();
+    {
+        let store = SqliteStore::open(&file, Synchronous::Normal)?;
+        for id in ids {
+            store.compact_session(id).await?;
+        }
+        store.repack().await?;
+    }
+    let cpu_ms = process_cpu().saturating_sub(cpu_before).as_secs_f64() * 1e3;
     let store = SqliteStore::open(&file, Synchronous::Normal)?;
-    Ok(store.space().await?)
+    let space = store.space().await?;
+    Ok((imported, Compacted { space, cpu_ms }))
 }

@@ -16,7 +16,8 @@ pub(crate) enum StoreCommand {
         cairn store copy --from postgres://ann@db.example.com/cairn --to sqlite:///home/ann/backup.db")]
     Copy(CopyArgs),
     /// Store the events an older cairn wrote in today's smaller form (large payloads
-    /// compressed, identical ones kept once). Each session is converted in one
+    /// compressed, identical ones kept once), and recompress the store's events more
+    /// strongly than writing does (SQLite). Each session is converted in one
     /// transaction; Ctrl-C stops after the session in progress, and running the
     /// command again continues where it stopped. What every command shows is
     /// unchanged.

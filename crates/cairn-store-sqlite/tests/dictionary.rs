@@ -2,7 +2,7 @@
 //! own bodies (`payloads.rs`, `dictionary.rs`): trained once the store has grown,
 //! read back unchanged, searchable, and never left out of the file while a
 //! frame names it. (Other processes reading them: `cairn`'s
-//! `tests/store_dictionary_cli.rs`.)
+//! `tests/store/store_dictionary_cli.rs`.)
 
 use cairn_core::event::Message;
 use cairn_core::store::SearchScope;

@@ -3,9 +3,11 @@
 //! and the whole outcome captured for assertions.
 
 use std::ffi::{OsStr, OsString};
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
 
 use crate::home::TestHome;
 
@@ -75,6 +77,8 @@ impl Cairn {
     }
 
     /// Runs with `stdin` as the process's standard input (closed when `None`).
+    // The child is reaped by `wait4` (wait_measuring_peak_rss), which clippy cannot see.
+    #[allow(clippy::zombie_processes)]
     pub fn run_with_stdin<I, S>(&self, args: I, stdin: Option<&[u8]>) -> Outcome
     where
         I: IntoIterator<Item = S>,
@@ -105,18 +109,65 @@ impl Cairn {
                 let _ = pipe.write_all(&input);
             });
         }
-        let output = child.wait_with_output().expect("wait for cairn");
+        let stdout = read_to_end(child.stdout.take());
+        let stderr = read_to_end(child.stderr.take());
+        let (status, peak_rss_bytes) = wait_measuring_peak_rss(&child);
+        let stdout = stdout.join().expect("the stdout reader");
+        let stderr = stderr.join().expect("the stderr reader");
         Outcome {
             args: args
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect(),
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            stdout_bytes: output.stdout,
+            code: status.code(),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            stdout_bytes: stdout,
+            peak_rss_bytes,
         }
     }
+}
+
+/// Reads a pipe to its end on a thread of its own, so neither pipe can fill up and
+/// stall the child while the other is read.
+fn read_to_end<R: Read + Send + 'static>(pipe: Option<R>) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            pipe.read_to_end(&mut bytes)
+                .expect("read the child's output");
+        }
+        bytes
+    })
+}
+
+/// Reaps `child` with `wait4`, which reports the peak resident memory of this one
+/// child (and of the descendants it waited for). `getrusage(RUSAGE_CHILDREN)` would
+/// report the largest of every child of the test process, and the tests of a test
+/// binary run side by side in one process. Linux counts the spawning process's own
+/// peak in too (the memory the child had before its exec), so a bound well below the
+/// test process's peak needs a test binary of its own (`tests/import_memory.rs`).
+fn wait_measuring_peak_rss(child: &Child) -> (ExitStatus, u64) {
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+    let mut status: libc::c_int = 0;
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    loop {
+        // SAFETY: wait4 writes only the status and the struct it is given.
+        let reaped = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
+        if reaped == pid {
+            break;
+        }
+        let error = std::io::Error::last_os_error();
+        assert!(
+            error.kind() == std::io::ErrorKind::Interrupted,
+            "wait for cairn (pid {pid}): {error}"
+        );
+    }
+    // SAFETY: filled by the successful wait4 above.
+    let usage = unsafe { usage.assume_init() };
+    // Linux reports ru_maxrss in kilobytes.
+    let peak = u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024;
+    (ExitStatus::from_raw(status), peak)
 }
 
 /// What one run printed and how it ended.
@@ -128,6 +179,8 @@ pub struct Outcome {
     pub stdout: String,
     pub stderr: String,
     pub stdout_bytes: Vec<u8>,
+    /// The process's peak resident memory (its waited-for children included).
+    pub peak_rss_bytes: u64,
 }
 
 impl Outcome {

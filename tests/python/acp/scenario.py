@@ -1,5 +1,5 @@
 """`cairn acp` driven by the official ACP Python SDK over stdio, against the fake
-provider the Rust test scripted (crates/cairn/tests/acp_python.rs says which turns).
+provider the Rust test scripted (crates/cairn/tests/serve/acp_python.rs says which turns).
 
 Scenarios:
 - `tour`: initialize, session/new (generated and chosen names), a streamed prompt,

@@ -1,6 +1,6 @@
 """`cairn serve`'s `/acp` driven by the official ACP Python SDK over WebSocket (the
 SDK's own transport, `acp.ws.create_websocket_stream`, on the `websockets` package),
-against the fake provider the Rust test scripted (crates/cairn/tests/serve_acp.rs says
+against the fake provider the Rust test scripted (crates/cairn/tests/serve/serve_acp.rs says
 which turns).
 
 Scenarios:

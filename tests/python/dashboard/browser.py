@@ -2,7 +2,7 @@
 Playwright (no browser download), against a real `cairn serve` on a free loopback
 port whose model is the testkit's fake provider.
 
-The Rust side (crates/cairn/tests/dashboard_browser.rs) imports the sessions and
+The Rust side (crates/cairn/tests/serve/dashboard_browser.rs) imports the sessions and
 checks the store; this script starts the daemon, walks the pages as a person would
 and prints `CHECK <name>` per passed check, then `PASSED <n> checks`. Screenshots go
 to --screenshots. Any failure raises, which exits non-zero.

@@ -2,7 +2,7 @@
 said only in the replaced events is found by a search and comes back verbatim, and
 `recall(seq)` returns that one event whole.
 
-Run by crates/cairn/tests/run_memory.rs, which drives the chat first and passes
+Run by crates/cairn/tests/run/run_memory.rs, which drives the chat first and passes
 the session, the query and the exact sentence to expect.
 """
 

@@ -1,7 +1,7 @@
 """A client that offers MCP roots works in the project of its first local root,
 not in the directory the HTTP server runs in.
 
-Run by crates/cairn/tests/mcp_python.rs with the client's project directory
+Run by crates/cairn/tests/mcp/mcp_python.rs with the client's project directory
 after `--`; the server runs in `--project` (another directory).
 """
 

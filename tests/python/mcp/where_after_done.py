@@ -1,7 +1,7 @@
 """After `/done` in a chat session, an MCP client asking `where_was_i` (and
 `get_progress`) for that session gets the checkpoint `/done` wrote.
 
-Run by crates/cairn/tests/run_compression.rs, which drives the chat first and
+Run by crates/cairn/tests/run/run_compression.rs, which drives the chat first and
 passes what to expect.
 """
 

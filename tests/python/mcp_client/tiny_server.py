@@ -1,5 +1,5 @@
 """A tiny MCP server on the official Python SDK (MCPServer, formerly FastMCP), spoken
-to by cairn's MCP client in crates/cairn/tests/run_mcp_client.rs: over stdio, or with
+to by cairn's MCP client in crates/cairn/tests/run/run_mcp_client.rs: over stdio, or with
 `--http` over streamable HTTP on 127.0.0.1 (a free port, printed as the first line),
 where every request must carry `Authorization: Bearer $TINY_HTTP_TOKEN` and
 `X-Tiny: hello`."""

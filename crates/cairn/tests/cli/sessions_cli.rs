@@ -1,6 +1,6 @@
 //! `cairn sessions …` through the real binary, in a private CAIRN_HOME.
 
-mod sessions_fixtures;
+use crate::sessions_fixtures;
 
 use cairn_testkit::home::TestHome;
 use insta::assert_snapshot;

@@ -1,7 +1,7 @@
 //! Fork, rewind and readable exports through the real binary, in a private
 //! CAIRN_HOME (and, for rewind with files, the fake provider driving the agent).
 
-mod sessions_fixtures;
+use crate::sessions_fixtures;
 
 use cairn_testkit::fake_llm::transcript;
 use std::process::Command;

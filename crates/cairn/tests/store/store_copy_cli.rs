@@ -2,7 +2,7 @@
 //! SQLite gives identical exports, a second copy changes nothing, a name taken by
 //! another session is reported and left alone, and status counts what is there.
 
-mod sessions_fixtures;
+use crate::sessions_fixtures;
 
 use cairn_testkit::cli::Cairn;
 use cairn_testkit::home::TestHome;

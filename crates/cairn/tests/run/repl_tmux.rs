@@ -780,6 +780,8 @@ fn mcp_servers_of_the_project_and_mcp_tool_calls_are_asked_inline() {
         "{}",
         bodies[1]
     );
+    // The prompt again: Ctrl+D typed while the turn still ends is lost (seen under load).
+    tmux.wait_for_count("mcpask ›", 2);
     tmux.press("C-d");
     tmux.wait_for("Session mcpask is saved.");
 

@@ -116,7 +116,7 @@ fn claude_code_live_branch_split_responses_tool_results_compaction_and_sub_agent
     let skipped = &summary["lines_skipped"];
     assert_eq!(skipped["not JSON"], 1, "{skipped}");
     assert_eq!(skipped["unknown type hologram"], 1, "{skipped}");
-    // The abandoned branch is a fork now (tests/import_forks_cli.rs), not skipped.
+    // The abandoned branch is a fork now (tests/cli/import_forks_cli.rs), not skipped.
     assert!(
         !skipped.to_string().contains("off the live branch"),
         "{skipped}"

@@ -5,7 +5,7 @@
 //! damaged frame or a missing dictionary is an error naming the session and the
 //! event, not a panic nor wrong text.
 
-mod sessions_fixtures;
+use crate::sessions_fixtures;
 
 use std::io::Read;
 

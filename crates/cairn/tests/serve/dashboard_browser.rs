@@ -5,7 +5,7 @@
 //! requests are checked afterwards. Screenshots are kept under the target directory,
 //! their folder printed.
 
-mod sessions_fixtures;
+use crate::sessions_fixtures;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! attachments only they used with them, `sessions gc` and `doctor` find what an
 //! older cairn's delete left, and prune keeps what is in use or shared.
 
-mod sessions_fixtures;
+use crate::sessions_fixtures;
 
 use std::sync::Arc;
 use std::time::Duration;

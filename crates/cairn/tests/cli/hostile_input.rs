@@ -8,7 +8,7 @@
 //! file that is not a database, is a failure (1, the error names the file and, for
 //! config, the line and key).
 
-mod sessions_fixtures;
+use crate::sessions_fixtures;
 
 use std::path::Path;
 

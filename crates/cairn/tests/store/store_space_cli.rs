@@ -2,7 +2,7 @@
 //! to the file system (the file shrinks), and `doctor` and `store status` show the
 //! store's size by part, as text and as JSON.
 
-mod sessions_fixtures;
+use crate::sessions_fixtures;
 
 use cairn_testkit::home::TestHome;
 use serde_json::Value;

@@ -1,6 +1,6 @@
 //! `cairn config path` and `cairn config show` through the real binary.
 
-mod sessions_fixtures;
+use crate::sessions_fixtures;
 
 use cairn_testkit::home::TestHome;
 use sessions_fixtures::*;

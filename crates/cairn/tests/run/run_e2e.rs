@@ -1,7 +1,7 @@
 //! `cairn run` end to end: the real binary, a private CAIRN_HOME, a fixture project
 //! and the scripted fake LLM server standing in for the provider.
 
-mod sessions_fixtures;
+use crate::sessions_fixtures;
 
 use cairn_testkit::fake_llm::{contains_in_order, transcript};
 use std::path::Path;
@@ -101,17 +101,6 @@ fn tool_results(home: &TestHome, name: &str) -> Vec<(bool, String)> {
             _ => None,
         })
         .collect()
-}
-
-/// The peak resident memory (bytes) of the largest child this test process has
-/// waited for so far (grandchildren included).
-fn children_peak_rss_bytes() -> u64 {
-    // SAFETY: getrusage only writes the struct we pass.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    assert_eq!(rc, 0, "getrusage failed");
-    // Linux reports kilobytes.
-    u64::try_from(usage.ru_maxrss).unwrap() * 1024
 }
 
 #[test]
@@ -676,15 +665,14 @@ fn read_file_refuses_fifos_at_once_and_streams_big_files() {
             .open(&fifo);
     });
     let started = Instant::now();
-    cairn(&home, &fake)
-        .run(["run", "--name", "big", "-p", "read them"])
-        .success();
+    let out = cairn(&home, &fake).run(["run", "--name", "big", "-p", "read them"]);
+    out.success();
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "took {:?}",
         started.elapsed()
     );
-    let peak = children_peak_rss_bytes();
+    let peak = out.peak_rss_bytes;
     assert!(peak < 200 * 1024 * 1024, "cairn peaked at {peak} bytes");
     let results = tool_results(&home, "big");
     assert!(results[0].0, "{}", results[0].1);
@@ -717,13 +705,12 @@ fn shell_output_is_capped_while_it_is_read() {
         Turn::text("done"),
     ])
     .unwrap();
-    cairn(&home, &fake)
-        .run(["run", "--yes", "--name", "loud", "-p", "be loud"])
-        .success();
+    let out = cairn(&home, &fake).run(["run", "--yes", "--name", "loud", "-p", "be loud"]);
+    out.success();
     // Reading the whole 300 MB first peaked at 407 MB; capped, the process stays near
     // its baseline (tokenizer tables, the 8 MiB kept) plus one copy for the store:
     // 195–214 MB measured on 2026-12-06.
-    let peak = children_peak_rss_bytes();
+    let peak = out.peak_rss_bytes;
     assert!(peak < 256 * 1024 * 1024, "cairn peaked at {peak} bytes");
     let results = tool_results(&home, "loud");
     let (is_error, text) = &results[0];

@@ -3,7 +3,7 @@
 //! each other's sessions and checkpoints; a project's `.cairn.toml` may not
 //! choose the store; the password never shows.
 
-mod sessions_fixtures;
+use crate::sessions_fixtures;
 
 use cairn_testkit::home::TestHome;
 use cairn_testkit::postgres::{cluster, fresh_database};

@@ -3,7 +3,7 @@
 //! (plain JSON text in `events.body`) exports the same before and after the
 //! command, ends up smaller, stays searchable, and a second run has nothing to do.
 
-mod sessions_fixtures;
+use crate::sessions_fixtures;
 
 use std::io::Read;
 
@@ -23,8 +23,8 @@ fn export(c: &Cairn, name: &str) -> String {
 fn source_output(i: usize) -> String {
     format!(
         "// read {i}\n{}{}",
-        include_str!("../src/commands/store.rs"),
-        include_str!("../src/progress.rs")
+        include_str!("../../src/commands/store.rs"),
+        include_str!("../../src/progress.rs")
     )
 }
 

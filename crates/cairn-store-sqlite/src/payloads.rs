@@ -119,8 +119,9 @@ impl Literal {
             return false;
         };
         let text = std::mem::take(text);
-        let framed =
-            dictionary.and_then(|(_, raw)| compress_with(raw, text.as_bytes()).map(Column::Blob));
+        let framed = dictionary.and_then(|(_, raw)| {
+            compress_with(raw, Texts::Payloads, text.as_bytes()).map(Column::Blob)
+        });
         let used = framed.is_some();
         if used && announce {
             self.dictionary = dictionary.cloned();
@@ -223,7 +224,7 @@ pub(crate) fn sweep(conn: &Connection) -> R<usize> {
 /// [`LARGE`] up, a frame without; else the text.
 fn encode_body(conn: &Connection, text: String) -> R<Column> {
     if let Some((_, raw)) = crate::dictionary::for_writing(conn)?
-        && let Some(frame) = compress_with(&raw, text.as_bytes())
+        && let Some(frame) = compress_with(&raw, Texts::Bodies, text.as_bytes())
     {
         return Ok(Column::Blob(frame));
     }
@@ -238,7 +239,7 @@ fn encode_body(conn: &Connection, text: String) -> R<Column> {
 /// with the store's payload dictionary when it has one and that is smaller.
 fn encode_literal(conn: &Connection, text: String) -> R<Column> {
     if let Some((_, raw)) = crate::dictionary::for_payloads(conn)?
-        && let Some(frame) = compress_with(&raw, text.as_bytes())
+        && let Some(frame) = compress_with(&raw, Texts::Payloads, text.as_bytes())
     {
         return Ok(Column::Blob(frame));
     }
@@ -256,7 +257,7 @@ pub(crate) fn payloads_with_dictionary(conn: &Connection, key: i64) -> R<u64> {
     recompress_rows(
         conn,
         key,
-        &dictionary,
+        (&dictionary, Texts::Payloads),
         "SELECT id, data, 'payload #' || id FROM payloads WHERE id IN \
          (SELECT payload FROM events WHERE session = ?1 AND payload IS NOT NULL)",
         "UPDATE payloads SET data = ?1 WHERE id = ?2",
@@ -273,7 +274,7 @@ pub(crate) fn text_of(conn: &Connection, data: ValueRef<'_>) -> Result<String, S
 /// smaller.
 fn recompress(
     conn: &Connection,
-    (id, raw): &(u32, Raw),
+    ((id, raw), texts): (&(u32, Raw), Texts),
     stored: ValueRef<'_>,
 ) -> Result<Option<Vec<u8>>, String> {
     let stored_len = match stored {
@@ -282,7 +283,7 @@ fn recompress(
         _ => return Ok(None),
     };
     let text = decode(conn, stored)?;
-    Ok(compress_with(raw, text.as_bytes()).filter(|frame| frame.len() < stored_len))
+    Ok(compress_with(raw, texts, text.as_bytes()).filter(|frame| frame.len() < stored_len))
 }
 
 /// Rewrites the bodies of session `key` written in an older form with the
@@ -294,19 +295,19 @@ pub(crate) fn with_dictionary(conn: &Connection, key: i64) -> R<u64> {
     recompress_rows(
         conn,
         key,
-        &dictionary,
+        (&dictionary, Texts::Bodies),
         "SELECT id, body, 'event seq ' || seq FROM events WHERE session = ?1",
         "UPDATE events SET body = ?1 WHERE id = ?2",
     )
 }
 
-/// Rewrites with `dictionary` the texts `select` gives for session `key`
+/// Rewrites with `dictionary` (made for `Texts`) the texts `select` gives for session `key`
 /// (rows of id, stored text, what to call it in an error) and `update` stores
 /// (frame, id); how many.
 fn recompress_rows(
     conn: &Connection,
     key: i64,
-    dictionary: &(u32, Raw),
+    dictionary: (&(u32, Raw), Texts),
     select: &str,
     update: &str,
 ) -> R<u64> {
@@ -348,9 +349,26 @@ const LOADED_DICTIONARIES: usize = 4;
 /// Dictionaries a thread keeps loaded for compression.
 const LOADED_FOR_COMPRESSION: usize = 2;
 
+/// What a dictionary compresses, which sizes the match tables built over it.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Texts {
+    /// Event bodies: most are a few hundred bytes, none of them a long literal.
+    Bodies,
+    /// Long literals, up to hundreds of KB: zstd's own tables for the level.
+    Payloads,
+}
+
+/// Match tables (log2 of their entries) over the body dictionary. At level 3 zstd
+/// sizes them for the 32 KiB dictionary as if the input were unknown (2^16 and 2^15
+/// entries, 384 KiB to clear and fill on a process's first append); 2^14 each keep
+/// its bodies 0.9 % larger and build in three quarters of the time with half the
+/// page faults (BENCHMARKS.md, "The body dictionary's first append").
+const BODY_HASH_LOG: u32 = 14;
+const BODY_CHAIN_LOG: u32 = 14;
+
 /// `text` as a zstd frame made with dictionary `raw` (the frame names it), when
 /// smaller than the text.
-pub(crate) fn compress_with(raw: &Raw, text: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn compress_with(raw: &Raw, texts: Texts, text: &[u8]) -> Option<Vec<u8>> {
     DICTIONARY_COMPRESSORS.with(|cell| {
         let mut loaded = cell.borrow_mut();
         let index = match loaded.iter().position(|(r, _)| Arc::ptr_eq(r, raw)) {
@@ -361,6 +379,15 @@ pub(crate) fn compress_with(raw: &Raw, text: &[u8]) -> Option<Vec<u8>> {
                 compressor
                     .set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))
                     .ok()?;
+                if texts == Texts::Bodies {
+                    // Set before the first frame, when zstd builds its tables.
+                    compressor
+                        .set_parameter(zstd::zstd_safe::CParameter::HashLog(BODY_HASH_LOG))
+                        .ok()?;
+                    compressor
+                        .set_parameter(zstd::zstd_safe::CParameter::ChainLog(BODY_CHAIN_LOG))
+                        .ok()?;
+                }
                 if loaded.len() >= LOADED_FOR_COMPRESSION {
                     loaded.remove(0);
                 }

@@ -59,11 +59,49 @@ pub fn one_line(text: &str) -> Cow<'_, str> {
 /// space, and what [`one_line`] escapes is escaped. For a knowledge item or a
 /// note, where the words matter and the line breaks do not.
 pub fn single_spaced(text: &str) -> String {
-    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let joined = collapse_whitespace(text);
     match one_line(&joined) {
         Cow::Borrowed(_) => joined,
         Cow::Owned(escaped) => escaped,
     }
+}
+
+/// `text` with every run of whitespace (Unicode's) made one space, and none at
+/// either end. One pass and one allocation: a resume runs it over every retained
+/// knowledge item (BENCHMARKS.md, "The body dictionary's first append").
+pub fn collapse_whitespace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    if text.is_ascii() {
+        // Words found by byte (every index of ASCII text is a char boundary); the
+        // whitespace is the ASCII that `char::is_whitespace` accepts, vertical tab
+        // included (`u8::is_ascii_whitespace` leaves it out).
+        let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+        let bytes = text.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            while bytes.get(at).is_some_and(|&b| space(b)) {
+                at += 1;
+            }
+            let start = at;
+            while bytes.get(at).is_some_and(|&b| !space(b)) {
+                at += 1;
+            }
+            if let Some(word) = text.get(start..at).filter(|w| !w.is_empty()) {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(word);
+            }
+        }
+        return out;
+    }
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// Longest [`first_line`], in characters, before the `…`.
@@ -118,6 +156,22 @@ mod tests {
         assert_eq!(one_line("a\nb\tc\u{1b}[2J"), "a\\nb\\tc\\u{1b}[2J");
         assert_eq!(one_line("x\u{202E}cod.exe"), "x\\u{202e}cod.exe");
         assert_eq!(one_line("\u{2066}y\u{2069}"), "\\u{2066}y\\u{2069}");
+    }
+
+    #[test]
+    fn whitespace_collapses_as_split_whitespace_does() {
+        for text in [
+            "",
+            "   ",
+            "one",
+            "  use  JWT\n\tfor auth \r\n",
+            "a\u{b}b\u{c}c",
+            "a\u{1c}b",
+            "caf\u{e9}\u{a0}au\u{2003}lait  ok",
+        ] {
+            let expected = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert_eq!(collapse_whitespace(text), expected, "{text:?}");
+        }
     }
 
     #[test]

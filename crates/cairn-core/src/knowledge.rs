@@ -76,8 +76,7 @@ impl KnowledgeRecord {
 /// The form two texts are compared in: lower case, single spaces, no trailing
 /// punctuation or surrounding quotes.
 pub fn normalized(text: &str) -> String {
-    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    collapsed
+    crate::display::collapse_whitespace(text)
         .trim_matches(|c: char| matches!(c, '"' | '\'' | '`'))
         .trim_end_matches(['.', '!', ';', ',', ':'])
         .trim()

@@ -36,7 +36,15 @@ pub fn compose_preamble(
     summary: Option<([u64; 2], &str)>,
     knowledge: &[KnowledgeRecord],
 ) -> Option<String> {
-    let block = knowledge::render_block(knowledge);
+    preamble_with_block(summary, knowledge::render_block(knowledge))
+}
+
+/// The preamble for a summary of `replaces` and a knowledge block already rendered
+/// ([`knowledge::render_block`]), for a caller that needs the block on its own too.
+pub fn preamble_with_block(
+    summary: Option<([u64; 2], &str)>,
+    block: Option<String>,
+) -> Option<String> {
     if summary.is_none() && block.is_none() {
         return None;
     }

@@ -335,7 +335,9 @@ fn train(conn: &Connection, training: Training) -> R<Option<(u32, Raw)>> {
     let mut update =
         conn.prepare_cached("UPDATE events SET body = ?1, zstd_level = NULL WHERE id = ?2")?;
     for (row, body) in &samples {
-        if let Some(frame) = crate::payloads::compress_with(&raw, body.as_bytes()) {
+        if let Some(frame) =
+            crate::payloads::compress_with(&raw, crate::payloads::Texts::Bodies, body.as_bytes())
+        {
             update.execute(params![frame, row])?;
         }
     }

@@ -359,6 +359,37 @@ fn event_at(conn: &Connection, chain: &Chain<i64>, seq: u64) -> R<Option<Event>>
         .map(|(event, _)| event))
 }
 
+/// The events at `rows` (session key, seq), in their order, one query per run of
+/// rows of one session (a fork chain's pieces): a resume reads its retained
+/// knowledge items at once, not one query each.
+fn events_at(conn: &Connection, rows: &[(i64, u64)]) -> R<Vec<Event>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for run in rows.chunk_by(|a, b| a.0 == b.0) {
+        let Some(&(key, _)) = run.first() else {
+            continue;
+        };
+        // A JSON array for `json_each`: one statement whatever the count.
+        let seqs = run
+            .iter()
+            .map(|(_, seq)| seq.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut statement = conn.prepare_cached(&format!(
+            "SELECT e.seq, e.ts, e.kind, {BODY_COLUMNS} \
+             FROM events e LEFT JOIN payloads p ON p.id = e.payload \
+             WHERE e.session = ?1 AND e.seq IN (SELECT value FROM json_each(?2)) \
+             ORDER BY e.seq"
+        ))?;
+        let mut found = statement.query(params![key, format!("[{seqs}]")])?;
+        while let Some(row) = found.next()? {
+            let seq: u64 = row.get(0)?;
+            let body = body_at(conn, row, 3, key, seq)?;
+            out.push(decode(seq, &row.get::<_, String>(1)?, row.get(2)?, &body)?);
+        }
+    }
+    Ok(out)
+}
+
 /// The knowledge index rows of a history (its fork chain's), oldest first:
 /// (session key, seq, pinned).
 fn knowledge_rows(conn: &Connection, chain: &Chain<i64>, head: u64) -> R<Vec<(i64, u64, bool)>> {
@@ -390,13 +421,13 @@ fn retained_knowledge(
     let mut rows = knowledge_rows(conn, chain, stored.session.head_seq)?;
     rows.retain(|(_, seq, _)| !state.gaps.iter().any(|g| g[0] <= *seq && *seq <= g[1]));
     let newest_from = rows.len().saturating_sub(retention);
-    let mut out = Vec::new();
-    for (index, (_, seq, pinned)) in rows.into_iter().enumerate() {
-        if index >= newest_from || pinned {
-            out.extend(event_at(conn, chain, seq)?);
-        }
-    }
-    Ok(out)
+    let kept: Vec<(i64, u64)> = rows
+        .into_iter()
+        .enumerate()
+        .filter(|(index, (_, _, pinned))| *index >= newest_from || *pinned)
+        .map(|(_, (key, seq, _))| (key, seq))
+        .collect();
+    events_at(conn, &kept)
 }
 
 pub(crate) fn live_context(conn: &Connection, session: Ulid, retention: usize) -> R<LiveContext> {
@@ -462,11 +493,11 @@ pub(crate) fn large_events(
 pub(crate) fn knowledge(conn: &Connection, session: Ulid) -> R<Vec<Event>> {
     let stored = sessions::by_id(conn, session)?;
     let chain = crate::lineage::chain(conn, &stored)?;
-    let mut out = Vec::new();
-    for (_, seq, _) in knowledge_rows(conn, &chain, stored.session.head_seq)? {
-        out.extend(event_at(conn, &chain, seq)?);
-    }
-    Ok(out)
+    let rows: Vec<(i64, u64)> = knowledge_rows(conn, &chain, stored.session.head_seq)?
+        .into_iter()
+        .map(|(key, seq, _)| (key, seq))
+        .collect();
+    events_at(conn, &rows)
 }
 
 /// Flips the pinned flag in the index and in the event itself, so an export

@@ -127,8 +127,9 @@ impl Literal {
             return false;
         };
         let text = std::mem::take(text);
-        let framed =
-            dictionary.and_then(|(_, raw)| compress_with(raw, text.as_bytes()).map(Column::Blob));
+        let framed = dictionary.and_then(|(_, raw)| {
+            compress_with(raw, Texts::Payloads, text.as_bytes()).map(Column::Blob)
+        });
         let used = framed.is_some();
         if used && announce {
             self.dictionary = dictionary.cloned();
@@ -231,7 +232,7 @@ pub(crate) fn sweep(conn: &Connection) -> R<usize> {
 /// [`LARGE`] up, a frame without; else the text.
 fn encode_body(conn: &Connection, text: String) -> R<Column> {
     if let Some((_, raw)) = crate::dictionary::for_writing(conn)?
-        && let Some(frame) = compress_with(&raw, text.as_bytes())
+        && let Some(frame) = compress_with(&raw, Texts::Bodies, text.as_bytes())
     {
         return Ok(Column::Blob(frame));
     }
@@ -246,7 +247,7 @@ fn encode_body(conn: &Connection, text: String) -> R<Column> {
 /// with the store's payload dictionary when it has one and that is smaller.
 fn encode_literal(conn: &Connection, text: String) -> R<Column> {
     if let Some((_, raw)) = crate::dictionary::for_payloads(conn)?
-        && let Some(frame) = compress_with(&raw, text.as_bytes())
+        && let Some(frame) = compress_with(&raw, Texts::Payloads, text.as_bytes())
     {
         return Ok(Column::Blob(frame));
     }
@@ -283,7 +284,8 @@ fn recompress(
         _ => return Ok(None),
     };
     let text = decode(conn, stored)?;
-    Ok(compress_at(raw, text.as_bytes(), COMPACT_LEVEL).filter(|frame| frame.len() < stored_len))
+    Ok(compress_at(raw, text.as_bytes(), COMPACT_LEVEL, false)
+        .filter(|frame| frame.len() < stored_len))
 }
 
 /// Rewrites, with the store's body dictionary at [`COMPACT_LEVEL`], the bodies
@@ -395,14 +397,33 @@ const LOADED_DICTIONARIES: usize = 4;
 /// two levels.
 const LOADED_FOR_COMPRESSION: usize = 4;
 
-/// `text` as a zstd frame made with dictionary `raw` (the frame names it) at the
-/// writers' level, when smaller than the text.
-pub(crate) fn compress_with(raw: &Raw, text: &[u8]) -> Option<Vec<u8>> {
-    compress_at(raw, text, LEVEL)
+/// What a dictionary compresses, which sizes the match tables built over it.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Texts {
+    /// Event bodies: most are a few hundred bytes, none of them a long literal.
+    Bodies,
+    /// Long literals, up to hundreds of KB: zstd's own tables for the level.
+    Payloads,
 }
 
-/// The same at zstd level `level`.
-fn compress_at(raw: &Raw, text: &[u8], level: i32) -> Option<Vec<u8>> {
+/// Match tables (log2 of their entries) over the body dictionary when bodies are
+/// written. At level 3 zstd sizes them for the 32 KiB dictionary as if the input were
+/// unknown (2^16 and 2^15 entries, 384 KiB to clear and fill on a process's first
+/// append); 2^14 each keep its bodies 0.9 % larger and build in three quarters of the
+/// time with half the page faults (BENCHMARKS.md, "The body dictionary's first
+/// append"). `store compact` keeps zstd's own tables for its level.
+const BODY_HASH_LOG: u32 = 14;
+const BODY_CHAIN_LOG: u32 = 14;
+
+/// `text` as a zstd frame made with dictionary `raw` (the frame names it) at the
+/// level of writes, when smaller than the text.
+pub(crate) fn compress_with(raw: &Raw, texts: Texts, text: &[u8]) -> Option<Vec<u8>> {
+    compress_at(raw, text, LEVEL, texts == Texts::Bodies)
+}
+
+/// The same at zstd level `level`, with the small match tables of written bodies
+/// when `small_tables`.
+fn compress_at(raw: &Raw, text: &[u8], level: i32, small_tables: bool) -> Option<Vec<u8>> {
     DICTIONARY_COMPRESSORS.with(|cell| {
         let mut loaded = cell.borrow_mut();
         let found = loaded
@@ -416,6 +437,15 @@ fn compress_at(raw: &Raw, text: &[u8], level: i32) -> Option<Vec<u8>> {
                 compressor
                     .set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))
                     .ok()?;
+                if small_tables {
+                    // Set before the first frame, when zstd builds its tables.
+                    compressor
+                        .set_parameter(zstd::zstd_safe::CParameter::HashLog(BODY_HASH_LOG))
+                        .ok()?;
+                    compressor
+                        .set_parameter(zstd::zstd_safe::CParameter::ChainLog(BODY_CHAIN_LOG))
+                        .ok()?;
+                }
                 if loaded.len() >= LOADED_FOR_COMPRESSION {
                     loaded.remove(0);
                 }

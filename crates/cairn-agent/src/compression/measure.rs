@@ -3,7 +3,7 @@
 //! and then [`ContextMeasure::push`]es each new event.
 
 use cairn_core::knowledge::render_block;
-use cairn_core::live_messages::{compose_preamble, preamble, retained_knowledge};
+use cairn_core::live_messages::{preamble, preamble_with_block, retained_knowledge};
 use cairn_core::tokens::{Accuracy, MESSAGE_OVERHEAD_TOKENS, TokenCounter};
 use cairn_core::{Event, LiveContext, Message, Payload, Role};
 
@@ -37,11 +37,14 @@ impl ContextMeasure {
             Some(Payload::Compaction(c)) => Some((c.replaces, c.summary.as_str())),
             _ => None,
         };
-        let preamble_tokens = compose_preamble(summary, &knowledge).map_or(0, |text| {
+        // Rendered once for both figures too.
+        let block = render_block(&knowledge);
+        let knowledge_tokens = block
+            .as_ref()
+            .map_or(0, |b| counter.count_text(b) + MESSAGE_OVERHEAD_TOKENS);
+        let preamble_tokens = preamble_with_block(summary, block).map_or(0, |text| {
             counter.count_message(&Message::text(Role::User, text))
         });
-        let knowledge_tokens = render_block(&knowledge)
-            .map_or(0, |b| counter.count_text(&b) + MESSAGE_OVERHEAD_TOKENS);
         let events = counter
             .count_each_event(&live.events)
             .into_iter()

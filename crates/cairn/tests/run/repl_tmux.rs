@@ -540,6 +540,8 @@ fn no_color_and_stdout_not_a_terminal() {
         std::fs::read_to_string(world.home.project.join("out.txt"))
             .is_ok_and(|t| t.contains("plain text"))
     });
+    // The prompt again before Ctrl+D: typed while the turn still ends, it is lost.
+    tmux.wait_for_count("piped [openai:gpt-4.1] ›", 2);
     tmux.press("C-d");
     tmux.wait_for_shell();
     let file = std::fs::read_to_string(world.home.project.join("out.txt")).unwrap();
@@ -617,6 +619,12 @@ fn questions_are_asked_inline() {
     tmux.type_text("y");
     tmux.wait_after(mark, "After the limit.");
     assert_eq!(world.fake.requests().len(), 4);
+    tmux.wait_until("a fresh asks prompt", |s| {
+        s.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| l.starts_with("asks ›") && !l.contains("more"))
+    });
     tmux.press("C-d");
     tmux.wait_for("Session asks is saved.");
 }

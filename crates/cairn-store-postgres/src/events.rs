@@ -398,13 +398,40 @@ async fn event_at(tx: &Transaction<'_>, chain: &Chain<i64>, seq: u64) -> R<Optio
         .map(|(event, _)| event))
 }
 
+/// The events at `rows` (session key, seq), in their order, one query per run of
+/// rows of one session (a fork chain's pieces): a resume reads its retained
+/// knowledge items in a round trip or two, not one round trip each.
+async fn events_at(tx: &Transaction<'_>, rows: &[(i64, u64)]) -> R<Vec<Event>> {
+    let statement = tx
+        .prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS}, (SELECT ulid FROM sessions WHERE id = $1) \
+             FROM events e {PAYLOAD_JOIN} \
+             WHERE e.session = $1 AND e.seq = ANY($2) ORDER BY e.seq"
+        ))
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for run in rows.chunk_by(|a, b| a.0 == b.0) {
+        let Some(&(key, _)) = run.first() else {
+            continue;
+        };
+        let seqs = run
+            .iter()
+            .map(|(_, seq)| big(*seq, "seq"))
+            .collect::<R<Vec<i64>>>()?;
+        for row in tx.query(&statement, &[&key, &seqs]).await? {
+            out.push(decode(&row)?);
+        }
+    }
+    Ok(out)
+}
+
 /// The knowledge index rows of a history (its fork chain's), oldest first:
-/// (seq, pinned).
+/// (session key, seq, pinned).
 async fn knowledge_rows(
     tx: &Transaction<'_>,
     chain: &Chain<i64>,
     head: u64,
-) -> R<Vec<(u64, bool)>> {
+) -> R<Vec<(i64, u64, bool)>> {
     let statement = tx
         .prepare_cached(
             "SELECT seq, pinned FROM knowledge WHERE session = $1 AND seq >= $2 \
@@ -417,7 +444,7 @@ async fn knowledge_rows(
             .query(&statement, &[&key, &big(from, "seq")?, &big(to, "seq")?])
             .await?
         {
-            out.push((get_u64(&row, 0)?, get::<bool>(&row, 1)?));
+            out.push((key, get_u64(&row, 0)?, get::<bool>(&row, 1)?));
         }
     }
     Ok(out)
@@ -433,15 +460,15 @@ async fn retained_knowledge(
 ) -> R<Vec<Event>> {
     let state = LiveState::of(&stored.session);
     let mut rows = knowledge_rows(tx, chain, stored.session.head_seq).await?;
-    rows.retain(|(seq, _)| !state.gaps.iter().any(|g| g[0] <= *seq && *seq <= g[1]));
+    rows.retain(|(_, seq, _)| !state.gaps.iter().any(|g| g[0] <= *seq && *seq <= g[1]));
     let newest_from = rows.len().saturating_sub(retention);
-    let mut out = Vec::new();
-    for (index, (seq, pinned)) in rows.into_iter().enumerate() {
-        if index >= newest_from || pinned {
-            out.extend(event_at(tx, chain, seq).await?);
-        }
-    }
-    Ok(out)
+    let kept: Vec<(i64, u64)> = rows
+        .into_iter()
+        .enumerate()
+        .filter(|(index, (_, _, pinned))| *index >= newest_from || *pinned)
+        .map(|(_, (key, seq, _))| (key, seq))
+        .collect();
+    events_at(tx, &kept).await
 }
 
 pub(crate) async fn live_context(
@@ -507,11 +534,12 @@ pub(crate) async fn large_events(
 pub(crate) async fn knowledge(tx: &Transaction<'_>, session: Ulid) -> R<Vec<Event>> {
     let stored = sessions::by_id(tx, session).await?;
     let chain = crate::lineage::chain(tx, &stored).await?;
-    let mut out = Vec::new();
-    for (seq, _) in knowledge_rows(tx, &chain, stored.session.head_seq).await? {
-        out.extend(event_at(tx, &chain, seq).await?);
-    }
-    Ok(out)
+    let rows: Vec<(i64, u64)> = knowledge_rows(tx, &chain, stored.session.head_seq)
+        .await?
+        .into_iter()
+        .map(|(key, seq, _)| (key, seq))
+        .collect();
+    events_at(tx, &rows).await
 }
 
 /// Flips the pinned flag in the index and in the event itself, so an export

@@ -23,11 +23,15 @@ pub fn retained_knowledge(live: &LiveContext) -> Vec<KnowledgeRecord> {
 
 /// The text of the preamble, or `None` when there is no summary and no knowledge.
 pub fn preamble_text(live: &LiveContext) -> Option<String> {
-    let summary = match live.compaction.as_ref().map(|e| &e.payload) {
+    compose_preamble(compaction_summary(live), &retained_knowledge(live))
+}
+
+/// The range the latest compaction replaced and its summary, if there is one.
+pub fn compaction_summary(live: &LiveContext) -> Option<([u64; 2], &str)> {
+    match live.compaction.as_ref().map(|e| &e.payload) {
         Some(Payload::Compaction(c)) => Some((c.replaces, c.summary.as_str())),
         _ => None,
-    };
-    compose_preamble(summary, &retained_knowledge(live))
+    }
 }
 
 /// The preamble for a summary of `replaces` and a knowledge set (used to size a

@@ -257,13 +257,13 @@ fn encode_literal(conn: &Connection, text: String) -> R<Column> {
 /// Rewrites, with the store's payload dictionary at [`COMPACT_LEVEL`], the
 /// payloads the events of session `key` refer to that compact has not brought
 /// to that level yet (`cairn store compact`), training the dictionary first
-/// when the store holds enough payloads and has none; how many. Shared payloads
-/// are converted once (by the first session). The ids of the payloads rewritten.
+/// when the store holds enough payloads and has none; the ids of the payloads
+/// rewritten. Shared payloads are converted once (by the first session).
 pub(crate) fn payloads_with_dictionary(conn: &Connection, key: i64) -> R<Vec<i64>> {
     let Some(dictionary) = crate::dictionary::for_payloads_compact(conn)? else {
         return Ok(Vec::new());
     };
-    recompress_rows(conn, key, &dictionary, Rows::Payloads)
+    recompress_rows(conn, key, &dictionary, Texts::Payloads)
 }
 
 /// The text of a stored payload's `data`.
@@ -275,7 +275,7 @@ pub(crate) fn text_of(conn: &Connection, data: ValueRef<'_>) -> Result<String, S
 /// [`COMPACT_LEVEL`]; `None` when that is not smaller than what is stored.
 fn recompress(
     conn: &Connection,
-    (_, raw): &(u32, Raw),
+    raw: &Raw,
     stored: ValueRef<'_>,
 ) -> Result<Option<Vec<u8>>, String> {
     let stored_len = match stored {
@@ -295,28 +295,19 @@ pub(crate) fn with_dictionary(conn: &Connection, key: i64) -> R<Vec<i64>> {
     let Some(dictionary) = crate::dictionary::for_compact(conn)? else {
         return Ok(Vec::new());
     };
-    recompress_rows(conn, key, &dictionary, Rows::Bodies)
+    recompress_rows(conn, key, &dictionary, Texts::Bodies)
 }
 
-/// The rows [`recompress_rows`] goes through.
-#[derive(Clone, Copy)]
-enum Rows {
-    /// `events.body` of the session.
-    Bodies,
-    /// `payloads.data` its events refer to.
-    Payloads,
-}
-
-impl Rows {
-    /// Rows of id, stored text, what to call it in an error; `?1` the session,
-    /// `?2` the level they are wanted at.
+impl Texts {
+    /// Rows of id, stored text, what to call it in an error, for [`recompress_rows`]
+    /// (`store compact`); `?1` the session, `?2` the level they are wanted at.
     fn select(self) -> &'static str {
         match self {
-            Rows::Bodies => {
+            Texts::Bodies => {
                 "SELECT id, body, 'event seq ' || seq FROM events WHERE session = ?1 \
                  AND (zstd_level IS NULL OR zstd_level < ?2)"
             }
-            Rows::Payloads => {
+            Texts::Payloads => {
                 "SELECT id, data, 'payload #' || id FROM payloads WHERE id IN \
                  (SELECT payload FROM events WHERE session = ?1 AND payload IS NOT NULL) \
                  AND (zstd_level IS NULL OR zstd_level < ?2)"
@@ -327,37 +318,37 @@ impl Rows {
     /// Stores frame `?1` made at level `?2` in row `?3`.
     fn update(self) -> &'static str {
         match self {
-            Rows::Bodies => "UPDATE events SET body = ?1, zstd_level = ?2 WHERE id = ?3",
-            Rows::Payloads => "UPDATE payloads SET data = ?1, zstd_level = ?2 WHERE id = ?3",
+            Texts::Bodies => "UPDATE events SET body = ?1, zstd_level = ?2 WHERE id = ?3",
+            Texts::Payloads => "UPDATE payloads SET data = ?1, zstd_level = ?2 WHERE id = ?3",
         }
     }
 
     /// Records that row `?2` was tried at level `?1` (and kept as it was).
     fn tried(self) -> &'static str {
         match self {
-            Rows::Bodies => "UPDATE events SET zstd_level = ?1 WHERE id = ?2",
-            Rows::Payloads => "UPDATE payloads SET zstd_level = ?1 WHERE id = ?2",
+            Texts::Bodies => "UPDATE events SET zstd_level = ?1 WHERE id = ?2",
+            Texts::Payloads => "UPDATE payloads SET zstd_level = ?1 WHERE id = ?2",
         }
     }
 }
 
-/// Compresses with `dictionary` at [`COMPACT_LEVEL`] the `rows` of session `key`
+/// Compresses with `dictionary` at [`COMPACT_LEVEL`] the `texts` of session `key`
 /// not tried at that level yet, stores each frame that is smaller than the row,
 /// and records the level on every row tried, so the next compact skips them;
 /// the ids of the rows rewritten.
 fn recompress_rows(
     conn: &Connection,
     key: i64,
-    dictionary: &(u32, Raw),
-    rows: Rows,
+    (_, raw): &(u32, Raw),
+    texts: Texts,
 ) -> R<Vec<i64>> {
     let mut rewritten = Vec::new();
     let mut kept = Vec::new();
     {
-        let mut select = conn.prepare_cached(rows.select())?;
+        let mut select = conn.prepare_cached(texts.select())?;
         let mut found = select.query(params![key, COMPACT_LEVEL])?;
         while let Some(row) = found.next()? {
-            let frame = recompress(conn, dictionary, row.get_ref(1)?).map_err(|e| {
+            let frame = recompress(conn, raw, row.get_ref(1)?).map_err(|e| {
                 let what = row.get::<_, String>(2).unwrap_or_default();
                 crate::fail::unreadable(format!("session #{key}, {what}: {e}"))
             })?;
@@ -368,11 +359,11 @@ fn recompress_rows(
             }
         }
     }
-    let mut update = conn.prepare_cached(rows.update())?;
+    let mut update = conn.prepare_cached(texts.update())?;
     for (id, frame) in &rewritten {
         update.execute(params![frame, COMPACT_LEVEL, id])?;
     }
-    let mut tried = conn.prepare_cached(rows.tried())?;
+    let mut tried = conn.prepare_cached(texts.tried())?;
     for id in &kept {
         tried.execute(params![COMPACT_LEVEL, id])?;
     }
@@ -397,12 +388,14 @@ const LOADED_DICTIONARIES: usize = 4;
 /// two levels.
 const LOADED_FOR_COMPRESSION: usize = 4;
 
-/// What a dictionary compresses, which sizes the match tables built over it.
+/// What a dictionary compresses: it sizes the match tables built over it when
+/// written, and says which rows `store compact` goes through.
 #[derive(Clone, Copy, PartialEq)]
 pub(crate) enum Texts {
-    /// Event bodies: most are a few hundred bytes, none of them a long literal.
+    /// `events.body`: most are a few hundred bytes, none of them a long literal.
     Bodies,
-    /// Long literals, up to hundreds of KB: zstd's own tables for the level.
+    /// `payloads.data`, long literals up to hundreds of KB: zstd's own tables for
+    /// the level.
     Payloads,
 }
 

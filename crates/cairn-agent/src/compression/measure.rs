@@ -3,9 +3,11 @@
 //! and then [`ContextMeasure::push`]es each new event.
 
 use cairn_core::knowledge::render_block;
-use cairn_core::live_messages::{preamble, preamble_with_block, retained_knowledge};
+use cairn_core::live_messages::{
+    compaction_summary, preamble, preamble_with_block, retained_knowledge,
+};
 use cairn_core::tokens::{Accuracy, MESSAGE_OVERHEAD_TOKENS, TokenCounter};
-use cairn_core::{Event, LiveContext, Message, Payload, Role};
+use cairn_core::{Event, LiveContext, Message, Role};
 
 /// The tokens one live event adds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,10 +35,7 @@ impl ContextMeasure {
         // The retained knowledge is deduplicated once for both figures: a long
         // history carries hundreds of pinned items (BENCHMARKS.md, "The resume ratio").
         let knowledge = retained_knowledge(live);
-        let summary = match live.compaction.as_ref().map(|e| &e.payload) {
-            Some(Payload::Compaction(c)) => Some((c.replaces, c.summary.as_str())),
-            _ => None,
-        };
+        let summary = compaction_summary(live);
         // Rendered once for both figures too.
         let block = render_block(&knowledge);
         let knowledge_tokens = block

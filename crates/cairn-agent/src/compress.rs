@@ -50,8 +50,8 @@ pub fn check_settings(settings: &Settings) -> Result<(), cairn_core::Error> {
 /// workers.
 pub(crate) async fn current_tokens(agent: &mut Agent) -> Result<u64, AgentError> {
     agent.sync_context()?;
-    agent.context.refresh(agent.conversation.live());
-    Ok(agent.context.measure(agent.conversation.live()).total())
+    agent.context.refresh(&agent.conversation);
+    Ok(agent.context.measure(&agent.conversation).total())
 }
 
 /// Why a compression runs.
@@ -147,7 +147,7 @@ pub(crate) async fn compress(
     };
     let automatic = matches!(mode, Mode::Pressure(_));
     let plan = {
-        let measure = agent.context.measure(agent.conversation.live());
+        let measure = agent.context.measure(&agent.conversation);
         let planned = match mode {
             Mode::Done => plan_all(agent.conversation.live(), measure, target),
             _ => plan_to_target(agent.conversation.live(), measure, target),
@@ -558,8 +558,8 @@ pub(crate) async fn apply(
     }
     let seqs = agent.append(payloads).await?;
     agent.reload_live().await?;
-    agent.context.refresh(agent.conversation.live());
-    agent.context.compacted(agent.conversation.live());
+    agent.context.refresh(&agent.conversation);
+    agent.context.compacted(&agent.conversation);
     agent.store_live_tokens(tokens_after).await?;
     Ok(seqs.first().copied().unwrap_or_default())
 }
@@ -606,6 +606,6 @@ pub(crate) async fn plan_whole(
 ) -> Result<Result<CompressionPlan, crate::compression::NoPlan>, AgentError> {
     let tokens_now = current_tokens(agent).await?;
     let target = manual_target(tokens_now, agent.context.levels());
-    let measure = agent.context.measure(agent.conversation.live());
+    let measure = agent.context.measure(&agent.conversation);
     Ok(plan_all(agent.conversation.live(), measure, target))
 }

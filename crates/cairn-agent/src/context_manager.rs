@@ -23,6 +23,7 @@ use cairn_llm::{ChatRequest, ModelRef};
 use ulid::Ulid;
 
 use crate::AgentError;
+use crate::conversation::Conversation;
 
 /// Room left for the system prompt and tool schemas when the live context is bounded
 /// before they are known.
@@ -172,15 +173,16 @@ impl ContextManager {
     }
 
     /// Bring the measure up to date with `live`, counting off the async worker.
-    pub(crate) fn refresh(&mut self, live: &LiveContext) {
+    pub(crate) fn refresh(&mut self, conversation: &Conversation) {
         off_workers(|| {
-            self.measure(live);
+            self.measure(conversation);
         });
     }
 
     /// The measure of `live`, counting here whatever [`ContextManager::refresh`] has
     /// not (nothing, when it ran since the last change).
-    pub(crate) fn measure(&mut self, live: &LiveContext) -> &mut ContextMeasure {
+    pub(crate) fn measure(&mut self, conversation: &Conversation) -> &mut ContextMeasure {
+        let live = conversation.live();
         let counter = self.counter();
         let usable = !self.stale
             && self.measure.as_ref().is_some_and(|m| {
@@ -192,14 +194,14 @@ impl ContextManager {
             });
         if !usable {
             let fixed = self.measure.as_ref().map_or(0, |m| m.fixed_tokens);
-            let mut fresh = ContextMeasure::measure(&counter, live);
+            let mut fresh = ContextMeasure::measure_with(&counter, conversation.preamble(), live);
             fresh.fixed_tokens = fixed;
             self.measure = Some(fresh);
             self.stale = false;
         }
-        let measure = self
-            .measure
-            .get_or_insert_with(|| ContextMeasure::measure(&counter, live));
+        let measure = self.measure.get_or_insert_with(|| {
+            ContextMeasure::measure_with(&counter, conversation.preamble(), live)
+        });
         for event in &live.events[measure.events.len()..] {
             measure.push(&counter, event);
         }
@@ -211,7 +213,12 @@ impl ContextManager {
     /// one. Returns true when it did (the request's figure then describes the context
     /// it carried). `last`: the newest request's index in `live.events` of the first
     /// event added after it was sent, and the prompt size the provider reported.
-    pub(crate) fn calibrate(&mut self, last: Option<(usize, u64)>, live: &LiveContext) -> bool {
+    pub(crate) fn calibrate(
+        &mut self,
+        last: Option<(usize, u64)>,
+        conversation: &Conversation,
+    ) -> bool {
+        let live = conversation.live();
         let accounted = self.accounted_seq;
         // The newest request, if its answer is newer than what was last accounted for.
         // (An older `last_request` may point into a context that has been compressed
@@ -225,7 +232,7 @@ impl ContextManager {
             // A report that still describes the context's start: the fixed part was
             // not learnt when the turn ended without counting.
             .or_else(|| self.valid_report(live).map(|r| (r.events, r.prompt_tokens)));
-        let measure = self.measure(live);
+        let measure = self.measure(conversation);
         match fresh {
             Some((sent, reported)) if reported > 0 => {
                 let sent_tokens: u64 = measure.events[..sent.min(measure.events.len())]
@@ -247,7 +254,7 @@ impl ContextManager {
     /// once; when the answer is in, the prompt size the provider reports (or, with
     /// none, an exact count) decides: a pressure level reached is then relieved after
     /// this first request instead of before it. Once per session and process.
-    pub(crate) fn defer_first_count(&mut self, live: &LiveContext) -> bool {
+    pub(crate) fn defer_first_count(&mut self, conversation: &Conversation) -> bool {
         if self.first_count_deferred || self.measure.is_some() {
             return false;
         }
@@ -258,7 +265,9 @@ impl ContextManager {
         // Only a BPE count is worth deferring (asking for the counter's accuracy, as
         // this did, built the BPE: a second of CPU before the first byte).
         self.counter().method() != tokens::Method::BytesHeuristic
-            && FIXED_PART_ALLOWANCE + ContextMeasure::bound(live) < window / 10 * 9
+            && FIXED_PART_ALLOWANCE
+                + ContextMeasure::bound(conversation.preamble(), conversation.live())
+                < window / 10 * 9
     }
 
     /// The turn is accounted for up to the newest event of `live`; what its tool calls
@@ -269,9 +278,10 @@ impl ContextManager {
     }
 
     /// A compaction made `live` the new live context: a new cycle of hints, no wait.
-    pub(crate) fn compacted(&mut self, live: &LiveContext) {
+    pub(crate) fn compacted(&mut self, conversation: &Conversation) {
+        let live = conversation.live();
         self.report = None;
-        self.measure(live);
+        self.measure(conversation);
         self.hints.reset();
         self.retry_above = None;
         self.turn_retry_above = None;

@@ -27,16 +27,16 @@ pub(crate) async fn after_turn(agent: &mut Agent, ui: &mut dyn Frontend) -> Resu
             figure
         }
         _ => {
-            agent.context.refresh(agent.conversation.live());
+            agent.context.refresh(&agent.conversation);
             let calibrated = agent
                 .context
-                .calibrate(last_sent(agent), agent.conversation.live());
+                .calibrate(last_sent(agent), &agent.conversation);
             // With a fresh provider figure, `after_turn` stored it plus what came
             // after it.
             if calibrated {
                 agent.conversation.session().live_tokens
             } else {
-                agent.context.measure(agent.conversation.live()).total()
+                agent.context.measure(&agent.conversation).total()
             }
         }
     };
@@ -87,7 +87,7 @@ pub(crate) async fn before_request(
     cancel: &CancellationToken,
 ) -> Result<BeforeRequest, AgentError> {
     agent.sync_context()?;
-    if agent.context.defer_first_count(agent.conversation.live()) {
+    if agent.context.defer_first_count(&agent.conversation) {
         return Ok(BeforeRequest::Send);
     }
     // The provider's figure for the last request plus a bound of what was added
@@ -98,11 +98,11 @@ pub(crate) async fn before_request(
         agent.context.warm_up_near(figure);
         return Ok(BeforeRequest::Send);
     }
-    agent.context.refresh(agent.conversation.live());
+    agent.context.refresh(&agent.conversation);
     agent
         .context
-        .calibrate(last_sent(agent), agent.conversation.live());
-    let live_tokens = agent.context.measure(agent.conversation.live()).total();
+        .calibrate(last_sent(agent), &agent.conversation);
+    let live_tokens = agent.context.measure(&agent.conversation).total();
     let Some(hit) = agent.context.pressure_before_request(live_tokens) else {
         return Ok(BeforeRequest::Send);
     };

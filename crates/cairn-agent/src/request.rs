@@ -18,7 +18,11 @@ use crate::system_prompt::{subagent_system_prompt, system_prompt};
 use crate::tools::for_model;
 
 pub(crate) async fn build(agent: &mut Agent) -> Result<ChatRequest, AgentError> {
-    let messages = prepare(live_messages::assemble(agent.conversation.live()));
+    let conversation = &agent.conversation;
+    let messages = prepare(live_messages::assemble_after(
+        conversation.preamble().message.clone(),
+        conversation.live(),
+    ));
     let system = if agent.depth == 0 {
         let mut prompt = system_prompt(
             agent.toolbox.root(),

@@ -74,12 +74,43 @@ pub fn preamble_with_block(
 
 /// The preamble as a user message.
 pub fn preamble(live: &LiveContext) -> Option<Message> {
-    preamble_text(live).map(|text| Message::text(Role::User, text))
+    Preamble::of(live).message
+}
+
+/// A live context's preamble built once (knowledge deduplicated, block rendered) for
+/// everything that needs it before a request: the measure, the bound and the request
+/// itself. On a long history the knowledge alone is hundreds of items (BENCHMARKS.md,
+/// "The resume ratio: where the 100 MB resume spends more").
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Preamble {
+    /// The preamble as the user message a model receives, `None` when there is no
+    /// summary and no knowledge.
+    pub message: Option<Message>,
+    /// The knowledge block alone ([`knowledge::render_block`]).
+    pub knowledge_block: Option<String>,
+}
+
+impl Preamble {
+    pub fn of(live: &LiveContext) -> Self {
+        let knowledge_block = knowledge::render_block(&retained_knowledge(live));
+        let message = preamble_with_block(compaction_summary(live), knowledge_block.clone())
+            .map(|text| Message::text(Role::User, text));
+        Preamble {
+            message,
+            knowledge_block,
+        }
+    }
 }
 
 /// Every message of the live context, in the order a model receives them.
 pub fn assemble(live: &LiveContext) -> Vec<Message> {
-    let mut out: Vec<Message> = preamble(live).into_iter().collect();
+    assemble_after(preamble(live), live)
+}
+
+/// [`assemble`] with the preamble already built ([`Preamble::of`] of `live`).
+pub fn assemble_after(preamble: Option<Message>, live: &LiveContext) -> Vec<Message> {
+    let mut out: Vec<Message> = Vec::with_capacity(live.events.len() + 1);
+    out.extend(preamble);
     out.extend(
         live.events
             .iter()

@@ -2,12 +2,9 @@
 //! has to recount it. The agent measures once (on resume or before the first plan)
 //! and then [`ContextMeasure::push`]es each new event.
 
-use cairn_core::knowledge::render_block;
-use cairn_core::live_messages::{
-    compaction_summary, preamble, preamble_with_block, retained_knowledge,
-};
+use cairn_core::live_messages::Preamble;
 use cairn_core::tokens::{Accuracy, MESSAGE_OVERHEAD_TOKENS, TokenCounter};
-use cairn_core::{Event, LiveContext, Message, Role};
+use cairn_core::{Event, LiveContext};
 
 /// The tokens one live event adds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,18 +29,20 @@ pub struct ContextMeasure {
 
 impl ContextMeasure {
     pub fn measure(counter: &TokenCounter, live: &LiveContext) -> Self {
-        // The retained knowledge is deduplicated once for both figures: a long
-        // history carries hundreds of pinned items (BENCHMARKS.md, "The resume ratio").
-        let knowledge = retained_knowledge(live);
-        let summary = compaction_summary(live);
-        // Rendered once for both figures too.
-        let block = render_block(&knowledge);
-        let knowledge_tokens = block
+        ContextMeasure::measure_with(counter, &Preamble::of(live), live)
+    }
+
+    /// [`ContextMeasure::measure`] with the preamble already built ([`Preamble::of`]
+    /// of `live`): the agent builds it once per live context.
+    pub fn measure_with(counter: &TokenCounter, preamble: &Preamble, live: &LiveContext) -> Self {
+        let knowledge_tokens = preamble
+            .knowledge_block
             .as_ref()
             .map_or(0, |b| counter.count_text(b) + MESSAGE_OVERHEAD_TOKENS);
-        let preamble_tokens = preamble_with_block(summary, block).map_or(0, |text| {
-            counter.count_message(&Message::text(Role::User, text))
-        });
+        let preamble_tokens = preamble
+            .message
+            .as_ref()
+            .map_or(0, |m| counter.count_message(m));
         let events = counter
             .count_each_event(&live.events)
             .into_iter()
@@ -62,8 +61,12 @@ impl ContextMeasure {
     /// An upper bound of what [`ContextMeasure::measure`] would count, found without
     /// a tokenizer (see [`TokenCounter::message_bound`]): when even this is far from
     /// the window, an exact count can wait until the tokenizer is loaded.
-    pub fn bound(live: &LiveContext) -> u64 {
-        let preamble = preamble(live).map_or(0, |m| TokenCounter::message_bound(&m));
+    /// `preamble`: [`Preamble::of`] of `live`.
+    pub fn bound(preamble: &Preamble, live: &LiveContext) -> u64 {
+        let preamble = preamble
+            .message
+            .as_ref()
+            .map_or(0, TokenCounter::message_bound);
         let events: u64 = live
             .events
             .iter()

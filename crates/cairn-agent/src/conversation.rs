@@ -88,9 +88,7 @@ impl Conversation {
 mod tests {
     use super::*;
     use cairn_core::live_messages::{assemble, assemble_after};
-    use cairn_core::{
-        KnowledgeItem, KnowledgeKind, Message, Payload, Project, Role, SessionName, SessionStatus,
-    };
+    use cairn_core::{KnowledgeItem, KnowledgeKind, Message, Payload, Role};
 
     fn event(seq: u64, payload: Payload) -> Event {
         Event {
@@ -114,38 +112,9 @@ mod tests {
     }
 
     fn live(knowledge: &str) -> LiveContext {
-        let now = jiff::Timestamp::UNIX_EPOCH;
-        LiveContext {
-            session: Session {
-                id: ulid::Ulid::nil(),
-                name: SessionName::parse("s").unwrap(),
-                title: None,
-                project: Project::from_stored("/tmp/p"),
-                parent_id: None,
-                fork_seq: None,
-                model: None,
-                status: SessionStatus::Active,
-                created_at: now,
-                updated_at: now,
-                usage: Default::default(),
-                cost_usd: 0.0,
-                spend_checkpoint_usd: 0.0,
-                live_tokens: 0,
-                head_seq: 2,
-                context_start_seq: 1,
-                compaction_seq: None,
-                live_gaps: Vec::new(),
-                message_count: 1,
-                tool_call_count: 0,
-                compaction_count: 0,
-            },
-            compaction: None,
-            events: vec![event(
-                2,
-                Payload::Message(Message::text(Role::User, "hello")),
-            )],
-            knowledge: vec![decision(1, knowledge)],
-        }
+        let mut live = crate::run_commands::tests::live();
+        live.knowledge = vec![decision(2, knowledge)];
+        live
     }
 
     fn preamble_says(conversation: &Conversation, text: &str) -> bool {

@@ -224,11 +224,12 @@ pub fn compaction_from_command_answer(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use cairn_core::{Event, Message, Payload, Project, Role, Session, SessionName, SessionStatus};
 
-    fn live() -> LiveContext {
+    /// A live context of one user message (seq 1) and no knowledge.
+    pub(crate) fn live() -> LiveContext {
         let now = jiff::Timestamp::UNIX_EPOCH;
         LiveContext {
             session: Session {

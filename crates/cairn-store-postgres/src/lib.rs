@@ -31,6 +31,8 @@ mod project_keys;
 mod project_knowledge;
 mod rows;
 mod search;
+#[cfg(test)]
+mod search_by_time;
 mod search_text;
 mod sessions;
 mod space;

@@ -6,6 +6,7 @@
 
 use cairn_core::Error;
 use deadpool_postgres::Transaction;
+use tokio_postgres::SimpleQueryMessage;
 
 use crate::fail::R;
 
@@ -354,6 +355,29 @@ pub(crate) async fn version(tx: &Transaction<'_>) -> R<i64> {
         Some(row) => row.try_get(0)?,
         None => 0,
     })
+}
+
+/// Whether the database is at `LATEST_VERSION` already, asked in one round trip
+/// without a transaction or the lock: all that a process needs once the store is
+/// set up (the locked check of [`apply_missing`] takes eight round trips, a large
+/// part of a short command's time: BENCHMARKS.md, "PostgreSQL: search newest
+/// first by walking events by time"). Any error (no `cairn_schema` yet) says no,
+/// and [`apply_missing`] decides.
+pub(crate) async fn is_current(client: &tokio_postgres::Client) -> bool {
+    let Ok(messages) = client
+        .simple_query("SELECT version FROM cairn_schema")
+        .await
+    else {
+        return false;
+    };
+    let versions: Vec<Option<i64>> = messages
+        .iter()
+        .filter_map(|message| match message {
+            SimpleQueryMessage::Row(row) => Some(row.get(0).and_then(|v| v.parse().ok())),
+            _ => None,
+        })
+        .collect();
+    versions == [Some(LATEST_VERSION)]
 }
 
 /// Brings the database up to `LATEST_VERSION`, or refuses one that is newer.

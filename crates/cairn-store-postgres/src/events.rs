@@ -14,7 +14,7 @@ use ulid::Ulid;
 use crate::fail::{R, unreadable};
 use crate::media::without_inline_media;
 use crate::payloads;
-use crate::rows::{big, get, get_u64, micros, parse_ts};
+use crate::rows::{at_us, big, get, get_u64, micros, parse_ts};
 use crate::sessions::{self, StoredSession};
 
 /// What the event adds to its session, asked of the accounting rules; a provider
@@ -72,9 +72,9 @@ async fn insert_event(
     let statement = tx
         .prepare_cached(
             "INSERT INTO events (session, seq, kind, role, bytes, request_id, ts, body, \
-             search, author, payload, payload_at) \
+             search, author, payload, payload_at, at_us) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-                     strip(to_tsvector('cairn_search', $9::TEXT)), $10, $11, $12)",
+                     strip(to_tsvector('cairn_search', $9::TEXT)), $10, $11, $12, $13)",
         )
         .await?;
     tx.execute(
@@ -92,6 +92,7 @@ async fn insert_event(
             &cairn_core::author::current(),
             &stored.payload,
             &stored.payload_at,
+            &at_us(ts),
         ],
     )
     .await?;

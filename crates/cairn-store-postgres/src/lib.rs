@@ -31,6 +31,8 @@ mod project_keys;
 mod project_knowledge;
 mod rows;
 mod search;
+#[cfg(test)]
+mod search_by_time;
 mod search_text;
 mod sessions;
 mod space;
@@ -129,6 +131,9 @@ impl PostgresStore {
             .ready
             .get_or_try_init(|| async {
                 let mut client = inner.pool.get().await?;
+                if migrations::is_current(&client).await {
+                    return Ok(());
+                }
                 let tx = client.transaction().await?;
                 migrations::apply_missing(&tx, &inner.redacted)
                     .await

@@ -6,6 +6,7 @@
 
 use cairn_core::Error;
 use deadpool_postgres::Transaction;
+use tokio_postgres::SimpleQueryMessage;
 
 use crate::fail::R;
 
@@ -297,6 +298,25 @@ ALTER TABLE events DROP COLUMN search_text,
 ALTER TABLE events ALTER COLUMN search SET STATISTICS 1000;
 "#;
 
+/// Search newest first walks events by time (BENCHMARKS.md, "PostgreSQL: search
+/// newest first by walking events by time"): `at_us` is the event's own time as
+/// `ts::timestamptz` reads it, in microseconds since the epoch (written by the
+/// client, `rows::at_us`), and `events_by_time` gives a common word's newest
+/// matches after a few entries instead of reading and sorting every match. A time
+/// the server cannot read (year 0 or before, which cairn never writes itself)
+/// sorts as the oldest. `ALTER … TYPE … USING` fills the column by rewriting the
+/// table (an `UPDATE` would leave a dead copy of every row); `ANALYZE` gives the
+/// planner the new column's order, which it weighs against the GIN index.
+const V10_EVENTS_BY_TIME: &str = r#"
+ALTER TABLE events ADD COLUMN at_us BIGINT;
+ALTER TABLE events ALTER COLUMN at_us TYPE BIGINT USING CASE
+        WHEN ts ~ '^(-|0000)' THEN -9223372036854775808
+        ELSE (extract(epoch FROM ts::TIMESTAMPTZ) * 1000000)::BIGINT END,
+    ALTER COLUMN at_us SET NOT NULL;
+CREATE INDEX events_by_time ON events (at_us, id);
+ANALYZE events;
+"#;
+
 /// Every step, in order; `cairn_schema.version` = how many are applied.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1,
@@ -308,6 +328,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V7_PROJECT_WIDE_KNOWLEDGE,
     V8_PAYLOADS,
     V9_SEARCH_WITHOUT_TEXT,
+    V10_EVENTS_BY_TIME,
 ];
 
 /// The step after which the project keys are computed (it needs Rust, not SQL).
@@ -334,6 +355,29 @@ pub(crate) async fn version(tx: &Transaction<'_>) -> R<i64> {
         Some(row) => row.try_get(0)?,
         None => 0,
     })
+}
+
+/// Whether the database is at `LATEST_VERSION` already, asked in one round trip
+/// without a transaction or the lock: all that a process needs once the store is
+/// set up (the locked check of [`apply_missing`] takes eight round trips, a large
+/// part of a short command's time: BENCHMARKS.md, "PostgreSQL: search newest
+/// first by walking events by time"). Any error (no `cairn_schema` yet) says no,
+/// and [`apply_missing`] decides.
+pub(crate) async fn is_current(client: &tokio_postgres::Client) -> bool {
+    let Ok(messages) = client
+        .simple_query("SELECT version FROM cairn_schema")
+        .await
+    else {
+        return false;
+    };
+    let versions: Vec<Option<i64>> = messages
+        .iter()
+        .filter_map(|message| match message {
+            SimpleQueryMessage::Row(row) => Some(row.get(0).and_then(|v| v.parse().ok())),
+            _ => None,
+        })
+        .collect();
+    versions == [Some(LATEST_VERSION)]
 }
 
 /// Brings the database up to `LATEST_VERSION`, or refuses one that is newer.

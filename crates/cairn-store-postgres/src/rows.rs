@@ -50,6 +50,26 @@ pub(crate) fn from_micros(us: i64) -> R<Timestamp> {
     Timestamp::from_microsecond(us).map_err(|e| unreadable(format!("time {us}: {e}")))
 }
 
+/// An event's time as the server reads its RFC 3339 text (`ts::timestamptz`),
+/// in microseconds since the epoch: the `at_us` column that search orders by
+/// (migration 10 fills it with that cast). A finer fraction of a second is
+/// rounded as the server's parser does: the fraction read as a double, times a
+/// million, to the nearest integer, ties to even. Times before the year 1, which
+/// the server cannot read, are all the oldest.
+pub(crate) fn at_us(ts: Timestamp) -> i64 {
+    /// 0001-01-01T00:00:00Z.
+    const FIRST_READABLE_SECOND: i64 = -62_135_596_800;
+    if ts.as_second() < FIRST_READABLE_SECOND {
+        return i64::MIN;
+    }
+    let nanos = ts.as_nanosecond();
+    let seconds = nanos.div_euclid(1_000_000_000);
+    let fraction = nanos.rem_euclid(1_000_000_000) as f64 / 1e9;
+    let micros = seconds * 1_000_000 + (fraction * 1e6).round_ties_even() as i128;
+    // Years 1 to 9999 in microseconds are far inside an i64.
+    i64::try_from(micros).unwrap_or(i64::MIN)
+}
+
 pub(crate) fn parse_ts(text: &str) -> R<Timestamp> {
     text.parse::<Timestamp>()
         .map_err(|e| unreadable(format!("time {text:?}: {e}")))

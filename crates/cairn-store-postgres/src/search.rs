@@ -35,12 +35,19 @@ const HEADLINE_OPTIONS: &str =
 pub(crate) const QUERY_SQL: &str = "SELECT q::TEXT, regexp_replace(q::TEXT, '<(-|[0-9]+)>', '&', 'g') \
      FROM websearch_to_tsquery('cairn_search', $1) q";
 
-/// Newest first by the event's own time (the RFC 3339 text read as
-/// `timestamptz`; an imported session's events keep theirs), insertion order
+/// Newest first by the event's own time (`at_us`, the RFC 3339 text as the
+/// server reads it; an imported session's events keep theirs), insertion order
 /// breaking ties. Ids only: the text of the hits kept is read afterwards.
-const SEARCH_IDS_SQL: &str = "SELECT e.id FROM events e JOIN sessions s ON s.id = e.session \
+///
+/// The planner picks one of two plans by the word's frequency (its statistics,
+/// migration 6): a word in many events walks `events_by_time` newest first,
+/// testing each event's vector, about `events / matches` entries per hit; a
+/// rarer word takes its matches from the GIN index and sorts them, which reads
+/// every match's row (BENCHMARKS.md, "PostgreSQL: search newest first by
+/// walking events by time").
+pub(crate) const SEARCH_IDS_SQL: &str = "SELECT e.id FROM events e JOIN sessions s ON s.id = e.session \
      WHERE e.search @@ $1::TEXT::TSQUERY AND ($2::TEXT IS NULL OR s.project_key = $2) \
-     ORDER BY e.ts::timestamptz DESC, e.id DESC LIMIT $3";
+     ORDER BY e.at_us DESC, e.id DESC LIMIT $3";
 
 /// The same over the links of one session's fork chain: every event of its
 /// history, replaced or not.

@@ -304,7 +304,7 @@ async fn a_store_of_an_older_version_is_brought_up_to_date_keeping_its_data() {
         .await
         .unwrap();
     // Back to version 1: before import origins, project keys, authors, forks' live
-    // states and the knowledge index's scopes existed.
+    // states, the knowledge index's scopes and the events' times existed.
     cluster().psql(
         &database.name,
         "DROP TABLE import_origins; DROP TABLE session_authors; DROP TABLE live_bounds; \
@@ -321,6 +321,7 @@ async fn a_store_of_an_older_version_is_brought_up_to_date_keeping_its_data() {
          ALTER TABLE knowledge DROP COLUMN project_wide; \
          ALTER TABLE events DROP COLUMN payload, DROP COLUMN payload_at; DROP TABLE payloads; \
          ALTER TABLE events ADD COLUMN search_text TEXT; \
+         ALTER TABLE events DROP COLUMN at_us; \
          UPDATE cairn_schema SET version = 1",
     );
     let upgraded = PostgresStore::open(&database.url).unwrap();

@@ -195,6 +195,7 @@ async fn back_to_version_7(url: &str) {
             "DROP INDEX events_by_payload; \
              ALTER TABLE events DROP COLUMN payload, DROP COLUMN payload_at; \
              DROP TABLE payloads; ALTER TABLE events ADD COLUMN search_text TEXT; \
+             ALTER TABLE events DROP COLUMN at_us; \
              UPDATE cairn_schema SET version = 7",
         )
         .await

@@ -64,7 +64,7 @@ async fn back_to_version_8(url: &str, store: &dyn Store, id: Ulid) {
             .unwrap();
     }
     client
-        .batch_execute("UPDATE cairn_schema SET version = 8")
+        .batch_execute("ALTER TABLE events DROP COLUMN at_us; UPDATE cairn_schema SET version = 8")
         .await
         .unwrap();
 }

@@ -208,9 +208,12 @@ fn newest(conn: &Connection, purpose: Purpose) -> R<Option<(u32, Raw)>> {
             "SELECT id, data FROM dictionaries \
              WHERE id NOT IN (SELECT id FROM payload_dictionaries) ORDER BY rowid DESC LIMIT 1"
         }
+        // The rowid is the id (random), not the order of training: a payload
+        // dictionary is trained again only larger, so the largest is the newest.
         Purpose::Payloads => {
             "SELECT id, data FROM dictionaries \
-             WHERE id IN (SELECT id FROM payload_dictionaries) ORDER BY rowid DESC LIMIT 1"
+             WHERE id IN (SELECT id FROM payload_dictionaries) \
+             ORDER BY length(data) DESC, rowid DESC LIMIT 1"
         }
     };
     Ok(conn
@@ -317,7 +320,10 @@ pub(crate) fn for_payloads_compact(conn: &Connection) -> R<Option<(u32, Raw)>> {
             samples.push(text);
         }
     }
-    let Some((id, raw)) = train_for_payloads(&samples, size) else {
+    // Kept only when larger than the store's: the largest is the one used.
+    let Some((id, raw)) =
+        train_for_payloads(&samples, size).filter(|(_, raw)| raw.len() > current_size)
+    else {
         return Ok(current);
     };
     keep_for_payloads(conn, id, &raw)?;

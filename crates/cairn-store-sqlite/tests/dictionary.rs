@@ -299,11 +299,11 @@ async fn compact_trains_a_larger_payload_dictionary_once_the_store_has_grown() {
     let newest = *listed
         .iter()
         .max_by_key(|id| {
-            // The newest is the one listed last in `dictionaries`.
+            // The new one is the larger.
             rusqlite::Connection::open(&path)
                 .unwrap()
                 .query_row(
-                    "SELECT rowid FROM dictionaries WHERE id = ?1",
+                    "SELECT length(data) FROM dictionaries WHERE id = ?1",
                     [**id],
                     |row| row.get::<_, i64>(0),
                 )
@@ -348,6 +348,24 @@ async fn compact_trains_a_larger_payload_dictionary_once_the_store_has_grown() {
     );
     assert_eq!(store.compact_session(one.id).await.unwrap(), 0);
     assert_eq!(store.compact_session(two.id).await.unwrap(), 0);
+    // A process that did not train it (the same file by another name: a
+    // store's cache is per name) takes the larger one as the store's too, and
+    // finds nothing to do.
+    let other = open_store(&dir.path().join(".").join("cairn.db"), Synchronous::Normal).unwrap();
+    assert_eq!(other.compact_session(one.id).await.unwrap(), 0);
+    assert_eq!(payload_dictionary_sizes(&path).len(), 2);
+    assert_eq!(payload_bytes(&path), (after, 380));
+    let third = tool_outputs(5_000, 1);
+    let three = other
+        .import_session(new_session("three"), third.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        names("three"),
+        vec![newest],
+        "new payloads use the larger one"
+    );
+    assert_eq!(other.events_after(three.id, 0, 0).await.unwrap(), third);
     assert_eq!(store.events_after(one.id, 0, 0).await.unwrap(), first);
     assert_eq!(store.events_after(two.id, 0, 0).await.unwrap(), second);
     assert_eq!(

@@ -18,9 +18,11 @@
 //! (listed in `payload_dictionaries`, migration 15), larger and trained on their text: the
 //! words and code idioms that many tool outputs and long messages share
 //! (BENCHMARKS.md, "Store less: payloads with a dictionary of their own"). It
-//! is trained once per store by `cairn store compact`, on the newest
-//! [`PAYLOAD_SAMPLES`] bytes of stored literals; imports and appends use it once
-//! it exists (an import training it cost too much: `crate::prepared`).
+//! is trained by `cairn store compact`, on the newest stored literals, once the
+//! store holds [`PAYLOAD_SAMPLES_MIN`] bytes of them, and again, larger, each
+//! time they have grown enough for one twice the size (up to [`PAYLOAD_SIZE`]);
+//! imports and appends use the newest once it exists (an import training it
+//! cost too much: `crate::prepared`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
@@ -41,12 +43,20 @@ const SIZE: usize = 32 * 1024;
 /// look is two indexed reads).
 const CHECK_EVERY: u32 = 256;
 
-/// Bytes of literal text a payload dictionary is trained on (BENCHMARKS.md: the
-/// first 5 MB of the 100 MB session's literals give most of what all of them do).
-const PAYLOAD_SAMPLES: usize = 4 << 20;
-/// Largest payload dictionary (BENCHMARKS.md: 128 KiB gives most of what 1 MiB
-/// does, and a resume that reads a payload loads it whole).
-const PAYLOAD_SIZE: usize = 128 * 1024;
+/// Fewest bytes of literal text a payload dictionary is trained on (a store
+/// holding fewer has none).
+const PAYLOAD_SAMPLES_MIN: usize = 4 << 20;
+/// Most bytes of literal text a payload dictionary is trained on, the newest:
+/// enough for the largest dictionary, and what `cairn store compact` holds in
+/// memory to train it.
+const PAYLOAD_SAMPLES_MAX: usize = 32 << 20;
+/// Bytes of samples per byte of payload dictionary (zstd wants tens to a hundred).
+const SAMPLES_PER_DICTIONARY_BYTE: usize = 32;
+/// Largest payload dictionary (BENCHMARKS.md, "Store less: a larger payload
+/// dictionary": trained on 32 MiB of them, 512 KiB at compact's level saves 1.4 MB
+/// more than 128 KiB on the 100 MB session's payloads, less its own 0.4 MB; 1 MiB
+/// adds little more).
+const PAYLOAD_SIZE: usize = 512 * 1024;
 
 /// A dictionary's bytes as stored (the zstd dictionary format).
 pub(crate) type Raw = Arc<[u8]>;
@@ -198,9 +208,12 @@ fn newest(conn: &Connection, purpose: Purpose) -> R<Option<(u32, Raw)>> {
             "SELECT id, data FROM dictionaries \
              WHERE id NOT IN (SELECT id FROM payload_dictionaries) ORDER BY rowid DESC LIMIT 1"
         }
+        // The rowid is the id (random), not the order of training: a payload
+        // dictionary is trained again only larger, so the largest is the newest.
         Purpose::Payloads => {
             "SELECT id, data FROM dictionaries \
-             WHERE id IN (SELECT id FROM payload_dictionaries) ORDER BY rowid DESC LIMIT 1"
+             WHERE id IN (SELECT id FROM payload_dictionaries) \
+             ORDER BY length(data) DESC, rowid DESC LIMIT 1"
         }
     };
     Ok(conn
@@ -249,11 +262,11 @@ pub(crate) fn keep_for_payloads(conn: &Connection, id: u32, raw: &Raw) -> R<()> 
     Ok(())
 }
 
-/// A payload dictionary trained on `samples` (literal texts); `None` when zstd
-/// finds them too few or too alike.
-fn train_for_payloads(samples: &[String]) -> Option<(u32, Raw)> {
+/// A payload dictionary of `size` bytes at most trained on `samples` (literal
+/// texts); `None` when zstd finds them too few or too alike.
+fn train_for_payloads(samples: &[String], size: usize) -> Option<(u32, Raw)> {
     let started = std::time::Instant::now();
-    let trained = zstd::dict::from_samples(samples, PAYLOAD_SIZE).ok()?;
+    let trained = zstd::dict::from_samples(samples, size).ok()?;
     let id = zstd::zstd_safe::get_dict_id_from_dict(&trained)?;
     tracing::debug!(
         "trained payload dictionary {id} ({} bytes) on {} literals in {:?}",
@@ -264,18 +277,41 @@ fn train_for_payloads(samples: &[String]) -> Option<(u32, Raw)> {
     Some((id.get(), Raw::from(trained)))
 }
 
+/// The size of payload dictionary `literal_bytes` of stored literal text pay
+/// for: none under [`PAYLOAD_SAMPLES_MIN`], then growing with the samples up to
+/// [`PAYLOAD_SIZE`].
+fn payload_dictionary_size(literal_bytes: usize) -> Option<usize> {
+    (literal_bytes >= PAYLOAD_SAMPLES_MIN).then(|| {
+        (literal_bytes.min(PAYLOAD_SAMPLES_MAX) / SAMPLES_PER_DICTIONARY_BYTE).min(PAYLOAD_SIZE)
+    })
+}
+
 /// The payload dictionary `cairn store compact` converts payloads with: the
-/// store's, or one trained now on its newest payloads (and stored).
+/// store's; or, when it has none or the store has grown enough for one at least
+/// twice its size, one trained now on its newest payloads (and stored). A new
+/// one clears every payload's `zstd_level`, so that compact converts them all;
+/// the frames made with the one before still name it, and it stays stored.
 pub(crate) fn for_payloads_compact(conn: &Connection) -> R<Option<(u32, Raw)>> {
-    if let Some(found) = for_payloads(conn)? {
-        return Ok(Some(found));
+    let current = for_payloads(conn)?;
+    let current_size = current.as_ref().map_or(0, |(_, raw)| raw.len());
+    if current_size >= PAYLOAD_SIZE {
+        return Ok(current);
+    }
+    let literal_bytes: i64 = conn
+        .prepare_cached("SELECT coalesce(sum(size), 0) FROM payloads")?
+        .query_row([], |row| row.get(0))?;
+    let Some(size) = payload_dictionary_size(usize::try_from(literal_bytes).unwrap_or(0)) else {
+        return Ok(current);
+    };
+    if current.is_some() && size < 2 * current_size {
+        return Ok(current);
     }
     let mut samples = Vec::new();
     let mut bytes = 0;
     {
         let mut select = conn.prepare_cached("SELECT data FROM payloads ORDER BY id DESC")?;
         let mut rows = select.query([])?;
-        while bytes < PAYLOAD_SAMPLES
+        while bytes < PAYLOAD_SAMPLES_MAX
             && let Some(row) = rows.next()?
         {
             let text = crate::payloads::text_of(conn, row.get_ref(0)?)
@@ -284,13 +320,15 @@ pub(crate) fn for_payloads_compact(conn: &Connection) -> R<Option<(u32, Raw)>> {
             samples.push(text);
         }
     }
-    if bytes < PAYLOAD_SAMPLES {
-        return Ok(None);
-    }
-    let Some((id, raw)) = train_for_payloads(&samples) else {
-        return Ok(None);
+    // Kept only when larger than the store's: the largest is the one used.
+    let Some((id, raw)) =
+        train_for_payloads(&samples, size).filter(|(_, raw)| raw.len() > current_size)
+    else {
+        return Ok(current);
     };
     keep_for_payloads(conn, id, &raw)?;
+    conn.prepare_cached("UPDATE payloads SET zstd_level = NULL WHERE zstd_level IS NOT NULL")?
+        .execute([])?;
     Ok(Some((id, raw)))
 }
 

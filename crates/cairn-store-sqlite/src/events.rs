@@ -551,7 +551,7 @@ pub(crate) fn set_knowledge_pinned(
 
 /// Stores the session's own large bodies that are still plain text (written
 /// before `payloads` existed) the way [`insert_event`] does now, then its bodies
-/// and payloads with the store's dictionaries at `payloads::COMPACT_LEVEL`, a
+/// and payloads with the store's dictionaries at `payloads::COMPACT_LEVEL` (payloads: `PAYLOAD_COMPACT_LEVEL`), a
 /// stronger level than writes use. The text each gives back, and so the
 /// full-text index, is unchanged. How many were rewritten.
 pub(crate) fn compact(conn: &Connection, session: Ulid) -> R<u64> {

@@ -51,6 +51,14 @@ const LEVEL: i32 = body_codec::LEVEL;
 /// `zstd_level` on a row records the level compact last tried it at.
 pub(crate) const COMPACT_LEVEL: i32 = 15;
 
+/// zstd level `cairn store compact` recompresses payloads at: with the larger
+/// dictionary a grown store trains (`crate::dictionary`), level 19 finds what
+/// 15 does not (BENCHMARKS.md, "Store less: a larger payload dictionary, level
+/// 19": on the 100 MB history's payloads 512 KiB at 19 is 7.9 % smaller than
+/// 128 KiB at 15, at 15 only 3.1 %), for about three times the CPU of 15;
+/// decompression is as fast.
+pub(crate) const PAYLOAD_COMPACT_LEVEL: i32 = 19;
+
 pub(crate) const BODY_FUNCTION: &str = "cairn_event_body";
 
 /// A value for a TEXT-or-BLOB column.
@@ -254,7 +262,7 @@ fn encode_literal(conn: &Connection, text: String) -> R<Column> {
     Ok(encode(text))
 }
 
-/// Rewrites, with the store's payload dictionary at [`COMPACT_LEVEL`], the
+/// Rewrites, with the store's payload dictionary at [`PAYLOAD_COMPACT_LEVEL`], the
 /// payloads the events of session `key` refer to that compact has not brought
 /// to that level yet (`cairn store compact`), training the dictionary first
 /// when the store holds enough payloads and has none; the ids of the payloads
@@ -272,10 +280,11 @@ pub(crate) fn text_of(conn: &Connection, data: ValueRef<'_>) -> Result<String, S
 }
 
 /// A stored text (plain, or any frame) compressed with dictionary `raw` at
-/// [`COMPACT_LEVEL`]; `None` when that is not smaller than what is stored.
+/// `level`; `None` when that is not smaller than what is stored.
 fn recompress(
     conn: &Connection,
     raw: &Raw,
+    level: i32,
     stored: ValueRef<'_>,
 ) -> Result<Option<Vec<u8>>, String> {
     let stored_len = match stored {
@@ -284,8 +293,7 @@ fn recompress(
         _ => return Ok(None),
     };
     let text = decode(conn, stored)?;
-    Ok(compress_at(raw, text.as_bytes(), COMPACT_LEVEL, false)
-        .filter(|frame| frame.len() < stored_len))
+    Ok(compress_at(raw, text.as_bytes(), level, false).filter(|frame| frame.len() < stored_len))
 }
 
 /// Rewrites, with the store's body dictionary at [`COMPACT_LEVEL`], the bodies
@@ -299,6 +307,14 @@ pub(crate) fn with_dictionary(conn: &Connection, key: i64) -> R<Vec<i64>> {
 }
 
 impl Texts {
+    /// The level `store compact` brings these rows to.
+    fn compact_level(self) -> i32 {
+        match self {
+            Texts::Bodies => COMPACT_LEVEL,
+            Texts::Payloads => PAYLOAD_COMPACT_LEVEL,
+        }
+    }
+
     /// Rows of id, stored text, what to call it in an error, for [`recompress_rows`]
     /// (`store compact`); `?1` the session, `?2` the level they are wanted at.
     fn select(self) -> &'static str {
@@ -332,7 +348,7 @@ impl Texts {
     }
 }
 
-/// Compresses with `dictionary` at [`COMPACT_LEVEL`] the `texts` of session `key`
+/// Compresses with `dictionary` at [`Texts::compact_level`] the `texts` of session `key`
 /// not tried at that level yet, stores each frame that is smaller than the row,
 /// and records the level on every row tried, so the next compact skips them;
 /// the ids of the rows rewritten.
@@ -342,13 +358,14 @@ fn recompress_rows(
     (_, raw): &(u32, Raw),
     texts: Texts,
 ) -> R<Vec<i64>> {
+    let level = texts.compact_level();
     let mut rewritten = Vec::new();
     let mut kept = Vec::new();
     {
         let mut select = conn.prepare_cached(texts.select())?;
-        let mut found = select.query(params![key, COMPACT_LEVEL])?;
+        let mut found = select.query(params![key, level])?;
         while let Some(row) = found.next()? {
-            let frame = recompress(conn, raw, row.get_ref(1)?).map_err(|e| {
+            let frame = recompress(conn, raw, level, row.get_ref(1)?).map_err(|e| {
                 let what = row.get::<_, String>(2).unwrap_or_default();
                 crate::fail::unreadable(format!("session #{key}, {what}: {e}"))
             })?;
@@ -361,11 +378,11 @@ fn recompress_rows(
     }
     let mut update = conn.prepare_cached(texts.update())?;
     for (id, frame) in &rewritten {
-        update.execute(params![frame, COMPACT_LEVEL, id])?;
+        update.execute(params![frame, level, id])?;
     }
     let mut tried = conn.prepare_cached(texts.tried())?;
     for id in &kept {
-        tried.execute(params![COMPACT_LEVEL, id])?;
+        tried.execute(params![level, id])?;
     }
     Ok(rewritten.into_iter().map(|(id, _)| id).collect())
 }

@@ -248,3 +248,133 @@ async fn compact_recompresses_payloads_written_with_the_dictionary_smaller() {
         .await
         .unwrap();
 }
+
+/// The bytes of each dictionary the store lists as a payload dictionary.
+fn payload_dictionary_sizes(path: &std::path::Path) -> Vec<usize> {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .prepare(
+            "SELECT length(data) FROM dictionaries \
+             WHERE id IN (SELECT id FROM payload_dictionaries) ORDER BY rowid",
+        )
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// Issue 15: once the store's literals have grown enough for a payload
+/// dictionary twice the size of its own, `cairn store compact` trains a larger
+/// one and converts every payload with it, those of sessions compacted before
+/// too; the first dictionary stays stored, and everything reads back the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn compact_trains_a_larger_payload_dictionary_once_the_store_has_grown() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cairn.db");
+    let store = open_store(&path, Synchronous::Normal).unwrap();
+    // More than 4 MiB of literals: a dictionary of about 140 KiB.
+    let first = tool_outputs(0, 180);
+    let one = store
+        .import_session(new_session("one"), first.clone())
+        .await
+        .unwrap();
+    store.compact_session(one.id).await.unwrap();
+    let small = payload_dictionary_sizes(&path);
+    assert_eq!(small.len(), 1);
+    assert_eq!(store.compact_session(one.id).await.unwrap(), 0);
+
+    // More than as much again: enough for one twice the size.
+    let second = tool_outputs(1_000, 200);
+    let two = store
+        .import_session(new_session("two"), second.clone())
+        .await
+        .unwrap();
+    store.compact_session(two.id).await.unwrap();
+    let sizes = payload_dictionary_sizes(&path);
+    assert_eq!(sizes.len(), 2, "a second, larger dictionary: {sizes:?}");
+    assert!(sizes[1] >= 2 * sizes[0], "{sizes:?}");
+    let (listed, with, without) = payload_forms(&path);
+    assert_eq!((with, without), (380, 0));
+    let newest = *listed
+        .iter()
+        .max_by_key(|id| {
+            // The new one is the larger.
+            rusqlite::Connection::open(&path)
+                .unwrap()
+                .query_row(
+                    "SELECT length(data) FROM dictionaries WHERE id = ?1",
+                    [**id],
+                    |row| row.get::<_, i64>(0),
+                )
+                .unwrap()
+        })
+        .unwrap();
+    // The second import's payloads are all made with the new one.
+    let names = |session: &str| -> Vec<u32> {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let mut statement = conn
+            .prepare(
+                "SELECT p.data FROM payloads p WHERE p.id IN (SELECT e.payload FROM events e \
+                 JOIN sessions s ON s.id = e.session WHERE s.name = ?1)",
+            )
+            .unwrap();
+        statement
+            .query_map([session], |row| {
+                Ok(cairn_testkit::store_bodies::dictionary_of(
+                    &row.get::<_, Vec<u8>>(0)?,
+                ))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let two_names = names("two");
+    assert_eq!(two_names.len(), 200);
+    assert!(two_names.iter().all(|id| *id == newest), "{two_names:?}");
+    // The first session's payloads, compacted before with the small one, wait
+    // for the next compact to be tried with it; meanwhile their frames still
+    // name the first one, which is still there to read them.
+    let (before, at_level) = payload_bytes(&path);
+    assert_eq!(at_level, 200, "the first session's levels cleared");
+    assert_eq!(store.events_after(one.id, 0, 0).await.unwrap(), first);
+    store.compact_session(one.id).await.unwrap();
+    let (after, at_level) = payload_bytes(&path);
+    assert!(after <= before, "{before} → {after} bytes");
+    assert_eq!(at_level, 380);
+    assert!(
+        names("one").iter().all(|id| listed.contains(id)),
+        "each with whichever dictionary made it smaller"
+    );
+    assert_eq!(store.compact_session(one.id).await.unwrap(), 0);
+    assert_eq!(store.compact_session(two.id).await.unwrap(), 0);
+    // A process that did not train it (the same file by another name: a
+    // store's cache is per name) takes the larger one as the store's too, and
+    // finds nothing to do.
+    let other = open_store(&dir.path().join(".").join("cairn.db"), Synchronous::Normal).unwrap();
+    assert_eq!(other.compact_session(one.id).await.unwrap(), 0);
+    assert_eq!(payload_dictionary_sizes(&path).len(), 2);
+    assert_eq!(payload_bytes(&path), (after, 380));
+    let third = tool_outputs(5_000, 1);
+    let three = other
+        .import_session(new_session("three"), third.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        names("three"),
+        vec![newest],
+        "new payloads use the larger one"
+    );
+    assert_eq!(other.events_after(three.id, 0, 0).await.unwrap(), third);
+    assert_eq!(store.events_after(one.id, 0, 0).await.unwrap(), first);
+    assert_eq!(store.events_after(two.id, 0, 0).await.unwrap(), second);
+    assert_eq!(
+        store.search_session(one.id, "let", 0).await.unwrap().len(),
+        180
+    );
+    SqliteStore::open(&path, Synchronous::Normal)
+        .unwrap()
+        .check_integrity()
+        .await
+        .unwrap();
+}

@@ -186,6 +186,22 @@ impl PostgresStore {
         .await
     }
 
+    /// Runs `work` on a pooled connection outside any transaction: each statement
+    /// reads its own snapshot. For reads whose statements need not agree (one
+    /// statement, or later ones that leave out rows gone meanwhile), saving the
+    /// round trips of `BEGIN` and `COMMIT`.
+    async fn read_each<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send,
+        F: for<'a> FnOnce(&'a tokio_postgres::Client) -> Work<'a, T> + Send,
+    {
+        self.run(async {
+            let client = self.client().await?;
+            work(&client).await
+        })
+        .await
+    }
+
     /// Runs `work` in one transaction and commits it; with `notify`, other stores
     /// on the database hear of the write when it commits.
     async fn write_raw<T, F>(&self, notify: bool, work: F) -> R<T>

@@ -215,6 +215,7 @@ impl Store for PostgresStore {
     async fn search(&self, query: &str, scope: &SearchScope) -> Result<Vec<SearchHit>> {
         let (query, scope) = (query.to_owned(), scope.clone());
         self.read_each(|client| {
+            let (query, scope) = (query.clone(), scope.clone());
             Box::pin(async move { search::search(client, &query, &scope).await })
         })
         .await
@@ -240,6 +241,7 @@ impl Store for PostgresStore {
     ) -> Result<Vec<CheckpointHit>> {
         let (query, scope) = (query.to_owned(), scope.clone());
         self.read_each(|client| {
+            let (query, scope) = (query.clone(), scope.clone());
             Box::pin(async move { search::search_checkpoints(client, &query, &scope).await })
         })
         .await

@@ -186,6 +186,39 @@ impl PostgresStore {
         .await
     }
 
+    /// Runs `work` on a pooled connection outside any transaction: each statement
+    /// reads its own snapshot. For reads whose statements need not agree (one
+    /// statement, or later ones that leave out rows gone meanwhile), saving the
+    /// round trips of `BEGIN` and `COMMIT`. On a process's first use, the schema
+    /// check travels with the work's first statement; the work's answer is kept
+    /// only when the schema is current, otherwise (it reads, so nothing changed)
+    /// the schema is brought up to date and the work runs again.
+    async fn read_each<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send,
+        F: for<'a> Fn(&'a tokio_postgres::Client) -> Work<'a, T> + Send + Sync,
+    {
+        self.run(async {
+            if self.inner.ready.initialized() {
+                let client = self.inner.pool.get().await?;
+                return work(&client).await;
+            }
+            {
+                let client = self.inner.pool.get().await?;
+                let (current, value) =
+                    futures::join!(migrations::is_current(&client), work(&client));
+                if current {
+                    // Another task may have set it meanwhile: either way it is set.
+                    let _ = self.inner.ready.set(());
+                    return value;
+                }
+            }
+            let client = self.client().await?;
+            work(&client).await
+        })
+        .await
+    }
+
     /// Runs `work` in one transaction and commits it; with `notify`, other stores
     /// on the database hear of the write when it commits.
     async fn write_raw<T, F>(&self, notify: bool, work: F) -> R<T>

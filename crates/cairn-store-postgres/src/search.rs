@@ -8,11 +8,17 @@
 //! parser; the server makes the `ts_headline` snippet.
 //! Checkpoints keep their text and a positional vector (`search_text` and
 //! `search` of `checkpoints`: small).
+//!
+//! Round trips are most of a short search's time (a cold backend, a loaded
+//! machine): each statement is sent unnamed with its parameters' types
+//! (`query_typed`: parse, bind and execute in one trip), and the query text comes
+//! back with the ids (BENCHMARKS.md, "PostgreSQL: a search in fewer round trips").
 
 use cairn_core::store::{CheckpointHit, SearchHit, SearchScope};
 use cairn_core::{Project, Role, SessionName};
 use deadpool_postgres::Transaction;
-use tokio_postgres::Row;
+use tokio_postgres::types::Type;
+use tokio_postgres::{GenericClient, Row};
 use ulid::Ulid;
 
 use crate::events::{EVENT_COLUMNS, PAYLOAD_JOIN, decode};
@@ -27,13 +33,61 @@ use crate::sessions;
 const HEADLINE_OPTIONS: &str =
     "StartSel=[, StopSel=], MaxWords=16, MinWords=6, ShortWord=0, HighlightAll=false";
 
-/// The query as the server reads what a person typed ([`literal_query`]):
-/// `exact`, phrases and all, and `loose`, every word of each phrase required
-/// anywhere (`<->` as `&`): what a vector without positions can answer (it never
-/// matches a phrase). Lexemes are letters and digits only, so the operators are
-/// the only `<…>` in the text.
-pub(crate) const QUERY_SQL: &str = "SELECT q::TEXT, regexp_replace(q::TEXT, '<(-|[0-9]+)>', '&', 'g') \
-     FROM websearch_to_tsquery('cairn_search', $1) q";
+/// The query as the server reads what a person typed (`$1`, [`literal_query`]).
+/// A macro, not a `const`, so the statements below can repeat it with `concat!`.
+macro_rules! exact_query {
+    () => {
+        "websearch_to_tsquery('cairn_search', $1::TEXT)::TEXT"
+    };
+}
+
+/// [`exact_query!`] with every word of each phrase required anywhere (`<->` as
+/// `&`): what a vector without positions can answer (it never matches a phrase).
+/// Lexemes are letters and digits only, so the operators are the only `<…>` in
+/// the text.
+macro_rules! loose_query {
+    () => {
+        concat!(
+            "regexp_replace(",
+            exact_query!(),
+            ", '<(-|[0-9]+)>', '&', 'g')"
+        )
+    };
+}
+
+/// `exact`, phrases and all, and `loose` ([`loose_query!`]).
+#[cfg(test)]
+pub(crate) const QUERY_SQL: &str = concat!("SELECT ", exact_query!(), ", ", loose_query!());
+
+/// The ids of the candidates, each row with the query's `exact` and `loose` text
+/// (no row: no candidate, and nothing else to know), in one round trip. Every
+/// expression of `$1` is immutable, so the planner folds it into a constant before
+/// it plans: the `tsquery` it estimates with and the `LIMIT` are known, as if the
+/// client had sent them. A phrased query takes every candidate (phrases may reject
+/// some), any other `$3` at most.
+macro_rules! ids_with_query {
+    ($from_where:expr, $order:expr, $limit:expr) => {
+        concat!(
+            "SELECT e.id, ",
+            exact_query!(),
+            ", ",
+            loose_query!(),
+            " FROM ",
+            $from_where,
+            " e.search @@ (",
+            loose_query!(),
+            ")::TSQUERY ORDER BY ",
+            $order,
+            " LIMIT CASE WHEN ",
+            exact_query!(),
+            " = ",
+            loose_query!(),
+            " THEN ",
+            $limit,
+            "::BIGINT END"
+        )
+    };
+}
 
 /// Newest first by the event's own time (`at_us`, the RFC 3339 text as the
 /// server reads it; an imported session's events keep theirs), insertion order
@@ -45,16 +99,22 @@ pub(crate) const QUERY_SQL: &str = "SELECT q::TEXT, regexp_replace(q::TEXT, '<(-
 /// rarer word takes its matches from the GIN index and sorts them, which reads
 /// every match's row (BENCHMARKS.md, "PostgreSQL: search newest first by
 /// walking events by time").
-pub(crate) const SEARCH_IDS_SQL: &str = "SELECT e.id FROM events e JOIN sessions s ON s.id = e.session \
-     WHERE e.search @@ $1::TEXT::TSQUERY AND ($2::TEXT IS NULL OR s.project_key = $2) \
-     ORDER BY e.at_us DESC, e.id DESC LIMIT $3";
+pub(crate) const SEARCH_IDS_SQL: &str = ids_with_query!(
+    "events e JOIN sessions s ON s.id = e.session \
+     WHERE ($2::TEXT IS NULL OR s.project_key = $2) AND",
+    "e.at_us DESC, e.id DESC",
+    "$3"
+);
 
 /// The same over the links of one session's fork chain: every event of its
 /// history, replaced or not.
-const SESSION_SEARCH_IDS_SQL: &str = "SELECT e.id FROM events e \
+const SESSION_SEARCH_IDS_SQL: &str = ids_with_query!(
+    "events e \
      JOIN unnest($2::BIGINT[], $3::BIGINT[], $4::BIGINT[]) AS link(key, after, upto) \
-       ON e.session = link.key AND e.seq > link.after AND e.seq <= link.upto \
-     WHERE e.search @@ $1::TEXT::TSQUERY ORDER BY e.id DESC LIMIT $5";
+       ON e.session = link.key AND e.seq > link.after AND e.seq <= link.upto WHERE",
+    "e.id DESC",
+    "$5"
+);
 
 /// Whether each candidate's text holds the exact query (only asked of those
 /// whose `ask` is set: the others are known to, by the index's match or the
@@ -87,28 +147,24 @@ impl TsQuery {
     }
 }
 
-/// `None` when nothing searchable is left of `user_text`.
-async fn ts_query(tx: &Transaction<'_>, user_text: &str) -> R<Option<TsQuery>> {
-    let Some(literal) = literal_query(user_text) else {
-        return Ok(None);
+/// The ids of [`ids_with_query!`]'s rows, and the query they give (`None`: no row).
+fn ids_and_query(rows: &[Row]) -> R<(Vec<i64>, Option<TsQuery>)> {
+    let ids = rows
+        .iter()
+        .map(|row| get(row, 0))
+        .collect::<R<Vec<i64>>>()?;
+    let query = match rows.first() {
+        Some(row) => {
+            let exact: String = get(row, 1)?;
+            Some(TsQuery {
+                phrases: phrases_of(&exact),
+                exact,
+                loose: get(row, 2)?,
+            })
+        }
+        None => None,
     };
-    let statement = tx.prepare_cached(QUERY_SQL).await?;
-    let row = tx.query_one(&statement, &[&literal]).await?;
-    let exact: String = get(&row, 0)?;
-    Ok(Some(TsQuery {
-        phrases: phrases_of(&exact),
-        exact,
-        loose: get(&row, 1)?,
-    }))
-}
-
-/// `LIMIT` of the candidates: the search's, or none when phrases may reject some.
-fn candidate_limit(query: &TsQuery, limit_to: u32) -> Option<i64> {
-    if query.phrased() {
-        None
-    } else {
-        limit(limit_to)
-    }
+    Ok((ids, query))
 }
 
 /// Checkpoints are created by cairn (`created_us`), so their time sorts as it is.
@@ -123,7 +179,7 @@ const CHECKPOINT_SEARCH_SQL: &str = "SELECT hit.session_id, hit.project, hit.pro
      ORDER BY hit.created_us DESC, hit.id DESC";
 
 pub(crate) async fn search_checkpoints(
-    tx: &Transaction<'_>,
+    client: &impl GenericClient,
     query: &str,
     scope: &SearchScope,
 ) -> R<Vec<CheckpointHit>> {
@@ -131,11 +187,15 @@ pub(crate) async fn search_checkpoints(
         return Ok(Vec::new());
     };
     let project = scope.project.as_ref().map(Project::key);
-    let statement = tx.prepare_cached(CHECKPOINT_SEARCH_SQL).await?;
-    let rows = tx
-        .query(
-            &statement,
-            &[&query, &project, &HEADLINE_OPTIONS, &limit(scope.limit)],
+    let rows = client
+        .query_typed(
+            CHECKPOINT_SEARCH_SQL,
+            &[
+                (&query, Type::TEXT),
+                (&project, Type::TEXT),
+                (&HEADLINE_OPTIONS, Type::TEXT),
+                (&limit(scope.limit), Type::INT8),
+            ],
         )
         .await?;
     rows.iter()
@@ -161,7 +221,7 @@ pub(crate) async fn search_session(
     limit_to: u32,
 ) -> R<Vec<SearchHit>> {
     let stored = sessions::by_id(tx, session).await?;
-    let Some(query) = ts_query(tx, query).await? else {
+    let Some(literal) = literal_query(query) else {
         return Ok(Vec::new());
     };
     let chain = crate::lineage::chain(tx, &stored).await?;
@@ -176,55 +236,55 @@ pub(crate) async fn search_session(
         .iter()
         .map(|l| i64::try_from(l.upto).unwrap_or(i64::MAX))
         .collect();
-    let statement = tx.prepare_cached(SESSION_SEARCH_IDS_SQL).await?;
-    let ids = ids_of(
-        tx.query(
-            &statement,
+    let rows = tx
+        .query_typed(
+            SESSION_SEARCH_IDS_SQL,
             &[
-                &query.loose,
-                &keys,
-                &afters,
-                &uptos,
-                &candidate_limit(&query, limit_to),
+                (&literal, Type::TEXT),
+                (&keys, Type::INT8_ARRAY),
+                (&afters, Type::INT8_ARRAY),
+                (&uptos, Type::INT8_ARRAY),
+                (&limit(limit_to), Type::INT8),
             ],
         )
-        .await?,
-    )?;
-    kept_hits(tx, &query, &ids, limit_to).await
+        .await?;
+    let (ids, Some(query)) = ids_and_query(&rows)? else {
+        return Ok(Vec::new());
+    };
+    kept_hits(&**tx, &query, &ids, limit_to).await
 }
 
+/// Every statement stands alone (its own snapshot, no transaction): the
+/// candidates' rows are read by id, and one deleted meanwhile is left out.
 pub(crate) async fn search(
-    tx: &Transaction<'_>,
+    client: &impl GenericClient,
     query: &str,
     scope: &SearchScope,
 ) -> R<Vec<SearchHit>> {
-    let Some(query) = ts_query(tx, query).await? else {
+    let Some(literal) = literal_query(query) else {
         return Ok(Vec::new());
     };
     let project = scope.project.as_ref().map(Project::key);
-    let statement = tx.prepare_cached(SEARCH_IDS_SQL).await?;
-    let ids = ids_of(
-        tx.query(
-            &statement,
+    let rows = client
+        .query_typed(
+            SEARCH_IDS_SQL,
             &[
-                &query.loose,
-                &project,
-                &candidate_limit(&query, scope.limit),
+                (&literal, Type::TEXT),
+                (&project, Type::TEXT),
+                (&limit(scope.limit), Type::INT8),
             ],
         )
-        .await?,
-    )?;
-    kept_hits(tx, &query, &ids, scope.limit).await
-}
-
-fn ids_of(rows: Vec<Row>) -> R<Vec<i64>> {
-    rows.iter().map(|row| get(row, 0)).collect()
+        .await?;
+    let (ids, Some(query)) = ids_and_query(&rows)? else {
+        return Ok(Vec::new());
+    };
+    kept_hits(client, &query, &ids, scope.limit).await
 }
 
 /// The hits among `ids` (in order) whose text holds `query`, at most `limit_to`
 /// (0: all), each with its snippet; read and checked a batch at a time.
 async fn kept_hits(
-    tx: &Transaction<'_>,
+    client: &impl GenericClient,
     query: &TsQuery,
     ids: &[i64],
     limit_to: u32,
@@ -239,7 +299,7 @@ async fn kept_hits(
     while !rest.is_empty() && hits.len() < wanted {
         let (batch, after) = rest.split_at((wanted - hits.len()).min(BATCH).min(rest.len()));
         rest = after;
-        let candidates: Vec<Candidate> = candidates(tx, batch)
+        let candidates: Vec<Candidate> = candidates(client, batch)
             .await?
             .into_iter()
             .filter_map(|(hit, text)| {
@@ -262,7 +322,7 @@ async fn kept_hits(
         if candidates.is_empty() {
             continue;
         }
-        let headlines = check(tx, query, &candidates).await?;
+        let headlines = check(client, query, &candidates).await?;
         for (Candidate { mut hit, text, .. }, headline) in candidates.into_iter().zip(headlines) {
             if let Some(headline) = headline {
                 hit.snippet = mark_cuts(&headline, &text);
@@ -276,15 +336,15 @@ async fn kept_hits(
 /// Where each event of `ids` is, with its searchable text (empty when its body
 /// cannot be read, so a damaged row never breaks a search); in the order of `ids`,
 /// without those deleted meanwhile.
-async fn candidates(tx: &Transaction<'_>, ids: &[i64]) -> R<Vec<(SearchHit, String)>> {
-    let statement = tx
-        .prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS}, s.ulid, e.id, s.name, s.project, s.project_key, e.role \
-             FROM events e {PAYLOAD_JOIN} JOIN sessions s ON s.id = e.session \
-             WHERE e.id = ANY($1)"
-        ))
+async fn candidates(client: &impl GenericClient, ids: &[i64]) -> R<Vec<(SearchHit, String)>> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS}, s.ulid, e.id, s.name, s.project, s.project_key, e.role \
+         FROM events e {PAYLOAD_JOIN} JOIN sessions s ON s.id = e.session \
+         WHERE e.id = ANY($1)"
+    );
+    let rows = client
+        .query_typed(&sql, &[(&ids, Type::INT8_ARRAY)])
         .await?;
-    let rows = tx.query(&statement, &[&ids]).await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let mut found = None;
@@ -326,7 +386,7 @@ struct Candidate {
 /// [`CHECK_SQL`] over `candidates`: the `ts_headline` of each that holds the
 /// query's phrases, `None` for the others.
 async fn check(
-    tx: &Transaction<'_>,
+    client: &impl GenericClient,
     query: &TsQuery,
     candidates: &[Candidate],
 ) -> R<Vec<Option<String>>> {
@@ -342,11 +402,16 @@ async fn check(
         })
         .collect();
     let asks: Vec<bool> = candidates.iter().map(|c| c.ask_server).collect();
-    let statement = tx.prepare_cached(CHECK_SQL).await?;
-    let rows = tx
-        .query(
-            &statement,
-            &[&query.exact, &HEADLINE_OPTIONS, &texts, &words, &asks],
+    let rows = client
+        .query_typed(
+            CHECK_SQL,
+            &[
+                (&query.exact, Type::TEXT),
+                (&HEADLINE_OPTIONS, Type::TEXT),
+                (&texts, Type::TEXT_ARRAY),
+                (&words, Type::TEXT_ARRAY),
+                (&asks, Type::BOOL_ARRAY),
+            ],
         )
         .await?;
     rows.iter()

@@ -214,8 +214,11 @@ impl Store for PostgresStore {
 
     async fn search(&self, query: &str, scope: &SearchScope) -> Result<Vec<SearchHit>> {
         let (query, scope) = (query.to_owned(), scope.clone());
-        self.read(|tx| Box::pin(async move { search::search(tx, &query, &scope).await }))
-            .await
+        self.read_each(|client| {
+            let (query, scope) = (query.clone(), scope.clone());
+            Box::pin(async move { search::search(client, &query, &scope).await })
+        })
+        .await
     }
 
     async fn search_session(
@@ -237,8 +240,9 @@ impl Store for PostgresStore {
         scope: &SearchScope,
     ) -> Result<Vec<CheckpointHit>> {
         let (query, scope) = (query.to_owned(), scope.clone());
-        self.read(|tx| {
-            Box::pin(async move { search::search_checkpoints(tx, &query, &scope).await })
+        self.read_each(|client| {
+            let (query, scope) = (query.clone(), scope.clone());
+            Box::pin(async move { search::search_checkpoints(client, &query, &scope).await })
         })
         .await
     }

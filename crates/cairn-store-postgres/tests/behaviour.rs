@@ -60,6 +60,14 @@ async fn a_new_database_is_brought_to_the_latest_schema_and_a_newer_one_is_refus
         &database.name,
         &format!("UPDATE cairn_schema SET version = {}", LATEST_VERSION + 1),
     );
+    // A search as the first use is refused too, though its statement answered.
+    let searching = PostgresStore::open(&database.url).unwrap();
+    let scope = cairn_core::store::SearchScope {
+        project: None,
+        limit: 0,
+    };
+    let err = searching.search("kept", &scope).await.unwrap_err();
+    assert!(err.to_string().contains("newer cairn"), "{err}");
     let newer = PostgresStore::open(&database.url).unwrap();
     let err = newer.session_by_id(s.id).await.unwrap_err();
     assert!(matches!(err, Error::StoreUnusable { .. }), "{err:?}");

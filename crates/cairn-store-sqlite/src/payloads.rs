@@ -608,3 +608,70 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
         Ok(restore(&conn, ctx.get_raw(0), at, Some(ctx.get_raw(2))).unwrap_or_default())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A dictionary trained on `count` texts like a session's messages.
+    fn trained(count: usize, size: usize) -> Vec<u8> {
+        let samples: Vec<String> = (0..count)
+            .map(|i| {
+                format!(
+                    "{{\"role\":\"user\",\"text\":\"{} {}\"}}",
+                    cairn_testkit::chat_text::step(i, 0),
+                    cairn_testkit::chat_text::step(i * 3, 1)
+                )
+            })
+            .collect();
+        zstd::dict::from_samples(&samples, size).unwrap()
+    }
+
+    /// A writer's dictionary is the stored one's header and the end of its
+    /// content; what it writes names the stored dictionary and decodes with the
+    /// whole of it, as every reader loads it.
+    #[test]
+    fn frames_made_with_a_dictionarys_tail_decode_with_the_whole_of_it() {
+        let whole = trained(4_000, 16 * 1024);
+        let keep = 4 * 1024;
+        let tail = tail_of(&whole, keep);
+        assert!(matches!(tail, Cow::Owned(_)), "a shorter dictionary");
+        assert_eq!(
+            &tail[tail.len() - keep..],
+            &whole[whole.len() - keep..],
+            "the content's last bytes"
+        );
+        assert!(tail.len() > keep, "the header kept");
+        assert_eq!(tail[..tail.len() - keep], whole[..tail.len() - keep]);
+        assert_eq!(frame_dictionary_of(&tail), frame_dictionary_of(&whole));
+
+        let mut writer = zstd::bulk::Compressor::with_dictionary(LEVEL, &tail).unwrap();
+        let mut reader = zstd::bulk::Decompressor::with_dictionary(&whole).unwrap();
+        for i in [5, 500, 4_999] {
+            let text = format!(
+                "{{\"role\":\"user\",\"text\":\"{}\"}}",
+                cairn_testkit::chat_text::step(i, 0).repeat(40)
+            );
+            let frame = writer.compress(text.as_bytes()).unwrap();
+            assert!(frame.len() < text.len() / 4, "{} bytes", frame.len());
+            assert_eq!(frame_dictionary(&frame), frame_dictionary_of(&whole));
+            let back = reader.decompress(&frame, text.len()).unwrap();
+            assert_eq!(back, text.as_bytes());
+        }
+    }
+
+    /// A dictionary no longer than what a writer keeps, or not one, is used as
+    /// it is.
+    #[test]
+    fn a_short_dictionary_or_other_bytes_are_kept_whole() {
+        let whole = trained(4_000, 8 * 1024);
+        assert!(matches!(tail_of(&whole, 16 * 1024), Cow::Borrowed(_)));
+        let other = vec![7u8; 4096];
+        assert!(matches!(tail_of(&other, 1024), Cow::Borrowed(_)));
+    }
+
+    /// The id in a dictionary's header.
+    fn frame_dictionary_of(dictionary: &[u8]) -> Option<u32> {
+        zstd::zstd_safe::get_dict_id_from_dict(dictionary).map(|id| id.get())
+    }
+}

@@ -293,7 +293,7 @@ fn recompress(
         _ => return Ok(None),
     };
     let text = decode(conn, stored)?;
-    Ok(compress_at(raw, text.as_bytes(), level, false).filter(|frame| frame.len() < stored_len))
+    Ok(compress_at(raw, text.as_bytes(), level, None).filter(|frame| frame.len() < stored_len))
 }
 
 /// Rewrites, with the store's body dictionary at [`COMPACT_LEVEL`], the bodies
@@ -405,35 +405,49 @@ const LOADED_DICTIONARIES: usize = 4;
 /// two levels.
 const LOADED_FOR_COMPRESSION: usize = 4;
 
-/// What a dictionary compresses: it sizes the match tables built over it when
-/// written, and says which rows `store compact` goes through.
+/// What a dictionary compresses: it says how much of it a writer loads, and which
+/// rows `store compact` goes through.
 #[derive(Clone, Copy, PartialEq)]
 pub(crate) enum Texts {
     /// `events.body`: most are a few hundred bytes, none of them a long literal.
     Bodies,
-    /// `payloads.data`, long literals up to hundreds of KB: zstd's own tables for
-    /// the level.
+    /// `payloads.data`, long literals up to hundreds of KB.
     Payloads,
 }
 
-/// Match tables (log2 of their entries) over the body dictionary when bodies are
-/// written. At level 3 zstd sizes them for the 32 KiB dictionary as if the input were
-/// unknown (2^16 and 2^15 entries, 384 KiB to clear and fill on a process's first
-/// append); 2^14 each keep its bodies 0.9 % larger and build in three quarters of the
-/// time with half the page faults (BENCHMARKS.md, "The body dictionary's first
-/// append"). `store compact` keeps zstd's own tables for its level.
-const BODY_HASH_LOG: u32 = 14;
-const BODY_CHAIN_LOG: u32 = 14;
+/// Match tables (log2 of their entries) over a dictionary when bodies and literals
+/// are written. At level 3 zstd sizes them as if the input were unknown (2^16 and
+/// 2^15 entries over the 32 KiB body dictionary, 2^17 and 2^16 over a payload
+/// dictionary: 384 KiB and 768 KiB to clear and fill on a process's first append);
+/// 2^14 each keep bodies 0.9 % larger and build in three quarters of the time with
+/// half the page faults (BENCHMARKS.md, "The body dictionary's first append"), and
+/// halve a payload dictionary's first frame for literals 2.4 % larger until
+/// `store compact` rewrites them ("The first append: a payload dictionary's tail
+/// and tables for writes"). Compact keeps zstd's own tables for its level.
+const WRITE_HASH_LOG: u32 = 14;
+const WRITE_CHAIN_LOG: u32 = 14;
+
+/// Bytes of a payload dictionary's content a writer loads: its last ones. zstd
+/// inserts every byte of the content it is given into its match tables, once per
+/// process, before the first frame, so that work grows with the dictionary (512
+/// KiB at most). A frame made with the content's tail is a frame of the whole
+/// dictionary (same id and entropy tables; an offset reaches back from the
+/// frame's start into the same bytes either way), and the trainer puts what pays
+/// most at the end. The body dictionary (32 KiB) is loaded whole: its tail would
+/// save a tenth of a millisecond for 1 % more bytes. `store compact` loads the
+/// whole content, at its level.
+const PAYLOAD_WRITE_CONTENT: usize = 128 * 1024;
 
 /// `text` as a zstd frame made with dictionary `raw` (the frame names it) at the
 /// level of writes, when smaller than the text.
 pub(crate) fn compress_with(raw: &Raw, texts: Texts, text: &[u8]) -> Option<Vec<u8>> {
-    compress_at(raw, text, LEVEL, texts == Texts::Bodies)
+    compress_at(raw, text, LEVEL, Some(texts))
 }
 
-/// The same at zstd level `level`, with the small match tables of written bodies
-/// when `small_tables`.
-fn compress_at(raw: &Raw, text: &[u8], level: i32, small_tables: bool) -> Option<Vec<u8>> {
+/// The same at zstd level `level`; `writes`: loaded as writers load it (small
+/// match tables; a payload dictionary's tail), else whole with zstd's own tables
+/// for the level.
+fn compress_at(raw: &Raw, text: &[u8], level: i32, writes: Option<Texts>) -> Option<Vec<u8>> {
     DICTIONARY_COMPRESSORS.with(|cell| {
         let mut loaded = cell.borrow_mut();
         let found = loaded
@@ -442,18 +456,27 @@ fn compress_at(raw: &Raw, text: &[u8], level: i32, small_tables: bool) -> Option
         let index = match found {
             Some(index) => index,
             None => {
-                let mut compressor = zstd::bulk::Compressor::with_dictionary(level, raw).ok()?;
+                let mut compressor = match writes {
+                    Some(Texts::Payloads) => zstd::bulk::Compressor::with_dictionary(
+                        level,
+                        &tail_of(raw, PAYLOAD_WRITE_CONTENT),
+                    ),
+                    Some(Texts::Bodies) | None => {
+                        zstd::bulk::Compressor::with_dictionary(level, raw)
+                    }
+                }
+                .ok()?;
                 // 4 bytes a body: a damaged frame is an error, not other text.
                 compressor
                     .set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))
                     .ok()?;
-                if small_tables {
+                if writes.is_some() {
                     // Set before the first frame, when zstd builds its tables.
                     compressor
-                        .set_parameter(zstd::zstd_safe::CParameter::HashLog(BODY_HASH_LOG))
+                        .set_parameter(zstd::zstd_safe::CParameter::HashLog(WRITE_HASH_LOG))
                         .ok()?;
                     compressor
-                        .set_parameter(zstd::zstd_safe::CParameter::ChainLog(BODY_CHAIN_LOG))
+                        .set_parameter(zstd::zstd_safe::CParameter::ChainLog(WRITE_CHAIN_LOG))
                         .ok()?;
                 }
                 if loaded.len() >= LOADED_FOR_COMPRESSION {
@@ -469,6 +492,26 @@ fn compress_at(raw: &Raw, text: &[u8], level: i32, small_tables: bool) -> Option
             .ok()
             .filter(|frame| frame.len() < text.len())
     })
+}
+
+/// Dictionary `raw` with only the last `keep` bytes of its content (its header,
+/// id and entropy tables as they are); `raw` itself when its content is no
+/// longer, or its header cannot be read.
+fn tail_of(raw: &[u8], keep: usize) -> Cow<'_, [u8]> {
+    // SAFETY: zstd reads at most `raw.len()` bytes from `raw`'s start, which the
+    // slice holds for the call.
+    let header = unsafe {
+        zstd::zstd_safe::zstd_sys::ZDICT_getDictHeaderSize(raw.as_ptr().cast(), raw.len())
+    };
+    // SAFETY: a pure test of the value returned above.
+    let failed = unsafe { zstd::zstd_safe::zstd_sys::ZDICT_isError(header) } != 0;
+    if failed || header > raw.len() || raw.len() - header <= keep {
+        return Cow::Borrowed(raw);
+    }
+    let mut tail = Vec::with_capacity(header + keep);
+    tail.extend_from_slice(&raw[..header]);
+    tail.extend_from_slice(&raw[raw.len() - keep..]);
+    Cow::Owned(tail)
 }
 
 /// The dictionary id a frame names, if any.
@@ -564,4 +607,71 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
         let conn = unsafe { ctx.get_connection() }?;
         Ok(restore(&conn, ctx.get_raw(0), at, Some(ctx.get_raw(2))).unwrap_or_default())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A dictionary trained on `count` texts like a session's messages.
+    fn trained(count: usize, size: usize) -> Vec<u8> {
+        let samples: Vec<String> = (0..count)
+            .map(|i| {
+                format!(
+                    "{{\"role\":\"user\",\"text\":\"{} {}\"}}",
+                    cairn_testkit::chat_text::step(i, 0),
+                    cairn_testkit::chat_text::step(i * 3, 1)
+                )
+            })
+            .collect();
+        zstd::dict::from_samples(&samples, size).unwrap()
+    }
+
+    /// A writer's dictionary is the stored one's header and the end of its
+    /// content; what it writes names the stored dictionary and decodes with the
+    /// whole of it, as every reader loads it.
+    #[test]
+    fn frames_made_with_a_dictionarys_tail_decode_with_the_whole_of_it() {
+        let whole = trained(4_000, 16 * 1024);
+        let keep = 4 * 1024;
+        let tail = tail_of(&whole, keep);
+        assert!(matches!(tail, Cow::Owned(_)), "a shorter dictionary");
+        assert_eq!(
+            &tail[tail.len() - keep..],
+            &whole[whole.len() - keep..],
+            "the content's last bytes"
+        );
+        assert!(tail.len() > keep, "the header kept");
+        assert_eq!(tail[..tail.len() - keep], whole[..tail.len() - keep]);
+        assert_eq!(frame_dictionary_of(&tail), frame_dictionary_of(&whole));
+
+        let mut writer = zstd::bulk::Compressor::with_dictionary(LEVEL, &tail).unwrap();
+        let mut reader = zstd::bulk::Decompressor::with_dictionary(&whole).unwrap();
+        for i in [5, 500, 4_999] {
+            let text = format!(
+                "{{\"role\":\"user\",\"text\":\"{}\"}}",
+                cairn_testkit::chat_text::step(i, 0).repeat(40)
+            );
+            let frame = writer.compress(text.as_bytes()).unwrap();
+            assert!(frame.len() < text.len() / 4, "{} bytes", frame.len());
+            assert_eq!(frame_dictionary(&frame), frame_dictionary_of(&whole));
+            let back = reader.decompress(&frame, text.len()).unwrap();
+            assert_eq!(back, text.as_bytes());
+        }
+    }
+
+    /// A dictionary no longer than what a writer keeps, or not one, is used as
+    /// it is.
+    #[test]
+    fn a_short_dictionary_or_other_bytes_are_kept_whole() {
+        let whole = trained(4_000, 8 * 1024);
+        assert!(matches!(tail_of(&whole, 16 * 1024), Cow::Borrowed(_)));
+        let other = vec![7u8; 4096];
+        assert!(matches!(tail_of(&other, 1024), Cow::Borrowed(_)));
+    }
+
+    /// The id in a dictionary's header.
+    fn frame_dictionary_of(dictionary: &[u8]) -> Option<u32> {
+        zstd::zstd_safe::get_dict_id_from_dict(dictionary).map(|id| id.get())
+    }
 }

@@ -294,6 +294,9 @@ async fn compact_trains_a_larger_payload_dictionary_once_the_store_has_grown() {
     let sizes = payload_dictionary_sizes(&path);
     assert_eq!(sizes.len(), 2, "a second, larger dictionary: {sizes:?}");
     assert!(sizes[1] >= 2 * sizes[0], "{sizes:?}");
+    // Larger than what a writer loads of it (its last 128 KiB): the third
+    // import below is written with its tail and read with the whole of it.
+    assert!(sizes[1] > 128 * 1024, "{sizes:?}");
     let (listed, with, without) = payload_forms(&path);
     assert_eq!((with, without), (380, 0));
     let newest = *listed

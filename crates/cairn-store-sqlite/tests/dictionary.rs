@@ -351,9 +351,9 @@ async fn compact_trains_a_larger_payload_dictionary_once_the_store_has_grown() {
     );
     assert_eq!(store.compact_session(one.id).await.unwrap(), 0);
     assert_eq!(store.compact_session(two.id).await.unwrap(), 0);
-    // A process that did not train it (the same file by another name: a
-    // store's cache is per name) takes the larger one as the store's too, and
-    // finds nothing to do.
+    // A second handle on the store finds nothing to do and uses the larger one
+    // (SQLite gives `dir/./cairn.db` the name `dir/cairn.db`, so it shares this
+    // process's dictionary cache; the copy below is what a fresh process sees).
     let other = open_store(&dir.path().join(".").join("cairn.db"), Synchronous::Normal).unwrap();
     assert_eq!(other.compact_session(one.id).await.unwrap(), 0);
     assert_eq!(payload_dictionary_sizes(&path).len(), 2);
@@ -374,6 +374,63 @@ async fn compact_trains_a_larger_payload_dictionary_once_the_store_has_grown() {
     assert_eq!(
         store.search_session(one.id, "let", 0).await.unwrap().len(),
         180
+    );
+    // The rowid of a dictionary is its random id, not its age: a smaller one
+    // whose id sorts last (the first one again, under the highest id) is not
+    // taken as the store's by a process that did not train either.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mut copy: Vec<u8> = conn
+        .query_row(
+            "SELECT data FROM dictionaries WHERE id IN (SELECT id FROM payload_dictionaries) \
+             ORDER BY length(data) LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    let last_id = u32::MAX - 1;
+    // A zstd dictionary's id is the 4 bytes after its magic number.
+    copy[4..8].copy_from_slice(&last_id.to_le_bytes());
+    conn.execute(
+        "INSERT INTO dictionaries (id, data) VALUES (?1, ?2)",
+        rusqlite::params![last_id, copy],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO payload_dictionaries (id) VALUES (?1)",
+        [last_id],
+    )
+    .unwrap();
+    // A copy is another file, so no dictionary of it is cached in this process
+    // (SQLite names `dir/./cairn.db` as `dir/cairn.db`).
+    let copy_path = dir.path().join("copy.db");
+    conn.execute("VACUUM INTO ?1", [copy_path.to_str().unwrap()])
+        .unwrap();
+    drop(conn);
+    let copy_store = open_store(&copy_path, Synchronous::Normal).unwrap();
+    let fourth = tool_outputs(6_000, 1);
+    let four = copy_store
+        .import_session(new_session("four"), fourth.clone())
+        .await
+        .unwrap();
+    let four_names: Vec<u32> = rusqlite::Connection::open(&copy_path)
+        .unwrap()
+        .prepare(
+            "SELECT p.data FROM payloads p WHERE p.id IN (SELECT e.payload FROM events e \
+             JOIN sessions s ON s.id = e.session WHERE s.name = 'four')",
+        )
+        .unwrap()
+        .query_map([], |row| {
+            Ok(cairn_testkit::store_bodies::dictionary_of(
+                &row.get::<_, Vec<u8>>(0)?,
+            ))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(four_names, vec![newest], "the larger one, whatever its id");
+    assert_eq!(
+        copy_store.events_after(four.id, 0, 0).await.unwrap(),
+        fourth
     );
     SqliteStore::open(&path, Synchronous::Normal)
         .unwrap()

@@ -551,8 +551,8 @@ pub(crate) fn set_knowledge_pinned(
 
 /// Stores the session's own large bodies that are still plain text (written
 /// before `payloads` existed) the way [`insert_event`] does now, then its bodies
-/// and payloads with the store's dictionaries at `payloads::COMPACT_LEVEL` (payloads: `PAYLOAD_COMPACT_LEVEL`), a
-/// stronger level than writes use. The text each gives back, and so the
+/// and payloads with the store's dictionaries at `payloads::COMPACT_LEVEL` and
+/// `PAYLOAD_COMPACT_LEVEL`, stronger levels than writes use. The text each gives back, and so the
 /// full-text index, is unchanged. How many were rewritten.
 pub(crate) fn compact(conn: &Connection, session: Ulid) -> R<u64> {
     let key = sessions::by_id(conn, session)?.key;

@@ -293,7 +293,8 @@ fn recompress(
         _ => return Ok(None),
     };
     let text = decode(conn, stored)?;
-    Ok(compress_at(raw, text.as_bytes(), level, None).filter(|frame| frame.len() < stored_len))
+    Ok(compress_as(raw, Loading::Compact(level), text.as_bytes())
+        .filter(|frame| frame.len() < stored_len))
 }
 
 /// Rewrites, with the store's body dictionary at [`COMPACT_LEVEL`], the bodies
@@ -388,9 +389,9 @@ fn recompress_rows(
 }
 
 thread_local! {
-    /// The last dictionaries compressed with, each loaded in its context at a
-    /// level (loading builds tables: once, not per body).
-    static DICTIONARY_COMPRESSORS: RefCell<Vec<(Raw, i32, zstd::bulk::Compressor<'static>)>> =
+    /// The last dictionaries compressed with, each loaded in its context as
+    /// [`Loading`] says (loading builds tables: once, not per body).
+    static DICTIONARY_COMPRESSORS: RefCell<Vec<(Raw, Loading, zstd::bulk::Compressor<'static>)>> =
         const { RefCell::new(Vec::new()) };
     /// The same for decompression, a few dictionaries (a process may read several
     /// stores).
@@ -438,39 +439,48 @@ const WRITE_CHAIN_LOG: u32 = 14;
 /// whole content, at its level.
 const PAYLOAD_WRITE_CONTENT: usize = 128 * 1024;
 
+/// How a dictionary is loaded into a compression context (and which context a
+/// thread reuses).
+#[derive(Clone, Copy, PartialEq)]
+enum Loading {
+    /// For writes, at [`LEVEL`]: small match tables, and a payload dictionary's tail.
+    Write(Texts),
+    /// For `store compact`, at its level: whole, with zstd's own tables.
+    Compact(i32),
+}
+
 /// `text` as a zstd frame made with dictionary `raw` (the frame names it) at the
 /// level of writes, when smaller than the text.
 pub(crate) fn compress_with(raw: &Raw, texts: Texts, text: &[u8]) -> Option<Vec<u8>> {
-    compress_at(raw, text, LEVEL, Some(texts))
+    compress_as(raw, Loading::Write(texts), text)
 }
 
-/// The same at zstd level `level`; `writes`: loaded as writers load it (small
-/// match tables; a payload dictionary's tail), else whole with zstd's own tables
-/// for the level.
-fn compress_at(raw: &Raw, text: &[u8], level: i32, writes: Option<Texts>) -> Option<Vec<u8>> {
+/// The same with `raw` loaded as `loading` says.
+fn compress_as(raw: &Raw, loading: Loading, text: &[u8]) -> Option<Vec<u8>> {
     DICTIONARY_COMPRESSORS.with(|cell| {
         let mut loaded = cell.borrow_mut();
         let found = loaded
             .iter()
-            .position(|(r, at, _)| Arc::ptr_eq(r, raw) && *at == level);
+            .position(|(r, how, _)| Arc::ptr_eq(r, raw) && *how == loading);
         let index = match found {
             Some(index) => index,
             None => {
-                let mut compressor = match writes {
-                    Some(Texts::Payloads) => zstd::bulk::Compressor::with_dictionary(
-                        level,
+                let mut compressor = match loading {
+                    Loading::Write(Texts::Payloads) => zstd::bulk::Compressor::with_dictionary(
+                        LEVEL,
                         &tail_of(raw, PAYLOAD_WRITE_CONTENT),
                     ),
-                    Some(Texts::Bodies) | None => {
-                        zstd::bulk::Compressor::with_dictionary(level, raw)
+                    Loading::Write(Texts::Bodies) => {
+                        zstd::bulk::Compressor::with_dictionary(LEVEL, raw)
                     }
+                    Loading::Compact(level) => zstd::bulk::Compressor::with_dictionary(level, raw),
                 }
                 .ok()?;
                 // 4 bytes a body: a damaged frame is an error, not other text.
                 compressor
                     .set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))
                     .ok()?;
-                if writes.is_some() {
+                if matches!(loading, Loading::Write(_)) {
                     // Set before the first frame, when zstd builds its tables.
                     compressor
                         .set_parameter(zstd::zstd_safe::CParameter::HashLog(WRITE_HASH_LOG))
@@ -482,7 +492,7 @@ fn compress_at(raw: &Raw, text: &[u8], level: i32, writes: Option<Texts>) -> Opt
                 if loaded.len() >= LOADED_FOR_COMPRESSION {
                     loaded.remove(0);
                 }
-                loaded.push((raw.clone(), level, compressor));
+                loaded.push((raw.clone(), loading, compressor));
                 loaded.len() - 1
             }
         };

@@ -55,6 +55,68 @@ pub fn one_line(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Text from a session or a file made safe for a terminal: control characters
+/// other than newline and tab, and bidi controls, are shown escaped, so stored text
+/// cannot move the cursor, change colours or reorder what is shown.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    // `sessions context` passes a megabyte through here: a byte scan settles it,
+    // decoding only the characters that could be unsafe. It lives here, not in the
+    // binary, because the faces build at opt-level 1 in `release`, where the scan
+    // is not vectorised.
+    if !has_unsafe(text) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_unsafe(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Whether `text` holds a character [`is_unsafe`] refuses. Those are the C0 and C1
+/// controls and DEL, whose UTF-8 starts with a byte below 0x20, 0x7F or 0xC2, and the
+/// bidi controls, starting with 0xD8 or 0xE2; blocks of 64 bytes without such a
+/// byte are passed over, and only the characters starting with one are decoded.
+fn has_unsafe(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let blocks = bytes.chunks_exact(BLOCK);
+    let tail_at = bytes.len() - blocks.remainder().len();
+    let suspect = |at: usize, block: &[u8]| {
+        block.iter().enumerate().any(|(i, &b)| {
+            may_start_unsafe(b) != 0 && text[at + i..].chars().next().is_some_and(is_unsafe)
+        })
+    };
+    // A fixed-size block folded with `|` and no early exit is what the compiler
+    // turns into vector compares; a per-byte `&&` chain stays scalar.
+    for (n, block) in blocks.enumerate() {
+        let any = block
+            .iter()
+            .fold(0u8, |seen, &b| seen | may_start_unsafe(b));
+        if any != 0 && suspect(n * BLOCK, block) {
+            return true;
+        }
+    }
+    suspect(tail_at, &bytes[tail_at..])
+}
+
+/// Bytes per block of [`has_unsafe`]'s scan.
+const BLOCK: usize = 64;
+
+/// 1 for a byte that can start an unsafe character (never a UTF-8 continuation
+/// byte, so it always starts a character), else 0; branch-free, see [`has_unsafe`].
+fn may_start_unsafe(b: u8) -> u8 {
+    let control = (b < b' ') & (b != b'\n') & (b != b'\t');
+    (control | (b == 0x7f) | (b == 0xc2) | (b == 0xd8) | (b == 0xe2)) as u8
+}
+
+fn is_unsafe(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c)
+}
+
 /// Prose on one line: every run of whitespace (newlines included) becomes one
 /// space, and what [`one_line`] escapes is escaped. For a knowledge item or a
 /// note, where the words matter and the line breaks do not.
@@ -149,6 +211,24 @@ pub fn ago(now: Timestamp, then: Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_agrees_with_a_character_check_across_blocks() {
+        // The byte scan agrees with a character-by-character check, also for
+        // characters across its 64-byte blocks.
+        let samples = [
+            'a', '\n', '\t', '\u{0}', '\u{1f}', '\u{7f}', '\u{80}', '\u{9f}', '\u{a0}', 'é',
+            '\u{61c}', '\u{61b}', '\u{200d}', '\u{200e}', '\u{200f}', '\u{2014}', '\u{2029}',
+            '\u{202a}', '\u{202e}', '\u{202f}', '\u{2065}', '\u{2066}', '\u{2069}', '\u{206a}',
+            '…', '🦀',
+        ];
+        for c in samples {
+            for pad in 60..66 {
+                let text = format!("{}{c}{}", "x".repeat(pad), "y".repeat(70));
+                assert_eq!(has_unsafe(&text), is_unsafe(c), "{c:?} after {pad} bytes");
+            }
+        }
+    }
 
     #[test]
     fn one_line_escapes_newlines_controls_and_bidi() {

@@ -222,7 +222,8 @@ impl Message {
     }
 }
 
-/// One block of a message's content. Unknown block types are kept as `Other`.
+/// One block of a message's content. Unknown block types are kept as `Other`;
+/// its JSON form is in `block_json.rs`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ContentBlock {
     Text {
@@ -297,97 +298,6 @@ pub struct MediaBlock {
     pub mime: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_base64: Option<String>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum KnownBlock {
-    Text {
-        text: String,
-    },
-    Thinking {
-        text: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        signature: Option<String>,
-    },
-    ToolUse {
-        id: String,
-        name: String,
-        input: Value,
-    },
-    ToolResult {
-        tool_use_id: String,
-        content: ToolResultContent,
-        #[serde(default)]
-        is_error: bool,
-    },
-    Image(MediaBlock),
-    Video(MediaBlock),
-}
-
-const KNOWN_BLOCK_TYPES: [&str; 6] = [
-    "text",
-    "thinking",
-    "tool_use",
-    "tool_result",
-    "image",
-    "video",
-];
-
-impl Serialize for ContentBlock {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let known = match self.clone() {
-            ContentBlock::Text { text } => KnownBlock::Text { text },
-            ContentBlock::Thinking { text, signature } => KnownBlock::Thinking { text, signature },
-            ContentBlock::ToolUse { id, name, input } => KnownBlock::ToolUse { id, name, input },
-            ContentBlock::ToolResult {
-                tool_use_id,
-                content,
-                is_error,
-            } => KnownBlock::ToolResult {
-                tool_use_id,
-                content,
-                is_error,
-            },
-            ContentBlock::Image(m) => KnownBlock::Image(m),
-            ContentBlock::Video(m) => KnownBlock::Video(m),
-            ContentBlock::Other(map) => return map.serialize(serializer),
-        };
-        known.serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for ContentBlock {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let map = Map::<String, Value>::deserialize(deserializer)?;
-        let Some(kind) = map.get("type").and_then(Value::as_str) else {
-            return Err(D::Error::custom(
-                "content block has no string field \"type\"",
-            ));
-        };
-        if !KNOWN_BLOCK_TYPES.contains(&kind) {
-            return Ok(ContentBlock::Other(map));
-        }
-        let kind = kind.to_owned();
-        let known: KnownBlock = serde_json::from_value(Value::Object(map))
-            .map_err(|e| D::Error::custom(format!("content block \"{kind}\": {e}")))?;
-        Ok(match known {
-            KnownBlock::Text { text } => ContentBlock::Text { text },
-            KnownBlock::Thinking { text, signature } => ContentBlock::Thinking { text, signature },
-            KnownBlock::ToolUse { id, name, input } => ContentBlock::ToolUse { id, name, input },
-            KnownBlock::ToolResult {
-                tool_use_id,
-                content,
-                is_error,
-            } => ContentBlock::ToolResult {
-                tool_use_id,
-                content,
-                is_error,
-            },
-            KnownBlock::Image(m) => ContentBlock::Image(m),
-            KnownBlock::Video(m) => ContentBlock::Video(m),
-        })
-    }
 }
 
 /// Replaces a prefix of the live context; the replaced events stay in the log.

@@ -9,6 +9,7 @@ pub mod agent_def;
 pub mod ahead;
 pub mod attachment;
 pub mod author;
+mod block_json;
 pub mod body_codec;
 pub mod checkpoint;
 pub mod context;

@@ -1,8 +1,7 @@
 //! What every command prints with: tables, `--json`, times, numbers, costs, and
 //! colour that respects NO_COLOR and never reaches a pipe.
 
-pub(crate) use cairn_core::display::{ago, dollars as cost, grouped, one_line};
-use std::borrow::Cow;
+pub(crate) use cairn_core::display::{ago, dollars as cost, grouped, one_line, printable};
 use std::io::{self, BufWriter, IsTerminal, StdoutLock, Write};
 
 use cairn_core::Timestamp;
@@ -94,58 +93,6 @@ impl Style {
         out.push_str(rest);
         out
     }
-}
-
-/// Text from a session or a file made safe for a terminal: control characters
-/// other than newline and tab, and bidi controls, are shown escaped, so stored text
-/// cannot move the cursor, change colours or reorder what is shown.
-pub(crate) fn printable(text: &str) -> Cow<'_, str> {
-    // `sessions context` passes a megabyte through here: a byte scan settles it,
-    // decoding only the characters that could be unsafe.
-    if !has_unsafe(text) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if is_unsafe(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// Whether `text` holds a character [`is_unsafe`] refuses. Those are the C0 and C1
-/// controls and DEL, whose UTF-8 starts with a byte below 0x20, 0x7F or 0xC2, and the
-/// bidi controls, starting with 0xD8 or 0xE2; blocks of 64 bytes without such a
-/// byte are passed over (the compiler vectorises the check), and only the
-/// characters starting with one are decoded.
-fn has_unsafe(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let mut offset = 0;
-    for block in bytes.chunks(64) {
-        let plain = block.iter().fold(true, |ok, &b| ok & !may_start_unsafe(b));
-        if !plain {
-            for (i, &b) in block.iter().enumerate() {
-                if may_start_unsafe(b) && text[offset + i..].chars().next().is_some_and(is_unsafe) {
-                    return true;
-                }
-            }
-        }
-        offset += block.len();
-    }
-    false
-}
-
-/// A byte that can start an unsafe character (never a UTF-8 continuation byte, so
-/// it always starts a character).
-fn may_start_unsafe(b: u8) -> bool {
-    (b < b' ' && b != b'\n' && b != b'\t') || matches!(b, 0x7f | 0xc2 | 0xd8 | 0xe2)
-}
-
-fn is_unsafe(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t') || cairn_core::display::is_bidi_control(c)
 }
 
 /// One line of a table cell: printable, newlines folded, at most `max` characters.
@@ -285,6 +232,8 @@ impl Table {
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use super::*;
 
     #[test]
@@ -315,20 +264,6 @@ mod tests {
         assert_eq!(printable("a\u{202e}b"), "a\\u{202e}b");
         assert_eq!(printable("naïve — ok\n"), "naïve — ok\n");
         assert!(matches!(printable(&long), Cow::Borrowed(_)));
-        // The byte scan agrees with a character-by-character check, also for
-        // characters across its 64-byte blocks.
-        let samples = [
-            'a', '\n', '\t', '\u{0}', '\u{1f}', '\u{7f}', '\u{80}', '\u{9f}', '\u{a0}', 'é',
-            '\u{61c}', '\u{61b}', '\u{200d}', '\u{200e}', '\u{200f}', '\u{2014}', '\u{2029}',
-            '\u{202a}', '\u{202e}', '\u{202f}', '\u{2065}', '\u{2066}', '\u{2069}', '\u{206a}',
-            '…', '🦀',
-        ];
-        for c in samples {
-            for pad in 60..66 {
-                let text = format!("{}{c}{}", "x".repeat(pad), "y".repeat(70));
-                assert_eq!(has_unsafe(&text), is_unsafe(c), "{c:?} after {pad} bytes");
-            }
-        }
         assert_eq!(cell("two\nlines", 20), "two lines");
         assert_eq!(cell("a very long title", 8), "a very …");
         assert_eq!(truncate_left("/home/me/src/api", 8), "…src/api");

@@ -683,6 +683,25 @@ mod tests {
     }
 
     #[test]
+    fn a_lone_write_that_panics_hands_the_writer_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let (connections, _) = counting_commits(dir.path());
+        let panicked = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            connections.write(|_| -> R<()> { panic!("a lone write panics") })
+        }));
+        assert!(panicked.is_err());
+        // The next write leads instead of queueing behind a leader that is gone.
+        let (done, answer) = std::sync::mpsc::channel();
+        let writer = Arc::clone(&connections);
+        std::thread::spawn(move || {
+            let _ = done.send(writer.write(|tx| insert(tx, 1)).map_err(|e| e.to_string()));
+        });
+        let answered = answer.recv_timeout(Duration::from_secs(20));
+        assert!(matches!(answered, Ok(Ok(()))), "{answered:?}");
+        assert_eq!(stored(&connections), [1]);
+    }
+
+    #[test]
     fn a_group_that_cannot_commit_fails_every_caller_and_keeps_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let (connections, _) = counting_commits(dir.path());

@@ -683,6 +683,37 @@ mod tests {
     }
 
     #[test]
+    fn a_busy_store_runs_the_whole_group_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (connections, commits) = counting_commits(dir.path());
+        let (go, leader) = hold_the_writer(&connections);
+        let first = queue(&connections, 0, |tx| insert(tx, 1));
+        // Busy the first time it runs, as when another process took the lock.
+        let mut runs = 0;
+        let busy_once = queue(&connections, 1, move |tx| {
+            runs += 1;
+            insert(tx, 2)?;
+            if runs == 1 {
+                let busy = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY);
+                return Err(Fail::Sql(rusqlite::Error::SqliteFailure(busy, None)));
+            }
+            Ok(runs)
+        });
+        go.send(()).unwrap();
+        leader.join().unwrap().map_err(|e| e.to_string()).unwrap();
+        first.join().unwrap().map_err(|e| e.to_string()).unwrap();
+        let runs = busy_once
+            .join()
+            .unwrap()
+            .map_err(|e| e.to_string())
+            .unwrap();
+        assert_eq!(runs, 2);
+        // The first attempt was rolled back whole: every row once, one commit.
+        assert_eq!(stored(&connections), [0, 1, 2]);
+        assert_eq!(commits.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
     fn a_lone_write_that_panics_hands_the_writer_on() {
         let dir = tempfile::tempdir().unwrap();
         let (connections, _) = counting_commits(dir.path());

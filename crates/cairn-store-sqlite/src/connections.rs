@@ -1,8 +1,9 @@
 //! Opening the store file and running transactions on it: one writer connection
 //! behind a mutex (SQLite has one writer at a time anyway) and a few reader
-//! connections, which WAL lets run beside the writer. Every transaction is retried
-//! as a whole with backoff when another process holds a lock, so "database is
-//! locked" never reaches a user.
+//! connections, which WAL lets run beside the writer. Writes that arrive while
+//! another runs are committed together (group commit, `write_groups.rs`). Every
+//! transaction is retried as a whole with backoff when another process holds a
+//! lock, so "database is locked" never reaches a user.
 //!
 //! The connection that checks and migrates the file on open becomes the first
 //! reader; the writer is opened on the first write. A command that only reads
@@ -12,6 +13,7 @@
 use std::fs::{DirBuilder, OpenOptions};
 use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -20,10 +22,11 @@ use cairn_core::{Error, Result};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-use crate::fail::{R, sql_error};
+use crate::fail::{Fail, R, sql_error};
 use crate::migrations::{LATEST_VERSION, apply_missing, user_version};
 use crate::options::Synchronous;
 use crate::wal_checkpoints::Checkpointer;
+use crate::write_groups::{Member, Turn, WriteQueue, panic_message};
 
 /// How long SQLite itself waits for a lock before reporting busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -42,11 +45,13 @@ pub(crate) struct Connections {
     synchronous: Synchronous,
     /// Opened on first use ([`Connections::writer`]).
     writer: Mutex<Option<Connection>>,
+    /// Who runs the next write, and the writes waiting to be run as a group.
+    writes: WriteQueue,
     readers: Mutex<Vec<Connection>>,
     checkpointer: Arc<Checkpointer>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock rolled its transaction back on unwind; the
     // connection itself is still sound.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -62,6 +67,7 @@ impl Connections {
             path: path.to_path_buf(),
             synchronous,
             writer: Mutex::new(None),
+            writes: WriteQueue::default(),
             readers: Mutex::new(vec![reader]),
             checkpointer: Arc::new(Checkpointer::default()),
         })
@@ -87,8 +93,25 @@ impl Connections {
         &self.path
     }
 
-    /// Runs `work` in one `BEGIN IMMEDIATE` transaction, retried while busy.
-    pub(crate) fn write<T>(&self, mut work: impl FnMut(&Transaction<'_>) -> R<T>) -> Result<T> {
+    /// Runs `work` in a `BEGIN IMMEDIATE` transaction, retried while busy: its own
+    /// when no other write runs, else the one of the next group (see
+    /// `write_groups.rs`). `Ok` comes only once a commit holding the work succeeded.
+    pub(crate) fn write<T, F>(&self, work: F) -> Result<T>
+    where
+        F: FnMut(&Transaction<'_>) -> R<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        match self.writes.join(work) {
+            Turn::Lead(work, lead) => {
+                let result = self.write_alone(work);
+                drop(lead);
+                result
+            }
+            Turn::Wait(ticket) => ticket.wait(|| self.lead_group()),
+        }
+    }
+
+    fn write_alone<T>(&self, mut work: impl FnMut(&Transaction<'_>) -> R<T>) -> Result<T> {
         let mut slot = self.writer()?;
         let conn = opened(&mut slot, &self.path)?;
         with_retry(&self.path, || {
@@ -97,6 +120,21 @@ impl Connections {
             tx.commit()?;
             Ok(value)
         })
+    }
+
+    /// Runs the queued writes as one group, on the thread that was handed the lead.
+    fn lead_group(&self) {
+        let lead = self.writes.handed_lead();
+        let mut group = self.writes.take_group();
+        let outcome = self.writer().and_then(|mut slot| {
+            let conn = opened(&mut slot, &self.path)?;
+            run_group(conn, &self.path, &mut group)
+        });
+        // The next leader may start while this thread wakes the callers.
+        drop(lead);
+        for member in group {
+            member.answer(&self.path, outcome.as_ref().map(|_| ()));
+        }
     }
 
     /// Runs `work` on the writer connection outside any transaction (for pragmas
@@ -172,6 +210,34 @@ fn into_reader(path: &Path, conn: Connection) -> Result<Connection> {
     conn.execute_batch("PRAGMA query_only = ON")
         .map_err(|e| sql_error(path, e))?;
     Ok(conn)
+}
+
+/// Runs `group` in one transaction, each work in its own savepoint: a work that
+/// fails or panics is undone alone and only its caller gets the error. Busy (or a
+/// failure that ended the transaction) runs the whole group again or fails it.
+fn run_group(conn: &mut Connection, path: &Path, group: &mut [Box<dyn Member>]) -> Result<()> {
+    with_retry(path, || {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for member in group.iter_mut() {
+            tx.prepare_cached("SAVEPOINT group_member")?.execute([])?;
+            let fail = match catch_unwind(AssertUnwindSafe(|| member.run(&tx))) {
+                Ok(Ok(())) => {
+                    tx.prepare_cached("RELEASE group_member")?.execute([])?;
+                    continue;
+                }
+                Ok(Err(fail)) if fail.is_busy() || tx.is_autocommit() => return Err(fail),
+                Ok(Err(fail)) => fail,
+                Err(panic) => Fail::Domain(Error::Storage(format!(
+                    "a store write panicked: {}",
+                    panic_message(panic.as_ref())
+                ))),
+            };
+            tx.execute_batch("ROLLBACK TO group_member; RELEASE group_member")?;
+            member.refuse(fail);
+        }
+        tx.commit()?;
+        Ok(())
+    })
 }
 
 fn with_retry<T>(path: &Path, mut attempt: impl FnMut() -> R<T>) -> Result<T> {
@@ -345,6 +411,8 @@ fn foreign_store(path: &Path) -> Error {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use rusqlite::StatementStatus;
 
     use super::*;
@@ -422,8 +490,9 @@ mod tests {
             .map_err(|e| e.to_string())
             .unwrap();
         let write = |sql: &str| {
+            let sql = sql.to_owned();
             connections
-                .write(|tx| Ok(tx.execute_batch(sql)?))
+                .write(move |tx| Ok(tx.execute_batch(&sql)?))
                 .map_err(|e| e.to_string())
                 .unwrap();
         };
@@ -449,5 +518,254 @@ mod tests {
         // Closing the store still checkpoints and removes the WAL.
         drop(connections);
         assert!(!dir.path().join("cairn.db-wal").exists());
+    }
+
+    /// A store with a `scratch (n)` table whose writer counts its commits.
+    fn counting_commits(dir: &Path) -> (Arc<Connections>, Arc<AtomicUsize>) {
+        let connections = Connections::open(&dir.join("cairn.db"), Synchronous::Normal)
+            .map_err(|e| e.to_string())
+            .unwrap();
+        connections
+            .write(|tx| Ok(tx.execute_batch("CREATE TABLE scratch (n INTEGER)")?))
+            .map_err(|e| e.to_string())
+            .unwrap();
+        let commits = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&commits);
+        let mut slot = connections.writer().map_err(|e| e.to_string()).unwrap();
+        slot.as_mut()
+            .unwrap()
+            .commit_hook(Some(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                false
+            }))
+            .unwrap();
+        drop(slot);
+        (Arc::new(connections), commits)
+    }
+
+    fn insert(tx: &Transaction<'_>, n: i64) -> R<()> {
+        tx.execute("INSERT INTO scratch VALUES (?1)", [n])?;
+        Ok(())
+    }
+
+    fn stored(connections: &Connections) -> Vec<i64> {
+        connections
+            .read(|tx| {
+                let mut rows = tx.prepare("SELECT n FROM scratch ORDER BY n")?;
+                let values = rows
+                    .query_map([], |row| row.get(0))?
+                    .collect::<rusqlite::Result<Vec<i64>>>()?;
+                Ok(values)
+            })
+            .map_err(|e| e.to_string())
+            .unwrap()
+    }
+
+    /// Holds the lead with a write of `0` until the returned sender says go, so
+    /// the writes started meanwhile queue for one group.
+    fn hold_the_writer(
+        connections: &Arc<Connections>,
+    ) -> (
+        std::sync::mpsc::Sender<()>,
+        std::thread::JoinHandle<Result<()>>,
+    ) {
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let held = Arc::clone(connections);
+        let leader = std::thread::spawn(move || {
+            held.write(move |tx| {
+                let _ = wait.recv();
+                insert(tx, 0)
+            })
+        });
+        wait_for(connections, 0);
+        (go, leader)
+    }
+
+    /// Waits until a thread leads and `queued` writes wait.
+    fn wait_for(connections: &Connections, queued: usize) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while connections.writes.waiting() != (true, queued) {
+            assert!(Instant::now() < deadline, "{queued} writes never queued");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Starts a write of `work` on a thread of its own once the earlier ones queued.
+    fn queue<T: Send + 'static>(
+        connections: &Arc<Connections>,
+        queued_before: usize,
+        work: impl FnMut(&Transaction<'_>) -> R<T> + Send + 'static,
+    ) -> std::thread::JoinHandle<Result<T>> {
+        let writer = Arc::clone(connections);
+        let handle = std::thread::spawn(move || writer.write(work));
+        wait_for(connections, queued_before + 1);
+        handle
+    }
+
+    #[test]
+    fn writes_that_wait_for_the_writer_commit_together_in_arrival_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (connections, commits) = counting_commits(dir.path());
+        // Alone, each write is its own transaction.
+        for n in 1..=3 {
+            connections
+                .write(move |tx| insert(tx, n))
+                .map_err(|e| e.to_string())
+                .unwrap();
+        }
+        assert_eq!(commits.load(Ordering::SeqCst), 3);
+
+        let (go, leader) = hold_the_writer(&connections);
+        let waiting: Vec<_> = (0..16_i64)
+            .map(|i| {
+                queue(&connections, i as usize, move |tx| {
+                    // What the earlier writes of the group left: they ran first.
+                    let before: i64 =
+                        tx.query_row("SELECT count(*) FROM scratch", [], |row| row.get(0))?;
+                    insert(tx, 100 + i)?;
+                    Ok((i, before))
+                })
+            })
+            .collect();
+        go.send(()).unwrap();
+        leader.join().unwrap().map_err(|e| e.to_string()).unwrap();
+        for (i, handle) in waiting.into_iter().enumerate() {
+            let (answered, before) = handle.join().unwrap().map_err(|e| e.to_string()).unwrap();
+            assert_eq!(answered, i as i64, "a caller got another write's result");
+            // Three rows, the leader's, then the group's earlier members.
+            assert_eq!(before, 4 + i as i64, "write {i} ran out of arrival order");
+        }
+        // The held write, then one group for the 16 that waited.
+        assert_eq!(commits.load(Ordering::SeqCst), 3 + 2);
+        assert_eq!(stored(&connections).len(), 4 + 16);
+        assert_eq!(connections.writes.waiting(), (false, 0));
+    }
+
+    #[test]
+    fn a_failing_or_panicking_write_is_undone_alone_and_only_its_caller_hears() {
+        let dir = tempfile::tempdir().unwrap();
+        let (connections, commits) = counting_commits(dir.path());
+        let (go, leader) = hold_the_writer(&connections);
+        let first = queue(&connections, 0, |tx| insert(tx, 1));
+        let refused = queue(&connections, 1, |tx| -> R<()> {
+            insert(tx, 2)?;
+            Err(Fail::Domain(Error::InvalidInput(
+                "write 2 is refused".into(),
+            )))
+        });
+        let panics = queue(&connections, 2, |tx| -> R<()> {
+            insert(tx, 3)?;
+            panic!("write 3 panics")
+        });
+        let last = queue(&connections, 3, |tx| insert(tx, 4));
+        go.send(()).unwrap();
+        leader.join().unwrap().map_err(|e| e.to_string()).unwrap();
+        first.join().unwrap().map_err(|e| e.to_string()).unwrap();
+        match refused.join().unwrap() {
+            Err(Error::InvalidInput(message)) => assert_eq!(message, "write 2 is refused"),
+            other => panic!("the refused write answered {other:?}"),
+        }
+        match panics.join().unwrap() {
+            Err(Error::Storage(message)) => {
+                assert!(message.contains("write 3 panics"), "{message}")
+            }
+            other => panic!("the panicking write answered {other:?}"),
+        }
+        last.join().unwrap().map_err(|e| e.to_string()).unwrap();
+        assert_eq!(stored(&connections), [0, 1, 4]);
+        assert_eq!(commits.load(Ordering::SeqCst), 2);
+        // The writer still takes writes, alone and in groups.
+        connections
+            .write(|tx| insert(tx, 5))
+            .map_err(|e| e.to_string())
+            .unwrap();
+        assert_eq!(stored(&connections), [0, 1, 4, 5]);
+    }
+
+    #[test]
+    fn a_busy_store_runs_the_whole_group_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (connections, commits) = counting_commits(dir.path());
+        let (go, leader) = hold_the_writer(&connections);
+        let first = queue(&connections, 0, |tx| insert(tx, 1));
+        // Busy the first time it runs, as when another process took the lock.
+        let mut runs = 0;
+        let busy_once = queue(&connections, 1, move |tx| {
+            runs += 1;
+            insert(tx, 2)?;
+            if runs == 1 {
+                let busy = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY);
+                return Err(Fail::Sql(rusqlite::Error::SqliteFailure(busy, None)));
+            }
+            Ok(runs)
+        });
+        go.send(()).unwrap();
+        leader.join().unwrap().map_err(|e| e.to_string()).unwrap();
+        first.join().unwrap().map_err(|e| e.to_string()).unwrap();
+        let runs = busy_once
+            .join()
+            .unwrap()
+            .map_err(|e| e.to_string())
+            .unwrap();
+        assert_eq!(runs, 2);
+        // The first attempt was rolled back whole: every row once, one commit.
+        assert_eq!(stored(&connections), [0, 1, 2]);
+        assert_eq!(commits.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_lone_write_that_panics_hands_the_writer_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let (connections, _) = counting_commits(dir.path());
+        let panicked = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            connections.write(|_| -> R<()> { panic!("a lone write panics") })
+        }));
+        assert!(panicked.is_err());
+        // The next write leads instead of queueing behind a leader that is gone.
+        let (done, answer) = std::sync::mpsc::channel();
+        let writer = Arc::clone(&connections);
+        std::thread::spawn(move || {
+            let _ = done.send(writer.write(|tx| insert(tx, 1)).map_err(|e| e.to_string()));
+        });
+        let answered = answer.recv_timeout(Duration::from_secs(20));
+        assert!(matches!(answered, Ok(Ok(()))), "{answered:?}");
+        assert_eq!(stored(&connections), [1]);
+    }
+
+    #[test]
+    fn a_group_that_cannot_commit_fails_every_caller_and_keeps_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (connections, _) = counting_commits(dir.path());
+        // The commit fails: a deferred foreign key left violated by one work is
+        // only checked when the group commits.
+        connections
+            .write(|tx| {
+                tx.execute_batch(
+                    "PRAGMA foreign_keys = ON; \
+                     CREATE TABLE parent (id INTEGER PRIMARY KEY); \
+                     CREATE TABLE child (parent INTEGER REFERENCES parent (id) \
+                     DEFERRABLE INITIALLY DEFERRED);",
+                )?;
+                Ok(())
+            })
+            .map_err(|e| e.to_string())
+            .unwrap();
+        let (go, leader) = hold_the_writer(&connections);
+        let fine = queue(&connections, 0, |tx| insert(tx, 1));
+        let dangling = queue(&connections, 1, |tx| {
+            tx.execute("INSERT INTO child VALUES (42)", [])?;
+            Ok(())
+        });
+        go.send(()).unwrap();
+        leader.join().unwrap().map_err(|e| e.to_string()).unwrap();
+        for handle in [fine, dangling] {
+            match handle.join().unwrap() {
+                Err(Error::Storage(message)) => {
+                    assert!(message.contains("FOREIGN KEY"), "{message}")
+                }
+                other => panic!("a write of the failed group answered {other:?}"),
+            }
+        }
+        assert_eq!(stored(&connections), [0]);
     }
 }

@@ -36,6 +36,7 @@ mod space;
 mod store_impl;
 mod time;
 mod wal_checkpoints;
+mod write_groups;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -87,8 +88,9 @@ impl SqliteStore {
             connections: Arc::new(Connections::open(path, synchronous)?),
             changes: Arc::new(Changes::new()),
             reads_in_flight: Arc::new(Semaphore::new(connections::MAX_IDLE_READERS)),
-            // The writer connection takes one write at a time anyway.
-            writes_in_flight: Arc::new(Semaphore::new(1)),
+            // One write runs and the rest wait to be committed with the next
+            // group; more would only wait for a later one.
+            writes_in_flight: Arc::new(Semaphore::new(write_groups::MAX_GROUP)),
         })
     }
 

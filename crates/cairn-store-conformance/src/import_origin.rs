@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cairn_core::store::{ImportEnd, SessionUpdate};
-use cairn_core::{Error, ImportOrigin, NewEvent, Role};
+use cairn_core::{Error, ImportOrigin, KnownImport, NewEvent, Role, Store};
 
 use crate::Fixture;
 use crate::support::*;
@@ -20,15 +20,17 @@ fn origin(bytes: u64, lines: u64, events: u64, fingerprint: &str) -> ImportOrigi
     }
 }
 
+/// What the store remembers of the test's transcript.
+async fn recorded(store: &Arc<dyn Store>) -> Option<KnownImport> {
+    store
+        .import_origin("claude-code", "4f1c-session")
+        .await
+        .unwrap()
+}
+
 pub async fn import_origin_is_recorded_with_the_session_and_moves_with_appends(t: Fixture) {
     let store = &t.store;
-    assert_eq!(
-        store
-            .import_origin("claude-code", "4f1c-session")
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(recorded(store).await, None);
     let history = vec![
         imported(1, message(Role::User, "first")),
         imported(2, message(Role::Assistant, "second")),
@@ -42,11 +44,7 @@ pub async fn import_origin_is_recorded_with_the_session_and_moves_with_appends(t
         )
         .await
         .unwrap();
-    let known = store
-        .import_origin("claude-code", "4f1c-session")
-        .await
-        .unwrap()
-        .unwrap();
+    let known = recorded(store).await.unwrap();
     assert_eq!((known.session, known.origin), (s.id, first));
     // Another source with the same id is another transcript.
     assert_eq!(
@@ -60,11 +58,7 @@ pub async fn import_origin_is_recorded_with_the_session_and_moves_with_appends(t
         .await
         .unwrap();
     assert_eq!(seqs, vec![3]);
-    let known = store
-        .import_origin("claude-code", "4f1c-session")
-        .await
-        .unwrap()
-        .unwrap();
+    let known = recorded(store).await.unwrap();
     assert_eq!(known.origin, grown);
     assert_eq!(full_history(store, s.id).await.len(), 3);
 }
@@ -84,13 +78,7 @@ pub async fn a_failed_import_or_append_records_no_progress(t: Fixture) {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("line 2"), "{err}");
-    assert_eq!(
-        store
-            .import_origin("claude-code", "4f1c-session")
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(recorded(store).await, None);
 
     let s = store
         .import_stream_from(
@@ -111,11 +99,7 @@ pub async fn a_failed_import_or_append_records_no_progress(t: Fixture) {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
-    let known = store
-        .import_origin("claude-code", "4f1c-session")
-        .await
-        .unwrap()
-        .unwrap();
+    let known = recorded(store).await.unwrap();
     assert_eq!((known.session, known.origin), (s.id, origin(9, 1, 1, "x")));
 }
 
@@ -131,13 +115,7 @@ pub async fn deleting_the_session_forgets_its_import_and_a_new_import_takes_over
         .await
         .unwrap();
     store.delete_session(&name("cc-three")).await.unwrap();
-    assert_eq!(
-        store
-            .import_origin("claude-code", "4f1c-session")
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(recorded(store).await, None);
     let again = store
         .import_stream_from(
             new_session("cc-three-again"),
@@ -146,11 +124,7 @@ pub async fn deleting_the_session_forgets_its_import_and_a_new_import_takes_over
         )
         .await
         .unwrap();
-    let known = store
-        .import_origin("claude-code", "4f1c-session")
-        .await
-        .unwrap()
-        .unwrap();
+    let known = recorded(store).await.unwrap();
     assert_eq!(known.session, again.id);
 }
 
@@ -190,11 +164,7 @@ pub async fn the_origin_and_model_known_at_the_stream_end_are_recorded_with_the_
     assert_eq!(stored.model, s.model);
     assert_eq!(full_history(store, s.id).await.len(), 3);
     // What a later import compares the file with, to skip it when unchanged.
-    let known = store
-        .import_origin("claude-code", "4f1c-session")
-        .await
-        .unwrap()
-        .unwrap();
+    let known = recorded(store).await.unwrap();
     assert_eq!(
         (known.session, known.origin),
         (s.id, origin(300, 7, 3, "tail-end"))
@@ -216,13 +186,7 @@ pub async fn a_finish_that_fails_leaves_no_session_no_event_and_no_origin(t: Fix
         store.session(&name("cc-late")).await,
         Err(Error::NotFound { .. })
     ));
-    assert_eq!(
-        store
-            .import_origin("claude-code", "4f1c-session")
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(recorded(store).await, None);
     assert!(scope_all(store, "line").await.is_empty());
     // The name is free and the import can be run again.
     let again = store

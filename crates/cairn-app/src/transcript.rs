@@ -156,7 +156,7 @@ impl Lines {
                     }
                     return None;
                 }
-                let (piece, done) = match chunk.iter().position(|b| *b == b'\n') {
+                let (piece, done) = match memchr::memchr(b'\n', chunk) {
                     Some(end) => (&chunk[..=end], true),
                     None => (chunk, false),
                 };

@@ -6,7 +6,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-
 use std::sync::mpsc;
 
 use cairn_core::store::{ImportEnd, ImportFinish, SessionUpdate};

@@ -18,13 +18,15 @@
 //! - Bookkeeping lines (`summary`, `custom-title`, `file-history-snapshot`,
 //!   `queue-operation`, …) give the title when they carry one.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, SyncSender};
 
 use cairn_core::event::ToolResultContent;
 use cairn_core::jsonl::Header;
 use cairn_core::{
-    Compaction, ContentBlock, Message, Payload, Project, Role, SessionName, Timestamp, Usage,
+    Compaction, ContentBlock, Event, Message, Payload, Project, Role, SessionName, Timestamp, Usage,
 };
 use cairn_llm::{ModelRef, PriceTable, ProviderKind};
 use serde_json::{Map, Value};
@@ -32,7 +34,9 @@ use serde_json::{Map, Value};
 use crate::claude_code_branches::{Plan, TreeNode, split};
 use crate::claude_code_line::LineMeta;
 use crate::import_transcripts::agent_parent;
-use crate::transcript::{Branch, EventLog, Lines, Transcript, cost, count, image, timestamp};
+use crate::transcript::{
+    Branch, EventLog, Lines, Skipped, Transcript, cost, count, image, timestamp,
+};
 
 pub const SOURCE: &str = "claude-code";
 
@@ -58,6 +62,18 @@ struct Node {
 
 /// Reads the whole transcript at `path`.
 pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
+    let (mut transcript, mut live, rest) = open(path, prices)?;
+    transcript.events = live.by_ref().map(|(event, _)| event).collect();
+    rest.finish(&mut transcript, prices)?;
+    Ok(transcript)
+}
+
+/// Reads the tree of the transcript at `path` (the first pass) and returns it with
+/// its live branch still to convert: the transcript without its events, model,
+/// branches, skip counts or problems; the live branch's events, converted as they
+/// are taken (on the import's reading thread, ahead of the store); and what gives
+/// the rest once they are all taken.
+pub fn open(path: &Path, prices: &PriceTable) -> Result<(Transcript, LiveEvents, Rest), String> {
     let mut lines = Lines::open(path)?;
     let stem = path
         .file_stem()
@@ -160,32 +176,36 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
             lines.skipped.add(skip_reason(&node.kind));
         }
     }
-    let mut convert = Convert::new(prices, State::default(), 0);
-    let mut snapshots: HashMap<usize, (State, u64)> = HashMap::new();
-    convert_path(
-        &mut nodes,
-        &branch,
-        &mut convert,
-        &mut lines,
-        &plan.joins,
-        &mut snapshots,
-    );
-    let model = convert.state.model.clone();
-    let events = convert.log.events;
-    let branches = convert_branches(prices, &mut nodes, &plan, &mut lines, &mut snapshots);
-    let created_at = events
+    let first_line_ts = nodes
         .first()
-        .map(|e| e.ts)
-        .or_else(|| {
-            let first = nodes.first()?.timestamp.clone()?;
-            timestamp(Some(&Value::String(first)))
-        })
+        .and_then(|n| n.timestamp.as_deref())
+        .and_then(|raw| raw.parse().ok());
+    let consumed = lines.consumed();
+    let fingerprint = lines.fingerprint();
+    let (finished, rest) = mpsc::sync_channel(1);
+    let mut live = LiveEvents {
+        conversion: Some(Conversion {
+            convert: Convert::new(Arc::new(prices.clone()), State::default(), 0),
+            nodes,
+            live: branch,
+            at: 0,
+            plan,
+            lines,
+            snapshots: HashMap::new(),
+        }),
+        pending: VecDeque::new(),
+        finished,
+    };
+    // The session is created at its first event: converted here, before the rest
+    // goes to another thread.
+    let created_at = live
+        .first_ts()
+        .or(first_line_ts)
         .unwrap_or_else(Timestamp::now);
     let project = cwd
         .as_deref()
         .map(project_of)
         .unwrap_or_else(|| Project::from_stored(""));
-    let title = custom_title.or(summary_title);
     // A sub-agent is named after its parent's short id and its own.
     let short_id = match &parent_original_id {
         Some(parent) => format!(
@@ -197,24 +217,136 @@ pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
     };
     let name = default_name("cc", created_at, &short_id)?;
     let mut header = Header::new(&name, project, created_at);
-    header.title = title;
-    header.model = model.map(|m| m.to_string());
-    let fingerprint = lines.fingerprint();
-    Ok(Transcript {
+    header.title = custom_title.or(summary_title);
+    let transcript = Transcript {
         path: path.to_owned(),
         source: SOURCE,
         original_id,
         header,
         cwd,
-        events,
-        consumed: lines.consumed(),
+        events: Vec::new(),
+        consumed,
         fingerprint,
-        skipped: lines.skipped,
-        problems: lines.problems,
+        skipped: Skipped::default(),
+        problems: Vec::new(),
         parent_original_id,
         forked_from: None,
-        branches,
-    })
+        branches: Vec::new(),
+    };
+    Ok((transcript, live, Rest(rest)))
+}
+
+/// The live branch's events, each with the size of the lines it came from,
+/// converted a response at a time as they are taken.
+pub struct LiveEvents {
+    /// `None` once the branch is converted and handed back.
+    conversion: Option<Conversion>,
+    pending: VecDeque<(Event, usize)>,
+    finished: SyncSender<Conversion>,
+}
+
+/// The conversion of a transcript's live branch, under way.
+struct Conversion {
+    nodes: Vec<Link>,
+    live: Vec<usize>,
+    /// The next line of `live` to convert.
+    at: usize,
+    plan: Plan,
+    convert: Convert,
+    lines: Lines,
+    snapshots: HashMap<usize, (State, u64)>,
+}
+
+impl LiveEvents {
+    /// The time of the first event, converting as far as it.
+    fn first_ts(&mut self) -> Option<Timestamp> {
+        while self.pending.is_empty() {
+            let conversion = self.conversion.as_mut()?;
+            if !conversion.step(&mut self.pending) {
+                break;
+            }
+        }
+        self.pending.front().map(|(event, _)| event.ts)
+    }
+}
+
+impl Iterator for LiveEvents {
+    type Item = (Event, usize);
+
+    fn next(&mut self) -> Option<(Event, usize)> {
+        loop {
+            if let Some(item) = self.pending.pop_front() {
+                return Some(item);
+            }
+            let conversion = self.conversion.as_mut()?;
+            if !conversion.step(&mut self.pending) {
+                if let Some(done) = self.conversion.take() {
+                    // The receiver is gone only when the import stopped already.
+                    let _ = self.finished.send(done);
+                }
+                return None;
+            }
+        }
+    }
+}
+
+impl Conversion {
+    /// Converts the next response (or line) of the live branch into `out`;
+    /// `false` at the branch's end.
+    fn step(&mut self, out: &mut VecDeque<(Event, usize)>) -> bool {
+        if self.at >= self.live.len() {
+            return false;
+        }
+        let (next, bytes) = convert_group(
+            &mut self.nodes,
+            &self.live,
+            self.at,
+            &mut self.convert,
+            &mut self.lines,
+            &self.plan.joins,
+            &mut self.snapshots,
+        );
+        self.at = next;
+        let mut bytes = Some(bytes);
+        out.extend(
+            self.convert
+                .log
+                .take()
+                .into_iter()
+                .map(|event| (event, bytes.take().unwrap_or(0))),
+        );
+        true
+    }
+}
+
+/// What a transcript still needs once its live events are all taken.
+pub struct Rest(Receiver<Conversion>);
+
+impl Rest {
+    /// Converts the branches and gives `transcript` its model, branches, skip
+    /// counts and problems; returns how many events the live branch gave.
+    pub fn finish(self, transcript: &mut Transcript, prices: &PriceTable) -> Result<u64, String> {
+        let Conversion {
+            mut nodes,
+            plan,
+            convert,
+            mut lines,
+            mut snapshots,
+            ..
+        } = self.0.recv().map_err(|_| {
+            format!(
+                "{}: its reading stopped before the end",
+                transcript.path.display()
+            )
+        })?;
+        let prices = Arc::new(prices.clone());
+        transcript.header.model = convert.state.model.as_ref().map(ToString::to_string);
+        transcript.branches =
+            convert_branches(&prices, &mut nodes, &plan, &mut lines, &mut snapshots);
+        transcript.skipped = lines.skipped;
+        transcript.problems = lines.problems;
+        Ok(convert.log.head())
+    }
 }
 
 /// The project of a transcript's working directory: cairn's project rule when
@@ -371,45 +503,61 @@ fn convert_path(
 ) {
     let mut i = 0;
     while i < path.len() {
-        let link = &nodes[path[i]];
-        // Consecutive assistant lines of one response are one message.
-        let group_end = match link.message_id.as_deref() {
-            Some(id) if link.kind == "assistant" => {
-                let mut end = i + 1;
-                while end < path.len()
-                    && nodes[path[end]].kind == "assistant"
-                    && nodes[path[end]].message_id.as_deref() == Some(id)
-                {
-                    end += 1;
-                }
-                end
-            }
-            _ => i + 1,
-        };
-        let mut group: Vec<Node> = Vec::with_capacity(group_end - i);
-        for &n in &path[i..group_end] {
-            let link = &mut nodes[n];
-            if is_message_kind(&link.kind) {
-                group.extend(parse(link, lines));
-            } else {
-                lines.skipped.add(skip_reason(&link.kind));
-            }
-        }
-        let group: Vec<&Node> = group.iter().collect();
-        convert.node_group(&group, lines);
-        for &n in &path[i..group_end] {
-            if joins.contains(&n) {
-                snapshots.insert(n, (convert.state.clone(), convert.log.head()));
-            }
-        }
-        i = group_end;
+        (i, _) = convert_group(nodes, path, i, convert, lines, joins, snapshots);
     }
+}
+
+/// Converts the line of `path` at `i`, with the lines after it of the same
+/// response; returns where the next group starts and the bytes of this one.
+fn convert_group(
+    nodes: &mut [Link],
+    path: &[usize],
+    i: usize,
+    convert: &mut Convert,
+    lines: &mut Lines,
+    joins: &HashSet<usize>,
+    snapshots: &mut HashMap<usize, (State, u64)>,
+) -> (usize, usize) {
+    let link = &nodes[path[i]];
+    // Consecutive assistant lines of one response are one message.
+    let group_end = match link.message_id.as_deref() {
+        Some(id) if link.kind == "assistant" => {
+            let mut end = i + 1;
+            while end < path.len()
+                && nodes[path[end]].kind == "assistant"
+                && nodes[path[end]].message_id.as_deref() == Some(id)
+            {
+                end += 1;
+            }
+            end
+        }
+        _ => i + 1,
+    };
+    let mut bytes = 0;
+    let mut group: Vec<Node> = Vec::with_capacity(group_end - i);
+    for &n in &path[i..group_end] {
+        let link = &mut nodes[n];
+        bytes += link.raw.len();
+        if is_message_kind(&link.kind) {
+            group.extend(parse(link, lines));
+        } else {
+            lines.skipped.add(skip_reason(&link.kind));
+        }
+    }
+    let group: Vec<&Node> = group.iter().collect();
+    convert.node_group(&group, lines);
+    for &n in &path[i..group_end] {
+        if joins.contains(&n) {
+            snapshots.insert(n, (convert.state.clone(), convert.log.head()));
+        }
+    }
+    (group_end, bytes)
 }
 
 /// Converts each branch of `plan` from the state where it leaves its parent. A
 /// branch with nothing to keep is dropped; its own branches then leave its parent.
 fn convert_branches(
-    prices: &PriceTable,
+    prices: &Arc<PriceTable>,
     nodes: &mut [Link],
     plan: &Plan,
     lines: &mut Lines,
@@ -421,7 +569,7 @@ fn convert_branches(
     let mut kept: Vec<Option<usize>> = Vec::with_capacity(plan.branches.len());
     for planned in &plan.branches {
         let (state, fork_seq) = snapshots.get(&planned.join).cloned().unwrap_or_default();
-        let mut convert = Convert::new(prices, state, fork_seq);
+        let mut convert = Convert::new(Arc::clone(prices), state, fork_seq);
         convert_path(
             nodes,
             &planned.nodes,
@@ -458,14 +606,15 @@ struct State {
     last_ts: Option<Timestamp>,
 }
 
-struct Convert<'a> {
-    prices: &'a PriceTable,
+struct Convert {
+    /// Shared with the branches' conversions (the live one runs on another thread).
+    prices: Arc<PriceTable>,
     log: EventLog,
     state: State,
 }
 
-impl<'a> Convert<'a> {
-    fn new(prices: &'a PriceTable, state: State, base: u64) -> Self {
+impl Convert {
+    fn new(prices: Arc<PriceTable>, state: State, base: u64) -> Self {
         Convert {
             prices,
             log: EventLog::after(base),
@@ -474,7 +623,7 @@ impl<'a> Convert<'a> {
     }
 }
 
-impl Convert<'_> {
+impl Convert {
     fn ts(&mut self, node: &Node) -> Timestamp {
         let ts = timestamp(node.entry.get("timestamp"))
             .or(self.state.last_ts)
@@ -667,7 +816,7 @@ impl Convert<'_> {
         }
         message.cost_usd = usage
             .as_ref()
-            .and_then(|u| cost(self.prices, model.as_ref(), u));
+            .and_then(|u| cost(&self.prices, model.as_ref(), u));
         message.usage = usage;
         message.model = model.as_ref().map(ToString::to_string);
         message.request_id = request_id;
@@ -773,5 +922,95 @@ fn plain_text(content: Option<&Value>) -> String {
             .collect::<Vec<_>>()
             .join("\n"),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(uuid: &str, parent: Option<&str>, kind: &str, message: Value) -> String {
+        serde_json::json!({
+            "type": kind, "uuid": uuid, "parentUuid": parent, "sessionId": "s1",
+            "timestamp": "2026-01-05T09:00:00Z", "cwd": "/nowhere", "message": message,
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn the_live_branch_converts_as_it_is_taken_and_the_rest_comes_at_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("abcdef12-0000.jsonl");
+        let reply = |id: &str, text: &str| {
+            serde_json::json!({"id": id, "model": "claude-sonnet-4-5", "role": "assistant",
+                "content": [{"type": "text", "text": text}],
+                "usage": {"input_tokens": 10, "output_tokens": 5}})
+        };
+        let lines = [
+            line("u1", None, "user", serde_json::json!({"content": "first"})),
+            line("a1", Some("u1"), "assistant", reply("m1", "one")),
+            line(
+                "u2",
+                Some("a1"),
+                "user",
+                serde_json::json!({"content": "second"}),
+            ),
+            // An edit of the second question: a branch off the live one.
+            line(
+                "u3",
+                Some("a1"),
+                "user",
+                serde_json::json!({"content": "again"}),
+            ),
+            line("a2", Some("u3"), "assistant", reply("m2", "two")),
+        ];
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let prices = PriceTable::default();
+
+        let (mut opened, live, rest) = open(&path, &prices).unwrap();
+        // Before the events are taken: what the session is created with.
+        assert!(opened.events.is_empty() && opened.branches.is_empty());
+        assert_eq!(opened.header.model, None);
+        assert_eq!(opened.header.created_at.to_string(), "2026-01-05T09:00:00Z");
+        let events: Vec<Event> = live.map(|(event, _)| event).collect();
+        assert_eq!(rest.finish(&mut opened, &prices).unwrap(), 4);
+        assert_eq!(
+            opened.header.model.as_deref(),
+            Some("anthropic:claude-sonnet-4-5")
+        );
+        assert_eq!(opened.branches.len(), 1);
+
+        // The same as reading it whole.
+        let whole = read(&path, &prices).unwrap();
+        let seqs = |events: &[Event]| events.iter().map(|e| e.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(&events), [1, 2, 3, 4]);
+        assert_eq!(format!("{:?}", whole.events), format!("{events:?}"));
+        assert_eq!(whole.header.model, opened.header.model);
+        assert_eq!(whole.fingerprint, opened.fingerprint);
+        assert_eq!(whole.skipped, opened.skipped);
+    }
+
+    #[test]
+    fn a_stream_dropped_before_its_end_leaves_no_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("abcdef12-0001.jsonl");
+        let text = [
+            line("u1", None, "user", serde_json::json!({"content": "first"})),
+            line(
+                "u2",
+                Some("u1"),
+                "user",
+                serde_json::json!({"content": "second"}),
+            ),
+        ]
+        .join("\n")
+            + "\n";
+        std::fs::write(&path, text).unwrap();
+        let prices = PriceTable::default();
+        let (mut opened, mut live, rest) = open(&path, &prices).unwrap();
+        assert!(live.next().is_some());
+        drop(live);
+        let err = rest.finish(&mut opened, &prices).unwrap_err();
+        assert!(err.contains("stopped before the end"), "{err}");
     }
 }

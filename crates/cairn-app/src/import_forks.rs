@@ -9,7 +9,7 @@
 
 use cairn_core::{
     ContentBlock, Error, Event, ImportOrigin, NewEvent, NewSession, Payload, Session, SessionName,
-    Store,
+    Store, accounting,
 };
 use ulid::Ulid;
 
@@ -114,6 +114,27 @@ pub(crate) async fn import_branches(
         sessions.push(Some((fork.id, fork.name.to_string())));
     }
     Ok(outcomes)
+}
+
+/// Checks every branch event as the store will when it is appended (costs, token
+/// counts, compaction ranges), so that a branch the store would refuse fails the
+/// transcript's import before its live session is written, not after.
+pub(crate) fn check_branches(transcript: &Transcript) -> Result<(), String> {
+    for branch in &transcript.branches {
+        for event in &branch.events {
+            accounting::effect(event.seq, &event.payload, |_| Ok::<_, Error>(false)).map_err(
+                |e| {
+                    format!(
+                        "{}: branch {} (off the live conversation): {e}; nothing of this \
+                         file was imported",
+                        transcript.path.display(),
+                        branch.id
+                    )
+                },
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// The events after the first `skip`, for `append_imported`.

@@ -6,15 +6,19 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
-use cairn_core::store::SessionUpdate;
+use cairn_core::store::{ImportEnd, ImportFinish, SessionUpdate};
 use cairn_core::{Error, NewSession, Project, Session, SessionName, Store};
 use cairn_llm::PriceTable;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::import_forks::{fork_with_events, import_branches, own_events, replayed_prefix};
+use crate::import_forks::{
+    check_branches, fork_with_events, import_branches, own_events, replayed_prefix,
+};
 use crate::live_tokens::live_tokens;
+use crate::read_ahead::read_ahead;
 use crate::transcript::{Lines, Skipped, Transcript};
 use crate::{import_claude_code, import_codex};
 
@@ -299,11 +303,25 @@ async fn import_one(
         return Ok(outcomes);
     }
 
-    let mut transcript = request
-        .tool
-        .read(path, &request.prices)
-        .map_err(FileError::File)?;
-    summary.lines(&transcript.skipped, transcript.problems.clone());
+    // A Claude Code transcript's live branch is converted on the import's reading
+    // thread, ahead of the store, rather than whole before the store starts.
+    let (mut transcript, streamed) = match request.tool {
+        Tool::ClaudeCode if !request.dry_run => {
+            let (transcript, live, rest) =
+                import_claude_code::open(path, &request.prices).map_err(FileError::File)?;
+            (transcript, Some((live, rest)))
+        }
+        _ => (
+            request
+                .tool
+                .read(path, &request.prices)
+                .map_err(FileError::File)?,
+            None,
+        ),
+    };
+    if streamed.is_none() {
+        summary.lines(&transcript.skipped, transcript.problems.clone());
+    }
     let parent = match &transcript.parent_original_id {
         Some(parent_id) => store.import_origin(source, parent_id).await?,
         None => None,
@@ -376,9 +394,38 @@ async fn import_one(
         fork_seq: None,
         created_at: Some(transcript.header.created_at),
     };
-    let events = std::mem::take(&mut transcript.events);
-    let stream = Box::new(events.into_iter().map(Ok));
-    let session = store.import_stream_from(new, stream, origin).await?;
+    let session = match streamed {
+        None => {
+            let events = std::mem::take(&mut transcript.events);
+            let stream = Box::new(events.into_iter().map(Ok));
+            store
+                .import_stream_from(new, stream, ImportEnd::known(origin))
+                .await?
+        }
+        Some((live, rest)) => {
+            let (back, returned) = mpsc::sync_channel(1);
+            let finish = finish_live(transcript, rest, request.prices.clone(), back);
+            let stream = read_ahead(live.map(Ok));
+            let imported = store.import_stream_from(new, stream, finish).await;
+            // The transcript comes back from the store's transaction, with its
+            // branches converted, or the reason the file cannot be imported.
+            match (imported, returned.try_recv()) {
+                (Ok(session), Ok(Ok(finished))) => {
+                    transcript = finished;
+                    summary.lines(&transcript.skipped, transcript.problems.clone());
+                    outcome.events = session.head_seq;
+                    session
+                }
+                (Err(_), Ok(Err(reason))) => return Err(FileError::File(reason)),
+                (Err(e), _) => return Err(FileError::Store(e)),
+                (Ok(_), _) => {
+                    return Err(FileError::Store(Error::Storage(
+                        "the import finished without its transcript's end".into(),
+                    )));
+                }
+            }
+        }
+    };
     refresh_live_tokens(store, session.id, request.knowledge_retention).await?;
     let branches = import_branches(
         store,
@@ -391,6 +438,41 @@ async fn import_one(
     .await?;
     refresh_branches(store, &branches, request).await?;
     Ok(std::iter::once(outcome).chain(branches).collect())
+}
+
+/// What a streamed Claude Code import records at its end, inside the store's
+/// transaction: the live branch's model and event count in the origin, once the
+/// branches are converted and checked, so that a problem in one fails the file
+/// with nothing written. The transcript (or the reason) goes back through `back`.
+fn finish_live(
+    mut transcript: Transcript,
+    rest: import_claude_code::Rest,
+    prices: PriceTable,
+    back: mpsc::SyncSender<Result<Transcript, String>>,
+) -> ImportFinish {
+    Box::new(move |written| {
+        let finished = rest
+            .finish(&mut transcript, &prices)
+            .and_then(|_| check_branches(&transcript));
+        match finished {
+            Ok(()) => {
+                let end = ImportEnd {
+                    origin: transcript.origin(written),
+                    update: SessionUpdate {
+                        model: transcript.header.model.clone().map(Some),
+                        ..SessionUpdate::default()
+                    },
+                };
+                // The receiver waits for the store's answer; it is never gone first.
+                let _ = back.send(Ok(transcript));
+                Ok(end)
+            }
+            Err(reason) => {
+                let _ = back.send(Err(reason.clone()));
+                Err(Error::invalid(reason))
+            }
+        }
+    })
 }
 
 /// The imported session a forked rollout forks and how many of its events the

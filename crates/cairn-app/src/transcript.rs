@@ -156,7 +156,7 @@ impl Lines {
                     }
                     return None;
                 }
-                let (piece, done) = match chunk.iter().position(|b| *b == b'\n') {
+                let (piece, done) = match memchr::memchr(b'\n', chunk) {
                     Some(end) => (&chunk[..=end], true),
                     None => (chunk, false),
                 };
@@ -229,14 +229,23 @@ impl Lines {
         format!(
             "{}:{}",
             self.consumed,
-            hex::encode(Sha256::digest(&self.tail))
+            hex::encode(Sha256::digest(
+                &self.tail[self.tail.len().saturating_sub(FINGERPRINT_BYTES)..]
+            ))
         )
     }
 }
 
+/// Keeps at least the last `FINGERPRINT_BYTES` of what was read. The window moves
+/// down only once twice that piled up: moving it at every line copied 4 KB per line.
 fn remember_tail(tail: &mut Vec<u8>, piece: &[u8]) {
+    if piece.len() >= FINGERPRINT_BYTES {
+        tail.clear();
+        tail.extend_from_slice(&piece[piece.len() - FINGERPRINT_BYTES..]);
+        return;
+    }
     tail.extend_from_slice(piece);
-    if tail.len() > FINGERPRINT_BYTES {
+    if tail.len() > 2 * FINGERPRINT_BYTES {
         tail.drain(..tail.len() - FINGERPRINT_BYTES);
     }
 }
@@ -375,6 +384,12 @@ impl EventLog {
     pub fn head(&self) -> u64 {
         self.base + self.events.len() as u64
     }
+
+    /// The events collected so far, handed on; the seqs go on after them.
+    pub fn take(&mut self) -> Vec<Event> {
+        self.base += self.events.len() as u64;
+        std::mem::take(&mut self.events)
+    }
 }
 
 /// The `timestamp` of a line, if it has a valid one.
@@ -412,4 +427,40 @@ pub fn cost(prices: &PriceTable, model: Option<&ModelRef>, usage: &Usage) -> Opt
 /// Reads a small JSON number field as u64 (0 when absent).
 pub fn count(map: &Value, field: &str) -> u64 {
     map.get(field).and_then(Value::as_u64).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fingerprint_hashes_the_last_4_kb_read_whatever_the_line_lengths() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        // Short lines, one longer than the window, short lines again: the window
+        // is moved at different points but always ends at the last line read.
+        let mut text = String::new();
+        for n in 0..300 {
+            text.push_str(&format!("{{\"n\":{n}}}\n"));
+        }
+        text.push_str(&format!("{{\"long\":\"{}\"}}\n", "x".repeat(5000)));
+        for n in 0..50 {
+            text.push_str(&format!("{{\"m\":{n}}}\n"));
+        }
+        std::fs::write(&path, &text).unwrap();
+        let bytes = text.as_bytes();
+        let mut lines = Lines::open(&path).unwrap();
+        let mut read = 0;
+        while let Some(line) = lines.next_line() {
+            read += line.bytes.len() + 1;
+            let tail = &bytes[read.saturating_sub(FINGERPRINT_BYTES)..read];
+            let expected = format!("{read}:{}", hex::encode(Sha256::digest(tail)));
+            assert_eq!(lines.fingerprint(), expected, "after {read} bytes");
+        }
+        assert_eq!(read, bytes.len());
+        // Skipping the consumed part gives the same fingerprint.
+        let mut again = Lines::open(&path).unwrap();
+        let fingerprint = lines.fingerprint();
+        assert!(again.skip_consumed(read as u64, 351, &fingerprint).unwrap());
+    }
 }

@@ -20,6 +20,33 @@ use crate::{
 /// thread; an `Err` item aborts the import and is returned as it is.
 pub type ImportStream = Box<dyn Iterator<Item = Result<Event>> + Send>;
 
+/// What an import from a known origin records once its stream has ended: called
+/// by the store after the last event, inside the import's transaction, with the
+/// number of events written. An `Err` aborts the import like one from the stream.
+/// (A transcript's event count and model are known only at its end.)
+pub type ImportFinish = Box<dyn FnOnce(u64) -> Result<ImportEnd> + Send>;
+
+/// What [`ImportFinish`] gives: the origin to record and the session's fields known
+/// only at the stream's end.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImportEnd {
+    pub origin: ImportOrigin,
+    /// Applied to the new session in the same transaction; the default changes nothing.
+    pub update: SessionUpdate,
+}
+
+impl ImportEnd {
+    /// An origin known before the stream starts: recorded as it is.
+    pub fn known(origin: ImportOrigin) -> ImportFinish {
+        Box::new(move |_| {
+            Ok(ImportEnd {
+                origin,
+                update: SessionUpdate::default(),
+            })
+        })
+    }
+}
+
 /// Where a full-text search looks.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchScope {
@@ -339,14 +366,16 @@ pub trait Store: Send + Sync + 'static {
     /// Memory stays in proportion to the largest event, not the history.
     async fn import_stream(&self, new: NewSession, events: ImportStream) -> Result<Session>;
 
-    /// Like [`Store::import_stream`], and records in the same transaction that the
-    /// new session is the import of `origin` (replacing any record of the same
-    /// source and original id whose session was deleted).
+    /// Like [`Store::import_stream`], and, in the same transaction, once the stream
+    /// has ended: calls `finish` with the number of events written, applies its
+    /// session update and records that the new session is the import of its origin
+    /// (replacing any record of the same source and original id whose session was
+    /// deleted). An `Err` from `finish` leaves nothing, as one from the stream does.
     async fn import_stream_from(
         &self,
         new: NewSession,
         events: ImportStream,
-        origin: ImportOrigin,
+        finish: ImportFinish,
     ) -> Result<Session>;
 
     /// The session an earlier import of (`source`, `original_id`) went into and how

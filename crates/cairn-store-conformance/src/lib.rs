@@ -205,6 +205,20 @@ macro_rules! store_conformance_tests {
             .await
         }
         #[::tokio::test(flavor = "multi_thread")]
+        async fn the_origin_and_model_known_at_the_stream_end_are_recorded_with_the_session() {
+            $crate::import_origin::the_origin_and_model_known_at_the_stream_end_are_recorded_with_the_session(
+                $fresh(),
+            )
+            .await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
+        async fn a_finish_that_fails_leaves_no_session_no_event_and_no_origin() {
+            $crate::import_origin::a_finish_that_fails_leaves_no_session_no_event_and_no_origin(
+                $fresh(),
+            )
+            .await
+        }
+        #[::tokio::test(flavor = "multi_thread")]
         async fn search_is_newest_first_with_highlights_and_scoped_by_project() {
             $crate::search::search_is_newest_first_with_highlights_and_scoped_by_project($fresh())
                 .await

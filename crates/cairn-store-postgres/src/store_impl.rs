@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_core::store::{
-    CheckpointHit, ImportStream, PoolInstance, ProjectKnowledge, SearchHit, SearchScope,
-    SessionAuthor, SessionUpdate, SizedEvent, StoreSpace, StoreStatus,
+    CheckpointHit, ImportFinish, ImportStream, PoolInstance, ProjectKnowledge, SearchHit,
+    SearchScope, SessionAuthor, SessionUpdate, SizedEvent, StoreSpace, StoreStatus,
 };
 use cairn_core::{
     Attachment, AttachmentGarbage, AttachmentRef, Checkpoint, Event, ImportOrigin, KnownImport,
@@ -164,14 +164,18 @@ impl Store for PostgresStore {
         &self,
         new: NewSession,
         events: ImportStream,
-        origin: ImportOrigin,
+        finish: ImportFinish,
     ) -> Result<Session> {
         let session = self
             .run(self.write_raw(true, |tx| {
                 Box::pin(async move {
                     let session = events::import(tx, &new, events).await?;
-                    import_origins::record(tx, session.id, &origin).await?;
-                    Ok(session)
+                    let end = finish(session.head_seq)?;
+                    import_origins::record(tx, session.id, &end.origin).await?;
+                    if end.update == SessionUpdate::default() {
+                        return Ok(session);
+                    }
+                    sessions::update(tx, session.id, &end.update).await
                 })
             }))
             .await?;

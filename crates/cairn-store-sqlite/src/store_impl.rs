@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_core::store::{
-    CheckpointHit, ImportStream, PoolInstance, ProjectKnowledge, SearchHit, SearchScope,
-    SessionAuthor, SessionUpdate, SizedEvent, StoreSpace, StoreStatus,
+    CheckpointHit, ImportFinish, ImportStream, PoolInstance, ProjectKnowledge, SearchHit,
+    SearchScope, SessionAuthor, SessionUpdate, SizedEvent, StoreSpace, StoreStatus,
 };
 use cairn_core::{
     Attachment, AttachmentGarbage, AttachmentRef, Checkpoint, Error, Event, ImportOrigin,
@@ -127,9 +127,9 @@ impl Store for SqliteStore {
         &self,
         new: NewSession,
         events: ImportStream,
-        origin: ImportOrigin,
+        finish: ImportFinish,
     ) -> Result<Session> {
-        self.import_recording(new, events, Some(origin)).await
+        self.import_recording(new, events, Some(finish)).await
     }
 
     async fn import_origin(&self, source: &str, original_id: &str) -> Result<Option<KnownImport>> {
@@ -430,14 +430,14 @@ impl SqliteStore {
         &self,
         new: NewSession,
         events: ImportStream,
-        origin: Option<ImportOrigin>,
+        finish: Option<ImportFinish>,
     ) -> Result<Session> {
-        let mut events = Some(events);
+        let mut input = Some((events, finish));
         let session = self
             .write(move |tx| {
                 // A busy store is retried before the first event is read; a stream
                 // cannot be read twice, so a retry after that is refused.
-                let Some(events) = events.take() else {
+                let Some((events, finish)) = input.take() else {
                     return Err(Error::Storage(
                         "the store was busy in the middle of the import and its input \
                          cannot be read twice; nothing was imported, run it again"
@@ -446,10 +446,15 @@ impl SqliteStore {
                     .into());
                 };
                 let session = events::import(tx, &new, events)?;
-                if let Some(origin) = &origin {
-                    import_origins::record(tx, session.id, origin)?;
+                let Some(finish) = finish else {
+                    return Ok(session);
+                };
+                let end = finish(session.head_seq)?;
+                import_origins::record(tx, session.id, &end.origin)?;
+                if end.update == SessionUpdate::default() {
+                    return Ok(session);
                 }
-                Ok(session)
+                sessions::update(tx, session.id, &end.update)
             })
             .await?;
         self.announce(StoreChange::SessionsChanged);

@@ -238,6 +238,41 @@ fn claude_code_branches_become_forks_and_grow_on_re_import() {
     assert_eq!(out.json()["forks_deleted"].as_array().unwrap().len(), 3);
 }
 
+/// Issue 14: a transcript is imported in one transaction. Its branches are
+/// converted after the live branch has been streamed to the store; one the store
+/// would refuse (a response claiming more tokens than a request can use) fails
+/// the whole file with nothing written: no session, no fork, no import record.
+#[test]
+fn a_transcript_whose_side_branch_is_refused_leaves_nothing() {
+    let home = TestHome::new();
+    let c = cairn(&home);
+    let dir = home.dir("cc");
+    let file = dir.join(format!("{CC_ID}.jsonl"));
+    let mut lines = tree();
+    // y2, on branch 3 (which leaves branch 1), the last branch converted.
+    lines[7] = assistant("y2", "y1", "msg_y", "plover answer", 2_000_000_000_000, 7);
+    fs::write(&file, lines.join("\n") + "\n").unwrap();
+
+    let out = c.run(["import", "claude-code", dir.to_str().unwrap(), "--json"]);
+    out.code(1);
+    let summary = out.json();
+    assert_eq!(summary["failed"], 1, "{summary}");
+    assert_eq!(summary["imported"], 0, "{summary}");
+    let problems = summary["problems"].to_string();
+    assert!(problems.contains("branch y1"), "{problems}");
+    assert!(problems.contains("input_tokens"), "{problems}");
+    let listed = c.run(["sessions", "list", "--all", "--json"]);
+    listed.success();
+    assert_eq!(listed.json(), json!([]), "{}", listed.stdout);
+
+    // Nothing recorded either: once the line is mended, all of it imports.
+    fs::write(&file, tree().join("\n") + "\n").unwrap();
+    let summary = import_json(&c, "claude-code", &dir);
+    assert_eq!(outcomes(&summary).len(), 4, "{summary}");
+    assert_eq!(outcomes(&summary)[0].0, "imported");
+    assert_eq!(texts(&c, MAIN).len(), 5);
+}
+
 const PARENT_ID: &str = "0199bbbb-0000-7000-8000-000000000001";
 const FORK_ID: &str = "0199bbbb-0000-7000-8000-000000000002";
 

@@ -53,7 +53,12 @@ pub(super) async fn run(agent: &mut Agent, args: &[&str]) -> CommandResult {
     if large.is_none()
         && !whole_history
         && role.is_none()
-        && let Some(text) = cairn_core::live_messages::preamble_text(agent.conversation.live())
+        && let Some(text) = agent
+            .conversation
+            .preamble()
+            .message
+            .as_ref()
+            .map(|m| m.plain_text())
     {
         lines.push(format!("(preamble)  {}", shorten(&text, LINE_CHARS)));
         data.push(json!({"seq": Value::Null, "kind": "preamble", "text": text}));

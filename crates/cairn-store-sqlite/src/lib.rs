@@ -37,6 +37,7 @@ mod store_impl;
 mod time;
 mod wal_checkpoints;
 mod write_groups;
+mod zstd_pool;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -24,7 +24,6 @@
 //! uses, so what FTS5 recomputes for a delete is what was indexed.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::sync::Arc;
 
 use cairn_core::body_codec;
@@ -35,6 +34,7 @@ use rusqlite::{Connection, OptionalExtension, ToSql, params};
 
 use crate::dictionary::Raw;
 use crate::fail::R;
+use crate::zstd_pool::Pool;
 
 /// Bodies and literals from this size up are compressed / moved out
 /// (`cairn_core::body_codec`, which both stores share).
@@ -388,23 +388,23 @@ fn recompress_rows(
     Ok(rewritten.into_iter().map(|(id, _)| id).collect())
 }
 
-thread_local! {
-    /// The last dictionaries compressed with, each loaded in its context as
-    /// [`Loading`] says (loading builds tables: once, not per body).
-    static DICTIONARY_COMPRESSORS: RefCell<Vec<(Raw, Loading, zstd::bulk::Compressor<'static>)>> =
-        const { RefCell::new(Vec::new()) };
-    /// The same for decompression, a few dictionaries (a process may read several
-    /// stores).
-    static DICTIONARY_DECOMPRESSORS: RefCell<Vec<(Raw, zstd::bulk::Decompressor<'static>)>> =
-        const { RefCell::new(Vec::new()) };
-}
+/// Contexts loaded with a dictionary for compression, each as [`Loading`] says
+/// (loading builds tables: once, not per body), shared by the process's threads.
+static DICTIONARY_COMPRESSORS: Pool<(Raw, Loading), zstd::bulk::Compressor<'static>> =
+    Pool::new(LOADED_FOR_COMPRESSION);
+/// The same for decompression, a few dictionaries (a process may read several
+/// stores).
+static DICTIONARY_DECOMPRESSORS: Pool<Raw, zstd::bulk::Decompressor<'static>> =
+    Pool::new(LOADED_DICTIONARIES);
 
-/// Dictionaries a thread keeps loaded for decompression.
-const LOADED_DICTIONARIES: usize = 4;
-/// Dictionary contexts a thread keeps loaded for compression: a writer uses the
-/// body and the payload dictionary in turn, and `store compact` each of them at
-/// two levels.
-const LOADED_FOR_COMPRESSION: usize = 4;
+/// Dictionary contexts kept loaded for decompression: the body and the payload
+/// dictionary for each of the reads that run at once (`MAX_IDLE_READERS`), so
+/// concurrent reads do not drop each other's contexts and load them again.
+const LOADED_DICTIONARIES: usize = 2 * crate::connections::MAX_IDLE_READERS;
+/// Dictionary contexts kept loaded for compression: writes use the body and the
+/// payload dictionary (an import's preparing thread beside the writer), and
+/// `store compact` each of them at its level.
+const LOADED_FOR_COMPRESSION: usize = 8;
 
 /// What a dictionary compresses: it says how much of it a writer loads, and which
 /// rows `store compact` goes through.
@@ -457,51 +457,41 @@ pub(crate) fn compress_with(raw: &Raw, texts: Texts, text: &[u8]) -> Option<Vec<
 
 /// The same with `raw` loaded as `loading` says.
 fn compress_as(raw: &Raw, loading: Loading, text: &[u8]) -> Option<Vec<u8>> {
-    DICTIONARY_COMPRESSORS.with(|cell| {
-        let mut loaded = cell.borrow_mut();
-        let found = loaded
-            .iter()
-            .position(|(r, how, _)| Arc::ptr_eq(r, raw) && *how == loading);
-        let index = match found {
-            Some(index) => index,
-            None => {
-                let mut compressor = match loading {
-                    Loading::Write(Texts::Payloads) => zstd::bulk::Compressor::with_dictionary(
-                        LEVEL,
-                        &tail_of(raw, PAYLOAD_WRITE_CONTENT),
-                    ),
-                    Loading::Write(Texts::Bodies) => {
-                        zstd::bulk::Compressor::with_dictionary(LEVEL, raw)
-                    }
-                    Loading::Compact(level) => zstd::bulk::Compressor::with_dictionary(level, raw),
-                }
-                .ok()?;
-                // 4 bytes a body: a damaged frame is an error, not other text.
-                compressor
-                    .set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))
-                    .ok()?;
-                if matches!(loading, Loading::Write(_)) {
-                    // Set before the first frame, when zstd builds its tables.
-                    compressor
-                        .set_parameter(zstd::zstd_safe::CParameter::HashLog(WRITE_HASH_LOG))
-                        .ok()?;
-                    compressor
-                        .set_parameter(zstd::zstd_safe::CParameter::ChainLog(WRITE_CHAIN_LOG))
-                        .ok()?;
-                }
-                if loaded.len() >= LOADED_FOR_COMPRESSION {
-                    loaded.remove(0);
-                }
-                loaded.push((raw.clone(), loading, compressor));
-                loaded.len() - 1
-            }
-        };
-        loaded[index]
-            .2
-            .compress(text)
-            .ok()
-            .filter(|frame| frame.len() < text.len())
-    })
+    DICTIONARY_COMPRESSORS
+        .with(
+            |(r, how)| Arc::ptr_eq(r, raw) && *how == loading,
+            || load_compressor(raw, loading).map(|c| ((raw.clone(), loading), c)),
+            |compressor| compressor.compress(text).ok(),
+        )
+        .ok()
+        .flatten()
+        .filter(|frame| frame.len() < text.len())
+}
+
+/// A compression context with `raw` loaded as `loading` says.
+fn load_compressor(raw: &Raw, loading: Loading) -> Result<zstd::bulk::Compressor<'static>, ()> {
+    let mut compressor = match loading {
+        Loading::Write(Texts::Payloads) => {
+            zstd::bulk::Compressor::with_dictionary(LEVEL, &tail_of(raw, PAYLOAD_WRITE_CONTENT))
+        }
+        Loading::Write(Texts::Bodies) => zstd::bulk::Compressor::with_dictionary(LEVEL, raw),
+        Loading::Compact(level) => zstd::bulk::Compressor::with_dictionary(level, raw),
+    }
+    .map_err(drop)?;
+    // 4 bytes a body: a damaged frame is an error, not other text.
+    compressor
+        .set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))
+        .map_err(drop)?;
+    if matches!(loading, Loading::Write(_)) {
+        // Set before the first frame, when zstd builds its tables.
+        compressor
+            .set_parameter(zstd::zstd_safe::CParameter::HashLog(WRITE_HASH_LOG))
+            .map_err(drop)?;
+        compressor
+            .set_parameter(zstd::zstd_safe::CParameter::ChainLog(WRITE_CHAIN_LOG))
+            .map_err(drop)?;
+    }
+    Ok(compressor)
 }
 
 /// Dictionary `raw` with only the last `keep` bytes of its content (its header,
@@ -536,25 +526,19 @@ fn decode_with(conn: &Connection, id: u32, frame: &[u8]) -> Result<Vec<u8>, Stri
     let size = body_codec::declared_size(frame)?.ok_or_else(|| {
         format!("stored zstd frame (dictionary {id}) is damaged: no content size")
     })?;
-    DICTIONARY_DECOMPRESSORS.with(|cell| {
-        let mut loaded = cell.borrow_mut();
-        let index = match loaded.iter().position(|(r, _)| Arc::ptr_eq(r, &raw)) {
-            Some(index) => index,
-            None => {
-                let decompressor = zstd::bulk::Decompressor::with_dictionary(&raw)
-                    .map_err(|e| format!("zstd dictionary {id} is damaged: {e}"))?;
-                if loaded.len() >= LOADED_DICTIONARIES {
-                    loaded.remove(0);
-                }
-                loaded.push((raw.clone(), decompressor));
-                loaded.len() - 1
-            }
-        };
-        loaded[index]
-            .1
-            .decompress(frame, size)
-            .map_err(|e| format!("stored zstd frame (dictionary {id}) is damaged: {e}"))
-    })
+    DICTIONARY_DECOMPRESSORS.with(
+        |r| Arc::ptr_eq(r, &raw),
+        || {
+            zstd::bulk::Decompressor::with_dictionary(&raw)
+                .map(|d| (raw.clone(), d))
+                .map_err(|e| format!("zstd dictionary {id} is damaged: {e}"))
+        },
+        |decompressor| {
+            decompressor
+                .decompress(frame, size)
+                .map_err(|e| format!("stored zstd frame (dictionary {id}) is damaged: {e}"))
+        },
+    )?
 }
 
 /// `text` as a zstd frame, or as it is when that is not smaller.

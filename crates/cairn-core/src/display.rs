@@ -44,6 +44,11 @@ pub fn one_line(text: &str) -> Cow<'_, str> {
     if !text.chars().any(unsafe_char) {
         return Cow::Borrowed(text);
     }
+    Cow::Owned(escaped(text, unsafe_char))
+}
+
+/// `text` with every character `unsafe_char` picks written as its escape.
+fn escaped(text: &str, unsafe_char: impl Fn(char) -> bool) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         if unsafe_char(c) {
@@ -52,7 +57,7 @@ pub fn one_line(text: &str) -> Cow<'_, str> {
             out.push(c);
         }
     }
-    Cow::Owned(out)
+    out
 }
 
 /// Text from a session or a file made safe for a terminal: control characters
@@ -66,15 +71,7 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     if !has_unsafe(text) {
         return Cow::Borrowed(text);
     }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if is_unsafe(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
+    Cow::Owned(escaped(text, is_unsafe))
 }
 
 /// Whether `text` holds a character [`is_unsafe`] refuses. Those are the C0 and C1

@@ -64,55 +64,6 @@ impl Serialize for ContentBlock {
     }
 }
 
-/// The known block types, as read from a map (the path for a `type` that is not
-/// the first field).
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Known {
-    Text {
-        text: String,
-    },
-    Thinking {
-        text: String,
-        #[serde(default)]
-        signature: Option<String>,
-    },
-    ToolUse {
-        id: String,
-        name: String,
-        input: Value,
-    },
-    ToolResult {
-        tool_use_id: String,
-        content: ToolResultContent,
-        #[serde(default)]
-        is_error: bool,
-    },
-    Image(MediaBlock),
-    Video(MediaBlock),
-}
-
-impl From<Known> for ContentBlock {
-    fn from(known: Known) -> Self {
-        match known {
-            Known::Text { text } => ContentBlock::Text { text },
-            Known::Thinking { text, signature } => ContentBlock::Thinking { text, signature },
-            Known::ToolUse { id, name, input } => ContentBlock::ToolUse { id, name, input },
-            Known::ToolResult {
-                tool_use_id,
-                content,
-                is_error,
-            } => ContentBlock::ToolResult {
-                tool_use_id,
-                content,
-                is_error,
-            },
-            Known::Image(m) => ContentBlock::Image(m),
-            Known::Video(m) => ContentBlock::Video(m),
-        }
-    }
-}
-
 /// The known types.
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -192,34 +143,26 @@ impl<'de> Visitor<'de> for BlockVisitor {
                 while let Some((key, value)) = access.next_entry::<String, Value>()? {
                     map.insert(key, value);
                 }
-                // A later `type` replaced the first one, as in a map read whole.
-                if map
-                    .get("type")
-                    .and_then(Value::as_str)
-                    .and_then(Kind::parse)
-                    .is_some()
-                {
-                    return from_map(map);
-                }
-                Ok(ContentBlock::Other(map))
+                // A later `type` may have replaced this one, as in a map read whole.
+                from_map(map)
             }
         }
     }
 }
 
 /// A block read whole into `map`: an unknown type is kept as it is, a known one
-/// converted to its variant.
-fn from_map<E: serde::de::Error>(map: Map<String, Value>) -> Result<ContentBlock, E> {
-    let Some(kind) = map.get("type").and_then(Value::as_str) else {
-        return Err(E::custom(NO_TYPE));
+/// read into its variant by the same [`Fields`] as the one-pass path.
+fn from_map<E: serde::de::Error>(mut map: Map<String, Value>) -> Result<ContentBlock, E> {
+    let kind = match map.get("type").and_then(Value::as_str).map(Kind::parse) {
+        None => return Err(E::custom(NO_TYPE)),
+        Some(None) => return Ok(ContentBlock::Other(map)),
+        Some(Some(kind)) => kind,
     };
-    if Kind::parse(kind).is_none() {
-        return Ok(ContentBlock::Other(map));
-    }
-    let kind = kind.to_owned();
-    serde_json::from_value::<Known>(Value::Object(map))
-        .map(ContentBlock::from)
-        .map_err(|e| E::custom(format!("content block \"{kind}\": {e}")))
+    map.remove("type");
+    let fields = serde::de::value::MapDeserializer::new(map.into_iter());
+    Fields::default()
+        .read(kind, fields)
+        .map_err(|e: serde_json::Error| E::custom(e))
 }
 
 /// The fields of a known block after its `type`; a field given twice keeps its
@@ -339,7 +282,7 @@ mod tests {
         serde_json::from_str(json).map_err(|e| e.to_string())
     }
 
-    /// Each shape read through the map (type last), as before this reader.
+    /// Each shape read through the map path (as when `type` is not the first field).
     fn through_map(json: &str) -> Result<ContentBlock, String> {
         let map: Map<String, Value> = serde_json::from_str(json).map_err(|e| e.to_string())?;
         from_map::<serde_json::Error>(map).map_err(|e| e.to_string())
@@ -377,6 +320,39 @@ mod tests {
                 }
                 _ => panic!("{json}: {fast:?} against {slow:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn what_each_shape_reads_as() {
+        assert_eq!(
+            block(r#"{"type":"text","text":"first","text":"last","extra":[1,2]}"#),
+            Ok(ContentBlock::text("last"))
+        );
+        assert_eq!(
+            block(r#"{"text":"hm","signature":null,"type":"thinking"}"#),
+            Ok(ContentBlock::Thinking {
+                text: "hm".into(),
+                signature: None
+            })
+        );
+        assert_eq!(
+            block(r#"{"tool_use_id":"t1","content":"ok","type":"tool_result"}"#),
+            Ok(ContentBlock::ToolResult {
+                tool_use_id: "t1".into(),
+                content: ToolResultContent::Text("ok".into()),
+                is_error: false
+            })
+        );
+        for json in [
+            r#"{"type":"tool_use","id":"t1","input":{}}"#,
+            r#"{"id":"t1","input":{},"type":"tool_use"}"#,
+        ] {
+            let err = block(json).unwrap_err();
+            assert!(
+                err.starts_with("content block \"tool_use\": missing field `name`"),
+                "{json}: {err}"
+            );
         }
     }
 

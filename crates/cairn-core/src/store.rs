@@ -575,10 +575,11 @@ pub trait Store: Send + Sync + 'static {
     /// Rewrites the whole store compactly (after `compact_session` has run over
     /// it): half-empty pages are packed and a store made before incremental
     /// vacuum switches to it, so later deletions give space back. Needs about the
-    /// store's size in free disk while it runs. The bytes given back; 0 for a
-    /// backend that leaves this to its operator.
-    async fn repack(&self) -> Result<u64> {
-        Ok(0)
+    /// store's size in free disk while it runs. Nothing for a backend that leaves
+    /// this to its operator. (What it gave back is measured by the caller, over
+    /// the whole compaction: the WAL the sessions' rewrite grew counts too.)
+    async fn repack(&self) -> Result<()> {
+        Ok(())
     }
 
     // ---- authors --------------------------------------------------------------------

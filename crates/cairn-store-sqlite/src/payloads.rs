@@ -388,15 +388,6 @@ fn recompress_rows(
     Ok(rewritten.into_iter().map(|(id, _)| id).collect())
 }
 
-/// Contexts loaded with a dictionary for compression, each as [`Loading`] says
-/// (loading builds tables: once, not per body), shared by the process's threads.
-static DICTIONARY_COMPRESSORS: Pool<(Raw, Loading), zstd::bulk::Compressor<'static>> =
-    Pool::new(LOADED_FOR_COMPRESSION);
-/// The same for decompression, a few dictionaries (a process may read several
-/// stores).
-static DICTIONARY_DECOMPRESSORS: Pool<Raw, zstd::bulk::Decompressor<'static>> =
-    Pool::new(LOADED_DICTIONARIES);
-
 /// Dictionary contexts kept loaded for decompression: the body and the payload
 /// dictionary for each of the reads that run at once (`MAX_IDLE_READERS`), so
 /// concurrent reads do not drop each other's contexts and load them again.
@@ -405,6 +396,14 @@ const LOADED_DICTIONARIES: usize = 2 * crate::connections::MAX_IDLE_READERS;
 /// payload dictionary (an import's preparing thread beside the writer), and
 /// `store compact` each of them at its level.
 const LOADED_FOR_COMPRESSION: usize = 8;
+
+/// Contexts loaded with a dictionary for compression, each as [`Loading`] says
+/// (loading builds tables: once, not per body), shared by the process's threads.
+static DICTIONARY_COMPRESSORS: Pool<(Raw, Loading), zstd::bulk::Compressor<'static>> =
+    Pool::new(LOADED_FOR_COMPRESSION);
+/// The same for decompression.
+static DICTIONARY_DECOMPRESSORS: Pool<Raw, zstd::bulk::Decompressor<'static>> =
+    Pool::new(LOADED_DICTIONARIES);
 
 /// What a dictionary compresses: it says how much of it a writer loads, and which
 /// rows `store compact` goes through.
@@ -439,8 +438,8 @@ const WRITE_CHAIN_LOG: u32 = 14;
 /// whole content, at its level.
 const PAYLOAD_WRITE_CONTENT: usize = 128 * 1024;
 
-/// How a dictionary is loaded into a compression context (and which context a
-/// thread reuses).
+/// How a dictionary is loaded into a compression context (and so which pooled
+/// context a compression can reuse).
 #[derive(Clone, Copy, PartialEq)]
 enum Loading {
     /// For writes, at [`LEVEL`]: small match tables, and a payload dictionary's tail.
@@ -469,27 +468,24 @@ fn compress_as(raw: &Raw, loading: Loading, text: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// A compression context with `raw` loaded as `loading` says.
-fn load_compressor(raw: &Raw, loading: Loading) -> Result<zstd::bulk::Compressor<'static>, ()> {
+fn load_compressor(
+    raw: &Raw,
+    loading: Loading,
+) -> std::io::Result<zstd::bulk::Compressor<'static>> {
+    use zstd::zstd_safe::CParameter;
     let mut compressor = match loading {
         Loading::Write(Texts::Payloads) => {
-            zstd::bulk::Compressor::with_dictionary(LEVEL, &tail_of(raw, PAYLOAD_WRITE_CONTENT))
+            zstd::bulk::Compressor::with_dictionary(LEVEL, &tail_of(raw, PAYLOAD_WRITE_CONTENT))?
         }
-        Loading::Write(Texts::Bodies) => zstd::bulk::Compressor::with_dictionary(LEVEL, raw),
-        Loading::Compact(level) => zstd::bulk::Compressor::with_dictionary(level, raw),
-    }
-    .map_err(drop)?;
+        Loading::Write(Texts::Bodies) => zstd::bulk::Compressor::with_dictionary(LEVEL, raw)?,
+        Loading::Compact(level) => zstd::bulk::Compressor::with_dictionary(level, raw)?,
+    };
     // 4 bytes a body: a damaged frame is an error, not other text.
-    compressor
-        .set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))
-        .map_err(drop)?;
+    compressor.set_parameter(CParameter::ChecksumFlag(true))?;
     if matches!(loading, Loading::Write(_)) {
         // Set before the first frame, when zstd builds its tables.
-        compressor
-            .set_parameter(zstd::zstd_safe::CParameter::HashLog(WRITE_HASH_LOG))
-            .map_err(drop)?;
-        compressor
-            .set_parameter(zstd::zstd_safe::CParameter::ChainLog(WRITE_CHAIN_LOG))
-            .map_err(drop)?;
+        compressor.set_parameter(CParameter::HashLog(WRITE_HASH_LOG))?;
+        compressor.set_parameter(CParameter::ChainLog(WRITE_CHAIN_LOG))?;
     }
     Ok(compressor)
 }

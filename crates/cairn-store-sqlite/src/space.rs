@@ -77,9 +77,8 @@ pub(crate) fn reclaim(conn: &Connection, store_file: &Path) -> R<u64> {
 
 /// Rewrites the file (`VACUUM`), switching a store made before incremental
 /// vacuum to it (the mode changes only through a rewrite), then truncates the
-/// WAL the rewrite went through; returns the bytes the file shrank by.
-pub(crate) fn repack(conn: &Connection, store_file: &Path) -> R<u64> {
-    let before = file_bytes(store_file);
+/// WAL the rewrite went through.
+pub(crate) fn repack(conn: &Connection) -> R<()> {
     // The full-text indexes as one segment each: the segments an import or
     // appends leave repeat their terms (10 % of the 100 MB history's index,
     // BENCHMARKS.md); the rewrite below then drops the pages they used.
@@ -88,8 +87,7 @@ pub(crate) fn repack(conn: &Connection, store_file: &Path) -> R<u64> {
          INSERT INTO checkpoint_fts (checkpoint_fts) VALUES ('optimize');",
     )?;
     conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")?;
-    truncate_wal(conn)?;
-    Ok(before.saturating_sub(file_bytes(store_file)))
+    truncate_wal(conn)
 }
 
 /// Attempts at emptying the WAL after a rewrite, 10 ms apart.

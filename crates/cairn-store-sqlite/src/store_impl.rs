@@ -410,8 +410,9 @@ impl Store for SqliteStore {
         self.outside_transaction(space::reclaim).await
     }
 
-    async fn repack(&self) -> Result<u64> {
-        self.outside_transaction(space::repack).await
+    async fn repack(&self) -> Result<()> {
+        self.outside_transaction(|conn, _| space::repack(conn))
+            .await
     }
 
     async fn history_bytes(&self, session: Ulid) -> Result<u64> {

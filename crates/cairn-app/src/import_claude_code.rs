@@ -64,7 +64,7 @@ struct Node {
 pub fn read(path: &Path, prices: &PriceTable) -> Result<Transcript, String> {
     let (mut transcript, mut live, rest) = open(path, prices)?;
     transcript.events = live.by_ref().map(|(event, _)| event).collect();
-    rest.finish(&mut transcript, prices)?;
+    rest.finish(&mut transcript)?;
     Ok(transcript)
 }
 
@@ -325,7 +325,7 @@ pub struct Rest(Receiver<Conversion>);
 impl Rest {
     /// Converts the branches and gives `transcript` its model, branches, skip
     /// counts and problems; returns how many events the live branch gave.
-    pub fn finish(self, transcript: &mut Transcript, prices: &PriceTable) -> Result<u64, String> {
+    pub fn finish(self, transcript: &mut Transcript) -> Result<u64, String> {
         let Conversion {
             mut nodes,
             plan,
@@ -339,10 +339,14 @@ impl Rest {
                 transcript.path.display()
             )
         })?;
-        let prices = Arc::new(prices.clone());
         transcript.header.model = convert.state.model.as_ref().map(ToString::to_string);
-        transcript.branches =
-            convert_branches(&prices, &mut nodes, &plan, &mut lines, &mut snapshots);
+        transcript.branches = convert_branches(
+            &convert.prices,
+            &mut nodes,
+            &plan,
+            &mut lines,
+            &mut snapshots,
+        );
         transcript.skipped = lines.skipped;
         transcript.problems = lines.problems;
         Ok(convert.log.head())
@@ -973,7 +977,7 @@ mod tests {
         assert_eq!(opened.header.model, None);
         assert_eq!(opened.header.created_at.to_string(), "2026-01-05T09:00:00Z");
         let events: Vec<Event> = live.map(|(event, _)| event).collect();
-        assert_eq!(rest.finish(&mut opened, &prices).unwrap(), 4);
+        assert_eq!(rest.finish(&mut opened).unwrap(), 4);
         assert_eq!(
             opened.header.model.as_deref(),
             Some("anthropic:claude-sonnet-4-5")
@@ -1010,7 +1014,7 @@ mod tests {
         let (mut opened, mut live, rest) = open(&path, &prices).unwrap();
         assert!(live.next().is_some());
         drop(live);
-        let err = rest.finish(&mut opened, &prices).unwrap_err();
+        let err = rest.finish(&mut opened).unwrap_err();
         assert!(err.contains("stopped before the end"), "{err}");
     }
 }

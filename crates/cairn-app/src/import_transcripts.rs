@@ -404,7 +404,7 @@ async fn import_one(
         }
         Some((live, rest)) => {
             let (back, returned) = mpsc::sync_channel(1);
-            let finish = finish_live(transcript, rest, request.prices.clone(), back);
+            let finish = finish_live(transcript, rest, back);
             let stream = read_ahead(live.map(Ok));
             let imported = store.import_stream_from(new, stream, finish).await;
             // The transcript comes back from the store's transaction, with its
@@ -447,12 +447,11 @@ async fn import_one(
 fn finish_live(
     mut transcript: Transcript,
     rest: import_claude_code::Rest,
-    prices: PriceTable,
     back: mpsc::SyncSender<Result<Transcript, String>>,
 ) -> ImportFinish {
     Box::new(move |written| {
         let finished = rest
-            .finish(&mut transcript, &prices)
+            .finish(&mut transcript)
             .and_then(|_| check_branches(&transcript));
         match finished {
             Ok(()) => {

@@ -14,7 +14,7 @@ use cairn_core::{Error, Event, Payload, Timestamp};
 
 use crate::dictionary::Raw;
 use crate::payloads::{self, Literal, SplitBody};
-use crate::search_text::stored_event_text;
+use crate::search_text::{index_words, stored_event_text};
 
 /// How far the preparing thread runs ahead of the writer: two batches queued, each
 /// of about 256 KB of bodies and index text or 256 events (a prepared event holds
@@ -36,7 +36,8 @@ pub(crate) struct PreparedEvent<'p> {
     pub media: Vec<InlineMedia>,
     /// The size of the JSON body, before splitting and compression.
     pub bytes: u64,
-    /// What the full-text index gets (empty: no index row).
+    /// What the full-text index gets: the words of the searchable text, each
+    /// once (empty: no index row).
     pub text: String,
     pub body: SplitBody,
 }
@@ -75,6 +76,7 @@ pub(crate) fn prepare(
         typed => typed.searchable_text(),
     };
     debug_assert_eq!(text, stored_event_text(payload.kind(), &body));
+    let text = index_words(&text);
     Ok(PreparedEvent {
         seq,
         ts,

@@ -41,8 +41,9 @@ const WALK_ABOVE_MATCHES: usize = 1_000;
 const HIT_SQL: &str = "SELECT s.name, s.project, s.project_key, e.seq, e.ts, e.role \
      FROM events e CROSS JOIN sessions s ON s.id = e.session WHERE e.id = ?1";
 
-/// The searchable text of a candidate, as the index saw it.
-const TEXT_SQL: &str = "SELECT text FROM event_search_text WHERE id = ?1";
+/// The whole searchable text of a candidate (the index was given its words).
+const TEXT_SQL: &str = "SELECT cairn_event_text(e.kind, cairn_event_body(e.body, e.payload_at, p.data)) \
+     FROM events e LEFT JOIN payloads p ON p.id = e.payload WHERE e.id = ?1";
 
 /// Checkpoints are created by cairn (`created_us`), so their time sorts as it is.
 const CHECKPOINT_SEARCH_SQL: &str = "SELECT c.session_id, c.project, c.project_key, \

@@ -1,19 +1,26 @@
-//! What the full-text index sees: the searchable text of an event, computed the
-//! same way when a row is indexed (in Rust) and when FTS5 reads it back for a
-//! snippet or a delete (through the `cairn_search_text` SQL function).
+//! What the full-text index sees: the words of an event's searchable text, each
+//! once ([`index_words`]), computed the same way when a row is indexed (in Rust)
+//! and when FTS5 reads it back for a delete (through the `cairn_search_text` SQL
+//! function). A search checks phrases and cuts snippets from the whole text
+//! (`cairn_event_text`).
 //!
 //! The index is external-content: deleting a row tells FTS5 the text it indexed,
-//! recomputed here. So if what `Payload::searchable_text` returns ever changes, the
-//! same release must add a migration step that rebuilds the index
-//! (`INSERT INTO event_fts (event_fts) VALUES ('rebuild')`).
+//! recomputed here. So if the words `Payload::searchable_text` gives ever change,
+//! the same release must add a migration step that rebuilds the index
+//! (`INSERT INTO event_fts (event_fts) VALUES ('rebuild')`), as the step that
+//! brought [`index_words`] did.
 
 use cairn_core::event::decode_payload;
 use rusqlite::Connection;
-use rusqlite::functions::FunctionFlags;
+use rusqlite::functions::{Context, FunctionFlags};
+use rustc_hash::FxHashSet;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+/// The index's text of a stored event: [`index_words`] of its searchable text.
 pub(crate) const TEXT_FUNCTION: &str = "cairn_search_text";
+/// The whole searchable text of a stored event, for phrases and snippets.
+pub(crate) const WHOLE_TEXT_FUNCTION: &str = "cairn_event_text";
 /// The tokenizer of every full-text index (and of `phrases.rs`).
 pub(crate) const TOKENIZER: &str = "unicode61 remove_diacritics 2";
 pub(crate) const PROJECT_FUNCTION: &str = "cairn_project_token";
@@ -34,6 +41,64 @@ pub(crate) fn stored_event_text(kind: &str, body: &str) -> String {
     decode_payload(kind.to_owned(), fields)
         .map(|payload| payload.searchable_text())
         .unwrap_or_default()
+}
+
+/// What the message index is given for `text`: each of its words once, in the
+/// order they first appear, one space apart. The index keeps which events hold
+/// a token, not where or how often (`detail=none`), so the entries are the same
+/// as for the whole text, and FTS5 tokenizes a 200 KB tool output's few thousand
+/// distinct words instead of its tens of thousands of tokens (FTS5 was most of
+/// an import's writer thread: BENCHMARKS.md, "The index given each word once").
+///
+/// A word here is a run of characters between ASCII characters that are neither
+/// letters nor digits, every one of which the tokenizer (`unicode61`) separates
+/// tokens at; so each word gives FTS5 exactly the tokens it gives in its place
+/// in the text (`foo_bar(x)` is `foo`, `bar`, `x` either way). Words are compared
+/// as written; the tokenizer folds case and diacritics after. A text with no
+/// such word (only ASCII punctuation) is given as it is: it holds no token; so
+/// is a text under [`WORDS_FROM`] bytes.
+pub(crate) fn index_words(text: &str) -> String {
+    if text.len() < WORDS_FROM {
+        return text.to_owned();
+    }
+    let bytes = text.as_bytes();
+    let mut seen: FxHashSet<&[u8]> = FxHashSet::default();
+    // About one distinct word per 16 bytes of code: no rehash on the way.
+    seen.reserve(bytes.len() / 16);
+    let mut words = Vec::with_capacity(bytes.len() / 2);
+    let mut at = 0;
+    while at < bytes.len() {
+        if !in_word(bytes[at]) {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        while at < bytes.len() && in_word(bytes[at]) {
+            at += 1;
+        }
+        let word = &bytes[start..at];
+        if seen.insert(word) {
+            if !words.is_empty() {
+                words.push(b' ');
+            }
+            words.extend_from_slice(word);
+        }
+    }
+    if words.is_empty() {
+        return text.to_owned();
+    }
+    // Cut only at ASCII bytes, which never fall inside a UTF-8 sequence.
+    String::from_utf8(words).unwrap_or_else(|_| text.to_owned())
+}
+
+/// Texts shorter than this are given to the index as they are: their repeats
+/// cost FTS5 less than finding them would.
+const WORDS_FROM: usize = 1024;
+
+/// Whether `byte` can be part of a word: an ASCII letter or digit, or any byte
+/// of a non-ASCII character.
+fn in_word(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || !byte.is_ascii()
 }
 
 /// The searchable text of a checkpoint: its session id, summary, then its decisions,
@@ -67,10 +132,9 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
         | FunctionFlags::SQLITE_DETERMINISTIC
         | FunctionFlags::SQLITE_INNOCUOUS;
     conn.create_scalar_function(TEXT_FUNCTION, 2, flags, |ctx| {
-        let kind: String = ctx.get(0)?;
-        let body: String = ctx.get(1)?;
-        Ok(stored_event_text(&kind, &body))
+        Ok(index_words(&event_text_of(ctx)?))
     })?;
+    conn.create_scalar_function(WHOLE_TEXT_FUNCTION, 2, flags, event_text_of)?;
     conn.create_scalar_function(PROJECT_FUNCTION, 1, flags, |ctx| {
         let project: String = ctx.get(0)?;
         Ok(project_token(&project))
@@ -83,6 +147,13 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
             [&column(2)?, &column(3)?, &column(4)?],
         ))
     })
+}
+
+/// The searchable text of the event whose kind and body are the arguments.
+fn event_text_of(ctx: &Context<'_>) -> rusqlite::Result<String> {
+    let kind: String = ctx.get(0)?;
+    let body: String = ctx.get(1)?;
+    Ok(stored_event_text(&kind, &body))
 }
 
 /// Turns what a person typed into an FTS5 query that matches each word literally
@@ -157,6 +228,49 @@ pub(crate) fn event_query(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn index_words_are_each_word_once_in_first_order() {
+        let long = |text: &str| text.repeat(WORDS_FROM / text.len() + 1);
+        assert_eq!(
+            index_words(&long("foo bar foo baz. foo(bar)\n\tBaz ")),
+            "foo bar baz Baz"
+        );
+        assert_eq!(index_words(&long("a_b::a_b(c) ")), "a b c");
+        assert_eq!(index_words(&long("naïve—x ")), "naïve—x");
+        // No word: as it is (it holds no token either way).
+        let punctuation = long("!!! -- ; ");
+        assert_eq!(index_words(&punctuation), punctuation);
+        // Short: as it is.
+        assert_eq!(index_words("foo foo"), "foo foo");
+        assert_eq!(index_words(""), "");
+    }
+
+    /// The one property the index relies on: FTS5's tokenizer makes the same
+    /// set of tokens of the words as of the whole text.
+    #[test]
+    fn index_words_give_the_tokenizer_the_same_tokens() {
+        use std::collections::BTreeSet;
+        let texts = [
+            "fn main() { let x_1 = foo::bar(&y); x_1 += 2; } // Foo FOO",
+            "naïve café—über_Straße; résumé-résumé, Ærø",
+            "日本語のテキスト、テスト。 テスト!",
+            "e\u{301}cole \u{1F600}smile\u{1F600} tab\there\r\nnew",
+            "mixed\u{00a0}space and\u{2028}line sep – dash … ellipsis",
+            "refresh-token refresh_token REFRESH.TOKEN 0x1F 3.14 1e-9",
+        ];
+        for text in texts {
+            let text = &text.repeat(WORDS_FROM / text.len() + 1);
+            let whole: BTreeSet<String> =
+                crate::phrases::tokens(text).unwrap().into_iter().collect();
+            let words: BTreeSet<String> = crate::phrases::tokens(&index_words(text))
+                .unwrap()
+                .into_iter()
+                .collect();
+            assert!(!whole.is_empty(), "{text:?}");
+            assert_eq!(words, whole, "{text:?}");
+        }
+    }
 
     #[test]
     fn operators_become_literal_phrases() {

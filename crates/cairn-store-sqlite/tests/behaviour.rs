@@ -147,6 +147,75 @@ async fn the_integrity_check_finds_a_damaged_full_text_index() {
     assert!(matches!(err, Error::StoreUnusable { .. }), "{err}");
 }
 
+/// A store written before the index was given each word once holds rows indexed
+/// with their whole text. Opening it indexes them again (FTS5's check compares
+/// the index's token count with the view's): the check passes, search finds
+/// them (phrases and snippets from the whole text), and a delete, which tells
+/// FTS5 the words only, removes every entry.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_indexed_with_whole_texts_is_indexed_again_on_open() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cairn.db");
+    // Long enough to be given as words (`search_text::WORDS_FROM`).
+    let whole = "alpha beta alpha refresh-token; alpha(beta) token refresh\n".repeat(40);
+    let whole = whole.as_str();
+    {
+        let store = open_store(&path, Synchronous::Normal).unwrap();
+        for (name, said) in [("gone", whole), ("kept", "beta only")] {
+            let s = store.create_session(new_session(name)).await.unwrap();
+            store
+                .append_events(s.id, vec![text(Role::User, said)])
+                .await
+                .unwrap();
+        }
+    }
+    // As the previous version left it: every row indexed with its whole text.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let scope = format!("p{}", hex::encode(&sha2::Sha256::digest(b"/p/one")[..16]));
+    let id: i64 = conn
+        .query_row(
+            "SELECT e.id FROM events e JOIN sessions s ON s.id = e.session WHERE s.name = 'gone'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    conn.execute_batch(&format!(
+        "INSERT INTO event_fts (event_fts, rowid, text, scope) \
+             VALUES ('delete', {id}, 'alpha beta refresh token', '{scope}'); \
+         INSERT INTO event_fts (rowid, text, scope) VALUES ({id}, '{whole}', '{scope}'); \
+         PRAGMA user_version = 16;"
+    ))
+    .unwrap();
+
+    let store = SqliteStore::open(&path, Synchronous::Normal).unwrap();
+    store.check_integrity().await.unwrap();
+    let all = cairn_core::store::SearchScope::default();
+    let hits = store.search("refresh-token", &all).await.unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert!(
+        hits[0].snippet.contains("[refresh]-[token]"),
+        "{}",
+        hits[0].snippet
+    );
+    store
+        .delete_session(&SessionName::parse("gone").unwrap())
+        .await
+        .unwrap();
+    store.check_integrity().await.unwrap();
+    let left: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM event_fts WHERE event_fts MATCH 'alpha OR refresh'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0);
+    let beta = store.search("beta", &all).await.unwrap();
+    assert_eq!(beta.len(), 1, "{beta:?}");
+    assert_eq!(beta[0].session.as_str(), "kept");
+}
+
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }

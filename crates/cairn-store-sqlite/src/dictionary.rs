@@ -154,6 +154,22 @@ fn current(conn: &Connection, training: Training) -> R<Option<(u32, Raw)>> {
     Ok(found)
 }
 
+/// The store file whose dictionaries [`known_for_bodies`] looks up, for a
+/// thread without a connection; none for an in-memory database.
+pub(crate) fn store_file(conn: &Connection) -> Option<String> {
+    file_of(conn).map(str::to_owned)
+}
+
+/// The body dictionary this process already uses for the store `file`, if any:
+/// an import's preparing thread compresses bodies with it (the writer trains
+/// it and checks it is stored, [`for_writing`]).
+pub(crate) fn known_for_bodies(file: &str) -> Option<(u32, Raw)> {
+    let known = known();
+    let entry = known.get(file)?;
+    let id = entry.current?;
+    entry.by_id.get(&id).map(|raw| (id, raw.clone()))
+}
+
 /// The dictionary `id` a stored frame names.
 pub(crate) fn for_reading(conn: &Connection, id: u32) -> Result<Raw, String> {
     let file = file_of(conn);

@@ -16,7 +16,7 @@ use ulid::Ulid;
 
 use crate::fail::{R, unreadable};
 use crate::payloads;
-use crate::prepared::{PreparedEvent, prepare, prepare_ahead};
+use crate::prepared::{BodyDictionary, PreparedEvent, prepare, prepare_ahead};
 use crate::search_text::project_token;
 use crate::sessions::{self, StoredSession};
 use crate::time;
@@ -239,7 +239,8 @@ where
     let mut written = 0;
     let mut live = Boundaries::new(&stored);
     let dictionary = crate::dictionary::for_payloads(conn)?;
-    for (expected, event) in (1..).zip(prepare_ahead(events, dictionary)) {
+    let bodies = BodyDictionary::of(conn);
+    for (expected, event) in (1..).zip(prepare_ahead(events, dictionary, bodies)) {
         let event = event?;
         written = expected;
         cairn_core::accounting::check_next_seq(event.seq, expected)?;

@@ -94,6 +94,9 @@ pub(crate) fn store(conn: &Connection, json: String) -> R<StoredBody> {
 /// store's dictionary, which only the writer knows) and stores it.
 pub(crate) struct SplitBody {
     body: String,
+    /// `body` compressed off the writer ([`SplitBody::encode_body`]) with the
+    /// body dictionary of this id: the frame, or `None` when it was not smaller.
+    framed: Option<(u32, Option<Vec<u8>>)>,
     literal: Option<Literal>,
     payload_at: Option<u64>,
 }
@@ -118,6 +121,15 @@ impl SplitBody {
     /// The literal it moves to `payloads`, if any.
     pub(crate) fn literal_mut(&mut self) -> Option<&mut Literal> {
         self.literal.as_mut()
+    }
+
+    /// Compresses what stays in `events.body` now (an import's preparing
+    /// thread) with the store's body dictionary `dictionary`; [`write`] keeps
+    /// the frame when that is still the dictionary bodies are written with.
+    pub(crate) fn encode_body(&mut self, dictionary: &(u32, Raw)) {
+        let (id, raw) = dictionary;
+        let frame = compress_with(raw, Texts::Bodies, self.body.as_bytes());
+        self.framed = Some((*id, frame));
     }
 }
 
@@ -164,6 +176,7 @@ pub(crate) fn split(json: String) -> SplitBody {
     };
     SplitBody {
         body: split.skeleton,
+        framed: None,
         literal,
         payload_at,
     }
@@ -177,7 +190,7 @@ pub(crate) fn write(conn: &Connection, split: SplitBody) -> R<StoredBody> {
         None => None,
     };
     Ok(StoredBody {
-        body: encode_body(conn, split.body)?,
+        body: encode_body(conn, split.body, split.framed)?,
         payload,
         payload_at: split.payload_at,
     })
@@ -237,12 +250,21 @@ pub(crate) fn sweep(conn: &Connection) -> R<usize> {
 /// What `events.body` keeps of a body (or what remains of it once its long
 /// literal moved out): a frame made with the store's dictionary
 /// (`crate::dictionary`) when it has one and that is smaller; else, from
-/// [`LARGE`] up, a frame without; else the text.
-fn encode_body(conn: &Connection, text: String) -> R<Column> {
-    if let Some((_, raw)) = crate::dictionary::for_writing(conn)?
-        && let Some(frame) = compress_with(&raw, Texts::Bodies, text.as_bytes())
-    {
-        return Ok(Column::Blob(frame));
+/// [`LARGE`] up, a frame without; else the text. `framed`: what
+/// [`SplitBody::encode_body`] made, used when made with that dictionary.
+fn encode_body(
+    conn: &Connection,
+    text: String,
+    framed: Option<(u32, Option<Vec<u8>>)>,
+) -> R<Column> {
+    if let Some((id, raw)) = crate::dictionary::for_writing(conn)? {
+        let frame = match framed {
+            Some((made_with, frame)) if made_with == id => frame,
+            _ => compress_with(&raw, Texts::Bodies, text.as_bytes()),
+        };
+        if let Some(frame) = frame {
+            return Ok(Column::Blob(frame));
+        }
     }
     Ok(if text.len() >= LARGE {
         encode(text)

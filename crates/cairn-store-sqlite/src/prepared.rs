@@ -96,6 +96,7 @@ pub(crate) fn prepare(
 pub(crate) fn prepare_ahead<I>(
     events: I,
     dictionary: Option<(u32, Raw)>,
+    mut bodies: BodyDictionary,
 ) -> Ahead<PreparedEvent<'static>>
 where
     I: Iterator<Item = cairn_core::Result<Event>> + Send + 'static,
@@ -114,6 +115,9 @@ where
         {
             coder.encode(literal);
         }
+        if let Some(dictionary) = bodies.get() {
+            prepared.body.encode_body(dictionary);
+        }
         Ok(prepared)
     });
     ahead(
@@ -123,6 +127,32 @@ where
         PreparedEvent::weight,
         prepared,
     )
+}
+
+/// The body dictionary an import's preparing thread compresses bodies with:
+/// the store's, once this process knows it. A new store gets one from its
+/// writer during the import (`dictionary`, at 2,000 events); the bodies
+/// prepared before are compressed by the writer, as an append's are. Zstd was
+/// a ninth of the writer's CPU in a 100 MB import (BENCHMARKS.md).
+pub(crate) struct BodyDictionary {
+    file: Option<String>,
+    known: Option<(u32, Raw)>,
+}
+
+impl BodyDictionary {
+    pub(crate) fn of(conn: &rusqlite::Connection) -> BodyDictionary {
+        BodyDictionary {
+            file: crate::dictionary::store_file(conn),
+            known: None,
+        }
+    }
+
+    fn get(&mut self) -> Option<&(u32, Raw)> {
+        if self.known.is_none() {
+            self.known = crate::dictionary::known_for_bodies(self.file.as_deref()?);
+        }
+        self.known.as_ref()
+    }
 }
 
 /// How an import's preparing thread compresses new literals: with the store's

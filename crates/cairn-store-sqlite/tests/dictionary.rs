@@ -86,6 +86,53 @@ async fn appends_train_a_dictionary_once_the_store_has_grown_and_read_back_the_s
     assert_eq!(read(&store).await.len(), EVENTS + 1);
 }
 
+/// An import's bodies: the writer trains the dictionary at 2,000 events, the
+/// preparing thread compresses the later ones with it, and a second import
+/// uses it from the start. Every body reads back the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn imports_compress_bodies_with_the_dictionary_and_read_back_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cairn.db");
+    let store = open_store(&path, Synchronous::Normal).unwrap();
+    let history = |first: usize| -> Vec<cairn_core::Event> {
+        (first..first + EVENTS)
+            .enumerate()
+            .map(|(at, i)| cairn_core::Event {
+                seq: at as u64 + 1,
+                ts: cairn_core::Timestamp::from_second(1_700_000_000 + i as i64).unwrap(),
+                payload: message(i).payload,
+            })
+            .collect()
+    };
+    for (name, first) in [("first", 0), ("second", EVENTS)] {
+        let events = history(first);
+        let session = store
+            .import_session(new_session(name), events.clone())
+            .await
+            .unwrap();
+        let read: Vec<Payload> = store
+            .events_after(session.id, 0, 0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.payload)
+            .collect();
+        let expected: Vec<Payload> = events.into_iter().map(|e| e.payload).collect();
+        assert_eq!(read, expected, "{name}");
+    }
+    let (dictionaries, plain, with_dictionary) = forms(&path);
+    assert_eq!(dictionaries, 1);
+    assert!(
+        plain < 600 && with_dictionary as usize > 2 * EVENTS - 600,
+        "{plain} plain, {with_dictionary} with the dictionary"
+    );
+    SqliteStore::open(&path, Synchronous::Normal)
+        .unwrap()
+        .check_integrity()
+        .await
+        .unwrap();
+}
+
 /// The ids the store lists as payload dictionaries, and its payloads as (made
 /// with one of them, not).
 fn payload_forms(path: &std::path::Path) -> (Vec<u32>, usize, usize) {

@@ -400,6 +400,13 @@ CREATE TABLE IF NOT EXISTS payload_dictionaries (id INTEGER PRIMARY KEY);
 /// again.
 const V16_ZSTD_LEVEL: &str = "-- columns added by add_zstd_level";
 
+/// Issue 15: leaner event rows and a shorter payload key. `events.ts` becomes
+/// nanoseconds since the epoch, `kind` and `role` small integer codes
+/// (`crate::event_codes`), `request_id` goes; `payloads` is found by 64 bits of
+/// the sha256 instead of all 32 bytes; `events_by_time` orders the integer
+/// times. The tables are rebuilt in Rust ([`crate::lean_rows`]), ids kept.
+const V17_LEAN_ROWS: &str = "-- tables rebuilt by lean_rows::migrate";
+
 /// Every step, in order; `user_version` = how many are applied.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1,
@@ -418,12 +425,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V14_LEANER_CHECKPOINT_WRITES,
     V15_PAYLOAD_DICTIONARY,
     V16_ZSTD_LEVEL,
+    V17_LEAN_ROWS,
 ];
 
 /// The step after which the project keys are computed (it needs Rust, not SQL).
 const PROJECT_KEYS_VERSION: i64 = 6;
 /// The step that adds the `zstd_level` columns ([`V16_ZSTD_LEVEL`]).
 const ZSTD_LEVEL_VERSION: i64 = 16;
+/// The step that rebuilds `events` and `payloads` ([`V17_LEAN_ROWS`]).
+const LEAN_ROWS_VERSION: i64 = 17;
 
 pub(crate) const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -438,16 +448,25 @@ pub(crate) fn apply_missing(conn: &Connection) -> R<()> {
     for (index, step) in MIGRATIONS.iter().enumerate() {
         let version = index as i64 + 1;
         if version > current {
-            conn.execute_batch(step)?;
-            if version == PROJECT_KEYS_VERSION {
-                crate::project_keys::backfill(conn)?;
-            }
-            if version == ZSTD_LEVEL_VERSION {
-                add_zstd_level(conn)?;
-            }
-            conn.execute_batch(&format!("PRAGMA user_version = {version}"))?;
+            apply_step(conn, version, step)?;
         }
     }
+    Ok(())
+}
+
+/// Step `version`: its SQL, then its part in Rust, if any.
+fn apply_step(conn: &Connection, version: i64, step: &str) -> R<()> {
+    conn.execute_batch(step)?;
+    if version == PROJECT_KEYS_VERSION {
+        crate::project_keys::backfill(conn)?;
+    }
+    if version == ZSTD_LEVEL_VERSION {
+        add_zstd_level(conn)?;
+    }
+    if version == LEAN_ROWS_VERSION {
+        crate::lean_rows::migrate(conn)?;
+    }
+    conn.execute_batch(&format!("PRAGMA user_version = {version}"))?;
     Ok(())
 }
 
@@ -476,9 +495,7 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         crate::register_sql_functions(&conn).unwrap();
         for (index, step) in MIGRATIONS[..steps].iter().enumerate() {
-            conn.execute_batch(step).unwrap();
-            conn.execute_batch(&format!("PRAGMA user_version = {}", index + 1))
-                .unwrap();
+            assert!(apply_step(&conn, index as i64 + 1, step).is_ok());
         }
         conn
     }

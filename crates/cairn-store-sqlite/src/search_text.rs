@@ -67,7 +67,10 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
         | FunctionFlags::SQLITE_DETERMINISTIC
         | FunctionFlags::SQLITE_INNOCUOUS;
     conn.create_scalar_function(TEXT_FUNCTION, 2, flags, |ctx| {
-        let kind: String = ctx.get(0)?;
+        // `events.kind` as stored: a code or a name (`event_codes`).
+        let Ok(kind) = crate::event_codes::kind_of(ctx.get_raw(0)) else {
+            return Ok(String::new());
+        };
         let body: String = ctx.get(1)?;
         Ok(stored_event_text(&kind, &body))
     })?;

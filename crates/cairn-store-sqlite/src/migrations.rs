@@ -434,6 +434,9 @@ const PROJECT_KEYS_VERSION: i64 = 6;
 const ZSTD_LEVEL_VERSION: i64 = 16;
 /// The step that rebuilds `events` and `payloads` ([`V17_LEAN_ROWS`]).
 const LEAN_ROWS_VERSION: i64 = 17;
+/// A store migrated from before this version had its largest tables rebuilt
+/// (their old pages are free after).
+pub(crate) const REBUILT_TABLES_VERSION: i64 = LEAN_ROWS_VERSION;
 
 pub(crate) const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 

@@ -14,9 +14,9 @@ use crate::{sessions, time};
 
 /// Newest first by the event's own time (`time::event_time_order`: the integer
 /// time, or a text one through `julianday`), not by insertion order, which is
-/// wrong for imported sessions; the insertion order breaks ties. This sorts all matches (a top-N
-/// sort under `LIMIT`), reading each match's row: the way for a word with few
-/// matches. CROSS JOIN keeps the FTS index as the outer loop. The project scope
+/// wrong for imported sessions; the insertion order breaks ties. This sorts all
+/// matches (a top-N sort under `LIMIT`), reading each match's row: the way for a
+/// word with few matches. CROSS JOIN keeps the FTS index as the outer loop. The project scope
 /// is part of the MATCH expression (see `event_query`). Only ids: a snippet is
 /// made for the hits kept ([`HIT_SQL`]), not for every match.
 const SEARCH_IDS_SQL: &str = concat!(

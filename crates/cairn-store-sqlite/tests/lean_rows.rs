@@ -302,6 +302,11 @@ async fn a_schema_16_store_migrates_without_loss_and_searches_the_same() {
 
     back_to_schema_16(&path);
     let store = open_store(&path, Synchronous::Normal).unwrap();
+    let free_pages: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA freelist_count", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(free_pages, 0, "the old tables' pages given back");
     assert_eq!(export(&store, &ids).await, before);
     assert_eq!(searches(&store, chat.id).await, hits_before);
     assert!(hits_before[0].contains("2300-01-01") && hits_before[0].contains("1500-01-01"));

@@ -10,10 +10,12 @@ use cairn_core::event::decode_payload;
 use cairn_core::lineage::{self, Boundary, Chain, LiveState};
 use cairn_core::store::SizedEvent;
 use cairn_core::{Error, Event, LiveContext, NewEvent, NewSession, Payload, Session, Timestamp};
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 use ulid::Ulid;
 
+use crate::event_codes;
 use crate::fail::{R, unreadable};
 use crate::payloads;
 use crate::prepared::{BodyDictionary, PreparedEvent, prepare, prepare_ahead};
@@ -60,7 +62,7 @@ fn insert_event<'p>(
             .is_some())
     })?;
     let role = match payload.as_ref() {
-        Payload::Message(m) => Some(m.role.as_str()),
+        Payload::Message(m) => Some(event_codes::role_column(m.role)),
         _ => None,
     };
     let stored = payloads::write(conn, body)?;
@@ -71,10 +73,10 @@ fn insert_event<'p>(
     .execute(params![
         session_key,
         seq,
-        payload.kind(),
+        event_codes::kind_column(payload.kind()),
         role,
         bytes,
-        ts.to_string(),
+        time::event_time_column(ts),
         stored.body,
         first_of_call.then(cairn_core::author::current),
         stored.payload,
@@ -254,13 +256,15 @@ where
     Ok(sessions::by_key(conn, stored.key)?.session)
 }
 
-/// A stored row back to an event.
-pub(crate) fn decode(seq: u64, ts: &str, kind: String, body: &str) -> R<Event> {
-    let payload =
-        decode_body(kind, body).map_err(|e| unreadable(format!("event seq {seq}: {e}")))?;
+/// A stored row back to an event: its `ts` and `kind` columns as stored
+/// (`time::event_time`, `event_codes`) and its JSON body.
+pub(crate) fn decode(seq: u64, ts: ValueRef<'_>, kind: ValueRef<'_>, body: &str) -> R<Event> {
+    let payload = event_codes::kind_of(kind)
+        .and_then(|kind| decode_body(kind.into_owned(), body))
+        .map_err(|e| unreadable(format!("event seq {seq}: {e}")))?;
     Ok(Event {
         seq,
-        ts: time::parse(ts)?,
+        ts: time::event_time(ts).map_err(|e| unreadable(format!("event seq {seq}: {e}")))?,
         payload,
     })
 }
@@ -336,13 +340,16 @@ fn read_ranges(
             "SELECT e.seq, e.ts, e.kind, e.bytes, {BODY_COLUMNS} \
              FROM events e LEFT JOIN payloads p ON p.id = e.payload \
              WHERE e.session = ?1 AND e.seq >= ?2 AND e.seq <= ?3 AND e.bytes >= ?4 \
-             AND (?5 = 0 OR e.kind NOT IN ('compaction', 'rewind')) ORDER BY e.seq LIMIT ?6"
+             AND (?5 = 0 OR e.kind NOT IN ({compaction}, 'compaction', '{rewind}')) \
+             ORDER BY e.seq LIMIT ?6",
+            compaction = event_codes::COMPACTION,
+            rewind = lineage::REWIND_KIND,
         ))?;
         let mut rows = statement.query(params![key, from, to, min_bytes, live_only, left])?;
         while let Some(row) = rows.next()? {
             let seq: u64 = row.get(0)?;
             let body = body_at(conn, row, 4, key, seq)?;
-            let event = decode(seq, &row.get::<_, String>(1)?, row.get(2)?, &body)?;
+            let event = decode(seq, row.get_ref(1)?, row.get_ref(2)?, &body)?;
             out.push((event, row.get(3)?));
         }
     }
@@ -385,7 +392,7 @@ fn events_at(conn: &Connection, rows: &[(i64, u64)]) -> R<Vec<Event>> {
         while let Some(row) = found.next()? {
             let seq: u64 = row.get(0)?;
             let body = body_at(conn, row, 3, key, seq)?;
-            out.push(decode(seq, &row.get::<_, String>(1)?, row.get(2)?, &body)?);
+            out.push(decode(seq, row.get_ref(1)?, row.get_ref(2)?, &body)?);
         }
     }
     Ok(out)

@@ -407,6 +407,13 @@ const V16_ZSTD_LEVEL: &str = "-- columns added by add_zstd_level";
 /// 100 MB of history, BENCHMARKS.md "The index given each word once").
 const V17_INDEX_WORDS: &str = "INSERT INTO event_fts (event_fts) VALUES ('rebuild');";
 
+/// Issue 15: leaner event rows and a shorter payload key. `events.ts` becomes
+/// nanoseconds since the epoch, `kind` and `role` small integer codes
+/// (`crate::event_codes`), `request_id` goes; `payloads` is found by 64 bits of
+/// the sha256 instead of all 32 bytes; `events_by_time` orders the integer
+/// times. The tables are rebuilt in Rust ([`crate::lean_rows`]), ids kept.
+const V18_LEAN_ROWS: &str = "-- tables rebuilt by lean_rows::migrate";
+
 /// Every step, in order; `user_version` = how many are applied.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1,
@@ -426,12 +433,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V15_PAYLOAD_DICTIONARY,
     V16_ZSTD_LEVEL,
     V17_INDEX_WORDS,
+    V18_LEAN_ROWS,
 ];
 
 /// The step after which the project keys are computed (it needs Rust, not SQL).
 const PROJECT_KEYS_VERSION: i64 = 6;
 /// The step that adds the `zstd_level` columns ([`V16_ZSTD_LEVEL`]).
 const ZSTD_LEVEL_VERSION: i64 = 16;
+/// The step that rebuilds `events` and `payloads` ([`V18_LEAN_ROWS`]).
+const LEAN_ROWS_VERSION: i64 = 18;
+/// A store migrated from before this version had its largest tables rebuilt
+/// (their old pages are free after).
+pub(crate) const REBUILT_TABLES_VERSION: i64 = LEAN_ROWS_VERSION;
 
 pub(crate) const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -446,16 +459,25 @@ pub(crate) fn apply_missing(conn: &Connection) -> R<()> {
     for (index, step) in MIGRATIONS.iter().enumerate() {
         let version = index as i64 + 1;
         if version > current {
-            conn.execute_batch(step)?;
-            if version == PROJECT_KEYS_VERSION {
-                crate::project_keys::backfill(conn)?;
-            }
-            if version == ZSTD_LEVEL_VERSION {
-                add_zstd_level(conn)?;
-            }
-            conn.execute_batch(&format!("PRAGMA user_version = {version}"))?;
+            apply_step(conn, version, step)?;
         }
     }
+    Ok(())
+}
+
+/// Step `version`: its SQL, then its part in Rust, if any.
+fn apply_step(conn: &Connection, version: i64, step: &str) -> R<()> {
+    conn.execute_batch(step)?;
+    if version == PROJECT_KEYS_VERSION {
+        crate::project_keys::backfill(conn)?;
+    }
+    if version == ZSTD_LEVEL_VERSION {
+        add_zstd_level(conn)?;
+    }
+    if version == LEAN_ROWS_VERSION {
+        crate::lean_rows::migrate(conn)?;
+    }
+    conn.execute_batch(&format!("PRAGMA user_version = {version}"))?;
     Ok(())
 }
 
@@ -484,9 +506,7 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         crate::register_sql_functions(&conn).unwrap();
         for (index, step) in MIGRATIONS[..steps].iter().enumerate() {
-            conn.execute_batch(step).unwrap();
-            conn.execute_batch(&format!("PRAGMA user_version = {}", index + 1))
-                .unwrap();
+            assert!(apply_step(&conn, index as i64 + 1, step).is_ok());
         }
         conn
     }

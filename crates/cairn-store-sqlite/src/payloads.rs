@@ -3,9 +3,12 @@
 //! - below [`LARGE`] bytes: as it is, TEXT in `events.body`, or, once the store
 //!   has its dictionary (`crate::dictionary`), a frame made with it;
 //! - larger: its longest JSON string literal (a tool output, a long message),
-//!   when that is itself at least [`LARGE`], moves to `payloads`, keyed by the
-//!   sha256 of the literal, so the same file read ten times, or the same output in
-//!   two imports, is stored once. The body keeps an empty literal `""` at byte
+//!   when that is itself at least [`LARGE`], moves to `payloads`, found by the
+//!   first 64 bits of the literal's sha256 ([`hash_of`]; schema 18, issue 15:
+//!   before, the whole sha256 and a unique index on it), so the same file read
+//!   ten times, or the same output in two imports, is stored once. A row with
+//!   the same 64 bits is reused only when its text is the literal (compared in
+//!   full); two literals that share them are two rows. The body keeps an empty literal `""` at byte
 //!   `events.payload_at` in its place and `events.payload` names the row. It is
 //!   compressed with the store's payload dictionary when it has one
 //!   (`crate::dictionary`), else on its own;
@@ -30,7 +33,7 @@ use cairn_core::body_codec;
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, OptionalExtension, ToSql, params};
+use rusqlite::{Connection, ToSql, params};
 
 use crate::dictionary::Raw;
 use crate::fail::R;
@@ -67,12 +70,18 @@ pub(crate) enum Column {
     Blob(Vec<u8>),
 }
 
+impl Column {
+    fn as_value_ref(&self) -> ValueRef<'_> {
+        match self {
+            Column::Text(text) => ValueRef::Text(text.as_bytes()),
+            Column::Blob(bytes) => ValueRef::Blob(bytes),
+        }
+    }
+}
+
 impl ToSql for Column {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match self {
-            Column::Text(text) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
-            Column::Blob(bytes) => ToSqlOutput::Borrowed(ValueRef::Blob(bytes)),
-        })
+        Ok(ToSqlOutput::Borrowed(self.as_value_ref()))
     }
 }
 
@@ -101,7 +110,7 @@ pub(crate) struct SplitBody {
     payload_at: Option<u64>,
 }
 
-/// The large literal of a [`SplitBody`], keyed by its sha256; compressed on
+/// The large literal of a [`SplitBody`], with its sha256; compressed on
 /// [`Literal::encode`], or by [`write`] when it is new to the store.
 pub(crate) struct Literal {
     sha256: [u8; 32],
@@ -196,25 +205,64 @@ pub(crate) fn write(conn: &Connection, split: SplitBody) -> R<StoredBody> {
     })
 }
 
+/// `payloads.hash` of a literal with this sha256: its first 8 bytes, big-endian,
+/// as a signed integer (8 bytes on disk, where the sha256 took 32 and its
+/// unique index 32 more).
+pub(crate) fn hash_of(sha256: &[u8; 32]) -> i64 {
+    let mut first = [0; 8];
+    first.copy_from_slice(&sha256[..8]);
+    i64::from_be_bytes(first)
+}
+
 /// The id of the payload row holding `literal`, inserted when new.
 fn put(conn: &Connection, literal: Literal) -> R<i64> {
     if let Some((id, raw)) = &literal.dictionary {
         crate::dictionary::keep_for_payloads(conn, *id, raw)?;
     }
-    let existing = conn
-        .prepare_cached("SELECT id FROM payloads WHERE sha256 = ?1")?
-        .query_row([literal.sha256.as_slice()], |row| row.get(0))
-        .optional()?;
-    if let Some(id) = existing {
+    let hash = hash_of(&literal.sha256);
+    if let Some(id) = stored_copy(conn, hash, &literal)? {
         return Ok(id);
     }
     let data = match literal.data {
         LiteralData::Plain(text) => encode_literal(conn, text)?,
         LiteralData::Encoded(column) => column,
     };
-    conn.prepare_cached("INSERT INTO payloads (sha256, size, data) VALUES (?1, ?2, ?3)")?
-        .execute(params![literal.sha256.as_slice(), literal.size, data])?;
+    conn.prepare_cached("INSERT INTO payloads (hash, size, data) VALUES (?1, ?2, ?3)")?
+        .execute(params![hash, literal.size, data])?;
     Ok(conn.last_insert_rowid())
+}
+
+/// The row among those of `hash` and the literal's size whose text is the
+/// literal's, if any. The same frame is the same text; else both are decoded
+/// and compared (a row of the same text compressed otherwise, or two texts
+/// that share 64 bits of sha256 and their size).
+fn stored_copy(conn: &Connection, hash: i64, literal: &Literal) -> R<Option<i64>> {
+    let mut statement =
+        conn.prepare_cached("SELECT id, data FROM payloads WHERE hash = ?1 AND size = ?2")?;
+    let mut rows = statement.query(params![hash, literal.size])?;
+    let mut ours: Option<Cow<'_, str>> = None;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let data = row.get_ref(1)?;
+        if let LiteralData::Encoded(column) = &literal.data
+            && data == column.as_value_ref()
+        {
+            return Ok(Some(id));
+        }
+        let fail = |e: String| crate::fail::unreadable(format!("payload #{id}: {e}"));
+        if ours.is_none() {
+            ours = Some(match &literal.data {
+                LiteralData::Plain(text) => Cow::Borrowed(text.as_str()),
+                LiteralData::Encoded(column) => decode(conn, column.as_value_ref())
+                    .map_err(|e| crate::fail::unreadable(format!("a new payload: {e}")))?,
+            });
+        }
+        let stored = decode(conn, data).map_err(fail)?;
+        if ours.as_deref() == Some(&*stored) {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
 }
 
 /// Deletes the payloads of `ids` that no event refers to any more.
@@ -680,6 +728,83 @@ mod tests {
         assert!(matches!(tail_of(&whole, 16 * 1024), Cow::Borrowed(_)));
         let other = vec![7u8; 4096];
         assert!(matches!(tail_of(&other, 1024), Cow::Borrowed(_)));
+    }
+
+    /// A store at the latest schema, in memory.
+    fn store_in_memory() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        crate::register_sql_functions(&conn).unwrap();
+        assert!(crate::migrations::apply_missing(&conn).is_ok());
+        conn
+    }
+
+    /// A body whose long literal (`size` bytes of text) moves to `payloads`.
+    fn body_with_literal(fill: char, size: usize) -> String {
+        serde_json::json!({"role": "tool", "text": fill.to_string().repeat(size)}).to_string()
+    }
+
+    /// Stores `json`; its payload row and the body read back.
+    fn stored(conn: &Connection, json: &str) -> (i64, String) {
+        let Ok(stored) = store(conn, json.to_owned()) else {
+            panic!("not stored")
+        };
+        let id = stored.payload.unwrap();
+        let back = conn
+            .query_row("SELECT data FROM payloads WHERE id = ?1", [id], |row| {
+                let data = Some(row.get_ref(0)?);
+                Ok(restore(
+                    conn,
+                    stored.body.as_value_ref(),
+                    stored.payload_at,
+                    data,
+                ))
+            })
+            .unwrap()
+            .unwrap();
+        (id, back)
+    }
+
+    /// Payloads are found by 64 bits of their sha256, and a row is reused only
+    /// for the same text: two literals of one size that share those bits (the
+    /// stored row made to claim the other's) are two rows, each read back as
+    /// written, and each found again by its own text.
+    #[test]
+    fn literals_sharing_the_payload_key_are_stored_apart_and_read_back_right() {
+        let conn = store_in_memory();
+        let (a, b) = (
+            body_with_literal('a', LARGE + 10),
+            body_with_literal('b', LARGE + 10),
+        );
+        let (row_a, back_a) = stored(&conn, &a);
+        assert_eq!(back_a, a);
+        let key_b = hash_of(split(b.clone()).literal.as_ref().unwrap().sha256());
+        conn.execute(
+            "UPDATE payloads SET hash = ?1 WHERE id = ?2",
+            params![key_b, row_a],
+        )
+        .unwrap();
+
+        let (row_b, back_b) = stored(&conn, &b);
+        assert_ne!(row_b, row_a, "a row of other text is not reused");
+        assert_eq!(back_b, b);
+        let (again, back) = stored(&conn, &b);
+        assert_eq!((again, back), (row_b, b.clone()), "the same text is");
+        let rows: Vec<(i64, i64)> = conn
+            .prepare("SELECT id, hash FROM payloads ORDER BY id")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(rows, [(row_a, key_b), (row_b, key_b)]);
+        // The first row still reads as its own text.
+        let data = conn
+            .query_row("SELECT data FROM payloads WHERE id = ?1", [row_a], |row| {
+                Ok(text_of(&conn, row.get_ref(0)?))
+            })
+            .unwrap()
+            .unwrap();
+        assert!(data.contains(&"a".repeat(LARGE)) && !data.contains('b'));
     }
 
     /// The id in a dictionary's header.

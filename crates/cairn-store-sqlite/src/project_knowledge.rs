@@ -22,24 +22,23 @@ const PROJECT_KNOWLEDGE_SQL: &str = "SELECT s.ulid, s.name, e.seq, e.ts, e.kind,
      WHERE s.project_key = ?1 AND k.project_wide \
      ORDER BY e.id";
 
-type Raw = (String, String, u64, String, String, String);
-
 pub(crate) fn project_knowledge(conn: &Connection, project: &Project) -> R<Vec<ProjectKnowledge>> {
-    let raws = conn
-        .prepare_cached(PROJECT_KNOWLEDGE_SQL)?
-        .query_map(params![project.key()], |row| Raw::try_from(row))?
-        .collect::<rusqlite::Result<Vec<Raw>>>()?;
-    raws.into_iter()
-        .map(|(ulid, name, seq, ts, kind, body)| {
-            Ok(ProjectKnowledge {
-                session_id: Ulid::from_string(&ulid)
-                    .map_err(|e| unreadable(format!("session id {ulid:?}: {e}")))?,
-                session: SessionName::parse(&name)
-                    .map_err(|e| unreadable(format!("session name {name:?}: {e}")))?,
-                event: decode(seq, &ts, kind, &body)?,
-            })
-        })
-        .collect()
+    let mut statement = conn.prepare_cached(PROJECT_KNOWLEDGE_SQL)?;
+    let mut rows = statement.query(params![project.key()])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let ulid: String = row.get(0)?;
+        let name: String = row.get(1)?;
+        let body: String = row.get(5)?;
+        out.push(ProjectKnowledge {
+            session_id: Ulid::from_string(&ulid)
+                .map_err(|e| unreadable(format!("session id {ulid:?}: {e}")))?,
+            session: SessionName::parse(&name)
+                .map_err(|e| unreadable(format!("session name {name:?}: {e}")))?,
+            event: decode(row.get(2)?, row.get_ref(3)?, row.get_ref(4)?, &body)?,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,26 +1,32 @@
 //! Full-text search over message text and over checkpoints, newest first.
 
 use cairn_core::store::{CheckpointHit, SearchHit, SearchScope};
-use cairn_core::{Project, Role, SessionName};
+use cairn_core::{Project, Role, SessionName, Timestamp};
 use rusqlite::{Connection, params};
 use ulid::Ulid;
 
+use crate::event_codes;
 use crate::fail::{R, unreadable};
 use crate::phrases::snippet_if_holds;
 use crate::search_text::{EventQuery, event_query, literal_query};
+use crate::time::event_time_order;
 use crate::{sessions, time};
 
-/// Newest first by the event's own time (`julianday` reads the RFC 3339 text,
-/// offsets included), not by insertion order, which is wrong for imported
-/// sessions; the insertion order breaks ties. This sorts all matches (a top-N
-/// sort under `LIMIT`), reading each match's row: the way for a word with few
-/// matches. CROSS JOIN keeps the FTS index as the outer loop. The project scope
+/// Newest first by the event's own time (`time::event_time_order`: the integer
+/// time, or a text one through `julianday`), not by insertion order, which is
+/// wrong for imported sessions; the insertion order breaks ties. This sorts all
+/// matches (a top-N sort under `LIMIT`), reading each match's row: the way for a
+/// word with few matches. CROSS JOIN keeps the FTS index as the outer loop. The project scope
 /// is part of the MATCH expression (see `event_query`). Only ids: a snippet is
 /// made for the hits kept ([`HIT_SQL`]), not for every match.
-const SEARCH_IDS_SQL: &str = "SELECT e.id \
+const SEARCH_IDS_SQL: &str = concat!(
+    "SELECT e.id \
      FROM event_fts CROSS JOIN events e ON e.id = event_fts.rowid \
      WHERE event_fts MATCH ?1 \
-     ORDER BY julianday(e.ts) DESC, e.id DESC LIMIT ?2";
+     ORDER BY ",
+    event_time_order!(),
+    " DESC, e.id DESC LIMIT ?2"
+);
 
 /// Every match's id, from the index alone, ascending (the walk's binary search
 /// relies on the order).
@@ -29,8 +35,11 @@ const MATCH_IDS_SQL: &str = "SELECT rowid FROM event_fts WHERE event_fts MATCH ?
 /// Every event newest first, in the order of [`SEARCH_IDS_SQL`], read from the
 /// `events_by_time` index: the way for a word with many matches, whose newest
 /// hits are found after a few of its entries.
-pub(crate) const NEWEST_IDS_SQL: &str =
-    "SELECT id FROM events ORDER BY julianday(ts) DESC, id DESC";
+pub(crate) const NEWEST_IDS_SQL: &str = concat!(
+    "SELECT id FROM events ORDER BY ",
+    event_time_order!(),
+    " DESC, id DESC"
+);
 
 /// Above this many matches the walk of [`NEWEST_IDS_SQL`] wins: sorting reads
 /// one row per match at random, the walk reads index entries in order, about
@@ -61,10 +70,18 @@ const SESSION_SEARCH_IDS_SQL: &str = "SELECT e.id \
          AND e.seq <= link.value ->> 2) \
      ORDER BY event_fts.rowid DESC LIMIT ?3";
 
-/// A hit's session and place ([`HIT_SQL`]).
-type HitPlace = (String, String, String, u64, String, Option<String>);
+/// A hit's session and place ([`HIT_SQL`]), its time and role read from what
+/// the row stores (`time::event_time`, `event_codes::role_of`).
+type HitPlace = (
+    String,
+    String,
+    String,
+    u64,
+    Result<Timestamp, String>,
+    Option<Role>,
+);
 
-type RawHit = (String, String, String, u64, String, Option<String>, String);
+type RawHit = (String, String, String, u64, Timestamp, Option<Role>, String);
 
 pub(crate) fn search(conn: &Connection, query: &str, scope: &SearchScope) -> R<Vec<SearchHit>> {
     let project = scope.project.as_ref().map(Project::key);
@@ -140,9 +157,18 @@ fn kept_hits(
         let Some(snippet) = snippet_if_holds(&text, &query.phrases, &query.terms)? else {
             continue;
         };
-        let (name, project, key, seq, ts, role) = conn
-            .prepare_cached(HIT_SQL)?
-            .query_row([id], |row| HitPlace::try_from(row))?;
+        let (name, project, key, seq, ts, role): HitPlace =
+            conn.prepare_cached(HIT_SQL)?.query_row([id], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    time::event_time(row.get_ref(4)?),
+                    event_codes::role_of(row.get_ref(5)?),
+                ))
+            })?;
+        let ts = ts.map_err(|e| unreadable(format!("event #{id}: {e}")))?;
         raws.push((name, project, key, seq, ts, role, snippet));
     }
     Ok(raws)
@@ -201,8 +227,8 @@ fn hits(raws: Vec<RawHit>) -> R<Vec<SearchHit>> {
                     .map_err(|e| unreadable(format!("session name {name:?}: {e}")))?,
                 project: Project::from_parts(project, key),
                 seq,
-                ts: time::parse(&ts)?,
-                role: role.as_deref().and_then(Role::parse),
+                ts,
+                role,
                 snippet,
             })
         })

@@ -149,9 +149,12 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
     })
 }
 
-/// The searchable text of the event whose kind and body are the arguments.
+/// The searchable text of the event whose kind (as stored: a code or a name,
+/// `event_codes`) and body are the arguments; empty for a kind it cannot read.
 fn event_text_of(ctx: &Context<'_>) -> rusqlite::Result<String> {
-    let kind: String = ctx.get(0)?;
+    let Ok(kind) = crate::event_codes::kind_of(ctx.get_raw(0)) else {
+        return Ok(String::new());
+    };
     let body: String = ctx.get(1)?;
     Ok(stored_event_text(&kind, &body))
 }

@@ -135,6 +135,7 @@ mod tests {
     fn tables_and_indexes_fall_into_their_parts() {
         assert_eq!(part_of("events", "events"), "events");
         assert_eq!(part_of("events_by_session_seq", "events"), "event_indexes");
+        assert_eq!(part_of("payloads_by_hash", "payloads"), "event_indexes");
         assert_eq!(part_of("event_fts_data", "event_fts_data"), "search_index");
         assert_eq!(
             part_of("checkpoint_fts_idx", "checkpoint_fts_idx"),

@@ -83,10 +83,10 @@ fn insert_event<'p>(
         stored.payload_at,
     ])?;
     let row_id = conn.last_insert_rowid();
-    if !text.is_empty() {
-        conn.prepare_cached("INSERT INTO event_fts (rowid, text, scope) VALUES (?1, ?2, ?3)")?
-            .execute(params![row_id, text, project_token])?;
-    }
+    // Every event, with text or not: the index's content view holds them all,
+    // and FTS5's check counts its rows.
+    conn.prepare_cached("INSERT INTO event_fts (rowid, text, scope) VALUES (?1, ?2, ?3)")?
+        .execute(params![row_id, text, project_token])?;
     if let Some(request) = &effect.new_request_id {
         conn.prepare_cached("INSERT INTO request_ids (session, request_id) VALUES (?1, ?2)")?
             .execute(params![session_key, request])?;

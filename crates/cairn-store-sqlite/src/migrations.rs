@@ -404,7 +404,10 @@ const V16_ZSTD_LEVEL: &str = "-- columns added by add_zstd_level";
 /// once (`search_text::index_words`), which its content view now computes too.
 /// FTS5's check compares the index's count of tokens with the one the view
 /// gives, so rows indexed with their whole text are indexed again (about 1 s per
-/// 100 MB of history, BENCHMARKS.md "The index given each word once").
+/// 100 MB of history, BENCHMARKS.md "The index given each word once"). The
+/// rebuild also indexes the events without text (commands, errors, hints),
+/// which writes used to leave out although the view holds them: FTS5's check
+/// counted the difference as damage.
 const V17_INDEX_WORDS: &str = "INSERT INTO event_fts (event_fts) VALUES ('rebuild');";
 
 /// Issue 15: leaner event rows and a shorter payload key. `events.ts` becomes

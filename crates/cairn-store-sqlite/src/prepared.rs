@@ -37,7 +37,7 @@ pub(crate) struct PreparedEvent<'p> {
     /// The size of the JSON body, before splitting and compression.
     pub bytes: u64,
     /// What the full-text index gets: the words of the searchable text, each
-    /// once (empty: no index row).
+    /// once (maybe empty: the row is indexed all the same).
     pub text: String,
     pub body: SplitBody,
 }

@@ -269,8 +269,7 @@ pub(crate) fn delete(conn: &Connection, name: &SessionName) -> R<()> {
     let key = stored.key;
     conn.prepare_cached(
         "INSERT INTO event_fts (event_fts, rowid, text, scope) \
-         SELECT 'delete', id, text, scope FROM event_search_text \
-         WHERE session = ?1 AND text <> ''",
+         SELECT 'delete', id, text, scope FROM event_search_text WHERE session = ?1",
     )?
     .execute([key])?;
     let payloads = crate::payloads::of_session(conn, key)?;

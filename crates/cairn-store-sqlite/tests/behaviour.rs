@@ -147,6 +147,38 @@ async fn the_integrity_check_finds_a_damaged_full_text_index() {
     assert!(matches!(err, Error::StoreUnusable { .. }), "{err}");
 }
 
+/// Events without searchable text (commands, errors, hints) are in the index's
+/// content view too: FTS5's check counts them, so the index must have them,
+/// and deleting their session must take them out again.
+#[tokio::test(flavor = "multi_thread")]
+async fn events_without_text_keep_the_full_text_index_consistent() {
+    let t = temp_store();
+    let s = t.store.create_session(new_session("quiet")).await.unwrap();
+    let kept = t.store.create_session(new_session("kept")).await.unwrap();
+    for id in [s.id, kept.id] {
+        t.store
+            .append_events(
+                id,
+                vec![
+                    NewEvent::now(Payload::Command(cairn_core::CommandRecord::new(
+                        "/model",
+                        &["x"],
+                    ))),
+                    text(Role::User, "some words"),
+                ],
+            )
+            .await
+            .unwrap();
+    }
+    let store = SqliteStore::open(&t.path, Synchronous::Normal).unwrap();
+    store.check_integrity().await.unwrap();
+    t.store
+        .delete_session(&SessionName::parse("quiet").unwrap())
+        .await
+        .unwrap();
+    store.check_integrity().await.unwrap();
+}
+
 /// A store written before the index was given each word once holds rows indexed
 /// with their whole text. Opening it indexes them again (FTS5's check compares
 /// the index's token count with the view's): the check passes, search finds

@@ -348,6 +348,15 @@ fn prepare_store(path: &Path, conn: &Connection, synchronous: Synchronous) -> Re
         })?;
     }
     if version < LATEST_VERSION {
+        if version > 0 {
+            // Rebuilding tables and the message index takes about 2 s per 100 MB
+            // of history (BENCHMARKS.md), once: say why this open is slow.
+            tracing::info!(
+                "upgrading the store {} from schema {version} to {LATEST_VERSION} \
+                 (once; about 2 s per 100 MB of history)",
+                path.display()
+            );
+        }
         // Migrations write (and sort, for new indexes) as the writer would.
         configure_writer(path, conn, synchronous)?;
         with_retry(path, || {

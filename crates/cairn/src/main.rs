@@ -70,11 +70,11 @@ fn init_logging(file: Option<&std::path::Path>) -> std::io::Result<()> {
         // rmcp and the ACP SDK log a WARN for every request they answer with an error
         // (bad arguments from a client): that is the client's problem, not the server's.
         // rmcp's client worker logs a lost MCP server as an ERROR; cairn's tool error
-        // already says so, in words.
+        // already says so, in words. A store being upgraded says so (it takes a while).
         .unwrap_or_else(|_| {
             tracing_subscriber::EnvFilter::new(
-                "warn,cairn_server=info,rmcp=error,rmcp::transport::worker=off,\
-                 agent_client_protocol=error",
+                "warn,cairn_server=info,cairn_store_sqlite::connections=info,rmcp=error,\
+                 rmcp::transport::worker=off,agent_client_protocol=error",
             )
         });
     let builder = tracing_subscriber::fmt().with_env_filter(filter);

@@ -115,6 +115,16 @@ fn a_growing_store_trains_a_dictionary_and_an_older_one_gets_it_from_compact_wit
 
     let converted = store_bodies_without_dictionary(&home);
     assert!(converted > 2 * EVENTS * 9 / 10, "{converted}");
+    // The first open upgrades the store and says so, once.
+    c.run(["sessions", "list", "--all"])
+        .success()
+        .stderr_has(&["upgrading the store", "from schema 10 to"]);
+    let again = c.run(["sessions", "list", "--all"]);
+    assert!(
+        !again.success().stderr.contains("upgrading"),
+        "{}",
+        again.stderr
+    );
     // Opening migrates the schema; the rows keep their older form meanwhile.
     assert_eq!([export(&c, "long-chat"), export(&c, "other-chat")], before);
     let (dictionaries, plain, _) = forms(&home.store_file());

@@ -80,7 +80,12 @@ fn init_logging(file: Option<&std::path::Path>) -> std::io::Result<()> {
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match file {
         None => {
-            let _ = builder.with_writer(std::io::stderr).try_init();
+            // Colours only for a person: not in a pipe, a client's log or a file.
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let _ = builder
+                .with_ansi(ansi)
+                .with_writer(std::io::stderr)
+                .try_init();
         }
         Some(path) => {
             let file = std::fs::OpenOptions::new()

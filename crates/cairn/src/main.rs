@@ -10,7 +10,7 @@ mod progress;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    limit_malloc_arenas();
+    tune_malloc();
     let cli = args::Cli::parse();
     // Documentation commands need no settings, project or store.
     match &cli.command {
@@ -104,16 +104,27 @@ fn init_logging(file: Option<&std::path::Path>) -> std::io::Result<()> {
 /// glibc gives every thread that allocates an arena of its own and keeps in each
 /// what was freed there; the store works on a pool of blocking threads, so a long
 /// import or a busy daemon held the peak of every thread at once (12 Claude Code
-/// transcripts: 124 MB resident with the default, 56 MB with two arenas). Called
-/// before any thread starts.
+/// transcripts: 124 MB resident with the default, 56 MB with two arenas). With
+/// two, an import's preparing thread and the store's writer shared one and
+/// waited on its lock 17,000–25,000 times per 100 MB (`perf`, sched_switch in
+/// `__lll_lock_wait_private`); three cut that to a third and the import's time
+/// by a tenth for 2–4 MB more (BENCHMARKS.md, "malloc arenas"); eight separate
+/// no better and hold 88 MB.
+///
+/// Blocks of 256 KiB and more (batches of an import, tool outputs) are mapped
+/// and given back when freed: glibc otherwise raises that bound as such blocks
+/// are freed and keeps the later ones in its heaps (a Claude Code import's peak
+/// 55–63 MB, 50–55 MB so). Called before any thread starts.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn limit_malloc_arenas() {
-    const ARENAS: libc::c_int = 2;
-    // SAFETY: mallopt only sets an allocator parameter; no thread allocates yet.
+fn tune_malloc() {
+    const ARENAS: libc::c_int = 3;
+    const MAPPED_FROM: libc::c_int = 256 * 1024;
+    // SAFETY: mallopt only sets allocator parameters; no thread allocates yet.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, ARENAS);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MAPPED_FROM);
     }
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn limit_malloc_arenas() {}
+fn tune_malloc() {}

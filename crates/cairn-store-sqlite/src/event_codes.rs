@@ -36,10 +36,24 @@ const ROLES: [(i64, Role); 4] = [
 /// The code of the compaction kind, for SQL that leaves compactions out.
 pub(crate) const COMPACTION: i64 = 2;
 
+fn kind_code(kind: &str) -> Option<i64> {
+    KINDS
+        .iter()
+        .find(|(_, name)| *name == kind)
+        .map(|(code, _)| *code)
+}
+
+fn role_code(role: Role) -> Option<i64> {
+    ROLES
+        .iter()
+        .find(|(_, known)| *known == role)
+        .map(|(code, _)| *code)
+}
+
 /// What `events.kind` keeps for `kind`: its code, or its text when unknown.
 pub(crate) fn kind_column(kind: &str) -> ToSqlOutput<'_> {
-    match KINDS.iter().find(|(_, name)| *name == kind) {
-        Some((code, _)) => ToSqlOutput::Owned(Value::Integer(*code)),
+    match kind_code(kind) {
+        Some(code) => ToSqlOutput::Owned(Value::Integer(code)),
         None => ToSqlOutput::Borrowed(ValueRef::Text(kind.as_bytes())),
     }
 }
@@ -47,10 +61,7 @@ pub(crate) fn kind_column(kind: &str) -> ToSqlOutput<'_> {
 /// What `events.role` keeps for `role`: its code (every role has one; its
 /// text otherwise, as for kinds).
 pub(crate) fn role_column(role: Role) -> Value {
-    ROLES.iter().find(|(_, known)| *known == role).map_or_else(
-        || Value::Text(role.as_str().into()),
-        |(code, _)| Value::Integer(*code),
-    )
+    role_code(role).map_or_else(|| Value::Text(role.as_str().into()), Value::Integer)
 }
 
 /// The kind a stored `events.kind` names.
@@ -81,17 +92,13 @@ pub(crate) fn role_of(value: ValueRef<'_>) -> Option<Role> {
     }
 }
 
-/// Migration step 17: the code of a kind written as text; `None` (the value
+/// Migration step 18: the code of a kind written as text; `None` (the value
 /// stays as it is) for any other value.
 pub(crate) fn recode(value: ValueRef<'_>) -> Option<i64> {
     let ValueRef::Text(bytes) = value else {
         return None;
     };
-    let name = std::str::from_utf8(bytes).ok()?;
-    KINDS
-        .iter()
-        .find(|(_, kind)| *kind == name)
-        .map(|(code, _)| *code)
+    kind_code(std::str::from_utf8(bytes).ok()?)
 }
 
 /// The same for `events.role`.
@@ -99,11 +106,7 @@ pub(crate) fn recode_role(value: ValueRef<'_>) -> Option<i64> {
     let ValueRef::Text(bytes) = value else {
         return None;
     };
-    let role = Role::parse(std::str::from_utf8(bytes).ok()?)?;
-    ROLES
-        .iter()
-        .find(|(_, known)| *known == role)
-        .map(|(code, _)| *code)
+    role_code(Role::parse(std::str::from_utf8(bytes).ok()?)?)
 }
 
 #[cfg(test)]

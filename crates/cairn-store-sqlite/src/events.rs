@@ -340,7 +340,7 @@ fn read_ranges(
             "SELECT e.seq, e.ts, e.kind, e.bytes, {BODY_COLUMNS} \
              FROM events e LEFT JOIN payloads p ON p.id = e.payload \
              WHERE e.session = ?1 AND e.seq >= ?2 AND e.seq <= ?3 AND e.bytes >= ?4 \
-             AND (?5 = 0 OR e.kind NOT IN ({compaction}, 'compaction', '{rewind}')) \
+             AND (?5 = 0 OR e.kind NOT IN ({compaction}, '{rewind}')) \
              ORDER BY e.seq LIMIT ?6",
             compaction = event_codes::COMPACTION,
             rewind = lineage::REWIND_KIND,

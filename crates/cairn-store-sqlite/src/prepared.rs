@@ -76,7 +76,7 @@ pub(crate) fn prepare(
         typed => typed.searchable_text(),
     };
     debug_assert_eq!(text, stored_event_text(payload.kind(), &body));
-    let text = index_words(&text);
+    let text = index_words(text);
     Ok(PreparedEvent {
         seq,
         ts,

@@ -57,9 +57,9 @@ pub(crate) fn stored_event_text(kind: &str, body: &str) -> String {
 /// as written; the tokenizer folds case and diacritics after. A text with no
 /// such word (only ASCII punctuation) is given as it is: it holds no token; so
 /// is a text under [`WORDS_FROM`] bytes.
-pub(crate) fn index_words(text: &str) -> String {
+pub(crate) fn index_words(text: String) -> String {
     if text.len() < WORDS_FROM {
-        return text.to_owned();
+        return text;
     }
     let bytes = text.as_bytes();
     let mut seen: FxHashSet<&[u8]> = FxHashSet::default();
@@ -85,10 +85,10 @@ pub(crate) fn index_words(text: &str) -> String {
         }
     }
     if words.is_empty() {
-        return text.to_owned();
+        return text;
     }
     // Cut only at ASCII bytes, which never fall inside a UTF-8 sequence.
-    String::from_utf8(words).unwrap_or_else(|_| text.to_owned())
+    String::from_utf8(words).unwrap_or(text)
 }
 
 /// Texts shorter than this are given to the index as they are: their repeats
@@ -132,7 +132,7 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
         | FunctionFlags::SQLITE_DETERMINISTIC
         | FunctionFlags::SQLITE_INNOCUOUS;
     conn.create_scalar_function(TEXT_FUNCTION, 2, flags, |ctx| {
-        Ok(index_words(&event_text_of(ctx)?))
+        Ok(index_words(event_text_of(ctx)?))
     })?;
     conn.create_scalar_function(WHOLE_TEXT_FUNCTION, 2, flags, event_text_of)?;
     conn.create_scalar_function(PROJECT_FUNCTION, 1, flags, |ctx| {
@@ -236,17 +236,17 @@ mod tests {
     fn index_words_are_each_word_once_in_first_order() {
         let long = |text: &str| text.repeat(WORDS_FROM / text.len() + 1);
         assert_eq!(
-            index_words(&long("foo bar foo baz. foo(bar)\n\tBaz ")),
+            index_words(long("foo bar foo baz. foo(bar)\n\tBaz ")),
             "foo bar baz Baz"
         );
-        assert_eq!(index_words(&long("a_b::a_b(c) ")), "a b c");
-        assert_eq!(index_words(&long("naïve—x ")), "naïve—x");
+        assert_eq!(index_words(long("a_b::a_b(c) ")), "a b c");
+        assert_eq!(index_words(long("naïve—x ")), "naïve—x");
         // No word: as it is (it holds no token either way).
         let punctuation = long("!!! -- ; ");
-        assert_eq!(index_words(&punctuation), punctuation);
+        assert_eq!(index_words(punctuation.clone()), punctuation);
         // Short: as it is.
-        assert_eq!(index_words("foo foo"), "foo foo");
-        assert_eq!(index_words(""), "");
+        assert_eq!(index_words("foo foo".into()), "foo foo");
+        assert_eq!(index_words(String::new()), "");
     }
 
     /// The one property the index relies on: FTS5's tokenizer makes the same
@@ -266,7 +266,7 @@ mod tests {
             let text = &text.repeat(WORDS_FROM / text.len() + 1);
             let whole: BTreeSet<String> =
                 crate::phrases::tokens(text).unwrap().into_iter().collect();
-            let words: BTreeSet<String> = crate::phrases::tokens(&index_words(text))
+            let words: BTreeSet<String> = crate::phrases::tokens(&index_words(text.clone()))
                 .unwrap()
                 .into_iter()
                 .collect();

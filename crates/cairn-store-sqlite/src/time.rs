@@ -46,7 +46,7 @@ pub(crate) fn event_time(value: ValueRef<'_>) -> Result<Timestamp, String> {
     }
 }
 
-/// Migration step 17: a text `events.ts` as the integer [`event_time_column`]
+/// Migration step 18: a text `events.ts` as the integer [`event_time_column`]
 /// gives, when that integer reads back to the same text byte for byte (every
 /// time a version before wrote: `Timestamp::to_string`); `None` for any other
 /// value (an offset, other digits, outside the integer's range), which stays as
